@@ -1,0 +1,56 @@
+# GX mesh: every set-up step lives here, so a fresh machine needs only `make up` / `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "gx_mesh_gen.pth").write_text(str(pathlib.Path("gen/python").resolve()) + "\n")'
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create or update the virtualenv with every dependency.
+
+gen: venv ## Generate Python code from protos/ into gen/python.
+	$(PY) tools/protogen.py
+
+gen-check: venv ## Fail if gen/python is stale.
+	$(PY) tools/protogen.py --check
+
+descriptor: venv ## Build the descriptor set Envoy transcodes from.
+	$(PY) tools/protogen.py
+	mkdir -p build && $(VENV)/bin/buf build -o build/gx.binpb
+
+lint: gen-check ## buf format/lint/breaking and ruff.
+	$(VENV)/bin/buf format --diff --exit-code
+	$(VENV)/bin/buf lint
+	if git rev-parse -q --verify main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then \
+	  $(VENV)/bin/buf breaking --against '.git#branch=main'; fi
+	$(VENV)/bin/ruff check .
+
+up: descriptor ## Start the whole mesh in the background and wait until it is healthy.
+	$(VENV)/bin/gx dev up
+
+down: venv ## Stop everything `make up` started.
+	$(VENV)/bin/gx dev down
+
+status: venv ## Show what runs where.
+	$(VENV)/bin/gx dev status
+
+test: descriptor ## Run every test (starts and stops what the tests need).
+	$(VENV)/bin/pytest
+
+bench: descriptor ## Run the benchmarks (by hand; figures go in the issue note).
+	$(PY) -m bench
+
+.PHONY: help venv gen gen-check descriptor lint up down status test bench

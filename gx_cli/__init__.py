@@ -1,0 +1,1 @@
+"""The `gx` operator command line."""
