@@ -1,0 +1,240 @@
+from google.api import annotations_pb2 as _annotations_pb2
+from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import field_info_pb2 as _field_info_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from gx.identity.v1 import identity_pb2 as _identity_pb2
+from gx.type.v1 import operation_pb2 as _operation_pb2
+from gx.type.v1 import validation_pb2 as _validation_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RegisterUserRequest(_message.Message):
+    __slots__ = ("request_id", "email", "password", "display_name", "country_code")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    email: str
+    password: str
+    display_name: str
+    country_code: str
+    def __init__(self, request_id: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., display_name: _Optional[str] = ..., country_code: _Optional[str] = ...) -> None: ...
+
+class RegisterUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _identity_pb2.User
+    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...
+
+class LoginRequest(_message.Message):
+    __slots__ = ("email", "password")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    password: str
+    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class LoginResponse(_message.Message):
+    __slots__ = ("access_token", "refresh_token", "expires_in", "token_type")
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TYPE_FIELD_NUMBER: _ClassVar[int]
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str
+    def __init__(self, access_token: _Optional[str] = ..., refresh_token: _Optional[str] = ..., expires_in: _Optional[int] = ..., token_type: _Optional[str] = ...) -> None: ...
+
+class RefreshTokenRequest(_message.Message):
+    __slots__ = ("refresh_token",)
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    def __init__(self, refresh_token: _Optional[str] = ...) -> None: ...
+
+class RefreshTokenResponse(_message.Message):
+    __slots__ = ("access_token", "refresh_token", "expires_in", "token_type")
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TYPE_FIELD_NUMBER: _ClassVar[int]
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str
+    def __init__(self, access_token: _Optional[str] = ..., refresh_token: _Optional[str] = ..., expires_in: _Optional[int] = ..., token_type: _Optional[str] = ...) -> None: ...
+
+class LogoutRequest(_message.Message):
+    __slots__ = ("refresh_token", "request_id")
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    request_id: str
+    def __init__(self, refresh_token: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class LogoutResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetJwksRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetUserRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class GetUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _identity_pb2.User
+    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...
+
+class UpdateUserRequest(_message.Message):
+    __slots__ = ("user", "update_mask", "request_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _identity_pb2.User
+    update_mask: _field_mask_pb2.FieldMask
+    request_id: str
+    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class UpdateUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _identity_pb2.User
+    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...
+
+class SubmitKycRequest(_message.Message):
+    __slots__ = ("user_id", "request_id", "first_name", "last_name", "date_of_birth", "nationality", "documents")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_NAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_NAME_FIELD_NUMBER: _ClassVar[int]
+    DATE_OF_BIRTH_FIELD_NUMBER: _ClassVar[int]
+    NATIONALITY_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    request_id: str
+    first_name: str
+    last_name: str
+    date_of_birth: str
+    nationality: str
+    documents: _containers.RepeatedCompositeFieldContainer[_identity_pb2.KycDocument]
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., date_of_birth: _Optional[str] = ..., nationality: _Optional[str] = ..., documents: _Optional[_Iterable[_Union[_identity_pb2.KycDocument, _Mapping]]] = ...) -> None: ...
+
+class SubmitKycResponse(_message.Message):
+    __slots__ = ("kyc",)
+    KYC_FIELD_NUMBER: _ClassVar[int]
+    kyc: _identity_pb2.KycSubmission
+    def __init__(self, kyc: _Optional[_Union[_identity_pb2.KycSubmission, _Mapping]] = ...) -> None: ...
+
+class GetKycRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class GetKycResponse(_message.Message):
+    __slots__ = ("kyc",)
+    KYC_FIELD_NUMBER: _ClassVar[int]
+    kyc: _identity_pb2.KycSubmission
+    def __init__(self, kyc: _Optional[_Union[_identity_pb2.KycSubmission, _Mapping]] = ...) -> None: ...
+
+class ListKycSubmissionsRequest(_message.Message):
+    __slots__ = ("state", "page_size", "page_token")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    state: _identity_pb2.KycState
+    page_size: int
+    page_token: str
+    def __init__(self, state: _Optional[_Union[_identity_pb2.KycState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListKycSubmissionsResponse(_message.Message):
+    __slots__ = ("kyc_submissions", "next_page_token")
+    KYC_SUBMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    kyc_submissions: _containers.RepeatedCompositeFieldContainer[_identity_pb2.KycSubmission]
+    next_page_token: str
+    def __init__(self, kyc_submissions: _Optional[_Iterable[_Union[_identity_pb2.KycSubmission, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ApproveKycRequest(_message.Message):
+    __slots__ = ("user_id", "request_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    request_id: str
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RejectKycRequest(_message.Message):
+    __slots__ = ("user_id", "request_id", "reason")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    request_id: str
+    reason: str
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RejectKycResponse(_message.Message):
+    __slots__ = ("kyc",)
+    KYC_FIELD_NUMBER: _ClassVar[int]
+    kyc: _identity_pb2.KycSubmission
+    def __init__(self, kyc: _Optional[_Union[_identity_pb2.KycSubmission, _Mapping]] = ...) -> None: ...
+
+class FreezeUserRequest(_message.Message):
+    __slots__ = ("user_id", "request_id", "reason")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    request_id: str
+    reason: str
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class FreezeUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _identity_pb2.User
+    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...
+
+class UnfreezeUserRequest(_message.Message):
+    __slots__ = ("user_id", "request_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    request_id: str
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class UnfreezeUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _identity_pb2.User
+    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...
+
+class SetUserRolesRequest(_message.Message):
+    __slots__ = ("user_id", "request_id", "roles")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    request_id: str
+    roles: _containers.RepeatedScalarFieldContainer[_identity_pb2.Role]
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_identity_pb2.Role, str]]] = ...) -> None: ...
+
+class SetUserRolesResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _identity_pb2.User
+    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...
