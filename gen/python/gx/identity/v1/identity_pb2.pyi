@@ -1,5 +1,6 @@
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from gx.type.v1 import access_pb2 as _access_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -7,14 +8,6 @@ from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    ROLE_UNSPECIFIED: _ClassVar[Role]
-    ROLE_USER: _ClassVar[Role]
-    ROLE_ADMIN: _ClassVar[Role]
-    ROLE_SUPER_ADMIN: _ClassVar[Role]
-    ROLE_PARTNER: _ClassVar[Role]
 
 class UserState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -41,11 +34,6 @@ class KycDocumentType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KYC_DOCUMENT_TYPE_DRIVING_LICENSE: _ClassVar[KycDocumentType]
     KYC_DOCUMENT_TYPE_PROOF_OF_ADDRESS: _ClassVar[KycDocumentType]
     KYC_DOCUMENT_TYPE_SELFIE: _ClassVar[KycDocumentType]
-ROLE_UNSPECIFIED: Role
-ROLE_USER: Role
-ROLE_ADMIN: Role
-ROLE_SUPER_ADMIN: Role
-ROLE_PARTNER: Role
 USER_STATE_UNSPECIFIED: UserState
 USER_STATE_REGISTERED: UserState
 USER_STATE_KYC_PENDING: UserState
@@ -78,11 +66,11 @@ class User(_message.Message):
     email: str
     display_name: str
     country_code: str
-    roles: _containers.RepeatedScalarFieldContainer[Role]
+    roles: _containers.RepeatedScalarFieldContainer[_access_pb2.Role]
     state: UserState
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., country_code: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[Role, str]]] = ..., state: _Optional[_Union[UserState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., country_code: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_access_pb2.Role, str]]] = ..., state: _Optional[_Union[UserState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class KycDocument(_message.Message):
     __slots__ = ("type", "sha256")

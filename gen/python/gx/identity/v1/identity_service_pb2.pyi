@@ -4,6 +4,7 @@ from google.api import field_info_pb2 as _field_info_pb2
 from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from gx.identity.v1 import identity_pb2 as _identity_pb2
+from gx.type.v1 import access_pb2 as _access_pb2
 from gx.type.v1 import operation_pb2 as _operation_pb2
 from gx.type.v1 import validation_pb2 as _validation_pb2
 from google.protobuf.internal import containers as _containers
@@ -230,8 +231,8 @@ class SetUserRolesRequest(_message.Message):
     ROLES_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     request_id: str
-    roles: _containers.RepeatedScalarFieldContainer[_identity_pb2.Role]
-    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_identity_pb2.Role, str]]] = ...) -> None: ...
+    roles: _containers.RepeatedScalarFieldContainer[_access_pb2.Role]
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_access_pb2.Role, str]]] = ...) -> None: ...
 
 class SetUserRolesResponse(_message.Message):
     __slots__ = ("user",)

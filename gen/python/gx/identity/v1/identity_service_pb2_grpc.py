@@ -170,6 +170,10 @@ class IdentityServiceServicer(object):
         """Returns the public keys that verify access tokens, as a JSON Web Key Set (RFC 7517)
         with `application/json` content. Every key still within its lifetime is listed, so
         tokens signed before a key rotation keep verifying.
+        HttpBody, not a response message, because the body must be the bare JWKS document
+        that JWT libraries and Envoy's jwt_authn fetch.
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -220,7 +224,10 @@ class IdentityServiceServicer(object):
         submission APPROVED, moves the user to APPROVED_PENDING_ONCHAIN and records the
         CREATE_USER ledger command in the outbox; it answers that command's operation
         (202 through the REST edge). A user with no pending submission fails
-        FAILED_PRECONDITION `KYC_NOT_PENDING`.
+        FAILED_PRECONDITION `KYC_NOT_PENDING`. It answers the shared Operation, not a
+        wrapper, so every ledger command in every service is followed the same way.
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
