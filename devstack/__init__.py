@@ -1,0 +1,1 @@
+"""The pip-only local mesh: PostgreSQL, Redis, Envoy and every GX process, started from one state directory."""

