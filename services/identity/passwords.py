@@ -1,0 +1,153 @@
+"""Password rules and Argon2id hashing, kept off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import string
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# OWASP Password Storage Cheat Sheet, Argon2id minimum: m=19 MiB, t=2, p=1. These are the
+# floor; PasswordHashing refuses weaker parameters so a settings typo cannot weaken storage.
+OWASP_MEMORY_KIB = 19 * 1024
+OWASP_TIME_COST = 2
+OWASP_PARALLELISM = 1
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+
+_CLASSES = (
+    ("lower-case letters", set(string.ascii_lowercase)),
+    ("upper-case letters", set(string.ascii_uppercase)),
+    ("digits", set(string.digits)),
+)
+
+
+@dataclass(frozen=True)
+class RuleViolation:
+    """One broken password rule, phrased for the user.
+
+    Attributes:
+        field: The request field the rule applies to.
+        description: What is wrong and how to fix it.
+    """
+
+    field: str
+    description: str
+
+
+def _character_classes(password: str) -> int:
+    """Counts the kinds of characters used: lower, upper, digits, anything else."""
+    seen = {name for name, chars in _CLASSES if any(c in chars for c in password)}
+    other = any(not any(c in chars for _, chars in _CLASSES) for c in password)
+    return len(seen) + (1 if other else 0)
+
+
+def check_password_rules(password: str, email: str, field: str = "password") -> list[RuleViolation]:
+    """Checks a new password against the password rules.
+
+    The rules follow NIST SP 800-63B's spirit: length matters most, so the bar is a long
+    password with at least two kinds of characters, and never the login itself.
+
+    Args:
+        password: The proposed password.
+        email: The account's email; the password must not equal it or its local part.
+        field: The request field name to report violations against.
+
+    Returns:
+        Every broken rule (empty when the password is acceptable).
+    """
+    problems: list[RuleViolation] = []
+    if len(password) < MIN_LENGTH:
+        problems.append(RuleViolation(field, f"must be at least {MIN_LENGTH} characters long"))
+    if len(password) > MAX_LENGTH:
+        problems.append(RuleViolation(field, f"must be at most {MAX_LENGTH} characters long"))
+    if password and _character_classes(password) < 2:
+        problems.append(
+            RuleViolation(
+                field,
+                "must mix at least two kinds of characters (lower case, upper case, digits, symbols)",
+            )
+        )
+    lowered = password.strip().lower()
+    email_lower = email.strip().lower()
+    local_part = email_lower.split("@", 1)[0]
+    if lowered and (lowered == email_lower or lowered == local_part):
+        problems.append(RuleViolation(field, "must not be your email address"))
+    return problems
+
+
+class PasswordHashing:
+    """Hashes and verifies passwords with Argon2id in worker threads.
+
+    Argon2 is deliberately CPU- and memory-heavy (tens of milliseconds); run inline it
+    would stall every other call on the event loop, so each hash or verify runs in a
+    thread (argon2-cffi releases the GIL while it works).
+    """
+
+    def __init__(
+        self,
+        memory_kib: int = OWASP_MEMORY_KIB,
+        time_cost: int = OWASP_TIME_COST,
+        parallelism: int = OWASP_PARALLELISM,
+    ) -> None:
+        """Builds a hasher.
+
+        Args:
+            memory_kib: Argon2 memory cost in KiB (at least the OWASP 19 MiB).
+            time_cost: Argon2 iterations (at least 2).
+            parallelism: Argon2 lanes (at least 1).
+
+        Raises:
+            ValueError: If the parameters are weaker than OWASP's minimum.
+        """
+        if memory_kib < OWASP_MEMORY_KIB or time_cost < OWASP_TIME_COST or parallelism < OWASP_PARALLELISM:
+            raise ValueError("Argon2id parameters below the OWASP minimum (m=19 MiB, t=2, p=1)")
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
+        )
+        # A real hash to verify against when the email is unknown, so that answer takes as
+        # long as a wrong password and timing does not reveal which emails exist.
+        self._dummy_hash = self._hasher.hash("gx-dummy-password-for-timing")
+
+    async def hash(self, password: str) -> str:
+        """Hashes a password.
+
+        Args:
+            password: The plain password.
+
+        Returns:
+            The encoded Argon2id hash (parameters and salt included).
+        """
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    def _verify(self, encoded: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(encoded, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    async def verify(self, encoded: str | None, password: str) -> bool:
+        """Checks a password against a stored hash.
+
+        Args:
+            encoded: The stored hash, or None when the account does not exist; a dummy
+                hash is then verified so the call costs the same.
+            password: The plain password presented.
+
+        Returns:
+            True only if the hash exists and matches.
+        """
+        if encoded is None:
+            await asyncio.to_thread(self._verify, self._dummy_hash, password)
+            return False
+        return await asyncio.to_thread(self._verify, encoded, password)
+
+    def needs_rehash(self, encoded: str) -> bool:
+        """Says whether a stored hash used weaker parameters than the current ones."""
+        try:
+            return self._hasher.check_needs_rehash(encoded)
+        except InvalidHashError:
+            return True
