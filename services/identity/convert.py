@@ -1,0 +1,87 @@
+"""Rows to gx.identity.v1 messages, and role names to and from the shared Role enum."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from gx.identity.v1 import identity_pb2
+from gx.type.v1 import access_pb2
+
+from services.identity import models
+
+_ROLE_BY_NAME = {
+    "USER": access_pb2.ROLE_USER,
+    "ADMIN": access_pb2.ROLE_ADMIN,
+    "SUPER_ADMIN": access_pb2.ROLE_SUPER_ADMIN,
+    "PARTNER": access_pb2.ROLE_PARTNER,
+}
+_NAME_BY_ROLE = {v: k for k, v in _ROLE_BY_NAME.items()}
+
+
+def role_name(role: int) -> str | None:
+    """The short name (`ADMIN`) of a gx.type.v1.Role value, or None for UNSPECIFIED/unknown."""
+    return _NAME_BY_ROLE.get(role)  # type: ignore[call-overload]
+
+
+def role_values(names: Iterable[str]) -> list[int]:
+    """gx.type.v1.Role values for short names, in enum order."""
+    return sorted(_ROLE_BY_NAME[n] for n in set(names) if n in _ROLE_BY_NAME)
+
+
+def timestamp(when: datetime | None) -> Timestamp | None:
+    """A protobuf Timestamp, or None."""
+    if when is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(when)
+    return ts
+
+
+def user_state(user: models.User) -> int:
+    """The API state of a user: FROZEN overrides the lifecycle state while frozen."""
+    if user.frozen:
+        return identity_pb2.USER_STATE_FROZEN
+    return identity_pb2.UserState.Value("USER_STATE_" + user.state)
+
+
+def user_message(user: models.User) -> identity_pb2.User:
+    """A User message from a row."""
+    return identity_pb2.User(
+        user_id=str(user.id),
+        email=user.email,
+        display_name=user.display_name,
+        country_code=user.country_code,
+        roles=role_values(user.roles),  # type: ignore[arg-type]
+        state=user_state(user),  # type: ignore[arg-type]
+        create_time=timestamp(user.created_at),
+        update_time=timestamp(user.updated_at),
+    )
+
+
+def kyc_message(kyc: models.KycSubmission) -> identity_pb2.KycSubmission:
+    """A KycSubmission message from a row (documents loaded)."""
+    return identity_pb2.KycSubmission(
+        submission_id=str(kyc.id),
+        user_id=str(kyc.user_id),
+        state=identity_pb2.KycState.Value("KYC_STATE_" + kyc.state),  # type: ignore[arg-type]
+        first_name=kyc.first_name,
+        last_name=kyc.last_name,
+        date_of_birth=kyc.date_of_birth.isoformat(),
+        nationality=kyc.nationality,
+        documents=[
+            identity_pb2.KycDocument(type=identity_pb2.KycDocumentType.Value(d.doc_type), sha256=d.sha256)  # type: ignore[arg-type]
+            for d in kyc.documents
+        ],
+        rejection_reason=kyc.rejection_reason or "",
+        reviewer_user_id=str(kyc.reviewer_user_id) if kyc.reviewer_user_id else "",
+        submit_time=timestamp(kyc.submitted_at),
+        review_time=timestamp(kyc.reviewed_at),
+        operation=f"operations/{kyc.command_id}" if kyc.command_id else "",
+    )
+
+
+def document_type_names() -> frozenset[str]:
+    """Every accepted KycDocumentType name (UNSPECIFIED excluded)."""
+    return frozenset(n for n in identity_pb2.KycDocumentType.keys() if not n.endswith("_UNSPECIFIED"))
