@@ -1,0 +1,1 @@
+"""GX gRPC service processes and the runtime they share (`services.common`)."""

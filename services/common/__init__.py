@@ -1,0 +1,1 @@
+"""The runtime every GX process shares: settings, logging, database, Redis, errors, auth, server."""
