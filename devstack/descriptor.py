@@ -1,0 +1,185 @@
+"""The descriptor set Envoy transcodes from: build it if needed and read the services, routes and access rules in it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.errors import StackError
+
+# Rich error details (ErrorInfo, BadRequest) must be in the set, or Envoy answers errors that
+# carry them with an empty body (research/stack.md §4, pitfall 1).
+_GOOGLE_EXTRAS = ("google/rpc/status.proto", "google/rpc/error_details.proto")
+_GX_SERVICE = re.compile(r"^gx\.([a-z0-9_]+)\.v[0-9]+\.")
+
+
+@dataclass(frozen=True)
+class HttpRule:
+    """One REST binding of an RPC: the HTTP verb and its path template."""
+
+    verb: str
+    template: str
+
+
+@dataclass(frozen=True)
+class Method:
+    """One RPC of a gx service, as the edge needs to know it.
+
+    Attributes:
+        grpc_path: `/package.Service/Method`, the native gRPC path (and the path after transcoding).
+        http_rules: Its REST bindings (`google.api.http`, including additional_bindings).
+        public: True when the contract marks it `(gx.type.v1.access).public`: callable without a token.
+    """
+
+    grpc_path: str
+    http_rules: tuple[HttpRule, ...]
+    public: bool
+
+
+@dataclass(frozen=True)
+class Service:
+    """A `gx.<domain>.v1` gRPC service in the descriptor set.
+
+    Attributes:
+        name: The full service name, e.g. `gx.identity.v1.IdentityService`.
+        domain: The `<domain>` part, which names the process that serves it (identity, wallet, licensing).
+        methods: Its RPCs.
+    """
+
+    name: str
+    domain: str
+    methods: tuple[Method, ...]
+
+
+def _source_files(protos_dir: Path) -> list[str]:
+    return sorted(str(p.relative_to(protos_dir)) for p in protos_dir.rglob("*.proto"))
+
+
+def build(repo_root: Path, out: Path) -> Path:
+    """Compile protos/ into a descriptor set at `out` with grpcio-tools' protoc.
+
+    `make descriptor` builds the same set with buf; this path needs neither buf nor the
+    vendored third_party/ directory, so a test or `gx dev up` never depends on `make gen`
+    having run first.
+    """
+    import google.api
+
+    protos = repo_root / "protos"
+    site = Path(next(iter(google.api.__path__))).parent.parent
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "grpc_tools.protoc",
+        f"-I{protos}", f"-I{site}",
+        "--include_imports", "--include_source_info",
+        f"--descriptor_set_out={out}",
+        *_source_files(protos), *_GOOGLE_EXTRAS,
+    ]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise StackError(f"descriptor: protoc failed: {result.stderr.strip()[-800:]}")
+    return out
+
+
+def ensure(repo_root: Path, state_dir: Path) -> Path:
+    """Return a descriptor set that is current with protos/.
+
+    `build/gx.binpb` (from `make descriptor`) is used when it is newer than every proto;
+    otherwise a fresh one is compiled into the state directory.
+    """
+    prebuilt = repo_root / "build" / "gx.binpb"
+    protos = list((repo_root / "protos").rglob("*.proto"))
+    if prebuilt.exists() and protos and prebuilt.stat().st_mtime >= max(p.stat().st_mtime for p in protos):
+        return prebuilt
+    return build(repo_root, state_dir / "envoy" / "gx.binpb")
+
+
+def _http_rules(options: object) -> tuple[HttpRule, ...]:
+    from google.api import annotations_pb2
+
+    if not options.HasExtension(annotations_pb2.http):  # type: ignore[attr-defined]
+        return ()
+    rules = []
+    top = options.Extensions[annotations_pb2.http]  # type: ignore[attr-defined]
+    for rule in (top, *top.additional_bindings):
+        verb = rule.WhichOneof("pattern")
+        if verb == "custom":
+            rules.append(HttpRule(rule.custom.kind.upper(), rule.custom.path))
+        elif verb:
+            rules.append(HttpRule(verb.upper(), getattr(rule, verb)))
+    return tuple(rules)
+
+
+def _is_public(options: object) -> bool:
+    try:
+        from gx.type.v1 import access_pb2
+    except ImportError:  # contracts without access rules: nothing is public
+        return False
+    if not options.HasExtension(access_pb2.access):  # type: ignore[attr-defined]
+        return False
+    return bool(options.Extensions[access_pb2.access].public)  # type: ignore[attr-defined]
+
+
+def read_services(path: Path) -> list[Service]:
+    """List the `gx.*.v1` services in a descriptor set, with their REST bindings and access rules."""
+    # The extension modules must be imported before parsing, so the method options come back
+    # with `google.api.http` and `gx.type.v1.access` as known extensions.
+    from google.api import annotations_pb2  # noqa: F401
+    from google.protobuf import descriptor_pb2
+
+    try:
+        from gx.type.v1 import access_pb2  # noqa: F401
+    except ImportError:
+        pass
+    fds = descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
+    services = []
+    for file in fds.file:
+        for svc in file.service:
+            full = f"{file.package}.{svc.name}"
+            match = _GX_SERVICE.match(full + ".")
+            if not match:
+                continue
+            methods = tuple(
+                Method(
+                    grpc_path=f"/{full}/{m.name}",
+                    http_rules=_http_rules(m.options),
+                    public=_is_public(m.options),
+                )
+                for m in svc.method
+            )
+            services.append(Service(name=full, domain=match.group(1), methods=methods))
+    return services
+
+
+def template_regex(template: str) -> str:
+    """Turn a `google.api.http` path template into an RE2 regex for the whole path (query excluded).
+
+    `{var}` and `*` match one segment, `**` any remainder, `{var=pattern}` its pattern; a
+    trailing `:verb` is literal.
+    """
+    verb = ""
+    last_slash = template.rfind("/")
+    colon = template.rfind(":")
+    if colon > last_slash and "}" not in template[colon:]:
+        template, verb = template[:colon], template[colon:]
+
+    def segment(seg: str) -> str:
+        if seg == "**":
+            return ".+"
+        if seg == "*":
+            return "[^/]+"
+        return re.escape(seg)
+
+    out = []
+    pos = 0
+    for var in re.finditer(r"\{([^}=]+)(?:=([^}]*))?\}", template):
+        out.append(re.escape(template[pos : var.start()]))
+        pattern = var.group(2) or "*"
+        out.append("/".join(segment(s) for s in pattern.split("/")))
+        pos = var.end()
+    out.append(re.escape(template[pos:]))
+    # re.escape escapes '/' and ':' needlessly for RE2-compatible output; undo for readability.
+    body = "".join(out).replace("\\/", "/").replace("\\:", ":").replace("\\-", "-")
+    return "^" + body + re.escape(verb).replace("\\:", ":") + "$"

