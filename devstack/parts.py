@@ -71,6 +71,10 @@ class Part:
         """Start it in the background (it is not running)."""
         raise NotImplementedError
 
+    def outdated(self, cfg: StackConfig) -> bool:
+        """Tell whether a running instance must be restarted to pick up a changed configuration."""
+        return False
+
     def wait_healthy(self, cfg: StackConfig) -> None:
         """Wait, bounded, until healthy; fail early with its log tail if the process exits."""
 
@@ -377,8 +381,8 @@ class EdgePart(ProcessPart):
         """Where the rendered Envoy configuration is written."""
         return cfg.path("envoy", "envoy.json")
 
-    def render(self, cfg: StackConfig) -> Path:
-        """Write Envoy's configuration for this stack and return its path."""
+    def render(self, cfg: StackConfig, path: Path | None = None) -> Path:
+        """Write Envoy's configuration for this stack (to `path`, default `config_path`) and return its path."""
         desc = descriptor.ensure(cfg.repo_root, cfg.state_dir)
         upstreams = {name: envoy.Upstream(name, cfg.host, cfg.port(name)) for name in self.services}
         settings = envoy.EdgeSettings(
@@ -390,10 +394,19 @@ class EdgePart(ProcessPart):
             jwks_upstream="identity" if "identity" in upstreams else None,
         )
         config = envoy.build_config(settings, descriptor.read_services(desc))
-        path = self.config_path(cfg)
+        path = path or self.config_path(cfg)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(config, indent=1))
         return path
+
+    def outdated(self, cfg: StackConfig) -> bool:
+        """A service that appeared or a changed proto gives another config: restart Envoy then."""
+        current = self.config_path(cfg)
+        fresh = self.render(cfg, current.with_suffix(".new.json"))
+        try:
+            return not current.exists() or fresh.read_bytes() != current.read_bytes()
+        finally:
+            fresh.unlink(missing_ok=True)
 
     def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
         return envoy.argv(self.render(cfg)), dict(os.environ)

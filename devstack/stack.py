@@ -125,9 +125,12 @@ def up(cfg: StackConfig, *, progress: Progress = _quiet, only: Sequence[str] | N
     for part in parts:
         started = time.monotonic()
         if part.pid(cfg) is not None:
-            progress(f"  {part.name:<11} already running")
-            part.wait_healthy(cfg)
-            continue
+            if not part.outdated(cfg):
+                progress(f"  {part.name:<11} already running")
+                part.wait_healthy(cfg)
+                continue
+            progress(f"  {part.name:<11} configuration changed: restarting")
+            part.stop(cfg)
         for port_name in part.ports:
             if port_in_use(cfg.host, cfg.port(port_name)):
                 raise PortTakenError(part.name, cfg.host, cfg.port(port_name), cfg.env_var(port_name))

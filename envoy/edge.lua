@@ -81,13 +81,18 @@ function envoy_on_response(response_handle)
   if status < 400 or content_type:find("application/json", 1, true) then
     return
   end
-  local mapping = ERRORS[status] or { 2, "UNKNOWN", status }
   local message = ""
   local body = response_handle:body()
   if body ~= nil and body:length() > 0 then
     message = body:getBytes(0, body:length())
   end
   message = message:gsub("%s+$", "")
+  -- jwt_authn answers 403 for a token minted for another audience; to the caller that token is
+  -- simply not a valid credential here, so it gets 401 like an expired or forged one.
+  if status == 403 and message:find("Jwt", 1, true) then
+    status = 401
+  end
+  local mapping = ERRORS[status] or { 2, "UNKNOWN", status }
   if message == "" then
     message = "HTTP " .. status
   end

