@@ -1,0 +1,69 @@
+"""A devnet restart: the chain keeps its height and state, the client and its event stream recover."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+import pytest
+
+from fabric_client import (
+    BreakerState,
+    CircuitBreaker,
+    EvaluateError,
+    FailureKind,
+    RetryPolicy,
+    classify,
+    retry_call,
+)
+from tests.ledger.conftest import BATCH_TIMEOUT, connect
+from tests.support.ledger import running_ledger
+
+pytestmark = pytest.mark.timeout(180)
+
+
+async def test_restart_keeps_height_and_state_and_the_client_recovers(state_dir: Path) -> None:
+    async with running_ledger(state_dir, chaincode="kv", batch_timeout=BATCH_TIMEOUT) as ledger:
+        breaker = CircuitBreaker(ledger.peer_address, failure_threshold=3, reset_timeout=0.5)
+        async with connect(ledger, breaker=breaker) as gateway:
+            network = gateway.network("gxchannel")
+            contract = network.contract("gx")
+            await contract.submit_transaction("Put", args=["before", "kept"])
+            before = await contract.new_proposal("EmitEvent", args=["restart", "e1"]).endorse()
+            await gateway.submit(before)
+            height_before = (await network.commit_status(before.tx_id)).block_number
+
+            stream = network.chaincode_events("gx", start_block=height_before)
+            first = await asyncio.wait_for(stream.__anext__(), 15)
+            assert first.tx_id == before.tx_id
+
+            await ledger.stop_devnet()
+            # Calls fail fast with UNAVAILABLE while the peer is down, and the breaker opens.
+            for _ in range(3):
+                with pytest.raises(EvaluateError) as down:
+                    await contract.evaluate("Get", args=["before"], timeout=2)
+                assert down.value.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+                assert classify(down.value) is FailureKind.TRANSIENT
+            assert breaker.state is BreakerState.OPEN
+            with pytest.raises(EvaluateError, match="circuit breaker open"):
+                await contract.evaluate("Get", args=["before"])
+
+            await ledger.start_devnet()
+            # The same gateway (same channel) recovers: a retry policy rides out the breaker's reset.
+            policy = RetryPolicy(max_attempts=40, initial_backoff=0.1, max_backoff=0.5)
+            value = await retry_call(lambda: contract.evaluate("Get", args=["before"]), policy)
+            assert value == b"kept"
+            assert breaker.state is BreakerState.CLOSED
+
+            after = await contract.new_proposal("EmitEvent", args=["restart", "e2"]).endorse()
+            await gateway.submit(after)
+            status = await network.commit_status(after.tx_id)
+            assert status.successful and status.block_number > height_before
+            # A committed transaction's status survives the restart.
+            assert (await network.commit_status(before.tx_id)).block_number == height_before
+
+            # The event stream reconnected by itself from its checkpoint: next comes e2, not e1 again.
+            second = await asyncio.wait_for(stream.__anext__(), 30)
+            assert (second.tx_id, second.payload) == (after.tx_id, b"e2")
+            await stream.close()
