@@ -39,20 +39,27 @@ async function capture(fn) {
 async function takeEvents(events, count, ms) {
     const out = [];
     const iterator = events[Symbol.asyncIterator]();
-    const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), ms));
-    while (out.length < count) {
-        const next = await Promise.race([iterator.next(), timeout]);
-        if (next === 'timeout' || next.done) break;
-        const ev = next.value;
-        out.push({
-            blockNumber: Number(ev.blockNumber),
-            transactionId: ev.transactionId,
-            chaincodeName: ev.chaincodeName,
-            eventName: ev.eventName,
-            payload: utf8.decode(ev.payload),
-        });
+    let timer;
+    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+    try {
+        while (out.length < count) {
+            const pending = iterator.next();
+            pending.catch(() => undefined); // closing the stream rejects a read left pending
+            const next = await Promise.race([pending, timeout]);
+            if (next === 'timeout' || next.done) break;
+            const ev = next.value;
+            out.push({
+                blockNumber: Number(ev.blockNumber),
+                transactionId: ev.transactionId,
+                chaincodeName: ev.chaincodeName,
+                eventName: ev.eventName,
+                payload: utf8.decode(ev.payload),
+            });
+        }
+    } finally {
+        clearTimeout(timer);
+        events.close();
     }
-    events.close();
     return out;
 }
 
