@@ -125,9 +125,9 @@ class ChaincodeEventStream:
                 return event
             if self._closed:
                 raise StopAsyncIteration
-            if self._call is None:
-                self._call = self._open()
             try:
+                if self._call is None:
+                    self._call = self._open()
                 response = await self._call.read()
             except grpc.aio.AioRpcError as rpc_error:
                 if self._closed:
