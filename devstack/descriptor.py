@@ -18,10 +18,14 @@ _GX_SERVICE = re.compile(r"^gx\.([a-z0-9_]+)\.v[0-9]+\.")
 
 @dataclass(frozen=True)
 class HttpRule:
-    """One REST binding of an RPC: the HTTP verb and its path template."""
+    """One REST binding of an RPC: the HTTP verb, its path template, and which request field the body fills.
+
+    `body` is `*` (the whole request), a field name, or empty (no body).
+    """
 
     verb: str
     template: str
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,13 @@ class Method:
         grpc_path: `/package.Service/Method`, the native gRPC path (and the path after transcoding).
         http_rules: Its REST bindings (`google.api.http`, including additional_bindings).
         public: True when the contract marks it `(gx.type.v1.access).public`: callable without a token.
+        input_type: Full name of the request message (no leading dot).
     """
 
     grpc_path: str
     http_rules: tuple[HttpRule, ...]
     public: bool
+    input_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,9 +112,9 @@ def _http_rules(options: object) -> tuple[HttpRule, ...]:
     for rule in (top, *top.additional_bindings):
         verb = rule.WhichOneof("pattern")
         if verb == "custom":
-            rules.append(HttpRule(rule.custom.kind.upper(), rule.custom.path))
+            rules.append(HttpRule(rule.custom.kind.upper(), rule.custom.path, rule.body))
         elif verb:
-            rules.append(HttpRule(verb.upper(), getattr(rule, verb)))
+            rules.append(HttpRule(verb.upper(), getattr(rule, verb), rule.body))
     return tuple(rules)
 
 
@@ -146,6 +152,7 @@ def read_services(path: Path) -> list[Service]:
                     grpc_path=f"/{full}/{m.name}",
                     http_rules=_http_rules(m.options),
                     public=_is_public(m.options),
+                    input_type=m.input_type.lstrip("."),
                 )
                 for m in svc.method
             )
@@ -183,3 +190,97 @@ def template_regex(template: str) -> str:
     # re.escape escapes '/' and ':' needlessly for RE2-compatible output; undo for readability.
     body = "".join(out).replace("\\/", "/").replace("\\:", ":").replace("\\-", "-")
     return "^" + body + re.escape(verb).replace("\\:", ":") + "$"
+
+
+# Messages whose JSON form is not an object of their fields (proto3 JSON special cases): any
+# content is accepted for them and left to the transcoder.
+_OPAQUE_JSON = frozenset(
+    {
+        "google.protobuf.Any", "google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue",
+        "google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask", "google.protobuf.Empty",
+        "google.protobuf.DoubleValue", "google.protobuf.FloatValue", "google.protobuf.Int64Value",
+        "google.protobuf.UInt64Value", "google.protobuf.Int32Value", "google.protobuf.UInt32Value",
+        "google.protobuf.BoolValue", "google.protobuf.StringValue", "google.protobuf.BytesValue",
+        "google.api.HttpBody",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FieldShape:
+    """What a JSON key of a message may hold: a scalar, a message, or a map of values."""
+
+    message: str | None = (
+        None  # nested message type (validated recursively) or None for a scalar/opaque value
+    )
+    is_map: bool = False
+
+
+def _lower_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def message_shapes(path: Path) -> dict[str, dict[str, FieldShape]]:
+    """Map each message in a descriptor set to the JSON keys it accepts (both lowerCamel and proto names).
+
+    The edge uses this to reject request bodies with unknown fields, which Envoy's transcoder
+    would otherwise drop without a word.
+    """
+    from google.protobuf import descriptor_pb2
+
+    fds = descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
+    raw: dict[str, descriptor_pb2.DescriptorProto] = {}
+
+    def collect(prefix: str, messages: object) -> None:
+        for msg in messages:  # type: ignore[attr-defined]
+            name = f"{prefix}.{msg.name}" if prefix else msg.name
+            raw[name] = msg
+            collect(name, msg.nested_type)
+
+    for file in fds.file:
+        collect(file.package, file.message_type)
+
+    shapes: dict[str, dict[str, FieldShape]] = {}
+    for name, msg in raw.items():
+        if msg.options.map_entry or name in _OPAQUE_JSON:
+            continue
+        fields: dict[str, FieldShape] = {}
+        for fld in msg.field:
+            shape = FieldShape()
+            if fld.type == descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE:
+                target = fld.type_name.lstrip(".")
+                entry = raw.get(target)
+                if entry is not None and entry.options.map_entry:
+                    value = next((f for f in entry.field if f.name == "value"), None)
+                    inner = value.type_name.lstrip(".") if value is not None and value.type_name else ""
+                    shape = FieldShape(
+                        message=inner if inner and inner not in _OPAQUE_JSON else None, is_map=True
+                    )
+                elif target not in _OPAQUE_JSON:
+                    shape = FieldShape(message=target)
+            fields[fld.name] = shape
+            fields[fld.json_name or _lower_camel(fld.name)] = shape
+        shapes[name] = fields
+    return shapes
+
+
+def template_lua_pattern(template: str) -> str:
+    """Turn a `google.api.http` path template into an anchored Lua pattern (Lua has no regex)."""
+    magic = "^$()%.[]*+-?"
+
+    def literal(text: str) -> str:
+        return "".join("%" + c if c in magic else c for c in text)
+
+    out = []
+    pos = 0
+    for var in re.finditer(r"\{([^}=]+)(?:=([^}]*))?\}", template):
+        out.append(literal(template[pos : var.start()]))
+        pattern = var.group(2) or "*"
+        segs = [
+            "[^/]+" if seg == "*" else ".+" if seg == "**" else literal(seg) for seg in pattern.split("/")
+        ]
+        out.append("/".join(segs))
+        pos = var.end()
+    out.append(literal(template[pos:]))
+    return "^" + "".join(out) + "$"

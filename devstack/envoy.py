@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack.descriptor import Service, template_regex
+from devstack.descriptor import FieldShape, Service, message_shapes, template_lua_pattern, template_regex
 from devstack.errors import StackError
 
 _LUA_SCRIPT = Path(__file__).resolve().parent.parent / "envoy" / "edge.lua"
+_VALIDATE_SCRIPT = Path(__file__).resolve().parent.parent / "envoy" / "validate.lua"
+_SCHEMA_MARKER = "local SCHEMA = { routes = {}, messages = {} } -- @@SCHEMA@@"
 _JWT_PROVIDER = "gx_user"
 # Reflection and health through the edge let `grpcurl -plaintext EDGE list` work; they reveal
 # only the contracts (already public) and liveness, so they need no token.
@@ -210,6 +212,61 @@ def _jwt_filter(settings: EdgeSettings, services: Sequence[Service]) -> dict[str
     }
 
 
+def _lua_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def validation_lua(services: Sequence[Service], shapes: Mapping[str, Mapping[str, FieldShape]]) -> str:
+    """Render envoy/validate.lua with the routes and request message shapes of `services`."""
+    routes: list[str] = []
+    wanted: list[str] = []
+    for svc in services:
+        for method in svc.methods:
+            for rule in method.http_rules:
+                if not rule.body:
+                    continue
+                target = method.input_type
+                if rule.body != "*":
+                    field = shapes.get(target, {}).get(rule.body)
+                    if field is None or field.message is None:
+                        continue  # a scalar or opaque body: nothing to check key by key
+                    target = field.message
+                routes.append(
+                    f"{{verb={_lua_str(rule.verb)}, pattern={_lua_str(template_lua_pattern(rule.template))}, message={_lua_str(target)}}}"
+                )
+                wanted.append(target)
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen or name not in shapes:
+            continue
+        seen.add(name)
+        wanted += [f.message for f in shapes[name].values() if f.message]
+    messages = []
+    for name in sorted(seen):
+        entries = []
+        for key, shape in sorted(shapes[name].items()):
+            value = (
+                "{"
+                + (f"m={_lua_str(shape.message)}" if shape.message else "")
+                + (",map=true" if shape.is_map else "")
+                + "}"
+            )
+            entries.append(f"[{_lua_str(key)}]={value.replace('{,', '{')}")
+        messages.append(f"[{_lua_str(name)}]={{{', '.join(entries)}}}")
+    schema = (
+        "local SCHEMA = {\n routes = {\n  "
+        + ",\n  ".join(routes)
+        + "\n },\n messages = {\n  "
+        + ",\n  ".join(messages)
+        + "\n },\n}"
+    )
+    source = _VALIDATE_SCRIPT.read_text()
+    if _SCHEMA_MARKER not in source:
+        raise StackError(f"envoy: {_VALIDATE_SCRIPT} lost its schema marker line")
+    return source.replace(_SCHEMA_MARKER, schema)
+
+
 def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[str, Any]:
     """Build Envoy's bootstrap configuration (a JSON-serialisable dict).
 
@@ -245,6 +302,19 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
     ]
     if settings.jwks_upstream is not None and settings.jwks_upstream in settings.upstreams:
         http_filters.append(_jwt_filter(settings, routed))
+    # After the token check (an anonymous caller learns nothing about bodies) and before the
+    # transcoder, which would drop unknown fields.
+    http_filters.append(
+        {
+            "name": "envoy.filters.http.lua",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+                "default_source_code": {
+                    "inline_string": validation_lua(routed, message_shapes(settings.descriptor))
+                },
+            },
+        }
+    )
     http_filters += [
         {
             "name": "envoy.filters.http.grpc_json_transcoder",

@@ -246,3 +246,29 @@ def test_grpcurl_calls_a_method_through_the_edge(edge: Edge) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert '"email": "d@gx.test"' in result.stdout
+
+
+def test_unknown_body_field_is_400_with_a_field_violation(client: httpx.Client) -> None:
+    resp = client.post("/v1/users:register", json={"email": "e@gx.test", "displayNme": "typo"})
+    body = _assert_status_json(resp, 400, 3)
+    kinds = {d["@type"].rsplit(".", 1)[1]: d for d in body["details"]}
+    assert kinds["BadRequest"]["fieldViolations"] == [{"field": "displayNme", "description": "unknown field"}]
+    assert kinds["ErrorInfo"]["reason"] == "UNKNOWN_FIELD"
+
+
+def test_unknown_nested_body_field_is_named_with_its_path(client: httpx.Client, edge: Edge) -> None:
+    payload = {
+        "firstName": "A",
+        "documents": [{"type": "KYC_DOCUMENT_TYPE_PASSPORT", "sha256": "ab"}, {"sha256": "cd", "extra": 1}],
+    }
+    resp = client.post(
+        f"/v1/users/{_USER_ID}/kyc:submit", json=payload, headers=_bearer(edge.backend.key.token())
+    )
+    body = _assert_status_json(resp, 400, 3)
+    assert '"documents[1].extra"' in body["message"]
+
+
+def test_proto_field_names_are_accepted_in_bodies(client: httpx.Client) -> None:
+    resp = client.post("/v1/users:register", json={"email": "f@gx.test", "display_name": "Snake"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["user"]["displayName"] == "Snake|"
