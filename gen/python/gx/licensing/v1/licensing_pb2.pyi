@@ -159,14 +159,14 @@ class UsageBucket(_message.Message):
     def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_count: _Optional[int] = ..., error_count: _Optional[int] = ..., throttled_count: _Optional[int] = ...) -> None: ...
 
 class Usage(_message.Message):
-    __slots__ = ("license_id", "start_time", "end_time", "request_count", "error_count", "throttled_count", "bytes_total", "granularity", "buckets")
+    __slots__ = ("license_id", "start_time", "end_time", "request_count", "error_count", "throttled_count", "byte_count", "granularity", "buckets")
     LICENSE_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_COUNT_FIELD_NUMBER: _ClassVar[int]
     ERROR_COUNT_FIELD_NUMBER: _ClassVar[int]
     THROTTLED_COUNT_FIELD_NUMBER: _ClassVar[int]
-    BYTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BYTE_COUNT_FIELD_NUMBER: _ClassVar[int]
     GRANULARITY_FIELD_NUMBER: _ClassVar[int]
     BUCKETS_FIELD_NUMBER: _ClassVar[int]
     license_id: str
@@ -175,7 +175,7 @@ class Usage(_message.Message):
     request_count: int
     error_count: int
     throttled_count: int
-    bytes_total: int
+    byte_count: int
     granularity: UsageGranularity
     buckets: _containers.RepeatedCompositeFieldContainer[UsageBucket]
-    def __init__(self, license_id: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_count: _Optional[int] = ..., error_count: _Optional[int] = ..., throttled_count: _Optional[int] = ..., bytes_total: _Optional[int] = ..., granularity: _Optional[_Union[UsageGranularity, str]] = ..., buckets: _Optional[_Iterable[_Union[UsageBucket, _Mapping]]] = ...) -> None: ...
+    def __init__(self, license_id: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_count: _Optional[int] = ..., error_count: _Optional[int] = ..., throttled_count: _Optional[int] = ..., byte_count: _Optional[int] = ..., granularity: _Optional[_Union[UsageGranularity, str]] = ..., buckets: _Optional[_Iterable[_Union[UsageBucket, _Mapping]]] = ...) -> None: ...
