@@ -316,9 +316,12 @@ class Gateway:
             self._judge(method, code)
             self._metrics.observe(method, code.name.lower(), time.perf_counter() - started)
             raise error_type.from_rpc_error(rpc_error, tx_id=tx_id) from rpc_error
-        except asyncio.CancelledError:
+        except BaseException as other:
+            # Cancellation or a local fault (e.g. a closed channel) says nothing about the peer, but
+            # must still give back a half-open trial slot or the breaker would never close again.
             self.breaker.record_ignored()
-            self._metrics.observe(method, "cancelled", time.perf_counter() - started)
+            outcome = "cancelled" if isinstance(other, asyncio.CancelledError) else "error"
+            self._metrics.observe(method, outcome, time.perf_counter() - started)
             raise
         self.breaker.record_success()
         self._metrics.observe(method, "ok", time.perf_counter() - started)
