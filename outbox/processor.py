@@ -1,0 +1,251 @@
+"""What the worker does with one claimed command: the exactly-once-in-effect state machine."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import grpc
+
+from fabric_client import CommitStatus, Transaction
+from fabric_client.errors import CommitStatusError, GatewayError, SubmitError
+from fabric_client.retry import FailureKind, RetryPolicy, classify
+from outbox import failpoints
+from outbox.commands import CommandSpec, spec_for
+from outbox.metrics import OutboxMetrics
+from outbox.repository import ClaimedCommand, OutboxRepository
+
+_LOG = logging.getLogger(__name__)
+
+# A chaincode rejection message that starts with an UPPER_SNAKE reason ("INSUFFICIENT_FUNDS:
+# balance 10 < 25") gives that reason to the operation, so clients can branch on it.
+_REASON = re.compile(r"^\s*([A-Z][A-Z0-9_]{2,63})\s*[:\-]\s*(.*)$", re.DOTALL)
+
+
+class LedgerPort(Protocol):
+    """The three peer calls the processor needs (see `outbox.ledger.Ledger`)."""
+
+    async def endorse(self, spec: CommandSpec, payload_json: str) -> Transaction: ...
+
+    async def submit(self, envelope: bytes) -> None: ...
+
+    async def commit_status(self, tx_id: str, wait: float) -> CommitStatus: ...
+
+
+@dataclass(frozen=True)
+class ProcessorSettings:
+    """Timing and limits of one command's processing.
+
+    Attributes:
+        max_attempts: failed attempts (transient errors, conflicts) before dead-lettering.
+            Waits caused by the peer being unreachable do not count.
+        retry: backoff between attempts (full jitter).
+        commit_timeout: how long to wait for the commit after a Submit.
+        recover_status_timeout: how long to ask CommitStatus for a transaction stored by an
+            earlier attempt before re-submitting its envelope: short, because a transaction
+            that was never submitted makes CommitStatus block until this deadline.
+    """
+
+    max_attempts: int = 8
+    retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(max_attempts=1_000_000, initial_backoff=0.2, max_backoff=30.0)
+    )
+    commit_timeout: float = 30.0
+    recover_status_timeout: float = 2.0
+
+
+def rejection_reason(message: str | None, default: str) -> tuple[str, str]:
+    """Split a chaincode message into (UPPER_SNAKE reason, text)."""
+    text = (message or "").strip()
+    match = _REASON.match(text)
+    if match:
+        return match.group(1), text
+    return default, text or default
+
+
+def _peer_unreachable(error: BaseException) -> bool:
+    # UNAVAILABLE is what a down peer (or the open breaker, which the client reports as
+    # UNAVAILABLE) looks like: the command is fine, the peer is not, so it waits without
+    # using up its attempts ("commands wait, none is lost").
+    return isinstance(error, GatewayError) and error.code is grpc.StatusCode.UNAVAILABLE
+
+
+class CommandProcessor:
+    """Takes one claimed command one step nearer to COMMITTED or FAILED.
+
+    The order of the steps is the whole point:
+    1. a command with a stored transaction first asks CommitStatus (the earlier attempt may
+       have committed before the crash), then re-submits the SAME envelope; Fabric refuses a
+       second copy as DUPLICATE_TXID and the first outcome stands;
+    2. otherwise it endorses a new transaction and STORES its id and signed envelope before
+       the first Submit, so a crash at any later point leaves something step 1 can finish;
+    3. only an MVCC/phantom conflict forgets the stored transaction, so the next attempt
+       endorses a new one (the chaincode's request-id guard keeps the effect single even then).
+    """
+
+    def __init__(
+        self,
+        repository: OutboxRepository,
+        ledger: LedgerPort,
+        metrics: OutboxMetrics,
+        settings: ProcessorSettings,
+        breaker_retry_after: object = None,
+    ) -> None:
+        self._repo = repository
+        self._ledger = ledger
+        self._metrics = metrics
+        self._settings = settings
+        self._breaker_retry_after = breaker_retry_after
+
+    async def process(self, command: ClaimedCommand) -> None:
+        """Run the steps for `command`; every outcome is recorded, nothing is raised."""
+        try:
+            spec = spec_for(command.command_type)
+        except KeyError:
+            await self._repo.record_failed(
+                command.id, "UNKNOWN_COMMAND_TYPE", f"no ledger binding for command type {command.command_type}"
+            )
+            self._metrics.rejected.labels(command.command_type, "UNKNOWN_COMMAND_TYPE").inc()
+            return
+        try:
+            await self._process(command, spec)
+        except Exception as error:  # the worker must outlive any single command
+            _LOG.exception("unexpected error processing command %s", command.id)
+            await self._retry(command, error, "INTERNAL")
+
+    async def _process(self, command: ClaimedCommand, spec: CommandSpec) -> None:
+        tx_id, envelope = command.tx_id, command.envelope
+        if tx_id and envelope:
+            status = await self._status_if_committed(command, tx_id)
+            if status is not None:
+                await self._finish(command, status, envelope)
+                return
+        else:
+            try:
+                tx = await self._ledger.endorse(spec, command.payload_json)
+            except Exception as error:
+                await self._endorse_failed(command, error)
+                return
+            tx_id, envelope = tx.tx_id, tx.envelope_bytes
+            if not await self._repo.record_endorsed(command.id, tx_id, envelope):
+                _LOG.warning("lease on command %s lost before submit; leaving it to its new owner", command.id)
+                return
+            failpoints.hit("after_endorse")
+        started = time.perf_counter()
+        try:
+            await self._ledger.submit(envelope)
+        except SubmitError as error:
+            if classify(error) is not FailureKind.DUPLICATE:
+                await self._retry(command, error, "SUBMIT_FAILED")
+                return
+            # Already ordered by an earlier attempt: its outcome is what CommitStatus says.
+        else:
+            self._metrics.submitted.labels(spec.command_type).inc()
+        failpoints.hit("after_submit")
+        try:
+            status = await self._ledger.commit_status(tx_id, self._settings.commit_timeout)
+        except CommitStatusError as error:
+            await self._retry(command, error, "COMMIT_STATUS_UNKNOWN")
+            return
+        self._metrics.submit_to_commit.observe(time.perf_counter() - started)
+        await self._finish(command, status, envelope)
+
+    async def _status_if_committed(self, command: ClaimedCommand, tx_id: str) -> CommitStatus | None:
+        try:
+            return await self._ledger.commit_status(tx_id, self._settings.recover_status_timeout)
+        except CommitStatusError as error:
+            if error.code is grpc.StatusCode.DEADLINE_EXCEEDED:
+                return None  # not committed (yet): re-submit the same envelope
+            raise
+
+    async def _finish(self, command: ClaimedCommand, status: CommitStatus, envelope: bytes) -> None:
+        name = status.code_name
+        if status.successful:
+            # The chaincode's answer travels inside the endorsed envelope, so a command
+            # recovered after a crash still gets its result without re-running anything.
+            result = Transaction.from_envelope_bytes(envelope).result
+            if await self._repo.record_committed(command.id, status.block_number, _result_json(result)):
+                self._metrics.committed.labels(command.command_type).inc()
+            return
+        if name in ("MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"):
+            await self._retry_or_dead_letter(
+                command,
+                name,
+                f"transaction {status.tx_id} committed as {name} in block {status.block_number}; building a new one",
+                forget_transaction=True,
+                validation_code=name,
+                count_attempt=True,
+            )
+            return
+        reason = f"TX_{name}"
+        if await self._repo.record_failed(
+            command.id,
+            reason,
+            f"transaction {status.tx_id} committed as invalid ({name}) in block {status.block_number}",
+            validation_code=name,
+            block_number=status.block_number,
+        ):
+            self._metrics.rejected.labels(command.command_type, reason).inc()
+
+    async def _endorse_failed(self, command: ClaimedCommand, error: Exception) -> None:
+        kind = classify(error)
+        if kind is FailureKind.BUSINESS:
+            chaincode_message = getattr(error, "chaincode_message", None)
+            reason, text = rejection_reason(
+                chaincode_message or str(error), "LEDGER_REJECTED" if chaincode_message else "ENDORSEMENT_REFUSED"
+            )
+            if await self._repo.record_failed(command.id, reason, text):
+                self._metrics.rejected.labels(command.command_type, reason).inc()
+            return
+        await self._retry(command, error, "ENDORSE_FAILED")
+
+    async def _retry(self, command: ClaimedCommand, error: BaseException, reason: str) -> None:
+        await self._retry_or_dead_letter(
+            command, reason, str(error), forget_transaction=False, count_attempt=not _peer_unreachable(error)
+        )
+
+    async def _retry_or_dead_letter(
+        self,
+        command: ClaimedCommand,
+        reason: str,
+        message: str,
+        *,
+        forget_transaction: bool,
+        count_attempt: bool,
+        validation_code: str | None = None,
+    ) -> None:
+        failed_attempts = command.attempts + (1 if count_attempt else 0)
+        if count_attempt and failed_attempts >= self._settings.max_attempts:
+            final = f"gave up after {failed_attempts} attempts; last error ({reason}): {message}"
+            if await self._repo.record_failed(command.id, "RETRIES_EXHAUSTED", final, validation_code=validation_code):
+                self._metrics.rejected.labels(command.command_type, "RETRIES_EXHAUSTED").inc()
+            return
+        delay = self._settings.retry.backoff(max(1, failed_attempts))
+        if not count_attempt and callable(self._breaker_retry_after):
+            # While the breaker is open there is no point coming back before it lets a trial through.
+            delay = max(delay, float(self._breaker_retry_after()))
+        self._metrics.retried.labels(command.command_type, reason).inc()
+        _LOG.info(
+            "command %s (%s) waits %.2fs: %s: %s", command.id, command.command_type, delay, reason, message
+        )
+        await self._repo.reschedule(
+            command.id,
+            delay,
+            reason,
+            message,
+            count_attempt=count_attempt,
+            forget_transaction=forget_transaction,
+            validation_code=validation_code,
+        )
+
+
+def _result_json(result: bytes) -> str | None:
+    if not result:
+        return None
+    try:
+        return result.decode("utf-8")
+    except UnicodeDecodeError:
+        return result.hex()

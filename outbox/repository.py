@@ -1,0 +1,254 @@
+"""SQL of the outbox worker: claiming due commands under a lease and recording each outcome."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+PENDING = "PENDING"
+SUBMITTED = "SUBMITTED"
+COMMITTED = "COMMITTED"
+FAILED = "FAILED"
+TERMINAL = frozenset({COMMITTED, FAILED})
+
+
+@dataclass(frozen=True)
+class ClaimedCommand:
+    """A command this worker holds the lease on.
+
+    Attributes:
+        id: the command id.
+        command_type: the `gx.type.v1.CommandType` name without prefix (e.g. `TRANSFER_TOKENS`).
+        payload_json: the proto JSON of its `gx.ledger.v1` request.
+        status: PENDING or SUBMITTED.
+        attempts: attempts already made.
+        tx_id: the stored Fabric transaction id, when one was endorsed before.
+        envelope: the stored signed envelope for `tx_id`.
+        created_at: when the command was recorded.
+        first_submit_at: when the stored transaction was first submitted, if it was.
+    """
+
+    id: uuid.UUID
+    command_type: str
+    payload_json: str
+    status: str
+    attempts: int
+    tx_id: str | None
+    envelope: bytes | None
+    created_at: datetime
+
+
+# Due = not terminal, its backoff over, and no live lease. Oldest due first so no command
+# starves. SKIP LOCKED lets several workers claim concurrently without waiting on each
+# other's row locks; the lease (not the row lock, which ends with this statement's
+# transaction) is what keeps a claimed command to one worker while it talks to the peer.
+_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT id FROM outbox.commands
+        WHERE status IN ('PENDING', 'SUBMITTED')
+          AND next_attempt_at <= now()
+          AND (lease_expires_at IS NULL OR lease_expires_at < now())
+        ORDER BY next_attempt_at, created_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE outbox.commands AS c
+       SET lease_owner = :owner,
+           lease_expires_at = now() + make_interval(secs => :lease),
+           updated_at = now()
+      FROM due
+     WHERE c.id = due.id
+    RETURNING c.id, c.command_type, c.payload::text AS payload_json, c.status, c.attempts,
+              c.tx_id, c.envelope, c.created_at
+    """
+)
+
+
+class OutboxRepository:
+    """Every statement the worker runs against `outbox.commands`.
+
+    Each update is fenced by the lease: it only applies while this worker still holds it
+    (`lease_owner = :owner AND status = ...`), so a worker that stalled past its lease can
+    never overwrite what the worker that took over recorded.
+    """
+
+    def __init__(self, engine: AsyncEngine, owner: str, lease_seconds: float) -> None:
+        self._engine = engine
+        self.owner = owner
+        self._lease = lease_seconds
+
+    async def claim(self, limit: int) -> list[ClaimedCommand]:
+        """Claim up to `limit` due commands for this worker."""
+        if limit <= 0:
+            return []
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(_CLAIM, {"limit": limit, "owner": self.owner, "lease": self._lease})).all()
+        return [
+            ClaimedCommand(
+                id=r.id,
+                command_type=r.command_type,
+                payload_json=r.payload_json,
+                status=r.status,
+                attempts=r.attempts,
+                tx_id=r.tx_id,
+                envelope=bytes(r.envelope) if r.envelope is not None else None,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    async def extend_leases(self, ids: list[uuid.UUID]) -> None:
+        """Push the lease of in-flight commands forward (a heartbeat while the peer is slow)."""
+        if not ids:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE outbox.commands SET lease_expires_at = now() + make_interval(secs => :lease)"
+                    " WHERE id = ANY(:ids) AND lease_owner = :owner AND status IN ('PENDING', 'SUBMITTED')"
+                ),
+                {"lease": self._lease, "ids": ids, "owner": self.owner},
+            )
+
+    async def _update(self, command_id: uuid.UUID, sets: str, params: dict[str, Any]) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                text(
+                    f"UPDATE outbox.commands SET {sets}, updated_at = now()"
+                    " WHERE id = :id AND lease_owner = :owner AND status IN ('PENDING', 'SUBMITTED')"
+                ),
+                {"id": command_id, "owner": self.owner, **params},
+            )
+        return result.rowcount == 1
+
+    async def record_endorsed(self, command_id: uuid.UUID, tx_id: str, envelope: bytes) -> bool:
+        """Store the transaction id and signed envelope BEFORE the first Submit.
+
+        Returns:
+            False when the lease was lost; the caller must then not submit.
+        """
+        return await self._update(
+            command_id,
+            "status = 'SUBMITTED', tx_id = :tx_id, envelope = :envelope, block_number = NULL,"
+            " validation_code = NULL",
+            {"tx_id": tx_id, "envelope": envelope},
+        )
+
+    async def record_committed(
+        self, command_id: uuid.UUID, block_number: int, result_json: str | None
+    ) -> bool:
+        """Mark the command COMMITTED (terminal) with its block and chaincode result."""
+        return await self._update(
+            command_id,
+            "status = 'COMMITTED', block_number = :block, validation_code = 'VALID', result_json = :result,"
+            " error_code = NULL, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL",
+            {"block": block_number, "result": result_json},
+        )
+
+    async def record_failed(
+        self,
+        command_id: uuid.UUID,
+        error_code: str,
+        error_message: str,
+        *,
+        validation_code: str | None = None,
+        block_number: int | None = None,
+        count_attempt: bool = True,
+    ) -> bool:
+        """Mark the command FAILED (terminal, dead-lettered) with a reason and message."""
+        return await self._update(
+            command_id,
+            "status = 'FAILED', error_code = :code, error_message = :message,"
+            " validation_code = COALESCE(:vcode, validation_code),"
+            " block_number = COALESCE(:block, block_number),"
+            " attempts = attempts + :inc, lease_owner = NULL, lease_expires_at = NULL",
+            {
+                "code": error_code,
+                "message": error_message[:2000],
+                "vcode": validation_code,
+                "block": block_number,
+                "inc": 1 if count_attempt else 0,
+            },
+        )
+
+    async def reschedule(
+        self,
+        command_id: uuid.UUID,
+        delay: float,
+        error_code: str,
+        error_message: str,
+        *,
+        count_attempt: bool,
+        forget_transaction: bool = False,
+        validation_code: str | None = None,
+    ) -> bool:
+        """Give the command back with a backoff and the reason it must wait.
+
+        Args:
+            command_id: the command.
+            delay: seconds until it is due again.
+            error_code: why (kept for operators; the command is not failed).
+            error_message: details.
+            count_attempt: False for waits that are the peer's outage, not the command's
+                fault (peer unreachable, breaker open): those never dead-letter a command.
+            forget_transaction: True after an MVCC/phantom conflict, so the next attempt builds
+                a new transaction; otherwise the stored envelope is kept and re-submitted.
+            validation_code: the invalid commit's code, if that was the cause.
+        """
+        sets = (
+            "next_attempt_at = now() + make_interval(secs => :delay), error_code = :code,"
+            " error_message = :message, attempts = attempts + :inc,"
+            " lease_owner = NULL, lease_expires_at = NULL,"
+            " validation_code = COALESCE(:vcode, validation_code)"
+        )
+        if forget_transaction:
+            sets += ", status = 'PENDING', tx_id = NULL, envelope = NULL, block_number = NULL"
+        return await self._update(
+            command_id,
+            sets,
+            {
+                "delay": max(0.0, delay),
+                "code": error_code,
+                "message": error_message[:2000],
+                "inc": 1 if count_attempt else 0,
+                "vcode": validation_code,
+            },
+        )
+
+    async def release(self, command_ids: list[uuid.UUID]) -> None:
+        """Give up leases at once (on shutdown) so another worker need not wait them out."""
+        if not command_ids:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE outbox.commands SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+                    " WHERE id = ANY(:ids) AND lease_owner = :owner"
+                ),
+                {"ids": command_ids, "owner": self.owner},
+            )
+
+    async def queue_stats(self) -> tuple[dict[str, int], float]:
+        """Non-terminal commands per status and the age in seconds of the oldest one."""
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT status, count(*) AS n,"
+                        " COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) AS age"
+                        " FROM outbox.commands WHERE status IN ('PENDING', 'SUBMITTED') GROUP BY status"
+                    )
+                )
+            ).all()
+        depth = {PENDING: 0, SUBMITTED: 0}
+        oldest = 0.0
+        for row in rows:
+            depth[row.status] = int(row.n)
+            oldest = max(oldest, float(row.age))
+        return depth, oldest

@@ -1,0 +1,1 @@
+"""The projector: turns the GX chaincode's committed events into PostgreSQL read models."""

@@ -1,0 +1,255 @@
+"""The projection loop: hold the lock, stream events from the checkpoint, apply each transaction atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from projector import lock, store
+from projector.decode import PoisonEventError, command_type_name, decode, event_time
+from projector.handlers import HANDLERS, TxContext
+from projector.metrics import ProjectorMetrics
+
+_LOG = logging.getLogger(__name__)
+
+
+class RestartStream(Exception):
+    """The checkpoint changed under us (a rebuild): re-open the stream from the stored checkpoint."""
+
+
+class ProjectionHalted(Exception):
+    """A poison event stopped the projection; it is recorded in ledger.poison_events."""
+
+
+# Errors that say "the database connection is gone", not "this event is bad": the event is
+# retried after reconnecting rather than recorded as poison.
+_CONNECTION_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, ConnectionError, OSError)
+
+# `stream_factory(checkpoint)` opens a chaincode event stream from that checkpoint (see
+# fabric_client Network.chaincode_events): start at block 0 without one, else after it.
+StreamFactory = Callable[[store.Checkpoint], Any]
+
+
+async def apply_event(
+    conn: AsyncConnection,
+    name: str,
+    generation: int,
+    block_number: int,
+    tx_id: str,
+    event_name: str,
+    payload: bytes,
+    metrics: ProjectorMetrics | None = None,
+) -> bool:
+    """Apply one chaincode event and move the checkpoint, in ONE transaction.
+
+    Returns:
+        True when the transaction was applied now; False when it had been applied before
+        (the checkpoint still moves, nothing else changes).
+
+    Raises:
+        RestartStream: a rebuild reset the checkpoint since this stream was opened.
+        PoisonEventError: the event cannot be applied; nothing was written.
+    """
+    message = decode(event_name, payload)
+    async with conn.begin():
+        checkpoint = await store.load_checkpoint(conn, name, for_update=True)
+        if checkpoint.generation != generation:
+            raise RestartStream()
+        applied = await store.mark_projected(conn, tx_id, block_number, len(message.events))
+        when = event_time(message)
+        if applied:
+            await conn.execute(
+                text("UPDATE ledger.projected_txs SET request_id = :rid, command_type = :ct, tx_time = :t WHERE tx_id = :tx"),
+                {"rid": message.request_id or None, "ct": command_type_name(message) or None, "t": when, "tx": tx_id},
+            )
+            ctx = TxContext(conn, tx_id, block_number, when, message.request_id, command_type_name(message))
+            for index, event in enumerate(message.events):
+                kind = event.WhichOneof("event")
+                try:
+                    await HANDLERS[kind](ctx, index, getattr(event, kind))
+                except _CONNECTION_ERRORS:
+                    raise
+                except Exception as error:
+                    raise PoisonEventError(f"{kind}: {error}", index) from error
+                if metrics is not None:
+                    metrics.domain_events.labels(kind).inc()
+        await store.save_checkpoint(conn, name, block_number, tx_id, 1, when)
+    if metrics is not None:
+        metrics.transactions.labels("replayed" if message.replayed else "applied" if applied else "duplicate").inc()
+        if when is not None and applied:
+            metrics.event_delay.observe(max(0.0, (datetime.now(UTC) - when).total_seconds()))
+    return applied
+
+
+class Projector:
+    """One projection (channel, chaincode): active while it holds the advisory lock, else a standby.
+
+    Use `await projector.run()`; `shutdown()` stops it. `run()` raises ProjectionHalted after
+    a poison event (the process should exit non-zero: loudly, not silently skipping).
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        name: str,
+        lock_key: int,
+        stream_factory: StreamFactory,
+        metrics: ProjectorMetrics,
+        *,
+        standby_retry: float = 1.0,
+        control_interval: float = 1.0,
+    ) -> None:
+        self._engine = engine
+        self._name = name
+        self._lock_key = lock_key
+        self._open_stream = stream_factory
+        self._metrics = metrics
+        self._standby_retry = standby_retry
+        self._control_interval = control_interval
+        self._stopping = asyncio.Event()
+        self._stream: Any = None
+        self.active = False
+        self.streaming = False
+        self.halted = False
+
+    async def shutdown(self) -> None:
+        """Stop after the transaction in progress (idempotent)."""
+        self._stopping.set()
+        await self._close_stream()
+
+    async def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await stream.close()
+
+    async def run(self) -> None:
+        """Project until shutdown; survives database restarts by re-taking the lock."""
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                await self._run_once()
+                backoff = 0.5
+            except ProjectionHalted:
+                raise
+            except _CONNECTION_ERRORS as error:
+                _LOG.warning("projector lost its database connection (%s); retrying in %.1fs", error, backoff)
+                self.active = self.streaming = False
+                self._metrics.active.set(0)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _run_once(self) -> None:
+        async with self._engine.connect() as conn:
+            acquired = asyncio.create_task(lock.acquire(conn, self._lock_key, self._standby_retry))
+            stop = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait({acquired, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not acquired.done():
+                acquired.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acquired
+                return
+            stop.cancel()
+            acquired.result()
+            self.active = True
+            self._metrics.active.set(1)
+            try:
+                while not self._stopping.is_set():
+                    await self._project(conn)
+            finally:
+                self.active = self.streaming = False
+                self._metrics.active.set(0)
+
+    async def _project(self, conn: AsyncConnection) -> None:
+        async with conn.begin():
+            checkpoint = await store.load_checkpoint(conn, self._name)
+        _LOG.info(
+            "projecting %s from block %s after tx %s (generation %d)",
+            self._name,
+            checkpoint.block_number,
+            checkpoint.tx_id,
+            checkpoint.generation,
+        )
+        self._stream = self._open_stream(checkpoint)
+        watcher = asyncio.create_task(self._watch_generation(checkpoint.generation))
+        self.streaming = True
+        try:
+            async for event in self._stream:
+                if self._stopping.is_set():
+                    break
+                started = time.perf_counter()
+                try:
+                    await apply_event(
+                        conn,
+                        self._name,
+                        checkpoint.generation,
+                        event.block_number,
+                        event.tx_id,
+                        event.event_name,
+                        event.payload,
+                        self._metrics,
+                    )
+                except RestartStream:
+                    _LOG.info("checkpoint of %s was reset (rebuild); restarting the stream", self._name)
+                    return
+                except PoisonEventError as error:
+                    await self._halt(conn, event, error)
+                self._metrics.apply_seconds.observe(time.perf_counter() - started)
+                self._metrics.checkpoint_block.set(event.block_number)
+        finally:
+            self.streaming = False
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await self._close_stream()
+
+    async def _watch_generation(self, generation: int) -> None:
+        # A quiet chain sends no events, so a rebuild request would otherwise wait for the
+        # next one; closing the stream makes `_project` reload the (reset) checkpoint now.
+        while True:
+            await asyncio.sleep(self._control_interval)
+            try:
+                async with self._engine.connect() as conn:
+                    current = (
+                        await conn.execute(
+                            text("SELECT generation FROM ledger.checkpoints WHERE name = :n"), {"n": self._name}
+                        )
+                    ).scalar()
+            except Exception:
+                continue
+            if current is not None and current != generation:
+                await self._close_stream()
+                return
+
+    async def _halt(self, conn: AsyncConnection, event: Any, error: PoisonEventError) -> None:
+        self.halted = True
+        self._metrics.halted.set(1)
+        _LOG.critical(
+            "POISON EVENT: projection %s stopped at block %d tx %s (event %s): %s",
+            self._name,
+            event.block_number,
+            event.tx_id,
+            error.event_index,
+            error,
+        )
+        async with conn.begin():
+            await store.record_poison(
+                conn,
+                self._name,
+                event.block_number,
+                event.tx_id,
+                error.event_index,
+                event.event_name,
+                event.payload,
+                str(error),
+            )
+        raise ProjectionHalted(str(error))

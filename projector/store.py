@@ -1,0 +1,98 @@
+"""SQL of the projector's own bookkeeping: checkpoint, projected transactions, poison events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where the projector stands.
+
+    Attributes:
+        block_number: the block of the last applied event; None before the first one.
+        tx_id: the transaction of the last applied event in that block.
+        generation: bumped by every rebuild; a projector that sees it change starts over.
+        events_applied: how many chaincode events were applied in this generation.
+    """
+
+    block_number: int | None
+    tx_id: str | None
+    generation: int
+    events_applied: int
+
+
+async def load_checkpoint(conn: AsyncConnection, name: str, *, for_update: bool = False) -> Checkpoint:
+    """Read (creating if needed) the checkpoint row of one projection."""
+    await conn.execute(
+        text("INSERT INTO ledger.checkpoints (name) VALUES (:name) ON CONFLICT (name) DO NOTHING"),
+        {"name": name},
+    )
+    row = (
+        await conn.execute(
+            text(
+                "SELECT block_number, tx_id, generation, events_applied FROM ledger.checkpoints WHERE name = :name"
+                + (" FOR UPDATE" if for_update else "")
+            ),
+            {"name": name},
+        )
+    ).one()
+    return Checkpoint(row.block_number, row.tx_id, row.generation, row.events_applied)
+
+
+async def save_checkpoint(
+    conn: AsyncConnection, name: str, block_number: int, tx_id: str, events: int, event_time: object
+) -> None:
+    """Move the checkpoint to (block, tx) in the caller's transaction (the one that applied it)."""
+    await conn.execute(
+        text(
+            "UPDATE ledger.checkpoints SET block_number = :block, tx_id = :tx, events_applied = events_applied + :n,"
+            " last_event_time = COALESCE(:time, last_event_time), updated_at = now() WHERE name = :name"
+        ),
+        {"block": block_number, "tx": tx_id, "n": events, "time": event_time, "name": name},
+    )
+
+
+async def mark_projected(conn: AsyncConnection, tx_id: str, block_number: int, event_count: int) -> bool:
+    """Record that `tx_id` is applied; False when it already was (a replay: apply nothing)."""
+    row = (
+        await conn.execute(
+            text(
+                "INSERT INTO ledger.projected_txs (tx_id, block_number, event_count) VALUES (:tx, :block, :n)"
+                " ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id"
+            ),
+            {"tx": tx_id, "block": block_number, "n": event_count},
+        )
+    ).first()
+    return row is not None
+
+
+async def record_poison(
+    conn: AsyncConnection,
+    name: str,
+    block_number: int,
+    tx_id: str,
+    event_index: int | None,
+    event_name: str,
+    payload: bytes,
+    error: str,
+) -> None:
+    """Keep the event that stopped the projector, with its position, for operators."""
+    await conn.execute(
+        text(
+            "INSERT INTO ledger.poison_events (name, block_number, tx_id, event_index, event_name, payload, error)"
+            " VALUES (:name, :block, :tx, :idx, :ename, :payload, :error)"
+        ),
+        {
+            "name": name,
+            "block": block_number,
+            "tx": tx_id,
+            "idx": event_index,
+            "ename": event_name,
+            "payload": payload,
+            "error": error[:4000],
+        },
+    )
