@@ -1,0 +1,130 @@
+"""`python -m outbox`: the outbox worker process (several may run at once)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from fabric_client.retry import RetryPolicy
+from outbox.admin import OutboxAdmin
+from outbox.commands import command_table
+from outbox.ledger import Ledger
+from outbox.metrics import OutboxMetrics
+from outbox.probes import ProbeServer
+from outbox.processor import CommandProcessor, ProcessorSettings
+from outbox.repository import OutboxRepository
+from outbox.settings import OutboxSettings
+from outbox.worker import OutboxWorker, WorkerSettings
+from services.common.logging import configure_logging
+
+_LOG = logging.getLogger("outbox")
+
+
+def libpq_dsn(sqlalchemy_url: str) -> str:
+    """`postgresql+psycopg://...` → `postgresql://...` for a raw psycopg (LISTEN) connection."""
+    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def make_engine(settings: OutboxSettings) -> AsyncEngine:
+    """The worker's connection pool (claims, outcome updates, metrics queries)."""
+    db = settings.database
+    return create_async_engine(
+        db.url.get_secret_value(),
+        pool_size=db.pool_size,
+        max_overflow=db.max_overflow,
+        pool_timeout=db.pool_timeout,
+        pool_recycle=db.pool_recycle,
+        pool_pre_ping=True,
+    )
+
+
+async def main() -> int:
+    """Run one worker until SIGTERM/SIGINT; in-flight commands finish first."""
+    settings = OutboxSettings()
+    configure_logging(settings.log_level, settings.service_name)
+    table = command_table()  # fails fast on a contract error
+    tuning = settings.outbox
+    worker_id = tuning.worker_id or f"{socket.gethostname()}:{os.getpid()}"
+    metrics = OutboxMetrics()
+    engine = make_engine(settings)
+    ledger = Ledger(settings.fabric, {spec.submitter_role for spec in table.values()})
+    repository = OutboxRepository(engine, worker_id, tuning.lease_seconds)
+    processor = CommandProcessor(
+        repository,
+        ledger,
+        metrics,
+        ProcessorSettings(
+            max_attempts=tuning.max_attempts,
+            retry=RetryPolicy(
+                max_attempts=1_000_000, initial_backoff=tuning.backoff_initial, max_backoff=tuning.backoff_max
+            ),
+            commit_timeout=tuning.commit_timeout,
+            recover_status_timeout=tuning.recover_status_timeout,
+        ),
+        breaker_retry_after=lambda: ledger.breaker.retry_after,
+    )
+    worker = OutboxWorker(
+        repository,
+        processor,
+        metrics,
+        WorkerSettings(
+            batch_size=tuning.batch_size,
+            concurrency=tuning.concurrency,
+            poll_interval=tuning.poll_interval,
+            lease_seconds=tuning.lease_seconds,
+        ),
+        listen_dsn=libpq_dsn(settings.database.url.get_secret_value()),
+        breaker_state=lambda: ledger.breaker_state,
+    )
+
+    async def ready() -> tuple[bool, str]:
+        # Ready = can reach its database. A peer that is down is NOT unreadiness: the worker
+        # is doing its job (holding commands until the peer is back) and says so in metrics.
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True, f"ready (breaker {ledger.breaker_state.value}, listening={worker.listening})"
+
+    probes = ProbeServer(settings.metrics_listen, ready) if settings.metrics_listen else None
+    admin_server = None
+    try:
+        if probes is not None:
+            await probes.start()
+        admin_server = await start_admin_server(settings, engine)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.shutdown()))
+        _LOG.info("outbox worker %s: peer %s, channel %s", worker_id, settings.fabric.endpoint, settings.fabric.channel)
+        await worker.run()
+    finally:
+        if admin_server is not None:
+            await admin_server.stop(settings.shutdown_grace_seconds)
+        if probes is not None:
+            await probes.stop()
+        await ledger.close()
+        await engine.dispose()
+    return 0
+
+
+async def start_admin_server(settings: OutboxSettings, engine: AsyncEngine) -> object | None:
+    """Serve gx.ops.v1.OutboxAdminService (with health, reflection, auth) on `GX_LISTEN`.
+
+    Built with the runtime's server factory, so access (admins only), validation, errors and
+    metrics are the same as every other GX server. Returns None when `GX_LISTEN` is empty.
+    """
+    if not settings.listen:
+        return None
+    from outbox.admin_server import start
+
+    return await start(settings, OutboxAdmin(engine))
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(asyncio.run(main()))
