@@ -24,6 +24,8 @@ PORTS: dict[str, tuple[str, int]] = {
     "licensing": ("GX_LICENSING_PORT", 50053),
     "devnet": ("GX_DEVNET_PORT", 7051),
     "chaincode": ("GX_CHAINCODE_PORT", 7052),
+    # The outbox worker's admin gRPC server (gx.ops.v1.OutboxAdminService).
+    "outbox": ("GX_OUTBOX_PORT", 50054),
     "identity_metrics": ("GX_IDENTITY_METRICS_PORT", 9461),
     "wallet_metrics": ("GX_WALLET_METRICS_PORT", 9462),
     "licensing_metrics": ("GX_LICENSING_METRICS_PORT", 9463),

@@ -50,7 +50,8 @@ class EdgeSettings:
         port: The edge port (REST and native gRPC).
         admin_port: The admin interface port (`/ready`, `/clusters`, `/stats`).
         descriptor: Path of the descriptor set.
-        upstreams: The gRPC processes by domain (`identity` → Upstream).
+        upstreams: The gRPC process serving each proto domain (`identity` → Upstream(identity),
+            `ops` → Upstream(outbox)); one cluster per process.
         jwt_issuer: Expected `iss` of user tokens.
         jwt_audience: Expected `aud` of user tokens.
         jwks_upstream: Domain whose `GET /.well-known/jwks.json` publishes the signing keys, or
@@ -342,7 +343,8 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
             "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
         },
     ]
-    clusters = [_cluster(settings.upstreams[d]) for d in sorted({s.domain for s in routed})]
+    used = {settings.upstreams[s.domain].name: settings.upstreams[s.domain] for s in routed}
+    clusters = [_cluster(used[name]) for name in sorted(used)]
     if any(f["name"] == "envoy.filters.http.jwt_authn" for f in http_filters):
         clusters.append(_self_cluster(settings))
     return {

@@ -27,9 +27,11 @@ MSP_ID = "Org1MSP"
 ORG_DOMAIN = "org1.example.com"
 CHAINCODE = "gx"
 CHAINCODE_ID = "gx:1.0"
-# Services by domain: the process `python -m services.<name>` and the gx.<domain>.v1 packages it serves.
+# Service processes `python -m services.<name>`; each serves the gx.<name>.v1 package.
 SERVICES = ("identity", "wallet", "licensing")
 WORKERS = ("outbox", "projector")
+# Proto domains served by a process of another name: gx.ops.v1 is the outbox worker's admin API.
+_DOMAIN_OWNERS = {"ops": "outbox"}
 
 
 def module_exists(name: str) -> bool:
@@ -359,6 +361,8 @@ class WorkerPart(ProcessPart):
 
     def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
         env = _python_env(cfg, **gx_env(cfg), GX_METRICS_LISTEN=cfg.address(f"{self.name}_metrics"))
+        # A worker with an admin gRPC server (the outbox) gets its own port; the others none.
+        env["GX_LISTEN"] = cfg.address(self.name) if self.name in cfg.ports else ""
         return [sys.executable, "-m", self.name], env
 
     def healthy(self, cfg: StackConfig) -> bool:
@@ -372,7 +376,9 @@ class EdgePart(ProcessPart):
     name: str = "edge"
     ports: tuple[str, ...] = ("edge", "edge_admin")
     timeout: float = 60.0
+    # The gRPC processes behind the edge, and which proto domain each serves.
     services: tuple[str, ...] = field(default_factory=tuple)
+    domains: dict[str, str] = field(default_factory=dict)
 
     def address(self, cfg: StackConfig) -> str:
         return f"http://{cfg.address('edge')}"
@@ -384,7 +390,12 @@ class EdgePart(ProcessPart):
     def render(self, cfg: StackConfig, path: Path | None = None) -> Path:
         """Write Envoy's configuration for this stack (to `path`, default `config_path`) and return its path."""
         desc = descriptor.ensure(cfg.repo_root, cfg.state_dir)
-        upstreams = {name: envoy.Upstream(name, cfg.host, cfg.port(name)) for name in self.services}
+        owners = {name: name for name in self.services} | {
+            d: p for d, p in self.domains.items() if p in self.services
+        }
+        upstreams = {
+            domain: envoy.Upstream(part, cfg.host, cfg.port(part)) for domain, part in owners.items()
+        }
         settings = envoy.EdgeSettings(
             host=cfg.host,
             port=cfg.port("edge"),
@@ -452,9 +463,16 @@ def registry(cfg: StackConfig, *, only: Sequence[str] | None = None) -> list[Par
         parts.append(DevnetPart())
     services = tuple(s for s in SERVICES if module_exists(f"services.{s}.__main__"))
     parts += [ServicePart(name=s, ports=(s, f"{s}_metrics")) for s in services]
-    parts += [WorkerPart(name=w, ports=(f"{w}_metrics",)) for w in WORKERS if module_exists(f"{w}.__main__")]
+    # Workers need the ledger; without a devnet to talk to they would only fail.
+    workers = (
+        tuple(w for w in WORKERS if module_exists(f"{w}.__main__"))
+        if any(p.name == "devnet" for p in parts)
+        else ()
+    )
+    parts += [WorkerPart(name=w, ports=((w,) if w in cfg.ports else ()) + (f"{w}_metrics",)) for w in workers]
+    behind_edge = services + tuple(w for w in workers if w in _DOMAIN_OWNERS.values())
     if services:
-        parts.append(EdgePart(services=services))
+        parts.append(EdgePart(services=behind_edge, domains=dict(_DOMAIN_OWNERS)))
     if only is not None:
         parts = [p for p in parts if p.name in only]
     return parts

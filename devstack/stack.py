@@ -82,7 +82,9 @@ def endpoints(cfg: StackConfig, parts: Sequence[Part] | None = None) -> Endpoint
     parts = registry(cfg) if parts is None else parts
     names = {p.name for p in parts}
     grpc = {
-        p.name: cfg.address(p.name) for p in parts if p.name in ("identity", "wallet", "licensing", "devnet")
+        p.name: cfg.address(p.name)
+        for p in parts
+        if p.name in ("identity", "wallet", "licensing", "devnet", "outbox")
     }
     metrics = {p.name: cfg.address(f"{p.name}_metrics") for p in parts if f"{p.name}_metrics" in p.ports}
     has_edge = "edge" in names

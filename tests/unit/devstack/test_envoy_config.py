@@ -1,0 +1,84 @@
+"""The generated Envoy configuration: Envoy accepts it, and the token rules follow the contract's access rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from devstack import descriptor, envoy
+from devstack.config import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    root = tmp_path_factory.mktemp("envoy")
+    desc = descriptor.build(REPO_ROOT, root / "gx.binpb")
+    settings = envoy.EdgeSettings(
+        host="127.0.0.1",
+        port=18080,
+        admin_port=19901,
+        descriptor=desc,
+        upstreams={"identity": envoy.Upstream("identity", "127.0.0.1", 15051)},
+    )
+    cfg = envoy.build_config(settings, descriptor.read_services(desc))
+    path = root / "envoy.json"
+    path.write_text(json.dumps(cfg))
+    return cfg, path
+
+
+def _filters(cfg: dict) -> list[dict]:
+    hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    return hcm["http_filters"]
+
+
+def test_envoy_validates_the_generated_config(config: tuple[dict, Path]) -> None:
+    result = subprocess.run(
+        [envoy.binary(), "--mode", "validate", "-c", str(config[1])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_filter_order_shapes_responses_first_and_routes_last(config: tuple[dict, Path]) -> None:
+    names = [f["name"] for f in _filters(config[0])]
+    assert names == [
+        "envoy.filters.http.lua",
+        "envoy.filters.http.jwt_authn",
+        "envoy.filters.http.lua",
+        "envoy.filters.http.grpc_json_transcoder",
+        "envoy.filters.http.router",
+    ]
+
+
+def test_public_methods_allow_a_missing_token_and_everything_else_requires_one(
+    config: tuple[dict, Path],
+) -> None:
+    jwt = _filters(config[0])[1]["typed_config"]
+    rules = jwt["rules"]
+    by_path = {r["match"].get("path"): r for r in rules if "path" in r["match"]}
+    login = by_path["/gx.identity.v1.IdentityService/Login"]["requires"]["requires_any"]["requirements"]
+    assert {"allow_missing": {}} in login
+    assert "/gx.identity.v1.IdentityService/GetUser" not in by_path
+    assert rules[-1] == {"match": {"prefix": "/"}, "requires": {"provider_name": "gx_user"}}
+    provider = jwt["providers"]["gx_user"]
+    assert provider["forward"] is True
+    assert provider["remote_jwks"]["http_uri"]["uri"] == "http://127.0.0.1:18080/.well-known/jwks.json"
+
+
+def test_transcoder_covers_routed_services_only_with_strict_options(config: tuple[dict, Path]) -> None:
+    transcoder = _filters(config[0])[3]["typed_config"]
+    assert transcoder["services"] == ["gx.identity.v1.IdentityService"]
+    assert transcoder["convert_grpc_status"] is True
+    assert transcoder["request_validation_options"] == {
+        "reject_unknown_method": True,
+        "reject_unknown_query_parameters": True,
+    }
+    clusters = {c["name"]: c for c in config[0]["static_resources"]["clusters"]}
+    assert set(clusters) == {"identity", "edge_self"}
+    assert clusters["identity"]["health_checks"][0]["no_traffic_interval"] == "2s"
