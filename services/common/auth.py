@@ -1,0 +1,345 @@
+"""Access tokens: ES256 JWT verification, the JWKS cache, the principal, and the auth interceptor."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import grpc
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+from google.api import httpbody_pb2
+from gx.type.v1 import access_pb2
+from jwt.algorithms import ECAlgorithm
+
+from services.common.errors import PermissionDenied, Unauthenticated
+from services.common.logging import user_id_var
+from services.common.rpc import BehaviorInterceptor, CallInfo, NextStream, NextUnary, metadata_value
+
+_log = logging.getLogger("gx.auth")
+
+ROLE_USER: Final = access_pb2.ROLE_USER
+ROLE_ADMIN: Final = access_pb2.ROLE_ADMIN
+ROLE_SUPER_ADMIN: Final = access_pb2.ROLE_SUPER_ADMIN
+ROLE_PARTNER: Final = access_pb2.ROLE_PARTNER
+
+# Short claim names (as identity writes them) and full enum names both map to the enum.
+_ROLE_BY_NAME: Final[dict[str, int]] = {
+    **{name.removeprefix("ROLE_"): number for name, number in access_pb2.Role.items() if number},
+    **{name: number for name, number in access_pb2.Role.items() if number},
+}
+# Health and reflection must answer probes and grpcurl without a token.
+ALWAYS_PUBLIC: Final = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"})
+
+
+def role_claim_name(role: int) -> str:
+    """The `roles` claim spelling of a role (`ADMIN` for ROLE_ADMIN)."""
+    return access_pb2.Role.Name(role).removeprefix("ROLE_")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of the current RPC.
+
+    Attributes:
+        user_id: The token's `sub`.
+        roles: `gx.type.v1.Role` numbers the token grants.
+        token_id: The token's `jti`.
+        claims: Every verified claim, for rare needs (e.g. `exp`).
+    """
+
+    user_id: str
+    roles: frozenset[int]
+    token_id: str
+    claims: Mapping[str, Any]
+
+    def has_any(self, *roles: int) -> bool:
+        """Whether the caller holds at least one of `roles`."""
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def is_admin(self) -> bool:
+        """ADMIN or SUPER_ADMIN: the operators who may act on other users' data."""
+        return self.has_any(ROLE_ADMIN, ROLE_SUPER_ADMIN)
+
+
+_principal_var: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("gx_principal", default=None)
+
+
+def current_principal() -> Principal | None:
+    """The caller of the current RPC, or None (public RPC without a token)."""
+    return _principal_var.get()
+
+
+def require_principal() -> Principal:
+    """The caller of the current RPC; UNAUTHENTICATED when there is none."""
+    principal = _principal_var.get()
+    if principal is None:
+        raise Unauthenticated("an access token is required", reason="TOKEN_MISSING")
+    return principal
+
+
+def set_principal(principal: Principal | None) -> contextvars.Token[Principal | None]:
+    """Set the principal (the interceptor does this; tests and workers may too)."""
+    return _principal_var.set(principal)
+
+
+class KeySource(Protocol):
+    """Finds the public key for a `kid`."""
+
+    async def key_for(self, kid: str) -> Any | None:
+        """The verification key, or None when the kid is unknown."""
+
+
+class StaticKeySource:
+    """A fixed set of keys (tests, benchmarks)."""
+
+    def __init__(self, keys: Mapping[str, ec.EllipticCurvePublicKey]) -> None:
+        self._keys = dict(keys)
+
+    async def key_for(self, kid: str) -> Any | None:
+        return self._keys.get(kid)
+
+
+def keys_from_jwks(jwks: Mapping[str, Any]) -> dict[str, ec.EllipticCurvePublicKey]:
+    """Parse the P-256 keys of a JWKS document by kid; other keys are ignored."""
+    keys: dict[str, ec.EllipticCurvePublicKey] = {}
+    for jwk in jwks.get("keys", ()):
+        if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or not jwk.get("kid"):
+            continue
+        if jwk.get("use", "sig") != "sig":
+            continue
+        try:
+            key = ECAlgorithm.from_jwk(json.dumps(jwk))
+        except (jwt.InvalidKeyError, ValueError):
+            _log.warning("ignoring a malformed JWK %s", jwk.get("kid"))
+            continue
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            keys[str(jwk["kid"])] = key
+    return keys
+
+
+JwksFetch = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+class JwksCache:
+    """Keys from a JWKS source, cached, refreshed on an unknown kid at a bounded rate.
+
+    Identity passes a fetch that reads its own key store; other services use
+    `GrpcJwksFetcher`, which calls identity's GetJwks.
+    """
+
+    def __init__(self, fetch: JwksFetch, *, min_refresh_seconds: float = 10.0, ttl_seconds: float = 300.0) -> None:
+        self._fetch = fetch
+        self._min_refresh = min_refresh_seconds
+        self._ttl = ttl_seconds
+        self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
+        self._fetched_at = float("-inf")
+        self._attempted_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        """Fetch the keys now (coalesced: concurrent callers share one fetch)."""
+        started = time.monotonic()
+        async with self._lock:
+            if self._attempted_at >= started:
+                return
+            self._attempted_at = time.monotonic()
+            try:
+                keys = keys_from_jwks(await self._fetch())
+            except Exception as exc:
+                # Keep the old keys: identity being briefly down must not log everyone out.
+                _log.warning("JWKS refresh failed: %s", exc)
+                return
+            self._keys = keys
+            self._fetched_at = time.monotonic()
+
+    async def key_for(self, kid: str) -> Any | None:
+        now = time.monotonic()
+        stale = now - self._fetched_at > self._ttl
+        unknown = kid not in self._keys
+        if (stale or unknown) and now - self._attempted_at >= self._min_refresh:
+            await self.refresh()
+        return self._keys.get(kid)
+
+
+class GrpcJwksFetcher:
+    """Fetches the JWKS JSON from identity's GetJwks (a `google.api.HttpBody`) over gRPC."""
+
+    def __init__(self, target: str, method: str = "/gx.identity.v1.IdentityService/GetJwks", timeout: float = 3.0) -> None:
+        self._target = target
+        self._method = method
+        self._timeout = timeout
+        self._channel: grpc.aio.Channel | None = None
+
+    async def __call__(self) -> Mapping[str, Any]:
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(self._target)
+        # GetJwksRequest is empty, so its wire form is empty too: no need to import
+        # identity's generated code into the shared runtime.
+        call = self._channel.unary_unary(
+            self._method,
+            request_serializer=lambda _: b"",
+            response_deserializer=httpbody_pb2.HttpBody.FromString,
+        )
+        body = await call(None, timeout=self._timeout)
+        result: Mapping[str, Any] = json.loads(body.data)
+        return result
+
+    async def aclose(self) -> None:
+        """Close the channel."""
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+
+_REQUIRED_CLAIMS: Final = ["exp", "iat", "sub", "jti", "aud", "iss"]
+
+
+class TokenVerifier:
+    """Verifies ES256 access tokens; a plain class, usable outside gRPC.
+
+    Only ES256 is accepted: `none`, HS* (the classic public-key-as-HMAC-secret confusion)
+    and every other algorithm are refused before any key is looked up.
+    """
+
+    def __init__(self, keys: KeySource, *, issuer: str, audience: str, leeway_seconds: float = 30.0) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+
+    async def verify(self, token: str) -> Principal:
+        """Verify a compact JWT and return its principal.
+
+        Raises:
+            Unauthenticated: reason TOKEN_EXPIRED or TOKEN_INVALID.
+        """
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("the access token is malformed", reason="TOKEN_INVALID") from None
+        if header.get("alg") != "ES256":
+            raise Unauthenticated("the access token's algorithm is not accepted", reason="TOKEN_INVALID")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthenticated("the access token names no signing key", reason="TOKEN_INVALID")
+        key = await self._keys.key_for(kid)
+        if key is None:
+            raise Unauthenticated("the access token's signing key is unknown", reason="TOKEN_INVALID")
+        return self.verify_with_key(token, key)
+
+    def verify_with_key(self, token: str, key: Any) -> Principal:
+        """Verify against a known key (the synchronous core of `verify`)."""
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["ES256"],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the access token has expired", reason="TOKEN_EXPIRED") from None
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("the access token is invalid", reason="TOKEN_INVALID") from None
+        iat = claims["iat"]
+        if not isinstance(iat, (int, float)) or iat > time.time() + self._leeway:
+            raise Unauthenticated("the access token is not valid yet", reason="TOKEN_INVALID")
+        sub, jti, roles = claims.get("sub"), claims.get("jti"), claims.get("roles", [])
+        if not isinstance(sub, str) or not sub or not isinstance(jti, str) or not jti:
+            raise Unauthenticated("the access token lacks its subject or id", reason="TOKEN_INVALID")
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise Unauthenticated("the access token's roles are malformed", reason="TOKEN_INVALID")
+        granted = frozenset(_ROLE_BY_NAME[r] for r in roles if r in _ROLE_BY_NAME)
+        return Principal(user_id=sub, roles=granted, token_id=jti, claims=claims)
+
+
+def bearer_token(value: str | None) -> str | None:
+    """The token of an `authorization: Bearer <token>` value, or None."""
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class AuthInterceptor(BehaviorInterceptor):
+    """Authenticates the bearer token and enforces each method's `gx.type.v1.access` rule.
+
+    The token is verified here, by the service itself: a header set by the edge is never
+    trusted. A method without the option admits any authenticated caller.
+    """
+
+    def __init__(self, verifier: TokenVerifier | None, public: Iterable[str] = ()) -> None:
+        """Create the interceptor.
+
+        Args:
+            verifier: Verifies tokens; None refuses every non-public call.
+            public: Extra service or method names (`pkg.Svc` or `/pkg.Svc/Method`) that
+                need no token, for services whose protos we do not own (e.g. Envoy's ext_authz).
+        """
+        super().__init__()
+        self._verifier = verifier
+        self._public = ALWAYS_PUBLIC | frozenset(public)
+
+    def _is_public(self, info: CallInfo) -> bool:
+        if info.service in self._public or info.full_method in self._public:
+            return True
+        return info.access is not None and info.access.public
+
+    async def _authenticate(self, info: CallInfo, context: grpc.aio.ServicerContext) -> Principal | None:
+        public = self._is_public(info)
+        token = bearer_token(metadata_value(context, "authorization"))
+        if token is None:
+            if public:
+                return None
+            raise Unauthenticated("an access token is required", reason="TOKEN_MISSING")
+        if self._verifier is None:
+            if public:
+                return None
+            raise Unauthenticated("token verification is not configured", reason="TOKEN_INVALID")
+        try:
+            principal = await self._verifier.verify(token)
+        except Unauthenticated:
+            # A stale token must not stop a public call such as login or refresh.
+            if public:
+                return None
+            raise
+        if not public and info.access is not None and info.access.roles:
+            if not principal.has_any(*info.access.roles):
+                needed = ",".join(role_claim_name(r) for r in info.access.roles)
+                raise PermissionDenied(
+                    "the caller lacks the role this method requires",
+                    reason="ROLE_REQUIRED",
+                    metadata={"required_roles": needed},
+                )
+        return principal
+
+    async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
+        principal = await self._authenticate(info, context)
+        token = _principal_var.set(principal)
+        user = user_id_var.set(principal.user_id if principal else None)
+        try:
+            return await call_next(request, context)
+        finally:
+            user_id_var.reset(user)
+            _principal_var.reset(token)
+
+    async def stream(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextStream
+    ) -> AsyncIterator[Any]:
+        principal = await self._authenticate(info, context)
+        _principal_var.set(principal)
+        user_id_var.set(principal.user_id if principal else None)
+        async for item in call_next(request, context):
+            yield item

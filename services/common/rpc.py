@@ -1,0 +1,187 @@
+"""What every interceptor shares: per-method call info from descriptors and behavior wrapping."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf import descriptor_pool
+from gx.type.v1 import access_pb2
+
+NextUnary = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+NextStream = Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """What the interceptors need to know about one RPC method, computed once per method.
+
+    Attributes:
+        full_method: `/package.Service/Method`, as on the wire.
+        service: `package.Service`.
+        method: `Method`.
+        access: The method's `gx.type.v1.access` rule, or None when it declares none (or
+            the method is not in the descriptor pool).
+        kind: `unary`, `server_stream`, `client_stream` or `bidi_stream`.
+    """
+
+    full_method: str
+    service: str
+    method: str
+    access: access_pb2.AccessRule | None
+    kind: str
+
+
+def _kind(request_streaming: bool, response_streaming: bool) -> str:
+    if request_streaming:
+        return "bidi_stream" if response_streaming else "client_stream"
+    return "server_stream" if response_streaming else "unary"
+
+
+_infos: dict[tuple[str, str], CallInfo] = {}
+
+
+def call_info(full_method: str, handler: grpc.RpcMethodHandler) -> CallInfo:
+    """The cached CallInfo of a method (`/pkg.Svc/Method`)."""
+    kind = _kind(handler.request_streaming, handler.response_streaming)
+    key = (full_method, kind)
+    info = _infos.get(key)
+    if info is not None:
+        return info
+    service, _, method = full_method.lstrip("/").rpartition("/")
+    access: access_pb2.AccessRule | None = None
+    try:
+        desc = descriptor_pool.Default().FindMethodByName(f"{service}.{method}")
+    except KeyError:
+        desc = None
+    if desc is not None:
+        options = desc.GetOptions()
+        if options.HasExtension(access_pb2.access):
+            access = options.Extensions[access_pb2.access]
+    info = CallInfo(full_method=full_method, service=service, method=method, access=access, kind=kind)
+    _infos[key] = info
+    return info
+
+
+async def _call_unary(behavior: Callable[..., Any], request: Any, context: grpc.aio.ServicerContext) -> Any:
+    result = behavior(request, context)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+async def _call_stream(
+    behavior: Callable[..., Any], request: Any, context: grpc.aio.ServicerContext
+) -> AsyncIterator[Any]:
+    result = behavior(request, context)
+    if hasattr(result, "__aiter__"):
+        async for item in result:
+            yield item
+    elif inspect.isawaitable(result):
+        # A streaming handler may write with context.write() and return nothing.
+        await result
+    elif result is not None:
+        for item in result:
+            yield item
+
+
+class BehaviorInterceptor(grpc.aio.ServerInterceptor):
+    """Base for interceptors that run around the handler's behavior.
+
+    grpc.aio's `intercept_service` only sees the method name; code that must see the
+    request, the outcome or an exception has to wrap the handler's behavior. Subclasses
+    override `unary` (unary responses) and `stream` (streamed responses). Wrapped handlers
+    are cached per method, so the wrapping itself costs nothing per call.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
+        """Run around a call with a unary response; `request` is an iterator for client streams."""
+        return await call_next(request, context)
+
+    async def stream(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextStream
+    ) -> AsyncIterator[Any]:
+        """Run around a call with a streamed response."""
+        async for item in call_next(request, context):
+            yield item
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        cached = self._cache.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(call_info(method, handler), handler)
+        self._cache[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, info: CallInfo, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        kwargs = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if not handler.response_streaming:
+            inner = handler.stream_unary if handler.request_streaming else handler.unary_unary
+
+            async def call_next_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                return await _call_unary(inner, request, context)
+
+            async def unary_behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                return await self.unary(info, request, context, call_next_unary)
+
+            if handler.request_streaming:
+                return grpc.stream_unary_rpc_method_handler(unary_behavior, **kwargs)
+            return grpc.unary_unary_rpc_method_handler(unary_behavior, **kwargs)
+
+        inner_stream = handler.stream_stream if handler.request_streaming else handler.unary_stream
+
+        def call_next_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            return _call_stream(inner_stream, request, context)
+
+        async def stream_behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async for item in self.stream(info, request, context, call_next_stream):
+                yield item
+
+        if handler.request_streaming:
+            return grpc.stream_stream_rpc_method_handler(stream_behavior, **kwargs)
+        return grpc.unary_stream_rpc_method_handler(stream_behavior, **kwargs)
+
+
+def metadata_value(context: grpc.aio.ServicerContext, key: str) -> str | None:
+    """The first value of an invocation metadata key (keys are lower case on the wire)."""
+    for item in context.invocation_metadata() or ():
+        if item[0] == key:
+            value = item[1]
+            return value.decode() if isinstance(value, bytes) else value
+    return None
+
+
+def outcome_code(context: grpc.aio.ServicerContext, error: BaseException | None) -> grpc.StatusCode:
+    """The status a call ended with, as far as the server side can tell."""
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code
+    if isinstance(code, int):
+        for candidate in grpc.StatusCode:
+            if candidate.value[0] == code:
+                return candidate
+    if error is None:
+        return grpc.StatusCode.OK
+    if isinstance(error, grpc.aio.AbortError):
+        return grpc.StatusCode.UNKNOWN
+    if isinstance(error, asyncio.CancelledError):
+        return grpc.StatusCode.CANCELLED
+    return grpc.StatusCode.UNKNOWN

@@ -1,0 +1,75 @@
+"""Process settings from the environment: one base class with nested groups, subclassed per process."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseModel):
+    """PostgreSQL connection and pool (`GX_DATABASE__*`)."""
+
+    # SecretStr: the URL usually carries a password, and settings objects get logged.
+    url: SecretStr = SecretStr("postgresql+psycopg://postgres@127.0.0.1:5432/gx")
+    pool_size: int = Field(default=10, ge=1)
+    max_overflow: int = Field(default=10, ge=0)
+    pool_timeout: float = Field(default=5.0, gt=0)
+    # Recycle before common server/proxy idle timeouts cut connections under the pool.
+    pool_recycle: float = Field(default=1800.0, gt=0)
+    echo: bool = False
+
+
+class RedisSettings(BaseModel):
+    """Redis connection (`GX_REDIS__*`)."""
+
+    url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    socket_timeout: float = Field(default=2.0, gt=0)
+    max_connections: int = Field(default=50, ge=1)
+
+
+class AuthSettings(BaseModel):
+    """Access-token verification (`GX_AUTH__*`)."""
+
+    issuer: str = "gx-identity"
+    audience: str = "gx-api"
+    # gRPC address of identity, whose GetJwks publishes the signing keys. Identity itself
+    # leaves it empty and hands its own key source to the server factory.
+    jwks_target: str = ""
+    jwks_method: str = "/gx.identity.v1.IdentityService/GetJwks"
+    # An unknown `kid` triggers a refresh, but at most this often, so a flood of forged
+    # tokens cannot turn into a flood of JWKS calls.
+    jwks_min_refresh_seconds: float = Field(default=10.0, ge=0)
+    # Keys are refetched after this long even without an unknown kid (rotation, revocation).
+    jwks_ttl_seconds: float = Field(default=300.0, gt=0)
+    # Tolerated clock skew between identity and this process.
+    leeway_seconds: float = Field(default=30.0, ge=0)
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every GX process shares; each process subclasses it.
+
+    A subclass overrides defaults (`service_name`, `listen`) and adds its own groups, e.g.
+    `identity: IdentitySettings` read from `GX_IDENTITY__KEYS_DIR`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GX_", env_nested_delimiter="__", extra="ignore")
+
+    # Names the process in logs and is the ErrorInfo domain (`<service_name>.gx`).
+    service_name: str = "gx"
+    listen: str = "127.0.0.1:50051"
+    # HTTP /metrics, /healthz, /readyz; empty disables the endpoint.
+    metrics_listen: str = ""
+    log_level: str = "INFO"
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    auth: AuthSettings = AuthSettings()
+    # Seconds in-flight calls get to finish after SIGTERM; keep below the pod's
+    # terminationGracePeriodSeconds.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    health_check_interval_seconds: float = Field(default=5.0, gt=0)
+    health_check_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    @property
+    def error_domain(self) -> str:
+        """The `google.rpc.ErrorInfo.domain` of this process's errors."""
+        return f"{self.service_name}.gx"
