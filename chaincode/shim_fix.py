@@ -229,7 +229,9 @@ def apply() -> ShimFixReport:
     setattr(_handler_mod.Handler, _MARK, report)
     _LOG.info(
         "fabric shim %s: events patched=%s, peer errors patched=%s",
-        SHIM_VERSION, events_patched, errors_patched,
+        SHIM_VERSION,
+        events_patched,
+        errors_patched,
     )
     return report
 
@@ -238,5 +240,8 @@ def _warn_unverified(what: str) -> None:
     if SHIM_VERSION not in VERIFIED_VERSIONS:
         _LOG.warning(
             "fabric-chaincode-python %s still mishandles %s; patching a version this fix was not "
-            "written against (verified: %s)", SHIM_VERSION, what, ", ".join(sorted(VERIFIED_VERSIONS)),
+            "written against (verified: %s)",
+            SHIM_VERSION,
+            what,
+            ", ".join(sorted(VERIFIED_VERSIONS)),
         )

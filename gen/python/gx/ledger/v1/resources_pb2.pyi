@@ -146,7 +146,7 @@ class User(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., country_code: _Optional[str] = ..., date_of_birth: _Optional[str] = ..., status: _Optional[_Union[UserStatus, str]] = ..., trust_score: _Optional[int] = ..., genesis_done: bool = ..., genesis_qirat: _Optional[int] = ..., admin: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Country(_message.Message):
-    __slots__ = ("country_code", "name", "share_bps", "genesis_phase", "phase_users", "genesis_users", "treasury_account_id", "treasury_active")
+    __slots__ = ("country_code", "name", "share_bps", "genesis_phase", "phase_users", "genesis_users", "treasury_account_id", "treasury_active", "user_count")
     COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SHARE_BPS_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +155,7 @@ class Country(_message.Message):
     GENESIS_USERS_FIELD_NUMBER: _ClassVar[int]
     TREASURY_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     TREASURY_ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    USER_COUNT_FIELD_NUMBER: _ClassVar[int]
     country_code: str
     name: str
     share_bps: int
@@ -163,7 +164,8 @@ class Country(_message.Message):
     genesis_users: int
     treasury_account_id: str
     treasury_active: bool
-    def __init__(self, country_code: _Optional[str] = ..., name: _Optional[str] = ..., share_bps: _Optional[int] = ..., genesis_phase: _Optional[int] = ..., phase_users: _Optional[int] = ..., genesis_users: _Optional[int] = ..., treasury_account_id: _Optional[str] = ..., treasury_active: bool = ...) -> None: ...
+    user_count: int
+    def __init__(self, country_code: _Optional[str] = ..., name: _Optional[str] = ..., share_bps: _Optional[int] = ..., genesis_phase: _Optional[int] = ..., phase_users: _Optional[int] = ..., genesis_users: _Optional[int] = ..., treasury_account_id: _Optional[str] = ..., treasury_active: bool = ..., user_count: _Optional[int] = ...) -> None: ...
 
 class AuthRule(_message.Message):
     __slots__ = ("amount_threshold_qirat", "required_approvals", "approver_ids")

@@ -1,0 +1,77 @@
+"""Assembles the GX chaincode: the domain contracts, bare-name routing and business status codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fabric_chaincode_python.fabric_contract_api import ContractChaincode
+
+from chaincode.contracts.admin import AdminContract
+from chaincode.contracts.base import rejection_of
+from chaincode.contracts.governance import GovernanceContract
+from chaincode.contracts.identity import IdentityContract
+from chaincode.contracts.loan import LoanContract
+from chaincode.contracts.organization import OrganizationContract
+from chaincode.contracts.tax import TaxContract
+from chaincode.contracts.token import TokenContract
+
+CONTRACTS = (
+    AdminContract,
+    IdentityContract,
+    TokenContract,
+    OrganizationContract,
+    LoanContract,
+    GovernanceContract,
+    TaxContract,
+)
+
+
+class GxChaincode(ContractChaincode):
+    """The contract-API chaincode with two additions.
+
+    - A bare function name ("TransferTokens") reaches the contract that defines it, so clients
+      need not know the namespace; "token:TransferTokens" works too. Names are unique across
+      the GX contracts (checked at build time).
+    - A business rejection answers with its own 4xx status (400 rule, 403 role, 404 missing)
+      instead of the contract API's blanket 500, so a client can tell a rejection (do not
+      retry) from a chaincode fault.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.routes: dict[str, str] = {}
+
+    async def invoke(self, stub: Any) -> Any:
+        response = await super().invoke(stub)
+        rejection = rejection_of(stub)
+        if rejection is not None and response.status >= 400:
+            response.status = rejection.status
+        return response
+
+    def _get_namespace_function_and_params(self, stub: Any) -> tuple[str, str, list[str]]:
+        namespace, function, params = super()._get_namespace_function_and_params(stub)
+        try:
+            raw, _ = stub.get_function_and_parameters()
+        except Exception:  # the base class already turned this into an empty name
+            raw = ""
+        if ":" not in raw and function in self.routes:
+            namespace = self.routes[function]
+        return namespace, function, params
+
+
+def build_chaincode() -> GxChaincode:
+    """Create the GX chaincode with every contract registered.
+
+    Raises:
+        ValueError: Two contracts define the same function name.
+    """
+    contracts = [cls() for cls in CONTRACTS]
+    chaincode = GxChaincode.new_chaincode(*contracts)
+    for contract in contracts:
+        for name in chaincode._contracts[contract.Name].functions:
+            if name in chaincode.routes:
+                raise ValueError(
+                    f"function {name} is defined by {chaincode.routes[name]} and {contract.Name}"
+                )
+            chaincode.routes[name] = contract.Name
+    return chaincode

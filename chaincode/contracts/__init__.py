@@ -1,0 +1,1 @@
+"""The GX contracts, one per domain; each function takes and returns proto JSON."""

@@ -1,0 +1,211 @@
+"""Loan contract: interest-free loans from SYSTEM_LOAN_POOL with a trust threshold."""
+
+from __future__ import annotations
+
+import re
+
+from fabric_chaincode_python.fabric_contract_api import TransactionContext
+from gx.ledger.v1 import commands_pb2 as cmd
+from gx.ledger.v1 import events_pb2 as ev
+from gx.ledger.v1 import queries_pb2 as qry
+from gx.ledger.v1 import resources_pb2 as res
+
+from chaincode import ledger, rules
+from chaincode.contracts.base import (
+    GxContract,
+    check_amount,
+    check_id,
+    check_text,
+    need,
+    run_command,
+    run_query,
+)
+from chaincode.errors import NotFound
+from chaincode.tx import Tx
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+_OPEN = (res.LOAN_STATUS_PENDING_APPROVAL, res.LOAN_STATUS_ACTIVE)
+
+
+def _loan_key(loan_id: str) -> str:
+    return f"loan~{loan_id}"
+
+
+def _index_prefix(borrower_id: str) -> str:
+    return f"loanidx~{borrower_id}~"
+
+
+class LoanContract(GxContract):
+    """Apply (borrower, via the backend), approve (admin), repay (borrower)."""
+
+    Name = "loan"
+    QUERIES = ("GetLoan", "ListLoans")
+
+    async def ApplyForLoan(self, ctx: TransactionContext, request: str) -> str:
+        return await run_command(ctx, cmd.ApplyForLoanRequest, request, _apply)
+
+    async def ApproveLoan(self, ctx: TransactionContext, request: str) -> str:
+        return await run_command(ctx, cmd.ApproveLoanRequest, request, _approve)
+
+    async def RepayLoan(self, ctx: TransactionContext, request: str) -> str:
+        return await run_command(ctx, cmd.RepayLoanRequest, request, _repay)
+
+    async def GetLoan(self, ctx: TransactionContext, request: str) -> str:
+        return await run_query(ctx, qry.GetLoanRequest, request, _get_loan)
+
+    async def ListLoans(self, ctx: TransactionContext, request: str) -> str:
+        return await run_query(ctx, qry.ListLoansRequest, request, _list_loans)
+
+
+async def _require_loan(tx: Tx, loan_id: str) -> res.Loan:
+    check_id(loan_id, "loan_id")
+    loan = await tx.get_msg(_loan_key(loan_id), res.Loan)
+    if loan is None:
+        raise NotFound("loan", loan_id)
+    return loan
+
+
+async def _loans_of(tx: Tx, borrower_id: str) -> list[res.Loan]:
+    prefix = _index_prefix(borrower_id)
+    loans = []
+    for key, _ in await tx.range(prefix, ledger.prefix_end(prefix)):
+        loans.append(await _require_loan(tx, key[len(prefix) :]))
+    return loans
+
+
+async def _check_borrower(tx: Tx, borrower_id: str) -> tuple[res.User, res.Account]:
+    user = await ledger.require_user(tx, borrower_id)
+    acct = await ledger.require_account(tx, borrower_id)
+    need(user.status == res.USER_STATUS_ACTIVE, "USER_NOT_ACTIVE", f"user {borrower_id} is not active")
+    need(not acct.frozen, "ACCOUNT_FROZEN", f"account {borrower_id} is frozen")
+    minimum = await ledger.param(tx, "loan_min_trust_score")
+    need(
+        user.trust_score >= minimum,
+        "TRUST_TOO_LOW",
+        f"trust score {user.trust_score} is below the required {minimum}",
+    )
+    return user, acct
+
+
+async def _apply(tx: Tx, request: cmd.ApplyForLoanRequest) -> cmd.ApplyForLoanResult:
+    check_id(request.borrower_id, "borrower_id")
+    check_amount(request.amount_qirat)
+    need(
+        bool(_HASH.fullmatch(request.collateral_hash)),
+        "INVALID_ARGUMENT",
+        "collateral_hash must be 64 lowercase hex characters (SHA-256)",
+    )
+    check_text(request.purpose, "purpose", 256, required=False)
+    low, high = await ledger.param(tx, "loan_min_qirat"), await ledger.param(tx, "loan_max_qirat")
+    need(
+        low <= request.amount_qirat <= high,
+        "AMOUNT_OUT_OF_RANGE",
+        f"a loan must be within [{low}, {high}] Qirat, got {request.amount_qirat}",
+    )
+    await _check_borrower(tx, request.borrower_id)
+    loan_id = request.request_id
+    need(await tx.get(_loan_key(loan_id)) is None, "LOAN_EXISTS", f"loan {loan_id} exists")
+    open_loans = [loan for loan in await _loans_of(tx, request.borrower_id) if loan.status in _OPEN]
+    max_active = await ledger.param(tx, "loan_max_active")
+    need(
+        len(open_loans) < max_active,
+        "TOO_MANY_LOANS",
+        f"the borrower has {len(open_loans)} open loans (max {max_active})",
+    )
+    owed = sum(loan.outstanding_qirat for loan in open_loans)
+    max_total = await ledger.param(tx, "loan_max_total_qirat")
+    need(
+        owed + request.amount_qirat <= max_total,
+        "LOAN_LIMIT",
+        f"{owed} Qirat owed plus {request.amount_qirat} exceeds the per-borrower limit {max_total}",
+    )
+    loan = res.Loan(
+        loan_id=loan_id,
+        borrower_id=request.borrower_id,
+        amount_qirat=request.amount_qirat,
+        outstanding_qirat=request.amount_qirat,
+        collateral_hash=request.collateral_hash,
+        purpose=request.purpose,
+        status=res.LOAN_STATUS_PENDING_APPROVAL,
+    )
+    loan.create_time.CopyFrom(tx.time)
+    tx.put_msg(_loan_key(loan_id), loan)
+    tx.put(_index_prefix(request.borrower_id) + loan_id, "")
+    tx.emit(loan_applied=ev.LoanApplied(loan=loan))
+    return cmd.ApplyForLoanResult(loan=loan)
+
+
+async def _approve(tx: Tx, request: cmd.ApproveLoanRequest) -> cmd.ApproveLoanResult:
+    loan = await _require_loan(tx, request.loan_id)
+    need(
+        loan.status == res.LOAN_STATUS_PENDING_APPROVAL,
+        "WRONG_STATUS",
+        f"loan {loan.loan_id} is not pending approval",
+    )
+    check_id(request.approver_id, "approver_id")
+    need(request.approver_id != loan.borrower_id, "SELF_DEALING", "a borrower cannot approve their own loan")
+    approver = await ledger.require_user(tx, request.approver_id)
+    need(approver.admin, "NOT_AN_ADMIN", f"{request.approver_id} is not an on-chain admin")
+    await ledger.require_not_paused(tx)
+    _, wallet = await _check_borrower(tx, loan.borrower_id)
+    pool = await ledger.require_account(tx, rules.LOAN_POOL)
+    await ledger.move(tx, pool, wallet, loan.amount_qirat)
+    loan.status = res.LOAN_STATUS_ACTIVE
+    loan.approver_id = request.approver_id
+    loan.approve_time.CopyFrom(tx.time)
+    tx.put_msg(_loan_key(loan.loan_id), loan)
+    tx.emit(
+        loan_approved=ev.LoanApproved(
+            loan_id=loan.loan_id,
+            borrower_id=loan.borrower_id,
+            approver_id=request.approver_id,
+            amount_qirat=loan.amount_qirat,
+            borrower_balance_qirat=wallet.balance_qirat,
+            pool_balance_qirat=pool.balance_qirat,
+        )
+    )
+    return cmd.ApproveLoanResult(loan=loan, borrower_balance_qirat=wallet.balance_qirat)
+
+
+async def _repay(tx: Tx, request: cmd.RepayLoanRequest) -> cmd.RepayLoanResult:
+    loan = await _require_loan(tx, request.loan_id)
+    need(loan.status == res.LOAN_STATUS_ACTIVE, "WRONG_STATUS", f"loan {loan.loan_id} is not active")
+    check_amount(request.amount_qirat)
+    need(
+        request.amount_qirat <= loan.outstanding_qirat,
+        "OVERPAYMENT",
+        f"only {loan.outstanding_qirat} Qirat is outstanding",
+    )
+    # Repayment stays allowed while paused or frozen: it only lowers what the borrower owes.
+    wallet = await ledger.require_account(tx, loan.borrower_id)
+    pool = await ledger.require_account(tx, rules.LOAN_POOL)
+    await ledger.move(tx, wallet, pool, request.amount_qirat)
+    loan.outstanding_qirat -= request.amount_qirat
+    user = await ledger.require_user(tx, loan.borrower_id)
+    if loan.outstanding_qirat == 0:
+        loan.status = res.LOAN_STATUS_REPAID
+        user.trust_score = min(rules.MAX_TRUST_SCORE, user.trust_score + rules.TRUST_PER_REPAID_LOAN)
+        ledger.save_user(tx, user)
+    tx.put_msg(_loan_key(loan.loan_id), loan)
+    tx.emit(
+        loan_repaid=ev.LoanRepaid(
+            loan_id=loan.loan_id,
+            borrower_id=loan.borrower_id,
+            amount_qirat=request.amount_qirat,
+            outstanding_qirat=loan.outstanding_qirat,
+            status=loan.status,
+            borrower_balance_qirat=wallet.balance_qirat,
+            pool_balance_qirat=pool.balance_qirat,
+            trust_score=user.trust_score,
+        )
+    )
+    return cmd.RepayLoanResult(loan=loan, borrower_balance_qirat=wallet.balance_qirat)
+
+
+async def _get_loan(tx: Tx, request: qry.GetLoanRequest) -> qry.GetLoanResult:
+    return qry.GetLoanResult(loan=await _require_loan(tx, request.loan_id))
+
+
+async def _list_loans(tx: Tx, request: qry.ListLoansRequest) -> qry.ListLoansResult:
+    check_id(request.borrower_id, "borrower_id")
+    return qry.ListLoansResult(loans=await _loans_of(tx, request.borrower_id))

@@ -1,0 +1,76 @@
+"""Tax contract: the velocity (hoarding) tax on balances held above a threshold for too long."""
+
+from __future__ import annotations
+
+from fabric_chaincode_python.fabric_contract_api import TransactionContext
+from gx.ledger.v1 import commands_pb2 as cmd
+from gx.ledger.v1 import events_pb2 as ev
+from gx.ledger.v1 import resources_pb2 as res
+
+from chaincode import ledger, rules
+from chaincode.contracts.base import GxContract, check_id, need, run_command
+from chaincode.tx import Tx
+
+_DAY_SECONDS = 86_400
+
+
+class TaxContract(GxContract):
+    """Applied per account by an admin (a scheduler in the backend decides when to ask)."""
+
+    Name = "tax"
+
+    async def ApplyVelocityTax(self, ctx: TransactionContext, request: str) -> str:
+        return await run_command(ctx, cmd.ApplyVelocityTaxRequest, request, _apply)
+
+
+async def _apply(tx: Tx, request: cmd.ApplyVelocityTaxRequest) -> cmd.ApplyVelocityTaxResult:
+    check_id(request.account_id, "account_id")
+    acct = await ledger.require_account(tx, request.account_id)
+    need(acct.type == res.ACCOUNT_TYPE_USER, "INVALID_ARGUMENT", "only user accounts pay the velocity tax")
+    await ledger.require_not_paused(tx)
+    threshold = await ledger.param(tx, "velocity_tax_threshold_qirat")
+    if acct.balance_qirat <= threshold:
+        return cmd.ApplyVelocityTaxResult(skip_reason="BELOW_THRESHOLD", balance_qirat=acct.balance_qirat)
+    period = await ledger.param(tx, "velocity_tax_period_days") * _DAY_SECONDS
+    started = acct.velocity_timer_start_time
+    if not acct.HasField("velocity_timer_start_time") or tx.time.seconds - started.seconds < period:
+        return cmd.ApplyVelocityTaxResult(skip_reason="NOT_DUE", balance_qirat=acct.balance_qirat)
+    rate = await ledger.param(tx, "velocity_tax_rate_bps")
+    # Only the part above the threshold is taxed, so crossing it by one Qirat costs one Qirat's tax.
+    tax = (acct.balance_qirat - threshold) * rate // 10_000
+    if tax == 0:
+        return cmd.ApplyVelocityTaxResult(skip_reason="NOT_DUE", balance_qirat=acct.balance_qirat)
+    treasury_share = tax * rules.TAX_TREASURY_PERCENT // 100
+    charity_share = tax - treasury_share
+    country = await ledger.require_country(tx, acct.country_code)
+    treasury = await ledger.require_account(tx, country.treasury_account_id)
+    charity = await ledger.require_account(tx, rules.CHARITABLE_POOL)
+    if treasury_share:
+        await ledger.move(tx, acct, treasury, treasury_share)
+    if charity_share:
+        await ledger.move(tx, acct, charity, charity_share)
+    # The period starts again: the next tax is due a full period after this one.
+    acct.velocity_timer_start_time.CopyFrom(tx.time)
+    if acct.balance_qirat <= threshold:
+        acct.ClearField("velocity_timer_start_time")
+    await ledger.save_account(tx, acct)
+    tx.emit(
+        velocity_tax_applied=ev.VelocityTaxApplied(
+            account_id=acct.account_id,
+            tax_qirat=tax,
+            rate_bps=rate,
+            balance_qirat=acct.balance_qirat,
+            treasury_account_id=treasury.account_id,
+            treasury_qirat=treasury_share,
+            treasury_balance_qirat=treasury.balance_qirat,
+            charity_qirat=charity_share,
+            charity_balance_qirat=charity.balance_qirat,
+        )
+    )
+    return cmd.ApplyVelocityTaxResult(
+        taxed=True,
+        tax_qirat=tax,
+        treasury_qirat=treasury_share,
+        charity_qirat=charity_share,
+        balance_qirat=acct.balance_qirat,
+    )

@@ -1,0 +1,114 @@
+"""One transaction's view of the world state: reads through a write cache, buffered writes, events.
+
+Fabric simulates a transaction without read-your-own-writes: ``GetState`` returns the committed
+value even after this transaction's own ``PutState``. Rules that touch one key twice (a fee paid
+by an account that also receives, a pool that is both source and counterparty) would silently
+lose an update. Every read therefore goes through this cache first, and writes reach the peer
+once per key, in first-write order, when the transaction ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from gx.ledger.v1 import events_pb2
+
+from chaincode import codec
+
+M = TypeVar("M", bound=Message)
+_DELETED = None
+
+
+class Tx:
+    """The state and clock of one chaincode transaction.
+
+    Attributes:
+        stub: The shim stub.
+        tx_id: The Fabric transaction id.
+        time: The transaction timestamp from the proposal header: the only clock (never wall time).
+        role: The submitter's `gxc_role` ('' if none).
+        events: Domain events collected so far, in order.
+    """
+
+    def __init__(self, stub: Any, role: str = "") -> None:
+        self.stub = stub
+        self.tx_id: str = stub.get_txid()
+        ts = stub.get_tx_timestamp()
+        self.time = Timestamp(seconds=ts.seconds, nanos=ts.nanos) if ts is not None else Timestamp()
+        self.role = role
+        self.events: list[events_pb2.LedgerEvent] = []
+        self._reads: dict[str, bytes | None] = {}
+        self._writes: dict[str, bytes | None] = {}
+        self._seq = 0
+
+    async def get(self, key: str) -> bytes | None:
+        """Return the value of *key* as this transaction sees it (None if absent)."""
+        if key in self._writes:
+            return self._writes[key]
+        if key in self._reads:
+            return self._reads[key]
+        raw = await self.stub.get_state(key)
+        value = bytes(raw) if raw else None
+        self._reads[key] = value
+        return value
+
+    def put(self, key: str, value: bytes | str) -> None:
+        """Set *key*; the peer sees it when the transaction flushes."""
+        self._writes[key] = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+    def delete(self, key: str) -> None:
+        """Delete *key*; the peer sees it when the transaction flushes."""
+        self._writes[key] = _DELETED
+
+    async def get_msg(self, key: str, cls: type[M]) -> M | None:
+        """Return the proto stored at *key*, or None."""
+        raw = await self.get(key)
+        return None if raw is None else codec.parse(raw, cls)
+
+    def put_msg(self, key: str, message: Message) -> None:
+        """Store *message* at *key* as proto JSON."""
+        self.put(key, codec.to_json(message))
+
+    async def range(self, start: str, end: str, limit: int = 0) -> list[tuple[str, bytes]]:
+        """Return (key, value) for start <= key < end in key order, merged with this tx's writes.
+
+        Args:
+            start: First key (inclusive); must not be empty.
+            end: Last key (exclusive).
+            limit: Stop after this many results (0: all).
+        """
+        found: dict[str, bytes] = {}
+        iterator = await self.stub.get_state_by_range(start, end)
+        async for kv in iterator:
+            found[kv.key] = bytes(kv.value)
+            if limit and len(found) > limit + len(self._writes):
+                break
+        for key, value in self._writes.items():
+            if start.encode() <= key.encode() < end.encode():
+                if value is _DELETED:
+                    found.pop(key, None)
+                else:
+                    found[key] = value
+        keys = sorted(found, key=lambda k: k.encode())
+        if limit:
+            keys = keys[:limit]
+        return [(k, found[k]) for k in keys]
+
+    async def flush(self) -> None:
+        """Send the buffered writes to the peer, once per key."""
+        for key, value in self._writes.items():
+            if value is _DELETED:
+                await self.stub.delete_state(key)
+            else:
+                await self.stub.put_state(key, value)
+
+    def next_id(self) -> str:
+        """Return a new id unique within the ledger: `<tx id>:<n>` (deterministic, never random)."""
+        self._seq += 1
+        return f"{self.tx_id}:{self._seq}"
+
+    def emit(self, **event: Message) -> None:
+        """Append one domain event, e.g. ``tx.emit(wallet_frozen=WalletFrozen(...))``."""
+        self.events.append(events_pb2.LedgerEvent(**event))
