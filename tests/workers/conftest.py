@@ -1,0 +1,75 @@
+"""Fixtures for the worker tests: a migrated database per module and helpers to record commands."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from services.common import migrate
+from tests.support.stack import PostgresHandle
+
+
+@pytest.fixture(scope="module")
+def migrated_url(postgres: PostgresHandle) -> Iterator[str]:
+    """A fresh database at the head migration, for one test module."""
+    url = postgres.create_database("workers")
+    migrate.upgrade(url)
+    try:
+        yield url
+    finally:
+        postgres.drop_database(url)
+
+
+@pytest.fixture
+async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the module's database."""
+    eng = create_async_engine(migrated_url, pool_size=5)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+async def record(engine: AsyncEngine, command_type: str, payload: Message, request_id: str | None = None) -> uuid.UUID:
+    """Insert a PENDING command as a service would (the worker's input), with NOTIFY."""
+    command_id = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO outbox.commands (id, command_type, payload, request_id)"
+                " VALUES (:id, :type, CAST(:payload AS jsonb), :rid)"
+            ),
+            {
+                "id": command_id,
+                "type": command_type,
+                "payload": json_format.MessageToJson(payload),
+                "rid": request_id or str(uuid.uuid4()),
+            },
+        )
+        await conn.execute(text("NOTIFY outbox_new"))
+    return command_id
+
+
+async def command_row(engine: AsyncEngine, command_id: uuid.UUID) -> object:
+    """The command's current row."""
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT * FROM outbox.commands WHERE id = :id"), {"id": command_id})).one()
+
+
+async def wait_until(predicate: object, limit: float = 30.0, interval: float = 0.05) -> None:
+    """Await `predicate()` (async) until true; fail after `limit` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while True:
+        if await predicate():  # type: ignore[operator]
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {limit}s")
+        await asyncio.sleep(interval)
