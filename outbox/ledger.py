@@ -84,6 +84,10 @@ class Ledger:
         """Wait up to `wait` seconds for the transaction's commit and return how it went."""
         return await self._any.commit_status(tx_id, channel_id=self._settings.channel, timeout=wait)
 
+    def result_of(self, envelope: bytes) -> bytes:
+        """The chaincode's response payload carried inside an endorsed envelope."""
+        return Transaction.from_envelope_bytes(envelope).result
+
     @property
     def breaker_state(self) -> BreakerState:
         """The shared breaker's state."""

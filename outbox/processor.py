@@ -34,6 +34,8 @@ class LedgerPort(Protocol):
 
     async def commit_status(self, tx_id: str, wait: float) -> CommitStatus: ...
 
+    def result_of(self, envelope: bytes) -> bytes: ...
+
 
 @dataclass(frozen=True)
 class ProcessorSettings:
@@ -166,7 +168,7 @@ class CommandProcessor:
         if status.successful:
             # The chaincode's answer travels inside the endorsed envelope, so a command
             # recovered after a crash still gets its result without re-running anything.
-            result = Transaction.from_envelope_bytes(envelope).result
+            result = self._ledger.result_of(envelope)
             if await self._repo.record_committed(command.id, status.block_number, _result_json(result)):
                 self._metrics.committed.labels(command.command_type).inc()
             return

@@ -1,0 +1,236 @@
+"""The outbox's exactly-once state machine against a real PostgreSQL and a scripted peer.
+
+The peer here is a scripted stand-in (its answers are the point of each test); the worker's
+fault tests against the real devnet are in test_outbox_faults.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import pytest
+from gx.ledger.v1 import commands_pb2
+from prometheus_client import CollectorRegistry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from fabric_client import CommitStatus, Transaction
+from fabric_client.errors import CommitStatusError, EndorseError, ErrorDetail, SubmitError
+from fabric_client.retry import RetryPolicy
+from outbox.admin import OutboxAdmin
+from outbox.commands import CommandSpec
+from outbox.metrics import OutboxMetrics
+from outbox.processor import CommandProcessor, ProcessorSettings
+from outbox.repository import OutboxRepository
+from services.common.errors import FailedPrecondition
+from tests.workers.conftest import command_row, record
+
+VALID, MVCC = 0, 11
+
+
+@dataclass
+class ScriptedPeer:
+    """Answers each call from a script; records what it was asked."""
+
+    engine: AsyncEngine
+    endorse_errors: list[Exception] = field(default_factory=list)
+    submit_errors: list[Exception] = field(default_factory=list)
+    statuses: list[Any] = field(default_factory=list)  # CommitStatus code ints or exceptions
+    endorsed: list[str] = field(default_factory=list)
+    submitted: list[bytes] = field(default_factory=list)
+    stored_before_submit: list[bool] = field(default_factory=list)
+
+    async def endorse(self, spec: CommandSpec, payload_json: str) -> Transaction:
+        if self.endorse_errors:
+            raise self.endorse_errors.pop(0)
+        tx_id = hashlib.sha256(f"{payload_json}{len(self.endorsed)}".encode()).hexdigest()
+        self.endorsed.append(tx_id)
+        return Transaction(tx_id=tx_id, channel_id="gxchannel", envelope_bytes=f"env:{tx_id}".encode(), result=b'{"ok":true}')
+
+    async def submit(self, envelope: bytes) -> None:
+        tx_id = envelope.decode().removeprefix("env:")
+        async with self.engine.connect() as conn:
+            stored = (await conn.execute(
+                text("SELECT count(*) FROM outbox.commands WHERE tx_id = :t AND envelope = :e"), {"t": tx_id, "e": envelope}
+            )).scalar_one()
+        self.stored_before_submit.append(stored == 1)
+        self.submitted.append(envelope)
+        if self.submit_errors:
+            raise self.submit_errors.pop(0)
+
+    async def commit_status(self, tx_id: str, wait: float) -> CommitStatus:
+        answer = self.statuses.pop(0) if self.statuses else VALID
+        if isinstance(answer, Exception):
+            raise answer
+        return CommitStatus(tx_id=tx_id, code=answer, block_number=42)
+
+    def result_of(self, envelope: bytes) -> bytes:
+        return b'{"ok":true}'
+
+
+def _processor(engine: AsyncEngine, peer: ScriptedPeer, owner: str = "w1", max_attempts: int = 3) -> tuple[CommandProcessor, OutboxRepository]:
+    repo = OutboxRepository(engine, owner, lease_seconds=30)
+    settings = ProcessorSettings(
+        max_attempts=max_attempts, retry=RetryPolicy(max_attempts=100, initial_backoff=0.0, max_backoff=0.0),
+        commit_timeout=1.0, recover_status_timeout=0.1,
+    )
+    return CommandProcessor(repo, peer, OutboxMetrics(CollectorRegistry()), settings), repo
+
+
+def _transfer(amount: int = 10) -> commands_pb2.TransferTokensRequest:
+    return commands_pb2.TransferTokensRequest(request_id=str(uuid.uuid4()), from_account_id="a", to_account_id="b", amount_qirat=amount)
+
+
+async def _claim_one(repo: OutboxRepository, command_id: uuid.UUID) -> Any:
+    # Make only our command due (other tests' leftovers are pushed into the future).
+    async with repo._engine.begin() as conn:
+        await conn.execute(text("UPDATE outbox.commands SET next_attempt_at = now() + interval '1 hour' WHERE id <> :id AND status IN ('PENDING','SUBMITTED')"), {"id": command_id})
+        await conn.execute(text("UPDATE outbox.commands SET next_attempt_at = now() WHERE id = :id"), {"id": command_id})
+    claimed = await repo.claim(10)
+    assert [c.id for c in claimed] == [command_id]
+    return claimed[0]
+
+
+async def test_envelope_is_stored_before_the_first_submit_and_commit_is_recorded(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    assert peer.stored_before_submit == [True]
+    assert (row.status, row.block_number, row.validation_code, row.result_json) == ("COMMITTED", 42, "VALID", '{"ok":true}')
+    assert row.lease_owner is None
+
+
+async def test_a_stored_transaction_is_checked_then_resubmitted_never_re_endorsed(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    # An earlier worker endorsed and stored the transaction, then died before submitting.
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-old', envelope=:e WHERE id=:id"),
+                           {"e": b"env:t-old", "id": cid})
+    peer.statuses = [CommitStatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "not committed"), VALID]
+    await processor.process(await _claim_one(repo, cid))
+    assert peer.endorsed == []
+    assert peer.submitted == [b"env:t-old"]
+    assert (await command_row(engine, cid)).status == "COMMITTED"
+
+
+async def test_an_already_committed_transaction_is_not_submitted_again(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-done', envelope=:e WHERE id=:id"),
+                           {"e": b"env:t-done", "id": cid})
+    await processor.process(await _claim_one(repo, cid))
+    assert peer.submitted == [] and peer.endorsed == []
+    assert (await command_row(engine, cid)).status == "COMMITTED"
+
+
+async def test_duplicate_txid_on_resubmit_keeps_the_first_outcome(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-dup', envelope=:e WHERE id=:id"),
+                           {"e": b"env:t-dup", "id": cid})
+    peer.statuses = [CommitStatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "x"), VALID]
+    peer.submit_errors = [SubmitError(grpc.StatusCode.FAILED_PRECONDITION, "duplicate transaction found [t-dup]")]
+    await processor.process(await _claim_one(repo, cid))
+    assert (await command_row(engine, cid)).status == "COMMITTED"
+
+
+async def test_mvcc_conflict_builds_a_new_transaction_next_time(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    peer.statuses = [MVCC, VALID]
+    await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    assert (row.status, row.tx_id, row.attempts, row.validation_code) == ("PENDING", None, 1, "MVCC_READ_CONFLICT")
+    await processor.process(await _claim_one(repo, cid))
+    assert len(peer.endorsed) == 2 and peer.endorsed[0] != peer.endorsed[1]
+    row = await command_row(engine, cid)
+    assert (row.status, row.tx_id) == ("COMMITTED", peer.endorsed[1])
+
+
+async def test_business_rejection_fails_at_once_with_the_chaincode_reason(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    peer.endorse_errors = [EndorseError(
+        grpc.StatusCode.ABORTED, "failed to endorse transaction, see attached details for more info",
+        [ErrorDetail("peer0", "Org1MSP", "chaincode response 400, INSUFFICIENT_FUNDS: balance 5 < 10 + fee 0")],
+    )]
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    assert (row.status, row.error_code, row.attempts) == ("FAILED", "INSUFFICIENT_FUNDS", 1)
+    assert "balance 5 < 10" in row.error_message
+    assert peer.submitted == []
+
+
+async def test_unreachable_peer_waits_without_using_attempts(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    peer.endorse_errors = [EndorseError(grpc.StatusCode.UNAVAILABLE, "connection refused")] * 5
+    processor, repo = _processor(engine, peer, max_attempts=2)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    for _ in range(5):
+        await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    assert (row.status, row.attempts, row.error_code) == ("PENDING", 0, "ENDORSE_FAILED")
+    await processor.process(await _claim_one(repo, cid))
+    assert (await command_row(engine, cid)).status == "COMMITTED"
+
+
+async def test_transient_failures_dead_letter_after_the_attempt_limit(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    peer.endorse_errors = [EndorseError(grpc.StatusCode.DEADLINE_EXCEEDED, "slow")] * 3
+    processor, repo = _processor(engine, peer, max_attempts=3)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    for _ in range(3):
+        await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    assert (row.status, row.error_code, row.attempts) == ("FAILED", "RETRIES_EXHAUSTED", 3)
+    # Terminal: a worker never claims it again.
+    assert [c.id for c in await repo.claim(100)].count(cid) == 0
+
+
+async def test_a_worker_that_lost_its_lease_does_not_submit(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    processor, repo = _processor(engine, peer, owner="slow-worker")
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    claimed = await _claim_one(repo, cid)
+    async with engine.begin() as conn:  # the lease expired and another worker took the command
+        await conn.execute(text("UPDATE outbox.commands SET lease_owner = 'other' WHERE id = :id"), {"id": cid})
+    await processor.process(claimed)
+    assert peer.submitted == []
+    assert (await command_row(engine, cid)).lease_owner == "other"
+
+
+async def test_operator_cancel_and_retry(engine: AsyncEngine) -> None:
+    admin = OutboxAdmin(engine)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    cancelled = await admin.cancel(str(cid), "wrong amount")
+    assert (cancelled.status, cancelled.error_code) == ("FAILED", "CANCELLED")
+    retry_key = str(uuid.uuid4())
+    retried = await admin.retry(str(cid), retry_key)
+    again = await admin.retry(str(cid), retry_key)
+    assert retried.id == again.id and retried.id != cid
+    assert (retried.status, retried.retry_of) == ("PENDING", cid)
+    assert retried.payload_json == cancelled.payload_json
+    original = await admin.get(str(cid))
+    assert (original.status, original.error_code) == ("FAILED", "CANCELLED")  # terminal states never change
+    with pytest.raises(FailedPrecondition):
+        await admin.retry(str(retried.id), str(uuid.uuid4()))  # not FAILED
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t' WHERE id=:id"), {"id": retried.id})
+    with pytest.raises(FailedPrecondition):
+        await admin.cancel(str(retried.id))  # already sent to the ledger
+    views, _ = await admin.list("FAILED")
+    assert cid in [v.id for v in views]
