@@ -130,3 +130,24 @@ class EdgeBackend:
     def stop(self) -> None:
         """Stop at once."""
         self._server.stop(0).wait(5)
+
+
+def _serve() -> None:
+    """Run the stand-in as its own process (benchmarks): prints its port, then the JWKS key's token, until SIGTERM."""
+    import signal
+    import sys
+    import threading
+
+    backend = EdgeBackend()
+    backend.start()
+    print(backend.port, flush=True)
+    print(backend.key.token(ttl=3600), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    backend.stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,170 @@
+"""Edge overhead: the same unary RPC over REST through Envoy, over gRPC through Envoy, and over direct gRPC.
+
+The backend is the stand-in identity server from tests/support (a fixed answer, no database),
+run as its own process, so the figures isolate what the edge adds (JWT check, Lua, transcoding)
+from any service's own cost. Envoy is started with the launcher's own config builder.
+
+    .venv/bin/python -m bench edge          # or: .venv/bin/python bench/edge_bench.py --seconds 5
+
+On the 2-core dev machine the load generator, Envoy and the backend share the CPU, so these
+figures describe this machine, not the design. Output: one JSON line per path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_USER_ID = "3f2c0a4e-8d7b-4c1e-9a55-0d6f1e2b7c90"
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="edge_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured time per path (default 5)")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    return parser.parse_args(argv)
+
+
+async def _measure(
+    name: str, call: Callable[[], Awaitable[None]], seconds: float, concurrency: int
+) -> dict[str, object]:
+    latencies: list[float] = []
+    errors = 0
+
+    async def worker(deadline: float) -> None:
+        nonlocal errors
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                await call()
+            except Exception:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    warm = time.monotonic() + min(1.0, seconds / 5)
+    await asyncio.gather(*(worker(warm) for _ in range(concurrency)))
+    latencies.clear()
+    errors = 0
+    started = time.monotonic()
+    await asyncio.gather(*(worker(started + seconds) for _ in range(concurrency)))
+    elapsed = time.monotonic() - started
+    ordered = sorted(latencies)
+    pct = (
+        (lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2))
+        if ordered
+        else (lambda q: None)
+    )
+    return {
+        "path": name,
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
+        "errors": errors,
+        "concurrency": concurrency,
+    }
+
+
+class _KeepAlive:
+    """A minimal HTTP/1.1 keep-alive client: httpx costs more CPU per request than Envoy does, and
+    on a 2-core machine the generator's own cost would be measured instead of the edge."""
+
+    def __init__(self, address: str, path: str, token: str) -> None:
+        self._host, _, port = address.rpartition(":")
+        self._port = int(port)
+        self._request = (
+            f"GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ).encode()
+        self._pool: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def get(self) -> None:
+        conn = self._pool.pop() if self._pool else await asyncio.open_connection(self._host, self._port)
+        reader, writer = conn
+        writer.write(self._request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        await reader.readexactly(length)
+        self._pool.append(conn)
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}")
+
+    async def close(self) -> None:
+        for _, writer in self._pool:
+            writer.close()
+
+
+async def _run(args: argparse.Namespace, edge: str, direct: str, token: str) -> list[dict[str, object]]:
+    import grpc
+    from gx.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+
+    results = []
+    client = _KeepAlive(edge, f"/v1/users/{_USER_ID}", token)
+    try:
+        results.append(await _measure("rest_via_envoy", client.get, args.seconds, args.concurrency))
+    finally:
+        await client.close()
+
+    request = identity_service_pb2.GetUserRequest(user_id=_USER_ID)
+    metadata = (("authorization", f"Bearer {token}"),)
+    for name, target in (("grpc_via_envoy", edge), ("grpc_direct", direct)):
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
+
+            async def call(stub: identity_service_pb2_grpc.IdentityServiceStub = stub) -> None:
+                await stub.GetUser(request, metadata=metadata, timeout=10)
+
+            results.append(await _measure(name, call, args.seconds, args.concurrency))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the stand-in backend and Envoy on free ports, measure the three paths, print JSON lines."""
+    args = _parse(argv)
+    sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
+    from devstack.config import StackConfig
+    from devstack.parts import EdgePart, StackView
+    from tests.support.stack import make_temp_dir
+
+    backend = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.edge_backend"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    root = make_temp_dir("gx-edge-bench-")
+    part = EdgePart(services=("identity",))
+    cfg = StackConfig.on_free_ports(root)
+    try:
+        assert backend.stdout is not None
+        port = int(backend.stdout.readline())
+        token = backend.stdout.readline().strip()
+        cfg = replace(cfg, ports={**cfg.ports, "identity": port})
+        part.start(cfg, StackView(names=["identity", "edge"]))
+        part.wait_healthy(cfg)
+        for line in asyncio.run(_run(args, cfg.address("edge"), f"127.0.0.1:{port}", token)):
+            print(json.dumps(line), flush=True)
+    finally:
+        part.stop(cfg)
+        backend.terminate()
+        backend.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
