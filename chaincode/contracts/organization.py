@@ -20,7 +20,7 @@ from chaincode.contracts.base import (
     run_command,
     run_query,
 )
-from chaincode.errors import NotFound, Rejection
+from chaincode.errors import NotFound, PermissionDenied, Rejection
 from chaincode.tx import Tx
 
 _MAX_STAKEHOLDERS = 50
@@ -98,11 +98,8 @@ async def _propose(tx: Tx, request: cmd.ProposeOrganizationRequest) -> cmd.Propo
     check_country(request.country_code)
     need(request.type != res.ORGANIZATION_TYPE_UNSPECIFIED, "INVALID_ARGUMENT", "type is required")
     if request.type == res.ORGANIZATION_TYPE_GOVERNMENT:
-        need(
-            certs.role_at_least(tx.role, "gx_admin"),
-            "PERMISSION_DENIED",
-            "a GOVERNMENT organisation needs a gx_admin submitter",
-        )
+        if not certs.role_at_least(tx.role, "gx_admin"):
+            raise PermissionDenied("a GOVERNMENT organisation needs a gx_admin submitter")
     stakeholders = list(request.stakeholder_ids)
     need(
         1 <= len(stakeholders) <= _MAX_STAKEHOLDERS,

@@ -18,7 +18,7 @@ from chaincode.contracts.base import (
     run_command,
     run_query,
 )
-from chaincode.errors import Rejection
+from chaincode.errors import PermissionDenied, Rejection
 from chaincode.tx import Tx
 
 _FREEZABLE = (res.ACCOUNT_TYPE_USER, res.ACCOUNT_TYPE_ORGANIZATION)
@@ -58,11 +58,8 @@ async def _transfer(tx: Tx, request: cmd.TransferTokensRequest) -> cmd.TransferT
     target = await ledger.require_account(tx, request.to_account_id)
     if source.type == res.ACCOUNT_TYPE_TREASURY:
         # Spending public money is an admin act, whatever identity submits user transfers.
-        need(
-            certs.role_at_least(tx.role, "gx_admin"),
-            "PERMISSION_DENIED",
-            "a treasury sends only with a gx_admin submitter",
-        )
+        if not certs.role_at_least(tx.role, "gx_admin"):
+            raise PermissionDenied("a treasury sends only with a gx_admin submitter")
     elif source.type != res.ACCOUNT_TYPE_USER:
         raise Rejection(
             "INVALID_ARGUMENT",

@@ -21,10 +21,7 @@ _MSG = chaincode_shim_pb2.ChaincodeMessage
 
 def test_stock_shim_has_both_defects() -> None:
     # A fresh interpreter, so no earlier apply() in this process hides the upstream state.
-    code = (
-        "from chaincode import shim_fix as s; "
-        "print(s.events_dropped(), s.errors_read_as_values())"
-    )
+    code = "from chaincode import shim_fix as s; print(s.events_dropped(), s.errors_read_as_values())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
 
