@@ -363,6 +363,11 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
                                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                                         "stat_prefix": "edge",
                                         "codec_type": "AUTO",
+                                        # Token rules and the transcoder match on the path: both
+                                        # must see one canonical form (no "..", no "//").
+                                        "normalize_path": True,
+                                        "merge_slashes": True,
+                                        "path_with_escaped_slashes_action": "REJECT_REQUEST",
                                         "route_config": {
                                             "name": "gx",
                                             "virtual_hosts": [

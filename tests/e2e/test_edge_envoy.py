@@ -272,3 +272,31 @@ def test_proto_field_names_are_accepted_in_bodies(client: httpx.Client) -> None:
     resp = client.post("/v1/users:register", json={"email": "f@gx.test", "display_name": "Snake"})
     assert resp.status_code == 200, resp.text
     assert resp.json()["user"]["displayName"] == "Snake|"
+
+
+def test_dot_segments_cannot_turn_a_private_path_public(client: httpx.Client) -> None:
+    # Normalised to /v1/users/<id> (private) before the token rules run.
+    resp = client.get(f"/.well-known/../v1/users/{_USER_ID}")
+    _assert_status_json(resp, 401, 16)
+    resp = client.get("/v1/users%2F..%2Fauth:login")
+    assert resp.status_code == 400
+
+
+def test_a_backend_that_is_down_gives_503_json() -> None:
+    backend = EdgeBackend()
+    backend.start()
+    root = make_temp_dir("gx-edge-down-")
+    cfg = StackConfig.on_free_ports(root)
+    cfg = replace(cfg, ports={**cfg.ports, "identity": backend.port})
+    part = EdgePart(services=("identity",))
+    try:
+        part.start(cfg, StackView(names=["identity", "edge"]))
+        part.wait_healthy(cfg)
+        backend.stop()
+        with httpx.Client(base_url=f"http://{cfg.address('edge')}", timeout=10) as c:
+            resp = c.post("/v1/users:register", json={"email": "g@gx.test"})
+        _assert_status_json(resp, 503, 14)
+    finally:
+        part.stop(cfg)
+        backend.stop()
+        shutil.rmtree(root, ignore_errors=True)
