@@ -1,0 +1,199 @@
+"""AIP-155 request ids for mutating use cases: replay the first answer, refuse reuse and overlap.
+
+The record is written in the same transaction as the domain rows, so a stored response
+exists exactly when the effect does. A Redis lock (SET NX PX) makes a concurrent duplicate
+fail fast with ABORTED instead of racing the first one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final, Generic, TypeVar
+
+import redis.asyncio as aioredis
+from google.protobuf import descriptor_pool, message_factory
+from google.protobuf.message import Message
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.errors import Aborted, InvalidArgument
+
+_log = logging.getLogger("gx.idempotency")
+M = TypeVar("M", bound=Message)
+
+REQUEST_IN_FLIGHT: Final = "REQUEST_IN_FLIGHT"
+REQUEST_ID_REUSED: Final = "REQUEST_ID_REUSED"
+ANONYMOUS: Final = "-"
+
+# Deletes the lock only if we still own it: after a TTL expiry another request may hold it.
+_RELEASE: Final = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+_SELECT = text(
+    "SELECT request_hash, response_type, response FROM platform.idempotency_records"
+    " WHERE scope = :scope AND principal = :principal AND request_id = :request_id"
+)
+_INSERT = text(
+    "INSERT INTO platform.idempotency_records (scope, principal, request_id, request_hash, response_type, response)"
+    " VALUES (:scope, :principal, :request_id, :request_hash, :response_type, :response)"
+    " ON CONFLICT DO NOTHING RETURNING 1"
+)
+
+
+@dataclass(frozen=True)
+class IdempotentResult(Generic[M]):
+    """What `Idempotency.run` returns.
+
+    Attributes:
+        response: The handler's response, or the stored one on a replay.
+        replayed: True when this is an identical replay and nothing was executed.
+    """
+
+    response: M
+    replayed: bool
+
+
+def request_hash(request: Message) -> bytes:
+    """A stable fingerprint of a request (type and deterministic encoding)."""
+    digest = hashlib.sha256(request.DESCRIPTOR.full_name.encode())
+    digest.update(b"\0")
+    digest.update(request.SerializeToString(deterministic=True))
+    return digest.digest()
+
+
+def _decode(response_type: str, data: bytes) -> Message:
+    desc = descriptor_pool.Default().FindMessageTypeByName(response_type)
+    cls = message_factory.GetMessageClass(desc)
+    return cls.FromString(data)
+
+
+class Idempotency:
+    """Runs mutating use cases under AIP-155 semantics.
+
+    Usage:
+        result = await idem.run(scope="identity.ApproveKyc", principal=p.user_id,
+                                request_id=req.request_id, request=req, handler=approve)
+
+    where `handler(session)` does the domain writes (and `outbox.record_command`) in the
+    given session's transaction and returns the response message.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        redis: aioredis.Redis,
+        *,
+        lock_ttl_seconds: float = 30.0,
+    ) -> None:
+        """Create the helper.
+
+        Args:
+            sessions: The service's session factory.
+            redis: The service's Redis client.
+            lock_ttl_seconds: How long an in-flight lock lives if its holder dies; longer
+                than any use case takes.
+        """
+        self._sessions = sessions
+        self._redis = redis
+        self._lock_ttl_ms = int(lock_ttl_seconds * 1000)
+
+    @staticmethod
+    def _lock_key(scope: str, principal: str, request_id: str) -> str:
+        raw = f"{scope}\0{principal}\0{request_id}".encode()
+        return "gx:idem:" + hashlib.sha256(raw).hexdigest()
+
+    @staticmethod
+    def _replay(stored: object, fingerprint: bytes) -> Message:
+        if bytes(stored.request_hash) != fingerprint:  # type: ignore[attr-defined]
+            raise InvalidArgument(
+                "this request_id was already used for a different request",
+                reason=REQUEST_ID_REUSED,
+            )
+        return _decode(stored.response_type, bytes(stored.response))  # type: ignore[attr-defined]
+
+    async def _lookup(self, session: AsyncSession, key: dict[str, str]) -> object | None:
+        return (await session.execute(_SELECT, key)).first()
+
+    async def run(
+        self,
+        *,
+        scope: str,
+        principal: str | None,
+        request_id: str,
+        request: Message,
+        handler: Callable[[AsyncSession], Awaitable[M]],
+    ) -> IdempotentResult[M]:
+        """Run `handler` once per (scope, principal, request_id).
+
+        Args:
+            scope: The use case, e.g. `identity.ApproveKyc`; ids never clash across scopes.
+            principal: The caller's user id (None for anonymous calls).
+            request_id: The request's `request_id`; empty means no idempotency.
+            request: The request, fingerprinted to tell a replay from a reuse.
+            handler: Does the work in the session's transaction and returns the response.
+
+        Raises:
+            Aborted: REQUEST_IN_FLIGHT when the same request id is being processed.
+            InvalidArgument: REQUEST_ID_REUSED when the id came with a different request.
+        """
+        if not request_id:
+            async with self._sessions.begin() as session:
+                return IdempotentResult(await handler(session), replayed=False)
+        key = {"scope": scope, "principal": principal or ANONYMOUS, "request_id": request_id}
+        fingerprint = request_hash(request)
+
+        # Fast path: a finished request replays without taking the lock.
+        async with self._sessions() as session:
+            stored = await self._lookup(session, key)
+        if stored is not None:
+            return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
+
+        lock = self._lock_key(scope, key["principal"], request_id)
+        owner = secrets.token_hex(16)
+        if not await self._redis.set(lock, owner, nx=True, px=self._lock_ttl_ms):
+            raise Aborted(
+                "a request with this request_id is still being processed; retry shortly",
+                reason=REQUEST_IN_FLIGHT,
+            )
+        try:
+            async with self._sessions.begin() as session:
+                # The first request may have committed between the fast path and the lock.
+                stored = await self._lookup(session, key)
+                if stored is not None:
+                    return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
+                response = await handler(session)
+                inserted = await session.execute(
+                    _INSERT,
+                    {
+                        **key,
+                        "request_hash": fingerprint,
+                        "response_type": response.DESCRIPTOR.full_name,
+                        "response": response.SerializeToString(deterministic=True),
+                    },
+                )
+                if inserted.first() is None:
+                    # Someone committed the same id without our lock (its TTL ran out):
+                    # roll our writes back rather than apply the request twice.
+                    raise Aborted(
+                        "a request with this request_id completed concurrently; retry to get its answer",
+                        reason=REQUEST_IN_FLIGHT,
+                    )
+            return IdempotentResult(response, replayed=False)
+        finally:
+            try:
+                await self._redis.eval(_RELEASE, 1, lock, owner)  # type: ignore[misc]
+            except Exception as exc:
+                # The TTL frees it anyway; the request itself succeeded or failed already.
+                _log.warning("could not release idempotency lock: %s", exc)
+
+
+async def purge_older_than(session: AsyncSession, days: int) -> int:
+    """Delete records older than `days` (a maintenance job); returns how many."""
+    result = await session.execute(
+        text("DELETE FROM platform.idempotency_records WHERE created_at < now() - make_interval(days => :days)"),
+        {"days": days},
+    )
+    return int(result.rowcount or 0)

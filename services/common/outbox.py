@@ -1,0 +1,190 @@
+"""Recording ledger commands in `outbox.commands`, in the caller's transaction, and reading them as Operations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from gx.type.v1 import command_pb2, operation_pb2
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import current_principal
+from services.common.errors import InvalidArgument
+
+NOTIFY_CHANNEL: Final = "outbox_new"
+DEFAULT_TENANT: Final = "gx"
+_COMMAND_PREFIX: Final = "COMMAND_TYPE_"
+# Fixed forever: derived request ids must stay the same across releases.
+_REQUEST_ID_NAMESPACE: Final = uuid.UUID("3f1d1f8e-6a53-4b53-9f7a-2f0c7c1e6d10")
+
+_STATES: Final = {
+    "PENDING": operation_pb2.OPERATION_STATE_PENDING,
+    "SUBMITTED": operation_pb2.OPERATION_STATE_SUBMITTED,
+    "COMMITTED": operation_pb2.OPERATION_STATE_COMMITTED,
+    "FAILED": operation_pb2.OPERATION_STATE_FAILED,
+}
+# Ledger conflicts are retryable by the client; any other failure is a rejection of the
+# command as it stands.
+_CONFLICT_CODES: Final = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT", "ABORTED"})
+
+_INSERT = text(
+    """
+    INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id)
+    VALUES (:id, :tenant, :command_type, CAST(:payload AS jsonb), :request_id, :principal_id)
+    ON CONFLICT (tenant, request_id) DO NOTHING
+    RETURNING id, command_type, status, tx_id, block_number, error_code, error_message, result_json,
+              created_at, updated_at
+    """
+)
+_EXISTING = text(
+    """
+    SELECT id, command_type, payload, status, tx_id, block_number, error_code, error_message, result_json,
+           created_at, updated_at
+      FROM outbox.commands WHERE tenant = :tenant AND request_id = :request_id
+    """
+)
+# The id is the payload so a woken worker could fetch just that row; delivered on commit.
+_NOTIFY = text("SELECT pg_notify(:channel, :id)")
+
+
+def command_type_name(command_type: int | str) -> str:
+    """The stored spelling of a command type: the enum name without prefix (`CREATE_USER`).
+
+    Raises:
+        ValueError: for an unknown or unspecified type.
+    """
+    if isinstance(command_type, int):
+        name = command_pb2.CommandType.Name(command_type)
+    else:
+        name = command_type if command_type.startswith(_COMMAND_PREFIX) else _COMMAND_PREFIX + command_type
+        command_pb2.CommandType.Value(name)
+    if name == "COMMAND_TYPE_UNSPECIFIED":
+        raise ValueError("command type must be specified")
+    return name.removeprefix(_COMMAND_PREFIX)
+
+
+def derive_request_id(*parts: str) -> str:
+    """A deterministic UUID from its parts, e.g. (scope, user id, client request id).
+
+    Deriving the command's request id (rather than drawing a random one) means that if a
+    use case ever records the same command twice, both rows carry one id: the outbox's
+    unique index and the chaincode's request guard each keep a single effect.
+    """
+    return str(uuid.uuid5(_REQUEST_ID_NAMESPACE, "\x1f".join(parts)))
+
+
+def payload_json(payload: Message) -> str:
+    """The canonical proto JSON of a ledger request, as the chaincode reads it."""
+    return json_format.MessageToJson(payload, indent=None)
+
+
+async def record_command(
+    session: AsyncSession,
+    command_type: int | str,
+    payload: Message,
+    request_id: str | None = None,
+    tenant: str = DEFAULT_TENANT,
+    principal_id: str | None = None,
+) -> operation_pb2.Operation:
+    """Record a ledger command in the caller's transaction and return its Operation.
+
+    Commit the session's transaction to publish it: the command and the service's own rows
+    commit together or not at all, and `NOTIFY outbox_new` is delivered only on commit.
+
+    Args:
+        session: The use case's session, inside `async with session.begin()`.
+        command_type: A `gx.type.v1.CommandType` value or name.
+        payload: The `gx.ledger.v1` request message, stored as its proto JSON.
+        request_id: Unique per tenant; the chaincode's request guard uses it too. Default: a
+            new UUID. Recording the same id again with the same command returns the first
+            command's operation.
+        tenant: The tenant (one today).
+        principal_id: Who owns the operation (may read it); default: the current caller.
+
+    Raises:
+        InvalidArgument: REQUEST_ID_REUSED when the id is taken by a different command.
+    """
+    name = command_type_name(command_type)
+    body = payload_json(payload)
+    rid = request_id or str(uuid.uuid4())
+    if principal_id is None:
+        principal = current_principal()
+        principal_id = principal.user_id if principal else None
+    command_id = uuid.uuid4()
+    params = {
+        "id": command_id,
+        "tenant": tenant,
+        "command_type": name,
+        "payload": body,
+        "request_id": rid,
+        "principal_id": principal_id,
+    }
+    row = (await session.execute(_INSERT, params)).first()
+    if row is None:
+        existing = (await session.execute(_EXISTING, {"tenant": tenant, "request_id": rid})).one()
+        same_payload = existing.payload == json_format.MessageToDict(payload)
+        if existing.command_type != name or not same_payload:
+            raise InvalidArgument(
+                "this request_id was already used for a different command", reason="REQUEST_ID_REUSED"
+            )
+        return operation_from_row(existing)
+    await session.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "id": str(command_id)})
+    return operation_from_row(row)
+
+
+def _timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def _error_code(error_code: str) -> int:
+    if error_code in _CONFLICT_CODES:
+        return grpc.StatusCode.ABORTED.value[0]
+    for code in grpc.StatusCode:
+        if code.name == error_code:
+            return int(code.value[0])
+    return grpc.StatusCode.FAILED_PRECONDITION.value[0]
+
+
+def operation_from_row(row: Any, *, done: bool | None = None) -> operation_pb2.Operation:
+    """Build the Operation of an `outbox.commands` row.
+
+    Args:
+        row: A row (or mapping) with id, command_type, status, tx_id, block_number,
+            error_code, error_message, result_json, created_at, updated_at.
+        done: Override `done`. By default it is true in a terminal state; a caller that
+            knows whether the read models already reflect a COMMITTED command passes that.
+    """
+    data: Mapping[str, Any] = row._mapping if hasattr(row, "_mapping") else row
+    status = data["status"]
+    op = operation_pb2.Operation(
+        name=f"operations/{data['id']}",
+        state=_STATES.get(status, operation_pb2.OPERATION_STATE_UNSPECIFIED),
+        command_type=command_pb2.CommandType.Value(_COMMAND_PREFIX + data["command_type"]),
+        fabric_tx_id=data.get("tx_id") or "",
+        block_number=data.get("block_number") or 0,
+        result_json=data.get("result_json") or "",
+    )
+    op.done = done if done is not None else status in ("COMMITTED", "FAILED")
+    if status == "FAILED":
+        code = data.get("error_code") or "FAILED"
+        op.error.CopyFrom(
+            operation_pb2.OperationError(
+                code=_error_code(code), message=data.get("error_message") or "", reason=code
+            )
+        )
+    for field, key in (("create_time", "created_at"), ("update_time", "updated_at")):
+        ts = _timestamp(data.get(key))
+        if ts is not None:
+            getattr(op, field).CopyFrom(ts)
+    return op

@@ -1,0 +1,142 @@
+"""Unit tests of ES256 access-token verification and the JWKS cache."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from gx.type.v1 import access_pb2
+
+from services.common.auth import JwksCache, StaticKeySource, TokenVerifier, bearer_token, keys_from_jwks
+from services.common.errors import Unauthenticated
+from tests.grpc.common.jwt_helpers import AUDIENCE, ISSUER, Signer, hs256_token, unsigned_token
+
+
+@pytest.fixture(scope="module")
+def signer() -> Signer:
+    return Signer("k1")
+
+
+@pytest.fixture(scope="module")
+def verifier(signer: Signer) -> TokenVerifier:
+    return TokenVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=5)
+
+
+async def _reason(verifier: TokenVerifier, token: str) -> str:
+    with pytest.raises(Unauthenticated) as err:
+        await verifier.verify(token)
+    return err.value.reason
+
+
+async def test_valid_token_yields_principal_with_mapped_roles(signer: Signer, verifier: TokenVerifier) -> None:
+    principal = await verifier.verify(signer.token(sub="u-42", roles=["USER", "ADMIN", "ROLE_PARTNER", "WIZARD"]))
+    assert principal.user_id == "u-42"
+    assert principal.roles == {access_pb2.ROLE_USER, access_pb2.ROLE_ADMIN, access_pb2.ROLE_PARTNER}
+    assert principal.is_admin
+    assert principal.token_id
+
+
+async def test_expired_token_is_refused_as_expired(signer: Signer, verifier: TokenVerifier) -> None:
+    now = int(time.time())
+    assert await _reason(verifier, signer.token(iat=now - 1000, exp=now - 60)) == "TOKEN_EXPIRED"
+
+
+async def test_token_signed_by_another_key_with_same_kid_is_forged(verifier: Signer) -> None:
+    forger = Signer("k1")
+    assert await _reason(verifier, forger.token()) == "TOKEN_INVALID"
+
+
+async def test_tampered_payload_fails_signature(signer: Signer, verifier: TokenVerifier) -> None:
+    header, payload, sig = signer.token().split(".")
+    other = signer.token(sub="someone-else").split(".")[1]
+    assert await _reason(verifier, f"{header}.{other}.{sig}") == "TOKEN_INVALID"
+    assert payload != other
+
+
+async def test_alg_none_is_refused(verifier: TokenVerifier) -> None:
+    assert await _reason(verifier, unsigned_token("k1", "none")) == "TOKEN_INVALID"
+
+
+async def test_hs256_with_public_key_as_secret_is_refused(signer: Signer, verifier: TokenVerifier) -> None:
+    pem = signer.public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert await _reason(verifier, hs256_token(pem, "k1")) == "TOKEN_INVALID"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"aud": "someone-else"},
+        {"iss": "evil-issuer"},
+        {"sub": None},
+        {"jti": None},
+        {"exp": None},
+        {"iat": None},
+        {"aud": None},
+        {"roles": "ADMIN"},
+        {"iat": int(time.time()) + 3600, "exp": int(time.time()) + 7200},
+    ],
+    ids=["wrong-aud", "wrong-iss", "no-sub", "no-jti", "no-exp", "no-iat", "no-aud", "roles-not-list", "iat-future"],
+)
+async def test_bad_claims_are_refused(signer: Signer, verifier: TokenVerifier, overrides: dict) -> None:
+    assert await _reason(verifier, signer.token(**overrides)) == "TOKEN_INVALID"
+
+
+async def test_unknown_kid_and_garbage_are_refused(verifier: TokenVerifier) -> None:
+    assert await _reason(verifier, Signer("k2").token()) == "TOKEN_INVALID"
+    assert await _reason(verifier, "not-a-jwt") == "TOKEN_INVALID"
+    assert await _reason(verifier, "a.b.c") == "TOKEN_INVALID"
+
+
+def test_bearer_token_parsing() -> None:
+    assert bearer_token("Bearer abc") == "abc"
+    assert bearer_token("bearer  abc ") == "abc"
+    assert bearer_token("Basic abc") is None
+    assert bearer_token("Bearer ") is None
+    assert bearer_token(None) is None
+
+
+def test_keys_from_jwks_keeps_only_p256_signing_keys() -> None:
+    good, other = Signer("good"), Signer("enc")
+    jwks = {"keys": [good.jwk(), {**other.jwk(), "use": "enc"}, {"kty": "RSA", "kid": "r", "n": "x", "e": "AQAB"}, {"kty": "EC"}]}
+    assert list(keys_from_jwks(jwks)) == ["good"]
+
+
+async def test_jwks_cache_refreshes_on_unknown_kid_at_a_bounded_rate() -> None:
+    first, second = Signer("a"), Signer("b")
+    published = {"keys": [first.jwk()]}
+    calls = 0
+
+    async def fetch() -> dict:
+        nonlocal calls
+        calls += 1
+        return published
+
+    cache = JwksCache(fetch, min_refresh_seconds=3600, ttl_seconds=3600)
+    fast = JwksCache(fetch, min_refresh_seconds=0, ttl_seconds=3600)
+    assert await cache.key_for("a") is not None
+    assert await fast.key_for("a") is not None
+    assert calls == 2
+    published = {"keys": [first.jwk(), second.jwk()]}
+    # Rate limit: within the interval an unknown kid does not refetch, however often asked.
+    for _ in range(5):
+        assert await cache.key_for("b") is None
+    assert calls == 2
+    assert await fast.key_for("b") is not None  # rotated key found by refreshing on its kid
+    assert calls == 3
+
+
+async def test_jwks_cache_keeps_old_keys_when_refresh_fails() -> None:
+    key = Signer("a")
+    fail = False
+
+    async def fetch() -> dict:
+        if fail:
+            raise ConnectionError("identity down")
+        return {"keys": [key.jwk()]}
+
+    cache = JwksCache(fetch, min_refresh_seconds=0, ttl_seconds=0.0001)
+    assert await cache.key_for("a") is not None
+    fail = True
+    time.sleep(0.001)
+    assert await cache.key_for("a") is not None
