@@ -1,0 +1,109 @@
+"""Commands recorded in the outbox reach the GX chaincode once and come back as read models.
+
+Real processes throughout: PostgreSQL, the devnet peer with the GX chaincode, and the outbox
+worker and projector started as `python -m outbox` / `python -m projector`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gx.ledger.v1 import commands_pb2
+from services.common import operations
+from tests.support.ledger import Ledger, running_ledger
+from tests.workers.conftest import record, wait_until
+from tests.workers.mesh import WorkerProcess, chain_balances, dumps, worker_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
+    async with running_ledger(tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def workers(ledger: Ledger, migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, WorkerProcess]]:
+    logs = tmp_path_factory.mktemp("worker-logs")
+    env = worker_env(migrated_url, ledger)
+    procs = {
+        "outbox": await WorkerProcess("outbox", logs, env).start(),
+        "projector": await WorkerProcess("projector", logs, env).start(),
+    }
+    try:
+        yield procs
+    finally:
+        for proc in procs.values():
+            await proc.stop()
+
+
+async def _done(engine: AsyncEngine, ids: list[uuid.UUID]) -> bool:
+    for cid in ids:
+        result = await operations.get_operation(engine, cid)
+        if result is None or not result[0].done:
+            return False
+    return True
+
+
+async def _read_model_balances(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT wallet_id, balance_qirat FROM ledger.wallets"))).all()
+    return {r.wallet_id: r.balance_qirat for r in rows}
+
+
+async def test_kyc_approved_users_become_active_get_genesis_and_can_transfer(
+    engine: AsyncEngine, ledger: Ledger, workers: dict[str, WorkerProcess]
+) -> None:
+    rid = lambda: str(uuid.uuid4())  # noqa: E731
+    setup = [
+        await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=rid())),
+        await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
+            request_id=rid(),
+            countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=6000),
+                       commands_pb2.CountryShare(country_code="IN", name="India", share_bps=4000)])),
+    ]
+    # Serialised like an admin would: bootstrap first, then the countries, then users.
+    await wait_until(lambda: _done(engine, setup[:1]), 60)
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
+    # The identity service's KYC approval records exactly this command (its payload is the ledger request).
+    users = [
+        await record(engine, "CREATE_USER", commands_pb2.CreateUserRequest(
+            request_id=rid(), user_id=user, country_code=cc, date_of_birth="1990-05-17"))
+        for user, cc in ((alice, "LK"), (bob, "IN"))
+    ]
+    try:
+        await wait_until(lambda: _done(engine, setup + users), 60)
+    except AssertionError:
+        raise AssertionError(workers["outbox"].log() + workers["projector"].log()) from None
+    transfer = await record(engine, "TRANSFER_TOKENS", commands_pb2.TransferTokensRequest(
+        request_id=rid(), from_account_id=alice, to_account_id=bob, amount_qirat=120_000_000, remark="rent"))
+    await wait_until(lambda: _done(engine, [transfer]), 60)
+
+    for cid in [*setup, *users, transfer]:
+        operation, _ = await operations.get_operation(engine, cid)  # type: ignore[misc]
+        assert operation.state == 3, operation  # COMMITTED, and projected
+        assert operation.fabric_tx_id and operation.block_number > 0
+
+    async with engine.connect() as conn:
+        active = (await conn.execute(text(
+            "SELECT user_id, status, genesis_received FROM ledger.users ORDER BY user_id"))).all()
+        history = (await conn.execute(text(
+            "SELECT type, amount_qirat, fee_qirat, counterparty FROM ledger.transactions WHERE wallet_id = :a ORDER BY id"),
+            {"a": alice})).all()
+    assert sorted((r.user_id, r.status, r.genesis_received) for r in active) == sorted(
+        [(alice, "ACTIVE", True), (bob, "ACTIVE", True)])
+    kinds = [h.type for h in history]
+    assert kinds[0] == "GENESIS" and "SENT" in kinds and "FEE" in kinds
+    sent = next(h for h in history if h.type == "SENT")
+    assert sent.amount_qirat == 120_000_000 and sent.counterparty == bob and sent.fee_qirat > 0
+
+    chain = await chain_balances(ledger)
+    projected = await _read_model_balances(engine)
+    assert projected == chain, dumps({"chain": chain, "read_models": projected})
+    assert sum(chain.values()) > 0
