@@ -1,0 +1,213 @@
+"""Render the Kubernetes edge's Envoy configuration from the image's own descriptor set.
+
+The edge pod runs this as an init container (`python -m manifests.edge_config --out ...`) in the
+gx-mesh image, so the routes, the public/authenticated split and the request schemas always come
+from the protos baked into the same image: there is no hand-kept Envoy file to drift from them.
+It reuses the dev stack's generator (`devstack.envoy.build_config`) and changes only what differs
+in a cluster: upstreams are DNS names of headless Services (so Envoy balances per request over
+every pod instead of pinning one HTTP/2 connection to a virtual IP), the admin interface stays on
+loopback, and a separate ops listener exposes just `/ready` and `/stats/prometheus`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from devstack import descriptor as gx_descriptor
+from devstack import envoy as gx_envoy
+
+_ROOT = Path(__file__).resolve().parent.parent
+# Read from the edge ConfigMap; the defaults are the base manifests' Service names and ports.
+_DEFAULT_UPSTREAMS = "identity=identity:50051,wallet=wallet:50052,licensing=licensing:50053"
+_LOOPBACK = "127.0.0.1"
+
+
+def parse_upstreams(text: str) -> dict[str, gx_envoy.Upstream]:
+    """Parse `name=host:port,...` into upstreams.
+
+    Args:
+        text: Comma-separated `domain=host:port` pairs, e.g. `identity=identity:50051`.
+
+    Returns:
+        The upstreams by domain.
+
+    Raises:
+        ValueError: On an entry without `=` or a port.
+    """
+    upstreams: dict[str, gx_envoy.Upstream] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, address = entry.partition("=")
+        host, colon, port = address.rpartition(":")
+        if not sep or not colon or not port.isdigit():
+            raise ValueError(f"bad upstream {entry!r}; want name=host:port")
+        upstreams[name] = gx_envoy.Upstream(name=name, host=host, port=int(port))
+    return upstreams
+
+
+def _ops_listener(port: int, admin_port: int) -> dict[str, Any]:
+    # Only these two admin paths leave the pod: the admin interface also serves mutating
+    # endpoints (/quitquitquit, /logging), which must never be reachable from the network.
+    routes = [
+        {"match": {"path": path}, "route": {"cluster": "envoy_admin"}}
+        for path in ("/ready", "/stats/prometheus")
+    ]
+    routes.append({"match": {"prefix": "/"}, "direct_response": {"status": 404}})
+    return {
+        "name": "ops",
+        "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                            "stat_prefix": "ops",
+                            "route_config": {
+                                "name": "ops",
+                                "virtual_hosts": [{"name": "ops", "domains": ["*"], "routes": routes}],
+                            },
+                            "http_filters": [
+                                {
+                                    "name": "envoy.filters.http.router",
+                                    "typed_config": {
+                                        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+                                    },
+                                }
+                            ],
+                        },
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def _static_cluster(name: str, port: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [
+                {"lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": _LOOPBACK, "port_value": port}}}}]}
+            ],
+        },
+    }
+
+
+def render(
+    descriptor: Path,
+    upstreams: Mapping[str, gx_envoy.Upstream],
+    *,
+    port: int = 8080,
+    admin_port: int = 9901,
+    ops_port: int = 9902,
+    issuer: str = "gx-identity",
+    audience: str = "gx-api",
+    max_request_bytes: int = 64 * 1024,
+) -> dict[str, Any]:
+    """Build the edge's Envoy bootstrap for a Kubernetes pod.
+
+    Args:
+        descriptor: The descriptor set of the image's protos.
+        upstreams: The gRPC Services to route to, by domain.
+        port: The REST/gRPC listener port (all interfaces).
+        admin_port: The admin interface port (loopback only).
+        ops_port: The port exposing `/ready` and `/stats/prometheus` for probes and scraping.
+        issuer: Expected `iss` of user tokens.
+        audience: Expected `aud` of user tokens.
+        max_request_bytes: Largest accepted REST request body.
+
+    Returns:
+        The configuration as a JSON-serialisable dict.
+    """
+    settings = gx_envoy.EdgeSettings(
+        host="0.0.0.0",
+        port=port,
+        admin_port=admin_port,
+        descriptor=descriptor,
+        upstreams=upstreams,
+        jwt_issuer=issuer,
+        jwt_audience=audience,
+        jwks_upstream="identity" if "identity" in upstreams else None,
+        max_request_bytes=max_request_bytes,
+    )
+    config = gx_envoy.build_config(settings, gx_descriptor.read_services(descriptor))
+    config["admin"] = {"address": {"socket_address": {"address": _LOOPBACK, "port_value": admin_port}}}
+    static = config["static_resources"]
+    for cluster in static["clusters"]:
+        if cluster["name"] in upstreams:
+            # Headless Services resolve to every ready pod; re-resolve often so scaling and
+            # rollouts reach the edge within seconds.
+            cluster["type"] = "STRICT_DNS"
+            cluster["dns_lookup_family"] = "V4_ONLY"
+            cluster["dns_refresh_rate"] = "5s"
+            cluster["respect_dns_ttl"] = True
+        elif cluster["name"] == "edge_self":
+            cluster.update(_static_cluster("edge_self", port))
+    for http_filter in _http_filters(config):
+        if http_filter["name"] == "envoy.filters.http.jwt_authn":
+            provider = next(iter(http_filter["typed_config"]["providers"].values()))
+            provider["remote_jwks"]["http_uri"]["uri"] = f"http://{_LOOPBACK}:{port}/.well-known/jwks.json"
+    static["clusters"].append(_static_cluster("envoy_admin", admin_port))
+    static["listeners"].append(_ops_listener(ops_port, admin_port))
+    return config
+
+
+def _http_filters(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    edge = config["static_resources"]["listeners"][0]
+    return list(edge["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write the edge configuration; settings come from flags or the edge ConfigMap's env."""
+    env = os.environ
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON config")
+    parser.add_argument(
+        "--descriptor",
+        type=Path,
+        default=Path(env.get("GX_EDGE_DESCRIPTOR", _ROOT / "build" / "gx.binpb")),
+        help="descriptor set; compiled from protos/ when the file does not exist",
+    )
+    parser.add_argument("--upstreams", default=env.get("GX_EDGE_UPSTREAMS", _DEFAULT_UPSTREAMS))
+    parser.add_argument("--port", type=int, default=int(env.get("GX_EDGE_PORT", "8080")))
+    parser.add_argument("--admin-port", type=int, default=int(env.get("GX_EDGE_ADMIN_PORT", "9901")))
+    parser.add_argument("--ops-port", type=int, default=int(env.get("GX_EDGE_OPS_PORT", "9902")))
+    parser.add_argument("--issuer", default=env.get("GX_AUTH__ISSUER", "gx-identity"))
+    parser.add_argument("--audience", default=env.get("GX_AUTH__AUDIENCE", "gx-api"))
+    parser.add_argument(
+        "--max-request-bytes", type=int, default=int(env.get("GX_EDGE_MAX_REQUEST_BYTES", str(64 * 1024)))
+    )
+    args = parser.parse_args(argv)
+    descriptor = args.descriptor
+    if not descriptor.exists():
+        # An image built without `make descriptor`: compile next to the output instead.
+        descriptor = gx_descriptor.build(_ROOT, Path(tempfile.mkdtemp(dir=args.out.parent)) / "gx.binpb")
+    config = render(
+        descriptor,
+        parse_upstreams(args.upstreams),
+        port=args.port,
+        admin_port=args.admin_port,
+        ops_port=args.ops_port,
+        issuer=args.issuer,
+        audience=args.audience,
+        max_request_bytes=args.max_request_bytes,
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(config, indent=1))
+    print(f"edge config written to {args.out} (descriptor {descriptor})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
