@@ -1,0 +1,229 @@
+"""Organisations: propose → endorse → activate, tiered multisig, merchant/B2B/government fees."""
+
+from __future__ import annotations
+
+import uuid
+
+from gx.ledger.v1 import commands_pb2 as cmd
+from gx.ledger.v1 import queries_pb2 as qry
+from gx.ledger.v1 import resources_pb2 as res
+
+from chaincode import rules
+from tests.chaincode.conftest import new_user, rid, transfer
+from tests.chaincode.fake_ledger import FakeLedger
+
+GX = rules.QIRAT_PER_GX
+PA = "gx_partner_api"
+
+
+async def _org(
+    gx: FakeLedger,
+    stakeholders: list[str],
+    kind: int = res.ORGANIZATION_TYPE_BUSINESS,
+    country: str = "LK",
+    role: str = PA,
+) -> str:
+    org_id = str(uuid.uuid4())
+    out = await gx.invoke(
+        "ProposeOrganization",
+        cmd.ProposeOrganizationRequest(
+            organization_id=org_id,
+            name="Acme",
+            type=kind,
+            country_code=country,
+            stakeholder_ids=stakeholders,
+            proposer_id=stakeholders[0],
+            request_id=rid(),
+        ),
+        role=role,
+    )
+    assert out.ok, out.message
+    for other in stakeholders[1:]:
+        out = await gx.invoke(
+            "EndorseMembership",
+            cmd.EndorseMembershipRequest(organization_id=org_id, stakeholder_id=other, request_id=rid()),
+            role=PA,
+        )
+        assert out.ok, out.message
+    out = await gx.invoke(
+        "ActivateOrganization",
+        cmd.ActivateOrganizationRequest(organization_id=org_id, request_id=rid()),
+        role=PA,
+    )
+    assert out.ok, out.message
+    return org_id
+
+
+async def _rule(gx: FakeLedger, org_id: str, by: str, threshold: int, required: int, approvers: list[str]):
+    return await gx.invoke(
+        "DefineAuthRule",
+        cmd.DefineAuthRuleRequest(
+            organization_id=org_id,
+            defined_by=by,
+            request_id=rid(),
+            rule=res.AuthRule(
+                amount_threshold_qirat=threshold, required_approvals=required, approver_ids=approvers
+            ),
+        ),
+        role=PA,
+    )
+
+
+async def _initiate(gx: FakeLedger, org_id: str, to: str, amount: int, by: str):
+    return await gx.invoke(
+        "InitiateMultisigTx",
+        cmd.InitiateMultisigTxRequest(
+            organization_id=org_id, to_account_id=to, amount_qirat=amount, initiator_id=by, request_id=rid()
+        ),
+        role=PA,
+    )
+
+
+async def _approve(gx: FakeLedger, msig_id: str, by: str):
+    return await gx.invoke(
+        "ApproveMultisigTx",
+        cmd.ApproveMultisigTxRequest(multisig_tx_id=msig_id, approver_id=by, request_id=rid()),
+        role=PA,
+    )
+
+
+async def test_organisation_needs_every_stakeholder_before_activation(gx: FakeLedger) -> None:
+    alice, bob, carol, dave = [await new_user(gx) for _ in range(4)]
+    org_id = str(uuid.uuid4())
+    propose = cmd.ProposeOrganizationRequest(
+        organization_id=org_id,
+        name="Co-op",
+        type=res.ORGANIZATION_TYPE_NGO,
+        country_code="LK",
+        stakeholder_ids=[alice, bob, carol],
+        proposer_id=alice,
+        request_id=rid(),
+    )
+    out = await gx.invoke("ProposeOrganization", propose, role=PA)
+    org = out.result(cmd.ProposeOrganizationResult).organization
+    assert org.status == res.ORGANIZATION_STATUS_PENDING_ENDORSEMENT and list(org.endorser_ids) == [alice]
+    activate = cmd.ActivateOrganizationRequest(organization_id=org_id, request_id=rid())
+    assert (await gx.invoke("ActivateOrganization", activate, role=PA)).message.startswith("WRONG_STATUS")
+    outsider = cmd.EndorseMembershipRequest(organization_id=org_id, stakeholder_id=dave, request_id=rid())
+    assert (await gx.invoke("EndorseMembership", outsider, role=PA)).message.startswith("NOT_A_STAKEHOLDER")
+    for who in (bob, carol):
+        out = await gx.invoke(
+            "EndorseMembership",
+            cmd.EndorseMembershipRequest(organization_id=org_id, stakeholder_id=who, request_id=rid()),
+            role=PA,
+        )
+        assert out.ok
+    assert out.result(cmd.EndorseMembershipResult).organization.status == res.ORGANIZATION_STATUS_ENDORSED
+    out = await gx.invoke(
+        "ActivateOrganization",
+        cmd.ActivateOrganizationRequest(organization_id=org_id, request_id=rid()),
+        role=PA,
+    )
+    assert out.result(cmd.ActivateOrganizationResult).account.type == res.ACCOUNT_TYPE_ORGANIZATION
+    assert out.domain_events() == ["organization_activated"]
+
+
+async def test_government_organisations_need_an_admin_submitter(gx: FakeLedger) -> None:
+    alice = await new_user(gx)
+    request = cmd.ProposeOrganizationRequest(
+        organization_id=str(uuid.uuid4()),
+        name="Ministry",
+        type=res.ORGANIZATION_TYPE_GOVERNMENT,
+        country_code="LK",
+        stakeholder_ids=[alice],
+        proposer_id=alice,
+        request_id=rid(),
+    )
+    assert (await gx.invoke("ProposeOrganization", request, role=PA)).status == 403
+    assert (await gx.invoke("ProposeOrganization", request, role="gx_admin")).ok
+
+
+async def test_tiered_multisig_executes_when_approvals_suffice(gx: FakeLedger) -> None:
+    alice, bob, carol = [await new_user(gx) for _ in range(3)]
+    payee = await new_user(gx)
+    org = await _org(gx, [alice, bob, carol])
+    funded = (await transfer(gx, alice, org, 300 * GX)).result(cmd.TransferTokensResult)
+    assert (funded.category, funded.fee_bps) == (res.TRANSFER_CATEGORY_MERCHANT_LOCAL, 15)
+    assert (await transfer(gx, bob, org, 100 * GX)).ok
+    assert (await _rule(gx, org, alice, 100 * GX, 2, [alice, bob])).ok
+    assert (await _rule(gx, org, alice, 200 * GX, 3, [])).ok
+    assert (await _rule(gx, org, alice, 0, 4, [])).message.startswith(
+        "INVALID_ARGUMENT"
+    )  # 4 > 3 stakeholders
+
+    # Below every tier: one approval; the initiator's own counts, so it executes at once.
+    small = await _initiate(gx, org, payee, 50 * GX, carol)
+    result = small.result(cmd.InitiateMultisigTxResult)
+    assert result.multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
+    assert small.domain_events() == [
+        "multisig_tx_initiated",
+        "multisig_tx_approved",
+        "transfer_completed",
+        "fee_collected",
+        "multisig_tx_executed",
+    ]
+    assert result.transfer.fee_qirat == 50 * GX * 15 // 10_000
+
+    # Tier 100 GX: two of alice/bob; carol may initiate but her approval does not count.
+    mid = (await _initiate(gx, org, payee, 150 * GX, carol)).result(cmd.InitiateMultisigTxResult).multisig_tx
+    assert (mid.status, mid.required_approvals, list(mid.approval_ids)) == (
+        res.MULTISIG_TX_STATUS_PENDING,
+        2,
+        [],
+    )
+    assert (await _approve(gx, mid.multisig_tx_id, carol)).message.startswith("NOT_AN_APPROVER")
+    first = (await _approve(gx, mid.multisig_tx_id, alice)).result(cmd.ApproveMultisigTxResult)
+    assert first.multisig_tx.status == res.MULTISIG_TX_STATUS_PENDING and not first.HasField("transfer")
+    assert (await _approve(gx, mid.multisig_tx_id, alice)).message.startswith("ALREADY_APPROVED")
+    before = gx.balance(payee)
+    done = (await _approve(gx, mid.multisig_tx_id, bob)).result(cmd.ApproveMultisigTxResult)
+    assert done.multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
+    assert gx.balance(payee) == before + 150 * GX
+
+    # Tier 200 GX: three approvals, and the organisation cannot pay yet: it stays APPROVED.
+    big = (await _initiate(gx, org, payee, 250 * GX, alice)).result(cmd.InitiateMultisigTxResult).multisig_tx
+    await _approve(gx, big.multisig_tx_id, bob)
+    stuck = (await _approve(gx, big.multisig_tx_id, carol)).result(cmd.ApproveMultisigTxResult)
+    assert stuck.multisig_tx.status == res.MULTISIG_TX_STATUS_APPROVED and not stuck.HasField("transfer")
+    execute = cmd.ExecuteMultisigTxRequest(multisig_tx_id=big.multisig_tx_id, request_id=rid())
+    assert (await gx.invoke("ExecuteMultisigTx", execute, role=PA)).message.startswith("INSUFFICIENT_FUNDS")
+    rich = await new_user(gx)
+    assert (await transfer(gx, rich, org, 200 * GX)).ok
+    execute.request_id = rid()
+    out = await gx.invoke("ExecuteMultisigTx", execute, role=PA)
+    assert out.result(cmd.ExecuteMultisigTxResult).multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
+    msig = (
+        await gx.invoke("GetMultisigTx", qry.GetMultisigTxRequest(multisig_tx_id=big.multisig_tx_id))
+    ).result(qry.GetMultisigTxResult)
+    assert list(msig.multisig_tx.approval_ids) == [alice, bob, carol]
+
+
+async def test_b2b_and_government_fee_tiers(gx: FakeLedger) -> None:
+    alice, bob = await new_user(gx, "LK"), await new_user(gx, "IN")
+    seller = await _org(gx, [alice])
+    supplier_abroad = await _org(gx, [bob], country="IN")
+    ministry = await _org(gx, [bob], kind=res.ORGANIZATION_TYPE_GOVERNMENT, country="LK", role="gx_admin")
+    assert (await transfer(gx, alice, seller, 400 * GX)).ok
+    b2b = (
+        (await _initiate(gx, seller, supplier_abroad, 100 * GX, alice))
+        .result(cmd.InitiateMultisigTxResult)
+        .transfer
+    )
+    assert (b2b.category, b2b.fee_bps) == (res.TRANSFER_CATEGORY_B2B_CROSS_BORDER, 40)
+    gov = (
+        (await _initiate(gx, seller, ministry, 100 * GX, alice)).result(cmd.InitiateMultisigTxResult).transfer
+    )
+    assert (gov.category, gov.fee_bps) == (res.TRANSFER_CATEGORY_GOVERNMENT_LOCAL, 10)
+    merchant_abroad = (await transfer(gx, bob, seller, 10 * GX)).result(cmd.TransferTokensResult)
+    assert (merchant_abroad.category, merchant_abroad.fee_bps) == (
+        res.TRANSFER_CATEGORY_MERCHANT_CROSS_BORDER,
+        30,
+    )
+
+
+async def test_organisations_cannot_use_plain_transfers(gx: FakeLedger) -> None:
+    alice, bob = await new_user(gx), await new_user(gx)
+    org = await _org(gx, [alice])
+    assert (await transfer(gx, alice, org, 10 * GX)).ok
+    out = await transfer(gx, org, bob, GX)
+    assert out.status == 400 and "multisig" in out.message
