@@ -13,7 +13,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from fabric_client.retry import RetryPolicy
-from outbox.admin import OutboxAdmin
 from outbox.commands import command_table
 from outbox.ledger import Ledger
 from outbox.metrics import OutboxMetrics
@@ -122,7 +121,7 @@ async def start_admin_server(settings: OutboxSettings, engine: AsyncEngine) -> o
         return None
     from outbox.admin_server import start
 
-    return await start(settings, OutboxAdmin(engine))
+    return await start(settings, engine)
 
 
 if __name__ == "__main__":

@@ -1,33 +1,33 @@
-"""The outbox worker's gRPC server: OutboxAdminService, health and reflection via the runtime's factory."""
+"""The outbox worker's gRPC server: OutboxAdminService with health, reflection, auth and validation."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-from typing import Any
 
-from gx.ops.v1 import outbox_service_pb2, outbox_service_pb2_grpc
+from gx.ops.v1 import outbox_service_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outbox.admin import OutboxAdmin
 from outbox.servicer import OutboxAdminServicer
 from outbox.settings import OutboxSettings
+from services.common import db
+from services.common.server import GxServer, bind, create_server
 
 _LOG = logging.getLogger(__name__)
-SERVICE_NAME = outbox_service_pb2.DESCRIPTOR.services_by_name["OutboxAdminService"].full_name
 
 
-async def start(settings: OutboxSettings, admin: OutboxAdmin) -> Any:
-    """Build and start the server; returns it (call `stop(grace)` on shutdown), or None if unavailable."""
-    if importlib.util.find_spec("services.common.server") is None:
-        _LOG.warning("services.common.server is not available; the outbox admin gRPC server is not started")
-        return None
-    from services.common import server as factory
+async def start(settings: OutboxSettings, engine: AsyncEngine) -> GxServer:
+    """Build the server with the runtime's factory (same interceptors as every GX server) and start it.
 
-    servicer = OutboxAdminServicer(admin)
-    server, port = await factory.create_server(
-        settings,
-        [(outbox_service_pb2_grpc.add_OutboxAdminServiceServicer_to_server, servicer, SERVICE_NAME)],
+    The worker's own probe endpoint serves /metrics, /healthz and /readyz, so the factory's
+    is switched off here (one port, one meaning of "ready").
+    """
+    servicer = OutboxAdminServicer(OutboxAdmin(engine))
+    server = create_server(
+        settings.model_copy(update={"metrics_listen": ""}),
+        [bind(outbox_service_pb2_grpc.add_OutboxAdminServiceServicer_to_server, servicer)],
+        {"postgres": lambda: db.check_database(engine)},
     )
     await server.start()
-    _LOG.info("outbox admin gRPC on %s (port %d)", settings.listen, port)
+    _LOG.info("outbox admin gRPC on %s", server.address)
     return server

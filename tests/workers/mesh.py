@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from google.protobuf import json_format
+from gx.ledger.v1 import queries_pb2
 
 from fabric_client import Gateway, load_msp_identity
-from gx.ledger.v1 import queries_pb2
 from tests.support.ledger import REPO_ROOT, Ledger, free_port
 
 # Short timings so the fault scenarios run in seconds, not minutes.

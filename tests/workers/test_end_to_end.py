@@ -10,10 +10,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from gx.ledger.v1 import commands_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gx.ledger.v1 import commands_pb2
 from services.common import operations
 from tests.support.ledger import Ledger, running_ledger
 from tests.workers.conftest import record, wait_until
