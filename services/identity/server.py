@@ -1,0 +1,91 @@
+"""Wires the identity service: resources, use cases, servicer and the shared gRPC server."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from gx.identity.v1 import identity_service_pb2_grpc
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.common.auth import JwksCache, TokenVerifier
+from services.common.db import check_database, open_database
+from services.common.idempotency import Idempotency
+from services.common.redis import check_redis, open_redis
+from services.common.server import GxServer, bind, create_server
+from services.identity.keys import KeyStore
+from services.identity.lockout import LockoutPolicy, LoginLockout
+from services.identity.passwords import PasswordHashing
+from services.identity.servicer import IdentityServicer
+from services.identity.settings import IdentitySettings
+from services.identity.tokens import AccessTokenIssuer
+from services.identity.usecases import IdentityUseCases, SessionPolicy
+
+
+def local_verifier(settings: IdentitySettings, keys: KeyStore) -> TokenVerifier:
+    """A verifier over identity's own key store.
+
+    Identity verifies its own tokens without calling itself: the JWKS cache reads the key
+    directory, so a key rotated by another replica (or `gx identity rotate-key`) is picked
+    up the first time a token names it.
+    """
+
+    async def fetch() -> Mapping[str, Any]:
+        keys.reload()
+        return keys.jwks()
+
+    cache = JwksCache(
+        fetch,
+        min_refresh_seconds=settings.auth.jwks_min_refresh_seconds,
+        ttl_seconds=settings.auth.jwks_ttl_seconds,
+    )
+    return TokenVerifier(
+        cache, issuer=settings.auth.issuer, audience=settings.auth.audience, leeway_seconds=settings.auth.leeway_seconds
+    )
+
+
+def build_usecases(
+    settings: IdentitySettings, sessions: async_sessionmaker[AsyncSession], redis: Redis, keys: KeyStore
+) -> IdentityUseCases:
+    """The use cases over open resources."""
+    opts = settings.identity
+    hashing = PasswordHashing(opts.argon2_memory_kib, opts.argon2_time_cost, opts.argon2_parallelism)
+    issuer = AccessTokenIssuer(
+        keys, settings.auth.issuer, settings.auth.audience, timedelta(seconds=opts.access_token_ttl_seconds)
+    )
+    lockout = LoginLockout(
+        redis, LockoutPolicy(opts.lockout_account_limit, opts.lockout_ip_limit, opts.lockout_window_seconds)
+    )
+    policy = SessionPolicy(timedelta(days=opts.refresh_idle_days), timedelta(days=opts.session_max_days))
+    return IdentityUseCases(sessions, hashing, keys, issuer, lockout, Idempotency(sessions, redis), policy)
+
+
+def create_identity_server(
+    settings: IdentitySettings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], redis: Redis
+) -> GxServer:
+    """The bound (not started) identity server over open resources.
+
+    Args:
+        settings: The process settings.
+        engine: The database engine (for the readiness check).
+        sessions: Its session factory.
+        redis: The Redis client.
+    """
+    keys = KeyStore.open(settings.identity.keys_dir)
+    servicer = IdentityServicer(build_usecases(settings, sessions, redis, keys))
+    return create_server(
+        settings,
+        [bind(identity_service_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)],
+        {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
+        verifier=local_verifier(settings, keys),
+    )
+
+
+async def build(settings: IdentitySettings, stack: contextlib.AsyncExitStack) -> GxServer:
+    """Opens the database and Redis on the exit stack and creates the server (for run_server)."""
+    engine, sessions = await stack.enter_async_context(open_database(settings.database))
+    redis = await stack.enter_async_context(open_redis(settings.redis))
+    return create_identity_server(settings, engine, sessions, redis)

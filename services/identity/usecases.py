@@ -1,0 +1,699 @@
+"""Identity use cases: registration, sessions, profiles, KYC review and user administration."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.message import Message
+from gx.identity.v1 import identity_pb2
+from gx.identity.v1 import identity_service_pb2 as svc
+from gx.type.v1 import command_pb2, operation_pb2
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common import outbox
+from services.common.idempotency import Idempotency
+from services.common.logging import LogKey
+from services.common.operations import fetch_command, operation_from_command
+from services.identity import convert, errors, ledger, models
+from services.identity.keys import KeyStore
+from services.identity.kyc import KycInput, check_kyc, is_country_code, parse_birth_date
+from services.identity.lockout import LoginLockout
+from services.identity.passwords import PasswordHashing, RuleViolation, check_password_rules
+from services.identity.repository import EmailTaken, IdentityRepository, PendingKycExists
+from services.identity.tokens import (
+    AccessTokenIssuer,
+    RefreshState,
+    RefreshVerdict,
+    hash_refresh_token,
+    judge_refresh,
+    looks_like_refresh_token,
+    new_refresh_token,
+    successor_expiry,
+)
+
+log = logging.getLogger(__name__)
+
+_ADMIN_ROLES = frozenset({"ADMIN", "SUPER_ADMIN"})
+_UPDATABLE = ("display_name", "country_code")
+_DEFAULT_PAGE = 50
+_MAX_DISPLAY_NAME = 100
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the auth interceptor established it.
+
+    Attributes:
+        user_id: The token's `sub`.
+        roles: Short role names from the token.
+    """
+
+    user_id: str
+    roles: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        """True for ADMIN and SUPER_ADMIN."""
+        return bool(self.roles & _ADMIN_ROLES)
+
+    @property
+    def is_super_admin(self) -> bool:
+        """True for SUPER_ADMIN."""
+        return "SUPER_ADMIN" in self.roles
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """Lifetimes of refresh tokens.
+
+    Attributes:
+        refresh_idle: How long an unused refresh token lives.
+        session_max: The absolute length of a login session, however often refreshed.
+    """
+
+    refresh_idle: timedelta = timedelta(days=14)
+    session_max: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A session's tokens as Login and RefreshToken answer them.
+
+    Attributes:
+        access_token: The ES256 JWT.
+        refresh_token: The opaque refresh token.
+        expires_in: Seconds until the access token expires.
+    """
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IdentityUseCases:
+    """Every identity operation; one transaction per write, no gRPC knowledge."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        hashing: PasswordHashing,
+        keys: KeyStore,
+        issuer: AccessTokenIssuer,
+        lockout: LoginLockout,
+        idempotency: Idempotency,
+        policy: SessionPolicy | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        """Wires the use cases.
+
+        Args:
+            sessions: The session factory of the service's engine.
+            hashing: Argon2id hashing.
+            keys: The signing keys (for JWKS).
+            issuer: Signs access tokens.
+            lockout: Failed-login counters.
+            idempotency: AIP-155 request_id handling (services.common.idempotency).
+            policy: Refresh-token lifetimes.
+            clock: The time source (tests pass a fixed one).
+        """
+        self._sessions = sessions
+        self._hashing = hashing
+        self._keys = keys
+        self._issuer = issuer
+        self._lockout = lockout
+        self._idem = idempotency
+        self._policy = policy or SessionPolicy()
+        self._now = clock
+
+    # Registration and sessions
+
+    async def register(self, request: svc.RegisterUserRequest) -> svc.RegisterUserResponse:
+        """Creates an account (see IdentityService.RegisterUser)."""
+        email = request.email.strip()
+        problems = check_password_rules(request.password, email)
+        if request.country_code and not is_country_code(request.country_code):
+            problems.append(RuleViolation("country_code", "must be an ISO 3166-1 alpha-2 country code, upper case"))
+        if problems:
+            raise errors.invalid(problems)
+        # The fingerprint leaves the password out: the idempotency table must not hold a
+        # fast hash of it. A retry with the same request_id replays the first answer.
+        fingerprint = svc.RegisterUserRequest()
+        fingerprint.CopyFrom(request)
+        fingerprint.ClearField("password")
+        # Hash before the transaction opens: tens of milliseconds of CPU must not hold a
+        # database connection.
+        password_hash = await self._hashing.hash(request.password)
+        now = self._now()
+
+        async def work(session: AsyncSession) -> Message:
+            repo = IdentityRepository(session)
+            user = models.User(
+                id=uuid.uuid4(),
+                email=email,
+                display_name=request.display_name.strip(),
+                country_code=request.country_code,
+                password_hash=password_hash,
+                roles=["USER"],
+                state="REGISTERED",
+                frozen=False,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                await repo.add_user(user)
+            except EmailTaken:
+                raise errors.already_exists("EMAIL_TAKEN", "an account with this email already exists") from None
+            log.info("user registered", extra={LogKey.USER_ID: str(user.id)})
+            return svc.RegisterUserResponse(user=convert.user_message(user))
+
+        # The fingerprint has no request_id of its own role here: it carries the same one.
+        return await self._run("identity.RegisterUser", None, fingerprint, work)  # type: ignore[return-value]
+
+    async def login(self, email: str, password: str, client_ip: str | None) -> Tokens:
+        """Checks credentials and opens a session (see IdentityService.Login)."""
+        lock = await self._lockout.check(email, client_ip)
+        if lock is not None:
+            raise errors.locked(lock.scope, lock.retry_after_seconds)
+        async with self._sessions() as session:
+            user = await IdentityRepository(session).user_by_email(email)
+        # Verify even when the user is unknown (against a dummy hash), so both failures
+        # take the same time.
+        ok = await self._hashing.verify(user.password_hash if user else None, password)
+        if not ok or user is None:
+            await self._lockout.record_failure(email, client_ip)
+            raise errors.unauthenticated("INVALID_CREDENTIALS", "wrong email or password")
+        if user.frozen:
+            raise errors.permission_denied("USER_FROZEN", "this account is frozen; contact support")
+        await self._lockout.record_success(email)
+        new_hash = await self._hashing.hash(password) if self._hashing.needs_rehash(user.password_hash) else None
+        now = self._now()
+        async with self._sessions() as session, session.begin():
+            repo = IdentityRepository(session)
+            if new_hash is not None:
+                # Parameters were raised since this hash was made; upgrade it while the
+                # plain password is at hand.
+                locked = await repo.user_by_id(user.id, for_update=True)
+                if locked is not None:
+                    locked.password_hash = new_hash
+            family = uuid.uuid4()
+            token, digest = new_refresh_token()
+            family_end = now + self._policy.session_max
+            await repo.add_refresh_token(
+                models.RefreshToken(
+                    id=uuid.uuid4(),
+                    family_id=family,
+                    user_id=user.id,
+                    token_hash=digest,
+                    created_at=now,
+                    expires_at=successor_expiry(now, self._policy.refresh_idle, family_end),
+                    family_expires_at=family_end,
+                )
+            )
+        access = self._issuer.issue(str(user.id), user.roles, now)
+        log.info("user logged in", extra={LogKey.USER_ID: str(user.id)})
+        return Tokens(access.token, token, access.expires_in)
+
+    async def refresh(self, refresh_token: str) -> Tokens:
+        """Rotates a refresh token (see IdentityService.RefreshToken)."""
+        if not looks_like_refresh_token(refresh_token):
+            raise errors.unauthenticated("INVALID_REFRESH_TOKEN", "the refresh token is not valid")
+        now = self._now()
+        failure: errors.ServiceError | None = None
+        issued: tuple[str, list[str]] | None = None
+        new_token = ""
+        async with self._sessions() as session, session.begin():
+            repo = IdentityRepository(session)
+            row = await repo.refresh_token_by_hash(hash_refresh_token(refresh_token))
+            if row is None:
+                raise errors.unauthenticated("INVALID_REFRESH_TOKEN", "the refresh token is not valid")
+            verdict = judge_refresh(
+                RefreshState(row.expires_at, row.family_expires_at, row.rotated_at, row.revoked_at), now
+            )
+            user = await repo.user_by_id(row.user_id)
+            if verdict is RefreshVerdict.REUSED:
+                # The revocation must commit even though the call fails, so the error is
+                # raised after the transaction, not inside it.
+                await repo.revoke_family(row.family_id, now, "REUSE_DETECTED")
+                log.warning(
+                    "refresh token reused; session revoked",
+                    extra={LogKey.USER_ID: str(row.user_id)},
+                )
+                failure = errors.unauthenticated(
+                    "REFRESH_TOKEN_REUSED", "this refresh token was already used; the session has been revoked"
+                )
+            elif verdict is RefreshVerdict.REVOKED:
+                failure = errors.unauthenticated("REFRESH_TOKEN_REVOKED", "the session has ended; log in again")
+            elif verdict is RefreshVerdict.EXPIRED:
+                failure = errors.unauthenticated("REFRESH_TOKEN_EXPIRED", "the session has expired; log in again")
+            elif user is None or user.frozen:
+                await repo.revoke_family(row.family_id, now, "USER_FROZEN")
+                failure = errors.permission_denied("USER_FROZEN", "this account is frozen; contact support")
+            else:
+                row.rotated_at = now
+                new_token, digest = new_refresh_token()
+                await repo.add_refresh_token(
+                    models.RefreshToken(
+                        id=uuid.uuid4(),
+                        family_id=row.family_id,
+                        user_id=row.user_id,
+                        token_hash=digest,
+                        created_at=now,
+                        expires_at=successor_expiry(now, self._policy.refresh_idle, row.family_expires_at),
+                        family_expires_at=row.family_expires_at,
+                    )
+                )
+                issued = (str(row.user_id), list(user.roles))
+        if failure is not None:
+            raise failure
+        assert issued is not None
+        access = self._issuer.issue(issued[0], issued[1], now)
+        return Tokens(access.token, new_token, access.expires_in)
+
+    async def logout(self, refresh_token: str) -> None:
+        """Ends the session of a refresh token; unknown or spent tokens succeed too, so
+        logout neither fails on a retry nor tells whether a token ever existed."""
+        if not looks_like_refresh_token(refresh_token):
+            return
+        now = self._now()
+        async with self._sessions() as session, session.begin():
+            repo = IdentityRepository(session)
+            row = await repo.refresh_token_by_hash(hash_refresh_token(refresh_token))
+            if row is not None:
+                await repo.revoke_family(row.family_id, now, "LOGOUT")
+
+    def jwks_json(self) -> bytes:
+        """The JWKS document of every published key."""
+        return self._keys.jwks_json()
+
+    # Profiles
+
+    async def get_user(self, caller: Caller, user_id: str) -> svc.GetUserResponse:
+        """Reads a profile: one's own, or anyone's for admins."""
+        target = self._target(caller, user_id)
+        async with self._sessions() as session, session.begin():
+            user = await self._visible_user(session, caller, target)
+            await self._promote_if_committed(session, user)
+            return svc.GetUserResponse(user=convert.user_message(user))
+
+    async def update_user(self, caller: Caller, request: svc.UpdateUserRequest) -> svc.UpdateUserResponse:
+        """Changes profile fields named in the mask."""
+        target = self._target(caller, request.user.user_id, field="user.user_id")
+        paths = list(request.update_mask.paths) or list(_UPDATABLE)
+        problems = [
+            RuleViolation("update_mask", f"cannot update {p!r}; updatable fields: {', '.join(_UPDATABLE)}")
+            for p in paths
+            if p not in _UPDATABLE
+        ]
+        if "display_name" in paths and len(request.user.display_name.strip()) > _MAX_DISPLAY_NAME:
+            problems.append(RuleViolation("user.display_name", f"must be at most {_MAX_DISPLAY_NAME} characters"))
+        if "country_code" in paths and request.user.country_code and not is_country_code(request.user.country_code):
+            problems.append(RuleViolation("user.country_code", "must be an ISO 3166-1 alpha-2 country code, upper case"))
+        if problems:
+            raise errors.invalid(problems)
+        now = self._now()
+
+        async def work(session: AsyncSession) -> Message:
+            user = await self._visible_user(session, caller, target, for_update=True)
+            if "display_name" in paths:
+                user.display_name = request.user.display_name.strip()
+            if "country_code" in paths:
+                user.country_code = request.user.country_code
+            user.updated_at = now
+            await session.flush()
+            return svc.UpdateUserResponse(user=convert.user_message(user))
+
+        return await self._run("identity.UpdateUser", caller.user_id, request, work)  # type: ignore[return-value]
+
+    # KYC
+
+    async def submit_kyc(self, caller: Caller, request: svc.SubmitKycRequest, data: KycInput) -> svc.SubmitKycResponse:
+        """Records a KYC submission for the caller and moves them to KYC_PENDING."""
+        target = self._target(caller, request.user_id)
+        if str(target) != caller.user_id:
+            if caller.is_admin:
+                raise errors.permission_denied("KYC_SELF_ONLY", "users submit KYC only for themselves")
+            raise errors.user_not_found()
+        today = self._now().date()
+        problems = check_kyc(data, today, convert.document_type_names())
+        if problems:
+            raise errors.invalid(problems)
+        birth, _ = parse_birth_date(data.date_of_birth, today)
+        assert birth is not None
+        now = self._now()
+
+        async def work(session: AsyncSession) -> Message:
+            repo = IdentityRepository(session)
+            user = await repo.user_by_id(target, for_update=True)
+            if user is None:
+                raise errors.user_not_found()
+            if user.frozen:
+                raise errors.failed_precondition("USER_FROZEN", "this account is frozen")
+            if user.state == "KYC_PENDING":
+                raise errors.failed_precondition("KYC_ALREADY_PENDING", "a KYC submission is already waiting for review")
+            if user.state not in ("REGISTERED", "REJECTED"):
+                raise errors.failed_precondition("KYC_ALREADY_APPROVED", "KYC is already approved")
+            submission = models.KycSubmission(
+                id=uuid.uuid4(),
+                user_id=target,
+                state="PENDING",
+                first_name=data.first_name.strip(),
+                last_name=data.last_name.strip(),
+                date_of_birth=birth,
+                nationality=data.nationality,
+                submitted_at=now,
+            )
+            documents = [
+                models.KycDocument(submission_id=submission.id, position=i, doc_type=d.doc_type, sha256=d.sha256)
+                for i, d in enumerate(data.documents)
+            ]
+            try:
+                await repo.add_kyc(submission, documents)
+            except PendingKycExists:
+                raise errors.failed_precondition(
+                    "KYC_ALREADY_PENDING", "a KYC submission is already waiting for review"
+                ) from None
+            user.state = "KYC_PENDING"
+            user.updated_at = now
+            await session.flush()
+            return svc.SubmitKycResponse(kyc=convert.kyc_message(submission))
+
+        return await self._run("identity.SubmitKyc", caller.user_id, request, work)  # type: ignore[return-value]
+
+    async def get_kyc(self, caller: Caller, user_id: str) -> svc.GetKycResponse:
+        """Reads a user's latest KYC submission."""
+        target = self._target(caller, user_id)
+        async with self._sessions() as session, session.begin():
+            await self._visible_user(session, caller, target)
+            kyc = await IdentityRepository(session).latest_kyc(target)
+            if kyc is None:
+                raise errors.not_found("KYC_NOT_FOUND", "no KYC submission yet")
+            return svc.GetKycResponse(kyc=convert.kyc_message(kyc))
+
+    async def list_kyc(self, caller: Caller, request: svc.ListKycSubmissionsRequest) -> svc.ListKycSubmissionsResponse:
+        """Pages through KYC submissions, oldest first (admins)."""
+        self._require_admin(caller)
+        state = None
+        if request.state:
+            state = identity_pb2.KycState.Name(request.state).removeprefix("KYC_STATE_")
+        limit = request.page_size or _DEFAULT_PAGE
+        after = _decode_page_token(request.page_token, state) if request.page_token else None
+        async with self._sessions() as session, session.begin():
+            rows = await IdentityRepository(session).list_kyc(state, after, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        token = _encode_page_token(rows[-1].submitted_at, rows[-1].id, state) if more and rows else ""
+        return svc.ListKycSubmissionsResponse(kyc_submissions=[convert.kyc_message(r) for r in rows], next_page_token=token)
+
+    async def approve_kyc(self, caller: Caller, request: svc.ApproveKycRequest) -> operation_pb2.Operation:
+        """Approves a pending submission and records the CREATE_USER ledger command, in one
+        transaction, answering the command's operation."""
+        self._require_admin(caller)
+        target = _parse_uuid(request.user_id, "user_id")
+        if str(target) == caller.user_id:
+            raise errors.permission_denied("SELF_REVIEW", "admins cannot review their own KYC")
+        now = self._now()
+
+        async def work(session: AsyncSession) -> Message:
+            repo = IdentityRepository(session)
+            user = await repo.user_by_id(target, for_update=True)
+            if user is None:
+                raise errors.user_not_found()
+            kyc = await repo.latest_kyc(target, for_update=True)
+            if kyc is None or kyc.state != "PENDING":
+                raise errors.failed_precondition("KYC_NOT_PENDING", "this user has no KYC submission waiting for review")
+            if user.frozen:
+                raise errors.failed_precondition("USER_FROZEN", "unfreeze the user before approving their KYC")
+            # Derived from the user id, so however often approval is retried or replayed,
+            # the ledger sees one request id per user and creates the user once.
+            ledger_request_id = outbox.derive_request_id("identity.CreateUser", str(user.id))
+            payload = ledger.create_user_request(
+                user_id=str(user.id),
+                country_code=kyc.nationality,
+                date_of_birth=kyc.date_of_birth,
+                request_id=ledger_request_id,
+            )
+            # The user owns the operation, so they can follow their own onboarding.
+            operation = await outbox.record_command(
+                session, command_pb2.COMMAND_TYPE_CREATE_USER, payload, ledger_request_id, principal_id=str(user.id)
+            )
+            kyc.state = "APPROVED"
+            kyc.reviewer_user_id = uuid.UUID(caller.user_id)
+            kyc.reviewed_at = now
+            kyc.command_id = uuid.UUID(operation.name.removeprefix("operations/"))
+            user.state = "APPROVED_PENDING_ONCHAIN"
+            user.updated_at = now
+            await repo.audit(
+                uuid.UUID(caller.user_id), target, "KYC_APPROVED", {"submission_id": str(kyc.id), "operation": operation.name}, now
+            )
+            log.info("kyc approved", extra={LogKey.USER_ID: str(target), LogKey.COMMAND_ID: str(kyc.command_id)})
+            return operation
+
+        return await self._run("identity.ApproveKyc", caller.user_id, request, work)  # type: ignore[return-value]
+
+    async def reject_kyc(self, caller: Caller, request: svc.RejectKycRequest) -> svc.RejectKycResponse:
+        """Rejects a pending submission with a reason; the user moves to REJECTED."""
+        self._require_admin(caller)
+        target = _parse_uuid(request.user_id, "user_id")
+        if str(target) == caller.user_id:
+            raise errors.permission_denied("SELF_REVIEW", "admins cannot review their own KYC")
+        now = self._now()
+
+        async def work(session: AsyncSession) -> Message:
+            repo = IdentityRepository(session)
+            user = await repo.user_by_id(target, for_update=True)
+            if user is None:
+                raise errors.user_not_found()
+            kyc = await repo.latest_kyc(target, for_update=True)
+            if kyc is None or kyc.state != "PENDING":
+                raise errors.failed_precondition("KYC_NOT_PENDING", "this user has no KYC submission waiting for review")
+            kyc.state = "REJECTED"
+            kyc.rejection_reason = request.reason.strip()
+            kyc.reviewer_user_id = uuid.UUID(caller.user_id)
+            kyc.reviewed_at = now
+            user.state = "REJECTED"
+            user.updated_at = now
+            await repo.audit(uuid.UUID(caller.user_id), target, "KYC_REJECTED", {"submission_id": str(kyc.id)}, now)
+            return svc.RejectKycResponse(kyc=convert.kyc_message(kyc))
+
+        return await self._run("identity.RejectKyc", caller.user_id, request, work)  # type: ignore[return-value]
+
+    # Administration
+
+    async def freeze(self, caller: Caller, request: svc.FreezeUserRequest) -> svc.FreezeUserResponse:
+        """Freezes a user and revokes all their sessions."""
+        return svc.FreezeUserResponse(user=await self._set_frozen(caller, request, True, request.reason.strip()))
+
+    async def unfreeze(self, caller: Caller, request: svc.UnfreezeUserRequest) -> svc.UnfreezeUserResponse:
+        """Unfreezes a user; they return to their lifecycle state."""
+        return svc.UnfreezeUserResponse(user=await self._set_frozen(caller, request, False, ""))
+
+    async def _set_frozen(
+        self, caller: Caller, request: svc.FreezeUserRequest | svc.UnfreezeUserRequest, frozen: bool, reason: str
+    ) -> identity_pb2.User:
+        self._require_admin(caller)
+        target = _parse_uuid(request.user_id, "user_id")
+        if str(target) == caller.user_id:
+            raise errors.permission_denied("SELF_FREEZE", "admins cannot freeze or unfreeze themselves")
+        method = "FreezeUser" if frozen else "UnfreezeUser"
+        now = self._now()
+
+        async def work(session: AsyncSession) -> Message:
+            repo = IdentityRepository(session)
+            user = await repo.user_by_id(target, for_update=True)
+            if user is None:
+                raise errors.user_not_found()
+            if set(user.roles) & _ADMIN_ROLES and not caller.is_super_admin:
+                raise errors.permission_denied("ADMIN_TARGET", "only a super-admin may freeze or unfreeze an admin")
+            if user.frozen != frozen:
+                user.frozen = frozen
+                user.frozen_reason = reason or None
+                user.frozen_at = now if frozen else None
+                user.updated_at = now
+                if frozen:
+                    await repo.revoke_user_tokens(target, now, "USER_FROZEN")
+                await repo.audit(
+                    uuid.UUID(caller.user_id), target, "USER_FROZEN" if frozen else "USER_UNFROZEN", {"reason": reason}, now
+                )
+                await session.flush()
+            message = convert.user_message(user)
+            return svc.FreezeUserResponse(user=message) if frozen else svc.UnfreezeUserResponse(user=message)
+
+        response = await self._run("identity." + method, caller.user_id, request, work)
+        return response.user  # type: ignore[attr-defined,no-any-return]
+
+    async def set_roles(self, caller: Caller, request: svc.SetUserRolesRequest) -> svc.SetUserRolesResponse:
+        """Replaces a user's roles (super-admins); USER is always kept."""
+        if not caller.is_super_admin:
+            raise errors.permission_denied("SUPER_ADMIN_REQUIRED", "only a super-admin may change roles")
+        target = _parse_uuid(request.user_id, "user_id")
+        names = []
+        problems = []
+        for i, role in enumerate(request.roles):
+            name = convert.role_name(role)
+            if name is None:
+                problems.append(RuleViolation(f"roles[{i}]", "must be a defined role"))
+            else:
+                names.append(name)
+        if problems:
+            raise errors.invalid(problems)
+        new_roles = sorted(set(names) | {"USER"})
+        if str(target) == caller.user_id and "SUPER_ADMIN" not in new_roles:
+            raise errors.failed_precondition(
+                "SUPER_ADMIN_SELF_DEMOTION", "a super-admin cannot take the super-admin role from themselves"
+            )
+        now = self._now()
+
+        async def work(session: AsyncSession) -> Message:
+            repo = IdentityRepository(session)
+            user = await repo.user_by_id(target, for_update=True)
+            if user is None:
+                raise errors.user_not_found()
+            before = sorted(user.roles)
+            if before != new_roles:
+                user.roles = new_roles
+                user.updated_at = now
+                await repo.audit(
+                    uuid.UUID(caller.user_id), target, "ROLES_SET", {"before": before, "after": new_roles}, now
+                )
+                await session.flush()
+            return svc.SetUserRolesResponse(user=convert.user_message(user))
+
+        return await self._run("identity.SetUserRoles", caller.user_id, request, work)  # type: ignore[return-value]
+
+    # Helpers
+
+    async def _run(
+        self, scope: str, principal: str | None, request: Message, work: Callable[[AsyncSession], Awaitable[Message]]
+    ) -> Message:
+        # One transaction for the domain rows and the idempotency record (AIP-155).
+        result = await self._idem.run(
+            scope=scope, principal=principal, request_id=getattr(request, "request_id", ""), request=request, handler=work
+        )
+        return result.response
+
+    def _target(self, caller: Caller, user_id: str, field: str = "user_id") -> uuid.UUID:
+        if user_id == "me":
+            return uuid.UUID(caller.user_id)
+        return _parse_uuid(user_id, field)
+
+    def _require_admin(self, caller: Caller) -> None:
+        # The access rule in the proto already admits only admins; checking again here keeps
+        # the use cases safe if they are ever called from elsewhere.
+        if not caller.is_admin:
+            raise errors.permission_denied("ADMIN_REQUIRED", "this needs an admin")
+
+    async def _visible_user(
+        self, session: AsyncSession, caller: Caller, target: uuid.UUID, *, for_update: bool = False
+    ) -> models.User:
+        # Another user's id answers NOT_FOUND, exactly like an id that does not exist, so
+        # ids cannot be probed.
+        if str(target) != caller.user_id and not caller.is_admin:
+            raise errors.user_not_found()
+        user = await IdentityRepository(session).user_by_id(target, for_update=for_update)
+        if user is None:
+            raise errors.user_not_found()
+        return user
+
+    async def _promote_if_committed(self, session: AsyncSession, user: models.User) -> None:
+        # The user becomes ACTIVE once their CREATE_USER command is committed on the
+        # ledger. Identity learns it from the command's operation state rather than from
+        # another process writing its tables.
+        if user.state != "APPROVED_PENDING_ONCHAIN":
+            return
+        kyc = await IdentityRepository(session).latest_kyc(user.id)
+        if kyc is None or kyc.command_id is None:
+            return
+        row = await fetch_command(await session.connection(), kyc.command_id)
+        if row is not None and operation_from_command(row).state == operation_pb2.OPERATION_STATE_COMMITTED:
+            user.state = "ACTIVE"
+            user.updated_at = self._now()
+            await session.flush()
+
+
+async def create_super_admin(
+    sessions: async_sessionmaker[AsyncSession], hashing: PasswordHashing, email: str, password: str, now: datetime
+) -> tuple[models.User, bool]:
+    """Creates a super-admin directly, or grants the roles to an existing account.
+
+    Used by `gx identity create-admin` to bootstrap the first operator: the API never
+    creates admins, and SetUserRoles needs a super-admin to exist already.
+
+    Args:
+        sessions: The session factory.
+        hashing: Argon2id hashing.
+        email: The admin's login email.
+        password: Their password; the normal password rules apply.
+        now: The current time.
+
+    Returns:
+        The user and whether it was newly created.
+
+    Raises:
+        ServiceError: INVALID_ARGUMENT when the password breaks the rules.
+    """
+    email = email.strip()
+    problems = check_password_rules(password, email)
+    if problems:
+        raise errors.invalid(problems)
+    password_hash = await hashing.hash(password)
+    roles = ["ADMIN", "SUPER_ADMIN", "USER"]
+    async with sessions() as session, session.begin():
+        repo = IdentityRepository(session)
+        existing = await repo.user_by_email(email)
+        if existing is not None:
+            existing.roles = sorted(set(existing.roles) | set(roles))
+            existing.password_hash = password_hash
+            existing.updated_at = now
+            await repo.audit(None, existing.id, "ROLES_SET", {"by": "create-admin", "after": existing.roles}, now)
+            return existing, False
+        user = models.User(
+            id=uuid.uuid4(),
+            email=email,
+            display_name="",
+            country_code="",
+            password_hash=password_hash,
+            roles=roles,
+            state="REGISTERED",
+            frozen=False,
+            created_at=now,
+            updated_at=now,
+        )
+        await repo.add_user(user)
+        await repo.audit(None, user.id, "ADMIN_CREATED", {"by": "create-admin"}, now)
+        return user, True
+
+
+def _parse_uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise errors.invalid([RuleViolation(field, "must be a UUID")]) from None
+
+
+def _encode_page_token(after: datetime, row_id: uuid.UUID, state: str | None) -> str:
+    raw = json.dumps({"t": after.isoformat(), "i": str(row_id), "s": state or ""}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_page_token(token: str, state: str | None) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        after = (datetime.fromisoformat(data["t"]), uuid.UUID(data["i"]))
+        same_filter = data["s"] == (state or "")
+    except (ValueError, KeyError, TypeError):
+        raise errors.invalid([RuleViolation("page_token", "is not a token this list returned")]) from None
+    if not same_filter:
+        raise errors.invalid([RuleViolation("page_token", "was returned for another state filter")])
+    return after
+
