@@ -102,9 +102,11 @@ async def record_command(
         session: The use case's session, inside `async with session.begin()`.
         command_type: A `gx.type.v1.CommandType` value or name.
         payload: The `gx.ledger.v1` request message, stored as its proto JSON.
-        request_id: Unique per tenant; the chaincode's request guard uses it too. Default: a
-            new UUID. Recording the same id again with the same command returns the first
-            command's operation.
+        request_id: Unique per tenant; the chaincode's request guard uses it too. Default:
+            the payload's own `request_id`, else a new UUID. When the payload has an empty
+            `request_id` field it is filled in (on a copy), so the outbox row and the
+            chaincode's guard always share one id. Recording the same id again with the same
+            command returns the first command's operation.
         tenant: The tenant (one today).
         principal_id: Who owns the operation (may read it); default: the current caller.
 
@@ -112,8 +114,8 @@ async def record_command(
         InvalidArgument: REQUEST_ID_REUSED when the id is taken by a different command.
     """
     name = command_type_name(command_type)
+    rid, payload = _reconcile_request_id(payload, request_id)
     body = payload_json(payload)
-    rid = request_id or str(uuid.uuid4())
     if principal_id is None:
         principal = current_principal()
         principal_id = principal.user_id if principal else None
@@ -137,6 +139,21 @@ async def record_command(
         return operation_from_row(existing)
     await session.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "id": str(command_id)})
     return operation_from_row(row)
+
+
+def _reconcile_request_id(payload: Message, request_id: str | None) -> tuple[str, Message]:
+    """Pick the command's request id and return a payload that carries it (never mutates the caller's)."""
+    field = payload.DESCRIPTOR.fields_by_name.get("request_id")
+    inner = getattr(payload, "request_id", "") if field is not None else ""
+    if inner and request_id and inner != request_id:
+        raise ValueError("request_id differs from the payload's request_id")
+    rid = request_id or inner or str(uuid.uuid4())
+    if field is not None and not inner:
+        copy = type(payload)()
+        copy.CopyFrom(payload)
+        copy.request_id = rid  # type: ignore[attr-defined]
+        return rid, copy
+    return rid, payload
 
 
 def _timestamp(value: datetime | None) -> Timestamp | None:

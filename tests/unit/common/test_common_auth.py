@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -129,8 +130,11 @@ async def test_jwks_cache_refreshes_on_unknown_kid_at_a_bounded_rate() -> None:
 async def test_jwks_cache_keeps_old_keys_when_refresh_fails() -> None:
     key = Signer("a")
     fail = False
+    calls = 0
 
     async def fetch() -> dict:
+        nonlocal calls
+        calls += 1
         if fail:
             raise ConnectionError("identity down")
         return {"keys": [key.jwk()]}
@@ -138,5 +142,6 @@ async def test_jwks_cache_keeps_old_keys_when_refresh_fails() -> None:
     cache = JwksCache(fetch, min_refresh_seconds=0, ttl_seconds=0.0001)
     assert await cache.key_for("a") is not None
     fail = True
-    time.sleep(0.001)
+    await asyncio.sleep(0.001)
     assert await cache.key_for("a") is not None
+    assert calls == 2  # the stale cache did try to refresh, failed, and kept serving the key

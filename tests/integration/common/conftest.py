@@ -1,0 +1,46 @@
+"""Real PostgreSQL (migrated to the runtime's revision) and Redis for the runtime's integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.common import db, migrate
+from services.common.redis import open_redis
+from services.common.settings import DatabaseSettings, RedisSettings
+
+# Only the runtime's own revision: these tests must not depend on later services' migrations.
+RUNTIME_REVISION = "0001_platform_outbox"
+
+
+@pytest.fixture(scope="module")
+async def migrated_url(database_url: str) -> str:
+    await asyncio.to_thread(migrate.upgrade, database_url, RUNTIME_REVISION)
+    return database_url
+
+
+@pytest.fixture(scope="module")
+async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    async with db.open_database(DatabaseSettings(url=SecretStr(migrated_url), pool_size=5)) as (eng, _):
+        async with eng.begin() as conn:
+            # A stand-in for a service's own rows, to prove they commit with the outbox row.
+            await conn.execute(text("CREATE SCHEMA IF NOT EXISTS scratch"))
+            await conn.execute(text("CREATE TABLE IF NOT EXISTS scratch.items (name text PRIMARY KEY)"))
+        yield eng
+
+
+@pytest.fixture(scope="module")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return db.create_session_factory(engine)
+
+
+@pytest.fixture(scope="module")
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    async with open_redis(RedisSettings(url=SecretStr(redis_url))) as client:
+        yield client
