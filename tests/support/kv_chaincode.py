@@ -102,7 +102,7 @@ class KvContract(Contract):
         return json.dumps({"keys": keys, "bookmark": getattr(iterator, "bookmark", "")})
 
     async def History(self, ctx: TransactionContext, key: str) -> str:
-        """Return the key's history as JSON, oldest first: ``[{"tx_id", "value", "is_delete"}]``."""
+        """Return the key's history as JSON, newest first as Fabric 2.x returns it: ``[{"tx_id", "value", "is_delete"}]``."""
         out = []
         async for mod in await ctx.get_stub().get_history_for_key(key):
             out.append({"tx_id": mod.tx_id, "value": _text(mod.value), "is_delete": bool(mod.is_delete)})
@@ -156,10 +156,61 @@ def _apply_shim_fix() -> str:
     return repr(shim_fix.apply())
 
 
+class _SerialWrites:
+    """Wraps the shim's stream context so that only one write is in flight at a time.
+
+    fabric-chaincode-python 2.5.4 runs each transaction in its own task and every task calls
+    ``context.write`` directly; two concurrent transactions then fail with gRPC's
+    GRPC_CALL_ERROR_TOO_MANY_OPERATIONS (a peer sends transactions concurrently, as Fabric does). The Go
+    shim serialises sends with a mutex; this does the same.
+    """
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+        self._lock: Any = None
+
+    async def write(self, message: Any) -> None:
+        import asyncio
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            await self._context.write(message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+def _serialise_stream_writes() -> str:
+    """Patch the shim handler so concurrent transactions do not write to the stream at once."""
+    if os.environ.get("KV_SERIAL_WRITES", "1") == "0":
+        return "disabled by KV_SERIAL_WRITES=0"
+    from fabric_chaincode_python.fabric_shim import handler as handler_mod
+
+    original = handler_mod.Handler.chat_with_peer
+    if getattr(original, "_kv_serial", False):
+        return "already applied"
+
+    async def chat_with_peer(self: Any, stream: Any, context: Any) -> Any:
+        return await original(self, stream, _SerialWrites(context))
+
+    chat_with_peer._kv_serial = True  # type: ignore[attr-defined]
+    handler_mod.Handler.chat_with_peer = chat_with_peer  # type: ignore[method-assign]
+    return "applied"
+
+
 def main() -> None:
     """Start the chaincode server; the address and id come from the CCaaS environment variables."""
+    import logging
+
     fix = _apply_shim_fix()
-    print(json.dumps({"msg": "kv chaincode starting", "shim_fix": fix}), flush=True)
+    serial = _serialise_stream_writes()
+    # The shim logs every message (with the whole proposal) at INFO; that dominates its CPU time under load.
+    logging.getLogger().setLevel(os.environ.get("KV_LOG_LEVEL", "WARNING"))
+    from fabric_chaincode_python.fabric_shim.logging import LOGGER
+
+    LOGGER.setLevel(os.environ.get("KV_LOG_LEVEL", "WARNING"))
+    print(json.dumps({"msg": "kv chaincode starting", "shim_fix": fix, "serial_writes": serial}), flush=True)
     KvChaincode.new_chaincode(KvContract()).start()
 
 

@@ -1,0 +1,74 @@
+"""The ordering service: queues accepted envelopes and cuts them into blocks by count and timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+_LOG = logging.getLogger(__name__)
+
+
+class Orderer:
+    """A solo orderer's block cutter (Fabric's BatchSize.MaxMessageCount and BatchTimeout).
+
+    Args:
+        batch_size: Most transactions in one block.
+        batch_timeout: Seconds after the first pending transaction at which a partial block is cut.
+        deliver: Receives each cut batch of serialized envelopes, in order; the next block is cut only
+            after it returns, so blocks are committed strictly one after another.
+    """
+
+    def __init__(self, batch_size: int, batch_timeout: float,
+                 deliver: Callable[[list[bytes]], Awaitable[None]]) -> None:
+        if batch_size < 1 or batch_timeout <= 0:
+            raise ValueError("batch size must be >= 1 and batch timeout > 0")
+        self.batch_size = batch_size
+        self.batch_timeout = batch_timeout
+        self._deliver = deliver
+        self._pending: list[bytes] = []
+        self._arrived = asyncio.Event()
+
+    def enqueue(self, envelope: bytes) -> None:
+        """Accept an envelope for ordering (never blocks)."""
+        self._pending.append(envelope)
+        self._arrived.set()
+
+    @property
+    def pending(self) -> int:
+        """Envelopes waiting for a block."""
+        return len(self._pending)
+
+    async def run(self) -> None:
+        """Cut and deliver blocks until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            while not self._pending:
+                self._arrived.clear()
+                await self._arrived.wait()
+            deadline = loop.time() + self.batch_timeout
+            while len(self._pending) < self.batch_size:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                self._arrived.clear()
+                try:
+                    async with asyncio.timeout(remaining):
+                        await self._arrived.wait()
+                except TimeoutError:
+                    break
+            batch = self._pending[: self.batch_size]
+            del self._pending[: self.batch_size]
+            try:
+                await self._deliver(batch)
+            except Exception:
+                # A block that cannot be committed must stop the chain, not be skipped silently.
+                _LOG.exception("committing a block of %d transactions failed; ordering stops", len(batch))
+                raise
+
+    async def drain(self) -> None:
+        """Deliver everything still pending (used on shutdown, after run() is cancelled)."""
+        while self._pending:
+            batch = self._pending[: self.batch_size]
+            del self._pending[: self.batch_size]
+            await self._deliver(batch)

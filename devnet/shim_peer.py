@@ -1,0 +1,334 @@
+"""The peer side of the chaincode shim protocol: dials a chaincode server (CCaaS) and executes transactions on it.
+
+Flow per connection (Fabric core/chaincode/handler.go, extcc): the peer opens ``protos.Chaincode/Connect``;
+the chaincode sends REGISTER, the peer answers REGISTERED then READY. Each transaction is a TRANSACTION
+(or INIT) message; while it runs, the chaincode sends state requests which the peer serves from the
+transaction's simulator, until COMPLETED or ERROR ends it. The connection is re-dialled whenever it drops,
+so a restarted chaincode is picked up without restarting the peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from fabric_protos.ledger.queryresult import kv_query_result_pb2
+from fabric_protos.peer import (
+    chaincode_event_pb2,
+    chaincode_pb2,
+    chaincode_shim_pb2,
+    chaincode_shim_pb2_grpc,
+    proposal_pb2,
+    proposal_response_pb2,
+)
+from google.protobuf import timestamp_pb2
+
+from devnet.ledger import LedgerStore
+from devnet.simulator import RangeIterator, SimulationError, TxSimulator
+
+_LOG = logging.getLogger(__name__)
+_MSG = chaincode_shim_pb2.ChaincodeMessage
+# Fabric's chaincode.maxResultLimit... the peer hands out query results in batches of 100.
+MAX_RESULT_LIMIT = 100
+_BACKOFF_START = 0.05
+_BACKOFF_MAX = 1.0
+
+_UNSUPPORTED = {
+    _MSG.GET_QUERY_RESULT: "ExecuteQuery not supported for leveldb",
+    _MSG.GET_STATE_METADATA: "state-based endorsement (key metadata) is not supported by devnet",
+    _MSG.PUT_STATE_METADATA: "state-based endorsement (key metadata) is not supported by devnet",
+    _MSG.GET_PRIVATE_DATA_HASH: "private data is not supported by devnet: no collection config is defined",
+    _MSG.PURGE_PRIVATE_DATA: "private data is not supported by devnet: no collection config is defined",
+    _MSG.GET_STATE_MULTIPLE: "GET_STATE_MULTIPLE was not advertised by the peer (READY carries no batching)",
+    _MSG.WRITE_BATCH_STATE: "WRITE_BATCH_STATE was not advertised by the peer (READY carries no batching)",
+    _MSG.INVOKE_CHAINCODE: "chaincode-to-chaincode invocation is not supported by devnet",
+}
+
+
+class ExecutionError(Exception):
+    """The chaincode could not execute the transaction (not connected, stream lost, timeout, shim ERROR)."""
+
+
+@dataclasses.dataclass
+class ExecutionResult:
+    """What the chaincode returned: its Response and the event it set (with Fabric's overwrites applied)."""
+
+    response: proposal_response_pb2.Response
+    event: chaincode_event_pb2.ChaincodeEvent | None
+
+
+@dataclasses.dataclass
+class _TxContext:
+    namespace: str
+    simulator: TxSimulator
+    done: asyncio.Future[chaincode_shim_pb2.ChaincodeMessage]
+    queries: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class ChaincodeConnection:
+    """A chaincode reached as a service, kept connected in the background.
+
+    Args:
+        name: The chaincode name on the channel (the namespace of its state).
+        address: host:port of its CCaaS server.
+        store: The ledger its history queries read.
+        execute_timeout: Seconds a transaction may run (Fabric's chaincode.executetimeout is 30 s).
+        on_change: Called with True/False whenever the connection comes up or goes down.
+    """
+
+    def __init__(self, name: str, address: str, store: LedgerStore, *, execute_timeout: float = 30.0,
+                 on_change: Callable[[bool], None] | None = None) -> None:
+        self.name = name
+        self.address = address
+        self._store = store
+        self._timeout = execute_timeout
+        self._on_change = on_change
+        self._outgoing: asyncio.Queue[chaincode_shim_pb2.ChaincodeMessage | None] = asyncio.Queue()
+        self._contexts: dict[tuple[str, str], _TxContext] = {}
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._registered_as = ""
+
+    @property
+    def connected(self) -> bool:
+        """True while the handshake is done and the stream is open."""
+        return self._ready.is_set()
+
+    def start(self) -> None:
+        """Start the background dial/serve loop."""
+        self._task = asyncio.create_task(self._run(), name=f"chaincode-{self.name}")
+
+    async def close(self) -> None:
+        """Stop the loop and fail whatever is in flight."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._fail_all("chaincode connection closed")
+
+    async def wait_connected(self, limit: float) -> bool:
+        """Wait up to ``limit`` seconds for the chaincode; True if it is connected."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(limit):
+                await self._ready.wait()
+        return self._ready.is_set()
+
+    # -- connection loop ----------------------------------------------------------------------------
+    async def _run(self) -> None:
+        backoff = _BACKOFF_START
+        while True:
+            try:
+                async with grpc.aio.insecure_channel(self.address) as channel:
+                    async with asyncio.timeout(2.0):
+                        await channel.channel_ready()
+                    backoff = _BACKOFF_START
+                    await self._serve(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self._ready.is_set():
+                    _LOG.warning("chaincode %s at %s disconnected: %s", self.name, self.address, exc)
+            self._set_ready(False)
+            self._fail_all("chaincode stream terminated")
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _BACKOFF_MAX)
+
+    async def _serve(self, channel: grpc.aio.Channel) -> None:
+        self._outgoing = asyncio.Queue()
+        stub = chaincode_shim_pb2_grpc.ChaincodeStub(channel)
+        call = stub.Connect(self._requests(self._outgoing))
+        first = await call.read()
+        if first is grpc.aio.EOF or first.type != _MSG.REGISTER:
+            raise ExecutionError(f"expected REGISTER from chaincode, got {first!r}")
+        self._registered_as = chaincode_pb2.ChaincodeID.FromString(first.payload).name
+        self._outgoing.put_nowait(_MSG(type=_MSG.REGISTERED))
+        self._outgoing.put_nowait(_MSG(type=_MSG.READY))
+        _LOG.info("chaincode %s registered as %s from %s", self.name, self._registered_as, self.address)
+        self._set_ready(True)
+        try:
+            while True:
+                msg = await call.read()
+                if msg is grpc.aio.EOF:
+                    break
+                self._dispatch(msg)
+        finally:
+            self._outgoing.put_nowait(None)
+            call.cancel()
+        _LOG.warning("chaincode %s stream ended", self.name)
+
+    @staticmethod
+    async def _requests(queue: asyncio.Queue[chaincode_shim_pb2.ChaincodeMessage | None],
+                        ) -> AsyncIterator[chaincode_shim_pb2.ChaincodeMessage]:
+        while True:
+            msg = await queue.get()
+            if msg is None:
+                return
+            yield msg
+
+    def _set_ready(self, ready: bool) -> None:
+        if ready == self._ready.is_set():
+            return
+        if ready:
+            self._ready.set()
+        else:
+            self._ready.clear()
+        if self._on_change is not None:
+            self._on_change(ready)
+
+    def _fail_all(self, reason: str) -> None:
+        for ctx in self._contexts.values():
+            if not ctx.done.done():
+                ctx.done.set_exception(ExecutionError(reason))
+        self._contexts.clear()
+
+    # -- transactions -------------------------------------------------------------------------------
+    async def execute(self, *, txid: str, channel_id: str, signed_proposal: proposal_pb2.SignedProposal,
+                      cc_input: chaincode_pb2.ChaincodeInput, simulator: TxSimulator,
+                      ) -> ExecutionResult:
+        """Run one transaction on the chaincode, serving its state requests from ``simulator``.
+
+        Raises:
+            ExecutionError: when the chaincode is unreachable, the stream drops, it times out, or answers ERROR.
+        """
+        if not self._ready.is_set() and not await self.wait_connected(min(self._timeout, 10.0)):
+            raise ExecutionError(f"could not launch chaincode {self.name}: connection to {self.address} failed")
+        key = (channel_id, txid)
+        if key in self._contexts:
+            # Fabric's TransactionContexts.Create refuses a second concurrent execution of one txid.
+            raise ExecutionError(f"txid: {txid}({channel_id}) exists")
+        done: asyncio.Future[chaincode_shim_pb2.ChaincodeMessage] = asyncio.get_running_loop().create_future()
+        self._contexts[key] = _TxContext(namespace=self.name, simulator=simulator, done=done)
+        msg_type = _MSG.INIT if cc_input.is_init else _MSG.TRANSACTION
+        self._outgoing.put_nowait(_MSG(type=msg_type, payload=cc_input.SerializeToString(), txid=txid,
+                                       channel_id=channel_id, proposal=signed_proposal))
+        try:
+            async with asyncio.timeout(self._timeout):
+                reply = await done
+        except TimeoutError as exc:
+            raise ExecutionError(f"timeout expired while executing transaction {txid}") from exc
+        finally:
+            self._contexts.pop(key, None)
+        if reply.type == _MSG.ERROR:
+            raise ExecutionError(f"transaction returned with failure: {bytes(reply.payload).decode(errors='replace')}")
+        response = proposal_response_pb2.Response.FromString(reply.payload)
+        event = None
+        if reply.HasField("chaincode_event"):
+            event = chaincode_event_pb2.ChaincodeEvent()
+            event.CopyFrom(reply.chaincode_event)
+            # The peer stamps the event with the chaincode name and txid (processChaincodeExecutionResult).
+            event.chaincode_id = self.name
+            event.tx_id = txid
+        return ExecutionResult(response=response, event=event)
+
+    def _dispatch(self, msg: chaincode_shim_pb2.ChaincodeMessage) -> None:
+        if msg.type == _MSG.KEEPALIVE:
+            return
+        ctx = self._contexts.get((msg.channel_id, msg.txid))
+        if msg.type in (_MSG.COMPLETED, _MSG.ERROR):
+            if ctx is not None and not ctx.done.done():
+                ctx.done.set_result(msg)
+            return
+        if ctx is None:
+            self._reply_error(msg, f"[{msg.txid[:8]}] Failed to get transaction context")
+            return
+        try:
+            payload = self._handle(ctx, msg)
+        except (SimulationError, ValueError, KeyError) as exc:
+            self._reply_error(msg, str(exc))
+            return
+        except Exception as exc:
+            _LOG.exception("shim request %s failed", _MSG.Type.Name(msg.type))
+            self._reply_error(msg, f"{_MSG.Type.Name(msg.type)} failed: {exc}")
+            return
+        self._outgoing.put_nowait(_MSG(type=_MSG.RESPONSE, payload=payload, txid=msg.txid,
+                                       channel_id=msg.channel_id))
+
+    def _reply_error(self, msg: chaincode_shim_pb2.ChaincodeMessage, text: str) -> None:
+        self._outgoing.put_nowait(_MSG(type=_MSG.ERROR, payload=text.encode(), txid=msg.txid,
+                                       channel_id=msg.channel_id))
+
+    def _handle(self, ctx: _TxContext, msg: chaincode_shim_pb2.ChaincodeMessage) -> bytes:
+        """Serve one state request; return the RESPONSE payload or raise to answer ERROR."""
+        t = msg.type
+        sim, ns = ctx.simulator, ctx.namespace
+        if t == _MSG.GET_STATE:
+            req = chaincode_shim_pb2.GetState.FromString(msg.payload)
+            _no_collection(req.collection, ns)
+            return sim.get_state(ns, req.key) or b""
+        if t == _MSG.PUT_STATE:
+            put = chaincode_shim_pb2.PutState.FromString(msg.payload)
+            _no_collection(put.collection, ns)
+            sim.put_state(ns, put.key, put.value)
+            return b""
+        if t == _MSG.DEL_STATE:
+            dele = chaincode_shim_pb2.DelState.FromString(msg.payload)
+            _no_collection(dele.collection, ns)
+            sim.delete_state(ns, dele.key)
+            return b""
+        if t == _MSG.GET_STATE_BY_RANGE:
+            rng = chaincode_shim_pb2.GetStateByRange.FromString(msg.payload)
+            _no_collection(rng.collection, ns)
+            page_size = None
+            start = rng.startKey
+            if rng.metadata:
+                meta = chaincode_shim_pb2.QueryMetadata.FromString(rng.metadata)
+                if meta.pageSize > 0:
+                    page_size = meta.pageSize
+                    start = meta.bookmark or start
+            query_id = uuid.uuid4().hex
+            ctx.queries[query_id] = sim.range(ns, start, rng.endKey, page_size)
+            return self._next_batch(ctx, query_id)
+        if t == _MSG.QUERY_STATE_NEXT:
+            return self._next_batch(ctx, chaincode_shim_pb2.QueryStateNext.FromString(msg.payload).id)
+        if t == _MSG.QUERY_STATE_CLOSE:
+            query_id = chaincode_shim_pb2.QueryStateClose.FromString(msg.payload).id
+            ctx.queries.pop(query_id, None)
+            return chaincode_shim_pb2.QueryResponse(has_more=False, id=query_id).SerializeToString()
+        if t == _MSG.GET_HISTORY_FOR_KEY:
+            key = chaincode_shim_pb2.GetHistoryForKey.FromString(msg.payload).key
+            query_id = uuid.uuid4().hex
+            ctx.queries[query_id] = iter(self._store.history(ns, key))
+            return self._next_batch(ctx, query_id)
+        if t in _UNSUPPORTED:
+            raise SimulationError(_UNSUPPORTED[t])
+        raise SimulationError(f"[{msg.txid[:8]}] Fabric side handler cannot handle message ({_MSG.Type.Name(t)})")
+
+    def _next_batch(self, ctx: _TxContext, query_id: str) -> bytes:
+        source = ctx.queries.get(query_id)
+        if source is None:
+            raise SimulationError(f"query iterator not found: {query_id}")
+        resp = chaincode_shim_pb2.QueryResponse(id=query_id)
+        has_more = True
+        for _ in range(MAX_RESULT_LIMIT):
+            item = source.next() if isinstance(source, RangeIterator) else next(source, None)
+            if item is None:
+                has_more = False
+                break
+            if isinstance(source, RangeIterator):
+                kv = kv_query_result_pb2.KV(namespace=ctx.namespace, key=item[0], value=item[1])
+            else:
+                kv = kv_query_result_pb2.KeyModification(
+                    tx_id=item.txid, value=item.value, is_delete=item.is_delete,
+                    timestamp=timestamp_pb2.Timestamp(seconds=item.seconds, nanos=item.nanos))
+            resp.results.add(resultBytes=kv.SerializeToString())
+        resp.has_more = has_more
+        if isinstance(source, RangeIterator) and source.paginated:
+            resp.metadata = chaincode_shim_pb2.QueryResponseMetadata(
+                fetched_records_count=len(resp.results), bookmark=source.next_key or "",
+            ).SerializeToString()
+        if not has_more:
+            ctx.queries.pop(query_id, None)
+        return resp.SerializeToString()
+
+
+def _no_collection(collection: str, namespace: str) -> None:
+    if collection:
+        raise SimulationError(
+            f"collection config for collection [{collection}] not defined for chaincode [{namespace}]: "
+            "devnet has no private data collections")
