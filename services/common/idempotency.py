@@ -196,4 +196,4 @@ async def purge_older_than(session: AsyncSession, days: int) -> int:
         text("DELETE FROM platform.idempotency_records WHERE created_at < now() - make_interval(days => :days)"),
         {"days": days},
     )
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import TextIO
 from pathlib import Path
 
 from alembic import command
@@ -13,7 +14,7 @@ from alembic.config import Config
 _ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 
-def alembic_config(database_url: str, stdout: io.TextIOBase | None = None) -> Config:
+def alembic_config(database_url: str, stdout: TextIO | None = None) -> Config:
     """Build the Alembic config for a database.
 
     Args:

@@ -211,9 +211,9 @@ def create_server(
     )
 
 
-def _install_stop_signals(stop: asyncio.Event) -> list[int]:
+def _install_stop_signals(stop: asyncio.Event) -> list[signal.Signals]:
     loop = asyncio.get_running_loop()
-    installed = []
+    installed: list[signal.Signals] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)

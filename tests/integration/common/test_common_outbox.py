@@ -80,8 +80,8 @@ async def test_notify_is_delivered_on_commit_only(sessions: async_sessionmaker[A
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as listener:
         await listener.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
 
-        async def next_notification(timeout: float) -> str | None:
-            gen = listener.notifies(timeout=timeout, stop_after=1)
+        async def next_notification(seconds: float) -> str | None:
+            gen = listener.notifies(timeout=seconds, stop_after=1)
             async for note in gen:
                 return note.payload
             return None
