@@ -1,0 +1,241 @@
+"""Fault tests with real processes killed by SIGKILL: exactly one valid transaction per command,
+nothing lost while the peer is down, no gap or duplicate after a projector crash, no overdraft.
+
+Everything is real: PostgreSQL, the devnet peer with the GX chaincode, `python -m outbox` and
+`python -m projector`. After each scenario the read-model balances must equal the balances the
+chaincode reports (evaluate) for every account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from gx.ledger.v1 import commands_pb2
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from services.common import operations
+from tests.support.ledger import Ledger, running_ledger
+from tests.workers.conftest import command_row, record, wait_until
+from tests.workers.mesh import WorkerProcess, chain_balances, dumps, worker_env
+
+pytestmark = pytest.mark.slow
+
+GX = 1_000_000  # Qirat
+
+
+@dataclass
+class Mesh:
+    """The ledger, the projector, and a way to start outbox workers, for one module."""
+
+    ledger: Ledger
+    env: dict[str, str]
+    logs: Path
+    projector: WorkerProcess
+    extra: list[WorkerProcess] = field(default_factory=list)
+
+    async def outbox(self, **env: str) -> WorkerProcess:
+        proc = await WorkerProcess("outbox", self.logs, {**self.env, **env}).start()
+        self.extra.append(proc)
+        return proc
+
+    async def restart_projector(self) -> None:
+        await self.projector.stop()
+        self.projector = await WorkerProcess("projector", self.logs, self.env).start()
+        self.extra.append(self.projector)
+
+    def all_logs(self) -> str:
+        return "\n".join(f"--- {p.log_path.name} ---\n{p.log()}" for p in {*self.extra, self.projector})
+
+
+async def done(engine: AsyncEngine, ids: list[uuid.UUID]) -> bool:
+    for cid in ids:
+        result = await operations.get_operation(engine, cid)
+        if result is None or not result[0].done:
+            return False
+    return True
+
+
+async def wait_done(mesh: Mesh, engine: AsyncEngine, ids: list[uuid.UUID], limit: float = 90) -> None:
+    try:
+        await wait_until(lambda: done(engine, ids), limit, 0.1)
+    except AssertionError:
+        raise AssertionError(f"commands not done in {limit}s\n{mesh.all_logs()}") from None
+
+
+async def create_users(mesh: Mesh, engine: AsyncEngine, count: int, country: str = "LK") -> list[str]:
+    users = [str(uuid.uuid4()) for _ in range(count)]
+    ids = [
+        await record(engine, "CREATE_USER", commands_pb2.CreateUserRequest(
+            request_id=str(uuid.uuid4()), user_id=user, country_code=country, date_of_birth="1990-05-17"))
+        for user in users
+    ]
+    await wait_done(mesh, engine, ids)
+    return users
+
+
+def transfer(sender: str, receiver: str, amount: int) -> commands_pb2.TransferTokensRequest:
+    return commands_pb2.TransferTokensRequest(
+        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=amount)
+
+
+async def sent_rows(engine: AsyncEngine, request_id: str) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(
+            text("SELECT count(*) FROM ledger.transactions WHERE request_id = :r AND type = 'SENT'"), {"r": request_id}
+        )).scalar_one()
+
+
+async def request_id_of(engine: AsyncEngine, cid: uuid.UUID) -> str:
+    row = await command_row(engine, cid)
+    return json.loads(json.dumps(row.payload))["requestId"]
+
+
+async def assert_read_models_equal_chain(mesh: Mesh, engine: AsyncEngine) -> None:
+    async def caught_up() -> bool:
+        async with engine.connect() as conn:
+            pending = (await conn.execute(text(
+                "SELECT count(*) FROM outbox.commands c WHERE c.status IN ('PENDING', 'SUBMITTED') OR (c.status = 'COMMITTED'"
+                " AND NOT EXISTS (SELECT 1 FROM ledger.projected_txs p WHERE p.tx_id = c.tx_id))"))).scalar_one()
+        return pending == 0
+
+    await wait_until(caught_up, 90, 0.1)
+    chain = await chain_balances(mesh.ledger)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT wallet_id, balance_qirat FROM ledger.wallets"))).all()
+    projected = {r.wallet_id: r.balance_qirat for r in rows}
+    assert projected == chain, dumps({"chain": chain, "read_models": projected})
+
+
+@pytest.fixture(scope="module")
+async def mesh(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mesh]:
+    async with running_ledger(tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05) as ledger:
+        logs = tmp_path_factory.mktemp("logs")
+        env = worker_env(migrated_url, ledger)
+        projector = await WorkerProcess("projector", logs, env).start()
+        state = Mesh(ledger, env, logs, projector)
+        engine = create_async_engine(migrated_url)
+        outbox = await state.outbox()
+        try:
+            boot = await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=str(uuid.uuid4())))
+            await wait_done(state, engine, [boot])
+            countries = await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
+                request_id=str(uuid.uuid4()),
+                countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)]))
+            await wait_done(state, engine, [countries])
+            await outbox.stop()
+            yield state
+        finally:
+            for proc in {*state.extra, state.projector}:
+                await proc.stop()
+            await engine.dispose()
+
+
+@pytest.mark.parametrize("point", ["after_endorse", "after_submit"])
+async def test_outbox_killed_mid_command_leaves_exactly_one_valid_transaction(
+    mesh: Mesh, engine: AsyncEngine, point: str
+) -> None:
+    helper = await mesh.outbox()
+    alice, bob = await create_users(mesh, engine, 2)
+    await helper.stop()
+
+    crashing = await mesh.outbox(GX_OUTBOX_FAILPOINT=point)
+    cid = await record(engine, "TRANSFER_TOKENS", transfer(alice, bob, 7 * GX))
+    await wait_until(lambda: asyncio.sleep(0, not crashing.running), 30)
+    assert crashing.process.returncode == -9  # SIGKILL, as a power cut
+    stored = await command_row(engine, cid)
+    assert stored.status == "SUBMITTED" and stored.tx_id and stored.envelope  # persisted before Submit
+
+    survivor = await mesh.outbox()
+    await wait_done(mesh, engine, [cid])
+    final = await command_row(engine, cid)
+    # The stored transaction was finished, not replaced by a new one.
+    assert (final.status, final.tx_id) == ("COMMITTED", stored.tx_id)
+    assert await sent_rows(engine, await request_id_of(engine, cid)) == 1
+    await survivor.stop()
+    await assert_read_models_equal_chain(mesh, engine)
+
+
+async def test_devnet_down_for_30s_commands_wait_and_all_commit_once(mesh: Mesh, engine: AsyncEngine) -> None:
+    outbox = await mesh.outbox()
+    alice, bob = await create_users(mesh, engine, 2)
+    await mesh.ledger.stop_devnet()
+    loop = asyncio.get_running_loop()
+    down_since = loop.time()
+    ids = []
+    for _ in range(6):  # commands keep arriving while the peer is down
+        ids.append(await record(engine, "TRANSFER_TOKENS", transfer(alice, bob, 1 * GX)))
+        await asyncio.sleep(4)
+    await asyncio.sleep(max(0.0, 30 - (loop.time() - down_since)))
+    async with engine.connect() as conn:
+        statuses = (await conn.execute(text("SELECT status, attempts FROM outbox.commands WHERE id = ANY(:ids)"), {"ids": ids})).all()
+    assert all(s.status in ("PENDING", "SUBMITTED") for s in statuses)  # none lost, none failed
+    assert outbox.running
+    await mesh.ledger.start_devnet()
+    await wait_done(mesh, engine, ids, 120)
+    for cid in ids:
+        assert (await command_row(engine, cid)).status == "COMMITTED"
+        assert await sent_rows(engine, await request_id_of(engine, cid)) == 1
+    await outbox.stop()
+    await assert_read_models_equal_chain(mesh, engine)
+
+
+async def test_projector_killed_mid_stream_resumes_without_gap_or_duplicate(mesh: Mesh, engine: AsyncEngine) -> None:
+    outbox = await mesh.outbox()
+    alice, bob = await create_users(mesh, engine, 2)
+    async with engine.connect() as conn:
+        before = (await conn.execute(text("SELECT count(*) FROM ledger.projected_txs"))).scalar_one()
+    ids = [await record(engine, "TRANSFER_TOKENS", transfer(alice, bob, GX // 2)) for _ in range(20)]
+
+    async def some_projected() -> bool:
+        async with engine.connect() as conn:
+            return (await conn.execute(text("SELECT count(*) FROM ledger.projected_txs"))).scalar_one() >= before + 3
+
+    await wait_until(some_projected, 60)
+    await mesh.projector.kill()
+
+    async def all_committed() -> bool:
+        async with engine.connect() as conn:
+            n = (await conn.execute(text("SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status = 'COMMITTED'"),
+                                    {"ids": ids})).scalar_one()
+        return n == len(ids)
+
+    await wait_until(all_committed, 90)
+    await mesh.restart_projector()
+    await wait_done(mesh, engine, ids)
+    for cid in ids:
+        assert await sent_rows(engine, await request_id_of(engine, cid)) == 1
+    await outbox.stop()
+    await assert_read_models_equal_chain(mesh, engine)
+
+
+async def test_fifty_concurrent_transfers_from_one_account_never_overdraw(mesh: Mesh, engine: AsyncEngine) -> None:
+    outbox = await mesh.outbox(GX_OUTBOX__MAX_ATTEMPTS="500", GX_OUTBOX__BACKOFF_MAX="0.2")
+    payer, payee = await create_users(mesh, engine, 2)
+    async with engine.connect() as conn:
+        start = (await conn.execute(text("SELECT balance_qirat FROM ledger.wallets WHERE wallet_id = :w"), {"w": payer})).scalar_one()
+    assert start > 0
+    amount = start // 25  # at most 24 fit, fees included
+    ids = list(await asyncio.gather(*(record(engine, "TRANSFER_TOKENS", transfer(payer, payee, amount)) for _ in range(50))))
+    await wait_done(mesh, engine, ids, 240)
+    rows = [await command_row(engine, cid) for cid in ids]
+    committed = [r for r in rows if r.status == "COMMITTED"]
+    failed = [r for r in rows if r.status == "FAILED"]
+    assert len(committed) + len(failed) == 50
+    assert 1 <= len(committed) <= 24 and failed
+    assert {r.error_code for r in failed} == {"INSUFFICIENT_FUNDS"}, {(r.error_code, r.error_message) for r in failed}
+    assert all("INSUFFICIENT_FUNDS" in r.error_message for r in failed)
+    chain = await chain_balances(mesh.ledger)
+    async with engine.connect() as conn:
+        fees = (await conn.execute(text(
+            "SELECT COALESCE(sum(amount_qirat), 0) FROM ledger.transactions WHERE wallet_id = :w AND type = 'FEE'"), {"w": payer})).scalar_one()
+    assert chain[payer] >= 0
+    await outbox.stop()
+    await assert_read_models_equal_chain(mesh, engine)
+    assert chain[payer] == start - len(committed) * amount - fees
