@@ -47,8 +47,8 @@ async def transfer(
     transfer_id = tx.next_id()
     await ledger.move(tx, source, target, amount)
     if fee:
-        # The fund may be the receiver too; move() re-reads nothing, and the fund is credited by
-        # accrual keys, so both credits survive.
+        # The source was already debited in this transaction; the write cache makes this second
+        # debit see the first (Fabric itself would hand back the pre-transaction balance).
         fund = await ledger.require_account(tx, rules.OPERATIONS_FUND)
         await ledger.move(tx, source, fund, fee)
     to_balance = (

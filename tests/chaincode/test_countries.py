@@ -38,5 +38,7 @@ async def test_chaincode_accepts_the_country_file(ledger: FakeLedger) -> None:
     result = out.result(cmd.InitializeCountriesResult)
     assert (result.country_count, result.total_share_bps) == (len(request.countries), 10_000)
     assert len(out.domain_events()) == len(request.countries)
-    listed = (await ledger.invoke("ListCountries", qry.ListCountriesRequest())).result(qry.ListCountriesResult)
+    listed = (await ledger.invoke("ListCountries", qry.ListCountriesRequest())).result(
+        qry.ListCountriesResult
+    )
     assert [c.country_code for c in listed.countries] == sorted(c.country_code for c in request.countries)
