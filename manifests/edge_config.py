@@ -98,7 +98,15 @@ def _static_cluster(name: str, port: int) -> dict[str, Any]:
         "load_assignment": {
             "cluster_name": name,
             "endpoints": [
-                {"lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": _LOOPBACK, "port_value": port}}}}]}
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {"socket_address": {"address": _LOOPBACK, "port_value": port}}
+                            }
+                        }
+                    ]
+                }
             ],
         },
     }

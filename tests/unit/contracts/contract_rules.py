@@ -151,9 +151,15 @@ def compile_descriptor_set(proto_roots: list[Path], files: list[str], out: Path)
 
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     cmd = [
-        sys.executable, "-m", "grpc_tools.protoc",
-        *(f"-I{root}" for root in proto_roots), f"-I{site}", f"-I{well_known}",
-        "--include_imports", "--include_source_info", f"--descriptor_set_out={out}",
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        *(f"-I{root}" for root in proto_roots),
+        f"-I{site}",
+        f"-I{well_known}",
+        "--include_imports",
+        "--include_source_info",
+        f"--descriptor_set_out={out}",
         *files,
     ]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -174,10 +180,7 @@ def load(serialized_set: bytes, only: set[str] | None = None) -> Contracts:
     """
     fds = descriptor_pb2.FileDescriptorSet.FromString(serialized_set)
     all_files = {f.name: f for f in fds.file}
-    files = [
-        f for f in fds.file
-        if (f.name in only if only is not None else f.package.startswith("gx."))
-    ]
+    files = [f for f in fds.file if (f.name in only if only is not None else f.package.startswith("gx."))]
     model = Contracts(files=files, all_files=all_files)
     for f in fds.file:
         _index_types(model, f)
@@ -205,10 +208,7 @@ def _index_types(model: Contracts, f: descriptor_pb2.FileDescriptorProto) -> Non
 
 
 def _collect(model: Contracts, f: descriptor_pb2.FileDescriptorProto) -> None:
-    comments = {
-        tuple(loc.path): loc.leading_comments.strip()
-        for loc in f.source_code_info.location
-    }
+    comments = {tuple(loc.path): loc.leading_comments.strip() for loc in f.source_code_info.location}
 
     def add(kind: str, name: str, path: tuple[int, ...]) -> None:
         model.elements.append(Element(kind, name, comments.get(path, ""), f.name))
@@ -246,8 +246,15 @@ def _collect(model: Contracts, f: descriptor_pb2.FileDescriptorProto) -> None:
         for j, method in enumerate(svc.method):
             add("rpc", f"{prefix}.{svc.name}.{method.name}", (6, i, 2, j))
             model.rpcs.append(
-                Rpc(f.package, svc.name, method.name, method.input_type, method.output_type,
-                    method.options, f.name)
+                Rpc(
+                    f.package,
+                    svc.name,
+                    method.name,
+                    method.input_type,
+                    method.output_type,
+                    method.options,
+                    f.name,
+                )
             )
 
 
@@ -393,9 +400,9 @@ def check_request_ids(model: Contracts) -> list[str]:
 def command_rpcs(model: Contracts) -> list[Rpc]:
     """The RPCs that record a ledger command."""
     return [
-        rpc for rpc in model.rpcs
-        if not rpc.is_read
-        and (rpc.package in LEDGER_PACKAGES or rpc.full_name in LEDGER_RPCS_ELSEWHERE)
+        rpc
+        for rpc in model.rpcs
+        if not rpc.is_read and (rpc.package in LEDGER_PACKAGES or rpc.full_name in LEDGER_RPCS_ELSEWHERE)
     ]
 
 
@@ -484,8 +491,17 @@ def check_money_fields(model: Contracts) -> list[str]:
             elif (
                 _MONEY_WORDS.search(fld.name)
                 and not fld.name.endswith(_NOT_MONEY_SUFFIXES)
-                and fld.type in (FDP.TYPE_INT32, FDP.TYPE_INT64, FDP.TYPE_UINT32, FDP.TYPE_UINT64,
-                                 FDP.TYPE_SINT64, FDP.TYPE_STRING, FDP.TYPE_FLOAT, FDP.TYPE_DOUBLE)
+                and fld.type
+                in (
+                    FDP.TYPE_INT32,
+                    FDP.TYPE_INT64,
+                    FDP.TYPE_UINT32,
+                    FDP.TYPE_UINT64,
+                    FDP.TYPE_SINT64,
+                    FDP.TYPE_STRING,
+                    FDP.TYPE_FLOAT,
+                    FDP.TYPE_DOUBLE,
+                )
             ):
                 bad.append(f"{fname}: looks like money; name it *_qirat (int64) or use a unit suffix")
     return bad
@@ -513,7 +529,9 @@ def check_enums(model: Contracts) -> list[str]:
             full = f"{f.package}.{e.name}"
             if not e.value or e.value[0].number != 0 or e.value[0].name != f"{prefix}UNSPECIFIED":
                 bad.append(f"{full}: first value must be {prefix}UNSPECIFIED = 0")
-            bad += [f"{full}.{v.name}: not prefixed {prefix}" for v in e.value if not v.name.startswith(prefix)]
+            bad += [
+                f"{full}.{v.name}: not prefixed {prefix}" for v in e.value if not v.name.startswith(prefix)
+            ]
     return bad
 
 

@@ -41,7 +41,9 @@ def contracts(compiled: bytes) -> Contracts:
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))
-def test_gx_contracts_follow_the_convention(contracts: Contracts, check: Callable[[Contracts], list[str]]) -> None:
+def test_gx_contracts_follow_the_convention(
+    contracts: Contracts, check: Callable[[Contracts], list[str]]
+) -> None:
     assert check(contracts) == []
 
 
