@@ -283,10 +283,15 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
     if not routed:
         raise StackError("envoy: no gx service in the descriptor has a process to route to")
     routes: list[dict[str, Any]] = [
-        {"match": {"prefix": f"/{svc.name}/"}, "route": {"cluster": svc.domain, "timeout": "60s"}}
+        {
+            "match": {"prefix": f"/{svc.name}/"},
+            "route": {"cluster": settings.upstreams[svc.domain].name, "timeout": "60s"},
+        }
         for svc in routed
     ]
-    infra_cluster = "identity" if "identity" in settings.upstreams else routed[0].domain
+    infra_cluster = settings.upstreams[
+        "identity" if "identity" in settings.upstreams else routed[0].domain
+    ].name
     routes += [
         {"match": {"prefix": f"/{name}/"}, "route": {"cluster": infra_cluster, "timeout": "0s"}}
         for name in _INFRA_SERVICES

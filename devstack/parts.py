@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,17 +77,27 @@ class Part:
         """Tell whether a running instance must be restarted to pick up a changed configuration."""
         return False
 
-    def wait_healthy(self, cfg: StackConfig) -> None:
-        """Wait, bounded, until healthy; fail early with its log tail if the process exits."""
+    def wait_healthy(self, cfg: StackConfig, progress: Callable[[str], None] | None = None) -> None:
+        """Wait, bounded, until healthy; fail early with its log tail if the process exits.
+
+        Args:
+            cfg: The stack's settings.
+            progress: Receives a line every few seconds while the wait goes on.
+        """
 
         def died() -> str | None:
             if self.pid(cfg) is not None:
                 return None
-            return f"exited; last log lines ({cfg.log_path(self.name)}):\n" + processes.tail(
-                cfg.log_path(self.name), 15
-            )
+            log = cfg.log_path(self.name)
+            return f"exited; last log lines ({log}):\n" + processes.tail(log, 15)
 
-        wait_until(lambda: self.healthy(cfg), timeout=self.timeout, what=self.name, abort=died)
+        def waiting(seconds: float) -> None:
+            if progress is not None:
+                progress(f"  {self.name:<11} waiting for health ({seconds:.0f}s of {self.timeout:.0f}s)")
+
+        wait_until(
+            lambda: self.healthy(cfg), timeout=self.timeout, what=self.name, abort=died, on_wait=waiting
+        )
 
     def stop(self, cfg: StackConfig) -> bool:
         """Stop it by pid; True if it was running."""
@@ -192,8 +202,8 @@ class PostgresPart(Part):
         server.initialize()
         server.start()
 
-    def wait_healthy(self, cfg: StackConfig) -> None:
-        super().wait_healthy(cfg)
+    def wait_healthy(self, cfg: StackConfig, progress: Callable[[str], None] | None = None) -> None:
+        super().wait_healthy(cfg, progress)
         self._ensure_database(cfg)
 
     def _ensure_database(self, cfg: StackConfig) -> None:
@@ -287,7 +297,7 @@ class MigrationsPart(Part):
                 f"migrations: gx db upgrade failed (exit {result.returncode}):\n{processes.tail(log, 15)}"
             )
 
-    def wait_healthy(self, cfg: StackConfig) -> None:
+    def wait_healthy(self, cfg: StackConfig, progress: Callable[[str], None] | None = None) -> None:
         return None
 
     def stop(self, cfg: StackConfig) -> bool:

@@ -129,7 +129,7 @@ def up(cfg: StackConfig, *, progress: Progress = _quiet, only: Sequence[str] | N
         if part.pid(cfg) is not None:
             if not part.outdated(cfg):
                 progress(f"  {part.name:<11} already running")
-                part.wait_healthy(cfg)
+                part.wait_healthy(cfg, progress)
                 continue
             progress(f"  {part.name:<11} configuration changed: restarting")
             part.stop(cfg)
@@ -138,7 +138,7 @@ def up(cfg: StackConfig, *, progress: Progress = _quiet, only: Sequence[str] | N
                 raise PortTakenError(part.name, cfg.host, cfg.port(port_name), cfg.env_var(port_name))
         progress(f"  {part.name:<11} starting")
         part.start(cfg, view)
-        part.wait_healthy(cfg)
+        part.wait_healthy(cfg, progress)
         outcome = "done" if part.pid(cfg) is None and not part.ports else "healthy"
         progress(f"  {part.name:<11} {outcome} ({time.monotonic() - started:.1f}s)")
     return cfg
