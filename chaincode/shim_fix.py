@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import logging
 from typing import Any
 
@@ -28,9 +29,11 @@ from fabric_chaincode_python.fabric_shim.interfaces import Chaincode
 from fabric_chaincode_python.fabric_shim.response import ResponseCode
 from fabric_chaincode_python.fabric_shim.response import success as _shim_success
 from fabric_chaincode_python.version import VERSION as SHIM_VERSION
-from fabric_protos.peer import chaincode_pb2 as cc_pb2
-from fabric_protos.peer import chaincode_shim_pb2 as ccshim_pb2
-from fabric_protos.peer import proposal_response_pb2 as pr_pb2
+
+# hyperledger-fabric-protos ships no type stubs; typed as Any so the checker does not flag every use.
+cc_pb2: Any = importlib.import_module("fabric_protos.peer.chaincode_pb2")
+ccshim_pb2: Any = importlib.import_module("fabric_protos.peer.chaincode_shim_pb2")
+pr_pb2: Any = importlib.import_module("fabric_protos.peer.proposal_response_pb2")
 
 __all__ = ["SHIM_VERSION", "PeerError", "ShimFixReport", "apply", "errors_read_as_values", "events_dropped"]
 

@@ -47,8 +47,8 @@ async def transfer(
     transfer_id = tx.next_id()
     await ledger.move(tx, source, target, amount)
     if fee:
-        # The source was already debited in this transaction; the write cache makes this second
-        # debit see the first (Fabric itself would hand back the pre-transaction balance).
+        # The same in-memory account takes both debits; any later re-read in this transaction goes
+        # through the write cache, where Fabric itself would return the pre-transaction balance.
         fund = await ledger.require_account(tx, rules.OPERATIONS_FUND)
         await ledger.move(tx, source, fund, fee)
     to_balance = (
