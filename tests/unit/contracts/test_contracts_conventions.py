@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Iterable
 
 import pytest
@@ -85,3 +86,30 @@ def test_generated_code_is_compiled_from_these_protos(compiled: bytes) -> None:
         if generated != expected:
             stale.append(name)
     assert stale == [], "gen/python is stale for these protos; run `make gen`"
+
+
+def test_grpc_service_configs_retry_only_safe_methods(contracts: Contracts) -> None:
+    # Client retry policies live beside the protos (<domain>_grpc_service_config.json). A retried
+    # method must exist and be safe to repeat: a read, or a write protected by request_id.
+    configs = sorted(PROTOS.glob("gx/*/v1/*_grpc_service_config.json"))
+    assert configs, "no gRPC service config found"
+    rpcs = {(f"{r.package}.{r.service}", r.name): r for r in contracts.rpcs}
+    problems = []
+    for path in configs:
+        for method_config in json.loads(path.read_text())["methodConfig"]:
+            policy = method_config.get("retryPolicy")
+            for name in method_config["name"]:
+                rpc = rpcs.get((name["service"], name.get("method", "")))
+                if rpc is None:
+                    problems.append(f"{path.name}: unknown method {name}")
+                elif (
+                    policy
+                    and not rpc.is_read
+                    and not any(f.name == "request_id" for f in contracts.messages[rpc.input_type].field)
+                ):
+                    problems.append(f"{path.name}: retries {rpc.full_name}, a write without request_id")
+            if policy and policy["retryableStatusCodes"] != ["UNAVAILABLE"]:
+                problems.append(
+                    f"{path.name}: retries on {policy['retryableStatusCodes']}, want UNAVAILABLE only"
+                )
+    assert problems == []
