@@ -130,9 +130,9 @@ async def test_unknown_channel_fails_with_a_gateway_error(gateway: Gateway) -> N
     assert caught.value.chaincode_status is None
 
 
-async def test_role_attribute_reaches_the_chaincode(ledger: Ledger) -> None:
+async def test_creator_msp_id_reaches_the_chaincode(ledger: Ledger) -> None:
     async with connect(ledger, "gx_admin") as admin:
-        assert await admin.network("gxchannel").contract("gx").evaluate("Role") == b"gx_admin"
+        assert await admin.network("gxchannel").contract("gx").evaluate("Creator") == b"Org1MSP"
 
 
 async def test_metrics_count_calls_by_method_and_outcome(

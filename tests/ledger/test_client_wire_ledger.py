@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import Callable
 
 import grpc
+import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import proposal_pb2
+from prometheus_client.parser import text_string_to_metric_families
 
 from fabric_client import (
     ChaincodeEvent,
@@ -30,6 +32,8 @@ from fabric_client.signing import P256_ORDER
 from tests.support.ledger import Ledger
 
 pytestmark = pytest.mark.timeout(120)
+
+_DUPLICATE_TXID = 9
 
 
 async def test_two_transfers_from_one_account_one_valid_one_mvcc_conflict(
@@ -57,8 +61,21 @@ async def test_two_transfers_from_one_account_one_valid_one_mvcc_conflict(
     assert await contract.evaluate("Balance", args=[account]) == b"40"
 
 
+async def _committed_with_code(ledger: Ledger, code: int) -> float:
+    """Read the devnet's count of transactions committed with validation ``code`` from its /metrics."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"http://{ledger.metrics_address}/metrics", timeout=5)).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "devnet_transactions_committed_total" and sample.labels.get("code") == str(
+                code
+            ):
+                return sample.value
+    return 0.0
+
+
 async def test_resubmitted_envelope_is_a_duplicate_and_the_first_outcome_stands(
-    gateway: Gateway, unique: Callable[[str], str]
+    ledger: Ledger, gateway: Gateway, unique: Callable[[str], str]
 ) -> None:
     contract = gateway.network("gxchannel").contract("gx")
     account, other = unique("acct"), unique("dst")
@@ -71,6 +88,7 @@ async def test_resubmitted_envelope_is_a_duplicate_and_the_first_outcome_stands(
     first = await gateway.commit_status(tx.tx_id, channel_id="gxchannel")
     assert first.code_name == "VALID"
 
+    duplicates_before = await _committed_with_code(ledger, _DUPLICATE_TXID)
     # The outbox's retry path: re-submit the very same stored bytes.
     try:
         await gateway.submit(Transaction.from_envelope_bytes(stored))
@@ -81,6 +99,8 @@ async def test_resubmitted_envelope_is_a_duplicate_and_the_first_outcome_stands(
     again = await gateway.commit_status(tx.tx_id, channel_id="gxchannel")
     assert (again.code_name, again.block_number) == ("VALID", first.block_number)
     assert await contract.evaluate("Balance", args=[account]) == b"70", "the transfer must apply once"
+    # The committer saw the copy and marked it DUPLICATE_TXID (CommitStatus keeps the first occurrence).
+    assert await _committed_with_code(ledger, _DUPLICATE_TXID) == duplicates_before + 1
 
     # Endorsing the same signed proposal again is refused as a duplicate transaction id.
     with pytest.raises(EndorseError) as caught:
