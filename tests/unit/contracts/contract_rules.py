@@ -344,6 +344,59 @@ def check_http_rules(model: Contracts) -> list[str]:
     return bad
 
 
+def _field_path_exists(model: Contracts, message: str, path: str) -> bool:
+    current = model.messages.get(message)
+    for i, part in enumerate(path.split(".")):
+        fld = next((f for f in current.field if f.name == part), None) if current else None
+        if fld is None:
+            return False
+        if i < path.count("."):
+            current = model.messages.get(fld.type_name)
+    return True
+
+
+def check_http_bindings_resolve(model: Contracts) -> list[str]:
+    """Path variables and the body of every http rule name real request fields.
+
+    Envoy's transcoder builds its routes from these at start-up, so a typo here is an edge that
+    does not start; catching it in the contract keeps the error next to its cause.
+    """
+    bad = []
+    for rpc in model.rpcs:
+        rule = rpc.http
+        if rule is None:
+            continue
+        verb = rpc.http_verb
+        path = getattr(rule, verb) if verb and verb != "custom" else rule.custom.path
+        for var in re.findall(r"\{([^}=]+)(?:=[^}]*)?\}", path):
+            if not _field_path_exists(model, rpc.input_type, var):
+                bad.append(f"{rpc.full_name}: path variable {{{var}}} is no request field")
+        if rule.body not in ("", "*") and not _field_path_exists(model, rpc.input_type, rule.body):
+            bad.append(f"{rpc.full_name}: body {rule.body!r} is no request field")
+    return bad
+
+
+def check_http_routes_unique(model: Contracts) -> list[str]:
+    """No two RPCs, in any gx package, bind the same HTTP verb and path shape.
+
+    Several services share path prefixes (`/v1/users/...` is identity's and wallet's admin), and
+    one edge transcodes them all, so a clash would silently send a call to the wrong service.
+    """
+    seen: dict[tuple[str, str], str] = {}
+    bad = []
+    for rpc in model.rpcs:
+        rule = rpc.http
+        if rule is None:
+            continue
+        verb = rpc.http_verb
+        path = getattr(rule, verb) if verb and verb != "custom" else rule.custom.path
+        key = (verb, re.sub(r"\{[^}]*\}", "*", path))
+        if key in seen:
+            bad.append(f"{rpc.full_name}: {verb.upper()} {path} clashes with {seen[key]}")
+        seen.setdefault(key, rpc.full_name)
+    return bad
+
+
 def check_access(model: Contracts) -> list[str]:
     """Every RPC declares who may call it: public, or at least one real role."""
     bad = []
@@ -539,6 +592,8 @@ ALL_CHECKS = [
     check_comments,
     check_field_behavior_mirrors_comments,
     check_http_rules,
+    check_http_bindings_resolve,
+    check_http_routes_unique,
     check_access,
     check_request_response_names,
     check_request_ids,

@@ -40,7 +40,16 @@ service BadService {
 
   // Deletes a thing.
   rpc DeleteThing(DeleteThingRequest) returns (DeleteThingResponse) {
-    option (google.api.http) = {post: "/v1/things:delete"};
+    option (google.api.http) = {post: "/v1/things/{thing_id}:delete"};
+    option (gx.type.v1.access) = {public: true};
+  }
+
+  // Deletes a thing again, on the same route.
+  rpc DeleteThingAgain(DeleteThingRequest) returns (DeleteThingResponse) {
+    option (google.api.http) = {
+      post: "/v1/things/{name}:delete"
+      body: "nothing"
+    };
     option (gx.type.v1.access) = {public: true};
   }
 }
