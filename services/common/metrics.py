@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -27,7 +28,9 @@ class GrpcServerMetrics:
     registry, and several servers may run in one process (tests).
     """
 
-    _by_registry: dict[int, GrpcServerMetrics] = {}
+    # Keyed by the registry object itself: an id() could be reused by a new registry once
+    # an old one is garbage collected, handing it metrics registered elsewhere.
+    _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, GrpcServerMetrics] = weakref.WeakKeyDictionary()
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.started = Counter(
@@ -51,10 +54,10 @@ class GrpcServerMetrics:
     def for_registry(cls, registry: CollectorRegistry | None = None) -> GrpcServerMetrics:
         """The metrics of a registry (the process default when None), created once."""
         registry = registry or REGISTRY
-        metrics = cls._by_registry.get(id(registry))
+        metrics = cls._by_registry.get(registry)
         if metrics is None:
             metrics = cls(registry)
-            cls._by_registry[id(registry)] = metrics
+            cls._by_registry[registry] = metrics
         return metrics
 
 
