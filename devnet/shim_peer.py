@@ -227,6 +227,8 @@ class ChaincodeConnection:
         return ExecutionResult(response=response, event=event)
 
     def _dispatch(self, msg: chaincode_shim_pb2.ChaincodeMessage) -> None:
+        if _LOG.isEnabledFor(logging.DEBUG):
+            _LOG.debug("chaincode %s sent %s for tx %s", self.name, _MSG.Type.Name(msg.type), msg.txid[:12])
         if msg.type == _MSG.KEEPALIVE:
             return
         ctx = self._contexts.get((msg.channel_id, msg.txid))
