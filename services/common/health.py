@@ -43,6 +43,7 @@ class HealthMonitor:
         self._task: asyncio.Task[None] | None = None
         self._failing: dict[str, str] = {}
         self._shutting_down = False
+        self._published: int | None = None
         self.ready = False
 
     @property
@@ -77,6 +78,10 @@ class HealthMonitor:
         return ok
 
     async def _publish(self, status: int) -> None:
+        # Only changes are published: every set() wakes each Watch stream.
+        if status == self._published:
+            return
+        self._published = status
         for service in self._services:
             await self.servicer.set(service, status)
 
