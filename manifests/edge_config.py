@@ -51,10 +51,10 @@ def parse_upstreams(text: str) -> dict[str, gx_envoy.Upstream]:
     return upstreams
 
 
-def _ops_listener(port: int, admin_port: int) -> dict[str, Any]:
+def _ops_listener(port: int) -> dict[str, Any]:
     # Only these two admin paths leave the pod: the admin interface also serves mutating
     # endpoints (/quitquitquit, /logging), which must never be reachable from the network.
-    routes = [
+    routes: list[dict[str, Any]] = [
         {"match": {"path": path}, "route": {"cluster": "envoy_admin"}}
         for path in ("/ready", "/stats/prometheus")
     ]
@@ -167,7 +167,7 @@ def render(
             provider = next(iter(http_filter["typed_config"]["providers"].values()))
             provider["remote_jwks"]["http_uri"]["uri"] = f"http://{_LOOPBACK}:{port}/.well-known/jwks.json"
     static["clusters"].append(_static_cluster("envoy_admin", admin_port))
-    static["listeners"].append(_ops_listener(ops_port, admin_port))
+    static["listeners"].append(_ops_listener(ops_port))
     return config
 
 
