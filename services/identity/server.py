@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -75,7 +76,8 @@ def create_identity_server(
         redis: The Redis client.
     """
     keys = KeyStore.open(settings.identity.keys_dir)
-    servicer = IdentityServicer(build_usecases(settings, sessions, redis, keys))
+    trusted = [ipaddress.ip_network(n, strict=False) for n in settings.identity.trusted_proxies]
+    servicer = IdentityServicer(build_usecases(settings, sessions, redis, keys), trusted)
     return create_server(
         settings,
         [bind(identity_service_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)],

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import urllib.parse
+from collections.abc import Sequence
+
 import grpc
 from google.api import httpbody_pb2
 from gx.identity.v1 import identity_pb2, identity_service_pb2_grpc
@@ -14,6 +18,7 @@ from services.identity.kyc import KycDocumentInput, KycInput
 from services.identity.usecases import Caller, IdentityUseCases, Tokens
 
 _BEARER = "Bearer"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _caller() -> Caller:
@@ -21,26 +26,43 @@ def _caller() -> Caller:
     return Caller(principal.user_id, frozenset(role_claim_name(r) for r in principal.roles))
 
 
-def client_ip(context: grpc.aio.ServicerContext) -> str | None:
-    """The client's address for lockout counting.
-
-    Behind the edge, the peer is Envoy; Envoy appends the address it received the
-    connection from to `x-forwarded-for`, so the LAST entry is the one a trusted hop wrote
-    (earlier entries are whatever the client claimed). Without the header, the peer is
-    the client.
-    """
-    forwarded = metadata_value(context, "x-forwarded-for")
-    if forwarded:
-        last = forwarded.split(",")[-1].strip()
-        if last:
-            return last
+def _peer_ip(context: grpc.aio.ServicerContext) -> str | None:
     peer = context.peer() or ""
     kind, _, rest = peer.partition(":")
     if kind == "ipv4":
         return rest.rsplit(":", 1)[0]
     if kind == "ipv6":
-        return rest.rsplit(":", 1)[0].strip("[]")
+        return urllib.parse.unquote(rest.rsplit(":", 1)[0]).strip("[]")
     return None
+
+
+def client_ip(context: grpc.aio.ServicerContext, trusted_proxies: Sequence[IPNetwork] = ()) -> str | None:
+    """The client's address for lockout counting.
+
+    `x-forwarded-for` is believed only when the connection comes from a trusted proxy
+    (the edge); a client talking to identity directly could write anything there. The
+    LAST entry is used: it is the address the edge itself saw (Envoy appends it with
+    `use_remote_address`), while earlier entries are whatever the client claimed.
+    """
+    peer = _peer_ip(context)
+    if peer is None:
+        return None
+    forwarded = metadata_value(context, "x-forwarded-for")
+    if forwarded and _is_trusted(peer, trusted_proxies):
+        last = forwarded.split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            return peer
+    return peer
+
+
+def _is_trusted(ip: str, networks: Sequence[IPNetwork]) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address.version == net.version and address in net for net in networks)
 
 
 def _login_response(tokens: Tokens) -> svc.LoginResponse:
@@ -56,15 +78,21 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     """Thin adapter: the interceptors already validated the request and authenticated the
     caller; errors raised by the use cases are mapped to statuses by the error interceptor."""
 
-    def __init__(self, usecases: IdentityUseCases) -> None:
-        """Wraps the use cases."""
+    def __init__(self, usecases: IdentityUseCases, trusted_proxies: Sequence[IPNetwork] = ()) -> None:
+        """Wraps the use cases.
+
+        Args:
+            usecases: The use cases.
+            trusted_proxies: Networks whose `x-forwarded-for` is believed (the edge).
+        """
         self._uc = usecases
+        self._trusted = tuple(trusted_proxies)
 
     async def RegisterUser(self, request: svc.RegisterUserRequest, context: grpc.aio.ServicerContext) -> svc.RegisterUserResponse:
         return await self._uc.register(request)
 
     async def Login(self, request: svc.LoginRequest, context: grpc.aio.ServicerContext) -> svc.LoginResponse:
-        tokens = await self._uc.login(request.email, request.password, client_ip(context))
+        tokens = await self._uc.login(request.email, request.password, client_ip(context, self._trusted))
         return _login_response(tokens)
 
     async def RefreshToken(

@@ -22,6 +22,9 @@ class IdentityOptions(BaseModel):
     lockout_account_limit: int = Field(default=5, ge=1)
     lockout_ip_limit: int = Field(default=20, ge=1)
     lockout_window_seconds: int = Field(default=900, ge=1)
+    # Connections from these networks are the edge: their `x-forwarded-for` names the client
+    # for lockout counting. Anyone else's header is ignored.
+    trusted_proxies: list[str] = ["127.0.0.0/8", "::1/128"]
     # Argon2id cost; never below OWASP's minimum (enforced again by PasswordHashing).
     argon2_memory_kib: int = Field(default=OWASP_MEMORY_KIB, ge=OWASP_MEMORY_KIB)
     argon2_time_cost: int = Field(default=OWASP_TIME_COST, ge=OWASP_TIME_COST)
