@@ -464,25 +464,25 @@ def registry(cfg: StackConfig, *, only: Sequence[str] | None = None) -> list[Par
         cfg: The stack's settings.
         only: Limit to these part names (infrastructure they need is the caller's business).
     """
-    parts: list[Part] = [PostgresPart(), RedisPart()]
-    if MigrationsPart.available():
+
+    def wanted(name: str) -> bool:
+        return only is None or name in only
+
+    parts: list[Part] = [p for p in (PostgresPart(), RedisPart()) if wanted(p.name)]
+    if wanted("migrations") and MigrationsPart.available():
         parts.append(MigrationsPart())
-    if module_exists("chaincode.__main__"):
+    ledger = wanted("devnet") and module_exists("devnet.__main__")
+    if wanted("chaincode") and module_exists("chaincode.__main__"):
         parts.append(ChaincodePart())
-    if module_exists("devnet.__main__"):
+    if ledger:
         parts.append(DevnetPart())
-    services = tuple(s for s in SERVICES if module_exists(f"services.{s}.__main__"))
+    services = tuple(s for s in SERVICES if wanted(s) and module_exists(f"services.{s}.__main__"))
     parts += [ServicePart(name=s, ports=(s, f"{s}_metrics")) for s in services]
     # Workers need the ledger; without a devnet to talk to they would only fail.
-    workers = (
-        tuple(w for w in WORKERS if module_exists(f"{w}.__main__"))
-        if any(p.name == "devnet" for p in parts)
-        else ()
-    )
+    workers = tuple(w for w in WORKERS if ledger and wanted(w) and module_exists(f"{w}.__main__"))
     parts += [WorkerPart(name=w, ports=((w,) if w in cfg.ports else ()) + (f"{w}_metrics",)) for w in workers]
+    # The edge fronts the processes that run in this stack, and only those.
     behind_edge = services + tuple(w for w in workers if w in _DOMAIN_OWNERS.values())
-    if services:
+    if services and wanted("edge"):
         parts.append(EdgePart(services=behind_edge, domains=dict(_DOMAIN_OWNERS)))
-    if only is not None:
-        parts = [p for p in parts if p.name in only]
     return parts
