@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import TextIO
 from pathlib import Path
+from typing import TextIO
 
 from alembic import command
 from alembic.config import Config

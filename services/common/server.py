@@ -192,9 +192,12 @@ def create_server(
     reflection.enable_server_reflection(
         [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
     )
-    port = server.add_insecure_port(settings.listen)
+    try:
+        port = server.add_insecure_port(settings.listen)
+    except RuntimeError:
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen on {settings.listen}")
+        raise OSError(f"cannot listen on {settings.listen} (GX_LISTEN): the address is in use or unavailable")
     host = settings.listen.rpartition(":")[0]
     monitor = HealthMonitor(
         health_servicer,
@@ -242,8 +245,13 @@ async def run_server(
     installed = _install_stop_signals(stop)
     try:
         async with contextlib.AsyncExitStack() as stack:
-            gx = await build(stack)
-            await gx.start()
+            try:
+                gx = await build(stack)
+                await gx.start()
+            except OSError as exc:
+                # A taken port is an operator's mistake, not a crash: one line, no traceback.
+                _log.error("%s cannot start: %s", settings.service_name, exc)
+                raise SystemExit(2) from None
             _log.info(
                 "%s serving gRPC on %s%s",
                 settings.service_name,

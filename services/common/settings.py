@@ -16,6 +16,9 @@ class DatabaseSettings(BaseModel):
     pool_timeout: float = Field(default=5.0, gt=0)
     # Recycle before common server/proxy idle timeouts cut connections under the pool.
     pool_recycle: float = Field(default=1800.0, gt=0)
+    # A connection killed by a PostgreSQL restart is noticed at checkout, not mid-request,
+    # at the price of one round trip per checkout.
+    pool_pre_ping: bool = True
     echo: bool = False
 
 

@@ -102,13 +102,13 @@ class Running:
 
 
 def settings(**kw: Any) -> ServiceSettings:
-    return ServiceSettings(
-        service_name="runtimetest",
-        listen="127.0.0.1:0",
-        metrics_listen="127.0.0.1:0",
-        health_check_interval_seconds=0.05,
-        **kw,
-    )
+    values: dict[str, Any] = {
+        "service_name": "runtimetest",
+        "listen": "127.0.0.1:0",
+        "metrics_listen": "127.0.0.1:0",
+        "health_check_interval_seconds": 0.05,
+    }
+    return ServiceSettings(**{**values, **kw})
 
 
 @pytest.fixture

@@ -271,3 +271,20 @@ async def test_run_server_stops_on_signal_event_and_closes_resources_in_reverse(
     stop.set()
     await asyncio.wait_for(task, 10)
     assert closed == ["redis", "engine"]
+
+
+async def test_taken_port_is_a_clear_error_and_run_server_exits_without_traceback(running: Running) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from services.common.server import create_server
+
+    taken = settings(listen=running.gx.address)
+    with pytest.raises(OSError, match="in use or unavailable"):
+        create_server(taken, [], registry=CollectorRegistry())
+
+    async def build(stack: contextlib.AsyncExitStack):
+        return create_server(taken, [], registry=CollectorRegistry())
+
+    with pytest.raises(SystemExit) as err:
+        await run_server(taken, build)
+    assert err.value.code == 2
