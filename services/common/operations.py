@@ -13,10 +13,11 @@ import time
 import uuid
 from typing import Any
 
-from google.protobuf import timestamp_pb2
-from gx.type.v1 import command_pb2, operation_pb2
+from gx.type.v1 import operation_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.common.outbox import operation_from_row
 
 # One statement: the command, and whether its transaction is projected. A transaction is
 # projected when the projector recorded it, or when the projector's checkpoint has moved past
@@ -35,50 +36,18 @@ _SELECT = text(
     """
 )
 
-# gRPC codes for the reasons the outbox records, so clients see a familiar status code.
-_CODE_BY_REASON = {
-    "CANCELLED": 1,  # CANCELLED
-    "RETRIES_EXHAUSTED": 14,  # UNAVAILABLE: the ledger could not be reached in time
-    "INTERNAL": 13,
-    "UNKNOWN_COMMAND_TYPE": 12,  # UNIMPLEMENTED
-}
-_FAILED_PRECONDITION = 9
-
-
-def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def operation_from_command(row: Any) -> operation_pb2.Operation:
-    """Build the client's Operation from a row selected by `_SELECT` (with `projected`)."""
-    state = row.status
+    """Build the client's Operation from a row selected by `_SELECT` (with `projected`).
+
+    The row's own fields become the Operation as `services.common.outbox.operation_from_row`
+    builds it for every caller; only `done` and the state of a committed-but-not-projected
+    command differ: that one is still SUBMITTED and not done.
+    """
     projected = bool(row.projected)
-    if state == "COMMITTED" and not projected:
-        state = "SUBMITTED"  # committed on the ledger, not yet visible in the read models
-    type_name = row.command_type if row.command_type.startswith("COMMAND_TYPE_") else f"COMMAND_TYPE_{row.command_type}"
-    operation = operation_pb2.Operation(
-        name=f"operations/{row.id}",
-        done=state in ("COMMITTED", "FAILED"),
-        state=operation_pb2.OperationState.Value(f"OPERATION_STATE_{state}"),
-        command_type=command_pb2.CommandType.Value(type_name) if type_name in command_pb2.CommandType.keys() else 0,
-        fabric_tx_id=row.tx_id or "",
-        block_number=row.block_number or 0,
-        create_time=_timestamp(row.created_at),
-        update_time=_timestamp(row.updated_at),
-    )
-    if row.status == "COMMITTED" and row.result_json:
-        operation.result_json = row.result_json
-    if row.status == "FAILED":
-        reason = row.error_code or "FAILED"
-        operation.error.CopyFrom(
-            operation_pb2.OperationError(
-                code=_CODE_BY_REASON.get(reason, _FAILED_PRECONDITION),
-                message=row.error_message or reason,
-                reason=reason,
-            )
-        )
+    committed = row.status == "COMMITTED"
+    operation = operation_from_row(row, done=row.status == "FAILED" or (committed and projected))
+    if committed and not projected:
+        operation.state = operation_pb2.OPERATION_STATE_SUBMITTED
     return operation
 
 
