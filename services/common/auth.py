@@ -142,13 +142,15 @@ class JwksCache:
         self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
         self._fetched_at = float("-inf")
         self._attempted_at = float("-inf")
+        self._completed_at = float("-inf")
         self._lock = asyncio.Lock()
 
     async def refresh(self) -> None:
         """Fetch the keys now (coalesced: concurrent callers share one fetch)."""
         started = time.monotonic()
         async with self._lock:
-            if self._attempted_at >= started:
+            # A fetch that finished after we asked already answers us.
+            if self._completed_at >= started:
                 return
             self._attempted_at = time.monotonic()
             try:
@@ -157,8 +159,10 @@ class JwksCache:
                 # Keep the old keys: identity being briefly down must not log everyone out.
                 _log.warning("JWKS refresh failed: %s", exc)
                 return
+            finally:
+                self._completed_at = time.monotonic()
             self._keys = keys
-            self._fetched_at = time.monotonic()
+            self._fetched_at = self._completed_at
 
     async def key_for(self, kid: str) -> Any | None:
         now = time.monotonic()

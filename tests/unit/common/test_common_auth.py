@@ -145,3 +145,22 @@ async def test_jwks_cache_keeps_old_keys_when_refresh_fails() -> None:
     await asyncio.sleep(0.001)
     assert await cache.key_for("a") is not None
     assert calls == 2  # the stale cache did try to refresh, failed, and kept serving the key
+
+
+async def test_concurrent_unknown_kids_share_one_fetch() -> None:
+    key = Signer("a")
+    calls = 0
+    gate = asyncio.Event()
+
+    async def fetch() -> dict:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return {"keys": [key.jwk()]}
+
+    cache = JwksCache(fetch, min_refresh_seconds=0, ttl_seconds=3600)
+    waiters = [asyncio.ensure_future(cache.key_for("a")) for _ in range(20)]
+    await asyncio.sleep(0.01)
+    gate.set()
+    assert all(k is not None for k in await asyncio.gather(*waiters))
+    assert calls == 1
