@@ -80,8 +80,8 @@ class GovernanceServiceServicer(object):
 
     def SubmitProposal(self, request, context):
         """Submits a proposal to change one system parameter (SUBMIT_PROPOSAL). The parameter
-        must exist and have no other open proposal. The new proposal's id is the request's
-        `request_id`.
+        must exist and have no other open proposal. The new proposal's id is the id of the
+        operation this answers.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """

@@ -74,8 +74,8 @@ class LoanServiceServicer(object):
     """
 
     def ApplyForLoan(self, request, context):
-        """Applies for a loan for the caller (APPLY_FOR_LOAN). The new loan's id is the
-        request's `request_id`.
+        """Applies for a loan for the caller (APPLY_FOR_LOAN). The new loan's id is the id of
+        the operation this answers.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """

@@ -116,7 +116,7 @@ class OrganizationServiceServicer(object):
     def ProposeOrganization(self, request, context):
         """Proposes an organisation with its stakeholders (PROPOSE_ORGANIZATION). The caller
         must be one of the stakeholders; only admins may propose a GOVERNMENT organisation.
-        The new organisation's id is the request's `request_id`.
+        The new organisation's id is the id of the operation this answers.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
@@ -147,8 +147,8 @@ class OrganizationServiceServicer(object):
     def DefineAuthRule(self, request, context):
         """Adds a tier to an active organisation's multisig policy (DEFINE_AUTH_RULE). The
         caller must be a stakeholder; approvers must be stakeholders too, and
-        `required_approvers` cannot exceed their number. The rule's id is the request's
-        `request_id`.
+        `required_approvers` cannot exceed their number. The rule's id is the id of the
+        operation this answers.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
@@ -159,7 +159,7 @@ class OrganizationServiceServicer(object):
     def InitiateMultisigTransaction(self, request, context):
         """Starts a transfer out of an organisation (INITIATE_MULTISIG_TX). The caller must be
         a stakeholder; their initiation counts as the first approval. The transfer's id is
-        the request's `request_id`.
+        the id of the operation this answers.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
