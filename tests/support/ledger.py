@@ -142,6 +142,16 @@ class Ledger:
         """A client identity: ``gx_super_admin``, ``gx_admin``, ``gx_partner_api`` or ``User1``."""
         return _identity(self.org_dir, "users", f"{name}@{self.domain}")
 
+    @property
+    def devnet_pid(self) -> int | None:
+        """PID of the running devnet process (benchmarks read its CPU time)."""
+        return None if self._devnet is None else self._devnet.process.pid
+
+    @property
+    def chaincode_pid(self) -> int | None:
+        """PID of the running chaincode process."""
+        return None if self._chaincode is None else self._chaincode.process.pid
+
     # -- processes ---------------------------------------------------------------------------------
     def _chaincode_command(self) -> list[str]:
         if self.kind == "kv":
