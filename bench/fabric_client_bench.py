@@ -110,8 +110,10 @@ async def _run(gateway: Gateway, args: argparse.Namespace, count: int, prefix: s
                 failures[key] = failures.get(key, 0) + 1
 
     started = time.perf_counter()
+    cpu_started = time.process_time()
     await asyncio.gather(*(worker() for _ in range(min(args.concurrency, count))))
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     return {
         "transactions": count,
         "committed_valid": len(latencies),
@@ -125,6 +127,8 @@ async def _run(gateway: Gateway, args: argparse.Namespace, count: int, prefix: s
             "mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0.0,
         },
         "endorse_ms_p50": round(_percentile(endorse, 0.50) * 1000, 1),
+        # CPU the load generator itself used per transaction: tells whether the client or the peer limits.
+        "client_cpu_ms_per_tx": round(cpu / count * 1000, 3) if count else 0.0,
     }
 
 

@@ -138,6 +138,7 @@ class Gateway:
         metrics: ClientMetrics | None = None,
         wait_for_ready: bool = False,
         owns_channel: bool = False,
+        default_channel: str | None = None,
     ) -> None:
         """Wrap an existing grpc.aio channel.
 
@@ -151,6 +152,7 @@ class Gateway:
             metrics: where to record calls (the default registry if None).
             wait_for_ready: queue calls while the channel reconnects instead of failing fast.
             owns_channel: close the channel in :meth:`close`.
+            default_channel: the channel :meth:`commit_status` uses when none is given.
         """
         self.identity = identity
         self.endpoint = endpoint
@@ -164,6 +166,7 @@ class Gateway:
         self._metrics.set_breaker(self.breaker.name, self.breaker.state)
         self._wait_for_ready = wait_for_ready
         self._owns_channel = owns_channel
+        self.default_channel = default_channel
 
     @classmethod
     def connect(
@@ -178,6 +181,7 @@ class Gateway:
         breaker: CircuitBreaker | None = None,
         metrics: ClientMetrics | None = None,
         wait_for_ready: bool = False,
+        default_channel: str | None = None,
     ) -> Gateway:
         """Open a channel to ``endpoint`` and return a gateway that owns it.
 
@@ -194,6 +198,7 @@ class Gateway:
             breaker: circuit breaker (default: 5 failures, 10 s reset).
             metrics: metrics sink.
             wait_for_ready: queue calls during reconnection instead of failing fast.
+            default_channel: the channel :meth:`commit_status` uses when none is given.
         """
         options = channel_options(keepalive or Keepalive(), tls)
         if tls is None:
@@ -217,6 +222,7 @@ class Gateway:
             metrics=metrics,
             wait_for_ready=wait_for_ready,
             owns_channel=True,
+            default_channel=default_channel,
         )
 
     async def __aenter__(self) -> Gateway:
@@ -266,19 +272,23 @@ class Gateway:
         self,
         tx_id: str,
         *,
-        channel_id: str,
+        channel_id: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> CommitStatus:
         """Wait until ``tx_id`` is committed and return how (returns at once if it already is).
 
         Args:
             tx_id: the transaction id.
-            channel_id: its channel.
+            channel_id: its channel (default: the gateway's ``default_channel``).
             timeout: deadline in seconds (default ``timeouts.commit_status``).
 
         Raises:
+            ValueError: no channel given and no default channel set.
             CommitStatusError: DEADLINE_EXCEEDED if not committed in time, or the peer's refusal.
         """
+        channel_id = channel_id or self.default_channel
+        if not channel_id:
+            raise ValueError("commit_status needs a channel_id (or a gateway default_channel)")
         request = signed_commit_status_request(self.identity, self._signer, channel_id, tx_id)
         response = await self._unary(
             "commit_status",

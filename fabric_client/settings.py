@@ -81,6 +81,7 @@ def connect_from_settings(settings: FabricSettings) -> Gateway:
             submit=settings.submit_timeout,
             commit_status=settings.commit_status_timeout,
         ),
+        default_channel=settings.channel,
         breaker=CircuitBreaker(
             settings.peer_endpoint,
             failure_threshold=settings.breaker_failure_threshold,

@@ -14,10 +14,12 @@ from fabric_client import (
     CommitStatusError,
     EndorseError,
     EvaluateError,
+    FabricSettings,
     FailureKind,
     Gateway,
     Transaction,
     classify,
+    connect_from_settings,
 )
 from tests.ledger.conftest import connect
 from tests.support.ledger import Ledger
@@ -182,3 +184,23 @@ async def test_conflicting_commit_raises_commit_error_from_submit_transaction(
     else:
         assert isinstance(error, EndorseError) and error.chaincode_status == 500, error
     assert await contract.evaluate("Balance", args=[account]) == b"40"
+
+
+async def test_gateway_from_settings_uses_its_channel_by_default(
+    ledger: Ledger, unique: Callable[[str], str]
+) -> None:
+    settings = FabricSettings(
+        peer_endpoint=ledger.peer_address,
+        msp_id=ledger.msp_id,
+        msp_dir=ledger.user("gx_admin").cert_path.parents[1],
+        channel=ledger.channel,
+        chaincode=ledger.chaincode_name,
+        commit_status_timeout=20,
+    )
+    async with connect_from_settings(settings) as gw:
+        contract = gw.network(settings.channel).contract(settings.chaincode)
+        tx = await contract.new_proposal("Put", args=[unique("settings"), "1"]).endorse()
+        await gw.submit(tx.envelope_bytes)
+        status = await gw.commit_status(tx.tx_id)  # no channel: the settings' channel
+        assert status.successful
+        assert gw.timeouts.commit_status == 20
