@@ -8,7 +8,7 @@ import contextlib
 from services.common.logging import configure_logging
 from services.common.server import GxServer, create_server, run_server
 from services.common.settings import ServiceSettings
-from tests.grpc.common.conftest import Behaviour, binding
+from tests.grpc.common.runtime_harness import Behaviour, binding
 
 
 async def main() -> None:

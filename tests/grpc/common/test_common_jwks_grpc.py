@@ -11,8 +11,8 @@ from google.api import httpbody_pb2
 from prometheus_client import CollectorRegistry
 
 from services.common.server import create_server
-from tests.grpc.common.conftest import Behaviour, binding, settings
 from tests.grpc.common.jwt_helpers import Signer
+from tests.grpc.common.runtime_harness import Behaviour, binding, settings
 from tests.grpc.common.runtime_test_proto import COLOR_RED, SERVICE, EchoRequest, EchoResponse
 
 GET_JWKS = "/gx.identity.v1.IdentityService/GetJwks"

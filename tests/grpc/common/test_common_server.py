@@ -15,8 +15,8 @@ from grpc_status import rpc_status
 
 from services.common import errors
 from services.common.server import run_server
-from tests.grpc.common.conftest import Running, settings
 from tests.grpc.common.jwt_helpers import Signer, unsigned_token
+from tests.grpc.common.runtime_harness import Running, settings
 from tests.grpc.common.runtime_test_proto import COLOR_RED, SERVICE, EchoRequest
 
 VALID = {"email": "a@example.com", "color": COLOR_RED}
