@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -29,13 +30,16 @@ def node_client() -> Path:
     npm = shutil.which("npm")
     assert node and npm, "node and npm are required for the conformance tests"
     digest = _lock_digest()
-    if not _STAMP.exists() or _STAMP.read_text().strip() != digest:
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--omit=optional"],
-            cwd=NODE_DIR,
-            check=True,
-            timeout=600,
-            capture_output=True,
-        )
-        _STAMP.write_text(digest)
+    # pytest-xdist workers each run this fixture: one installs while the others wait on the lock.
+    with (NODE_DIR / ".npm-install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _STAMP.exists() or _STAMP.read_text().strip() != digest:
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--omit=optional"],
+                cwd=NODE_DIR,
+                check=True,
+                timeout=600,
+                capture_output=True,
+            )
+            _STAMP.write_text(digest)
     return NODE_DIR
