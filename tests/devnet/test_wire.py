@@ -221,3 +221,21 @@ def test_gx_cli_registers_devnet_with_contract_options() -> None:
     assert args.chaincode == [("gx", "127.0.0.1:9999")] and args.batch_size == 10
     assert (args.listen, args.channel, args.msp_id, str(args.state_dir)) == (
         "127.0.0.1:7051", "gxchannel", "Org1MSP", ".gx/devnet")
+
+
+async def test_tls_serves_the_gateway_with_devnet_material(tmp_path: Path) -> None:
+    async with running_ledger(tmp_path, tls=True) as secure:
+        channel = secure.grpc_channel()
+        try:
+            from fabric_protos.gateway import gateway_pb2_grpc
+
+            client = Wire.__new__(Wire)
+            client.channel_obj, client.stub = channel, gateway_pb2_grpc.GatewayStub(channel)
+            client.signer = Signer.load(user_msp(secure.state_dir, "User1"))
+            client.channel, client.chaincode = "gxchannel", "gx"
+            assert (await client.submit("Put", "tls", "1"))[2].result == C.VALID
+        finally:
+            await channel.close()
+        async with grpc.aio.insecure_channel(secure.peer_address) as plain:
+            with pytest.raises(grpc.aio.AioRpcError):
+                await health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(), timeout=2)

@@ -94,7 +94,7 @@ class Ledger:
 
     def __init__(self, state_dir: Path, *, chaincode: str = "kv", chaincode_name: str = "gx",
                  shim_fix: bool = True, batch_timeout: float | None = None, batch_size: int | None = None,
-                 extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+                 extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None, tls: bool = False) -> None:
         self.state_dir = Path(state_dir)
         self.kind = chaincode
         self.chaincode_name = chaincode_name
@@ -106,6 +106,7 @@ class Ledger:
         self.batch_size = batch_size
         self.extra_args = tuple(extra_args)
         self.env = dict(env or {})
+        self.tls = tls
         self.peer_port = free_port()
         self.chaincode_port = free_port()
         self.metrics_port = free_port()
@@ -138,6 +139,23 @@ class Ledger:
     def peer_identity(self) -> Identity:
         return _identity(self.org_dir, "peers", f"peer0.{self.domain}")
 
+    @property
+    def tls_dir(self) -> Path:
+        """The peer's TLS material written by devnet: ``ca.crt``, ``server.crt``, ``server.key``."""
+        return self.org_dir / "peers" / f"peer0.{self.domain}" / "tls"
+
+    @property
+    def tls_ca_path(self) -> Path:
+        """The CA a client must trust when the ledger runs with ``tls=True``."""
+        return self.tls_dir / "ca.crt"
+
+    def grpc_channel(self) -> grpc.aio.Channel:
+        """An aio channel to the peer: TLS (trusting devnet's TLS CA) when the ledger runs with TLS."""
+        if not self.tls:
+            return grpc.aio.insecure_channel(self.peer_address)
+        creds = grpc.ssl_channel_credentials(root_certificates=self.tls_ca_path.read_bytes())
+        return grpc.aio.secure_channel(self.peer_address, creds)
+
     def user(self, name: str = "User1") -> Identity:
         """A client identity: ``gx_super_admin``, ``gx_admin``, ``gx_partner_api`` or ``User1``."""
         return _identity(self.org_dir, "users", f"{name}@{self.domain}")
@@ -169,6 +187,9 @@ class Ledger:
             cmd += ["--batch-timeout", str(self.batch_timeout)]
         if self.batch_size is not None:
             cmd += ["--batch-size", str(self.batch_size)]
+        if self.tls:
+            # devnet writes this material before it starts serving, so the paths exist in time.
+            cmd += ["--tls-cert", str(self.tls_dir / "server.crt"), "--tls-key", str(self.tls_dir / "server.key")]
         return cmd + list(self.extra_args)
 
     async def _spawn(self, cmd: list[str], log_name: str, env: dict[str, str]) -> _Proc:
@@ -204,7 +225,14 @@ class Ledger:
         """Poll devnet's gRPC health until SERVING; raise with the logs if it dies or never gets there."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
-        async with grpc.aio.insecure_channel(self.peer_address) as channel:
+        while self.tls and not self.tls_ca_path.exists():
+            # devnet writes its TLS material on first start, just before it listens.
+            if self._devnet is not None and self._devnet.process.returncode is not None:
+                raise RuntimeError(f"devnet exited with {self._devnet.process.returncode}\n{self.logs()}")
+            if loop.time() > deadline:
+                raise TimeoutError(f"devnet wrote no TLS material after {limit}s\n{self.logs()}")
+            await asyncio.sleep(0.1)
+        async with self.grpc_channel() as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while True:
                 if self._devnet is not None and self._devnet.process.returncode is not None:
