@@ -91,7 +91,14 @@ def test_up_starts_every_part_healthy_and_prints_the_endpoints(dev: Dev) -> None
         assert rows[name][1] == str(pid)
 
 
+def _up(dev: Dev) -> None:
+    # Each test brings the stack to the state it needs: under xdist they may run in any order.
+    result = dev.run("up")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_second_up_keeps_processes_and_data(dev: Dev) -> None:
+    _up(dev)
     with psycopg.connect(_pg_url(dev), autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS launcher_probe (v text)")
         conn.execute("INSERT INTO launcher_probe VALUES ('kept')")
@@ -114,6 +121,7 @@ def test_second_up_keeps_processes_and_data(dev: Dev) -> None:
 
 
 def test_logs_show_a_part_and_name_the_known_ones(dev: Dev) -> None:
+    _up(dev)
     result = dev.run("logs", "postgres", "-n", "200")
     assert result.returncode == 0
     assert "database system is ready to accept connections" in result.stdout
@@ -123,6 +131,7 @@ def test_logs_show_a_part_and_name_the_known_ones(dev: Dev) -> None:
 
 
 def test_down_stops_every_process_by_pid(dev: Dev) -> None:
+    _up(dev)
     pids = dev.pids()
     assert {"postgres", "redis"} <= set(pids)
     result = dev.run("down")
@@ -135,6 +144,7 @@ def test_down_stops_every_process_by_pid(dev: Dev) -> None:
 
 
 def test_a_taken_port_gives_one_line_naming_the_port_and_its_variable(dev: Dev) -> None:
+    dev.run("down")
     port = dev.port("redis")
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", port))
