@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
-	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "gx_mesh_gen.pth").write_text(str(pathlib.Path("gen/python").resolve()) + "\n")'
+	# Generated code (and the repo root, for tools run from elsewhere) on the venv's path.
+	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "gx_mesh_gen.pth").write_text(str(pathlib.Path("gen/python").resolve()) + "\n" + str(pathlib.Path(".").resolve()) + "\n")'
 	touch $(STAMP)
 
 venv: $(STAMP) ## Create or update the virtualenv with every dependency.
