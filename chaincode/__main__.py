@@ -29,9 +29,10 @@ def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The shim logs every stream message (with payloads) at INFO on the "asyncio" logger: far too
-    # much for a ledger that carries personal data, and slow.
-    logging.getLogger("asyncio").setLevel(logging.WARNING)
+    # The shim logs every stream message on the "asyncio" logger (payloads at INFO, a "Look out!"
+    # at WARNING): far too much for a ledger that carries personal data, and slow. Task failures
+    # still show: asyncio reports them at ERROR.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:

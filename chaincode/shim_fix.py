@@ -1,14 +1,18 @@
-"""Run-time fixes for fabric-chaincode-python defects that lose chaincode events and misread peer errors.
+"""Run-time fixes for fabric-chaincode-python defects: lost events, misread peer errors, racing writes.
 
-fabric-chaincode-python 2.5.4 has two defects that matter to any chaincode built on it:
+fabric-chaincode-python 2.5.4 has three defects that matter to any chaincode built on it:
 
 1. ``ChaincodeStub.set_event()`` stores the event on the stub, but ``Handler.handle_stub_interaction``
    builds the ``COMPLETED`` message without ``chaincode_event``, so the peer never sees an event.
 2. ``MsgQueueHandler.handle_msg_response`` resolves the pending request for a peer ``ERROR`` exactly
    as for a ``RESPONSE``, so ``get_state`` returns the peer's error text as if it were the stored value
    (and a refused ``put_state`` looks like a success).
+3. Every transaction runs in its own task and writes to the one gRPC stream to the peer without any
+   ordering, but a ``grpc.aio`` stream allows one write in flight at a time: with concurrent
+   transactions a write fails (``GRPC_CALL_ERROR_TOO_MANY_OPERATIONS``), the transaction answers 500 or
+   hangs until the peer's execute timeout.
 
-:func:`apply` repairs both at chaincode start-up. It first *probes* the installed shim in a private
+:func:`apply` repairs all three at chaincode start-up. It first *probes* the installed shim in a private
 event loop (no network): only a defect that the probe reproduces is patched, and the probe is run
 again afterwards so a patch that did not take refuses to start the chaincode instead of losing events
 silently. A shim release that fixes these upstream is therefore left untouched, and this module can be
@@ -35,7 +39,15 @@ cc_pb2: Any = importlib.import_module("fabric_protos.peer.chaincode_pb2")
 ccshim_pb2: Any = importlib.import_module("fabric_protos.peer.chaincode_shim_pb2")
 pr_pb2: Any = importlib.import_module("fabric_protos.peer.proposal_response_pb2")
 
-__all__ = ["SHIM_VERSION", "PeerError", "ShimFixReport", "apply", "errors_read_as_values", "events_dropped"]
+__all__ = [
+    "SHIM_VERSION",
+    "PeerError",
+    "ShimFixReport",
+    "apply",
+    "errors_read_as_values",
+    "events_dropped",
+    "writes_race",
+]
 
 _LOG = logging.getLogger(__name__)
 
@@ -60,11 +72,13 @@ class ShimFixReport:
         shim_version: The installed fabric-chaincode-python version.
         events_patched: True if COMPLETED is now built with the stub's chaincode event by this module.
         errors_patched: True if peer ERROR replies now raise :class:`PeerError` because of this module.
+        writes_patched: True if writes to the peer stream are now serialised by this module.
     """
 
     shim_version: str
     events_patched: bool
     errors_patched: bool
+    writes_patched: bool
 
 
 async def _handle_stub_interaction(self: Any, msg: Any, action: str = "Invoke") -> None:
@@ -116,6 +130,29 @@ def _queue_message_success(self: Any, response: Any) -> None:
         self.future.set_exception(PeerError(f"peer refused {self.method}: {text}"))
         return
     self.future.set_result(response)
+
+
+class _SerializedWriter:
+    """Wraps the peer stream so that one write at a time is in flight (grpc.aio's rule)."""
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+        self._lock = asyncio.Lock()
+
+    async def write(self, message: Any) -> None:
+        async with self._lock:
+            await self._context.write(message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+_upstream_chat_with_peer = _handler_mod.Handler.chat_with_peer
+
+
+async def _chat_with_peer(self: Any, stream: Any, context: Any) -> Any:
+    """Replacement for ``Handler.chat_with_peer`` that hands the handler a serialised writer."""
+    return await _upstream_chat_with_peer(self, stream, _SerializedWriter(context))
 
 
 class _Recorder:
@@ -184,6 +221,77 @@ async def _probe_errors() -> bool:
     return True
 
 
+class _StrictStream:
+    """Stands in for a grpc.aio stream: counts writes started while another is still in flight."""
+
+    def __init__(self) -> None:
+        self.written: list[Any] = []
+        self.overlaps = 0
+        self.changed = asyncio.Event()
+        self._busy = False
+
+    async def write(self, message: Any) -> None:
+        if self._busy:
+            self.overlaps += 1
+        self._busy = True
+        try:
+            await asyncio.sleep(0)  # a real write yields to the loop while the frame goes out
+            self.written.append(message)
+            self.changed.set()
+        finally:
+            self._busy = False
+
+
+class _StateProbeChaincode(Chaincode):
+    """A chaincode whose transactions each read one key."""
+
+    async def init(self, stub: Any) -> Any:  # type: ignore[override]
+        return await self.invoke(stub)
+
+    async def invoke(self, stub: Any) -> Any:  # type: ignore[override]
+        await stub.get_state("probe")
+        return _shim_success(b"")
+
+
+async def _probe_writes() -> bool:
+    msg = ccshim_pb2.ChaincodeMessage
+    stream = _StrictStream()
+    txids = ("probe-a", "probe-b")
+
+    def _written(kind: int) -> set[str]:
+        return {m.txid for m in stream.written if m.type == kind}
+
+    async def peer() -> Any:
+        yield msg(type=msg.REGISTERED)
+        yield msg(type=msg.READY)
+        payload = cc_pb2.ChaincodeInput(args=[b"probe"]).SerializeToString()
+        for txid in txids:  # two transactions at once, as a busy peer sends them
+            yield msg(type=msg.TRANSACTION, txid=txid, channel_id="probe-channel", payload=payload)
+        answered: set[str] = set()
+        while len(_written(msg.COMPLETED)) < len(txids):
+            await stream.changed.wait()
+            stream.changed.clear()
+            for txid in sorted(_written(msg.GET_STATE) - answered):
+                answered.add(txid)
+                yield msg(type=msg.RESPONSE, txid=txid, channel_id="probe-channel", payload=b"v")
+
+    handler = _handler_mod.Handler("gx-shim-probe", _StateProbeChaincode())
+    try:
+        await asyncio.wait_for(handler.chat_with_peer(peer(), stream), timeout=5)
+    except TimeoutError:
+        return True
+    return stream.overlaps > 0
+
+
+def writes_race() -> bool:
+    """Report whether concurrent transactions write to the peer stream at the same time (defect 3).
+
+    Returns:
+        True if two writes can be in flight on the one stream at once.
+    """
+    return bool(_run_private(_probe_writes()))
+
+
 def events_dropped() -> bool:
     """Report whether the installed shim loses ``set_event()`` (defect 1).
 
@@ -203,7 +311,7 @@ def errors_read_as_values() -> bool:
 
 
 def apply() -> ShimFixReport:
-    """Repair the installed shim's event and error handling; safe to call more than once.
+    """Repair the installed shim's events, peer-error handling and stream writes; safe to call again.
 
     Returns:
         What was found and patched.
@@ -214,7 +322,7 @@ def apply() -> ShimFixReport:
     previous = getattr(_handler_mod.Handler, _MARK, None)
     if previous is not None:
         return previous
-    events_patched = errors_patched = False
+    events_patched = errors_patched = writes_patched = False
     if events_dropped():
         _warn_unverified("events")
         _handler_mod.Handler.handle_stub_interaction = _handle_stub_interaction
@@ -223,18 +331,23 @@ def apply() -> ShimFixReport:
         _warn_unverified("peer errors")
         _mqh_mod.QueueMessage.success = _queue_message_success
         errors_patched = True
-    if events_dropped() or errors_read_as_values():
+    if writes_race():
+        _warn_unverified("concurrent stream writes")
+        _handler_mod.Handler.chat_with_peer = _chat_with_peer
+        writes_patched = True
+    if events_dropped() or errors_read_as_values() or writes_race():
         raise RuntimeError(
             f"fabric-chaincode-python {SHIM_VERSION}: the shim fix did not take; refusing to run a "
-            "chaincode that would lose events or misread peer errors"
+            "chaincode that would lose events, misread peer errors or break under concurrent load"
         )
-    report = ShimFixReport(SHIM_VERSION, events_patched, errors_patched)
+    report = ShimFixReport(SHIM_VERSION, events_patched, errors_patched, writes_patched)
     setattr(_handler_mod.Handler, _MARK, report)
     _LOG.info(
-        "fabric shim %s: events patched=%s, peer errors patched=%s",
+        "fabric shim %s: events patched=%s, peer errors patched=%s, stream writes patched=%s",
         SHIM_VERSION,
         events_patched,
         errors_patched,
+        writes_patched,
     )
     return report
 

@@ -7,6 +7,7 @@ Fabric CA-style certificates, and rejections arrive as business failures with th
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -18,7 +19,7 @@ from gx.ledger.v1 import queries_pb2 as qry
 from prometheus_client import CollectorRegistry
 
 from chaincode import rules
-from fabric_client import EndorseError, FailureKind, Gateway, Timeouts, classify
+from fabric_client import CommitError, EndorseError, FailureKind, Gateway, Timeouts, classify
 from fabric_client.identity import load_identity
 from fabric_client.metrics import ClientMetrics
 from tests.support.ledger import Ledger, running_ledger
@@ -171,3 +172,46 @@ async def test_a_repeated_request_id_commits_again_without_a_second_effect(peer:
         peer, "GetSystemStatus", qry.GetSystemStatusRequest(), qry.GetSystemStatusResult
     )
     assert {p.name: p.value for p in current.status.parameters}["loan_max_active"] == 7
+
+
+async def test_concurrent_transactions_all_run_under_the_shim_fix(peer: Ledger) -> None:
+    # The stock shim writes to its one grpc.aio stream from every transaction's task at once and
+    # fails (GRPC_CALL_ERROR_TOO_MANY_OPERATIONS) or hangs until the peer's timeout; with the fix,
+    # concurrent transfers between distinct users all endorse. A commit may still lose an MVCC race
+    # on a shared fee shard, which is Fabric's normal outcome, never an endorsement failure.
+    await _submit(
+        peer,
+        "gx_super_admin",
+        "BootstrapSystem",
+        cmd.BootstrapSystemRequest(request_id=_rid()),
+        cmd.BootstrapSystemResult,
+    )
+    countries = cmd.InitializeCountriesRequest(request_id=_rid())
+    countries.countries.add(country_code="LK", name="Sri Lanka", share_bps=10_000)
+    await _submit(peer, "gx_super_admin", "InitializeCountries", countries, cmd.InitializeCountriesResult)
+    users = [str(uuid.uuid4()) for _ in range(24)]
+    async with _gateway(peer, "gx_admin") as gateway:
+        contract = gateway.network(peer.channel).contract(peer.chaincode_name)
+        for user_id in users:
+            request = cmd.CreateUserRequest(
+                user_id=user_id, country_code="LK", date_of_birth="1990-01-01", request_id=_rid()
+            )
+            await contract.submit_transaction("CreateUser", args=[json_format.MessageToJson(request)])
+    async with _gateway(peer, "gx_partner_api") as gateway:
+        contract = gateway.network(peer.channel).contract(peer.chaincode_name)
+
+        async def send(i: int) -> bytes:
+            request = cmd.TransferTokensRequest(
+                from_account_id=users[2 * i],
+                to_account_id=users[2 * i + 1],
+                amount_qirat=5 * GX,
+                request_id=_rid(),
+            )
+            return await contract.submit_transaction(
+                "TransferTokens", args=[json_format.MessageToJson(request)]
+            )
+
+        outcomes = await asyncio.gather(*(send(i) for i in range(12)), return_exceptions=True)
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    assert all(isinstance(f, CommitError) and f.code_name == "MVCC_READ_CONFLICT" for f in failures), failures
+    assert len(failures) <= 3

@@ -1,4 +1,4 @@
-"""The fabric shim fix: the stock 2.5.4 shim loses events and misreads peer errors; after apply() it does not."""
+"""The fabric shim fix: the stock 2.5.4 shim loses events, misreads peer errors and races stream writes."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from chaincode import shim_fix
 _MSG = chaincode_shim_pb2.ChaincodeMessage
 
 
-def test_stock_shim_has_both_defects() -> None:
+def test_stock_shim_has_all_three_defects() -> None:
     # A fresh interpreter, so no earlier apply() in this process hides the upstream state.
     code = "from chaincode import shim_fix as s; print(s.events_dropped(), s.errors_read_as_values())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -31,8 +31,11 @@ def test_apply_fixes_both_and_is_idempotent() -> None:
     second = shim_fix.apply()
     assert second is first
     assert first.shim_version == shim_fix.SHIM_VERSION
+    assert (first.events_patched, first.errors_patched, first.writes_patched) == (True, True, True)
     assert not shim_fix.events_dropped()
     assert not shim_fix.errors_read_as_values()
+    # Two transactions in flight at once no longer write to the stream at the same time.
+    assert not shim_fix.writes_race()
 
 
 class _Recorder:
