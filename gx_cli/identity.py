@@ -49,6 +49,8 @@ def _password(args: argparse.Namespace) -> str | None:
 async def _create(url: str, email: str, password: str) -> tuple[str, bool]:
     from datetime import UTC, datetime
 
+    from pydantic import SecretStr
+
     from services.common.db import open_database
     from services.common.settings import DatabaseSettings
     from services.identity.passwords import PasswordHashing
@@ -57,7 +59,7 @@ async def _create(url: str, email: str, password: str) -> tuple[str, bool]:
 
     opts = IdentitySettings().identity
     hashing = PasswordHashing(opts.argon2_memory_kib, opts.argon2_time_cost, opts.argon2_parallelism)
-    async with open_database(DatabaseSettings(url=url, pool_size=1, max_overflow=0)) as (_, sessions):
+    async with open_database(DatabaseSettings(url=SecretStr(url), pool_size=1, max_overflow=0)) as (_, sessions):
         user, created = await create_super_admin(sessions, hashing, email, password, datetime.now(UTC))
     return str(user.id), created
 

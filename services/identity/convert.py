@@ -22,7 +22,7 @@ _NAME_BY_ROLE = {v: k for k, v in _ROLE_BY_NAME.items()}
 
 def role_name(role: int) -> str | None:
     """The short name (`ADMIN`) of a gx.type.v1.Role value, or None for UNSPECIFIED/unknown."""
-    return _NAME_BY_ROLE.get(role)  # type: ignore[call-overload]
+    return _NAME_BY_ROLE.get(role)
 
 
 def role_values(names: Iterable[str]) -> list[int]:
@@ -42,8 +42,8 @@ def timestamp(when: datetime | None) -> Timestamp | None:
 def user_state(user: models.User) -> int:
     """The API state of a user: FROZEN overrides the lifecycle state while frozen."""
     if user.frozen:
-        return identity_pb2.USER_STATE_FROZEN
-    return identity_pb2.UserState.Value("USER_STATE_" + user.state)
+        return int(identity_pb2.USER_STATE_FROZEN)
+    return int(identity_pb2.UserState.Value("USER_STATE_" + user.state))
 
 
 def user_message(user: models.User) -> identity_pb2.User:
@@ -53,8 +53,8 @@ def user_message(user: models.User) -> identity_pb2.User:
         email=user.email,
         display_name=user.display_name,
         country_code=user.country_code,
-        roles=role_values(user.roles),  # type: ignore[arg-type]
-        state=user_state(user),  # type: ignore[arg-type]
+        roles=role_values(user.roles),
+        state=user_state(user),
         create_time=timestamp(user.created_at),
         update_time=timestamp(user.updated_at),
     )
@@ -65,13 +65,13 @@ def kyc_message(kyc: models.KycSubmission) -> identity_pb2.KycSubmission:
     return identity_pb2.KycSubmission(
         submission_id=str(kyc.id),
         user_id=str(kyc.user_id),
-        state=identity_pb2.KycState.Value("KYC_STATE_" + kyc.state),  # type: ignore[arg-type]
+        state=identity_pb2.KycState.Value("KYC_STATE_" + kyc.state),
         first_name=kyc.first_name,
         last_name=kyc.last_name,
         date_of_birth=kyc.date_of_birth.isoformat(),
         nationality=kyc.nationality,
         documents=[
-            identity_pb2.KycDocument(type=identity_pb2.KycDocumentType.Value(d.doc_type), sha256=d.sha256)  # type: ignore[arg-type]
+            identity_pb2.KycDocument(type=identity_pb2.KycDocumentType.Value(d.doc_type), sha256=d.sha256)
             for d in kyc.documents
         ],
         rejection_reason=kyc.rejection_reason or "",

@@ -177,7 +177,7 @@ class IdentityUseCases:
             return svc.RegisterUserResponse(user=convert.user_message(user))
 
         # The fingerprint has no request_id of its own role here: it carries the same one.
-        return await self._run("identity.RegisterUser", None, fingerprint, work)  # type: ignore[return-value]
+        return await self._run("identity.RegisterUser", None, fingerprint, work)
 
     async def login(self, email: str, password: str, client_ip: str | None) -> Tokens:
         """Checks credentials and opens a session (see IdentityService.Login)."""
@@ -332,7 +332,7 @@ class IdentityUseCases:
             await session.flush()
             return svc.UpdateUserResponse(user=convert.user_message(user))
 
-        return await self._run("identity.UpdateUser", caller.user_id, request, work)  # type: ignore[return-value]
+        return await self._run("identity.UpdateUser", caller.user_id, request, work)
 
     # KYC
 
@@ -387,7 +387,7 @@ class IdentityUseCases:
             await session.flush()
             return svc.SubmitKycResponse(kyc=convert.kyc_message(submission))
 
-        return await self._run("identity.SubmitKyc", caller.user_id, request, work)  # type: ignore[return-value]
+        return await self._run("identity.SubmitKyc", caller.user_id, request, work)
 
     async def get_kyc(self, caller: Caller, user_id: str) -> svc.GetKycResponse:
         """Reads a user's latest KYC submission."""
@@ -458,7 +458,7 @@ class IdentityUseCases:
             log.info("kyc approved", extra={LogKey.USER_ID: str(target), LogKey.COMMAND_ID: str(kyc.command_id)})
             return operation
 
-        return await self._run("identity.ApproveKyc", caller.user_id, request, work)  # type: ignore[return-value]
+        return await self._run("identity.ApproveKyc", caller.user_id, request, work)
 
     async def reject_kyc(self, caller: Caller, request: svc.RejectKycRequest) -> svc.RejectKycResponse:
         """Rejects a pending submission with a reason; the user moves to REJECTED."""
@@ -485,7 +485,7 @@ class IdentityUseCases:
             await repo.audit(uuid.UUID(caller.user_id), target, "KYC_REJECTED", {"submission_id": str(kyc.id)}, now)
             return svc.RejectKycResponse(kyc=convert.kyc_message(kyc))
 
-        return await self._run("identity.RejectKyc", caller.user_id, request, work)  # type: ignore[return-value]
+        return await self._run("identity.RejectKyc", caller.user_id, request, work)
 
     # Administration
 
@@ -529,7 +529,7 @@ class IdentityUseCases:
             return svc.FreezeUserResponse(user=message) if frozen else svc.UnfreezeUserResponse(user=message)
 
         response = await self._run("identity." + method, caller.user_id, request, work)
-        return response.user  # type: ignore[attr-defined,no-any-return]
+        return response.user
 
     async def set_roles(self, caller: Caller, request: svc.SetUserRolesRequest) -> svc.SetUserRolesResponse:
         """Replaces a user's roles (super-admins); USER is always kept."""
@@ -568,7 +568,7 @@ class IdentityUseCases:
                 await session.flush()
             return svc.SetUserRolesResponse(user=convert.user_message(user))
 
-        return await self._run("identity.SetUserRoles", caller.user_id, request, work)  # type: ignore[return-value]
+        return await self._run("identity.SetUserRoles", caller.user_id, request, work)
 
     # Helpers
 
