@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -14,6 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 OWASP_MEMORY_KIB = 19 * 1024
 OWASP_TIME_COST = 2
 OWASP_PARALLELISM = 1
+
+T = TypeVar("T")
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
@@ -92,6 +97,7 @@ class PasswordHashing:
         memory_kib: int = OWASP_MEMORY_KIB,
         time_cost: int = OWASP_TIME_COST,
         parallelism: int = OWASP_PARALLELISM,
+        max_concurrent: int | None = None,
     ) -> None:
         """Builds a hasher.
 
@@ -99,6 +105,9 @@ class PasswordHashing:
             memory_kib: Argon2 memory cost in KiB (at least the OWASP 19 MiB).
             time_cost: Argon2 iterations (at least 2).
             parallelism: Argon2 lanes (at least 1).
+            max_concurrent: Hashes computed at once (default: the CPU count). More would
+                only queue inside the CPU while each holds its 19 MiB; a login flood then
+                waits here instead of exhausting memory.
 
         Raises:
             ValueError: If the parameters are weaker than OWASP's minimum.
@@ -111,6 +120,11 @@ class PasswordHashing:
         # A real hash to verify against when the email is unknown, so that answer takes as
         # long as a wrong password and timing does not reveal which emails exist.
         self._dummy_hash = self._hasher.hash("gx-dummy-password-for-timing")
+        self._slots = asyncio.Semaphore(max_concurrent or os.cpu_count() or 2)
+
+    async def _in_thread(self, fn: Callable[..., T], *args: str) -> T:
+        async with self._slots:
+            return await asyncio.to_thread(fn, *args)
 
     async def hash(self, password: str) -> str:
         """Hashes a password.
@@ -121,7 +135,7 @@ class PasswordHashing:
         Returns:
             The encoded Argon2id hash (parameters and salt included).
         """
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await self._in_thread(self._hasher.hash, password)
 
     def _verify(self, encoded: str, password: str) -> bool:
         try:
@@ -141,9 +155,9 @@ class PasswordHashing:
             True only if the hash exists and matches.
         """
         if encoded is None:
-            await asyncio.to_thread(self._verify, self._dummy_hash, password)
+            await self._in_thread(self._verify, self._dummy_hash, password)
             return False
-        return await asyncio.to_thread(self._verify, encoded, password)
+        return await self._in_thread(self._verify, encoded, password)
 
     def needs_rehash(self, encoded: str) -> bool:
         """Says whether a stored hash used weaker parameters than the current ones."""

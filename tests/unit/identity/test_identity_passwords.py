@@ -60,3 +60,29 @@ async def test_garbage_hash_does_not_verify_and_needs_rehash() -> None:
     hashing = PasswordHashing()
     assert not await hashing.verify("not-a-hash", "anything at all 1")
     assert hashing.needs_rehash("not-a-hash")
+
+
+async def test_concurrent_hashing_is_bounded_and_all_complete() -> None:
+    import asyncio
+    import threading
+
+    hashing = PasswordHashing(max_concurrent=2)
+    real = hashing._hasher.hash
+    lock = threading.Lock()
+    active = peak = 0
+
+    def counting(password: str) -> str:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        try:
+            return real(password)
+        finally:
+            with lock:
+                active -= 1
+
+    hashing._hasher.hash = counting  # type: ignore[method-assign]
+    hashes = await asyncio.gather(*(hashing.hash(f"Password number {i}") for i in range(6)))
+    assert len(set(hashes)) == 6 and peak <= 2
+    assert all([await hashing.verify(h, f"Password number {i}") for i, h in enumerate(hashes)])
