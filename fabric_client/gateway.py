@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,10 +35,10 @@ from fabric_client.proposal import (
 from fabric_client.retry import RetryPolicy
 from fabric_client.transaction import CommitStatus, Transaction
 
-_log = logging.getLogger(__name__)
+E = TypeVar("E", bound=GatewayError)
+
 # Calls take ``timeout=`` (ruff ASYNC109) on purpose: it becomes the gRPC deadline, which the peer
 # sees and honours too, unlike an asyncio.timeout() around the call.
-E = TypeVar("E", bound=GatewayError)
 
 # Codes that say the peer is unreachable or overloaded; only these count against the breaker.
 _PEER_DOWN = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
@@ -312,7 +311,7 @@ class Gateway:
         tx_id: str | None,
     ) -> Any:
         if not self.breaker.allow():
-            self._metrics.observe(method, "circuit_open", 0.0)
+            self._metrics.observe(method, "circuit_open")
             raise error_type(
                 grpc.StatusCode.UNAVAILABLE,
                 f"circuit breaker open for peer {self.breaker.name} (next trial in {self.breaker.retry_after:.1f}s)",
@@ -348,7 +347,7 @@ class Gateway:
         self, channel_id: str, chaincode_name: str, start_block: int | None, after_tx_id: str | None
     ) -> Any:
         if not self.breaker.allow():
-            self._metrics.observe("chaincode_events", "circuit_open", 0.0)
+            self._metrics.observe("chaincode_events", "circuit_open")
             raise ChaincodeEventsError(
                 grpc.StatusCode.UNAVAILABLE, f"circuit breaker open for peer {self.breaker.name}"
             ) from CircuitOpenError(self.breaker.name)
@@ -362,12 +361,12 @@ class Gateway:
 
     def _stream_ok(self, chaincode_name: str, events: int) -> None:
         self.breaker.record_success()
-        self._metrics.observe("chaincode_events", "ok", 0.0)
+        self._metrics.observe("chaincode_events", "ok")
         self._metrics.events.labels(chaincode_name).inc(events)
 
     def _stream_failed(self, code: grpc.StatusCode) -> None:
         self._judge("chaincode_events", code)
-        self._metrics.observe("chaincode_events", code.name.lower(), 0.0)
+        self._metrics.observe("chaincode_events", code.name.lower())
 
 
 class Network:

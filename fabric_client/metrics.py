@@ -49,10 +49,15 @@ class ClientMetrics:
             registry=registry,
         )
 
-    def observe(self, method: str, outcome: str, seconds: float) -> None:
-        """Record one finished call."""
+    def observe(self, method: str, outcome: str, seconds: float | None = None) -> None:
+        """Record one finished call; ``seconds`` None counts it without a latency sample.
+
+        Calls refused by the breaker and event-stream messages have no meaningful latency, and
+        zeros would drag the histogram's quantiles down.
+        """
         self.calls.labels(method, outcome).inc()
-        self.latency.labels(method).observe(seconds)
+        if seconds is not None:
+            self.latency.labels(method).observe(seconds)
 
     def set_breaker(self, peer: str, state: BreakerState) -> None:
         """Publish a breaker transition."""
