@@ -54,7 +54,13 @@ def main() -> int:
             return 2
     report = shim_fix.apply()
     log.info("shim fix: %s", report)
-    chaincode = build_chaincode()
+    # Which organisations' certificates may carry gxc_role (comma-separated MSP ids). Unset trusts
+    # every MSP on the channel: right for the single-org devnet, wrong for a multi-org channel.
+    msps = os.environ.get("GX_CHAINCODE_ROLE_MSPS", "")
+    role_msps = frozenset(m.strip() for m in msps.split(",") if m.strip()) or None
+    if role_msps is None:
+        log.warning("GX_CHAINCODE_ROLE_MSPS is unset: gxc_role is trusted from every MSP on the channel")
+    chaincode = build_chaincode(role_msps)
     signal.signal(signal.SIGTERM, _stop)
     log.info(
         "GX chaincode %s serving on %s", os.environ["CHAINCODE_ID"], os.environ["CHAINCODE_SERVER_ADDRESS"]

@@ -7,7 +7,7 @@ from typing import Any
 from fabric_chaincode_python.fabric_contract_api import ContractChaincode
 
 from chaincode.contracts.admin import AdminContract
-from chaincode.contracts.base import rejection_of
+from chaincode.contracts.base import ROLE_MSPS_ATTR, rejection_of
 from chaincode.contracts.governance import GovernanceContract
 from chaincode.contracts.identity import IdentityContract
 from chaincode.contracts.loan import LoanContract
@@ -27,7 +27,7 @@ CONTRACTS = (
 
 
 class GxChaincode(ContractChaincode):
-    """The contract-API chaincode with two additions.
+    """The contract-API chaincode with three additions.
 
     - A bare function name ("TransferTokens") reaches the contract that defines it, so clients
       need not know the namespace; "token:TransferTokens" works too. Names are unique across
@@ -35,13 +35,16 @@ class GxChaincode(ContractChaincode):
     - A business rejection answers with its own 4xx status (400 rule, 403 role, 404 missing)
       instead of the contract API's blanket 500, so a client can tell a rejection (do not
       retry) from a chaincode fault.
+    - ``role_msps``: when set, only certificates of these MSPs carry `gxc_role`.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.routes: dict[str, str] = {}
+        self.role_msps: frozenset[str] | None = None
 
     async def invoke(self, stub: Any) -> Any:
+        setattr(stub, ROLE_MSPS_ATTR, self.role_msps)
         response = await super().invoke(stub)
         rejection = rejection_of(stub)
         if rejection is not None and response.status >= 400:
@@ -59,14 +62,19 @@ class GxChaincode(ContractChaincode):
         return namespace, function, params
 
 
-def build_chaincode() -> GxChaincode:
+def build_chaincode(role_msps: frozenset[str] | None = None) -> GxChaincode:
     """Create the GX chaincode with every contract registered.
+
+    Args:
+        role_msps: MSP ids whose certificates may carry `gxc_role`; None trusts every MSP on the
+            channel (fine for a single-org network such as the devnet).
 
     Raises:
         ValueError: Two contracts define the same function name.
     """
     contracts = [cls() for cls in CONTRACTS]
     chaincode = GxChaincode.new_chaincode(*contracts)
+    chaincode.role_msps = role_msps
     for contract in contracts:
         for name in chaincode._contracts[contract.Name].functions:
             if name in chaincode.routes:

@@ -77,9 +77,19 @@ def certificate_attributes(cert: bytes) -> dict[str, str]:
     return {}
 
 
-def submitter_role(creator: object) -> str:
-    """Return the `gxc_role` of the transaction's creator ('' when absent or unreadable)."""
-    id_bytes = creator.get("idBytes") if isinstance(creator, dict) else None
+def submitter_role(creator: object, role_msps: frozenset[str] | None = None) -> str:
+    """Return the `gxc_role` of the transaction's creator ('' when absent or unreadable).
+
+    Args:
+        creator: The shim's creator dict (``mspid``, ``idBytes``).
+        role_msps: When set, only certificates of these MSPs carry roles: on a channel with several
+            organisations, another org's CA could otherwise issue itself `gx_super_admin`.
+    """
+    if not isinstance(creator, dict):
+        return ""
+    if role_msps is not None and creator.get("mspid") not in role_msps:
+        return ""
+    id_bytes = creator.get("idBytes")
     if not id_bytes:
         return ""
     try:

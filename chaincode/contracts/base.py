@@ -25,6 +25,8 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _REJECTION_ATTR = "_gx_rejection"
+# The chaincode puts its MSP allow-list for roles on each stub (see app.GxChaincode).
+ROLE_MSPS_ATTR = "_gx_role_msps"
 
 
 def command_options(cls: type[Message]) -> options_pb2.CommandOptions:
@@ -68,7 +70,7 @@ async def run_command(
     stub = ctx.get_stub()
     opts = command_options(cls)
     try:
-        role = certs.submitter_role(stub.get_creator())
+        role = certs.submitter_role(stub.get_creator(), getattr(stub, ROLE_MSPS_ATTR, None))
         certs.require_role(role, opts.submitter_role, opts.function)
         request = codec.parse(raw, cls)
         request_id = request.request_id

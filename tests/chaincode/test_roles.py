@@ -73,3 +73,13 @@ def test_role_ranks() -> None:
     assert certs.role_at_least("gx_admin", "gx_admin")
     assert not certs.role_at_least("gx_partner_api", "gx_admin")
     assert not certs.role_at_least("gxc_role_forged", "gx_partner_api")
+
+
+async def test_roles_from_msps_outside_the_allow_list_are_ignored(ledger: FakeLedger) -> None:
+    # A second organisation's CA could issue itself gx_super_admin; with an allow-list its
+    # certificates carry no role at all.
+    ledger.chaincode.role_msps = frozenset({"Org2MSP"})
+    out = await ledger.invoke("BootstrapSystem", commands_pb2.BootstrapSystemRequest(request_id=rid()))
+    assert out.status == 403
+    ledger.chaincode.role_msps = frozenset({"Org1MSP", "Org2MSP"})
+    assert (await ledger.invoke("BootstrapSystem", commands_pb2.BootstrapSystemRequest(request_id=rid()))).ok
