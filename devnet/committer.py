@@ -128,13 +128,11 @@ class Committer:
             if ev is not None and ev.chaincode_id and ev.event_name and ev.tx_id:
                 write.events.append(StoredEvent(number, tx.index, ev.tx_id, ev.chaincode_id, ev.event_name,
                                                 ev.payload))
-        indexed: list[tuple[str, int, int]] = []
-        indexed_ids: set[str] = set()
-        for index, (txid, code) in enumerate(codes):
-            if txid and txid not in indexed_ids and self._store.tx_location(txid) is None:
-                write.txids.append((txid, index, code))
-                indexed.append((txid, index, code))
-                indexed_ids.add(txid)
+        # A proven txid that is not a duplicate (of the ledger or of an earlier tx in this block) is a first
+        # occurrence: index it with its code, VALID or not, so CommitStatus can report it.
+        indexed = [(txid, index, code) for index, (txid, code) in enumerate(codes)
+                   if txid and code != Code.DUPLICATE_TXID]
+        write.txids.extend((txid, index, code) for txid, index, code in indexed)
         self._store.commit(write)
         self._previous_hash = blocks.header_hash(block.header)
         return CommittedBlock(number=number, codes=codes, indexed=indexed)
