@@ -13,7 +13,16 @@ from fabric_client.errors import (
     SubmitError,
 )
 from fabric_client.events import ChaincodeEvent, ChaincodeEventStream, Checkpoint
-from fabric_client.gateway import Contract, Gateway, Keepalive, Network, Proposal, Timeouts, TlsOptions
+from fabric_client.gateway import (
+    Contract,
+    Gateway,
+    Keepalive,
+    Network,
+    Proposal,
+    Timeouts,
+    TlsOptions,
+    open_channel,
+)
 from fabric_client.identity import Identity, Signer, load_msp_identity
 from fabric_client.retry import FailureKind, RetryPolicy, classify, retry_call
 from fabric_client.settings import FabricSettings, connect_from_settings
@@ -51,5 +60,6 @@ __all__ = [
     "classify",
     "connect_from_settings",
     "load_msp_identity",
+    "open_channel",
     "retry_call",
 ]

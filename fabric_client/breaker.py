@@ -84,8 +84,9 @@ class CircuitBreaker:
         return max(0.0, self._reset_timeout - (self._clock() - self._opened_at))
 
     def add_listener(self, listener: Callable[[str, BreakerState], None]) -> None:
-        """Also call ``listener(name, new_state)`` on every transition."""
-        self._listeners.append(listener)
+        """Also call ``listener(name, new_state)`` on every transition (once, however often added)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     def allow(self) -> bool:
         """Ask to make a call; a True answer must be followed by exactly one ``record_*``."""

@@ -110,6 +110,35 @@ def channel_options(keepalive: Keepalive, tls: TlsOptions | None) -> list[tuple[
     return options
 
 
+def open_channel(
+    endpoint: str, *, tls: TlsOptions | None = None, keepalive: Keepalive | None = None
+) -> grpc.aio.Channel:
+    """Open a grpc.aio channel to a peer with the client's keepalive, reconnect and TLS settings.
+
+    Use it to share one channel (and one :class:`CircuitBreaker`) between gateways that sign as
+    different identities; :meth:`Gateway.with_identity` does that for you.
+
+    Args:
+        endpoint: ``host:port`` of the peer.
+        tls: TLS or mutual TLS; None for plaintext (local devnet only).
+        keepalive: keepalive and reconnect pacing (defaults if None).
+
+    Raises:
+        ValueError: a client certificate without a key, or the reverse.
+    """
+    options = channel_options(keepalive or Keepalive(), tls)
+    if tls is None:
+        return grpc.aio.insecure_channel(endpoint, options=options)
+    if (tls.client_certificate is None) != (tls.client_key is None):
+        raise ValueError("mutual TLS needs both a client certificate and a client key")
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=tls.root_certificates,
+        private_key=tls.client_key,
+        certificate_chain=tls.client_certificate,
+    )
+    return grpc.aio.secure_channel(endpoint, credentials, options=options)
+
+
 class Gateway:
     """A connection to one Fabric peer's Gateway service, signing as one identity.
 
@@ -161,7 +190,7 @@ class Gateway:
         self._stub = gateway_pb2_grpc.GatewayStub(channel)
         self._metrics = metrics or default_metrics()
         self.breaker = breaker or CircuitBreaker(endpoint or "fabric-peer")
-        self.breaker.add_listener(self._metrics.set_breaker)
+        self.breaker.add_listener(self._metrics.set_breaker)  # idempotent for a shared breaker
         self._metrics.set_breaker(self.breaker.name, self.breaker.state)
         self._wait_for_ready = wait_for_ready
         self._owns_channel = owns_channel
@@ -199,18 +228,7 @@ class Gateway:
             wait_for_ready: queue calls during reconnection instead of failing fast.
             default_channel: the channel :meth:`commit_status` uses when none is given.
         """
-        options = channel_options(keepalive or Keepalive(), tls)
-        if tls is None:
-            channel = grpc.aio.insecure_channel(endpoint, options=options)
-        else:
-            if (tls.client_certificate is None) != (tls.client_key is None):
-                raise ValueError("mutual TLS needs both a client certificate and a client key")
-            credentials = grpc.ssl_channel_credentials(
-                root_certificates=tls.root_certificates,
-                private_key=tls.client_key,
-                certificate_chain=tls.client_certificate,
-            )
-            channel = grpc.aio.secure_channel(endpoint, credentials, options=options)
+        channel = open_channel(endpoint, tls=tls, keepalive=keepalive)
         return cls(
             channel,
             identity,
@@ -222,6 +240,24 @@ class Gateway:
             wait_for_ready=wait_for_ready,
             owns_channel=True,
             default_channel=default_channel,
+        )
+
+    def with_identity(self, identity: Identity, signer: Signer) -> Gateway:
+        """Return a gateway that signs as another identity over the SAME channel, breaker and metrics.
+
+        The peer is the same whoever signs, so every call to it must count against one breaker.
+        The returned gateway does not own the channel: closing it is a no-op; close this one.
+        """
+        return Gateway(
+            self._channel,
+            identity,
+            signer,
+            endpoint=self.endpoint,
+            timeouts=self.timeouts,
+            breaker=self.breaker,
+            metrics=self._metrics,
+            wait_for_ready=self._wait_for_ready,
+            default_channel=self.default_channel,
         )
 
     async def __aenter__(self) -> Gateway:

@@ -11,6 +11,7 @@ from google.protobuf import json_format
 from gx.ledger.v1 import commands_pb2, events_pb2, queries_pb2
 
 from fabric_client import EndorseError, FailureKind, classify
+from fabric_client.identity import load_identity
 from tests.ledger.conftest import connect
 from tests.support.ledger import Ledger, running_ledger
 
@@ -41,10 +42,13 @@ async def test_bootstrap_by_role_with_one_ledger_events_event_and_request_id_rep
                 .contract("gx")
                 .submit_transaction("BootstrapSystem", args=[_json(request)])
             )
-    assert refused.value.chaincode_status == 403, refused.value
-    assert classify(refused.value) is FailureKind.BUSINESS
+        assert refused.value.chaincode_status == 403, refused.value
+        assert classify(refused.value) is FailureKind.BUSINESS
 
-    async with connect(gx_ledger, "gx_super_admin") as admin:
+        # The same peer, signing as the super admin: one channel, one breaker, whoever signs.
+        who = gx_ledger.user("gx_super_admin")
+        admin = user.with_identity(*load_identity(who.msp_id, who.cert_path, who.key_path))
+        assert admin.breaker is user.breaker and admin.identity.certificate == who.cert_pem
         network = admin.network("gxchannel")
         contract = network.contract("gx", contract_name="admin")
         tx = await contract.new_proposal("BootstrapSystem", args=[_json(request)]).endorse()
