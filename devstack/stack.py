@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from devstack.config import StackConfig
 from devstack.errors import PortTakenError, StackError
@@ -100,6 +101,29 @@ def endpoints(cfg: StackConfig, parts: Sequence[Part] | None = None) -> Endpoint
     )
 
 
+# What each part needs besides the database, Redis and the migrations, which every GX process needs.
+_NEEDS = {"devnet": ("chaincode",), "outbox": ("devnet", "chaincode"), "projector": ("devnet", "chaincode")}
+_BASE = ("postgres", "redis", "migrations")
+
+
+def with_dependencies(names: Sequence[str]) -> list[str]:
+    """Add what the named parts need: PostgreSQL, Redis and migrations always, the ledger for the workers.
+
+    Raises:
+        StackError: A name is not a part of this stack.
+    """
+    known = {p.name for p in registry(StackConfig(state_dir=Path(".")))} | set(_BASE)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise StackError(f"unknown part(s) {', '.join(unknown)}; parts: {', '.join(sorted(known))}")
+    wanted = list(_BASE)
+    for name in names:
+        for dep in (*_NEEDS.get(name, ()), name):
+            if dep not in wanted:
+                wanted.append(dep)
+    return wanted
+
+
 def up(cfg: StackConfig, *, progress: Progress = _quiet, only: Sequence[str] | None = None) -> StackConfig:
     """Start every part that is not running and wait until each is healthy.
 
@@ -110,7 +134,7 @@ def up(cfg: StackConfig, *, progress: Progress = _quiet, only: Sequence[str] | N
     Args:
         cfg: The stack's settings (ports of a stack that is still running win, see `_effective`).
         progress: Receives one line per step.
-        only: Start only these parts (tests use it to leave workers out).
+        only: Start only these parts (see `with_dependencies` to add what they need).
 
     Returns:
         The configuration actually used.

@@ -76,6 +76,7 @@ function envoy_on_response(response_handle)
   headers:remove("grpc-status")
   headers:remove("grpc-message")
   headers:remove("grpc-status-details-bin")
+  headers:remove("grpc-accept-encoding")
 
   local status = tonumber(headers:get(":status")) or 200
   if status < 400 or content_type:find("application/json", 1, true) then

@@ -71,15 +71,21 @@ def dev() -> Iterator[Dev]:
         shutil.rmtree(state, ignore_errors=True)
 
 
+# The parts these tests start: the infrastructure and the edge in front of identity. Other
+# processes join `gx dev up` as they land; the whole mesh is exercised by `make up`.
+PARTS = ("identity", "edge")
+
+
 def _pg_url(dev: Dev) -> str:
     return f"postgresql://postgres@127.0.0.1:{dev.port('postgres')}/gx"
 
 
 def test_up_starts_every_part_healthy_and_prints_the_endpoints(dev: Dev) -> None:
-    result = dev.run("up")
+    result = dev.run("up", *PARTS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"PostgreSQL    postgresql+psycopg://postgres@127.0.0.1:{dev.port('postgres')}/gx" in result.stdout
-    assert f"Redis         redis://127.0.0.1:{dev.port('redis')}/0" in result.stdout
+    lines = {line.split(None, 1)[0]: line.split()[-1] for line in result.stdout.splitlines() if line.strip()}
+    assert lines["PostgreSQL"] == f"postgresql+psycopg://postgres@127.0.0.1:{dev.port('postgres')}/gx"
+    assert lines["Redis"] == f"redis://127.0.0.1:{dev.port('redis')}/0"
     assert "Traceback" not in result.stderr
 
     status = dev.run("status")
@@ -93,7 +99,7 @@ def test_up_starts_every_part_healthy_and_prints_the_endpoints(dev: Dev) -> None
 
 def _up(dev: Dev) -> None:
     # Each test brings the stack to the state it needs: under xdist they may run in any order.
-    result = dev.run("up")
+    result = dev.run("up", *PARTS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -105,14 +111,14 @@ def test_second_up_keeps_processes_and_data(dev: Dev) -> None:
     redis.Redis(port=dev.port("redis")).set("launcher:probe", "kept")
     before = dev.pids()
 
-    result = dev.run("up")
+    result = dev.run("up", *PARTS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "already running" in result.stdout
     assert dev.pids() == before
 
     # Down and up again: new processes, same data.
     assert dev.run("down").returncode == 0
-    result = dev.run("up")
+    result = dev.run("up", *PARTS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert dev.pids()["postgres"] != before["postgres"]
     with psycopg.connect(_pg_url(dev)) as conn:
@@ -149,9 +155,16 @@ def test_a_taken_port_gives_one_line_naming_the_port_and_its_variable(dev: Dev) 
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", port))
         squatter.listen()
-        result = dev.run("up")
+        result = dev.run("up", *PARTS)
     assert result.returncode == 1
     errors = result.stderr.strip().splitlines()
     assert errors == [
         f"gx dev up: redis: port 127.0.0.1:{port} is already in use; set GX_REDIS_PORT to move it"
     ]
+
+
+def test_an_unknown_part_is_one_line_naming_the_known_ones(dev: Dev) -> None:
+    result = dev.run("up", "nosuch")
+    assert result.returncode == 1
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1 and "unknown part(s) nosuch" in errors[0] and "identity" in errors[0]
