@@ -28,8 +28,8 @@ def _grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("through", ["direct", "edge"])
-def test_grpcurl_lists_and_calls_identity(edge_stack: EdgeStack, through: str) -> None:
-    target = edge_stack.grpc["identity"] if through == "direct" else edge_stack.edge_address
+def test_grpcurl_lists_and_calls_identity(identity_edge: EdgeStack, through: str) -> None:
+    target = identity_edge.grpc["identity"] if through == "direct" else identity_edge.edge_address
     listed = _grpcurl(target, "list", "gx.identity.v1.IdentityService")
     assert listed.returncode == 0, listed.stderr
     assert "gx.identity.v1.IdentityService.Login" in listed.stdout.split()
@@ -43,8 +43,8 @@ def test_grpcurl_lists_and_calls_identity(edge_stack: EdgeStack, through: str) -
     assert jwks["keys"] and all(k["kid"] for k in jwks["keys"])
 
 
-def test_grpcurl_register_and_a_rich_error(edge_stack: EdgeStack) -> None:
-    target = edge_stack.grpc["identity"]
+def test_grpcurl_register_and_a_rich_error(identity_edge: EdgeStack) -> None:
+    target = identity_edge.grpc["identity"]
     email = f"grpcurl-{uuid.uuid4().hex[:8]}@example.com"
     request = json.dumps({"email": email, "password": "Grpcurl pass 2026"})
     created = _grpcurl("-d", request, target, "gx.identity.v1.IdentityService/RegisterUser")

@@ -27,8 +27,8 @@ PASSWORD = "E2e pass phrase 1234"
 
 
 @pytest.fixture(scope="module")
-def client(edge_stack: EdgeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=edge_stack.rest_url, timeout=30) as http:
+def client(identity_edge: EdgeStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=identity_edge.rest_url, timeout=30) as http:
         yield http
 
 
@@ -60,17 +60,17 @@ def _user(client: httpx.Client, prefix: str = "e2e") -> tuple[str, str, dict[str
     return registered.json()["user"]["userId"], email, login.json()
 
 
-def _psql_url(edge_stack: EdgeStack) -> str:
-    return edge_stack.database_url.replace("postgresql+psycopg://", "postgresql://")
+def _psql_url(identity_edge: EdgeStack) -> str:
+    return identity_edge.database_url.replace("postgresql+psycopg://", "postgresql://")
 
 
 @pytest.fixture(scope="module")
-def admin(edge_stack: EdgeStack, client: httpx.Client) -> dict[str, Any]:
+def admin(identity_edge: EdgeStack, client: httpx.Client) -> dict[str, Any]:
     """A super-admin made by the operator command, logged in through the edge."""
     email = _email("root")
     done = subprocess.run(
         [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-        env={**os.environ, "GX_DATABASE__URL": edge_stack.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
+        env={**os.environ, "GX_DATABASE__URL": identity_edge.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
         capture_output=True,
         text=True,
         timeout=120,
@@ -84,7 +84,8 @@ def admin(edge_stack: EdgeStack, client: httpx.Client) -> dict[str, Any]:
 def test_register_login_profile_refresh_logout_then_refresh_is_refused(client: httpx.Client) -> None:
     email = _email()
     registered = client.post(
-        "/v1/users:register", json={"email": email, "password": PASSWORD, "displayName": "Ana", "countryCode": "LK"}
+        "/v1/users:register",
+        json={"email": email, "password": PASSWORD, "displayName": "Ana", "countryCode": "LK"},
     )
     assert registered.status_code == 200, registered.text
     user = registered.json()["user"]
@@ -123,7 +124,7 @@ def test_register_login_profile_refresh_logout_then_refresh_is_refused(client: h
 
 
 def test_kyc_submit_then_admin_approve_records_create_user_in_the_outbox(
-    client: httpx.Client, admin: dict[str, Any], edge_stack: EdgeStack
+    client: httpx.Client, admin: dict[str, Any], identity_edge: EdgeStack
 ) -> None:
     user_id, _, tokens = _user(client, "kyc")
     docs = [
@@ -132,27 +133,40 @@ def test_kyc_submit_then_admin_approve_records_create_user_in_the_outbox(
     ]
     submitted = client.post(
         "/v1/users/me/kyc:submit",
-        json={"firstName": "Ana", "lastName": "Perera", "dateOfBirth": "1991-07-15", "nationality": "LK", "documents": docs},
+        json={
+            "firstName": "Ana",
+            "lastName": "Perera",
+            "dateOfBirth": "1991-07-15",
+            "nationality": "LK",
+            "documents": docs,
+        },
         headers=_auth(tokens["accessToken"]),
     )
     assert submitted.status_code == 200, submitted.text
     assert submitted.json()["kyc"]["state"] == "KYC_STATE_PENDING"
 
     queue = client.get(
-        "/v1/kycSubmissions", params={"state": "KYC_STATE_PENDING", "pageSize": 100}, headers=_auth(admin["accessToken"])
+        "/v1/kycSubmissions",
+        params={"state": "KYC_STATE_PENDING", "pageSize": 100},
+        headers=_auth(admin["accessToken"]),
     )
     assert queue.status_code == 200, queue.text
     assert user_id in [k["userId"] for k in queue.json()["kycSubmissions"]]
 
     approved = client.post(
-        f"/v1/users/{user_id}/kyc:approve", json={"requestId": str(uuid.uuid4())}, headers=_auth(admin["accessToken"])
+        f"/v1/users/{user_id}/kyc:approve",
+        json={"requestId": str(uuid.uuid4())},
+        headers=_auth(admin["accessToken"]),
     )
     assert approved.status_code == 202, approved.text
     operation = approved.json()
     assert operation["name"].startswith("operations/")
-    assert operation["commandType"] == "COMMAND_TYPE_CREATE_USER" and operation["state"] == "OPERATION_STATE_PENDING"
+    assert (
+        operation["commandType"] == "COMMAND_TYPE_CREATE_USER"
+        and operation["state"] == "OPERATION_STATE_PENDING"
+    )
 
-    with psycopg.connect(_psql_url(edge_stack)) as conn:
+    with psycopg.connect(_psql_url(identity_edge)) as conn:
         row = conn.execute(
             "SELECT command_type, status, payload, request_id FROM outbox.commands WHERE id = %s",
             (operation["name"].removeprefix("operations/"),),
@@ -160,7 +174,12 @@ def test_kyc_submit_then_admin_approve_records_create_user_in_the_outbox(
     assert row is not None
     command_type, status, payload, request_id = row
     assert (command_type, status) == ("CREATE_USER", "PENDING")
-    assert payload == {"userId": user_id, "countryCode": "LK", "dateOfBirth": "1991-07-15", "requestId": request_id}
+    assert payload == {
+        "userId": user_id,
+        "countryCode": "LK",
+        "dateOfBirth": "1991-07-15",
+        "requestId": request_id,
+    }
 
     me = client.get("/v1/users/me", headers=_auth(tokens["accessToken"])).json()["user"]
     assert me["state"] == "USER_STATE_APPROVED_PENDING_ONCHAIN"
@@ -182,7 +201,9 @@ def test_reject_with_reason_is_readable_by_the_user(client: httpx.Client, admin:
         headers=_auth(tokens["accessToken"]),
     ).raise_for_status()
     rejected = client.post(
-        f"/v1/users/{user_id}/kyc:reject", json={"reason": "ID card expired"}, headers=_auth(admin["accessToken"])
+        f"/v1/users/{user_id}/kyc:reject",
+        json={"reason": "ID card expired"},
+        headers=_auth(admin["accessToken"]),
     )
     assert rejected.status_code == 200, rejected.text
     mine = client.get("/v1/users/me/kyc", headers=_auth(tokens["accessToken"])).json()["kyc"]
@@ -190,7 +211,11 @@ def test_reject_with_reason_is_readable_by_the_user(client: httpx.Client, admin:
 
 
 def test_malformed_json_is_400_json(client: httpx.Client) -> None:
-    resp = client.post("/v1/users:register", content=b'{"email": "x@example.com", "password": ', headers={"content-type": "application/json"})
+    resp = client.post(
+        "/v1/users:register",
+        content=b'{"email": "x@example.com", "password": ',
+        headers={"content-type": "application/json"},
+    )
     assert resp.status_code == 400
     assert resp.headers["content-type"].startswith("application/json")
     assert resp.json()["code"] == 3
@@ -202,7 +227,8 @@ def test_missing_and_invalid_fields_are_400_with_field_violations(client: httpx.
     fields = {v["field"] for v in _details(missing.json())[1]}
     assert {"email", "password"} <= fields
     invalid = client.post(
-        "/v1/users:register", json={"email": "nope", "password": PASSWORD, "countryCode": "Sri Lanka", "requestId": "x"}
+        "/v1/users:register",
+        json={"email": "nope", "password": PASSWORD, "countryCode": "Sri Lanka", "requestId": "x"},
     )
     assert invalid.status_code == 400
     assert {"email", "country_code", "request_id"} <= {v["field"] for v in _details(invalid.json())[1]}
@@ -215,13 +241,16 @@ def test_missing_and_invalid_fields_are_400_with_field_violations(client: httpx.
 def test_wrong_types_and_unknown_fields_are_400(client: httpx.Client) -> None:
     wrong_type = client.post("/v1/users:register", json={"email": ["a"], "password": PASSWORD})
     assert wrong_type.status_code == 400 and wrong_type.json()["code"] == 3
-    unknown = client.post("/v1/users:register", json={"email": _email(), "password": PASSWORD, "isAdmin": True})
+    unknown = client.post(
+        "/v1/users:register", json={"email": _email(), "password": PASSWORD, "isAdmin": True}
+    )
     assert unknown.status_code == 400 and unknown.json()["code"] == 3
 
 
 def test_oversized_body_is_refused_with_json(client: httpx.Client) -> None:
     resp = client.post(
-        "/v1/users:register", json={"email": _email(), "password": PASSWORD, "displayName": "x" * (256 * 1024)}
+        "/v1/users:register",
+        json={"email": _email(), "password": PASSWORD, "displayName": "x" * (256 * 1024)},
     )
     assert resp.status_code in (400, 413)
     assert resp.headers["content-type"].startswith("application/json")
@@ -246,18 +275,33 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def test_expired_forged_and_alg_none_tokens_are_401(client: httpx.Client, edge_stack: EdgeStack) -> None:
+def test_expired_forged_and_alg_none_tokens_are_401(client: httpx.Client, identity_edge: EdgeStack) -> None:
     user_id, _, tokens = _user(client)
     kid = jwt.get_unverified_header(tokens["accessToken"])["kid"]
     now = int(time.time())
-    claims = {"iss": "gx-identity", "aud": "gx-api", "sub": user_id, "roles": ["USER"], "iat": now, "exp": now + 300, "jti": "j"}
-    forged = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": kid})
-    alg_none = f"{_b64(json.dumps({'alg': 'none', 'kid': kid}).encode())}.{_b64(json.dumps(claims).encode())}."
+    claims = {
+        "iss": "gx-identity",
+        "aud": "gx-api",
+        "sub": user_id,
+        "roles": ["USER"],
+        "iat": now,
+        "exp": now + 300,
+        "jti": "j",
+    }
+    forged = jwt.encode(
+        claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": kid}
+    )
+    alg_none = (
+        f"{_b64(json.dumps({'alg': 'none', 'kid': kid}).encode())}.{_b64(json.dumps(claims).encode())}."
+    )
     from services.identity.keys import KeyStore
 
-    real_key = KeyStore.open(edge_stack.keys_dir).current
+    real_key = KeyStore.open(identity_edge.keys_dir).current
     expired = jwt.encode(
-        {**claims, "iat": now - 3600, "exp": now - 1800}, real_key.private_key, algorithm="ES256", headers={"kid": real_key.kid}
+        {**claims, "iat": now - 3600, "exp": now - 1800},
+        real_key.private_key,
+        algorithm="ES256",
+        headers={"kid": real_key.kid},
     )
     for token in (forged, alg_none, expired, "garbage"):
         resp = client.get("/v1/users/me", headers=_auth(token))
@@ -269,7 +313,9 @@ def test_another_users_data_is_not_found(client: httpx.Client) -> None:
     theirs, _, _ = _user(client)
     assert client.get(f"/v1/users/{theirs}", headers=_auth(mine["accessToken"])).status_code == 404
     assert client.get(f"/v1/users/{theirs}/kyc", headers=_auth(mine["accessToken"])).status_code == 404
-    patched = client.patch(f"/v1/users/{theirs}", json={"displayName": "pwned"}, headers=_auth(mine["accessToken"]))
+    patched = client.patch(
+        f"/v1/users/{theirs}", json={"displayName": "pwned"}, headers=_auth(mine["accessToken"])
+    )
     assert patched.status_code == 404
     admin_only = client.get("/v1/kycSubmissions", headers=_auth(mine["accessToken"]))
     assert admin_only.status_code == 403
@@ -278,11 +324,17 @@ def test_another_users_data_is_not_found(client: httpx.Client) -> None:
 def test_idempotency_key_header_replays_the_registration(client: httpx.Client) -> None:
     key = str(uuid.uuid4())
     email = _email()
-    first = client.post("/v1/users:register", json={"email": email, "password": PASSWORD}, headers={"Idempotency-Key": key})
-    again = client.post("/v1/users:register", json={"email": email, "password": PASSWORD}, headers={"Idempotency-Key": key})
+    first = client.post(
+        "/v1/users:register", json={"email": email, "password": PASSWORD}, headers={"Idempotency-Key": key}
+    )
+    again = client.post(
+        "/v1/users:register", json={"email": email, "password": PASSWORD}, headers={"Idempotency-Key": key}
+    )
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     assert first.json()["user"]["userId"] == again.json()["user"]["userId"]
-    reused = client.post("/v1/users:register", json={"email": _email(), "password": PASSWORD}, headers={"Idempotency-Key": key})
+    reused = client.post(
+        "/v1/users:register", json={"email": _email(), "password": PASSWORD}, headers={"Idempotency-Key": key}
+    )
     assert reused.status_code == 400
     assert _details(reused.json())[0]["reason"] == "REQUEST_ID_REUSED"  # type: ignore[index]
 
@@ -297,15 +349,24 @@ def test_jwks_is_real_jwks_json_with_kids_that_verify_login_tokens(client: httpx
     header = jwt.get_unverified_header(tokens["accessToken"])
     assert header["alg"] == "ES256" and header["kid"] in by_kid
     key = jwt.PyJWK(by_kid[header["kid"]]).key
-    claims = jwt.decode(tokens["accessToken"], key, algorithms=["ES256"], audience="gx-api", issuer="gx-identity")
+    claims = jwt.decode(
+        tokens["accessToken"], key, algorithms=["ES256"], audience="gx-api", issuer="gx-identity"
+    )
     assert set(claims) >= {"sub", "roles", "aud", "iss", "exp", "iat", "jti"}
 
 
 def test_repeated_failures_lock_the_account_with_429(client: httpx.Client) -> None:
     _, email, _ = _user(client)
     for _ in range(5):
-        assert client.post("/v1/auth:login", json={"email": email, "password": "Wrong pass 12345"}).status_code == 401
+        assert (
+            client.post("/v1/auth:login", json={"email": email, "password": "Wrong pass 12345"}).status_code
+            == 401
+        )
     locked = client.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
     assert locked.status_code == 429
     info, _ = _details(locked.json())
-    assert info is not None and info["reason"] == "ACCOUNT_LOCKED" and int(info["metadata"]["retry_after_seconds"]) > 0
+    assert (
+        info is not None
+        and info["reason"] == "ACCOUNT_LOCKED"
+        and int(info["metadata"]["retry_after_seconds"]) > 0
+    )
