@@ -14,7 +14,7 @@ import contextlib
 import dataclasses
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -142,14 +142,17 @@ class ChaincodeConnection:
     async def _serve(self, channel: grpc.aio.Channel) -> None:
         self._outgoing = asyncio.Queue()
         stub = chaincode_shim_pb2_grpc.ChaincodeStub(channel)
-        call = stub.Connect(self._requests(self._outgoing))
+        call = stub.Connect()
         first = await call.read()
         if first is grpc.aio.EOF or first.type != _MSG.REGISTER:
             raise ExecutionError(f"expected REGISTER from chaincode, got {first!r}")
         self._registered_as = chaincode_pb2.ChaincodeID.FromString(first.payload).name
-        self._outgoing.put_nowait(_MSG(type=_MSG.REGISTERED))
-        self._outgoing.put_nowait(_MSG(type=_MSG.READY))
+        await call.write(_MSG(type=_MSG.REGISTERED))
+        await call.write(_MSG(type=_MSG.READY))
         _LOG.info("chaincode %s registered as %s from %s", self.name, self._registered_as, self.address)
+        # gRPC allows one write in flight per stream, so a single writer task drains the queue that
+        # transactions and state replies are put on.
+        writer = asyncio.create_task(self._write_loop(call, self._outgoing))
         self._set_ready(True)
         try:
             while True:
@@ -158,18 +161,17 @@ class ChaincodeConnection:
                     break
                 self._dispatch(msg)
         finally:
-            self._outgoing.put_nowait(None)
+            writer.cancel()
             call.cancel()
         _LOG.warning("chaincode %s stream ended", self.name)
 
     @staticmethod
-    async def _requests(queue: asyncio.Queue[chaincode_shim_pb2.ChaincodeMessage | None],
-                        ) -> AsyncIterator[chaincode_shim_pb2.ChaincodeMessage]:
+    async def _write_loop(call: Any, queue: asyncio.Queue[chaincode_shim_pb2.ChaincodeMessage | None]) -> None:
         while True:
             msg = await queue.get()
             if msg is None:
                 return
-            yield msg
+            await call.write(msg)
 
     def _set_ready(self, ready: bool) -> None:
         if ready == self._ready.is_set():
