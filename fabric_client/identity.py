@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +29,11 @@ class Identity:
 
     def serialize(self) -> bytes:
         """Return the ``msp.SerializedIdentity`` bytes used as the creator everywhere."""
+        return self._serialized
+
+    @functools.cached_property
+    def _serialized(self) -> bytes:
+        # Every proposal, commit-status and events request carries the creator: build it once.
         serialized = identities_pb2.SerializedIdentity(mspid=self.msp_id, id_bytes=self.certificate)
         return bytes(serialized.SerializeToString())
 
