@@ -15,6 +15,9 @@ from chaincode.contracts.organization import OrganizationContract
 from chaincode.contracts.tax import TaxContract
 from chaincode.contracts.token import TokenContract
 
+# Messages the contract API gives when it cannot bind the arguments to a function.
+_ARGUMENT_ERRORS = ("incorrect number of params", "error managing parameter")
+
 CONTRACTS = (
     AdminContract,
     IdentityContract,
@@ -49,6 +52,11 @@ class GxChaincode(ContractChaincode):
         rejection = rejection_of(stub)
         if rejection is not None and response.status >= 400:
             response.status = rejection.status
+        elif response.status >= 400 and response.message.startswith(_ARGUMENT_ERRORS):
+            # The contract API refused the arguments before any GX code ran (wrong count or type):
+            # a bad request, not a chaincode fault.
+            response.status = 400
+            response.message = f"INVALID_ARGUMENT: {response.message}"
         return response
 
     def _get_namespace_function_and_params(self, stub: Any) -> tuple[str, str, list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import queries_pb2 as qry
 from gx.ledger.v1 import resources_pb2 as res
@@ -165,6 +166,15 @@ async def test_malformed_arguments_are_invalid(gx: FakeLedger, arg: str) -> None
     assert out.status == 400 and out.message.startswith("INVALID_ARGUMENT")
 
 
+async def test_a_missing_argument_is_invalid_not_a_fault(gx: FakeLedger) -> None:
+
+    stub = FakeStub(gx.world, ["TransferTokens"], "tx-noargs", Timestamp(seconds=1), b"")
+    response = await gx.chaincode.invoke(stub)
+    assert response.status == 400 and response.message.startswith(
+        "INVALID_ARGUMENT: incorrect number of params"
+    )
+
+
 async def test_namespaced_and_bare_function_names_both_route(gx: FakeLedger) -> None:
     alice, bob = await new_user(gx), await new_user(gx)
     out = await gx.invoke(
@@ -195,8 +205,6 @@ async def test_list_accounts_pages_through_every_account(gx: FakeLedger) -> None
 
 async def test_tx_state_reads_its_own_writes_where_the_peer_does_not() -> None:
     world = {"k": b"old"}
-    from google.protobuf.timestamp_pb2 import Timestamp
-
     stub = FakeStub(world, ["F", "{}"], "tx", Timestamp(seconds=1), b"")
     tx = Tx(stub)
     assert await tx.get("k") == b"old"
