@@ -96,5 +96,8 @@ def _rotate_key(args: argparse.Namespace) -> int:
         return 2
     store = KeyStore.open(Path(directory))
     key = store.rotate()
-    print(f"new signing key {key.kid} in {key.path}; {len(store.keys)} key(s) published")
+    print(
+        f"new signing key {key.kid} in {key.path}; {len(store.keys)} key(s) published; it signs once it has been "
+        "published for GX_IDENTITY__KEY_ACTIVATION_SECONDS (default 600 s)"
+    )
     return 0

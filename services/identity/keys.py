@@ -8,8 +8,10 @@ import hashlib
 import json
 import logging
 import os
+import re
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,29 +78,39 @@ class SigningKey:
 class KeyStore:
     """The identity service's signing keys in one directory of PKCS#8 PEM files.
 
-    The newest key signs; every key in the directory is published, so tokens signed by
-    an older key keep verifying after a rotation until that key's file is removed (which
-    an operator may do once the longest access-token lifetime has passed).
+    Every key in the directory is published, so tokens signed by an older key keep
+    verifying after a rotation until that key's file is removed (which an operator may do
+    once the longest access-token lifetime has passed). A new key is published for
+    `activation_delay` before it signs: verifiers that cache the JWKS (Envoy's jwt_authn
+    keeps it for minutes and does not refetch on an unknown kid) have it before any token
+    names it. The newest key past that delay signs; a store whose keys are all younger (a
+    fresh directory) signs with its oldest.
     """
 
-    def __init__(self, directory: Path, keys: list[SigningKey]) -> None:
+    def __init__(
+        self, directory: Path, keys: list[SigningKey], activation_delay: timedelta = timedelta(0)
+    ) -> None:
         """Wraps loaded keys; use `KeyStore.open` to load a directory.
 
         Args:
             directory: Where the keys live.
             keys: The loaded keys, oldest first, at least one.
+            activation_delay: How long a new key is only published before it signs.
         """
         if not keys:
             raise ValueError("a key store needs at least one key")
         self.directory = directory
         self._keys = keys
+        self._delay = activation_delay
+        self._loaded_at = time.monotonic()
 
     @classmethod
-    def open(cls, directory: Path) -> KeyStore:
+    def open(cls, directory: Path, activation_delay: timedelta = timedelta(0)) -> KeyStore:
         """Loads every key in a directory, creating the directory and a first key if empty.
 
         Args:
             directory: The keys directory (`GX_IDENTITY__KEYS_DIR`).
+            activation_delay: How long a rotated-in key is only published before it signs.
 
         Returns:
             The loaded store.
@@ -108,11 +120,12 @@ class KeyStore:
             keys = _load_all(directory)
             if not keys:
                 keys = [_write_new_key(directory)]
-                log.info("created a first signing key", extra={"gx.identity.kid": keys[0].kid})
-        return cls(directory, keys)
+                log.info("created a first signing key %s", keys[0].kid)
+        return cls(directory, keys, activation_delay)
 
     def rotate(self) -> SigningKey:
-        """Writes a new key that signs from now on; older keys stay published.
+        """Writes a new key; it signs once the activation delay has passed, and older keys
+        stay published.
 
         Returns:
             The new key.
@@ -127,11 +140,22 @@ class KeyStore:
         keys = _load_all(self.directory)
         if keys:
             self._keys = keys
+        self._loaded_at = time.monotonic()
+
+    def reload_if_older_than(self, seconds: float) -> None:
+        """Re-reads the directory when the last read is older than `seconds` (a cheap poll)."""
+        if time.monotonic() - self._loaded_at >= seconds:
+            self.reload()
+
+    def signing_key(self, now: datetime) -> SigningKey:
+        """The key that signs at `now`: the newest one published for the activation delay."""
+        ripe = [k for k in self._keys if k.created <= now - self._delay]
+        return ripe[-1] if ripe else self._keys[0]
 
     @property
     def current(self) -> SigningKey:
-        """The key that signs new tokens: the newest."""
-        return self._keys[-1]
+        """The key that signs new tokens now."""
+        return self.signing_key(datetime.now(UTC))
 
     @property
     def keys(self) -> list[SigningKey]:
@@ -174,12 +198,22 @@ def _load_all(directory: Path) -> list[SigningKey]:
         if not isinstance(private, ec.EllipticCurvePrivateKey) or not isinstance(private.curve, ec.SECP256R1):
             # A stray file must not silently become a signing key of the wrong kind.
             raise ValueError(f"{path} is not a P-256 private key")
-        created = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        created = _created(path)
         keys.append(SigningKey(jwk_thumbprint(private.public_key()), private, created, path))
-    # File names start with a UTC timestamp, so name order is age order even if mtimes are
-    # reset by a copy; mtime only breaks ties.
-    keys.sort(key=lambda k: (k.path.name, k.created))
+    keys.sort(key=lambda k: (k.created, k.path.name))
     return keys
+
+
+_NAMED_TIME = re.compile(r"es256-(\d{8}T\d{12})Z-")
+
+
+def _created(path: Path) -> datetime:
+    # The file name carries the creation time, which survives copies (a Kubernetes secret
+    # mount, a backup restore) that reset mtimes; other file names fall back to mtime.
+    match = _NAMED_TIME.match(path.name)
+    if match:
+        return datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 def _write_new_key(directory: Path) -> SigningKey:

@@ -75,7 +75,7 @@ def create_identity_server(
         sessions: Its session factory.
         redis: The Redis client.
     """
-    keys = KeyStore.open(settings.identity.keys_dir)
+    keys = KeyStore.open(settings.identity.keys_dir, timedelta(seconds=settings.identity.key_activation_seconds))
     trusted = [ipaddress.ip_network(n, strict=False) for n in settings.identity.trusted_proxies]
     servicer = IdentityServicer(build_usecases(settings, sessions, redis, keys), trusted)
     return create_server(

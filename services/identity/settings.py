@@ -15,6 +15,9 @@ class IdentityOptions(BaseModel):
 
     # ES256 signing keys, one PKCS#8 PEM per key; a first key is created when empty.
     keys_dir: Path = Path(".gx/identity/keys")
+    # A rotated-in key is published this long before it signs. Longer than any verifier's
+    # JWKS cache (Envoy keeps it 300 s), so no token names a key a verifier has not seen.
+    key_activation_seconds: int = Field(default=600, ge=0)
     # At most 15 minutes: access tokens are verified offline and cannot be revoked.
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)
     refresh_idle_days: float = Field(default=14.0, gt=0)

@@ -20,6 +20,7 @@ from services.identity.keys import KeyStore
 MAX_ACCESS_TTL = timedelta(minutes=15)
 
 _REFRESH_PREFIX = "gxr_"
+_KEY_POLL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ class AccessTokenIssuer:
         Returns:
             The token with its id and lifetime in seconds.
         """
-        key = self._keys.current
+        # Pick up keys rotated in by another process (or the CLI) within seconds.
+        self._keys.reload_if_older_than(_KEY_POLL_SECONDS)
+        key = self._keys.signing_key(now)
         jti = str(uuid.uuid4())
         iat = int(now.timestamp())
         claims = {

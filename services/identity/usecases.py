@@ -292,7 +292,9 @@ class IdentityUseCases:
                 await repo.revoke_family(row.family_id, now, "LOGOUT")
 
     def jwks_json(self) -> bytes:
-        """The JWKS document of every published key."""
+        """The JWKS document of every published key (re-read from disk at most every 10 s,
+        so a key rotated in by another process is published well before it signs)."""
+        self._keys.reload_if_older_than(10.0)
         return self._keys.jwks_json()
 
     # Profiles

@@ -72,3 +72,34 @@ def test_another_process_rotation_is_seen_after_reload(tmp_path: Path) -> None:
     assert new.kid not in a.public_keys()
     a.reload()
     assert new.kid in a.public_keys() and a.current.kid == new.kid
+
+
+def test_a_rotated_key_is_published_before_it_signs(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    store = KeyStore.open(tmp_path, activation_delay=timedelta(minutes=10))
+    first = store.current
+    new = store.rotate()
+    now = datetime.now(UTC)
+    assert new.kid in store.public_keys()
+    assert store.signing_key(now).kid == first.kid
+    assert store.signing_key(now + timedelta(minutes=11)).kid == new.kid
+
+
+def test_a_fresh_directory_signs_at_once_whatever_the_delay(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    store = KeyStore.open(tmp_path, activation_delay=timedelta(hours=1))
+    assert store.signing_key(datetime.now(UTC)).kid == store.keys[0].kid
+
+
+def test_key_age_comes_from_the_file_name_not_mtime(tmp_path: Path) -> None:
+    import os
+
+    store = KeyStore.open(tmp_path)
+    older = store.current
+    newer = store.rotate()
+    # A copy that resets mtimes (older file now looks newest) must not change the order.
+    os.utime(older.path, (2_000_000_000, 2_000_000_000))
+    store.reload()
+    assert [k.kid for k in store.keys] == [older.kid, newer.kid]
