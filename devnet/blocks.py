@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import time
 
-from fabric_protos.common import common_pb2, configtx_pb2
 from google.protobuf import timestamp_pb2
+
+from devnet._protos import common_pb2, configtx_pb2
 
 _METADATA_SLOTS = len(common_pb2.BlockMetadataIndex.keys())  # SIGNATURES .. COMMIT_HASH
 

@@ -13,12 +13,16 @@ import dataclasses
 import hashlib
 import logging
 
-from fabric_protos.common import common_pb2
-from fabric_protos.ledger.rwset import rwset_pb2
-from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
-from fabric_protos.peer import chaincode_event_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
-
 from devnet import blocks, signatures
+from devnet._protos import (
+    chaincode_event_pb2,
+    common_pb2,
+    kv_rwset_pb2,
+    proposal_pb2,
+    proposal_response_pb2,
+    rwset_pb2,
+    transaction_pb2,
+)
 from devnet.ledger import BlockWrite, LedgerStore, StoredEvent, Version
 from devnet.msp import WRITER_ROLES, IdentityError, Msp
 

@@ -11,10 +11,9 @@ import dataclasses
 import hashlib
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from fabric_protos.common import common_pb2
-from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 
 from devnet import signatures
+from devnet._protos import chaincode_pb2, common_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 from devnet.ledger import LedgerStore
 from devnet.msp import WRITER_ROLES, IdentityError, Msp
 from devnet.shim_peer import ChaincodeConnection, ExecutionResult

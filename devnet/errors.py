@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import grpc
-from fabric_protos.gateway import gateway_pb2
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
 from grpc_status import rpc_status
+
+from devnet._protos import gateway_pb2
 
 
 @dataclasses.dataclass

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from fabric_protos.peer import chaincode_event_pb2
-
+from devnet._protos import chaincode_event_pb2
 from devnet.ledger import LedgerStore, StoredEvent, TxLocation
 
 _BLOCKS_PER_READ = 50

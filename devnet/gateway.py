@@ -11,12 +11,10 @@ import time
 from collections.abc import AsyncIterator
 
 import grpc
-from fabric_protos.common import common_pb2
-from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
-from fabric_protos.peer import proposal_pb2
 
 from devnet import endorser as endorser_mod
 from devnet import signatures
+from devnet._protos import common_pb2, gateway_pb2, gateway_pb2_grpc, proposal_pb2
 from devnet.endorser import Endorser, UnpackedProposal, ValidationError
 from devnet.errors import GatewayError
 from devnet.events import CommitNotifier, chaincode_events

@@ -10,9 +10,9 @@ from collections import OrderedDict
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from fabric_protos.msp import identities_pb2
 
 from devnet import signatures
+from devnet._protos import identities_pb2
 
 NODE_OUS = ("client", "peer", "admin", "orderer")
 # Channel policies of a test-network style channel (configtx.yaml, Org1 with NodeOUs):

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
 import grpc
-from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from devnet import crypto, signatures
+from devnet._protos import gateway_pb2, gateway_pb2_grpc
 from devnet.committer import Committer
 from devnet.endorser import Endorser
 from devnet.events import CommitNotifier
@@ -98,7 +99,7 @@ class Devnet:
         for name, address in cfg.chaincodes.items():
             self._connections[name] = ChaincodeConnection(
                 name, address, store, execute_timeout=cfg.execute_timeout,
-                on_change=lambda up, name=name: self._chaincode_changed(name, up))
+                on_change=functools.partial(self._chaincode_changed, name))
 
         async def deliver(batch: list[bytes]) -> None:
             result = committer.commit(batch)

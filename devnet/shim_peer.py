@@ -18,18 +18,18 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from fabric_protos.ledger.queryresult import kv_query_result_pb2
-from fabric_protos.peer import (
+from google.protobuf import timestamp_pb2
+
+from devnet._protos import (
     chaincode_event_pb2,
     chaincode_pb2,
     chaincode_shim_pb2,
     chaincode_shim_pb2_grpc,
+    kv_query_result_pb2,
     proposal_pb2,
     proposal_response_pb2,
 )
-from google.protobuf import timestamp_pb2
-
-from devnet.ledger import LedgerStore
+from devnet.ledger import HistoryEntry, LedgerStore
 from devnet.simulator import RangeIterator, SimulationError, TxSimulator
 
 _LOG = logging.getLogger(__name__)
@@ -310,17 +310,11 @@ class ChaincodeConnection:
         resp = chaincode_shim_pb2.QueryResponse(id=query_id)
         has_more = True
         for _ in range(MAX_RESULT_LIMIT):
-            item = source.next() if isinstance(source, RangeIterator) else next(source, None)
-            if item is None:
+            encoded = self._next_result(ctx.namespace, source)
+            if encoded is None:
                 has_more = False
                 break
-            if isinstance(source, RangeIterator):
-                kv = kv_query_result_pb2.KV(namespace=ctx.namespace, key=item[0], value=item[1])
-            else:
-                kv = kv_query_result_pb2.KeyModification(
-                    tx_id=item.txid, value=item.value, is_delete=item.is_delete,
-                    timestamp=timestamp_pb2.Timestamp(seconds=item.seconds, nanos=item.nanos))
-            resp.results.add(resultBytes=kv.SerializeToString())
+            resp.results.add(resultBytes=encoded)
         resp.has_more = has_more
         if isinstance(source, RangeIterator) and source.paginated:
             resp.metadata = chaincode_shim_pb2.QueryResponseMetadata(
@@ -329,6 +323,22 @@ class ChaincodeConnection:
         if not has_more:
             ctx.queries.pop(query_id, None)
         return resp.SerializeToString()
+
+
+    @staticmethod
+    def _next_result(namespace: str, source: Any) -> bytes | None:
+        """The next serialized KV (range) or KeyModification (history), or None at the end."""
+        if isinstance(source, RangeIterator):
+            row = source.next()
+            if row is None:
+                return None
+            return kv_query_result_pb2.KV(namespace=namespace, key=row[0], value=row[1]).SerializeToString()
+        entry: HistoryEntry | None = next(source, None)
+        if entry is None:
+            return None
+        return kv_query_result_pb2.KeyModification(
+            tx_id=entry.txid, value=entry.value, is_delete=entry.is_delete,
+            timestamp=timestamp_pb2.Timestamp(seconds=entry.seconds, nanos=entry.nanos)).SerializeToString()
 
 
 def _no_collection(collection: str, namespace: str) -> None:

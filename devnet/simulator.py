@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fabric_protos.ledger.rwset import rwset_pb2
-from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
-
+from devnet._protos import kv_rwset_pb2, rwset_pb2
 from devnet.ledger import LedgerStore, Version
 
 
