@@ -1,0 +1,1 @@
+"""The wallet service: balances, history, transfers and system administration over the ledger's read models."""

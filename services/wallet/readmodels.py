@@ -1,0 +1,248 @@
+"""Reads of the projector's read models (schema `ledger`); the wallet never writes them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import text
+
+
+class Executor(Protocol):
+    """An AsyncConnection or AsyncSession: anything that executes a statement."""
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Execute a statement."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A ledger account as the read models know it, with its owner's standing.
+
+    Attributes:
+        wallet_id: The account id (a user's wallet id is their user id).
+        account_type: USER, ORGANIZATION, SYSTEM_POOL or TREASURY.
+        user_id: The owning user, for USER accounts.
+        country_code: Its country, which decides local or cross-border fees.
+        balance_qirat: The balance as of `block_number`.
+        frozen: Whether an admin froze it.
+        frozen_reason: Why.
+        user_status: The owner's ledger status (ACTIVE, FROZEN...), for USER accounts.
+        genesis_received: Whether the owner received genesis.
+        org_type: BUSINESS, NGO or GOVERNMENT, for ORGANIZATION accounts.
+        org_status: The organisation's status, for ORGANIZATION accounts.
+        block_number: The last block that changed it.
+        create_time: When it was created on the ledger.
+        update_time: When it last changed.
+    """
+
+    wallet_id: str
+    account_type: str
+    user_id: str | None
+    country_code: str | None
+    balance_qirat: int
+    frozen: bool
+    frozen_reason: str | None
+    user_status: str | None
+    genesis_received: bool
+    org_type: str | None
+    org_status: str | None
+    block_number: int
+    create_time: datetime | None
+    update_time: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Whether the account may take part in a transfer (its owner is active on the ledger)."""
+        if self.account_type == "USER":
+            return self.user_status == "ACTIVE"
+        if self.account_type == "ORGANIZATION":
+            return self.org_status == "ACTIVE"
+        return False
+
+
+_ACCOUNTS = text(
+    """
+    SELECT w.wallet_id, w.account_type, w.user_id, w.country_code, w.balance_qirat, w.frozen, w.frozen_reason,
+           u.status AS user_status, COALESCE(u.genesis_received, false) AS genesis_received,
+           o.type AS org_type, o.status AS org_status, w.block_number, w.create_time, w.update_time
+      FROM ledger.wallets w
+      LEFT JOIN ledger.users u ON u.user_id = w.user_id
+      LEFT JOIN ledger.organizations o ON o.org_id = w.wallet_id
+     WHERE w.wallet_id = ANY(:ids)
+    """
+)
+
+
+async def accounts(db: Executor, wallet_ids: Sequence[str]) -> dict[str, Account]:
+    """The accounts among `wallet_ids` that exist, by id (one round trip)."""
+    rows = (await db.execute(_ACCOUNTS, {"ids": list(wallet_ids)})).all()
+    return {row.wallet_id: Account(**row._mapping) for row in rows}
+
+
+async def account(db: Executor, wallet_id: str) -> Account | None:
+    """One account, or None."""
+    return (await accounts(db, [wallet_id])).get(wallet_id)
+
+
+@dataclass(frozen=True)
+class SystemState:
+    """What user-facing checks need of the system: bootstrapped, paused, the fee cap."""
+
+    bootstrapped: bool
+    paused: bool
+    pause_reason: str
+    fee_cap_bps: int | None
+
+
+_SYSTEM = text(
+    """
+    SELECT COALESCE(s.bootstrapped, false) AS bootstrapped, COALESCE(s.paused, false) AS paused,
+           COALESCE(s.pause_reason, '') AS pause_reason, p.value AS fee_cap_bps
+      FROM (SELECT 1) one
+      LEFT JOIN ledger.system_status s ON s.id = 1
+      LEFT JOIN ledger.system_parameters p ON p.name = 'transfer_fee_cap_bps'
+    """
+)
+
+
+async def system_state(db: Executor) -> SystemState:
+    """The system's bootstrap and pause state and the fee cap parameter (None: the default)."""
+    row = (await db.execute(_SYSTEM)).one()
+    return SystemState(bool(row.bootstrapped), bool(row.paused), row.pause_reason, row.fee_cap_bps)
+
+
+@dataclass(frozen=True)
+class TransactionFilter:
+    """What ListTransactions asks for.
+
+    Attributes:
+        wallet_id: The wallet.
+        types: Read-model type names (SENT, FEE...); empty means all.
+        start_time: Inclusive lower bound, or None.
+        end_time: Exclusive upper bound, or None.
+    """
+
+    wallet_id: str
+    types: tuple[str, ...] = ()
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+
+
+async def transactions(db: Executor, flt: TransactionFilter, after_id: int | None, limit: int) -> list[Any]:
+    """A page of a wallet's history, newest first (by the projector's insertion order).
+
+    The cursor is the last row's id: keyset paging stays fast and stable while new rows
+    arrive at the top. The operation that caused each entry comes from the outbox, joined
+    on the command's request id.
+    """
+    clauses = ["t.wallet_id = :wallet"]
+    params: dict[str, Any] = {"wallet": flt.wallet_id, "limit": limit}
+    if flt.types:
+        clauses.append("t.type = ANY(:types)")
+        params["types"] = list(flt.types)
+    if flt.start_time is not None:
+        clauses.append("t.time >= :start")
+        params["start"] = flt.start_time
+    if flt.end_time is not None:
+        clauses.append("t.time < :end")
+        params["end"] = flt.end_time
+    if after_id is not None:
+        clauses.append("t.id < :after")
+        params["after"] = after_id
+    sql = (
+        "SELECT t.id, t.fabric_tx_id, t.event_index, t.leg, t.wallet_id, t.type, t.amount_qirat, t.fee_qirat,"
+        " t.counterparty, t.remark, t.block_number, t.time, c.id AS command_id"
+        " FROM ledger.transactions t"
+        " LEFT JOIN outbox.commands c ON c.tenant = 'gx' AND c.request_id = t.request_id"
+        f" WHERE {' AND '.join(clauses)} ORDER BY t.id DESC LIMIT :limit"
+    )
+    return list((await db.execute(text(sql), params)).all())
+
+
+async def user(db: Executor, user_id: str) -> Any | None:
+    """The ledger user row (status, admin, genesis), or None."""
+    return (
+        await db.execute(
+            text(
+                "SELECT user_id, country_code, status, admin, genesis_received, genesis_skipped_reason"
+                " FROM ledger.users WHERE user_id = :u"
+            ),
+            {"u": user_id},
+        )
+    ).first()
+
+
+async def country(db: Executor, country_code: str) -> Any | None:
+    """A country row joined with its treasury (view `ledger.treasuries`), or None."""
+    return (
+        await db.execute(
+            text(
+                "SELECT c.country_code, c.name, c.share_bps, c.genesis_user_count, c.genesis_phase, c.treasury_active,"
+                " t.account_id, t.balance_qirat, t.state, t.activate_time"
+                " FROM ledger.countries c JOIN ledger.treasuries t ON t.country_code = c.country_code"
+                " WHERE c.country_code = :cc"
+            ),
+            {"cc": country_code},
+        )
+    ).first()
+
+
+async def country_shares(db: Executor) -> dict[str, int]:
+    """Every initialised country's share in basis points."""
+    rows = (await db.execute(text("SELECT country_code, share_bps FROM ledger.countries"))).all()
+    return {r.country_code: int(r.share_bps) for r in rows}
+
+
+async def countries_page(db: Executor, after_code: str | None, limit: int) -> list[Any]:
+    """A page of countries ordered by code, after `after_code`."""
+    return list(
+        (
+            await db.execute(
+                text(
+                    "SELECT country_code, name, share_bps, genesis_user_count, genesis_phase, treasury_active"
+                    " FROM ledger.countries WHERE (CAST(:after AS text) IS NULL OR country_code > :after)"
+                    " ORDER BY country_code LIMIT :limit"
+                ),
+                {"after": after_code, "limit": limit},
+            )
+        ).all()
+    )
+
+
+async def system_overview(db: Executor) -> dict[str, Any]:
+    """Everything GetSystemStatus shows, in one round trip per table group."""
+    status = (
+        await db.execute(
+            text(
+                "SELECT bootstrapped, paused, COALESCE(pause_reason, '') AS pause_reason, total_supply_qirat"
+                " FROM ledger.system_status WHERE id = 1"
+            )
+        )
+    ).first()
+    parameters = (
+        await db.execute(text("SELECT name, value, update_time FROM ledger.system_parameters ORDER BY name"))
+    ).all()
+    pools = (
+        await db.execute(
+            text(
+                "SELECT wallet_id, balance_qirat FROM ledger.wallets WHERE account_type = 'SYSTEM_POOL'"
+                " ORDER BY wallet_id"
+            )
+        )
+    ).all()
+    counts = (
+        await db.execute(
+            text(
+                "SELECT (SELECT count(*) FROM ledger.countries) AS countries,"
+                " (SELECT count(*) FROM ledger.users) AS users,"
+                " (SELECT COALESCE(sum(balance_qirat), 0) FROM ledger.wallets"
+                "   WHERE account_type <> 'SYSTEM_POOL') AS circulating,"
+                " (SELECT max(block_number) FROM ledger.checkpoints) AS block_number,"
+                " (SELECT max(updated_at) FROM ledger.checkpoints) AS update_time"
+            )
+        )
+    ).one()
+    return {"status": status, "parameters": parameters, "pools": pools, "counts": counts}

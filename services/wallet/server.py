@@ -1,0 +1,77 @@
+"""Wires the wallet service: resources, use cases, servicers and the shared gRPC server."""
+
+from __future__ import annotations
+
+import contextlib
+
+from gx.wallet.v1 import (
+    admin_service_pb2_grpc,
+    governance_service_pb2_grpc,
+    loan_service_pb2_grpc,
+    organization_service_pb2_grpc,
+    tax_service_pb2_grpc,
+    wallet_service_pb2_grpc,
+)
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.common.auth import TokenVerifier
+from services.common.db import check_database, open_database
+from services.common.idempotency import Idempotency
+from services.common.redis import check_redis, open_redis
+from services.common.server import GxServer, bind, create_server
+from services.wallet import servicer as servicers
+from services.wallet.admin import AdminUseCases
+from services.wallet.commands import CommandRecorder
+from services.wallet.settings import WalletSettings
+from services.wallet.usecases import WalletUseCases
+
+
+def create_wallet_server(
+    settings: WalletSettings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    *,
+    verifier: TokenVerifier | None = None,
+) -> GxServer:
+    """The bound (not started) wallet server over open resources.
+
+    Args:
+        settings: The process settings.
+        engine: The database engine (read models, outbox, readiness).
+        sessions: Its session factory (the write transactions).
+        redis: The Redis client (idempotency locks).
+        verifier: Token verifier; default: identity's JWKS from GX_AUTH__JWKS_TARGET.
+    """
+    recorder = CommandRecorder(engine, Idempotency(sessions, redis))
+    wallet = servicers.WalletServicer(
+        WalletUseCases(engine, recorder, max_wait_seconds=settings.wallet.max_wait_seconds)
+    )
+    admin = servicers.AdminServicer(AdminUseCases(engine, recorder, settings.wallet.countries_file))
+    return create_server(
+        settings,
+        [
+            bind(wallet_service_pb2_grpc.add_WalletServiceServicer_to_server, wallet),
+            bind(admin_service_pb2_grpc.add_AdminServiceServicer_to_server, admin),
+            bind(
+                organization_service_pb2_grpc.add_OrganizationServiceServicer_to_server,
+                servicers.OrganizationServicer(),
+            ),
+            bind(loan_service_pb2_grpc.add_LoanServiceServicer_to_server, servicers.LoanServicer()),
+            bind(
+                governance_service_pb2_grpc.add_GovernanceServiceServicer_to_server,
+                servicers.GovernanceServicer(),
+            ),
+            bind(tax_service_pb2_grpc.add_TaxServiceServicer_to_server, servicers.TaxServicer()),
+        ],
+        {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
+        verifier=verifier,
+    )
+
+
+async def build(settings: WalletSettings, stack: contextlib.AsyncExitStack) -> GxServer:
+    """Opens the database and Redis on the exit stack and creates the server (for run_server)."""
+    engine, sessions = await stack.enter_async_context(open_database(settings.database))
+    redis = await stack.enter_async_context(open_redis(settings.redis))
+    return create_wallet_server(settings, engine, sessions, redis)

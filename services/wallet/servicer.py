@@ -1,0 +1,175 @@
+"""The gx.wallet.v1 gRPC servicers: protos in, use cases called, protos out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from gx.type.v1 import operation_pb2
+from gx.wallet.v1 import admin_service_pb2 as admin_svc
+from gx.wallet.v1 import (
+    admin_service_pb2_grpc,
+    governance_service_pb2_grpc,
+    loan_service_pb2_grpc,
+    organization_service_pb2_grpc,
+    tax_service_pb2_grpc,
+    wallet_service_pb2_grpc,
+)
+from gx.wallet.v1 import wallet_service_pb2 as svc
+
+from services.common.auth import require_principal
+from services.wallet.admin import AdminUseCases
+from services.wallet.errors import Unimplemented
+from services.wallet.usecases import WalletUseCases
+
+# The edge's response hook turns this header into HTTP 202 Accepted: the ledger work is pending.
+_ACCEPTED = (("x-http-status", "202"),)
+
+
+async def _accepted(
+    context: grpc.aio.ServicerContext, operation: operation_pb2.Operation
+) -> operation_pb2.Operation:
+    await context.send_initial_metadata(_ACCEPTED)
+    return operation
+
+
+class WalletServicer(wallet_service_pb2_grpc.WalletServiceServicer):
+    """Thin adapter: interceptors already validated the request and authenticated the caller."""
+
+    def __init__(self, usecases: WalletUseCases) -> None:
+        """Wraps the use cases."""
+        self._uc = usecases
+
+    async def GetWallet(
+        self, request: svc.GetWalletRequest, context: grpc.aio.ServicerContext
+    ) -> svc.GetWalletResponse:
+        return await self._uc.get_wallet(require_principal(), request.wallet_id)
+
+    async def ListTransactions(
+        self, request: svc.ListTransactionsRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ListTransactionsResponse:
+        return await self._uc.list_transactions(require_principal(), request)
+
+    async def PreviewTransfer(
+        self, request: svc.PreviewTransferRequest, context: grpc.aio.ServicerContext
+    ) -> svc.PreviewTransferResponse:
+        return await self._uc.preview_transfer(require_principal(), request)
+
+    async def Transfer(
+        self, request: svc.TransferRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.transfer(require_principal(), request))
+
+    async def GetOperation(
+        self, request: svc.GetOperationRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await self._uc.get_operation(require_principal(), request.operation_id)
+
+    async def WaitOperation(
+        self, request: svc.WaitOperationRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        timeout = request.timeout.ToTimedelta().total_seconds() if request.HasField("timeout") else None
+        return await self._uc.wait_operation(
+            require_principal(), request.operation_id, timeout, context.time_remaining()
+        )
+
+
+class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
+    """System administration; the access rules (ADMIN/SUPER_ADMIN) are enforced from the protos."""
+
+    def __init__(self, usecases: AdminUseCases) -> None:
+        """Wraps the use cases."""
+        self._uc = usecases
+
+    async def BootstrapSystem(
+        self, request: admin_svc.BootstrapSystemRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.bootstrap(require_principal(), request))
+
+    async def InitializeCountries(
+        self, request: admin_svc.InitializeCountriesRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.initialize_countries(require_principal(), request))
+
+    async def UpdateSystemParameter(
+        self, request: admin_svc.UpdateSystemParameterRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.update_parameter(require_principal(), request))
+
+    async def PauseSystem(
+        self, request: admin_svc.PauseSystemRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.pause(require_principal(), request))
+
+    async def ResumeSystem(
+        self, request: admin_svc.ResumeSystemRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.resume(require_principal(), request))
+
+    async def AppointAdmin(
+        self, request: admin_svc.AppointAdminRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.appoint_admin(require_principal(), request))
+
+    async def ActivateTreasury(
+        self, request: admin_svc.ActivateTreasuryRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.activate_treasury(require_principal(), request))
+
+    async def DistributeGenesis(
+        self, request: admin_svc.DistributeGenesisRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.distribute_genesis(require_principal(), request))
+
+    async def FreezeWallet(
+        self, request: admin_svc.FreezeWalletRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.freeze(require_principal(), request))
+
+    async def UnfreezeWallet(
+        self, request: admin_svc.UnfreezeWalletRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.unfreeze(require_principal(), request))
+
+    async def GetSystemStatus(
+        self, request: admin_svc.GetSystemStatusRequest, context: grpc.aio.ServicerContext
+    ) -> admin_svc.GetSystemStatusResponse:
+        return await self._uc.system_status()
+
+    async def ListCountries(
+        self, request: admin_svc.ListCountriesRequest, context: grpc.aio.ServicerContext
+    ) -> admin_svc.ListCountriesResponse:
+        return await self._uc.list_countries(request)
+
+    async def GetTreasury(
+        self, request: admin_svc.GetTreasuryRequest, context: grpc.aio.ServicerContext
+    ) -> admin_svc.GetTreasuryResponse:
+        return await self._uc.get_treasury(request)
+
+
+def _unimplemented_servicer(base: type[Any], service: str) -> type[Any]:
+    """A servicer whose every method answers UNIMPLEMENTED with a reason, honestly and uniformly.
+
+    The generated base class would also answer UNIMPLEMENTED, but by raising
+    NotImplementedError, which the error interceptor would report as INTERNAL.
+    """
+
+    def method(name: str) -> Any:
+        async def handler(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+            raise Unimplemented(f"{service}.{name} is part of the contract but not served by this release")
+
+        handler.__name__ = name
+        return handler
+
+    names = [n for n in vars(base) if not n.startswith("_") and callable(getattr(base, n))]
+    return type(f"Unimplemented{base.__name__}", (base,), {n: method(n) for n in names})
+
+
+OrganizationServicer = _unimplemented_servicer(
+    organization_service_pb2_grpc.OrganizationServiceServicer, "OrganizationService"
+)
+LoanServicer = _unimplemented_servicer(loan_service_pb2_grpc.LoanServiceServicer, "LoanService")
+GovernanceServicer = _unimplemented_servicer(
+    governance_service_pb2_grpc.GovernanceServiceServicer, "GovernanceService"
+)
+TaxServicer = _unimplemented_servicer(tax_service_pb2_grpc.TaxServiceServicer, "TaxService")

@@ -1,0 +1,259 @@
+"""The wallet's use cases: reads from the read models, transfers as ledger commands, operations."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gx.ledger.v1 import commands_pb2
+from gx.type.v1 import command_pb2, operation_pb2
+from gx.wallet.v1 import wallet_pb2
+from gx.wallet.v1 import wallet_service_pb2 as svc
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.common.auth import Principal
+from services.common.operations import get_operation, parse_operation_name, wait_operation
+from services.wallet import convert, errors, fees, paging, readmodels
+from services.wallet.commands import CommandRecorder
+from services.wallet.readmodels import Account, Executor
+
+ME = "me"
+DEFAULT_PAGE_SIZE = 50
+
+
+def resolve_wallet_id(principal: Principal, wallet_id: str) -> str:
+    """`me` → the caller's wallet (a user's wallet id is their user id); ids in canonical form."""
+    if wallet_id == ME:
+        return principal.user_id
+    return str(uuid.UUID(wallet_id))
+
+
+def _may_read(principal: Principal, account: Account) -> bool:
+    return principal.is_admin or (account.user_id is not None and account.user_id == principal.user_id)
+
+
+@dataclass(frozen=True)
+class TransferPlan:
+    """A transfer that passed every check, with its price.
+
+    Attributes:
+        sender: The sending account.
+        receiver: The receiving account.
+        amount_qirat: What the receiver gets.
+        fee: The fee the sender pays on top.
+    """
+
+    sender: Account
+    receiver: Account
+    amount_qirat: int
+    fee: fees.Fee
+
+    @property
+    def total_qirat(self) -> int:
+        """What leaves the sender's wallet."""
+        return self.amount_qirat + self.fee.fee_qirat
+
+
+async def plan_transfer(
+    db: Executor, principal: Principal, request: svc.TransferRequest | svc.PreviewTransferRequest
+) -> TransferPlan:
+    """Run every check a transfer must pass against the read models and price it.
+
+    Raises:
+        NotFound: WALLET_NOT_FOUND: the sending wallet is not the caller's or not on the ledger.
+        InvalidArgument: RECIPIENT_REQUIRED, RECIPIENT_NOT_FOUND, SELF_TRANSFER (with the field).
+        FailedPrecondition: SYSTEM_PAUSED, WALLET_FROZEN, WALLET_NOT_ACTIVE, RECIPIENT_FROZEN,
+            RECIPIENT_NOT_ACTIVE, INSUFFICIENT_FUNDS.
+    """
+    sender_id = resolve_wallet_id(principal, request.wallet_id)
+    if sender_id != principal.user_id:
+        # Users send only from their own wallet; another's answers as if it did not exist.
+        raise errors.wallet_not_found()
+    which = request.WhichOneof("recipient")
+    if which is None:
+        raise errors.bad_field(
+            "to_user_id", "exactly one of to_user_id or to_wallet_id is required", errors.RECIPIENT_REQUIRED
+        )
+    target_id = str(uuid.UUID(getattr(request, which)))
+    if target_id == sender_id:
+        raise errors.bad_field(which, "a wallet cannot send to itself", errors.SELF_TRANSFER)
+    found = await readmodels.accounts(db, [sender_id, target_id])
+    system = await readmodels.system_state(db)
+    sender = found.get(sender_id)
+    if sender is None:
+        raise errors.wallet_not_found()
+    receiver = found.get(target_id)
+    allowed = ("USER",) if which == "to_user_id" else ("USER", "ORGANIZATION")
+    if receiver is None or receiver.account_type not in allowed:
+        raise errors.bad_field(
+            which, f"no recipient {target_id} exists on the ledger", errors.RECIPIENT_NOT_FOUND
+        )
+    if system.paused:
+        raise errors.precondition(
+            errors.SYSTEM_PAUSED,
+            f"the system is paused, transfers are stopped: {system.pause_reason}".rstrip(": "),
+            pause_reason=system.pause_reason,
+        )
+    if sender.frozen:
+        raise errors.precondition(errors.WALLET_FROZEN, "your wallet is frozen and cannot send")
+    if not sender.active:
+        raise errors.precondition(errors.WALLET_NOT_ACTIVE, "your wallet is not active on the ledger")
+    if receiver.frozen:
+        raise errors.precondition(errors.RECIPIENT_FROZEN, "the recipient's wallet is frozen")
+    if not receiver.active:
+        raise errors.precondition(errors.RECIPIENT_NOT_ACTIVE, "the recipient is not active on the ledger")
+    fee = fees.transfer_fee(sender, receiver, request.amount_qirat, system.fee_cap_bps)
+    plan = TransferPlan(sender, receiver, request.amount_qirat, fee)
+    if plan.total_qirat > sender.balance_qirat:
+        raise errors.precondition(
+            errors.INSUFFICIENT_FUNDS,
+            f"the balance of {sender.balance_qirat} Qirat does not cover {plan.amount_qirat} plus the fee of"
+            f" {fee.fee_qirat}",
+            balance_qirat=str(sender.balance_qirat),
+            required_qirat=str(plan.total_qirat),
+        )
+    return plan
+
+
+class WalletUseCases:
+    """Wallet reads, transfer previews, transfers and operations."""
+
+    def __init__(
+        self, engine: AsyncEngine, recorder: CommandRecorder, *, max_wait_seconds: float = 60.0
+    ) -> None:
+        """Wires the use cases.
+
+        Args:
+            engine: The database engine (read models, outbox).
+            recorder: Records ledger commands idempotently.
+            max_wait_seconds: The server's bound on WaitOperation.
+        """
+        self._engine = engine
+        self._recorder = recorder
+        self._max_wait = max_wait_seconds
+
+    async def get_wallet(self, principal: Principal, wallet_id: str) -> svc.GetWalletResponse:
+        """The wallet, if the caller owns it or is an admin; NOT_FOUND otherwise."""
+        async with self._engine.connect() as conn:
+            found = await readmodels.account(conn, resolve_wallet_id(principal, wallet_id))
+        if found is None or not _may_read(principal, found):
+            raise errors.wallet_not_found()
+        return svc.GetWalletResponse(wallet=convert.wallet(found))
+
+    async def list_transactions(
+        self, principal: Principal, request: svc.ListTransactionsRequest
+    ) -> svc.ListTransactionsResponse:
+        """One page of a wallet's history, newest first."""
+        wallet_id = resolve_wallet_id(principal, request.wallet_id)
+        start = request.start_time.ToDatetime(tzinfo=UTC) if request.HasField("start_time") else None
+        end = request.end_time.ToDatetime(tzinfo=UTC) if request.HasField("end_time") else None
+        if start is not None and end is not None and end <= start:
+            raise errors.bad_field("end_time", "end_time must be after start_time")
+        types = tuple(
+            sorted(
+                {convert.type_name(t) for t in request.types if t != wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED}
+            )
+        )
+        flt = readmodels.TransactionFilter(wallet_id, types, start, end)
+        key = f"{wallet_id}|{','.join(types)}|{_iso(start)}|{_iso(end)}"
+        cursor = paging.decode(request.page_token, key)
+        if cursor is not None and not isinstance(cursor, int):
+            raise errors.bad_field("page_token", "the page token is malformed", errors.INVALID_PAGE_TOKEN)
+        size = request.page_size or DEFAULT_PAGE_SIZE
+        async with self._engine.connect() as conn:
+            found = await readmodels.account(conn, wallet_id)
+            if found is None or not _may_read(principal, found):
+                raise errors.wallet_not_found()
+            rows = await readmodels.transactions(conn, flt, cursor, size + 1)
+        more = len(rows) > size
+        rows = rows[:size]
+        return svc.ListTransactionsResponse(
+            transactions=[convert.transaction(r) for r in rows],
+            next_page_token=paging.encode(rows[-1].id, key) if more else "",
+        )
+
+    async def preview_transfer(
+        self, principal: Principal, request: svc.PreviewTransferRequest
+    ) -> svc.PreviewTransferResponse:
+        """What the transfer would cost, after every check Transfer runs; records nothing."""
+        async with self._engine.connect() as conn:
+            plan = await plan_transfer(conn, principal, request)
+        return svc.PreviewTransferResponse(
+            fee_qirat=plan.fee.fee_qirat,
+            total_qirat=plan.total_qirat,
+            net_qirat=plan.amount_qirat,
+            fee_bps=plan.fee.fee_bps,
+            cross_border=plan.fee.cross_border,
+            balance_qirat=plan.sender.balance_qirat,
+        )
+
+    async def transfer(self, principal: Principal, request: svc.TransferRequest) -> operation_pb2.Operation:
+        """Checks the transfer and records TRANSFER_TOKENS with the idempotency record; answers its operation."""
+
+        async def build(session: AsyncSession, ledger_request_id: str) -> commands_pb2.TransferTokensRequest:
+            plan = await plan_transfer(session, principal, request)
+            return commands_pb2.TransferTokensRequest(
+                from_account_id=plan.sender.wallet_id,
+                to_account_id=plan.receiver.wallet_id,
+                amount_qirat=plan.amount_qirat,
+                remark=request.remark,
+                request_id=ledger_request_id,
+            )
+
+        return await self._recorder.record(
+            scope="wallet.Transfer",
+            principal=principal,
+            request=request,
+            request_id=request.request_id,
+            command_type=command_pb2.COMMAND_TYPE_TRANSFER_TOKENS,
+            build=build,
+        )
+
+    async def get_operation(self, principal: Principal, operation_id: str) -> operation_pb2.Operation:
+        """The operation as it stands, if the caller caused it or is an admin."""
+        command_id = self._command_id(operation_id)
+        found = await get_operation(self._engine, command_id)
+        return self._visible(principal, found)
+
+    async def wait_operation(
+        self, principal: Principal, operation_id: str, timeout_seconds: float | None, remaining: float | None
+    ) -> operation_pb2.Operation:
+        """Wait until the operation is done or the wait is over, then answer it as it stands.
+
+        Args:
+            principal: The caller.
+            operation_id: The operation's id.
+            timeout_seconds: The client's `timeout`, or None.
+            remaining: Seconds left of the call's deadline, or None.
+        """
+        command_id = self._command_id(operation_id)
+        # Check ownership before holding a connection open on someone else's operation.
+        self._visible(principal, await get_operation(self._engine, command_id))
+        wait = self._max_wait if timeout_seconds is None else min(max(timeout_seconds, 0.0), self._max_wait)
+        if remaining is not None:
+            # Answer a little before the deadline so the client gets the operation, not an error.
+            wait = min(wait, max(remaining - 0.25, 0.0))
+        return self._visible(principal, await wait_operation(self._engine, command_id, wait))
+
+    @staticmethod
+    def _command_id(operation_id: str) -> uuid.UUID:
+        command_id = parse_operation_name(operation_id)
+        if command_id is None:
+            raise errors.bad_field("operation_id", "must be a UUID")
+        return command_id
+
+    @staticmethod
+    def _visible(
+        principal: Principal, found: tuple[operation_pb2.Operation, object] | None
+    ) -> operation_pb2.Operation:
+        if found is None:
+            raise errors.operation_not_found()
+        operation, row = found
+        if not principal.is_admin and getattr(row, "principal_id", None) != principal.user_id:
+            raise errors.operation_not_found()
+        return operation
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
