@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,21 +60,27 @@ def _up(args: argparse.Namespace) -> int:
     except StackError as exc:
         print(f"gx dev up: {exc}", file=sys.stderr)
         return 1
-    ends = stack.endpoints(used)
+    from devstack.parts import registry
+
+    ends = stack.endpoints(used, registry(used, only=only))
     _print("")
-    if ends.rest_url:
-        _print(f"REST edge     {ends.rest_url}   (e.g. curl {ends.rest_url}/.well-known/jwks.json)")
-        _print(
-            f"gRPC edge     {ends.rest_url.removeprefix('http://')}   (grpcurl -plaintext {ends.rest_url.removeprefix('http://')} list)"
-        )
-        _print(f"Envoy admin   {ends.admin_url}")
-    for name, address in ends.grpc.items():
-        _print(f"{name + ' gRPC':<13} {address}")
-    for name, address in ends.metrics.items():
-        _print(f"{name + ' metrics':<13} http://{address}/metrics")
-    _print(f"PostgreSQL    {ends.database_url}")
-    _print(f"Redis         {ends.redis_url}")
+    for label, value in _endpoint_lines(ends):
+        _print(f"{label:<18} {value}")
     return 0
+
+
+def _endpoint_lines(ends: Any) -> list[tuple[str, str]]:
+    lines = []
+    if ends.rest_url:
+        edge = ends.rest_url.removeprefix("http://")
+        lines.append(("REST edge", f"{ends.rest_url}   (curl {ends.rest_url}/.well-known/jwks.json)"))
+        lines.append(("gRPC edge", f"{edge}   (grpcurl -plaintext {edge} list)"))
+        lines.append(("Envoy admin", ends.admin_url))
+    lines += [(f"{name} gRPC", address) for name, address in ends.grpc.items()]
+    lines += [(f"{name} metrics", f"http://{address}/metrics") for name, address in ends.metrics.items()]
+    lines.append(("PostgreSQL", ends.database_url))
+    lines.append(("Redis", ends.redis_url))
+    return lines
 
 
 def _down(args: argparse.Namespace) -> int:

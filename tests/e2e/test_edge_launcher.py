@@ -83,9 +83,13 @@ def _pg_url(dev: Dev) -> str:
 def test_up_starts_every_part_healthy_and_prints_the_endpoints(dev: Dev) -> None:
     result = dev.run("up", *PARTS)
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = {line.split(None, 1)[0]: line.split()[-1] for line in result.stdout.splitlines() if line.strip()}
-    assert lines["PostgreSQL"] == f"postgresql+psycopg://postgres@127.0.0.1:{dev.port('postgres')}/gx"
-    assert lines["Redis"] == f"redis://127.0.0.1:{dev.port('redis')}/0"
+    out = result.stdout
+    assert f"\nPostgreSQL         postgresql+psycopg://postgres@127.0.0.1:{dev.port('postgres')}/gx\n" in out
+    assert f"\nRedis              redis://127.0.0.1:{dev.port('redis')}/0\n" in out
+    assert f"\nidentity gRPC      127.0.0.1:{dev.port('identity')}\n" in out
+    assert f"\nREST edge          http://127.0.0.1:{dev.port('edge')}" in out
+    # Only the parts asked for (and what they need) were started and are listed.
+    assert "wallet" not in out and "devnet" not in out
     assert "Traceback" not in result.stderr
 
     status = dev.run("status")
