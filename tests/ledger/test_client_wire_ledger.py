@@ -268,3 +268,25 @@ async def test_events_from_next_commit_skip_the_past(gateway: Gateway, unique: C
         await contract.submit_transaction("EmitEvent", args=[name, "new"])
         (event,) = await task
     assert event.event_name == name and event.payload == b"new"
+
+
+async def test_range_read_invalidated_by_a_new_key_is_a_phantom_conflict(
+    gateway: Gateway, unique: Callable[[str], str]
+) -> None:
+    network = gateway.network("gxchannel")
+    contract = network.contract("gx")
+    low, high = unique("range-a"), unique("range-z")
+    await contract.submit_transaction("Put", args=[unique("range-b"), "1"])
+
+    counting = await contract.new_proposal("Count", args=[low, high]).endorse()
+    assert counting.result == b"1"
+    inserting = await contract.new_proposal("Put", args=[unique("range-m"), "2"]).endorse()
+    await gateway.submit(inserting)
+    assert (await network.commit_status(inserting.tx_id)).successful
+
+    await gateway.submit(counting)
+    status = await network.commit_status(counting.tx_id)
+    assert status.code_name == "PHANTOM_READ_CONFLICT"
+    with pytest.raises(Exception) as caught:
+        status.raise_for_status()
+    assert classify(caught.value) is FailureKind.CONFLICT

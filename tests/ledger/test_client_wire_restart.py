@@ -17,11 +17,13 @@ from fabric_client import (
     EndorseError,
     EvaluateError,
     FailureKind,
+    Gateway,
     RetryPolicy,
     SubmitError,
     classify,
     retry_call,
 )
+from fabric_client.metrics import ClientMetrics
 from tests.ledger.conftest import BATCH_TIMEOUT, connect
 from tests.support.ledger import running_ledger
 
@@ -74,7 +76,23 @@ async def test_restart_keeps_height_and_state_and_the_client_recovers(state_dir:
                 == 1
             )
 
+            # A gateway with wait_for_ready queues its call until the peer is back instead of failing.
+            patient = Gateway(
+                gateway._channel,
+                gateway.identity,
+                gateway._signer,
+                breaker=CircuitBreaker("patient"),
+                metrics=ClientMetrics(CollectorRegistry()),
+                wait_for_ready=True,
+            )
+            waiting = asyncio.ensure_future(
+                patient.network("gxchannel").contract("gx").evaluate("Get", args=["before"], timeout=60)
+            )
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+
             await ledger.start_devnet()
+            assert await waiting == b"kept"
             # The same gateway (same channel) recovers: a retry policy rides out the breaker's reset.
             policy = RetryPolicy(max_attempts=80, initial_backoff=0.1, max_backoff=0.5)
             value = await retry_call(lambda: contract.evaluate("Get", args=["before"]), policy)
