@@ -58,7 +58,7 @@ def treasury_id(country_code: str) -> str:
 # users fail MVCC validation. A credit goes to one of ACCRUAL_SHARDS keys chosen by the transaction
 # id (deterministic on every endorser), so two transactions in a block rarely touch the same key, and
 # reading the balance stays bounded (at most ACCRUAL_SHARDS keys). Such accounts are never debited.
-ACCRUAL_SHARDS = 1024
+ACCRUAL_SHARDS = 4096
 ACCRUAL_ACCOUNTS = frozenset({rules.OPERATIONS_FUND})
 
 
