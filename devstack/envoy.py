@@ -59,6 +59,8 @@ class EdgeSettings:
         max_request_bytes: Largest accepted REST request body.
         jwks_cache_seconds: How long Envoy keeps the key set before fetching it again. Identity
             must publish a new key at least this long before signing with it.
+        access_log: Write one JSON line per request to Envoy's stdout (the edge log).
+        max_connections: Most client connections open at once.
     """
 
     host: str
@@ -71,6 +73,8 @@ class EdgeSettings:
     jwks_upstream: str | None = "identity"
     max_request_bytes: int = 64 * 1024
     jwks_cache_seconds: int = 300
+    access_log: bool = True
+    max_connections: int = 10_000
 
 
 def binary() -> str:
@@ -265,6 +269,31 @@ def validation_lua(services: Sequence[Service], shapes: Mapping[str, Mapping[str
     return source.replace(_SCHEMA_MARKER, schema)
 
 
+def _access_log() -> list[dict[str, Any]]:
+    fields = {
+        "time": "%START_TIME%",
+        "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+        "grpc_path": "%REQ(:PATH)%",
+        "status": "%RESPONSE_CODE%",
+        "grpc_status": "%GRPC_STATUS_NUMBER%",
+        "flags": "%RESPONSE_FLAGS%",
+        "duration_ms": "%DURATION%",
+        "upstream": "%UPSTREAM_CLUSTER%",
+        "request_id": "%REQ(X-REQUEST-ID)%",
+        "bytes_in": "%BYTES_RECEIVED%",
+        "bytes_out": "%BYTES_SENT%",
+    }
+    return [
+        {
+            "name": "envoy.access_loggers.stdout",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+                "log_format": {"json_format": fields},
+            },
+        }
+    ]
+
+
 def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[str, Any]:
     """Build Envoy's bootstrap configuration (a JSON-serialisable dict).
 
@@ -355,6 +384,18 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
         clusters.append(_self_cluster(settings))
     return {
         "admin": {"address": _address(settings.host, settings.admin_port)},
+        # A bound on open client connections, so a flood cannot exhaust file descriptors.
+        "overload_manager": {
+            "resource_monitors": [
+                {
+                    "name": "envoy.resource_monitors.global_downstream_max_connections",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+                        "max_active_downstream_connections": settings.max_connections,
+                    },
+                }
+            ]
+        },
         "static_resources": {
             "listeners": [
                 {
@@ -381,6 +422,7 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
                                             ],
                                         },
                                         "http_filters": http_filters,
+                                        "access_log": _access_log() if settings.access_log else [],
                                     },
                                 }
                             ]

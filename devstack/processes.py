@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-_GRACE_SECONDS = 10.0
+# Above the services' own drain time (GX shutdown_grace_seconds, 10 s by default), so a clean
+# shutdown is never cut short by SIGKILL.
+_GRACE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
