@@ -128,7 +128,9 @@ async def test_per_call_timeout_applies_to_evaluate(gateway: Gateway) -> None:
 async def test_unknown_channel_fails_with_a_gateway_error(gateway: Gateway) -> None:
     with pytest.raises(EvaluateError) as caught:
         await gateway.network("nosuchchannel").contract("gx").evaluate("Get", args=["k"])
-    assert caught.value.code is not grpc.StatusCode.OK
+    # Real Fabric answers UNAVAILABLE "failed to get config for channel [...]" here.
+    assert caught.value.code is grpc.StatusCode.UNAVAILABLE
+    assert "nosuchchannel" in caught.value.message
     assert caught.value.chaincode_status is None
 
 
