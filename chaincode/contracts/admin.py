@@ -31,36 +31,47 @@ class AdminContract(GxContract):
     QUERIES = ("GetSystemStatus", "GetCountry", "ListCountries", "GetRequest")
 
     async def BootstrapSystem(self, ctx: TransactionContext, request: str) -> str:
+        """The state-changing chaincode functions."""
         return await run_command(ctx, cmd.BootstrapSystemRequest, request, _bootstrap)
 
     async def InitializeCountries(self, ctx: TransactionContext, request: str) -> str:
+        """Records countries with their population shares and creates each country's locked treasury."""
         return await run_command(ctx, cmd.InitializeCountriesRequest, request, _initialize_countries)
 
     async def UpdateSystemParameter(self, ctx: TransactionContext, request: str) -> str:
+        """Sets a system parameter directly, within its bounds (the governance path is SubmitProposal)."""
         return await run_command(ctx, cmd.UpdateSystemParameterRequest, request, _update_parameter)
 
     async def PauseSystem(self, ctx: TransactionContext, request: str) -> str:
+        """Pauses value movement (transfers, genesis, multisig execution, loan disbursement, velocity tax)."""
         return await run_command(ctx, cmd.PauseSystemRequest, request, _pause)
 
     async def ResumeSystem(self, ctx: TransactionContext, request: str) -> str:
+        """Resumes a paused system."""
         return await run_command(ctx, cmd.ResumeSystemRequest, request, _resume)
 
     async def AppointAdmin(self, ctx: TransactionContext, request: str) -> str:
+        """Marks an active user as an on-chain admin."""
         return await run_command(ctx, cmd.AppointAdminRequest, request, _appoint_admin)
 
     async def ActivateTreasury(self, ctx: TransactionContext, request: str) -> str:
+        """Unlocks a country's treasury so it can send (TransferTokens by a gx_admin submitter)."""
         return await run_command(ctx, cmd.ActivateTreasuryRequest, request, _activate_treasury)
 
     async def GetSystemStatus(self, ctx: TransactionContext, request: str) -> str:
+        """Reads the global state, the pools and the parameters."""
         return await run_query(ctx, qry.GetSystemStatusRequest, request, _system_status)
 
     async def GetCountry(self, ctx: TransactionContext, request: str) -> str:
+        """Reads one country and its genesis progress."""
         return await run_query(ctx, qry.GetCountryRequest, request, _get_country)
 
     async def ListCountries(self, ctx: TransactionContext, request: str) -> str:
+        """Lists every initialised country in code order."""
         return await run_query(ctx, qry.ListCountriesRequest, request, _list_countries)
 
     async def GetRequest(self, ctx: TransactionContext, request: str) -> str:
+        """Tells whether a request id was applied, and its result."""
         return await run_query(ctx, qry.GetRequestRequest, request, _get_request)
 
 

@@ -35,15 +35,19 @@ class GovernanceContract(GxContract):
     QUERIES = ("GetProposal",)
 
     async def SubmitProposal(self, ctx: TransactionContext, request: str) -> str:
+        """Opens a 14-day vote on setting one system parameter."""
         return await run_command(ctx, cmd.SubmitProposalRequest, request, _submit)
 
     async def CastVote(self, ctx: TransactionContext, request: str) -> str:
+        """Casts one vote per user on an active proposal before its voting end time."""
         return await run_command(ctx, cmd.CastVoteRequest, request, _vote)
 
     async def ExecuteProposal(self, ctx: TransactionContext, request: str) -> str:
+        """Closes a proposal after its voting end time: with quorum (`governance_quorum_votes`) and..."""
         return await run_command(ctx, cmd.ExecuteProposalRequest, request, _execute)
 
     async def GetProposal(self, ctx: TransactionContext, request: str) -> str:
+        """Reads one governance proposal."""
         return await run_query(ctx, qry.GetProposalRequest, request, _get)
 
 

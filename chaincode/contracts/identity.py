@@ -28,9 +28,11 @@ class IdentityContract(GxContract):
     QUERIES = ("GetUser",)
 
     async def CreateUser(self, ctx: TransactionContext, request: str) -> str:
+        """Creates a user and their wallet, and pays genesis in the same transaction when eligible (age..."""
         return await run_command(ctx, cmd.CreateUserRequest, request, _create_user)
 
     async def GetUser(self, ctx: TransactionContext, request: str) -> str:
+        """Reads one user."""
         return await run_query(ctx, qry.GetUserRequest, request, _get_user)
 
 

@@ -42,18 +42,23 @@ class LoanContract(GxContract):
     QUERIES = ("GetLoan", "ListLoans")
 
     async def ApplyForLoan(self, ctx: TransactionContext, request: str) -> str:
+        """Applies for an interest-free loan: 100 to 1,000,000 GX, trust score at least..."""
         return await run_command(ctx, cmd.ApplyForLoanRequest, request, _apply)
 
     async def ApproveLoan(self, ctx: TransactionContext, request: str) -> str:
+        """Approves a pending loan, re-checking the borrower, and disburses it from SYSTEM_LOAN_POOL."""
         return await run_command(ctx, cmd.ApproveLoanRequest, request, _approve)
 
     async def RepayLoan(self, ctx: TransactionContext, request: str) -> str:
+        """Repays part or all of an active loan from the borrower's account to SYSTEM_LOAN_POOL (no fee)."""
         return await run_command(ctx, cmd.RepayLoanRequest, request, _repay)
 
     async def GetLoan(self, ctx: TransactionContext, request: str) -> str:
+        """Reads one loan."""
         return await run_query(ctx, qry.GetLoanRequest, request, _get_loan)
 
     async def ListLoans(self, ctx: TransactionContext, request: str) -> str:
+        """Lists a borrower's loans in id order."""
         return await run_query(ctx, qry.ListLoansRequest, request, _list_loans)
 
 

@@ -41,30 +41,39 @@ class OrganizationContract(GxContract):
     QUERIES = ("GetOrganization", "GetMultisigTx")
 
     async def ProposeOrganization(self, ctx: TransactionContext, request: str) -> str:
+        """Proposes an organisation."""
         return await run_command(ctx, cmd.ProposeOrganizationRequest, request, _propose)
 
     async def EndorseMembership(self, ctx: TransactionContext, request: str) -> str:
+        """A stakeholder endorses a proposed organisation; once all have, it is ENDORSED."""
         return await run_command(ctx, cmd.EndorseMembershipRequest, request, _endorse)
 
     async def ActivateOrganization(self, ctx: TransactionContext, request: str) -> str:
+        """Activates an organisation every stakeholder endorsed and opens its account."""
         return await run_command(ctx, cmd.ActivateOrganizationRequest, request, _activate)
 
     async def DefineAuthRule(self, ctx: TransactionContext, request: str) -> str:
+        """Adds or replaces (same threshold) a multisig tier of an active organisation."""
         return await run_command(ctx, cmd.DefineAuthRuleRequest, request, _define_rule)
 
     async def InitiateMultisigTx(self, ctx: TransactionContext, request: str) -> str:
+        """Starts a transfer out of an organisation's account."""
         return await run_command(ctx, cmd.InitiateMultisigTxRequest, request, _initiate)
 
     async def ApproveMultisigTx(self, ctx: TransactionContext, request: str) -> str:
+        """Records one approval; executes the transfer when approvals suffice and funds allow."""
         return await run_command(ctx, cmd.ApproveMultisigTxRequest, request, _approve)
 
     async def ExecuteMultisigTx(self, ctx: TransactionContext, request: str) -> str:
+        """Executes an APPROVED multisig transfer that could not execute when its last approval arrived."""
         return await run_command(ctx, cmd.ExecuteMultisigTxRequest, request, _execute)
 
     async def GetOrganization(self, ctx: TransactionContext, request: str) -> str:
+        """Reads one organisation."""
         return await run_query(ctx, qry.GetOrganizationRequest, request, _get_org)
 
     async def GetMultisigTx(self, ctx: TransactionContext, request: str) -> str:
+        """Reads one multisig transfer."""
         return await run_query(ctx, qry.GetMultisigTxRequest, request, _get_msig)
 
 

@@ -20,6 +20,7 @@ class TaxContract(GxContract):
     Name = "tax"
 
     async def ApplyVelocityTax(self, ctx: TransactionContext, request: str) -> str:
+        """Applies the velocity (hoarding) tax to a user account whose balance stayed above..."""
         return await run_command(ctx, cmd.ApplyVelocityTaxRequest, request, _apply)
 
 

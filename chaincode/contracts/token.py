@@ -31,21 +31,27 @@ class TokenContract(GxContract):
     QUERIES = ("GetBalance", "ListAccounts")
 
     async def TransferTokens(self, ctx: TransactionContext, request: str) -> str:
+        """Moves tokens from a user (or, for gx_admin submitters, an active treasury) to any account."""
         return await run_command(ctx, cmd.TransferTokensRequest, request, _transfer)
 
     async def DistributeGenesis(self, ctx: TransactionContext, request: str) -> str:
+        """Pays genesis to a user who was created while the system was paused."""
         return await run_command(ctx, cmd.DistributeGenesisRequest, request, _distribute_genesis)
 
     async def FreezeWallet(self, ctx: TransactionContext, request: str) -> str:
+        """Stops a user or organisation account from sending; it can still receive."""
         return await run_command(ctx, cmd.FreezeWalletRequest, request, _freeze)
 
     async def UnfreezeWallet(self, ctx: TransactionContext, request: str) -> str:
+        """Lets a frozen account send again."""
         return await run_command(ctx, cmd.UnfreezeWalletRequest, request, _unfreeze)
 
     async def GetBalance(self, ctx: TransactionContext, request: str) -> str:
+        """Reads one account."""
         return await run_query(ctx, qry.GetBalanceRequest, request, _get_balance)
 
     async def ListAccounts(self, ctx: TransactionContext, request: str) -> str:
+        """Lists accounts in account id order, a page at a time."""
         return await run_query(ctx, qry.ListAccountsRequest, request, _list_accounts)
 
 
