@@ -16,7 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from devnet import crypto, signatures
-from devnet._protos import gateway_pb2, gateway_pb2_grpc
+from devnet._protos import gateway_pb2, gateway_pb2_grpc, transaction_pb2
 from devnet.committer import Committer
 from devnet.endorser import Endorser
 from devnet.events import CommitNotifier
@@ -107,7 +107,7 @@ class Devnet:
             self.metrics.blocks.inc()
             self.metrics.height.set(store.height)
             for _, code in result.codes:
-                self.metrics.transactions.labels(str(code)).inc()
+                self.metrics.transactions.labels(transaction_pb2.TxValidationCode.Name(code)).inc()
 
         orderer = Orderer(cfg.batch_size, cfg.batch_timeout, deliver)
         self._orderer = orderer

@@ -177,6 +177,8 @@ async def test_health_and_metrics(ledger: Ledger) -> None:
     body = await asyncio.to_thread(
         lambda: urllib.request.urlopen(f"http://{ledger.metrics_address}/metrics", timeout=5).read().decode())
     assert "devnet_blocks_committed_total" in body and 'devnet_chaincode_connected{chaincode="gx"} 1.0' in body
+    assert 'devnet_transactions_committed_total{code="VALID"}' in body
+    assert 'devnet_endorse_seconds_count{rpc="Endorse"}' in body
 
 
 async def test_chaincode_restart_then_devnet_restart_keep_chain(ledger: Ledger, wire: Wire) -> None:
