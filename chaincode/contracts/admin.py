@@ -31,7 +31,7 @@ class AdminContract(GxContract):
     QUERIES = ("GetSystemStatus", "GetCountry", "ListCountries", "GetRequest")
 
     async def BootstrapSystem(self, ctx: TransactionContext, request: str) -> str:
-        """The state-changing chaincode functions."""
+        """Mints the fixed supply (1.25 T GX) into the six system pools, once."""
         return await run_command(ctx, cmd.BootstrapSystemRequest, request, _bootstrap)
 
     async def InitializeCountries(self, ctx: TransactionContext, request: str) -> str:
