@@ -35,8 +35,12 @@ descriptor: venv ## Build the descriptor set Envoy transcodes from.
 lint: gen-check ## buf format/lint/breaking and ruff.
 	$(VENV)/bin/buf format --diff --exit-code
 	$(VENV)/bin/buf lint
+	# Breaking changes against main: main's protos plus the same third_party (git-ignored, so a
+	# plain '.git#branch=main' input could not resolve the google imports).
 	if git rev-parse -q --verify main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then \
-	  $(VENV)/bin/buf breaking --against '.git#branch=main'; fi
+	  rm -rf build/against && mkdir -p build/against && git archive main buf.yaml protos | tar -x -C build/against && \
+	  cp -r third_party build/against/ && $(VENV)/bin/buf build build/against/protos -o build/against.binpb && \
+	  $(VENV)/bin/buf breaking protos --against build/against.binpb; fi
 	$(VENV)/bin/ruff check .
 
 up: descriptor ## Start the whole mesh in the background and wait until it is healthy.
