@@ -169,7 +169,8 @@ async def test_events_resume_after_checkpoint(wire: Wire) -> None:
     assert resumed == ids[1:]
 
 
-async def test_health_and_metrics(ledger: Ledger) -> None:
+async def test_health_and_metrics(ledger: Ledger, wire: Wire) -> None:
+    await wire.submit("Put", "metrics", "1")
     async with grpc.aio.insecure_channel(ledger.peer_address) as channel:
         reply = await health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service="gateway.Gateway"))
