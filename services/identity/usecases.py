@@ -173,11 +173,12 @@ class IdentityUseCases:
                 await repo.add_user(user)
             except EmailTaken:
                 raise errors.already_exists("EMAIL_TAKEN", "an account with this email already exists") from None
-            log.info("user registered", extra={LogKey.USER_ID: str(user.id)})
             return svc.RegisterUserResponse(user=convert.user_message(user))
 
-        # The fingerprint has no request_id of its own role here: it carries the same one.
-        return await self._run("identity.RegisterUser", None, fingerprint, work)
+        # The fingerprint carries the request's request_id, so it keys the record too.
+        response: svc.RegisterUserResponse = await self._run("identity.RegisterUser", None, fingerprint, work)
+        log.info("user registered", extra={LogKey.USER_ID: response.user.user_id})
+        return response
 
     async def login(self, email: str, password: str, client_ip: str | None) -> Tokens:
         """Checks credentials and opens a session (see IdentityService.Login)."""
@@ -457,10 +458,11 @@ class IdentityUseCases:
             await repo.audit(
                 uuid.UUID(caller.user_id), target, "KYC_APPROVED", {"submission_id": str(kyc.id), "operation": operation.name}, now
             )
-            log.info("kyc approved", extra={LogKey.USER_ID: str(target), LogKey.COMMAND_ID: str(kyc.command_id)})
             return operation
 
-        return await self._run("identity.ApproveKyc", caller.user_id, request, work)
+        operation: operation_pb2.Operation = await self._run("identity.ApproveKyc", caller.user_id, request, work)
+        log.info("kyc approved", extra={LogKey.USER_ID: str(target), LogKey.COMMAND_ID: operation.name})
+        return operation
 
     async def reject_kyc(self, caller: Caller, request: svc.RejectKycRequest) -> svc.RejectKycResponse:
         """Rejects a pending submission with a reason; the user moves to REJECTED."""
