@@ -6,11 +6,28 @@ ports, so tests never collide with each other or with a developer's `make up`.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.stack import EdgeStack, PostgresHandle, running_edge_stack, running_postgres, running_redis
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Turn SIGTERM into a KeyboardInterrupt, so fixture teardown still stops what tests started.
+
+    Without this, a `timeout`, a CI cancel or a plain `kill` ends pytest at once and leaves the
+    PostgreSQL, Redis, Envoy and service processes of the session running with no owner.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")
