@@ -242,3 +242,30 @@ async def test_tls_serves_the_gateway_with_devnet_material(tmp_path: Path) -> No
         async with grpc.aio.insecure_channel(secure.peer_address) as plain:
             with pytest.raises(grpc.aio.AioRpcError):
                 await health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(), timeout=2)
+
+
+async def test_same_proposal_twice_in_flight_is_refused(wire: Wire) -> None:
+    from fabric_protos.gateway import gateway_pb2
+
+    from tests.devnet.txbuild import signed_proposal
+
+    txid, proposal = signed_proposal(wire.signer, "gx", "Sleep", "400")
+    request = gateway_pb2.EvaluateRequest(transaction_id=txid, channel_id="gxchannel", proposed_transaction=proposal)
+    results = await asyncio.gather(wire.stub.Evaluate(request, timeout=30), wire.stub.Evaluate(request, timeout=30),
+                                   return_exceptions=True)
+    errors = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(errors) == 1 and errors[0].code() == grpc.StatusCode.ABORTED
+    assert "exists" in details(errors[0])[0].message
+
+
+async def test_execute_timeout_aborts_the_endorsement(tmp_path: Path) -> None:
+    async with running_ledger(tmp_path, extra_args=("--execute-timeout", "0.5")) as slow:
+        client = Wire(slow.peer_address, Signer.load(user_msp(slow.state_dir, "User1")))
+        try:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await client.endorse("Sleep", "3000")
+            assert err.value.code() == grpc.StatusCode.ABORTED
+            assert "timeout expired while executing transaction" in details(err.value)[0].message
+            assert (await client.evaluate("Get", "x")).result.status == 200  # the connection is still usable
+        finally:
+            await client.close()

@@ -13,7 +13,7 @@ Functions (all arguments are strings, as on the wire):
     SetBalance(account, amount), Transfer(src, dst, amount) (reads then writes: MVCC tests),
     Balance(account), Count(start, end) (range scan: phantom tests), Page(start, end, page_size, bookmark),
     History(key), RichQuery(query) (CouchDB only: a LevelDB peer refuses), EmitEvent(name, payload),
-    Fail(status, message) (answers with that chaincode status), Role() (the caller's ``gxc_role`` attribute),
+    Fail(status, message) (answers with that chaincode status), Sleep(millis), Role() (the caller's ``gxc_role`` attribute),
     Creator() (the caller's MSP id).
 """
 
@@ -115,6 +115,12 @@ class KvContract(Contract):
     async def EmitEvent(self, ctx: TransactionContext, name: str, payload: str) -> None:
         """Set a chaincode event (only reaches the peer with the shim fix applied)."""
         ctx.get_stub().set_event(name, payload.encode("utf-8"))
+
+    async def Sleep(self, ctx: TransactionContext, millis: str) -> None:
+        """Take ``millis`` ms (execute-timeout and in-flight duplicate tests)."""
+        import asyncio
+
+        await asyncio.sleep(int(millis) / 1000)
 
     async def Role(self, ctx: TransactionContext) -> str:
         """Return the caller's ``gxc_role`` certificate attribute, or ""."""
