@@ -213,3 +213,18 @@ async def test_health_serves_overall_and_the_service(identity: Identity) -> None
     for service in ("", "gx.identity.v1.IdentityService"):
         reply = await stub.Check(health_pb2.HealthCheckRequest(service=service))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_undefined_roles_are_field_violations_and_errors_carry_the_identity_domain(identity: Identity) -> None:
+    _, admin = await new_super_admin(identity)
+    target, _, _ = await new_user(identity)
+    # An unknown number is caught by the validation interceptor, UNSPECIFIED by the use case.
+    for roles, field in (([2, 99], "roles[1]"), ([2, 0], "roles[1]")):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await identity.stub.SetUserRoles(
+                svc.SetUserRolesRequest(user_id=target, roles=roles), metadata=bearer(admin.access_token)
+            )
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        info, bad = rich_error(err.value)
+        assert info is not None and info.domain == "identity.gx"
+        assert bad is not None and [v.field for v in bad.field_violations] == [field]
