@@ -14,7 +14,7 @@ from pathlib import Path
 
 from devstack import processes, redis, stack
 from devstack.config import StackConfig
-from devstack.errors import StackError
+from devstack.errors import PortTakenError, StackError
 from devstack.parts import registry
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
@@ -100,21 +100,32 @@ def running_redis(base_dir: Path | None = None) -> Iterator[str]:
     root = make_temp_dir("gx-redis-") if base_dir is None else base_dir
     record = None
     try:
-        port = free_port()
-        record = processes.spawn(
-            redis.server_argv(_HOST, port, root, persistent=False),
-            log_path=root / "redis.log",
-            pid_path=root / "redis.pid",
-        )
-        pid = record.pid
-        wait_until(
-            lambda: redis.ping(_HOST, port),
-            timeout=20,
-            what="redis",
-            abort=lambda: (
-                None if processes.is_alive(pid) else "exited: " + processes.tail(root / "redis.log", 5)
-            ),
-        )
+        for attempt in range(3):
+            # A free port can be taken between asking and binding; then try another one.
+            port = free_port()
+            record = processes.spawn(
+                redis.server_argv(_HOST, port, root, persistent=False),
+                log_path=root / "redis.log",
+                pid_path=root / "redis.pid",
+            )
+            pid = record.pid
+            try:
+                wait_until(
+                    lambda port=port: redis.ping(_HOST, port),
+                    timeout=20,
+                    what="redis",
+                    abort=lambda pid=pid: (
+                        None
+                        if processes.is_alive(pid)
+                        else "exited: " + processes.tail(root / "redis.log", 5)
+                    ),
+                )
+                break
+            except StackError:
+                processes.stop(record, grace=5)
+                if attempt == 2:
+                    raise
+        assert record is not None
         yield redis.url(_HOST, port)
     finally:
         if record is not None:
@@ -171,7 +182,17 @@ def running_edge_stack(
     try:
         if not any(p.name == "edge" for p in registry(cfg, only=parts)):
             raise StackError("edge_stack: no service process exists yet (services/<name>/__main__.py)")
-        stack.up(cfg, only=parts)
+        for attempt in range(3):
+            try:
+                stack.up(cfg, only=parts)
+                break
+            except PortTakenError:
+                # Another test process took one of the free ports between asking and binding:
+                # start again on a fresh set.
+                stack.down(cfg)
+                if attempt == 2:
+                    raise
+                cfg = StackConfig.on_free_ports(root)
         ends = stack.endpoints(cfg, registry(cfg, only=parts))
         assert ends.rest_url is not None and ends.admin_url is not None
         yield EdgeStack(
