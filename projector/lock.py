@@ -69,3 +69,20 @@ async def holder_pid(conn: AsyncConnection, key: int) -> int | None:
         )
     ).first()
     return None if row is None else int(row[0])
+
+
+async def release(conn: AsyncConnection, key: int) -> None:
+    """Give the lock back before `conn` returns to its pool.
+
+    A pooled connection outlives its checkout, and with it a session lock: without this, a
+    projector shut down inside a still-running process (tests, a supervisor restarting the
+    task) would keep the standby waiting for ever. If the unlock itself fails the connection
+    is invalidated, which closes the session and so frees the lock too.
+    """
+    try:
+        if conn.in_transaction():
+            await conn.rollback()
+        await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        await conn.commit()
+    except Exception:
+        await conn.invalidate()

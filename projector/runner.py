@@ -168,6 +168,7 @@ class Projector:
             finally:
                 self.active = self.streaming = False
                 self._metrics.active.set(0)
+                await lock.release(conn, self._lock_key)
 
     async def _project(self, conn: AsyncConnection) -> None:
         async with conn.begin():
