@@ -328,7 +328,8 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
             "name": "envoy.filters.http.lua",
             "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
-                "default_source_code": {"filename": str(_LUA_SCRIPT)},
+                # Inlined, so the rendered config stands alone (a container need not carry envoy/).
+                "default_source_code": {"inline_string": _LUA_SCRIPT.read_text()},
             },
         }
     ]
