@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -28,11 +29,16 @@ class Orderer:
         self._deliver = deliver
         self._pending: list[bytes] = []
         self._arrived = asyncio.Event()
+        self._full = asyncio.Event()
 
     def enqueue(self, envelope: bytes) -> None:
         """Accept an envelope for ordering (never blocks)."""
         self._pending.append(envelope)
         self._arrived.set()
+        # Waking the cutter only for the first arrival and for a full batch keeps a busy orderer from
+        # being rescheduled once per transaction.
+        if len(self._pending) >= self.batch_size:
+            self._full.set()
 
     @property
     def pending(self) -> int:
@@ -41,22 +47,15 @@ class Orderer:
 
     async def run(self) -> None:
         """Cut and deliver blocks until cancelled."""
-        loop = asyncio.get_running_loop()
         while True:
             while not self._pending:
                 self._arrived.clear()
                 await self._arrived.wait()
-            deadline = loop.time() + self.batch_timeout
-            while len(self._pending) < self.batch_size:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                self._arrived.clear()
-                try:
-                    async with asyncio.timeout(remaining):
-                        await self._arrived.wait()
-                except TimeoutError:
-                    break
+            if len(self._pending) < self.batch_size:
+                self._full.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.batch_timeout):
+                        await self._full.wait()
             batch = self._pending[: self.batch_size]
             del self._pending[: self.batch_size]
             try:
