@@ -20,7 +20,9 @@ from gx.wallet.v1 import (
 
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure
 
-_SHIPPED = json.loads((Path(__file__).resolve().parents[3] / "data" / "countries.json").read_text())["countries"]
+_SHIPPED = json.loads((Path(__file__).resolve().parents[3] / "data" / "countries.json").read_text())[
+    "countries"
+]
 
 
 def _rid() -> str:
@@ -34,7 +36,9 @@ def _root(wallet: Wallet) -> tuple[tuple[str, str], ...]:
 async def test_bootstrap_is_for_super_admins_and_recorded_once(wallet: Wallet) -> None:
     for roles in (("USER",), ("ADMIN",)):
         bad = await failure(
-            wallet.admin.BootstrapSystem(adm.BootstrapSystemRequest(request_id=_rid()), metadata=wallet.token("u", *roles))
+            wallet.admin.BootstrapSystem(
+                adm.BootstrapSystemRequest(request_id=_rid()), metadata=wallet.token("u", *roles)
+            )
         )
         assert bad.code == grpc.StatusCode.PERMISSION_DENIED
     root = _root(wallet)
@@ -45,14 +49,18 @@ async def test_bootstrap_is_for_super_admins_and_recorded_once(wallet: Wallet) -
     (row,) = await wallet.commands()
     assert row.command_type == "BOOTSTRAP_SYSTEM" and row.payload == {"requestId": row.request_id}
     await wallet.system(bootstrapped=True)
-    again = await failure(wallet.admin.BootstrapSystem(adm.BootstrapSystemRequest(request_id=_rid()), metadata=root))
+    again = await failure(
+        wallet.admin.BootstrapSystem(adm.BootstrapSystemRequest(request_id=_rid()), metadata=root)
+    )
     assert (again.code, again.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ALREADY_BOOTSTRAPPED")
     assert len(await wallet.commands()) == 1
 
 
 async def test_initialize_countries_with_no_list_uses_the_shipped_file(wallet: Wallet) -> None:
     await wallet.system()
-    await wallet.admin.InitializeCountries(adm.InitializeCountriesRequest(request_id=_rid()), metadata=_root(wallet))
+    await wallet.admin.InitializeCountries(
+        adm.InitializeCountriesRequest(request_id=_rid()), metadata=_root(wallet)
+    )
     (row,) = await wallet.commands("INITIALIZE_COUNTRY")
     assert row.payload["countries"] == _SHIPPED
     assert sum(c["shareBps"] for c in row.payload["countries"]) == 10_000
@@ -134,21 +142,29 @@ async def test_pause_and_resume_follow_the_read_model_state(wallet: Wallet) -> N
     assert bad.reason == "ALREADY_PAUSED"
     await wallet.admin.ResumeSystem(adm.ResumeSystemRequest(request_id=_rid()), metadata=root)
     assert [r.command_type for r in await wallet.commands()] == ["PAUSE_SYSTEM", "RESUME_SYSTEM"]
-    missing_reason = await failure(wallet.admin.PauseSystem(adm.PauseSystemRequest(request_id=_rid()), metadata=root))
+    missing_reason = await failure(
+        wallet.admin.PauseSystem(adm.PauseSystemRequest(request_id=_rid()), metadata=root)
+    )
     assert missing_reason.code == grpc.StatusCode.INVALID_ARGUMENT and "reason" in missing_reason.fields
 
 
 async def test_appoint_admin_refuses_self_unknown_and_existing_admins(wallet: Wallet) -> None:
     me = str(uuid.uuid4())
     root = wallet.token(me, "SUPER_ADMIN")
-    bad = await failure(wallet.admin.AppointAdmin(adm.AppointAdminRequest(request_id=_rid(), user_id=me), metadata=root))
+    bad = await failure(
+        wallet.admin.AppointAdmin(adm.AppointAdminRequest(request_id=_rid(), user_id=me), metadata=root)
+    )
     assert (bad.code, bad.reason) == (grpc.StatusCode.PERMISSION_DENIED, "SELF_APPOINTMENT")
     bad = await failure(
-        wallet.admin.AppointAdmin(adm.AppointAdminRequest(request_id=_rid(), user_id=str(uuid.uuid4())), metadata=root)
+        wallet.admin.AppointAdmin(
+            adm.AppointAdminRequest(request_id=_rid(), user_id=str(uuid.uuid4())), metadata=root
+        )
     )
     assert (bad.code, bad.reason) == (grpc.StatusCode.NOT_FOUND, "USER_NOT_FOUND")
     already = await wallet.user(admin=True)
-    bad = await failure(wallet.admin.AppointAdmin(adm.AppointAdminRequest(request_id=_rid(), user_id=already), metadata=root))
+    bad = await failure(
+        wallet.admin.AppointAdmin(adm.AppointAdminRequest(request_id=_rid(), user_id=already), metadata=root)
+    )
     assert bad.reason == "ALREADY_ADMIN"
     bob = await wallet.user()
     await wallet.admin.AppointAdmin(adm.AppointAdminRequest(request_id=_rid(), user_id=bob), metadata=root)
@@ -159,7 +175,9 @@ async def test_appoint_admin_refuses_self_unknown_and_existing_admins(wallet: Wa
 async def test_treasury_activation_and_reads(wallet: Wallet) -> None:
     admin = wallet.token("a", "ADMIN")
     bad = await failure(
-        wallet.admin.ActivateTreasury(adm.ActivateTreasuryRequest(request_id=_rid(), country_code="LK"), metadata=admin)
+        wallet.admin.ActivateTreasury(
+            adm.ActivateTreasuryRequest(request_id=_rid(), country_code="LK"), metadata=admin
+        )
     )
     assert (bad.code, bad.reason) == (grpc.StatusCode.NOT_FOUND, "COUNTRY_NOT_FOUND")
     await wallet.sql(
@@ -170,16 +188,28 @@ async def test_treasury_activation_and_reads(wallet: Wallet) -> None:
         "INSERT INTO ledger.wallets (wallet_id, account_type, country_code, balance_qirat, frozen, block_number, fabric_tx_id)"
         " VALUES ('treasury_LK', 'TREASURY', 'LK', 77, true, 2, 't')"
     )
-    treasury = (await wallet.admin.GetTreasury(adm.GetTreasuryRequest(country_code="LK"), metadata=admin)).treasury
-    assert (treasury.account_id, treasury.balance_qirat, treasury.state) == ("treasury_LK", 77, wallet_pb2.TREASURY_STATE_LOCKED)
-    await wallet.admin.ActivateTreasury(adm.ActivateTreasuryRequest(request_id=_rid(), country_code="LK"), metadata=admin)
+    treasury = (
+        await wallet.admin.GetTreasury(adm.GetTreasuryRequest(country_code="LK"), metadata=admin)
+    ).treasury
+    assert (treasury.account_id, treasury.balance_qirat, treasury.state) == (
+        "treasury_LK",
+        77,
+        wallet_pb2.TREASURY_STATE_LOCKED,
+    )
+    await wallet.admin.ActivateTreasury(
+        adm.ActivateTreasuryRequest(request_id=_rid(), country_code="LK"), metadata=admin
+    )
     await wallet.sql("UPDATE ledger.countries SET treasury_active = true WHERE country_code = 'LK'")
     bad = await failure(
-        wallet.admin.ActivateTreasury(adm.ActivateTreasuryRequest(request_id=_rid(), country_code="LK"), metadata=admin)
+        wallet.admin.ActivateTreasury(
+            adm.ActivateTreasuryRequest(request_id=_rid(), country_code="LK"), metadata=admin
+        )
     )
     assert bad.reason == "TREASURY_ACTIVE"
     countries = (await wallet.admin.ListCountries(adm.ListCountriesRequest(), metadata=admin)).countries
-    assert [(c.country_code, c.treasury_state) for c in countries] == [("LK", wallet_pb2.TREASURY_STATE_ACTIVE)]
+    assert [(c.country_code, c.treasury_state) for c in countries] == [
+        ("LK", wallet_pb2.TREASURY_STATE_ACTIVE)
+    ]
 
 
 async def test_genesis_and_freezes_check_the_read_models(wallet: Wallet) -> None:
@@ -187,21 +217,35 @@ async def test_genesis_and_freezes_check_the_read_models(wallet: Wallet) -> None
     await wallet.system()
     paid = await wallet.user()
     bad = await failure(
-        wallet.admin.DistributeGenesis(adm.DistributeGenesisRequest(request_id=_rid(), user_id=paid), metadata=admin)
+        wallet.admin.DistributeGenesis(
+            adm.DistributeGenesisRequest(request_id=_rid(), user_id=paid), metadata=admin
+        )
     )
     assert bad.reason == "GENESIS_ALREADY_RECEIVED"
     unpaid = await wallet.user()
     await wallet.sql("UPDATE ledger.users SET genesis_received = false WHERE user_id = :u", u=unpaid)
-    await wallet.admin.DistributeGenesis(adm.DistributeGenesisRequest(request_id=_rid(), user_id=unpaid), metadata=admin)
+    await wallet.admin.DistributeGenesis(
+        adm.DistributeGenesisRequest(request_id=_rid(), user_id=unpaid), metadata=admin
+    )
     frozen = await wallet.user(frozen=True)
     bad = await failure(
-        wallet.admin.FreezeWallet(adm.FreezeWalletRequest(request_id=_rid(), wallet_id=frozen, reason="x"), metadata=admin)
+        wallet.admin.FreezeWallet(
+            adm.FreezeWalletRequest(request_id=_rid(), wallet_id=frozen, reason="x"), metadata=admin
+        )
     )
     assert bad.reason == "ALREADY_FROZEN"
-    bad = await failure(wallet.admin.UnfreezeWallet(adm.UnfreezeWalletRequest(request_id=_rid(), wallet_id=paid), metadata=admin))
+    bad = await failure(
+        wallet.admin.UnfreezeWallet(
+            adm.UnfreezeWalletRequest(request_id=_rid(), wallet_id=paid), metadata=admin
+        )
+    )
     assert bad.reason == "NOT_FROZEN"
-    await wallet.admin.FreezeWallet(adm.FreezeWalletRequest(request_id=_rid(), wallet_id=paid, reason="fraud"), metadata=admin)
-    await wallet.admin.UnfreezeWallet(adm.UnfreezeWalletRequest(request_id=_rid(), wallet_id=frozen), metadata=admin)
+    await wallet.admin.FreezeWallet(
+        adm.FreezeWalletRequest(request_id=_rid(), wallet_id=paid, reason="fraud"), metadata=admin
+    )
+    await wallet.admin.UnfreezeWallet(
+        adm.UnfreezeWalletRequest(request_id=_rid(), wallet_id=frozen), metadata=admin
+    )
     rows = await wallet.commands()
     assert [(r.command_type, r.payload.get("userId") or r.payload.get("accountId")) for r in rows] == [
         ("DISTRIBUTE_GENESIS", unpaid),
@@ -210,7 +254,8 @@ async def test_genesis_and_freezes_check_the_read_models(wallet: Wallet) -> None
     ]
     bad = await failure(
         wallet.admin.FreezeWallet(
-            adm.FreezeWalletRequest(request_id=_rid(), wallet_id=str(uuid.uuid4()), reason="x"), metadata=admin
+            adm.FreezeWalletRequest(request_id=_rid(), wallet_id=str(uuid.uuid4()), reason="x"),
+            metadata=admin,
         )
     )
     assert bad.code == grpc.StatusCode.NOT_FOUND
@@ -227,14 +272,18 @@ async def test_system_status_reads_every_parameter_pools_and_supply(wallet: Wall
         "INSERT INTO ledger.system_parameters (name, value, block_number, update_time)"
         " VALUES ('voting_period_days', 21, 4, now())"
     )
-    status = (await wallet.admin.GetSystemStatus(adm.GetSystemStatusRequest(), metadata=wallet.token("a", "ADMIN"))).system_status
+    status = (
+        await wallet.admin.GetSystemStatus(adm.GetSystemStatusRequest(), metadata=wallet.token("a", "ADMIN"))
+    ).system_status
     assert status.bootstrapped and status.paused and status.pause_reason == "drill"
     assert status.circulating_supply_qirat == 500 * GX and status.user_count == 1
     assert [(p.account_id, p.balance_qirat) for p in status.pools] == [("SYSTEM_USER_GENESIS_POOL", 1000)]
     params = {p.name: p.value for p in status.parameters}
     assert params["voting_period_days"] == "21" and params["transfer_fee_cap_bps"] == "1000"
     assert [p.name for p in status.parameters] == sorted(params)
-    bad = await failure(wallet.admin.GetSystemStatus(adm.GetSystemStatusRequest(), metadata=wallet.token("u")))
+    bad = await failure(
+        wallet.admin.GetSystemStatus(adm.GetSystemStatusRequest(), metadata=wallet.token("u"))
+    )
     assert bad.code == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -250,7 +299,9 @@ async def test_admin_replay_returns_the_same_operation(wallet: Wallet) -> None:
 async def test_organisation_loan_governance_and_tax_rpcs_answer_unimplemented(wallet: Wallet) -> None:
     user = wallet.token("u")
     loans = loan_service_pb2_grpc.LoanServiceStub(wallet.channel)
-    bad = await failure(loans.GetLoan(loan_service_pb2.GetLoanRequest(loan_id=str(uuid.uuid4())), metadata=user))
+    bad = await failure(
+        loans.GetLoan(loan_service_pb2.GetLoanRequest(loan_id=str(uuid.uuid4())), metadata=user)
+    )
     assert (bad.code, bad.reason) == (grpc.StatusCode.UNIMPLEMENTED, "NOT_IMPLEMENTED")
     gov = governance_service_pb2_grpc.GovernanceServiceStub(wallet.channel)
     bad = await failure(gov.ListProposals(governance_service_pb2.ListProposalsRequest(), metadata=user))

@@ -16,7 +16,9 @@ from services.common.idempotency import Idempotency
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure
 
 
-def _transfer(to: str, amount: int, *, request_id: str | None = None, by_wallet: bool = False, **kw: str) -> svc.TransferRequest:
+def _transfer(
+    to: str, amount: int, *, request_id: str | None = None, by_wallet: bool = False, **kw: str
+) -> svc.TransferRequest:
     recipient = {"to_wallet_id": to} if by_wallet else {"to_user_id": to}
     return svc.TransferRequest(
         wallet_id=kw.pop("wallet_id", "me"),
@@ -27,7 +29,9 @@ def _transfer(to: str, amount: int, *, request_id: str | None = None, by_wallet:
     )
 
 
-async def test_transfer_records_transfer_tokens_in_the_outbox_and_answers_a_pending_operation(wallet: Wallet) -> None:
+async def test_transfer_records_transfer_tokens_in_the_outbox_and_answers_a_pending_operation(
+    wallet: Wallet,
+) -> None:
     await wallet.system()
     alice, bob = await wallet.user(balance=500 * GX), await wallet.user()
     call = wallet.wallets.Transfer(_transfer(bob, 50 * GX), metadata=wallet.token(alice))
@@ -37,7 +41,11 @@ async def test_transfer_records_transfer_tokens_in_the_outbox_and_answers_a_pend
     assert op.state == operation_pb2.OPERATION_STATE_PENDING
     assert op.command_type == command_pb2.COMMAND_TYPE_TRANSFER_TOKENS
     (row,) = await wallet.commands()
-    assert f"operations/{row.id}" == op.name and row.command_type == "TRANSFER_TOKENS" and row.principal_id == alice
+    assert (
+        f"operations/{row.id}" == op.name
+        and row.command_type == "TRANSFER_TOKENS"
+        and row.principal_id == alice
+    )
     assert row.payload == {
         "fromAccountId": alice,
         "toAccountId": bob,
@@ -80,7 +88,9 @@ async def test_same_request_id_with_another_body_fails_request_id_reused(wallet:
     alice, bob = await wallet.user(), await wallet.user()
     rid = str(uuid.uuid4())
     await wallet.wallets.Transfer(_transfer(bob, 5 * GX, request_id=rid), metadata=wallet.token(alice))
-    bad = await failure(wallet.wallets.Transfer(_transfer(bob, 6 * GX, request_id=rid), metadata=wallet.token(alice)))
+    bad = await failure(
+        wallet.wallets.Transfer(_transfer(bob, 6 * GX, request_id=rid), metadata=wallet.token(alice))
+    )
     assert (bad.code, bad.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "REQUEST_ID_REUSED")
     assert len(await wallet.commands()) == 1
 
@@ -107,7 +117,8 @@ async def test_concurrent_identical_requests_record_one_command(wallet: Wallet) 
     alice, bob = await wallet.user(), await wallet.user()
     request = _transfer(bob, 5 * GX)
     results = await asyncio.gather(
-        *(wallet.wallets.Transfer(request, metadata=wallet.token(alice)) for _ in range(8)), return_exceptions=True
+        *(wallet.wallets.Transfer(request, metadata=wallet.token(alice)) for _ in range(8)),
+        return_exceptions=True,
     )
     names = {r.name for r in results if isinstance(r, operation_pb2.Operation)}
     refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
@@ -126,11 +137,17 @@ async def test_concurrent_identical_requests_record_one_command(wallet: Wallet) 
         ({"amount": 1_001 * GX}, grpc.StatusCode.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS"),
     ],
 )
-async def test_a_failed_check_records_nothing(wallet: Wallet, setup: dict, code: grpc.StatusCode, reason: str) -> None:
+async def test_a_failed_check_records_nothing(
+    wallet: Wallet, setup: dict, code: grpc.StatusCode, reason: str
+) -> None:
     await wallet.system(paused=setup.get("paused", False), reason="maintenance")
     alice = await wallet.user(balance=1_000 * GX, frozen=setup.get("sender_frozen", False))
-    bob = await wallet.user(frozen=setup.get("recipient_frozen", False), status=setup.get("recipient_status", "ACTIVE"))
-    bad = await failure(wallet.wallets.Transfer(_transfer(bob, setup.get("amount", GX)), metadata=wallet.token(alice)))
+    bob = await wallet.user(
+        frozen=setup.get("recipient_frozen", False), status=setup.get("recipient_status", "ACTIVE")
+    )
+    bad = await failure(
+        wallet.wallets.Transfer(_transfer(bob, setup.get("amount", GX)), metadata=wallet.token(alice))
+    )
     assert (bad.code, bad.reason) == (code, reason)
     if reason == "SYSTEM_PAUSED":
         assert "maintenance" in bad.message and bad.metadata["pause_reason"] == "maintenance"
@@ -152,9 +169,17 @@ async def test_the_fee_counts_against_the_balance(wallet: Wallet) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("amount_qirat", 0), ("amount_qirat", -5), ("request_id", ""), ("request_id", "not-a-uuid"), ("to_user_id", "bob")],
+    [
+        ("amount_qirat", 0),
+        ("amount_qirat", -5),
+        ("request_id", ""),
+        ("request_id", "not-a-uuid"),
+        ("to_user_id", "bob"),
+    ],
 )
-async def test_bad_fields_fail_invalid_argument_naming_the_field(wallet: Wallet, field: str, value: object) -> None:
+async def test_bad_fields_fail_invalid_argument_naming_the_field(
+    wallet: Wallet, field: str, value: object
+) -> None:
     await wallet.system()
     alice, bob = await wallet.user(), await wallet.user()
     request = _transfer(bob, GX)
@@ -189,10 +214,14 @@ async def test_recipient_checks_name_the_recipient_field(wallet: Wallet) -> None
 async def test_sending_from_another_users_wallet_is_not_found(wallet: Wallet) -> None:
     await wallet.system()
     alice, bob, carol = await wallet.user(), await wallet.user(), await wallet.user()
-    bad = await failure(wallet.wallets.Transfer(_transfer(carol, GX, wallet_id=bob), metadata=wallet.token(alice)))
+    bad = await failure(
+        wallet.wallets.Transfer(_transfer(carol, GX, wallet_id=bob), metadata=wallet.token(alice))
+    )
     assert (bad.code, bad.reason) == (grpc.StatusCode.NOT_FOUND, "WALLET_NOT_FOUND")
     admin = await failure(
-        wallet.wallets.Transfer(_transfer(carol, GX, wallet_id=bob), metadata=wallet.token(alice, "USER", "ADMIN"))
+        wallet.wallets.Transfer(
+            _transfer(carol, GX, wallet_id=bob), metadata=wallet.token(alice, "USER", "ADMIN")
+        )
     )
     assert admin.code == grpc.StatusCode.NOT_FOUND
     assert await wallet.commands() == []
@@ -209,7 +238,13 @@ async def test_transfer_needs_a_token_and_the_user_role(wallet: Wallet) -> None:
 
 @pytest.mark.parametrize(
     ("amount", "bob_country", "bps", "cross"),
-    [(2 * GX, "LK", 0, False), (50 * GX, "LK", 5, False), (500 * GX, "LK", 10, False), (50 * GX, "IN", 15, True), (500 * GX, "IN", 25, True)],
+    [
+        (2 * GX, "LK", 0, False),
+        (50 * GX, "LK", 5, False),
+        (500 * GX, "LK", 10, False),
+        (50 * GX, "IN", 15, True),
+        (500 * GX, "IN", 25, True),
+    ],
 )
 async def test_preview_applies_the_chaincode_fee_tiers(
     wallet: Wallet, amount: int, bob_country: str, bps: int, cross: bool
@@ -217,7 +252,8 @@ async def test_preview_applies_the_chaincode_fee_tiers(
     await wallet.system()
     alice, bob = await wallet.user(balance=10_000 * GX), await wallet.user(country=bob_country)
     preview = await wallet.wallets.PreviewTransfer(
-        svc.PreviewTransferRequest(wallet_id="me", to_user_id=bob, amount_qirat=amount), metadata=wallet.token(alice)
+        svc.PreviewTransferRequest(wallet_id="me", to_user_id=bob, amount_qirat=amount),
+        metadata=wallet.token(alice),
     )
     assert (preview.fee_bps, preview.cross_border) == (bps, cross)
     assert preview.fee_qirat == amount * bps // 10_000
@@ -231,14 +267,16 @@ async def test_preview_honours_a_lowered_fee_cap_and_an_organisation_counterpart
     alice = await wallet.user(balance=10_000 * GX)
     ngo = await wallet.organization(org_type="NGO")
     preview = await wallet.wallets.PreviewTransfer(
-        svc.PreviewTransferRequest(wallet_id="me", to_wallet_id=ngo, amount_qirat=100 * GX), metadata=wallet.token(alice)
+        svc.PreviewTransferRequest(wallet_id="me", to_wallet_id=ngo, amount_qirat=100 * GX),
+        metadata=wallet.token(alice),
     )
     assert preview.fee_bps == 15  # merchant local
     await wallet.sql(
         "INSERT INTO ledger.system_parameters (name, value, block_number) VALUES ('transfer_fee_cap_bps', 7, 9)"
     )
     capped = await wallet.wallets.PreviewTransfer(
-        svc.PreviewTransferRequest(wallet_id="me", to_wallet_id=ngo, amount_qirat=100 * GX), metadata=wallet.token(alice)
+        svc.PreviewTransferRequest(wallet_id="me", to_wallet_id=ngo, amount_qirat=100 * GX),
+        metadata=wallet.token(alice),
     )
     assert capped.fee_bps == 7 and capped.fee_qirat == 100 * GX * 7 // 10_000
 
@@ -248,7 +286,8 @@ async def test_preview_runs_the_transfer_checks(wallet: Wallet) -> None:
     alice, bob = await wallet.user(), await wallet.user()
     bad = await failure(
         wallet.wallets.PreviewTransfer(
-            svc.PreviewTransferRequest(wallet_id="me", to_user_id=bob, amount_qirat=GX), metadata=wallet.token(alice)
+            svc.PreviewTransferRequest(wallet_id="me", to_user_id=bob, amount_qirat=GX),
+            metadata=wallet.token(alice),
         )
     )
     assert bad.reason == "SYSTEM_PAUSED"

@@ -47,7 +47,9 @@ class Wallet:
 
     def token(self, user_id: str, *roles: str) -> tuple[tuple[str, str], ...]:
         """Call metadata with a bearer token for `user_id` (default role USER)."""
-        return (("authorization", "Bearer " + self.signer.token(sub=user_id, roles=list(roles or ("USER",)))),)
+        return (
+            ("authorization", "Bearer " + self.signer.token(sub=user_id, roles=list(roles or ("USER",)))),
+        )
 
     async def sql(self, statement: str, **params: Any) -> Any:
         """Run one statement in its own transaction; returns the result's rows (if any)."""
@@ -66,7 +68,9 @@ class Wallet:
 
     # -- read-model seeding (the projector's job in production) ----------------------------------
 
-    async def system(self, *, bootstrapped: bool = True, paused: bool = False, reason: str | None = None) -> None:
+    async def system(
+        self, *, bootstrapped: bool = True, paused: bool = False, reason: str | None = None
+    ) -> None:
         """Set the system row."""
         await self.sql(
             "INSERT INTO ledger.system_status (id, bootstrapped, paused, pause_reason, total_supply_qirat, block_number)"
@@ -109,7 +113,9 @@ class Wallet:
         )
         return uid
 
-    async def organization(self, *, status: str = "ACTIVE", org_type: str = "BUSINESS", country: str = "LK") -> str:
+    async def organization(
+        self, *, status: str = "ACTIVE", org_type: str = "BUSINESS", country: str = "LK"
+    ) -> str:
         """An organisation account; returns its id."""
         oid = str(uuid.uuid4())
         await self.sql(

@@ -44,7 +44,9 @@ def _wait_serving(address: str, proc: subprocess.Popen[str], deadline_s: float =
     raise AssertionError("wallet did not become SERVING")
 
 
-def test_process_serves_from_env_settings_and_stops_cleanly_on_sigterm(database_url: str, redis_url: str) -> None:
+def test_process_serves_from_env_settings_and_stops_cleanly_on_sigterm(
+    database_url: str, redis_url: str
+) -> None:
     migrate.upgrade(database_url)
     grpc_port, metrics_port = free_port(), free_port()
     env = {
@@ -58,7 +60,11 @@ def test_process_serves_from_env_settings_and_stops_cleanly_on_sigterm(database_
         "GX_LOG_LEVEL": "INFO",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.wallet"], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        [sys.executable, "-m", "services.wallet"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     try:
         address = f"127.0.0.1:{grpc_port}"

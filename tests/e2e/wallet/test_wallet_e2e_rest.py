@@ -1,0 +1,406 @@
+"""The wallet end to end over plain HTTP through the real Envoy edge, with the whole mesh behind it.
+
+PostgreSQL, Redis, migrations, chaincode, devnet, identity, wallet, outbox, projector and Envoy
+run as real processes started by the same code as `gx dev up`. The journey: an admin bootstraps
+and initialises the countries; two users register, pass KYC, are approved and become ACTIVE with
+genesis; A sends to B; balances and histories include the fee; an Idempotency-Key replay answers
+the same operation; a frozen wallet cannot send; a paused system refuses transfers. At the end
+the chain conserves the supply and the read models equal the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy
+from google.protobuf import json_format
+from gx.ledger.v1 import queries_pb2
+
+from chaincode import rules
+from devstack.parts import devnet_org_dir
+from fabric_client import Gateway, load_msp_identity
+from tests.support.stack import EdgeStack, running_edge_stack
+
+pytestmark = pytest.mark.e2e
+
+GX = 1_000_000
+PASSWORD = "Wallet e2e pass 2026!"
+_MESH = (
+    "postgres",
+    "redis",
+    "migrations",
+    "chaincode",
+    "devnet",
+    "identity",
+    "wallet",
+    "outbox",
+    "projector",
+    "edge",
+)
+
+
+@pytest.fixture(scope="module")
+def mesh() -> Iterator[EdgeStack]:
+    """The whole mesh on free ports in a temp directory, stopped at the end of the module."""
+    with running_edge_stack(parts=_MESH) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def http(mesh: EdgeStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=mesh.rest_url, timeout=30) as client:
+        yield client
+
+
+def _auth(token: str, **headers: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}", **headers}
+
+
+def _reason(response: httpx.Response) -> str:
+    for detail in response.json().get("details", []):
+        if detail.get("@type", "").endswith("google.rpc.ErrorInfo"):
+            return str(detail["reason"])
+    return ""
+
+
+def _fields(response: httpx.Response) -> list[str]:
+    for detail in response.json().get("details", []):
+        if detail.get("@type", "").endswith("google.rpc.BadRequest"):
+            return [v["field"] for v in detail.get("fieldViolations", [])]
+    return []
+
+
+def _wait(http: httpx.Client, token: str, operation: dict[str, Any], budget: float = 90) -> dict[str, Any]:
+    """Follow an operation with WaitOperation until done (each wait well under Envoy's route timeout)."""
+    op_id = operation["name"].removeprefix("operations/")
+    deadline = time.monotonic() + budget
+    while True:
+        got = http.post(f"/v1/operations/{op_id}:wait", json={"timeout": "5s"}, headers=_auth(token))
+        assert got.status_code == 200, got.text
+        body = got.json()
+        if body.get("done"):
+            return body
+        assert time.monotonic() < deadline, f"operation not done in {budget}s: {body}"
+
+
+def _committed(http: httpx.Client, token: str, response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 202, response.text
+    done = _wait(http, token, response.json())
+    assert done["state"] == "OPERATION_STATE_COMMITTED", done
+    return done
+
+
+@pytest.fixture(scope="module")
+def root(mesh: EdgeStack, http: httpx.Client) -> str:
+    """A super-admin's access token (made with the operator command, logged in through the edge)."""
+    email = f"root-{uuid.uuid4().hex[:8]}@example.com"
+    done = subprocess.run(
+        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
+        env={**os.environ, "GX_DATABASE__URL": mesh.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    login = http.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return str(login.json()["accessToken"])
+
+
+@pytest.fixture(scope="module")
+def system(http: httpx.Client, root: str) -> None:
+    """Bootstrapped, with the shipped country table."""
+    _committed(
+        http,
+        root,
+        http.post("/v1/system:bootstrap", json={"requestId": str(uuid.uuid4())}, headers=_auth(root)),
+    )
+    _committed(
+        http,
+        root,
+        http.post(
+            "/v1/system/countries:initialize", json={"requestId": str(uuid.uuid4())}, headers=_auth(root)
+        ),
+    )
+    status = http.get("/v1/system", headers=_auth(root)).json()["systemStatus"]
+    assert status["bootstrapped"] and status["countryCount"] == 200
+    assert int(status["totalSupplyQirat"]) == rules.TOTAL_SUPPLY
+
+
+def _onboard(http: httpx.Client, root: str, country: str = "LK") -> tuple[str, str]:
+    """Register, log in, submit KYC, get approved and wait until ACTIVE; returns (user id, token)."""
+    email = f"u-{uuid.uuid4().hex[:10]}@example.com"
+    registered = http.post(
+        "/v1/users:register", json={"email": email, "password": PASSWORD, "countryCode": country}
+    )
+    assert registered.status_code == 200, registered.text
+    user_id = registered.json()["user"]["userId"]
+    token = http.post("/v1/auth:login", json={"email": email, "password": PASSWORD}).json()["accessToken"]
+    docs = [{"type": "KYC_DOCUMENT_TYPE_PASSPORT", "sha256": hashlib.sha256(email.encode()).hexdigest()}]
+    kyc = {
+        "firstName": "A",
+        "lastName": "B",
+        "dateOfBirth": "1990-05-17",
+        "nationality": country,
+        "documents": docs,
+    }
+    submitted = http.post("/v1/users/me/kyc:submit", json=kyc, headers=_auth(token))
+    assert submitted.status_code == 200, submitted.text
+    approved = http.post(
+        f"/v1/users/{user_id}/kyc:approve", json={"requestId": str(uuid.uuid4())}, headers=_auth(root)
+    )
+    _committed(http, root, approved)
+    user = http.get("/v1/users/me", headers=_auth(token)).json()["user"]
+    assert user["state"] == "USER_STATE_ACTIVE", user
+    return user_id, token
+
+
+def _wallet(http: httpx.Client, token: str) -> dict[str, Any]:
+    got = http.get("/v1/wallets/me", headers=_auth(token))
+    assert got.status_code == 200, got.text
+    return dict(got.json()["wallet"])
+
+
+def _history(http: httpx.Client, token: str, **params: Any) -> list[dict[str, Any]]:
+    got = http.get("/v1/wallets/me/transactions", params=params, headers=_auth(token))
+    assert got.status_code == 200, got.text
+    return list(got.json().get("transactions", []))
+
+
+def _outbox_count(mesh: EdgeStack) -> int:
+    engine = sqlalchemy.create_engine(mesh.database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sqlalchemy.text("SELECT count(*) FROM outbox.commands")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_the_whole_journey(mesh: EdgeStack, http: httpx.Client, root: str, system: None) -> None:
+    alice, alice_token = _onboard(http, root)
+    bob, bob_token = _onboard(http, root)
+    genesis = rules.PHASES[0][1] * GX
+    a0, b0 = _wallet(http, alice_token), _wallet(http, bob_token)
+    assert (int(a0["balanceQirat"]), int(b0["balanceQirat"])) == (genesis, genesis)
+    assert a0["genesisReceived"] and a0["walletId"] == alice and a0["countryCode"] == "LK"
+
+    # A previews, then sends 50 GX to B; the Idempotency-Key header stands in for requestId.
+    amount, fee = 50 * GX, 50 * GX * 5 // 10_000
+    preview = http.post(
+        "/v1/wallets/me:previewTransfer",
+        json={"toUserId": bob, "amountQirat": str(amount)},
+        headers=_auth(alice_token),
+    )
+    assert preview.status_code == 200, preview.text
+    assert (int(preview.json()["feeQirat"]), int(preview.json()["totalQirat"])) == (fee, amount + fee)
+    key = str(uuid.uuid4())
+    body = {"toUserId": bob, "amountQirat": str(amount), "remark": "rent"}
+    sent = http.post(
+        "/v1/wallets/me:transfer", json=body, headers=_auth(alice_token, **{"Idempotency-Key": key})
+    )
+    assert sent.status_code == 202, sent.text
+    operation = sent.json()
+    assert (
+        operation["name"].startswith("operations/")
+        and operation["commandType"] == "COMMAND_TYPE_TRANSFER_TOKENS"
+    )
+    replay = http.post(
+        "/v1/wallets/me:transfer", json=body, headers=_auth(alice_token, **{"Idempotency-Key": key})
+    )
+    assert replay.status_code == 202 and replay.json()["name"] == operation["name"]
+    reused = http.post(
+        "/v1/wallets/me:transfer",
+        json={**body, "amountQirat": "1"},
+        headers=_auth(alice_token, **{"Idempotency-Key": key}),
+    )
+    assert reused.status_code == 400 and _reason(reused) == "REQUEST_ID_REUSED"
+    done = _wait(http, alice_token, operation)
+    assert (
+        done["state"] == "OPERATION_STATE_COMMITTED" and done["fabricTxId"] and int(done["blockNumber"]) > 0
+    )
+    # B may not follow A's operation.
+    assert (
+        http.get(f"/v1/operations/{operation['name'].split('/')[1]}", headers=_auth(bob_token)).status_code
+        == 404
+    )
+
+    a1, b1 = _wallet(http, alice_token), _wallet(http, bob_token)
+    assert int(a1["balanceQirat"]) == genesis - amount - fee
+    assert int(b1["balanceQirat"]) == genesis + amount
+    a_hist, b_hist = _history(http, alice_token), _history(http, bob_token)
+    assert [t["type"] for t in a_hist] == [
+        "TRANSACTION_TYPE_FEE",
+        "TRANSACTION_TYPE_SENT",
+        "TRANSACTION_TYPE_GENESIS",
+    ]
+    sent_entry = a_hist[1]
+    assert (int(sent_entry["amountQirat"]), int(sent_entry["feeQirat"])) == (amount, fee)
+    assert sent_entry["counterparty"] == bob and sent_entry["remark"] == "rent"
+    assert sent_entry["operation"] == operation["name"] and sent_entry["fabricTxId"] == done["fabricTxId"]
+    assert int(a_hist[0]["amountQirat"]) == fee
+    assert [t["type"] for t in b_hist] == ["TRANSACTION_TYPE_RECEIVED", "TRANSACTION_TYPE_GENESIS"]
+    assert int(b_hist[0]["amountQirat"]) == amount and b_hist[0]["counterparty"] == alice
+    only_sent = _history(http, alice_token, types="TRANSACTION_TYPE_SENT")
+    assert [t["txId"] for t in only_sent] == [sent_entry["txId"]]
+    paged = _history(http, alice_token, pageSize=1)
+    assert len(paged) == 1
+
+    # A frozen wallet cannot send; unfrozen, it can again.
+    _committed(
+        http,
+        root,
+        http.post(
+            f"/v1/wallets/{alice}:freeze",
+            json={"requestId": str(uuid.uuid4()), "reason": "review"},
+            headers=_auth(root),
+        ),
+    )
+    assert _wallet(http, alice_token)["frozen"]
+    frozen = http.post(
+        "/v1/wallets/me:transfer", json={**body, "requestId": str(uuid.uuid4())}, headers=_auth(alice_token)
+    )
+    assert frozen.status_code == 400 and _reason(frozen) == "WALLET_FROZEN", frozen.text
+    _committed(
+        http,
+        root,
+        http.post(
+            f"/v1/wallets/{alice}:unfreeze", json={"requestId": str(uuid.uuid4())}, headers=_auth(root)
+        ),
+    )
+
+    # A paused system refuses transfers with a clear error; resumed, they go through.
+    _committed(
+        http,
+        root,
+        http.post(
+            "/v1/system:pause",
+            json={"requestId": str(uuid.uuid4()), "reason": "upgrade window"},
+            headers=_auth(root),
+        ),
+    )
+    paused = http.post(
+        "/v1/wallets/me:transfer",
+        json={"toUserId": alice, "amountQirat": "1000", "requestId": str(uuid.uuid4())},
+        headers=_auth(bob_token),
+    )
+    assert paused.status_code == 400 and _reason(paused) == "SYSTEM_PAUSED", paused.text
+    assert "upgrade window" in paused.json()["message"]
+    _committed(
+        http, root, http.post("/v1/system:resume", json={"requestId": str(uuid.uuid4())}, headers=_auth(root))
+    )
+    back = http.post(
+        "/v1/wallets/me:transfer",
+        json={"toWalletId": alice, "amountQirat": str(2 * GX), "requestId": str(uuid.uuid4())},
+        headers=_auth(bob_token),
+    )
+    _committed(http, bob_token, back)
+    assert int(_wallet(http, alice_token)["balanceQirat"]) == genesis - amount - fee + 2 * GX
+
+    # Invariants: the chain conserves the supply, and the read models equal the chain.
+    chain = _chain_balances(mesh)
+    assert sum(chain.values()) == rules.TOTAL_SUPPLY
+    assert _read_model_balances(mesh) == chain
+
+
+@pytest.fixture(scope="module")
+def pair(http: httpx.Client, root: str, system: None) -> tuple[str, str]:
+    """An active sender's token and an active recipient's user id, for the bad-input tests."""
+    _, token = _onboard(http, root)
+    recipient, _ = _onboard(http, root)
+    return token, recipient
+
+
+def test_a_missing_request_id_is_refused_and_nothing_recorded(
+    mesh: EdgeStack, http: httpx.Client, pair: tuple[str, str]
+) -> None:
+    token, recipient = pair
+    before = _outbox_count(mesh)
+    got = http.post(
+        "/v1/wallets/me:transfer", json={"toUserId": recipient, "amountQirat": "5"}, headers=_auth(token)
+    )
+    assert got.status_code == 400 and "request_id" in _fields(got), got.text
+    assert _outbox_count(mesh) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amountQirat": "-5"}, "amount_qirat"),
+        ({"amountQirat": "0"}, "amount_qirat"),
+        ({"toUserId": "not-a-uuid"}, "to_user_id"),
+        ({"requestId": "12345"}, "request_id"),
+        ({"toUserId": None, "toWalletId": "zz"}, "to_wallet_id"),
+        ({"toUserId": str(uuid.uuid4())}, "to_user_id"),
+    ],
+)
+def test_bad_transfers_answer_400_with_the_field_and_record_nothing(
+    mesh: EdgeStack, http: httpx.Client, pair: tuple[str, str], body: dict[str, str | None], field: str
+) -> None:
+    token, recipient = pair
+    before = _outbox_count(mesh)
+    merged = {"toUserId": recipient, "amountQirat": str(GX), "requestId": str(uuid.uuid4()), **body}
+    request = {k: v for k, v in merged.items() if v is not None}
+    got = http.post("/v1/wallets/me:transfer", json=request, headers=_auth(token))
+    assert got.status_code == 400, got.text
+    assert field in _fields(got), got.text
+    assert _outbox_count(mesh) == before
+
+
+@pytest.mark.parametrize("amount", ["1.5", "9223372036854775808", "ten", "-9223372036854775809"])
+def test_amounts_that_are_not_int64_are_refused_at_the_edge(
+    mesh: EdgeStack, http: httpx.Client, pair: tuple[str, str], amount: str
+) -> None:
+    token, recipient = pair
+    before = _outbox_count(mesh)
+    request = {"toUserId": recipient, "amountQirat": amount, "requestId": str(uuid.uuid4())}
+    got = http.post("/v1/wallets/me:transfer", json=request, headers=_auth(token))
+    # The transcoder refuses the JSON before any service sees it, naming the field.
+    assert got.status_code == 400, got.text
+    assert got.json()["message"].startswith("amount_qirat:"), got.text
+    assert _reason(got) == "MALFORMED_REQUEST"
+    assert _outbox_count(mesh) == before
+
+
+def _chain_balances(mesh: EdgeStack) -> dict[str, int]:
+    """Every account's balance as the chaincode reports it (evaluated on the devnet, no read model)."""
+    import asyncio
+
+    org = devnet_org_dir(mesh.config)
+
+    async def fetch() -> dict[str, int]:
+        identity, signer = load_msp_identity("Org1MSP", org / "users" / "User1@org1.example.com" / "msp")
+        balances: dict[str, int] = {}
+        async with Gateway.connect(mesh.grpc["devnet"], identity, signer) as gateway:
+            contract = gateway.network("gxchannel").contract("gx")
+            token = ""
+            while True:
+                request = queries_pb2.ListAccountsRequest(page_size=500, page_token=token)
+                raw = await contract.evaluate("token:ListAccounts", args=[json_format.MessageToJson(request)])
+                result = json_format.Parse(
+                    raw.decode(), queries_pb2.ListAccountsResult(), ignore_unknown_fields=True
+                )
+                balances.update({a.account_id: a.balance_qirat for a in result.accounts})
+                token = result.next_page_token
+                if not token:
+                    return balances
+
+    return asyncio.run(fetch())
+
+
+def _read_model_balances(mesh: EdgeStack) -> dict[str, int]:
+    engine = sqlalchemy.create_engine(mesh.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sqlalchemy.text("SELECT wallet_id, balance_qirat FROM ledger.wallets")).all()
+        return {r.wallet_id: int(r.balance_qirat) for r in rows}
+    finally:
+        engine.dispose()
