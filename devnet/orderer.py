@@ -30,9 +30,13 @@ class Orderer:
         self._pending: list[bytes] = []
         self._arrived = asyncio.Event()
         self._full = asyncio.Event()
+        self._first_arrival = 0.0
 
     def enqueue(self, envelope: bytes) -> None:
         """Accept an envelope for ordering (never blocks)."""
+        if not self._pending:
+            # Fabric's batch timer starts when the first envelope of a batch arrives.
+            self._first_arrival = asyncio.get_running_loop().time()
         self._pending.append(envelope)
         self._arrived.set()
         # Waking the cutter only for the first arrival and for a full batch keeps a busy orderer from
@@ -51,13 +55,17 @@ class Orderer:
             while not self._pending:
                 self._arrived.clear()
                 await self._arrived.wait()
-            if len(self._pending) < self.batch_size:
+            remaining = self._first_arrival + self.batch_timeout - asyncio.get_running_loop().time()
+            if len(self._pending) < self.batch_size and remaining > 0:
                 self._full.clear()
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.batch_timeout):
+                    async with asyncio.timeout(remaining):
                         await self._full.wait()
             batch = self._pending[: self.batch_size]
             del self._pending[: self.batch_size]
+            if self._pending:
+                # Leftovers beyond a full batch open the next batch now.
+                self._first_arrival = asyncio.get_running_loop().time()
             try:
                 await self._deliver(batch)
             except Exception:
