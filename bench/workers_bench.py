@@ -1,0 +1,257 @@
+"""Outbox + projector benchmark: commands/s PENDING→COMMITTED (with the raw devnet figure beside it),
+events projected/s, accept→projected latency p50/p99 and pickup latency.
+
+Starts everything it needs on free ports in a temporary directory (embedded PostgreSQL, the devnet
+with the GX chaincode, `python -m outbox` and `python -m projector`) and stops it afterwards::
+
+    .venv/bin/python bench/workers_bench.py [--users 40] [--commands 200] [--latency-commands 60]
+
+Output: a human-readable summary and one JSON line. Transfers go between distinct users round-robin,
+so some share a sender within a block and meet MVCC conflicts that the outbox retries: the figure
+is the end-to-end rate a real mixed load sees, next to the rate of the same transfers submitted
+straight through fabric_client (no outbox, no database) on the same devnet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+for entry in (str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")):
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+from google.protobuf import json_format  # noqa: E402
+from gx.ledger.v1 import commands_pb2  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
+
+from fabric_client import Gateway, load_msp_identity  # noqa: E402
+from outbox.commands import spec_for  # noqa: E402
+from services.common import migrate, operations  # noqa: E402
+from tests.support.ledger import running_ledger  # noqa: E402
+from tests.support.stack import running_postgres  # noqa: E402
+from tests.workers.conftest import record  # noqa: E402
+from tests.workers.mesh import WorkerProcess, worker_env  # noqa: E402
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--commands", type=int, default=200, help="transfers for the throughput phase")
+    parser.add_argument("--raw", type=int, default=200, help="transfers submitted straight through fabric_client")
+    parser.add_argument("--latency-commands", type=int, default=60)
+    parser.add_argument("--latency-concurrency", type=int, default=4)
+    parser.add_argument("--batch-timeout", type=float, default=0.05, help="devnet batch timeout (s)")
+    return parser.parse_args(argv)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def _rid() -> str:
+    return str(uuid.uuid4())
+
+
+async def _wait_done(engine: AsyncEngine, ids: list[uuid.UUID], limit: float = 600) -> None:
+    deadline = time.monotonic() + limit
+    pending = list(ids)
+    while pending:
+        still = []
+        for cid in pending:
+            result = await operations.get_operation(engine, cid)
+            if result is None or not result[0].done:
+                still.append(cid)
+        pending = still
+        if pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(pending)} commands not done")
+            await asyncio.sleep(0.05)
+
+
+async def _count(engine: AsyncEngine, sql: str, **params: object) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(sql), params)).scalar_one())
+
+
+async def _poll(read: object, done: object, interval: float = 0.02, limit: float = 600) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if done(await read()):  # type: ignore[operator]
+            return
+        await asyncio.sleep(interval)
+    raise TimeoutError("condition not met")
+
+
+def _metric(port: int, name: str) -> float:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    match = re.search(rf"^{re.escape(name)} ([0-9.eE+-]+)$", body, re.MULTILINE)
+    return float(match.group(1)) if match else float("nan")
+
+
+async def _raw_devnet(ledger: object, users: list[str], count: int) -> float:
+    """The same transfers, straight through fabric_client (endorse → submit → commit status), concurrently."""
+    spec = spec_for("TRANSFER_TOKENS")
+    identity, signer = load_msp_identity(ledger.msp_id, ledger.org_dir / "users" / f"{spec.submitter_role}@{ledger.domain}" / "msp")  # type: ignore[attr-defined]
+    async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:  # type: ignore[attr-defined]
+        contract = gateway.network(ledger.channel).contract(ledger.chaincode_name)  # type: ignore[attr-defined]
+        semaphore = asyncio.Semaphore(64)
+        committed = 0
+
+        async def one(i: int) -> None:
+            nonlocal committed
+            request = commands_pb2.TransferTokensRequest(
+                request_id=_rid(), from_account_id=users[i % len(users)], to_account_id=users[(i + 1) % len(users)],
+                amount_qirat=1_000,
+            )
+            async with semaphore:
+                tx = await contract.new_proposal(spec.qualified_function, args=[json_format.MessageToJson(request)]).endorse()
+                await gateway.submit(tx)
+                status = await gateway.commit_status(tx.tx_id, channel_id=ledger.channel)  # type: ignore[attr-defined]
+                committed += status.successful
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
+        elapsed = time.perf_counter() - started
+    return committed / elapsed
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="gx-workers-bench-") as tmp, running_postgres(Path(tmp) / "pg") as pg:
+        url = pg.create_database("bench")
+        await asyncio.to_thread(migrate.upgrade, url)
+        engine = create_async_engine(url, pool_size=10)
+        async with running_ledger(Path(tmp) / "ledger", chaincode="gx", batch_timeout=args.batch_timeout) as ledger:
+            env = worker_env(url, ledger, GX_LOG_LEVEL="WARNING", GX_OUTBOX__MAX_ATTEMPTS="200", GX_OUTBOX__CONCURRENCY="64")
+            logs = Path(tmp) / "logs"
+            logs.mkdir()
+            outbox = await WorkerProcess("outbox", logs, env).start()
+            projector = await WorkerProcess("projector", logs, env).start()
+            try:
+                await _wait_done(engine, [await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=_rid()))])
+                await _wait_done(engine, [await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
+                    request_id=_rid(), countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)]))])
+                users = [_rid() for _ in range(args.users)]
+                await _wait_done(engine, [
+                    await record(engine, "CREATE_USER", commands_pb2.CreateUserRequest(
+                        request_id=_rid(), user_id=u, country_code="LK", date_of_birth="1990-05-17"))
+                    for u in users
+                ])
+
+                # 1. Throughput: record all, time until every one is COMMITTED, then until projected.
+                started = time.perf_counter()
+                ids = [
+                    await record(engine, "TRANSFER_TOKENS", commands_pb2.TransferTokensRequest(
+                        request_id=_rid(), from_account_id=users[i % len(users)],
+                        to_account_id=users[(i + 1) % len(users)], amount_qirat=1_000))
+                    for i in range(args.commands)
+                ]
+                recorded = time.perf_counter() - started
+                await _poll(lambda: _count(
+                    engine, "SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status IN ('PENDING','SUBMITTED')",
+                    ids=ids), lambda n: n == 0)
+                committed_s = time.perf_counter() - started
+                await _wait_done(engine, ids)
+                projected_s = time.perf_counter() - started
+                failed = await _count(engine, "SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status = 'FAILED'", ids=ids)
+                retries = await _count(engine, "SELECT COALESCE(sum(attempts), 0) FROM outbox.commands WHERE id = ANY(:ids)", ids=ids)
+
+                # 2. Accept → projected latency at a modest load.
+                latencies: list[float] = []
+                queue = list(range(args.latency_commands))
+
+                async def client() -> None:
+                    while queue:
+                        i = queue.pop()
+                        t0 = time.perf_counter()
+                        cid = await record(engine, "TRANSFER_TOKENS", commands_pb2.TransferTokensRequest(
+                            request_id=_rid(), from_account_id=users[(2 * i) % len(users)],
+                            to_account_id=users[(2 * i + 1) % len(users)], amount_qirat=500))
+                        await operations.wait_operation(engine, cid, 60, poll_interval=0.005, max_poll_interval=0.02)
+                        latencies.append(time.perf_counter() - t0)
+
+                await asyncio.gather(*(client() for _ in range(args.latency_concurrency)))
+                pickup_sum = _metric(outbox.metrics_port, "gx_outbox_pickup_seconds_sum")
+                pickup_count = _metric(outbox.metrics_port, "gx_outbox_pickup_seconds_count")
+
+                # 3. Projection replay: stop the projector, reset, time the replay of the whole chain.
+                await projector.stop()
+                txs = await _count(engine, "SELECT count(*) FROM ledger.projected_txs")
+                domain_events = await _count(engine, "SELECT events_applied FROM ledger.checkpoints")
+                async with engine.begin() as conn:
+                    from projector import rebuild
+
+                    await rebuild.reset(conn, f"{ledger.channel}/{ledger.chaincode_name}")
+                projector = await WorkerProcess("projector", logs, env).start()
+                # Timed from the first projected transaction, so process start-up is not counted.
+                projected_count = lambda: _count(engine, "SELECT count(*) FROM ledger.projected_txs")  # noqa: E731
+                await _poll(projected_count, lambda n: n > 0, 0.005)
+                replay_started = time.perf_counter()
+                first = await projected_count()
+                await _poll(projected_count, lambda n: n >= txs, 0.01)
+                replay_s = time.perf_counter() - replay_started
+                txs -= first
+                apply_sum = _metric(projector.metrics_port, "gx_projector_apply_seconds_sum")
+                apply_count = _metric(projector.metrics_port, "gx_projector_apply_seconds_count")
+                domain = await _count(engine, "SELECT count(*) FROM ledger.transactions")
+
+                # 4. The raw figure: the same kind of transfers without the outbox.
+                await outbox.stop()
+                raw = await _raw_devnet(ledger, users, args.raw)
+            finally:
+                await outbox.stop()
+                await projector.stop()
+                await engine.dispose()
+    return {
+        "commands": args.commands,
+        "record_s": round(recorded, 3),
+        "commands_per_s_pending_to_committed": round(args.commands / committed_s, 1),
+        "commands_per_s_pending_to_projected": round(args.commands / projected_s, 1),
+        "failed": failed,
+        "outbox_attempts_total": retries,
+        "devnet_raw_transfers_per_s": round(raw, 1),
+        "replay_transactions": txs,
+        "replay_tx_per_s": round(txs / replay_s, 1),
+        "replay_history_rows_per_s": round(domain / replay_s, 1),
+        "checkpoint_events_before_replay": domain_events,
+        "projector_apply_mean_ms": round(apply_sum / apply_count * 1000, 2) if apply_count else None,
+        "accept_to_projected_p50_ms": round(_pct(latencies, 0.5) * 1000, 1),
+        "accept_to_projected_p99_ms": round(_pct(latencies, 0.99) * 1000, 1),
+        "accept_to_projected_mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+        "pickup_mean_ms": round(pickup_sum / pickup_count * 1000, 1) if pickup_count else None,
+    }
+
+
+async def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    args = _parse(argv)
+    figures = await run(args)
+    print(
+        f"outbox: {figures['commands_per_s_pending_to_committed']} commands/s PENDING→COMMITTED"
+        f" (devnet raw, same transfers via fabric_client: {figures['devnet_raw_transfers_per_s']} tx/s);"
+        f" {figures['commands_per_s_pending_to_projected']} commands/s to projected\n"
+        f"projector replay: {figures['replay_tx_per_s']} transactions/s ({figures['replay_history_rows_per_s']} history rows/s;"
+        f" apply+checkpoint {figures['projector_apply_mean_ms']} ms per transaction)\n"
+        f"accept→projected: p50 {figures['accept_to_projected_p50_ms']} ms, p99 {figures['accept_to_projected_p99_ms']} ms;"
+        f" pickup mean {figures['pickup_mean_ms']} ms"
+    )
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(asyncio.run(main()))
