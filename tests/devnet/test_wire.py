@@ -269,3 +269,13 @@ async def test_execute_timeout_aborts_the_endorsement(tmp_path: Path) -> None:
             assert (await client.evaluate("Get", "x")).result.status == 200  # the connection is still usable
         finally:
             await client.close()
+
+
+async def test_gxc_role_attribute_reaches_the_chaincode(ledger: Ledger) -> None:
+    for name, role in (("gx_admin", b"gx_admin"), ("gx_partner_api", b"gx_partner_api"), ("User1", b"")):
+        client = Wire(ledger.peer_address, Signer.load(user_msp(ledger.state_dir, name)))
+        try:
+            assert (await client.evaluate("Role")).result.payload == role
+            assert (await client.evaluate("Creator")).result.payload == b"Org1MSP"
+        finally:
+            await client.close()

@@ -123,8 +123,20 @@ class KvContract(Contract):
         await asyncio.sleep(int(millis) / 1000)
 
     async def Role(self, ctx: TransactionContext) -> str:
-        """Return the caller's ``gxc_role`` certificate attribute, or ""."""
-        return ctx.get_client_identity().get_attribute("gxc_role") or ""
+        """Return the caller's ``gxc_role`` certificate attribute, or "".
+
+        Read from the certificate here: fabric-chaincode-python 2.5.4's ``ClientIdentity.get_attribute``
+        never parses the Fabric CA attribute extension and always answers None.
+        """
+        from cryptography import x509
+
+        cert = x509.load_pem_x509_certificate(ctx.get_client_identity().get_x509())
+        try:
+            ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1"))
+        except x509.ExtensionNotFound:
+            return ""
+        raw = ext.value.value if isinstance(ext.value, x509.UnrecognizedExtension) else b"{}"
+        return str(json.loads(raw).get("attrs", {}).get("gxc_role", ""))
 
     async def Creator(self, ctx: TransactionContext) -> str:
         """Return the caller's MSP id."""
