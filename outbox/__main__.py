@@ -95,7 +95,12 @@ async def main() -> int:
     try:
         if probes is not None:
             await probes.start()
-        admin_server = await start_admin_server(settings, engine)
+        try:
+            admin_server = await start_admin_server(settings, engine)
+        except Exception:
+            # The operator surface is secondary to moving commands: a worker whose admin port
+            # is taken still submits, and says loudly that `gx outbox` over gRPC is not here.
+            _LOG.exception("outbox admin gRPC server NOT started on %s; the worker runs without it", settings.listen)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.shutdown()))

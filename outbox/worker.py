@@ -91,6 +91,9 @@ class OutboxWorker:
         ]
         _LOG.info("outbox worker %s started", self._repo.owner)
         while not self._stopping.is_set():
+            # Cleared BEFORE claiming: a NOTIFY that lands while the claim query runs must
+            # still wake the wait below, or its command would sit until the next poll.
+            self._wake.clear()
             claimed = 0
             free = self._settings.concurrency - len(self._in_flight)
             # While the breaker is open nothing is claimed at all: the commands stay in the
@@ -107,7 +110,6 @@ class OutboxWorker:
                     self._start(command)
                 if claimed == want and len(self._in_flight) < self._settings.concurrency:
                     continue  # probably more due right now
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._settings.poll_interval):
                     waiter = asyncio.create_task(self._wake.wait())

@@ -60,17 +60,16 @@ async def apply_event(
         PoisonEventError: the event cannot be applied; nothing was written.
     """
     message = decode(event_name, payload)
+    when = event_time(message)
     async with conn.begin():
-        checkpoint = await store.load_checkpoint(conn, name, for_update=True)
-        if checkpoint.generation != generation:
+        # Locking the checkpoint row serialises this transaction with a rebuild's reset.
+        if await store.lock_generation(conn, name) != generation:
             raise RestartStream()
-        applied = await store.mark_projected(conn, tx_id, block_number, len(message.events))
-        when = event_time(message)
+        applied = await store.mark_projected(
+            conn, tx_id, block_number, len(message.events), message.request_id or None,
+            command_type_name(message) or None, when,
+        )
         if applied:
-            await conn.execute(
-                text("UPDATE ledger.projected_txs SET request_id = :rid, command_type = :ct, tx_time = :t WHERE tx_id = :tx"),
-                {"rid": message.request_id or None, "ct": command_type_name(message) or None, "t": when, "tx": tx_id},
-            )
             ctx = TxContext(conn, tx_id, block_number, when, message.request_id, command_type_name(message))
             for index, event in enumerate(message.events):
                 kind = event.WhichOneof("event")

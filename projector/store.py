@@ -56,15 +56,32 @@ async def save_checkpoint(
     )
 
 
-async def mark_projected(conn: AsyncConnection, tx_id: str, block_number: int, event_count: int) -> bool:
+async def lock_generation(conn: AsyncConnection, name: str) -> int | None:
+    """Lock the checkpoint row for this transaction and return its generation (None if missing)."""
+    return (
+        await conn.execute(
+            text("SELECT generation FROM ledger.checkpoints WHERE name = :name FOR UPDATE"), {"name": name}
+        )
+    ).scalar()
+
+
+async def mark_projected(
+    conn: AsyncConnection,
+    tx_id: str,
+    block_number: int,
+    event_count: int,
+    request_id: str | None = None,
+    command_type: str | None = None,
+    tx_time: object = None,
+) -> bool:
     """Record that `tx_id` is applied; False when it already was (a replay: apply nothing)."""
     row = (
         await conn.execute(
             text(
-                "INSERT INTO ledger.projected_txs (tx_id, block_number, event_count) VALUES (:tx, :block, :n)"
-                " ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id"
+                "INSERT INTO ledger.projected_txs (tx_id, block_number, event_count, request_id, command_type, tx_time)"
+                " VALUES (:tx, :block, :n, :rid, :ctype, :time) ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id"
             ),
-            {"tx": tx_id, "block": block_number, "n": event_count},
+            {"tx": tx_id, "block": block_number, "n": event_count, "rid": request_id, "ctype": command_type, "time": tx_time},
         )
     ).first()
     return row is not None
