@@ -169,7 +169,11 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
                 raise GatewayError(_C.INVALID_ARGUMENT, "prepared transaction must be signed")
             self._check_channel(request.channel_id)
             self._broadcast_checks(envelope)
-            self._orderer.enqueue(envelope.SerializeToString())
+            try:
+                self._orderer.enqueue(envelope.SerializeToString())
+            except RuntimeError as exc:
+                raise GatewayError(_C.UNAVAILABLE, "no orderers could successfully process transaction",
+                                   [str(exc)]) from exc
         except GatewayError as err:
             await self._abort(context, "Submit", err)
             raise AssertionError("unreachable") from None

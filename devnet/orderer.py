@@ -31,9 +31,16 @@ class Orderer:
         self._arrived = asyncio.Event()
         self._full = asyncio.Event()
         self._first_arrival = 0.0
+        self.failed: BaseException | None = None
 
     def enqueue(self, envelope: bytes) -> None:
-        """Accept an envelope for ordering (never blocks)."""
+        """Accept an envelope for ordering (never blocks).
+
+        Raises:
+            RuntimeError: when ordering has stopped after a failed commit.
+        """
+        if self.failed is not None:
+            raise RuntimeError(f"ordering stopped: {self.failed}")
         if not self._pending:
             # Fabric's batch timer starts when the first envelope of a batch arrives.
             self._first_arrival = asyncio.get_running_loop().time()
@@ -68,9 +75,10 @@ class Orderer:
                 self._first_arrival = asyncio.get_running_loop().time()
             try:
                 await self._deliver(batch)
-            except Exception:
+            except Exception as exc:
                 # A block that cannot be committed must stop the chain, not be skipped silently.
                 _LOG.exception("committing a block of %d transactions failed; ordering stops", len(batch))
+                self.failed = exc
                 raise
 
     async def drain(self) -> None:

@@ -131,7 +131,9 @@ class Devnet:
         await self._set_health(False)
         await server.start()
         self._server = server
-        self._tasks.append(asyncio.create_task(orderer.run(), name="orderer"))
+        ordering = asyncio.create_task(orderer.run(), name="orderer")
+        ordering.add_done_callback(self._ordering_stopped)
+        self._tasks.append(ordering)
         for connection in self._connections.values():
             connection.start()
         if not self._connections:
@@ -142,6 +144,13 @@ class Devnet:
                                                      registry=self.metrics.registry)
         _LOG.info("devnet serving channel %s for %s on %s (height %d, chaincodes %s)", cfg.channel, cfg.msp_id,
                   f"{host}:{self.port}", store.height, ", ".join(f"{k}={v}" for k, v in cfg.chaincodes.items()))
+
+    def _ordering_stopped(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        # The chain cannot grow any more: say so to health checks (Submit already answers UNAVAILABLE).
+        _LOG.critical("ordering stopped: %s", task.exception())
+        self._tasks.append(asyncio.create_task(self._set_health(False)))
 
     def _chaincode_changed(self, name: str, up: bool) -> None:
         self.metrics.chaincode_connected.labels(name).set(1 if up else 0)

@@ -63,3 +63,16 @@ async def test_drain_delivers_pending_on_shutdown() -> None:
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError):
         Orderer(batch_size=0, batch_timeout=1, deliver=None)  # type: ignore[arg-type]
+
+
+async def test_failed_commit_stops_ordering_loudly() -> None:
+    async def deliver(batch: list[bytes]) -> None:
+        raise OSError("disk full")
+
+    orderer = Orderer(batch_size=1, batch_timeout=0.01, deliver=deliver)
+    task = asyncio.create_task(orderer.run())
+    orderer.enqueue(b"x")
+    with pytest.raises(OSError):
+        await asyncio.wait_for(task, 5)
+    with pytest.raises(RuntimeError, match="ordering stopped: disk full"):
+        orderer.enqueue(b"y")
