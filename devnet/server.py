@@ -154,7 +154,8 @@ class Devnet:
 
     def _chaincode_changed(self, name: str, up: bool) -> None:
         self.metrics.chaincode_connected.labels(name).set(1 if up else 0)
-        all_up = all(c.connected for c in self._connections.values())
+        all_up = all(c.connected for c in self._connections.values()) and (
+            self._orderer is None or self._orderer.failed is None)
         self._tasks.append(asyncio.create_task(self._set_health(all_up)))
 
     async def _set_health(self, serving: bool) -> None:
