@@ -94,6 +94,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
     # -- RPCs ---------------------------------------------------------------------------------------
     async def Evaluate(self, request: gateway_pb2.EvaluateRequest,
                        context: grpc.aio.ServicerContext) -> gateway_pb2.EvaluateResponse:
+        """Run a proposal on the chaincode and return its response; nothing is ordered or committed."""
         started = time.perf_counter()
         try:
             up = self._unpack(request.proposed_transaction)
@@ -126,6 +127,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
 
     async def Endorse(self, request: gateway_pb2.EndorseRequest,
                       context: grpc.aio.ServicerContext) -> gateway_pb2.EndorseResponse:
+        """Validate, simulate and endorse a proposal; return the unsigned transaction envelope."""
         started = time.perf_counter()
         try:
             up = self._unpack(request.proposed_transaction)
@@ -161,6 +163,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
 
     async def Submit(self, request: gateway_pb2.SubmitRequest,
                      context: grpc.aio.ServicerContext) -> gateway_pb2.SubmitResponse:
+        """Hand a client-signed envelope to the orderer; success means accepted, not committed."""
         try:
             if not request.HasField("prepared_transaction"):
                 raise GatewayError(_C.INVALID_ARGUMENT, "a prepared transaction is required")
@@ -204,6 +207,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
 
     async def CommitStatus(self, request: gateway_pb2.SignedCommitStatusRequest,
                            context: grpc.aio.ServicerContext) -> gateway_pb2.CommitStatusResponse:
+        """Return a transaction's validation code and block, waiting until it is committed."""
         try:
             try:
                 req = gateway_pb2.CommitStatusRequest.FromString(request.request)
@@ -234,6 +238,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
     async def ChaincodeEvents(self, request: gateway_pb2.SignedChaincodeEventsRequest,
                               context: grpc.aio.ServicerContext,
                               ) -> AsyncIterator[gateway_pb2.ChaincodeEventsResponse]:
+        """Stream a chaincode's events block by block from the requested start, until cancelled."""
         try:
             try:
                 req = gateway_pb2.ChaincodeEventsRequest.FromString(request.request)
