@@ -114,6 +114,33 @@ async def system_state(db: Executor) -> SystemState:
     return SystemState(bool(row.bootstrapped), bool(row.paused), row.pause_reason, row.fee_cap_bps)
 
 
+_ACCOUNT_COLUMNS = tuple(Account.__dataclass_fields__)
+_TRANSFER_VIEW = text(
+    f"""
+    SELECT s.bootstrapped, s.paused, s.pause_reason, s.fee_cap_bps, a.*
+      FROM ({_SYSTEM.text}) s
+      LEFT JOIN ({_ACCOUNTS.text}) a ON true
+    """
+)
+
+
+async def transfer_view(db: Executor, wallet_ids: Sequence[str]) -> tuple[SystemState, dict[str, Account]]:
+    """The system state and the accounts among `wallet_ids`, in ONE round trip.
+
+    A transfer's checks need both on every request; one statement instead of two is a
+    measurable share of an accept's cost.
+    """
+    rows = (await db.execute(_TRANSFER_VIEW, {"ids": list(wallet_ids)})).all()
+    first = rows[0]
+    system = SystemState(bool(first.bootstrapped), bool(first.paused), first.pause_reason, first.fee_cap_bps)
+    found = {
+        row.wallet_id: Account(**{c: row._mapping[c] for c in _ACCOUNT_COLUMNS})
+        for row in rows
+        if row.wallet_id is not None
+    }
+    return system, found
+
+
 @dataclass(frozen=True)
 class TransactionFilter:
     """What ListTransactions asks for.

@@ -78,8 +78,7 @@ async def plan_transfer(
     target_id = str(uuid.UUID(getattr(request, which)))
     if target_id == sender_id:
         raise errors.bad_field(which, "a wallet cannot send to itself", errors.SELF_TRANSFER)
-    found = await readmodels.accounts(db, [sender_id, target_id])
-    system = await readmodels.system_state(db)
+    system, found = await readmodels.transfer_view(db, [sender_id, target_id])
     sender = found.get(sender_id)
     if sender is None:
         raise errors.wallet_not_found()

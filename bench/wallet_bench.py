@@ -1,0 +1,268 @@
+"""Wallet throughput: transfer accepts/s (and p99) and balance reads/s, through Envoy (REST) and over direct gRPC.
+
+The stack (PostgreSQL, Redis, migrations, identity, wallet, Envoy) is started on free ports with
+the same launcher as `gx dev up`. Users log in through identity (real ES256 tokens); their ledger
+users and wallets are seeded in the read models (the projector's job, out of the picture here),
+so a transfer "accept" is the whole service path: token check, validation, the read-model checks
+and fee, the Redis in-flight lock, the outbox row and idempotency record in one PostgreSQL
+transaction, NOTIFY, and the 202 answer. No outbox worker runs, so nothing is submitted.
+
+    .venv/bin/python -m bench wallet        # or: .venv/bin/python bench/wallet_bench.py --seconds 5
+
+On the 2-core dev machine the load generator, Envoy, the wallet, PostgreSQL and Redis share the
+CPU, so these figures describe this machine. Output: one JSON line per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_PASSWORD = "Wallet bench pass 2026!"
+_GX = 1_000_000
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="wallet_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured time per path (default 5)")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    parser.add_argument("--senders", type=int, default=16, help="distinct sending users (default 16)")
+    return parser.parse_args(argv)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _measure(
+    name: str, call: Callable[[], Awaitable[None]], seconds: float, concurrency: int, pids: dict[str, int]
+) -> dict[str, object]:
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def worker(deadline: float) -> None:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                await call()
+            except Exception as exc:
+                errors.append(str(exc)[:200])
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    warm = time.monotonic() + min(1.0, seconds / 5)
+    await asyncio.gather(*(worker(warm) for _ in range(concurrency)))
+    latencies.clear()
+    errors.clear()
+    cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    started = time.monotonic()
+    await asyncio.gather(*(worker(started + seconds) for _ in range(concurrency)))
+    elapsed = time.monotonic() - started
+    cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float | None:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2) if ordered else None
+
+    return {
+        "path": name,
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "concurrency": concurrency,
+        # CPU per request of each server process: what the figures would be on free cores
+        # (1000 / wallet_cpu_ms is the wallet process's ceiling per core).
+        **{f"{name}_cpu_ms_per_req": round(c * 1000 / max(1, len(latencies)), 3) for name, c in cpu.items()},
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+class _Http:
+    """A minimal HTTP/1.1 keep-alive client: httpx would cost more CPU per request than the
+    service, and on a 2-core machine the generator's cost would be measured instead."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+        self._host, _, port = address.rpartition(":")
+        self._port = int(port)
+        self._pool: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def request(
+        self, method: str, path: str, token: str, body: bytes = b"", expect: int = 200
+    ) -> bytes:
+        conn = self._pool.pop() if self._pool else await asyncio.open_connection(self._host, self._port)
+        reader, writer = conn
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self._address}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        writer.write(head + body)
+        answer = await reader.readuntil(b"\r\n\r\n")
+        status = int(answer.split(b" ", 2)[1])
+        length = 0
+        for line in answer.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        payload = await reader.readexactly(length)
+        self._pool.append(conn)
+        if status != expect:
+            raise RuntimeError(f"HTTP {status}: {payload[:200]!r}")
+        return payload
+
+    async def close(self) -> None:
+        for _, writer in self._pool:
+            writer.close()
+
+
+async def _users(http: _Http, count: int) -> list[tuple[str, str]]:
+    """Register and log in `count` users through the edge; (user id, access token) each."""
+    users = []
+    for _ in range(count):
+        email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
+        body = json.dumps({"email": email, "password": _PASSWORD, "countryCode": "LK"}).encode()
+        user_id = json.loads(await http.request("POST", "/v1/users:register", "", body))["user"]["userId"]
+        login = json.dumps({"email": email, "password": _PASSWORD}).encode()
+        users.append(
+            (user_id, json.loads(await http.request("POST", "/v1/auth:login", "", login))["accessToken"])
+        )
+    return users
+
+
+async def _seed(database_url: str, user_ids: list[str]) -> None:
+    """Ledger users and wallets in the read models, as the projector would have made them."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO ledger.system_status (id, bootstrapped, total_supply_qirat, block_number)"
+                    " VALUES (1, true, 1250000000000000000, 1) ON CONFLICT (id) DO NOTHING"
+                )
+            )
+            for uid in user_ids:
+                await conn.execute(
+                    text(
+                        "INSERT INTO ledger.users (user_id, country_code, status, genesis_received, block_number,"
+                        " fabric_tx_id) VALUES (:u, 'LK', 'ACTIVE', true, 2, 'seed')"
+                    ),
+                    {"u": uid},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO ledger.wallets (wallet_id, account_type, user_id, country_code, balance_qirat,"
+                        " block_number, fabric_tx_id, create_time, update_time)"
+                        " VALUES (:u, 'USER', :u, 'LK', :bal, 2, 'seed', now(), now())"
+                    ),
+                    {"u": uid, "bal": 1_000_000_000 * _GX},
+                )
+    finally:
+        await engine.dispose()
+
+
+async def _run(args: argparse.Namespace, stack: object, pids: dict[str, int]) -> list[dict[str, object]]:
+    import grpc
+    from gx.wallet.v1 import wallet_service_pb2 as svc
+    from gx.wallet.v1 import wallet_service_pb2_grpc
+
+    edge: str = stack.edge_address  # type: ignore[attr-defined]
+    direct: str = stack.grpc["wallet"]  # type: ignore[attr-defined]
+    http = _Http(edge)
+    results: list[dict[str, object]] = []
+    try:
+        users = await _users(http, args.senders + 1)
+        await _seed(stack.database_url, [u for u, _ in users])  # type: ignore[attr-defined]
+        (recipient, _), senders = users[0], users[1:]
+        turn = itertools.cycle(senders)
+        body = {"toUserId": recipient, "amountQirat": str(_GX), "remark": "bench"}
+
+        async def rest_transfer() -> None:
+            _, token = next(turn)
+            payload = json.dumps({**body, "requestId": str(uuid.uuid4())}).encode()
+            await http.request("POST", "/v1/wallets/me:transfer", token, payload, expect=202)
+
+        async def rest_balance() -> None:
+            _, token = next(turn)
+            await http.request("GET", "/v1/wallets/me", token)
+
+        results.append(
+            await _measure(
+                "transfer_accept_rest_via_envoy", rest_transfer, args.seconds, args.concurrency, pids
+            )
+        )
+        results.append(
+            await _measure("balance_read_rest_via_envoy", rest_balance, args.seconds, args.concurrency, pids)
+        )
+
+        async with grpc.aio.insecure_channel(direct) as channel:
+            stub = wallet_service_pb2_grpc.WalletServiceStub(channel)
+
+            async def grpc_transfer() -> None:
+                _, token = next(turn)
+                request = svc.TransferRequest(
+                    wallet_id="me",
+                    request_id=str(uuid.uuid4()),
+                    to_user_id=recipient,
+                    amount_qirat=_GX,
+                    remark="bench",
+                )
+                await stub.Transfer(request, metadata=(("authorization", f"Bearer {token}"),), timeout=10)
+
+            async def grpc_balance() -> None:
+                _, token = next(turn)
+                await stub.GetWallet(
+                    svc.GetWalletRequest(wallet_id="me"),
+                    metadata=(("authorization", f"Bearer {token}"),),
+                    timeout=10,
+                )
+
+            results.append(
+                await _measure(
+                    "transfer_accept_grpc_direct", grpc_transfer, args.seconds, args.concurrency, pids
+                )
+            )
+            results.append(
+                await _measure("balance_read_grpc_direct", grpc_balance, args.seconds, args.concurrency, pids)
+            )
+    finally:
+        await http.close()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the stack on free ports, measure the four paths, print JSON lines."""
+    args = _parse(argv)
+    sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
+    from devstack import processes
+    from tests.support.stack import running_edge_stack
+
+    with running_edge_stack(parts=("postgres", "redis", "migrations", "identity", "wallet", "edge")) as stack:
+        pids = {}
+        for part in ("wallet", "edge"):
+            record = processes.read_pid_file(stack.config.pid_path(part))
+            if record is not None:
+                pids[part] = record.pid
+        for line in asyncio.run(_run(args, stack, pids)):
+            print(json.dumps(line), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
