@@ -411,6 +411,10 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
                                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                                         "stat_prefix": "edge",
                                         "codec_type": "AUTO",
+                                        # The edge faces clients directly: it appends the real peer
+                                        # address to x-forwarded-for, so identity's per-IP lockout
+                                        # reads an address the client cannot forge.
+                                        "use_remote_address": True,
                                         # Token rules and the transcoder match on the path: both
                                         # must see one canonical form (no "..", no "//").
                                         "normalize_path": True,
