@@ -7,12 +7,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from google.protobuf import json_format
 from google.protobuf.message import Message
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from services.common import migrate
+from services.common.outbox import record_command
 from tests.support.stack import PostgresHandle
 
 
@@ -38,23 +38,10 @@ async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def record(engine: AsyncEngine, command_type: str, payload: Message, request_id: str | None = None) -> uuid.UUID:
-    """Insert a PENDING command as a service would (the worker's input), with NOTIFY."""
-    command_id = uuid.uuid4()
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO outbox.commands (id, command_type, payload, request_id)"
-                " VALUES (:id, :type, CAST(:payload AS jsonb), :rid)"
-            ),
-            {
-                "id": command_id,
-                "type": command_type,
-                "payload": json_format.MessageToJson(payload),
-                "rid": request_id or str(uuid.uuid4()),
-            },
-        )
-        await conn.execute(text("NOTIFY outbox_new"))
-    return command_id
+    """Record a command exactly as a service does (services.common.outbox.record_command, with NOTIFY)."""
+    async with AsyncSession(engine) as session, session.begin():
+        operation = await record_command(session, command_type, payload, request_id=request_id)
+    return uuid.UUID(operation.name.removeprefix("operations/"))
 
 
 async def command_row(engine: AsyncEngine, command_id: uuid.UUID) -> object:
