@@ -22,6 +22,7 @@ from outbox.repository import OutboxRepository
 from outbox.settings import OutboxSettings
 from outbox.worker import OutboxWorker, WorkerSettings
 from services.common.logging import configure_logging
+from services.common.server import GxServer
 
 _LOG = logging.getLogger("outbox")
 
@@ -91,7 +92,7 @@ async def main() -> int:
         return True, f"ready (breaker {ledger.breaker_state.value}, listening={worker.listening})"
 
     probes = ProbeServer(settings.metrics_listen, ready) if settings.metrics_listen else None
-    admin_server = None
+    admin_server: GxServer | None = None
     try:
         if probes is not None:
             await probes.start()
@@ -116,7 +117,7 @@ async def main() -> int:
     return 0
 
 
-async def start_admin_server(settings: OutboxSettings, engine: AsyncEngine) -> object | None:
+async def start_admin_server(settings: OutboxSettings, engine: AsyncEngine) -> GxServer | None:
     """Serve gx.ops.v1.OutboxAdminService (with health, reflection, auth) on `GX_LISTEN`.
 
     Built with the runtime's server factory, so access (admins only), validation, errors and

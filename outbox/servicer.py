@@ -56,10 +56,10 @@ def command_to_proto(view: CommandView) -> outbox_pb2.OutboxCommand:
 def _status_name(value: int) -> str | None:
     if value == operation_pb2.OPERATION_STATE_UNSPECIFIED:
         return None
-    return operation_pb2.OperationState.Name(value).removeprefix("OPERATION_STATE_")
+    return str(operation_pb2.OperationState.Name(value)).removeprefix("OPERATION_STATE_")
 
 
-class OutboxAdminServicer(outbox_service_pb2_grpc.OutboxAdminServiceServicer):
+class OutboxAdminServicer(outbox_service_pb2_grpc.OutboxAdminServiceServicer):  # type: ignore[misc]
     """Thin adapter; access (admins only) and validation come from the protos via the runtime's interceptors."""
 
     def __init__(self, admin: OutboxAdmin, operation_of: object = None) -> None:

@@ -54,11 +54,12 @@ def event_time(message: events_pb2.LedgerEvents) -> datetime | None:
     """The transaction timestamp the chaincode put in the event, if any."""
     if not message.HasField("time"):
         return None
-    return message.time.ToDatetime(tzinfo=UTC)
+    stamp: datetime = message.time.ToDatetime(tzinfo=UTC)
+    return stamp
 
 
 def command_type_name(message: events_pb2.LedgerEvents) -> str:
     """The command type's short name (`TRANSFER_TOKENS`), or empty when unset."""
     if not message.command_type:
         return ""
-    return command_pb2.CommandType.Name(message.command_type).removeprefix("COMMAND_TYPE_")
+    return str(command_pb2.CommandType.Name(message.command_type)).removeprefix("COMMAND_TYPE_")

@@ -52,13 +52,14 @@ Handler = Callable[[TxContext, int, Any], Awaitable[None]]
 
 
 def _enum(enum_type: Any, value: int, prefix: str) -> str:
-    return enum_type.Name(value).removeprefix(prefix)
+    return str(enum_type.Name(value)).removeprefix(prefix)
 
 
 def _ts(message: Message, field: str) -> datetime | None:
     if not message.HasField(field):
         return None
-    return getattr(message, field).ToDatetime(tzinfo=UTC)
+    stamp: datetime = getattr(message, field).ToDatetime(tzinfo=UTC)
+    return stamp
 
 
 async def _leg(
