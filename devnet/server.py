@@ -117,7 +117,13 @@ class Devnet:
         service = GatewayService(channel_id=cfg.channel, msp=msp, endorser=endorser, orderer=orderer, store=store,
                                  notifier=notifier, address=f"peer0.{cfg.domain}:{port}", metrics=self.metrics,
                                  sig_cache=sig_cache)
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        # Keepalive as a Fabric peer's defaults (peer.keepalive.minInterval 60 s): gRPC Python's
+        # own server default (5 min) answers a client pinging every 2 min with GOAWAY too_many_pings.
+        server = grpc.aio.server(options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+        ])
         gateway_pb2_grpc.add_GatewayServicer_to_server(service, server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
