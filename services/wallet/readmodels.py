@@ -273,3 +273,26 @@ async def system_overview(db: Executor) -> dict[str, Any]:
         )
     ).one()
     return {"status": status, "parameters": parameters, "pools": pools, "counts": counts}
+
+
+async def parameter(db: Executor, name: str) -> int:
+    """A system parameter's current value: the read model's, else the chaincode's default."""
+    from chaincode import rules
+
+    row = (
+        await db.execute(text("SELECT value FROM ledger.system_parameters WHERE name = :n"), {"n": name})
+    ).first()
+    return int(row.value) if row is not None else rules.PARAMETERS[name].default
+
+
+async def ledger_user(db: Executor, user_id: str) -> Any | None:
+    """The ledger user with trust score and wallet standing, or None."""
+    return (
+        await db.execute(
+            text(
+                "SELECT u.user_id, u.status, u.trust_score, u.admin, w.frozen, w.balance_qirat"
+                " FROM ledger.users u LEFT JOIN ledger.wallets w ON w.wallet_id = u.user_id WHERE u.user_id = :u"
+            ),
+            {"u": user_id},
+        )
+    ).first()

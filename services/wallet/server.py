@@ -23,7 +23,10 @@ from services.common.server import GxServer, bind, create_server
 from services.wallet import servicer as servicers
 from services.wallet.admin import AdminUseCases
 from services.wallet.commands import CommandRecorder
+from services.wallet.governance import GovernanceUseCases
+from services.wallet.loans import LoanUseCases
 from services.wallet.settings import WalletSettings
+from services.wallet.tax import TaxUseCases
 from services.wallet.usecases import WalletUseCases
 
 
@@ -48,6 +51,7 @@ def create_wallet_server(
     wallet = servicers.WalletServicer(
         WalletUseCases(engine, recorder, max_wait_seconds=settings.wallet.max_wait_seconds)
     )
+    loans = LoanUseCases(engine, recorder)
     admin = servicers.AdminServicer(AdminUseCases(engine, recorder, settings.wallet.countries_file))
     return create_server(
         settings,
@@ -58,12 +62,15 @@ def create_wallet_server(
                 organization_service_pb2_grpc.add_OrganizationServiceServicer_to_server,
                 servicers.OrganizationServicer(),
             ),
-            bind(loan_service_pb2_grpc.add_LoanServiceServicer_to_server, servicers.LoanServicer()),
+            bind(loan_service_pb2_grpc.add_LoanServiceServicer_to_server, servicers.LoanServicer(loans)),
             bind(
                 governance_service_pb2_grpc.add_GovernanceServiceServicer_to_server,
-                servicers.GovernanceServicer(),
+                servicers.GovernanceServicer(GovernanceUseCases(engine, recorder)),
             ),
-            bind(tax_service_pb2_grpc.add_TaxServiceServicer_to_server, servicers.TaxServicer()),
+            bind(
+                tax_service_pb2_grpc.add_TaxServiceServicer_to_server,
+                servicers.TaxServicer(TaxUseCases(recorder)),
+            ),
         ],
         {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
         verifier=verifier,

@@ -15,11 +15,17 @@ from gx.wallet.v1 import (
     tax_service_pb2_grpc,
     wallet_service_pb2_grpc,
 )
+from gx.wallet.v1 import governance_service_pb2 as gov_svc
+from gx.wallet.v1 import loan_service_pb2 as loan_svc
+from gx.wallet.v1 import tax_service_pb2 as tax_svc
 from gx.wallet.v1 import wallet_service_pb2 as svc
 
 from services.common.auth import require_principal
 from services.wallet.admin import AdminUseCases
 from services.wallet.errors import Unimplemented
+from services.wallet.governance import GovernanceUseCases
+from services.wallet.loans import LoanUseCases
+from services.wallet.tax import TaxUseCases
 from services.wallet.usecases import WalletUseCases
 
 # The edge's response hook turns this header into HTTP 202 Accepted: the ledger work is pending.
@@ -168,8 +174,92 @@ def _unimplemented_servicer(base: type[Any], service: str) -> type[Any]:
 OrganizationServicer = _unimplemented_servicer(
     organization_service_pb2_grpc.OrganizationServiceServicer, "OrganizationService"
 )
-LoanServicer = _unimplemented_servicer(loan_service_pb2_grpc.LoanServiceServicer, "LoanService")
-GovernanceServicer = _unimplemented_servicer(
-    governance_service_pb2_grpc.GovernanceServiceServicer, "GovernanceService"
-)
-TaxServicer = _unimplemented_servicer(tax_service_pb2_grpc.TaxServiceServicer, "TaxService")
+
+
+class LoanServicer(loan_service_pb2_grpc.LoanServiceServicer):
+    """Loans: apply and repay (users), approve (admins), reads."""
+
+    def __init__(self, usecases: LoanUseCases) -> None:
+        """Wraps the use cases."""
+        self._uc = usecases
+
+    async def ApplyForLoan(
+        self, request: loan_svc.ApplyForLoanRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.apply(require_principal(), request))
+
+    async def ApproveLoan(
+        self, request: loan_svc.ApproveLoanRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.approve(require_principal(), request))
+
+    async def RepayLoan(
+        self, request: loan_svc.RepayLoanRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.repay(require_principal(), request))
+
+    async def GetLoan(
+        self, request: loan_svc.GetLoanRequest, context: grpc.aio.ServicerContext
+    ) -> loan_svc.GetLoanResponse:
+        return await self._uc.get(require_principal(), request.loan_id)
+
+    async def ListLoans(
+        self, request: loan_svc.ListLoansRequest, context: grpc.aio.ServicerContext
+    ) -> loan_svc.ListLoansResponse:
+        return await self._uc.list(require_principal(), request)
+
+
+class GovernanceServicer(governance_service_pb2_grpc.GovernanceServiceServicer):
+    """Governance: proposals (admins), votes (users), execution (admins), reads."""
+
+    def __init__(self, usecases: GovernanceUseCases) -> None:
+        """Wraps the use cases."""
+        self._uc = usecases
+
+    async def SubmitProposal(
+        self, request: gov_svc.SubmitProposalRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.submit(require_principal(), request))
+
+    async def CastVote(
+        self, request: gov_svc.CastVoteRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.vote(require_principal(), request))
+
+    async def ExecuteProposal(
+        self, request: gov_svc.ExecuteProposalRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.execute(require_principal(), request))
+
+    async def GetProposal(
+        self, request: gov_svc.GetProposalRequest, context: grpc.aio.ServicerContext
+    ) -> gov_svc.GetProposalResponse:
+        return await self._uc.get(require_principal(), request.proposal_id)
+
+    async def ListProposals(
+        self, request: gov_svc.ListProposalsRequest, context: grpc.aio.ServicerContext
+    ) -> gov_svc.ListProposalsResponse:
+        return await self._uc.list(request)
+
+    async def ListVotes(
+        self, request: gov_svc.ListVotesRequest, context: grpc.aio.ServicerContext
+    ) -> gov_svc.ListVotesResponse:
+        return await self._uc.votes(request)
+
+
+class TaxServicer(tax_service_pb2_grpc.TaxServiceServicer):
+    """Velocity tax: apply (admins); the preview answers UNIMPLEMENTED."""
+
+    def __init__(self, usecases: TaxUseCases) -> None:
+        """Wraps the use cases."""
+        self._uc = usecases
+
+    async def PreviewVelocityTax(
+        self, request: tax_svc.PreviewVelocityTaxRequest, context: grpc.aio.ServicerContext
+    ) -> tax_svc.PreviewVelocityTaxResponse:
+        return await self._uc.preview()
+
+    async def ApplyVelocityTax(
+        self, request: tax_svc.ApplyVelocityTaxRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.apply(require_principal(), request))

@@ -11,10 +11,10 @@ import pytest
 from gx.type.v1 import command_pb2
 from gx.wallet.v1 import admin_service_pb2 as adm
 from gx.wallet.v1 import (
-    governance_service_pb2,
-    governance_service_pb2_grpc,
-    loan_service_pb2,
-    loan_service_pb2_grpc,
+    organization_service_pb2,
+    organization_service_pb2_grpc,
+    tax_service_pb2,
+    tax_service_pb2_grpc,
     wallet_pb2,
 )
 
@@ -296,13 +296,16 @@ async def test_admin_replay_returns_the_same_operation(wallet: Wallet) -> None:
     assert (await wallet.admin.BootstrapSystem(request, metadata=root)).name == first.name
 
 
-async def test_organisation_loan_governance_and_tax_rpcs_answer_unimplemented(wallet: Wallet) -> None:
+async def test_organisation_rpcs_and_the_tax_preview_answer_unimplemented(wallet: Wallet) -> None:
     user = wallet.token("u")
-    loans = loan_service_pb2_grpc.LoanServiceStub(wallet.channel)
+    orgs = organization_service_pb2_grpc.OrganizationServiceStub(wallet.channel)
     bad = await failure(
-        loans.GetLoan(loan_service_pb2.GetLoanRequest(loan_id=str(uuid.uuid4())), metadata=user)
+        orgs.ListOrganizations(organization_service_pb2.ListOrganizationsRequest(), metadata=user)
     )
     assert (bad.code, bad.reason) == (grpc.StatusCode.UNIMPLEMENTED, "NOT_IMPLEMENTED")
-    gov = governance_service_pb2_grpc.GovernanceServiceStub(wallet.channel)
-    bad = await failure(gov.ListProposals(governance_service_pb2.ListProposalsRequest(), metadata=user))
-    assert bad.code == grpc.StatusCode.UNIMPLEMENTED and "GovernanceService.ListProposals" in bad.message
+    assert "OrganizationService.ListOrganizations" in bad.message
+    tax = tax_service_pb2_grpc.TaxServiceStub(wallet.channel)
+    bad = await failure(
+        tax.PreviewVelocityTax(tax_service_pb2.PreviewVelocityTaxRequest(wallet_id="me"), metadata=user)
+    )
+    assert bad.code == grpc.StatusCode.UNIMPLEMENTED and "holding timer" in bad.message
