@@ -55,7 +55,7 @@ class AdminUseCases:
             scope=f"wallet.Admin.{rpc}",
             principal=principal,
             request=request,
-            request_id=request.request_id,  # type: ignore[attr-defined]
+            request_id=request.request_id,
             command_type=command_type,
             build=build,  # type: ignore[arg-type]
         )

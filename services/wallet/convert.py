@@ -50,12 +50,12 @@ def transaction_type(name: str) -> int:
     try:
         return int(wallet_pb2.TransactionType.Value(_TYPE_PREFIX + name))
     except ValueError:
-        return wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED
+        return int(wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED)
 
 
 def type_name(value: int) -> str:
     """The read-model name of a TransactionType number (`SENT`)."""
-    return wallet_pb2.TransactionType.Name(value).removeprefix(_TYPE_PREFIX)
+    return str(wallet_pb2.TransactionType.Name(value)).removeprefix(_TYPE_PREFIX)
 
 
 def transaction(row: Any) -> wallet_pb2.Transaction:
@@ -64,7 +64,7 @@ def transaction(row: Any) -> wallet_pb2.Transaction:
         # Unique per wallet: one wallet has at most one leg of each event.
         tx_id=f"{row.fabric_tx_id}:{row.event_index}",
         wallet_id=row.wallet_id,
-        type=transaction_type(row.type),  # type: ignore[arg-type]
+        type=transaction_type(row.type),
         amount_qirat=row.amount_qirat,
         fee_qirat=row.fee_qirat if row.type == "SENT" else 0,
         counterparty=row.counterparty or "",
