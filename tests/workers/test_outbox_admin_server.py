@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from gx.ledger.v1 import commands_pb2
 from gx.ops.v1 import outbox_service_pb2, outbox_service_pb2_grpc
+from gx.type.v1 import operation_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outbox import admin_server
 from outbox.settings import OutboxSettings
+from tests.grpc.identity.identity_harness import bearer, new_super_admin, new_user, running_identity
+from tests.workers.conftest import record
 
 
 async def test_admin_rpcs_need_a_token_and_health_serves_the_service(engine: AsyncEngine, migrated_url: str) -> None:
@@ -28,3 +35,47 @@ async def test_admin_rpcs_need_a_token_and_health_serves_the_service(engine: Asy
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         await server.stop(0)
+
+
+async def test_an_admin_lists_retries_and_cancels_over_grpc(
+    engine: AsyncEngine, migrated_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A real identity server signs the admin's token; the outbox server fetches its JWKS like any service.
+    async with running_identity(migrated_url, redis_url, Path(tmp_path_factory.mktemp("keys"))) as identity:
+        _, admin = await new_super_admin(identity)
+        _, _, user = await new_user(identity, "plain")
+        settings = OutboxSettings(
+            listen="127.0.0.1:0", metrics_listen="", database={"url": migrated_url},
+            auth={"jwks_target": identity.address},
+        )
+        server = await admin_server.start(settings, engine)
+        try:
+            async with grpc.aio.insecure_channel(server.address) as channel:
+                stub = outbox_service_pb2_grpc.OutboxAdminServiceStub(channel)
+                as_admin = bearer(admin.access_token)
+                cid = await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=str(uuid.uuid4())))
+                with pytest.raises(grpc.aio.AioRpcError) as denied:
+                    await stub.ListOutboxCommands(outbox_service_pb2.ListOutboxCommandsRequest(), metadata=bearer(user.access_token))
+                assert denied.value.code() is grpc.StatusCode.PERMISSION_DENIED
+                listed = await stub.ListOutboxCommands(
+                    outbox_service_pb2.ListOutboxCommandsRequest(status=operation_pb2.OPERATION_STATE_PENDING), metadata=as_admin)
+                assert str(cid) in [c.command_id for c in listed.commands]
+                with pytest.raises(grpc.aio.AioRpcError) as invalid:
+                    await stub.GetOutboxCommand(outbox_service_pb2.GetOutboxCommandRequest(command_id="nope"), metadata=as_admin)
+                assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+                cancelled = await stub.CancelOutboxCommand(outbox_service_pb2.CancelOutboxCommandRequest(
+                    command_id=str(cid), request_id=str(uuid.uuid4()), reason="test"), metadata=as_admin)
+                assert (cancelled.command.status, cancelled.command.error_code) == (operation_pb2.OPERATION_STATE_FAILED, "CANCELLED")
+                retried = await stub.RetryOutboxCommand(outbox_service_pb2.RetryOutboxCommandRequest(
+                    command_id=str(cid), request_id=str(uuid.uuid4())), metadata=as_admin)
+                assert retried.command.retry_of_command_id == str(cid)
+                assert retried.operation.name == f"operations/{retried.command.command_id}"
+                again = await stub.CancelOutboxCommand(outbox_service_pb2.CancelOutboxCommandRequest(
+                    command_id=str(cid), request_id=str(uuid.uuid4())), metadata=as_admin)
+                assert again.command.error_code == "CANCELLED"  # cancelling twice answers the same
+                with pytest.raises(grpc.aio.AioRpcError) as precondition:
+                    await stub.RetryOutboxCommand(outbox_service_pb2.RetryOutboxCommandRequest(
+                        command_id=retried.command.command_id, request_id=str(uuid.uuid4())), metadata=as_admin)
+                assert precondition.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        finally:
+            await server.stop(0)
