@@ -25,6 +25,7 @@ from services.wallet.admin import AdminUseCases
 from services.wallet.commands import CommandRecorder
 from services.wallet.governance import GovernanceUseCases
 from services.wallet.loans import LoanUseCases
+from services.wallet.organizations import OrganizationUseCases
 from services.wallet.settings import WalletSettings
 from services.wallet.tax import TaxUseCases
 from services.wallet.usecases import WalletUseCases
@@ -60,7 +61,7 @@ def create_wallet_server(
             bind(admin_service_pb2_grpc.add_AdminServiceServicer_to_server, admin),
             bind(
                 organization_service_pb2_grpc.add_OrganizationServiceServicer_to_server,
-                servicers.OrganizationServicer(),
+                servicers.OrganizationServicer(OrganizationUseCases(engine, recorder)),
             ),
             bind(loan_service_pb2_grpc.add_LoanServiceServicer_to_server, servicers.LoanServicer(loans)),
             bind(

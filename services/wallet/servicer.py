@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from gx.type.v1 import operation_pb2
 from gx.wallet.v1 import admin_service_pb2 as admin_svc
@@ -17,14 +15,15 @@ from gx.wallet.v1 import (
 )
 from gx.wallet.v1 import governance_service_pb2 as gov_svc
 from gx.wallet.v1 import loan_service_pb2 as loan_svc
+from gx.wallet.v1 import organization_service_pb2 as org_svc
 from gx.wallet.v1 import tax_service_pb2 as tax_svc
 from gx.wallet.v1 import wallet_service_pb2 as svc
 
 from services.common.auth import require_principal
 from services.wallet.admin import AdminUseCases
-from services.wallet.errors import Unimplemented
 from services.wallet.governance import GovernanceUseCases
 from services.wallet.loans import LoanUseCases
+from services.wallet.organizations import OrganizationUseCases
 from services.wallet.tax import TaxUseCases
 from services.wallet.usecases import WalletUseCases
 
@@ -153,27 +152,67 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         return await self._uc.get_treasury(request)
 
 
-def _unimplemented_servicer(base: type[Any], service: str) -> type[Any]:
-    """A servicer whose every method answers UNIMPLEMENTED with a reason, honestly and uniformly.
+class OrganizationServicer(organization_service_pb2_grpc.OrganizationServiceServicer):
+    """Organisations and their multisig transfers; the caller acts as themself."""
 
-    The generated base class would also answer UNIMPLEMENTED, but by raising
-    NotImplementedError, which the error interceptor would report as INTERNAL.
-    """
+    def __init__(self, usecases: OrganizationUseCases) -> None:
+        """Wraps the use cases."""
+        self._uc = usecases
 
-    def method(name: str) -> Any:
-        async def handler(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
-            raise Unimplemented(f"{service}.{name} is part of the contract but not served by this release")
+    async def ProposeOrganization(
+        self, request: org_svc.ProposeOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.propose(require_principal(), request))
 
-        handler.__name__ = name
-        return handler
+    async def EndorseMembership(
+        self, request: org_svc.EndorseMembershipRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.endorse(require_principal(), request))
 
-    names = [n for n in vars(base) if not n.startswith("_") and callable(getattr(base, n))]
-    return type(f"Unimplemented{base.__name__}", (base,), {n: method(n) for n in names})
+    async def ActivateOrganization(
+        self, request: org_svc.ActivateOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.activate(require_principal(), request))
 
+    async def DefineAuthRule(
+        self, request: org_svc.DefineAuthRuleRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.define_rule(require_principal(), request))
 
-OrganizationServicer = _unimplemented_servicer(
-    organization_service_pb2_grpc.OrganizationServiceServicer, "OrganizationService"
-)
+    async def InitiateMultisigTransaction(
+        self, request: org_svc.InitiateMultisigTransactionRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.initiate(require_principal(), request))
+
+    async def ApproveMultisigTransaction(
+        self, request: org_svc.ApproveMultisigTransactionRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.approve(require_principal(), request))
+
+    async def ExecuteMultisigTransaction(
+        self, request: org_svc.ExecuteMultisigTransactionRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.execute(require_principal(), request))
+
+    async def GetOrganization(
+        self, request: org_svc.GetOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> org_svc.GetOrganizationResponse:
+        return await self._uc.get(require_principal(), request.org_id)
+
+    async def ListOrganizations(
+        self, request: org_svc.ListOrganizationsRequest, context: grpc.aio.ServicerContext
+    ) -> org_svc.ListOrganizationsResponse:
+        return await self._uc.list(require_principal(), request)
+
+    async def GetMultisigTransaction(
+        self, request: org_svc.GetMultisigTransactionRequest, context: grpc.aio.ServicerContext
+    ) -> org_svc.GetMultisigTransactionResponse:
+        return await self._uc.get_multisig(require_principal(), request)
+
+    async def ListMultisigTransactions(
+        self, request: org_svc.ListMultisigTransactionsRequest, context: grpc.aio.ServicerContext
+    ) -> org_svc.ListMultisigTransactionsResponse:
+        return await self._uc.list_multisig(require_principal(), request)
 
 
 class LoanServicer(loan_service_pb2_grpc.LoanServiceServicer):

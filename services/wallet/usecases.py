@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.auth import Principal
 from services.common.operations import get_operation, parse_operation_name, wait_operation
-from services.wallet import convert, errors, fees, paging, readmodels
+from services.wallet import convert, errors, fees, ids, paging, readmodels
 from services.wallet.commands import CommandRecorder
 from services.wallet.readmodels import Account, Executor
 
 ME = "me"
+# The command whose request id is an organisation's ledger id (see services.wallet.ids).
+ORG_COMMAND = "PROPOSE_ORGANIZATION"
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -76,6 +78,9 @@ async def plan_transfer(
             "to_user_id", "exactly one of to_user_id or to_wallet_id is required", errors.RECIPIENT_REQUIRED
         )
     target_id = str(uuid.UUID(getattr(request, which)))
+    if which == "to_wallet_id":
+        # An organisation's wallet is named by the operation that proposed it (its public id).
+        target_id = await ids.ledger_id(db, target_id, ORG_COMMAND)
     if target_id == sender_id:
         raise errors.bad_field(which, "a wallet cannot send to itself", errors.SELF_TRANSFER)
     system, found = await readmodels.transfer_view(db, [sender_id, target_id])

@@ -11,8 +11,6 @@ import pytest
 from gx.type.v1 import command_pb2
 from gx.wallet.v1 import admin_service_pb2 as adm
 from gx.wallet.v1 import (
-    organization_service_pb2,
-    organization_service_pb2_grpc,
     tax_service_pb2,
     tax_service_pb2_grpc,
     wallet_pb2,
@@ -296,16 +294,12 @@ async def test_admin_replay_returns_the_same_operation(wallet: Wallet) -> None:
     assert (await wallet.admin.BootstrapSystem(request, metadata=root)).name == first.name
 
 
-async def test_organisation_rpcs_and_the_tax_preview_answer_unimplemented(wallet: Wallet) -> None:
-    user = wallet.token("u")
-    orgs = organization_service_pb2_grpc.OrganizationServiceStub(wallet.channel)
-    bad = await failure(
-        orgs.ListOrganizations(organization_service_pb2.ListOrganizationsRequest(), metadata=user)
-    )
-    assert (bad.code, bad.reason) == (grpc.StatusCode.UNIMPLEMENTED, "NOT_IMPLEMENTED")
-    assert "OrganizationService.ListOrganizations" in bad.message
+async def test_the_tax_preview_answers_unimplemented(wallet: Wallet) -> None:
     tax = tax_service_pb2_grpc.TaxServiceStub(wallet.channel)
     bad = await failure(
-        tax.PreviewVelocityTax(tax_service_pb2.PreviewVelocityTaxRequest(wallet_id="me"), metadata=user)
+        tax.PreviewVelocityTax(
+            tax_service_pb2.PreviewVelocityTaxRequest(wallet_id="me"), metadata=wallet.token("u")
+        )
     )
-    assert bad.code == grpc.StatusCode.UNIMPLEMENTED and "holding timer" in bad.message
+    assert (bad.code, bad.reason) == (grpc.StatusCode.UNIMPLEMENTED, "NOT_IMPLEMENTED")
+    assert "holding timer" in bad.message

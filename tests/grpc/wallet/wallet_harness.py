@@ -153,7 +153,7 @@ class Wallet:
         """Empty the read models, the outbox and the idempotency records between tests."""
         await self.sql(
             "TRUNCATE ledger.users, ledger.wallets, ledger.transactions, ledger.system_status, ledger.system_parameters,"
-            " ledger.countries, ledger.organizations, ledger.projected_txs, ledger.checkpoints, ledger.loans, ledger.proposals, ledger.votes, outbox.retries,"
+            " ledger.countries, ledger.organizations, ledger.projected_txs, ledger.checkpoints, ledger.loans, ledger.proposals, ledger.votes, ledger.multisig_txs, outbox.retries,"
             " outbox.commands, platform.idempotency_records CASCADE"
         )
 

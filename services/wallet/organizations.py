@@ -1,0 +1,470 @@
+"""Organisation use cases: propose, endorse, activate, rules and multisig transfers (ledger commands) and reads.
+
+Organisations and multisig transfers are named by the operation that created them (the
+contract); on the ledger their id is that command's request id (see `services.wallet.ids`).
+The caller always acts as themself: their user id goes into the command, and the chaincode
+checks it against the organisation's stakeholders again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from google.protobuf.message import Message
+from gx.ledger.v1 import commands_pb2 as ledger
+from gx.ledger.v1 import resources_pb2 as res
+from gx.type.v1 import command_pb2, operation_pb2
+from gx.wallet.v1 import organization_service_pb2 as svc
+from gx.wallet.v1 import wallet_pb2
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.common.auth import Principal
+from services.common.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from services.wallet import convert, errors, ids, paging, readmodels
+from services.wallet.commands import CommandRecorder
+
+ORG_COMMAND = "PROPOSE_ORGANIZATION"
+MULTISIG_COMMAND = "INITIATE_MULTISIG_TX"
+_DEFAULT_PAGE = 50
+_ORG_COLUMNS = (
+    "o.org_id, o.name, o.type, o.country_code, o.status, o.stakeholder_ids, o.endorser_ids, o.auth_rules,"
+    " o.create_time, o.activate_time, COALESCE(w.balance_qirat, 0) AS balance_qirat"
+)
+_ORG_FROM = "ledger.organizations o LEFT JOIN ledger.wallets w ON w.wallet_id = o.org_id"
+_MSIG_COLUMNS = (
+    "multisig_tx_id, org_id, to_account_id, amount_qirat, remark, initiator_id, required_approvals, approver_ids,"
+    " approval_ids, status, create_time, execute_time"
+)
+_MSIG_STATES = {
+    "PENDING": wallet_pb2.MULTISIG_TRANSACTION_STATE_PENDING,
+    "APPROVED": wallet_pb2.MULTISIG_TRANSACTION_STATE_APPROVED,
+    "EXECUTED": wallet_pb2.MULTISIG_TRANSACTION_STATE_EXECUTED,
+    "FAILED": wallet_pb2.MULTISIG_TRANSACTION_STATE_FAILED,
+}
+_MSIG_STATUS_OF = {v: k for k, v in _MSIG_STATES.items()}
+
+
+def _org_not_found() -> NotFound:
+    return NotFound("organization not found", reason="ORGANIZATION_NOT_FOUND")
+
+
+def _msig_not_found() -> NotFound:
+    return NotFound("multisig transaction not found", reason="MULTISIG_TRANSACTION_NOT_FOUND")
+
+
+def _ids(value: Any) -> list[Any]:
+    # psycopg decodes jsonb to Python lists; tolerate text too (a driver without the codec).
+    return list(value if isinstance(value, list) else json.loads(value or "[]"))
+
+
+def _organization(row: Any, public_id: str) -> wallet_pb2.Organization:
+    out = wallet_pb2.Organization(
+        org_id=public_id,
+        name=row.name,
+        type=wallet_pb2.OrganizationType.Value(f"ORGANIZATION_TYPE_{row.type}"),
+        # Endorsed but not yet activated is still "proposed" to the API's two states.
+        state=wallet_pb2.ORGANIZATION_STATE_ACTIVE
+        if row.status == "ACTIVE"
+        else wallet_pb2.ORGANIZATION_STATE_PROPOSED,
+        stakeholder_user_ids=_ids(row.stakeholder_ids),
+        endorser_user_ids=_ids(row.endorser_ids),
+        balance_qirat=row.balance_qirat,
+    )
+    for rule in _ids(row.auth_rules):
+        out.auth_rules.append(
+            wallet_pb2.AuthRule(
+                amount_threshold_qirat=int(rule["amountThresholdQirat"]),
+                required_approvers=int(rule["requiredApprovals"]),
+                approver_user_ids=list(rule.get("approverIds", [])),
+            )
+        )
+    for field in ("create_time", "activate_time"):
+        ts = convert.timestamp(getattr(row, field))
+        if ts is not None:
+            getattr(out, field).CopyFrom(ts)
+    return out
+
+
+def _multisig(row: Any, public_id: str, org_public_id: str) -> wallet_pb2.MultisigTransaction:
+    out = wallet_pb2.MultisigTransaction(
+        multisig_transaction_id=public_id,
+        org_id=org_public_id,
+        initiator_user_id=row.initiator_id or "",
+        to_user_id=row.to_account_id,
+        amount_qirat=row.amount_qirat,
+        remark=row.remark or "",
+        state=_MSIG_STATES.get(row.status, wallet_pb2.MULTISIG_TRANSACTION_STATE_UNSPECIFIED),
+        required_approvers=row.required_approvals,
+        approver_user_ids=_ids(row.approval_ids),
+    )
+    for field in ("create_time", "execute_time"):
+        ts = convert.timestamp(getattr(row, field))
+        if ts is not None:
+            getattr(out, field).CopyFrom(ts)
+    return out
+
+
+async def _find_org(db: readmodels.Executor, public_id: str) -> Any | None:
+    oid = await ids.ledger_id(db, public_id, ORG_COMMAND)
+    return (
+        await db.execute(text(f"SELECT {_ORG_COLUMNS} FROM {_ORG_FROM} WHERE o.org_id = :id"), {"id": oid})
+    ).first()
+
+
+async def _find_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any | None:
+    mid = await ids.ledger_id(db, public_id, MULTISIG_COMMAND)
+    return (
+        await db.execute(
+            text(
+                f"SELECT {_MSIG_COLUMNS} FROM ledger.multisig_txs WHERE multisig_tx_id = :id AND org_id = :org"
+            ),
+            {"id": mid, "org": org.org_id},
+        )
+    ).first()
+
+
+def _is_stakeholder(org: Any, user_id: str) -> bool:
+    return user_id in _ids(org.stakeholder_ids)
+
+
+class OrganizationUseCases:
+    """The OrganizationService's commands and reads."""
+
+    def __init__(self, engine: AsyncEngine, recorder: CommandRecorder) -> None:
+        """Wires the use cases over the engine and the command recorder."""
+        self._engine = engine
+        self._recorder = recorder
+
+    async def _record(
+        self, rpc: str, principal: Principal, request: Any, command_type: int, build: Any
+    ) -> operation_pb2.Operation:
+        return await self._recorder.record(
+            scope=f"wallet.{rpc}",
+            principal=principal,
+            request=request,
+            request_id=request.request_id,
+            command_type=command_type,
+            build=build,
+        )
+
+    async def _member_org(
+        self, session: readmodels.Executor, principal: Principal, org_id: str, *, admin_ok: bool = False
+    ) -> Any:
+        org = await _find_org(session, org_id)
+        if org is None or not (_is_stakeholder(org, principal.user_id) or (admin_ok and principal.is_admin)):
+            raise _org_not_found()
+        return org
+
+    async def propose(
+        self, principal: Principal, request: svc.ProposeOrganizationRequest
+    ) -> operation_pb2.Operation:
+        """PROPOSE_ORGANIZATION with the caller among distinct, existing ledger stakeholders."""
+        stakeholders = [s.lower() for s in request.stakeholder_user_ids]
+        violations = [
+            FieldViolation(f"stakeholder_user_ids[{i}]", "listed twice")
+            for i, s in enumerate(stakeholders)
+            if s in stakeholders[:i]
+        ]
+        if violations:
+            raise InvalidArgument(violations=violations)
+        if principal.user_id not in stakeholders:
+            raise errors.bad_field(
+                "stakeholder_user_ids", "the caller must be one of the stakeholders", "NOT_A_STAKEHOLDER"
+            )
+        if request.type == wallet_pb2.ORGANIZATION_TYPE_GOVERNMENT and not principal.is_admin:
+            raise PermissionDenied(
+                "only admins may propose a government organisation", reason="ADMIN_REQUIRED"
+            )
+
+        async def build(session: AsyncSession, rid: str) -> Message:
+            rows = (
+                await session.execute(
+                    text("SELECT user_id, country_code FROM ledger.users WHERE user_id = ANY(:ids)"),
+                    {"ids": stakeholders},
+                )
+            ).all()
+            known = {r.user_id: r.country_code for r in rows}
+            missing = [
+                FieldViolation(f"stakeholder_user_ids[{i}]", "no such user on the ledger")
+                for i, s in enumerate(stakeholders)
+                if s not in known
+            ]
+            if missing:
+                raise InvalidArgument(violations=missing, reason="USER_NOT_FOUND")
+            return ledger.ProposeOrganizationRequest(
+                # The ledger id is the command's request id, as for every created resource.
+                organization_id=rid,
+                name=request.name,
+                type=res.OrganizationType.Value(wallet_pb2.OrganizationType.Name(request.type)),
+                # The organisation belongs to its proposer's country (local or cross-border fees).
+                country_code=known[principal.user_id],
+                stakeholder_ids=stakeholders,
+                proposer_id=principal.user_id,
+                request_id=rid,
+            )
+
+        return await self._record(
+            "ProposeOrganization", principal, request, command_pb2.COMMAND_TYPE_PROPOSE_ORGANIZATION, build
+        )
+
+    async def endorse(
+        self, principal: Principal, request: svc.EndorseMembershipRequest
+    ) -> operation_pb2.Operation:
+        """ENDORSE_MEMBERSHIP by a stakeholder who has not endorsed yet."""
+
+        async def build(session: AsyncSession, rid: str) -> Message:
+            org = await self._member_org(session, principal, request.org_id)
+            if org.status != "PENDING_ENDORSEMENT":
+                raise errors.precondition(
+                    "ORGANIZATION_NOT_PENDING", "the organisation is not waiting for endorsements"
+                )
+            if principal.user_id in _ids(org.endorser_ids):
+                raise errors.precondition("ALREADY_ENDORSED", "you endorsed this organisation already")
+            return ledger.EndorseMembershipRequest(
+                organization_id=org.org_id, stakeholder_id=principal.user_id, request_id=rid
+            )
+
+        return await self._record(
+            "EndorseMembership", principal, request, command_pb2.COMMAND_TYPE_ENDORSE_MEMBERSHIP, build
+        )
+
+    async def activate(
+        self, principal: Principal, request: svc.ActivateOrganizationRequest
+    ) -> operation_pb2.Operation:
+        """ACTIVATE_ORGANIZATION once every stakeholder endorsed it."""
+
+        async def build(session: AsyncSession, rid: str) -> Message:
+            org = await self._member_org(session, principal, request.org_id, admin_ok=True)
+            if org.status != "ENDORSED":
+                raise errors.precondition("NOT_FULLY_ENDORSED", "every stakeholder must endorse it first")
+            return ledger.ActivateOrganizationRequest(organization_id=org.org_id, request_id=rid)
+
+        return await self._record(
+            "ActivateOrganization", principal, request, command_pb2.COMMAND_TYPE_ACTIVATE_ORGANIZATION, build
+        )
+
+    async def define_rule(
+        self, principal: Principal, request: svc.DefineAuthRuleRequest
+    ) -> operation_pb2.Operation:
+        """DEFINE_AUTH_RULE on an active organisation, approvers drawn from its stakeholders."""
+        approvers = [a.lower() for a in request.approver_user_ids]
+        if len(set(approvers)) != len(approvers):
+            raise errors.bad_field("approver_user_ids", "an approver is listed twice")
+        if request.required_approvers > len(approvers):
+            raise errors.bad_field("required_approvers", "cannot exceed the number of approvers")
+
+        async def build(session: AsyncSession, rid: str) -> Message:
+            org = await self._member_org(session, principal, request.org_id)
+            if org.status != "ACTIVE":
+                raise errors.precondition("ORGANIZATION_NOT_ACTIVE", "the organisation is not active")
+            outsiders = [a for a in approvers if not _is_stakeholder(org, a)]
+            if outsiders:
+                raise errors.bad_field(
+                    "approver_user_ids", "every approver must be a stakeholder", "NOT_A_STAKEHOLDER"
+                )
+            return ledger.DefineAuthRuleRequest(
+                organization_id=org.org_id,
+                rule=res.AuthRule(
+                    amount_threshold_qirat=request.amount_threshold_qirat,
+                    required_approvals=request.required_approvers,
+                    approver_ids=approvers,
+                ),
+                defined_by=principal.user_id,
+                request_id=rid,
+            )
+
+        return await self._record(
+            "DefineAuthRule", principal, request, command_pb2.COMMAND_TYPE_DEFINE_AUTH_RULE, build
+        )
+
+    async def initiate(
+        self, principal: Principal, request: svc.InitiateMultisigTransactionRequest
+    ) -> operation_pb2.Operation:
+        """INITIATE_MULTISIG_TX from an active organisation to an existing user, within its known balance."""
+        to_user = request.to_user_id.lower()
+
+        async def build(session: AsyncSession, rid: str) -> Message:
+            org = await self._member_org(session, principal, request.org_id)
+            if org.status != "ACTIVE":
+                raise errors.precondition("ORGANIZATION_NOT_ACTIVE", "the organisation is not active")
+            target = await readmodels.account(session, to_user)
+            if target is None or target.account_type != "USER":
+                raise errors.bad_field("to_user_id", "no such user on the ledger", errors.RECIPIENT_NOT_FOUND)
+            if request.amount_qirat > org.balance_qirat:
+                raise errors.precondition(
+                    errors.INSUFFICIENT_FUNDS, f"the organisation holds {org.balance_qirat} Qirat"
+                )
+            return ledger.InitiateMultisigTxRequest(
+                organization_id=org.org_id,
+                to_account_id=to_user,
+                amount_qirat=request.amount_qirat,
+                remark=request.remark,
+                initiator_id=principal.user_id,
+                request_id=rid,
+            )
+
+        return await self._record(
+            "InitiateMultisigTransaction",
+            principal,
+            request,
+            command_pb2.COMMAND_TYPE_INITIATE_MULTISIG_TX,
+            build,
+        )
+
+    async def approve(
+        self, principal: Principal, request: svc.ApproveMultisigTransactionRequest
+    ) -> operation_pb2.Operation:
+        """APPROVE_MULTISIG_TX by a member of the transfer's approver group, once."""
+
+        async def build(session: AsyncSession, rid: str) -> Message:
+            org = await self._member_org(session, principal, request.org_id)
+            msig = await _find_msig(session, org, request.multisig_transaction_id)
+            if msig is None:
+                raise _msig_not_found()
+            if msig.status != "PENDING":
+                raise errors.precondition("MULTISIG_NOT_PENDING", "the transfer is not collecting approvals")
+            group = _ids(msig.approver_ids)
+            if group and principal.user_id not in group:
+                raise PermissionDenied("you are not an approver of this transfer", reason="NOT_AN_APPROVER")
+            if principal.user_id in _ids(msig.approval_ids):
+                raise errors.precondition("ALREADY_APPROVED", "you approved this transfer already")
+            return ledger.ApproveMultisigTxRequest(
+                multisig_tx_id=msig.multisig_tx_id, approver_id=principal.user_id, request_id=rid
+            )
+
+        return await self._record(
+            "ApproveMultisigTransaction",
+            principal,
+            request,
+            command_pb2.COMMAND_TYPE_APPROVE_MULTISIG_TX,
+            build,
+        )
+
+    async def execute(
+        self, principal: Principal, request: svc.ExecuteMultisigTransactionRequest
+    ) -> operation_pb2.Operation:
+        """EXECUTE_MULTISIG_TX of an approved transfer, by a stakeholder."""
+
+        async def build(session: AsyncSession, rid: str) -> Message:
+            org = await self._member_org(session, principal, request.org_id)
+            msig = await _find_msig(session, org, request.multisig_transaction_id)
+            if msig is None:
+                raise _msig_not_found()
+            if msig.status != "APPROVED":
+                raise errors.precondition(
+                    "MULTISIG_NOT_APPROVED", "the transfer is not approved and unexecuted"
+                )
+            return ledger.ExecuteMultisigTxRequest(multisig_tx_id=msig.multisig_tx_id, request_id=rid)
+
+        return await self._record(
+            "ExecuteMultisigTransaction",
+            principal,
+            request,
+            command_pb2.COMMAND_TYPE_EXECUTE_MULTISIG_TX,
+            build,
+        )
+
+    async def get(self, principal: Principal, org_id: str) -> svc.GetOrganizationResponse:
+        """An organisation, to its stakeholders and admins."""
+        async with self._engine.connect() as conn:
+            org = await _find_org(conn, org_id)
+            if org is None or not (principal.is_admin or _is_stakeholder(org, principal.user_id)):
+                raise _org_not_found()
+            public = (await ids.public_ids(conn, [org.org_id], ORG_COMMAND))[org.org_id]
+        return svc.GetOrganizationResponse(organization=_organization(org, public))
+
+    async def list(
+        self, principal: Principal, request: svc.ListOrganizationsRequest
+    ) -> svc.ListOrganizationsResponse:
+        """Organisations newest first: the caller's (or all, for admins), optionally in one state."""
+        statuses: tuple[str, ...] = ()
+        if request.state == wallet_pb2.ORGANIZATION_STATE_ACTIVE:
+            statuses = ("ACTIVE",)
+        elif request.state == wallet_pb2.ORGANIZATION_STATE_PROPOSED:
+            statuses = ("PENDING_ENDORSEMENT", "ENDORSED")
+        member = "" if principal.is_admin else principal.user_id
+        key = f"orgs|{member}|{','.join(statuses)}"
+        cursor = paging.decode(request.page_token, key)
+        size = request.page_size or _DEFAULT_PAGE
+        clauses: list[str] = ["true"]
+        params: dict[str, Any] = {"limit": size + 1}
+        if member:
+            clauses.append("o.stakeholder_ids @> CAST(:member AS jsonb)")
+            params["member"] = json.dumps([member])
+        if statuses:
+            clauses.append("o.status = ANY(:statuses)")
+            params["statuses"] = list(statuses)
+        if cursor is not None:
+            clauses.append("(o.create_time, o.org_id) < (CAST(:t AS timestamptz), :id)")
+            params.update(t=datetime.fromisoformat(cursor[0]), id=cursor[1])
+        sql = (
+            f"SELECT {_ORG_COLUMNS} FROM {_ORG_FROM} WHERE {' AND '.join(clauses)}"
+            " ORDER BY o.create_time DESC, o.org_id DESC LIMIT :limit"
+        )
+        async with self._engine.connect() as conn:
+            rows = list((await conn.execute(text(sql), params)).all())
+            more, rows = len(rows) > size, rows[:size]
+            public = await ids.public_ids(conn, [r.org_id for r in rows], ORG_COMMAND)
+        return svc.ListOrganizationsResponse(
+            organizations=[_organization(r, public[r.org_id]) for r in rows],
+            next_page_token=paging.encode([rows[-1].create_time.isoformat(), rows[-1].org_id], key)
+            if more
+            else "",
+        )
+
+    async def get_multisig(
+        self, principal: Principal, request: svc.GetMultisigTransactionRequest
+    ) -> svc.GetMultisigTransactionResponse:
+        """One multisig transfer, to the organisation's stakeholders and admins."""
+        async with self._engine.connect() as conn:
+            org = await self._member_org(conn, principal, request.org_id, admin_ok=True)
+            msig = await _find_msig(conn, org, request.multisig_transaction_id)
+            if msig is None:
+                raise _msig_not_found()
+            org_public = (await ids.public_ids(conn, [org.org_id], ORG_COMMAND))[org.org_id]
+            public = (await ids.public_ids(conn, [msig.multisig_tx_id], MULTISIG_COMMAND))[
+                msig.multisig_tx_id
+            ]
+        return svc.GetMultisigTransactionResponse(multisig_transaction=_multisig(msig, public, org_public))
+
+    async def list_multisig(
+        self, principal: Principal, request: svc.ListMultisigTransactionsRequest
+    ) -> svc.ListMultisigTransactionsResponse:
+        """An organisation's multisig transfers, newest first, optionally in one state."""
+        status = _MSIG_STATUS_OF.get(request.state, "")
+        size = request.page_size or _DEFAULT_PAGE
+        async with self._engine.connect() as conn:
+            org = await self._member_org(conn, principal, request.org_id, admin_ok=True)
+            key = f"msig|{org.org_id}|{status}"
+            cursor = paging.decode(request.page_token, key)
+            clauses: list[str] = ["org_id = :org"]
+            params: dict[str, Any] = {"org": org.org_id, "limit": size + 1}
+            if status:
+                clauses.append("status = :s")
+                params["s"] = status
+            if cursor is not None:
+                clauses.append("(create_time, multisig_tx_id) < (CAST(:t AS timestamptz), :id)")
+                params.update(t=datetime.fromisoformat(cursor[0]), id=cursor[1])
+            rows = list(
+                (
+                    await conn.execute(
+                        text(
+                            f"SELECT {_MSIG_COLUMNS} FROM ledger.multisig_txs WHERE {' AND '.join(clauses)}"
+                            " ORDER BY create_time DESC, multisig_tx_id DESC LIMIT :limit"
+                        ),
+                        params,
+                    )
+                ).all()
+            )
+            more, rows = len(rows) > size, rows[:size]
+            org_public = (await ids.public_ids(conn, [org.org_id], ORG_COMMAND))[org.org_id]
+            public = await ids.public_ids(conn, [r.multisig_tx_id for r in rows], MULTISIG_COMMAND)
+        return svc.ListMultisigTransactionsResponse(
+            multisig_transactions=[_multisig(r, public[r.multisig_tx_id], org_public) for r in rows],
+            next_page_token=paging.encode([rows[-1].create_time.isoformat(), rows[-1].multisig_tx_id], key)
+            if more
+            else "",
+        )
