@@ -478,3 +478,69 @@ def test_rest_reads_of_every_wallet_service_answer_through_the_edge(
 ) -> None:
     got = http.get(path, headers=_auth(root))
     assert got.status_code == 200, got.text
+
+
+def test_an_organisation_from_proposal_to_a_multisig_payment_on_the_chain(
+    mesh: EdgeStack, http: httpx.Client, root: str, system: None
+) -> None:
+    alice, alice_token = _onboard(http, root)
+    bob, bob_token = _onboard(http, root)
+    proposed = http.post(
+        "/v1/organizations",
+        json={
+            "requestId": str(uuid.uuid4()),
+            "name": "Tea Co",
+            "type": "ORGANIZATION_TYPE_BUSINESS",
+            "stakeholderUserIds": [alice, bob],
+        },
+        headers=_auth(alice_token),
+    )
+    _committed(http, alice_token, proposed)
+    # The organisation is named by the operation that proposed it, before and after it commits.
+    org_id = proposed.json()["name"].removeprefix("operations/")
+    got = http.get(f"/v1/organizations/{org_id}", headers=_auth(bob_token))
+    assert got.status_code == 200, got.text
+    assert got.json()["organization"]["state"] == "ORGANIZATION_STATE_PROPOSED"
+    endorse = http.post(
+        f"/v1/organizations/{org_id}:endorse", json={"requestId": str(uuid.uuid4())}, headers=_auth(bob_token)
+    )
+    _committed(http, bob_token, endorse)
+    activate = http.post(
+        f"/v1/organizations/{org_id}:activate",
+        json={"requestId": str(uuid.uuid4())},
+        headers=_auth(alice_token),
+    )
+    _committed(http, alice_token, activate)
+    assert http.get(f"/v1/organizations/{org_id}", headers=_auth(alice_token)).json()["organization"][
+        "state"
+    ] == ("ORGANIZATION_STATE_ACTIVE")
+
+    # A customer pays the organisation by its public id; the merchant fee applies.
+    pay = http.post(
+        "/v1/wallets/me:transfer",
+        json={"requestId": str(uuid.uuid4()), "toWalletId": org_id, "amountQirat": str(20 * GX)},
+        headers=_auth(alice_token),
+    )
+    _committed(http, alice_token, pay)
+    org = http.get(f"/v1/organizations/{org_id}", headers=_auth(alice_token)).json()["organization"]
+    assert int(org["balanceQirat"]) == 20 * GX
+
+    # Below every rule one approval suffices, and the initiator's counts: the transfer executes at once.
+    bob_before = int(_wallet(http, bob_token)["balanceQirat"])
+    initiated = http.post(
+        f"/v1/organizations/{org_id}/multisigTransactions",
+        json={"requestId": str(uuid.uuid4()), "toUserId": bob, "amountQirat": str(5 * GX), "remark": "wages"},
+        headers=_auth(alice_token),
+    )
+    _committed(http, alice_token, initiated)
+    msig_id = initiated.json()["name"].removeprefix("operations/")
+    msig = http.get(f"/v1/organizations/{org_id}/multisigTransactions/{msig_id}", headers=_auth(bob_token))
+    assert msig.status_code == 200, msig.text
+    assert msig.json()["multisigTransaction"]["state"] == "MULTISIG_TRANSACTION_STATE_EXECUTED"
+    assert int(_wallet(http, bob_token)["balanceQirat"]) == bob_before + 5 * GX
+    received = _history(http, bob_token, types="TRANSACTION_TYPE_ORG_TRANSFER")
+    assert [int(t["amountQirat"]) for t in received] == [5 * GX]
+
+    chain = _chain_balances(mesh)
+    assert sum(chain.values()) == rules.TOTAL_SUPPLY
+    assert _read_model_balances(mesh) == chain
