@@ -6,6 +6,9 @@ worker and projector started as `python -m outbox` / `python -m projector`.
 
 from __future__ import annotations
 
+import asyncio
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 
@@ -107,3 +110,26 @@ async def test_kyc_approved_users_become_active_get_genesis_and_can_transfer(
     projected = await _read_model_balances(engine)
     assert projected == chain, dumps({"chain": chain, "read_models": projected})
     assert sum(chain.values()) > 0
+
+
+async def test_quiet_chain_is_ready_with_zero_lag(workers: dict[str, WorkerProcess]) -> None:
+    # Nothing is happening on the chain now: both workers must still be ready, and lag is 0.
+    await asyncio.sleep(1.5)
+    for proc in workers.values():
+        status, body = await asyncio.to_thread(_get, proc.metrics_port, "/readyz")
+        assert status == 200, body
+    _, metrics = await asyncio.to_thread(_get, workers["projector"].metrics_port, "/metrics")
+    assert "gx_projector_lag_blocks 0.0" in metrics and "gx_projector_lag_seconds 0.0" in metrics
+    assert "gx_projector_active 1.0" in metrics
+    _, metrics = await asyncio.to_thread(_get, workers["outbox"].metrics_port, "/metrics")
+    assert 'gx_outbox_commands_committed_total{command_type="TRANSFER_TOKENS"} 1.0' in metrics
+    assert "gx_outbox_breaker_state 0.0" in metrics
+    assert 'gx_outbox_queue_depth{status="PENDING"} 0.0' in metrics
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
