@@ -544,3 +544,73 @@ def test_an_organisation_from_proposal_to_a_multisig_payment_on_the_chain(
     chain = _chain_balances(mesh)
     assert sum(chain.values()) == rules.TOTAL_SUPPLY
     assert _read_model_balances(mesh) == chain
+
+
+def _login(http: httpx.Client, email: str) -> str:
+    login = http.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return str(login.json()["accessToken"])
+
+
+def test_a_loan_applied_approved_by_an_onchain_admin_and_repaid(
+    mesh: EdgeStack, http: httpx.Client, root: str, system: None
+) -> None:
+    # New users start with trust 10; the operators lower the bar for this test's borrower.
+    lowered = http.patch(
+        "/v1/system/parameters/loan_min_trust_score",
+        json={"requestId": str(uuid.uuid4()), "value": "0"},
+        headers=_auth(root),
+    )
+    _committed(http, root, lowered)
+    borrower, borrower_token = _onboard(http, root)
+    officer, _ = _onboard(http, root)
+    # The loan officer becomes an admin on the ledger and in the API.
+    _committed(
+        http,
+        root,
+        http.post(
+            "/v1/admins", json={"requestId": str(uuid.uuid4()), "userId": officer}, headers=_auth(root)
+        ),
+    )
+    roles = http.post(
+        f"/v1/users/{officer}:setRoles",
+        json={"requestId": str(uuid.uuid4()), "roles": ["ROLE_USER", "ROLE_ADMIN"]},
+        headers=_auth(root),
+    )
+    assert roles.status_code == 200, roles.text
+    officer_email = http.get(f"/v1/users/{officer}", headers=_auth(root)).json()["user"]["email"]
+    officer_token = _login(http, officer_email)
+
+    before = int(_wallet(http, borrower_token)["balanceQirat"])
+    applied = http.post(
+        "/v1/loans",
+        json={
+            "requestId": str(uuid.uuid4()),
+            "amountQirat": str(100 * GX),
+            "collateralHash": hashlib.sha256(b"deed").hexdigest(),
+        },
+        headers=_auth(borrower_token),
+    )
+    _committed(http, borrower_token, applied)
+    loan_id = applied.json()["name"].removeprefix("operations/")
+    queue = http.get(
+        "/v1/loans", params={"state": "LOAN_STATE_PENDING_APPROVAL"}, headers=_auth(officer_token)
+    )
+    assert loan_id in [item["loanId"] for item in queue.json()["loans"]]
+    approved = http.post(
+        f"/v1/loans/{loan_id}:approve", json={"requestId": str(uuid.uuid4())}, headers=_auth(officer_token)
+    )
+    _committed(http, officer_token, approved)
+    assert int(_wallet(http, borrower_token)["balanceQirat"]) == before + 100 * GX
+    repaid = http.post(
+        f"/v1/loans/{loan_id}:repay",
+        json={"requestId": str(uuid.uuid4()), "amountQirat": str(100 * GX)},
+        headers=_auth(borrower_token),
+    )
+    _committed(http, borrower_token, repaid)
+    loan = http.get(f"/v1/loans/{loan_id}", headers=_auth(borrower_token)).json()["loan"]
+    assert loan["borrowerUserId"] == borrower
+    assert loan["state"] == "LOAN_STATE_REPAID" and int(loan["outstandingQirat"]) == 0
+    assert loan["approverUserId"] == officer
+    assert int(_wallet(http, borrower_token)["balanceQirat"]) == before
+    assert _read_model_balances(mesh) == _chain_balances(mesh)
