@@ -9,18 +9,18 @@ import os
 import signal
 import socket
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from fabric_client.retry import RetryPolicy
 from outbox.commands import command_table
 from outbox.ledger import Ledger
 from outbox.metrics import OutboxMetrics
-from outbox.probes import ProbeServer
+from outbox.probes import Probes
 from outbox.processor import CommandProcessor, ProcessorSettings
 from outbox.repository import OutboxRepository
 from outbox.settings import OutboxSettings
 from outbox.worker import OutboxWorker, WorkerSettings
+from services.common import db
 from services.common.logging import configure_logging
 from services.common.server import GxServer
 
@@ -84,18 +84,12 @@ async def main() -> int:
         breaker_state=lambda: ledger.breaker_state,
     )
 
-    async def ready() -> tuple[bool, str]:
-        # Ready = can reach its database. A peer that is down is NOT unreadiness: the worker
-        # is doing its job (holding commands until the peer is back) and says so in metrics.
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return True, f"ready (breaker {ledger.breaker_state.value}, listening={worker.listening})"
-
-    probes = ProbeServer(settings.metrics_listen, ready) if settings.metrics_listen else None
+    # Ready = can reach its database. A peer that is down is NOT unreadiness: the worker is
+    # doing its job (holding commands until the peer is back) and says so in its metrics.
+    probes = Probes(settings, {"postgres": lambda: db.check_database(engine)})
     admin_server: GxServer | None = None
     try:
-        if probes is not None:
-            await probes.start()
+        await probes.start()
         try:
             admin_server = await start_admin_server(settings, engine)
         except Exception:
@@ -110,8 +104,7 @@ async def main() -> int:
     finally:
         if admin_server is not None:
             await admin_server.stop(settings.shutdown_grace_seconds)
-        if probes is not None:
-            await probes.stop()
+        await probes.stop()
         await ledger.close()
         await engine.dispose()
     return 0

@@ -7,17 +7,17 @@ import contextlib
 import logging
 import signal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fabric_client import connect_from_settings
-from outbox.probes import ProbeServer
+from outbox.probes import Probes
 from projector import lag
 from projector.lock import lock_key
 from projector.metrics import ProjectorMetrics
 from projector.runner import ProjectionHalted, Projector
 from projector.settings import ProjectorSettings
 from projector.store import Checkpoint
+from services.common import db
 from services.common.logging import configure_logging
 
 _LOG = logging.getLogger("projector")
@@ -30,9 +30,11 @@ async def main() -> int:
     """Project until SIGTERM/SIGINT, or stop loudly on a poison event."""
     settings = ProjectorSettings()
     configure_logging(settings.log_level, settings.service_name)
-    db = settings.database
+    # A small pool: the lock-holding connection, the lag and rebuild watchers, the health check.
+    database = settings.database
     engine = create_async_engine(
-        db.url.get_secret_value(), pool_size=3, max_overflow=2, pool_timeout=db.pool_timeout, pool_pre_ping=True
+        database.url.get_secret_value(), pool_size=3, max_overflow=2, pool_timeout=database.pool_timeout,
+        pool_pre_ping=True,
     )
     metrics = ProjectorMetrics()
     gateway = connect_from_settings(settings.fabric.fabric_settings(settings.projector.reader))
@@ -55,15 +57,12 @@ async def main() -> int:
         control_interval=settings.projector.control_interval_seconds,
     )
 
-    async def ready() -> tuple[bool, str]:
-        # Ready does not depend on events arriving: a quiet chain is healthy. It depends on
-        # the database and on not being halted by a poison event.
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        if projector.halted:
-            return False, "halted by a poison event (see ledger.poison_events)"
-        role = "active" if projector.active else "standby"
-        return True, f"ready ({role}, streaming={projector.streaming})"
+    async def not_halted() -> bool:
+        return not projector.halted
+
+    # Ready does not depend on events arriving: a quiet chain is healthy. It depends on the
+    # database and on not being halted by a poison event.
+    probes = Probes(settings, {"postgres": lambda: db.check_database(engine), "projection": not_halted})
 
     async def refresh_lag() -> None:
         while True:
@@ -73,11 +72,9 @@ async def main() -> int:
                 metrics.lag_seconds.set(seconds)
             await asyncio.sleep(settings.projector.control_interval_seconds)
 
-    probes = ProbeServer(settings.metrics_listen, ready) if settings.metrics_listen else None
     lag_task = asyncio.create_task(refresh_lag())
     try:
-        if probes is not None:
-            await probes.start()
+        await probes.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(projector.shutdown()))
@@ -87,8 +84,7 @@ async def main() -> int:
         return EXIT_POISON
     finally:
         lag_task.cancel()
-        if probes is not None:
-            await probes.stop()
+        await probes.stop()
         await gateway.close()
         await engine.dispose()
 

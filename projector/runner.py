@@ -116,6 +116,7 @@ class Projector:
         self._control_interval = control_interval
         self._stopping = asyncio.Event()
         self._stream: Any = None
+        self._closed_by_us = False
         self.active = False
         self.streaming = False
         self.halted = False
@@ -126,6 +127,7 @@ class Projector:
         await self._close_stream()
 
     async def _close_stream(self) -> None:
+        self._closed_by_us = True
         stream, self._stream = self._stream, None
         if stream is not None:
             with contextlib.suppress(Exception):
@@ -179,38 +181,51 @@ class Projector:
             checkpoint.tx_id,
             checkpoint.generation,
         )
+        self._closed_by_us = False
         self._stream = self._open_stream(checkpoint)
         watcher = asyncio.create_task(self._watch_generation(checkpoint.generation))
         self.streaming = True
         try:
-            async for event in self._stream:
-                if self._stopping.is_set():
-                    break
-                started = time.perf_counter()
-                try:
-                    await apply_event(
-                        conn,
-                        self._name,
-                        checkpoint.generation,
-                        event.block_number,
-                        event.tx_id,
-                        event.event_name,
-                        event.payload,
-                        self._metrics,
-                    )
-                except RestartStream:
-                    _LOG.info("checkpoint of %s was reset (rebuild); restarting the stream", self._name)
-                    return
-                except PoisonEventError as error:
-                    await self._halt(conn, event, error)
-                self._metrics.apply_seconds.observe(time.perf_counter() - started)
-                self._metrics.checkpoint_block.set(event.block_number)
+            await self._consume(conn, checkpoint)
+        except asyncio.CancelledError:
+            # Closing a gRPC stream that has not answered yet surfaces as CancelledError from
+            # its read. When WE closed it (shutdown, or a rebuild restarting the stream) that
+            # is a normal end; a cancellation of this task itself must still propagate.
+            task = asyncio.current_task()
+            if not self._closed_by_us or (task is not None and task.cancelling()):
+                raise
         finally:
             self.streaming = False
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await self._close_stream()
+
+    async def _consume(self, conn: AsyncConnection, checkpoint: store.Checkpoint) -> None:
+        if self._stream is None:
+            return
+        async for event in self._stream:
+            if self._stopping.is_set():
+                break
+            started = time.perf_counter()
+            try:
+                await apply_event(
+                    conn,
+                    self._name,
+                    checkpoint.generation,
+                    event.block_number,
+                    event.tx_id,
+                    event.event_name,
+                    event.payload,
+                    self._metrics,
+                )
+            except RestartStream:
+                _LOG.info("checkpoint of %s was reset (rebuild); restarting the stream", self._name)
+                return
+            except PoisonEventError as error:
+                await self._halt(conn, event, error)
+            self._metrics.apply_seconds.observe(time.perf_counter() - started)
+            self._metrics.checkpoint_block.set(event.block_number)
 
     async def _watch_generation(self, generation: int) -> None:
         # A quiet chain sends no events, so a rebuild request would otherwise wait for the
