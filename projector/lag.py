@@ -14,7 +14,9 @@ _LAG = text(
            COALESCE(EXTRACT(EPOCH FROM now() - min(c.updated_at)), 0) AS seconds
       FROM outbox.commands c
      WHERE c.status = 'COMMITTED'
-       AND c.updated_at > now() - interval '1 day'
+       -- Everything in a block before the checkpoint's is applied (events come in block
+       -- order), so only the checkpoint's block and later need the per-transaction check.
+       AND c.block_number >= COALESCE((SELECT min(k.block_number) FROM ledger.checkpoints k), 0)
        AND NOT EXISTS (SELECT 1 FROM ledger.projected_txs p WHERE p.tx_id = c.tx_id)
     """
 )

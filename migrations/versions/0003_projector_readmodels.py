@@ -269,6 +269,8 @@ _TABLES = [
     )
     """,
     "CREATE INDEX retries_retry_of_idx ON outbox.retries (retry_of)",
+    # The projector's lag looks only at committed commands at or after its checkpoint block.
+    "CREATE INDEX commands_committed_block_idx ON outbox.commands (block_number) WHERE status = 'COMMITTED'",
 ]
 
 
@@ -279,5 +281,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS outbox.commands_committed_block_idx")
     op.execute("DROP TABLE IF EXISTS outbox.retries")
     op.execute("DROP SCHEMA IF EXISTS ledger CASCADE")
