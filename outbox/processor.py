@@ -116,7 +116,12 @@ class CommandProcessor:
             await self._process(command, spec)
         except Exception as error:  # the worker must outlive any single command
             _LOG.exception("unexpected error processing command %s", command.id)
-            await self._retry(command, error, "INTERNAL")
+            try:
+                await self._retry(command, error, "INTERNAL")
+            except Exception:
+                # Typically the database is gone too. The lease runs out and the command is
+                # claimed again; a stored envelope makes that retry safe.
+                _LOG.exception("could not record the failure of command %s; its lease will expire", command.id)
 
     async def _process(self, command: ClaimedCommand, spec: CommandSpec) -> None:
         tx_id, envelope = command.tx_id, command.envelope
