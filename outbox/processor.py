@@ -126,7 +126,11 @@ class CommandProcessor:
     async def _process(self, command: ClaimedCommand, spec: CommandSpec) -> None:
         tx_id, envelope = command.tx_id, command.envelope
         if tx_id and envelope:
-            status = await self._status_if_committed(command, tx_id)
+            try:
+                status = await self._status_if_committed(command, tx_id)
+            except CommitStatusError as error:  # e.g. the peer is down: ask again later
+                await self._retry(command, error, "COMMIT_STATUS_UNKNOWN")
+                return
             if status is not None:
                 await self._finish(command, status, envelope)
                 return

@@ -30,7 +30,6 @@ class ClaimedCommand:
         tx_id: the stored Fabric transaction id, when one was endorsed before.
         envelope: the stored signed envelope for `tx_id`.
         created_at: when the command was recorded.
-        first_submit_at: when the stored transaction was first submitted, if it was.
     """
 
     id: uuid.UUID
