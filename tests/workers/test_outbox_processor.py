@@ -234,3 +234,18 @@ async def test_operator_cancel_and_retry(engine: AsyncEngine) -> None:
         await admin.cancel(str(retried.id))  # already sent to the ledger
     views, _ = await admin.list("FAILED")
     assert cid in [v.id for v in views]
+
+
+async def test_peer_down_while_checking_a_stored_transaction_keeps_it_for_later(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-keep', envelope=:e WHERE id=:id"),
+                           {"e": b"env:t-keep", "id": cid})
+    peer.statuses = [CommitStatusError(grpc.StatusCode.UNAVAILABLE, "connection refused")]
+    await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    assert (row.status, row.tx_id, bytes(row.envelope), row.attempts, row.error_code) == (
+        "SUBMITTED", "t-keep", b"env:t-keep", 0, "COMMIT_STATUS_UNKNOWN")
+    assert peer.submitted == [] and peer.endorsed == []
