@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -113,6 +115,11 @@ async def assert_read_models_equal_chain(mesh: Mesh, engine: AsyncEngine) -> Non
     assert projected == chain, dumps({"chain": chain, "read_models": projected})
 
 
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+        return reply.read().decode()
+
+
 @pytest.fixture(scope="module")
 async def mesh(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mesh]:
     async with running_ledger(tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05) as ledger:
@@ -169,10 +176,16 @@ async def test_devnet_down_for_30s_commands_wait_and_all_commit_once(mesh: Mesh,
     loop = asyncio.get_running_loop()
     down_since = loop.time()
     ids = []
+    breaker_states: set[str] = set()
     for _ in range(6):  # commands keep arriving while the peer is down
         ids.append(await record(engine, "TRANSFER_TOKENS", transfer(alice, bob, 1 * GX)))
         await asyncio.sleep(4)
+        metrics = await asyncio.to_thread(_metrics, outbox.metrics_port)
+        breaker_states.update(re.findall(r"^gx_outbox_breaker_state (\S+)$", metrics, re.MULTILINE))
+        oldest = float(re.findall(r"^gx_outbox_oldest_pending_age_seconds (\S+)$", metrics, re.MULTILINE)[0])
     await asyncio.sleep(max(0.0, 30 - (loop.time() - down_since)))
+    assert "2.0" in breaker_states, breaker_states  # the breaker opened: the peer was not hammered
+    assert oldest >= 10
     async with engine.connect() as conn:
         statuses = (await conn.execute(text("SELECT status, attempts FROM outbox.commands WHERE id = ANY(:ids)"), {"ids": ids})).all()
     assert all(s.status in ("PENDING", "SUBMITTED") for s in statuses)  # none lost, none failed
