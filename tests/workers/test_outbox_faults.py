@@ -252,3 +252,26 @@ async def test_fifty_concurrent_transfers_from_one_account_never_overdraw(mesh: 
     await outbox.stop()
     await assert_read_models_equal_chain(mesh, engine)
     assert chain[payer] == start - len(committed) * amount - fees
+
+
+async def test_two_workers_share_the_queue_and_each_command_commits_once(mesh: Mesh, engine: AsyncEngine) -> None:
+    first = await mesh.outbox()
+    users = await create_users(mesh, engine, 6)
+    second = await mesh.outbox()
+    ids = [
+        await record(engine, "TRANSFER_TOKENS", transfer(users[i % 6], users[(i + 1) % 6], GX // 4))
+        for i in range(30)
+    ]
+    await wait_done(mesh, engine, ids)
+    for cid in ids:
+        assert (await command_row(engine, cid)).status == "COMMITTED"
+        assert await sent_rows(engine, await request_id_of(engine, cid)) == 1
+    committed = []
+    for proc in (first, second):
+        text_ = await asyncio.to_thread(_metrics, proc.metrics_port)
+        committed.append(sum(float(v) for v in re.findall(
+            r'^gx_outbox_commands_committed_total\{command_type="TRANSFER_TOKENS"\} (\S+)$', text_, re.MULTILINE)))
+    assert sum(committed) == len(ids) and all(n > 0 for n in committed), committed  # both worked, none twice
+    await first.stop()
+    await second.stop()
+    await assert_read_models_equal_chain(mesh, engine)
