@@ -614,3 +614,31 @@ def test_a_loan_applied_approved_by_an_onchain_admin_and_repaid(
     assert loan["approverUserId"] == officer
     assert int(_wallet(http, borrower_token)["balanceQirat"]) == before
     assert _read_model_balances(mesh) == _chain_balances(mesh)
+
+
+def test_a_duplicate_still_in_flight_answers_409(
+    mesh: EdgeStack, http: httpx.Client, root: str, system: None
+) -> None:
+    import redis
+
+    from services.common.idempotency import Idempotency
+
+    sender, token = _onboard(http, root)
+    recipient, _ = _onboard(http, root)
+    key = str(uuid.uuid4())
+    # Hold the very lock the first request holds while it is processed.
+    lock = Idempotency._lock_key("wallet.Transfer", sender, key)
+    client = redis.Redis.from_url(mesh.redis_url)
+    try:
+        client.set(lock, "first-request", px=30_000)
+        before = _outbox_count(mesh)
+        got = http.post(
+            "/v1/wallets/me:transfer",
+            json={"toUserId": recipient, "amountQirat": "1000"},
+            headers=_auth(token, **{"Idempotency-Key": key}),
+        )
+        assert got.status_code == 409 and _reason(got) == "REQUEST_IN_FLIGHT", got.text
+        assert _outbox_count(mesh) == before
+    finally:
+        client.delete(lock)
+        client.close()
