@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,21 @@ def resolve_wallet_id(principal: Principal, wallet_id: str) -> str:
 
 def _may_read(principal: Principal, account: Account) -> bool:
     return principal.is_admin or (account.user_id is not None and account.user_id == principal.user_id)
+
+
+async def _visible_account(db: Executor, principal: Principal, wallet_id: str) -> Account | None:
+    """The account the caller may read, or None.
+
+    A user's wallet id is their user id. An organisation's wallet (admins only) is also found
+    by the organisation's public id, the id of the operation that proposed it: one extra
+    lookup, only when the id is not a ledger account.
+    """
+    found = await readmodels.account(db, wallet_id)
+    if found is None and principal.is_admin:
+        ledger_id = await ids.ledger_id(db, wallet_id, ORG_COMMAND)
+        if ledger_id != wallet_id:
+            found = await readmodels.account(db, ledger_id)
+    return found if found is not None and _may_read(principal, found) else None
 
 
 @dataclass(frozen=True)
@@ -140,8 +156,8 @@ class WalletUseCases:
     async def get_wallet(self, principal: Principal, wallet_id: str) -> svc.GetWalletResponse:
         """The wallet, if the caller owns it or is an admin; NOT_FOUND otherwise."""
         async with self._engine.connect() as conn:
-            found = await readmodels.account(conn, resolve_wallet_id(principal, wallet_id))
-        if found is None or not _may_read(principal, found):
+            found = await _visible_account(conn, principal, resolve_wallet_id(principal, wallet_id))
+        if found is None:
             raise errors.wallet_not_found()
         return svc.GetWalletResponse(wallet=convert.wallet(found))
 
@@ -166,9 +182,10 @@ class WalletUseCases:
             raise errors.bad_field("page_token", "the page token is malformed", errors.INVALID_PAGE_TOKEN)
         size = request.page_size or DEFAULT_PAGE_SIZE
         async with self._engine.connect() as conn:
-            found = await readmodels.account(conn, wallet_id)
-            if found is None or not _may_read(principal, found):
+            found = await _visible_account(conn, principal, wallet_id)
+            if found is None:
                 raise errors.wallet_not_found()
+            flt = dataclasses.replace(flt, wallet_id=found.wallet_id)
             rows = await readmodels.transactions(conn, flt, cursor, size + 1)
         more = len(rows) > size
         rows = rows[:size]

@@ -10,7 +10,7 @@ from gx.wallet.v1 import organization_service_pb2 as org
 from gx.wallet.v1 import organization_service_pb2_grpc, wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as wsvc
 
-from tests.grpc.wallet.wallet_harness import GX, Wallet, failure
+from tests.grpc.wallet.wallet_harness import GX, Wallet, failure, now
 
 
 def _rid() -> str:
@@ -303,3 +303,22 @@ async def test_a_user_pays_an_organisation_by_its_public_id(wallet: Wallet) -> N
     )
     row = (await wallet.commands("TRANSFER_TOKENS"))[0]
     assert row.payload["toAccountId"] == ledger_id
+
+
+async def test_admins_read_an_organisation_wallet_and_history_by_its_public_id(wallet: Wallet) -> None:
+    a, b = await wallet.user(), await wallet.user()
+    public, ledger_id = await _proposed(wallet, a, b)
+    await _activate(wallet, ledger_id, balance=9 * GX)
+    await wallet.history(ledger_id, "RECEIVED", 9 * GX, time=now())
+    admin = wallet.token(str(uuid.uuid4()), "ADMIN")
+    got = (await wallet.wallets.GetWallet(wsvc.GetWalletRequest(wallet_id=public), metadata=admin)).wallet
+    assert (got.wallet_id, got.balance_qirat) == (ledger_id, 9 * GX)
+    history = await wallet.wallets.ListTransactions(
+        wsvc.ListTransactionsRequest(wallet_id=public), metadata=admin
+    )
+    assert [t.amount_qirat for t in history.transactions] == [9 * GX]
+    # Stakeholders read their organisation through OrganizationService; the wallet is the operators'.
+    bad = await failure(
+        wallet.wallets.GetWallet(wsvc.GetWalletRequest(wallet_id=public), metadata=wallet.token(a))
+    )
+    assert bad.code == grpc.StatusCode.NOT_FOUND
