@@ -156,6 +156,19 @@ async def system_bootstrapped(ctx: TxContext, index: int, e: events_pb2.SystemBo
     )
     for pool in e.pools:
         await _upsert_account(ctx, pool)
+    # The values in force at bootstrap. A row can exist already only from a change made before
+    # bootstrap, which the event's value then already reflects: keep that row's history unless
+    # it disagrees, so a replay leaves the table as it was.
+    for parameter in e.parameters:
+        await ctx.run(
+            "INSERT INTO ledger.system_parameters (name, value, block_number, update_time)"
+            " VALUES (:name, :value, :block, :time)"
+            " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, previous_value = NULL, proposal_id = NULL,"
+            " block_number = EXCLUDED.block_number, update_time = EXCLUDED.update_time"
+            " WHERE ledger.system_parameters.value IS DISTINCT FROM EXCLUDED.value",
+            name=parameter.name,
+            value=parameter.value,
+        )
 
 
 async def country_initialized(ctx: TxContext, index: int, e: events_pb2.CountryInitialized) -> None:

@@ -31,7 +31,7 @@ class AdminContract(GxContract):
     QUERIES = ("GetSystemStatus", "GetCountry", "ListCountries", "GetRequest")
 
     async def BootstrapSystem(self, ctx: TransactionContext, request: str) -> str:
-        """Mints the fixed supply (1.25 T GX) into the six system pools, once."""
+        """Mints the fixed supply (1.25 T GX) into the six system pools and pins the system parameters, once."""
         return await run_command(ctx, cmd.BootstrapSystemRequest, request, _bootstrap)
 
     async def InitializeCountries(self, ctx: TransactionContext, request: str) -> str:
@@ -87,7 +87,19 @@ async def _bootstrap(tx: Tx, request: cmd.BootstrapSystemRequest) -> cmd.Bootstr
     status.bootstrapped = True
     status.total_supply_qirat = rules.TOTAL_SUPPLY
     ledger.save_system(tx, status)
-    tx.emit(system_bootstrapped=ev.SystemBootstrapped(total_supply_qirat=rules.TOTAL_SUPPLY, pools=pools))
+    # Pin every parameter on chain and announce it: the read models learn the values in force
+    # from the start, and a later change of a default in the code cannot silently change a
+    # running ledger. A value set before bootstrap (UpdateSystemParameter does not wait for it) is kept.
+    parameters = []
+    for name in sorted(rules.PARAMETERS):
+        value = await ledger.param(tx, name)
+        await ledger.set_param(tx, name, value)
+        parameters.append(res.SystemParameter(name=name, value=value))
+    tx.emit(
+        system_bootstrapped=ev.SystemBootstrapped(
+            total_supply_qirat=rules.TOTAL_SUPPLY, pools=pools, parameters=parameters
+        )
+    )
     return cmd.BootstrapSystemResult(total_supply_qirat=rules.TOTAL_SUPPLY, pools=pools)
 
 

@@ -6,6 +6,7 @@ from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import queries_pb2 as qry
 
 from chaincode import rules
+from chaincode.ledger import param_key
 from tests.chaincode.conftest import new_user, rid, transfer
 from tests.chaincode.fake_ledger import FakeLedger
 
@@ -19,11 +20,38 @@ async def test_bootstrap_mints_the_fixed_supply_into_six_pools_once(ledger: Fake
     assert {p.account_id: p.balance_qirat for p in result.pools} == dict(rules.POOLS)
     assert out.domain_events() == ["system_bootstrapped"]
     assert ledger.total_balances() == rules.TOTAL_SUPPLY
+    bootstrapped = out.ledger_events().events[0].system_bootstrapped
+    # Every parameter with its default, once each and in name order, so the read models start complete.
+    assert [(p.name, p.value) for p in bootstrapped.parameters] == [
+        (name, spec.default) for name, spec in sorted(rules.PARAMETERS.items())
+    ]
+    assert {p.account_id: p.balance_qirat for p in bootstrapped.pools} == dict(rules.POOLS)
 
     again = await ledger.invoke("BootstrapSystem", cmd.BootstrapSystemRequest(request_id=rid()))
     assert again.status == 400
     assert again.message.startswith("ALREADY_BOOTSTRAPPED")
     assert ledger.total_balances() == rules.TOTAL_SUPPLY
+
+
+async def test_bootstrap_announces_and_pins_a_parameter_set_before_it(ledger: FakeLedger) -> None:
+    # UpdateSystemParameter does not wait for bootstrap; the bootstrap event must carry the value
+    # in force, not the default, or a projector replaying in order would overwrite the change.
+    out = await ledger.invoke(
+        "UpdateSystemParameter",
+        cmd.UpdateSystemParameterRequest(parameter="loan_max_active", value=7, request_id=rid()),
+    )
+    assert out.ok, out.message
+    out = await ledger.invoke("BootstrapSystem", cmd.BootstrapSystemRequest(request_id=rid()))
+    assert out.ok, out.message
+    announced = {p.name: p.value for p in out.ledger_events().events[0].system_bootstrapped.parameters}
+    assert announced == {name: spec.default for name, spec in rules.PARAMETERS.items()} | {"loan_max_active": 7}
+
+    status = (await ledger.invoke("GetSystemStatus", qry.GetSystemStatusRequest())).result(
+        qry.GetSystemStatusResult
+    )
+    assert {p.name: p.value for p in status.status.parameters} == announced
+    # Pinned: every parameter is stored on chain, not only implied by the code's defaults.
+    assert all(ledger.world.get(param_key(name)) for name in rules.PARAMETERS), sorted(ledger.world)
 
 
 async def test_bootstrap_needs_super_admin(ledger: FakeLedger) -> None:

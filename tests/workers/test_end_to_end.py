@@ -17,6 +17,7 @@ from gx.ledger.v1 import commands_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chaincode import rules
 from services.common import operations
 from tests.support.ledger import Ledger, running_ledger
 from tests.workers.conftest import record, wait_until
@@ -105,6 +106,10 @@ async def test_kyc_approved_users_become_active_get_genesis_and_can_transfer(
     assert kinds[0] == "GENESIS" and "SENT" in kinds and "FEE" in kinds
     sent = next(h for h in history if h.type == "SENT")
     assert sent.amount_qirat == 120_000_000 and sent.counterparty == bob and sent.fee_qirat > 0
+    async with engine.connect() as conn:
+        parameters = dict((await conn.execute(text("SELECT name, value FROM ledger.system_parameters"))).all())
+    # Bootstrap announced the defaults; nothing changed them since.
+    assert parameters == {name: spec.default for name, spec in rules.PARAMETERS.items()}
 
     chain = await chain_balances(ledger)
     projected = await _read_model_balances(engine)

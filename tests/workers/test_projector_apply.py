@@ -6,14 +6,16 @@ import uuid
 
 import pytest
 from google.protobuf import json_format, timestamp_pb2
-from gx.ledger.v1 import events_pb2, resources_pb2
+from gx.ledger.v1 import commands_pb2, events_pb2, resources_pb2
 from gx.type.v1 import command_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chaincode import rules
 from projector import rebuild, store
 from projector.decode import PoisonEventError
 from projector.runner import RestartStream, apply_event
+from tests.chaincode.fake_ledger import FakeLedger
 
 NAME = "gxchannel/gx"
 POOL = resources_pb2.ACCOUNT_TYPE_SYSTEM_POOL
@@ -35,9 +37,11 @@ def _chain() -> list[tuple[int, str, bytes]]:
         resources_pb2.Account(account_id="SYSTEM_GOVT_GENESIS_POOL", type=POOL, balance_qirat=500_000_000),
         resources_pb2.Account(account_id="SYSTEM_OPERATIONS_FUND", type=POOL, balance_qirat=0),
     ]
+    parameters = [resources_pb2.SystemParameter(name=n, value=p.default) for n, p in sorted(rules.PARAMETERS.items())]
     E = events_pb2.LedgerEvent
     txs = [
-        (1, "tx-boot", _events(command_pb2.COMMAND_TYPE_BOOTSTRAP_SYSTEM, E(system_bootstrapped=events_pb2.SystemBootstrapped(total_supply_qirat=1_500_000_000, pools=pools)))),
+        (1, "tx-boot", _events(command_pb2.COMMAND_TYPE_BOOTSTRAP_SYSTEM, E(system_bootstrapped=events_pb2.SystemBootstrapped(
+            total_supply_qirat=1_500_000_000, pools=pools, parameters=parameters)))),
         (2, "tx-country", _events(command_pb2.COMMAND_TYPE_INITIALIZE_COUNTRY, E(country_initialized=events_pb2.CountryInitialized(country_code="LK", name="Sri Lanka", share_bps=10_000, treasury_account_id="treasury_LK")), second=1)),
     ]
     user_pool, govt_pool = 1_000_000_000, 500_000_000
@@ -171,3 +175,56 @@ async def test_rebuild_replays_into_equal_read_models(engine: AsyncEngine) -> No
     assert (await _snapshot(engine))["ledger.wallets"] == []
     await _apply_all(engine, chain)
     assert await _snapshot(engine) == first
+
+
+async def _parameters(engine: AsyncEngine) -> dict[str, tuple]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT name, value, previous_value, proposal_id, block_number FROM ledger.system_parameters"))).all()
+    return {r.name: tuple(r)[1:] for r in rows}
+
+
+async def _chaincode_bootstrap(*before: tuple[str, int]) -> list[tuple[int, str, bytes]]:
+    """The LedgerEvents the real GX chaincode emits for UpdateSystemParameter(*before) then BootstrapSystem."""
+    chaincode = FakeLedger()
+    txs = []
+    for n, (name, value) in enumerate(before):
+        out = await chaincode.invoke("UpdateSystemParameter", commands_pb2.UpdateSystemParameterRequest(
+            parameter=name, value=value, request_id=str(uuid.uuid4())))
+        assert out.ok, out.message
+        txs.append((1 + n, f"tx-param-{n}", out.events[0][1]))
+    out = await chaincode.invoke("BootstrapSystem", commands_pb2.BootstrapSystemRequest(request_id=str(uuid.uuid4())))
+    assert out.ok, out.message
+    txs.append((1 + len(before), "tx-boot", out.events[0][1]))
+    return txs
+
+
+async def test_bootstrap_projects_every_default_parameter(engine: AsyncEngine) -> None:
+    await _reset(engine)
+    # The event exactly as the chaincode emits it, so the two sides cannot drift apart.
+    await _apply_all(engine, await _chaincode_bootstrap())
+    assert await _parameters(engine) == {
+        name: (spec.default, None, None, 1) for name, spec in rules.PARAMETERS.items()
+    }
+    # A later change updates its row and leaves the others at their defaults.
+    change = events_pb2.LedgerEvent(system_parameter_updated=events_pb2.SystemParameterUpdated(
+        parameter="transfer_fee_cap_bps", value=500, previous_value=1_000, proposal_id="p-1"))
+    await _apply_all(engine, [(2, "tx-fee-cap", _events(command_pb2.COMMAND_TYPE_UPDATE_SYSTEM_PARAMETER, change))])
+    after = await _parameters(engine)
+    assert after["transfer_fee_cap_bps"] == (500, 1_000, "p-1", 2)
+    assert {n: v[0] for n, v in after.items()} == {n: p.default for n, p in rules.PARAMETERS.items()} | {
+        "transfer_fee_cap_bps": 500}
+
+
+async def test_bootstrap_keeps_a_parameter_changed_before_it_and_replays_to_equal_rows(engine: AsyncEngine) -> None:
+    await _reset(engine)
+    chain = await _chaincode_bootstrap(("loan_max_active", 7))
+    await _apply_all(engine, chain)
+    first = await _parameters(engine)
+    assert first["loan_max_active"] == (7, rules.PARAMETERS["loan_max_active"].default, None, 1)
+    assert {n: v[0] for n, v in first.items()} == {n: p.default for n, p in rules.PARAMETERS.items()} | {
+        "loan_max_active": 7}
+    # A rebuild replays the same transactions into the same rows.
+    await _reset(engine)
+    await _apply_all(engine, chain)
+    assert await _parameters(engine) == first

@@ -85,12 +85,14 @@ class LedgerEvent(_message.Message):
     def __init__(self, system_bootstrapped: _Optional[_Union[SystemBootstrapped, _Mapping]] = ..., country_initialized: _Optional[_Union[CountryInitialized, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., genesis_distributed: _Optional[_Union[GenesisDistributed, _Mapping]] = ..., genesis_skipped: _Optional[_Union[GenesisSkipped, _Mapping]] = ..., transfer_completed: _Optional[_Union[TransferCompleted, _Mapping]] = ..., fee_collected: _Optional[_Union[FeeCollected, _Mapping]] = ..., wallet_frozen: _Optional[_Union[WalletFrozen, _Mapping]] = ..., wallet_unfrozen: _Optional[_Union[WalletUnfrozen, _Mapping]] = ..., organization_proposed: _Optional[_Union[OrganizationProposed, _Mapping]] = ..., membership_endorsed: _Optional[_Union[MembershipEndorsed, _Mapping]] = ..., organization_activated: _Optional[_Union[OrganizationActivated, _Mapping]] = ..., auth_rule_defined: _Optional[_Union[AuthRuleDefined, _Mapping]] = ..., multisig_tx_initiated: _Optional[_Union[MultisigTxInitiated, _Mapping]] = ..., multisig_tx_approved: _Optional[_Union[MultisigTxApproved, _Mapping]] = ..., multisig_tx_executed: _Optional[_Union[MultisigTxExecuted, _Mapping]] = ..., loan_applied: _Optional[_Union[LoanApplied, _Mapping]] = ..., loan_approved: _Optional[_Union[LoanApproved, _Mapping]] = ..., loan_repaid: _Optional[_Union[LoanRepaid, _Mapping]] = ..., proposal_submitted: _Optional[_Union[ProposalSubmitted, _Mapping]] = ..., vote_cast: _Optional[_Union[VoteCast, _Mapping]] = ..., proposal_executed: _Optional[_Union[ProposalExecuted, _Mapping]] = ..., system_parameter_updated: _Optional[_Union[SystemParameterUpdated, _Mapping]] = ..., system_paused: _Optional[_Union[SystemPaused, _Mapping]] = ..., system_resumed: _Optional[_Union[SystemResumed, _Mapping]] = ..., admin_appointed: _Optional[_Union[AdminAppointed, _Mapping]] = ..., treasury_activated: _Optional[_Union[TreasuryActivated, _Mapping]] = ..., velocity_tax_applied: _Optional[_Union[VelocityTaxApplied, _Mapping]] = ...) -> None: ...
 
 class SystemBootstrapped(_message.Message):
-    __slots__ = ("total_supply_qirat", "pools")
+    __slots__ = ("total_supply_qirat", "pools", "parameters")
     TOTAL_SUPPLY_QIRAT_FIELD_NUMBER: _ClassVar[int]
     POOLS_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     total_supply_qirat: int
     pools: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Account]
-    def __init__(self, total_supply_qirat: _Optional[int] = ..., pools: _Optional[_Iterable[_Union[_resources_pb2.Account, _Mapping]]] = ...) -> None: ...
+    parameters: _containers.RepeatedCompositeFieldContainer[_resources_pb2.SystemParameter]
+    def __init__(self, total_supply_qirat: _Optional[int] = ..., pools: _Optional[_Iterable[_Union[_resources_pb2.Account, _Mapping]]] = ..., parameters: _Optional[_Iterable[_Union[_resources_pb2.SystemParameter, _Mapping]]] = ...) -> None: ...
 
 class CountryInitialized(_message.Message):
     __slots__ = ("country_code", "name", "share_bps", "treasury_account_id")
