@@ -117,6 +117,10 @@ class Idempotency:
     async def _lookup(self, session: AsyncSession, key: dict[str, str]) -> object | None:
         return (await session.execute(_SELECT, key)).first()
 
+    async def _stored(self, key: dict[str, str]) -> object | None:
+        async with self._sessions() as session:
+            return await self._lookup(session, key)
+
     async def run(
         self,
         *,
@@ -145,22 +149,32 @@ class Idempotency:
         key = {"scope": scope, "principal": principal or ANONYMOUS, "request_id": request_id}
         fingerprint = request_hash(request)
 
-        # Fast path: a finished request replays without taking the lock.
-        async with self._sessions() as session:
-            stored = await self._lookup(session, key)
-        if stored is not None:
-            return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
-
+        # The lock comes first: most ids are new, and the lookup in the transaction below
+        # answers a finished request's replay anyway, so a separate lookup before the lock
+        # would cost every new request a second connection and round trip.
         lock = self._lock_key(scope, key["principal"], request_id)
         owner = secrets.token_hex(16)
-        if not await self._redis.set(lock, owner, nx=True, px=self._lock_ttl_ms):
+        try:
+            locked = await self._redis.set(lock, owner, nx=True, px=self._lock_ttl_ms)
+        except Exception:
+            # Without Redis nothing new may run, but a finished request still replays.
+            stored = await self._stored(key)
+            if stored is not None:
+                return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
+            raise
+        if not locked:
+            # Someone holds the lock: a replay of a finished request still gets its answer
+            # (e.g. a concurrent replay of it); only a request still running is refused.
+            stored = await self._stored(key)
+            if stored is not None:
+                return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
             raise Aborted(
                 "a request with this request_id is still being processed; retry shortly",
                 reason=REQUEST_IN_FLIGHT,
             )
         try:
             async with self._sessions.begin() as session:
-                # The first request may have committed between the fast path and the lock.
+                # A finished request (the usual replay) is answered from its record.
                 stored = await self._lookup(session, key)
                 if stored is not None:
                     return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
