@@ -255,9 +255,12 @@ async def test_fifty_concurrent_transfers_from_one_account_never_overdraw(mesh: 
 
 
 async def test_two_workers_share_the_queue_and_each_command_commits_once(mesh: Mesh, engine: AsyncEngine) -> None:
-    first = await mesh.outbox()
+    # Small batches and little concurrency per worker, so one worker cannot hold the whole queue
+    # at once and the sharing is observable (with the defaults, one fast worker may claim all 30).
+    small = {"GX_OUTBOX__BATCH_SIZE": "2", "GX_OUTBOX__CONCURRENCY": "2"}
+    first = await mesh.outbox(**small)
     users = await create_users(mesh, engine, 6)
-    second = await mesh.outbox()
+    second = await mesh.outbox(**small)
     ids = [
         await record(engine, "TRANSFER_TOKENS", transfer(users[i % 6], users[(i + 1) % 6], GX // 4))
         for i in range(30)
