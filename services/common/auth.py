@@ -7,6 +7,7 @@ import contextvars
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -206,18 +207,56 @@ class GrpcJwksFetcher:
 _REQUIRED_CLAIMS: Final = ["exp", "iat", "sub", "jti", "aud", "iss"]
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A verified token remembered by `TokenVerifier`: its principal, its key and when it lapses."""
+
+    principal: Principal
+    kid: str
+    key: Any
+    valid_until: float
+
+
 class TokenVerifier:
     """Verifies ES256 access tokens; a plain class, usable outside gRPC.
 
     Only ES256 is accepted: `none`, HS* (the classic public-key-as-HMAC-secret confusion)
     and every other algorithm are refused before any key is looked up.
+
+    A client sends the same token on every call until it expires, and checking an ES256
+    signature is the largest cost of a cheap read, so verified tokens are remembered by
+    their exact text in a bounded LRU. A remembered token still fails once expired (same
+    leeway as the full check) and once its signing key is no longer the key source's
+    key for its kid; any other text (a tampered token) gets the full verification.
     """
 
-    def __init__(self, keys: KeySource, *, issuer: str, audience: str, leeway_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: float = 30.0,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Create the verifier.
+
+        Args:
+            keys: Finds the verification key for a kid.
+            issuer: The required `iss`.
+            audience: The required `aud`.
+            leeway_seconds: Tolerated clock skew for `exp`, `nbf` and `iat`.
+            cache_size: How many verified tokens to remember; 0 turns the cache off.
+            clock: Wall-clock seconds (tests pass a fake one).
+        """
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
+        self._cache_size = cache_size
+        self._clock = clock
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
         """Verify a compact JWT and return its principal.
@@ -225,6 +264,14 @@ class TokenVerifier:
         Raises:
             Unauthenticated: reason TOKEN_EXPIRED or TOKEN_INVALID.
         """
+        cached = self._verified.get(token)
+        if cached is not None:
+            # Compared with the same bound as PyJWT's exp check (exp <= now - leeway fails).
+            if self._clock() < cached.valid_until and await self._keys.key_for(cached.kid) is cached.key:
+                self._verified.move_to_end(token)
+                return cached.principal
+            # Expired or its key is gone: forget it and let the full check give the reason.
+            self._verified.pop(token, None)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -237,7 +284,13 @@ class TokenVerifier:
         key = await self._keys.key_for(kid)
         if key is None:
             raise Unauthenticated("the access token's signing key is unknown", reason="TOKEN_INVALID")
-        return self.verify_with_key(token, key)
+        principal = self.verify_with_key(token, key)
+        if self._cache_size > 0:
+            exp = principal.claims["exp"]
+            self._verified[token] = _Verified(principal, kid, key, float(exp) + self._leeway)
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return principal
 
     def verify_with_key(self, token: str, key: Any) -> Principal:
         """Verify against a known key (the synchronous core of `verify`)."""

@@ -164,3 +164,92 @@ async def test_concurrent_unknown_kids_share_one_fetch() -> None:
     gate.set()
     assert all(k is not None for k in await asyncio.gather(*waiters))
     assert calls == 1
+
+
+class _Clock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _CountingVerifier(TokenVerifier):
+    """Counts full signature checks, so a test can tell a remembered token from a re-verified one."""
+
+    full_checks = 0
+
+    def verify_with_key(self, token, key):  # type: ignore[no-untyped-def]
+        self.full_checks += 1
+        return super().verify_with_key(token, key)
+
+
+async def test_remembered_token_skips_the_signature_check_and_yields_the_same_principal(signer: Signer) -> None:
+    verifier = _CountingVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE)
+    token = signer.token(sub="u-7", roles=["ADMIN"])
+    first, second = await verifier.verify(token), await verifier.verify(token)
+    assert second == first and second.user_id == "u-7" and second.is_admin
+    assert verifier.full_checks == 1
+
+
+async def test_remembered_token_is_forgotten_once_past_exp_and_leeway(signer: Signer) -> None:
+    clock = _Clock()
+    verifier = _CountingVerifier(
+        StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=5, clock=clock
+    )
+    now = int(clock.now)
+    token = signer.token(iat=now, exp=now + 60)
+    await verifier.verify(token)
+    clock.now = now + 64.9  # inside the leeway: still answered from memory
+    await verifier.verify(token)
+    assert verifier.full_checks == 1
+    clock.now = now + 65  # exp + leeway: memory no longer vouches for it
+    await verifier.verify(token)  # PyJWT reads the real clock, by which the token is still valid
+    assert verifier.full_checks == 2
+
+
+async def test_real_expiry_of_a_remembered_token_is_refused_as_expired(signer: Signer) -> None:
+    verifier = TokenVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=0)
+    now = int(time.time())
+    token = signer.token(iat=now - 10, exp=now + 1)
+    await verifier.verify(token)
+    await asyncio.sleep(max(0.0, now + 1.05 - time.time()))
+    assert await _reason(verifier, token) == "TOKEN_EXPIRED"
+
+
+async def test_tampered_copy_of_a_remembered_token_is_refused(signer: Signer) -> None:
+    verifier = TokenVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE)
+    token = signer.token(sub="u-1")
+    await verifier.verify(token)
+    header, payload, sig = token.split(".")
+    other = signer.token(sub="u-2", roles=["SUPER_ADMIN"]).split(".")[1]
+    assert await _reason(verifier, f"{header}.{other}.{sig}") == "TOKEN_INVALID"
+    flipped = sig[:-2] + ("A" if sig[-2] != "A" else "B") + sig[-1]
+    assert await _reason(verifier, f"{header}.{payload}.{flipped}") == "TOKEN_INVALID"
+    assert (await verifier.verify(token)).user_id == "u-1"
+
+
+async def test_remembered_token_is_refused_once_its_key_is_withdrawn(signer: Signer) -> None:
+    keys = {signer.kid: signer.public_key}
+    verifier = TokenVerifier(StaticKeySource(keys), issuer=ISSUER, audience=AUDIENCE)
+    source = verifier._keys  # the StaticKeySource copies the mapping; withdraw from its copy
+    token = signer.token()
+    await verifier.verify(token)
+    source._keys.clear()  # type: ignore[attr-defined]
+    assert await _reason(verifier, token) == "TOKEN_INVALID"
+
+
+async def test_token_memory_is_bounded_least_recently_used_first(signer: Signer) -> None:
+    verifier = _CountingVerifier(
+        StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE, cache_size=2
+    )
+    a, b, c = signer.token(), signer.token(), signer.token()
+    for token in (a, b, a, c):  # c evicts b, the least recently used
+        await verifier.verify(token)
+    assert verifier.full_checks == 3
+    await verifier.verify(a)
+    assert verifier.full_checks == 3
+    await verifier.verify(b)
+    assert verifier.full_checks == 4
