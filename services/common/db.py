@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
+from typing import Any, Final
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from services.common.settings import DatabaseSettings
@@ -17,15 +20,47 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     Args:
         settings: URL (`postgresql+psycopg://...`) and pool sizes.
     """
-    return create_async_engine(
+    idle_ping = settings.pool_pre_ping and settings.pool_ping_after_idle_seconds > 0
+    engine = create_async_engine(
         settings.url.get_secret_value(),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout,
         pool_recycle=settings.pool_recycle,
-        pool_pre_ping=settings.pool_pre_ping,
+        # With an idle threshold the checkout hook below pings instead of SQLAlchemy.
+        pool_pre_ping=settings.pool_pre_ping and not idle_ping,
         echo=settings.echo,
     )
+    if idle_ping:
+        _ping_idle_connections(engine, settings.pool_ping_after_idle_seconds)
+    return engine
+
+
+_IDLE_SINCE: Final = "gx_idle_since"
+
+
+def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection at checkout only if it sat idle for `idle_seconds` or more.
+
+    A failed ping invalidates the whole pool, as SQLAlchemy's own pre-ping does: after a
+    PostgreSQL restart every older connection is dead too. A new connection carries no
+    timestamp (SQLAlchemy clears a record's `info` when it reconnects), so it is not pinged.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa_exc.InvalidatePoolError(f"pre-ping of an idle connection failed: {exc}") from exc
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
