@@ -34,13 +34,19 @@ _STATES: Final = {
 # command as it stands.
 _CONFLICT_CODES: Final = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT", "ABORTED"})
 
+# The insert and its NOTIFY in one statement (one round trip fewer per command). The id is
+# the payload so a woken worker could fetch just that row; delivered on commit, and only when
+# a row was inserted (no row on a conflict, so no notification).
 _INSERT = text(
     """
-    INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id)
-    VALUES (:id, :tenant, :command_type, CAST(:payload AS jsonb), :request_id, :principal_id)
-    ON CONFLICT (tenant, request_id) DO NOTHING
-    RETURNING id, command_type, status, tx_id, block_number, error_code, error_message, result_json,
-              created_at, updated_at
+    WITH inserted AS (
+        INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id)
+        VALUES (:id, :tenant, :command_type, CAST(:payload AS jsonb), :request_id, :principal_id)
+        ON CONFLICT (tenant, request_id) DO NOTHING
+        RETURNING id, command_type, status, tx_id, block_number, error_code, error_message, result_json,
+                  created_at, updated_at
+    )
+    SELECT inserted.*, pg_notify(:channel, inserted.id::text) AS notified FROM inserted
     """
 )
 _EXISTING = text(
@@ -50,8 +56,6 @@ _EXISTING = text(
       FROM outbox.commands WHERE tenant = :tenant AND request_id = :request_id
     """
 )
-# The id is the payload so a woken worker could fetch just that row; delivered on commit.
-_NOTIFY = text("SELECT pg_notify(:channel, :id)")
 
 
 def command_type_name(command_type: int | str) -> str:
@@ -127,6 +131,7 @@ async def record_command(
         "payload": body,
         "request_id": rid,
         "principal_id": principal_id,
+        "channel": NOTIFY_CHANNEL,
     }
     row = (await session.execute(_INSERT, params)).first()
     if row is None:
@@ -137,7 +142,6 @@ async def record_command(
                 "this request_id was already used for a different command", reason="REQUEST_ID_REUSED"
             )
         return operation_from_row(existing)
-    await session.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "id": str(command_id)})
     return operation_from_row(row)
 
 
