@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import TokenVerifier
-from services.common.db import check_database, open_database
+from services.common.db import autocommit_reads, check_database, open_database
 from services.common.idempotency import Idempotency
 from services.common.redis import check_redis, open_redis
 from services.common.server import GxServer, bind, create_server
@@ -48,12 +48,14 @@ def create_wallet_server(
         redis: The Redis client (idempotency locks).
         verifier: Token verifier; default: identity's JWKS from GX_AUTH__JWKS_TARGET.
     """
-    recorder = CommandRecorder(engine, Idempotency(sessions, redis))
+    # The use cases only read through the engine; their writes go through `sessions`.
+    reads = autocommit_reads(engine)
+    recorder = CommandRecorder(reads, Idempotency(sessions, redis))
     wallet = servicers.WalletServicer(
-        WalletUseCases(engine, recorder, max_wait_seconds=settings.wallet.max_wait_seconds)
+        WalletUseCases(reads, recorder, max_wait_seconds=settings.wallet.max_wait_seconds)
     )
-    loans = LoanUseCases(engine, recorder)
-    admin = servicers.AdminServicer(AdminUseCases(engine, recorder, settings.wallet.countries_file))
+    loans = LoanUseCases(reads, recorder)
+    admin = servicers.AdminServicer(AdminUseCases(reads, recorder, settings.wallet.countries_file))
     return create_server(
         settings,
         [
@@ -61,12 +63,12 @@ def create_wallet_server(
             bind(admin_service_pb2_grpc.add_AdminServiceServicer_to_server, admin),
             bind(
                 organization_service_pb2_grpc.add_OrganizationServiceServicer_to_server,
-                servicers.OrganizationServicer(OrganizationUseCases(engine, recorder)),
+                servicers.OrganizationServicer(OrganizationUseCases(reads, recorder)),
             ),
             bind(loan_service_pb2_grpc.add_LoanServiceServicer_to_server, servicers.LoanServicer(loans)),
             bind(
                 governance_service_pb2_grpc.add_GovernanceServiceServicer_to_server,
-                servicers.GovernanceServicer(GovernanceUseCases(engine, recorder)),
+                servicers.GovernanceServicer(GovernanceUseCases(reads, recorder)),
             ),
             bind(
                 tax_service_pb2_grpc.add_TaxServiceServicer_to_server,
