@@ -129,6 +129,16 @@ class ChaincodeEventStream:
                 if self._call is None:
                     self._call = self._open()
                 response = await self._call.read()
+            except asyncio.CancelledError:
+                # grpc.aio answers a pending read of a call cancelled locally (our close(), from
+                # another task) with CancelledError, not EOF or an AioRpcError, both before the
+                # first response (while it waits for the peer's initial metadata) and after. That
+                # is the end the caller asked for. A cancellation of the reading task itself must
+                # still propagate.
+                task = asyncio.current_task()
+                if self._closed and (task is None or not task.cancelling()):
+                    raise StopAsyncIteration from None
+                raise
             except grpc.aio.AioRpcError as rpc_error:
                 if self._closed:
                     raise StopAsyncIteration from None

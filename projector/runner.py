@@ -116,7 +116,6 @@ class Projector:
         self._control_interval = control_interval
         self._stopping = asyncio.Event()
         self._stream: Any = None
-        self._closed_by_us = False
         self.active = False
         self.streaming = False
         self.halted = False
@@ -127,7 +126,6 @@ class Projector:
         await self._close_stream()
 
     async def _close_stream(self) -> None:
-        self._closed_by_us = True
         stream, self._stream = self._stream, None
         if stream is not None:
             with contextlib.suppress(Exception):
@@ -181,19 +179,11 @@ class Projector:
             checkpoint.tx_id,
             checkpoint.generation,
         )
-        self._closed_by_us = False
         self._stream = self._open_stream(checkpoint)
         watcher = asyncio.create_task(self._watch_generation(checkpoint.generation))
         self.streaming = True
         try:
             await self._consume(conn, checkpoint)
-        except asyncio.CancelledError:
-            # Closing a gRPC stream that has not answered yet surfaces as CancelledError from
-            # its read. When WE closed it (shutdown, or a rebuild restarting the stream) that
-            # is a normal end; a cancellation of this task itself must still propagate.
-            task = asyncio.current_task()
-            if not self._closed_by_us or (task is not None and task.cancelling()):
-                raise
         finally:
             self.streaming = False
             watcher.cancel()
