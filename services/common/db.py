@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from services.common.settings import DatabaseSettings
 
@@ -93,3 +101,34 @@ async def check_database(engine: AsyncEngine) -> None:
     """Readiness: a round trip to PostgreSQL; raises when it is unreachable."""
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+# What hot-path helpers accept: a session (inside its transaction) or a connection.
+Queryable = AsyncSession | AsyncConnection
+
+
+async def driver_connection(db: AsyncSession | AsyncConnection) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under a session's or connection's current transaction.
+
+    Statements sent on it join that transaction (SQLAlchemy commits or rolls back the same
+    connection), so hot paths can skip SQLAlchemy's per-statement work (compilation cache
+    lookups, greenlet switches, result wrapping: about 0.1 ms of CPU per statement).
+    """
+    conn = await db.connection() if isinstance(db, AsyncSession) else db
+    raw = await conn.get_raw_connection()
+    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+    return driver
+
+
+async def fetch_all(db: AsyncSession | AsyncConnection, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+    """Run one statement straight on the driver and return its rows as named tuples.
+
+    Args:
+        db: The session or connection whose transaction the statement joins.
+        sql: psycopg syntax: `%(name)s` placeholders (a literal `%` is written `%%`).
+        params: The named parameters.
+    """
+    cursor = (await driver_connection(db)).cursor(row_factory=namedtuple_row)
+    async with cursor:
+        await cursor.execute(sql, params)
+        return await cursor.fetchall() if cursor.description is not None else []

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import text
 
+from services.common.db import Queryable, fetch_all
+
 
 class Executor(Protocol):
     """An AsyncConnection or AsyncSession: anything that executes a statement."""
@@ -63,26 +65,26 @@ class Account:
         return False
 
 
-_ACCOUNTS = text(
-    """
+# psycopg syntax: these run straight on the driver (db.fetch_all), every GetWallet and
+# transfer reads them.
+_ACCOUNTS = """
     SELECT w.wallet_id, w.account_type, w.user_id, w.country_code, w.balance_qirat, w.frozen, w.frozen_reason,
            u.status AS user_status, COALESCE(u.genesis_received, false) AS genesis_received,
            o.type AS org_type, o.status AS org_status, w.block_number, w.create_time, w.update_time
       FROM ledger.wallets w
       LEFT JOIN ledger.users u ON u.user_id = w.user_id
       LEFT JOIN ledger.organizations o ON o.org_id = w.wallet_id
-     WHERE w.wallet_id = ANY(:ids)
+     WHERE w.wallet_id = ANY(%(ids)s)
     """
-)
 
 
-async def accounts(db: Executor, wallet_ids: Sequence[str]) -> dict[str, Account]:
+async def accounts(db: Queryable, wallet_ids: Sequence[str]) -> dict[str, Account]:
     """The accounts among `wallet_ids` that exist, by id (one round trip)."""
-    rows = (await db.execute(_ACCOUNTS, {"ids": list(wallet_ids)})).all()
-    return {row.wallet_id: Account(**row._mapping) for row in rows}
+    rows = await fetch_all(db, _ACCOUNTS, {"ids": list(wallet_ids)})
+    return {row.wallet_id: Account(**row._asdict()) for row in rows}
 
 
-async def account(db: Executor, wallet_id: str) -> Account | None:
+async def account(db: Queryable, wallet_id: str) -> Account | None:
     """One account, or None."""
     return (await accounts(db, [wallet_id])).get(wallet_id)
 
@@ -97,15 +99,14 @@ class SystemState:
     fee_cap_bps: int | None
 
 
-_SYSTEM = text(
-    """
+_SYSTEM_SQL = """
     SELECT COALESCE(s.bootstrapped, false) AS bootstrapped, COALESCE(s.paused, false) AS paused,
            COALESCE(s.pause_reason, '') AS pause_reason, p.value AS fee_cap_bps
       FROM (SELECT 1) one
       LEFT JOIN ledger.system_status s ON s.id = 1
       LEFT JOIN ledger.system_parameters p ON p.name = 'transfer_fee_cap_bps'
     """
-)
+_SYSTEM = text(_SYSTEM_SQL)
 
 
 async def system_state(db: Executor) -> SystemState:
@@ -114,27 +115,26 @@ async def system_state(db: Executor) -> SystemState:
     return SystemState(bool(row.bootstrapped), bool(row.paused), row.pause_reason, row.fee_cap_bps)
 
 
-_ACCOUNT_COLUMNS = tuple(Account.__dataclass_fields__)
-_TRANSFER_VIEW = text(
-    f"""
+_TRANSFER_VIEW = f"""
     SELECT s.bootstrapped, s.paused, s.pause_reason, s.fee_cap_bps, a.*
-      FROM ({_SYSTEM.text}) s
-      LEFT JOIN ({_ACCOUNTS.text}) a ON true
+      FROM ({_SYSTEM_SQL}) s
+      LEFT JOIN ({_ACCOUNTS}) a ON true
     """
-)
+# The account columns (`a.*`) follow the four system columns.
+_SYSTEM_WIDTH = 4
 
 
-async def transfer_view(db: Executor, wallet_ids: Sequence[str]) -> tuple[SystemState, dict[str, Account]]:
+async def transfer_view(db: Queryable, wallet_ids: Sequence[str]) -> tuple[SystemState, dict[str, Account]]:
     """The system state and the accounts among `wallet_ids`, in ONE round trip.
 
     A transfer's checks need both on every request; one statement instead of two is a
     measurable share of an accept's cost.
     """
-    rows = (await db.execute(_TRANSFER_VIEW, {"ids": list(wallet_ids)})).all()
+    rows = await fetch_all(db, _TRANSFER_VIEW, {"ids": list(wallet_ids)})
     first = rows[0]
     system = SystemState(bool(first.bootstrapped), bool(first.paused), first.pause_reason, first.fee_cap_bps)
     found = {
-        row.wallet_id: Account(**{c: row._mapping[c] for c in _ACCOUNT_COLUMNS})
+        row.wallet_id: Account(**dict(zip(row._fields[_SYSTEM_WIDTH:], row[_SYSTEM_WIDTH:], strict=True)))
         for row in rows
         if row.wallet_id is not None
     }
