@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common.db import fetch_all
 from services.common.errors import Aborted, InvalidArgument
 
 _log = logging.getLogger("gx.idempotency")
@@ -32,13 +33,14 @@ ANONYMOUS: Final = "-"
 # Deletes the lock only if we still own it: after a TTL expiry another request may hold it.
 _RELEASE: Final = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
-_SELECT = text(
+# psycopg syntax: both run straight on the driver (db.fetch_all), on every mutating call.
+_SELECT = (
     "SELECT request_hash, response_type, response FROM platform.idempotency_records"
-    " WHERE scope = :scope AND principal = :principal AND request_id = :request_id"
+    " WHERE scope = %(scope)s AND principal = %(principal)s AND request_id = %(request_id)s"
 )
-_INSERT = text(
+_INSERT = (
     "INSERT INTO platform.idempotency_records (scope, principal, request_id, request_hash, response_type, response)"
-    " VALUES (:scope, :principal, :request_id, :request_hash, :response_type, :response)"
+    " VALUES (%(scope)s, %(principal)s, %(request_id)s, %(request_hash)s, %(response_type)s, %(response)s)"
     " ON CONFLICT DO NOTHING RETURNING 1"
 )
 
@@ -115,7 +117,8 @@ class Idempotency:
         return _decode(stored.response_type, bytes(stored.response))  # type: ignore[attr-defined]
 
     async def _lookup(self, session: AsyncSession, key: dict[str, str]) -> object | None:
-        return (await session.execute(_SELECT, key)).first()
+        rows = await fetch_all(session, _SELECT, key)
+        return rows[0] if rows else None
 
     async def _stored(self, key: dict[str, str]) -> object | None:
         async with self._sessions() as session:
@@ -179,7 +182,8 @@ class Idempotency:
                 if stored is not None:
                     return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
                 response = await handler(session)
-                inserted = await session.execute(
+                inserted = await fetch_all(
+                    session,
                     _INSERT,
                     {
                         **key,
@@ -188,7 +192,7 @@ class Idempotency:
                         "response": response.SerializeToString(deterministic=True),
                     },
                 )
-                if inserted.first() is None:
+                if not inserted:
                     # Someone committed the same id without our lock (its TTL ran out):
                     # roll our writes back rather than apply the request twice.
                     raise Aborted(

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import current_principal
+from services.common.db import fetch_all
 from services.common.errors import InvalidArgument
 
 NOTIFY_CHANNEL: Final = "outbox_new"
@@ -37,18 +38,17 @@ _CONFLICT_CODES: Final = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT
 # The insert and its NOTIFY in one statement (one round trip fewer per command). The id is
 # the payload so a woken worker could fetch just that row; delivered on commit, and only when
 # a row was inserted (no row on a conflict, so no notification).
-_INSERT = text(
-    """
+# psycopg syntax: it runs straight on the driver (db.fetch_all), once per accepted command.
+_INSERT = """
     WITH inserted AS (
         INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id)
-        VALUES (:id, :tenant, :command_type, CAST(:payload AS jsonb), :request_id, :principal_id)
+        VALUES (%(id)s, %(tenant)s, %(command_type)s, CAST(%(payload)s AS jsonb), %(request_id)s, %(principal_id)s)
         ON CONFLICT (tenant, request_id) DO NOTHING
         RETURNING id, command_type, status, tx_id, block_number, error_code, error_message, result_json,
                   created_at, updated_at
     )
-    SELECT inserted.*, pg_notify(:channel, inserted.id::text) AS notified FROM inserted
+    SELECT inserted.*, pg_notify(%(channel)s, inserted.id::text) AS notified FROM inserted
     """
-)
 _EXISTING = text(
     """
     SELECT id, command_type, payload, status, tx_id, block_number, error_code, error_message, result_json,
@@ -133,8 +133,8 @@ async def record_command(
         "principal_id": principal_id,
         "channel": NOTIFY_CHANNEL,
     }
-    row = (await session.execute(_INSERT, params)).first()
-    if row is None:
+    rows = await fetch_all(session, _INSERT, params)
+    if not rows:
         existing = (await session.execute(_EXISTING, {"tenant": tenant, "request_id": rid})).one()
         same_payload = existing.payload == json_format.MessageToDict(payload)
         if existing.command_type != name or not same_payload:
@@ -142,7 +142,7 @@ async def record_command(
                 "this request_id was already used for a different command", reason="REQUEST_ID_REUSED"
             )
         return operation_from_row(existing)
-    return operation_from_row(row)
+    return operation_from_row(rows[0]._asdict())
 
 
 def _reconcile_request_id(payload: Message, request_id: str | None) -> tuple[str, Message]:
