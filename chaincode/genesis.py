@@ -76,6 +76,7 @@ async def distribute(tx: Tx, user: res.User) -> cmd.GenesisOutcome:
             treasury_balance_qirat=treasury.balance_qirat,
             user_pool_balance_qirat=user_pool.balance_qirat,
             govt_pool_balance_qirat=govt_pool.balance_qirat,
+            user_velocity_timer_start_time=ledger.holding_start(wallet),
         )
     )
     return outcome

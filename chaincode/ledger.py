@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from gx.ledger.v1 import resources_pb2 as res
 
 from chaincode import rules
@@ -136,7 +137,7 @@ async def with_balance(tx: Tx, acct: res.Account) -> res.Account:
 async def save_account(tx: Tx, acct: res.Account) -> None:
     """Store *acct*, keeping its velocity-tax timer: started when a user's balance rises above the
     threshold, cleared when it falls to or below it."""
-    if acct.type == res.ACCOUNT_TYPE_USER:
+    if rules.pays_velocity_tax(acct.type):
         threshold = await param(tx, "velocity_tax_threshold_qirat")
         if acct.balance_qirat > threshold:
             if not acct.HasField("velocity_timer_start_time"):
@@ -144,6 +145,12 @@ async def save_account(tx: Tx, acct: res.Account) -> None:
         else:
             acct.ClearField("velocity_timer_start_time")
     tx.put_msg(account_key(acct.account_id), acct)
+
+
+def holding_start(acct: res.Account) -> Timestamp | None:
+    """The account's velocity-tax timer for an event (None while none runs), so the read models
+    can hold it and the wallet can preview the tax with the same rule."""
+    return acct.velocity_timer_start_time if acct.HasField("velocity_timer_start_time") else None
 
 
 async def move(tx: Tx, source: res.Account, target: res.Account, amount: int) -> None:

@@ -69,6 +69,8 @@ async def transfer(
             from_balance_qirat=source.balance_qirat,
             to_balance_qirat=to_balance,
             multisig_tx_id=multisig_tx_id,
+            from_velocity_timer_start_time=ledger.holding_start(source),
+            to_velocity_timer_start_time=ledger.holding_start(target),
         )
     )
     if fee:

@@ -167,6 +167,7 @@ async def _approve(tx: Tx, request: cmd.ApproveLoanRequest) -> cmd.ApproveLoanRe
             amount_qirat=loan.amount_qirat,
             borrower_balance_qirat=wallet.balance_qirat,
             pool_balance_qirat=pool.balance_qirat,
+            borrower_velocity_timer_start_time=ledger.holding_start(wallet),
         )
     )
     return cmd.ApproveLoanResult(loan=loan, borrower_balance_qirat=wallet.balance_qirat)
@@ -202,6 +203,7 @@ async def _repay(tx: Tx, request: cmd.RepayLoanRequest) -> cmd.RepayLoanResult:
             borrower_balance_qirat=wallet.balance_qirat,
             pool_balance_qirat=pool.balance_qirat,
             trust_score=user.trust_score,
+            borrower_velocity_timer_start_time=ledger.holding_start(wallet),
         )
     )
     return cmd.RepayLoanResult(loan=loan, borrower_balance_qirat=wallet.balance_qirat)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from fabric_chaincode_python.fabric_contract_api import TransactionContext
 from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import events_pb2 as ev
-from gx.ledger.v1 import resources_pb2 as res
 
 from chaincode import ledger, rules
 from chaincode.contracts.base import GxContract, check_id, need, run_command
 from chaincode.tx import Tx
-
-_DAY_SECONDS = 86_400
 
 
 class TaxContract(GxContract):
@@ -27,22 +24,25 @@ class TaxContract(GxContract):
 async def _apply(tx: Tx, request: cmd.ApplyVelocityTaxRequest) -> cmd.ApplyVelocityTaxResult:
     check_id(request.account_id, "account_id")
     acct = await ledger.require_account(tx, request.account_id)
-    need(acct.type == res.ACCOUNT_TYPE_USER, "INVALID_ARGUMENT", "only user accounts pay the velocity tax")
+    need(rules.pays_velocity_tax(acct.type), "INVALID_ARGUMENT", "only user accounts pay the velocity tax")
     await ledger.require_not_paused(tx)
     threshold = await ledger.param(tx, "velocity_tax_threshold_qirat")
-    if acct.balance_qirat <= threshold:
-        return cmd.ApplyVelocityTaxResult(skip_reason="BELOW_THRESHOLD", balance_qirat=acct.balance_qirat)
-    period = await ledger.param(tx, "velocity_tax_period_days") * _DAY_SECONDS
-    started = acct.velocity_timer_start_time
-    if not acct.HasField("velocity_timer_start_time") or tx.time.seconds - started.seconds < period:
-        return cmd.ApplyVelocityTaxResult(skip_reason="NOT_DUE", balance_qirat=acct.balance_qirat)
-    rate = await ledger.param(tx, "velocity_tax_rate_bps")
-    # Only the part above the threshold is taxed, so crossing it by one Qirat costs one Qirat's tax.
-    tax = (acct.balance_qirat - threshold) * rate // 10_000
-    if tax == 0:
-        return cmd.ApplyVelocityTaxResult(skip_reason="NOT_DUE", balance_qirat=acct.balance_qirat)
-    treasury_share = tax * rules.TAX_TREASURY_PERCENT // 100
-    charity_share = tax - treasury_share
+    # The rule itself is pure (chaincode.rules), so the wallet's preview applies exactly it.
+    assessed = rules.velocity_tax(
+        account_type=acct.type,
+        balance_qirat=acct.balance_qirat,
+        holding_start_seconds=(
+            acct.velocity_timer_start_time.seconds if acct.HasField("velocity_timer_start_time") else None
+        ),
+        now_seconds=tx.time.seconds,
+        threshold_qirat=threshold,
+        period_days=await ledger.param(tx, "velocity_tax_period_days"),
+        rate_bps=await ledger.param(tx, "velocity_tax_rate_bps"),
+    )
+    if not assessed.due:
+        return cmd.ApplyVelocityTaxResult(skip_reason=assessed.skip_reason, balance_qirat=acct.balance_qirat)
+    tax, rate = assessed.tax_qirat, assessed.rate_bps
+    treasury_share, charity_share = assessed.treasury_qirat, assessed.charity_qirat
     country = await ledger.require_country(tx, acct.country_code)
     treasury = await ledger.require_account(tx, country.treasury_account_id)
     charity = await ledger.require_account(tx, rules.CHARITABLE_POOL)
@@ -66,6 +66,7 @@ async def _apply(tx: Tx, request: cmd.ApplyVelocityTaxRequest) -> cmd.ApplyVeloc
             treasury_balance_qirat=treasury.balance_qirat,
             charity_qirat=charity_share,
             charity_balance_qirat=charity.balance_qirat,
+            velocity_timer_start_time=ledger.holding_start(acct),
         )
     )
     return cmd.ApplyVelocityTaxResult(

@@ -97,7 +97,13 @@ async def _freeze(tx: Tx, request: cmd.FreezeWalletRequest) -> cmd.FreezeWalletR
     need(not acct.frozen, "ALREADY_FROZEN", f"account {acct.account_id} is frozen already")
     acct.frozen = True
     await ledger.save_account(tx, acct)
-    tx.emit(wallet_frozen=ev.WalletFrozen(account_id=acct.account_id, reason=request.reason))
+    tx.emit(
+        wallet_frozen=ev.WalletFrozen(
+            account_id=acct.account_id,
+            reason=request.reason,
+            velocity_timer_start_time=ledger.holding_start(acct),
+        )
+    )
     return cmd.FreezeWalletResult(account=acct)
 
 
@@ -107,7 +113,13 @@ async def _unfreeze(tx: Tx, request: cmd.UnfreezeWalletRequest) -> cmd.UnfreezeW
     need(acct.frozen, "NOT_FROZEN", f"account {acct.account_id} is not frozen")
     acct.frozen = False
     await ledger.save_account(tx, acct)
-    tx.emit(wallet_unfrozen=ev.WalletUnfrozen(account_id=acct.account_id, reason=request.reason))
+    tx.emit(
+        wallet_unfrozen=ev.WalletUnfrozen(
+            account_id=acct.account_id,
+            reason=request.reason,
+            velocity_timer_start_time=ledger.holding_start(acct),
+        )
+    )
     return cmd.UnfreezeWalletResult(account=acct)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import queries_pb2 as qry
 from gx.ledger.v1 import resources_pb2 as res
@@ -213,6 +216,9 @@ async def test_velocity_tax_takes_the_rate_above_the_threshold_after_the_period(
     assert gx.balance("treasury_LK") == treasury_before + result.treasury_qirat
     assert gx.balance(rules.CHARITABLE_POOL) == charity_before + result.charity_qirat
     assert out.domain_events() == ["velocity_tax_applied"]
+    # Still above the threshold, so the period restarts now, and the event says so.
+    applied = out.ledger_events()
+    assert applied.events[0].velocity_tax_applied.velocity_timer_start_time == applied.time
     apply.request_id = rid()
     again = (await gx.invoke("ApplyVelocityTax", apply, role=AD)).result(cmd.ApplyVelocityTaxResult)
     assert again.skip_reason == "NOT_DUE"  # the period restarted
@@ -226,3 +232,121 @@ async def test_velocity_timer_stops_when_the_balance_falls_to_the_threshold(gx: 
         "ApplyVelocityTax", cmd.ApplyVelocityTaxRequest(account_id=spender, request_id=rid()), role=AD
     )
     assert out.result(cmd.ApplyVelocityTaxResult).skip_reason == "BELOW_THRESHOLD"
+
+
+async def test_velocity_tax_event_has_no_timer_once_the_tax_takes_the_balance_to_the_threshold(
+    gx: FakeLedger,
+) -> None:
+    hoarder = await new_user(gx, "LK")
+    await _param(gx, "velocity_tax_rate_bps", 600)
+    await _param(gx, "velocity_tax_threshold_qirat", 499 * GX)  # 1 GX above: 6% of it is due
+    gx.advance(days=360)
+    out = await gx.invoke(
+        "ApplyVelocityTax", cmd.ApplyVelocityTaxRequest(account_id=hoarder, request_id=rid()), role=AD
+    )
+    assert out.result(cmd.ApplyVelocityTaxResult).tax_qirat == GX * 600 // 10_000
+    event = out.ledger_events().events[0].velocity_tax_applied
+    assert event.balance_qirat == 500 * GX - GX * 600 // 10_000
+    # The balance is still above 499 GX: the timer restarts at the tax.
+    assert event.HasField("velocity_timer_start_time")
+    await _param(gx, "velocity_tax_threshold_qirat", 500 * GX)
+    gx.advance(days=360)
+    # Now at or below the threshold: nothing due, and the timer is gone after the next store.
+    below = await gx.invoke(
+        "ApplyVelocityTax", cmd.ApplyVelocityTaxRequest(account_id=hoarder, request_id=rid()), role=AD
+    )
+    assert below.result(cmd.ApplyVelocityTaxResult).skip_reason == "BELOW_THRESHOLD"
+
+
+_TIMER_FIELDS = {
+    "genesis_distributed": (("user_id", "user_velocity_timer_start_time"),),
+    "transfer_completed": (
+        ("from_account_id", "from_velocity_timer_start_time"),
+        ("to_account_id", "to_velocity_timer_start_time"),
+    ),
+    "wallet_frozen": (("account_id", "velocity_timer_start_time"),),
+    "wallet_unfrozen": (("account_id", "velocity_timer_start_time"),),
+    "loan_approved": (("borrower_id", "borrower_velocity_timer_start_time"),),
+    "loan_repaid": (("borrower_id", "borrower_velocity_timer_start_time"),),
+    "velocity_tax_applied": (("account_id", "velocity_timer_start_time"),),
+}
+
+
+def _project_timers(out, timers: dict[str, str | None]) -> None:
+    """What the projector does: the last event naming an account sets its timer (or clears it)."""
+    for event in out.ledger_events().events:
+        kind = event.WhichOneof("event")
+        body = getattr(event, kind)
+        for id_field, timer_field in _TIMER_FIELDS.get(kind, ()):
+            stamp = getattr(body, timer_field)
+            timers[getattr(body, id_field)] = stamp.ToJsonString() if body.HasField(timer_field) else None
+
+
+def _chain_timer(gx: FakeLedger, account_id: str) -> str | None:
+    stored = json.loads(gx.world[f"acct~{account_id}"])
+    return stored.get("velocityTimerStartTime")
+
+
+async def test_events_carry_every_change_of_a_users_velocity_timer(gx: FakeLedger) -> None:
+    """A read model fed only by the events holds the same holding timers as the chain."""
+    timers: dict[str, str | None] = {}
+    users = []
+    for _ in range(3):
+        user_id = str(uuid.uuid4())
+        out = await gx.invoke(
+            "CreateUser",
+            cmd.CreateUserRequest(
+                user_id=user_id, country_code="LK", date_of_birth="1990-05-01", request_id=rid()
+            ),
+            role=AD,
+        )
+        _project_timers(out, timers)
+        users.append(user_id)
+    a, b, c = users
+    admin = await _admin(gx)
+    assert timers[a] is not None  # genesis paid 500 GX > 100 GX: the timer runs from then
+
+    async def step(function: str, request, role: str = PA) -> None:
+        out = await gx.invoke(function, request, role=role)
+        assert out.ok, out.message
+        _project_timers(out, timers)
+
+    gx.advance(days=1)
+    await step(
+        "TransferTokens",
+        cmd.TransferTokensRequest(
+            from_account_id=a, to_account_id=b, amount_qirat=450 * GX, request_id=rid()
+        ),
+    )
+    assert timers[a] is None and timers[b] is not None  # a fell below, b was above already
+    gx.advance(days=1)
+    await step(
+        "TransferTokens",
+        cmd.TransferTokensRequest(
+            from_account_id=b, to_account_id=a, amount_qirat=200 * GX, request_id=rid()
+        ),
+    )
+    # A lowered threshold reaches a quiet account only when it is next stored: by a freeze.
+    await _param(gx, "velocity_tax_threshold_qirat", 10 * GX)
+    gx.advance(days=1)
+    await step("FreezeWallet", cmd.FreezeWalletRequest(account_id=c, reason="check", request_id=rid()), AD)
+    await _param(gx, "velocity_tax_threshold_qirat", 600 * GX)
+    gx.advance(days=1)
+    await step("UnfreezeWallet", cmd.UnfreezeWalletRequest(account_id=c, request_id=rid()), AD)
+    assert timers[c] is None
+    await _param(gx, "velocity_tax_threshold_qirat", 100 * GX)
+    await _param(gx, "loan_min_trust_score", 0)
+    loan = (await _apply(gx, c, 200 * GX)).result(cmd.ApplyForLoanResult).loan
+    gx.advance(days=1)
+    await step(
+        "ApproveLoan", cmd.ApproveLoanRequest(loan_id=loan.loan_id, approver_id=admin, request_id=rid()), AD
+    )
+    gx.advance(days=1)
+    await step(
+        "RepayLoan", cmd.RepayLoanRequest(loan_id=loan.loan_id, amount_qirat=200 * GX, request_id=rid())
+    )
+    gx.advance(days=400)
+    await step("ApplyVelocityTax", cmd.ApplyVelocityTaxRequest(account_id=b, request_id=rid()), AD)
+    for user_id in (a, b, c):
+        assert timers[user_id] == _chain_timer(gx, user_id), user_id
+    assert {timers[a] is None, timers[b] is None} == {False}
