@@ -94,19 +94,23 @@ async def _leg(
     )
 
 
-async def _set_balance(ctx: TxContext, wallet_id: str, balance: int) -> None:
+async def _set_balance(ctx: TxContext, wallet_id: str, balance: int, timer: datetime | None = None) -> None:
     # Events carry the balance AFTER the event, so setting it (not adding) is idempotent and
     # self-correcting. An account the read model has not seen yet is created on the fly, so
-    # no event order within a transaction can lose a balance.
+    # no event order within a transaction can lose a balance. The velocity-tax holding timer
+    # travels with a user's balance (None: no timer runs; the chaincode keeps none on pools,
+    # treasuries or organisations, so None is right for them too).
     await ctx.run(
-        "INSERT INTO ledger.wallets (wallet_id, account_type, balance_qirat, block_number, fabric_tx_id,"
-        " create_time, update_time)"
-        " VALUES (:w, :atype, :bal, :block, :tx, :time, :time)"
+        "INSERT INTO ledger.wallets (wallet_id, account_type, balance_qirat, velocity_timer_start_time, block_number,"
+        " fabric_tx_id, create_time, update_time)"
+        " VALUES (:w, :atype, :bal, :timer, :block, :tx, :time, :time)"
         " ON CONFLICT (wallet_id) DO UPDATE SET balance_qirat = EXCLUDED.balance_qirat,"
+        " velocity_timer_start_time = EXCLUDED.velocity_timer_start_time,"
         " block_number = EXCLUDED.block_number, fabric_tx_id = EXCLUDED.fabric_tx_id, update_time = EXCLUDED.update_time",
         w=wallet_id,
         atype=_guess_type(wallet_id),
         bal=balance,
+        timer=timer,
     )
 
 
@@ -270,7 +274,7 @@ async def genesis_distributed(ctx: TxContext, index: int, e: events_pb2.GenesisD
         cc=e.country_code,
         phase=e.phase,
     )
-    await _set_balance(ctx, e.user_id, e.user_balance_qirat)
+    await _set_balance(ctx, e.user_id, e.user_balance_qirat, _ts(e, "user_velocity_timer_start_time"))
     await _set_balance(ctx, e.treasury_account_id, e.treasury_balance_qirat)
     await _set_balance(ctx, USER_GENESIS_POOL, e.user_pool_balance_qirat)
     await _set_balance(ctx, GOVT_GENESIS_POOL, e.govt_pool_balance_qirat)
@@ -291,8 +295,8 @@ async def genesis_skipped(ctx: TxContext, index: int, e: events_pb2.GenesisSkipp
 
 
 async def transfer_completed(ctx: TxContext, index: int, e: events_pb2.TransferCompleted) -> None:
-    await _set_balance(ctx, e.from_account_id, e.from_balance_qirat)
-    await _set_balance(ctx, e.to_account_id, e.to_balance_qirat)
+    await _set_balance(ctx, e.from_account_id, e.from_balance_qirat, _ts(e, "from_velocity_timer_start_time"))
+    await _set_balance(ctx, e.to_account_id, e.to_balance_qirat, _ts(e, "to_velocity_timer_start_time"))
     org = bool(e.multisig_tx_id)
     await _leg(
         ctx,
@@ -338,10 +342,11 @@ async def fee_collected(ctx: TxContext, index: int, e: events_pb2.FeeCollected) 
 
 async def wallet_frozen(ctx: TxContext, index: int, e: events_pb2.WalletFrozen) -> None:
     await ctx.run(
-        "UPDATE ledger.wallets SET frozen = true, frozen_reason = :reason, block_number = :block, fabric_tx_id = :tx,"
-        " update_time = :time WHERE wallet_id = :w",
+        "UPDATE ledger.wallets SET frozen = true, frozen_reason = :reason, velocity_timer_start_time = :timer,"
+        " block_number = :block, fabric_tx_id = :tx, update_time = :time WHERE wallet_id = :w",
         w=e.account_id,
         reason=e.reason,
+        timer=_ts(e, "velocity_timer_start_time"),
     )
     await ctx.run(
         "UPDATE ledger.users SET status = 'FROZEN', block_number = :block, fabric_tx_id = :tx, update_time = :time"
@@ -352,9 +357,10 @@ async def wallet_frozen(ctx: TxContext, index: int, e: events_pb2.WalletFrozen) 
 
 async def wallet_unfrozen(ctx: TxContext, index: int, e: events_pb2.WalletUnfrozen) -> None:
     await ctx.run(
-        "UPDATE ledger.wallets SET frozen = false, frozen_reason = NULL, block_number = :block, fabric_tx_id = :tx,"
-        " update_time = :time WHERE wallet_id = :w",
+        "UPDATE ledger.wallets SET frozen = false, frozen_reason = NULL, velocity_timer_start_time = :timer,"
+        " block_number = :block, fabric_tx_id = :tx, update_time = :time WHERE wallet_id = :w",
         w=e.account_id,
+        timer=_ts(e, "velocity_timer_start_time"),
     )
     await ctx.run(
         "UPDATE ledger.users SET status = 'ACTIVE', block_number = :block, fabric_tx_id = :tx, update_time = :time"
@@ -364,7 +370,7 @@ async def wallet_unfrozen(ctx: TxContext, index: int, e: events_pb2.WalletUnfroz
 
 
 async def velocity_tax_applied(ctx: TxContext, index: int, e: events_pb2.VelocityTaxApplied) -> None:
-    await _set_balance(ctx, e.account_id, e.balance_qirat)
+    await _set_balance(ctx, e.account_id, e.balance_qirat, _ts(e, "velocity_timer_start_time"))
     await _set_balance(ctx, e.treasury_account_id, e.treasury_balance_qirat)
     await _set_balance(ctx, CHARITABLE_POOL, e.charity_balance_qirat)
     await _leg(ctx, index, 0, e.account_id, "TAX", e.tax_qirat, counterparty=e.treasury_account_id)
@@ -514,7 +520,7 @@ async def loan_approved(ctx: TxContext, index: int, e: events_pb2.LoanApproved) 
         id=e.loan_id,
         by=e.approver_id,
     )
-    await _set_balance(ctx, e.borrower_id, e.borrower_balance_qirat)
+    await _set_balance(ctx, e.borrower_id, e.borrower_balance_qirat, _ts(e, "borrower_velocity_timer_start_time"))
     await _set_balance(ctx, LOAN_POOL, e.pool_balance_qirat)
     await _leg(ctx, index, 0, e.borrower_id, "LOAN_DISBURSEMENT", e.amount_qirat, counterparty=LOAN_POOL)
     await _leg(ctx, index, 1, LOAN_POOL, "LOAN_DISBURSEMENT", e.amount_qirat, counterparty=e.borrower_id)
@@ -535,7 +541,7 @@ async def loan_repaid(ctx: TxContext, index: int, e: events_pb2.LoanRepaid) -> N
         b=e.borrower_id,
         trust=e.trust_score,
     )
-    await _set_balance(ctx, e.borrower_id, e.borrower_balance_qirat)
+    await _set_balance(ctx, e.borrower_id, e.borrower_balance_qirat, _ts(e, "borrower_velocity_timer_start_time"))
     await _set_balance(ctx, LOAN_POOL, e.pool_balance_qirat)
     await _leg(ctx, index, 0, e.borrower_id, "LOAN_REPAYMENT", e.amount_qirat, counterparty=LOAN_POOL)
     await _leg(ctx, index, 1, LOAN_POOL, "LOAN_REPAYMENT", e.amount_qirat, counterparty=e.borrower_id)

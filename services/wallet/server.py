@@ -72,7 +72,7 @@ def create_wallet_server(
             ),
             bind(
                 tax_service_pb2_grpc.add_TaxServiceServicer_to_server,
-                servicers.TaxServicer(TaxUseCases(recorder)),
+                servicers.TaxServicer(TaxUseCases(recorder, reads)),
             ),
         ],
         {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},

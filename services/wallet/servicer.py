@@ -287,7 +287,7 @@ class GovernanceServicer(governance_service_pb2_grpc.GovernanceServiceServicer):
 
 
 class TaxServicer(tax_service_pb2_grpc.TaxServiceServicer):
-    """Velocity tax: apply (admins); the preview answers UNIMPLEMENTED."""
+    """Velocity tax: the preview (users their own wallet, admins any) and apply (admins)."""
 
     def __init__(self, usecases: TaxUseCases) -> None:
         """Wraps the use cases."""
@@ -296,7 +296,7 @@ class TaxServicer(tax_service_pb2_grpc.TaxServiceServicer):
     async def PreviewVelocityTax(
         self, request: tax_svc.PreviewVelocityTaxRequest, context: grpc.aio.ServicerContext
     ) -> tax_svc.PreviewVelocityTaxResponse:
-        return await self._uc.preview()
+        return await self._uc.preview(require_principal(), request)
 
     async def ApplyVelocityTax(
         self, request: tax_svc.ApplyVelocityTaxRequest, context: grpc.aio.ServicerContext

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import UTC
 
 import pytest
 from google.protobuf import json_format, timestamp_pb2
@@ -228,3 +230,57 @@ async def test_bootstrap_keeps_a_parameter_changed_before_it_and_replays_to_equa
     await _reset(engine)
     await _apply_all(engine, chain)
     assert await _parameters(engine) == first
+
+
+async def test_holding_timers_in_the_read_model_equal_the_chain(engine: AsyncEngine) -> None:
+    """Events from the real chaincode carry every change of a user's velocity-tax timer."""
+    chaincode, txs = FakeLedger(), []
+
+    async def run(function: str, request, role: str = "gx_super_admin"):
+        out = await chaincode.invoke(function, request, role=role)
+        assert out.ok, out.message
+        txs.append((len(txs) + 1, f"tx-{len(txs) + 1}", out.events[0][1]))
+        return out
+
+    def rid() -> str:
+        return str(uuid.uuid4())
+
+    C = commands_pb2
+    await run("BootstrapSystem", C.BootstrapSystemRequest(request_id=rid()))
+    countries = C.InitializeCountriesRequest(request_id=rid())
+    countries.countries.add(country_code="LK", name="Sri Lanka", share_bps=10_000)
+    await run("InitializeCountries", countries)
+    users = [str(uuid.uuid4()) for _ in range(3)]
+    for user in users:
+        await run("CreateUser", C.CreateUserRequest(user_id=user, country_code="LK", date_of_birth="1990-01-01", request_id=rid()), "gx_admin")
+    a, b, c = users
+    GX = rules.QIRAT_PER_GX
+    chaincode.advance(days=3)
+    await run("TransferTokens", C.TransferTokensRequest(from_account_id=a, to_account_id=b, amount_qirat=450 * GX, request_id=rid()), "gx_partner_api")
+    await run("UpdateSystemParameter", C.UpdateSystemParameterRequest(parameter="velocity_tax_threshold_qirat", value=600 * GX, request_id=rid()))
+    chaincode.advance(days=1)
+    await run("FreezeWallet", C.FreezeWalletRequest(account_id=c, reason="audit", request_id=rid()), "gx_admin")
+    await run("UpdateSystemParameter", C.UpdateSystemParameterRequest(parameter="velocity_tax_threshold_qirat", value=100 * GX, request_id=rid()))
+    chaincode.advance(days=400)
+    taxed = await run("ApplyVelocityTax", C.ApplyVelocityTaxRequest(account_id=b, request_id=rid()), "gx_admin")
+    assert taxed.result(C.ApplyVelocityTaxResult).taxed
+
+    await _reset(engine)
+    await _apply_all(engine, txs)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT wallet_id, velocity_timer_start_time FROM ledger.wallets WHERE account_type = 'USER'"))).all()
+    projected = {r.wallet_id: r.velocity_timer_start_time for r in rows}
+
+    def on_chain(user: str):
+        stored = json.loads(chaincode.world[f"acct~{user}"]).get("velocityTimerStartTime")
+        if stored is None:
+            return None
+        stamp = timestamp_pb2.Timestamp()
+        stamp.FromJsonString(stored)
+        return stamp.ToDatetime(tzinfo=UTC)
+
+    assert projected == {user: on_chain(user) for user in users}
+    # a fell below the threshold, b was taxed (its period restarted), c's freeze cleared its timer.
+    assert projected[a] is None and projected[c] is None
+    assert projected[b] == chaincode.now.replace(microsecond=0)

@@ -11,8 +11,6 @@ import pytest
 from gx.type.v1 import command_pb2
 from gx.wallet.v1 import admin_service_pb2 as adm
 from gx.wallet.v1 import (
-    tax_service_pb2,
-    tax_service_pb2_grpc,
     wallet_pb2,
 )
 
@@ -292,14 +290,3 @@ async def test_admin_replay_returns_the_same_operation(wallet: Wallet) -> None:
     # The read model now says bootstrapped, yet the replay answers the first operation.
     await wallet.system(bootstrapped=True)
     assert (await wallet.admin.BootstrapSystem(request, metadata=root)).name == first.name
-
-
-async def test_the_tax_preview_answers_unimplemented(wallet: Wallet) -> None:
-    tax = tax_service_pb2_grpc.TaxServiceStub(wallet.channel)
-    bad = await failure(
-        tax.PreviewVelocityTax(
-            tax_service_pb2.PreviewVelocityTaxRequest(wallet_id="me"), metadata=wallet.token("u")
-        )
-    )
-    assert (bad.code, bad.reason) == (grpc.StatusCode.UNIMPLEMENTED, "NOT_IMPLEMENTED")
-    assert "holding timer" in bad.message

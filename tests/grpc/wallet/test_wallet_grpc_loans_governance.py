@@ -300,6 +300,11 @@ async def test_apply_velocity_tax_is_an_admin_command_on_user_wallets(wallet: Wa
         )
     )
     assert missing.code == grpc.StatusCode.NOT_FOUND
+    # Held above the threshold for the whole period: taxable, so the command is recorded.
+    await wallet.sql(
+        "UPDATE ledger.wallets SET velocity_timer_start_time = now() - interval '361 days' WHERE wallet_id = :w",
+        w=alice,
+    )
     await stub.ApplyVelocityTax(
         tax.ApplyVelocityTaxRequest(request_id=_rid(), wallet_id=alice), metadata=admin
     )
