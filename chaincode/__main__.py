@@ -61,6 +61,16 @@ def main() -> int:
     if role_msps is None:
         log.warning("GX_CHAINCODE_ROLE_MSPS is unset: gxc_role is trusted from every MSP on the channel")
     chaincode = build_chaincode(role_msps)
+    listen = os.environ.get("GX_CHAINCODE_METRICS_LISTEN", "")
+    if listen:
+        # Only now is prometheus_client imported: without the variable the chaincode needs only the shim.
+        from chaincode import metrics
+
+        chaincode.metrics = metrics.InvocationMetrics(chaincode.routes)
+        address = os.environ["CHAINCODE_SERVER_ADDRESS"]
+        server = metrics.MetricsServer(listen, chaincode.metrics, lambda: metrics.tcp_accepts(address))
+        server.start()
+        log.info("metrics on http://%s/metrics (and /healthz)", server.address)
     signal.signal(signal.SIGTERM, _stop)
     log.info(
         "GX chaincode %s serving on %s", os.environ["CHAINCODE_ID"], os.environ["CHAINCODE_SERVER_ADDRESS"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from fabric_chaincode_python.fabric_contract_api import ContractChaincode
 
@@ -14,6 +15,9 @@ from chaincode.contracts.loan import LoanContract
 from chaincode.contracts.organization import OrganizationContract
 from chaincode.contracts.tax import TaxContract
 from chaincode.contracts.token import TokenContract
+
+if TYPE_CHECKING:  # prometheus_client stays an optional dependency of the chaincode
+    from chaincode.metrics import InvocationMetrics
 
 # Messages the contract API gives when it cannot bind the arguments to a function.
 _ARGUMENT_ERRORS = ("incorrect number of params", "error managing parameter")
@@ -39,14 +43,28 @@ class GxChaincode(ContractChaincode):
       instead of the contract API's blanket 500, so a client can tell a rejection (do not
       retry) from a chaincode fault.
     - ``role_msps``: when set, only certificates of these MSPs carry `gxc_role`.
+    - ``metrics``: when set, every invocation is counted and timed (`chaincode.metrics`).
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.routes: dict[str, str] = {}
         self.role_msps: frozenset[str] | None = None
+        self.metrics: InvocationMetrics | None = None
 
     async def invoke(self, stub: Any) -> Any:
+        if self.metrics is None:
+            return await self._invoke(stub)
+        started = time.perf_counter()
+        status = 500  # an exception out of the contract API is a fault
+        try:
+            response = await self._invoke(stub)
+            status = response.status
+            return response
+        finally:
+            self.metrics.observe(_requested_function(stub), status, time.perf_counter() - started)
+
+    async def _invoke(self, stub: Any) -> Any:
         setattr(stub, ROLE_MSPS_ATTR, self.role_msps)
         response = await super().invoke(stub)
         rejection = rejection_of(stub)
@@ -68,6 +86,14 @@ class GxChaincode(ContractChaincode):
         if ":" not in raw and function in self.routes:
             namespace = self.routes[function]
         return namespace, function, params
+
+
+def _requested_function(stub: Any) -> str:
+    try:
+        function, _ = stub.get_function_and_parameters()
+    except Exception:  # a malformed proposal: counted, under the unknown label
+        return ""
+    return str(function)
 
 
 def build_chaincode(role_msps: frozenset[str] | None = None) -> GxChaincode:

@@ -32,6 +32,7 @@ PORTS: dict[str, tuple[str, int]] = {
     "devnet_metrics": ("GX_DEVNET_METRICS_PORT", 9464),
     "outbox_metrics": ("GX_OUTBOX_METRICS_PORT", 9465),
     "projector_metrics": ("GX_PROJECTOR_METRICS_PORT", 9466),
+    "chaincode_metrics": ("GX_CHAINCODE_METRICS_PORT", 9467),
 }
 _RECORD = "stack.json"
 

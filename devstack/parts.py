@@ -309,17 +309,27 @@ class MigrationsPart(Part):
 
 @dataclass
 class ChaincodePart(ProcessPart):
-    """The GX chaincode as a service (Fabric CCaaS conventions); the devnet dials it."""
+    """The GX chaincode as a service (Fabric CCaaS conventions); the devnet dials it.
+
+    Locally it serves `/metrics` and `/healthz` too (`GX_CHAINCODE_METRICS_LISTEN`; on real Fabric
+    the operator decides), healthy when that answers: the chaincode's own port accepts connections.
+    """
 
     name: str = "chaincode"
-    ports: tuple[str, ...] = ("chaincode",)
+    ports: tuple[str, ...] = ("chaincode", "chaincode_metrics")
 
     def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
-        env = _python_env(cfg, CHAINCODE_SERVER_ADDRESS=cfg.address("chaincode"), CHAINCODE_ID=CHAINCODE_ID)
+        env = _python_env(
+            cfg,
+            CHAINCODE_SERVER_ADDRESS=cfg.address("chaincode"),
+            CHAINCODE_ID=CHAINCODE_ID,
+            GX_CHAINCODE_METRICS_LISTEN=cfg.address("chaincode_metrics"),
+            GX_LOG_LEVEL=cfg.log_level,
+        )
         return [sys.executable, "-m", "chaincode"], env
 
     def healthy(self, cfg: StackConfig) -> bool:
-        return health.tcp_open(cfg.host, cfg.port("chaincode"))
+        return health.http_ok(f"http://{cfg.address('chaincode_metrics')}/healthz")
 
 
 @dataclass
