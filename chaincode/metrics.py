@@ -156,7 +156,7 @@ class MetricsServer:
     def address(self) -> str:
         """Where it listens (host:port)."""
         host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}" if isinstance(host, str) else f"{host.decode()}:{port}"
 
     def start(self) -> None:
         """Serve in the background."""
