@@ -205,6 +205,12 @@ async def test_metrics_count_calls_by_code_and_are_served_over_http(running: Run
     await _error(running.call("Echo")(EchoRequest(**VALID)))
     labels = {"grpc_type": "unary", "grpc_service": SERVICE, "grpc_method": "Echo"}
     get = running.registry.get_sample_value
+    # The client can see a status a moment before the server's interceptor has finished its
+    # bookkeeping for that call, so wait (bounded) for the count, then check every figure exactly.
+    for _ in range(100):
+        if get("grpc_server_handling_seconds_count", labels) == 2:
+            break
+        await asyncio.sleep(0.02)
     assert get("grpc_server_started_total", labels) == 2
     assert get("grpc_server_handled_total", {**labels, "grpc_code": "OK"}) == 1
     assert get("grpc_server_handled_total", {**labels, "grpc_code": "UNAUTHENTICATED"}) == 1
