@@ -217,6 +217,8 @@ class Model:
     admins: list[str] = dataclasses.field(default_factory=list)
     members: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     msig_org: dict[str, str] = dataclasses.field(default_factory=dict)
+    # The LedgerEvents payload of every committed transaction, in commit order (for the projector test).
+    committed: list[bytes] = dataclasses.field(default_factory=list)
     # request id -> (function, request JSON, role, first result payload)
     done: dict[str, tuple[str, str, str, str]] = dataclasses.field(default_factory=dict)
     n: int = 0
@@ -245,6 +247,7 @@ async def step(model: Model, function: str, request: Message, role: str) -> Outc
         assert fake.world == before, f"rejected {function} changed state"
         assert out.events == [], "a rejected transaction emits no event"
     else:
+        model.committed.append(out.events[0][1])
         first = model.done.get(request_id)
         if first is not None:
             # Same id, same function and request: the first result, byte for byte, and no effect.
@@ -568,7 +571,8 @@ async def step_raw(model: Model, function: str, body: str, role: str) -> Outcome
     return await step(model, function, json_format.Parse(body, cls()), role)
 
 
-async def program(data: st.DataObject) -> None:
+async def program(data: st.DataObject) -> Model:
+    """Run one random command sequence, checking every step; return the model (ledger and events)."""
     model = Model(FakeLedger())
     # Before bootstrap nothing moves and nothing is minted.
     out = await step(
@@ -603,6 +607,7 @@ async def program(data: st.DataObject) -> None:
     for _ in range(data.draw(st.integers(min_value=10, max_value=60), label="steps")):
         op = data.draw(st.sampled_from(OPS), label="op")
         await run_op(model, data, op)
+    return model
 
 
 @settings(
