@@ -65,15 +65,16 @@ async def test_kyc_approved_users_become_active_get_genesis_and_can_transfer(
     engine: AsyncEngine, ledger: Ledger, workers: dict[str, WorkerProcess]
 ) -> None:
     rid = lambda: str(uuid.uuid4())  # noqa: E731
-    setup = [
-        await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=rid())),
-        await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
-            request_id=rid(),
-            countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=6000),
-                       commands_pb2.CountryShare(country_code="IN", name="India", share_bps=4000)])),
-    ]
-    # Serialised like an admin would: bootstrap first, then the countries, then users.
-    await wait_until(lambda: _done(engine, setup[:1]), 60)
+    # Serialised like an admin would: bootstrap first, then the countries, then users. Each step
+    # needs the one before it on chain (the outbox runs commands concurrently, so a command recorded
+    # early could be endorsed before its prerequisite commits and be rejected).
+    setup = [await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=rid()))]
+    await wait_until(lambda: _done(engine, setup), 60)
+    setup.append(await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
+        request_id=rid(),
+        countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=6000),
+                   commands_pb2.CountryShare(country_code="IN", name="India", share_bps=4000)])))
+    await wait_until(lambda: _done(engine, setup), 60)
     alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
     # The identity service's KYC approval records exactly this command (its payload is the ledger request).
     users = [
