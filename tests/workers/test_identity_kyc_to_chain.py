@@ -57,15 +57,16 @@ async def test_kyc_approval_makes_the_user_active_on_chain_with_genesis_wallet_a
 ) -> None:
     identity, ledger, procs = stack
     # The chain is bootstrapped and the countries initialised first (what an admin does via the wallet service).
-    boot = await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=str(uuid.uuid4())))
-    countries = await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
-        request_id=str(uuid.uuid4()), countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)]))
-
+    # Each once the one before it committed: the outbox runs commands concurrently, so the countries
+    # recorded before bootstrap commits could be endorsed first and be rejected.
     async def done(cid: uuid.UUID) -> bool:
         result = await operations.get_operation(engine, cid)
         return result is not None and result[0].done
 
+    boot = await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=str(uuid.uuid4())))
     await wait_until(lambda: done(boot), 60)
+    countries = await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
+        request_id=str(uuid.uuid4()), countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)]))
     await wait_until(lambda: done(countries), 60)
 
     user_id, _, tokens = await new_user(identity, "kyc")
