@@ -374,8 +374,12 @@ async def velocity_tax_applied(ctx: TxContext, index: int, e: events_pb2.Velocit
     await _set_balance(ctx, e.treasury_account_id, e.treasury_balance_qirat)
     await _set_balance(ctx, CHARITABLE_POOL, e.charity_balance_qirat)
     await _leg(ctx, index, 0, e.account_id, "TAX", e.tax_qirat, counterparty=e.treasury_account_id)
-    await _leg(ctx, index, 1, e.treasury_account_id, "TAX", e.treasury_qirat, counterparty=e.account_id)
-    await _leg(ctx, index, 2, CHARITABLE_POOL, "TAX", e.charity_qirat, counterparty=e.account_id)
+    # The split rounds the treasury's 70% down, so a 1-Qirat tax gives it nothing: history legs are
+    # positive amounts, so a zero share gets no leg (as genesis does for a zero treasury payment).
+    if e.treasury_qirat:
+        await _leg(ctx, index, 1, e.treasury_account_id, "TAX", e.treasury_qirat, counterparty=e.account_id)
+    if e.charity_qirat:
+        await _leg(ctx, index, 2, CHARITABLE_POOL, "TAX", e.charity_qirat, counterparty=e.account_id)
 
 
 # -- organisations and multisig -----------------------------------------------------------------
