@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaincode import rules
+from chaincode.contracts.base import command_options
 from tests.chaincode.fake_ledger import FakeLedger, Outcome
 
 GX = rules.QIRAT_PER_GX
@@ -217,6 +218,9 @@ class Model:
     admins: list[str] = dataclasses.field(default_factory=list)
     members: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     msig_org: dict[str, str] = dataclasses.field(default_factory=dict)
+    proposals: list[str] = dataclasses.field(default_factory=list)
+    # Submit the next commands with a role below the one each needs (403, nothing changes).
+    downgrade: bool = False
     # The LedgerEvents payload of every committed transaction, in commit order (for the projector test).
     committed: list[bytes] = dataclasses.field(default_factory=list)
     # request id -> (function, request JSON, role, first result payload)
@@ -240,7 +244,12 @@ async def step(model: Model, function: str, request: Message, role: str) -> Outc
     body = json_format.MessageToJson(request)
     before = dict(fake.world)
     request_id = request.request_id  # type: ignore[attr-defined]
+    if model.downgrade:
+        needed = command_options(type(request)).submitter_role
+        role = "" if needed == "gx_partner_api" else "gx_partner_api"
     out = await fake.invoke(function, body, role=role)
+    if model.downgrade:
+        assert out.status == 403 and out.message.startswith("PERMISSION_DENIED"), (function, out.message)
     # A chaincode fault (500, exception) on any input is itself a bug.
     assert out.ok or out.status in EXPECTED_REJECTIONS, (function, out.status, out.message)
     if not out.ok:
@@ -281,11 +290,13 @@ OPS = (
     + ["msig_init"] * 3
     + ["msig_approve"] * 3
     + ["msig_execute", "repeat", "repeat", "reuse"]
+    + ["propose", "vote", "vote", "execute_proposal"]
 )
 
 
 async def run_op(model: Model, data: st.DataObject, op: str) -> None:
     draw = data.draw
+    model.downgrade = op != "reuse" and draw(st.integers(0, 24), label="role") == 13
     users = model.users
     pick_user = st.sampled_from(users) if users else st.just(str(uuid.UUID(int=0)))
     pick_account = st.sampled_from(model.accounts()) if model.accounts() else st.just("nobody")
@@ -364,6 +375,9 @@ async def run_op(model: Model, data: st.DataObject, op: str) -> None:
                     ("velocity_tax_period_days", 1),
                     ("velocity_tax_threshold_qirat", 0),
                     ("velocity_tax_threshold_qirat", 10 * GX),
+                    # 34 Qirat above it at 3% is a 1-Qirat tax: the 70/30 split rounds to 0 / 1.
+                    ("velocity_tax_threshold_qirat", 500 * GX - 34),
+                    ("governance_quorum_votes", 1),
                     ("velocity_tax_rate_bps", 600),
                     ("transfer_fee_cap_bps", 3),
                     ("transfer_fee_cap_bps", 0),
@@ -522,6 +536,40 @@ async def run_op(model: Model, data: st.DataObject, op: str) -> None:
                 loan_id=model.loans[-1], approver_id=approver, request_id=model.rid()
             )
             await step(model, "ApproveLoan", request, "gx_admin")
+    elif op == "propose" and model.admins:
+        name, value = draw(
+            st.sampled_from(
+                [
+                    ("transfer_fee_cap_bps", 2),
+                    ("transfer_fee_cap_bps", 1_000),
+                    ("velocity_tax_rate_bps", 1),
+                    ("velocity_tax_threshold_qirat", 500 * GX - 34),
+                    ("governance_quorum_votes", 1),
+                ]
+            )
+        )
+        request = cmd.SubmitProposalRequest(
+            parameter=name,
+            value=value,
+            title="t",
+            proposer_id=draw(st.sampled_from(model.admins)),
+            request_id=model.rid(),
+        )
+        if (await step(model, "SubmitProposal", request, "gx_admin")).ok:
+            model.proposals.append(request.request_id)
+    elif op == "vote" and model.proposals:
+        request = cmd.CastVoteRequest(
+            proposal_id=draw(st.sampled_from(model.proposals)),
+            voter_id=draw(pick_user),
+            support=draw(st.booleans()),
+            request_id=model.rid(),
+        )
+        await step(model, "CastVote", request, "gx_partner_api")
+    elif op == "execute_proposal" and model.proposals:
+        request = cmd.ExecuteProposalRequest(
+            proposal_id=draw(st.sampled_from(model.proposals)), request_id=model.rid()
+        )
+        await step(model, "ExecuteProposal", request, "gx_admin")
     elif op == "genesis":
         request = cmd.DistributeGenesisRequest(user_id=draw(pick_user), request_id=model.rid())
         await step(model, "DistributeGenesis", request, "gx_admin")
