@@ -29,7 +29,8 @@ for _p in (REPO_ROOT, REPO_ROOT / "gen" / "python"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-_TICKS = os.sysconf("SC_CLK_TCK")
+from bench.stats import cpu_seconds as _cpu_seconds  # noqa: E402
+from bench.stats import percentile as _percentile  # noqa: E402
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -41,19 +42,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-timeout", type=float, default=None, help="devnet batch timeout, seconds")
     parser.add_argument("--client", choices=("lean", "fabric_client"), default="lean")
     return parser.parse_args(argv)
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 async def _lean_submitter(ledger: object) -> tuple[Callable[[str], Awaitable[int]], Callable[[], Awaitable[None]]]:

@@ -31,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench.stats import percentile as _percentile  # noqa: E402
 from fabric_client import Gateway, Timeouts  # noqa: E402
 from fabric_client.identity import load_msp_identity  # noqa: E402
 
@@ -71,13 +72,6 @@ async def _target(args: argparse.Namespace) -> AsyncIterator[tuple[str, Path]]:
             kwargs["batch_size"] = args.batch_size
         async with running_ledger(Path(tmp), **kwargs) as ledger:
             yield ledger.peer_address, ledger.user("User1").cert_path.parents[1]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def _run(gateway: Gateway, args: argparse.Namespace, count: int, prefix: str) -> dict[str, object]:
