@@ -79,6 +79,19 @@ function envoy_on_response(response_handle)
   headers:remove("grpc-accept-encoding")
 
   local status = tonumber(headers:get(":status")) or 200
+  -- A 429 from a service carries google.rpc.RetryInfo in its JSON body; HTTP clients look for
+  -- the standard Retry-After header, so lift the delay (whole seconds) into it.
+  if status == 429 and headers:get("retry-after") == nil and content_type:find("application/json", 1, true) then
+    local limited = response_handle:body()
+    if limited ~= nil and limited:length() > 0 then
+      local delay = limited:getBytes(0, limited:length()):match('"retryDelay"%s*:%s*"(%d+)')
+      if delay ~= nil then
+        -- body() waited for the whole body; fetch the header map again before writing to it.
+        response_handle:headers():replace("retry-after", delay)
+      end
+    end
+    return
+  end
   if status < 400 or content_type:find("application/json", 1, true) then
     return
   end
