@@ -417,23 +417,23 @@ class IdentityUseCases:
         token = _encode_page_token(rows[-1].submitted_at, rows[-1].id, state) if more and rows else ""
         return svc.ListKycSubmissionsResponse(kyc_submissions=[convert.kyc_message(r) for r in rows], next_page_token=token)
 
+    def _review_target(self, caller: Caller, user_id: str) -> uuid.UUID:
+        """The user whose KYC an admin reviews; nobody reviews their own."""
+        self._require_admin(caller)
+        target = _parse_uuid(user_id, "user_id")
+        if str(target) == caller.user_id:
+            raise errors.permission_denied("SELF_REVIEW", "admins cannot review their own KYC")
+        return target
+
     async def approve_kyc(self, caller: Caller, request: svc.ApproveKycRequest) -> operation_pb2.Operation:
         """Approves a pending submission and records the CREATE_USER ledger command, in one
         transaction, answering the command's operation."""
-        self._require_admin(caller)
-        target = _parse_uuid(request.user_id, "user_id")
-        if str(target) == caller.user_id:
-            raise errors.permission_denied("SELF_REVIEW", "admins cannot review their own KYC")
+        target = self._review_target(caller, request.user_id)
         now = self._now()
 
         async def work(session: AsyncSession) -> Message:
             repo = IdentityRepository(session)
-            user = await repo.user_by_id(target, for_update=True)
-            if user is None:
-                raise errors.user_not_found()
-            kyc = await repo.latest_kyc(target, for_update=True)
-            if kyc is None or kyc.state != "PENDING":
-                raise errors.failed_precondition("KYC_NOT_PENDING", "this user has no KYC submission waiting for review")
+            user, kyc = await _lock_pending_review(repo, target)
             if user.frozen:
                 raise errors.failed_precondition("USER_FROZEN", "unfreeze the user before approving their KYC")
             # Derived from the user id, so however often approval is retried or replayed,
@@ -466,20 +466,12 @@ class IdentityUseCases:
 
     async def reject_kyc(self, caller: Caller, request: svc.RejectKycRequest) -> svc.RejectKycResponse:
         """Rejects a pending submission with a reason; the user moves to REJECTED."""
-        self._require_admin(caller)
-        target = _parse_uuid(request.user_id, "user_id")
-        if str(target) == caller.user_id:
-            raise errors.permission_denied("SELF_REVIEW", "admins cannot review their own KYC")
+        target = self._review_target(caller, request.user_id)
         now = self._now()
 
         async def work(session: AsyncSession) -> Message:
             repo = IdentityRepository(session)
-            user = await repo.user_by_id(target, for_update=True)
-            if user is None:
-                raise errors.user_not_found()
-            kyc = await repo.latest_kyc(target, for_update=True)
-            if kyc is None or kyc.state != "PENDING":
-                raise errors.failed_precondition("KYC_NOT_PENDING", "this user has no KYC submission waiting for review")
+            user, kyc = await _lock_pending_review(repo, target)
             kyc.state = "REJECTED"
             kyc.rejection_reason = request.reason.strip()
             kyc.reviewer_user_id = uuid.UUID(caller.user_id)
@@ -701,3 +693,15 @@ def _decode_page_token(token: str, state: str | None) -> tuple[datetime, uuid.UU
         raise errors.invalid([RuleViolation("page_token", "was returned for another state filter")])
     return after
 
+
+async def _lock_pending_review(
+    repo: IdentityRepository, target: uuid.UUID
+) -> tuple[models.User, models.KycSubmission]:
+    """Lock the user and their latest KYC submission, which must be waiting for review."""
+    user = await repo.user_by_id(target, for_update=True)
+    if user is None:
+        raise errors.user_not_found()
+    kyc = await repo.latest_kyc(target, for_update=True)
+    if kyc is None or kyc.state != "PENDING":
+        raise errors.failed_precondition("KYC_NOT_PENDING", "this user has no KYC submission waiting for review")
+    return user, kyc
