@@ -114,9 +114,10 @@ async def _find_org(db: readmodels.Executor, public_id: str) -> Any | None:
     ).first()
 
 
-async def _find_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any | None:
+async def _find_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any:
+    """The organisation's multisig transfer by its public id; NOT_FOUND when it has none such."""
     mid = await ids.ledger_id(db, public_id, MULTISIG_COMMAND)
-    return (
+    row = (
         await db.execute(
             text(
                 f"SELECT {_MSIG_COLUMNS} FROM ledger.multisig_txs WHERE multisig_tx_id = :id AND org_id = :org"
@@ -124,6 +125,9 @@ async def _find_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any |
             {"id": mid, "org": org.org_id},
         )
     ).first()
+    if row is None:
+        raise _msig_not_found()
+    return row
 
 
 def _is_stakeholder(org: Any, user_id: str) -> bool:
@@ -322,8 +326,6 @@ class OrganizationUseCases:
         async def build(session: AsyncSession, rid: str) -> Message:
             org = await self._member_org(session, principal, request.org_id)
             msig = await _find_msig(session, org, request.multisig_transaction_id)
-            if msig is None:
-                raise _msig_not_found()
             if msig.status != "PENDING":
                 raise errors.precondition("MULTISIG_NOT_PENDING", "the transfer is not collecting approvals")
             group = _ids(msig.approver_ids)
@@ -351,8 +353,6 @@ class OrganizationUseCases:
         async def build(session: AsyncSession, rid: str) -> Message:
             org = await self._member_org(session, principal, request.org_id)
             msig = await _find_msig(session, org, request.multisig_transaction_id)
-            if msig is None:
-                raise _msig_not_found()
             if msig.status != "APPROVED":
                 raise errors.precondition(
                     "MULTISIG_NOT_APPROVED", "the transfer is not approved and unexecuted"
@@ -422,8 +422,6 @@ class OrganizationUseCases:
         async with self._engine.connect() as conn:
             org = await self._member_org(conn, principal, request.org_id, admin_ok=True)
             msig = await _find_msig(conn, org, request.multisig_transaction_id)
-            if msig is None:
-                raise _msig_not_found()
             org_public = (await ids.public_ids(conn, [org.org_id], ORG_COMMAND))[org.org_id]
             public = (await ids.public_ids(conn, [msig.multisig_tx_id], MULTISIG_COMMAND))[
                 msig.multisig_tx_id
