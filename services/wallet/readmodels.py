@@ -5,18 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import text
 
 from services.common.db import Queryable, fetch_all
 
-
-class Executor(Protocol):
-    """An AsyncConnection or AsyncSession: anything that executes a statement."""
-
-    async def execute(self, statement: Any, parameters: Any = None) -> Any:
-        """Execute a statement."""
+# What the read-model queries run on: a session or a connection (the shared runtime's type).
+Executor = Queryable
 
 
 @dataclass(frozen=True)
