@@ -7,33 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
 import httpx
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from gx.identity.v1 import identity_service_pb2 as svc
 from gx.identity.v1 import identity_service_pb2_grpc
 
 from devstack.ports import free_port
 from tests.integration.identity.conftest import Wired
-
-
-def _wait_serving(address: str, proc: subprocess.Popen[str], deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "identity exited during start-up"
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(service="gx.identity.v1.IdentityService"), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError("identity did not become SERVING")
+from tests.support.process import wait_serving
 
 
 def test_process_serves_from_env_settings_and_stops_cleanly_on_sigterm(wired: Wired, tmp_path: Path) -> None:
@@ -53,7 +36,7 @@ def test_process_serves_from_env_settings_and_stops_cleanly_on_sigterm(wired: Wi
     )
     try:
         address = f"127.0.0.1:{grpc_port}"
-        _wait_serving(address, proc)
+        wait_serving(address, proc, service="gx.identity.v1.IdentityService")
         assert list(keys_dir.glob("*.pem")), "a first signing key is created in an empty keys dir"
         with grpc.insecure_channel(address) as channel:
             body = identity_service_pb2_grpc.IdentityServiceStub(channel).GetJwks(svc.GetJwksRequest(), timeout=5)

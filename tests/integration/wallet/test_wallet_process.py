@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import grpc
 import httpx
@@ -17,6 +16,7 @@ from gx.wallet.v1 import wallet_service_pb2_grpc
 
 from devstack.ports import free_port
 from services.common import migrate
+from tests.support.process import wait_serving
 
 _SERVICES = (
     "gx.wallet.v1.WalletService",
@@ -28,20 +28,6 @@ _SERVICES = (
 )
 
 
-def _wait_serving(address: str, proc: subprocess.Popen[str], deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "wallet exited during start-up"
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError("wallet did not become SERVING")
 
 
 def test_process_serves_from_env_settings_and_stops_cleanly_on_sigterm(
@@ -68,7 +54,7 @@ def test_process_serves_from_env_settings_and_stops_cleanly_on_sigterm(
     )
     try:
         address = f"127.0.0.1:{grpc_port}"
-        _wait_serving(address, proc)
+        wait_serving(address, proc)
         with grpc.insecure_channel(address) as channel:
             health = health_pb2_grpc.HealthStub(channel)
             for name in _SERVICES:
