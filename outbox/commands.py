@@ -11,6 +11,8 @@ from google.protobuf import descriptor_pool, symbol_database
 from google.protobuf.message import Message
 from gx.type.v1 import command_pb2
 
+from services.common import ordering
+
 _LEDGER_PACKAGE = "gx.ledger.v1"
 _COMMAND_PREFIX = "COMMAND_TYPE_"
 
@@ -50,9 +52,11 @@ def command_table() -> dict[str, CommandSpec]:
     """Every command type with its binding, read once from the `(gx.ledger.v1.command)` options.
 
     Raises:
-        RuntimeError: when two messages claim the same command type, or a command type of
-            `gx.type.v1.CommandType` has no request message: a contract error that must stop
-            the worker at start-up, not surface as one failed command later.
+        RuntimeError: when two messages claim the same command type, a command type of
+            `gx.type.v1.CommandType` has no request message, or a request message's ordering
+            keys are not declared properly (`services.common.ordering.declaration_problems`):
+            a contract error that must stop the worker at start-up, not surface as one failed
+            (or unordered) command later.
     """
     options_pb2 = importlib.import_module(f"{_LEDGER_PACKAGE}.options_pb2")
     pool = descriptor_pool.Default()
@@ -85,6 +89,9 @@ def command_table() -> dict[str, CommandSpec]:
     ]
     if missing:
         raise RuntimeError(f"command types without a gx.ledger.v1 request message: {', '.join(missing)}")
+    problems = [p for spec in table.values() for p in ordering.declaration_problems(spec.request_type.DESCRIPTOR)]
+    if problems:
+        raise RuntimeError("ordering keys declared wrongly: " + "; ".join(problems))
     return table
 
 

@@ -41,6 +41,17 @@ class OutboxMetrics:
             ["command_type", "reason"],
             registry=registry,
         )
+        self.conflicts = Counter(
+            "gx_outbox_read_conflicts_total",
+            "Transactions that committed as MVCC/phantom read conflicts and were rebuilt (no attempt spent).",
+            ["command_type", "code"],
+            registry=registry,
+        )
+        self.blocked = Gauge(
+            "gx_outbox_blocked_commands",
+            "Due commands waiting for an earlier command on one of their ordering keys (or a prerequisite).",
+            registry=registry,
+        )
         self.submit_to_commit = Histogram(
             "gx_outbox_submit_to_commit_seconds",
             "Time from the first Submit of a transaction to its commit status.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,10 @@ class ProcessorSettings:
         recover_status_timeout: how long to ask CommitStatus for a transaction stored by an
             earlier attempt before re-submitting its envelope: short, because a transaction
             that was never submitted makes CommitStatus block until this deadline.
+        conflict_backoff: the most seconds to wait before rebuilding a transaction that lost
+            an MVCC/phantom read conflict. Conflicts spend no attempt (contention is never a
+            reason to fail), so this small jittered delay (between a quarter of it and all of
+            it) is what keeps a contended command from spinning.
     """
 
     max_attempts: int = 8
@@ -57,6 +62,7 @@ class ProcessorSettings:
     )
     commit_timeout: float = 30.0
     recover_status_timeout: float = 2.0
+    conflict_backoff: float = 0.2
 
 
 def rejection_reason(message: str | None, default: str) -> tuple[str, str]:
@@ -113,6 +119,8 @@ class CommandProcessor:
             self._metrics.rejected.labels(command.command_type, "UNKNOWN_COMMAND_TYPE").inc()
             return
         try:
+            if command.depends_on is not None and not command.tx_id and await self._prerequisite_failed(command):
+                return
             await self._process(command, spec)
         except Exception as error:  # the worker must outlive any single command
             _LOG.exception("unexpected error processing command %s", command.id)
@@ -122,6 +130,25 @@ class CommandProcessor:
                 # Typically the database is gone too. The lease runs out and the command is
                 # claimed again; a stored envelope makes that retry safe.
                 _LOG.exception("could not record the failure of command %s; its lease will expire", command.id)
+
+    async def _prerequisite_failed(self, command: ClaimedCommand) -> bool:
+        """Fail a command whose prerequisite FAILED, naming it, instead of submitting it.
+
+        The claim hands a dependent out only once its prerequisite finished, so here it is
+        COMMITTED (go on) or FAILED (this command was accepted on the promise of it).
+        """
+        assert command.depends_on is not None
+        prerequisite = await self._repo.prerequisite(command.depends_on)
+        if prerequisite is None or prerequisite.status != "FAILED":
+            return False
+        message = (
+            f"prerequisite {prerequisite.command_type} command {prerequisite.command_id} failed"
+            f" ({prerequisite.error_code or 'FAILED'}); this command was not submitted"
+        )
+        if await self._repo.record_failed(command.id, "PREREQUISITE_FAILED", message, count_attempt=False):
+            self._metrics.rejected.labels(command.command_type, "PREREQUISITE_FAILED").inc()
+            _LOG.info("command %s (%s) failed: %s", command.id, command.command_type, message)
+        return True
 
     async def _process(self, command: ClaimedCommand, spec: CommandSpec) -> None:
         tx_id, envelope = command.tx_id, command.envelope
@@ -182,13 +209,18 @@ class CommandProcessor:
                 self._metrics.committed.labels(command.command_type).inc()
             return
         if name in ("MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"):
+            # Contention is never a reason to fail: another transaction changed what this one
+            # read, so the command is as valid as before. Build and submit a new transaction
+            # (spending no attempt) until it commits or the chaincode refuses it on its merits.
+            self._metrics.conflicts.labels(command.command_type, name).inc()
             await self._retry_or_dead_letter(
                 command,
                 name,
                 f"transaction {status.tx_id} committed as {name} in block {status.block_number}; building a new one",
                 forget_transaction=True,
                 validation_code=name,
-                count_attempt=True,
+                count_attempt=False,
+                delay=random.uniform(self._settings.conflict_backoff / 4, self._settings.conflict_backoff),
             )
             return
         reason = f"TX_{name}"
@@ -227,6 +259,7 @@ class CommandProcessor:
         forget_transaction: bool,
         count_attempt: bool,
         validation_code: str | None = None,
+        delay: float | None = None,
     ) -> None:
         failed_attempts = command.attempts + (1 if count_attempt else 0)
         if count_attempt and failed_attempts >= self._settings.max_attempts:
@@ -234,10 +267,12 @@ class CommandProcessor:
             if await self._repo.record_failed(command.id, "RETRIES_EXHAUSTED", final, validation_code=validation_code):
                 self._metrics.rejected.labels(command.command_type, "RETRIES_EXHAUSTED").inc()
             return
-        delay = self._settings.retry.backoff(max(1, failed_attempts))
-        if not count_attempt and callable(self._breaker_retry_after):
-            # While the breaker is open there is no point coming back before it lets a trial through.
-            delay = max(delay, float(self._breaker_retry_after()))
+        if delay is None:
+            delay = self._settings.retry.backoff(max(1, failed_attempts))
+            if not count_attempt and callable(self._breaker_retry_after):
+                # The peer is unreachable: while the breaker is open there is no point coming
+                # back before it lets a trial through.
+                delay = max(delay, float(self._breaker_retry_after()))
         self._metrics.retried.labels(command.command_type, reason).inc()
         _LOG.info(
             "command %s (%s) waits %.2fs: %s: %s", command.id, command.command_type, delay, reason, message

@@ -30,6 +30,8 @@ class ClaimedCommand:
         tx_id: the stored Fabric transaction id, when one was endorsed before.
         envelope: the stored signed envelope for `tx_id`.
         created_at: when the command was recorded.
+        depends_on: the prerequisite command it was accepted on, if any; the claim only hands
+            it out once that one finished, and the processor fails it if that one FAILED.
     """
 
     id: uuid.UUID
@@ -40,20 +42,50 @@ class ClaimedCommand:
     tx_id: str | None
     envelope: bytes | None
     created_at: datetime
+    depends_on: uuid.UUID | None = None
 
 
-# Due = not terminal, its backoff over, and no live lease. Oldest due first so no command
-# starves. SKIP LOCKED lets several workers claim concurrently without waiting on each
-# other's row locks; the lease (not the row lock, which ends with this statement's
-# transaction) is what keeps a claimed command to one worker while it talks to the peer.
+@dataclass(frozen=True)
+class PrerequisiteOutcome:
+    """How a command's prerequisite ended (it is terminal when a dependent is claimed)."""
+
+    command_id: uuid.UUID
+    command_type: str
+    status: str
+    error_code: str | None
+
+
+# Due = not terminal, its backoff over, and no live lease. Runnable = due, and
+# (1) no EARLIER live command holds one of its ordering keys in a conflicting mode
+#     (services/common/ordering.py `conflicts`: an exclusive key against any of mine, or any
+#     key against one of my exclusive ones), and
+# (2) its prerequisite (depends_on), if any, has finished.
+# Both depend only on other rows' status, never on leases, so two workers cannot both hand
+# out two ordered commands: the later one is not runnable until the earlier one is terminal,
+# and terminal is forever. Only EARLIER rows block, so a stream of later shared holders never
+# starves an exclusive one. Oldest due first; SKIP LOCKED lets several workers claim
+# concurrently without waiting on each other's row locks; the lease (not the row lock, which
+# ends with this statement's transaction) keeps a claimed command to one worker while it talks
+# to the peer.
+_RUNNABLE = """
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox.commands e
+               WHERE e.status IN ('PENDING', 'SUBMITTED')
+                 AND e.seq < c.seq
+                 AND (e.exclusive_keys && c.order_keys OR e.order_keys && c.exclusive_keys))
+          AND (c.depends_on IS NULL OR NOT EXISTS (
+              SELECT 1 FROM outbox.commands p
+               WHERE p.id = c.depends_on AND p.status IN ('PENDING', 'SUBMITTED')))
+"""
 _CLAIM = text(
-    """
+    f"""
     WITH due AS (
-        SELECT id FROM outbox.commands
-        WHERE status IN ('PENDING', 'SUBMITTED')
-          AND next_attempt_at <= now()
-          AND (lease_expires_at IS NULL OR lease_expires_at < now())
-        ORDER BY next_attempt_at, created_at
+        SELECT c.id FROM outbox.commands c
+        WHERE c.status IN ('PENDING', 'SUBMITTED')
+          AND c.next_attempt_at <= now()
+          AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
+          {_RUNNABLE}
+        ORDER BY c.next_attempt_at, c.seq
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
     )
@@ -64,7 +96,20 @@ _CLAIM = text(
       FROM due
      WHERE c.id = due.id
     RETURNING c.id, c.command_type, c.payload::text AS payload_json, c.status, c.attempts,
-              c.tx_id, c.envelope, c.created_at
+              c.tx_id, c.envelope, c.created_at, c.depends_on
+    """
+)
+# Due commands that wait behind an earlier one (ordering metric; bounded so a huge backlog
+# cannot make the stats refresh expensive).
+_BLOCKED = text(
+    """
+    SELECT count(*) AS n FROM (
+        SELECT 1 FROM outbox.commands c
+         WHERE c.status IN ('PENDING', 'SUBMITTED') AND c.next_attempt_at <= now()
+           AND NOT (TRUE """
+    + _RUNNABLE
+    + """)
+         LIMIT 10000) blocked
     """
 )
 
@@ -98,9 +143,21 @@ class OutboxRepository:
                 tx_id=r.tx_id,
                 envelope=bytes(r.envelope) if r.envelope is not None else None,
                 created_at=r.created_at,
+                depends_on=r.depends_on,
             )
             for r in rows
         ]
+
+    async def prerequisite(self, command_id: uuid.UUID) -> PrerequisiteOutcome | None:
+        """How a dependent's prerequisite stands (None: no such command)."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT id, command_type, status, error_code FROM outbox.commands WHERE id = :id"),
+                    {"id": command_id},
+                )
+            ).first()
+        return None if row is None else PrerequisiteOutcome(row.id, row.command_type, row.status, row.error_code)
 
     async def extend_leases(self, ids: list[uuid.UUID]) -> None:
         """Push the lease of in-flight commands forward (a heartbeat while the peer is slow)."""
@@ -232,6 +289,11 @@ class OutboxRepository:
                 ),
                 {"ids": command_ids, "owner": self.owner},
             )
+
+    async def blocked_count(self) -> int:
+        """Due commands that wait for an earlier command on one of their keys (or a prerequisite)."""
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(_BLOCKED)).scalar_one())
 
     async def queue_stats(self) -> tuple[dict[str, int], float]:
         """Non-terminal commands per status and the age in seconds of the oldest one."""

@@ -187,6 +187,12 @@ class OutboxWorker:
                 for status, count in depth.items():
                     self._metrics.queue_depth.labels(status).set(count)
                 self._metrics.oldest_pending_age.set(oldest)
+                blocked = await self._repo.blocked_count()
+                self._metrics.blocked.set(blocked)
+                if blocked:
+                    # Ordering at work, not a fault: later commands on a busy aggregate wait
+                    # for the earlier ones (outbox README, "Order").
+                    _LOG.debug("%d due commands wait behind an earlier command on their keys", blocked)
                 self._breaker_open()
             except Exception:
                 _LOG.exception("refreshing outbox metrics failed")

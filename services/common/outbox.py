@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -15,6 +16,7 @@ from gx.type.v1 import command_pb2, operation_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common import ordering
 from services.common.auth import current_principal
 from services.common.db import fetch_all
 from services.common.errors import InvalidArgument
@@ -39,16 +41,30 @@ _CONFLICT_CODES: Final = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT
 # the payload so a woken worker could fetch just that row; delivered on commit, and only when
 # a row was inserted (no row on a conflict, so no notification).
 # psycopg syntax: it runs straight on the driver (db.fetch_all), once per accepted command.
+# The ordering keys (services/common/ordering.py) go in with the row: `seq` (the recording
+# order) comes from its sequence default, so the keys and their order need no second statement.
 _INSERT = """
     WITH inserted AS (
-        INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id)
-        VALUES (%(id)s, %(tenant)s, %(command_type)s, CAST(%(payload)s AS jsonb), %(request_id)s, %(principal_id)s)
+        INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id,
+                                     order_keys, exclusive_keys, depends_on)
+        VALUES (%(id)s, %(tenant)s, %(command_type)s, CAST(%(payload)s AS jsonb), %(request_id)s, %(principal_id)s,
+                CAST(%(order_keys)s AS text[]), CAST(%(exclusive_keys)s AS text[]), %(depends_on)s)
         ON CONFLICT (tenant, request_id) DO NOTHING
         RETURNING id, command_type, status, tx_id, block_number, error_code, error_message, result_json,
                   created_at, updated_at
     )
     SELECT inserted.*, pg_notify(%(channel)s, inserted.id::text) AS notified FROM inserted
     """
+# The newest command of a type that has not failed (optionally holding a given key): what a
+# pre-check accepts as a prerequisite on its way to the ledger.
+_PREREQUISITE = text(
+    """
+    SELECT id, status FROM outbox.commands
+     WHERE tenant = :tenant AND command_type = :command_type AND status <> 'FAILED'
+       AND (CAST(:key AS text) IS NULL OR order_keys @> ARRAY[CAST(:key AS text)])
+     ORDER BY seq DESC LIMIT 1
+    """
+)
 _EXISTING = text(
     """
     SELECT id, command_type, payload, status, tx_id, block_number, error_code, error_message, result_json,
@@ -84,6 +100,62 @@ def derive_request_id(*parts: str) -> str:
     return str(uuid.uuid5(_REQUEST_ID_NAMESPACE, "\x1f".join(parts)))
 
 
+@dataclass(frozen=True)
+class Prerequisite:
+    """A command another one depends on, found by `find_prerequisite`.
+
+    Attributes:
+        command_id: its id (recorded as the dependent's `depends_on`).
+        status: PENDING, SUBMITTED or COMMITTED (never FAILED).
+    """
+
+    command_id: uuid.UUID
+    status: str
+
+    @property
+    def in_flight(self) -> bool:
+        """Not yet committed: the dependent must record it as its `depends_on`."""
+        return self.status != "COMMITTED"
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """A ledger payload with the prerequisite command it was accepted on (see `find_prerequisite`).
+
+    Attributes:
+        payload: the `gx.ledger.v1` request.
+        depends_on: the in-flight prerequisite's command id, or None.
+    """
+
+    payload: Message
+    depends_on: uuid.UUID | None = None
+
+
+async def find_prerequisite(
+    session: AsyncSession, command_type: int | str, *, key: str | None = None, tenant: str = DEFAULT_TENANT
+) -> Prerequisite | None:
+    """The newest recorded command of a type that has not FAILED, optionally one holding `key`.
+
+    A pre-check whose prerequisite is missing from the read models calls this before refusing:
+    a prerequisite that is recorded but not yet committed (or committed but not yet projected)
+    is accepted, and the new command records it as `depends_on`, so it runs after it and fails
+    PREREQUISITE_FAILED, naming it, if it fails. None means absent or failed: refuse.
+
+    Args:
+        session: The use case's session.
+        command_type: The prerequisite's command type.
+        key: An ordering key the prerequisite must hold (`country:LK`), when the type alone
+            does not identify it.
+        tenant: The tenant.
+    """
+    row = (
+        await session.execute(
+            _PREREQUISITE, {"tenant": tenant, "command_type": command_type_name(command_type), "key": key}
+        )
+    ).first()
+    return None if row is None else Prerequisite(row.id, row.status)
+
+
 def payload_json(payload: Message) -> str:
     """The canonical proto JSON of a ledger request, as the chaincode reads it."""
     return json_format.MessageToJson(payload, indent=None)
@@ -96,6 +168,7 @@ async def record_command(
     request_id: str | None = None,
     tenant: str = DEFAULT_TENANT,
     principal_id: str | None = None,
+    depends_on: uuid.UUID | None = None,
 ) -> operation_pb2.Operation:
     """Record a ledger command in the caller's transaction and return its Operation.
 
@@ -113,6 +186,12 @@ async def record_command(
             command returns the first command's operation.
         tenant: The tenant (one today).
         principal_id: Who owns the operation (may read it); default: the current caller.
+        depends_on: An in-flight prerequisite command (`find_prerequisite`): if it fails, this
+            command fails PREREQUISITE_FAILED instead of being submitted.
+
+    The command's ordering keys are derived from the payload (`services.common.ordering`) and
+    stored with it: the outbox runs it only after every earlier unfinished command it conflicts
+    with has finished.
 
     Raises:
         InvalidArgument: REQUEST_ID_REUSED when the id is taken by a different command.
@@ -124,6 +203,7 @@ async def record_command(
         principal = current_principal()
         principal_id = principal.user_id if principal else None
     command_id = uuid.uuid4()
+    keys = ordering.keys_of(payload)
     params = {
         "id": command_id,
         "tenant": tenant,
@@ -132,6 +212,9 @@ async def record_command(
         "request_id": rid,
         "principal_id": principal_id,
         "channel": NOTIFY_CHANNEL,
+        "order_keys": list(keys.all),
+        "exclusive_keys": list(keys.exclusive),
+        "depends_on": depends_on,
     }
     rows = await fetch_all(session, _INSERT, params)
     if not rows:

@@ -15,7 +15,8 @@ from services.common.idempotency import Idempotency
 from services.common.operations import get_operation
 
 # Builds the ledger payload inside the transaction, after its checks; gets the ledger request id.
-PayloadBuilder = Callable[[AsyncSession, str], Awaitable[Message]]
+# A pre-check that accepted an in-flight prerequisite returns `outbox.Dependent` to record it.
+PayloadBuilder = Callable[[AsyncSession, str], Awaitable[Message | outbox.Dependent]]
 
 
 class CommandRecorder:
@@ -56,9 +57,15 @@ class CommandRecorder:
         ledger_request_id = outbox.derive_request_id(scope, principal.user_id, request_id)
 
         async def work(session: AsyncSession) -> operation_pb2.Operation:
-            payload = await build(session, ledger_request_id)
+            built = await build(session, ledger_request_id)
+            payload, depends_on = (built.payload, built.depends_on) if isinstance(built, outbox.Dependent) else (built, None)
             return await outbox.record_command(
-                session, command_type, payload, ledger_request_id, principal_id=owner or principal.user_id
+                session,
+                command_type,
+                payload,
+                ledger_request_id,
+                principal_id=owner or principal.user_id,
+                depends_on=depends_on,
             )
 
         result = await self._idem.run(

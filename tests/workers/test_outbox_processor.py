@@ -82,7 +82,12 @@ def _processor(engine: AsyncEngine, peer: ScriptedPeer, owner: str = "w1", max_a
 
 
 def _transfer(amount: int = 10) -> commands_pb2.TransferTokensRequest:
-    return commands_pb2.TransferTokensRequest(request_id=str(uuid.uuid4()), from_account_id="a", to_account_id="b", amount_qirat=amount)
+    # Accounts of their own per command: transfers from one sender are ordered, and a command a
+    # test leaves unfinished must not hold up the next test's (tests/workers/test_outbox_ordering.py
+    # is where ordering is tested).
+    return commands_pb2.TransferTokensRequest(
+        request_id=str(uuid.uuid4()), from_account_id=f"a-{uuid.uuid4()}", to_account_id=f"b-{uuid.uuid4()}", amount_qirat=amount
+    )
 
 
 async def _claim_one(repo: OutboxRepository, command_id: uuid.UUID) -> Any:
@@ -153,11 +158,26 @@ async def test_mvcc_conflict_builds_a_new_transaction_next_time(engine: AsyncEng
     peer.statuses = [MVCC, VALID]
     await processor.process(await _claim_one(repo, cid))
     row = await command_row(engine, cid)
-    assert (row.status, row.tx_id, row.attempts, row.validation_code) == ("PENDING", None, 1, "MVCC_READ_CONFLICT")
+    # A read conflict is contention, not the command's fault: it spends no attempt.
+    assert (row.status, row.tx_id, row.attempts, row.validation_code) == ("PENDING", None, 0, "MVCC_READ_CONFLICT")
     await processor.process(await _claim_one(repo, cid))
     assert len(peer.endorsed) == 2 and peer.endorsed[0] != peer.endorsed[1]
     row = await command_row(engine, cid)
     assert (row.status, row.tx_id) == ("COMMITTED", peer.endorsed[1])
+
+
+async def test_read_conflicts_never_exhaust_the_attempts(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine)
+    processor, repo = _processor(engine, peer, max_attempts=3)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    phantom = 12  # PHANTOM_READ_CONFLICT
+    peer.statuses = [MVCC, phantom] * 6 + [VALID]
+    for _ in range(13):
+        await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    # Twelve conflicts against a limit of 3 attempts: still committed, each time on a new transaction.
+    assert (row.status, row.attempts, row.error_code) == ("COMMITTED", 0, None)
+    assert len(set(peer.endorsed)) == 13 and row.tx_id == peer.endorsed[-1]
 
 
 async def test_business_rejection_fails_at_once_with_the_chaincode_reason(engine: AsyncEngine) -> None:
