@@ -22,11 +22,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.auth import Principal
+from services.common.commands import declared_command
 from services.common.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from services.wallet import convert, errors, ids, paging, readmodels
 from services.wallet.commands import CommandRecorder
 
-ORG_COMMAND = "PROPOSE_ORGANIZATION"
+ORG_COMMAND = ids.ORGANIZATION_COMMANDS
 MULTISIG_COMMAND = "INITIATE_MULTISIG_TX"
 _DEFAULT_PAGE = 50
 _ORG_COLUMNS = (
@@ -166,6 +167,28 @@ class OrganizationUseCases:
         self, principal: Principal, request: svc.ProposeOrganizationRequest
     ) -> operation_pb2.Operation:
         """PROPOSE_ORGANIZATION with the caller among distinct, existing ledger stakeholders."""
+        if request.type == wallet_pb2.ORGANIZATION_TYPE_GOVERNMENT:
+            # Its own RPC and command: the ledger submits it as gx_admin, and only that RPC's
+            # access rule (admins) is checked against that identity.
+            raise errors.bad_field(
+                "type",
+                "a GOVERNMENT organisation is proposed with ProposeGovernmentOrganization",
+                "GOVERNMENT_ORGANIZATION_RPC_REQUIRED",
+            )
+        kind = res.OrganizationType.Value(wallet_pb2.OrganizationType.Name(request.type))
+        return await self._propose("ProposeOrganization", principal, request, kind)
+
+    async def propose_government(
+        self, principal: Principal, request: svc.ProposeGovernmentOrganizationRequest
+    ) -> operation_pb2.Operation:
+        """PROPOSE_GOVERNMENT_ORGANIZATION (admins, by the RPC's access rule), like `propose`."""
+        return await self._propose(
+            "ProposeGovernmentOrganization", principal, request, res.ORGANIZATION_TYPE_GOVERNMENT
+        )
+
+    async def _propose(
+        self, rpc: str, principal: Principal, request: Any, kind: int
+    ) -> operation_pb2.Operation:
         stakeholders = [s.lower() for s in request.stakeholder_user_ids]
         violations = [
             FieldViolation(f"stakeholder_user_ids[{i}]", "listed twice")
@@ -177,10 +200,6 @@ class OrganizationUseCases:
         if principal.user_id not in stakeholders:
             raise errors.bad_field(
                 "stakeholder_user_ids", "the caller must be one of the stakeholders", "NOT_A_STAKEHOLDER"
-            )
-        if request.type == wallet_pb2.ORGANIZATION_TYPE_GOVERNMENT and not principal.is_admin:
-            raise PermissionDenied(
-                "only admins may propose a government organisation", reason="ADMIN_REQUIRED"
             )
 
         async def build(session: AsyncSession, rid: str) -> Message:
@@ -198,20 +217,22 @@ class OrganizationUseCases:
             ]
             if missing:
                 raise InvalidArgument(violations=missing, reason="USER_NOT_FOUND")
-            return ledger.ProposeOrganizationRequest(
+            fields = {
                 # The ledger id is the command's request id, as for every created resource.
-                organization_id=rid,
-                name=request.name,
-                type=res.OrganizationType.Value(wallet_pb2.OrganizationType.Name(request.type)),
+                "organization_id": rid,
+                "name": request.name,
                 # The organisation belongs to its proposer's country (local or cross-border fees).
-                country_code=known[principal.user_id],
-                stakeholder_ids=stakeholders,
-                proposer_id=principal.user_id,
-                request_id=rid,
-            )
+                "country_code": known[principal.user_id],
+                "stakeholder_ids": stakeholders,
+                "proposer_id": principal.user_id,
+                "request_id": rid,
+            }
+            if kind == res.ORGANIZATION_TYPE_GOVERNMENT:
+                return ledger.ProposeGovernmentOrganizationRequest(**fields)
+            return ledger.ProposeOrganizationRequest(type=kind, **fields)
 
         return await self._record(
-            "ProposeOrganization", principal, request, command_pb2.COMMAND_TYPE_PROPOSE_ORGANIZATION, build
+            rpc, principal, request, declared_command(svc, "OrganizationService", rpc), build
         )
 
     async def endorse(

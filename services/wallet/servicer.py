@@ -164,6 +164,11 @@ class OrganizationServicer(organization_service_pb2_grpc.OrganizationServiceServ
     ) -> operation_pb2.Operation:
         return await _accepted(context, await self._uc.propose(require_principal(), request))
 
+    async def ProposeGovernmentOrganization(
+        self, request: org_svc.ProposeGovernmentOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.propose_government(require_principal(), request))
+
     async def EndorseMembership(
         self, request: org_svc.EndorseMembershipRequest, context: grpc.aio.ServicerContext
     ) -> operation_pb2.Operation:

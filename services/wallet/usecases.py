@@ -21,7 +21,7 @@ from services.wallet.readmodels import Account, Executor
 
 ME = "me"
 # The command whose request id is an organisation's ledger id (see services.wallet.ids).
-ORG_COMMAND = "PROPOSE_ORGANIZATION"
+ORG_COMMAND = ids.ORGANIZATION_COMMANDS
 DEFAULT_PAGE_SIZE = 50
 
 

@@ -24,19 +24,23 @@ async def _org(
     role: str = PA,
 ) -> str:
     org_id = str(uuid.uuid4())
-    out = await gx.invoke(
-        "ProposeOrganization",
-        cmd.ProposeOrganizationRequest(
-            organization_id=org_id,
-            name="Acme",
-            type=kind,
-            country_code=country,
-            stakeholder_ids=stakeholders,
-            proposer_id=stakeholders[0],
-            request_id=rid(),
-        ),
-        role=role,
-    )
+    fields = {
+        "organization_id": org_id,
+        "name": "Acme",
+        "country_code": country,
+        "stakeholder_ids": stakeholders,
+        "proposer_id": stakeholders[0],
+        "request_id": rid(),
+    }
+    if kind == res.ORGANIZATION_TYPE_GOVERNMENT:
+        # Its own command, submitted as the gx_admin its request message declares.
+        out = await gx.invoke(
+            "ProposeGovernmentOrganization", cmd.ProposeGovernmentOrganizationRequest(**fields), role=role
+        )
+    else:
+        out = await gx.invoke(
+            "ProposeOrganization", cmd.ProposeOrganizationRequest(type=kind, **fields), role=role
+        )
     assert out.ok, out.message
     for other in stakeholders[1:]:
         out = await gx.invoke(
@@ -123,19 +127,31 @@ async def test_organisation_needs_every_stakeholder_before_activation(gx: FakeLe
     assert out.domain_events() == ["organization_activated"]
 
 
-async def test_government_organisations_need_an_admin_submitter(gx: FakeLedger) -> None:
+async def test_government_organisations_are_their_own_command_with_an_admin_submitter(gx: FakeLedger) -> None:
     alice = await new_user(gx)
-    request = cmd.ProposeOrganizationRequest(
-        organization_id=str(uuid.uuid4()),
-        name="Ministry",
-        type=res.ORGANIZATION_TYPE_GOVERNMENT,
-        country_code="LK",
-        stakeholder_ids=[alice],
-        proposer_id=alice,
-        request_id=rid(),
+    fields = {
+        "name": "Ministry",
+        "country_code": "LK",
+        "stakeholder_ids": [alice],
+        "proposer_id": alice,
+    }
+    # Under PROPOSE_ORGANIZATION a government organisation is refused whoever submits it.
+    as_payload_value = cmd.ProposeOrganizationRequest(
+        organization_id=str(uuid.uuid4()), type=res.ORGANIZATION_TYPE_GOVERNMENT, request_id=rid(), **fields
     )
-    assert (await gx.invoke("ProposeOrganization", request, role=PA)).status == 403
-    assert (await gx.invoke("ProposeOrganization", request, role="gx_admin")).ok
+    for role in (PA, "gx_admin"):
+        refused = await gx.invoke("ProposeOrganization", as_payload_value, role=role)
+        assert (refused.status, refused.writes) == (400, {})
+        assert "GOVERNMENT_ORGANIZATION_COMMAND_REQUIRED" in refused.message
+    # Its own command needs the gx_admin its request message declares, and makes it GOVERNMENT.
+    request = cmd.ProposeGovernmentOrganizationRequest(
+        organization_id=str(uuid.uuid4()), request_id=rid(), **fields
+    )
+    assert (await gx.invoke("ProposeGovernmentOrganization", request, role=PA)).status == 403
+    out = await gx.invoke("ProposeGovernmentOrganization", request, role="gx_admin")
+    org = out.result(cmd.ProposeGovernmentOrganizationResult).organization
+    assert (org.organization_id, org.type) == (request.organization_id, res.ORGANIZATION_TYPE_GOVERNMENT)
+    assert out.domain_events() == ["organization_proposed"]
 
 
 async def test_tiered_multisig_executes_when_approvals_suffice(gx: FakeLedger) -> None:

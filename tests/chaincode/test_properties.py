@@ -430,24 +430,28 @@ async def run_op(model: Model, data: st.DataObject, op: str) -> None:
     elif op == "org" and users:
         org_id = str(uuid.UUID(int=10_000 + len(model.orgs)))
         stakeholders = draw(st.lists(st.sampled_from(users), min_size=1, max_size=3, unique=True))
-        request = cmd.ProposeOrganizationRequest(
-            organization_id=org_id,
-            name="Org",
-            type=draw(
-                st.sampled_from(
-                    [
-                        res.ORGANIZATION_TYPE_BUSINESS,
-                        res.ORGANIZATION_TYPE_NGO,
-                        res.ORGANIZATION_TYPE_GOVERNMENT,
-                    ]
-                )
-            ),
-            country_code=draw(st.sampled_from(["LK", "IN"])),
-            stakeholder_ids=stakeholders,
-            proposer_id=stakeholders[0],
-            request_id=model.rid(),
+        kind = draw(
+            st.sampled_from(
+                [res.ORGANIZATION_TYPE_BUSINESS, res.ORGANIZATION_TYPE_NGO, res.ORGANIZATION_TYPE_GOVERNMENT]
+            )
         )
-        if (await step(model, "ProposeOrganization", request, "gx_admin")).ok:
+        fields = {
+            "organization_id": org_id,
+            "name": "Org",
+            "country_code": draw(st.sampled_from(["LK", "IN"])),
+            "stakeholder_ids": stakeholders,
+            "proposer_id": stakeholders[0],
+            "request_id": model.rid(),
+        }
+        # A government organisation is a command of its own (its gx_admin submitter is declared).
+        if kind == res.ORGANIZATION_TYPE_GOVERNMENT:
+            function, request = (
+                "ProposeGovernmentOrganization",
+                cmd.ProposeGovernmentOrganizationRequest(**fields),
+            )
+        else:
+            function, request = "ProposeOrganization", cmd.ProposeOrganizationRequest(type=kind, **fields)
+        if (await step(model, function, request, "gx_admin")).ok:
             model.orgs.append(org_id)
             model.members[org_id] = stakeholders
     elif op == "org_endorse" and model.orgs:

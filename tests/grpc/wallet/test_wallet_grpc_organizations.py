@@ -107,11 +107,18 @@ async def test_propose_checks_the_stakeholders(wallet: Wallet) -> None:
     ghost = str(uuid.uuid4())
     bad = await failure(stub.ProposeOrganization(request([a, ghost]), metadata=wallet.token(a)))
     assert bad.reason == "USER_NOT_FOUND" and "stakeholder_user_ids[1]" in bad.fields
+    # A government organisation has its own RPC (admins only; the ledger submits it as gx_admin).
     bad = await failure(
         stub.ProposeOrganization(
             request([a], wallet_pb2.ORGANIZATION_TYPE_GOVERNMENT), metadata=wallet.token(a)
         )
     )
+    assert bad.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad.reason == "GOVERNMENT_ORGANIZATION_RPC_REQUIRED" and "type" in bad.fields
+    government = org.ProposeGovernmentOrganizationRequest(
+        request_id=_rid(), name="X", stakeholder_user_ids=[a]
+    )
+    bad = await failure(stub.ProposeGovernmentOrganization(government, metadata=wallet.token(a)))
     assert bad.code == grpc.StatusCode.PERMISSION_DENIED
     bad = await failure(
         stub.ProposeOrganization(
@@ -120,6 +127,37 @@ async def test_propose_checks_the_stakeholders(wallet: Wallet) -> None:
     )
     assert bad.code == grpc.StatusCode.INVALID_ARGUMENT and "type" in bad.fields
     assert await wallet.commands() == []
+
+
+async def test_an_admin_proposes_a_government_organisation_as_its_own_command(wallet: Wallet) -> None:
+    minister, aide = await wallet.user(country="LK"), await wallet.user(country="LK")
+    op = await _stub(wallet).ProposeGovernmentOrganization(
+        org.ProposeGovernmentOrganizationRequest(
+            request_id=_rid(), name="Ministry", stakeholder_user_ids=[minister, aide]
+        ),
+        metadata=wallet.token(minister, "ADMIN"),
+    )
+    (row,) = await wallet.commands()
+    # Its own command type, whose request message declares the gx_admin submitter.
+    assert row.command_type == "PROPOSE_GOVERNMENT_ORGANIZATION"
+    assert row.payload["organizationId"] == row.request_id and "type" not in row.payload
+    assert (row.payload["proposerId"], row.payload["stakeholderIds"]) == (minister, [minister, aide])
+    await wallet.sql(
+        "INSERT INTO ledger.organizations (org_id, name, type, country_code, status, stakeholder_ids, endorser_ids,"
+        " create_time, block_number) VALUES (:o, 'Ministry', 'GOVERNMENT', 'LK', 'PENDING_ENDORSEMENT',"
+        " CAST(:s AS jsonb), CAST(:e AS jsonb), now(), 6)",
+        o=row.request_id,
+        s=json.dumps([minister, aide]),
+        e=json.dumps([minister]),
+    )
+    # Known by its operation id, like every organisation.
+    public = op.name.removeprefix("operations/")
+    got = (
+        await _stub(wallet).GetOrganization(
+            org.GetOrganizationRequest(org_id=public), metadata=wallet.token(aide)
+        )
+    ).organization
+    assert (got.org_id, got.type) == (public, wallet_pb2.ORGANIZATION_TYPE_GOVERNMENT)
 
 
 async def test_endorse_then_activate(wallet: Wallet) -> None:

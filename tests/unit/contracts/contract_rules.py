@@ -21,7 +21,8 @@ from google.protobuf import descriptor_pb2
 
 # Imported for their side effect too: registering the gx option extensions with the default
 # pool is what makes FileDescriptorSet.FromString parse them.
-from gx.type.v1 import access_pb2, validation_pb2
+from gx.ledger.v1 import options_pb2
+from gx.type.v1 import access_pb2, command_pb2, validation_pb2
 
 ROOT = Path(__file__).resolve().parents[3]
 PROTOS = ROOT / "protos"
@@ -100,6 +101,13 @@ class Rpc:
         if not self.options.HasExtension(access_pb2.access):
             return None
         return self.options.Extensions[access_pb2.access]
+
+    @property
+    def records(self) -> int:
+        """The gx.type.v1.records command type, or 0 (COMMAND_TYPE_UNSPECIFIED) without one."""
+        if not self.options.HasExtension(command_pb2.records):
+            return 0
+        return int(self.options.Extensions[command_pb2.records])
 
     @property
     def http_verb(self) -> str:
@@ -604,4 +612,101 @@ ALL_CHECKS = [
     check_money_fields,
     check_money_inputs_positive,
     check_enums,
+]
+
+
+# --- the API is never more permissive than the ledger ------------------------------------------
+
+# The ledger identity whose authority a caller of each API role exercises. The backend is
+# custodial: users' and partners' commands are submitted under the shared gx_partner_api
+# identity (the chaincode then checks who acts from the payload), while an admin's or
+# super-admin's command is submitted under gx_admin or gx_super_admin. So an RPC whose command
+# needs gx_admin on the chain must not admit ROLE_USER or ROLE_PARTNER: the chain would refuse
+# the command after the API accepted it (or, worse, a laxer submitter would be configured to
+# make it pass). Written once, here, and used by every check below.
+LEDGER_ROLE_OF_API_ROLE = {
+    access_pb2.ROLE_USER: "gx_partner_api",
+    access_pb2.ROLE_PARTNER: "gx_partner_api",
+    access_pb2.ROLE_ADMIN: "gx_admin",
+    access_pb2.ROLE_SUPER_ADMIN: "gx_super_admin",
+}
+
+
+def ledger_commands(model: Contracts) -> dict[int, tuple[str, options_pb2.CommandOptions]]:
+    """Every command type bound by a `(gx.ledger.v1.command)` message: type → (message, options)."""
+    found: dict[int, tuple[str, options_pb2.CommandOptions]] = {}
+    for name, msg in model.gx_messages():
+        if msg.options.HasExtension(options_pb2.command):
+            opts = msg.options.Extensions[options_pb2.command]
+            found[int(opts.type)] = (name, opts)
+    return found
+
+
+def check_operations_declare_records(model: Contracts) -> list[str]:
+    """Every RPC that answers a new Operation declares the command it records; no other RPC does.
+
+    Reads of an operation (GetOperation, WaitOperation) answer one but record nothing. The
+    declared command must be bound to a ledger request message, or the outbox could not run it.
+    """
+    bad = []
+    bound = ledger_commands(model)
+    for rpc in model.rpcs:
+        records_one = rpc.output_type == _OPERATION and not rpc.is_read
+        if records_one and not rpc.records:
+            bad.append(f"{rpc.full_name}: answers an Operation but declares no (gx.type.v1.records)")
+        elif rpc.records and not records_one:
+            bad.append(f"{rpc.full_name}: declares (gx.type.v1.records) but records no Operation")
+        elif rpc.records and rpc.records not in bound:
+            bad.append(f"{rpc.full_name}: records command type {rpc.records}, which no ledger message binds")
+    return bad
+
+
+def check_access_at_least_submitter(model: Contracts) -> list[str]:
+    """No RPC admits a role weaker than the ledger identity that submits the command it records.
+
+    The two sides are the RPC's `(gx.type.v1.access)` roles and the `submitter_role` of the
+    `(gx.ledger.v1.command)` option on the recorded command's request message; roles compare
+    through LEDGER_ROLE_OF_API_ROLE and the chaincode's own rank order.
+    """
+    from chaincode import certs
+
+    bad = []
+    bound = ledger_commands(model)
+    for rpc in model.rpcs:
+        if not rpc.records or rpc.records not in bound:
+            continue
+        message, opts = bound[rpc.records]
+        rule = rpc.access
+        if rule is None or rule.public or not rule.roles:
+            bad.append(
+                f"{rpc.full_name}: admits any caller, but {message} is submitted as {opts.submitter_role}"
+            )
+            continue
+        for role in rule.roles:
+            ledger_role = LEDGER_ROLE_OF_API_ROLE.get(role)
+            if ledger_role is None or not certs.role_at_least(ledger_role, opts.submitter_role):
+                bad.append(
+                    f"{rpc.full_name}: admits {access_pb2.Role.Name(role)} (~{ledger_role}), weaker than"
+                    f" {opts.submitter_role} that submits {message}"
+                )
+    return bad
+
+
+def check_each_command_recorded_once(model: Contracts) -> list[str]:
+    """Each command type is recorded by at most one RPC, so its submitter has one API gate."""
+    seen: dict[int, str] = {}
+    bad = []
+    for rpc in model.rpcs:
+        if not rpc.records:
+            continue
+        if rpc.records in seen:
+            bad.append(f"{rpc.full_name}: records command type {rpc.records}, as {seen[rpc.records]} does")
+        seen.setdefault(rpc.records, rpc.full_name)
+    return bad
+
+
+SUBMITTER_CHECKS = [
+    check_operations_declare_records,
+    check_access_at_least_submitter,
+    check_each_command_recorded_once,
 ]

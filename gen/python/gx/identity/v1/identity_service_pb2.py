@@ -29,11 +29,12 @@ from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from gx.identity.v1 import identity_pb2 as gx_dot_identity_dot_v1_dot_identity__pb2
 from gx.type.v1 import access_pb2 as gx_dot_type_dot_v1_dot_access__pb2
+from gx.type.v1 import command_pb2 as gx_dot_type_dot_v1_dot_command__pb2
 from gx.type.v1 import operation_pb2 as gx_dot_type_dot_v1_dot_operation__pb2
 from gx.type.v1 import validation_pb2 as gx_dot_type_dot_v1_dot_validation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%gx/identity/v1/identity_service.proto\x12\x0egx.identity.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x19google/api/httpbody.proto\x1a google/protobuf/field_mask.proto\x1a\x1dgx/identity/v1/identity.proto\x1a\x17gx/type/v1/access.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\"\xc6\x01\n\x13RegisterUserRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1b\n\x05\x65mail\x18\x02 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x18\xfe\x01(\x01\x12!\n\x08password\x18\x03 \x01(\tB\x0f\xe0\x41\x02\xe0\x41\x04\xaa\xbb\x18\x05\x10\x0c\x18\x80\x02\x12\x1f\n\x0c\x64isplay_name\x18\x04 \x01(\tB\t\xe0\x41\x01\xaa\xbb\x18\x02\x18\x64\x12\'\n\x0c\x63ountry_code\x18\x05 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\n\"\x08[A-Z]{2}\":\n\x14RegisterUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"J\n\x0cLoginRequest\x12\x19\n\x05\x65mail\x18\x01 \x01(\tB\n\xe0\x41\x02\xaa\xbb\x18\x03\x18\xfe\x01\x12\x1f\n\x08password\x18\x02 \x01(\tB\r\xe0\x41\x02\xe0\x41\x04\xaa\xbb\x18\x03\x18\x80\x02\"d\n\rLoginResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\x12\x12\n\ntoken_type\x18\x04 \x01(\t\";\n\x13RefreshTokenRequest\x12$\n\rrefresh_token\x18\x01 \x01(\tB\r\xe0\x41\x02\xe0\x41\x04\xaa\xbb\x18\x03\x18\x80\x02\"k\n\x14RefreshTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\x12\x12\n\ntoken_type\x18\x04 \x01(\t\"\\\n\rLogoutRequest\x12$\n\rrefresh_token\x18\x01 \x01(\tB\r\xe0\x41\x02\xe0\x41\x04\xaa\xbb\x18\x03\x18\x80\x02\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"\x10\n\x0eLogoutResponse\"\x10\n\x0eGetJwksRequest\"z\n\x0eGetUserRequest\x12h\n\x07user_id\x18\x01 \x01(\tBW\xe0\x41\x02\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\"5\n\x0fGetUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"\x99\x01\n\x11UpdateUserRequest\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.UserB\x03\xe0\x41\x02\x12\x34\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x03\xe0\x41\x01\x12%\n\nrequest_id\x18\x03 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"8\n\x12UpdateUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"\x85\x03\n\x10SubmitKycRequest\x12h\n\x07user_id\x18\x01 \x01(\tBW\xe0\x41\x02\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1f\n\nfirst_name\x18\x03 \x01(\tB\x0b\xe0\x41\x02\xaa\xbb\x18\x04\x10\x01\x18\x64\x12\x1e\n\tlast_name\x18\x04 \x01(\tB\x0b\xe0\x41\x02\xaa\xbb\x18\x04\x10\x01\x18\x64\x12:\n\rdate_of_birth\x18\x05 \x01(\tB#\xe0\x41\x02\xaa\xbb\x18\x1c\"\x1a[0-9]{4}-[0-9]{2}-[0-9]{2}\x12&\n\x0bnationality\x18\x06 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\n\"\x08[A-Z]{2}\x12;\n\tdocuments\x18\x07 \x03(\x0b\x32\x1b.gx.identity.v1.KycDocumentB\x0b\xe0\x41\x02\xaa\xbb\x18\x04H\x01P\n\"?\n\x11SubmitKycResponse\x12*\n\x03kyc\x18\x01 \x01(\x0b\x32\x1d.gx.identity.v1.KycSubmission\"y\n\rGetKycRequest\x12h\n\x07user_id\x18\x01 \x01(\tBW\xe0\x41\x02\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\"<\n\x0eGetKycResponse\x12*\n\x03kyc\x18\x01 \x01(\x0b\x32\x1d.gx.identity.v1.KycSubmission\"\x89\x01\n\x19ListKycSubmissionsRequest\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x18.gx.identity.v1.KycStateB\x03\xe0\x41\x01\x12\x1e\n\tpage_size\x18\x02 \x01(\x05\x42\x0b\xe0\x41\x01\xaa\xbb\x18\x04\x38\x00@d\x12\x1e\n\npage_token\x18\x03 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\"m\n\x1aListKycSubmissionsResponse\x12\x36\n\x0fkyc_submissions\x18\x01 \x03(\x0b\x32\x1d.gx.identity.v1.KycSubmission\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"V\n\x11\x41pproveKycRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"s\n\x10RejectKycRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\xf4\x03\"?\n\x11RejectKycResponse\x12*\n\x03kyc\x18\x01 \x01(\x0b\x32\x1d.gx.identity.v1.KycSubmission\"t\n\x11\x46reezeUserRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\xf4\x03\"8\n\x12\x46reezeUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"X\n\x13UnfreezeUserRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\":\n\x14UnfreezeUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"\x86\x01\n\x13SetUserRolesRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12,\n\x05roles\x18\x03 \x03(\x0e\x32\x10.gx.type.v1.RoleB\x0b\xe0\x41\x02\xaa\xbb\x18\x04H\x01P\x04\":\n\x14SetUserRolesResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User2\xe5\x0e\n\x0fIdentityService\x12~\n\x0cRegisterUser\x12#.gx.identity.v1.RegisterUserRequest\x1a$.gx.identity.v1.RegisterUserResponse\"#\xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x17\"\x12/v1/users:register:\x01*\x12\x65\n\x05Login\x12\x1c.gx.identity.v1.LoginRequest\x1a\x1d.gx.identity.v1.LoginResponse\"\x1f\xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth:login:\x01*\x12|\n\x0cRefreshToken\x12#.gx.identity.v1.RefreshTokenRequest\x1a$.gx.identity.v1.RefreshTokenResponse\"!\xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth:refresh:\x01*\x12i\n\x06Logout\x12\x1d.gx.identity.v1.LogoutRequest\x1a\x1e.gx.identity.v1.LogoutResponse\" \xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth:logout:\x01*\x12\x65\n\x07GetJwks\x12\x1e.gx.identity.v1.GetJwksRequest\x1a\x14.google.api.HttpBody\"$\xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12n\n\x07GetUser\x12\x1e.gx.identity.v1.GetUserRequest\x1a\x1f.gx.identity.v1.GetUserResponse\"\"\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/users/{user_id}\x12\x82\x01\n\nUpdateUser\x12!.gx.identity.v1.UpdateUserRequest\x1a\".gx.identity.v1.UpdateUserResponse\"-\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02 2\x18/v1/users/{user.user_id}:\x04user\x12\x82\x01\n\tSubmitKyc\x12 .gx.identity.v1.SubmitKycRequest\x1a!.gx.identity.v1.SubmitKycResponse\"0\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02#\"\x1e/v1/users/{user_id}/kyc:submit:\x01*\x12o\n\x06GetKyc\x12\x1d.gx.identity.v1.GetKycRequest\x1a\x1e.gx.identity.v1.GetKycResponse\"&\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/users/{user_id}/kyc\x12\x8f\x01\n\x12ListKycSubmissions\x12).gx.identity.v1.ListKycSubmissionsRequest\x1a*.gx.identity.v1.ListKycSubmissionsResponse\"\"\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/kycSubmissions\x12z\n\nApproveKyc\x12!.gx.identity.v1.ApproveKycRequest\x1a\x15.gx.type.v1.Operation\"2\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02$\"\x1f/v1/users/{user_id}/kyc:approve:\x01*\x12\x83\x01\n\tRejectKyc\x12 .gx.identity.v1.RejectKycRequest\x1a!.gx.identity.v1.RejectKycResponse\"1\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02#\"\x1e/v1/users/{user_id}/kyc:reject:\x01*\x12\x82\x01\n\nFreezeUser\x12!.gx.identity.v1.FreezeUserRequest\x1a\".gx.identity.v1.FreezeUserResponse\"-\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/users/{user_id}:freeze:\x01*\x12\x8a\x01\n\x0cUnfreezeUser\x12#.gx.identity.v1.UnfreezeUserRequest\x1a$.gx.identity.v1.UnfreezeUserResponse\"/\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02!\"\x1c/v1/users/{user_id}:unfreeze:\x01*\x12\x89\x01\n\x0cSetUserRoles\x12#.gx.identity.v1.SetUserRolesRequest\x1a$.gx.identity.v1.SetUserRolesResponse\".\xb2\xbb\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02!\"\x1c/v1/users/{user_id}:setRoles:\x01*B\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%gx/identity/v1/identity_service.proto\x12\x0egx.identity.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x19google/api/httpbody.proto\x1a google/protobuf/field_mask.proto\x1a\x1dgx/identity/v1/identity.proto\x1a\x17gx/type/v1/access.proto\x1a\x18gx/type/v1/command.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\"\xc6\x01\n\x13RegisterUserRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1b\n\x05\x65mail\x18\x02 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x18\xfe\x01(\x01\x12!\n\x08password\x18\x03 \x01(\tB\x0f\xe0\x41\x02\xe0\x41\x04\xaa\xbb\x18\x05\x10\x0c\x18\x80\x02\x12\x1f\n\x0c\x64isplay_name\x18\x04 \x01(\tB\t\xe0\x41\x01\xaa\xbb\x18\x02\x18\x64\x12\'\n\x0c\x63ountry_code\x18\x05 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\n\"\x08[A-Z]{2}\":\n\x14RegisterUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"J\n\x0cLoginRequest\x12\x19\n\x05\x65mail\x18\x01 \x01(\tB\n\xe0\x41\x02\xaa\xbb\x18\x03\x18\xfe\x01\x12\x1f\n\x08password\x18\x02 \x01(\tB\r\xe0\x41\x02\xe0\x41\x04\xaa\xbb\x18\x03\x18\x80\x02\"d\n\rLoginResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\x12\x12\n\ntoken_type\x18\x04 \x01(\t\";\n\x13RefreshTokenRequest\x12$\n\rrefresh_token\x18\x01 \x01(\tB\r\xe0\x41\x02\xe0\x41\x04\xaa\xbb\x18\x03\x18\x80\x02\"k\n\x14RefreshTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\x12\x12\n\ntoken_type\x18\x04 \x01(\t\"\\\n\rLogoutRequest\x12$\n\rrefresh_token\x18\x01 \x01(\tB\r\xe0\x41\x02\xe0\x41\x04\xaa\xbb\x18\x03\x18\x80\x02\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"\x10\n\x0eLogoutResponse\"\x10\n\x0eGetJwksRequest\"z\n\x0eGetUserRequest\x12h\n\x07user_id\x18\x01 \x01(\tBW\xe0\x41\x02\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\"5\n\x0fGetUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"\x99\x01\n\x11UpdateUserRequest\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.UserB\x03\xe0\x41\x02\x12\x34\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x03\xe0\x41\x01\x12%\n\nrequest_id\x18\x03 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"8\n\x12UpdateUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"\x85\x03\n\x10SubmitKycRequest\x12h\n\x07user_id\x18\x01 \x01(\tBW\xe0\x41\x02\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1f\n\nfirst_name\x18\x03 \x01(\tB\x0b\xe0\x41\x02\xaa\xbb\x18\x04\x10\x01\x18\x64\x12\x1e\n\tlast_name\x18\x04 \x01(\tB\x0b\xe0\x41\x02\xaa\xbb\x18\x04\x10\x01\x18\x64\x12:\n\rdate_of_birth\x18\x05 \x01(\tB#\xe0\x41\x02\xaa\xbb\x18\x1c\"\x1a[0-9]{4}-[0-9]{2}-[0-9]{2}\x12&\n\x0bnationality\x18\x06 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\n\"\x08[A-Z]{2}\x12;\n\tdocuments\x18\x07 \x03(\x0b\x32\x1b.gx.identity.v1.KycDocumentB\x0b\xe0\x41\x02\xaa\xbb\x18\x04H\x01P\n\"?\n\x11SubmitKycResponse\x12*\n\x03kyc\x18\x01 \x01(\x0b\x32\x1d.gx.identity.v1.KycSubmission\"y\n\rGetKycRequest\x12h\n\x07user_id\x18\x01 \x01(\tBW\xe0\x41\x02\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\"<\n\x0eGetKycResponse\x12*\n\x03kyc\x18\x01 \x01(\x0b\x32\x1d.gx.identity.v1.KycSubmission\"\x89\x01\n\x19ListKycSubmissionsRequest\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x18.gx.identity.v1.KycStateB\x03\xe0\x41\x01\x12\x1e\n\tpage_size\x18\x02 \x01(\x05\x42\x0b\xe0\x41\x01\xaa\xbb\x18\x04\x38\x00@d\x12\x1e\n\npage_token\x18\x03 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\"m\n\x1aListKycSubmissionsResponse\x12\x36\n\x0fkyc_submissions\x18\x01 \x03(\x0b\x32\x1d.gx.identity.v1.KycSubmission\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"V\n\x11\x41pproveKycRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"s\n\x10RejectKycRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\xf4\x03\"?\n\x11RejectKycResponse\x12*\n\x03kyc\x18\x01 \x01(\x0b\x32\x1d.gx.identity.v1.KycSubmission\"t\n\x11\x46reezeUserRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\xf4\x03\"8\n\x12\x46reezeUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"X\n\x13UnfreezeUserRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\":\n\x14UnfreezeUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User\"\x86\x01\n\x13SetUserRolesRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x01\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12,\n\x05roles\x18\x03 \x03(\x0e\x32\x10.gx.type.v1.RoleB\x0b\xe0\x41\x02\xaa\xbb\x18\x04H\x01P\x04\":\n\x14SetUserRolesResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.gx.identity.v1.User2\xe9\x0e\n\x0fIdentityService\x12~\n\x0cRegisterUser\x12#.gx.identity.v1.RegisterUserRequest\x1a$.gx.identity.v1.RegisterUserResponse\"#\xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x17\"\x12/v1/users:register:\x01*\x12\x65\n\x05Login\x12\x1c.gx.identity.v1.LoginRequest\x1a\x1d.gx.identity.v1.LoginResponse\"\x1f\xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth:login:\x01*\x12|\n\x0cRefreshToken\x12#.gx.identity.v1.RefreshTokenRequest\x1a$.gx.identity.v1.RefreshTokenResponse\"!\xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth:refresh:\x01*\x12i\n\x06Logout\x12\x1d.gx.identity.v1.LogoutRequest\x1a\x1e.gx.identity.v1.LogoutResponse\" \xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth:logout:\x01*\x12\x65\n\x07GetJwks\x12\x1e.gx.identity.v1.GetJwksRequest\x1a\x14.google.api.HttpBody\"$\xb2\xbb\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12n\n\x07GetUser\x12\x1e.gx.identity.v1.GetUserRequest\x1a\x1f.gx.identity.v1.GetUserResponse\"\"\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/users/{user_id}\x12\x82\x01\n\nUpdateUser\x12!.gx.identity.v1.UpdateUserRequest\x1a\".gx.identity.v1.UpdateUserResponse\"-\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02 2\x18/v1/users/{user.user_id}:\x04user\x12\x82\x01\n\tSubmitKyc\x12 .gx.identity.v1.SubmitKycRequest\x1a!.gx.identity.v1.SubmitKycResponse\"0\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02#\"\x1e/v1/users/{user_id}/kyc:submit:\x01*\x12o\n\x06GetKyc\x12\x1d.gx.identity.v1.GetKycRequest\x1a\x1e.gx.identity.v1.GetKycResponse\"&\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/users/{user_id}/kyc\x12\x8f\x01\n\x12ListKycSubmissions\x12).gx.identity.v1.ListKycSubmissionsRequest\x1a*.gx.identity.v1.ListKycSubmissionsResponse\"\"\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/kycSubmissions\x12~\n\nApproveKyc\x12!.gx.identity.v1.ApproveKycRequest\x1a\x15.gx.type.v1.Operation\"6\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x04\x82\xd3\xe4\x93\x02$\"\x1f/v1/users/{user_id}/kyc:approve:\x01*\x12\x83\x01\n\tRejectKyc\x12 .gx.identity.v1.RejectKycRequest\x1a!.gx.identity.v1.RejectKycResponse\"1\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02#\"\x1e/v1/users/{user_id}/kyc:reject:\x01*\x12\x82\x01\n\nFreezeUser\x12!.gx.identity.v1.FreezeUserRequest\x1a\".gx.identity.v1.FreezeUserResponse\"-\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/users/{user_id}:freeze:\x01*\x12\x8a\x01\n\x0cUnfreezeUser\x12#.gx.identity.v1.UnfreezeUserRequest\x1a$.gx.identity.v1.UnfreezeUserResponse\"/\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02!\"\x1c/v1/users/{user_id}:unfreeze:\x01*\x12\x89\x01\n\x0cSetUserRoles\x12#.gx.identity.v1.SetUserRolesRequest\x1a$.gx.identity.v1.SetUserRolesResponse\".\xb2\xbb\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02!\"\x1c/v1/users/{user_id}:setRoles:\x01*B\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -138,7 +139,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IDENTITYSERVICE'].methods_by_name['ListKycSubmissions']._loaded_options = None
   _globals['_IDENTITYSERVICE'].methods_by_name['ListKycSubmissions']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002\024\022\022/v1/kycSubmissions'
   _globals['_IDENTITYSERVICE'].methods_by_name['ApproveKyc']._loaded_options = None
-  _globals['_IDENTITYSERVICE'].methods_by_name['ApproveKyc']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002$\"\037/v1/users/{user_id}/kyc:approve:\001*'
+  _globals['_IDENTITYSERVICE'].methods_by_name['ApproveKyc']._serialized_options = b'\262\273\030\004\022\002\002\003\270\273\030\004\202\323\344\223\002$\"\037/v1/users/{user_id}/kyc:approve:\001*'
   _globals['_IDENTITYSERVICE'].methods_by_name['RejectKyc']._loaded_options = None
   _globals['_IDENTITYSERVICE'].methods_by_name['RejectKyc']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002#\"\036/v1/users/{user_id}/kyc:reject:\001*'
   _globals['_IDENTITYSERVICE'].methods_by_name['FreezeUser']._loaded_options = None
@@ -147,62 +148,62 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IDENTITYSERVICE'].methods_by_name['UnfreezeUser']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002!\"\034/v1/users/{user_id}:unfreeze:\001*'
   _globals['_IDENTITYSERVICE'].methods_by_name['SetUserRoles']._loaded_options = None
   _globals['_IDENTITYSERVICE'].methods_by_name['SetUserRoles']._serialized_options = b'\262\273\030\003\022\001\003\202\323\344\223\002!\"\034/v1/users/{user_id}:setRoles:\001*'
-  _globals['_REGISTERUSERREQUEST']._serialized_start=324
-  _globals['_REGISTERUSERREQUEST']._serialized_end=522
-  _globals['_REGISTERUSERRESPONSE']._serialized_start=524
-  _globals['_REGISTERUSERRESPONSE']._serialized_end=582
-  _globals['_LOGINREQUEST']._serialized_start=584
-  _globals['_LOGINREQUEST']._serialized_end=658
-  _globals['_LOGINRESPONSE']._serialized_start=660
-  _globals['_LOGINRESPONSE']._serialized_end=760
-  _globals['_REFRESHTOKENREQUEST']._serialized_start=762
-  _globals['_REFRESHTOKENREQUEST']._serialized_end=821
-  _globals['_REFRESHTOKENRESPONSE']._serialized_start=823
-  _globals['_REFRESHTOKENRESPONSE']._serialized_end=930
-  _globals['_LOGOUTREQUEST']._serialized_start=932
-  _globals['_LOGOUTREQUEST']._serialized_end=1024
-  _globals['_LOGOUTRESPONSE']._serialized_start=1026
-  _globals['_LOGOUTRESPONSE']._serialized_end=1042
-  _globals['_GETJWKSREQUEST']._serialized_start=1044
-  _globals['_GETJWKSREQUEST']._serialized_end=1060
-  _globals['_GETUSERREQUEST']._serialized_start=1062
-  _globals['_GETUSERREQUEST']._serialized_end=1184
-  _globals['_GETUSERRESPONSE']._serialized_start=1186
-  _globals['_GETUSERRESPONSE']._serialized_end=1239
-  _globals['_UPDATEUSERREQUEST']._serialized_start=1242
-  _globals['_UPDATEUSERREQUEST']._serialized_end=1395
-  _globals['_UPDATEUSERRESPONSE']._serialized_start=1397
-  _globals['_UPDATEUSERRESPONSE']._serialized_end=1453
-  _globals['_SUBMITKYCREQUEST']._serialized_start=1456
-  _globals['_SUBMITKYCREQUEST']._serialized_end=1845
-  _globals['_SUBMITKYCRESPONSE']._serialized_start=1847
-  _globals['_SUBMITKYCRESPONSE']._serialized_end=1910
-  _globals['_GETKYCREQUEST']._serialized_start=1912
-  _globals['_GETKYCREQUEST']._serialized_end=2033
-  _globals['_GETKYCRESPONSE']._serialized_start=2035
-  _globals['_GETKYCRESPONSE']._serialized_end=2095
-  _globals['_LISTKYCSUBMISSIONSREQUEST']._serialized_start=2098
-  _globals['_LISTKYCSUBMISSIONSREQUEST']._serialized_end=2235
-  _globals['_LISTKYCSUBMISSIONSRESPONSE']._serialized_start=2237
-  _globals['_LISTKYCSUBMISSIONSRESPONSE']._serialized_end=2346
-  _globals['_APPROVEKYCREQUEST']._serialized_start=2348
-  _globals['_APPROVEKYCREQUEST']._serialized_end=2434
-  _globals['_REJECTKYCREQUEST']._serialized_start=2436
-  _globals['_REJECTKYCREQUEST']._serialized_end=2551
-  _globals['_REJECTKYCRESPONSE']._serialized_start=2553
-  _globals['_REJECTKYCRESPONSE']._serialized_end=2616
-  _globals['_FREEZEUSERREQUEST']._serialized_start=2618
-  _globals['_FREEZEUSERREQUEST']._serialized_end=2734
-  _globals['_FREEZEUSERRESPONSE']._serialized_start=2736
-  _globals['_FREEZEUSERRESPONSE']._serialized_end=2792
-  _globals['_UNFREEZEUSERREQUEST']._serialized_start=2794
-  _globals['_UNFREEZEUSERREQUEST']._serialized_end=2882
-  _globals['_UNFREEZEUSERRESPONSE']._serialized_start=2884
-  _globals['_UNFREEZEUSERRESPONSE']._serialized_end=2942
-  _globals['_SETUSERROLESREQUEST']._serialized_start=2945
-  _globals['_SETUSERROLESREQUEST']._serialized_end=3079
-  _globals['_SETUSERROLESRESPONSE']._serialized_start=3081
-  _globals['_SETUSERROLESRESPONSE']._serialized_end=3139
-  _globals['_IDENTITYSERVICE']._serialized_start=3142
-  _globals['_IDENTITYSERVICE']._serialized_end=5035
+  _globals['_REGISTERUSERREQUEST']._serialized_start=350
+  _globals['_REGISTERUSERREQUEST']._serialized_end=548
+  _globals['_REGISTERUSERRESPONSE']._serialized_start=550
+  _globals['_REGISTERUSERRESPONSE']._serialized_end=608
+  _globals['_LOGINREQUEST']._serialized_start=610
+  _globals['_LOGINREQUEST']._serialized_end=684
+  _globals['_LOGINRESPONSE']._serialized_start=686
+  _globals['_LOGINRESPONSE']._serialized_end=786
+  _globals['_REFRESHTOKENREQUEST']._serialized_start=788
+  _globals['_REFRESHTOKENREQUEST']._serialized_end=847
+  _globals['_REFRESHTOKENRESPONSE']._serialized_start=849
+  _globals['_REFRESHTOKENRESPONSE']._serialized_end=956
+  _globals['_LOGOUTREQUEST']._serialized_start=958
+  _globals['_LOGOUTREQUEST']._serialized_end=1050
+  _globals['_LOGOUTRESPONSE']._serialized_start=1052
+  _globals['_LOGOUTRESPONSE']._serialized_end=1068
+  _globals['_GETJWKSREQUEST']._serialized_start=1070
+  _globals['_GETJWKSREQUEST']._serialized_end=1086
+  _globals['_GETUSERREQUEST']._serialized_start=1088
+  _globals['_GETUSERREQUEST']._serialized_end=1210
+  _globals['_GETUSERRESPONSE']._serialized_start=1212
+  _globals['_GETUSERRESPONSE']._serialized_end=1265
+  _globals['_UPDATEUSERREQUEST']._serialized_start=1268
+  _globals['_UPDATEUSERREQUEST']._serialized_end=1421
+  _globals['_UPDATEUSERRESPONSE']._serialized_start=1423
+  _globals['_UPDATEUSERRESPONSE']._serialized_end=1479
+  _globals['_SUBMITKYCREQUEST']._serialized_start=1482
+  _globals['_SUBMITKYCREQUEST']._serialized_end=1871
+  _globals['_SUBMITKYCRESPONSE']._serialized_start=1873
+  _globals['_SUBMITKYCRESPONSE']._serialized_end=1936
+  _globals['_GETKYCREQUEST']._serialized_start=1938
+  _globals['_GETKYCREQUEST']._serialized_end=2059
+  _globals['_GETKYCRESPONSE']._serialized_start=2061
+  _globals['_GETKYCRESPONSE']._serialized_end=2121
+  _globals['_LISTKYCSUBMISSIONSREQUEST']._serialized_start=2124
+  _globals['_LISTKYCSUBMISSIONSREQUEST']._serialized_end=2261
+  _globals['_LISTKYCSUBMISSIONSRESPONSE']._serialized_start=2263
+  _globals['_LISTKYCSUBMISSIONSRESPONSE']._serialized_end=2372
+  _globals['_APPROVEKYCREQUEST']._serialized_start=2374
+  _globals['_APPROVEKYCREQUEST']._serialized_end=2460
+  _globals['_REJECTKYCREQUEST']._serialized_start=2462
+  _globals['_REJECTKYCREQUEST']._serialized_end=2577
+  _globals['_REJECTKYCRESPONSE']._serialized_start=2579
+  _globals['_REJECTKYCRESPONSE']._serialized_end=2642
+  _globals['_FREEZEUSERREQUEST']._serialized_start=2644
+  _globals['_FREEZEUSERREQUEST']._serialized_end=2760
+  _globals['_FREEZEUSERRESPONSE']._serialized_start=2762
+  _globals['_FREEZEUSERRESPONSE']._serialized_end=2818
+  _globals['_UNFREEZEUSERREQUEST']._serialized_start=2820
+  _globals['_UNFREEZEUSERREQUEST']._serialized_end=2908
+  _globals['_UNFREEZEUSERRESPONSE']._serialized_start=2910
+  _globals['_UNFREEZEUSERRESPONSE']._serialized_end=2968
+  _globals['_SETUSERROLESREQUEST']._serialized_start=2971
+  _globals['_SETUSERROLESREQUEST']._serialized_end=3105
+  _globals['_SETUSERROLESRESPONSE']._serialized_start=3107
+  _globals['_SETUSERROLESRESPONSE']._serialized_end=3165
+  _globals['_IDENTITYSERVICE']._serialized_start=3168
+  _globals['_IDENTITYSERVICE']._serialized_end=5065
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from gx.identity.v1 import identity_pb2 as _identity_pb2
 from gx.type.v1 import access_pb2 as _access_pb2
+from gx.type.v1 import command_pb2 as _command_pb2
 from gx.type.v1 import operation_pb2 as _operation_pb2
 from gx.type.v1 import validation_pb2 as _validation_pb2
 from google.protobuf.internal import containers as _containers

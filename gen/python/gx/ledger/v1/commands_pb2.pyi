@@ -163,6 +163,28 @@ class ProposeOrganizationResult(_message.Message):
     organization: _resources_pb2.Organization
     def __init__(self, organization: _Optional[_Union[_resources_pb2.Organization, _Mapping]] = ...) -> None: ...
 
+class ProposeGovernmentOrganizationRequest(_message.Message):
+    __slots__ = ("organization_id", "name", "country_code", "stakeholder_ids", "proposer_id", "request_id")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    STAKEHOLDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    PROPOSER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    name: str
+    country_code: str
+    stakeholder_ids: _containers.RepeatedScalarFieldContainer[str]
+    proposer_id: str
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., name: _Optional[str] = ..., country_code: _Optional[str] = ..., stakeholder_ids: _Optional[_Iterable[str]] = ..., proposer_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ProposeGovernmentOrganizationResult(_message.Message):
+    __slots__ = ("organization",)
+    ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
+    organization: _resources_pb2.Organization
+    def __init__(self, organization: _Optional[_Union[_resources_pb2.Organization, _Mapping]] = ...) -> None: ...
+
 class EndorseMembershipRequest(_message.Message):
     __slots__ = ("organization_id", "stakeholder_id", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -1,3 +1,4 @@
+from google.protobuf import descriptor_pb2 as _descriptor_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from typing import ClassVar as _ClassVar
@@ -33,6 +34,7 @@ class CommandType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COMMAND_TYPE_ACTIVATE_TREASURY: _ClassVar[CommandType]
     COMMAND_TYPE_APPLY_VELOCITY_TAX: _ClassVar[CommandType]
     COMMAND_TYPE_REPAY_LOAN: _ClassVar[CommandType]
+    COMMAND_TYPE_PROPOSE_GOVERNMENT_ORGANIZATION: _ClassVar[CommandType]
 COMMAND_TYPE_UNSPECIFIED: CommandType
 COMMAND_TYPE_BOOTSTRAP_SYSTEM: CommandType
 COMMAND_TYPE_INITIALIZE_COUNTRY: CommandType
@@ -60,3 +62,6 @@ COMMAND_TYPE_APPOINT_ADMIN: CommandType
 COMMAND_TYPE_ACTIVATE_TREASURY: CommandType
 COMMAND_TYPE_APPLY_VELOCITY_TAX: CommandType
 COMMAND_TYPE_REPAY_LOAN: CommandType
+COMMAND_TYPE_PROPOSE_GOVERNMENT_ORGANIZATION: CommandType
+RECORDS_FIELD_NUMBER: _ClassVar[int]
+records: _descriptor.FieldDescriptor

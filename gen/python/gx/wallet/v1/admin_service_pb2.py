@@ -26,12 +26,13 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import field_info_pb2 as google_dot_api_dot_field__info__pb2
 from gx.type.v1 import access_pb2 as gx_dot_type_dot_v1_dot_access__pb2
+from gx.type.v1 import command_pb2 as gx_dot_type_dot_v1_dot_command__pb2
 from gx.type.v1 import operation_pb2 as gx_dot_type_dot_v1_dot_operation__pb2
 from gx.type.v1 import validation_pb2 as gx_dot_type_dot_v1_dot_validation__pb2
 from gx.wallet.v1 import wallet_pb2 as gx_dot_wallet_dot_v1_dot_wallet__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n gx/wallet/v1/admin_service.proto\x12\x0cgx.wallet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x17gx/type/v1/access.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\x1a\x19gx/wallet/v1/wallet.proto\"?\n\x16\x42ootstrapSystemRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"|\n\x0c\x43ountryShare\x12\'\n\x0c\x63ountry_code\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\n\"\x08[A-Z]{2}\x12*\n\x14population_share_bps\x18\x02 \x01(\x05\x42\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x30\x00@\x90N\x12\x17\n\x04name\x18\x03 \x01(\tB\t\xe0\x41\x01\xaa\xbb\x18\x02\x18\x64\"~\n\x1aInitializeCountriesRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x39\n\tcountries\x18\x02 \x03(\x0b\x32\x1a.gx.wallet.v1.CountryShareB\n\xe0\x41\x01\xaa\xbb\x18\x03P\xac\x02\"\x95\x01\n\x1cUpdateSystemParameterRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe0\x41\x02\xaa\xbb\x18\x1c\"\x1a[A-Za-z][A-Za-z0-9_]{0,63}\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1b\n\x05value\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\x80\x02\"Y\n\x12PauseSystemRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1c\n\x06reason\x18\x02 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\xf4\x03\"<\n\x13ResumeSystemRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"X\n\x13\x41ppointAdminRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1a\n\x07user_id\x18\x02 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\"i\n\x17\x41\x63tivateTreasuryRequest\x12\'\n\x0c\x63ountry_code\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\n\"\x08[A-Z]{2}\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"]\n\x18\x44istributeGenesisRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"x\n\x13\x46reezeWalletRequest\x12\x1c\n\twallet_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\xf4\x03\"\\\n\x15UnfreezeWalletRequest\x12\x1c\n\twallet_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"\x18\n\x16GetSystemStatusRequest\"L\n\x17GetSystemStatusResponse\x12\x31\n\rsystem_status\x18\x01 \x01(\x0b\x32\x1a.gx.wallet.v1.SystemStatus\"W\n\x14ListCountriesRequest\x12\x1f\n\tpage_size\x18\x01 \x01(\x05\x42\x0c\xe0\x41\x01\xaa\xbb\x18\x05\x38\x00@\xac\x02\x12\x1e\n\npage_token\x18\x02 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\"Z\n\x15ListCountriesResponse\x12(\n\tcountries\x18\x01 \x03(\x0b\x32\x15.gx.wallet.v1.Country\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x12GetTreasuryRequest\x12\'\n\x0c\x63ountry_code\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\n\"\x08[A-Z]{2}\"?\n\x13GetTreasuryResponse\x12(\n\x08treasury\x18\x01 \x01(\x0b\x32\x16.gx.wallet.v1.Treasury2\x81\r\n\x0c\x41\x64minService\x12v\n\x0f\x42ootstrapSystem\x12$.gx.wallet.v1.BootstrapSystemRequest\x1a\x15.gx.type.v1.Operation\"&\xb2\xbb\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\x19\"\x14/v1/system:bootstrap:\x01*\x12\x89\x01\n\x13InitializeCountries\x12(.gx.wallet.v1.InitializeCountriesRequest\x1a\x15.gx.type.v1.Operation\"1\xb2\xbb\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02$\"\x1f/v1/system/countries:initialize:\x01*\x12\x8b\x01\n\x15UpdateSystemParameter\x12*.gx.wallet.v1.UpdateSystemParameterRequest\x1a\x15.gx.type.v1.Operation\"/\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02!2\x1c/v1/system/parameters/{name}:\x01*\x12j\n\x0bPauseSystem\x12 .gx.wallet.v1.PauseSystemRequest\x1a\x15.gx.type.v1.Operation\"\"\xb2\xbb\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\x15\"\x10/v1/system:pause:\x01*\x12m\n\x0cResumeSystem\x12!.gx.wallet.v1.ResumeSystemRequest\x1a\x15.gx.type.v1.Operation\"#\xb2\xbb\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\x16\"\x11/v1/system:resume:\x01*\x12\x66\n\x0c\x41ppointAdmin\x12!.gx.wallet.v1.AppointAdminRequest\x1a\x15.gx.type.v1.Operation\"\x1c\xb2\xbb\x18\x03\x12\x01\x03\x82\xd3\xe4\x93\x02\x0f\"\n/v1/admins:\x01*\x12\x8b\x01\n\x10\x41\x63tivateTreasury\x12%.gx.wallet.v1.ActivateTreasuryRequest\x1a\x15.gx.type.v1.Operation\"9\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02+\"&/v1/treasuries/{country_code}:activate:\x01*\x12\x8c\x01\n\x11\x44istributeGenesis\x12&.gx.wallet.v1.DistributeGenesisRequest\x1a\x15.gx.type.v1.Operation\"8\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02*\"%/v1/users/{user_id}:distributeGenesis:\x01*\x12{\n\x0c\x46reezeWallet\x12!.gx.wallet.v1.FreezeWalletRequest\x1a\x15.gx.type.v1.Operation\"1\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02#\"\x1e/v1/wallets/{wallet_id}:freeze:\x01*\x12\x81\x01\n\x0eUnfreezeWallet\x12#.gx.wallet.v1.UnfreezeWalletRequest\x1a\x15.gx.type.v1.Operation\"3\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02%\" /v1/wallets/{wallet_id}:unfreeze:\x01*\x12z\n\x0fGetSystemStatus\x12$.gx.wallet.v1.GetSystemStatusRequest\x1a%.gx.wallet.v1.GetSystemStatusResponse\"\x1a\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/system\x12~\n\rListCountries\x12\".gx.wallet.v1.ListCountriesRequest\x1a#.gx.wallet.v1.ListCountriesResponse\"$\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/system/countries\x12\x81\x01\n\x0bGetTreasury\x12 .gx.wallet.v1.GetTreasuryRequest\x1a!.gx.wallet.v1.GetTreasuryResponse\"-\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/treasuries/{country_code}B\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n gx/wallet/v1/admin_service.proto\x12\x0cgx.wallet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x17gx/type/v1/access.proto\x1a\x18gx/type/v1/command.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\x1a\x19gx/wallet/v1/wallet.proto\"?\n\x16\x42ootstrapSystemRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"|\n\x0c\x43ountryShare\x12\'\n\x0c\x63ountry_code\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\n\"\x08[A-Z]{2}\x12*\n\x14population_share_bps\x18\x02 \x01(\x05\x42\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x30\x00@\x90N\x12\x17\n\x04name\x18\x03 \x01(\tB\t\xe0\x41\x01\xaa\xbb\x18\x02\x18\x64\"~\n\x1aInitializeCountriesRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x39\n\tcountries\x18\x02 \x03(\x0b\x32\x1a.gx.wallet.v1.CountryShareB\n\xe0\x41\x01\xaa\xbb\x18\x03P\xac\x02\"\x95\x01\n\x1cUpdateSystemParameterRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe0\x41\x02\xaa\xbb\x18\x1c\"\x1a[A-Za-z][A-Za-z0-9_]{0,63}\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1b\n\x05value\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\x80\x02\"Y\n\x12PauseSystemRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1c\n\x06reason\x18\x02 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\xf4\x03\"<\n\x13ResumeSystemRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"X\n\x13\x41ppointAdminRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1a\n\x07user_id\x18\x02 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\"i\n\x17\x41\x63tivateTreasuryRequest\x12\'\n\x0c\x63ountry_code\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\n\"\x08[A-Z]{2}\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"]\n\x18\x44istributeGenesisRequest\x12\x1a\n\x07user_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"x\n\x13\x46reezeWalletRequest\x12\x1c\n\twallet_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\xf4\x03\"\\\n\x15UnfreezeWalletRequest\x12\x1c\n\twallet_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"\x18\n\x16GetSystemStatusRequest\"L\n\x17GetSystemStatusResponse\x12\x31\n\rsystem_status\x18\x01 \x01(\x0b\x32\x1a.gx.wallet.v1.SystemStatus\"W\n\x14ListCountriesRequest\x12\x1f\n\tpage_size\x18\x01 \x01(\x05\x42\x0c\xe0\x41\x01\xaa\xbb\x18\x05\x38\x00@\xac\x02\x12\x1e\n\npage_token\x18\x02 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\"Z\n\x15ListCountriesResponse\x12(\n\tcountries\x18\x01 \x03(\x0b\x32\x15.gx.wallet.v1.Country\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x12GetTreasuryRequest\x12\'\n\x0c\x63ountry_code\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\n\"\x08[A-Z]{2}\"?\n\x13GetTreasuryResponse\x12(\n\x08treasury\x18\x01 \x01(\x0b\x32\x16.gx.wallet.v1.Treasury2\xa8\r\n\x0c\x41\x64minService\x12z\n\x0f\x42ootstrapSystem\x12$.gx.wallet.v1.BootstrapSystemRequest\x1a\x15.gx.type.v1.Operation\"*\xb2\xbb\x18\x03\x12\x01\x03\xb8\xbb\x18\x01\x82\xd3\xe4\x93\x02\x19\"\x14/v1/system:bootstrap:\x01*\x12\x8d\x01\n\x13InitializeCountries\x12(.gx.wallet.v1.InitializeCountriesRequest\x1a\x15.gx.type.v1.Operation\"5\xb2\xbb\x18\x03\x12\x01\x03\xb8\xbb\x18\x02\x82\xd3\xe4\x93\x02$\"\x1f/v1/system/countries:initialize:\x01*\x12\x8e\x01\n\x15UpdateSystemParameter\x12*.gx.wallet.v1.UpdateSystemParameterRequest\x1a\x15.gx.type.v1.Operation\"2\xb2\xbb\x18\x03\x12\x01\x03\xb8\xbb\x18\x14\x82\xd3\xe4\x93\x02!2\x1c/v1/system/parameters/{name}:\x01*\x12n\n\x0bPauseSystem\x12 .gx.wallet.v1.PauseSystemRequest\x1a\x15.gx.type.v1.Operation\"&\xb2\xbb\x18\x03\x12\x01\x03\xb8\xbb\x18\x15\x82\xd3\xe4\x93\x02\x15\"\x10/v1/system:pause:\x01*\x12q\n\x0cResumeSystem\x12!.gx.wallet.v1.ResumeSystemRequest\x1a\x15.gx.type.v1.Operation\"\'\xb2\xbb\x18\x03\x12\x01\x03\xb8\xbb\x18\x16\x82\xd3\xe4\x93\x02\x16\"\x11/v1/system:resume:\x01*\x12j\n\x0c\x41ppointAdmin\x12!.gx.wallet.v1.AppointAdminRequest\x1a\x15.gx.type.v1.Operation\" \xb2\xbb\x18\x03\x12\x01\x03\xb8\xbb\x18\x17\x82\xd3\xe4\x93\x02\x0f\"\n/v1/admins:\x01*\x12\x8f\x01\n\x10\x41\x63tivateTreasury\x12%.gx.wallet.v1.ActivateTreasuryRequest\x1a\x15.gx.type.v1.Operation\"=\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x18\x82\xd3\xe4\x93\x02+\"&/v1/treasuries/{country_code}:activate:\x01*\x12\x90\x01\n\x11\x44istributeGenesis\x12&.gx.wallet.v1.DistributeGenesisRequest\x1a\x15.gx.type.v1.Operation\"<\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x03\x82\xd3\xe4\x93\x02*\"%/v1/users/{user_id}:distributeGenesis:\x01*\x12\x7f\n\x0c\x46reezeWallet\x12!.gx.wallet.v1.FreezeWalletRequest\x1a\x15.gx.type.v1.Operation\"5\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x06\x82\xd3\xe4\x93\x02#\"\x1e/v1/wallets/{wallet_id}:freeze:\x01*\x12\x85\x01\n\x0eUnfreezeWallet\x12#.gx.wallet.v1.UnfreezeWalletRequest\x1a\x15.gx.type.v1.Operation\"7\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x07\x82\xd3\xe4\x93\x02%\" /v1/wallets/{wallet_id}:unfreeze:\x01*\x12z\n\x0fGetSystemStatus\x12$.gx.wallet.v1.GetSystemStatusRequest\x1a%.gx.wallet.v1.GetSystemStatusResponse\"\x1a\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/system\x12~\n\rListCountries\x12\".gx.wallet.v1.ListCountriesRequest\x1a#.gx.wallet.v1.ListCountriesResponse\"$\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/system/countries\x12\x81\x01\n\x0bGetTreasury\x12 .gx.wallet.v1.GetTreasuryRequest\x1a!.gx.wallet.v1.GetTreasuryResponse\"-\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/treasuries/{country_code}B\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -92,65 +93,65 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETTREASURYREQUEST'].fields_by_name['country_code']._loaded_options = None
   _globals['_GETTREASURYREQUEST'].fields_by_name['country_code']._serialized_options = b'\340A\002\252\273\030\n\"\010[A-Z]{2}'
   _globals['_ADMINSERVICE'].methods_by_name['BootstrapSystem']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['BootstrapSystem']._serialized_options = b'\262\273\030\003\022\001\003\202\323\344\223\002\031\"\024/v1/system:bootstrap:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['BootstrapSystem']._serialized_options = b'\262\273\030\003\022\001\003\270\273\030\001\202\323\344\223\002\031\"\024/v1/system:bootstrap:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['InitializeCountries']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['InitializeCountries']._serialized_options = b'\262\273\030\003\022\001\003\202\323\344\223\002$\"\037/v1/system/countries:initialize:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['InitializeCountries']._serialized_options = b'\262\273\030\003\022\001\003\270\273\030\002\202\323\344\223\002$\"\037/v1/system/countries:initialize:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['UpdateSystemParameter']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['UpdateSystemParameter']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002!2\034/v1/system/parameters/{name}:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['UpdateSystemParameter']._serialized_options = b'\262\273\030\003\022\001\003\270\273\030\024\202\323\344\223\002!2\034/v1/system/parameters/{name}:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['PauseSystem']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['PauseSystem']._serialized_options = b'\262\273\030\003\022\001\003\202\323\344\223\002\025\"\020/v1/system:pause:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['PauseSystem']._serialized_options = b'\262\273\030\003\022\001\003\270\273\030\025\202\323\344\223\002\025\"\020/v1/system:pause:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['ResumeSystem']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['ResumeSystem']._serialized_options = b'\262\273\030\003\022\001\003\202\323\344\223\002\026\"\021/v1/system:resume:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['ResumeSystem']._serialized_options = b'\262\273\030\003\022\001\003\270\273\030\026\202\323\344\223\002\026\"\021/v1/system:resume:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['AppointAdmin']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['AppointAdmin']._serialized_options = b'\262\273\030\003\022\001\003\202\323\344\223\002\017\"\n/v1/admins:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['AppointAdmin']._serialized_options = b'\262\273\030\003\022\001\003\270\273\030\027\202\323\344\223\002\017\"\n/v1/admins:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['ActivateTreasury']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['ActivateTreasury']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002+\"&/v1/treasuries/{country_code}:activate:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['ActivateTreasury']._serialized_options = b'\262\273\030\004\022\002\002\003\270\273\030\030\202\323\344\223\002+\"&/v1/treasuries/{country_code}:activate:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['DistributeGenesis']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['DistributeGenesis']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002*\"%/v1/users/{user_id}:distributeGenesis:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['DistributeGenesis']._serialized_options = b'\262\273\030\004\022\002\002\003\270\273\030\003\202\323\344\223\002*\"%/v1/users/{user_id}:distributeGenesis:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['FreezeWallet']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['FreezeWallet']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002#\"\036/v1/wallets/{wallet_id}:freeze:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['FreezeWallet']._serialized_options = b'\262\273\030\004\022\002\002\003\270\273\030\006\202\323\344\223\002#\"\036/v1/wallets/{wallet_id}:freeze:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['UnfreezeWallet']._loaded_options = None
-  _globals['_ADMINSERVICE'].methods_by_name['UnfreezeWallet']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002%\" /v1/wallets/{wallet_id}:unfreeze:\001*'
+  _globals['_ADMINSERVICE'].methods_by_name['UnfreezeWallet']._serialized_options = b'\262\273\030\004\022\002\002\003\270\273\030\007\202\323\344\223\002%\" /v1/wallets/{wallet_id}:unfreeze:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['GetSystemStatus']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['GetSystemStatus']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002\014\022\n/v1/system'
   _globals['_ADMINSERVICE'].methods_by_name['ListCountries']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['ListCountries']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002\026\022\024/v1/system/countries'
   _globals['_ADMINSERVICE'].methods_by_name['GetTreasury']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['GetTreasury']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002\037\022\035/v1/treasuries/{country_code}'
-  _globals['_BOOTSTRAPSYSTEMREQUEST']._serialized_start=251
-  _globals['_BOOTSTRAPSYSTEMREQUEST']._serialized_end=314
-  _globals['_COUNTRYSHARE']._serialized_start=316
-  _globals['_COUNTRYSHARE']._serialized_end=440
-  _globals['_INITIALIZECOUNTRIESREQUEST']._serialized_start=442
-  _globals['_INITIALIZECOUNTRIESREQUEST']._serialized_end=568
-  _globals['_UPDATESYSTEMPARAMETERREQUEST']._serialized_start=571
-  _globals['_UPDATESYSTEMPARAMETERREQUEST']._serialized_end=720
-  _globals['_PAUSESYSTEMREQUEST']._serialized_start=722
-  _globals['_PAUSESYSTEMREQUEST']._serialized_end=811
-  _globals['_RESUMESYSTEMREQUEST']._serialized_start=813
-  _globals['_RESUMESYSTEMREQUEST']._serialized_end=873
-  _globals['_APPOINTADMINREQUEST']._serialized_start=875
-  _globals['_APPOINTADMINREQUEST']._serialized_end=963
-  _globals['_ACTIVATETREASURYREQUEST']._serialized_start=965
-  _globals['_ACTIVATETREASURYREQUEST']._serialized_end=1070
-  _globals['_DISTRIBUTEGENESISREQUEST']._serialized_start=1072
-  _globals['_DISTRIBUTEGENESISREQUEST']._serialized_end=1165
-  _globals['_FREEZEWALLETREQUEST']._serialized_start=1167
-  _globals['_FREEZEWALLETREQUEST']._serialized_end=1287
-  _globals['_UNFREEZEWALLETREQUEST']._serialized_start=1289
-  _globals['_UNFREEZEWALLETREQUEST']._serialized_end=1381
-  _globals['_GETSYSTEMSTATUSREQUEST']._serialized_start=1383
-  _globals['_GETSYSTEMSTATUSREQUEST']._serialized_end=1407
-  _globals['_GETSYSTEMSTATUSRESPONSE']._serialized_start=1409
-  _globals['_GETSYSTEMSTATUSRESPONSE']._serialized_end=1485
-  _globals['_LISTCOUNTRIESREQUEST']._serialized_start=1487
-  _globals['_LISTCOUNTRIESREQUEST']._serialized_end=1574
-  _globals['_LISTCOUNTRIESRESPONSE']._serialized_start=1576
-  _globals['_LISTCOUNTRIESRESPONSE']._serialized_end=1666
-  _globals['_GETTREASURYREQUEST']._serialized_start=1668
-  _globals['_GETTREASURYREQUEST']._serialized_end=1729
-  _globals['_GETTREASURYRESPONSE']._serialized_start=1731
-  _globals['_GETTREASURYRESPONSE']._serialized_end=1794
-  _globals['_ADMINSERVICE']._serialized_start=1797
-  _globals['_ADMINSERVICE']._serialized_end=3462
+  _globals['_BOOTSTRAPSYSTEMREQUEST']._serialized_start=277
+  _globals['_BOOTSTRAPSYSTEMREQUEST']._serialized_end=340
+  _globals['_COUNTRYSHARE']._serialized_start=342
+  _globals['_COUNTRYSHARE']._serialized_end=466
+  _globals['_INITIALIZECOUNTRIESREQUEST']._serialized_start=468
+  _globals['_INITIALIZECOUNTRIESREQUEST']._serialized_end=594
+  _globals['_UPDATESYSTEMPARAMETERREQUEST']._serialized_start=597
+  _globals['_UPDATESYSTEMPARAMETERREQUEST']._serialized_end=746
+  _globals['_PAUSESYSTEMREQUEST']._serialized_start=748
+  _globals['_PAUSESYSTEMREQUEST']._serialized_end=837
+  _globals['_RESUMESYSTEMREQUEST']._serialized_start=839
+  _globals['_RESUMESYSTEMREQUEST']._serialized_end=899
+  _globals['_APPOINTADMINREQUEST']._serialized_start=901
+  _globals['_APPOINTADMINREQUEST']._serialized_end=989
+  _globals['_ACTIVATETREASURYREQUEST']._serialized_start=991
+  _globals['_ACTIVATETREASURYREQUEST']._serialized_end=1096
+  _globals['_DISTRIBUTEGENESISREQUEST']._serialized_start=1098
+  _globals['_DISTRIBUTEGENESISREQUEST']._serialized_end=1191
+  _globals['_FREEZEWALLETREQUEST']._serialized_start=1193
+  _globals['_FREEZEWALLETREQUEST']._serialized_end=1313
+  _globals['_UNFREEZEWALLETREQUEST']._serialized_start=1315
+  _globals['_UNFREEZEWALLETREQUEST']._serialized_end=1407
+  _globals['_GETSYSTEMSTATUSREQUEST']._serialized_start=1409
+  _globals['_GETSYSTEMSTATUSREQUEST']._serialized_end=1433
+  _globals['_GETSYSTEMSTATUSRESPONSE']._serialized_start=1435
+  _globals['_GETSYSTEMSTATUSRESPONSE']._serialized_end=1511
+  _globals['_LISTCOUNTRIESREQUEST']._serialized_start=1513
+  _globals['_LISTCOUNTRIESREQUEST']._serialized_end=1600
+  _globals['_LISTCOUNTRIESRESPONSE']._serialized_start=1602
+  _globals['_LISTCOUNTRIESRESPONSE']._serialized_end=1692
+  _globals['_GETTREASURYREQUEST']._serialized_start=1694
+  _globals['_GETTREASURYREQUEST']._serialized_end=1755
+  _globals['_GETTREASURYRESPONSE']._serialized_start=1757
+  _globals['_GETTREASURYRESPONSE']._serialized_end=1820
+  _globals['_ADMINSERVICE']._serialized_start=1823
+  _globals['_ADMINSERVICE']._serialized_end=3527
 # @@protoc_insertion_point(module_scope)

@@ -26,12 +26,13 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import field_info_pb2 as google_dot_api_dot_field__info__pb2
 from gx.type.v1 import access_pb2 as gx_dot_type_dot_v1_dot_access__pb2
+from gx.type.v1 import command_pb2 as gx_dot_type_dot_v1_dot_command__pb2
 from gx.type.v1 import operation_pb2 as gx_dot_type_dot_v1_dot_operation__pb2
 from gx.type.v1 import validation_pb2 as gx_dot_type_dot_v1_dot_validation__pb2
 from gx.wallet.v1 import wallet_pb2 as gx_dot_wallet_dot_v1_dot_wallet__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%gx/wallet/v1/governance_service.proto\x12\x0cgx.wallet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x17gx/type/v1/access.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\x1a\x19gx/wallet/v1/wallet.proto\"\x97\x01\n\x15SubmitProposalRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x36\n\tparameter\x18\x02 \x01(\tB#\xe0\x41\x02\xaa\xbb\x18\x1c\"\x1a[A-Za-z][A-Za-z0-9_]{0,63}\x12\x1f\n\tnew_value\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\x80\x02\"n\n\x0f\x43\x61stVoteRequest\x12\x1e\n\x0bproposal_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x14\n\x07support\x18\x03 \x01(\x08\x42\x03\xe0\x41\x01\"_\n\x16\x45xecuteProposalRequest\x12\x1e\n\x0bproposal_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"4\n\x12GetProposalRequest\x12\x1e\n\x0bproposal_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\"d\n\x13GetProposalResponse\x12(\n\x08proposal\x18\x01 \x01(\x0b\x32\x16.gx.wallet.v1.Proposal\x12#\n\x07my_vote\x18\x02 \x01(\x0b\x32\x12.gx.wallet.v1.Vote\"\x87\x01\n\x14ListProposalsRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe0\x41\x01\xaa\xbb\x18\x04\x38\x00@d\x12\x1e\n\npage_token\x18\x02 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\x12/\n\x05state\x18\x03 \x01(\x0e\x32\x1b.gx.wallet.v1.ProposalStateB\x03\xe0\x41\x01\"[\n\x15ListProposalsResponse\x12)\n\tproposals\x18\x01 \x03(\x0b\x32\x16.gx.wallet.v1.Proposal\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"r\n\x10ListVotesRequest\x12\x1e\n\x0bproposal_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12\x1e\n\tpage_size\x18\x02 \x01(\x05\x42\x0b\xe0\x41\x01\xaa\xbb\x18\x04\x38\x00@d\x12\x1e\n\npage_token\x18\x03 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\"O\n\x11ListVotesResponse\x12!\n\x05votes\x18\x01 \x03(\x0b\x32\x12.gx.wallet.v1.Vote\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x82\x06\n\x11GovernanceService\x12n\n\x0eSubmitProposal\x12#.gx.wallet.v1.SubmitProposalRequest\x1a\x15.gx.type.v1.Operation\" \xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x12\"\r/v1/proposals:\x01*\x12t\n\x08\x43\x61stVote\x12\x1d.gx.wallet.v1.CastVoteRequest\x1a\x15.gx.type.v1.Operation\"2\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02%\" /v1/proposals/{proposal_id}:vote:\x01*\x12\x86\x01\n\x0f\x45xecuteProposal\x12$.gx.wallet.v1.ExecuteProposalRequest\x1a\x15.gx.type.v1.Operation\"6\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02(\"#/v1/proposals/{proposal_id}:execute:\x01*\x12\x80\x01\n\x0bGetProposal\x12 .gx.wallet.v1.GetProposalRequest\x1a!.gx.wallet.v1.GetProposalResponse\",\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/proposals/{proposal_id}\x12x\n\rListProposals\x12\".gx.wallet.v1.ListProposalsRequest\x1a#.gx.wallet.v1.ListProposalsResponse\"\x1e\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/proposals\x12\x80\x01\n\tListVotes\x12\x1e.gx.wallet.v1.ListVotesRequest\x1a\x1f.gx.wallet.v1.ListVotesResponse\"2\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02#\x12!/v1/proposals/{proposal_id}/votesB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%gx/wallet/v1/governance_service.proto\x12\x0cgx.wallet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x17gx/type/v1/access.proto\x1a\x18gx/type/v1/command.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\x1a\x19gx/wallet/v1/wallet.proto\"\x97\x01\n\x15SubmitProposalRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x36\n\tparameter\x18\x02 \x01(\tB#\xe0\x41\x02\xaa\xbb\x18\x1c\"\x1a[A-Za-z][A-Za-z0-9_]{0,63}\x12\x1f\n\tnew_value\x18\x03 \x01(\tB\x0c\xe0\x41\x02\xaa\xbb\x18\x05\x10\x01\x18\x80\x02\"n\n\x0f\x43\x61stVoteRequest\x12\x1e\n\x0bproposal_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x14\n\x07support\x18\x03 \x01(\x08\x42\x03\xe0\x41\x01\"_\n\x16\x45xecuteProposalRequest\x12\x1e\n\x0bproposal_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"4\n\x12GetProposalRequest\x12\x1e\n\x0bproposal_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\"d\n\x13GetProposalResponse\x12(\n\x08proposal\x18\x01 \x01(\x0b\x32\x16.gx.wallet.v1.Proposal\x12#\n\x07my_vote\x18\x02 \x01(\x0b\x32\x12.gx.wallet.v1.Vote\"\x87\x01\n\x14ListProposalsRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe0\x41\x01\xaa\xbb\x18\x04\x38\x00@d\x12\x1e\n\npage_token\x18\x02 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\x12/\n\x05state\x18\x03 \x01(\x0e\x32\x1b.gx.wallet.v1.ProposalStateB\x03\xe0\x41\x01\"[\n\x15ListProposalsResponse\x12)\n\tproposals\x18\x01 \x03(\x0b\x32\x16.gx.wallet.v1.Proposal\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"r\n\x10ListVotesRequest\x12\x1e\n\x0bproposal_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12\x1e\n\tpage_size\x18\x02 \x01(\x05\x42\x0b\xe0\x41\x01\xaa\xbb\x18\x04\x38\x00@d\x12\x1e\n\npage_token\x18\x03 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\"O\n\x11ListVotesResponse\x12!\n\x05votes\x18\x01 \x03(\x0b\x32\x12.gx.wallet.v1.Vote\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x8e\x06\n\x11GovernanceService\x12r\n\x0eSubmitProposal\x12#.gx.wallet.v1.SubmitProposalRequest\x1a\x15.gx.type.v1.Operation\"$\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x11\x82\xd3\xe4\x93\x02\x12\"\r/v1/proposals:\x01*\x12x\n\x08\x43\x61stVote\x12\x1d.gx.wallet.v1.CastVoteRequest\x1a\x15.gx.type.v1.Operation\"6\xb2\xbb\x18\x03\x12\x01\x01\xb8\xbb\x18\x12\x82\xd3\xe4\x93\x02%\" /v1/proposals/{proposal_id}:vote:\x01*\x12\x8a\x01\n\x0f\x45xecuteProposal\x12$.gx.wallet.v1.ExecuteProposalRequest\x1a\x15.gx.type.v1.Operation\":\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x13\x82\xd3\xe4\x93\x02(\"#/v1/proposals/{proposal_id}:execute:\x01*\x12\x80\x01\n\x0bGetProposal\x12 .gx.wallet.v1.GetProposalRequest\x1a!.gx.wallet.v1.GetProposalResponse\",\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/proposals/{proposal_id}\x12x\n\rListProposals\x12\".gx.wallet.v1.ListProposalsRequest\x1a#.gx.wallet.v1.ListProposalsResponse\"\x1e\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/proposals\x12\x80\x01\n\tListVotes\x12\x1e.gx.wallet.v1.ListVotesRequest\x1a\x1f.gx.wallet.v1.ListVotesResponse\"2\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02#\x12!/v1/proposals/{proposal_id}/votesB\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -70,35 +71,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTVOTESREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTVOTESREQUEST'].fields_by_name['page_token']._serialized_options = b'\340A\001\252\273\030\003\030\200\004'
   _globals['_GOVERNANCESERVICE'].methods_by_name['SubmitProposal']._loaded_options = None
-  _globals['_GOVERNANCESERVICE'].methods_by_name['SubmitProposal']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002\022\"\r/v1/proposals:\001*'
+  _globals['_GOVERNANCESERVICE'].methods_by_name['SubmitProposal']._serialized_options = b'\262\273\030\004\022\002\002\003\270\273\030\021\202\323\344\223\002\022\"\r/v1/proposals:\001*'
   _globals['_GOVERNANCESERVICE'].methods_by_name['CastVote']._loaded_options = None
-  _globals['_GOVERNANCESERVICE'].methods_by_name['CastVote']._serialized_options = b'\262\273\030\003\022\001\001\202\323\344\223\002%\" /v1/proposals/{proposal_id}:vote:\001*'
+  _globals['_GOVERNANCESERVICE'].methods_by_name['CastVote']._serialized_options = b'\262\273\030\003\022\001\001\270\273\030\022\202\323\344\223\002%\" /v1/proposals/{proposal_id}:vote:\001*'
   _globals['_GOVERNANCESERVICE'].methods_by_name['ExecuteProposal']._loaded_options = None
-  _globals['_GOVERNANCESERVICE'].methods_by_name['ExecuteProposal']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002(\"#/v1/proposals/{proposal_id}:execute:\001*'
+  _globals['_GOVERNANCESERVICE'].methods_by_name['ExecuteProposal']._serialized_options = b'\262\273\030\004\022\002\002\003\270\273\030\023\202\323\344\223\002(\"#/v1/proposals/{proposal_id}:execute:\001*'
   _globals['_GOVERNANCESERVICE'].methods_by_name['GetProposal']._loaded_options = None
   _globals['_GOVERNANCESERVICE'].methods_by_name['GetProposal']._serialized_options = b'\262\273\030\005\022\003\001\002\003\202\323\344\223\002\035\022\033/v1/proposals/{proposal_id}'
   _globals['_GOVERNANCESERVICE'].methods_by_name['ListProposals']._loaded_options = None
   _globals['_GOVERNANCESERVICE'].methods_by_name['ListProposals']._serialized_options = b'\262\273\030\005\022\003\001\002\003\202\323\344\223\002\017\022\r/v1/proposals'
   _globals['_GOVERNANCESERVICE'].methods_by_name['ListVotes']._loaded_options = None
   _globals['_GOVERNANCESERVICE'].methods_by_name['ListVotes']._serialized_options = b'\262\273\030\005\022\003\001\002\003\202\323\344\223\002#\022!/v1/proposals/{proposal_id}/votes'
-  _globals['_SUBMITPROPOSALREQUEST']._serialized_start=257
-  _globals['_SUBMITPROPOSALREQUEST']._serialized_end=408
-  _globals['_CASTVOTEREQUEST']._serialized_start=410
-  _globals['_CASTVOTEREQUEST']._serialized_end=520
-  _globals['_EXECUTEPROPOSALREQUEST']._serialized_start=522
-  _globals['_EXECUTEPROPOSALREQUEST']._serialized_end=617
-  _globals['_GETPROPOSALREQUEST']._serialized_start=619
-  _globals['_GETPROPOSALREQUEST']._serialized_end=671
-  _globals['_GETPROPOSALRESPONSE']._serialized_start=673
-  _globals['_GETPROPOSALRESPONSE']._serialized_end=773
-  _globals['_LISTPROPOSALSREQUEST']._serialized_start=776
-  _globals['_LISTPROPOSALSREQUEST']._serialized_end=911
-  _globals['_LISTPROPOSALSRESPONSE']._serialized_start=913
-  _globals['_LISTPROPOSALSRESPONSE']._serialized_end=1004
-  _globals['_LISTVOTESREQUEST']._serialized_start=1006
-  _globals['_LISTVOTESREQUEST']._serialized_end=1120
-  _globals['_LISTVOTESRESPONSE']._serialized_start=1122
-  _globals['_LISTVOTESRESPONSE']._serialized_end=1201
-  _globals['_GOVERNANCESERVICE']._serialized_start=1204
-  _globals['_GOVERNANCESERVICE']._serialized_end=1974
+  _globals['_SUBMITPROPOSALREQUEST']._serialized_start=283
+  _globals['_SUBMITPROPOSALREQUEST']._serialized_end=434
+  _globals['_CASTVOTEREQUEST']._serialized_start=436
+  _globals['_CASTVOTEREQUEST']._serialized_end=546
+  _globals['_EXECUTEPROPOSALREQUEST']._serialized_start=548
+  _globals['_EXECUTEPROPOSALREQUEST']._serialized_end=643
+  _globals['_GETPROPOSALREQUEST']._serialized_start=645
+  _globals['_GETPROPOSALREQUEST']._serialized_end=697
+  _globals['_GETPROPOSALRESPONSE']._serialized_start=699
+  _globals['_GETPROPOSALRESPONSE']._serialized_end=799
+  _globals['_LISTPROPOSALSREQUEST']._serialized_start=802
+  _globals['_LISTPROPOSALSREQUEST']._serialized_end=937
+  _globals['_LISTPROPOSALSRESPONSE']._serialized_start=939
+  _globals['_LISTPROPOSALSRESPONSE']._serialized_end=1030
+  _globals['_LISTVOTESREQUEST']._serialized_start=1032
+  _globals['_LISTVOTESREQUEST']._serialized_end=1146
+  _globals['_LISTVOTESRESPONSE']._serialized_start=1148
+  _globals['_LISTVOTESRESPONSE']._serialized_end=1227
+  _globals['_GOVERNANCESERVICE']._serialized_start=1230
+  _globals['_GOVERNANCESERVICE']._serialized_end=2012
 # @@protoc_insertion_point(module_scope)

@@ -26,12 +26,13 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import field_info_pb2 as google_dot_api_dot_field__info__pb2
 from gx.type.v1 import access_pb2 as gx_dot_type_dot_v1_dot_access__pb2
+from gx.type.v1 import command_pb2 as gx_dot_type_dot_v1_dot_command__pb2
 from gx.type.v1 import operation_pb2 as gx_dot_type_dot_v1_dot_operation__pb2
 from gx.type.v1 import validation_pb2 as gx_dot_type_dot_v1_dot_validation__pb2
 from gx.wallet.v1 import wallet_pb2 as gx_dot_wallet_dot_v1_dot_wallet__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fgx/wallet/v1/loan_service.proto\x12\x0cgx.wallet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x17gx/type/v1/access.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\x1a\x19gx/wallet/v1/wallet.proto\"\x8d\x01\n\x13\x41pplyForLoanRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1f\n\x0c\x61mount_qirat\x18\x02 \x01(\x03\x42\t\xe0\x41\x02\xaa\xbb\x18\x02\x30\x00\x12.\n\x0f\x63ollateral_hash\x18\x03 \x01(\tB\x15\xe0\x41\x02\xaa\xbb\x18\x0e\"\x0c[0-9a-f]{64}\"W\n\x12\x41pproveLoanRequest\x12\x1a\n\x07loan_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"v\n\x10RepayLoanRequest\x12\x1a\n\x07loan_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1f\n\x0c\x61mount_qirat\x18\x03 \x01(\x03\x42\t\xe0\x41\x02\xaa\xbb\x18\x02\x30\x00\",\n\x0eGetLoanRequest\x12\x1a\n\x07loan_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\"3\n\x0fGetLoanResponse\x12 \n\x04loan\x18\x01 \x01(\x0b\x32\x12.gx.wallet.v1.Loan\"\xf2\x01\n\x10ListLoansRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe0\x41\x01\xaa\xbb\x18\x04\x38\x00@d\x12\x1e\n\npage_token\x18\x02 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x17.gx.wallet.v1.LoanStateB\x03\xe0\x41\x01\x12q\n\x10\x62orrower_user_id\x18\x04 \x01(\tBW\xe0\x41\x01\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\"O\n\x11ListLoansResponse\x12!\n\x05loans\x18\x01 \x03(\x0b\x32\x12.gx.wallet.v1.Loan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb5\x04\n\x0bLoanService\x12\x65\n\x0c\x41pplyForLoan\x12!.gx.wallet.v1.ApplyForLoanRequest\x1a\x15.gx.type.v1.Operation\"\x1b\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x0e\"\t/v1/loans:\x01*\x12v\n\x0b\x41pproveLoan\x12 .gx.wallet.v1.ApproveLoanRequest\x1a\x15.gx.type.v1.Operation\".\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02 \"\x1b/v1/loans/{loan_id}:approve:\x01*\x12o\n\tRepayLoan\x12\x1e.gx.wallet.v1.RepayLoanRequest\x1a\x15.gx.type.v1.Operation\"+\xb2\xbb\x18\x03\x12\x01\x01\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/loans/{loan_id}:repay:\x01*\x12l\n\x07GetLoan\x12\x1c.gx.wallet.v1.GetLoanRequest\x1a\x1d.gx.wallet.v1.GetLoanResponse\"$\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/loans/{loan_id}\x12h\n\tListLoans\x12\x1e.gx.wallet.v1.ListLoansRequest\x1a\x1f.gx.wallet.v1.ListLoansResponse\"\x1a\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/loansB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fgx/wallet/v1/loan_service.proto\x12\x0cgx.wallet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x17gx/type/v1/access.proto\x1a\x18gx/type/v1/command.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\x1a\x19gx/wallet/v1/wallet.proto\"\x8d\x01\n\x13\x41pplyForLoanRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1f\n\x0c\x61mount_qirat\x18\x02 \x01(\x03\x42\t\xe0\x41\x02\xaa\xbb\x18\x02\x30\x00\x12.\n\x0f\x63ollateral_hash\x18\x03 \x01(\tB\x15\xe0\x41\x02\xaa\xbb\x18\x0e\"\x0c[0-9a-f]{64}\"W\n\x12\x41pproveLoanRequest\x12\x1a\n\x07loan_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"v\n\x10RepayLoanRequest\x12\x1a\n\x07loan_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x12\x1f\n\x0c\x61mount_qirat\x18\x03 \x01(\x03\x42\t\xe0\x41\x02\xaa\xbb\x18\x02\x30\x00\",\n\x0eGetLoanRequest\x12\x1a\n\x07loan_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\"3\n\x0fGetLoanResponse\x12 \n\x04loan\x18\x01 \x01(\x0b\x32\x12.gx.wallet.v1.Loan\"\xf2\x01\n\x10ListLoansRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe0\x41\x01\xaa\xbb\x18\x04\x38\x00@d\x12\x1e\n\npage_token\x18\x02 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x17.gx.wallet.v1.LoanStateB\x03\xe0\x41\x01\x12q\n\x10\x62orrower_user_id\x18\x04 \x01(\tBW\xe0\x41\x01\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\"O\n\x11ListLoansResponse\x12!\n\x05loans\x18\x01 \x03(\x0b\x32\x12.gx.wallet.v1.Loan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc1\x04\n\x0bLoanService\x12i\n\x0c\x41pplyForLoan\x12!.gx.wallet.v1.ApplyForLoanRequest\x1a\x15.gx.type.v1.Operation\"\x1f\xb2\xbb\x18\x03\x12\x01\x01\xb8\xbb\x18\x0f\x82\xd3\xe4\x93\x02\x0e\"\t/v1/loans:\x01*\x12z\n\x0b\x41pproveLoan\x12 .gx.wallet.v1.ApproveLoanRequest\x1a\x15.gx.type.v1.Operation\"2\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x10\x82\xd3\xe4\x93\x02 \"\x1b/v1/loans/{loan_id}:approve:\x01*\x12s\n\tRepayLoan\x12\x1e.gx.wallet.v1.RepayLoanRequest\x1a\x15.gx.type.v1.Operation\"/\xb2\xbb\x18\x03\x12\x01\x01\xb8\xbb\x18\x1a\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/loans/{loan_id}:repay:\x01*\x12l\n\x07GetLoan\x12\x1c.gx.wallet.v1.GetLoanRequest\x1a\x1d.gx.wallet.v1.GetLoanResponse\"$\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/loans/{loan_id}\x12h\n\tListLoans\x12\x1e.gx.wallet.v1.ListLoansRequest\x1a\x1f.gx.wallet.v1.ListLoansResponse\"\x1a\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/loansB\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -66,29 +67,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTLOANSREQUEST'].fields_by_name['borrower_user_id']._loaded_options = None
   _globals['_LISTLOANSREQUEST'].fields_by_name['borrower_user_id']._serialized_options = b'\340A\001\252\273\030P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
   _globals['_LOANSERVICE'].methods_by_name['ApplyForLoan']._loaded_options = None
-  _globals['_LOANSERVICE'].methods_by_name['ApplyForLoan']._serialized_options = b'\262\273\030\003\022\001\001\202\323\344\223\002\016\"\t/v1/loans:\001*'
+  _globals['_LOANSERVICE'].methods_by_name['ApplyForLoan']._serialized_options = b'\262\273\030\003\022\001\001\270\273\030\017\202\323\344\223\002\016\"\t/v1/loans:\001*'
   _globals['_LOANSERVICE'].methods_by_name['ApproveLoan']._loaded_options = None
-  _globals['_LOANSERVICE'].methods_by_name['ApproveLoan']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002 \"\033/v1/loans/{loan_id}:approve:\001*'
+  _globals['_LOANSERVICE'].methods_by_name['ApproveLoan']._serialized_options = b'\262\273\030\004\022\002\002\003\270\273\030\020\202\323\344\223\002 \"\033/v1/loans/{loan_id}:approve:\001*'
   _globals['_LOANSERVICE'].methods_by_name['RepayLoan']._loaded_options = None
-  _globals['_LOANSERVICE'].methods_by_name['RepayLoan']._serialized_options = b'\262\273\030\003\022\001\001\202\323\344\223\002\036\"\031/v1/loans/{loan_id}:repay:\001*'
+  _globals['_LOANSERVICE'].methods_by_name['RepayLoan']._serialized_options = b'\262\273\030\003\022\001\001\270\273\030\032\202\323\344\223\002\036\"\031/v1/loans/{loan_id}:repay:\001*'
   _globals['_LOANSERVICE'].methods_by_name['GetLoan']._loaded_options = None
   _globals['_LOANSERVICE'].methods_by_name['GetLoan']._serialized_options = b'\262\273\030\005\022\003\001\002\003\202\323\344\223\002\025\022\023/v1/loans/{loan_id}'
   _globals['_LOANSERVICE'].methods_by_name['ListLoans']._loaded_options = None
   _globals['_LOANSERVICE'].methods_by_name['ListLoans']._serialized_options = b'\262\273\030\005\022\003\001\002\003\202\323\344\223\002\013\022\t/v1/loans'
-  _globals['_APPLYFORLOANREQUEST']._serialized_start=251
-  _globals['_APPLYFORLOANREQUEST']._serialized_end=392
-  _globals['_APPROVELOANREQUEST']._serialized_start=394
-  _globals['_APPROVELOANREQUEST']._serialized_end=481
-  _globals['_REPAYLOANREQUEST']._serialized_start=483
-  _globals['_REPAYLOANREQUEST']._serialized_end=601
-  _globals['_GETLOANREQUEST']._serialized_start=603
-  _globals['_GETLOANREQUEST']._serialized_end=647
-  _globals['_GETLOANRESPONSE']._serialized_start=649
-  _globals['_GETLOANRESPONSE']._serialized_end=700
-  _globals['_LISTLOANSREQUEST']._serialized_start=703
-  _globals['_LISTLOANSREQUEST']._serialized_end=945
-  _globals['_LISTLOANSRESPONSE']._serialized_start=947
-  _globals['_LISTLOANSRESPONSE']._serialized_end=1026
-  _globals['_LOANSERVICE']._serialized_start=1029
-  _globals['_LOANSERVICE']._serialized_end=1594
+  _globals['_APPLYFORLOANREQUEST']._serialized_start=277
+  _globals['_APPLYFORLOANREQUEST']._serialized_end=418
+  _globals['_APPROVELOANREQUEST']._serialized_start=420
+  _globals['_APPROVELOANREQUEST']._serialized_end=507
+  _globals['_REPAYLOANREQUEST']._serialized_start=509
+  _globals['_REPAYLOANREQUEST']._serialized_end=627
+  _globals['_GETLOANREQUEST']._serialized_start=629
+  _globals['_GETLOANREQUEST']._serialized_end=673
+  _globals['_GETLOANRESPONSE']._serialized_start=675
+  _globals['_GETLOANRESPONSE']._serialized_end=726
+  _globals['_LISTLOANSREQUEST']._serialized_start=729
+  _globals['_LISTLOANSREQUEST']._serialized_end=971
+  _globals['_LISTLOANSRESPONSE']._serialized_start=973
+  _globals['_LISTLOANSRESPONSE']._serialized_end=1052
+  _globals['_LOANSERVICE']._serialized_start=1055
+  _globals['_LOANSERVICE']._serialized_end=1632
 # @@protoc_insertion_point(module_scope)

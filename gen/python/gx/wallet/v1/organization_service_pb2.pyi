@@ -2,6 +2,7 @@ from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import field_info_pb2 as _field_info_pb2
 from gx.type.v1 import access_pb2 as _access_pb2
+from gx.type.v1 import command_pb2 as _command_pb2
 from gx.type.v1 import operation_pb2 as _operation_pb2
 from gx.type.v1 import validation_pb2 as _validation_pb2
 from gx.wallet.v1 import wallet_pb2 as _wallet_pb2
@@ -23,6 +24,16 @@ class ProposeOrganizationRequest(_message.Message):
     type: _wallet_pb2.OrganizationType
     stakeholder_user_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[_wallet_pb2.OrganizationType, str]] = ..., stakeholder_user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ProposeGovernmentOrganizationRequest(_message.Message):
+    __slots__ = ("request_id", "name", "stakeholder_user_ids")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STAKEHOLDER_USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    name: str
+    stakeholder_user_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., stakeholder_user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EndorseMembershipRequest(_message.Message):
     __slots__ = ("org_id", "request_id")

@@ -49,6 +49,11 @@ class OrganizationServiceStub(object):
                 request_serializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.ProposeOrganizationRequest.SerializeToString,
                 response_deserializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
                 _registered_method=True)
+        self.ProposeGovernmentOrganization = channel.unary_unary(
+                '/gx.wallet.v1.OrganizationService/ProposeGovernmentOrganization',
+                request_serializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.ProposeGovernmentOrganizationRequest.SerializeToString,
+                response_deserializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
+                _registered_method=True)
         self.EndorseMembership = channel.unary_unary(
                 '/gx.wallet.v1.OrganizationService/EndorseMembership',
                 request_serializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.EndorseMembershipRequest.SerializeToString,
@@ -115,8 +120,22 @@ class OrganizationServiceServicer(object):
 
     def ProposeOrganization(self, request, context):
         """Proposes an organisation with its stakeholders (PROPOSE_ORGANIZATION). The caller
-        must be one of the stakeholders; only admins may propose a GOVERNMENT organisation.
+        must be one of the stakeholders. A GOVERNMENT organisation is refused here with
+        INVALID_ARGUMENT `GOVERNMENT_ORGANIZATION_RPC_REQUIRED`: it has its own RPC,
+        ProposeGovernmentOrganization, because the ledger submits it under a stricter identity.
         The new organisation's id is the id of the operation this answers.
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProposeGovernmentOrganization(self, request, context):
+        """Proposes a GOVERNMENT organisation with its stakeholders
+        (PROPOSE_GOVERNMENT_ORGANIZATION); admins only, because the ledger submits it as
+        gx_admin. The caller must be one of the stakeholders. The new organisation's id is
+        the id of the operation this answers.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
@@ -228,6 +247,11 @@ def add_OrganizationServiceServicer_to_server(servicer, server):
                     request_deserializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.ProposeOrganizationRequest.FromString,
                     response_serializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.SerializeToString,
             ),
+            'ProposeGovernmentOrganization': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposeGovernmentOrganization,
+                    request_deserializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.ProposeGovernmentOrganizationRequest.FromString,
+                    response_serializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.SerializeToString,
+            ),
             'EndorseMembership': grpc.unary_unary_rpc_method_handler(
                     servicer.EndorseMembership,
                     request_deserializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.EndorseMembershipRequest.FromString,
@@ -314,6 +338,33 @@ class OrganizationService(object):
             target,
             '/gx.wallet.v1.OrganizationService/ProposeOrganization',
             gx_dot_wallet_dot_v1_dot_organization__service__pb2.ProposeOrganizationRequest.SerializeToString,
+            gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposeGovernmentOrganization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.wallet.v1.OrganizationService/ProposeGovernmentOrganization',
+            gx_dot_wallet_dot_v1_dot_organization__service__pb2.ProposeGovernmentOrganizationRequest.SerializeToString,
             gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
             options,
             channel_credentials,

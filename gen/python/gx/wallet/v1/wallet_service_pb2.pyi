@@ -4,6 +4,7 @@ from google.api import field_info_pb2 as _field_info_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from gx.type.v1 import access_pb2 as _access_pb2
+from gx.type.v1 import command_pb2 as _command_pb2
 from gx.type.v1 import operation_pb2 as _operation_pb2
 from gx.type.v1 import validation_pb2 as _validation_pb2
 from gx.wallet.v1 import wallet_pb2 as _wallet_pb2
