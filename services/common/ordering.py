@@ -22,6 +22,11 @@ SYSTEM_KEY = "system"
 _AGGREGATE_PREFIX = "ORDERING_AGGREGATE_"
 
 
+def key(aggregate: str, value: str) -> str:
+    """The key of one aggregate, as `keys_of` spells it: `key("account", user_id)`, `key("country", "LK")`."""
+    return f"{aggregate}:{value}"
+
+
 def _options() -> object:
     return importlib.import_module("gx.ledger.v1.options_pb2")
 
@@ -179,7 +184,7 @@ def _collect(message: Message, exclusive: set[str], shared: set[str]) -> None:
             if not value:
                 continue
             for prefix, is_exclusive in rule.holds:
-                (exclusive if is_exclusive else shared).add(f"{prefix}:{value}")
+                (exclusive if is_exclusive else shared).add(key(prefix, value))
     for name, repeated, _ in plan.nested:
         raw = getattr(message, name)
         children = list(raw) if repeated else ([raw] if message.HasField(name) else [])

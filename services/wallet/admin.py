@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chaincode import rules
 from chaincode.errors import Rejection
+from services.common import ordering, outbox
 from services.common.auth import Principal
 from services.common.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from services.wallet import convert, errors, paging, readmodels
@@ -26,6 +27,23 @@ _COUNTRY_PAGE = 300
 
 def _not_found(reason: str, message: str) -> NotFound:
     return NotFound(message, reason=reason)
+
+
+async def _recorded(session: AsyncSession, command_type: int, key: str | None = None) -> outbox.Prerequisite | None:
+    """A prerequisite the read models do not show yet but the outbox holds (not FAILED).
+
+    Pre-checks refuse only when a prerequisite is absent or has failed: one that is recorded
+    but not yet committed (or committed but not yet projected) is accepted, so commands recorded
+    back to back (bootstrap, countries, KYC approvals) all go through. The outbox orders them by
+    their keys and fails the dependent PREREQUISITE_FAILED, naming the prerequisite, if it fails.
+    """
+    return await outbox.find_prerequisite(session, command_type, key=key)
+
+
+def _after(payload: Message, prerequisite: outbox.Prerequisite | None) -> outbox.Dependent:
+    """The payload, recorded as depending on an in-flight prerequisite (if any)."""
+    in_flight = prerequisite is not None and prerequisite.in_flight
+    return outbox.Dependent(payload, prerequisite.command_id if in_flight and prerequisite else None)
 
 
 class AdminUseCases:
@@ -68,6 +86,13 @@ class AdminUseCases:
         async def build(session: AsyncSession, rid: str) -> Message:
             if (await readmodels.system_state(session)).bootstrapped:
                 raise errors.precondition("ALREADY_BOOTSTRAPPED", "the system was bootstrapped already")
+            pending = await _recorded(session, command_pb2.COMMAND_TYPE_BOOTSTRAP_SYSTEM)
+            if pending is not None:
+                raise errors.precondition(
+                    "ALREADY_BOOTSTRAPPED",
+                    f"a bootstrap is already recorded (operations/{pending.command_id}, {pending.status})",
+                    operation=f"operations/{pending.command_id}",
+                )
             return ledger.BootstrapSystemRequest(request_id=rid)
 
         return await self._command(
@@ -106,12 +131,20 @@ class AdminUseCases:
         """INITIALIZE_COUNTRY with the given list, or the shipped table when it is empty."""
         countries = self._countries(request.countries)
 
-        async def build(session: AsyncSession, rid: str) -> Message:
+        async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
             state = await readmodels.system_state(session)
+            bootstrap = None
             if not state.bootstrapped:
-                raise errors.precondition(errors.SYSTEM_NOT_BOOTSTRAPPED, "bootstrap the system first")
+                bootstrap = await _recorded(session, command_pb2.COMMAND_TYPE_BOOTSTRAP_SYSTEM)
+                if bootstrap is None:
+                    raise errors.precondition(errors.SYSTEM_NOT_BOOTSTRAPPED, "bootstrap the system first")
             existing = await readmodels.country_shares(session)
             taken = [c.country_code for c in countries if c.country_code in existing]
+            for c in countries:
+                if c.country_code not in existing and await _recorded(
+                    session, command_pb2.COMMAND_TYPE_INITIALIZE_COUNTRY, ordering.key("country", c.country_code)
+                ):
+                    taken.append(c.country_code)  # on its way to the ledger already
             if taken:
                 raise errors.precondition(
                     "COUNTRY_EXISTS",
@@ -125,7 +158,7 @@ class AdminUseCases:
                     f"the shares would sum to {total} basis points (at most 10000)",
                     "SHARES_EXCEED_TOTAL",
                 )
-            return ledger.InitializeCountriesRequest(countries=countries, request_id=rid)
+            return _after(ledger.InitializeCountriesRequest(countries=countries, request_id=rid), bootstrap)
 
         return await self._command(
             "InitializeCountries", principal, request, command_pb2.COMMAND_TYPE_INITIALIZE_COUNTRY, build
@@ -189,13 +222,14 @@ class AdminUseCases:
         if target == principal.user_id:
             raise PermissionDenied("an admin cannot appoint themself", reason="SELF_APPOINTMENT")
 
-        async def build(session: AsyncSession, rid: str) -> Message:
+        async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
             found = await readmodels.user(session, target)
+            payload = ledger.AppointAdminRequest(user_id=target, appointed_by=principal.user_id, request_id=rid)
             if found is None:
-                raise _not_found("USER_NOT_FOUND", "no such user on the ledger")
+                return _after(payload, await self._user_on_its_way(session, target))
             if found.admin:
                 raise errors.precondition("ALREADY_ADMIN", "the user is an admin already")
-            return ledger.AppointAdminRequest(user_id=target, appointed_by=principal.user_id, request_id=rid)
+            return payload
 
         return await self._command(
             "AppointAdmin", principal, request, command_pb2.COMMAND_TYPE_APPOINT_ADMIN, build
@@ -206,13 +240,19 @@ class AdminUseCases:
     ) -> operation_pb2.Operation:
         """ACTIVATE_TREASURY of an initialised country whose treasury is locked."""
 
-        async def build(session: AsyncSession, rid: str) -> Message:
+        async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
             found = await readmodels.country(session, request.country_code)
+            payload = ledger.ActivateTreasuryRequest(country_code=request.country_code, request_id=rid)
             if found is None:
-                raise _not_found("COUNTRY_NOT_FOUND", f"{request.country_code} is not initialised")
+                pending = await _recorded(
+                    session, command_pb2.COMMAND_TYPE_INITIALIZE_COUNTRY, ordering.key("country", request.country_code)
+                )
+                if pending is None:
+                    raise _not_found("COUNTRY_NOT_FOUND", f"{request.country_code} is not initialised")
+                return _after(payload, pending)
             if found.treasury_active:
                 raise errors.precondition("TREASURY_ACTIVE", "the treasury is active already")
-            return ledger.ActivateTreasuryRequest(country_code=request.country_code, request_id=rid)
+            return payload
 
         return await self._command(
             "ActivateTreasury", principal, request, command_pb2.COMMAND_TYPE_ACTIVATE_TREASURY, build
@@ -224,10 +264,11 @@ class AdminUseCases:
         """DISTRIBUTE_GENESIS to a ledger user who has not received it."""
         target = str(request.user_id).lower()
 
-        async def build(session: AsyncSession, rid: str) -> Message:
+        async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
             found = await readmodels.user(session, target)
             if found is None:
-                raise _not_found("USER_NOT_FOUND", "no such user on the ledger")
+                pending = await self._user_on_its_way(session, target)
+                return _after(ledger.DistributeGenesisRequest(user_id=target, request_id=rid), pending)
             if found.genesis_received:
                 raise errors.precondition("GENESIS_ALREADY_RECEIVED", "the user received genesis already")
             if (await readmodels.system_state(session)).paused:
@@ -237,6 +278,14 @@ class AdminUseCases:
         return await self._command(
             "DistributeGenesis", principal, request, command_pb2.COMMAND_TYPE_DISTRIBUTE_GENESIS, build
         )
+
+    @staticmethod
+    async def _user_on_its_way(session: AsyncSession, user_id: str) -> outbox.Prerequisite:
+        """The recorded CREATE_USER of a user the read models do not have yet, or USER_NOT_FOUND."""
+        pending = await _recorded(session, command_pb2.COMMAND_TYPE_CREATE_USER, ordering.key("account", user_id))
+        if pending is None:
+            raise _not_found("USER_NOT_FOUND", "no such user on the ledger")
+        return pending
 
     async def _freezable(self, session: AsyncSession, wallet_id: str) -> readmodels.Account:
         found = await readmodels.account(session, wallet_id)
