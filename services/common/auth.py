@@ -15,12 +15,15 @@ from typing import Any, Final, Protocol
 import grpc
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
-from google.api import httpbody_pb2
+from google.api import annotations_pb2, http_pb2, httpbody_pb2
+from google.protobuf import descriptor_pool
 from gx.type.v1 import access_pb2
 from jwt.algorithms import ECAlgorithm
+from redis.exceptions import RedisError
 
-from services.common.errors import PermissionDenied, Unauthenticated
+from services.common.errors import PermissionDenied, Unauthenticated, Unavailable
 from services.common.logging import user_id_var
+from services.common.revocation import RevocationList
 from services.common.rpc import BehaviorInterceptor, CallInfo, NextStream, NextUnary, metadata_value
 
 _log = logging.getLogger("gx.auth")
@@ -330,24 +333,55 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip()
 
 
+_READ_PREFIXES: Final = ("Get", "List")
+_reads: dict[str, bool] = {}
+
+
+def is_read(info: CallInfo) -> bool:
+    """Whether a method only reads: its HTTP rule is a GET, or it is named Get…/List…
+    (methods without an HTTP rule). Anything else counts as a write."""
+    known = _reads.get(info.full_method)
+    if known is not None:
+        return known
+    read = info.method.startswith(_READ_PREFIXES)
+    try:
+        desc = descriptor_pool.Default().FindMethodByName(f"{info.service}.{info.method}")
+    except KeyError:
+        desc = None
+    if desc is not None and desc.GetOptions().HasExtension(annotations_pb2.http):
+        rule: http_pb2.HttpRule = desc.GetOptions().Extensions[annotations_pb2.http]
+        read = rule.WhichOneof("pattern") == "get"
+    _reads[info.full_method] = read
+    return read
+
+
 class AuthInterceptor(BehaviorInterceptor):
     """Authenticates the bearer token and enforces each method's `gx.type.v1.access` rule.
 
     The token is verified here, by the service itself: a header set by the edge is never
-    trusted. A method without the option admits any authenticated caller.
+    trusted. A method without the option admits any authenticated caller. A verified token
+    is then checked against the revocation deny-list (services.common.revocation), so a
+    frozen user's, a demoted user's or a logged-out token stops working within a second.
     """
 
-    def __init__(self, verifier: TokenVerifier | None, public: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        verifier: TokenVerifier | None,
+        public: Iterable[str] = (),
+        revocations: RevocationList | None = None,
+    ) -> None:
         """Create the interceptor.
 
         Args:
             verifier: Verifies tokens; None refuses every non-public call.
             public: Extra service or method names (`pkg.Svc` or `/pkg.Svc/Method`) that
                 need no token, for services whose protos we do not own (e.g. Envoy's ext_authz).
+            revocations: The deny-list; None skips the check (a process without Redis).
         """
         super().__init__()
         self._verifier = verifier
         self._public = ALWAYS_PUBLIC | frozenset(public)
+        self._revocations = revocations
 
     def _is_public(self, info: CallInfo) -> bool:
         if info.service in self._public or info.full_method in self._public:
@@ -367,7 +401,8 @@ class AuthInterceptor(BehaviorInterceptor):
             raise Unauthenticated("token verification is not configured", reason="TOKEN_INVALID")
         try:
             principal = await self._verifier.verify(token)
-        except Unauthenticated:
+            await self._check_revocation(info, principal)
+        except (Unauthenticated, Unavailable):
             # A stale token must not stop a public call such as login or refresh.
             if public:
                 return None
@@ -381,6 +416,27 @@ class AuthInterceptor(BehaviorInterceptor):
                     metadata={"required_roles": needed},
                 )
         return principal
+
+    async def _check_revocation(self, info: CallInfo, principal: Principal) -> None:
+        if self._revocations is None:
+            return
+        try:
+            revoked = await self._revocations.is_revoked(principal.claims)
+        except RedisError as exc:
+            # Without the deny-list a revoked token cannot be told apart. A write must not
+            # run on a token that may have been revoked: fail closed. A read shows only what
+            # the token could see when it was issued, at most 15 minutes ago: let it through
+            # so a Redis outage does not take every read down, and log it.
+            if is_read(info):
+                _log.warning("revocation check unavailable; read allowed: %s %s", info.full_method, exc)
+                return
+            _log.error("revocation check unavailable; write refused: %s %s", info.full_method, exc)
+            raise Unavailable(
+                "cannot check whether the access token was revoked; retry shortly",
+                reason="REVOCATION_CHECK_UNAVAILABLE",
+            ) from None
+        if revoked:
+            raise Unauthenticated("the access token has been revoked", reason="TOKEN_REVOKED")
 
     async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
         principal = await self._authenticate(info, context)

@@ -16,12 +16,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 
 from services.common.auth import AuthInterceptor, GrpcJwksFetcher, JwksCache, TokenVerifier
 from services.common.health import Check, HealthMonitor
 from services.common.interceptors import ErrorInterceptor, RequestContextInterceptor, ValidationInterceptor
 from services.common.logging import LogKey
 from services.common.metrics import GrpcServerMetrics, MetricsHttpServer, MetricsInterceptor
+from services.common.revocation import RevocationList
 from services.common.settings import ServiceSettings
 
 _log = logging.getLogger("gx.server")
@@ -70,6 +72,15 @@ def default_verifier(settings: ServiceSettings) -> tuple[TokenVerifier | None, G
         cache, issuer=settings.auth.issuer, audience=settings.auth.audience, leeway_seconds=settings.auth.leeway_seconds
     )
     return verifier, fetcher
+
+
+def revocation_list(settings: ServiceSettings, redis: Redis) -> RevocationList:
+    """The access-token deny-list over the process's Redis, with the `GX_AUTH__REVOCATION_*` settings."""
+    return RevocationList(
+        redis,
+        cache_seconds=settings.auth.revocation_cache_seconds,
+        ttl_seconds=settings.auth.revocation_ttl_seconds,
+    )
 
 
 @dataclass
@@ -141,6 +152,8 @@ def create_server(
     registry: CollectorRegistry | None = None,
     extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     options: Sequence[tuple[str, Any]] = (),
+    redis: Redis | None = None,
+    revocations: RevocationList | None = None,
 ) -> GxServer:
     """Build and bind the server every GX process runs; call from inside the event loop.
 
@@ -157,6 +170,10 @@ def create_server(
         registry: Prometheus registry (default: the process registry).
         extra_interceptors: Innermost service-specific interceptors.
         options: Extra grpc server options.
+        redis: The process's Redis; access tokens are then checked against the revocation
+            deny-list (without it, revoked tokens work until they expire: pass it).
+        revocations: The deny-list itself, when the process also writes it (identity);
+            default: one over `redis`.
 
     Returns:
         The bound server; `await gx.start()` (or `async with gx:`) to serve.
@@ -168,11 +185,15 @@ def create_server(
             closers.append(fetcher.aclose)
     if verifier is None:
         _log.warning("no token verifier configured: every non-public RPC will be refused")
+    if revocations is None and redis is not None:
+        revocations = revocation_list(settings, redis)
+    if revocations is None and verifier is not None:
+        _log.warning("no Redis given: revoked access tokens keep working until they expire")
     interceptors: list[grpc.aio.ServerInterceptor] = [
         RequestContextInterceptor(),
         MetricsInterceptor(GrpcServerMetrics.for_registry(registry)),
         ErrorInterceptor(settings.error_domain),
-        AuthInterceptor(verifier, public),
+        AuthInterceptor(verifier, public, revocations),
         ValidationInterceptor(),
         *extra_interceptors,
     ]

@@ -51,6 +51,11 @@ class AuthSettings(BaseModel):
     jwks_ttl_seconds: float = Field(default=300.0, gt=0)
     # Tolerated clock skew between identity and this process.
     leeway_seconds: float = Field(default=30.0, ge=0)
+    # Revocation deny-list (services.common.revocation): answers are cached at most this long,
+    # so a frozen user's token is refused everywhere within about this time (issue 9: 2 s).
+    revocation_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
+    # How long deny entries are kept: longer than the longest access token (15 min) plus leeway.
+    revocation_ttl_seconds: float = Field(default=960.0, ge=930.0)
 
 
 class ServiceSettings(BaseSettings):

@@ -14,6 +14,7 @@ from services.common.errors import (
     PermissionDenied,
     ResourceExhausted,
     Unauthenticated,
+    Unavailable,
 )
 from services.identity.passwords import RuleViolation
 
@@ -70,3 +71,8 @@ def locked(scope: str, retry_after_seconds: int) -> ResourceExhausted:
         metadata={"retry_after_seconds": str(retry_after_seconds)},
         retry_after=float(retry_after_seconds),
     )
+
+
+def unavailable(reason: str, message: str) -> Unavailable:
+    """UNAVAILABLE (HTTP 503): a dependency is down; nothing was changed, retry."""
+    return Unavailable(message, reason=reason)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from services.identity.cpu import available_cpus
 
 # OWASP Password Storage Cheat Sheet, Argon2id minimum: m=19 MiB, t=2, p=1. These are the
 # floor; PasswordHashing refuses weaker parameters so a settings typo cannot weaken storage.
@@ -84,6 +85,13 @@ def check_password_rules(password: str, email: str, field: str = "password") -> 
     return problems
 
 
+class WorkCounter(Protocol):
+    """Counts Argon2 operations (a prometheus Counter fits)."""
+
+    def inc(self, amount: float = 1) -> None:
+        """Adds to the count."""
+
+
 class PasswordHashing:
     """Hashes and verifies passwords with Argon2id in worker threads.
 
@@ -98,6 +106,8 @@ class PasswordHashing:
         time_cost: int = OWASP_TIME_COST,
         parallelism: int = OWASP_PARALLELISM,
         max_concurrent: int | None = None,
+        hashes: WorkCounter | None = None,
+        verifications: WorkCounter | None = None,
     ) -> None:
         """Builds a hasher.
 
@@ -105,9 +115,13 @@ class PasswordHashing:
             memory_kib: Argon2 memory cost in KiB (at least the OWASP 19 MiB).
             time_cost: Argon2 iterations (at least 2).
             parallelism: Argon2 lanes (at least 1).
-            max_concurrent: Hashes computed at once (default: the CPU count). More would
-                only queue inside the CPU while each holds its 19 MiB; a login flood then
-                waits here instead of exhausting memory.
+            max_concurrent: Hashes and verifies computed at once (default: the CPUs this
+                process may use, from its cgroup quota and affinity, not the node's core
+                count). More would only queue inside the CPU while each holds its 19 MiB;
+                a login flood then waits here instead of exhausting memory.
+            hashes: Counts every hash computed (e.g. a prometheus Counter).
+            verifications: Counts every verify computed, the dummy ones included: what an
+                attacker's guesses cost, and what login throttling must bound.
 
         Raises:
             ValueError: If the parameters are weaker than OWASP's minimum.
@@ -120,7 +134,13 @@ class PasswordHashing:
         # A real hash to verify against when the email is unknown, so that answer takes as
         # long as a wrong password and timing does not reveal which emails exist.
         self._dummy_hash = self._hasher.hash("gx-dummy-password-for-timing")
-        self._slots = asyncio.Semaphore(max_concurrent or os.cpu_count() or 2)
+        self.max_concurrent = max_concurrent or available_cpus()
+        self._slots = asyncio.Semaphore(self.max_concurrent)
+        self._hashes = hashes
+        self._verifications = verifications
+        # Plain totals too, for tests and benchmarks that hold the object.
+        self.hash_count = 0
+        self.verify_count = 0
 
     async def _in_thread(self, fn: Callable[..., T], *args: str) -> T:
         async with self._slots:
@@ -135,6 +155,9 @@ class PasswordHashing:
         Returns:
             The encoded Argon2id hash (parameters and salt included).
         """
+        self.hash_count += 1
+        if self._hashes is not None:
+            self._hashes.inc()
         return await self._in_thread(self._hasher.hash, password)
 
     def _verify(self, encoded: str, password: str) -> bool:
@@ -154,6 +177,9 @@ class PasswordHashing:
         Returns:
             True only if the hash exists and matches.
         """
+        self.verify_count += 1
+        if self._verifications is not None:
+            self._verifications.inc()
         if encoded is None:
             await self._in_thread(self._verify, self._dummy_hash, password)
             return False

@@ -120,6 +120,28 @@ class IdentityRepository:
                 raise PendingKycExists from exc
             raise
 
+    async def identity_holder(self, submission_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID | None:
+        """Another user whose pending or approved KYC submission shares a document hash with
+        this submission, or None.
+
+        An approved submission belongs to a user who is approved (pending on chain) or
+        active, frozen or not; a pending one to a user waiting for review. Rejected
+        submissions do not count: a person may submit again under their own account.
+        """
+        mine = select(KycDocument.sha256).where(KycDocument.submission_id == submission_id)
+        stmt = (
+            select(KycSubmission.user_id)
+            .join(KycDocument, KycDocument.submission_id == KycSubmission.id)
+            .where(
+                KycDocument.sha256.in_(mine),
+                KycSubmission.user_id != user_id,
+                KycSubmission.state.in_(("PENDING", "APPROVED")),
+            )
+            .order_by(KycSubmission.submitted_at)
+            .limit(1)
+        )
+        return (await self._s.execute(stmt)).scalar_one_or_none()
+
     async def latest_kyc(self, user_id: uuid.UUID, *, for_update: bool = False) -> KycSubmission | None:
         """The user's most recent submission."""
         stmt = (

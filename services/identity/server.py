@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from gx.identity.v1 import identity_service_pb2_grpc
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,9 +17,11 @@ from services.common.auth import JwksCache, TokenVerifier
 from services.common.db import check_database, open_database
 from services.common.idempotency import Idempotency
 from services.common.redis import check_redis, open_redis
-from services.common.server import GxServer, bind, create_server
+from services.common.revocation import RevocationList
+from services.common.server import GxServer, bind, create_server, revocation_list
 from services.identity.keys import KeyStore
 from services.identity.lockout import LockoutPolicy, LoginLockout
+from services.identity.metrics import IdentityMetrics
 from services.identity.passwords import PasswordHashing
 from services.identity.servicer import IdentityServicer
 from services.identity.settings import IdentitySettings
@@ -49,19 +52,49 @@ def local_verifier(settings: IdentitySettings, keys: KeyStore) -> TokenVerifier:
 
 
 def build_usecases(
-    settings: IdentitySettings, sessions: async_sessionmaker[AsyncSession], redis: Redis, keys: KeyStore
+    settings: IdentitySettings,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    keys: KeyStore,
+    revocations: RevocationList | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> IdentityUseCases:
     """The use cases over open resources."""
     opts = settings.identity
-    hashing = PasswordHashing(opts.argon2_memory_kib, opts.argon2_time_cost, opts.argon2_parallelism)
+    metrics = IdentityMetrics.for_registry(registry)
+    hashing = PasswordHashing(
+        opts.argon2_memory_kib,
+        opts.argon2_time_cost,
+        opts.argon2_parallelism,
+        max_concurrent=opts.argon2_max_concurrent or None,
+        hashes=metrics.password_hashes,
+        verifications=metrics.password_verifications,
+    )
     issuer = AccessTokenIssuer(
         keys, settings.auth.issuer, settings.auth.audience, timedelta(seconds=opts.access_token_ttl_seconds)
     )
     lockout = LoginLockout(
-        redis, LockoutPolicy(opts.lockout_account_limit, opts.lockout_ip_limit, opts.lockout_window_seconds)
+        redis,
+        LockoutPolicy(
+            opts.lockout_account_limit,
+            opts.lockout_ip_limit,
+            opts.lockout_window_seconds,
+            opts.lockout_delay_base_seconds,
+            opts.lockout_delay_max_seconds,
+        ),
     )
     policy = SessionPolicy(timedelta(days=opts.refresh_idle_days), timedelta(days=opts.session_max_days))
-    return IdentityUseCases(sessions, hashing, keys, issuer, lockout, Idempotency(sessions, redis), policy)
+    return IdentityUseCases(
+        sessions,
+        hashing,
+        keys,
+        issuer,
+        lockout,
+        Idempotency(sessions, redis),
+        revocations or revocation_list(settings, redis),
+        policy,
+        on_throttled=lambda lock: metrics.login_throttled.labels(lock.scope).inc(),
+    )
 
 
 def create_identity_server(
@@ -77,12 +110,19 @@ def create_identity_server(
     """
     keys = KeyStore.open(settings.identity.keys_dir, timedelta(seconds=settings.identity.key_activation_seconds))
     trusted = [ipaddress.ip_network(n, strict=False) for n in settings.identity.trusted_proxies]
-    servicer = IdentityServicer(build_usecases(settings, sessions, redis, keys), trusted)
+    # One deny-list object for writing (freeze, roles, logout) and checking, so identity's own
+    # writes take effect in its interceptor at once.
+    revocations = revocation_list(settings, redis)
+    servicer = IdentityServicer(
+        build_usecases(settings, sessions, redis, keys, revocations), trusted, settings.identity.trusted_hops
+    )
     return create_server(
         settings,
         [bind(identity_service_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)],
         {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
         verifier=local_verifier(settings, keys),
+        redis=redis,
+        revocations=revocations,
     )
 
 

@@ -12,7 +12,7 @@ from gx.identity.v1 import identity_pb2, identity_service_pb2_grpc
 from gx.identity.v1 import identity_service_pb2 as svc
 from gx.type.v1 import operation_pb2
 
-from services.common.auth import require_principal, role_claim_name
+from services.common.auth import current_principal, require_principal, role_claim_name
 from services.common.rpc import metadata_value
 from services.identity.kyc import KycDocumentInput, KycInput
 from services.identity.usecases import Caller, IdentityUseCases, Tokens
@@ -36,22 +36,30 @@ def _peer_ip(context: grpc.aio.ServicerContext) -> str | None:
     return None
 
 
-def client_ip(context: grpc.aio.ServicerContext, trusted_proxies: Sequence[IPNetwork] = ()) -> str | None:
-    """The client's address for lockout counting.
+def client_ip(
+    context: grpc.aio.ServicerContext, trusted_proxies: Sequence[IPNetwork] = (), trusted_hops: int = 1
+) -> str | None:
+    """The client's address for login throttling.
 
     `x-forwarded-for` is believed only when the connection comes from a trusted proxy
-    (the edge); a client talking to identity directly could write anything there. The
-    LAST entry is used: it is the address the edge itself saw (Envoy appends it with
-    `use_remote_address`), while earlier entries are whatever the client claimed.
+    (the edge); a client talking to identity directly could write anything there. Each
+    trusted proxy appends the address it saw, so the client is the `trusted_hops`-th entry
+    from the right: 1 when the edge faces clients (Envoy `use_remote_address`, appending
+    the real peer), 2 when one trusted L7 load balancer sits in front of it (Envoy's
+    `xff_num_trusted_hops` + 1). Entries further left are whatever the client claimed.
     """
     peer = _peer_ip(context)
     if peer is None:
         return None
     forwarded = metadata_value(context, "x-forwarded-for")
-    if forwarded and _is_trusted(peer, trusted_proxies):
-        last = forwarded.split(",")[-1].strip()
+    if forwarded and trusted_hops > 0 and _is_trusted(peer, trusted_proxies):
+        hops = [h.strip() for h in forwarded.split(",")]
+        if len(hops) < trusted_hops:
+            # Fewer hops than trusted proxies: the chain is not what the config says, and
+            # no entry can be trusted; count the proxy itself (errs towards stricter).
+            return peer
         try:
-            return str(ipaddress.ip_address(last))
+            return str(ipaddress.ip_address(hops[-trusted_hops]))
         except ValueError:
             return peer
     return peer
@@ -78,21 +86,26 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     """Thin adapter: the interceptors already validated the request and authenticated the
     caller; errors raised by the use cases are mapped to statuses by the error interceptor."""
 
-    def __init__(self, usecases: IdentityUseCases, trusted_proxies: Sequence[IPNetwork] = ()) -> None:
+    def __init__(
+        self, usecases: IdentityUseCases, trusted_proxies: Sequence[IPNetwork] = (), trusted_hops: int = 1
+    ) -> None:
         """Wraps the use cases.
 
         Args:
             usecases: The use cases.
             trusted_proxies: Networks whose `x-forwarded-for` is believed (the edge).
+            trusted_hops: How many proxies, the edge included, append to `x-forwarded-for`
+                before identity (see `client_ip`).
         """
         self._uc = usecases
         self._trusted = tuple(trusted_proxies)
+        self._hops = trusted_hops
 
     async def RegisterUser(self, request: svc.RegisterUserRequest, context: grpc.aio.ServicerContext) -> svc.RegisterUserResponse:
         return await self._uc.register(request)
 
     async def Login(self, request: svc.LoginRequest, context: grpc.aio.ServicerContext) -> svc.LoginResponse:
-        tokens = await self._uc.login(request.email, request.password, client_ip(context, self._trusted))
+        tokens = await self._uc.login(request.email, request.password, client_ip(context, self._trusted, self._hops))
         return _login_response(tokens)
 
     async def RefreshToken(
@@ -107,7 +120,11 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         )
 
     async def Logout(self, request: svc.LogoutRequest, context: grpc.aio.ServicerContext) -> svc.LogoutResponse:
-        await self._uc.logout(request.refresh_token)
+        # Logout is public (the refresh token proves ownership), but a valid access token sent
+        # with it is ended too.
+        principal = current_principal()
+        presented = (principal.user_id, principal.token_id) if principal is not None else None
+        await self._uc.logout(request.refresh_token, presented)
         return svc.LogoutResponse()
 
     async def GetJwks(self, request: svc.GetJwksRequest, context: grpc.aio.ServicerContext) -> httpbody_pb2.HttpBody:

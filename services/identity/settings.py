@@ -18,20 +18,33 @@ class IdentityOptions(BaseModel):
     # A rotated-in key is published this long before it signs. Longer than any verifier's
     # JWKS cache (Envoy keeps it 300 s), so no token names a key a verifier has not seen.
     key_activation_seconds: int = Field(default=600, ge=0)
-    # At most 15 minutes: access tokens are verified offline and cannot be revoked.
+    # At most 15 minutes: the revocation deny-list keeps entries that long (GX_AUTH__REVOCATION_TTL_SECONDS).
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=900)
     refresh_idle_days: float = Field(default=14.0, gt=0)
     session_max_days: float = Field(default=30.0, gt=0)
+    # Login throttling (services.identity.lockout): per account, this many attempts go through
+    # at once, then each further one waits 1, 2, 4 … s (base, doubling, capped) after the last;
+    # per client address, this many failures within the window refuse the address until the
+    # window ends. Attempts are counted before the password is verified.
     lockout_account_limit: int = Field(default=5, ge=1)
     lockout_ip_limit: int = Field(default=20, ge=1)
     lockout_window_seconds: int = Field(default=900, ge=1)
+    lockout_delay_base_seconds: float = Field(default=1.0, gt=0)
+    lockout_delay_max_seconds: float = Field(default=60.0, gt=0)
     # Connections from these networks are the edge: their `x-forwarded-for` names the client
-    # for lockout counting. Anyone else's header is ignored.
+    # for throttling. Anyone else's header is ignored.
     trusted_proxies: list[str] = ["127.0.0.0/8", "::1/128"]
+    # Proxies (the edge included) that append to `x-forwarded-for` before identity: the client
+    # is that many entries from the right. 1 = the edge faces clients; +1 per trusted L7 proxy
+    # in front of it (Envoy's xff_num_trusted_hops, GX_EDGE_XFF_TRUSTED_HOPS, + 1).
+    trusted_hops: int = Field(default=1, ge=0)
     # Argon2id cost; never below OWASP's minimum (enforced again by PasswordHashing).
     argon2_memory_kib: int = Field(default=OWASP_MEMORY_KIB, ge=OWASP_MEMORY_KIB)
     argon2_time_cost: int = Field(default=OWASP_TIME_COST, ge=OWASP_TIME_COST)
     argon2_parallelism: int = Field(default=OWASP_PARALLELISM, ge=OWASP_PARALLELISM)
+    # Argon2 hashes and verifies computed at once; 0 = the CPUs this process may use (its
+    # cgroup CPU quota and affinity, not the node's core count). Others wait their turn.
+    argon2_max_concurrent: int = Field(default=0, ge=0)
 
 
 class IdentitySettings(ServiceSettings):

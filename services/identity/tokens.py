@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 
 import jwt
 
+from services.common.revocation import ISSUED_AT_MS_CLAIM, SESSION_CLAIM
 from services.identity.keys import KeyStore
 
-# Access tokens cannot be revoked one by one (every service verifies them offline), so
-# their lifetime is what bounds a stolen or frozen user's token: never more than 15 min.
+# Access tokens are verified offline; the revocation deny-list (services.common.revocation)
+# ends them early, and the lifetime bounds how long a deny entry must be kept: 15 min at most.
 MAX_ACCESS_TTL = timedelta(minutes=15)
 
 _REFRESH_PREFIX = "gxr_"
@@ -60,13 +61,26 @@ class AccessTokenIssuer:
         self._audience = audience
         self._ttl = ttl
 
-    def issue(self, user_id: str, roles: Iterable[str], now: datetime) -> IssuedAccessToken:
+    def issue(
+        self,
+        user_id: str,
+        roles: Iterable[str],
+        now: datetime,
+        *,
+        session_id: str | None = None,
+        after_ms: int = 0,
+    ) -> IssuedAccessToken:
         """Signs a token for a user.
 
         Args:
             user_id: The `sub` claim.
             roles: Short role names (`USER`, `ADMIN`, …) for the `roles` claim.
             now: The issue time (aware UTC).
+            session_id: The login session (refresh-token family), the `sid` claim, so a
+                logout can revoke every access token of the session.
+            after_ms: The subject's revocation cutoff (epoch ms); the token's precise issue
+                time is put after it, so a token minted right after a freeze or role change
+                is never caught by it, even if this replica's clock is a little behind.
 
         Returns:
             The token with its id and lifetime in seconds.
@@ -75,8 +89,9 @@ class AccessTokenIssuer:
         self._keys.reload_if_older_than(_KEY_POLL_SECONDS)
         key = self._keys.signing_key(now)
         jti = str(uuid.uuid4())
-        iat = int(now.timestamp())
-        claims = {
+        iat_ms = max(int(now.timestamp() * 1000), after_ms + 1)
+        iat = iat_ms // 1000
+        claims: dict[str, object] = {
             "iss": self._issuer,
             "aud": self._audience,
             "sub": user_id,
@@ -85,7 +100,10 @@ class AccessTokenIssuer:
             "nbf": iat,
             "exp": iat + int(self._ttl.total_seconds()),
             "jti": jti,
+            ISSUED_AT_MS_CLAIM: iat_ms,
         }
+        if session_id:
+            claims[SESSION_CLAIM] = session_id
         token = jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": "JWT"})
         return IssuedAccessToken(token, jti, int(self._ttl.total_seconds()))
 

@@ -14,16 +14,19 @@ from google.protobuf.message import Message
 from gx.identity.v1 import identity_pb2
 from gx.identity.v1 import identity_service_pb2 as svc
 from gx.type.v1 import command_pb2, operation_pb2
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common import outbox
+from services.common.errors import FailedPrecondition
 from services.common.idempotency import Idempotency
 from services.common.logging import LogKey
 from services.common.operations import fetch_command, operation_from_command
+from services.common.revocation import RevocationList
 from services.identity import convert, errors, ledger, models
 from services.identity.keys import KeyStore
 from services.identity.kyc import KycInput, check_kyc, is_country_code, parse_birth_date
-from services.identity.lockout import LoginLockout
+from services.identity.lockout import Lock, LoginLockout
 from services.identity.passwords import PasswordHashing, RuleViolation, check_password_rules
 from services.identity.repository import EmailTaken, IdentityRepository, PendingKycExists
 from services.identity.tokens import (
@@ -100,6 +103,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _epoch_ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
 class IdentityUseCases:
     """Every identity operation; one transaction per write, no gRPC knowledge."""
 
@@ -111,8 +118,10 @@ class IdentityUseCases:
         issuer: AccessTokenIssuer,
         lockout: LoginLockout,
         idempotency: Idempotency,
+        revocations: RevocationList,
         policy: SessionPolicy | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        on_throttled: Callable[[Lock], None] | None = None,
     ) -> None:
         """Wires the use cases.
 
@@ -123,8 +132,10 @@ class IdentityUseCases:
             issuer: Signs access tokens.
             lockout: Failed-login counters.
             idempotency: AIP-155 request_id handling (services.common.idempotency).
+            revocations: The access-token deny-list every service checks.
             policy: Refresh-token lifetimes.
             clock: The time source (tests pass a fixed one).
+            on_throttled: Told of every login attempt refused before password work (metrics).
         """
         self._sessions = sessions
         self._hashing = hashing
@@ -132,8 +143,10 @@ class IdentityUseCases:
         self._issuer = issuer
         self._lockout = lockout
         self._idem = idempotency
+        self._revocations = revocations
         self._policy = policy or SessionPolicy()
         self._now = clock
+        self._on_throttled = on_throttled
 
     # Registration and sessions
 
@@ -150,12 +163,18 @@ class IdentityUseCases:
         fingerprint = svc.RegisterUserRequest()
         fingerprint.CopyFrom(request)
         fingerprint.ClearField("password")
-        # Hash before the transaction opens: tens of milliseconds of CPU must not hold a
-        # database connection.
-        password_hash = await self._hashing.hash(request.password)
+        # A taken email is answered before any Argon2 work, so registering known emails
+        # costs no CPU. Otherwise hash before the transaction opens: tens of milliseconds of
+        # CPU must not hold a database connection. (A replay of a finished registration finds
+        # its email taken too, and is answered from its record without hashing.)
+        async with self._sessions() as session:
+            taken = await IdentityRepository(session).user_by_email(email) is not None
+        password_hash = None if taken else await self._hashing.hash(request.password)
         now = self._now()
 
         async def work(session: AsyncSession) -> Message:
+            if password_hash is None:
+                raise _email_taken()
             repo = IdentityRepository(session)
             user = models.User(
                 id=uuid.uuid4(),
@@ -172,7 +191,7 @@ class IdentityUseCases:
             try:
                 await repo.add_user(user)
             except EmailTaken:
-                raise errors.already_exists("EMAIL_TAKEN", "an account with this email already exists") from None
+                raise _email_taken() from None
             return svc.RegisterUserResponse(user=convert.user_message(user))
 
         # The fingerprint carries the request's request_id, so it keys the record too.
@@ -181,9 +200,20 @@ class IdentityUseCases:
         return response
 
     async def login(self, email: str, password: str, client_ip: str | None) -> Tokens:
-        """Checks credentials and opens a session (see IdentityService.Login)."""
-        lock = await self._lockout.check(email, client_ip)
+        """Checks credentials and opens a session (see IdentityService.Login).
+
+        The attempt is counted before the password is verified (services.identity.lockout),
+        so however many arrive at once, only the admitted ones cost an Argon2 verify.
+        """
+        try:
+            lock = await self._lockout.admit(email, client_ip)
+        except RedisError:
+            # Unthrottled logins would be a free password-guessing oracle: refuse them.
+            log.exception("login throttle unavailable")
+            raise errors.unavailable("LOGIN_UNAVAILABLE", "login is unavailable right now; retry shortly") from None
         if lock is not None:
+            if self._on_throttled is not None:
+                self._on_throttled(lock)
             raise errors.locked(lock.scope, lock.retry_after_seconds)
         async with self._sessions() as session:
             user = await IdentityRepository(session).user_by_email(email)
@@ -191,11 +221,10 @@ class IdentityUseCases:
         # take the same time.
         ok = await self._hashing.verify(user.password_hash if user else None, password)
         if not ok or user is None:
-            await self._lockout.record_failure(email, client_ip)
             raise errors.unauthenticated("INVALID_CREDENTIALS", "wrong email or password")
+        await self._lockout.record_success(email, client_ip)
         if user.frozen:
             raise errors.permission_denied("USER_FROZEN", "this account is frozen; contact support")
-        await self._lockout.record_success(email)
         new_hash = await self._hashing.hash(password) if self._hashing.needs_rehash(user.password_hash) else None
         now = self._now()
         async with self._sessions() as session, session.begin():
@@ -220,7 +249,9 @@ class IdentityUseCases:
                     family_expires_at=family_end,
                 )
             )
-        access = self._issuer.issue(str(user.id), user.roles, now)
+        access = self._issuer.issue(
+            str(user.id), user.roles, now, session_id=str(family), after_ms=await self._cutoff(user.id)
+        )
         log.info("user logged in", extra={LogKey.USER_ID: str(user.id)})
         return Tokens(access.token, token, access.expires_in)
 
@@ -230,7 +261,7 @@ class IdentityUseCases:
             raise errors.unauthenticated("INVALID_REFRESH_TOKEN", "the refresh token is not valid")
         now = self._now()
         failure: errors.ServiceError | None = None
-        issued: tuple[str, list[str]] | None = None
+        issued: tuple[str, list[str], uuid.UUID] | None = None
         new_token = ""
         async with self._sessions() as session, session.begin():
             repo = IdentityRepository(session)
@@ -273,24 +304,44 @@ class IdentityUseCases:
                         family_expires_at=row.family_expires_at,
                     )
                 )
-                issued = (str(row.user_id), list(user.roles))
+                issued = (str(row.user_id), list(user.roles), row.family_id)
         if failure is not None:
             raise failure
         assert issued is not None
-        access = self._issuer.issue(issued[0], issued[1], now)
+        access = self._issuer.issue(
+            issued[0], issued[1], now, session_id=str(issued[2]), after_ms=await self._cutoff(uuid.UUID(issued[0]))
+        )
         return Tokens(access.token, new_token, access.expires_in)
 
-    async def logout(self, refresh_token: str) -> None:
+    async def logout(self, refresh_token: str, presented: tuple[str, str] | None = None) -> None:
         """Ends the session of a refresh token; unknown or spent tokens succeed too, so
-        logout neither fails on a retry nor tells whether a token ever existed."""
-        if not looks_like_refresh_token(refresh_token):
-            return
-        now = self._now()
-        async with self._sessions() as session, session.begin():
-            repo = IdentityRepository(session)
-            row = await repo.refresh_token_by_hash(hash_refresh_token(refresh_token))
-            if row is not None:
-                await repo.revoke_family(row.family_id, now, "LOGOUT")
+        logout neither fails on a retry nor tells whether a token ever existed.
+
+        Every access token of the session (`sid`) is revoked, and the access token the call
+        presented (`presented`: its subject and `jti`, verified by the interceptor), so they
+        stop working everywhere within seconds, not when they expire.
+
+        Raises:
+            ServiceError: UNAVAILABLE when the deny-list cannot be written; the refresh
+                tokens are revoked already, and a retry finishes the job.
+        """
+        ended: tuple[uuid.UUID, uuid.UUID] | None = None
+        if looks_like_refresh_token(refresh_token):
+            now = self._now()
+            async with self._sessions() as session, session.begin():
+                repo = IdentityRepository(session)
+                row = await repo.refresh_token_by_hash(hash_refresh_token(refresh_token))
+                if row is not None:
+                    await repo.revoke_family(row.family_id, now, "LOGOUT")
+                    ended = (row.user_id, row.family_id)
+        try:
+            if ended is not None:
+                await self._revocations.revoke_session(str(ended[0]), str(ended[1]))
+            if presented is not None:
+                await self._revocations.revoke_token(*presented)
+        except RedisError:
+            log.exception("logout: the access-token deny-list could not be written")
+            raise _revocation_unavailable() from None
 
     def jwks_json(self) -> bytes:
         """The JWKS document of every published key (re-read from disk at most every 10 s,
@@ -436,6 +487,14 @@ class IdentityUseCases:
             user, kyc = await _lock_pending_review(repo, target)
             if user.frozen:
                 raise errors.failed_precondition("USER_FROZEN", "unfreeze the user before approving their KYC")
+            holder = await repo.identity_holder(kyc.id, user.id)
+            if holder is not None:
+                # One person, one account: otherwise two emails would collect genesis twice.
+                raise FailedPrecondition(
+                    "a document of this submission is already used by another pending, approved or active user",
+                    reason="DUPLICATE_IDENTITY",
+                    metadata={"other_user_id": str(holder)},
+                )
             # Derived from the user id, so however often approval is retried or replayed,
             # the ledger sees one request id per user and creates the user once.
             ledger_request_id = outbox.derive_request_id("identity.CreateUser", str(user.id))
@@ -517,6 +576,7 @@ class IdentityUseCases:
                 user.updated_at = now
                 if frozen:
                     await repo.revoke_user_tokens(target, now, "USER_FROZEN")
+                    await self._revoke_subject(target)
                 await repo.audit(
                     uuid.UUID(caller.user_id), target, "USER_FROZEN" if frozen else "USER_UNFROZEN", {"reason": reason}, now
                 )
@@ -525,6 +585,8 @@ class IdentityUseCases:
             return svc.FreezeUserResponse(user=message) if frozen else svc.UnfreezeUserResponse(user=message)
 
         response = await self._run("identity." + method, caller.user_id, request, work)
+        if frozen:
+            await self._revoke_subject_again(target)
         return response.user
 
     async def set_roles(self, caller: Caller, request: svc.SetUserRolesRequest) -> svc.SetUserRolesResponse:
@@ -562,11 +624,46 @@ class IdentityUseCases:
                     uuid.UUID(caller.user_id), target, "ROLES_SET", {"before": before, "after": new_roles}, now
                 )
                 await session.flush()
+                # Tokens carry their roles: the old ones must stop working, up or down.
+                await self._revoke_subject(target)
+                changed.append(True)
             return svc.SetUserRolesResponse(user=convert.user_message(user))
 
-        return await self._run("identity.SetUserRoles", caller.user_id, request, work)
+        changed: list[bool] = []
+        response: svc.SetUserRolesResponse = await self._run("identity.SetUserRoles", caller.user_id, request, work)
+        if changed:
+            await self._revoke_subject_again(target)
+        return response
 
     # Helpers
+
+    async def _revoke_subject(self, subject: uuid.UUID) -> None:
+        # Inside the write's transaction, before it commits: if the deny-list cannot be
+        # written, the freeze or role change is not made either (nothing half-done).
+        try:
+            await self._revocations.revoke_subject(str(subject), _epoch_ms(self._now()))
+        except RedisError:
+            log.exception("the access-token deny-list could not be written", extra={LogKey.USER_ID: str(subject)})
+            raise _revocation_unavailable() from None
+
+    async def _revoke_subject_again(self, subject: uuid.UUID) -> None:
+        # After the commit, once more: a token minted while the transaction was open (a
+        # login or refresh that read the row before the commit) is issued after the first
+        # cutoff and must be caught too. Best effort: the change is committed and the first
+        # entry already ended every token that existed before it.
+        try:
+            await self._revocations.revoke_subject(str(subject), _epoch_ms(self._now()))
+        except RedisError:
+            log.exception("post-commit revocation failed", extra={LogKey.USER_ID: str(subject)})
+
+    async def _cutoff(self, subject: uuid.UUID) -> int:
+        # A new token must be issued after the subject's latest revocation. If Redis cannot
+        # say, clocks decide alone (a revocation in the same millisecond is all that risks).
+        try:
+            return await self._revocations.cutoff_ms(str(subject))
+        except RedisError:
+            log.warning("revocation cutoff unreadable; issuing by the clock", extra={LogKey.USER_ID: str(subject)})
+            return 0
 
     async def _run(
         self, scope: str, principal: str | None, request: Message, work: Callable[[AsyncSession], Awaitable[Message]]
@@ -667,6 +764,16 @@ async def create_super_admin(
         await repo.add_user(user)
         await repo.audit(None, user.id, "ADMIN_CREATED", {"by": "create-admin"}, now)
         return user, True
+
+
+def _email_taken() -> errors.ServiceError:
+    return errors.already_exists("EMAIL_TAKEN", "an account with this email already exists")
+
+
+def _revocation_unavailable() -> errors.ServiceError:
+    return errors.unavailable(
+        "REVOCATION_UNAVAILABLE", "the access-token deny-list is unreachable; retry shortly"
+    )
 
 
 def _parse_uuid(value: str, field: str) -> uuid.UUID:

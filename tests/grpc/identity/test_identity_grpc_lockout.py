@@ -35,7 +35,15 @@ async def test_account_locks_after_repeated_failures_with_retry_after(
 ) -> None:
     await migrated(database_url)
     async with running_identity(
-        database_url, redis_url, tmp_path, lockout_account_limit=3, lockout_ip_limit=1000, lockout_window_seconds=120
+        database_url,
+        redis_url,
+        tmp_path,
+        lockout_account_limit=3,
+        lockout_ip_limit=1000,
+        lockout_window_seconds=120,
+        # Long delays, so the 4th attempt surely falls inside the first one.
+        lockout_delay_base_seconds=60,
+        lockout_delay_max_seconds=120,
     ) as identity:
         _, email, _ = await new_user(identity)
         for _ in range(3):
@@ -48,7 +56,7 @@ async def test_account_locks_after_repeated_failures_with_retry_after(
         assert locked.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         info, _ = rich_error(locked.value)
         assert info is not None and info.reason == "ACCOUNT_LOCKED"
-        assert 1 <= int(info.metadata["retry_after_seconds"]) <= 120
+        assert 1 <= int(info.metadata["retry_after_seconds"]) <= 60
 
 
 async def test_client_address_locks_across_accounts(database_url: str, redis_url: str, tmp_path: Path) -> None:

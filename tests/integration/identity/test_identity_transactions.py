@@ -18,7 +18,10 @@ from tests.integration.identity.conftest import Wired
 
 PASSWORD = "Correct horse 42 battery"
 ADMIN = Caller(str(uuid.uuid4()), frozenset({"USER", "ADMIN"}))
-KYC = KycInput("Ana", "Perera", "1990-04-01", "LK", (KycDocumentInput("KYC_DOCUMENT_TYPE_PASSPORT", "ab" * 32),))
+def _kyc(document: str | None = None) -> KycInput:
+    """A KYC submission; its document is unique unless given (one person, one account)."""
+    sha = document or uuid.uuid4().hex * 2
+    return KycInput("Ana", "Perera", "1990-04-01", "LK", (KycDocumentInput("KYC_DOCUMENT_TYPE_PASSPORT", sha),))
 
 
 def _email() -> str:
@@ -37,7 +40,7 @@ async def _count(wired: Wired, sql: str, **params: object) -> int:
 
 async def test_failed_approval_leaves_kyc_user_audit_and_idempotency_untouched(wired: Wired) -> None:
     user = await _user(wired)
-    await wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), KYC)
+    await wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), _kyc())
     # Take the ledger request id the approval derives, with another command: recording the
     # CREATE_USER command will fail inside the approval's transaction.
     derived = outbox.derive_request_id("identity.CreateUser", user.user_id)
@@ -61,9 +64,9 @@ async def test_failed_approval_leaves_kyc_user_audit_and_idempotency_untouched(w
 
 async def test_failed_kyc_submission_leaves_no_rows(wired: Wired) -> None:
     user = await _user(wired)
-    await wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), KYC)
+    await wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), _kyc())
     with pytest.raises(FailedPrecondition):
-        await wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), KYC)
+        await wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), _kyc())
     uid = uuid.UUID(user.user_id)
     assert await _count(wired, "SELECT count(*) FROM identity.kyc_submissions WHERE user_id = :u", u=uid) == 1
     assert (
@@ -109,7 +112,7 @@ async def test_concurrent_refresh_of_one_token_never_yields_two_live_sessions(wi
 async def test_concurrent_kyc_submissions_record_one(wired: Wired) -> None:
     user = await _user(wired)
     results = await asyncio.gather(
-        *(wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), KYC) for _ in range(4)),
+        *(wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), _kyc()) for _ in range(4)),
         return_exceptions=True,
     )
     assert sum(isinstance(r, svc.SubmitKycResponse) for r in results) == 1
@@ -128,7 +131,7 @@ async def test_refresh_tokens_are_stored_only_as_hashes(wired: Wired) -> None:
 
 async def test_approval_fixes_the_ledger_request_id_per_user(wired: Wired) -> None:
     user = await _user(wired)
-    await wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), KYC)
+    await wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), _kyc())
     operation = await wired.usecases.approve_kyc(ADMIN, svc.ApproveKycRequest(user_id=user.user_id, request_id=str(uuid.uuid4())))
     async with wired.engine.connect() as conn:
         row = (
