@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _view_dict(view: Any) -> dict[str, Any]:
     data = {k: getattr(view, k) for k in view.__dataclass_fields__}
-    return {k: (str(v) if v is not None and not isinstance(v, (int, bool, str)) else v) for k, v in data.items()}
+    return {k: (str(v) if v is not None and not isinstance(v, (int, bool, str, list)) else v) for k, v in data.items()}
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:

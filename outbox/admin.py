@@ -22,7 +22,16 @@ _COLUMNS = """
     c.id, c.tenant, c.command_type, c.payload::text AS payload_json, c.request_id, c.principal_id, c.status,
     c.attempts, c.next_attempt_at, c.lease_owner, c.lease_expires_at, c.tx_id, c.block_number,
     c.validation_code, c.error_code, c.error_message, c.result_json, c.created_at, c.updated_at,
-    r.retry_of, (p.tx_id IS NOT NULL) AS projected
+    r.retry_of, (p.tx_id IS NOT NULL) AS projected,
+    c.exclusive_keys, ARRAY(SELECT unnest(c.order_keys) EXCEPT SELECT unnest(c.exclusive_keys) ORDER BY 1) AS shared_keys,
+    c.depends_on,
+    CASE WHEN c.status IN ('PENDING', 'SUBMITTED') THEN COALESCE(
+        (SELECT e.id FROM outbox.commands e
+          WHERE e.status IN ('PENDING', 'SUBMITTED') AND e.seq < c.seq
+            AND (e.exclusive_keys && c.order_keys OR e.order_keys && c.exclusive_keys)
+          ORDER BY e.seq LIMIT 1),
+        (SELECT d.id FROM outbox.commands d WHERE d.id = c.depends_on AND d.status IN ('PENDING', 'SUBMITTED')))
+    END AS blocked_by
 """
 _FROM = """
     FROM outbox.commands c
@@ -56,6 +65,10 @@ class CommandView:
     updated_at: datetime
     retry_of: uuid.UUID | None
     projected: bool
+    exclusive_keys: list[str]
+    shared_keys: list[str]
+    depends_on: uuid.UUID | None
+    blocked_by: uuid.UUID | None
 
     @classmethod
     def from_row(cls, row: Any) -> CommandView:
@@ -179,10 +192,14 @@ class OutboxAdmin:
                 raise InvalidArgument(
                     "request_id was already used for another command", reason="REQUEST_ID_REUSED"
                 )
+            # The retry holds the same ordering keys, recorded now: it runs after whatever was
+            # recorded on its aggregates meanwhile. No depends_on: an operator retries on purpose.
             await conn.execute(
                 text(
-                    "INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id)"
-                    " SELECT :new, tenant, command_type, payload, :rid, principal_id FROM outbox.commands WHERE id = :orig"
+                    "INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id,"
+                    " order_keys, exclusive_keys)"
+                    " SELECT :new, tenant, command_type, payload, :rid, principal_id, order_keys, exclusive_keys"
+                    " FROM outbox.commands WHERE id = :orig"
                 ),
                 {"new": new_id, "rid": request_id, "orig": cid},
             )

@@ -40,6 +40,10 @@ def command_to_proto(view: CommandView) -> outbox_pb2.OutboxCommand:
         result_json=view.result_json or "",
         retry_of_command_id=str(view.retry_of) if view.retry_of else "",
         projected=bool(view.projected),
+        exclusive_keys=list(view.exclusive_keys or []),
+        shared_keys=list(view.shared_keys or []),
+        depends_on_command_id=str(view.depends_on) if view.depends_on else "",
+        blocked_by_command_id=str(view.blocked_by) if view.blocked_by else "",
     )
     for field, value in (
         ("next_attempt_time", view.next_attempt_at),

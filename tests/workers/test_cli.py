@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import uuid
@@ -48,3 +49,22 @@ async def test_projector_cli_status_names_the_active_projector_and_rebuild_reset
     assert "active          none" in idle.stdout
     rebuilt = await asyncio.to_thread(gx, "projector", "--url", migrated_url, "rebuild")
     assert rebuilt.returncode == 0 and "replays from block 0" in rebuilt.stdout
+
+
+async def test_outbox_cli_show_names_the_keys_and_the_command_it_waits_for(engine: AsyncEngine, migrated_url: str) -> None:
+    async with engine.begin() as conn:  # an earlier test's retried bootstrap would hold up everything
+        await conn.execute(text("UPDATE outbox.commands SET status = 'FAILED' WHERE status IN ('PENDING', 'SUBMITTED')"))
+    alice, shop = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def pay(a: str, b: str) -> commands_pb2.TransferTokensRequest:
+        return commands_pb2.TransferTokensRequest(request_id=str(uuid.uuid4()), from_account_id=a, to_account_id=b, amount_qirat=1)
+
+    first = await record(engine, "TRANSFER_TOKENS", pay(alice, shop))
+    second = await record(engine, "TRANSFER_TOKENS", pay(shop, alice))
+    shown = await asyncio.to_thread(gx, "outbox", "--url", migrated_url, "show", str(second))
+    view = json.loads(shown.stdout)
+    assert view["exclusive_keys"] == [f"account:{shop}"]
+    assert view["shared_keys"] == sorted([f"account:{alice}", "system"])
+    assert view["blocked_by"] == str(first) and view["depends_on"] is None
+    first_view = json.loads((await asyncio.to_thread(gx, "outbox", "--url", migrated_url, "show", str(first))).stdout)
+    assert first_view["blocked_by"] is None  # only EARLIER commands block

@@ -2,14 +2,15 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from gx.type.v1 import command_pb2 as _command_pb2
 from gx.type.v1 import operation_pb2 as _operation_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class OutboxCommand(_message.Message):
-    __slots__ = ("command_id", "tenant", "command_type", "request_id", "status", "payload_json", "attempts", "next_attempt_time", "lease_owner", "lease_expire_time", "fabric_tx_id", "block_number", "validation_code", "error_code", "error_message", "result_json", "create_time", "update_time", "retry_of_command_id", "projected")
+    __slots__ = ("command_id", "tenant", "command_type", "request_id", "status", "payload_json", "attempts", "next_attempt_time", "lease_owner", "lease_expire_time", "fabric_tx_id", "block_number", "validation_code", "error_code", "error_message", "result_json", "create_time", "update_time", "retry_of_command_id", "projected", "exclusive_keys", "shared_keys", "depends_on_command_id", "blocked_by_command_id")
     COMMAND_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     COMMAND_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +31,10 @@ class OutboxCommand(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     RETRY_OF_COMMAND_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECTED_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSIVE_KEYS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_KEYS_FIELD_NUMBER: _ClassVar[int]
+    DEPENDS_ON_COMMAND_ID_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_BY_COMMAND_ID_FIELD_NUMBER: _ClassVar[int]
     command_id: str
     tenant: str
     command_type: _command_pb2.CommandType
@@ -50,4 +55,8 @@ class OutboxCommand(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     retry_of_command_id: str
     projected: bool
-    def __init__(self, command_id: _Optional[str] = ..., tenant: _Optional[str] = ..., command_type: _Optional[_Union[_command_pb2.CommandType, str]] = ..., request_id: _Optional[str] = ..., status: _Optional[_Union[_operation_pb2.OperationState, str]] = ..., payload_json: _Optional[str] = ..., attempts: _Optional[int] = ..., next_attempt_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., lease_owner: _Optional[str] = ..., lease_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fabric_tx_id: _Optional[str] = ..., block_number: _Optional[int] = ..., validation_code: _Optional[str] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., result_json: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., retry_of_command_id: _Optional[str] = ..., projected: bool = ...) -> None: ...
+    exclusive_keys: _containers.RepeatedScalarFieldContainer[str]
+    shared_keys: _containers.RepeatedScalarFieldContainer[str]
+    depends_on_command_id: str
+    blocked_by_command_id: str
+    def __init__(self, command_id: _Optional[str] = ..., tenant: _Optional[str] = ..., command_type: _Optional[_Union[_command_pb2.CommandType, str]] = ..., request_id: _Optional[str] = ..., status: _Optional[_Union[_operation_pb2.OperationState, str]] = ..., payload_json: _Optional[str] = ..., attempts: _Optional[int] = ..., next_attempt_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., lease_owner: _Optional[str] = ..., lease_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fabric_tx_id: _Optional[str] = ..., block_number: _Optional[int] = ..., validation_code: _Optional[str] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., result_json: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., retry_of_command_id: _Optional[str] = ..., projected: bool = ..., exclusive_keys: _Optional[_Iterable[str]] = ..., shared_keys: _Optional[_Iterable[str]] = ..., depends_on_command_id: _Optional[str] = ..., blocked_by_command_id: _Optional[str] = ...) -> None: ...
