@@ -77,6 +77,8 @@ def create_wallet_server(
         ],
         {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
         verifier=verifier,
+        # Access tokens are checked against the revocation deny-list (issue 9 part 4).
+        redis=redis,
     )
 
 
