@@ -1,16 +1,29 @@
-"""Unit tests of ES256 access-token verification and the JWKS cache."""
+"""Unit tests of ES256 access-token verification, the JWKS cache and the revocation deny-list."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from gx.identity.v1 import identity_service_pb2
 from gx.type.v1 import access_pb2
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.common.auth import JwksCache, StaticKeySource, TokenVerifier, bearer_token, keys_from_jwks
-from services.common.errors import Unauthenticated
+from services.common.auth import (
+    AuthInterceptor,
+    JwksCache,
+    StaticKeySource,
+    TokenVerifier,
+    bearer_token,
+    is_read,
+    keys_from_jwks,
+)
+from services.common.errors import Unauthenticated, Unavailable
+from services.common.revocation import RevocationList
+from services.common.rpc import CallInfo
 from tests.grpc.common.jwt_helpers import AUDIENCE, ISSUER, Signer, hs256_token, unsigned_token
 
 
@@ -253,3 +266,167 @@ async def test_token_memory_is_bounded_least_recently_used_first(signer: Signer)
     assert verifier.full_checks == 3
     await verifier.verify(b)
     assert verifier.full_checks == 4
+
+
+# -- the revocation deny-list: cache, matching rules and the interceptor's outage policy --------
+
+
+class _FakeDenyStore:
+    """Just the Redis calls RevocationList makes, over a dict (a unit test of its pure logic;
+    tests/integration/identity/test_identity_revocation.py runs it against a real Redis)."""
+
+    def __init__(self) -> None:
+        self.hashes: dict[str, dict[str, str]] = {}
+        self.reads = 0
+        self.down = False
+
+    def register_script(self, source: str) -> Any:
+        async def run(keys: list[str], args: list[Any]) -> int:
+            field, value, mode = str(args[0]), str(args[1]), args[2]
+            entry = self.hashes.setdefault(keys[0], {})
+            if mode != "max" or int(value) > int(entry.get(field, "0")):
+                entry[field] = value
+            return 1
+
+        return run
+
+    async def hgetall(self, key: str) -> dict[bytes, bytes]:
+        self.reads += 1
+        await asyncio.sleep(0)  # let concurrent callers pile up on the same read
+        if self.down:
+            raise RedisConnectionError("redis is down")
+        return {k.encode(): v.encode() for k, v in self.hashes.get(key, {}).items()}
+
+    async def hget(self, key: str, field: str) -> bytes | None:
+        value = self.hashes.get(key, {}).get(field)
+        return value.encode() if value is not None else None
+
+
+class _Monotonic:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _claims(sub: str = "u-1", iat_ms: int = 1_000_000, **extra: Any) -> dict[str, Any]:
+    return {"sub": sub, "iat": iat_ms // 1000, "gx_iat_ms": iat_ms, "jti": "j-1", **extra}
+
+
+def _deny_list(store: _FakeDenyStore, clock: _Monotonic) -> RevocationList:
+    return RevocationList(store, cache_seconds=1.0, clock=clock)  # type: ignore[arg-type]
+
+
+async def test_revoked_before_catches_tokens_issued_up_to_the_cutoff_only() -> None:
+    store, clock = _FakeDenyStore(), _Monotonic()
+    deny = _deny_list(store, clock)
+    await deny.revoke_subject("u-1", 1_000_500)
+    assert await deny.is_revoked(_claims(iat_ms=1_000_499))
+    assert await deny.is_revoked(_claims(iat_ms=1_000_500))
+    assert not await deny.is_revoked(_claims(iat_ms=1_000_501))  # minted after: works
+    assert not await deny.is_revoked(_claims(sub="u-2", iat_ms=1))  # another subject: untouched
+    # A token without the precise claim falls back to whole seconds of `iat`.
+    assert await deny.is_revoked({"sub": "u-1", "iat": 1000, "jti": "old"})
+    # The cutoff only moves forward: an older revocation arriving late changes nothing.
+    await deny.revoke_subject("u-1", 5)
+    assert await deny.cutoff_ms("u-1") == 1_000_500
+
+
+async def test_logout_entries_match_by_jti_and_by_session() -> None:
+    store, clock = _FakeDenyStore(), _Monotonic()
+    deny = _deny_list(store, clock)
+    await deny.revoke_token("u-1", "j-gone")
+    await deny.revoke_session("u-1", "s-gone")
+    assert await deny.is_revoked(_claims(jti="j-gone"))
+    assert await deny.is_revoked(_claims(jti="j-other", sid="s-gone"))
+    assert not await deny.is_revoked(_claims(jti="j-other", sid="s-other"))
+    assert not await deny.is_revoked(_claims(sub="u-2", jti="j-gone"))  # jti lists are per subject
+
+
+async def test_one_redis_read_per_subject_per_cache_period_however_many_calls() -> None:
+    store, clock = _FakeDenyStore(), _Monotonic()
+    deny = _deny_list(store, clock)
+    await asyncio.gather(*(deny.is_revoked(_claims()) for _ in range(50)))  # concurrent: one shared read
+    for _ in range(200):
+        await deny.is_revoked(_claims())
+    assert store.reads == 1
+    await deny.is_revoked(_claims(sub="u-2"))
+    assert store.reads == 2  # per subject
+    clock.now += 1.0  # the cached answer is now as old as allowed: read again
+    await deny.is_revoked(_claims())
+    assert store.reads == 3
+
+
+async def test_another_process_revocation_is_seen_once_the_cache_period_passes() -> None:
+    store, clock = _FakeDenyStore(), _Monotonic()
+    checker, writer = _deny_list(store, clock), _deny_list(store, clock)
+    assert not await checker.is_revoked(_claims())
+    await writer.revoke_subject("u-1", 2_000_000)
+    clock.now += 0.999
+    assert not await checker.is_revoked(_claims())  # still within the 1 s the cache may lag
+    clock.now += 0.001
+    assert await checker.is_revoked(_claims())
+    # The writer's own check sees it at once.
+    assert await writer.is_revoked(_claims())
+
+
+async def test_a_failed_read_is_raised_to_every_waiter_and_not_cached() -> None:
+    store, clock = _FakeDenyStore(), _Monotonic()
+    deny = _deny_list(store, clock)
+    store.down = True
+    results = await asyncio.gather(*(deny.is_revoked(_claims()) for _ in range(3)), return_exceptions=True)
+    assert all(isinstance(r, RedisConnectionError) for r in results)
+    store.down = False
+    assert not await deny.is_revoked(_claims())
+
+
+class _Context:
+    def __init__(self, token: str) -> None:
+        self._md = (("authorization", f"Bearer {token}"),)
+
+    def invocation_metadata(self) -> Any:
+        return self._md
+
+
+def _info(method: str, service: str = "gx.identity.v1.IdentityService", access: Any = None) -> CallInfo:
+    return CallInfo(f"/{service}/{method}", service, method, access, "unary")
+
+
+def test_reads_are_get_rules_or_get_and_list_methods() -> None:
+    identity_service_pb2.DESCRIPTOR  # noqa: B018 - registers the service in the descriptor pool
+    assert is_read(_info("GetUser"))
+    assert is_read(_info("ListKycSubmissions"))
+    assert not is_read(_info("FreezeUser"))
+    assert not is_read(_info("ApproveKyc"))
+    assert is_read(_info("GetThing", service="test.NoSuchService"))
+    assert not is_read(_info("DoThing", service="test.NoSuchService"))
+
+
+async def test_interceptor_refuses_a_revoked_token_and_fails_closed_for_writes_only(signer: Signer) -> None:
+    store, clock = _FakeDenyStore(), _Monotonic()
+    deny = _deny_list(store, clock)
+    verifier = TokenVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE)
+    interceptor = AuthInterceptor(verifier, revocations=deny)
+    token = signer.token(sub="u-9")
+    read, write = _info("GetUser"), _info("UpdateUser")
+    assert (await interceptor._authenticate(read, _Context(token))).user_id == "u-9"  # type: ignore[arg-type,union-attr]
+
+    await deny.revoke_subject("u-9", int(time.time() * 1000) + 1000)
+    for info in (read, write):
+        with pytest.raises(Unauthenticated) as revoked:
+            await interceptor._authenticate(info, _Context(token))  # type: ignore[arg-type]
+        assert revoked.value.reason == "TOKEN_REVOKED"
+
+    # Redis unreachable: a fresh subject's write is refused with a reason, its read goes through.
+    store.down = True
+    fresh = signer.token(sub="u-10")
+    with pytest.raises(Unavailable) as closed:
+        await interceptor._authenticate(write, _Context(fresh))  # type: ignore[arg-type]
+    assert closed.value.reason == "REVOCATION_CHECK_UNAVAILABLE"
+    assert (await interceptor._authenticate(read, _Context(fresh))).user_id == "u-10"  # type: ignore[arg-type,union-attr]
+    # On a public method the token is simply not used.
+    public = _info("Login", access=access_pb2.AccessRule(public=True))
+    assert await interceptor._authenticate(public, _Context(fresh)) is None  # type: ignore[arg-type]

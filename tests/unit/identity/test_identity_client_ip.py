@@ -45,3 +45,19 @@ def test_ipv6_peers_are_parsed() -> None:
 
 def test_unknown_transport_has_no_address() -> None:
     assert client_ip(_Context("unix:/tmp/sock"), EDGE) is None  # type: ignore[arg-type]
+
+
+def test_a_spoofed_header_cannot_choose_the_address_behind_one_trusted_hop() -> None:
+    # The client sent "x-forwarded-for: 1.2.3.4, 5.6.7.8"; the edge appended what it saw.
+    ctx = _Context("ipv4:10.0.0.5:40000", "1.2.3.4, 5.6.7.8, 198.51.100.9")
+    assert client_ip(ctx, EDGE, trusted_hops=1) == "198.51.100.9"  # type: ignore[arg-type]
+
+
+def test_behind_a_trusted_load_balancer_the_second_hop_from_the_right_is_the_client() -> None:
+    # LB appended the client (198.51.100.9); the edge appended the LB (10.0.0.200).
+    ctx = _Context("ipv4:10.0.0.5:40000", "1.2.3.4, 198.51.100.9, 10.0.0.200")
+    assert client_ip(ctx, EDGE, trusted_hops=2) == "198.51.100.9"  # type: ignore[arg-type]
+    # A chain shorter than the trusted hops is not what the config says: count the proxy itself.
+    assert client_ip(_Context("ipv4:10.0.0.5:1", "198.51.100.9"), EDGE, trusted_hops=2) == "10.0.0.5"  # type: ignore[arg-type]
+    # No trusted hops: the header is never read.
+    assert client_ip(_Context("ipv4:10.0.0.5:1", "198.51.100.9"), EDGE, trusted_hops=0) == "10.0.0.5"  # type: ignore[arg-type]

@@ -101,3 +101,38 @@ def test_successor_never_outlives_the_session() -> None:
     end = NOW + timedelta(hours=1)
     assert successor_expiry(NOW, timedelta(days=14), end) == end
     assert successor_expiry(NOW, timedelta(minutes=5), end) == NOW + timedelta(minutes=5)
+
+
+def _claims(issuer: AccessTokenIssuer, keys: KeyStore, **kwargs: object) -> dict[str, object]:
+    token = issuer.issue("u-1", ["USER"], NOW, **kwargs).token  # type: ignore[arg-type]
+    return dict(
+        jwt.decode(
+            token,
+            keys.current.public_key,
+            algorithms=["ES256"],
+            audience="a",
+            issuer="i",
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+    )
+
+
+def test_tokens_carry_their_precise_issue_time_and_session(tmp_path: Path) -> None:
+    keys = KeyStore.open(tmp_path)
+    issuer = AccessTokenIssuer(keys, "i", "a", timedelta(minutes=5))
+    claims = _claims(issuer, keys, session_id="family-1")
+    assert claims["gx_iat_ms"] == int(NOW.timestamp() * 1000)
+    assert claims["sid"] == "family-1"
+    assert "sid" not in _claims(issuer, keys)
+
+
+def test_a_token_is_issued_after_the_subjects_revocation_cutoff(tmp_path: Path) -> None:
+    # A replica whose clock is behind the one that wrote the cutoff still mints a token that
+    # the cutoff does not catch; the whole-second iat follows, within the verifiers' leeway.
+    keys = KeyStore.open(tmp_path)
+    issuer = AccessTokenIssuer(keys, "i", "a", timedelta(minutes=5))
+    cutoff = int(NOW.timestamp() * 1000) + 1500
+    claims = _claims(issuer, keys, after_ms=cutoff)
+    assert claims["gx_iat_ms"] == cutoff + 1
+    assert claims["iat"] == (cutoff + 1) // 1000 == claims["nbf"]
+    assert _claims(issuer, keys, after_ms=5)["gx_iat_ms"] == int(NOW.timestamp() * 1000)  # an old cutoff: the clock
