@@ -67,6 +67,7 @@ async def main() -> int:
             ),
             commit_timeout=tuning.commit_timeout,
             recover_status_timeout=tuning.recover_status_timeout,
+            conflict_backoff=tuning.conflict_backoff,
         ),
         breaker_retry_after=lambda: ledger.breaker.retry_after,
     )

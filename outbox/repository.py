@@ -99,6 +99,18 @@ _CLAIM = text(
               c.tx_id, c.envelope, c.created_at, c.depends_on
     """
 )
+# When a command finishes and a later one was waiting for it, wake every worker (delivered on
+# commit), not only the one that finished it: that one may be busy up to its concurrency, and
+# the others would otherwise find the freed command only at their next poll.
+_WAKE_SUCCESSORS = text(
+    """
+    SELECT pg_notify('outbox_new', CAST(me.id AS text)) FROM outbox.commands me
+     WHERE me.id = :id AND EXISTS (
+         SELECT 1 FROM outbox.commands l
+          WHERE l.status IN ('PENDING', 'SUBMITTED') AND l.seq > me.seq
+            AND (l.exclusive_keys && me.order_keys OR l.order_keys && me.exclusive_keys OR l.depends_on = me.id))
+    """
+)
 # Due commands that wait behind an earlier one (ordering metric; bounded so a huge backlog
 # cannot make the stats refresh expensive).
 _BLOCKED = text(
@@ -172,7 +184,9 @@ class OutboxRepository:
                 {"lease": self._lease, "ids": ids, "owner": self.owner},
             )
 
-    async def _update(self, command_id: uuid.UUID, sets: str, params: dict[str, Any]) -> bool:
+    async def _update(
+        self, command_id: uuid.UUID, sets: str, params: dict[str, Any], *, finishes: bool = False
+    ) -> bool:
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 text(
@@ -181,6 +195,8 @@ class OutboxRepository:
                 ),
                 {"id": command_id, "owner": self.owner, **params},
             )
+            if finishes and result.rowcount == 1:
+                await conn.execute(_WAKE_SUCCESSORS, {"id": command_id})
         return result.rowcount == 1
 
     async def record_endorsed(self, command_id: uuid.UUID, tx_id: str, envelope: bytes) -> bool:
@@ -205,6 +221,7 @@ class OutboxRepository:
             "status = 'COMMITTED', block_number = :block, validation_code = 'VALID', result_json = :result,"
             " error_code = NULL, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL",
             {"block": block_number, "result": result_json},
+            finishes=True,
         )
 
     async def record_failed(
@@ -231,6 +248,7 @@ class OutboxRepository:
                 "block": block_number,
                 "inc": 1 if count_attempt else 0,
             },
+            finishes=True,
         )
 
     async def reschedule(

@@ -78,6 +78,9 @@ class OutboxTuning(BaseModel):
     backoff_max: float = Field(default=30.0, ge=0)
     commit_timeout: float = Field(default=30.0, gt=0)
     recover_status_timeout: float = Field(default=2.0, gt=0)
+    # Most seconds before rebuilding a transaction that lost an MVCC/phantom read conflict
+    # (jittered; conflicts spend no attempt, so this is what keeps contention from spinning).
+    conflict_backoff: float = Field(default=0.2, ge=0)
     # A stable name for this instance in leases and logs; default host name + pid.
     worker_id: str = ""
 

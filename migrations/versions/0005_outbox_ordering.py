@@ -40,6 +40,8 @@ def upgrade() -> None:
     # A prerequisite recorded but not yet committed when a service accepted this command; if
     # it fails, this command fails PREREQUISITE_FAILED instead of being submitted.
     op.execute("ALTER TABLE outbox.commands ADD COLUMN depends_on uuid REFERENCES outbox.commands (id)")
+    # A finishing command wakes the workers when a dependent waits for it (outbox/repository.py).
+    op.execute("CREATE INDEX commands_depends_on_idx ON outbox.commands (depends_on) WHERE depends_on IS NOT NULL")
     # The claim query asks, per candidate, whether an earlier LIVE command holds one of its keys
     # in a conflicting mode: `live.exclusive_keys && mine.order_keys OR live.order_keys &&
     # mine.exclusive_keys`. GIN answers `&&` per key, and the partial predicate keeps both
@@ -60,6 +62,7 @@ def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS outbox.commands_type_seq_idx")
     op.execute("DROP INDEX IF EXISTS outbox.commands_live_exclusive_keys_idx")
     op.execute("DROP INDEX IF EXISTS outbox.commands_live_order_keys_idx")
+    op.execute("DROP INDEX IF EXISTS outbox.commands_depends_on_idx")
     op.execute("ALTER TABLE outbox.commands DROP COLUMN IF EXISTS depends_on")
     op.execute("ALTER TABLE outbox.commands DROP COLUMN IF EXISTS exclusive_keys")
     op.execute("ALTER TABLE outbox.commands DROP COLUMN IF EXISTS order_keys")

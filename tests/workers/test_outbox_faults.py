@@ -115,6 +115,24 @@ async def assert_read_models_equal_chain(mesh: Mesh, engine: AsyncEngine) -> Non
     assert projected == chain, dumps({"chain": chain, "read_models": projected})
 
 
+async def ready(proc: WorkerProcess, limit: float = 60) -> WorkerProcess:
+    """Wait until a started worker answers /readyz (its start-up takes seconds on a busy machine)."""
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{proc.metrics_port}/readyz", timeout=2) as reply:
+                return bool(reply.status == 200)
+        except OSError:
+            return False
+
+    async def up() -> bool:
+        assert proc.running, proc.log()
+        return await asyncio.to_thread(answers)
+
+    await wait_until(up, limit, 0.2)
+    return proc
+
+
 def _metrics(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
         return reply.read().decode()
@@ -260,9 +278,11 @@ async def test_two_workers_share_the_queue_and_each_command_commits_once(mesh: M
     small = {"GX_OUTBOX__BATCH_SIZE": "2", "GX_OUTBOX__CONCURRENCY": "2"}
     first = await mesh.outbox(**small)
     users = await create_users(mesh, engine, 6)
-    second = await mesh.outbox(**small)
+    second = await ready(await mesh.outbox(**small))
+    # Three independent pairs: transfers of one sender run one at a time (ordering), so a ring
+    # of payments would be a single chain and leave nothing for a second worker to share.
     ids = [
-        await record(engine, "TRANSFER_TOKENS", transfer(users[i % 6], users[(i + 1) % 6], GX // 4))
+        await record(engine, "TRANSFER_TOKENS", transfer(users[(i % 3) * 2], users[(i % 3) * 2 + 1], GX // 4))
         for i in range(30)
     ]
     await wait_done(mesh, engine, ids)
@@ -277,4 +297,81 @@ async def test_two_workers_share_the_queue_and_each_command_commits_once(mesh: M
     assert sum(committed) == len(ids) and all(n > 0 for n in committed), committed  # both worked, none twice
     await first.stop()
     await second.stop()
+    await assert_read_models_equal_chain(mesh, engine)
+
+
+async def _blocks(engine: AsyncEngine, ids: list[uuid.UUID]) -> list[int]:
+    return [(await command_row(engine, cid)).block_number for cid in ids]
+
+
+@pytest.mark.parametrize("point", ["after_submit", "after_endorse:2"])
+async def test_outbox_killed_between_ordered_commands_commits_them_in_recorded_order_once(
+    mesh: Mesh, engine: AsyncEngine, point: str
+) -> None:
+    helper = await mesh.outbox()
+    alice, bob = await create_users(mesh, engine, 2)
+    await helper.stop()
+    start = (await chain_balances(mesh.ledger))[alice]
+    # alice → bob, bob → alice, alice → bob: each waits for the one before (a shared account).
+    # The middle one moves more than bob had at first, so it commits only after the first.
+    ids = [
+        await record(engine, "TRANSFER_TOKENS", transfer(alice, bob, start // 2)),
+        await record(engine, "TRANSFER_TOKENS", transfer(bob, alice, start // 2 + start // 4)),
+        await record(engine, "TRANSFER_TOKENS", transfer(alice, bob, GX)),
+    ]
+    crashing = await mesh.outbox(GX_OUTBOX_FAILPOINT=point)
+    await wait_until(lambda: asyncio.sleep(0, not crashing.running), 60)
+    assert crashing.process.returncode == -9
+    rows = [await command_row(engine, cid) for cid in ids]
+    killed_at = 0 if point == "after_submit" else 1
+    assert rows[killed_at].status == "SUBMITTED" and rows[killed_at].tx_id  # stored before Submit
+    # Nothing recorded after it was even endorsed: it waits for the interrupted one.
+    assert all(r.status == "PENDING" and r.tx_id is None for r in rows[killed_at + 1:])
+    assert all(r.status == "COMMITTED" for r in rows[:killed_at])
+
+    survivor = await mesh.outbox()
+    await wait_done(mesh, engine, ids)
+    final = [await command_row(engine, cid) for cid in ids]
+    assert [r.status for r in final] == ["COMMITTED"] * 3, [(r.status, r.error_code, r.error_message) for r in final]
+    assert final[killed_at].tx_id == rows[killed_at].tx_id  # finished, not replaced
+    blocks = await _blocks(engine, ids)
+    assert blocks == sorted(blocks) and len(set(blocks)) == 3, blocks  # in recorded order, one per block
+    for cid in ids:
+        assert await sent_rows(engine, await request_id_of(engine, cid)) == 1
+    await survivor.stop()
+    await assert_read_models_equal_chain(mesh, engine)
+
+
+async def test_two_workers_sharing_ordered_commands_commit_each_once_in_recorded_order(mesh: Mesh, engine: AsyncEngine) -> None:
+    helper = await mesh.outbox()
+    users = await create_users(mesh, engine, 5)
+    await helper.stop()
+    senders, shop = users[:4], users[4]
+    # Each worker takes one command at a time, so with four senders runnable at once both get work.
+    one = {"GX_OUTBOX__BATCH_SIZE": "1", "GX_OUTBOX__CONCURRENCY": "1"}
+    workers = [await ready(await mesh.outbox(**one)), await ready(await mesh.outbox(**one))]
+    chains: dict[str, list[uuid.UUID]] = {s: [] for s in senders}
+    for round_ in range(6):
+        for i, sender in enumerate(senders):
+            # Mostly payments to one merchant (shared: concurrent), sometimes to the next sender,
+            # which orders that sender's later debits after the credit.
+            receiver = senders[(i + 1) % 4] if round_ % 3 == 2 else shop
+            chains[sender].append(await record(engine, "TRANSFER_TOKENS", transfer(sender, receiver, GX // 10)))
+    ids = [cid for chain in chains.values() for cid in chain]
+    await wait_done(mesh, engine, ids, 180)
+    for cid in ids:
+        row = await command_row(engine, cid)
+        assert row.status == "COMMITTED", (row.error_code, row.error_message)
+        assert await sent_rows(engine, await request_id_of(engine, cid)) == 1
+    for sender, chain in chains.items():
+        blocks = await _blocks(engine, chain)
+        assert blocks == sorted(blocks) and len(set(blocks)) == len(blocks), (sender, blocks)
+    committed = []
+    for proc in workers:
+        text_ = await asyncio.to_thread(_metrics, proc.metrics_port)
+        committed.append(sum(float(v) for v in re.findall(
+            r'^gx_outbox_commands_committed_total\{command_type="TRANSFER_TOKENS"\} (\S+)$', text_, re.MULTILINE)))
+    assert sum(committed) == len(ids) and all(n > 0 for n in committed), committed
+    for proc in workers:
+        await proc.stop()
     await assert_read_models_equal_chain(mesh, engine)
