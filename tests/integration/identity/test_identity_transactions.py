@@ -18,6 +18,8 @@ from tests.integration.identity.conftest import Wired
 
 PASSWORD = "Correct horse 42 battery"
 ADMIN = Caller(str(uuid.uuid4()), frozenset({"USER", "ADMIN"}))
+
+
 def _kyc(document: str | None = None) -> KycInput:
     """A KYC submission; its document is unique unless given (one person, one account)."""
     sha = document or uuid.uuid4().hex * 2
