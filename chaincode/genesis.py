@@ -49,12 +49,14 @@ async def distribute(tx: Tx, user: res.User) -> cmd.GenesisOutcome:
     _, user_gx, treasury_gx = rules.PHASES[phase - 1]
     user_amount = user_gx * rules.QIRAT_PER_GX
     treasury_amount = treasury_gx * rules.QIRAT_PER_GX
-    user_pool = await ledger.require_account(tx, rules.USER_GENESIS_POOL)
-    govt_pool = await ledger.require_account(tx, rules.GOVT_GENESIS_POOL)
+    user_pool = await ledger.load_for_update(tx, rules.USER_GENESIS_POOL)
+    govt_pool = await ledger.load_for_update(tx, rules.GOVT_GENESIS_POOL)
     wallet = await ledger.require_account(tx, user.user_id)
     treasury = await ledger.require_account(tx, country.treasury_account_id)
-    await ledger.move(tx, user_pool, wallet, user_amount)
-    await ledger.move(tx, govt_pool, treasury, treasury_amount)
+    # CreateUser stores the new wallet in this transaction, so its genesis goes into the record;
+    # a deferred DistributeGenesis and every treasury get an accrued credit (see ledger.credit).
+    user_credit = await ledger.move(tx, user_pool, wallet, user_amount)
+    treasury_credit = await ledger.move(tx, govt_pool, treasury, treasury_amount)
     country.phase_users += 1
     country.genesis_users += 1
     ledger.save_country(tx, country)
@@ -64,19 +66,26 @@ async def distribute(tx: Tx, user: res.User) -> cmd.GenesisOutcome:
     outcome.phase = phase
     outcome.user_qirat = user_amount
     outcome.treasury_qirat = treasury_amount
-    tx.emit(
-        genesis_distributed=ev.GenesisDistributed(
-            user_id=user.user_id,
-            country_code=user.country_code,
-            phase=phase,
-            user_qirat=user_amount,
-            user_balance_qirat=wallet.balance_qirat,
-            treasury_account_id=treasury.account_id,
-            treasury_qirat=treasury_amount,
-            treasury_balance_qirat=treasury.balance_qirat,
-            user_pool_balance_qirat=user_pool.balance_qirat,
-            govt_pool_balance_qirat=govt_pool.balance_qirat,
-            user_velocity_timer_start_time=ledger.holding_start(wallet),
-        )
+    paid = ev.GenesisDistributed(
+        user_id=user.user_id,
+        country_code=user.country_code,
+        phase=phase,
+        user_qirat=user_amount,
+        treasury_account_id=treasury.account_id,
+        treasury_qirat=treasury_amount,
+        user_pool_balance_qirat=user_pool.balance_qirat,
+        govt_pool_balance_qirat=govt_pool.balance_qirat,
     )
+    if user_credit is None:
+        paid.user_balance_qirat = wallet.balance_qirat
+        timer = ledger.holding_start(wallet)
+        if timer is not None:
+            paid.user_velocity_timer_start_time.CopyFrom(timer)
+    else:
+        paid.user_credit.CopyFrom(user_credit)
+    if treasury_credit is None:
+        paid.treasury_balance_qirat = treasury.balance_qirat
+    else:
+        paid.treasury_credit.CopyFrom(treasury_credit)
+    tx.emit(genesis_distributed=paid)
     return outcome

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import rules
+from chaincode import codec, rules
 from chaincode.errors import NotFound, Rejection
 from chaincode.tx import Tx
 
@@ -25,8 +26,21 @@ def accrual_prefix(account_id: str) -> str:
 
 
 def accrual_key(account_id: str, tx_id: str) -> str:
+    """The operations fund's accrual shard for transaction *tx_id*."""
     shard = int.from_bytes(hashlib.sha256(tx_id.encode()).digest()[:4], "big") % ACCRUAL_SHARDS
     return f"{accrual_prefix(account_id)}{shard:04d}"
+
+
+def credit_key(account_id: str, time: Timestamp, tx_id: str) -> str:
+    """The key of one transaction's credit to *account_id*: unique (the tx id), and ordered by the
+    credit's time (zero-padded seconds and nanos), so a fold replays credits in time order."""
+    return f"{accrual_prefix(account_id)}{time.seconds:012d}.{time.nanos:09d}~{tx_id}"
+
+
+def credit_time(key: str) -> Timestamp:
+    """The transaction time a credit key carries."""
+    seconds, nanos = key.split("~")[2].split(".")
+    return Timestamp(seconds=int(seconds), nanos=int(nanos))
 
 
 def user_key(user_id: str) -> str:
@@ -54,11 +68,20 @@ def treasury_id(country_code: str) -> str:
     return f"treasury_{country_code}"
 
 
-# Accounts credited through accrual shards instead of their own record: every fee-paying transfer
-# credits the operations fund, and as one hot key it would make concurrent transfers of unrelated
-# users fail MVCC validation. A credit goes to one of ACCRUAL_SHARDS keys chosen by the transaction
-# id (deterministic on every endorser), so two transactions in a block rarely touch the same key, and
-# reading the balance stays bounded (at most ACCRUAL_SHARDS keys). Such accounts are never debited.
+# Credits never touch the receiver's account record. Fabric validates every key a transaction READ
+# (MVCC), so N payers crediting one merchant by read-modify-write of its record would conflict with
+# each other: all but one per block fail. Instead each credit writes a key of its own,
+# `accr~<account>~<time>~<tx id>` (credit_key), without reading the record's balance or the other
+# credits, so credits to one account never conflict. The balance is the record plus its credits.
+# Whoever debits (or otherwise stores) the account folds the credits into the record and deletes
+# them (fold), so they never pile up past the account's next movement; the fold's range read gives
+# Fabric's phantom protection against a credit committed meanwhile (PHANTOM_READ_CONFLICT, which the
+# outbox retries without spending an attempt).
+#
+# The operations fund is the exception: every fee credits it and it is never debited, so it would
+# never be folded. Its credits go to one of ACCRUAL_SHARDS keys chosen by the transaction id
+# (read-modify-write of that shard only), so two transactions in a block rarely touch the same key,
+# and reading its balance stays bounded (at most ACCRUAL_SHARDS keys).
 ACCRUAL_SHARDS = 4096
 ACCRUAL_ACCOUNTS = frozenset({rules.OPERATIONS_FUND})
 
@@ -115,23 +138,71 @@ async def require_account(tx: Tx, account_id: str) -> res.Account:
     return found
 
 
+async def _credits(tx: Tx, account_id: str) -> list[tuple[str, ev.AccruedCredit]]:
+    """The account's pending credits in key order (= credit time order), this transaction's included."""
+    prefix = accrual_prefix(account_id)
+    return [
+        (key, codec.parse(raw, ev.AccruedCredit)) for key, raw in await tx.range(prefix, prefix_end(prefix))
+    ]
+
+
+def _replay(acct: res.Account, credits: list[tuple[str, ev.AccruedCredit]]) -> None:
+    """Add *credits* to *acct* in order, applying the velocity-timer rule of each credit as if the
+    account had been stored at that credit with the threshold then in force (what a projector
+    following the credit events does, one event at a time)."""
+    for key, credit in credits:
+        acct.balance_qirat += credit.amount_qirat
+        if not credit.velocity_timer:
+            continue
+        if acct.balance_qirat > credit.velocity_tax_threshold_qirat:
+            if not acct.HasField("velocity_timer_start_time"):
+                acct.velocity_timer_start_time.CopyFrom(credit_time(key))
+        else:
+            acct.ClearField("velocity_timer_start_time")
+
+
 async def balance_of(tx: Tx, acct: res.Account) -> int:
-    """The account's balance including accrued credits."""
-    if acct.account_id not in ACCRUAL_ACCOUNTS:
-        return acct.balance_qirat
-    prefix = accrual_prefix(acct.account_id)
-    total = acct.balance_qirat
-    for _, value in await tx.range(prefix, prefix_end(prefix)):
-        total += int(value)
-    return total
+    """The account's balance including its pending credits."""
+    return (await with_balance(tx, acct)).balance_qirat
 
 
 async def with_balance(tx: Tx, acct: res.Account) -> res.Account:
-    """A copy of *acct* whose balance includes accrued credits (for answers, never stored)."""
+    """A copy of *acct* with its pending credits added (balance and velocity timer), never stored:
+    for answers and checks that must not write. Reads the account's credit range."""
     out = res.Account()
     out.CopyFrom(acct)
-    out.balance_qirat = await balance_of(tx, acct)
+    prefix = accrual_prefix(acct.account_id)
+    if acct.account_id in ACCRUAL_ACCOUNTS:
+        for _, value in await tx.range(prefix, prefix_end(prefix)):
+            out.balance_qirat += int(value)
+    else:
+        _replay(out, await _credits(tx, acct.account_id))
     return out
+
+
+async def fold(tx: Tx, acct: res.Account) -> res.Account:
+    """Fold *acct*'s pending credits into it, in place, and compact them: the record is written with
+    the folded balance and timer and the credit keys are deleted, in this transaction. Whoever is
+    about to debit or store an account folds it first (load_for_update), so checks see the whole
+    balance and the credits never outlive the account's next movement. Folding twice in one
+    transaction finds nothing more. The operations fund (sharded, never debited) is not folded."""
+    if acct.account_id in ACCRUAL_ACCOUNTS:
+        return acct
+    credits = await _credits(tx, acct.account_id)
+    if credits:
+        _replay(acct, credits)
+        for key, _ in credits:
+            tx.delete(key)
+        # The effective balance and timer do not change, so no event is needed; a later
+        # save_account in this transaction overwrites this write.
+        tx.put_msg(account_key(acct.account_id), acct)
+    tx.folded.add(acct.account_id)
+    return acct
+
+
+async def load_for_update(tx: Tx, account_id: str) -> res.Account:
+    """The account, folded (see fold): what a debit, a freeze or a tax starts from."""
+    return await fold(tx, await require_account(tx, account_id))
 
 
 async def save_account(tx: Tx, acct: res.Account) -> None:
@@ -153,8 +224,40 @@ def holding_start(acct: res.Account) -> Timestamp | None:
     return acct.velocity_timer_start_time if acct.HasField("velocity_timer_start_time") else None
 
 
-async def move(tx: Tx, source: res.Account, target: res.Account, amount: int) -> None:
-    """Move *amount* Qirat from *source* to *target* and store both.
+async def credit(tx: Tx, target: res.Account, amount: int) -> ev.AccruedCredit | None:
+    """Credit *amount* to *target* without reading its balance or its other credits.
+
+    Returns the AccruedCredit written (events carry it instead of a balance afterwards), or None
+    when this transaction stores *target*'s record anyway (created or folded here): then the
+    credit goes into the record, which *target* then mirrors, and the balance is known.
+    """
+    if target.account_id in ACCRUAL_ACCOUNTS:
+        key = accrual_key(target.account_id, tx.tx_id)
+        tx.put(key, str(int(await tx.get(key) or b"0") + amount))
+        return ev.AccruedCredit(amount_qirat=amount)
+    if tx.written(account_key(target.account_id)):
+        current = await require_account(tx, target.account_id)
+        current.balance_qirat += amount
+        await save_account(tx, current)
+        target.CopyFrom(current)
+        return None
+    made = ev.AccruedCredit(amount_qirat=amount, velocity_timer=rules.pays_velocity_tax(target.type))
+    if made.velocity_timer:
+        # Reading the parameter is safe: credits never write it, so it does not make them conflict.
+        made.velocity_tax_threshold_qirat = await param(tx, "velocity_tax_threshold_qirat")
+    key = credit_key(target.account_id, tx.time, tx.tx_id)
+    stored = made
+    if tx.written(key):  # a second credit to the same account in this transaction
+        stored = codec.parse(await tx.get(key) or b"{}", ev.AccruedCredit)
+        stored.amount_qirat += amount
+    tx.put_msg(key, stored)
+    return made
+
+
+async def move(tx: Tx, source: res.Account, target: res.Account, amount: int) -> ev.AccruedCredit | None:
+    """Move *amount* Qirat from *source* (folded: load_for_update) to *target*; store the debit.
+
+    Returns what credit() returns for *target*.
 
     Raises:
         Rejection: INSUFFICIENT_FUNDS, or INVALID_ARGUMENT for a non-positive amount or a debit
@@ -166,6 +269,9 @@ async def move(tx: Tx, source: res.Account, target: res.Account, amount: int) ->
         raise Rejection("INVALID_ARGUMENT", "an account cannot pay itself")
     if source.account_id in ACCRUAL_ACCOUNTS:
         raise Rejection("INVALID_ARGUMENT", f"{source.account_id} only receives")
+    if source.account_id not in tx.folded and not tx.written(account_key(source.account_id)):
+        # A debit of an unfolded record would check and store a balance without its credits.
+        raise RuntimeError(f"debit of {source.account_id} without load_for_update")
     if source.balance_qirat < amount:
         raise Rejection(
             "INSUFFICIENT_FUNDS",
@@ -173,12 +279,7 @@ async def move(tx: Tx, source: res.Account, target: res.Account, amount: int) ->
         )
     source.balance_qirat -= amount
     await save_account(tx, source)
-    if target.account_id in ACCRUAL_ACCOUNTS:
-        key = accrual_key(target.account_id, tx.tx_id)
-        tx.put(key, str(int(await tx.get(key) or b"0") + amount))
-    else:
-        target.balance_qirat += amount
-        await save_account(tx, target)
+    return await credit(tx, target, amount)
 
 
 def new_account(tx: Tx, account_id: str, kind: int, country_code: str = "", balance: int = 0) -> res.Account:

@@ -25,54 +25,68 @@ async def quote(tx: Tx, source: res.Account, target: res.Account, amount: int) -
     return rules.fee_for(await _party(tx, source), await _party(tx, target), amount, cap)
 
 
+async def side(tx: Tx, acct: res.Account) -> rules.TransferSide:
+    """An existing ledger account as the transfer rules see it (on the ledger it is always active)."""
+    return rules.TransferSide(acct.account_id, await _party(tx, acct), acct.balance_qirat, acct.frozen)
+
+
 async def transfer(
-    tx: Tx, source: res.Account, target: res.Account, amount: int, remark: str, multisig_tx_id: str = ""
+    tx: Tx,
+    source: res.Account,
+    target: res.Account | None,
+    amount: int,
+    remark: str,
+    multisig_tx_id: str = "",
 ) -> cmd.TransferTokensResult:
-    """Move *amount* to *target*; *source* pays the fee on top to SYSTEM_OPERATIONS_FUND.
+    """Move *amount* to *target* (None: it does not exist); *source* pays the fee on top to
+    SYSTEM_OPERATIONS_FUND.
 
     Raises:
-        Rejection: SYSTEM_PAUSED, ACCOUNT_FROZEN, INSUFFICIENT_FUNDS or INVALID_ARGUMENT.
+        Rejection: any refusal of `rules.check_transfer` (INVALID_AMOUNT, RECIPIENT_NOT_FOUND,
+            SELF_TRANSFER, SYSTEM_PAUSED, WALLET_FROZEN, INSUFFICIENT_FUNDS).
     """
-    await ledger.require_not_paused(tx)
-    if source.frozen:
-        raise Rejection("ACCOUNT_FROZEN", f"account {source.account_id} is frozen and cannot send")
-    if source.account_id == target.account_id:
-        raise Rejection("INVALID_ARGUMENT", "sender and receiver are the same account")
-    category, bps, fee = await quote(tx, source, target, amount)
-    if source.balance_qirat < amount + fee:
-        raise Rejection(
-            "INSUFFICIENT_FUNDS",
-            f"account {source.account_id} has {source.balance_qirat} Qirat, needs {amount} + fee {fee}",
-        )
+    status = await ledger.system(tx)
+    # The sender's pending credits count towards what it can spend; the receiver's are never read.
+    await ledger.fold(tx, source)
+    cap = await ledger.param(tx, "transfer_fee_cap_bps")
+    receiver = await side(tx, target) if target is not None else None
+    # The one decision (shared with the wallet's pre-checks): rules.check_transfer.
+    verdict = rules.check_transfer(
+        await side(tx, source), receiver, amount, paused=status.paused, fee_cap_bps=cap
+    )
+    if verdict.refusal is not None:
+        raise Rejection(verdict.refusal, verdict.detail)
+    assert target is not None  # check_transfer refuses a missing recipient
+    category, bps, fee = verdict.category, verdict.fee_bps, verdict.fee_qirat
     transfer_id = tx.next_id()
-    await ledger.move(tx, source, target, amount)
+    to_credit = await ledger.move(tx, source, target, amount)
     if fee:
         # The same in-memory account takes both debits; any later re-read in this transaction goes
         # through the write cache, where Fabric itself would return the pre-transaction balance.
         fund = await ledger.require_account(tx, rules.OPERATIONS_FUND)
         await ledger.move(tx, source, fund, fee)
-    to_balance = (
-        await ledger.balance_of(tx, target)
-        if target.account_id in ledger.ACCRUAL_ACCOUNTS
-        else target.balance_qirat
+    completed = ev.TransferCompleted(
+        transfer_id=transfer_id,
+        from_account_id=source.account_id,
+        to_account_id=target.account_id,
+        amount_qirat=amount,
+        fee_qirat=fee,
+        fee_bps=bps,
+        category=category,
+        remark=remark,
+        from_balance_qirat=source.balance_qirat,
+        multisig_tx_id=multisig_tx_id,
+        from_velocity_timer_start_time=ledger.holding_start(source),
     )
-    tx.emit(
-        transfer_completed=ev.TransferCompleted(
-            transfer_id=transfer_id,
-            from_account_id=source.account_id,
-            to_account_id=target.account_id,
-            amount_qirat=amount,
-            fee_qirat=fee,
-            fee_bps=bps,
-            category=category,
-            remark=remark,
-            from_balance_qirat=source.balance_qirat,
-            to_balance_qirat=to_balance,
-            multisig_tx_id=multisig_tx_id,
-            from_velocity_timer_start_time=ledger.holding_start(source),
-            to_velocity_timer_start_time=ledger.holding_start(target),
-        )
-    )
+    if to_credit is None:
+        completed.to_balance_qirat = target.balance_qirat
+        timer = ledger.holding_start(target)
+        if timer is not None:
+            completed.to_velocity_timer_start_time.CopyFrom(timer)
+    else:
+        # The receiver's balance is not known here (its credits are not read): the credit is.
+        completed.to_credit.CopyFrom(to_credit)
+    tx.emit(transfer_completed=completed)
     if fee:
         tx.emit(
             fee_collected=ev.FeeCollected(
@@ -89,5 +103,5 @@ async def transfer(
         fee_bps=bps,
         category=category,
         from_balance_qirat=source.balance_qirat,
-        to_balance_qirat=to_balance,
+        to_balance_qirat=completed.to_balance_qirat,
     )

@@ -42,6 +42,8 @@ class Tx:
         self._reads: dict[str, bytes | None] = {}
         self._writes: dict[str, bytes | None] = {}
         self._seq = 0
+        # Accounts whose pending credits this transaction folded (chaincode.ledger.fold).
+        self.folded: set[str] = set()
 
     async def get(self, key: str) -> bytes | None:
         """Return the value of *key* as this transaction sees it (None if absent)."""
@@ -53,6 +55,10 @@ class Tx:
         value = bytes(raw) if raw else None
         self._reads[key] = value
         return value
+
+    def written(self, key: str) -> bool:
+        """True if this transaction writes (or deletes) *key*: known without reading it."""
+        return key in self._writes
 
     def put(self, key: str, value: bytes | str) -> None:
         """Set *key*; the peer sees it when the transaction flushes."""

@@ -114,6 +114,43 @@ async def _set_balance(ctx: TxContext, wallet_id: str, balance: int, timer: date
     )
 
 
+async def _add_credit(ctx: TxContext, wallet_id: str, credit: events_pb2.AccruedCredit) -> None:
+    # The chaincode wrote this credit to a key of its own without reading the receiver's balance
+    # (so concurrent credits to one account never conflict), and so could not report the balance
+    # afterwards: add the amount. For a user account apply the velocity-timer rule the ledger's fold
+    # applies, with the threshold the credit carries: above it a timer starts at this transaction if
+    # none runs; at or below it, none runs. Adding is safe because the whole transaction is applied
+    # at most once (ledger.projected_txs).
+    await ctx.run(
+        "INSERT INTO ledger.wallets (wallet_id, account_type, balance_qirat, velocity_timer_start_time, block_number,"
+        " fabric_tx_id, create_time, update_time)"
+        " VALUES (:w, :atype, CAST(:amount AS bigint),"
+        "  CASE WHEN CAST(:timed AS boolean) AND CAST(:amount AS bigint) > CAST(:threshold AS bigint)"
+        "  THEN CAST(:time AS timestamptz) END, :block, :tx, :time, :time)"
+        " ON CONFLICT (wallet_id) DO UPDATE SET balance_qirat = ledger.wallets.balance_qirat + EXCLUDED.balance_qirat,"
+        " velocity_timer_start_time = CASE WHEN NOT CAST(:timed AS boolean) THEN ledger.wallets.velocity_timer_start_time"
+        "  WHEN ledger.wallets.balance_qirat + EXCLUDED.balance_qirat > CAST(:threshold AS bigint)"
+        "  THEN COALESCE(ledger.wallets.velocity_timer_start_time, CAST(:time AS timestamptz)) END,"
+        " block_number = EXCLUDED.block_number, fabric_tx_id = EXCLUDED.fabric_tx_id, update_time = EXCLUDED.update_time",
+        w=wallet_id,
+        atype=_guess_type(wallet_id),
+        amount=credit.amount_qirat,
+        timed=credit.velocity_timer,
+        threshold=credit.velocity_tax_threshold_qirat,
+    )
+
+
+async def _receive(
+    ctx: TxContext, event: Message, wallet_id: str, credit: str, balance: str, timer: str | None = None
+) -> None:
+    """A receiving party of *event*: credited (field *credit* set: add it) or reported with its
+    balance afterwards (field *balance*, and its velocity timer field *timer*: set them)."""
+    if event.HasField(credit):
+        await _add_credit(ctx, wallet_id, getattr(event, credit))
+    else:
+        await _set_balance(ctx, wallet_id, getattr(event, balance), _ts(event, timer) if timer else None)
+
+
 def _guess_type(account_id: str) -> str:
     if account_id.startswith("SYSTEM_"):
         return "SYSTEM_POOL"
@@ -274,8 +311,8 @@ async def genesis_distributed(ctx: TxContext, index: int, e: events_pb2.GenesisD
         cc=e.country_code,
         phase=e.phase,
     )
-    await _set_balance(ctx, e.user_id, e.user_balance_qirat, _ts(e, "user_velocity_timer_start_time"))
-    await _set_balance(ctx, e.treasury_account_id, e.treasury_balance_qirat)
+    await _receive(ctx, e, e.user_id, "user_credit", "user_balance_qirat", "user_velocity_timer_start_time")
+    await _receive(ctx, e, e.treasury_account_id, "treasury_credit", "treasury_balance_qirat")
     await _set_balance(ctx, USER_GENESIS_POOL, e.user_pool_balance_qirat)
     await _set_balance(ctx, GOVT_GENESIS_POOL, e.govt_pool_balance_qirat)
     await _leg(ctx, index, 0, e.user_id, "GENESIS", e.user_qirat, counterparty=USER_GENESIS_POOL)
@@ -296,7 +333,7 @@ async def genesis_skipped(ctx: TxContext, index: int, e: events_pb2.GenesisSkipp
 
 async def transfer_completed(ctx: TxContext, index: int, e: events_pb2.TransferCompleted) -> None:
     await _set_balance(ctx, e.from_account_id, e.from_balance_qirat, _ts(e, "from_velocity_timer_start_time"))
-    await _set_balance(ctx, e.to_account_id, e.to_balance_qirat, _ts(e, "to_velocity_timer_start_time"))
+    await _receive(ctx, e, e.to_account_id, "to_credit", "to_balance_qirat", "to_velocity_timer_start_time")
     org = bool(e.multisig_tx_id)
     await _leg(
         ctx,
@@ -371,8 +408,8 @@ async def wallet_unfrozen(ctx: TxContext, index: int, e: events_pb2.WalletUnfroz
 
 async def velocity_tax_applied(ctx: TxContext, index: int, e: events_pb2.VelocityTaxApplied) -> None:
     await _set_balance(ctx, e.account_id, e.balance_qirat, _ts(e, "velocity_timer_start_time"))
-    await _set_balance(ctx, e.treasury_account_id, e.treasury_balance_qirat)
-    await _set_balance(ctx, CHARITABLE_POOL, e.charity_balance_qirat)
+    await _receive(ctx, e, e.treasury_account_id, "treasury_credit", "treasury_balance_qirat")
+    await _receive(ctx, e, CHARITABLE_POOL, "charity_credit", "charity_balance_qirat")
     await _leg(ctx, index, 0, e.account_id, "TAX", e.tax_qirat, counterparty=e.treasury_account_id)
     # The split rounds the treasury's 70% down, so a 1-Qirat tax gives it nothing: history legs are
     # positive amounts, so a zero share gets no leg (as genesis does for a zero treasury payment).
@@ -524,7 +561,9 @@ async def loan_approved(ctx: TxContext, index: int, e: events_pb2.LoanApproved) 
         id=e.loan_id,
         by=e.approver_id,
     )
-    await _set_balance(ctx, e.borrower_id, e.borrower_balance_qirat, _ts(e, "borrower_velocity_timer_start_time"))
+    await _receive(
+        ctx, e, e.borrower_id, "borrower_credit", "borrower_balance_qirat", "borrower_velocity_timer_start_time"
+    )
     await _set_balance(ctx, LOAN_POOL, e.pool_balance_qirat)
     await _leg(ctx, index, 0, e.borrower_id, "LOAN_DISBURSEMENT", e.amount_qirat, counterparty=LOAN_POOL)
     await _leg(ctx, index, 1, LOAN_POOL, "LOAN_DISBURSEMENT", e.amount_qirat, counterparty=e.borrower_id)
@@ -546,7 +585,7 @@ async def loan_repaid(ctx: TxContext, index: int, e: events_pb2.LoanRepaid) -> N
         trust=e.trust_score,
     )
     await _set_balance(ctx, e.borrower_id, e.borrower_balance_qirat, _ts(e, "borrower_velocity_timer_start_time"))
-    await _set_balance(ctx, LOAN_POOL, e.pool_balance_qirat)
+    await _receive(ctx, e, LOAN_POOL, "pool_credit", "pool_balance_qirat")
     await _leg(ctx, index, 0, e.borrower_id, "LOAN_REPAYMENT", e.amount_qirat, counterparty=LOAN_POOL)
     await _leg(ctx, index, 1, LOAN_POOL, "LOAN_REPAYMENT", e.amount_qirat, counterparty=e.borrower_id)
 

@@ -153,24 +153,29 @@ async def _approve(tx: Tx, request: cmd.ApproveLoanRequest) -> cmd.ApproveLoanRe
     need(approver.admin, "NOT_AN_ADMIN", f"{request.approver_id} is not an on-chain admin")
     await ledger.require_not_paused(tx)
     _, wallet = await _check_borrower(tx, loan.borrower_id)
-    pool = await ledger.require_account(tx, rules.LOAN_POOL)
-    await ledger.move(tx, pool, wallet, loan.amount_qirat)
+    pool = await ledger.load_for_update(tx, rules.LOAN_POOL)
+    borrower_credit = await ledger.move(tx, pool, wallet, loan.amount_qirat)
     loan.status = res.LOAN_STATUS_ACTIVE
     loan.approver_id = request.approver_id
     loan.approve_time.CopyFrom(tx.time)
     tx.put_msg(_loan_key(loan.loan_id), loan)
-    tx.emit(
-        loan_approved=ev.LoanApproved(
-            loan_id=loan.loan_id,
-            borrower_id=loan.borrower_id,
-            approver_id=request.approver_id,
-            amount_qirat=loan.amount_qirat,
-            borrower_balance_qirat=wallet.balance_qirat,
-            pool_balance_qirat=pool.balance_qirat,
-            borrower_velocity_timer_start_time=ledger.holding_start(wallet),
-        )
+    approved = ev.LoanApproved(
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        approver_id=request.approver_id,
+        amount_qirat=loan.amount_qirat,
+        pool_balance_qirat=pool.balance_qirat,
     )
-    return cmd.ApproveLoanResult(loan=loan, borrower_balance_qirat=wallet.balance_qirat)
+    if borrower_credit is None:
+        approved.borrower_balance_qirat = wallet.balance_qirat
+        timer = ledger.holding_start(wallet)
+        if timer is not None:
+            approved.borrower_velocity_timer_start_time.CopyFrom(timer)
+    else:
+        # The disbursement is a credit: the borrower's balance afterwards is not read here.
+        approved.borrower_credit.CopyFrom(borrower_credit)
+    tx.emit(loan_approved=approved)
+    return cmd.ApproveLoanResult(loan=loan, borrower_balance_qirat=approved.borrower_balance_qirat)
 
 
 async def _repay(tx: Tx, request: cmd.RepayLoanRequest) -> cmd.RepayLoanResult:
@@ -183,9 +188,9 @@ async def _repay(tx: Tx, request: cmd.RepayLoanRequest) -> cmd.RepayLoanResult:
         f"only {loan.outstanding_qirat} Qirat is outstanding",
     )
     # Repayment stays allowed while paused or frozen: it only lowers what the borrower owes.
-    wallet = await ledger.require_account(tx, loan.borrower_id)
+    wallet = await ledger.load_for_update(tx, loan.borrower_id)
     pool = await ledger.require_account(tx, rules.LOAN_POOL)
-    await ledger.move(tx, wallet, pool, request.amount_qirat)
+    pool_credit = await ledger.move(tx, wallet, pool, request.amount_qirat)
     loan.outstanding_qirat -= request.amount_qirat
     user = await ledger.require_user(tx, loan.borrower_id)
     if loan.outstanding_qirat == 0:
@@ -193,19 +198,21 @@ async def _repay(tx: Tx, request: cmd.RepayLoanRequest) -> cmd.RepayLoanResult:
         user.trust_score = min(rules.MAX_TRUST_SCORE, user.trust_score + rules.TRUST_PER_REPAID_LOAN)
         ledger.save_user(tx, user)
     tx.put_msg(_loan_key(loan.loan_id), loan)
-    tx.emit(
-        loan_repaid=ev.LoanRepaid(
-            loan_id=loan.loan_id,
-            borrower_id=loan.borrower_id,
-            amount_qirat=request.amount_qirat,
-            outstanding_qirat=loan.outstanding_qirat,
-            status=loan.status,
-            borrower_balance_qirat=wallet.balance_qirat,
-            pool_balance_qirat=pool.balance_qirat,
-            trust_score=user.trust_score,
-            borrower_velocity_timer_start_time=ledger.holding_start(wallet),
-        )
+    repaid = ev.LoanRepaid(
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        amount_qirat=request.amount_qirat,
+        outstanding_qirat=loan.outstanding_qirat,
+        status=loan.status,
+        borrower_balance_qirat=wallet.balance_qirat,
+        trust_score=user.trust_score,
+        borrower_velocity_timer_start_time=ledger.holding_start(wallet),
     )
+    if pool_credit is None:
+        repaid.pool_balance_qirat = pool.balance_qirat
+    else:
+        repaid.pool_credit.CopyFrom(pool_credit)
+    tx.emit(loan_repaid=repaid)
     return cmd.RepayLoanResult(loan=loan, borrower_balance_qirat=wallet.balance_qirat)
 
 

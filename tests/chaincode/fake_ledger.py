@@ -57,6 +57,16 @@ def role_cert(role: str) -> bytes:
     return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
+def accrued_qirat(value: bytes) -> int:
+    """The amount of one stored credit: an operations-fund shard holds a bare integer, any other
+    account's credit key the proto JSON of gx.ledger.v1.AccruedCredit."""
+    if value.startswith(b"{"):
+        amount = int(json.loads(value).get("amountQirat", "0"))
+        assert amount > 0, value
+        return amount
+    return int(value)
+
+
 class _KV:
     def __init__(self, key: str, value: bytes) -> None:
         self.key = key
@@ -169,7 +179,9 @@ class FakeLedger:
         self._n += 1
         tx_id = hashlib.sha256(f"tx{self._n}".encode()).hexdigest()
         ts = Timestamp()
-        ts.FromDatetime(self.now.replace(tzinfo=None))
+        # Distinct, increasing transaction times (a real peer's proposals never share a nanosecond),
+        # so credit keys, which sort by time, sort in commit order here as on a sequential chain.
+        ts.FromDatetime(self.now.replace(tzinfo=None) + datetime.timedelta(microseconds=self._n))
         stub = FakeStub(self.world, [function, arg], tx_id, ts, role_cert(role) if role else b"")
         response = await self.chaincode.invoke(stub)
         if response.status == 200:
@@ -184,7 +196,7 @@ class FakeLedger:
         """Committed balance including accrued credits."""
         raw = self.world.get(f"acct~{account_id}")
         total = json.loads(raw).get("balanceQirat", "0") if raw else "0"
-        accrued = sum(int(v) for k, v in self.world.items() if k.startswith(f"accr~{account_id}~"))
+        accrued = sum(accrued_qirat(v) for k, v in self.world.items() if k.startswith(f"accr~{account_id}~"))
         return int(total) + accrued
 
     def total_balances(self) -> int:
@@ -194,7 +206,7 @@ class FakeLedger:
             if key.startswith("acct~"):
                 total += int(json.loads(value).get("balanceQirat", "0"))
             elif key.startswith("accr~"):
-                total += int(value)
+                total += accrued_qirat(value)
         return total
 
     def assert_conserved(self) -> None:

@@ -106,6 +106,11 @@ async def test_bootstrap_create_user_and_transfer_with_one_event_per_transaction
         peer, "GetBalance", qry.GetBalanceRequest(account_id=alice), qry.GetBalanceResult
     )
     assert balance.account.balance_qirat == 500 * GX - 200 * GX - sent.fee_qirat
+    # Bob's credit sits on its own key; his balance (record + credits) includes it.
+    received = await _evaluate(
+        peer, "GetBalance", qry.GetBalanceRequest(account_id=bob), qry.GetBalanceResult
+    )
+    assert received.account.balance_qirat == 700 * GX
 
     # Every committed GX transaction carried exactly one event, with all its domain events.
     async with _gateway(peer, "User1") as gateway:
@@ -126,7 +131,7 @@ async def test_bootstrap_create_user_and_transfer_with_one_event_per_transaction
         ["user_created", "genesis_distributed"],
         ["transfer_completed", "fee_collected"],
     ]
-    assert seen[-1][1].events[0].transfer_completed.to_balance_qirat == 700 * GX
+    assert seen[-1][1].events[0].transfer_completed.to_credit.amount_qirat == 200 * GX
 
 
 async def test_a_lesser_role_is_a_business_rejection_on_the_wire(peer: Ledger) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from gx.ledger.v1 import commands_pb2 as cmd
@@ -12,6 +11,7 @@ from gx.ledger.v1 import resources_pb2 as res
 from chaincode import rules
 from tests.chaincode.conftest import new_user, rid, transfer
 from tests.chaincode.fake_ledger import FakeLedger
+from tests.chaincode.projection import View, ledger_view, project
 
 GX = rules.QIRAT_PER_GX
 PA, AD = "gx_partner_api", "gx_admin"
@@ -258,38 +258,15 @@ async def test_velocity_tax_event_has_no_timer_once_the_tax_takes_the_balance_to
     assert below.result(cmd.ApplyVelocityTaxResult).skip_reason == "BELOW_THRESHOLD"
 
 
-_TIMER_FIELDS = {
-    "genesis_distributed": (("user_id", "user_velocity_timer_start_time"),),
-    "transfer_completed": (
-        ("from_account_id", "from_velocity_timer_start_time"),
-        ("to_account_id", "to_velocity_timer_start_time"),
-    ),
-    "wallet_frozen": (("account_id", "velocity_timer_start_time"),),
-    "wallet_unfrozen": (("account_id", "velocity_timer_start_time"),),
-    "loan_approved": (("borrower_id", "borrower_velocity_timer_start_time"),),
-    "loan_repaid": (("borrower_id", "borrower_velocity_timer_start_time"),),
-    "velocity_tax_applied": (("account_id", "velocity_timer_start_time"),),
-}
-
-
-def _project_timers(out, timers: dict[str, str | None]) -> None:
-    """What the projector does: the last event naming an account sets its timer (or clears it)."""
-    for event in out.ledger_events().events:
-        kind = event.WhichOneof("event")
-        body = getattr(event, kind)
-        for id_field, timer_field in _TIMER_FIELDS.get(kind, ()):
-            stamp = getattr(body, timer_field)
-            timers[getattr(body, id_field)] = stamp.ToJsonString() if body.HasField(timer_field) else None
-
-
-def _chain_timer(gx: FakeLedger, account_id: str) -> str | None:
-    stored = json.loads(gx.world[f"acct~{account_id}"])
-    return stored.get("velocityTimerStartTime")
+def _project_timers(out, view: View) -> None:
+    """What the projector does (tests.chaincode.projection): balances afterwards are set, credits are
+    added under their timer rule; *view* is updated in place."""
+    view.update(project(view, out.ledger_events()))
 
 
 async def test_events_carry_every_change_of_a_users_velocity_timer(gx: FakeLedger) -> None:
     """A read model fed only by the events holds the same holding timers as the chain."""
-    timers: dict[str, str | None] = {}
+    view: View = dict(ledger_view(gx.world))
     users = []
     for _ in range(3):
         user_id = str(uuid.uuid4())
@@ -300,16 +277,16 @@ async def test_events_carry_every_change_of_a_users_velocity_timer(gx: FakeLedge
             ),
             role=AD,
         )
-        _project_timers(out, timers)
+        _project_timers(out, view)
         users.append(user_id)
     a, b, c = users
     admin = await _admin(gx)
-    assert timers[a] is not None  # genesis paid 500 GX > 100 GX: the timer runs from then
+    assert view[a][1] is not None  # genesis paid 500 GX > 100 GX: the timer runs from then
 
     async def step(function: str, request, role: str = PA) -> None:
         out = await gx.invoke(function, request, role=role)
         assert out.ok, out.message
-        _project_timers(out, timers)
+        _project_timers(out, view)
 
     gx.advance(days=1)
     await step(
@@ -318,7 +295,7 @@ async def test_events_carry_every_change_of_a_users_velocity_timer(gx: FakeLedge
             from_account_id=a, to_account_id=b, amount_qirat=450 * GX, request_id=rid()
         ),
     )
-    assert timers[a] is None and timers[b] is not None  # a fell below, b was above already
+    assert view[a][1] is None and view[b][1] is not None  # a fell below, b was above already
     gx.advance(days=1)
     await step(
         "TransferTokens",
@@ -333,7 +310,7 @@ async def test_events_carry_every_change_of_a_users_velocity_timer(gx: FakeLedge
     await _param(gx, "velocity_tax_threshold_qirat", 600 * GX)
     gx.advance(days=1)
     await step("UnfreezeWallet", cmd.UnfreezeWalletRequest(account_id=c, request_id=rid()), AD)
-    assert timers[c] is None
+    assert view[c][1] is None
     await _param(gx, "velocity_tax_threshold_qirat", 100 * GX)
     await _param(gx, "loan_min_trust_score", 0)
     loan = (await _apply(gx, c, 200 * GX)).result(cmd.ApplyForLoanResult).loan
@@ -348,5 +325,5 @@ async def test_events_carry_every_change_of_a_users_velocity_timer(gx: FakeLedge
     gx.advance(days=400)
     await step("ApplyVelocityTax", cmd.ApplyVelocityTaxRequest(account_id=b, request_id=rid()), AD)
     for user_id in (a, b, c):
-        assert timers[user_id] == _chain_timer(gx, user_id), user_id
-    assert {timers[a] is None, timers[b] is None} == {False}
+        assert view[user_id] == ledger_view(gx.world)[user_id], user_id
+    assert {view[a][1] is None, view[b][1] is None} == {False}

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from chaincode import rules
 from chaincode.contracts.base import command_options
 from tests.chaincode.fake_ledger import FakeLedger, Outcome
+from tests.chaincode.projection import ledger_view, project
 
 GX = rules.QIRAT_PER_GX
 FUND = rules.OPERATIONS_FUND
@@ -75,25 +76,13 @@ def expected_fee_bps(world: dict[str, bytes], src: str, dst: str, amount: int, c
 
 
 def balances(world: dict[str, bytes]) -> dict[str, int]:
-    """Every account's balance, accrual shards included."""
-    out: dict[str, int] = {}
-    for key, value in world.items():
-        if key.startswith("acct~"):
-            account_id = key[len("acct~") :]
-            out[account_id] = out.get(account_id, 0) + int(json.loads(value).get("balanceQirat", "0"))
-        elif key.startswith("accr~"):
-            account_id = key.split("~")[1]
-            out[account_id] = out.get(account_id, 0) + int(value)
-    return out
+    """Every account's balance, pending credits included."""
+    return {account_id: balance for account_id, (balance, _) in ledger_view(world).items()}
 
 
 def timers(world: dict[str, bytes]) -> dict[str, str | None]:
-    """Every account's velocity timer (proto JSON timestamp) or None."""
-    return {
-        key[len("acct~") :]: json.loads(value).get("velocityTimerStartTime")
-        for key, value in world.items()
-        if key.startswith("acct~")
-    }
+    """Every account's velocity timer (proto JSON timestamp) or None, pending credits replayed."""
+    return {account_id: timer for account_id, (_, timer) in ledger_view(world).items()}
 
 
 def param(world: dict[str, bytes], name: str) -> int:
@@ -101,30 +90,24 @@ def param(world: dict[str, bytes], name: str) -> int:
     return int(json.loads(raw).get("value", "0")) if raw else rules.PARAMETERS[name].default
 
 
-def _ts(message: Message, field: str) -> str | None:
-    """A Timestamp field of *message* as proto JSON (the form stored in state), or None if unset."""
-    if not message.HasField(field):
-        return None
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)[field]
-
-
 def check_events(outcome: Outcome, before: dict[str, bytes], after: dict[str, bytes]) -> None:
     """The LedgerEvents of a committed transaction describe exactly its balance changes."""
     envelope = outcome.ledger_events()
     deltas: dict[str, int] = {}
-    # What the events say each account's balance and velocity timer are after the transaction.
-    reported: dict[str, int] = {}
-    reported_timer: dict[str, Any] = {}
 
     def add(account_id: str, amount: int) -> None:
         deltas[account_id] = deltas.get(account_id, 0) + amount
 
-    def report(account_id: str, balance: int, msg: Message | None = None, field: str = "") -> None:
-        reported[account_id] = balance
-        if msg is not None:
-            reported_timer[account_id] = _ts(msg, field)
+    threshold = param(before, "velocity_tax_threshold_qirat")
 
-    world_bal = balances(after)
+    def credited(message: Message, field: str, amount: int) -> None:
+        # A credit written as an accrual names its amount and the timer rule in force.
+        if message.HasField(field):
+            credit = getattr(message, field)
+            assert credit.amount_qirat == amount > 0, (field, credit)
+            if credit.velocity_timer:
+                assert credit.velocity_tax_threshold_qirat == threshold, (field, credit, threshold)
+
     fee_seen: list[tuple[str, str, int]] = []
     cap = param(before, "transfer_fee_cap_bps")
     for event in envelope.events:
@@ -135,20 +118,18 @@ def check_events(outcome: Outcome, before: dict[str, bytes], after: dict[str, by
             assert sum(p.balance_qirat for p in e.pools) == rules.TOTAL_SUPPLY
             for pool in e.pools:
                 add(pool.account_id, pool.balance_qirat)
-                report(pool.account_id, pool.balance_qirat)
         elif kind == "genesis_distributed":
             add(rules.USER_GENESIS_POOL, -e.user_qirat)
             add(e.user_id, e.user_qirat)
             add(rules.GOVT_GENESIS_POOL, -e.treasury_qirat)
             add(e.treasury_account_id, e.treasury_qirat)
-            report(e.user_id, e.user_balance_qirat, e, "user_velocity_timer_start_time")
-            report(e.treasury_account_id, e.treasury_balance_qirat)
-            report(rules.USER_GENESIS_POOL, e.user_pool_balance_qirat)
-            report(rules.GOVT_GENESIS_POOL, e.govt_pool_balance_qirat)
+            credited(e, "user_credit", e.user_qirat)
+            credited(e, "treasury_credit", e.treasury_qirat)
         elif kind == "transfer_completed":
             assert e.amount_qirat > 0
             add(e.from_account_id, -e.amount_qirat)
             add(e.to_account_id, e.amount_qirat)
+            credited(e, "to_credit", e.amount_qirat)
             # The fee is checked against the table, independently of chaincode.rules.
             bps = expected_fee_bps(before, e.from_account_id, e.to_account_id, e.amount_qirat, cap)
             assert e.fee_bps == bps, (e, bps)
@@ -156,8 +137,6 @@ def check_events(outcome: Outcome, before: dict[str, bytes], after: dict[str, by
             assert e.fee_qirat * 10 <= e.amount_qirat  # never above 10%
             if e.fee_qirat:
                 fee_seen.append((e.transfer_id, e.from_account_id, e.fee_qirat))
-            report(e.from_account_id, e.from_balance_qirat, e, "from_velocity_timer_start_time")
-            report(e.to_account_id, e.to_balance_qirat, e, "to_velocity_timer_start_time")
         elif kind == "fee_collected":
             assert (e.transfer_id, e.payer_account_id, e.fee_qirat) in fee_seen
             fee_seen.remove((e.transfer_id, e.payer_account_id, e.fee_qirat))
@@ -167,43 +146,39 @@ def check_events(outcome: Outcome, before: dict[str, bytes], after: dict[str, by
         elif kind == "loan_approved":
             add(rules.LOAN_POOL, -e.amount_qirat)
             add(e.borrower_id, e.amount_qirat)
-            report(e.borrower_id, e.borrower_balance_qirat, e, "borrower_velocity_timer_start_time")
-            report(rules.LOAN_POOL, e.pool_balance_qirat)
+            credited(e, "borrower_credit", e.amount_qirat)
         elif kind == "loan_repaid":
             add(e.borrower_id, -e.amount_qirat)
             add(rules.LOAN_POOL, e.amount_qirat)
-            report(e.borrower_id, e.borrower_balance_qirat, e, "borrower_velocity_timer_start_time")
-            report(rules.LOAN_POOL, e.pool_balance_qirat)
+            credited(e, "pool_credit", e.amount_qirat)
         elif kind == "velocity_tax_applied":
             assert e.tax_qirat == e.treasury_qirat + e.charity_qirat
             add(e.account_id, -e.tax_qirat)
             add(e.treasury_account_id, e.treasury_qirat)
             add(rules.CHARITABLE_POOL, e.charity_qirat)
-            report(e.account_id, e.balance_qirat, e, "velocity_timer_start_time")
-            report(e.treasury_account_id, e.treasury_balance_qirat)
-            report(rules.CHARITABLE_POOL, e.charity_balance_qirat)
-        elif kind in ("wallet_frozen", "wallet_unfrozen"):
-            reported_timer[e.account_id] = _ts(e, "velocity_timer_start_time")
+            credited(e, "treasury_credit", e.treasury_qirat)
+            credited(e, "charity_credit", e.charity_qirat)
         elif kind == "organization_activated":
             add(e.account.account_id, e.account.balance_qirat)
     assert not fee_seen, f"TransferCompleted with a fee but no FeeCollected: {fee_seen}"
-    old_bal = balances(before)
+    world_bal, old_bal = balances(after), balances(before)
     state_delta = {
         a: world_bal.get(a, 0) - old_bal.get(a, 0)
         for a in set(world_bal) | set(old_bal)
         if world_bal.get(a, 0) != old_bal.get(a, 0)
     }
     assert {a: d for a, d in deltas.items() if d} == state_delta, (envelope.function, deltas, state_delta)
-    for account_id, balance in reported.items():
-        assert world_bal[account_id] == balance, (
-            envelope.function,
-            account_id,
-            balance,
-            world_bal[account_id],
-        )
-    now_timers = timers(after)
-    for account_id, timer in reported_timer.items():
-        assert now_timers[account_id] == timer, (envelope.function, account_id, timer, now_timers[account_id])
+    # Balances and velocity timers: the ledger before, with the events applied as a projector applies
+    # them (balances afterwards set, credits added under their timer rule), is the ledger after.
+    projected, actual = project(ledger_view(before), envelope), ledger_view(after)
+    assert projected == actual, (
+        envelope.function,
+        {
+            a: (projected.get(a), actual.get(a))
+            for a in set(projected) | set(actual)
+            if projected.get(a) != actual.get(a)
+        },
+    )
 
 
 @dataclasses.dataclass

@@ -28,6 +28,7 @@ from projector import rebuild, store
 from projector.runner import apply_event
 from tests.chaincode import test_properties as chain
 from tests.chaincode.fake_ledger import FakeLedger, Outcome
+from tests.chaincode.projection import ledger_view
 
 NAME = "gxchannel/gx"
 RUNS = 30
@@ -62,17 +63,16 @@ def _ts(stored: str | None) -> datetime | None:
 
 
 def _ledger_accounts(world: dict[str, bytes]) -> dict[str, tuple[int, bool, datetime | None]]:
-    balances = chain.balances(world)
+    # Balance and velocity timer as the ledger defines them: the record with its pending credits
+    # (accrual keys) folded in, which is also what GetBalance answers.
+    view = ledger_view(world)
     out = {}
     for key, raw in world.items():
         if key.startswith("acct~"):
             acct = json.loads(raw)
             account_id = key[len("acct~") :]
-            out[account_id] = (
-                balances[account_id],
-                bool(acct.get("frozen", False)),
-                _ts(acct.get("velocityTimerStartTime")),
-            )
+            balance, timer = view[account_id]
+            out[account_id] = (balance, bool(acct.get("frozen", False)), _ts(timer))
     return out
 
 

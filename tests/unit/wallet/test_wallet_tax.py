@@ -18,6 +18,7 @@ from chaincode import rules
 from services.wallet.tax import TaxView, preview_response
 from tests.chaincode.conftest import COUNTRIES, new_user, rid, transfer
 from tests.chaincode.fake_ledger import FakeLedger
+from tests.chaincode.projection import ledger_view
 
 GX = rules.QIRAT_PER_GX
 AD = "gx_admin"
@@ -45,10 +46,12 @@ async def _param(gx: FakeLedger, name: str, value: int) -> None:
 def _view(gx: FakeLedger, account_id: str) -> TaxView:
     """The account and parameters exactly as the projector stores them from the events."""
     account = json.loads(gx.world[f"acct~{account_id}"])
+    # Balance and timer include the account's pending credits (accrual keys), as the read model does.
+    balance, timer = ledger_view(gx.world)[account_id]
     start = None
-    if "velocityTimerStartTime" in account:
+    if timer is not None:
         stamp = timestamp_pb2.Timestamp()
-        stamp.FromJsonString(account["velocityTimerStartTime"])
+        stamp.FromJsonString(timer)
         start = stamp.ToDatetime(tzinfo=gx.now.tzinfo)
 
     def param(name: str) -> int:
@@ -58,7 +61,7 @@ def _view(gx: FakeLedger, account_id: str) -> TaxView:
         wallet_id=account_id,
         account_type=account["type"].removeprefix("ACCOUNT_TYPE_"),
         user_id=account_id if account["type"] == "ACCOUNT_TYPE_USER" else None,
-        balance_qirat=int(account.get("balanceQirat", "0")),
+        balance_qirat=balance,
         holding_start=start,
         threshold_qirat=param("velocity_tax_threshold_qirat"),
         period_days=param("velocity_tax_period_days"),

@@ -119,7 +119,7 @@ class UserCreated(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., country_code: _Optional[str] = ..., date_of_birth: _Optional[str] = ..., trust_score: _Optional[int] = ...) -> None: ...
 
 class GenesisDistributed(_message.Message):
-    __slots__ = ("user_id", "country_code", "phase", "user_qirat", "user_balance_qirat", "treasury_account_id", "treasury_qirat", "treasury_balance_qirat", "user_pool_balance_qirat", "govt_pool_balance_qirat", "user_velocity_timer_start_time")
+    __slots__ = ("user_id", "country_code", "phase", "user_qirat", "user_balance_qirat", "treasury_account_id", "treasury_qirat", "treasury_balance_qirat", "user_pool_balance_qirat", "govt_pool_balance_qirat", "user_velocity_timer_start_time", "user_credit", "treasury_credit")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
@@ -131,6 +131,8 @@ class GenesisDistributed(_message.Message):
     USER_POOL_BALANCE_QIRAT_FIELD_NUMBER: _ClassVar[int]
     GOVT_POOL_BALANCE_QIRAT_FIELD_NUMBER: _ClassVar[int]
     USER_VELOCITY_TIMER_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    USER_CREDIT_FIELD_NUMBER: _ClassVar[int]
+    TREASURY_CREDIT_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     country_code: str
     phase: int
@@ -142,7 +144,9 @@ class GenesisDistributed(_message.Message):
     user_pool_balance_qirat: int
     govt_pool_balance_qirat: int
     user_velocity_timer_start_time: _timestamp_pb2.Timestamp
-    def __init__(self, user_id: _Optional[str] = ..., country_code: _Optional[str] = ..., phase: _Optional[int] = ..., user_qirat: _Optional[int] = ..., user_balance_qirat: _Optional[int] = ..., treasury_account_id: _Optional[str] = ..., treasury_qirat: _Optional[int] = ..., treasury_balance_qirat: _Optional[int] = ..., user_pool_balance_qirat: _Optional[int] = ..., govt_pool_balance_qirat: _Optional[int] = ..., user_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    user_credit: AccruedCredit
+    treasury_credit: AccruedCredit
+    def __init__(self, user_id: _Optional[str] = ..., country_code: _Optional[str] = ..., phase: _Optional[int] = ..., user_qirat: _Optional[int] = ..., user_balance_qirat: _Optional[int] = ..., treasury_account_id: _Optional[str] = ..., treasury_qirat: _Optional[int] = ..., treasury_balance_qirat: _Optional[int] = ..., user_pool_balance_qirat: _Optional[int] = ..., govt_pool_balance_qirat: _Optional[int] = ..., user_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., user_credit: _Optional[_Union[AccruedCredit, _Mapping]] = ..., treasury_credit: _Optional[_Union[AccruedCredit, _Mapping]] = ...) -> None: ...
 
 class GenesisSkipped(_message.Message):
     __slots__ = ("user_id", "reason")
@@ -153,7 +157,7 @@ class GenesisSkipped(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class TransferCompleted(_message.Message):
-    __slots__ = ("transfer_id", "from_account_id", "to_account_id", "amount_qirat", "fee_qirat", "fee_bps", "category", "remark", "from_balance_qirat", "to_balance_qirat", "multisig_tx_id", "from_velocity_timer_start_time", "to_velocity_timer_start_time")
+    __slots__ = ("transfer_id", "from_account_id", "to_account_id", "amount_qirat", "fee_qirat", "fee_bps", "category", "remark", "from_balance_qirat", "to_balance_qirat", "multisig_tx_id", "from_velocity_timer_start_time", "to_velocity_timer_start_time", "to_credit")
     TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     TO_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +171,7 @@ class TransferCompleted(_message.Message):
     MULTISIG_TX_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_VELOCITY_TIMER_START_TIME_FIELD_NUMBER: _ClassVar[int]
     TO_VELOCITY_TIMER_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TO_CREDIT_FIELD_NUMBER: _ClassVar[int]
     transfer_id: str
     from_account_id: str
     to_account_id: str
@@ -180,7 +185,8 @@ class TransferCompleted(_message.Message):
     multisig_tx_id: str
     from_velocity_timer_start_time: _timestamp_pb2.Timestamp
     to_velocity_timer_start_time: _timestamp_pb2.Timestamp
-    def __init__(self, transfer_id: _Optional[str] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., fee_qirat: _Optional[int] = ..., fee_bps: _Optional[int] = ..., category: _Optional[_Union[_resources_pb2.TransferCategory, str]] = ..., remark: _Optional[str] = ..., from_balance_qirat: _Optional[int] = ..., to_balance_qirat: _Optional[int] = ..., multisig_tx_id: _Optional[str] = ..., from_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., to_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    to_credit: AccruedCredit
+    def __init__(self, transfer_id: _Optional[str] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., fee_qirat: _Optional[int] = ..., fee_bps: _Optional[int] = ..., category: _Optional[_Union[_resources_pb2.TransferCategory, str]] = ..., remark: _Optional[str] = ..., from_balance_qirat: _Optional[int] = ..., to_balance_qirat: _Optional[int] = ..., multisig_tx_id: _Optional[str] = ..., from_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., to_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., to_credit: _Optional[_Union[AccruedCredit, _Mapping]] = ...) -> None: ...
 
 class FeeCollected(_message.Message):
     __slots__ = ("transfer_id", "payer_account_id", "fee_qirat", "collector_account_id")
@@ -285,7 +291,7 @@ class LoanApplied(_message.Message):
     def __init__(self, loan: _Optional[_Union[_resources_pb2.Loan, _Mapping]] = ...) -> None: ...
 
 class LoanApproved(_message.Message):
-    __slots__ = ("loan_id", "borrower_id", "approver_id", "amount_qirat", "borrower_balance_qirat", "pool_balance_qirat", "borrower_velocity_timer_start_time")
+    __slots__ = ("loan_id", "borrower_id", "approver_id", "amount_qirat", "borrower_balance_qirat", "pool_balance_qirat", "borrower_velocity_timer_start_time", "borrower_credit")
     LOAN_ID_FIELD_NUMBER: _ClassVar[int]
     BORROWER_ID_FIELD_NUMBER: _ClassVar[int]
     APPROVER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -293,6 +299,7 @@ class LoanApproved(_message.Message):
     BORROWER_BALANCE_QIRAT_FIELD_NUMBER: _ClassVar[int]
     POOL_BALANCE_QIRAT_FIELD_NUMBER: _ClassVar[int]
     BORROWER_VELOCITY_TIMER_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    BORROWER_CREDIT_FIELD_NUMBER: _ClassVar[int]
     loan_id: str
     borrower_id: str
     approver_id: str
@@ -300,10 +307,11 @@ class LoanApproved(_message.Message):
     borrower_balance_qirat: int
     pool_balance_qirat: int
     borrower_velocity_timer_start_time: _timestamp_pb2.Timestamp
-    def __init__(self, loan_id: _Optional[str] = ..., borrower_id: _Optional[str] = ..., approver_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., borrower_balance_qirat: _Optional[int] = ..., pool_balance_qirat: _Optional[int] = ..., borrower_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    borrower_credit: AccruedCredit
+    def __init__(self, loan_id: _Optional[str] = ..., borrower_id: _Optional[str] = ..., approver_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., borrower_balance_qirat: _Optional[int] = ..., pool_balance_qirat: _Optional[int] = ..., borrower_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., borrower_credit: _Optional[_Union[AccruedCredit, _Mapping]] = ...) -> None: ...
 
 class LoanRepaid(_message.Message):
-    __slots__ = ("loan_id", "borrower_id", "amount_qirat", "outstanding_qirat", "status", "borrower_balance_qirat", "pool_balance_qirat", "trust_score", "borrower_velocity_timer_start_time")
+    __slots__ = ("loan_id", "borrower_id", "amount_qirat", "outstanding_qirat", "status", "borrower_balance_qirat", "pool_balance_qirat", "trust_score", "borrower_velocity_timer_start_time", "pool_credit")
     LOAN_ID_FIELD_NUMBER: _ClassVar[int]
     BORROWER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_QIRAT_FIELD_NUMBER: _ClassVar[int]
@@ -313,6 +321,7 @@ class LoanRepaid(_message.Message):
     POOL_BALANCE_QIRAT_FIELD_NUMBER: _ClassVar[int]
     TRUST_SCORE_FIELD_NUMBER: _ClassVar[int]
     BORROWER_VELOCITY_TIMER_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    POOL_CREDIT_FIELD_NUMBER: _ClassVar[int]
     loan_id: str
     borrower_id: str
     amount_qirat: int
@@ -322,7 +331,8 @@ class LoanRepaid(_message.Message):
     pool_balance_qirat: int
     trust_score: int
     borrower_velocity_timer_start_time: _timestamp_pb2.Timestamp
-    def __init__(self, loan_id: _Optional[str] = ..., borrower_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., outstanding_qirat: _Optional[int] = ..., status: _Optional[_Union[_resources_pb2.LoanStatus, str]] = ..., borrower_balance_qirat: _Optional[int] = ..., pool_balance_qirat: _Optional[int] = ..., trust_score: _Optional[int] = ..., borrower_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    pool_credit: AccruedCredit
+    def __init__(self, loan_id: _Optional[str] = ..., borrower_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., outstanding_qirat: _Optional[int] = ..., status: _Optional[_Union[_resources_pb2.LoanStatus, str]] = ..., borrower_balance_qirat: _Optional[int] = ..., pool_balance_qirat: _Optional[int] = ..., trust_score: _Optional[int] = ..., borrower_velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., pool_credit: _Optional[_Union[AccruedCredit, _Mapping]] = ...) -> None: ...
 
 class ProposalSubmitted(_message.Message):
     __slots__ = ("proposal",)
@@ -395,7 +405,7 @@ class TreasuryActivated(_message.Message):
     def __init__(self, country_code: _Optional[str] = ..., treasury_account_id: _Optional[str] = ...) -> None: ...
 
 class VelocityTaxApplied(_message.Message):
-    __slots__ = ("account_id", "tax_qirat", "rate_bps", "balance_qirat", "treasury_account_id", "treasury_qirat", "treasury_balance_qirat", "charity_qirat", "charity_balance_qirat", "velocity_timer_start_time")
+    __slots__ = ("account_id", "tax_qirat", "rate_bps", "balance_qirat", "treasury_account_id", "treasury_qirat", "treasury_balance_qirat", "charity_qirat", "charity_balance_qirat", "velocity_timer_start_time", "treasury_credit", "charity_credit")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     TAX_QIRAT_FIELD_NUMBER: _ClassVar[int]
     RATE_BPS_FIELD_NUMBER: _ClassVar[int]
@@ -406,6 +416,8 @@ class VelocityTaxApplied(_message.Message):
     CHARITY_QIRAT_FIELD_NUMBER: _ClassVar[int]
     CHARITY_BALANCE_QIRAT_FIELD_NUMBER: _ClassVar[int]
     VELOCITY_TIMER_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TREASURY_CREDIT_FIELD_NUMBER: _ClassVar[int]
+    CHARITY_CREDIT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     tax_qirat: int
     rate_bps: int
@@ -416,4 +428,16 @@ class VelocityTaxApplied(_message.Message):
     charity_qirat: int
     charity_balance_qirat: int
     velocity_timer_start_time: _timestamp_pb2.Timestamp
-    def __init__(self, account_id: _Optional[str] = ..., tax_qirat: _Optional[int] = ..., rate_bps: _Optional[int] = ..., balance_qirat: _Optional[int] = ..., treasury_account_id: _Optional[str] = ..., treasury_qirat: _Optional[int] = ..., treasury_balance_qirat: _Optional[int] = ..., charity_qirat: _Optional[int] = ..., charity_balance_qirat: _Optional[int] = ..., velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    treasury_credit: AccruedCredit
+    charity_credit: AccruedCredit
+    def __init__(self, account_id: _Optional[str] = ..., tax_qirat: _Optional[int] = ..., rate_bps: _Optional[int] = ..., balance_qirat: _Optional[int] = ..., treasury_account_id: _Optional[str] = ..., treasury_qirat: _Optional[int] = ..., treasury_balance_qirat: _Optional[int] = ..., charity_qirat: _Optional[int] = ..., charity_balance_qirat: _Optional[int] = ..., velocity_timer_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., treasury_credit: _Optional[_Union[AccruedCredit, _Mapping]] = ..., charity_credit: _Optional[_Union[AccruedCredit, _Mapping]] = ...) -> None: ...
+
+class AccruedCredit(_message.Message):
+    __slots__ = ("amount_qirat", "velocity_timer", "velocity_tax_threshold_qirat")
+    AMOUNT_QIRAT_FIELD_NUMBER: _ClassVar[int]
+    VELOCITY_TIMER_FIELD_NUMBER: _ClassVar[int]
+    VELOCITY_TAX_THRESHOLD_QIRAT_FIELD_NUMBER: _ClassVar[int]
+    amount_qirat: int
+    velocity_timer: bool
+    velocity_tax_threshold_qirat: int
+    def __init__(self, amount_qirat: _Optional[int] = ..., velocity_timer: bool = ..., velocity_tax_threshold_qirat: _Optional[int] = ...) -> None: ...
