@@ -61,6 +61,9 @@ class EdgeSettings:
             must publish a new key at least this long before signing with it.
         access_log: Write one JSON line per request to Envoy's stdout (the edge log).
         max_connections: Most client connections open at once.
+        xff_num_trusted_hops: Proxies in front of the edge whose `x-forwarded-for` entries are
+            believed (0: the edge faces clients, or an L4 load balancer keeps their address).
+            Identity's `GX_IDENTITY__TRUSTED_HOPS` must be this + 1.
     """
 
     host: str
@@ -75,6 +78,7 @@ class EdgeSettings:
     jwks_cache_seconds: int = 300
     access_log: bool = True
     max_connections: int = 10_000
+    xff_num_trusted_hops: int = 0
 
 
 def binary() -> str:
@@ -411,10 +415,14 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
                                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                                         "stat_prefix": "edge",
                                         "codec_type": "AUTO",
-                                        # The edge faces clients directly: it appends the real peer
-                                        # address to x-forwarded-for, so identity's per-IP lockout
-                                        # reads an address the client cannot forge.
+                                        # Trusted client address (issue 9): the edge appends the
+                                        # address it saw to x-forwarded-for, after what the client
+                                        # sent, so identity's per-address login limit reads an
+                                        # address the client cannot pick (the Nth entry from the
+                                        # right, N = trusted hops + 1). Only proxies configured as
+                                        # trusted in front of the edge may add entries that count.
                                         "use_remote_address": True,
+                                        "xff_num_trusted_hops": settings.xff_num_trusted_hops,
                                         # Token rules and the transcoder match on the path: both
                                         # must see one canonical form (no "..", no "//").
                                         "normalize_path": True,

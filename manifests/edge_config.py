@@ -122,6 +122,7 @@ def render(
     issuer: str = "gx-identity",
     audience: str = "gx-api",
     max_request_bytes: int = 64 * 1024,
+    xff_trusted_hops: int = 0,
 ) -> dict[str, Any]:
     """Build the edge's Envoy bootstrap for a Kubernetes pod.
 
@@ -134,6 +135,9 @@ def render(
         issuer: Expected `iss` of user tokens.
         audience: Expected `aud` of user tokens.
         max_request_bytes: Largest accepted REST request body.
+        xff_trusted_hops: Trusted L7 proxies in front of the edge (0 when the load balancer is
+            L4 with `externalTrafficPolicy: Local`, which keeps the client's address). Identity's
+            `GX_IDENTITY__TRUSTED_HOPS` must be this + 1.
 
     Returns:
         The configuration as a JSON-serialisable dict.
@@ -148,6 +152,7 @@ def render(
         jwt_audience=audience,
         jwks_upstream="identity" if "identity" in upstreams else None,
         max_request_bytes=max_request_bytes,
+        xff_num_trusted_hops=xff_trusted_hops,
     )
     config = gx_envoy.build_config(settings, gx_descriptor.read_services(descriptor))
     config["admin"] = {"address": {"socket_address": {"address": _LOOPBACK, "port_value": admin_port}}}
@@ -196,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--max-request-bytes", type=int, default=int(env.get("GX_EDGE_MAX_REQUEST_BYTES", str(64 * 1024)))
     )
+    parser.add_argument(
+        "--xff-trusted-hops", type=int, default=int(env.get("GX_EDGE_XFF_TRUSTED_HOPS", "0")),
+        help="trusted L7 proxies in front of the edge (identity's GX_IDENTITY__TRUSTED_HOPS = this + 1)",
+    )
     args = parser.parse_args(argv)
     descriptor = args.descriptor
     if not descriptor.exists():
@@ -210,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         issuer=args.issuer,
         audience=args.audience,
         max_request_bytes=args.max_request_bytes,
+        xff_trusted_hops=args.xff_trusted_hops,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(config, indent=1))
