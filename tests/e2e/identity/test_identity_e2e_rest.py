@@ -5,9 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -65,20 +62,9 @@ def _psql_url(identity_edge: EdgeStack) -> str:
 
 
 @pytest.fixture(scope="module")
-def admin(identity_edge: EdgeStack, client: httpx.Client) -> dict[str, Any]:
-    """A super-admin made by the operator command, logged in through the edge."""
-    email = _email("root")
-    done = subprocess.run(
-        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-        env={**os.environ, "GX_DATABASE__URL": identity_edge.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    login = client.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return login.json()
+def admin(super_admin: dict[str, Any]) -> dict[str, Any]:
+    """The session's super-admin (tests/e2e/identity/conftest.py), logged in through the edge."""
+    return super_admin
 
 
 def test_register_login_profile_refresh_logout_then_refresh_is_refused(client: httpx.Client) -> None:
