@@ -1,0 +1,180 @@
+"""Contended transfers through the outbox: commands/s PENDING→COMMITTED for payments to one merchant,
+the same payments to distinct recipients, and two users paying each other back and forth.
+
+Starts embedded PostgreSQL, the devnet with the GX chaincode and one `python -m outbox` on free
+ports in a temporary directory, and stops them afterwards::
+
+    .venv/bin/python -m bench ordering        # or: .venv/bin/python bench/ordering_bench.py [--payers 16]
+
+Each scenario records all its transfers back to back, then times until none is PENDING/SUBMITTED.
+Reported per scenario: commands/s, how many ended FAILED (by reason), and transactions submitted per
+command (1.0 = no transaction wasted on a read conflict). The merchant/distinct ratio is the
+issue's "a hot recipient must not become a queue" figure. The script only uses what every outbox
+version has (the commands table and the submitted/committed counters), so it measures the code
+before the ordering work as well as after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+for entry in (str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")):
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+from gx.ledger.v1 import commands_pb2  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
+
+from services.common import migrate  # noqa: E402
+from tests.support.ledger import running_ledger  # noqa: E402
+from tests.support.stack import running_postgres  # noqa: E402
+from tests.workers.conftest import record  # noqa: E402
+from tests.workers.mesh import WorkerProcess, worker_env  # noqa: E402
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--payers", type=int, default=16, help="users paying (the merchant, or one recipient each)")
+    parser.add_argument("--payments", type=int, default=5, help="payments per payer")
+    parser.add_argument("--back-and-forth", type=int, default=30, help="payments each way between two users")
+    parser.add_argument("--batch-timeout", type=float, default=0.05, help="devnet batch timeout (s)")
+    parser.add_argument("--max-attempts", default="8", help="GX_OUTBOX__MAX_ATTEMPTS (the default: what production runs)")
+    return parser.parse_args(argv)
+
+
+def _rid() -> str:
+    return str(uuid.uuid4())
+
+
+def _counter(port: int, name: str) -> float:
+    """A counter summed over its labels."""
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(float(v) for v in re.findall(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? ([0-9.eE+-]+)$", body, re.MULTILINE))
+
+
+async def _live(engine: AsyncEngine, ids: list[uuid.UUID]) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(
+            text("SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status IN ('PENDING', 'SUBMITTED')"),
+            {"ids": ids})).scalar_one())
+
+
+async def _until_done(engine: AsyncEngine, ids: list[uuid.UUID], limit: float = 900) -> None:
+    deadline = time.monotonic() + limit
+    while await _live(engine, ids):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{await _live(engine, ids)} commands not done in {limit}s")
+        await asyncio.sleep(0.02)
+
+
+async def _record_all(engine: AsyncEngine, command_type: str, payloads: list[object]) -> list[uuid.UUID]:
+    return [await record(engine, command_type, p) for p in payloads]  # type: ignore[arg-type]
+
+
+async def _scenario(engine: AsyncEngine, port: int, pairs: list[tuple[str, str]]) -> dict[str, object]:
+    submitted0 = _counter(port, "gx_outbox_commands_submitted_total")
+    started = time.perf_counter()
+    ids = await _record_all(engine, "TRANSFER_TOKENS", [
+        commands_pb2.TransferTokensRequest(request_id=_rid(), from_account_id=a, to_account_id=b, amount_qirat=1_000)
+        for a, b in pairs
+    ])
+    await _until_done(engine, ids)
+    elapsed = time.perf_counter() - started
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            text("SELECT status, error_code, error_message FROM outbox.commands WHERE id = ANY(:ids)"), {"ids": ids})).all()
+    failed = Counter(r.error_code for r in rows if r.status == "FAILED")
+    sample = next((f"{r.error_code}: {r.error_message}"[:200] for r in rows if r.status == "FAILED"), None)
+    submitted = _counter(port, "gx_outbox_commands_submitted_total") - submitted0
+    return {
+        "commands": len(ids),
+        "commands_per_s": round(len(ids) / elapsed, 1),
+        "seconds": round(elapsed, 2),
+        "failed": sum(failed.values()),
+        "failed_reasons": dict(failed),
+        "failure_sample": sample,
+        "tx_per_command": round(submitted / len(ids), 2),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="gx-ordering-bench-") as tmp, running_postgres(Path(tmp) / "pg") as pg:
+        url = pg.create_database("bench")
+        await asyncio.to_thread(migrate.upgrade, url)
+        engine = create_async_engine(url, pool_size=10)
+        async with running_ledger(Path(tmp) / "ledger", chaincode="gx", batch_timeout=args.batch_timeout) as ledger:
+            env = worker_env(url, ledger, GX_LOG_LEVEL="WARNING", GX_OUTBOX__MAX_ATTEMPTS=args.max_attempts,
+                             GX_OUTBOX__CONCURRENCY="64")
+            logs = Path(tmp) / "logs"
+            logs.mkdir()
+            outbox = await WorkerProcess("outbox", logs, env).start()
+            try:
+                # One at a time, so the set-up is the same whatever the outbox version orders.
+                for payload, kind in (
+                    (commands_pb2.BootstrapSystemRequest(request_id=_rid()), "BOOTSTRAP_SYSTEM"),
+                    (commands_pb2.InitializeCountriesRequest(request_id=_rid(), countries=[
+                        commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)]), "INITIALIZE_COUNTRY"),
+                ):
+                    await _until_done(engine, await _record_all(engine, kind, [payload]))
+                payers = [_rid() for _ in range(args.payers)]
+                recipients = [_rid() for _ in range(args.payers)]
+                merchant, a, b = _rid(), _rid(), _rid()
+                for user in [*payers, *recipients, merchant, a, b]:
+                    created = await _record_all(engine, "CREATE_USER", [commands_pb2.CreateUserRequest(
+                        request_id=_rid(), user_id=user, country_code="LK", date_of_birth="1990-05-17")])
+                    await _until_done(engine, created)
+                    async with engine.connect() as conn:
+                        status, error = (await conn.execute(text(
+                            "SELECT status, error_message FROM outbox.commands WHERE id = :id"), {"id": created[0]})).one()
+                    if status != "COMMITTED":
+                        raise RuntimeError(f"set-up failed: CREATE_USER {status}: {error}")
+
+                rounds = range(args.payments)
+                figures = {
+                    "distinct_recipients": await _scenario(engine, outbox.metrics_port, [
+                        (p, r) for _ in rounds for p, r in zip(payers, recipients, strict=True)]),
+                    "one_merchant": await _scenario(engine, outbox.metrics_port, [
+                        (p, merchant) for _ in rounds for p in payers]),
+                    "back_and_forth": await _scenario(engine, outbox.metrics_port, [
+                        pair for _ in range(args.back_and_forth) for pair in ((a, b), (b, a))]),
+                    "issue_mix": await _scenario(engine, outbox.metrics_port, [
+                        pair for i in range(args.back_and_forth)
+                        for pair in [(a, b), (b, a), *([(p, merchant) for p in payers[:8]] if i < 5 else [])]]),
+                }
+            finally:
+                await outbox.stop()
+                await engine.dispose()
+    distinct = figures["distinct_recipients"]["commands_per_s"]  # type: ignore[index]
+    merchant_rate = figures["one_merchant"]["commands_per_s"]  # type: ignore[index]
+    return {**figures, "merchant_to_distinct_ratio": round(merchant_rate / distinct, 2) if distinct else None}
+
+
+async def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    args = _parse(argv)
+    figures = await run(args)
+    for name in ("distinct_recipients", "one_merchant", "back_and_forth", "issue_mix"):
+        f = figures[name]
+        print(f"{name:20} {f['commands']:4} transfers  {f['commands_per_s']:7} /s  failed {f['failed']}"  # type: ignore[index]
+              f" {f['failed_reasons'] or ''}  tx/command {f['tx_per_command']}")  # type: ignore[index]
+    print(f"merchant / distinct recipients: {figures['merchant_to_distinct_ratio']}")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(asyncio.run(main()))
