@@ -157,8 +157,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             finally:
                 await outbox.stop()
                 await engine.dispose()
-    distinct = figures["distinct_recipients"]["commands_per_s"]  # type: ignore[index]
-    merchant_rate = figures["one_merchant"]["commands_per_s"]  # type: ignore[index]
+    distinct = float(figures["distinct_recipients"]["commands_per_s"])  # type: ignore[arg-type]
+    merchant_rate = float(figures["one_merchant"]["commands_per_s"])  # type: ignore[arg-type]
     return {**figures, "merchant_to_distinct_ratio": round(merchant_rate / distinct, 2) if distinct else None}
 
 

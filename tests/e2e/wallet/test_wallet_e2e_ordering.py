@@ -197,7 +197,7 @@ def test_back_and_forth_payments_and_a_merchant_paid_by_many_all_commit_once(
     deadline = time.monotonic() + 60
     while True:
         sent = {k: v for k, v in _sent_rows(mesh).items() if k in ids}
-        if all(v == 1 for v in sent.values()) and len(sent) == 100 or time.monotonic() > deadline:
+        if (all(v == 1 for v in sent.values()) and len(sent) == 100) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     assert sorted(set(sent.values())) == [1] and len(sent) == 100, sent
