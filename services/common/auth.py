@@ -32,6 +32,7 @@ ROLE_USER: Final = access_pb2.ROLE_USER
 ROLE_ADMIN: Final = access_pb2.ROLE_ADMIN
 ROLE_SUPER_ADMIN: Final = access_pb2.ROLE_SUPER_ADMIN
 ROLE_PARTNER: Final = access_pb2.ROLE_PARTNER
+ROLE_SERVICE: Final = access_pb2.ROLE_SERVICE
 
 # Short claim names (as identity writes them) and full enum names both map to the enum.
 _ROLE_BY_NAME: Final[dict[str, int]] = {
@@ -319,7 +320,9 @@ class TokenVerifier:
             raise Unauthenticated("the access token lacks its subject or id", reason="TOKEN_INVALID")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise Unauthenticated("the access token's roles are malformed", reason="TOKEN_INVALID")
-        granted = frozenset(_ROLE_BY_NAME[r] for r in roles if r in _ROLE_BY_NAME)
+        # ROLE_SERVICE comes only from a service token (services.common.service_auth): a user
+        # token claiming it is not honoured, whoever signed it.
+        granted = frozenset(_ROLE_BY_NAME[r] for r in roles if r in _ROLE_BY_NAME) - {ROLE_SERVICE}
         return Principal(user_id=sub, roles=granted, token_id=jti, claims=claims)
 
 
@@ -355,6 +358,14 @@ def is_read(info: CallInfo) -> bool:
     return read
 
 
+class Verifier(Protocol):
+    """What the auth interceptor needs: a token in, its principal out (TokenVerifier, or one that
+    also accepts service tokens, services.common.service_auth.ServiceAwareVerifier)."""
+
+    async def verify(self, token: str) -> Principal:
+        """The token's principal; raises Unauthenticated when it is not valid."""
+
+
 class AuthInterceptor(BehaviorInterceptor):
     """Authenticates the bearer token and enforces each method's `gx.type.v1.access` rule.
 
@@ -366,7 +377,7 @@ class AuthInterceptor(BehaviorInterceptor):
 
     def __init__(
         self,
-        verifier: TokenVerifier | None,
+        verifier: Verifier | None,
         public: Iterable[str] = (),
         revocations: RevocationList | None = None,
     ) -> None:

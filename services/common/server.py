@@ -18,12 +18,13 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from services.common.auth import AuthInterceptor, GrpcJwksFetcher, JwksCache, TokenVerifier
+from services.common.auth import AuthInterceptor, GrpcJwksFetcher, JwksCache, TokenVerifier, Verifier
 from services.common.health import Check, HealthMonitor
 from services.common.interceptors import ErrorInterceptor, RequestContextInterceptor, ValidationInterceptor
 from services.common.logging import LogKey
 from services.common.metrics import GrpcServerMetrics, MetricsHttpServer, MetricsInterceptor
 from services.common.revocation import RevocationList
+from services.common.service_auth import with_service_tokens
 from services.common.settings import ServiceSettings
 
 _log = logging.getLogger("gx.server")
@@ -183,7 +184,13 @@ def create_server(
         verifier, fetcher = default_verifier(settings)
         if fetcher is not None:
             closers.append(fetcher.aclose)
-    if verifier is None:
+    checked: Verifier | None = verifier
+    if settings.auth.service_keys_dir:
+        # Other services may call this one as themselves (services.common.service_auth).
+        checked = with_service_tokens(
+            verifier, settings.auth.service_keys_dir, settings.service_name, settings.auth.leeway_seconds
+        )
+    if checked is None:
         _log.warning("no token verifier configured: every non-public RPC will be refused")
     if revocations is None and redis is not None:
         revocations = revocation_list(settings, redis)
@@ -193,7 +200,7 @@ def create_server(
         RequestContextInterceptor(),
         MetricsInterceptor(GrpcServerMetrics.for_registry(registry)),
         ErrorInterceptor(settings.error_domain),
-        AuthInterceptor(verifier, public, revocations),
+        AuthInterceptor(checked, public, revocations),
         ValidationInterceptor(),
         *extra_interceptors,
     ]

@@ -56,6 +56,13 @@ class AuthSettings(BaseModel):
     revocation_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
     # How long deny entries are kept: longer than the longest access token (15 min) plus leeway.
     revocation_ttl_seconds: float = Field(default=960.0, ge=930.0)
+    # Service-to-service calls (services.common.service_auth). Receiving: a directory of the
+    # public keys of the services allowed to call this one (`<service>.pem`); empty accepts
+    # no service tokens. Calling: this service's own ES256 private key (PEM, a Secret).
+    service_keys_dir: str = ""
+    service_key_file: str = ""
+    # Lifetime of the service tokens this process signs; short, since nothing revokes them.
+    service_token_ttl_seconds: float = Field(default=300.0, ge=30.0, le=3600.0)
 
 
 class ServiceSettings(BaseSettings):

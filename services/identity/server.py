@@ -94,6 +94,7 @@ def build_usecases(
         revocations or revocation_list(settings, redis),
         policy,
         on_throttled=lambda lock: metrics.login_throttled.labels(lock.scope).inc(),
+        service_grants=opts.service_role_grants,
     )
 
 

@@ -177,3 +177,8 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         self, request: svc.SetUserRolesRequest, context: grpc.aio.ServicerContext
     ) -> svc.SetUserRolesResponse:
         return await self._uc.set_roles(_caller(), request)
+
+    async def AddUserRole(
+        self, request: svc.AddUserRoleRequest, context: grpc.aio.ServicerContext
+    ) -> svc.AddUserRoleResponse:
+        return await self._uc.add_role(_caller(), request)

@@ -45,6 +45,9 @@ class IdentityOptions(BaseModel):
     # Argon2 hashes and verifies computed at once; 0 = the CPUs this process may use (its
     # cgroup CPU quota and affinity, not the node's core count). Others wait their turn.
     argon2_max_concurrent: int = Field(default=0, ge=0)
+    # The roles each service may add to a user with AddUserRole, by service name (the
+    # service-token subject `service:<name>`): licensing makes partners and nothing else.
+    service_role_grants: dict[str, list[str]] = {"licensing": ["PARTNER"]}
 
 
 class IdentitySettings(ServiceSettings):

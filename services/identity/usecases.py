@@ -6,7 +6,7 @@ import base64
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -122,6 +122,7 @@ class IdentityUseCases:
         policy: SessionPolicy | None = None,
         clock: Callable[[], datetime] = _utcnow,
         on_throttled: Callable[[Lock], None] | None = None,
+        service_grants: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """Wires the use cases.
 
@@ -136,6 +137,8 @@ class IdentityUseCases:
             policy: Refresh-token lifetimes.
             clock: The time source (tests pass a fixed one).
             on_throttled: Told of every login attempt refused before password work (metrics).
+            service_grants: The roles each service may add with AddUserRole (`licensing` →
+                `PARTNER`); a service not named here may add none.
         """
         self._sessions = sessions
         self._hashing = hashing
@@ -147,6 +150,7 @@ class IdentityUseCases:
         self._policy = policy or SessionPolicy()
         self._now = clock
         self._on_throttled = on_throttled
+        self._service_grants = {k: frozenset(v) for k, v in (service_grants or {}).items()}
 
     # Registration and sessions
 
@@ -631,6 +635,44 @@ class IdentityUseCases:
 
         changed: list[bool] = []
         response: svc.SetUserRolesResponse = await self._run("identity.SetUserRoles", caller.user_id, request, work)
+        if changed:
+            await self._revoke_subject_again(target)
+        return response
+
+    async def add_role(self, caller: Caller, request: svc.AddUserRoleRequest) -> svc.AddUserRoleResponse:
+        """Adds one role (a service within its grants, or a super-admin); the others are kept."""
+        name = convert.role_name(request.role)
+        if name is None:
+            raise errors.invalid([RuleViolation("role", "must be a defined role")])
+        service = caller.user_id.removeprefix("service:") if "SERVICE" in caller.roles else None
+        if service is not None:
+            # Least privilege: licensing may make partners, never admins.
+            if name not in self._service_grants.get(service, frozenset()):
+                raise errors.permission_denied("ROLE_NOT_GRANTABLE", f"service {service} may not grant {name}")
+        elif not caller.is_super_admin:
+            raise errors.permission_denied("SUPER_ADMIN_REQUIRED", "only a super-admin may change roles")
+        target = _parse_uuid(request.user_id, "user_id")
+        actor = None if service is not None else uuid.UUID(caller.user_id)
+        now = self._now()
+
+        async def work(session: AsyncSession) -> Message:
+            repo = IdentityRepository(session)
+            user = await repo.user_by_id(target, for_update=True)
+            if user is None:
+                raise errors.user_not_found()
+            if name not in user.roles:
+                before = sorted(user.roles)
+                user.roles = sorted({*user.roles, name})
+                user.updated_at = now
+                await repo.audit(actor, target, "ROLE_ADDED", {"role": name, "by": caller.user_id, "before": before}, now)
+                await session.flush()
+                # Tokens carry their roles: the old ones end so the next refresh carries the new one.
+                await self._revoke_subject(target)
+                changed.append(True)
+            return svc.AddUserRoleResponse(user=convert.user_message(user))
+
+        changed: list[bool] = []
+        response: svc.AddUserRoleResponse = await self._run("identity.AddUserRole", caller.user_id, request, work)
         if changed:
             await self._revoke_subject_again(target)
         return response

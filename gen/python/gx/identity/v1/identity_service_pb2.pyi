@@ -240,3 +240,19 @@ class SetUserRolesResponse(_message.Message):
     USER_FIELD_NUMBER: _ClassVar[int]
     user: _identity_pb2.User
     def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...
+
+class AddUserRoleRequest(_message.Message):
+    __slots__ = ("user_id", "request_id", "role")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    request_id: str
+    role: _access_pb2.Role
+    def __init__(self, user_id: _Optional[str] = ..., request_id: _Optional[str] = ..., role: _Optional[_Union[_access_pb2.Role, str]] = ...) -> None: ...
+
+class AddUserRoleResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: _identity_pb2.User
+    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...

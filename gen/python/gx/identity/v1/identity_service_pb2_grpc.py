@@ -117,6 +117,11 @@ class IdentityServiceStub(object):
                 request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.SetUserRolesRequest.SerializeToString,
                 response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.SetUserRolesResponse.FromString,
                 _registered_method=True)
+        self.AddUserRole = channel.unary_unary(
+                '/gx.identity.v1.IdentityService/AddUserRole',
+                request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleRequest.SerializeToString,
+                response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer(object):
@@ -267,6 +272,18 @@ class IdentityServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddUserRole(self, request, context):
+        """Adds one role to a user and keeps the others; adding a role the user holds already
+        succeeds and changes nothing. It exists for services that own a domain's approval,
+        so identity stays the only owner of roles: licensing adds ROLE_PARTNER when an admin
+        approves a partner. A service principal may add only the roles identity's
+        configuration grants that service (`GX_IDENTITY__SERVICE_ROLE_GRANTS`); a
+        super-admin may add any role.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -344,6 +361,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.SetUserRoles,
                     request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.SetUserRolesRequest.FromString,
                     response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.SetUserRolesResponse.SerializeToString,
+            ),
+            'AddUserRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddUserRole,
+                    request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleRequest.FromString,
+                    response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -757,6 +779,33 @@ class IdentityService(object):
             '/gx.identity.v1.IdentityService/SetUserRoles',
             gx_dot_identity_dot_v1_dot_identity__service__pb2.SetUserRolesRequest.SerializeToString,
             gx_dot_identity_dot_v1_dot_identity__service__pb2.SetUserRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddUserRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.identity.v1.IdentityService/AddUserRole',
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleRequest.SerializeToString,
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -157,8 +157,11 @@ class LicensingServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ApprovePartner(self, request, context):
-        """Approves a pending or suspended partner, making it ACTIVE. Approving an active
-        partner succeeds and changes nothing.
+        """Approves a pending partner, or reinstates a suspended one, making it ACTIVE. On the
+        first approval the partner's owner (the signed-in applicant, if any) gains
+        ROLE_PARTNER from identity, linked to this partner. Approving an ACTIVE partner fails
+        FAILED_PRECONDITION `PARTNER_NOT_PENDING` (a retry with the same `request_id` replays
+        the first answer instead).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gx/type/v1/access.proto\x12\ngx.type.v1\x1a google/protobuf/descriptor.proto\"=\n\nAccessRule\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\x1f\n\x05roles\x18\x02 \x03(\x0e\x32\x10.gx.type.v1.Role*c\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x0e\n\nROLE_ADMIN\x10\x02\x12\x14\n\x10ROLE_SUPER_ADMIN\x10\x03\x12\x10\n\x0cROLE_PARTNER\x10\x04:H\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xb6\x87\x03 \x01(\x0b\x32\x16.gx.type.v1.AccessRuleB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gx/type/v1/access.proto\x12\ngx.type.v1\x1a google/protobuf/descriptor.proto\"=\n\nAccessRule\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\x1f\n\x05roles\x18\x02 \x03(\x0e\x32\x10.gx.type.v1.Role*u\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x0e\n\nROLE_ADMIN\x10\x02\x12\x14\n\x10ROLE_SUPER_ADMIN\x10\x03\x12\x10\n\x0cROLE_PARTNER\x10\x04\x12\x10\n\x0cROLE_SERVICE\x10\x05:H\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xb6\x87\x03 \x01(\x0b\x32\x16.gx.type.v1.AccessRuleB\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,7 +34,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
   _globals['_ROLE']._serialized_start=136
-  _globals['_ROLE']._serialized_end=235
+  _globals['_ROLE']._serialized_end=253
   _globals['_ACCESSRULE']._serialized_start=73
   _globals['_ACCESSRULE']._serialized_end=134
 # @@protoc_insertion_point(module_scope)

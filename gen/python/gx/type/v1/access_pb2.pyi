@@ -14,11 +14,13 @@ class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ROLE_ADMIN: _ClassVar[Role]
     ROLE_SUPER_ADMIN: _ClassVar[Role]
     ROLE_PARTNER: _ClassVar[Role]
+    ROLE_SERVICE: _ClassVar[Role]
 ROLE_UNSPECIFIED: Role
 ROLE_USER: Role
 ROLE_ADMIN: Role
 ROLE_SUPER_ADMIN: Role
 ROLE_PARTNER: Role
+ROLE_SERVICE: Role
 ACCESS_FIELD_NUMBER: _ClassVar[int]
 access: _descriptor.FieldDescriptor
 

@@ -1,0 +1,1 @@
+"""The licensing service: partners, licences, API keys and usage (gx.licensing.v1)."""

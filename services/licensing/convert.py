@@ -1,0 +1,96 @@
+"""Rows to gx.licensing.v1 messages, with the states that depend on the time computed at read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from gx.licensing.v1 import licensing_pb2 as pb
+
+PARTNER_STATES = {"PENDING": pb.PARTNER_STATE_PENDING, "ACTIVE": pb.PARTNER_STATE_ACTIVE, "SUSPENDED": pb.PARTNER_STATE_SUSPENDED}
+PARTNER_STATE_NAMES = {v: k for k, v in PARTNER_STATES.items()}
+TIERS = {
+    "FREE": pb.LICENSE_TIER_FREE,
+    "BASIC": pb.LICENSE_TIER_BASIC,
+    "PREMIUM": pb.LICENSE_TIER_PREMIUM,
+    "ENTERPRISE": pb.LICENSE_TIER_ENTERPRISE,
+}
+TIER_NAMES = {v: k for k, v in TIERS.items()}
+ENVIRONMENTS = {"LIVE": pb.API_KEY_ENVIRONMENT_LIVE, "TEST": pb.API_KEY_ENVIRONMENT_TEST}
+ENVIRONMENT_NAMES = {v: k for k, v in ENVIRONMENTS.items()}
+
+
+def timestamp(when: datetime | None) -> Timestamp | None:
+    """A protobuf Timestamp, or None."""
+    if when is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(when)
+    return ts
+
+
+def license_state(row: Any, now: datetime) -> int:
+    """SUSPENDED as set; otherwise EXPIRED from `expire_time` on, so no job has to expire licences."""
+    if row.state == "SUSPENDED":
+        return pb.LICENSE_STATE_SUSPENDED
+    return pb.LICENSE_STATE_EXPIRED if row.expire_at <= now else pb.LICENSE_STATE_ACTIVE
+
+
+def key_state(row: Any, now: datetime) -> int:
+    """REVOKED as set, or a ROTATING key once its grace period has ended."""
+    if row.state == "REVOKED" or (row.state == "ROTATING" and row.expire_at is not None and row.expire_at <= now):
+        return pb.API_KEY_STATE_REVOKED
+    return pb.API_KEY_STATE_ROTATING if row.state == "ROTATING" else pb.API_KEY_STATE_ACTIVE
+
+
+def partner(row: Any) -> pb.Partner:
+    """A partners row as a Partner."""
+    return pb.Partner(
+        partner_id=str(row.id),
+        name=row.name,
+        email=row.email,
+        contact_person=row.contact_person,
+        country_code=row.country_code,
+        state=PARTNER_STATES[row.state],
+        owner_user_id=str(row.owner_user_id) if row.owner_user_id else "",
+        suspend_reason=row.suspend_reason or "",
+        create_time=timestamp(row.created_at),
+        update_time=timestamp(row.updated_at),
+    )
+
+
+def license(row: Any, quotas: dict[str, int], now: datetime) -> pb.License:
+    """A licenses row as a License, with the quota configured for its tier."""
+    return pb.License(
+        license_id=str(row.id),
+        partner_id=str(row.partner_id),
+        tier=TIERS[row.tier],
+        state=license_state(row, now),
+        quota_per_minute=quotas[row.tier],
+        expire_time=timestamp(row.expire_at),
+        suspend_reason=row.suspend_reason or "",
+        create_time=timestamp(row.created_at),
+        update_time=timestamp(row.updated_at),
+    )
+
+
+def api_key(row: Any, now: datetime, last_used: datetime | None = None) -> pb.ApiKey:
+    """An api_keys row as an ApiKey; `last_used` (from Redis, not yet flushed) wins when newer."""
+    used = row.last_used_at
+    if last_used is not None and (used is None or last_used > used):
+        used = last_used
+    return pb.ApiKey(
+        key_id=str(row.id),
+        partner_id=str(row.partner_id),
+        license_id=str(row.license_id),
+        environment=ENVIRONMENTS[row.environment],
+        display_prefix=row.display_prefix,
+        display_name=row.display_name,
+        state=key_state(row, now),
+        replaced_by_key_id=str(row.replaced_by) if row.replaced_by else "",
+        create_time=timestamp(row.created_at),
+        expire_time=timestamp(row.expire_at),
+        revoke_time=timestamp(row.revoked_at),
+        last_used_time=timestamp(used),
+    )

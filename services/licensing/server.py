@@ -1,0 +1,99 @@
+"""Wires the licensing service: resources, identity client, use cases, servicer and the shared gRPC server."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+from gx.licensing.v1 import licensing_service_pb2_grpc
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.common.auth import TokenVerifier
+from services.common.db import autocommit_reads, check_database, open_database
+from services.common.idempotency import Idempotency
+from services.common.redis import check_redis, open_redis
+from services.common.server import GxServer, bind, create_server
+from services.common.service_auth import ServiceTokenSource, audience_of, load_private_key, service_channel
+from services.licensing.lastused import LastUsed, LastUsedFlusher
+from services.licensing.roles import IdentityRoles
+from services.licensing.servicer import LicensingServicer
+from services.licensing.settings import LicensingSettings
+from services.licensing.usecases import LicensingUseCases, Policy
+
+
+@contextlib.asynccontextmanager
+async def open_identity_roles(settings: LicensingSettings) -> AsyncIterator[IdentityRoles]:
+    """Identity's role grants over a channel whose every call carries licensing's service token.
+
+    Raises:
+        OSError: the service key or identity's address is not configured (one line at start,
+            not a failure at the first approval).
+    """
+    if not settings.auth.service_key_file:
+        raise OSError("GX_AUTH__SERVICE_KEY_FILE is not set: licensing cannot call identity as a service")
+    if not settings.identity_target:
+        raise OSError("neither GX_LICENSING__IDENTITY_TARGET nor GX_AUTH__JWKS_TARGET names identity")
+    source = ServiceTokenSource(
+        settings.service_name,
+        load_private_key(Path(settings.auth.service_key_file)),
+        audience_of("identity"),
+        ttl_seconds=settings.auth.service_token_ttl_seconds,
+    )
+    channel = service_channel(settings.identity_target, source)
+    try:
+        yield IdentityRoles(channel, settings.licensing.identity_timeout_seconds)
+    finally:
+        await channel.close()
+
+
+def create_licensing_server(
+    settings: LicensingSettings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    roles: IdentityRoles,
+    *,
+    verifier: TokenVerifier | None = None,
+) -> tuple[GxServer, LastUsedFlusher]:
+    """The bound (not started) licensing server over open resources, and its last-used flusher.
+
+    Args:
+        settings: The process settings.
+        engine: The database engine (reads, readiness).
+        sessions: Its session factory (the write transactions).
+        redis: The Redis client (idempotency locks, last-used times, revocation list).
+        roles: Identity's role grants.
+        verifier: Token verifier; default: identity's JWKS from GX_AUTH__JWKS_TARGET.
+    """
+    opts = settings.licensing
+    last_used = LastUsed(redis)
+    usecases = LicensingUseCases(
+        autocommit_reads(engine),
+        Idempotency(sessions, redis),
+        roles,
+        last_used,
+        Policy(dict(opts.tier_quotas), timedelta(seconds=opts.default_grace_seconds)),
+    )
+    server = create_server(
+        settings,
+        [bind(licensing_service_pb2_grpc.add_LicensingServiceServicer_to_server, LicensingServicer(usecases))],
+        {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
+        verifier=verifier,
+        redis=redis,
+    )
+    return server, LastUsedFlusher(last_used, sessions, opts.last_used_flush_seconds)
+
+
+async def build(settings: LicensingSettings, stack: contextlib.AsyncExitStack) -> GxServer:
+    """Opens the database, Redis and the identity channel on the exit stack and creates the server."""
+    engine, sessions = await stack.enter_async_context(open_database(settings.database))
+    redis = await stack.enter_async_context(open_redis(settings.redis))
+    roles = await stack.enter_async_context(open_identity_roles(settings))
+    server, flusher = create_licensing_server(settings, engine, sessions, redis, roles)
+    flusher.start()
+    # Closed before Redis and the database (reverse order), with a last flush.
+    stack.push_async_callback(flusher.stop)
+    return server
