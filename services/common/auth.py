@@ -393,6 +393,7 @@ class AuthInterceptor(BehaviorInterceptor):
         self._verifier = verifier
         self._public = ALWAYS_PUBLIC | frozenset(public)
         self._revocations = revocations
+        self._outage_logged_at = float("-inf")
 
     def _is_public(self, info: CallInfo) -> bool:
         if info.service in self._public or info.full_method in self._public:
@@ -438,10 +439,17 @@ class AuthInterceptor(BehaviorInterceptor):
             # run on a token that may have been revoked: fail closed. A read shows only what
             # the token could see when it was issued, at most 15 minutes ago: let it through
             # so a Redis outage does not take every read down, and log it.
-            if is_read(info):
-                _log.warning("revocation check unavailable; read allowed: %s %s", info.full_method, exc)
+            read = is_read(info)
+            now = time.monotonic()
+            if now - self._outage_logged_at >= 1.0:
+                # Once a second at most: an outage must not turn every call into a log line.
+                self._outage_logged_at = now
+                _log.error(
+                    "revocation check unavailable (reads allowed, writes refused): %s %s: %s",
+                    "read" if read else "write", info.full_method, exc,
+                )
+            if read:
                 return
-            _log.error("revocation check unavailable; write refused: %s %s", info.full_method, exc)
             raise Unavailable(
                 "cannot check whether the access token was revoked; retry shortly",
                 reason="REVOCATION_CHECK_UNAVAILABLE",

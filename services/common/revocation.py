@@ -136,8 +136,12 @@ class RevocationList:
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, DenyEntry]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[DenyEntry]] = {}
+        self._batch: list[str] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._write = redis.register_script(_WRITE)
-        self.reads = 0  # Redis reads made: what the cache saves is measured by this.
+        # What the cache and the batching save is measured by these.
+        self.reads = 0  # subjects read from Redis
+        self.round_trips = 0  # pipelined reads sent
 
     # Writing (identity)
 
@@ -185,37 +189,42 @@ class RevocationList:
         if cached is not None and now - cached[0] < self._cache_seconds:
             self._cache.move_to_end(subject)
             return cached[1]
-        pending = self._inflight.get(subject)
-        if pending is not None:
-            # Calls of one subject arriving together share one read.
-            try:
-                return await asyncio.shield(pending)
-            except asyncio.CancelledError:
-                if not pending.cancelled():
-                    raise  # this call itself was cancelled
-                # The reading call was cancelled (its client left): read for ourselves.
-        future: asyncio.Future[DenyEntry] = asyncio.get_running_loop().create_future()
-        self._inflight[subject] = future
+        future = self._inflight.get(subject)
+        if future is None:
+            # Calls of one subject arriving together share one read, and the reads of every
+            # subject asked for in the same moment share one pipelined round trip: a burst
+            # of a thousand users costs one connection, not a thousand (the pool would run
+            # out and fail the writes closed).
+            future = asyncio.get_running_loop().create_future()
+            self._inflight[subject] = future
+            self._batch.append(subject)
+            if self._flusher is None:
+                self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        # Shielded: a caller that goes away does not cancel the read the others wait on.
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the callers of this moment join the batch
+        subjects, self._batch, self._flusher = self._batch, [], None
+        # The time is taken before the read: the answers are at least as fresh as that.
+        asked = self._clock()
+        self.reads += len(subjects)
+        self.round_trips += 1
         try:
-            # The time is taken before the read: the answer is at least as fresh as that.
-            asked = self._clock()
-            self.reads += 1
-            raw = await self._redis.hgetall(_key(subject))
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for subject in subjects:
+                    pipe.hgetall(_key(subject))
+                answers = await pipe.execute()
+        except Exception as exc:
+            for subject in subjects:
+                future = self._inflight.pop(subject)
+                future.set_exception(exc)
+                future.exception()  # retrieved: waiters may all have gone
+            return
+        for subject, raw in zip(subjects, answers, strict=True):
             entry = DenyEntry.parse(raw) if raw else _EMPTY
             self._remember(subject, asked, entry)
-            future.set_result(entry)
-            return entry
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            # Nobody else may be waiting; mark the exception retrieved so asyncio stays quiet.
-            future.exception()
-            raise
-        finally:
-            if self._inflight.get(subject) is future:
-                del self._inflight[subject]
+            self._inflight.pop(subject).set_result(entry)
 
     def _remember(self, subject: str, at: float, entry: DenyEntry) -> None:
         self._cache[subject] = (at, entry)

@@ -278,6 +278,7 @@ class _FakeDenyStore:
     def __init__(self) -> None:
         self.hashes: dict[str, dict[str, str]] = {}
         self.reads = 0
+        self.round_trips = 0
         self.down = False
 
     def register_script(self, source: str) -> Any:
@@ -290,16 +291,36 @@ class _FakeDenyStore:
 
         return run
 
-    async def hgetall(self, key: str) -> dict[bytes, bytes]:
-        self.reads += 1
-        await asyncio.sleep(0)  # let concurrent callers pile up on the same read
-        if self.down:
-            raise RedisConnectionError("redis is down")
-        return {k.encode(): v.encode() for k, v in self.hashes.get(key, {}).items()}
+    def pipeline(self, transaction: bool = True) -> _FakePipeline:
+        return _FakePipeline(self)
 
     async def hget(self, key: str, field: str) -> bytes | None:
         value = self.hashes.get(key, {}).get(field)
         return value.encode() if value is not None else None
+
+
+class _FakePipeline:
+    def __init__(self, store: _FakeDenyStore) -> None:
+        self._store = store
+        self._keys: list[str] = []
+
+    async def __aenter__(self) -> _FakePipeline:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def hgetall(self, key: str) -> None:
+        self._keys.append(key)
+
+    async def execute(self) -> list[dict[bytes, bytes]]:
+        self._store.reads += len(self._keys)
+        self._store.round_trips += 1
+        await asyncio.sleep(0)
+        if self._store.down:
+            raise RedisConnectionError("redis is down")
+        return [{k.encode(): v.encode() for k, v in self._store.hashes.get(key, {}).items()} for key in self._keys]
+
 
 
 class _Monotonic:
@@ -358,6 +379,16 @@ async def test_one_redis_read_per_subject_per_cache_period_however_many_calls() 
     clock.now += 1.0  # the cached answer is now as old as allowed: read again
     await deny.is_revoked(_claims())
     assert store.reads == 3
+
+
+async def test_a_burst_of_distinct_subjects_shares_one_round_trip() -> None:
+    # A connection per subject would exhaust the pool and fail writes closed under load.
+    store, clock = _FakeDenyStore(), _Monotonic()
+    deny = _deny_list(store, clock)
+    await deny.revoke_subject("s-7", 2_000_000)
+    answers = await asyncio.gather(*(deny.is_revoked(_claims(sub=f"s-{i}")) for i in range(1000)))
+    assert (store.reads, store.round_trips) == (1000, 1)
+    assert [i for i, revoked in enumerate(answers) if revoked] == [7]
 
 
 async def test_another_process_revocation_is_seen_once_the_cache_period_passes() -> None:
