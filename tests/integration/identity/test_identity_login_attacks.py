@@ -26,6 +26,10 @@ def _count(name: str) -> float:
     return REGISTRY.get_sample_value(name) or 0.0
 
 
+def _count_labelled(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def _verifications() -> float:
     return _count("gx_identity_password_verifications_total")
 
@@ -57,8 +61,10 @@ async def _attempt(
 async def test_forty_concurrent_wrong_passwords_verify_at_most_five(wired: Wired) -> None:
     victim = await _account(wired)
     before = _verifications()
+    throttled_before = _count_labelled("gx_identity_login_throttled_total", scope="ACCOUNT")
     outcomes = await asyncio.gather(*(_attempt(wired, victim, f"wrong guess number {i}") for i in range(40)))
     verified = _verifications() - before
+    assert _count_labelled("gx_identity_login_throttled_total", scope="ACCOUNT") - throttled_before == 40 - verified
     assert verified <= wired.settings.identity.lockout_account_limit == 5
     wrong = [o for o in outcomes if isinstance(o, Unauthenticated)]
     throttled = [o for o in outcomes if isinstance(o, ResourceExhausted)]
