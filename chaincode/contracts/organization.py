@@ -270,7 +270,7 @@ async def _try_execute(
             tx, source, target, msig.amount_qirat, msig.remark, msig.multisig_tx_id
         )
     except Rejection as exc:
-        if strict or exc.reason not in ("SYSTEM_PAUSED", "ACCOUNT_FROZEN", "INSUFFICIENT_FUNDS"):
+        if strict or exc.reason not in ("SYSTEM_PAUSED", "WALLET_FROZEN", "INSUFFICIENT_FUNDS"):
             raise
         return None
     msig.status = res.MULTISIG_TX_STATUS_EXECUTED

@@ -45,6 +45,33 @@ def _party(account: Account) -> rules.Party:
     return rules.Party(account_type, account.country_code or "", org_type)
 
 
+def transfer_side(account: Account) -> rules.TransferSide:
+    """A read-model account as the chaincode's transfer rules see it (its known balance)."""
+    return rules.TransferSide(
+        account.wallet_id, _party(account), account.balance_qirat, account.frozen, account.active
+    )
+
+
+def check_transfer(
+    sender: Account, receiver: Account | None, amount_qirat: int, *, paused: bool, cap_bps: int | None
+) -> tuple[rules.TransferVerdict, Fee]:
+    """The chaincode's own transfer decision (`rules.check_transfer`) over the read models.
+
+    Returns:
+        The verdict (its `refusal` is the reason the ledger would answer) and the price.
+    """
+    cap = default_fee_cap_bps() if cap_bps is None else cap_bps
+    verdict = rules.check_transfer(
+        transfer_side(sender),
+        transfer_side(receiver) if receiver is not None else None,
+        amount_qirat,
+        paused=paused,
+        fee_cap_bps=cap,
+    )
+    cross_border = receiver is not None and (sender.country_code or "") != (receiver.country_code or "")
+    return verdict, Fee(verdict.fee_qirat, verdict.fee_bps, verdict.category, cross_border)
+
+
 def transfer_fee(sender: Account, receiver: Account, amount_qirat: int, cap_bps: int | None) -> Fee:
     """The fee of sending `amount_qirat` from `sender` to `receiver` under the cap (None: default)."""
     cap = default_fee_cap_bps() if cap_bps is None else cap_bps

@@ -13,7 +13,9 @@ from gx.wallet.v1 import wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from chaincode import rules
 from services.common.auth import Principal
+from services.common.errors import GxError
 from services.common.operations import get_operation, parse_operation_name, wait_operation
 from services.wallet import convert, errors, fees, ids, paging, readmodels
 from services.wallet.commands import CommandRecorder
@@ -78,11 +80,16 @@ async def plan_transfer(
 ) -> TransferPlan:
     """Run every check a transfer must pass against the read models and price it.
 
+    Who sends and to which kind of recipient are this API's own rules; everything about the
+    transfer itself is the chaincode's `rules.check_transfer`, fed from the read models, so the
+    wallet refuses exactly what the ledger would refuse, with the same reason.
+
     Raises:
         NotFound: WALLET_NOT_FOUND: the sending wallet is not the caller's or not on the ledger.
-        InvalidArgument: RECIPIENT_REQUIRED, RECIPIENT_NOT_FOUND, SELF_TRANSFER (with the field).
-        FailedPrecondition: SYSTEM_PAUSED, WALLET_FROZEN, WALLET_NOT_ACTIVE, RECIPIENT_FROZEN,
-            RECIPIENT_NOT_ACTIVE, INSUFFICIENT_FUNDS.
+        InvalidArgument: RECIPIENT_REQUIRED, INVALID_AMOUNT, RECIPIENT_NOT_FOUND, SELF_TRANSFER
+            (with the field).
+        FailedPrecondition: SYSTEM_PAUSED, WALLET_FROZEN, WALLET_NOT_ACTIVE, RECIPIENT_NOT_ACTIVE,
+            INSUFFICIENT_FUNDS.
     """
     sender_id = resolve_wallet_id(principal, request.wallet_id)
     if sender_id != principal.user_id:
@@ -97,43 +104,57 @@ async def plan_transfer(
     if which == "to_wallet_id":
         # An organisation's wallet is named by the operation that proposed it (its public id).
         target_id = await ids.ledger_id(db, target_id, ORG_COMMAND)
-    if target_id == sender_id:
-        raise errors.bad_field(which, "a wallet cannot send to itself", errors.SELF_TRANSFER)
     system, found = await readmodels.transfer_view(db, [sender_id, target_id])
     sender = found.get(sender_id)
     if sender is None:
         raise errors.wallet_not_found()
     receiver = found.get(target_id)
     allowed = ("USER",) if which == "to_user_id" else ("USER", "ORGANIZATION")
-    if receiver is None or receiver.account_type not in allowed:
-        raise errors.bad_field(
-            which, f"no recipient {target_id} exists on the ledger", errors.RECIPIENT_NOT_FOUND
+    if receiver is not None and receiver.account_type not in allowed:
+        receiver = None  # a user id names a user; a wallet id a user or an organisation
+    verdict, fee = fees.check_transfer(
+        sender, receiver, request.amount_qirat, paused=system.paused, cap_bps=system.fee_cap_bps
+    )
+    if verdict.refusal is not None:
+        raise _refusal(verdict, which, system.pause_reason, sender, request.amount_qirat + fee.fee_qirat)
+    assert receiver is not None  # check_transfer refuses a missing recipient
+    return TransferPlan(sender, receiver, request.amount_qirat, fee)
+
+
+def _refusal(
+    verdict: rules.TransferVerdict, recipient_field: str, pause_reason: str, sender: Account, required: int
+) -> GxError:
+    """The API error for a refusal of `rules.check_transfer`: its reason, the status the contract gives it."""
+    reason = verdict.refusal or ""
+    if reason == rules.INVALID_AMOUNT:
+        return errors.bad_field("amount_qirat", verdict.detail, reason)
+    if reason == rules.RECIPIENT_NOT_FOUND:
+        return errors.bad_field(recipient_field, "no such recipient exists on the ledger", reason)
+    if reason == rules.SELF_TRANSFER:
+        return errors.bad_field(recipient_field, "a wallet cannot send to itself", reason)
+    if reason == rules.SYSTEM_PAUSED:
+        return errors.precondition(
+            reason,
+            f"the system is paused, transfers are stopped: {pause_reason}".rstrip(": "),
+            pause_reason=pause_reason,
         )
-    if system.paused:
-        raise errors.precondition(
-            errors.SYSTEM_PAUSED,
-            f"the system is paused, transfers are stopped: {system.pause_reason}".rstrip(": "),
-            pause_reason=system.pause_reason,
-        )
-    if sender.frozen:
-        raise errors.precondition(errors.WALLET_FROZEN, "your wallet is frozen and cannot send")
-    if not sender.active:
-        raise errors.precondition(errors.WALLET_NOT_ACTIVE, "your wallet is not active on the ledger")
-    if receiver.frozen:
-        raise errors.precondition(errors.RECIPIENT_FROZEN, "the recipient's wallet is frozen")
-    if not receiver.active:
-        raise errors.precondition(errors.RECIPIENT_NOT_ACTIVE, "the recipient is not active on the ledger")
-    fee = fees.transfer_fee(sender, receiver, request.amount_qirat, system.fee_cap_bps)
-    plan = TransferPlan(sender, receiver, request.amount_qirat, fee)
-    if plan.total_qirat > sender.balance_qirat:
-        raise errors.precondition(
-            errors.INSUFFICIENT_FUNDS,
-            f"the balance of {sender.balance_qirat} Qirat does not cover {plan.amount_qirat} plus the fee of"
-            f" {fee.fee_qirat}",
+    if reason == rules.INSUFFICIENT_FUNDS:
+        return errors.precondition(
+            reason,
+            f"the balance of {sender.balance_qirat} Qirat does not cover the amount plus the fee of"
+            f" {verdict.fee_qirat}",
             balance_qirat=str(sender.balance_qirat),
-            required_qirat=str(plan.total_qirat),
+            required_qirat=str(required),
         )
-    return plan
+    return errors.precondition(reason, _MESSAGES.get(reason, verdict.detail))
+
+
+# What a caller reads for the refusals that need no extra data.
+_MESSAGES = {
+    rules.WALLET_FROZEN: "your wallet is frozen and cannot send",
+    rules.WALLET_NOT_ACTIVE: "your wallet is not active on the ledger",
+    rules.RECIPIENT_NOT_ACTIVE: "the recipient is not active on the ledger",
+}
 
 
 class WalletUseCases:

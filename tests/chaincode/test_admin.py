@@ -148,7 +148,7 @@ async def test_active_treasury_sends_only_for_admins(gx: FakeLedger) -> None:
         ),
         role="gx_admin",
     )
-    assert locked.status == 400 and locked.message.startswith("ACCOUNT_FROZEN")
+    assert locked.status == 400 and locked.message.startswith("WALLET_FROZEN")
     out = await gx.invoke(
         "ActivateTreasury", cmd.ActivateTreasuryRequest(country_code="LK", request_id=rid()), role="gx_admin"
     )

@@ -29,7 +29,7 @@ def test_every_command_type_has_exactly_one_request_message() -> None:
     types = [command_options(cls).type for cls in COMMANDS]
     expected = [v for v in command_pb2.CommandType.values() if v != command_pb2.COMMAND_TYPE_UNSPECIFIED]
     assert sorted(types) == sorted(expected)
-    assert len(COMMANDS) == 26
+    assert len(COMMANDS) == len(expected) > 0
 
 
 def test_options_name_real_chaincode_functions() -> None:

@@ -84,14 +84,15 @@ async def test_no_overdraft_amount_plus_fee_must_be_covered(gx: FakeLedger) -> N
 async def test_non_positive_amounts_are_refused(gx: FakeLedger, amount: int) -> None:
     alice, bob = await new_user(gx), await new_user(gx)
     out = await transfer(gx, alice, bob, amount)
-    assert out.status == 400 and out.message.startswith("INVALID_ARGUMENT")
+    assert out.status == 400 and out.message.startswith("INVALID_AMOUNT")
 
 
 async def test_self_transfer_and_unknown_accounts_are_refused(gx: FakeLedger) -> None:
     alice = await new_user(gx)
-    assert (await transfer(gx, alice, alice, GX)).message.startswith("INVALID_ARGUMENT")
+    assert (await transfer(gx, alice, alice, GX)).message.startswith("SELF_TRANSFER")
+    # The wallet's pre-checks answer the same reasons (rules.check_transfer decides both).
     missing = await transfer(gx, alice, "nobody", GX)
-    assert missing.status == 404 and missing.message.startswith("ACCOUNT_NOT_FOUND")
+    assert missing.status == 400 and missing.message.startswith("RECIPIENT_NOT_FOUND")
     pool = await transfer(gx, rules.LOAN_POOL, alice, GX)
     assert pool.status == 400  # pools move value only through their own rules
 
@@ -104,7 +105,7 @@ async def test_frozen_wallet_cannot_send_but_can_receive(gx: FakeLedger) -> None
         role="gx_admin",
     )
     assert out.ok and out.domain_events() == ["wallet_frozen"]
-    assert (await transfer(gx, alice, bob, GX)).message.startswith("ACCOUNT_FROZEN")
+    assert (await transfer(gx, alice, bob, GX)).message.startswith("WALLET_FROZEN")
     assert (await transfer(gx, bob, alice, GX)).ok
     out = await gx.invoke(
         "UnfreezeWallet", cmd.UnfreezeWalletRequest(account_id=alice, request_id=rid()), role="gx_admin"

@@ -132,7 +132,6 @@ async def test_concurrent_identical_requests_record_one_command(wallet: Wallet) 
     [
         ({"paused": True}, grpc.StatusCode.FAILED_PRECONDITION, "SYSTEM_PAUSED"),
         ({"sender_frozen": True}, grpc.StatusCode.FAILED_PRECONDITION, "WALLET_FROZEN"),
-        ({"recipient_frozen": True}, grpc.StatusCode.FAILED_PRECONDITION, "RECIPIENT_FROZEN"),
         ({"recipient_status": "INACTIVE"}, grpc.StatusCode.FAILED_PRECONDITION, "RECIPIENT_NOT_ACTIVE"),
         ({"amount": 1_001 * GX}, grpc.StatusCode.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS"),
     ],
@@ -152,6 +151,16 @@ async def test_a_failed_check_records_nothing(
     if reason == "SYSTEM_PAUSED":
         assert "maintenance" in bad.message and bad.metadata["pause_reason"] == "maintenance"
     assert await wallet.commands() == []
+
+
+async def test_a_frozen_wallet_still_receives(wallet: Wallet) -> None:
+    # The contract (FreezeWallet) and the ledger's rule: freezing stops sending, not receiving.
+    await wallet.system()
+    alice, bob = await wallet.user(balance=10 * GX), await wallet.user(frozen=True)
+    op = await wallet.wallets.Transfer(_transfer(bob, GX), metadata=wallet.token(alice))
+    (row,) = await wallet.commands()
+    assert (row.command_type, row.payload["toAccountId"]) == ("TRANSFER_TOKENS", bob)
+    assert op.name == f"operations/{row.id}"
 
 
 async def test_the_fee_counts_against_the_balance(wallet: Wallet) -> None:
