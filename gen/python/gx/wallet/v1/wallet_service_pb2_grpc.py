@@ -115,11 +115,13 @@ class WalletServiceServicer(object):
 
     def Transfer(self, request, context):
         """Sends tokens from the caller's wallet to another user (TRANSFER_TOKENS). Before
-        accepting, it checks that both sides are active and not frozen, the system is not
-        paused, the amount and its fee fit in the known balance, and the recipient is not
-        the sender; a failed check answers FAILED_PRECONDITION or INVALID_ARGUMENT with a
-        reason (`WALLET_FROZEN`, `SYSTEM_PAUSED`, `INSUFFICIENT_FUNDS`, `SELF_TRANSFER`,
-        `RECIPIENT_NOT_FOUND`…) and records nothing. An accepted transfer answers its
+        accepting, it checks that both sides are active, the sender is not frozen (a frozen
+        wallet still receives), the system is not paused, the amount and its fee fit in the
+        known balance, and the recipient is not the sender; a failed check answers
+        FAILED_PRECONDITION or INVALID_ARGUMENT with a reason (`WALLET_FROZEN`,
+        `SYSTEM_PAUSED`, `INSUFFICIENT_FUNDS`, `SELF_TRANSFER`, `RECIPIENT_NOT_FOUND`…) and
+        records nothing. The ledger applies the same rule and, if the read models were
+        behind, fails the operation with the same reason. An accepted transfer answers its
         operation (202 through the REST edge). It answers the shared Operation rather than
         a wrapper, so every ledger command in every service is followed the same way.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
