@@ -201,10 +201,12 @@ class TrustedServiceKeys:
 
     A file `<service>.pem` (or `<service>.<label>.pem`, to hold two keys during a rotation)
     holds one PEM public key. An unknown kid re-reads the directory, at most every
-    `min_reload_seconds`, so a key added to the mounted ConfigMap is picked up without a restart.
+    `min_reload_seconds` (a directory listing is cheap; the bound only stops a flood of forged
+    kids from turning into a flood of reads), so a key added to the mounted ConfigMap is picked
+    up without a restart.
     """
 
-    def __init__(self, directory: Path, *, min_reload_seconds: float = 10.0) -> None:
+    def __init__(self, directory: Path, *, min_reload_seconds: float = 1.0) -> None:
         self._dir = directory
         self._min_reload = min_reload_seconds
         self._keys: dict[str, _TrustedKey] = {}

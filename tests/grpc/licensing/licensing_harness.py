@@ -84,6 +84,8 @@ async def running_mesh(database_url: str, redis_url: str, workdir: Path, **licen
     trusted = workdir / "trusted-service-keys"
     key_file = workdir / "licensing-service-key.pem"
     write_key_pair(key_file, trusted / "licensing.pem")
+    # A second trusted service that identity grants nothing, for the refusal tests.
+    write_key_pair(workdir / "wallet-service-key.pem", trusted / "wallet.pem")
     common: dict[str, Any] = {
         "listen": "127.0.0.1:0",
         "database": {"url": database_url},
