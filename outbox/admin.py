@@ -26,10 +26,11 @@ _COLUMNS = """
     c.exclusive_keys, ARRAY(SELECT unnest(c.order_keys) EXCEPT SELECT unnest(c.exclusive_keys) ORDER BY 1) AS shared_keys,
     c.depends_on,
     CASE WHEN c.status IN ('PENDING', 'SUBMITTED') THEN COALESCE(
-        (SELECT e.id FROM outbox.commands e
-          WHERE e.status IN ('PENDING', 'SUBMITTED') AND e.seq < c.seq
-            AND (e.exclusive_keys && c.order_keys OR e.order_keys && c.exclusive_keys)
-          ORDER BY e.seq LIMIT 1),
+        (SELECT e.command_id FROM outbox.live_keys mine
+           JOIN LATERAL (SELECT e.command_id, e.seq FROM outbox.live_keys e
+                          WHERE e.key = mine.key AND e.seq < mine.seq AND (e.exclusive OR mine.exclusive)
+                          ORDER BY e.seq LIMIT 1) e ON TRUE
+          WHERE mine.command_id = c.id ORDER BY e.seq LIMIT 1),
         (SELECT d.id FROM outbox.commands d WHERE d.id = c.depends_on AND d.status IN ('PENDING', 'SUBMITTED')))
     END AS blocked_by
 """

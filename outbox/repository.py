@@ -58,7 +58,11 @@ class PrerequisiteOutcome:
 # Due = not terminal, its backoff over, and no live lease. Runnable = due, and
 # (1) no EARLIER live command holds one of its ordering keys in a conflicting mode
 #     (services/common/ordering.py `conflicts`: an exclusive key against any of mine, or any
-#     key against one of my exclusive ones), and
+#     key against one of my exclusive ones); `outbox.live_keys` holds the keys of unfinished
+#     commands only (kept by triggers, migration 0007), so each test is one B-tree probe, and
+#     a shared key probes the exclusive holders only (a hot merchant's credits are skipped).
+#     OFFSET 0 keeps the planner from turning the test into one anti-join over every live key
+#     (it did, without fresh statistics: 0.5 s instead of 45 ms for 5,000 queued commands), and
 # (2) its prerequisite (depends_on), if any, has finished.
 # Both depend only on other rows' status, never on leases, so two workers cannot both hand
 # out two ordered commands: the later one is not runnable until the earlier one is terminal,
@@ -69,13 +73,16 @@ class PrerequisiteOutcome:
 # to the peer.
 _RUNNABLE = """
           AND NOT EXISTS (
-              SELECT 1 FROM outbox.commands e
-               WHERE e.status IN ('PENDING', 'SUBMITTED')
-                 AND e.seq < c.seq
-                 AND (e.exclusive_keys && c.order_keys OR e.order_keys && c.exclusive_keys))
+              SELECT 1 FROM outbox.live_keys mine
+               WHERE mine.command_id = c.id
+                 AND (EXISTS (SELECT 1 FROM outbox.live_keys e
+                               WHERE e.key = mine.key AND e.seq < mine.seq AND e.exclusive)
+                      OR (mine.exclusive AND EXISTS (SELECT 1 FROM outbox.live_keys e
+                                                      WHERE e.key = mine.key AND e.seq < mine.seq)))
+              OFFSET 0)
           AND (c.depends_on IS NULL OR NOT EXISTS (
               SELECT 1 FROM outbox.commands p
-               WHERE p.id = c.depends_on AND p.status IN ('PENDING', 'SUBMITTED')))
+               WHERE p.id = c.depends_on AND p.status IN ('PENDING', 'SUBMITTED') OFFSET 0))
 """
 _CLAIM = text(
     f"""
@@ -105,10 +112,12 @@ _CLAIM = text(
 _WAKE_SUCCESSORS = text(
     """
     SELECT pg_notify('outbox_new', CAST(me.id AS text)) FROM outbox.commands me
-     WHERE me.id = :id AND EXISTS (
-         SELECT 1 FROM outbox.commands l
-          WHERE l.status IN ('PENDING', 'SUBMITTED') AND l.seq > me.seq
-            AND (l.exclusive_keys && me.order_keys OR l.order_keys && me.exclusive_keys OR l.depends_on = me.id))
+     WHERE me.id = :id AND (
+         EXISTS (SELECT 1 FROM unnest(me.order_keys) AS k
+                  WHERE EXISTS (SELECT 1 FROM outbox.live_keys l WHERE l.key = k AND l.seq > me.seq AND l.exclusive))
+         OR EXISTS (SELECT 1 FROM unnest(me.exclusive_keys) AS k
+                     WHERE EXISTS (SELECT 1 FROM outbox.live_keys l WHERE l.key = k AND l.seq > me.seq))
+         OR EXISTS (SELECT 1 FROM outbox.commands d WHERE d.depends_on = me.id AND d.status IN ('PENDING', 'SUBMITTED')))
     """
 )
 # Due commands that wait behind an earlier one (ordering metric; bounded so a huge backlog

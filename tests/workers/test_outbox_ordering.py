@@ -268,3 +268,27 @@ async def test_blocked_commands_are_counted_for_the_metric(engine: AsyncEngine) 
     for _ in range(4):
         await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))
     assert await repo.blocked_count() == 3
+
+
+async def test_a_long_queue_behind_one_sender_does_not_hold_up_unrelated_commands(engine: AsyncEngine) -> None:
+    await _quiet(engine)
+    repo = OutboxRepository(engine, "w1", lease_seconds=30)
+    hot = _u()
+    queued = [await record(engine, "TRANSFER_TOKENS", _pay(hot, _u())) for _ in range(60)]
+    others = [await record(engine, "TRANSFER_TOKENS", _pay(_u(), hot)) for _ in range(3)]
+    # The claim walks past the 59 blocked ones: a small batch still gets the unrelated work.
+    # (The credits to `hot` were recorded after its debits, so they wait too: only new senders
+    # paying someone else are free.)
+    free = [await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u())) for _ in range(2)]
+    assert {cmd.id for cmd in await repo.claim(3)} == {queued[0], *free}
+    await _release(engine)
+    async with engine.connect() as conn:
+        live = (await conn.execute(text("SELECT count(*) FROM outbox.live_keys WHERE command_id = ANY(:ids)"),
+                                   {"ids": [*queued, *others, *free]})).scalar_one()
+    assert live == 65 * 3  # sender, recipient, system: the keys of every unfinished command
+    await _finish(engine, queued[0], status="FAILED")
+    async with engine.connect() as conn:
+        left = (await conn.execute(text("SELECT count(*) FROM outbox.live_keys WHERE command_id = :id"),
+                                   {"id": queued[0]})).scalar_one()
+    assert left == 0  # a finished command holds nothing, whichever path finished it
+    assert {cmd.id for cmd in await repo.claim(10)} == {queued[1], *free}
