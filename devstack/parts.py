@@ -144,6 +144,26 @@ def keys_dir(cfg: StackConfig) -> Path:
     return cfg.path("identity", "keys")
 
 
+def service_key_file(cfg: StackConfig, service: str) -> Path:
+    """A service's own ES256 key for calling other services as itself (services.common.service_auth)."""
+    return cfg.path("service-keys", f"{service}.key")
+
+
+def trusted_service_keys_dir(cfg: StackConfig) -> Path:
+    """The public keys of the stack's services, which every service trusts for service tokens."""
+    return cfg.path("service-keys", "trusted")
+
+
+def ensure_service_keys(cfg: StackConfig) -> None:
+    """Create each service's key pair once (before the first service starts, so every receiver
+    already trusts every caller); production mounts them from a Secret and a ConfigMap."""
+    # Imported here: the launcher needs the service runtime only when it starts services.
+    from services.common.service_auth import write_key_pair
+
+    for name in SERVICES:
+        write_key_pair(service_key_file(cfg, name), trusted_service_keys_dir(cfg) / f"{name}.pem")
+
+
 def devnet_org_dir(cfg: StackConfig) -> Path:
     """The devnet's crypto material for Org1 (peer, CA, client identities)."""
     return cfg.path("devnet", "organizations", "peerOrganizations", ORG_DOMAIN)
@@ -159,6 +179,8 @@ def gx_env(cfg: StackConfig) -> dict[str, str]:
         "GX_AUTH__AUDIENCE": "gx-api",
         "GX_AUTH__JWKS_TARGET": cfg.address("identity"),
         "GX_IDENTITY__KEYS_DIR": str(keys_dir(cfg)),
+        # Service-to-service calls: each receiver accepts tokens signed by these keys, for itself.
+        "GX_AUTH__SERVICE_KEYS_DIR": str(trusted_service_keys_dir(cfg)),
         # Ledger settings for the processes that reach Fabric (outbox, projector).
         "GX_FABRIC__ENDPOINT": cfg.address("devnet"),
         "GX_FABRIC__CHANNEL": CHANNEL,
@@ -363,11 +385,13 @@ class ServicePart(ProcessPart):
     def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
         if self.name == "identity":
             keys_dir(cfg).mkdir(parents=True, exist_ok=True)
+        ensure_service_keys(cfg)
         env = _python_env(
             cfg,
             **gx_env(cfg),
             GX_LISTEN=cfg.address(self.name),
             GX_METRICS_LISTEN=cfg.address(f"{self.name}_metrics"),
+            GX_AUTH__SERVICE_KEY_FILE=str(service_key_file(cfg, self.name)),
         )
         return [sys.executable, "-m", f"services.{self.name}"], env
 
