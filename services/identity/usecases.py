@@ -226,7 +226,11 @@ class IdentityUseCases:
         ok = await self._hashing.verify(user.password_hash if user else None, password)
         if not ok or user is None:
             raise errors.unauthenticated("INVALID_CREDENTIALS", "wrong email or password")
-        await self._lockout.record_success(email, client_ip)
+        try:
+            await self._lockout.record_success(email, client_ip)
+        except RedisError:
+            # The password was right; a stale counter only delays this account's next failure.
+            log.warning("login throttle not reset after a success", extra={LogKey.USER_ID: str(user.id)})
         if user.frozen:
             raise errors.permission_denied("USER_FROZEN", "this account is frozen; contact support")
         new_hash = await self._hashing.hash(password) if self._hashing.needs_rehash(user.password_hash) else None
