@@ -2,7 +2,9 @@
 
 The record is written in the same transaction as the domain rows, so a stored response
 exists exactly when the effect does. A Redis lock (SET NX PX) makes a concurrent duplicate
-fail fast with ABORTED instead of racing the first one.
+fail fast with ABORTED instead of racing the first one. A record answers replays for a TTL
+(24 h by default); after it the same request id is a new request (an expired record that the
+purge worker, services.common.idempotency_purge, has not deleted yet is ignored and replaced).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Final, Generic, TypeVar
 import redis.asyncio as aioredis
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.db import fetch_all
@@ -28,20 +29,56 @@ M = TypeVar("M", bound=Message)
 
 REQUEST_IN_FLIGHT: Final = "REQUEST_IN_FLIGHT"
 REQUEST_ID_REUSED: Final = "REQUEST_ID_REUSED"
+IDEMPOTENCY_KEY_CONFLICT: Final = "IDEMPOTENCY_KEY_CONFLICT"
 ANONYMOUS: Final = "-"
+DEFAULT_TTL_SECONDS: Final = 24 * 3600.0
+
+# The REST headers that carry a request id when the body has none (Envoy forwards headers as
+# lower-case gRPC metadata). `X-Idempotency-Key` is an alias of `Idempotency-Key` for clients
+# and gateways that prefix custom headers.
+IDEMPOTENCY_KEY_HEADERS: Final = ("idempotency-key", "x-idempotency-key")
+
+
+def key_from_headers(values: list[str | None]) -> str:
+    """The one request id the key headers carry ('' when none does).
+
+    Args:
+        values: The value of each of IDEMPOTENCY_KEY_HEADERS (None when absent).
+
+    Raises:
+        InvalidArgument: IDEMPOTENCY_KEY_CONFLICT when the two headers name different keys.
+    """
+    keys = {v.strip() for v in values if v and v.strip()}
+    if len(keys) > 1:
+        raise InvalidArgument(
+            "Idempotency-Key and X-Idempotency-Key carry different keys; send one",
+            reason=IDEMPOTENCY_KEY_CONFLICT,
+        )
+    return keys.pop() if keys else ""
+
 
 # Deletes the lock only if we still own it: after a TTL expiry another request may hold it.
-_RELEASE: Final = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+_RELEASE: Final = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
 
 # psycopg syntax: both run straight on the driver (db.fetch_all), on every mutating call.
+# Expired records (older than the TTL) do not answer: the purge may not have reached them yet.
 _SELECT = (
     "SELECT request_hash, response_type, response FROM platform.idempotency_records"
     " WHERE scope = %(scope)s AND principal = %(principal)s AND request_id = %(request_id)s"
+    " AND created_at >= now() - make_interval(secs => %(ttl)s)"
 )
+# A live record with the key means a concurrent duplicate committed first (no row returned); an
+# expired one is replaced in place, so a request after expiry is new even before the purge.
 _INSERT = (
-    "INSERT INTO platform.idempotency_records (scope, principal, request_id, request_hash, response_type, response)"
+    "INSERT INTO platform.idempotency_records AS r"
+    " (scope, principal, request_id, request_hash, response_type, response)"
     " VALUES (%(scope)s, %(principal)s, %(request_id)s, %(request_hash)s, %(response_type)s, %(response)s)"
-    " ON CONFLICT DO NOTHING RETURNING 1"
+    " ON CONFLICT (scope, principal, request_id) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
+    " response_type = EXCLUDED.response_type, response = EXCLUDED.response, created_at = now()"
+    " WHERE r.created_at < now() - make_interval(secs => %(ttl)s)"
+    " RETURNING 1"
 )
 
 
@@ -89,6 +126,7 @@ class Idempotency:
         redis: aioredis.Redis,
         *,
         lock_ttl_seconds: float = 30.0,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
     ) -> None:
         """Create the helper.
 
@@ -97,10 +135,12 @@ class Idempotency:
             redis: The service's Redis client.
             lock_ttl_seconds: How long an in-flight lock lives if its holder dies; longer
                 than any use case takes.
+            ttl_seconds: How long a record answers replays (GX_IDEMPOTENCY__TTL_SECONDS).
         """
         self._sessions = sessions
         self._redis = redis
         self._lock_ttl_ms = int(lock_ttl_seconds * 1000)
+        self._ttl = ttl_seconds
 
     @staticmethod
     def _lock_key(scope: str, principal: str, request_id: str) -> str:
@@ -117,7 +157,7 @@ class Idempotency:
         return _decode(stored.response_type, bytes(stored.response))  # type: ignore[attr-defined]
 
     async def _lookup(self, session: AsyncSession, key: dict[str, str]) -> object | None:
-        rows = await fetch_all(session, _SELECT, key)
+        rows = await fetch_all(session, _SELECT, {**key, "ttl": self._ttl})
         return rows[0] if rows else None
 
     async def _stored(self, key: dict[str, str]) -> object | None:
@@ -187,6 +227,7 @@ class Idempotency:
                     _INSERT,
                     {
                         **key,
+                        "ttl": self._ttl,
                         "request_hash": fingerprint,
                         "response_type": response.DESCRIPTOR.full_name,
                         "response": response.SerializeToString(deterministic=True),
@@ -206,12 +247,3 @@ class Idempotency:
             except Exception as exc:
                 # The TTL frees it anyway; the request itself succeeded or failed already.
                 _log.warning("could not release idempotency lock: %s", exc)
-
-
-async def purge_older_than(session: AsyncSession, days: int) -> int:
-    """Delete records older than `days` (a maintenance job); returns how many."""
-    result = await session.execute(
-        text("DELETE FROM platform.idempotency_records WHERE created_at < now() - make_interval(days => :days)"),
-        {"days": days},
-    )
-    return int(getattr(result, "rowcount", 0) or 0)

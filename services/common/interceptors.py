@@ -13,7 +13,7 @@ import grpc
 from google.protobuf import descriptor as _d
 from google.protobuf.message import Message
 
-from services.common import errors, validation
+from services.common import errors, idempotency, validation
 from services.common.logging import LogKey, method_var, new_request_id, request_id_var
 from services.common.rpc import (
     BehaviorInterceptor,
@@ -127,7 +127,8 @@ class ErrorInterceptor(BehaviorInterceptor):
 
 
 def apply_idempotency_key(request: Message, context: grpc.aio.ServicerContext) -> None:
-    """Fill an empty `request_id` from the `idempotency-key` metadata (REST's Idempotency-Key header).
+    """Fill an empty `request_id` from the `idempotency-key` metadata (REST's Idempotency-Key
+    header, or its alias X-Idempotency-Key; see idempotency.IDEMPOTENCY_KEY_HEADERS).
 
     Envoy's transcoder forwards HTTP headers as gRPC metadata, so this one place gives REST
     clients the header while the service only ever reads `request_id`.
@@ -137,9 +138,9 @@ def apply_idempotency_key(request: Message, context: grpc.aio.ServicerContext) -
         return
     if request.request_id:
         return
-    key = metadata_value(context, "idempotency-key")
+    key = idempotency.key_from_headers([metadata_value(context, h) for h in idempotency.IDEMPOTENCY_KEY_HEADERS])
     if key:
-        request.request_id = key.strip()
+        request.request_id = key
 
 
 class ValidationInterceptor(BehaviorInterceptor):

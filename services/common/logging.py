@@ -34,6 +34,7 @@ class LogKey:
     STATUS: Final = "health.status"
     COMMAND_ID: Final = "gx.outbox.command_id"
     COMMAND_TYPE: Final = "gx.outbox.command_type"
+    IDEMPOTENCY_PURGED: Final = "gx.idempotency.purged"
 
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("gx_request_id", default=None)

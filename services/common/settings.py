@@ -65,6 +65,18 @@ class AuthSettings(BaseModel):
     service_token_ttl_seconds: float = Field(default=300.0, ge=30.0, le=3600.0)
 
 
+class IdempotencySettings(BaseModel):
+    """AIP-155 request records (`GX_IDEMPOTENCY__*`; services.common.idempotency)."""
+
+    # A record answers replays for this long; after it, the same request id is a new request.
+    ttl_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # The purge worker deletes expired records at most this many per statement, so no single
+    # DELETE holds locks or bloats WAL for long.
+    purge_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # How often the purge worker looks for expired records; 0 disables it in this process.
+    purge_interval_seconds: float = Field(default=300.0, ge=0)
+
+
 class ServiceSettings(BaseSettings):
     """Settings every GX process shares; each process subclasses it.
 
@@ -83,6 +95,7 @@ class ServiceSettings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     auth: AuthSettings = AuthSettings()
+    idempotency: IdempotencySettings = IdempotencySettings()
     # Seconds in-flight calls get to finish after SIGTERM; keep below the pod's
     # terminationGracePeriodSeconds.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)

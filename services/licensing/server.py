@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.common.auth import TokenVerifier
 from services.common.db import autocommit_reads, check_database, open_database
 from services.common.idempotency import Idempotency
+from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
 from services.common.server import GxServer, bind, create_server
 from services.common.service_auth import ServiceTokenSource, audience_of, load_private_key, service_channel
@@ -72,7 +73,7 @@ def create_licensing_server(
     last_used = LastUsed(redis)
     usecases = LicensingUseCases(
         autocommit_reads(engine),
-        Idempotency(sessions, redis),
+        Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds),
         roles,
         last_used,
         Policy(dict(opts.tier_quotas), timedelta(seconds=opts.default_grace_seconds)),
@@ -92,6 +93,8 @@ async def build(settings: LicensingSettings, stack: contextlib.AsyncExitStack) -
     engine, sessions = await stack.enter_async_context(open_database(settings.database))
     redis = await stack.enter_async_context(open_redis(settings.redis))
     roles = await stack.enter_async_context(open_identity_roles(settings))
+    # Expired idempotency records go in batches, one process at a time (advisory lock).
+    await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
     server, flusher = create_licensing_server(settings, engine, sessions, redis, roles)
     flusher.start()
     # Closed before Redis and the database (reverse order), with a last flush.

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.common.auth import TokenVerifier
 from services.common.db import autocommit_reads, check_database, open_database
 from services.common.idempotency import Idempotency
+from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
 from services.common.server import GxServer, bind, create_server
 from services.wallet import servicer as servicers
@@ -50,7 +51,9 @@ def create_wallet_server(
     """
     # The use cases only read through the engine; their writes go through `sessions`.
     reads = autocommit_reads(engine)
-    recorder = CommandRecorder(reads, Idempotency(sessions, redis))
+    recorder = CommandRecorder(
+        reads, Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds)
+    )
     wallet = servicers.WalletServicer(
         WalletUseCases(reads, recorder, max_wait_seconds=settings.wallet.max_wait_seconds)
     )
@@ -86,4 +89,7 @@ async def build(settings: WalletSettings, stack: contextlib.AsyncExitStack) -> G
     """Opens the database and Redis on the exit stack and creates the server (for run_server)."""
     engine, sessions = await stack.enter_async_context(open_database(settings.database))
     redis = await stack.enter_async_context(open_redis(settings.redis))
+    # Expired idempotency records go in batches, one process at a time (advisory lock); stopped
+    # before the database closes (reverse order).
+    await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
     return create_wallet_server(settings, engine, sessions, redis)
