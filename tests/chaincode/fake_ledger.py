@@ -100,6 +100,7 @@ class FakeStub:
         self.writes: dict[str, bytes | None] = {}
         self.events: list[tuple[str, bytes]] = []
         self.reads: list[str] = []
+        self.ranges: list[tuple[str, str]] = []
 
     def get_function_and_parameters(self) -> tuple[str, list[str]]:
         return self._args[0], self._args[1:]
@@ -127,6 +128,7 @@ class FakeStub:
         self.writes[key] = None
 
     async def get_state_by_range(self, start: str, end: str) -> _Iterator:
+        self.ranges.append((start, end))
         keys = sorted((k for k in self._world if start.encode() <= k.encode() < end.encode()), key=str.encode)
         return _Iterator([_KV(k, self._world[k]) for k in keys])
 
@@ -143,6 +145,19 @@ class Outcome:
     payload: str
     events: list[tuple[str, bytes]]
     writes: dict[str, bytes | None]
+    # What the transaction read: keys (GetState) and [start, end) ranges (GetStateByRange), which
+    # Fabric checks at commit (MVCC and phantom validation).
+    reads: list[str] = dataclasses.field(default_factory=list)
+    ranges: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def conflicts_with(self, other: Outcome) -> bool:
+        """Whether this transaction, committed after *other* in one block, fails Fabric's validation:
+        it read a key *other* wrote, or a range holding a key *other* wrote."""
+        return any(
+            key in self.reads
+            or any(start.encode() <= key.encode() < end.encode() for start, end in self.ranges)
+            for key in other.writes
+        )
 
     @property
     def ok(self) -> bool:
@@ -174,7 +189,9 @@ class FakeLedger:
     def advance(self, **delta: float) -> None:
         self.now += datetime.timedelta(**delta)
 
-    async def invoke(self, function: str, request: Message | str, role: str = "gx_super_admin") -> Outcome:
+    async def invoke(
+        self, function: str, request: Message | str, role: str = "gx_super_admin", *, commit: bool = True
+    ) -> Outcome:
         arg = request if isinstance(request, str) else json_format.MessageToJson(request)
         self._n += 1
         tx_id = hashlib.sha256(f"tx{self._n}".encode()).hexdigest()
@@ -184,13 +201,31 @@ class FakeLedger:
         ts.FromDatetime(self.now.replace(tzinfo=None) + datetime.timedelta(microseconds=self._n))
         stub = FakeStub(self.world, [function, arg], tx_id, ts, role_cert(role) if role else b"")
         response = await self.chaincode.invoke(stub)
-        if response.status == 200:
+        if response.status == 200 and commit:
             for key, value in stub.writes.items():
                 if value is None:
                     self.world.pop(key, None)
                 else:
                     self.world[key] = value
-        return Outcome(response.status, response.message, response.payload.decode(), stub.events, stub.writes)
+        return Outcome(
+            response.status,
+            response.message,
+            response.payload.decode(),
+            stub.events,
+            stub.writes,
+            stub.reads,
+            stub.ranges,
+        )
+
+    def commit(self, outcome: Outcome) -> None:
+        """Apply the writes of a transaction simulated with ``commit=False`` (as a peer commits a
+        VALID transaction of a block)."""
+        assert outcome.ok, outcome.message
+        for key, value in outcome.writes.items():
+            if value is None:
+                self.world.pop(key, None)
+            else:
+                self.world[key] = value
 
     def balance(self, account_id: str) -> int:
         """Committed balance including accrued credits."""
