@@ -54,8 +54,9 @@ local function reason_for(status, message)
 end
 
 function envoy_on_request(request_handle)
-  -- Idempotency-Key needs no work: HTTP headers reach the gRPC handler as metadata
-  -- ("idempotency-key"), where the shared idempotency code reads it.
+  -- Idempotency-Key and its alias X-Idempotency-Key need no work: HTTP headers reach the gRPC
+  -- handler as metadata ("idempotency-key", "x-idempotency-key"), where the shared idempotency
+  -- code (services.common.idempotency.IDEMPOTENCY_KEY_HEADERS) reads them.
 end
 
 function envoy_on_response(response_handle)

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gx.ledger.v1 import commands_pb2
-from gx.type.v1 import command_pb2, operation_pb2
+from gx.type.v1 import operation_pb2
 from gx.wallet.v1 import wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chaincode import rules
 from services.common.auth import Principal
+from services.common.commands import declared_command
 from services.common.errors import GxError
 from services.common.operations import get_operation, parse_operation_name, wait_operation
 from services.wallet import convert, errors, fees, ids, paging, readmodels
@@ -248,7 +249,7 @@ class WalletUseCases:
             principal=principal,
             request=request,
             request_id=request.request_id,
-            command_type=command_pb2.COMMAND_TYPE_TRANSFER_TOKENS,
+            command_type=declared_command(svc, "WalletService", "Transfer"),
             build=build,
         )
 

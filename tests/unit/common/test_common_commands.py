@@ -1,0 +1,28 @@
+"""declared_command reads the command an RPC records from its proto option, the one place it is declared."""
+
+from __future__ import annotations
+
+import pytest
+from gx.type.v1 import command_pb2
+from gx.wallet.v1 import organization_service_pb2, wallet_service_pb2
+
+from outbox.commands import spec_for
+from services.common.commands import declared_command
+
+
+def test_an_rpc_answers_the_command_its_proto_declares() -> None:
+    assert (
+        declared_command(wallet_service_pb2, "WalletService", "Transfer")
+        == command_pb2.COMMAND_TYPE_TRANSFER_TOKENS
+    )
+    government = declared_command(
+        organization_service_pb2, "OrganizationService", "ProposeGovernmentOrganization"
+    )
+    assert government == command_pb2.COMMAND_TYPE_PROPOSE_GOVERNMENT_ORGANIZATION
+    # The outbox submits that command under the identity its ledger request message declares.
+    assert spec_for(command_pb2.CommandType.Name(government)).submitter_role == "gx_admin"
+
+
+def test_a_read_rpc_declares_no_command() -> None:
+    with pytest.raises(LookupError, match="GetOperation"):
+        declared_command(wallet_service_pb2, "WalletService", "GetOperation")
