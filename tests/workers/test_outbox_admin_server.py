@@ -70,6 +70,13 @@ async def test_an_admin_lists_retries_and_cancels_over_grpc(
                     command_id=str(cid), request_id=str(uuid.uuid4())), metadata=as_admin)
                 assert retried.command.retry_of_command_id == str(cid)
                 assert retried.operation.name == f"operations/{retried.command.command_id}"
+                # The retry keeps the original's ordering keys; a command recorded after it on
+                # the same key (system) names it as the one it waits for.
+                assert (list(retried.command.exclusive_keys), list(retried.command.shared_keys)) == (["system"], [])
+                later = await record(engine, "PAUSE_SYSTEM", commands_pb2.PauseSystemRequest(request_id=str(uuid.uuid4())))
+                shown = (await stub.GetOutboxCommand(
+                    outbox_service_pb2.GetOutboxCommandRequest(command_id=str(later)), metadata=as_admin)).command
+                assert shown.blocked_by_command_id == retried.command.command_id and not shown.depends_on_command_id
                 again = await stub.CancelOutboxCommand(outbox_service_pb2.CancelOutboxCommandRequest(
                     command_id=str(cid), request_id=str(uuid.uuid4())), metadata=as_admin)
                 assert again.command.error_code == "CANCELLED"  # cancelling twice answers the same
