@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from google.protobuf import json_format
 from google.protobuf.message import Message
 from gx.ledger.v1 import events_pb2, resources_pb2
 from sqlalchemy import text
@@ -476,7 +477,8 @@ async def organization_activated(ctx: TxContext, index: int, e: events_pb2.Organ
 
 
 async def auth_rule_defined(ctx: TxContext, index: int, e: events_pb2.AuthRuleDefined) -> None:
-    # A tier with the same threshold replaces the old one; tiers stay sorted by threshold.
+    # An approved rule change (the proposal's MultisigTxExecuted follows). A tier with the same
+    # threshold replaces the old one; tiers stay sorted by threshold.
     rule = json.loads(_rules_json([e.rule]))[0]
     await ctx.run(
         "UPDATE ledger.organizations SET auth_rules = ("
@@ -491,13 +493,28 @@ async def auth_rule_defined(ctx: TxContext, index: int, e: events_pb2.AuthRuleDe
     )
 
 
+async def auth_rule_removed(ctx: TxContext, index: int, e: events_pb2.AuthRuleRemoved) -> None:
+    # An approved rule change removed the tier with this threshold.
+    await ctx.run(
+        "UPDATE ledger.organizations SET auth_rules = ("
+        " SELECT COALESCE(jsonb_agg(r ORDER BY (r->>'amountThresholdQirat')::bigint), '[]'::jsonb)"
+        "  FROM jsonb_array_elements(auth_rules) AS r WHERE (r->>'amountThresholdQirat')::bigint <> :threshold),"
+        " block_number = :block, update_time = :time WHERE org_id = :id",
+        id=e.organization_id,
+        threshold=e.amount_threshold_qirat,
+    )
+
+
 async def multisig_tx_initiated(ctx: TxContext, index: int, e: events_pb2.MultisigTxInitiated) -> None:
     m = e.multisig_tx
+    # A rule-change proposal carries its change (proto JSON); a payment has none.
+    change = json_format.MessageToJson(m.rule_change, indent=None) if m.HasField("rule_change") else None
     await ctx.run(
         "INSERT INTO ledger.multisig_txs (multisig_tx_id, org_id, to_account_id, amount_qirat, remark, initiator_id,"
-        " required_approvals, approver_ids, approval_ids, status, create_time, block_number, update_time)"
+        " required_approvals, approver_ids, approval_ids, status, create_time, block_number, update_time, rule_change)"
         " VALUES (:id, :org, :to, :amount, :remark, :init, :req, CAST(:approvers AS jsonb), CAST(:approvals AS jsonb),"
-        " :status, :ctime, :block, :time) ON CONFLICT (multisig_tx_id) DO NOTHING",
+        " :status, :ctime, :block, :time, CAST(:change AS jsonb)) ON CONFLICT (multisig_tx_id) DO NOTHING",
+        change=change,
         id=m.multisig_tx_id,
         org=m.organization_id,
         to=m.to_account_id,
@@ -529,7 +546,8 @@ async def multisig_tx_executed(ctx: TxContext, index: int, e: events_pb2.Multisi
         "UPDATE ledger.multisig_txs SET status = 'EXECUTED', transfer_id = :tid, execute_time = :time,"
         " block_number = :block, update_time = :time WHERE multisig_tx_id = :id",
         id=e.multisig_tx_id,
-        tid=e.transfer_id,
+        # A rule change moves no money: no transfer.
+        tid=e.transfer_id or None,
     )
 
 
@@ -655,6 +673,7 @@ HANDLERS: dict[str, Handler] = {
     "membership_endorsed": membership_endorsed,
     "organization_activated": organization_activated,
     "auth_rule_defined": auth_rule_defined,
+    "auth_rule_removed": auth_rule_removed,
     "multisig_tx_initiated": multisig_tx_initiated,
     "multisig_tx_approved": multisig_tx_approved,
     "multisig_tx_executed": multisig_tx_executed,

@@ -1,4 +1,4 @@
-"""Organization contract: propose → endorse → activate, tiered multisig rules and transfers."""
+"""Organization contract: propose → endorse → activate; payments and rule changes approved by multisig (chaincode.multisig)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import queries_pb2 as qry
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import ledger, transfers
+from chaincode import ledger, multisig, transfers
 from chaincode.contracts.base import (
     GxContract,
     check_amount,
@@ -48,7 +48,6 @@ class OrganizationContract(GxContract):
         """Proposes a GOVERNMENT organisation; its gx_admin submitter is declared on the request message."""
         return await run_command(ctx, cmd.ProposeGovernmentOrganizationRequest, request, _propose_government)
 
-
     async def EndorseMembership(self, ctx: TransactionContext, request: str) -> str:
         """A stakeholder endorses a proposed organisation; once all have, it is ENDORSED."""
         return await run_command(ctx, cmd.EndorseMembershipRequest, request, _endorse)
@@ -58,15 +57,19 @@ class OrganizationContract(GxContract):
         return await run_command(ctx, cmd.ActivateOrganizationRequest, request, _activate)
 
     async def DefineAuthRule(self, ctx: TransactionContext, request: str) -> str:
-        """Adds or replaces (same threshold) a multisig tier of an active organisation."""
+        """Proposes adding or replacing (same threshold) a multisig tier; it takes effect once approved."""
         return await run_command(ctx, cmd.DefineAuthRuleRequest, request, _define_rule)
+
+    async def RemoveAuthRule(self, ctx: TransactionContext, request: str) -> str:
+        """Proposes removing a multisig tier; it takes effect once approved."""
+        return await run_command(ctx, cmd.RemoveAuthRuleRequest, request, _remove_rule)
 
     async def InitiateMultisigTx(self, ctx: TransactionContext, request: str) -> str:
         """Starts a transfer out of an organisation's account."""
         return await run_command(ctx, cmd.InitiateMultisigTxRequest, request, _initiate)
 
     async def ApproveMultisigTx(self, ctx: TransactionContext, request: str) -> str:
-        """Records one approval; executes the transfer when approvals suffice and funds allow."""
+        """Records one approval; executes the proposal when approvals suffice (and, to pay, funds allow)."""
         return await run_command(ctx, cmd.ApproveMultisigTxRequest, request, _approve)
 
     async def ExecuteMultisigTx(self, ctx: TransactionContext, request: str) -> str:
@@ -220,57 +223,161 @@ async def _activate(tx: Tx, request: cmd.ActivateOrganizationRequest) -> cmd.Act
     return cmd.ActivateOrganizationResult(organization=org, account=acct)
 
 
-async def _define_rule(tx: Tx, request: cmd.DefineAuthRuleRequest) -> cmd.DefineAuthRuleResult:
-    org = await _require_org(tx, request.organization_id)
-    need(org.status == res.ORGANIZATION_STATUS_ACTIVE, "WRONG_STATUS", "the organisation is not active")
-    _require_stakeholder(org, request.defined_by, "defined_by")
-    rule = request.rule
-    approvers = list(rule.approver_ids)
-    need(len(set(approvers)) == len(approvers), "INVALID_ARGUMENT", "approver_ids has duplicates")
-    for approver in approvers:
-        _require_stakeholder(org, approver, "approver_ids")
-    pool = len(approvers) or len(org.stakeholder_ids)
-    need(rule.amount_threshold_qirat >= 0, "INVALID_ARGUMENT", "amount_threshold_qirat must not be negative")
+def _rules(org: res.Organization) -> list[multisig.Rule]:
+    return [
+        multisig.Rule(r.amount_threshold_qirat, r.required_approvals, tuple(r.approver_ids))
+        for r in org.auth_rules
+    ]
+
+
+def _requirements(org: res.Organization, msig: res.MultisigTx) -> list[multisig.Requirement]:
+    """What *msig* needs under the tiers in force NOW (never pinned at initiation)."""
+    if msig.HasField("rule_change"):
+        return multisig.rule_change_requirements(org.stakeholder_ids, _rules(org))
+    return multisig.payment_requirements(org.stakeholder_ids, _rules(org), msig.amount_qirat)
+
+
+def _refresh(org: res.Organization, msig: res.MultisigTx) -> bool:
+    """Re-evaluate *msig* against the tiers in force: its shown requirement and its status
+    (APPROVED exactly when its approvals satisfy them). Returns whether they do."""
+    needs = _requirements(org, msig)
+    msig.required_approvals = multisig.required_approvals(needs)
+    del msig.approver_ids[:]
+    msig.approver_ids.extend(multisig.approver_group(needs))
+    ok = multisig.satisfied(org.stakeholder_ids, needs, msig.approval_ids)
+    msig.status = res.MULTISIG_TX_STATUS_APPROVED if ok else res.MULTISIG_TX_STATUS_PENDING
+    return ok
+
+
+async def _open_proposal(
+    tx: Tx, org: res.Organization, msig: res.MultisigTx
+) -> cmd.TransferTokensResult | None:
+    """Record a new proposal with its initiator's approval (if it counts) and execute it at once
+    when that already suffices. Returns the transfer if a payment executed."""
     need(
-        1 <= rule.required_approvals <= pool,
-        "INVALID_ARGUMENT",
-        f"required_approvals must be within [1, {pool}]",
+        await tx.get(_msig_key(msig.multisig_tx_id)) is None,
+        "MULTISIG_TX_EXISTS",
+        f"{msig.multisig_tx_id} exists",
     )
-    kept = [r for r in org.auth_rules if r.amount_threshold_qirat != rule.amount_threshold_qirat]
-    kept.append(rule)
-    kept.sort(key=lambda r: r.amount_threshold_qirat)
-    del org.auth_rules[:]
-    org.auth_rules.extend(kept)
-    tx.put_msg(_org_key(org.organization_id), org)
-    tx.emit(
-        auth_rule_defined=ev.AuthRuleDefined(
-            organization_id=org.organization_id,
-            rule=rule,
-            defined_by=request.defined_by,
+    msig.organization_id = org.organization_id
+    msig.status = res.MULTISIG_TX_STATUS_PENDING
+    msig.create_time.CopyFrom(tx.time)
+    if multisig.may_approve(org.stakeholder_ids, _requirements(org, msig), msig.initiator_id):
+        msig.approval_ids.append(msig.initiator_id)
+    approved = _refresh(org, msig)
+    # The event shows the proposal as initiated: PENDING, with the initiator's approval.
+    initiated = res.MultisigTx()
+    initiated.CopyFrom(msig)
+    initiated.status = res.MULTISIG_TX_STATUS_PENDING
+    tx.emit(multisig_tx_initiated=ev.MultisigTxInitiated(multisig_tx=initiated))
+    executed = None
+    if approved:
+        tx.emit(multisig_tx_approved=_approved_event(msig, msig.initiator_id))
+        executed = await _try_execute(tx, org, msig, strict=False)
+    tx.put_msg(_msig_key(msig.multisig_tx_id), msig)
+    return executed
+
+
+async def _propose_rule_change(
+    tx: Tx, organization_id: str, proposer: str, change: res.AuthRuleChange, request_id: str
+) -> tuple[res.Organization, res.MultisigTx]:
+    org = await _require_org(tx, organization_id)
+    need(org.status == res.ORGANIZATION_STATUS_ACTIVE, "WRONG_STATUS", "the organisation is not active")
+    _require_stakeholder(org, proposer, "proposer")
+    # Checked now so a proposal that could never take effect is refused, and again at execution.
+    _changed_rules(org, change)
+    msig = res.MultisigTx(multisig_tx_id=request_id, initiator_id=proposer, rule_change=change)
+    await _open_proposal(tx, org, msig)
+    return org, msig
+
+
+def _changed_rules(org: res.Organization, change: res.AuthRuleChange) -> list[multisig.Rule]:
+    if change.WhichOneof("change") == "set_rule":
+        rule = multisig.Rule(
+            change.set_rule.amount_threshold_qirat,
+            change.set_rule.required_approvals,
+            tuple(change.set_rule.approver_ids),
         )
+        multisig.check_rule(org.stakeholder_ids, rule)
+        return multisig.set_rule(_rules(org), rule)
+    return multisig.remove_rule(_rules(org), change.remove_threshold_qirat)
+
+
+async def _define_rule(tx: Tx, request: cmd.DefineAuthRuleRequest) -> cmd.DefineAuthRuleResult:
+    for approver in request.rule.approver_ids:
+        check_id(approver, "approver_ids")
+    change = res.AuthRuleChange(set_rule=request.rule)
+    org, msig = await _propose_rule_change(
+        tx, request.organization_id, request.defined_by, change, request.request_id
     )
-    return cmd.DefineAuthRuleResult(organization=org)
+    return cmd.DefineAuthRuleResult(organization=org, multisig_tx=msig)
 
 
-def _may_approve(org: res.Organization, msig: res.MultisigTx, user_id: str) -> bool:
-    if user_id not in org.stakeholder_ids:
-        return False
-    return not msig.approver_ids or user_id in msig.approver_ids
+async def _remove_rule(tx: Tx, request: cmd.RemoveAuthRuleRequest) -> cmd.RemoveAuthRuleResult:
+    change = res.AuthRuleChange(remove_threshold_qirat=request.amount_threshold_qirat)
+    org, msig = await _propose_rule_change(
+        tx, request.organization_id, request.removed_by, change, request.request_id
+    )
+    return cmd.RemoveAuthRuleResult(organization=org, multisig_tx=msig)
+
+
+def _enact_rule_change(tx: Tx, org: res.Organization, msig: res.MultisigTx) -> None:
+    """Apply an approved rule change to *org* (the caller writes it) and emit what changed."""
+    change = msig.rule_change
+    rules = _changed_rules(org, change)
+    del org.auth_rules[:]
+    org.auth_rules.extend(
+        res.AuthRule(
+            amount_threshold_qirat=r.threshold, required_approvals=r.required, approver_ids=r.approvers
+        )
+        for r in rules
+    )
+    tx.put_msg(_org_key(org.organization_id), org)
+    if change.WhichOneof("change") == "set_rule":
+        tx.emit(
+            auth_rule_defined=ev.AuthRuleDefined(
+                organization_id=org.organization_id,
+                rule=change.set_rule,
+                defined_by=msig.initiator_id,
+                multisig_tx_id=msig.multisig_tx_id,
+            )
+        )
+    else:
+        tx.emit(
+            auth_rule_removed=ev.AuthRuleRemoved(
+                organization_id=org.organization_id,
+                amount_threshold_qirat=change.remove_threshold_qirat,
+                removed_by=msig.initiator_id,
+                multisig_tx_id=msig.multisig_tx_id,
+            )
+        )
+
+
+# Failures that leave an approved proposal APPROVED (the approval itself still commits), to be
+# executed later; anything else rejects the whole transaction.
+_SOFT_PAYMENT = ("SYSTEM_PAUSED", "WALLET_FROZEN", "INSUFFICIENT_FUNDS")
+_SOFT_RULE_CHANGE = ("AUTH_RULE_NOT_FOUND", "TOO_MANY_AUTH_RULES")
 
 
 async def _try_execute(
     tx: Tx, org: res.Organization, msig: res.MultisigTx, strict: bool
 ) -> cmd.TransferTokensResult | None:
-    """Execute an APPROVED transfer. With *strict* False a paused system, a frozen account or too
-    little money leaves it APPROVED (the approval itself still commits); with True they reject."""
-    source = await ledger.require_account(tx, org.organization_id)
-    target = await ledger.require_account(tx, msig.to_account_id)
+    """Execute an APPROVED proposal. With *strict* False a paused system, a frozen account or too
+    little money (a rule change: a tier that no longer fits) leaves it APPROVED (the approval itself
+    still commits); with True they reject."""
+    result = None
     try:
-        result = await transfers.transfer(
-            tx, source, target, msig.amount_qirat, msig.remark, msig.multisig_tx_id
-        )
+        if msig.HasField("rule_change"):
+            _enact_rule_change(tx, org, msig)
+        else:
+            source = await ledger.require_account(tx, org.organization_id)
+            target = await ledger.require_account(tx, msig.to_account_id)
+            result = await transfers.transfer(
+                tx, source, target, msig.amount_qirat, msig.remark, msig.multisig_tx_id
+            )
     except Rejection as exc:
-        if strict or exc.reason not in ("SYSTEM_PAUSED", "WALLET_FROZEN", "INSUFFICIENT_FUNDS"):
+        soft = _SOFT_RULE_CHANGE if msig.HasField("rule_change") else _SOFT_PAYMENT
+        if strict or exc.reason not in soft:
             raise
         return None
     msig.status = res.MULTISIG_TX_STATUS_EXECUTED
@@ -278,7 +385,7 @@ async def _try_execute(
         multisig_tx_executed=ev.MultisigTxExecuted(
             multisig_tx_id=msig.multisig_tx_id,
             organization_id=org.organization_id,
-            transfer_id=result.transfer_id,
+            transfer_id=result.transfer_id if result is not None else "",
         )
     )
     return result
@@ -305,37 +412,17 @@ async def _initiate(tx: Tx, request: cmd.InitiateMultisigTxRequest) -> cmd.Initi
     need(
         request.to_account_id != org.organization_id, "INVALID_ARGUMENT", "an organisation cannot pay itself"
     )
-    multisig_tx_id = request.request_id
-    need(await tx.get(_msig_key(multisig_tx_id)) is None, "MULTISIG_TX_EXISTS", f"{multisig_tx_id} exists")
-    # The tier is the rule with the highest threshold the amount exceeds; below every rule,
-    # one approval by any stakeholder suffices.
-    tier = None
-    for rule in org.auth_rules:
-        if request.amount_qirat > rule.amount_threshold_qirat:
-            tier = rule
     msig = res.MultisigTx(
-        multisig_tx_id=multisig_tx_id,
-        organization_id=org.organization_id,
+        multisig_tx_id=request.request_id,
         to_account_id=request.to_account_id,
         amount_qirat=request.amount_qirat,
         remark=request.remark,
         initiator_id=request.initiator_id,
-        required_approvals=tier.required_approvals if tier else 1,
-        approver_ids=list(tier.approver_ids) if tier else [],
-        status=res.MULTISIG_TX_STATUS_PENDING,
     )
-    msig.create_time.CopyFrom(tx.time)
-    if _may_approve(org, msig, request.initiator_id):
-        msig.approval_ids.append(request.initiator_id)
-    tx.emit(multisig_tx_initiated=ev.MultisigTxInitiated(multisig_tx=msig))
     result = cmd.InitiateMultisigTxResult()
-    if len(msig.approval_ids) >= msig.required_approvals:
-        msig.status = res.MULTISIG_TX_STATUS_APPROVED
-        tx.emit(multisig_tx_approved=_approved_event(msig, request.initiator_id))
-        executed = await _try_execute(tx, org, msig, strict=False)
-        if executed is not None:
-            result.transfer.CopyFrom(executed)
-    tx.put_msg(_msig_key(multisig_tx_id), msig)
+    executed = await _open_proposal(tx, org, msig)
+    if executed is not None:
+        result.transfer.CopyFrom(executed)
     result.multisig_tx.CopyFrom(msig)
     return result
 
@@ -343,13 +430,15 @@ async def _initiate(tx: Tx, request: cmd.InitiateMultisigTxRequest) -> cmd.Initi
 async def _approve(tx: Tx, request: cmd.ApproveMultisigTxRequest) -> cmd.ApproveMultisigTxResult:
     msig = await _require_msig(tx, request.multisig_tx_id)
     org = await _require_org(tx, msig.organization_id)
+    # APPROVED too: a tier tightened since may need approvals it did not have.
     need(
-        msig.status == res.MULTISIG_TX_STATUS_PENDING,
+        msig.status in (res.MULTISIG_TX_STATUS_PENDING, res.MULTISIG_TX_STATUS_APPROVED),
         "WRONG_STATUS",
-        f"multisig transfer {msig.multisig_tx_id} is not waiting for approvals",
+        f"multisig transfer {msig.multisig_tx_id} is executed",
     )
+    _require_stakeholder(org, request.approver_id, "approver_id")
     need(
-        _may_approve(org, msig, request.approver_id),
+        multisig.may_approve(org.stakeholder_ids, _requirements(org, msig), request.approver_id),
         "NOT_AN_APPROVER",
         f"{request.approver_id!r} may not approve this transfer",
     )
@@ -360,10 +449,9 @@ async def _approve(tx: Tx, request: cmd.ApproveMultisigTxRequest) -> cmd.Approve
     )
     msig.approval_ids.append(request.approver_id)
     result = cmd.ApproveMultisigTxResult()
-    if len(msig.approval_ids) >= msig.required_approvals:
-        msig.status = res.MULTISIG_TX_STATUS_APPROVED
+    approved = _refresh(org, msig)
     tx.emit(multisig_tx_approved=_approved_event(msig, request.approver_id))
-    if msig.status == res.MULTISIG_TX_STATUS_APPROVED:
+    if approved:
         executed = await _try_execute(tx, org, msig, strict=False)
         if executed is not None:
             result.transfer.CopyFrom(executed)
@@ -380,10 +468,17 @@ async def _execute(tx: Tx, request: cmd.ExecuteMultisigTxRequest) -> cmd.Execute
         "WRONG_STATUS",
         f"multisig transfer {msig.multisig_tx_id} is not approved and unexecuted",
     )
+    need(
+        _refresh(org, msig),
+        "APPROVALS_INSUFFICIENT",
+        f"the approvals of {msig.multisig_tx_id} no longer satisfy the organisation's rules in force",
+    )
     executed = await _try_execute(tx, org, msig, strict=True)
-    assert executed is not None  # strict mode raises instead
     tx.put_msg(_msig_key(msig.multisig_tx_id), msig)
-    return cmd.ExecuteMultisigTxResult(multisig_tx=msig, transfer=executed)
+    out = cmd.ExecuteMultisigTxResult(multisig_tx=msig)
+    if executed is not None:
+        out.transfer.CopyFrom(executed)
+    return out
 
 
 async def _get_org(tx: Tx, request: qry.GetOrganizationRequest) -> qry.GetOrganizationResult:
@@ -391,7 +486,7 @@ async def _get_org(tx: Tx, request: qry.GetOrganizationRequest) -> qry.GetOrgani
     out = qry.GetOrganizationResult(organization=org)
     acct = await ledger.account(tx, org.organization_id)
     if acct is not None:
-        out.account.CopyFrom(acct)
+        out.account.CopyFrom(await ledger.with_balance(tx, acct))  # pending credits included
     return out
 
 

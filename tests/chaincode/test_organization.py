@@ -154,6 +154,20 @@ async def test_government_organisations_are_their_own_command_with_an_admin_subm
     assert out.domain_events() == ["organization_proposed"]
 
 
+async def _enacted(gx: FakeLedger, org_id: str, outcome, approvers: list[str]) -> None:
+    """Approve a rule-change proposal by *approvers* until it takes effect."""
+    msig = outcome.result(cmd.DefineAuthRuleResult).multisig_tx
+    for who in approvers:
+        msig = (await _approve(gx, msig.multisig_tx_id, who)).result(cmd.ApproveMultisigTxResult).multisig_tx
+    assert msig.status == res.MULTISIG_TX_STATUS_EXECUTED, msig
+
+
+async def _org_rules(gx: FakeLedger, org_id: str) -> list[tuple[int, int, list[str]]]:
+    out = await gx.invoke("GetOrganization", qry.GetOrganizationRequest(organization_id=org_id))
+    org = out.result(qry.GetOrganizationResult).organization
+    return [(r.amount_threshold_qirat, r.required_approvals, list(r.approver_ids)) for r in org.auth_rules]
+
+
 async def test_tiered_multisig_executes_when_approvals_suffice(gx: FakeLedger) -> None:
     alice, bob, carol = [await new_user(gx) for _ in range(3)]
     payee = await new_user(gx)
@@ -161,13 +175,16 @@ async def test_tiered_multisig_executes_when_approvals_suffice(gx: FakeLedger) -
     funded = (await transfer(gx, alice, org, 300 * GX)).result(cmd.TransferTokensResult)
     assert (funded.category, funded.fee_bps) == (res.TRANSFER_CATEGORY_MERCHANT_LOCAL, 15)
     assert (await transfer(gx, bob, org, 100 * GX)).ok
-    assert (await _rule(gx, org, alice, 100 * GX, 2, [alice, bob])).ok
-    assert (await _rule(gx, org, alice, 200 * GX, 3, [])).ok
+    # Without tiers every rule change needs all three; then each needs what every tier requires.
+    await _enacted(gx, org, await _rule(gx, org, alice, 0, 1, []), [bob, carol])
+    await _enacted(gx, org, await _rule(gx, org, alice, 100 * GX, 2, [alice, bob]), [])
+    await _enacted(gx, org, await _rule(gx, org, alice, 200 * GX, 3, []), [bob])
     assert (await _rule(gx, org, alice, 0, 4, [])).message.startswith(
         "INVALID_ARGUMENT"
     )  # 4 > 3 stakeholders
+    assert await _org_rules(gx, org) == [(0, 1, []), (100 * GX, 2, [alice, bob]), (200 * GX, 3, [])]
 
-    # Below every tier: one approval; the initiator's own counts, so it executes at once.
+    # Tier 0: one approval; the initiator's own counts, so it executes at once.
     small = await _initiate(gx, org, payee, 50 * GX, carol)
     result = small.result(cmd.InitiateMultisigTxResult)
     assert result.multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
@@ -212,6 +229,145 @@ async def test_tiered_multisig_executes_when_approvals_suffice(gx: FakeLedger) -
         await gx.invoke("GetMultisigTx", qry.GetMultisigTxRequest(multisig_tx_id=big.multisig_tx_id))
     ).result(qry.GetMultisigTxResult)
     assert list(msig.multisig_tx.approval_ids) == [alice, bob, carol]
+
+
+async def test_one_member_alone_cannot_write_themselves_a_rule_and_drain_the_organisation(
+    gx: FakeLedger,
+) -> None:
+    # The attack from issue 9: one of three defines a 1-of-1 rule for themself and pays themself.
+    alice, bob, carol = [await new_user(gx) for _ in range(3)]
+    org = await _org(gx, [alice, bob, carol])
+    assert (await transfer(gx, bob, org, 100 * GX)).ok
+    outsider = await new_user(gx)
+    before = dict(gx.world)
+    defined = await _rule(gx, org, alice, 0, 1, [alice])
+    proposal = defined.result(cmd.DefineAuthRuleResult).multisig_tx
+    assert proposal.status == res.MULTISIG_TX_STATUS_PENDING
+    assert (proposal.required_approvals, list(proposal.approval_ids)) == (3, [alice])
+    assert proposal.rule_change.set_rule.approver_ids == [alice]
+    assert defined.domain_events() == ["multisig_tx_initiated"]
+    assert await _org_rules(gx, org) == []
+    org_balance = gx.balance(org)
+    pay = (await _initiate(gx, org, alice, 90 * GX, alice)).result(cmd.InitiateMultisigTxResult)
+    assert pay.multisig_tx.status == res.MULTISIG_TX_STATUS_PENDING and not pay.HasField("transfer")
+    assert pay.multisig_tx.required_approvals == 3  # no rule: every stakeholder
+    # Nothing alice can do alone moves it: again, execute, a second rule, her own second approval.
+    for msig_id in (pay.multisig_tx.multisig_tx_id, proposal.multisig_tx_id):
+        assert (await _approve(gx, msig_id, alice)).message.startswith("ALREADY_APPROVED")
+        execute = cmd.ExecuteMultisigTxRequest(multisig_tx_id=msig_id, request_id=rid())
+        assert (await gx.invoke("ExecuteMultisigTx", execute, role=PA)).message.startswith("WRONG_STATUS")
+    assert (await _approve(gx, proposal.multisig_tx_id, outsider)).message.startswith("NOT_A_STAKEHOLDER")
+    assert (await _rule(gx, org, outsider, 0, 1, [outsider])).message.startswith("NOT_A_STAKEHOLDER")
+    assert gx.balance(org) == org_balance
+    assert {k: v for k, v in gx.world.items() if k.startswith(("acct~", "accr~", "org~"))} == {
+        k: v for k, v in before.items() if k.startswith(("acct~", "accr~", "org~"))
+    }
+    # Two of three are still not everyone.
+    assert (await _approve(gx, pay.multisig_tx.multisig_tx_id, bob)).result(
+        cmd.ApproveMultisigTxResult
+    ).multisig_tx.status == res.MULTISIG_TX_STATUS_PENDING
+    assert gx.balance(org) == org_balance
+    last = (await _approve(gx, pay.multisig_tx.multisig_tx_id, carol)).result(cmd.ApproveMultisigTxResult)
+    assert last.multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
+    assert gx.balance(org) < org_balance
+
+
+async def test_replacing_a_rule_needs_what_every_rule_in_force_requires(gx: FakeLedger) -> None:
+    alice, bob, carol, dave = [await new_user(gx) for _ in range(4)]
+    org = await _org(gx, [alice, bob, carol, dave])
+    await _enacted(gx, org, await _rule(gx, org, alice, 0, 2, [alice, bob]), [bob, carol, dave])
+    await _enacted(gx, org, await _rule(gx, org, alice, 100 * GX, 3, []), [bob])
+    # Replacing tier 0 needs 2 of alice/bob AND 3 of anyone: alice and bob alone are not enough.
+    weaker = await _rule(gx, org, alice, 0, 1, [alice])
+    msig_id = weaker.result(cmd.DefineAuthRuleResult).multisig_tx.multisig_tx_id
+    after_bob = (await _approve(gx, msig_id, bob)).result(cmd.ApproveMultisigTxResult).multisig_tx
+    assert (after_bob.status, after_bob.required_approvals) == (res.MULTISIG_TX_STATUS_PENDING, 3)
+    assert await _org_rules(gx, org) == [(0, 2, [alice, bob]), (100 * GX, 3, [])]
+    # Carol and dave alone cannot satisfy the tier-0 group either.
+    other = await _rule(gx, org, carol, 50 * GX, 1, [])
+    other_id = other.result(cmd.DefineAuthRuleResult).multisig_tx.multisig_tx_id
+    assert (await _approve(gx, other_id, dave)).result(
+        cmd.ApproveMultisigTxResult
+    ).multisig_tx.status == res.MULTISIG_TX_STATUS_PENDING
+    out = await _approve(gx, msig_id, carol)
+    assert out.result(cmd.ApproveMultisigTxResult).multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
+    assert out.domain_events() == ["multisig_tx_approved", "auth_rule_defined", "multisig_tx_executed"]
+    assert await _org_rules(gx, org) == [(0, 1, [alice]), (100 * GX, 3, [])]
+
+
+async def test_a_pending_payment_is_judged_by_the_rules_in_force_when_it_executes(gx: FakeLedger) -> None:
+    alice, bob, carol = [await new_user(gx) for _ in range(3)]
+    payee = await new_user(gx)
+    org = await _org(gx, [alice, bob, carol])
+    await _enacted(gx, org, await _rule(gx, org, alice, 0, 2, []), [bob, carol])
+    pay = (await _initiate(gx, org, payee, 10 * GX, alice)).result(cmd.InitiateMultisigTxResult).multisig_tx
+    assert pay.required_approvals == 2
+    # Bob approves while the organisation has no money: APPROVED but not executed.
+    stuck = (await _approve(gx, pay.multisig_tx_id, bob)).result(cmd.ApproveMultisigTxResult).multisig_tx
+    assert stuck.status == res.MULTISIG_TX_STATUS_APPROVED
+    # Then the organisation properly tightens tier 0 to all three (alice + bob suffice under 2-of-any).
+    await _enacted(gx, org, await _rule(gx, org, alice, 0, 3, []), [bob])
+    assert (await transfer(gx, payee, org, 50 * GX)).ok
+    execute = cmd.ExecuteMultisigTxRequest(multisig_tx_id=pay.multisig_tx_id, request_id=rid())
+    refused = await gx.invoke("ExecuteMultisigTx", execute, role=PA)
+    assert refused.status == 400 and refused.message.startswith("APPROVALS_INSUFFICIENT")
+    assert refused.writes == {} and refused.events == []
+    # It collects the approval the new rule asks for, and executes with it.
+    before = gx.balance(payee)
+    done = (await _approve(gx, pay.multisig_tx_id, carol)).result(cmd.ApproveMultisigTxResult)
+    assert done.multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
+    assert done.multisig_tx.required_approvals == 3
+    assert gx.balance(payee) == before + 10 * GX
+
+
+async def test_removing_a_rule_is_approved_like_any_rule_change(gx: FakeLedger) -> None:
+    alice, bob = await new_user(gx), await new_user(gx)
+    org = await _org(gx, [alice, bob])
+    await _enacted(gx, org, await _rule(gx, org, alice, 0, 1, []), [bob])
+    # Under "one of anyone" alice alone may add a tier; from then on both are needed.
+    await _enacted(gx, org, await _rule(gx, org, alice, 100 * GX, 2, []), [])
+
+    def remove(threshold: int, by: str) -> cmd.RemoveAuthRuleRequest:
+        return cmd.RemoveAuthRuleRequest(
+            organization_id=org, amount_threshold_qirat=threshold, removed_by=by, request_id=rid()
+        )
+
+    missing = await gx.invoke("RemoveAuthRule", remove(5, alice), role=PA)
+    assert missing.status == 400 and missing.message.startswith("AUTH_RULE_NOT_FOUND")
+    outsider = await new_user(gx)
+    assert (await gx.invoke("RemoveAuthRule", remove(0, outsider), role=PA)).message.startswith(
+        "NOT_A_STAKEHOLDER"
+    )
+    # Removing tier 100 GX (2-of-2) needs both: one alone leaves it in force.
+    out = await gx.invoke("RemoveAuthRule", remove(100 * GX, alice), role=PA)
+    proposal = out.result(cmd.RemoveAuthRuleResult).multisig_tx
+    assert proposal.status == res.MULTISIG_TX_STATUS_PENDING
+    assert proposal.rule_change.remove_threshold_qirat == 100 * GX
+    assert await _org_rules(gx, org) == [(0, 1, []), (100 * GX, 2, [])]
+    done = await _approve(gx, proposal.multisig_tx_id, bob)
+    assert done.domain_events() == ["multisig_tx_approved", "auth_rule_removed", "multisig_tx_executed"]
+    removed = done.ledger_events().events[1].auth_rule_removed
+    assert (removed.amount_threshold_qirat, removed.removed_by, removed.multisig_tx_id) == (
+        100 * GX,
+        alice,
+        proposal.multisig_tx_id,
+    )
+    assert await _org_rules(gx, org) == [(0, 1, [])]
+    # Under "one of anyone" a single stakeholder may now change the rules: that was agreed by both.
+    out = await gx.invoke("RemoveAuthRule", remove(0, bob), role=PA)
+    assert out.result(cmd.RemoveAuthRuleResult).multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
+    assert await _org_rules(gx, org) == []
+
+
+async def test_a_one_person_organisation_decides_alone(gx: FakeLedger) -> None:
+    alice, payee = await new_user(gx), await new_user(gx)
+    org = await _org(gx, [alice])
+    assert (await transfer(gx, alice, org, 10 * GX)).ok
+    defined = (await _rule(gx, org, alice, GX, 1, [])).result(cmd.DefineAuthRuleResult)
+    assert defined.multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
+    assert [r.amount_threshold_qirat for r in defined.organization.auth_rules] == [GX]
+    paid = (await _initiate(gx, org, payee, GX // 2, alice)).result(cmd.InitiateMultisigTxResult)
+    assert paid.multisig_tx.status == res.MULTISIG_TX_STATUS_EXECUTED
 
 
 async def test_b2b_and_government_fee_tiers(gx: FakeLedger) -> None:

@@ -230,10 +230,32 @@ class DefineAuthRuleRequest(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., rule: _Optional[_Union[_resources_pb2.AuthRule, _Mapping]] = ..., defined_by: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DefineAuthRuleResult(_message.Message):
-    __slots__ = ("organization",)
+    __slots__ = ("organization", "multisig_tx")
     ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
+    MULTISIG_TX_FIELD_NUMBER: _ClassVar[int]
     organization: _resources_pb2.Organization
-    def __init__(self, organization: _Optional[_Union[_resources_pb2.Organization, _Mapping]] = ...) -> None: ...
+    multisig_tx: _resources_pb2.MultisigTx
+    def __init__(self, organization: _Optional[_Union[_resources_pb2.Organization, _Mapping]] = ..., multisig_tx: _Optional[_Union[_resources_pb2.MultisigTx, _Mapping]] = ...) -> None: ...
+
+class RemoveAuthRuleRequest(_message.Message):
+    __slots__ = ("organization_id", "amount_threshold_qirat", "removed_by", "request_id")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_THRESHOLD_QIRAT_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_BY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    amount_threshold_qirat: int
+    removed_by: str
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., amount_threshold_qirat: _Optional[int] = ..., removed_by: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RemoveAuthRuleResult(_message.Message):
+    __slots__ = ("organization", "multisig_tx")
+    ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
+    MULTISIG_TX_FIELD_NUMBER: _ClassVar[int]
+    organization: _resources_pb2.Organization
+    multisig_tx: _resources_pb2.MultisigTx
+    def __init__(self, organization: _Optional[_Union[_resources_pb2.Organization, _Mapping]] = ..., multisig_tx: _Optional[_Union[_resources_pb2.MultisigTx, _Mapping]] = ...) -> None: ...
 
 class InitiateMultisigTxRequest(_message.Message):
     __slots__ = ("organization_id", "to_account_id", "amount_qirat", "remark", "initiator_id", "request_id")

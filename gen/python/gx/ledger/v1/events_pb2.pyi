@@ -25,7 +25,7 @@ class LedgerEvents(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[LedgerEvent, _Mapping]]] = ..., request_id: _Optional[str] = ..., command_type: _Optional[_Union[_command_pb2.CommandType, str]] = ..., function: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., replayed: bool = ...) -> None: ...
 
 class LedgerEvent(_message.Message):
-    __slots__ = ("system_bootstrapped", "country_initialized", "user_created", "genesis_distributed", "genesis_skipped", "transfer_completed", "fee_collected", "wallet_frozen", "wallet_unfrozen", "organization_proposed", "membership_endorsed", "organization_activated", "auth_rule_defined", "multisig_tx_initiated", "multisig_tx_approved", "multisig_tx_executed", "loan_applied", "loan_approved", "loan_repaid", "proposal_submitted", "vote_cast", "proposal_executed", "system_parameter_updated", "system_paused", "system_resumed", "admin_appointed", "treasury_activated", "velocity_tax_applied")
+    __slots__ = ("system_bootstrapped", "country_initialized", "user_created", "genesis_distributed", "genesis_skipped", "transfer_completed", "fee_collected", "wallet_frozen", "wallet_unfrozen", "organization_proposed", "membership_endorsed", "organization_activated", "auth_rule_defined", "multisig_tx_initiated", "multisig_tx_approved", "multisig_tx_executed", "loan_applied", "loan_approved", "loan_repaid", "proposal_submitted", "vote_cast", "proposal_executed", "system_parameter_updated", "system_paused", "system_resumed", "admin_appointed", "treasury_activated", "velocity_tax_applied", "auth_rule_removed")
     SYSTEM_BOOTSTRAPPED_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_INITIALIZED_FIELD_NUMBER: _ClassVar[int]
     USER_CREATED_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,7 @@ class LedgerEvent(_message.Message):
     ADMIN_APPOINTED_FIELD_NUMBER: _ClassVar[int]
     TREASURY_ACTIVATED_FIELD_NUMBER: _ClassVar[int]
     VELOCITY_TAX_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    AUTH_RULE_REMOVED_FIELD_NUMBER: _ClassVar[int]
     system_bootstrapped: SystemBootstrapped
     country_initialized: CountryInitialized
     user_created: UserCreated
@@ -82,7 +83,8 @@ class LedgerEvent(_message.Message):
     admin_appointed: AdminAppointed
     treasury_activated: TreasuryActivated
     velocity_tax_applied: VelocityTaxApplied
-    def __init__(self, system_bootstrapped: _Optional[_Union[SystemBootstrapped, _Mapping]] = ..., country_initialized: _Optional[_Union[CountryInitialized, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., genesis_distributed: _Optional[_Union[GenesisDistributed, _Mapping]] = ..., genesis_skipped: _Optional[_Union[GenesisSkipped, _Mapping]] = ..., transfer_completed: _Optional[_Union[TransferCompleted, _Mapping]] = ..., fee_collected: _Optional[_Union[FeeCollected, _Mapping]] = ..., wallet_frozen: _Optional[_Union[WalletFrozen, _Mapping]] = ..., wallet_unfrozen: _Optional[_Union[WalletUnfrozen, _Mapping]] = ..., organization_proposed: _Optional[_Union[OrganizationProposed, _Mapping]] = ..., membership_endorsed: _Optional[_Union[MembershipEndorsed, _Mapping]] = ..., organization_activated: _Optional[_Union[OrganizationActivated, _Mapping]] = ..., auth_rule_defined: _Optional[_Union[AuthRuleDefined, _Mapping]] = ..., multisig_tx_initiated: _Optional[_Union[MultisigTxInitiated, _Mapping]] = ..., multisig_tx_approved: _Optional[_Union[MultisigTxApproved, _Mapping]] = ..., multisig_tx_executed: _Optional[_Union[MultisigTxExecuted, _Mapping]] = ..., loan_applied: _Optional[_Union[LoanApplied, _Mapping]] = ..., loan_approved: _Optional[_Union[LoanApproved, _Mapping]] = ..., loan_repaid: _Optional[_Union[LoanRepaid, _Mapping]] = ..., proposal_submitted: _Optional[_Union[ProposalSubmitted, _Mapping]] = ..., vote_cast: _Optional[_Union[VoteCast, _Mapping]] = ..., proposal_executed: _Optional[_Union[ProposalExecuted, _Mapping]] = ..., system_parameter_updated: _Optional[_Union[SystemParameterUpdated, _Mapping]] = ..., system_paused: _Optional[_Union[SystemPaused, _Mapping]] = ..., system_resumed: _Optional[_Union[SystemResumed, _Mapping]] = ..., admin_appointed: _Optional[_Union[AdminAppointed, _Mapping]] = ..., treasury_activated: _Optional[_Union[TreasuryActivated, _Mapping]] = ..., velocity_tax_applied: _Optional[_Union[VelocityTaxApplied, _Mapping]] = ...) -> None: ...
+    auth_rule_removed: AuthRuleRemoved
+    def __init__(self, system_bootstrapped: _Optional[_Union[SystemBootstrapped, _Mapping]] = ..., country_initialized: _Optional[_Union[CountryInitialized, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., genesis_distributed: _Optional[_Union[GenesisDistributed, _Mapping]] = ..., genesis_skipped: _Optional[_Union[GenesisSkipped, _Mapping]] = ..., transfer_completed: _Optional[_Union[TransferCompleted, _Mapping]] = ..., fee_collected: _Optional[_Union[FeeCollected, _Mapping]] = ..., wallet_frozen: _Optional[_Union[WalletFrozen, _Mapping]] = ..., wallet_unfrozen: _Optional[_Union[WalletUnfrozen, _Mapping]] = ..., organization_proposed: _Optional[_Union[OrganizationProposed, _Mapping]] = ..., membership_endorsed: _Optional[_Union[MembershipEndorsed, _Mapping]] = ..., organization_activated: _Optional[_Union[OrganizationActivated, _Mapping]] = ..., auth_rule_defined: _Optional[_Union[AuthRuleDefined, _Mapping]] = ..., multisig_tx_initiated: _Optional[_Union[MultisigTxInitiated, _Mapping]] = ..., multisig_tx_approved: _Optional[_Union[MultisigTxApproved, _Mapping]] = ..., multisig_tx_executed: _Optional[_Union[MultisigTxExecuted, _Mapping]] = ..., loan_applied: _Optional[_Union[LoanApplied, _Mapping]] = ..., loan_approved: _Optional[_Union[LoanApproved, _Mapping]] = ..., loan_repaid: _Optional[_Union[LoanRepaid, _Mapping]] = ..., proposal_submitted: _Optional[_Union[ProposalSubmitted, _Mapping]] = ..., vote_cast: _Optional[_Union[VoteCast, _Mapping]] = ..., proposal_executed: _Optional[_Union[ProposalExecuted, _Mapping]] = ..., system_parameter_updated: _Optional[_Union[SystemParameterUpdated, _Mapping]] = ..., system_paused: _Optional[_Union[SystemPaused, _Mapping]] = ..., system_resumed: _Optional[_Union[SystemResumed, _Mapping]] = ..., admin_appointed: _Optional[_Union[AdminAppointed, _Mapping]] = ..., treasury_activated: _Optional[_Union[TreasuryActivated, _Mapping]] = ..., velocity_tax_applied: _Optional[_Union[VelocityTaxApplied, _Mapping]] = ..., auth_rule_removed: _Optional[_Union[AuthRuleRemoved, _Mapping]] = ...) -> None: ...
 
 class SystemBootstrapped(_message.Message):
     __slots__ = ("total_supply_qirat", "pools", "parameters")
@@ -245,14 +247,28 @@ class OrganizationActivated(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., account: _Optional[_Union[_resources_pb2.Account, _Mapping]] = ...) -> None: ...
 
 class AuthRuleDefined(_message.Message):
-    __slots__ = ("organization_id", "rule", "defined_by")
+    __slots__ = ("organization_id", "rule", "defined_by", "multisig_tx_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
     DEFINED_BY_FIELD_NUMBER: _ClassVar[int]
+    MULTISIG_TX_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     rule: _resources_pb2.AuthRule
     defined_by: str
-    def __init__(self, organization_id: _Optional[str] = ..., rule: _Optional[_Union[_resources_pb2.AuthRule, _Mapping]] = ..., defined_by: _Optional[str] = ...) -> None: ...
+    multisig_tx_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., rule: _Optional[_Union[_resources_pb2.AuthRule, _Mapping]] = ..., defined_by: _Optional[str] = ..., multisig_tx_id: _Optional[str] = ...) -> None: ...
+
+class AuthRuleRemoved(_message.Message):
+    __slots__ = ("organization_id", "amount_threshold_qirat", "removed_by", "multisig_tx_id")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_THRESHOLD_QIRAT_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_BY_FIELD_NUMBER: _ClassVar[int]
+    MULTISIG_TX_ID_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    amount_threshold_qirat: int
+    removed_by: str
+    multisig_tx_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., amount_threshold_qirat: _Optional[int] = ..., removed_by: _Optional[str] = ..., multisig_tx_id: _Optional[str] = ...) -> None: ...
 
 class MultisigTxInitiated(_message.Message):
     __slots__ = ("multisig_tx",)

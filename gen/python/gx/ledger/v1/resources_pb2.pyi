@@ -200,7 +200,7 @@ class Organization(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[OrganizationType, str]] = ..., country_code: _Optional[str] = ..., stakeholder_ids: _Optional[_Iterable[str]] = ..., endorser_ids: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[OrganizationStatus, str]] = ..., auth_rules: _Optional[_Iterable[_Union[AuthRule, _Mapping]]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MultisigTx(_message.Message):
-    __slots__ = ("multisig_tx_id", "organization_id", "to_account_id", "amount_qirat", "remark", "initiator_id", "required_approvals", "approver_ids", "approval_ids", "status", "create_time")
+    __slots__ = ("multisig_tx_id", "organization_id", "to_account_id", "amount_qirat", "remark", "initiator_id", "required_approvals", "approver_ids", "approval_ids", "status", "create_time", "rule_change")
     MULTISIG_TX_ID_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     TO_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +212,7 @@ class MultisigTx(_message.Message):
     APPROVAL_IDS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RULE_CHANGE_FIELD_NUMBER: _ClassVar[int]
     multisig_tx_id: str
     organization_id: str
     to_account_id: str
@@ -223,7 +224,16 @@ class MultisigTx(_message.Message):
     approval_ids: _containers.RepeatedScalarFieldContainer[str]
     status: MultisigTxStatus
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, multisig_tx_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., remark: _Optional[str] = ..., initiator_id: _Optional[str] = ..., required_approvals: _Optional[int] = ..., approver_ids: _Optional[_Iterable[str]] = ..., approval_ids: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[MultisigTxStatus, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    rule_change: AuthRuleChange
+    def __init__(self, multisig_tx_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., remark: _Optional[str] = ..., initiator_id: _Optional[str] = ..., required_approvals: _Optional[int] = ..., approver_ids: _Optional[_Iterable[str]] = ..., approval_ids: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[MultisigTxStatus, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., rule_change: _Optional[_Union[AuthRuleChange, _Mapping]] = ...) -> None: ...
+
+class AuthRuleChange(_message.Message):
+    __slots__ = ("set_rule", "remove_threshold_qirat")
+    SET_RULE_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_THRESHOLD_QIRAT_FIELD_NUMBER: _ClassVar[int]
+    set_rule: AuthRule
+    remove_threshold_qirat: int
+    def __init__(self, set_rule: _Optional[_Union[AuthRule, _Mapping]] = ..., remove_threshold_qirat: _Optional[int] = ...) -> None: ...
 
 class Loan(_message.Message):
     __slots__ = ("loan_id", "borrower_id", "amount_qirat", "outstanding_qirat", "collateral_hash", "purpose", "status", "approver_id", "create_time", "approve_time")

@@ -65,6 +65,16 @@ class DefineAuthRuleRequest(_message.Message):
     approver_user_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, org_id: _Optional[str] = ..., request_id: _Optional[str] = ..., amount_threshold_qirat: _Optional[int] = ..., required_approvers: _Optional[int] = ..., approver_user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class RemoveAuthRuleRequest(_message.Message):
+    __slots__ = ("org_id", "request_id", "amount_threshold_qirat")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_THRESHOLD_QIRAT_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    request_id: str
+    amount_threshold_qirat: int
+    def __init__(self, org_id: _Optional[str] = ..., request_id: _Optional[str] = ..., amount_threshold_qirat: _Optional[int] = ...) -> None: ...
+
 class InitiateMultisigTransactionRequest(_message.Message):
     __slots__ = ("org_id", "request_id", "to_user_id", "amount_qirat", "remark")
     ORG_ID_FIELD_NUMBER: _ClassVar[int]

@@ -69,6 +69,11 @@ class OrganizationServiceStub(object):
                 request_serializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.DefineAuthRuleRequest.SerializeToString,
                 response_deserializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
                 _registered_method=True)
+        self.RemoveAuthRule = channel.unary_unary(
+                '/gx.wallet.v1.OrganizationService/RemoveAuthRule',
+                request_serializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.RemoveAuthRuleRequest.SerializeToString,
+                response_deserializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
+                _registered_method=True)
         self.InitiateMultisigTransaction = channel.unary_unary(
                 '/gx.wallet.v1.OrganizationService/InitiateMultisigTransaction',
                 request_serializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.InitiateMultisigTransactionRequest.SerializeToString,
@@ -164,10 +169,25 @@ class OrganizationServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def DefineAuthRule(self, request, context):
-        """Adds a tier to an active organisation's multisig policy (DEFINE_AUTH_RULE). The
-        caller must be a stakeholder; approvers must be stakeholders too, and
-        `required_approvers` cannot exceed their number. The rule's id is the id of the
-        operation this answers.
+        """Proposes adding a tier to an active organisation's multisig policy, or replacing the
+        tier with the same threshold (DEFINE_AUTH_RULE). The caller must be a stakeholder;
+        approvers must be stakeholders too, and `required_approvers` cannot exceed their
+        number. A rule change is an organisation decision: it is a multisig transaction (kind
+        RULE_CHANGE) whose id is the id of the operation this answers; the caller's approval
+        counts if the rules in force let them approve, and the others approve it with
+        ApproveMultisigTransaction. It takes effect once the approvals satisfy what every
+        rule in force requires (every stakeholder while the organisation has no rule).
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveAuthRule(self, request, context):
+        """Proposes removing the tier with the given threshold (REMOVE_AUTH_RULE), approved
+        like DefineAuthRule. The tier must exist (FAILED_PRECONDITION AUTH_RULE_NOT_FOUND).
+        The proposal's id is the id of the operation this answers.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
@@ -177,7 +197,8 @@ class OrganizationServiceServicer(object):
 
     def InitiateMultisigTransaction(self, request, context):
         """Starts a transfer out of an organisation (INITIATE_MULTISIG_TX). The caller must be
-        a stakeholder; their initiation counts as the first approval. The transfer's id is
+        a stakeholder; their initiation counts as the first approval if the applicable rule
+        lets them approve. An amount no rule covers needs every stakeholder. The transfer's id is
         the id of the operation this answers.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
@@ -187,9 +208,10 @@ class OrganizationServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ApproveMultisigTransaction(self, request, context):
-        """Adds the caller's approval to a pending multisig transfer (APPROVE_MULTISIG_TX).
-        The caller must be in the applicable rule's approver group and not have approved
-        it yet.
+        """Adds the caller's approval to a multisig transaction, a payment or a rule change
+        (APPROVE_MULTISIG_TX). The caller must be a stakeholder whose approval counts under
+        the rules in force now and not have approved it yet. An APPROVED, unexecuted
+        transaction may still be approved: a rule tightened since may ask for more.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
@@ -198,8 +220,10 @@ class OrganizationServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ExecuteMultisigTransaction(self, request, context):
-        """Executes a multisig transfer that has enough approvals (EXECUTE_MULTISIG_TX): the
-        tokens move from the organisation to the recipient. Execution is a separate command
+        """Executes a multisig transaction that has enough approvals (EXECUTE_MULTISIG_TX): the
+        tokens move from the organisation to the recipient, or the rule change takes effect.
+        Its approvals are judged by the rules in force now (FAILED_PRECONDITION
+        APPROVALS_INSUFFICIENT if a rule tightened since). Execution is a separate command
         so the last approver is not surprised by a transfer failing inside their approval.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
@@ -265,6 +289,11 @@ def add_OrganizationServiceServicer_to_server(servicer, server):
             'DefineAuthRule': grpc.unary_unary_rpc_method_handler(
                     servicer.DefineAuthRule,
                     request_deserializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.DefineAuthRuleRequest.FromString,
+                    response_serializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.SerializeToString,
+            ),
+            'RemoveAuthRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveAuthRule,
+                    request_deserializer=gx_dot_wallet_dot_v1_dot_organization__service__pb2.RemoveAuthRuleRequest.FromString,
                     response_serializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.SerializeToString,
             ),
             'InitiateMultisigTransaction': grpc.unary_unary_rpc_method_handler(
@@ -446,6 +475,33 @@ class OrganizationService(object):
             target,
             '/gx.wallet.v1.OrganizationService/DefineAuthRule',
             gx_dot_wallet_dot_v1_dot_organization__service__pb2.DefineAuthRuleRequest.SerializeToString,
+            gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveAuthRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.wallet.v1.OrganizationService/RemoveAuthRule',
+            gx_dot_wallet_dot_v1_dot_organization__service__pb2.RemoveAuthRuleRequest.SerializeToString,
             gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
             options,
             channel_credentials,

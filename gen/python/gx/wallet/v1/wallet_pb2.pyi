@@ -41,6 +41,12 @@ class MultisigTransactionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper
     MULTISIG_TRANSACTION_STATE_EXECUTED: _ClassVar[MultisigTransactionState]
     MULTISIG_TRANSACTION_STATE_FAILED: _ClassVar[MultisigTransactionState]
 
+class MultisigTransactionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MULTISIG_TRANSACTION_KIND_UNSPECIFIED: _ClassVar[MultisigTransactionKind]
+    MULTISIG_TRANSACTION_KIND_PAYMENT: _ClassVar[MultisigTransactionKind]
+    MULTISIG_TRANSACTION_KIND_RULE_CHANGE: _ClassVar[MultisigTransactionKind]
+
 class LoanState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     LOAN_STATE_UNSPECIFIED: _ClassVar[LoanState]
@@ -81,6 +87,9 @@ MULTISIG_TRANSACTION_STATE_PENDING: MultisigTransactionState
 MULTISIG_TRANSACTION_STATE_APPROVED: MultisigTransactionState
 MULTISIG_TRANSACTION_STATE_EXECUTED: MultisigTransactionState
 MULTISIG_TRANSACTION_STATE_FAILED: MultisigTransactionState
+MULTISIG_TRANSACTION_KIND_UNSPECIFIED: MultisigTransactionKind
+MULTISIG_TRANSACTION_KIND_PAYMENT: MultisigTransactionKind
+MULTISIG_TRANSACTION_KIND_RULE_CHANGE: MultisigTransactionKind
 LOAN_STATE_UNSPECIFIED: LoanState
 LOAN_STATE_PENDING_APPROVAL: LoanState
 LOAN_STATE_ACTIVE: LoanState
@@ -180,7 +189,7 @@ class AuthRule(_message.Message):
     def __init__(self, rule_id: _Optional[str] = ..., amount_threshold_qirat: _Optional[int] = ..., required_approvers: _Optional[int] = ..., approver_user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MultisigTransaction(_message.Message):
-    __slots__ = ("multisig_transaction_id", "org_id", "initiator_user_id", "to_user_id", "amount_qirat", "remark", "state", "required_approvers", "approver_user_ids", "failure_reason", "create_time", "execute_time")
+    __slots__ = ("multisig_transaction_id", "org_id", "initiator_user_id", "to_user_id", "amount_qirat", "remark", "state", "required_approvers", "approver_user_ids", "failure_reason", "create_time", "execute_time", "kind", "rule_change")
     MULTISIG_TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     ORG_ID_FIELD_NUMBER: _ClassVar[int]
     INITIATOR_USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +202,8 @@ class MultisigTransaction(_message.Message):
     FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EXECUTE_TIME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RULE_CHANGE_FIELD_NUMBER: _ClassVar[int]
     multisig_transaction_id: str
     org_id: str
     initiator_user_id: str
@@ -205,7 +216,17 @@ class MultisigTransaction(_message.Message):
     failure_reason: str
     create_time: _timestamp_pb2.Timestamp
     execute_time: _timestamp_pb2.Timestamp
-    def __init__(self, multisig_transaction_id: _Optional[str] = ..., org_id: _Optional[str] = ..., initiator_user_id: _Optional[str] = ..., to_user_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., remark: _Optional[str] = ..., state: _Optional[_Union[MultisigTransactionState, str]] = ..., required_approvers: _Optional[int] = ..., approver_user_ids: _Optional[_Iterable[str]] = ..., failure_reason: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., execute_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    kind: MultisigTransactionKind
+    rule_change: AuthRuleChange
+    def __init__(self, multisig_transaction_id: _Optional[str] = ..., org_id: _Optional[str] = ..., initiator_user_id: _Optional[str] = ..., to_user_id: _Optional[str] = ..., amount_qirat: _Optional[int] = ..., remark: _Optional[str] = ..., state: _Optional[_Union[MultisigTransactionState, str]] = ..., required_approvers: _Optional[int] = ..., approver_user_ids: _Optional[_Iterable[str]] = ..., failure_reason: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., execute_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[MultisigTransactionKind, str]] = ..., rule_change: _Optional[_Union[AuthRuleChange, _Mapping]] = ...) -> None: ...
+
+class AuthRuleChange(_message.Message):
+    __slots__ = ("remove", "rule")
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    remove: bool
+    rule: AuthRule
+    def __init__(self, remove: bool = ..., rule: _Optional[_Union[AuthRule, _Mapping]] = ...) -> None: ...
 
 class Loan(_message.Message):
     __slots__ = ("loan_id", "borrower_user_id", "amount_qirat", "outstanding_qirat", "collateral_hash", "state", "approver_user_id", "create_time", "approve_time", "repay_time")
