@@ -78,12 +78,15 @@ def treasury_id(country_code: str) -> str:
 # Fabric's phantom protection against a credit committed meanwhile (PHANTOM_READ_CONFLICT, which the
 # outbox retries without spending an attempt).
 #
-# The operations fund is the exception: every fee credits it and it is never debited, so it would
-# never be folded. Its credits go to one of ACCRUAL_SHARDS keys chosen by the transaction id
-# (read-modify-write of that shard only), so two transactions in a block rarely touch the same key,
-# and reading its balance stays bounded (at most ACCRUAL_SHARDS keys).
+# System pools and treasuries are credited by very many transactions (every fee, every genesis of a
+# country, every tax) and debited seldom or never (the operations fund only receives), so one key per
+# credit would pile up between folds and make their balance an ever longer read. Their credits go
+# instead to one of ACCRUAL_SHARDS keys chosen by the transaction id (read-modify-write of that shard
+# only, a bare integer): two transactions in a block touch the same shard with probability 1/4096,
+# and their balance is a bounded read (at most ACCRUAL_SHARDS keys). A debit folds the shards too.
 ACCRUAL_SHARDS = 4096
-ACCRUAL_ACCOUNTS = frozenset({rules.OPERATIONS_FUND})
+ACCRUAL_ACCOUNTS = frozenset({rules.OPERATIONS_FUND})  # only receive: never debited, never folded
+_SHARDED_TYPES = (res.ACCOUNT_TYPE_SYSTEM_POOL, res.ACCOUNT_TYPE_TREASURY)
 
 
 async def system(tx: Tx) -> res.SystemStatus:
@@ -139,10 +142,17 @@ async def require_account(tx: Tx, account_id: str) -> res.Account:
 
 
 async def _credits(tx: Tx, account_id: str) -> list[tuple[str, ev.AccruedCredit]]:
-    """The account's pending credits in key order (= credit time order), this transaction's included."""
+    """The account's pending credits in key order (= credit time order), this transaction's included;
+    a shard (a bare integer) reads as a credit without a timer rule."""
     prefix = accrual_prefix(account_id)
     return [
-        (key, codec.parse(raw, ev.AccruedCredit)) for key, raw in await tx.range(prefix, prefix_end(prefix))
+        (
+            key,
+            codec.parse(raw, ev.AccruedCredit)
+            if raw.startswith(b"{")
+            else ev.AccruedCredit(amount_qirat=int(raw)),
+        )
+        for key, raw in await tx.range(prefix, prefix_end(prefix))
     ]
 
 
@@ -171,12 +181,7 @@ async def with_balance(tx: Tx, acct: res.Account) -> res.Account:
     for answers and checks that must not write. Reads the account's credit range."""
     out = res.Account()
     out.CopyFrom(acct)
-    prefix = accrual_prefix(acct.account_id)
-    if acct.account_id in ACCRUAL_ACCOUNTS:
-        for _, value in await tx.range(prefix, prefix_end(prefix)):
-            out.balance_qirat += int(value)
-    else:
-        _replay(out, await _credits(tx, acct.account_id))
+    _replay(out, await _credits(tx, acct.account_id))
     return out
 
 
@@ -185,7 +190,7 @@ async def fold(tx: Tx, acct: res.Account) -> res.Account:
     the folded balance and timer and the credit keys are deleted, in this transaction. Whoever is
     about to debit or store an account folds it first (load_for_update), so checks see the whole
     balance and the credits never outlive the account's next movement. Folding twice in one
-    transaction finds nothing more. The operations fund (sharded, never debited) is not folded."""
+    transaction finds nothing more. The operations fund (it only receives) is never folded."""
     if acct.account_id in ACCRUAL_ACCOUNTS:
         return acct
     credits = await _credits(tx, acct.account_id)
@@ -231,16 +236,16 @@ async def credit(tx: Tx, target: res.Account, amount: int) -> ev.AccruedCredit |
     when this transaction stores *target*'s record anyway (created or folded here): then the
     credit goes into the record, which *target* then mirrors, and the balance is known.
     """
-    if target.account_id in ACCRUAL_ACCOUNTS:
-        key = accrual_key(target.account_id, tx.tx_id)
-        tx.put(key, str(int(await tx.get(key) or b"0") + amount))
-        return ev.AccruedCredit(amount_qirat=amount)
     if tx.written(account_key(target.account_id)):
         current = await require_account(tx, target.account_id)
         current.balance_qirat += amount
         await save_account(tx, current)
         target.CopyFrom(current)
         return None
+    if target.account_id in ACCRUAL_ACCOUNTS or target.type in _SHARDED_TYPES:
+        shard = accrual_key(target.account_id, tx.tx_id)
+        tx.put(shard, str(int(await tx.get(shard) or b"0") + amount))
+        return ev.AccruedCredit(amount_qirat=amount)
     made = ev.AccruedCredit(amount_qirat=amount, velocity_timer=rules.pays_velocity_tax(target.type))
     if made.velocity_timer:
         # Reading the parameter is safe: credits never write it, so it does not make them conflict.

@@ -58,8 +58,8 @@ def role_cert(role: str) -> bytes:
 
 
 def accrued_qirat(value: bytes) -> int:
-    """The amount of one stored credit: an operations-fund shard holds a bare integer, any other
-    account's credit key the proto JSON of gx.ledger.v1.AccruedCredit."""
+    """The amount of one stored credit: a system pool's or treasury's shard holds a bare integer, a
+    user's or organisation's credit key the proto JSON of gx.ledger.v1.AccruedCredit."""
     if value.startswith(b"{"):
         amount = int(json.loads(value).get("amountQirat", "0"))
         assert amount > 0, value

@@ -2,8 +2,8 @@
 here independently of the chaincode's own code.
 
 `ledger_view` reads a world state: an account's balance is its record plus its pending credits (the
-operations fund's shards hold bare integers, every other credit key `accr~<account>~<time>~<tx id>`
-the proto JSON of gx.ledger.v1.AccruedCredit), and its velocity timer is the record's with the
+shards of system pools and treasuries, `accr~<account>~<shard>`, hold bare integers; a user's or an
+organisation's credit key `accr~<account>~<time>~<tx id>` the proto JSON of gx.ledger.v1.AccruedCredit), and its velocity timer is the record's with the
 pending credits replayed in key order (= credit time order) under the rule each credit carries.
 `project` applies one transaction's LedgerEvents the way the read models do: balances "after" are
 set, credits (AccruedCredit, FeeCollected) are added with the timer rule. Equal results after every
@@ -51,7 +51,7 @@ def ledger_view(world: dict[str, bytes]) -> View:
         account_id, value = key.split("~")[1], world[key]
         balance, timer = view.get(account_id, (0, None))
         if not value.startswith(b"{"):
-            view[account_id] = (balance + int(value), timer)  # an operations-fund shard
+            view[account_id] = (balance + int(value), timer)  # a pool's or treasury's shard
             continue
         credit = json_format.Parse(value, ev.AccruedCredit())
         assert credit.amount_qirat > 0, key

@@ -115,3 +115,17 @@ async def test_credits_start_the_velocity_timer_at_the_credit_that_crosses_the_t
     assert (await transfer(gx, merchant, friend, GX)).ok
     assert _credit_keys(gx, merchant) == []
     assert (await _balance(gx, merchant)).account.velocity_timer_start_time == crossed
+
+
+async def test_a_treasury_is_credited_on_bounded_shards_that_its_debit_folds(gx: FakeLedger) -> None:
+    users = [await new_user(gx) for _ in range(4)]  # each genesis credits treasury_LK 50 GX
+    shards = _credit_keys(gx, "treasury_LK")
+    # A pool's or treasury's credits go to one of ACCRUAL_SHARDS keys, so its balance is a bounded read.
+    assert shards and all(len(k.rsplit("~", 1)[1]) == 4 and k.rsplit("~", 1)[1].isdigit() for k in shards)
+    assert gx.balance("treasury_LK") == 4 * 50 * GX
+    activate = cmd.ActivateTreasuryRequest(country_code="LK", request_id=rid())
+    assert (await gx.invoke("ActivateTreasury", activate, "gx_admin")).ok
+    spent = await gx.invoke("TransferTokens", _pay("treasury_LK", users[0], 30 * GX), "gx_admin")
+    assert spent.ok, spent.message
+    assert _credit_keys(gx, "treasury_LK") == []
+    assert spent.ledger_events().events[0].transfer_completed.from_balance_qirat == 170 * GX
