@@ -6,10 +6,13 @@ with the GX chaincode, `python -m outbox` and `python -m projector`) and stops i
 
     .venv/bin/python bench/workers_bench.py [--users 40] [--commands 200] [--latency-commands 60]
 
-Output: a human-readable summary and one JSON line. Transfers go between distinct users round-robin,
-so some share a sender within a block and meet MVCC conflicts that the outbox retries: the figure
-is the end-to-end rate a real mixed load sees, next to the rate of the same transfers submitted
-straight through fabric_client (no outbox, no database) on the same devnet.
+Output: a human-readable summary and one JSON line. Transfers go round-robin (user i pays user
+i + 1), next to the rate of the same transfers submitted straight through fabric_client (no outbox,
+no database, no ordering) on the same devnet. Since the outbox orders commands per account (a send
+waits for the credits to its sender recorded before it), this round robin is ONE causal chain and
+the throughput figure is the rate of strictly ordered commands, about one per block; before
+ordering it was a concurrent load that wasted transactions on MVCC conflicts. `bench/ordering_bench.py`
+measures independent and contended loads (distinct recipients, one merchant, back and forth).
 """
 
 from __future__ import annotations
