@@ -9,7 +9,6 @@ still waiting in Redis, so a key's last use is visible at once.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -23,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.licensing import repository
+from services.licensing.batches import Periodic, drain_hash
 
 _log = logging.getLogger("gx.licensing.lastused")
 HASH_KEY: Final = "licensing:api_key_last_used"
@@ -31,8 +31,6 @@ _TOUCH: Final = (
     "local old = tonumber(redis.call('hget', KEYS[1], ARGV[1]) or '0')"
     " if tonumber(ARGV[2]) > old then redis.call('hset', KEYS[1], ARGV[1], ARGV[2]) end return 0"
 )
-# Takes the whole hash and empties it in one step, so no touch is lost between read and delete.
-_DRAIN: Final = "local all = redis.call('hgetall', KEYS[1]) redis.call('del', KEYS[1]) return all"
 
 
 def _minute(when: datetime) -> int:
@@ -70,18 +68,12 @@ class LastUsed:
 
     async def drain(self) -> dict[uuid.UUID, datetime]:
         """Take every pending time out of Redis."""
-        raw = await self._redis.eval(_DRAIN, 1, HASH_KEY)  # type: ignore[misc]
-        pairs = iter(raw or [])
-        return {uuid.UUID(_text(k)): datetime.fromtimestamp(int(v), UTC) for k, v in zip(pairs, pairs, strict=True)}
+        return {uuid.UUID(k): datetime.fromtimestamp(int(v), UTC) for k, v in (await drain_hash(self._redis, HASH_KEY)).items()}
 
     async def restore(self, used: dict[uuid.UUID, datetime]) -> None:
         """Put times back after a failed flush (max-merged with newer touches)."""
         for key_id, when in used.items():
             await self._redis.eval(_TOUCH, 1, HASH_KEY, str(key_id), str(_minute(when)))  # type: ignore[misc]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class LastUsedFlusher:
@@ -90,8 +82,7 @@ class LastUsedFlusher:
     def __init__(self, last_used: LastUsed, sessions: async_sessionmaker[AsyncSession], interval: float) -> None:
         self._last_used = last_used
         self._sessions = sessions
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("licensing-last-used-flush", self.flush, interval)
 
     async def flush(self) -> int:
         """One batch now; returns how many keys moved forward. Failures keep the times in Redis."""
@@ -113,22 +104,8 @@ class LastUsedFlusher:
 
     def start(self) -> None:
         """Start the periodic flush."""
-        self._task = asyncio.create_task(self._run(), name="licensing-last-used-flush")
+        self._loop.start()
 
     async def stop(self) -> None:
         """Stop and flush what is left (idempotent)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-            await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.flush()
-            except Exception:
-                # A worker loop that never dies of one bad round; the error is logged.
-                _log.exception("last-used flush failed")
+        await self._loop.stop()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from envoy.service.auth.v3 import external_auth_pb2_grpc
 from gx.licensing.v1 import licensing_service_pb2_grpc
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -18,11 +20,34 @@ from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
 from services.common.server import GxServer, bind, create_server
 from services.common.service_auth import ServiceTokenSource, audience_of, load_private_key, service_channel
+from services.licensing.authz import AuthorizationServicer, KeyAuthorizer, KeyDirectory
 from services.licensing.lastused import LastUsed, LastUsedFlusher
+from services.licensing.limiter import QuotaLimiter
+from services.licensing.metering import UsageFlusher
 from services.licensing.roles import IdentityRoles
 from services.licensing.servicer import LicensingServicer
 from services.licensing.settings import LicensingSettings
 from services.licensing.usecases import LicensingUseCases, Policy
+
+_EXT_AUTHZ = "envoy.service.auth.v3.Authorization"
+
+
+@dataclass(frozen=True)
+class Flushers:
+    """The background batches: keys' last-used times and the usage counters."""
+
+    last_used: LastUsedFlusher
+    usage: UsageFlusher
+
+    def start(self) -> None:
+        """Start both."""
+        self.last_used.start()
+        self.usage.start()
+
+    async def stop(self) -> None:
+        """Stop both, each with a last flush."""
+        await self.usage.stop()
+        await self.last_used.stop()
 
 
 @contextlib.asynccontextmanager
@@ -58,8 +83,12 @@ def create_licensing_server(
     roles: IdentityRoles,
     *,
     verifier: TokenVerifier | None = None,
-) -> tuple[GxServer, LastUsedFlusher]:
-    """The bound (not started) licensing server over open resources, and its last-used flusher.
+) -> tuple[GxServer, Flushers]:
+    """The bound (not started) licensing server over open resources, and its Redis → PostgreSQL flushers.
+
+    It serves `gx.licensing.v1.LicensingService` and, for the edge, Envoy's
+    `envoy.service.auth.v3.Authorization` (ext_authz; no token: Envoy presents none, and the
+    answer reveals only whether a key the caller holds is usable).
 
     Args:
         settings: The process settings.
@@ -71,8 +100,12 @@ def create_licensing_server(
     """
     opts = settings.licensing
     last_used = LastUsed(redis)
+    reads = autocommit_reads(engine)
+    authorizer = KeyAuthorizer(
+        KeyDirectory(reads, ttl_seconds=opts.key_cache_seconds), QuotaLimiter(redis), last_used, dict(opts.tier_quotas)
+    )
     usecases = LicensingUseCases(
-        autocommit_reads(engine),
+        reads,
         Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds),
         roles,
         last_used,
@@ -80,12 +113,20 @@ def create_licensing_server(
     )
     server = create_server(
         settings,
-        [bind(licensing_service_pb2_grpc.add_LicensingServiceServicer_to_server, LicensingServicer(usecases))],
+        [
+            bind(licensing_service_pb2_grpc.add_LicensingServiceServicer_to_server, LicensingServicer(usecases)),
+            bind(external_auth_pb2_grpc.add_AuthorizationServicer_to_server, AuthorizationServicer(authorizer)),
+        ],
         {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
         verifier=verifier,
+        public=[_EXT_AUTHZ],
         redis=redis,
     )
-    return server, LastUsedFlusher(last_used, sessions, opts.last_used_flush_seconds)
+    flushers = Flushers(
+        LastUsedFlusher(last_used, sessions, opts.last_used_flush_seconds),
+        UsageFlusher(redis, sessions, opts.usage_flush_seconds),
+    )
+    return server, flushers
 
 
 async def build(settings: LicensingSettings, stack: contextlib.AsyncExitStack) -> GxServer:
@@ -95,8 +136,8 @@ async def build(settings: LicensingSettings, stack: contextlib.AsyncExitStack) -
     roles = await stack.enter_async_context(open_identity_roles(settings))
     # Expired idempotency records go in batches, one process at a time (advisory lock).
     await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
-    server, flusher = create_licensing_server(settings, engine, sessions, redis, roles)
-    flusher.start()
+    server, flushers = create_licensing_server(settings, engine, sessions, redis, roles)
+    flushers.start()
     # Closed before Redis and the database (reverse order), with a last flush.
-    stack.push_async_callback(flusher.stop)
+    stack.push_async_callback(flushers.stop)
     return server

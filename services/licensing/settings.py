@@ -23,6 +23,11 @@ class LicensingOptions(BaseModel):
     default_grace_seconds: int = Field(default=86_400, ge=0, le=604_800)
     # Last-used times collected in Redis are written to PostgreSQL this often, in one batch.
     last_used_flush_seconds: float = Field(default=10.0, gt=0)
+    # The edge check remembers a key's record this long, so a hot key costs no database read;
+    # a revocation, suspension or tier change reaches every replica within this time.
+    key_cache_seconds: float = Field(default=1.0, ge=0, le=10)
+    # Counted decisions go from Redis to licensing.usage_minutes this often (usage visible within it).
+    usage_flush_seconds: float = Field(default=5.0, gt=0, le=10)
 
     @field_validator("tier_quotas")
     @classmethod

@@ -29,6 +29,7 @@ from services.common.service_auth import write_key_pair
 from services.identity.server import create_identity_server
 from services.identity.settings import IdentitySettings
 from services.licensing.lastused import LastUsed, LastUsedFlusher
+from services.licensing.metering import UsageFlusher
 from services.licensing.server import create_licensing_server, open_identity_roles
 from services.licensing.settings import LicensingSettings
 from tests.grpc.identity.identity_harness import Identity, bearer, new_super_admin, new_user
@@ -41,6 +42,7 @@ class Mesh:
     identity: Identity
     licensing: GxServer
     flusher: LastUsedFlusher
+    usage_flusher: UsageFlusher
     engine: AsyncEngine
     redis: Redis
     channel: grpc.aio.Channel
@@ -71,7 +73,9 @@ class Mesh:
             return result.all() if result.returns_rows else None
 
     async def reset(self) -> None:
-        """Empty licensing's tables and the idempotency records between tests."""
+        """Empty licensing's tables, its Redis state and the idempotency records between tests."""
+        for key in await self.redis.keys("licensing:*"):
+            await self.redis.delete(key)
         await self.sql(
             "TRUNCATE licensing.usage_minutes, licensing.api_keys, licensing.licenses, licensing.partners,"
             " platform.idempotency_records"
@@ -118,7 +122,7 @@ async def running_mesh(database_url: str, redis_url: str, workdir: Path, **licen
             licensing=licensing,
         )
         roles = await stack.enter_async_context(open_identity_roles(settings))
-        server, flusher = create_licensing_server(settings, engine, sessions, redis, roles)
+        server, flushers = create_licensing_server(settings, engine, sessions, redis, roles)
         await server.start()
         stack.push_async_callback(server.stop, 0)
         channel = grpc.aio.insecure_channel(server.address)
@@ -126,7 +130,8 @@ async def running_mesh(database_url: str, redis_url: str, workdir: Path, **licen
         yield Mesh(
             identity,
             server,
-            flusher,
+            flushers.last_used,
+            flushers.usage,
             engine,
             redis,
             channel,

@@ -1,0 +1,165 @@
+"""The key decision's order and failure modes, with fakes for the database and Redis (pure logic)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import OperationalError
+
+from services.licensing import keys
+from services.licensing.authz import KeyAuthorizer, KeyDirectory, KeyRecord, check_response
+from services.licensing.limiter import Decision
+
+_NOW = datetime.now(UTC)
+
+
+def _record(**changes: Any) -> KeyRecord:
+    base: dict[str, Any] = {
+        "key_id": "k",
+        "key_state": "ACTIVE",
+        "key_expire_at": None,
+        "license_id": "l",
+        "license_state": "ACTIVE",
+        "license_expire_at": _NOW + timedelta(days=1),
+        "tier": "FREE",
+        "partner_id": "p",
+        "partner_state": "ACTIVE",
+    }
+    return KeyRecord(**{**base, **changes})
+
+
+class _Directory:
+    def __init__(self, record: KeyRecord | None = None, error: Exception | None = None) -> None:
+        self.record, self.error, self.calls = record, error, 0
+
+    async def find(self, secret_hash: bytes) -> KeyRecord | None:
+        self.calls += 1
+        if self.error:
+            raise self.error
+        return self.record
+
+
+class _Limiter:
+    def __init__(self, allowed: bool = True, error: Exception | None = None) -> None:
+        self.allowed, self.error, self.calls = allowed, error, 0
+
+    async def take(self, license_id: str, quota: int) -> Decision:
+        self.calls += 1
+        if self.error:
+            raise self.error
+        return Decision(self.allowed, quota, 5 if self.allowed else 0, 3, 0 if self.allowed else 2)
+
+
+class _LastUsed:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error, self.touched = error, 0
+
+    async def touch(self, key_id: str, when: datetime) -> None:
+        self.touched += 1
+        if self.error:
+            raise self.error
+
+
+def _authorizer(directory: _Directory, limiter: _Limiter, last_used: _LastUsed | None = None) -> KeyAuthorizer:
+    return KeyAuthorizer(directory, limiter, last_used or _LastUsed(), {"FREE": 60})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["", "Bearer x", "gx_live_" + "0" * 38, keys.generate("LIVE").secret[:-1]])
+async def test_a_malformed_key_is_refused_before_any_database_or_redis_work(bad: str) -> None:
+    directory, limiter = _Directory(error=AssertionError("db")), _Limiter(error=AssertionError("redis"))
+    verdict = await _authorizer(directory, limiter).authorize(bad)
+    assert (verdict.http_status, verdict.reason) == (401, "API_KEY_INVALID")
+    assert directory.calls == limiter.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "status", "reason"),
+    [
+        (_record(key_state="REVOKED"), 401, "API_KEY_REVOKED"),
+        (_record(key_state="ROTATING", key_expire_at=_NOW - timedelta(seconds=1)), 401, "API_KEY_REVOKED"),
+        (_record(partner_state="SUSPENDED"), 403, "PARTNER_SUSPENDED"),
+        (_record(license_state="SUSPENDED"), 403, "LICENSE_SUSPENDED"),
+        (_record(license_expire_at=_NOW - timedelta(seconds=1)), 403, "LICENSE_EXPIRED"),
+    ],
+)
+async def test_refusals_take_no_quota(record: KeyRecord, status: int, reason: str) -> None:
+    limiter = _Limiter()
+    verdict = await _authorizer(_Directory(record), limiter).authorize(keys.generate("LIVE").secret)
+    assert (verdict.http_status, verdict.reason) == (status, reason)
+    assert limiter.calls == 0
+
+
+async def test_a_rotating_key_in_its_grace_period_passes() -> None:
+    record = _record(key_state="ROTATING", key_expire_at=_NOW + timedelta(minutes=5))
+    verdict = await _authorizer(_Directory(record), _Limiter()).authorize(keys.generate("TEST").secret)
+    assert verdict.http_status == 200
+
+
+@pytest.mark.parametrize(
+    ("directory", "limiter"),
+    [
+        (_Directory(error=OperationalError("SELECT", {}, Exception("down"))), _Limiter()),
+        (_Directory(_record()), _Limiter(error=RedisConnectionError("down"))),
+    ],
+)
+async def test_licensing_failures_fail_closed_with_503(directory: _Directory, limiter: _Limiter) -> None:
+    verdict = await _authorizer(directory, limiter).authorize(keys.generate("LIVE").secret)
+    assert (verdict.http_status, verdict.reason) == (503, "LICENSING_UNAVAILABLE")
+    response = check_response(verdict)
+    assert response.denied_response.status.code == 503
+
+
+async def test_a_lost_last_used_note_does_not_refuse_the_request() -> None:
+    last_used = _LastUsed(error=RedisConnectionError("down"))
+    verdict = await _authorizer(_Directory(_record()), _Limiter(), last_used).authorize(keys.generate("LIVE").secret)
+    assert verdict.http_status == 200 and last_used.touched == 1
+
+
+async def test_over_quota_answers_429_with_retry_after() -> None:
+    verdict = await _authorizer(_Directory(_record()), _Limiter(allowed=False)).authorize(keys.generate("LIVE").secret)
+    response = check_response(verdict)
+    headers = {h.header.key: h.header.value for h in response.denied_response.headers}
+    assert response.denied_response.status.code == 429
+    assert (headers["retry-after"], headers["ratelimit-remaining"], headers["ratelimit-limit"]) == ("2", "0", "60")
+
+
+class _Result:
+    def __init__(self, row: Any) -> None:
+        self._row = row
+
+    def first(self) -> Any:
+        return self._row
+
+
+class _Engine:
+    """Counts reads; answers one fixed row."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def connect(self) -> _Engine:
+        return self
+
+    async def __aenter__(self) -> _Engine:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def execute(self, statement: Any, params: Any) -> _Result:
+        self.reads += 1
+        return _Result(None)
+
+
+async def test_the_directory_remembers_for_its_ttl_only() -> None:
+    engine = _Engine()
+    cached = KeyDirectory(engine, ttl_seconds=60)  # type: ignore[arg-type]
+    assert await cached.find(b"h") is None and await cached.find(b"h") is None
+    assert engine.reads == 1
+    uncached = KeyDirectory(engine, ttl_seconds=0)  # type: ignore[arg-type]
+    await uncached.find(b"h")
+    await uncached.find(b"h")
+    assert engine.reads == 3
