@@ -119,7 +119,7 @@ class CommandProcessor:
             self._metrics.rejected.labels(command.command_type, "UNKNOWN_COMMAND_TYPE").inc()
             return
         try:
-            if command.depends_on is not None and not command.tx_id and await self._prerequisite_failed(command):
+            if not command.tx_id and await self._prerequisite_failed(command):
                 return
             await self._process(command, spec)
         except Exception as error:  # the worker must outlive any single command
@@ -137,7 +137,8 @@ class CommandProcessor:
         The claim hands a dependent out only once its prerequisite finished, so here it is
         COMMITTED (go on) or FAILED (this command was accepted on the promise of it).
         """
-        assert command.depends_on is not None
+        if command.depends_on is None:
+            return False
         prerequisite = await self._repo.prerequisite(command.depends_on)
         if prerequisite is None or prerequisite.status != "FAILED":
             return False
