@@ -116,9 +116,13 @@ async def test_update_parameter_checks_name_and_bounds_first(
     assert await wallet.commands() == []
 
 
-async def test_update_parameter_records_the_integer_value(wallet: Wallet) -> None:
+async def test_update_parameter_is_for_super_admins_and_records_the_integer_value(wallet: Wallet) -> None:
     request = adm.UpdateSystemParameterRequest(name="transfer_fee_cap_bps", value="500", request_id=_rid())
-    await wallet.admin.UpdateSystemParameter(request, metadata=wallet.token("a", "ADMIN"))
+    # The ledger submits UPDATE_SYSTEM_PARAMETER as gx_super_admin, so an ADMIN is refused up front.
+    bad = await failure(wallet.admin.UpdateSystemParameter(request, metadata=wallet.token("a", "ADMIN")))
+    assert (bad.code, bad.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_REQUIRED")
+    assert await wallet.commands() == []
+    await wallet.admin.UpdateSystemParameter(request, metadata=_root(wallet))
     (row,) = await wallet.commands()
     assert row.payload["parameter"] == "transfer_fee_cap_bps" and row.payload["value"] == "500"
 
