@@ -4,6 +4,11 @@ Organisations and multisig transfers are named by the operation that created the
 contract); on the ledger their id is that command's request id (see `services.wallet.ids`).
 The caller always acts as themself: their user id goes into the command, and the chaincode
 checks it against the organisation's stakeholders again.
+
+Who must approve a payment or a rule change is decided by the chaincode's own pure rules
+(`chaincode.multisig`), applied here to the read models as a pre-check: a rule change is itself
+a multisig transaction, no rule means every stakeholder, and approvals are judged by the rules in
+force now. The ledger decides again at commit time; the read models may be a block behind.
 """
 
 from __future__ import annotations
@@ -21,14 +26,23 @@ from gx.wallet.v1 import wallet_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from chaincode import multisig
+from chaincode.errors import Rejection
 from services.common.auth import Principal
 from services.common.commands import declared_command
-from services.common.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from services.common.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from services.wallet import convert, errors, ids, paging, readmodels
 from services.wallet.commands import CommandRecorder
 
 ORG_COMMAND = ids.ORGANIZATION_COMMANDS
-MULTISIG_COMMAND = "INITIATE_MULTISIG_TX"
+# A multisig transaction is a payment or a rule change; any of these commands creates one.
+MULTISIG_COMMAND = ("INITIATE_MULTISIG_TX", "DEFINE_AUTH_RULE", "REMOVE_AUTH_RULE")
 _DEFAULT_PAGE = 50
 _ORG_COLUMNS = (
     "o.org_id, o.name, o.type, o.country_code, o.status, o.stakeholder_ids, o.endorser_ids, o.auth_rules,"
@@ -37,7 +51,7 @@ _ORG_COLUMNS = (
 _ORG_FROM = "ledger.organizations o LEFT JOIN ledger.wallets w ON w.wallet_id = o.org_id"
 _MSIG_COLUMNS = (
     "multisig_tx_id, org_id, to_account_id, amount_qirat, remark, initiator_id, required_approvals, approver_ids,"
-    " approval_ids, status, create_time, execute_time"
+    " approval_ids, status, create_time, execute_time, rule_change"
 )
 _MSIG_STATES = {
     "PENDING": wallet_pb2.MULTISIG_TRANSACTION_STATE_PENDING,
@@ -89,7 +103,57 @@ def _organization(row: Any, public_id: str) -> wallet_pb2.Organization:
     return out
 
 
+def _change(value: Any) -> dict[str, Any] | None:
+    """A multisig row's rule change (the ledger's AuthRuleChange as proto JSON), None for a payment."""
+    if value is None:
+        return None
+    return dict(value if isinstance(value, dict) else json.loads(value))
+
+
+def _rule_change(change: dict[str, Any]) -> wallet_pb2.AuthRuleChange:
+    if "setRule" in change:
+        rule = change["setRule"]
+        return wallet_pb2.AuthRuleChange(
+            rule=wallet_pb2.AuthRule(
+                amount_threshold_qirat=int(rule.get("amountThresholdQirat", 0)),
+                required_approvers=int(rule.get("requiredApprovals", 0)),
+                approver_user_ids=list(rule.get("approverIds", [])),
+            )
+        )
+    return wallet_pb2.AuthRuleChange(
+        remove=True,
+        rule=wallet_pb2.AuthRule(amount_threshold_qirat=int(change.get("removeThresholdQirat", 0))),
+    )
+
+
+def _org_rules(org: Any) -> list[multisig.Rule]:
+    return [
+        multisig.Rule(
+            int(r.get("amountThresholdQirat", 0)),
+            int(r.get("requiredApprovals", 0)),
+            tuple(r.get("approverIds", [])),
+        )
+        for r in _ids(org.auth_rules)
+    ]
+
+
+def _requirements(org: Any, msig: Any) -> list[multisig.Requirement]:
+    """What *msig* needs under the organisation's rules in force (as the read model knows them)."""
+    stakeholders = _ids(org.stakeholder_ids)
+    if _change(msig.rule_change) is not None:
+        return multisig.rule_change_requirements(stakeholders, _org_rules(org))
+    return multisig.payment_requirements(stakeholders, _org_rules(org), msig.amount_qirat)
+
+
+def _refused(exc: Rejection, field: str) -> InvalidArgument | FailedPrecondition:
+    """The chaincode rule's refusal as this API's error, with the same reason."""
+    if exc.reason in ("INVALID_ARGUMENT", "NOT_A_STAKEHOLDER"):
+        return errors.bad_field(field, exc.detail, None if exc.reason == "INVALID_ARGUMENT" else exc.reason)
+    return errors.precondition(exc.reason, exc.detail)
+
+
 def _multisig(row: Any, public_id: str, org_public_id: str) -> wallet_pb2.MultisigTransaction:
+    change = _change(row.rule_change)
     out = wallet_pb2.MultisigTransaction(
         multisig_transaction_id=public_id,
         org_id=org_public_id,
@@ -100,7 +164,12 @@ def _multisig(row: Any, public_id: str, org_public_id: str) -> wallet_pb2.Multis
         state=_MSIG_STATES.get(row.status, wallet_pb2.MULTISIG_TRANSACTION_STATE_UNSPECIFIED),
         required_approvers=row.required_approvals,
         approver_user_ids=_ids(row.approval_ids),
+        kind=wallet_pb2.MULTISIG_TRANSACTION_KIND_PAYMENT
+        if change is None
+        else wallet_pb2.MULTISIG_TRANSACTION_KIND_RULE_CHANGE,
     )
+    if change is not None:
+        out.rule_change.CopyFrom(_rule_change(change))
     for field in ("create_time", "execute_time"):
         ts = convert.timestamp(getattr(row, field))
         if ts is not None:
@@ -154,6 +223,14 @@ class OrganizationUseCases:
             command_type=command_type,
             build=build,
         )
+
+    async def _active_member_org(
+        self, session: readmodels.Executor, principal: Principal, org_id: str
+    ) -> Any:
+        org = await self._member_org(session, principal, org_id)
+        if org.status != "ACTIVE":
+            raise errors.precondition("ORGANIZATION_NOT_ACTIVE", "the organisation is not active")
+        return org
 
     async def _member_org(
         self, session: readmodels.Executor, principal: Principal, org_id: str, *, admin_ok: bool = False
@@ -274,27 +351,29 @@ class OrganizationUseCases:
     async def define_rule(
         self, principal: Principal, request: svc.DefineAuthRuleRequest
     ) -> operation_pb2.Operation:
-        """DEFINE_AUTH_RULE on an active organisation, approvers drawn from its stakeholders."""
+        """DEFINE_AUTH_RULE: propose a tier of an active organisation, approvers drawn from its stakeholders."""
         approvers = [a.lower() for a in request.approver_user_ids]
         if len(set(approvers)) != len(approvers):
             raise errors.bad_field("approver_user_ids", "an approver is listed twice")
         if request.required_approvers > len(approvers):
             raise errors.bad_field("required_approvers", "cannot exceed the number of approvers")
+        rule = multisig.Rule(request.amount_threshold_qirat, request.required_approvers, tuple(approvers))
 
         async def build(session: AsyncSession, rid: str) -> Message:
-            org = await self._member_org(session, principal, request.org_id)
-            if org.status != "ACTIVE":
-                raise errors.precondition("ORGANIZATION_NOT_ACTIVE", "the organisation is not active")
-            outsiders = [a for a in approvers if not _is_stakeholder(org, a)]
-            if outsiders:
-                raise errors.bad_field(
-                    "approver_user_ids", "every approver must be a stakeholder", "NOT_A_STAKEHOLDER"
-                )
+            org = await self._active_member_org(session, principal, request.org_id)
+            try:
+                multisig.check_rule(_ids(org.stakeholder_ids), rule)
+            except Rejection as exc:
+                raise _refused(exc, "approver_user_ids") from None
+            try:
+                multisig.set_rule(_org_rules(org), rule)
+            except Rejection as exc:
+                raise _refused(exc, "amount_threshold_qirat") from None
             return ledger.DefineAuthRuleRequest(
                 organization_id=org.org_id,
                 rule=res.AuthRule(
-                    amount_threshold_qirat=request.amount_threshold_qirat,
-                    required_approvals=request.required_approvers,
+                    amount_threshold_qirat=rule.threshold,
+                    required_approvals=rule.required,
                     approver_ids=approvers,
                 ),
                 defined_by=principal.user_id,
@@ -303,6 +382,29 @@ class OrganizationUseCases:
 
         return await self._record(
             "DefineAuthRule", principal, request, command_pb2.COMMAND_TYPE_DEFINE_AUTH_RULE, build
+        )
+
+    async def remove_rule(
+        self, principal: Principal, request: svc.RemoveAuthRuleRequest
+    ) -> operation_pb2.Operation:
+        """REMOVE_AUTH_RULE: propose removing an existing tier of an active organisation."""
+
+        async def build(session: AsyncSession, rid: str) -> Message:
+            org = await self._active_member_org(session, principal, request.org_id)
+            try:
+                multisig.remove_rule(_org_rules(org), request.amount_threshold_qirat)
+            except Rejection as exc:
+                raise _refused(exc, "amount_threshold_qirat") from None
+            return ledger.RemoveAuthRuleRequest(
+                organization_id=org.org_id,
+                amount_threshold_qirat=request.amount_threshold_qirat,
+                removed_by=principal.user_id,
+                request_id=rid,
+            )
+
+        rpc = "RemoveAuthRule"
+        return await self._record(
+            rpc, principal, request, declared_command(svc, "OrganizationService", rpc), build
         )
 
     async def initiate(
@@ -342,16 +444,23 @@ class OrganizationUseCases:
     async def approve(
         self, principal: Principal, request: svc.ApproveMultisigTransactionRequest
     ) -> operation_pb2.Operation:
-        """APPROVE_MULTISIG_TX by a member of the transfer's approver group, once."""
+        """APPROVE_MULTISIG_TX by a stakeholder whose approval counts under the rules in force, once."""
 
         async def build(session: AsyncSession, rid: str) -> Message:
             org = await self._member_org(session, principal, request.org_id)
             msig = await _find_msig(session, org, request.multisig_transaction_id)
-            if msig.status != "PENDING":
-                raise errors.precondition("MULTISIG_NOT_PENDING", "the transfer is not collecting approvals")
-            group = _ids(msig.approver_ids)
-            if group and principal.user_id not in group:
-                raise PermissionDenied("you are not an approver of this transfer", reason="NOT_AN_APPROVER")
+            # APPROVED too: a rule tightened since may ask for approvals it does not have.
+            if msig.status not in ("PENDING", "APPROVED"):
+                raise errors.precondition(
+                    "MULTISIG_NOT_PENDING", "the transaction is not collecting approvals"
+                )
+            if not multisig.may_approve(
+                _ids(org.stakeholder_ids), _requirements(org, msig), principal.user_id
+            ):
+                raise PermissionDenied(
+                    "your approval does not count for this transaction under the rules in force",
+                    reason="NOT_AN_APPROVER",
+                )
             if principal.user_id in _ids(msig.approval_ids):
                 raise errors.precondition("ALREADY_APPROVED", "you approved this transfer already")
             return ledger.ApproveMultisigTxRequest(
@@ -377,6 +486,14 @@ class OrganizationUseCases:
             if msig.status != "APPROVED":
                 raise errors.precondition(
                     "MULTISIG_NOT_APPROVED", "the transfer is not approved and unexecuted"
+                )
+            # Judged by the rules in force now, not those it was approved under.
+            if not multisig.satisfied(
+                _ids(org.stakeholder_ids), _requirements(org, msig), _ids(msig.approval_ids)
+            ):
+                raise errors.precondition(
+                    "APPROVALS_INSUFFICIENT",
+                    "its approvals no longer satisfy the organisation's rules in force; more must approve",
                 )
             return ledger.ExecuteMultisigTxRequest(multisig_tx_id=msig.multisig_tx_id, request_id=rid)
 

@@ -184,6 +184,11 @@ class OrganizationServicer(organization_service_pb2_grpc.OrganizationServiceServ
     ) -> operation_pb2.Operation:
         return await _accepted(context, await self._uc.define_rule(require_principal(), request))
 
+    async def RemoveAuthRule(
+        self, request: org_svc.RemoveAuthRuleRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
+        return await _accepted(context, await self._uc.remove_rule(require_principal(), request))
+
     async def InitiateMultisigTransaction(
         self, request: org_svc.InitiateMultisigTransactionRequest, context: grpc.aio.ServicerContext
     ) -> operation_pb2.Operation:

@@ -303,8 +303,12 @@ async def test_rules_and_multisig_from_initiation_to_execution(wallet: Wallet) -
     )
     approve = (await wallet.commands("APPROVE_MULTISIG_TX"))[0].payload
     assert (approve["multisigTxId"], approve["approverId"]) == (init.request_id, b)
+    # The projector records bob's approval: with no rule, both stakeholders were needed.
     await wallet.sql(
-        "UPDATE ledger.multisig_txs SET status = 'APPROVED' WHERE multisig_tx_id = :m", m=init.request_id
+        "UPDATE ledger.multisig_txs SET status = 'APPROVED', approval_ids = CAST(:ap AS jsonb)"
+        " WHERE multisig_tx_id = :m",
+        m=init.request_id,
+        ap=json.dumps([a, b]),
     )
     await stub.ExecuteMultisigTransaction(
         org.ExecuteMultisigTransactionRequest(
@@ -319,7 +323,11 @@ async def test_rules_and_multisig_from_initiation_to_execution(wallet: Wallet) -
         )
     ).multisig_transaction
     assert (got.multisig_transaction_id, got.org_id, got.to_user_id) == (msig_public, public, payee)
-    assert got.state == wallet_pb2.MULTISIG_TRANSACTION_STATE_APPROVED and list(got.approver_user_ids) == [a]
+    assert got.state == wallet_pb2.MULTISIG_TRANSACTION_STATE_APPROVED and list(got.approver_user_ids) == [
+        a,
+        b,
+    ]
+    assert got.kind == wallet_pb2.MULTISIG_TRANSACTION_KIND_PAYMENT and not got.HasField("rule_change")
     listed = await stub.ListMultisigTransactions(
         org.ListMultisigTransactionsRequest(
             org_id=public, state=wallet_pb2.MULTISIG_TRANSACTION_STATE_APPROVED
@@ -360,3 +368,235 @@ async def test_admins_read_an_organisation_wallet_and_history_by_its_public_id(w
         wallet.wallets.GetWallet(wsvc.GetWalletRequest(wallet_id=public), metadata=wallet.token(a))
     )
     assert bad.code == grpc.StatusCode.NOT_FOUND
+
+
+async def _msig_row(
+    wallet: Wallet,
+    msig_id: str,
+    org_id: str,
+    initiator: str,
+    approvals: list[str],
+    *,
+    status: str = "PENDING",
+    amount: int = 10 * GX,
+    to: str = "",
+    change: dict | None = None,
+) -> None:
+    """A multisig transaction as the projector writes it (a rule change has no payee or amount)."""
+    await wallet.sql(
+        "INSERT INTO ledger.multisig_txs (multisig_tx_id, org_id, to_account_id, amount_qirat, remark, initiator_id,"
+        " required_approvals, approver_ids, approval_ids, status, create_time, block_number, rule_change)"
+        " VALUES (:m, :o, :to, :amt, '', :i, 2, '[]', CAST(:ap AS jsonb), :st, now(), 9, CAST(:ch AS jsonb))",
+        m=msig_id,
+        o=org_id,
+        to=to,
+        amt=0 if change else amount,
+        i=initiator,
+        ap=json.dumps(approvals),
+        st=status,
+        ch=json.dumps(change) if change else None,
+    )
+
+
+async def _set_rules(wallet: Wallet, ledger_id: str, rules: list[tuple[int, int, list[str]]]) -> None:
+    await wallet.sql(
+        "UPDATE ledger.organizations SET auth_rules = CAST(:r AS jsonb) WHERE org_id = :o",
+        o=ledger_id,
+        r=json.dumps(
+            [{"amountThresholdQirat": t, "requiredApprovals": n, "approverIds": g} for t, n, g in rules]
+        ),
+    )
+
+
+async def test_a_rule_change_is_a_multisig_transaction_approved_through_the_same_endpoints(
+    wallet: Wallet,
+) -> None:
+    a, b = await wallet.user(), await wallet.user()
+    public, ledger_id = await _proposed(wallet, a, b)
+    await _activate(wallet, ledger_id)
+    stub = _stub(wallet)
+    op = await stub.DefineAuthRule(
+        org.DefineAuthRuleRequest(
+            request_id=_rid(),
+            org_id=public,
+            amount_threshold_qirat=0,
+            required_approvers=1,
+            approver_user_ids=[a],
+        ),
+        metadata=wallet.token(a),
+    )
+    define = (await wallet.commands("DEFINE_AUTH_RULE"))[0]
+    change = {"setRule": {"amountThresholdQirat": "0", "requiredApprovals": 1, "approverIds": [a]}}
+    await _msig_row(wallet, define.request_id, ledger_id, a, [a], change=change)
+    proposal = op.name.removeprefix("operations/")
+    # The proposal is named by the DefineAuthRule operation; b approves it like any multisig transaction.
+    got = (
+        await stub.GetMultisigTransaction(
+            org.GetMultisigTransactionRequest(org_id=public, multisig_transaction_id=proposal),
+            metadata=wallet.token(b),
+        )
+    ).multisig_transaction
+    assert (got.multisig_transaction_id, got.kind, got.state) == (
+        proposal,
+        wallet_pb2.MULTISIG_TRANSACTION_KIND_RULE_CHANGE,
+        wallet_pb2.MULTISIG_TRANSACTION_STATE_PENDING,
+    )
+    assert not got.rule_change.remove and list(got.rule_change.rule.approver_user_ids) == [a]
+    again = await failure(
+        stub.ApproveMultisigTransaction(
+            org.ApproveMultisigTransactionRequest(
+                request_id=_rid(), org_id=public, multisig_transaction_id=proposal
+            ),
+            metadata=wallet.token(a),
+        )
+    )
+    assert again.reason == "ALREADY_APPROVED"
+    # With no rule in force it needs both: executing on a's approval alone is refused.
+    await wallet.sql(
+        "UPDATE ledger.multisig_txs SET status = 'APPROVED' WHERE multisig_tx_id = :m", m=define.request_id
+    )
+    alone = await failure(
+        stub.ExecuteMultisigTransaction(
+            org.ExecuteMultisigTransactionRequest(
+                request_id=_rid(), org_id=public, multisig_transaction_id=proposal
+            ),
+            metadata=wallet.token(a),
+        )
+    )
+    assert (alone.code, alone.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "APPROVALS_INSUFFICIENT")
+    assert await wallet.commands("EXECUTE_MULTISIG_TX") == []
+    await stub.ApproveMultisigTransaction(
+        org.ApproveMultisigTransactionRequest(
+            request_id=_rid(), org_id=public, multisig_transaction_id=proposal
+        ),
+        metadata=wallet.token(b),
+    )
+    approve = (await wallet.commands("APPROVE_MULTISIG_TX"))[0].payload
+    assert (approve["multisigTxId"], approve["approverId"]) == (define.request_id, b)
+
+
+async def test_remove_rule_names_an_existing_tier_of_an_active_organisation(wallet: Wallet) -> None:
+    a, b = await wallet.user(), await wallet.user()
+    public, ledger_id = await _proposed(wallet, a, b)
+    stub = _stub(wallet)
+
+    def remove(threshold: int) -> org.RemoveAuthRuleRequest:
+        return org.RemoveAuthRuleRequest(request_id=_rid(), org_id=public, amount_threshold_qirat=threshold)
+
+    early = await failure(stub.RemoveAuthRule(remove(0), metadata=wallet.token(a)))
+    assert early.reason == "ORGANIZATION_NOT_ACTIVE"
+    await _activate(wallet, ledger_id)
+    missing = await failure(stub.RemoveAuthRule(remove(GX), metadata=wallet.token(a)))
+    assert (missing.code, missing.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "AUTH_RULE_NOT_FOUND")
+    outsider = await failure(stub.RemoveAuthRule(remove(GX), metadata=wallet.token(str(uuid.uuid4()))))
+    assert outsider.code == grpc.StatusCode.NOT_FOUND
+    assert await wallet.commands("REMOVE_AUTH_RULE") == []
+    await _set_rules(wallet, ledger_id, [(0, 1, []), (GX, 2, [a, b])])
+    await stub.RemoveAuthRule(remove(GX), metadata=wallet.token(b))
+    (row,) = await wallet.commands("REMOVE_AUTH_RULE")
+    assert (row.payload["organizationId"], row.payload["amountThresholdQirat"], row.payload["removedBy"]) == (
+        ledger_id,
+        str(GX),
+        b,
+    )
+    # A full policy refuses a new tier but still takes a replacement.
+    await _set_rules(wallet, ledger_id, [(t, 1, []) for t in range(20)])
+    full = await failure(
+        stub.DefineAuthRule(
+            org.DefineAuthRuleRequest(
+                request_id=_rid(),
+                org_id=public,
+                amount_threshold_qirat=99,
+                required_approvers=1,
+                approver_user_ids=[a],
+            ),
+            metadata=wallet.token(a),
+        )
+    )
+    assert full.reason == "TOO_MANY_AUTH_RULES"
+    await stub.DefineAuthRule(
+        org.DefineAuthRuleRequest(
+            request_id=_rid(),
+            org_id=public,
+            amount_threshold_qirat=5,
+            required_approvers=2,
+            approver_user_ids=[a, b],
+        ),
+        metadata=wallet.token(a),
+    )
+    assert len(await wallet.commands("DEFINE_AUTH_RULE")) == 1
+
+
+async def test_approvals_are_judged_by_the_rules_in_force_not_those_at_initiation(wallet: Wallet) -> None:
+    a, b, c = await wallet.user(), await wallet.user(), await wallet.user()
+    payee = await wallet.user()
+    op = await _stub(wallet).ProposeOrganization(
+        org.ProposeOrganizationRequest(
+            request_id=_rid(),
+            name="Trio",
+            type=wallet_pb2.ORGANIZATION_TYPE_NGO,
+            stakeholder_user_ids=[a, b, c],
+        ),
+        metadata=wallet.token(a),
+    )
+    ledger_id = (await wallet.commands("PROPOSE_ORGANIZATION"))[-1].request_id
+    public = op.name.removeprefix("operations/")
+    await wallet.sql(
+        "INSERT INTO ledger.organizations (org_id, name, type, country_code, status, stakeholder_ids, endorser_ids,"
+        " create_time, block_number) VALUES (:o, 'Trio', 'NGO', 'LK', 'ACTIVE', CAST(:s AS jsonb), CAST(:s AS jsonb),"
+        " now(), 6)",
+        o=ledger_id,
+        s=json.dumps([a, b, c]),
+    )
+    await wallet.sql(
+        "INSERT INTO ledger.wallets (wallet_id, account_type, country_code, balance_qirat, block_number, fabric_tx_id)"
+        " VALUES (:o, 'ORGANIZATION', 'LK', :b, 7, 't')",
+        o=ledger_id,
+        b=100 * GX,
+    )
+    # Initiated (and approved by a and b) under "2 of anyone"; the organisation then made tier 0 "2 of a, c".
+    msig_id = str(uuid.uuid4())
+    await _msig_row(wallet, msig_id, ledger_id, a, [a, b], status="APPROVED", to=payee)
+    await _set_rules(wallet, ledger_id, [(0, 2, [a, c])])
+    stub = _stub(wallet)
+    stale = await failure(
+        stub.ExecuteMultisigTransaction(
+            org.ExecuteMultisigTransactionRequest(
+                request_id=_rid(), org_id=public, multisig_transaction_id=msig_id
+            ),
+            metadata=wallet.token(a),
+        )
+    )
+    assert stale.reason == "APPROVALS_INSUFFICIENT"
+    # b is no longer in the group: their approval does not count, so they may not add one.
+    other = str(uuid.uuid4())
+    await _msig_row(wallet, other, ledger_id, c, [c], to=payee)
+    refused = await failure(
+        stub.ApproveMultisigTransaction(
+            org.ApproveMultisigTransactionRequest(
+                request_id=_rid(), org_id=public, multisig_transaction_id=other
+            ),
+            metadata=wallet.token(b),
+        )
+    )
+    assert (refused.code, refused.reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_AN_APPROVER")
+    assert await wallet.commands("APPROVE_MULTISIG_TX") == await wallet.commands("EXECUTE_MULTISIG_TX") == []
+    # c may approve the APPROVED one (it needs c now), and then it may be executed.
+    await stub.ApproveMultisigTransaction(
+        org.ApproveMultisigTransactionRequest(
+            request_id=_rid(), org_id=public, multisig_transaction_id=msig_id
+        ),
+        metadata=wallet.token(c),
+    )
+    await wallet.sql(
+        "UPDATE ledger.multisig_txs SET approval_ids = CAST(:ap AS jsonb) WHERE multisig_tx_id = :m",
+        m=msig_id,
+        ap=json.dumps([a, b, c]),
+    )
+    await stub.ExecuteMultisigTransaction(
+        org.ExecuteMultisigTransactionRequest(
+            request_id=_rid(), org_id=public, multisig_transaction_id=msig_id
+        ),
+        metadata=wallet.token(b),
+    )
+    assert [r.payload["multisigTxId"] for r in await wallet.commands("EXECUTE_MULTISIG_TX")] == [msig_id]
