@@ -24,6 +24,9 @@ from google.protobuf import descriptor_pb2
 from gx.ledger.v1 import options_pb2
 from gx.type.v1 import access_pb2, command_pb2, validation_pb2
 
+# The chaincode's own rank order of ledger roles (a pure module: no Fabric imports).
+from chaincode import certs
+
 ROOT = Path(__file__).resolve().parents[3]
 PROTOS = ROOT / "protos"
 
@@ -668,8 +671,6 @@ def check_access_at_least_submitter(model: Contracts) -> list[str]:
     `(gx.ledger.v1.command)` option on the recorded command's request message; roles compare
     through LEDGER_ROLE_OF_API_ROLE and the chaincode's own rank order.
     """
-    from chaincode import certs
-
     bad = []
     bound = ledger_commands(model)
     for rpc in model.rpcs:
