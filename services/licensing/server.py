@@ -30,6 +30,7 @@ from services.licensing.settings import LicensingSettings
 from services.licensing.usecases import LicensingUseCases, Policy
 
 _EXT_AUTHZ = "envoy.service.auth.v3.Authorization"
+_IDENTITY_SERVICE_CONFIG = Path(__file__).resolve().parents[2] / "protos/gx/identity/v1/identity_grpc_service_config.json"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ async def open_identity_roles(settings: LicensingSettings) -> AsyncIterator[Iden
         audience_of("identity"),
         ttl_seconds=settings.auth.service_token_ttl_seconds,
     )
-    channel = service_channel(settings.identity_target, source)
+    # Identity's own retry policy (AddUserRole: retried on UNAVAILABLE, safe since it is idempotent).
+    options = [("grpc.service_config", _IDENTITY_SERVICE_CONFIG.read_text())] if _IDENTITY_SERVICE_CONFIG.is_file() else []
+    channel = service_channel(settings.identity_target, source, options)
     try:
         yield IdentityRoles(channel, settings.licensing.identity_timeout_seconds)
     finally:
