@@ -525,7 +525,7 @@ def test_an_organisation_from_proposal_to_a_multisig_payment_on_the_chain(
     org = http.get(f"/v1/organizations/{org_id}", headers=_auth(alice_token)).json()["organization"]
     assert int(org["balanceQirat"]) == 20 * GX
 
-    # Below every rule one approval suffices, and the initiator's counts: the transfer executes at once.
+    # Without a rule every stakeholder must approve: the initiator's approval counts, bob's completes it.
     bob_before = int(_wallet(http, bob_token)["balanceQirat"])
     initiated = http.post(
         f"/v1/organizations/{org_id}/multisigTransactions",
@@ -536,6 +536,14 @@ def test_an_organisation_from_proposal_to_a_multisig_payment_on_the_chain(
     msig_id = initiated.json()["name"].removeprefix("operations/")
     msig = http.get(f"/v1/organizations/{org_id}/multisigTransactions/{msig_id}", headers=_auth(bob_token))
     assert msig.status_code == 200, msig.text
+    assert msig.json()["multisigTransaction"]["state"] == "MULTISIG_TRANSACTION_STATE_PENDING"
+    approved = http.post(
+        f"/v1/organizations/{org_id}/multisigTransactions/{msig_id}:approve",
+        json={"requestId": str(uuid.uuid4())},
+        headers=_auth(bob_token),
+    )
+    _committed(http, bob_token, approved)
+    msig = http.get(f"/v1/organizations/{org_id}/multisigTransactions/{msig_id}", headers=_auth(bob_token))
     assert msig.json()["multisigTransaction"]["state"] == "MULTISIG_TRANSACTION_STATE_EXECUTED"
     assert int(_wallet(http, bob_token)["balanceQirat"]) == bob_before + 5 * GX
     received = _history(http, bob_token, types="TRANSACTION_TYPE_ORG_TRANSFER")
@@ -544,6 +552,125 @@ def test_an_organisation_from_proposal_to_a_multisig_payment_on_the_chain(
     chain = _chain_balances(mesh)
     assert sum(chain.values()) == rules.TOTAL_SUPPLY
     assert _read_model_balances(mesh) == chain
+
+
+def _organization_of(http: httpx.Client, members: list[tuple[str, str]], funds: int) -> str:
+    """An active organisation of *members* (id, token), funded with *funds* Qirat by the first."""
+    first_token, others = members[0][1], members[1:]
+    proposed = http.post(
+        "/v1/organizations",
+        json={
+            "requestId": str(uuid.uuid4()),
+            "name": "Co-op",
+            "type": "ORGANIZATION_TYPE_NGO",
+            "stakeholderUserIds": [m for m, _ in members],
+        },
+        headers=_auth(first_token),
+    )
+    _committed(http, first_token, proposed)
+    org_id = proposed.json()["name"].removeprefix("operations/")
+    for _, token in others:
+        endorse = http.post(
+            f"/v1/organizations/{org_id}:endorse", json={"requestId": str(uuid.uuid4())}, headers=_auth(token)
+        )
+        _committed(http, token, endorse)
+    activate = http.post(
+        f"/v1/organizations/{org_id}:activate",
+        json={"requestId": str(uuid.uuid4())},
+        headers=_auth(first_token),
+    )
+    _committed(http, first_token, activate)
+    pay = http.post(
+        "/v1/wallets/me:transfer",
+        json={"requestId": str(uuid.uuid4()), "toWalletId": org_id, "amountQirat": str(funds)},
+        headers=_auth(first_token),
+    )
+    _committed(http, first_token, pay)
+    return org_id
+
+
+def test_one_member_alone_cannot_take_an_organisations_funds(
+    mesh: EdgeStack, http: httpx.Client, root: str, system: None
+) -> None:
+    """The attack from issue 9, through the edge: one of three writes themself a 1-of-1 rule and pays themself."""
+    alice, alice_token = _onboard(http, root)
+    bob, bob_token = _onboard(http, root)
+    carol, carol_token = _onboard(http, root)
+    org_id = _organization_of(http, [(bob, bob_token), (alice, alice_token), (carol, carol_token)], 100 * GX)
+
+    def org() -> dict[str, Any]:
+        got = http.get(f"/v1/organizations/{org_id}", headers=_auth(alice_token))
+        assert got.status_code == 200, got.text
+        return dict(got.json()["organization"])
+
+    def msig(msig_id: str) -> dict[str, Any]:
+        got = http.get(
+            f"/v1/organizations/{org_id}/multisigTransactions/{msig_id}", headers=_auth(alice_token)
+        )
+        assert got.status_code == 200, got.text
+        return dict(got.json()["multisigTransaction"])
+
+    assert int(org()["balanceQirat"]) == 100 * GX
+    alice_before = int(_wallet(http, alice_token)["balanceQirat"])
+    # 1. Alice defines a 1-of-1 rule for herself: accepted as a proposal, not in force.
+    rule = http.post(
+        f"/v1/organizations/{org_id}/authRules",
+        json={
+            "requestId": str(uuid.uuid4()),
+            "amountThresholdQirat": "0",
+            "requiredApprovers": 1,
+            "approverUserIds": [alice],
+        },
+        headers=_auth(alice_token),
+    )
+    _committed(http, alice_token, rule)
+    rule_id = rule.json()["name"].removeprefix("operations/")
+    proposal = msig(rule_id)
+    assert proposal["kind"] == "MULTISIG_TRANSACTION_KIND_RULE_CHANGE"
+    assert proposal["state"] == "MULTISIG_TRANSACTION_STATE_PENDING" and proposal["requiredApprovers"] == 3
+    assert org().get("authRules", []) == []
+    # 2. She pays herself 90 GX: it waits for the others.
+    grab = http.post(
+        f"/v1/organizations/{org_id}/multisigTransactions",
+        json={"requestId": str(uuid.uuid4()), "toUserId": alice, "amountQirat": str(90 * GX)},
+        headers=_auth(alice_token),
+    )
+    _committed(http, alice_token, grab)
+    grab_id = grab.json()["name"].removeprefix("operations/")
+    assert msig(grab_id)["state"] == "MULTISIG_TRANSACTION_STATE_PENDING"
+    # 3. Nothing she can do alone moves either: execute, approve again.
+    for msig_id in (grab_id, rule_id):
+        execute = http.post(
+            f"/v1/organizations/{org_id}/multisigTransactions/{msig_id}:execute",
+            json={"requestId": str(uuid.uuid4())},
+            headers=_auth(alice_token),
+        )
+        assert execute.status_code == 400 and _reason(execute) == "MULTISIG_NOT_APPROVED", execute.text
+        again = http.post(
+            f"/v1/organizations/{org_id}/multisigTransactions/{msig_id}:approve",
+            json={"requestId": str(uuid.uuid4())},
+            headers=_auth(alice_token),
+        )
+        assert again.status_code == 400 and _reason(again) == "ALREADY_APPROVED", again.text
+    assert int(org()["balanceQirat"]) == 100 * GX
+    assert int(_wallet(http, alice_token)["balanceQirat"]) == alice_before
+    chain = _chain_balances(mesh)
+    assert chain[alice] == alice_before
+    assert _read_model_balances(mesh) == chain
+    # 4. With bob only, still not everyone; carol's approval is the last one needed.
+    for token, state in (
+        (bob_token, "MULTISIG_TRANSACTION_STATE_PENDING"),
+        (carol_token, "MULTISIG_TRANSACTION_STATE_EXECUTED"),
+    ):
+        approve = http.post(
+            f"/v1/organizations/{org_id}/multisigTransactions/{grab_id}:approve",
+            json={"requestId": str(uuid.uuid4())},
+            headers=_auth(token),
+        )
+        _committed(http, token, approve)
+        assert msig(grab_id)["state"] == state
+    assert int(_wallet(http, alice_token)["balanceQirat"]) == alice_before + 90 * GX
+    assert org().get("authRules", []) == []
 
 
 def _login(http: httpx.Client, email: str) -> str:
