@@ -7,7 +7,8 @@ from gx.type.v1 import command_pb2
 from gx.wallet.v1 import organization_service_pb2, wallet_service_pb2
 
 from outbox.commands import spec_for
-from services.common.commands import declared_command
+from services.common.commands import check_declared, declared_command
+from services.common.logging import method_var
 
 
 def test_an_rpc_answers_the_command_its_proto_declares() -> None:
@@ -26,3 +27,15 @@ def test_an_rpc_answers_the_command_its_proto_declares() -> None:
 def test_a_read_rpc_declares_no_command() -> None:
     with pytest.raises(LookupError, match="GetOperation"):
         declared_command(wallet_service_pb2, "WalletService", "GetOperation")
+
+
+def test_recording_another_command_than_the_rpc_declares_is_refused() -> None:
+    token = method_var.set("/gx.wallet.v1.AdminService/UpdateSystemParameter")
+    try:
+        check_declared(command_pb2.COMMAND_TYPE_UPDATE_SYSTEM_PARAMETER)
+        with pytest.raises(RuntimeError, match="declares COMMAND_TYPE_UPDATE_SYSTEM_PARAMETER"):
+            check_declared(command_pb2.COMMAND_TYPE_PAUSE_SYSTEM)
+    finally:
+        method_var.reset(token)
+    # Outside an RPC (a use case called directly) there is nothing to compare with.
+    check_declared(command_pb2.COMMAND_TYPE_PAUSE_SYSTEM)
