@@ -671,6 +671,13 @@ def test_one_member_alone_cannot_take_an_organisations_funds(
         assert msig(grab_id)["state"] == state
     assert int(_wallet(http, alice_token)["balanceQirat"]) == alice_before + 90 * GX
     assert org().get("authRules", []) == []
+    # Removing a rule goes the same way, and only a rule that exists (the new route, through the edge).
+    missing = http.post(
+        f"/v1/organizations/{org_id}/authRules:remove",
+        json={"requestId": str(uuid.uuid4()), "amountThresholdQirat": "5"},
+        headers=_auth(bob_token),
+    )
+    assert missing.status_code == 400 and _reason(missing) == "AUTH_RULE_NOT_FOUND", missing.text
 
 
 def _login(http: httpx.Client, email: str) -> str:
