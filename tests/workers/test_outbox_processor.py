@@ -158,8 +158,10 @@ async def test_mvcc_conflict_builds_a_new_transaction_next_time(engine: AsyncEng
     peer.statuses = [MVCC, VALID]
     await processor.process(await _claim_one(repo, cid))
     row = await command_row(engine, cid)
-    # A read conflict is contention, not the command's fault: it spends no attempt.
+    # A read conflict is contention, not the command's fault: it spends no attempt, and comes
+    # back after a small jittered delay (ProcessorSettings.conflict_backoff, 0.2 s: a quarter to all of it).
     assert (row.status, row.tx_id, row.attempts, row.validation_code) == ("PENDING", None, 0, "MVCC_READ_CONFLICT")
+    assert 0.05 <= (row.next_attempt_at - row.updated_at).total_seconds() <= 0.2
     await processor.process(await _claim_one(repo, cid))
     assert len(peer.endorsed) == 2 and peer.endorsed[0] != peer.endorsed[1]
     row = await command_row(engine, cid)
