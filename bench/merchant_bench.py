@@ -1,6 +1,6 @@
 """Payments to one merchant vs the same payments to distinct recipients, on the GX chaincode over devnet.
 
-    .venv/bin/python bench/merchant_bench.py [--payers 40] [--transfers 5] [--rounds 4]
+    .venv/bin/python bench/merchant_bench.py [--payers 40] [--transfers 8] [--rounds 4]
 
 Starts a devnet with the GX chaincode (real MVCC and phantom validation) in a temporary directory,
 bootstraps it and creates the users (genesis gives each 500 GX). Then, per round, two scenarios with
@@ -50,7 +50,7 @@ _MAX_TRIES = 50  # a benchmark must end; far above what contention needs
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payers", type=int, default=40, help="concurrent payers (and distinct recipients)")
-    parser.add_argument("--transfers", type=int, default=5, help="transfers per payer per scenario run")
+    parser.add_argument("--transfers", type=int, default=8, help="transfers per payer per scenario run")
     parser.add_argument("--rounds", type=int, default=4, help="runs of each scenario, alternating")
     parser.add_argument("--amount-gx", type=int, default=5, help="GX per transfer (5 GX pays a 5 bps fee)")
     parser.add_argument("--batch-timeout", type=float, default=None, help="devnet batch timeout (s)")
