@@ -1,0 +1,151 @@
+"""Licensing figures: the edge's API-key check (ext_authz Check) at a fixed rate, p50/p99.
+
+Runs PostgreSQL, Redis, the migrations, identity and licensing as real processes on free ports
+with the launcher behind `gx dev up` (no Envoy: this measures licensing's answer as Envoy's
+ext_authz client would see it over gRPC). It onboards a partner through the real RPCs (apply,
+approve, an ENTERPRISE licence, a key), then sends Check at `--rate` per second, open loop:
+each call leaves on schedule whether or not earlier ones have answered, so a slow answer shows
+as latency instead of lowering the rate. Latency is measured from the scheduled send.
+
+    .venv/bin/python -m bench licensing     # or: .venv/bin/python bench/licensing_bench.py --rate 1000
+
+Target (issue 8): p99 <= 2 ms at 1,000 checks/s. The load generator, licensing, PostgreSQL and
+Redis share the machine's cores, so the figures describe this machine. Output: one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_PASSWORD = "Bench pass phrase 2026"
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="licensing_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=1000.0, help="checks per second (default 1000)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time (default 10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (default 2)")
+    return parser.parse_args(argv)
+
+
+async def _onboard(identity: str, licensing: str, database_url: str) -> str:
+    """A partner with an ENTERPRISE licence (60,000/min = 1,000/s) and a key; returns the key."""
+    import grpc
+    from google.protobuf.timestamp_pb2 import Timestamp
+    from gx.identity.v1 import identity_service_pb2 as isvc
+    from gx.identity.v1 import identity_service_pb2_grpc
+    from gx.licensing.v1 import licensing_pb2 as pb
+    from gx.licensing.v1 import licensing_service_pb2 as svc
+    from gx.licensing.v1 import licensing_service_pb2_grpc
+
+    admin_email = f"root-{uuid.uuid4().hex[:8]}@example.com"
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", admin_email],
+        env={**os.environ, "GX_DATABASE__URL": database_url, "GX_ADMIN_PASSWORD": _PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode:
+        raise RuntimeError(done.stderr)
+    async with grpc.aio.insecure_channel(identity) as ich, grpc.aio.insecure_channel(licensing) as lch:
+        ids = identity_service_pb2_grpc.IdentityServiceStub(ich)
+        lic = licensing_service_pb2_grpc.LicensingServiceStub(lch)
+        admin = (("authorization", "Bearer " + (await ids.Login(isvc.LoginRequest(email=admin_email, password=_PASSWORD))).access_token),)
+        partner = (await lic.CreatePartner(svc.CreatePartnerRequest(name="Bench", email=f"b-{uuid.uuid4().hex[:6]}@x.example", contact_person="B"))).partner
+        await lic.ApprovePartner(svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin)
+        expiry = Timestamp()
+        expiry.FromDatetime(datetime.now(UTC) + timedelta(days=1))
+        licence = (
+            await lic.IssueLicense(
+                svc.IssueLicenseRequest(partner_id=partner.partner_id, tier=pb.LICENSE_TIER_ENTERPRISE, expire_time=expiry),
+                metadata=admin,
+            )
+        ).license
+        created = await lic.CreateApiKey(
+            svc.CreateApiKeyRequest(partner_id=partner.partner_id, license_id=licence.license_id, environment=pb.API_KEY_ENVIRONMENT_LIVE),
+            metadata=admin,
+        )
+        return str(created.secret)
+
+
+async def _checks(licensing: str, key: str, args: argparse.Namespace) -> dict[str, object]:
+    import grpc
+    from envoy.service.auth.v3 import attribute_context_pb2 as ac
+    from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
+
+    from bench.stats import percentile
+
+    http = ac.AttributeContext.HttpRequest(method="GET", path="/v1/partners/me", headers={"x-api-key": key})
+    request = external_auth_pb2.CheckRequest(attributes=ac.AttributeContext(request=ac.AttributeContext.Request(http=http)))
+    latencies: list[float] = []
+    refused: dict[str, int] = {}
+    errors = 0
+    async with grpc.aio.insecure_channel(licensing) as channel:
+        stub = external_auth_pb2_grpc.AuthorizationStub(channel)
+
+        async def one(scheduled: float, measured: bool) -> None:
+            nonlocal refused, errors
+            try:
+                response = await stub.Check(request, timeout=5)
+            except grpc.aio.AioRpcError:
+                errors += 1
+                return
+            if measured:
+                latencies.append(time.perf_counter() - scheduled)
+                if response.status.code != 0:
+                    status = str(response.denied_response.status.code)
+                    refused[status] = refused.get(status, 0) + 1
+
+        interval = 1.0 / args.rate
+        total = int((args.warmup + args.seconds) * args.rate)
+        warm = int(args.warmup * args.rate)
+        start = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            scheduled = start + i * interval
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(scheduled, i >= warm)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start - args.warmup
+    return {
+        "measure": "ext_authz_check",
+        "target_per_s": args.rate,
+        "achieved_per_s": round(len(latencies) / elapsed, 1) if elapsed > 0 else None,
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 3),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 3),
+        "max_ms": round(max(latencies, default=0.0) * 1000, 3),
+        "refused": refused,
+        "errors": errors,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the stack on free ports, onboard a partner, measure the check, print a JSON line."""
+    args = _parse(argv)
+    sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
+    from tests.support.stack import running_edge_stack
+
+    parts = ("postgres", "redis", "migrations", "identity", "licensing", "edge")
+    with running_edge_stack(parts=parts) as stack:
+        key = asyncio.run(_onboard(stack.grpc["identity"], stack.grpc["licensing"], stack.database_url))
+        line = asyncio.run(_checks(stack.grpc["licensing"], key, args))
+    print(json.dumps(line), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
