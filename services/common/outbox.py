@@ -16,7 +16,7 @@ from gx.type.v1 import command_pb2, operation_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import ordering
+from services.common import commands, ordering
 from services.common.auth import current_principal
 from services.common.db import fetch_all
 from services.common.errors import InvalidArgument
@@ -197,6 +197,9 @@ async def record_command(
         InvalidArgument: REQUEST_ID_REUSED when the id is taken by a different command.
     """
     name = command_type_name(command_type)
+    # Only the command the serving RPC declares (gx.type.v1.records): the link the contract tests
+    # check against its access rule and the ledger's submitter.
+    commands.check_declared(command_pb2.CommandType.Value(_COMMAND_PREFIX + name))
     rid, payload = _reconcile_request_id(payload, request_id)
     body = payload_json(payload)
     if principal_id is None:
