@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.common.auth import JwksCache, TokenVerifier
 from services.common.db import check_database, open_database
 from services.common.idempotency import Idempotency
+from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
 from services.common.revocation import RevocationList
 from services.common.server import GxServer, bind, create_server, revocation_list
@@ -90,7 +91,7 @@ def build_usecases(
         keys,
         issuer,
         lockout,
-        Idempotency(sessions, redis),
+        Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds),
         revocations or revocation_list(settings, redis),
         policy,
         on_throttled=lambda lock: metrics.login_throttled.labels(lock.scope).inc(),
@@ -131,4 +132,6 @@ async def build(settings: IdentitySettings, stack: contextlib.AsyncExitStack) ->
     """Opens the database and Redis on the exit stack and creates the server (for run_server)."""
     engine, sessions = await stack.enter_async_context(open_database(settings.database))
     redis = await stack.enter_async_context(open_redis(settings.redis))
+    # Expired idempotency records go in batches, one process at a time (advisory lock).
+    await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
     return create_identity_server(settings, engine, sessions, redis)
