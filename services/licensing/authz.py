@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.licensing import keys
 from services.licensing.lastused import LastUsed
 from services.licensing.limiter import Decision, QuotaLimiter
+from services.licensing.metrics import LicensingMetrics
 
 _log = logging.getLogger("gx.licensing.authz")
 
@@ -255,8 +256,9 @@ def check_response(verdict: Verdict) -> external_auth_pb2.CheckResponse:
 class AuthorizationServicer(external_auth_pb2_grpc.AuthorizationServicer):  # type: ignore[misc]
     """Envoy's ext_authz Check, answered by the key authorizer."""
 
-    def __init__(self, authorizer: KeyAuthorizer) -> None:
+    def __init__(self, authorizer: KeyAuthorizer, metrics: LicensingMetrics | None = None) -> None:
         self._authorizer = authorizer
+        self._metrics = metrics or LicensingMetrics.for_registry()
 
     async def Check(
         self, request: external_auth_pb2.CheckRequest, context: grpc.aio.ServicerContext
@@ -265,4 +267,8 @@ class AuthorizationServicer(external_auth_pb2_grpc.AuthorizationServicer):  # ty
         if secret is None:
             # Not a keyed request: the edge's other rules (JWT, per-address limits) apply.
             return external_auth_pb2.CheckResponse(status=status_pb2.Status(code=code_pb2.OK))
-        return check_response(await self._authorizer.authorize(secret.strip()))
+        started = time.perf_counter()
+        verdict = await self._authorizer.authorize(secret.strip())
+        self._metrics.decision_seconds.observe(time.perf_counter() - started)
+        self._metrics.decisions.labels(verdict.reason or "OK").inc()
+        return check_response(verdict)

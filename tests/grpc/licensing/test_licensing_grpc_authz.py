@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import code_pb2
 from gx.licensing.v1 import licensing_pb2 as pb
 from gx.licensing.v1 import licensing_service_pb2 as svc
+from prometheus_client import REGISTRY
 
 from services.licensing import keys
 from tests.grpc.licensing.licensing_harness import Mesh, now
@@ -32,6 +33,10 @@ async def _check(mesh: Mesh, key: str | None) -> external_auth_pb2.CheckResponse
     stub = external_auth_pb2_grpc.AuthorizationStub(mesh.channel)
     response: external_auth_pb2.CheckResponse = await stub.Check(_check_request(key))
     return response
+
+
+def _decisions(outcome: str) -> float:
+    return REGISTRY.get_sample_value("gx_licensing_authz_decisions_total", {"outcome": outcome}) or 0.0
 
 
 def _headers(options: Any) -> dict[str, str]:
@@ -122,6 +127,7 @@ async def test_suspended_partner_suspended_or_expired_licence_are_403(mesh: Mesh
 async def test_a_burst_past_the_quota_is_429_and_every_decision_is_counted(mesh: Mesh) -> None:
     partner, lic, created = await _keyed(mesh, pb.LICENSE_TIER_FREE)
     started = now()
+    throttled_before = _decisions("QUOTA_EXCEEDED")
     answers = [await _check(mesh, created.secret) for _ in range(65)]
     served = [a for a in answers if a.status.code == code_pb2.OK]
     refused = [a for a in answers if a.status.code != code_pb2.OK]
@@ -133,6 +139,8 @@ async def test_a_burst_past_the_quota_is_429_and_every_decision_is_counted(mesh:
     assert headers["ratelimit-remaining"] == "0" and headers["ratelimit-limit"] == "60"
     assert 1 <= int(headers["retry-after"]) <= 60
     assert _headers(served[-1].ok_response.response_headers_to_add)["ratelimit-remaining"] == "0"
+    # Operators see the refusals on /metrics.
+    assert _decisions("QUOTA_EXCEEDED") - throttled_before == len(refused)
 
     assert await mesh.usage_flusher.flush() >= 1
     start, end = Timestamp(), Timestamp()
