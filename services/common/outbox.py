@@ -57,12 +57,18 @@ _INSERT = """
     """
 # The newest command of a type that has not failed (optionally holding a given key): what a
 # pre-check accepts as a prerequisite on its way to the ledger.
+# Projected as services/common/operations.py decides it (the read models show its effect).
 _PREREQUISITE = text(
     """
-    SELECT id, status FROM outbox.commands
-     WHERE tenant = :tenant AND command_type = :command_type AND status <> 'FAILED'
-       AND (CAST(:key AS text) IS NULL OR order_keys @> ARRAY[CAST(:key AS text)])
-     ORDER BY seq DESC LIMIT 1
+    SELECT c.id, c.status, c.seq,
+           (c.status = 'COMMITTED' AND (
+               EXISTS (SELECT 1 FROM ledger.projected_txs p WHERE p.tx_id = c.tx_id)
+               OR EXISTS (SELECT 1 FROM ledger.checkpoints k WHERE k.block_number > c.block_number)
+           )) AS projected
+      FROM outbox.commands c
+     WHERE c.tenant = :tenant AND c.command_type = :command_type AND c.status <> 'FAILED'
+       AND (CAST(:key AS text) IS NULL OR c.order_keys @> ARRAY[CAST(:key AS text)])
+     ORDER BY c.seq DESC LIMIT 1
     """
 )
 _EXISTING = text(
@@ -107,15 +113,24 @@ class Prerequisite:
     Attributes:
         command_id: its id (recorded as the dependent's `depends_on`).
         status: PENDING, SUBMITTED or COMMITTED (never FAILED).
+        seq: its place in the recording order (newer is larger).
+        projected: COMMITTED and already applied to the read models.
     """
 
     command_id: uuid.UUID
     status: str
+    seq: int = 0
+    projected: bool = False
 
     @property
     def in_flight(self) -> bool:
         """Not yet committed: the dependent must record it as its `depends_on`."""
         return self.status != "COMMITTED"
+
+    @property
+    def ahead_of_read_models(self) -> bool:
+        """Its effect is not in the read models yet (in flight, or committed but not projected)."""
+        return not self.projected
 
 
 @dataclass(frozen=True)
@@ -153,7 +168,7 @@ async def find_prerequisite(
             _PREREQUISITE, {"tenant": tenant, "command_type": command_type_name(command_type), "key": key}
         )
     ).first()
-    return None if row is None else Prerequisite(row.id, row.status)
+    return None if row is None else Prerequisite(row.id, row.status, int(row.seq), bool(row.projected))
 
 
 def payload_json(payload: Message) -> str:

@@ -40,6 +40,25 @@ async def _recorded(session: AsyncSession, command_type: int, key: str | None = 
     return await outbox.find_prerequisite(session, command_type, key=key)
 
 
+async def _switch_on_its_way(
+    session: AsyncSession, on: int, off: int, key: str | None = None
+) -> tuple[bool | None, outbox.Prerequisite | None]:
+    """The newest recorded command of an on/off pair (pause/resume, freeze/unfreeze) whose effect
+    the read models do not show yet: (the state it sets, the command), or (None, None).
+
+    So a resume recorded right after a pause is accepted (the system will be paused by then),
+    and a second pause right after the first is refused as ALREADY_PAUSED.
+    """
+    found = [
+        (value, pending)
+        for value, command_type in ((True, on), (False, off))
+        if (pending := await _recorded(session, command_type, key)) is not None and pending.ahead_of_read_models
+    ]
+    if not found:
+        return None, None
+    return max(found, key=lambda item: item[1].seq)
+
+
 def _after(payload: Message, prerequisite: outbox.Prerequisite | None) -> outbox.Dependent:
     """The payload, recorded as depending on an in-flight prerequisite (if any)."""
     in_flight = prerequisite is not None and prerequisite.in_flight
@@ -193,10 +212,11 @@ class AdminUseCases:
     async def pause(self, principal: Principal, request: svc.PauseSystemRequest) -> operation_pb2.Operation:
         """PAUSE_SYSTEM, unless already paused."""
 
-        async def build(session: AsyncSession, rid: str) -> Message:
-            if (await readmodels.system_state(session)).paused:
+        async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
+            paused, pending = await self._paused_after_recorded(session)
+            if paused:
                 raise errors.precondition("ALREADY_PAUSED", "the system is paused already")
-            return ledger.PauseSystemRequest(reason=request.reason, request_id=rid)
+            return _after(ledger.PauseSystemRequest(reason=request.reason, request_id=rid), pending)
 
         return await self._command(
             "PauseSystem", principal, request, command_pb2.COMMAND_TYPE_PAUSE_SYSTEM, build
@@ -205,14 +225,38 @@ class AdminUseCases:
     async def resume(self, principal: Principal, request: svc.ResumeSystemRequest) -> operation_pb2.Operation:
         """RESUME_SYSTEM, unless not paused."""
 
-        async def build(session: AsyncSession, rid: str) -> Message:
-            if not (await readmodels.system_state(session)).paused:
+        async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
+            paused, pending = await self._paused_after_recorded(session)
+            if not paused:
                 raise errors.precondition("NOT_PAUSED", "the system is not paused")
-            return ledger.ResumeSystemRequest(request_id=rid)
+            return _after(ledger.ResumeSystemRequest(request_id=rid), pending)
 
         return await self._command(
             "ResumeSystem", principal, request, command_pb2.COMMAND_TYPE_RESUME_SYSTEM, build
         )
+
+    @staticmethod
+    async def _paused_after_recorded(session: AsyncSession) -> tuple[bool, outbox.Prerequisite | None]:
+        """Whether the system will be paused once the recorded pause/resume commands ran."""
+        switch, pending = await _switch_on_its_way(
+            session, command_pb2.COMMAND_TYPE_PAUSE_SYSTEM, command_pb2.COMMAND_TYPE_RESUME_SYSTEM
+        )
+        if switch is None:
+            return (await readmodels.system_state(session)).paused, None
+        return switch, pending
+
+    async def _frozen_after_recorded(
+        self, session: AsyncSession, wallet_id: str
+    ) -> tuple[bool, outbox.Prerequisite | None]:
+        """Whether the wallet will be frozen once the recorded freeze/unfreeze commands ran."""
+        frozen = (await self._freezable(session, wallet_id)).frozen
+        switch, pending = await _switch_on_its_way(
+            session,
+            command_pb2.COMMAND_TYPE_FREEZE_WALLET,
+            command_pb2.COMMAND_TYPE_UNFREEZE_WALLET,
+            ordering.key("account", wallet_id),
+        )
+        return (frozen, None) if switch is None else (switch, pending)
 
     async def appoint_admin(
         self, principal: Principal, request: svc.AppointAdminRequest
@@ -297,10 +341,11 @@ class AdminUseCases:
         """FREEZE_WALLET of a user or organisation wallet that is not frozen."""
         wallet_id = str(request.wallet_id).lower()
 
-        async def build(session: AsyncSession, rid: str) -> Message:
-            if (await self._freezable(session, wallet_id)).frozen:
+        async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
+            frozen, pending = await self._frozen_after_recorded(session, wallet_id)
+            if frozen:
                 raise errors.precondition("ALREADY_FROZEN", "the wallet is frozen already")
-            return ledger.FreezeWalletRequest(account_id=wallet_id, reason=request.reason, request_id=rid)
+            return _after(ledger.FreezeWalletRequest(account_id=wallet_id, reason=request.reason, request_id=rid), pending)
 
         return await self._command(
             "FreezeWallet", principal, request, command_pb2.COMMAND_TYPE_FREEZE_WALLET, build
@@ -312,10 +357,11 @@ class AdminUseCases:
         """UNFREEZE_WALLET of a frozen wallet."""
         wallet_id = str(request.wallet_id).lower()
 
-        async def build(session: AsyncSession, rid: str) -> Message:
-            if not (await self._freezable(session, wallet_id)).frozen:
+        async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
+            frozen, pending = await self._frozen_after_recorded(session, wallet_id)
+            if not frozen:
                 raise errors.precondition("NOT_FROZEN", "the wallet is not frozen")
-            return ledger.UnfreezeWalletRequest(account_id=wallet_id, request_id=rid)
+            return _after(ledger.UnfreezeWalletRequest(account_id=wallet_id, request_id=rid), pending)
 
         return await self._command(
             "UnfreezeWallet", principal, request, command_pb2.COMMAND_TYPE_UNFREEZE_WALLET, build

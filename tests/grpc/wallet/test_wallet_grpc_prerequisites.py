@@ -90,3 +90,38 @@ async def test_a_user_still_being_created_can_be_appointed_or_given_genesis_but_
     unknown = await failure(wallet.admin.AppointAdmin(
         adm.AppointAdminRequest(request_id=_rid(), user_id=str(uuid.uuid4())), metadata=root))
     assert (unknown.code, unknown.reason) == (grpc.StatusCode.NOT_FOUND, "USER_NOT_FOUND")
+
+
+async def test_pause_then_resume_back_to_back_are_both_accepted_in_order(wallet: Wallet) -> None:
+    await wallet.system(paused=False)
+    root = _root(wallet)
+    pause = await wallet.admin.PauseSystem(adm.PauseSystemRequest(request_id=_rid(), reason="upgrade"), metadata=root)
+    # The read models still say "not paused"; the recorded pause says it will be.
+    twice = await failure(wallet.admin.PauseSystem(adm.PauseSystemRequest(request_id=_rid(), reason="again"), metadata=root))
+    assert (twice.code, twice.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ALREADY_PAUSED")
+    resume = await wallet.admin.ResumeSystem(adm.ResumeSystemRequest(request_id=_rid()), metadata=root)
+    assert str((await _row(wallet, resume.name)).depends_on) == pause.name.removeprefix("operations/")  # type: ignore[attr-defined]
+    again = await failure(wallet.admin.ResumeSystem(adm.ResumeSystemRequest(request_id=_rid()), metadata=root))
+    assert again.reason == "NOT_PAUSED"  # the recorded resume is the newest word
+    # Once both are on the ledger and projected, the read models decide again.
+    await wallet.sql(
+        "UPDATE outbox.commands SET status = 'COMMITTED', tx_id = id::text, block_number = 5 WHERE command_type IN ('PAUSE_SYSTEM', 'RESUME_SYSTEM')"
+    )
+    await wallet.sql("INSERT INTO ledger.checkpoints (name, block_number, tx_id) VALUES ('gxchannel/gx', 9, 't')")
+    await wallet.system(paused=True, reason="stale read")  # what the read models say now wins
+    resumed = await wallet.admin.ResumeSystem(adm.ResumeSystemRequest(request_id=_rid()), metadata=root)
+    assert (await _row(wallet, resumed.name)).depends_on is None  # type: ignore[attr-defined]
+
+
+async def test_freeze_then_unfreeze_back_to_back_are_both_accepted(wallet: Wallet) -> None:
+    admin = wallet.token("a", "ADMIN")
+    await wallet.system()
+    user = await wallet.user()
+    freeze = await wallet.admin.FreezeWallet(adm.FreezeWalletRequest(request_id=_rid(), wallet_id=user, reason="review"), metadata=admin)
+    twice = await failure(wallet.admin.FreezeWallet(adm.FreezeWalletRequest(request_id=_rid(), wallet_id=user, reason="x"), metadata=admin))
+    assert twice.reason == "ALREADY_FROZEN"
+    unfreeze = await wallet.admin.UnfreezeWallet(adm.UnfreezeWalletRequest(request_id=_rid(), wallet_id=user), metadata=admin)
+    assert str((await _row(wallet, unfreeze.name)).depends_on) == freeze.name.removeprefix("operations/")  # type: ignore[attr-defined]
+    other = await wallet.user()  # another wallet is not affected by this one's recorded freeze
+    bad = await failure(wallet.admin.UnfreezeWallet(adm.UnfreezeWalletRequest(request_id=_rid(), wallet_id=other), metadata=admin))
+    assert bad.reason == "NOT_FROZEN"
