@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
+
+from gx_cli.stack_env import missing
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -13,17 +14,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(dest="db_command", required=True)
     up = actions.add_parser("upgrade", help="apply migrations up to a revision (default head)")
     up.add_argument("revision", nargs="?", default="head")
-    up.add_argument("--url", help="database URL (default: $GX_DATABASE__URL)")
+    up.add_argument(
+        "--url", help="database URL (default: $GX_DATABASE__URL, else the stack `make up` started)"
+    )
     up.set_defaults(handler=_upgrade)
     cur = actions.add_parser("current", help="show the applied revision")
-    cur.add_argument("--url", help="database URL (default: $GX_DATABASE__URL)")
+    cur.add_argument(
+        "--url", help="database URL (default: $GX_DATABASE__URL, else the stack `make up` started)"
+    )
     cur.set_defaults(handler=_current)
 
 
 def _url(args: argparse.Namespace) -> str | None:
     url = args.url or os.environ.get("GX_DATABASE__URL")
     if not url:
-        print("gx db: set GX_DATABASE__URL (postgresql+psycopg://...) or pass --url", file=sys.stderr)
+        missing("db", "GX_DATABASE__URL")
     return url
 
 

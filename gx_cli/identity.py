@@ -8,6 +8,8 @@ import getpass
 import os
 import sys
 
+from gx_cli.stack_env import missing
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `identity` sub-command."""
@@ -23,10 +25,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the password (default: $GX_ADMIN_PASSWORD, else asked for); prefer the variable or the prompt, "
         "since arguments show up in the process list",
     )
-    admin.add_argument("--url", help="database URL (default: $GX_DATABASE__URL)")
+    admin.add_argument(
+        "--url", help="database URL (default: $GX_DATABASE__URL, else the stack `make up` started)"
+    )
     admin.set_defaults(handler=_create_admin)
     rotate = actions.add_parser("rotate-key", help="add a new ES256 signing key; older keys stay published")
-    rotate.add_argument("--keys-dir", help="the keys directory (default: $GX_IDENTITY__KEYS_DIR)")
+    rotate.add_argument(
+        "--keys-dir", help="the keys directory (default: $GX_IDENTITY__KEYS_DIR, else the stack's)"
+    )
     rotate.set_defaults(handler=_rotate_key)
 
 
@@ -37,7 +43,10 @@ def _password(args: argparse.Namespace) -> str | None:
     if from_env:
         return from_env
     if not sys.stdin.isatty():
-        print("gx identity: pass --password, set GX_ADMIN_PASSWORD, or run in a terminal to be asked", file=sys.stderr)
+        print(
+            "gx identity: pass --password, set GX_ADMIN_PASSWORD, or run in a terminal to be asked",
+            file=sys.stderr,
+        )
         return None
     first = getpass.getpass("Password for the new super-admin: ")
     if first != getpass.getpass("Repeat it: "):
@@ -59,7 +68,10 @@ async def _create(url: str, email: str, password: str) -> tuple[str, bool]:
 
     opts = IdentitySettings().identity
     hashing = PasswordHashing(opts.argon2_memory_kib, opts.argon2_time_cost, opts.argon2_parallelism)
-    async with open_database(DatabaseSettings(url=SecretStr(url), pool_size=1, max_overflow=0)) as (_, sessions):
+    async with open_database(DatabaseSettings(url=SecretStr(url), pool_size=1, max_overflow=0)) as (
+        _,
+        sessions,
+    ):
         user, created = await create_super_admin(sessions, hashing, email, password, datetime.now(UTC))
     return str(user.id), created
 
@@ -69,8 +81,7 @@ def _create_admin(args: argparse.Namespace) -> int:
 
     url = args.url or os.environ.get("GX_DATABASE__URL")
     if not url:
-        print("gx identity: set GX_DATABASE__URL (postgresql+psycopg://...) or pass --url", file=sys.stderr)
-        return 2
+        return missing("identity", "GX_DATABASE__URL")
     password = _password(args)
     if password is None:
         return 2
@@ -92,8 +103,7 @@ def _rotate_key(args: argparse.Namespace) -> int:
 
     directory = args.keys_dir or os.environ.get("GX_IDENTITY__KEYS_DIR")
     if not directory:
-        print("gx identity: set GX_IDENTITY__KEYS_DIR or pass --keys-dir", file=sys.stderr)
-        return 2
+        return missing("identity", "GX_IDENTITY__KEYS_DIR", "--keys-dir")
     store = KeyStore.open(Path(directory))
     key = store.rotate()
     print(

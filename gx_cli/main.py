@@ -8,6 +8,10 @@ import pkgutil
 import sys
 
 import gx_cli
+from gx_cli.stack_env import fill_from_stack
+
+# Commands that configure themselves (`gx dev` reads the state directory itself; `gx devnet` runs a peer).
+_OWN_SETTINGS = frozenset({"dev", "devnet"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gx", description="GX mesh operator CLI")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for info in sorted(pkgutil.iter_modules(gx_cli.__path__), key=lambda m: m.name):
-        if info.name == "main":
+        if info.name in ("main", "stack_env"):
             continue
         module = importlib.import_module(f"gx_cli.{info.name}")
         register = getattr(module, "register", None)
@@ -32,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the chosen sub-command; its return value is the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command not in _OWN_SETTINGS:
+        # Operator commands find the stack `make up` started; the environment still wins.
+        fill_from_stack()
     result = args.handler(args)
     return int(result or 0)
 

@@ -10,11 +10,15 @@ import sys
 import uuid
 from typing import Any
 
+from gx_cli.stack_env import missing
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `outbox` sub-command."""
     parser = subparsers.add_parser("outbox", help="inspect and act on outbox commands")
-    parser.add_argument("--url", help="database URL (default: $GX_DATABASE__URL)")
+    parser.add_argument(
+        "--url", help="database URL (default: $GX_DATABASE__URL, else the stack `make up` started)"
+    )
     actions = parser.add_subparsers(dest="outbox_command", required=True)
     ls = actions.add_parser("list", help="list commands, newest first")
     ls.add_argument("--status", choices=["PENDING", "SUBMITTED", "COMMITTED", "FAILED"])
@@ -36,13 +40,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _view_dict(view: Any) -> dict[str, Any]:
     data = {k: getattr(view, k) for k in view.__dataclass_fields__}
-    return {k: (str(v) if v is not None and not isinstance(v, (int, bool, str, list)) else v) for k, v in data.items()}
+    return {
+        k: (str(v) if v is not None and not isinstance(v, (int, bool, str, list)) else v)
+        for k, v in data.items()
+    }
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:
     url = args.url or os.environ.get("GX_DATABASE__URL")
     if not url:
-        print("gx outbox: set GX_DATABASE__URL (postgresql+psycopg://...) or pass --url", file=sys.stderr)
+        missing("outbox", "GX_DATABASE__URL")
         return 2
 
     async def go() -> int:
@@ -79,7 +86,9 @@ async def _show(admin: Any, args: argparse.Namespace) -> int:
 
 
 async def _retry(admin: Any, args: argparse.Namespace) -> int:
-    view = await admin.retry(args.id, args.request_id or str(uuid.uuid4()), force=args.force, operator="gx-cli")
+    view = await admin.retry(
+        args.id, args.request_id or str(uuid.uuid4()), force=args.force, operator="gx-cli"
+    )
     print(f"recorded retry {view.id} of {args.id} (status {view.status})")
     return 0
 

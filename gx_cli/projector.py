@@ -8,11 +8,15 @@ import os
 import sys
 from typing import Any
 
+from gx_cli.stack_env import missing
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `projector` sub-command."""
     parser = subparsers.add_parser("projector", help="projector checkpoint, lag and rebuild")
-    parser.add_argument("--url", help="database URL (default: $GX_DATABASE__URL)")
+    parser.add_argument(
+        "--url", help="database URL (default: $GX_DATABASE__URL, else the stack `make up` started)"
+    )
     parser.add_argument("--name", default="gxchannel/gx", help="projection (channel/chaincode)")
     actions = parser.add_subparsers(dest="projector_command", required=True)
     status = actions.add_parser("status", help="checkpoint, lag, active projector, poison events")
@@ -27,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run(args: argparse.Namespace, action: Any) -> int:
     url = args.url or os.environ.get("GX_DATABASE__URL")
     if not url:
-        print("gx projector: set GX_DATABASE__URL (postgresql+psycopg://...) or pass --url", file=sys.stderr)
+        missing("projector", "GX_DATABASE__URL")
         return 2
 
     async def go() -> int:
