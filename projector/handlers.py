@@ -480,6 +480,9 @@ async def auth_rule_defined(ctx: TxContext, index: int, e: events_pb2.AuthRuleDe
     # An approved rule change (the proposal's MultisigTxExecuted follows). A tier with the same
     # threshold replaces the old one; tiers stay sorted by threshold.
     rule = json.loads(_rules_json([e.rule]))[0]
+    if e.multisig_tx_id:
+        # The proposal that enacted it names the rule (the API's rule_id is its operation id).
+        rule["ruleId"] = e.multisig_tx_id
     await ctx.run(
         "UPDATE ledger.organizations SET auth_rules = ("
         " SELECT COALESCE(jsonb_agg(r ORDER BY (r->>'amountThresholdQirat')::bigint), '[]'::jsonb) FROM ("

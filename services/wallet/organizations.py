@@ -75,7 +75,12 @@ def _ids(value: Any) -> list[Any]:
     return list(value if isinstance(value, list) else json.loads(value or "[]"))
 
 
-def _organization(row: Any, public_id: str) -> wallet_pb2.Organization:
+def _rule_ids(rows: Any) -> list[str]:
+    """The ledger ids of the proposals that enacted the rules of *rows* (organisations)."""
+    return [str(r["ruleId"]) for row in rows for r in _ids(row.auth_rules) if r.get("ruleId")]
+
+
+def _organization(row: Any, public_id: str, rule_ids: dict[str, str]) -> wallet_pb2.Organization:
     out = wallet_pb2.Organization(
         org_id=public_id,
         name=row.name,
@@ -94,6 +99,7 @@ def _organization(row: Any, public_id: str) -> wallet_pb2.Organization:
                 amount_threshold_qirat=int(rule["amountThresholdQirat"]),
                 required_approvers=int(rule["requiredApprovals"]),
                 approver_user_ids=list(rule.get("approverIds", [])),
+                rule_id=rule_ids.get(str(rule.get("ruleId", "")), ""),
             )
         )
     for field in ("create_time", "activate_time"):
@@ -512,7 +518,8 @@ class OrganizationUseCases:
             if org is None or not (principal.is_admin or _is_stakeholder(org, principal.user_id)):
                 raise _org_not_found()
             public = (await ids.public_ids(conn, [org.org_id], ORG_COMMAND))[org.org_id]
-        return svc.GetOrganizationResponse(organization=_organization(org, public))
+            rules = await ids.public_ids(conn, _rule_ids([org]), "DEFINE_AUTH_RULE")
+        return svc.GetOrganizationResponse(organization=_organization(org, public, rules))
 
     async def list(
         self, principal: Principal, request: svc.ListOrganizationsRequest
@@ -546,8 +553,9 @@ class OrganizationUseCases:
             rows = list((await conn.execute(text(sql), params)).all())
             more, rows = len(rows) > size, rows[:size]
             public = await ids.public_ids(conn, [r.org_id for r in rows], ORG_COMMAND)
+            rules = await ids.public_ids(conn, _rule_ids(rows), "DEFINE_AUTH_RULE")
         return svc.ListOrganizationsResponse(
-            organizations=[_organization(r, public[r.org_id]) for r in rows],
+            organizations=[_organization(r, public[r.org_id], rules) for r in rows],
             next_page_token=paging.encode([rows[-1].create_time.isoformat(), rows[-1].org_id], key)
             if more
             else "",

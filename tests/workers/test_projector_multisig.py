@@ -218,7 +218,13 @@ async def test_rule_changes_and_rejudged_payments_project_equal_to_the_ledger(en
                     {"o": org},
                 )
             ).all()
-        assert _jsonb(row.auth_rules) == [
+        projected_rules = _jsonb(row.auth_rules)
+        # Each rule is named by the executed proposal that enacted it (the API's rule_id).
+        for rule in projected_rules:
+            enacted = msigs[rule.pop("ruleId")]
+            assert enacted.status == res.MULTISIG_TX_STATUS_EXECUTED
+            assert enacted.rule_change.set_rule.amount_threshold_qirat == rule["amountThresholdQirat"]
+        assert projected_rules == [
             {
                 "amountThresholdQirat": r.amount_threshold_qirat,
                 "requiredApprovals": r.required_approvals,

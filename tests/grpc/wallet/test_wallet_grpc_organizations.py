@@ -473,6 +473,20 @@ async def test_a_rule_change_is_a_multisig_transaction_approved_through_the_same
     )
     approve = (await wallet.commands("APPROVE_MULTISIG_TX"))[0].payload
     assert (approve["multisigTxId"], approve["approverId"]) == (define.request_id, b)
+    # Once enacted, the rule is named by the operation that proposed it.
+    await wallet.sql(
+        "UPDATE ledger.organizations SET auth_rules = CAST(:r AS jsonb) WHERE org_id = :o",
+        o=ledger_id,
+        r=json.dumps([{**change["setRule"], "amountThresholdQirat": 0, "ruleId": define.request_id}]),
+    )
+    got_org = (
+        await stub.GetOrganization(org.GetOrganizationRequest(org_id=public), metadata=wallet.token(b))
+    ).organization
+    assert [(r.rule_id, r.required_approvers, list(r.approver_user_ids)) for r in got_org.auth_rules] == [
+        (proposal, 1, [a])
+    ]
+    listed = await stub.ListOrganizations(org.ListOrganizationsRequest(), metadata=wallet.token(a))
+    assert [r.rule_id for r in listed.organizations[0].auth_rules] == [proposal]
 
 
 async def test_remove_rule_names_an_existing_tier_of_an_active_organisation(wallet: Wallet) -> None:
