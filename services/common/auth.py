@@ -43,6 +43,25 @@ _ROLE_BY_NAME: Final[dict[str, int]] = {
 ALWAYS_PUBLIC: Final = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"})
 
 
+# A partner principal (the edge's key-only requests): identity mints its token with
+# `sub = partner:<partner id>`, ROLE_PARTNER only, and the partner id in its own claim. No user
+# id can take this form, so such a caller is never mistaken for a user.
+PARTNER_SUBJECT_PREFIX: Final = "partner:"
+PARTNER_ID_CLAIM: Final = "partner_id"
+
+
+def partner_of(principal: Principal) -> str | None:
+    """The partner id when the caller is a partner principal, else None."""
+    claimed = principal.claims.get(PARTNER_ID_CLAIM)
+    if (
+        ROLE_PARTNER in principal.roles
+        and isinstance(claimed, str)
+        and principal.user_id == PARTNER_SUBJECT_PREFIX + claimed
+    ):
+        return claimed
+    return None
+
+
 def role_claim_name(role: int) -> str:
     """The `roles` claim spelling of a role (`ADMIN` for ROLE_ADMIN)."""
     return access_pb2.Role.Name(role).removeprefix("ROLE_")

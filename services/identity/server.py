@@ -96,6 +96,7 @@ def build_usecases(
         policy,
         on_throttled=lambda lock: metrics.login_throttled.labels(lock.scope).inc(),
         service_grants=opts.service_role_grants,
+        partner_token_services=opts.partner_token_services,
     )
 
 

@@ -178,6 +178,11 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     ) -> svc.SetUserRolesResponse:
         return await self._uc.set_roles(_caller(), request)
 
+    async def IssuePartnerToken(
+        self, request: svc.IssuePartnerTokenRequest, context: grpc.aio.ServicerContext
+    ) -> svc.IssuePartnerTokenResponse:
+        return await self._uc.issue_partner_token(_caller(), request)
+
     async def AddUserRole(
         self, request: svc.AddUserRoleRequest, context: grpc.aio.ServicerContext
     ) -> svc.AddUserRoleResponse:

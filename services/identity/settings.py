@@ -48,6 +48,9 @@ class IdentityOptions(BaseModel):
     # The roles each service may add to a user with AddUserRole, by service name (the
     # service-token subject `service:<name>`): licensing makes partners and nothing else.
     service_role_grants: dict[str, list[str]] = {"licensing": ["PARTNER"]}
+    # The services that may mint a partner principal's access token (IssuePartnerToken): the
+    # edge's key check in licensing, after it has checked the key, licence and partner.
+    partner_token_services: list[str] = ["licensing"]
 
 
 class IdentitySettings(ServiceSettings):

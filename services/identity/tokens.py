@@ -69,6 +69,7 @@ class AccessTokenIssuer:
         *,
         session_id: str | None = None,
         after_ms: int = 0,
+        extra: dict[str, str] | None = None,
     ) -> IssuedAccessToken:
         """Signs a token for a user.
 
@@ -81,6 +82,7 @@ class AccessTokenIssuer:
             after_ms: The subject's revocation cutoff (epoch ms); the token's precise issue
                 time is put after it, so a token minted right after a freeze or role change
                 is never caught by it, even if this replica's clock is a little behind.
+            extra: More claims (a partner principal's `partner_id`); never the registered ones.
 
         Returns:
             The token with its id and lifetime in seconds.
@@ -104,6 +106,8 @@ class AccessTokenIssuer:
         }
         if session_id:
             claims[SESSION_CLAIM] = session_id
+        for name, value in (extra or {}).items():
+            claims.setdefault(name, value)
         token = jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": "JWT"})
         return IssuedAccessToken(token, jti, int(self._ttl.total_seconds()))
 

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common import outbox
+from services.common.auth import PARTNER_ID_CLAIM, PARTNER_SUBJECT_PREFIX
 from services.common.errors import FailedPrecondition
 from services.common.idempotency import Idempotency
 from services.common.logging import LogKey
@@ -123,6 +124,7 @@ class IdentityUseCases:
         clock: Callable[[], datetime] = _utcnow,
         on_throttled: Callable[[Lock], None] | None = None,
         service_grants: Mapping[str, Iterable[str]] | None = None,
+        partner_token_services: Iterable[str] = (),
     ) -> None:
         """Wires the use cases.
 
@@ -139,6 +141,8 @@ class IdentityUseCases:
             on_throttled: Told of every login attempt refused before password work (metrics).
             service_grants: The roles each service may add with AddUserRole (`licensing` →
                 `PARTNER`); a service not named here may add none.
+            partner_token_services: The services that may mint partner principal tokens
+                (IssuePartnerToken); a service not named here may mint none.
         """
         self._sessions = sessions
         self._hashing = hashing
@@ -151,6 +155,7 @@ class IdentityUseCases:
         self._now = clock
         self._on_throttled = on_throttled
         self._service_grants = {k: frozenset(v) for k, v in (service_grants or {}).items()}
+        self._partner_token_services = frozenset(partner_token_services)
 
     # Registration and sessions
 
@@ -680,6 +685,25 @@ class IdentityUseCases:
         if changed:
             await self._revoke_subject_again(target)
         return response
+
+    async def issue_partner_token(
+        self, caller: Caller, request: svc.IssuePartnerTokenRequest
+    ) -> svc.IssuePartnerTokenResponse:
+        """A short-lived token whose caller is the partner itself (the edge's key-only requests).
+
+        Identity signs it like any access token, so every service verifies it the same way; it
+        carries ROLE_PARTNER only and `sub = partner:<id>`, which no user id can equal, so it
+        never acts as the partner's owner or any other user. Licensing has checked the key,
+        its licence and its partner before asking: identity knows nothing of partners.
+        """
+        service = caller.user_id.removeprefix("service:") if "SERVICE" in caller.roles else None
+        if service is None or service not in self._partner_token_services:
+            raise errors.permission_denied("PARTNER_TOKEN_NOT_GRANTED", "only the licensing service mints partner tokens")
+        partner_id = str(_parse_uuid(request.partner_id, "partner_id"))
+        issued = self._issuer.issue(
+            PARTNER_SUBJECT_PREFIX + partner_id, ["PARTNER"], self._now(), extra={PARTNER_ID_CLAIM: partner_id}
+        )
+        return svc.IssuePartnerTokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
     # Helpers
 

@@ -48,6 +48,7 @@ _READ_PREFIXES = ("Get", "List", "Preview", "Wait", "Check", "Search", "Batch Ge
 NO_REQUEST_ID = {
     "gx.identity.v1.IdentityService.Login": "the answer holds fresh tokens that must not be stored",
     "gx.identity.v1.IdentityService.RefreshToken": "the answer holds fresh tokens that must not be stored",
+    "gx.identity.v1.IdentityService.IssuePartnerToken": "the answer holds a fresh token that must not be stored",
 }
 
 # Packages whose every mutating RPC is a ledger command (and so answers an Operation), and the

@@ -256,3 +256,17 @@ class AddUserRoleResponse(_message.Message):
     USER_FIELD_NUMBER: _ClassVar[int]
     user: _identity_pb2.User
     def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...
+
+class IssuePartnerTokenRequest(_message.Message):
+    __slots__ = ("partner_id",)
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    partner_id: str
+    def __init__(self, partner_id: _Optional[str] = ...) -> None: ...
+
+class IssuePartnerTokenResponse(_message.Message):
+    __slots__ = ("access_token", "expires_in")
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    access_token: str
+    expires_in: int
+    def __init__(self, access_token: _Optional[str] = ..., expires_in: _Optional[int] = ...) -> None: ...

@@ -122,6 +122,11 @@ class IdentityServiceStub(object):
                 request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleRequest.SerializeToString,
                 response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleResponse.FromString,
                 _registered_method=True)
+        self.IssuePartnerToken = channel.unary_unary(
+                '/gx.identity.v1.IdentityService/IssuePartnerToken',
+                request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenRequest.SerializeToString,
+                response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer(object):
@@ -284,6 +289,19 @@ class IdentityServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssuePartnerToken(self, request, context):
+        """Mints a short-lived access token whose caller is a partner organisation itself
+        (`sub = partner:<partner_id>`, ROLE_PARTNER only, claim `partner_id`), for the edge:
+        a request carrying only a partner's API key reaches the services with this token, so
+        they verify a JWT as for every other caller and never trust a header. Only a service
+        the configuration allows (`GX_IDENTITY__PARTNER_TOKEN_SERVICES`, licensing) may call
+        it; licensing has checked the key, its licence and its partner before asking. No
+        request_id: the answer is a fresh credential that must not be stored for replay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -366,6 +384,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.AddUserRole,
                     request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleRequest.FromString,
                     response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleResponse.SerializeToString,
+            ),
+            'IssuePartnerToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssuePartnerToken,
+                    request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenRequest.FromString,
+                    response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -806,6 +829,33 @@ class IdentityService(object):
             '/gx.identity.v1.IdentityService/AddUserRole',
             gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleRequest.SerializeToString,
             gx_dot_identity_dot_v1_dot_identity__service__pb2.AddUserRoleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssuePartnerToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.identity.v1.IdentityService/IssuePartnerToken',
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenRequest.SerializeToString,
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,
