@@ -43,7 +43,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--msp-id", default="Org1MSP")
     parser.add_argument("--channel", default="gxchannel")
     parser.add_argument("--chaincode", default="gx", help="name of a chaincode with Put(key, value)")
-    parser.add_argument("--start", action="store_true", help="start a devnet + kv chaincode in a temp dir")
+    parser.add_argument("--start", action="store_true", help="start a devnet + kv chaincode in a temp dir (the default without --peer)")
     parser.add_argument(
         "--batch-timeout", type=float, default=None, help="with --start: devnet batch timeout"
     )
@@ -52,8 +52,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=50)
     args = parser.parse_args(argv)
-    if not args.start and not (args.peer and args.msp_dir):
-        parser.error("give --start, or --peer and --msp-dir")
+    if args.peer or args.msp_dir:
+        if args.start or not (args.peer and args.msp_dir):
+            parser.error("give --peer and --msp-dir together (or neither, to start a devnet)")
+    else:
+        # No peer given: start one of our own, so `make bench` needs no arguments.
+        args.start = True
     return args
 
 
