@@ -37,14 +37,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.auth import bearer_token
 from services.licensing import keys
 from services.licensing.lastused import LastUsed
 from services.licensing.limiter import Decision, QuotaLimiter
 from services.licensing.metrics import LicensingMetrics
+from services.licensing.partner_tokens import PartnerTokens, PartnerTokenUnavailable
 
 _log = logging.getLogger("gx.licensing.authz")
 
 API_KEY_HEADER: Final = "x-api-key"
+_AUTHORIZATION: Final = "authorization"
 _DOMAIN: Final = "licensing.gx"
 _LOOKUP: Final = text(
     "SELECT k.id AS key_id, k.state AS key_state, k.expire_at AS key_expire_at, l.id AS license_id,"
@@ -118,6 +121,7 @@ class Verdict:
         message: A sentence for the refusal's body.
         decision: The quota decision, when one was taken.
         record: The key's record, when the key was found.
+        token: The partner principal's access token, when the request carries no bearer token.
     """
 
     http_status: int
@@ -125,6 +129,7 @@ class Verdict:
     message: str = ""
     decision: Decision | None = None
     record: KeyRecord | None = None
+    token: str | None = None
 
 
 _REFUSALS: Final = {
@@ -136,6 +141,7 @@ _REFUSALS: Final = {
     "LICENSE_EXPIRED": (403, "the licence has expired"),
     "QUOTA_EXCEEDED": (429, "the licence's quota for this minute is used up"),
     "LICENSING_UNAVAILABLE": (503, "API keys cannot be checked right now; retry shortly"),
+    "IDENTITY_UNAVAILABLE": (503, "the partner's credentials cannot be issued right now; retry shortly"),
 }
 
 
@@ -148,15 +154,27 @@ class KeyAuthorizer:
     """The decision for one API key: validity, partner and licence state, quota."""
 
     def __init__(
-        self, directory: KeyDirectory, limiter: QuotaLimiter, last_used: LastUsed, quotas: dict[str, int]
+        self,
+        directory: KeyDirectory,
+        limiter: QuotaLimiter,
+        last_used: LastUsed,
+        quotas: dict[str, int],
+        partner_tokens: PartnerTokens | None = None,
     ) -> None:
         self._directory = directory
         self._limiter = limiter
         self._last_used = last_used
         self._quotas = quotas
+        self._partner_tokens = partner_tokens
 
-    async def authorize(self, secret: str) -> Verdict:
-        """Decide a request that carries `secret` as its API key."""
+    async def authorize(self, secret: str, *, as_partner: bool = False) -> Verdict:
+        """Decide a request that carries `secret` as its API key.
+
+        Args:
+            secret: The presented key.
+            as_partner: The request has no bearer token, so the key's partner is the caller:
+                a served verdict then carries the partner principal's token.
+        """
         if keys.parse(secret) is None:
             return _refuse("API_KEY_INVALID")
         try:
@@ -179,6 +197,14 @@ class KeyAuthorizer:
             return _refuse("LICENSE_SUSPENDED", record=record)
         if record.license_expire_at <= now:
             return _refuse("LICENSE_EXPIRED", record=record)
+        token = None
+        if as_partner and self._partner_tokens is not None:
+            # Before the quota is taken: a request that cannot get its credential is not served,
+            # so it must not be counted as served either.
+            try:
+                token = await self._partner_tokens.token_for(record.partner_id)
+            except PartnerTokenUnavailable:
+                return _refuse("IDENTITY_UNAVAILABLE", record=record)
         try:
             decision = await self._limiter.take(record.license_id, self._quotas[record.tier])
         except RedisError as exc:
@@ -191,7 +217,7 @@ class KeyAuthorizer:
         except RedisError as exc:
             # A hint, not a control: the request goes through without it.
             _log.warning("last-used time not noted: %s", exc)
-        return Verdict(200, decision=decision, record=record)
+        return Verdict(200, decision=decision, record=record, token=token)
 
 
 def _header(name: str, value: str) -> base_pb2.HeaderValueOption:
@@ -231,6 +257,9 @@ def check_response(verdict: Verdict) -> external_auth_pb2.CheckResponse:
         return external_auth_pb2.CheckResponse(
             status=status_pb2.Status(code=code_pb2.OK),
             ok_response=external_auth_pb2.OkHttpResponse(
+                # The partner principal's token replaces nothing the client sent: it is only
+                # set when the request had no bearer token.
+                headers=[_header(_AUTHORIZATION, "Bearer " + verdict.token)] if verdict.token else [],
                 # The key never travels past the edge.
                 headers_to_remove=[API_KEY_HEADER],
                 response_headers_to_add=_rate_headers(verdict.decision),
@@ -268,7 +297,8 @@ class AuthorizationServicer(external_auth_pb2_grpc.AuthorizationServicer):  # ty
             # Not a keyed request: the edge's other rules (JWT, per-address limits) apply.
             return external_auth_pb2.CheckResponse(status=status_pb2.Status(code=code_pb2.OK))
         started = time.perf_counter()
-        verdict = await self._authorizer.authorize(secret.strip())
+        bearer = bearer_token(request.attributes.request.http.headers.get(_AUTHORIZATION))
+        verdict = await self._authorizer.authorize(secret.strip(), as_partner=bearer is None)
         self._metrics.decision_seconds.observe(time.perf_counter() - started)
         self._metrics.decisions.labels(verdict.reason or "OK").inc()
         return check_response(verdict)

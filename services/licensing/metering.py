@@ -1,7 +1,8 @@
 """Exact request and throttle counts: from the authorisation decisions in Redis to `licensing.usage_minutes` in batches.
 
 `limiter.QuotaLimiter` counts every decision into one Redis hash (`<licence>|<minute>|r` served,
-`…|t` throttled) in the same script that decides it. `UsageFlusher` takes the hash at once
+`…|t` throttled) in the same script that decides it; the edge's access log (accesslog.py) adds
+`…|e` (served requests that ended 4xx/5xx) and `…|b` (request and response bytes). `UsageFlusher` takes the hash at once
 every few seconds and adds it to the per-minute rows in one statement, so usage is visible
 within `usage_flush_seconds` plus a read. If PostgreSQL refuses, the counts go back into Redis
 and the next round retries them; what only PostgreSQL's commit reply can tell (a connection cut
@@ -28,13 +29,19 @@ from services.licensing.limiter import USAGE_KEY
 _log = logging.getLogger("gx.licensing.metering")
 
 _UPSERT = text(
-    "INSERT INTO licensing.usage_minutes (license_id, minute, request_count, throttled_count)"
+    "INSERT INTO licensing.usage_minutes (license_id, minute, request_count, throttled_count, error_count, byte_count)"
     " SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:minutes AS timestamptz[]), CAST(:served AS bigint[]),"
-    " CAST(:throttled AS bigint[]))"
+    " CAST(:throttled AS bigint[]), CAST(:errors AS bigint[]), CAST(:bytes AS bigint[]))"
     " ON CONFLICT (license_id, minute) DO UPDATE SET"
     " request_count = licensing.usage_minutes.request_count + EXCLUDED.request_count,"
-    " throttled_count = licensing.usage_minutes.throttled_count + EXCLUDED.throttled_count"
+    " throttled_count = licensing.usage_minutes.throttled_count + EXCLUDED.throttled_count,"
+    " error_count = licensing.usage_minutes.error_count + EXCLUDED.error_count,"
+    " byte_count = licensing.usage_minutes.byte_count + EXCLUDED.byte_count"
 )
+
+
+# The counter kinds in the pending hash, by their place in a row.
+_COLUMN = {"r": 0, "t": 1, "e": 2, "b": 3}
 
 
 class UsageFlusher:
@@ -54,15 +61,20 @@ class UsageFlusher:
             return 0
         if not pending:
             return 0
-        rows: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+        rows: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         for field, count in pending.items():
             license_id, minute, kind = field.split("|")
-            rows[(license_id, int(minute))][0 if kind == "r" else 1] += int(count)
+            if kind not in _COLUMN:
+                _log.warning("unknown usage counter %r dropped", field)
+                continue
+            rows[(license_id, int(minute))][_COLUMN[kind]] += int(count)
         params = {
             "ids": [uuid.UUID(k[0]) for k in rows],
             "minutes": [datetime.fromtimestamp(k[1], UTC) for k in rows],
             "served": [v[0] for v in rows.values()],
             "throttled": [v[1] for v in rows.values()],
+            "errors": [v[2] for v in rows.values()],
+            "bytes": [v[3] for v in rows.values()],
         }
         try:
             async with self._sessions.begin() as session:

@@ -26,6 +26,12 @@ class LicensingMetrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=registry,
         )
+        self.partner_request_seconds = Histogram(
+            "gx_licensing_partner_request_seconds",
+            "Latency of keyed requests the edge served, end to end at the edge (from its access log).",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=registry,
+        )
 
     @classmethod
     def for_registry(cls, registry: CollectorRegistry | None = None) -> LicensingMetrics:

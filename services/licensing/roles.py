@@ -30,6 +30,8 @@ class IdentityRoles:
         """
         self._stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
         self._timeout = timeout_seconds
+        # Shared with the partner principal's token minting (partner_tokens.py): one channel to identity.
+        self.channel = channel
 
     async def grant_partner(self, user_id: uuid.UUID) -> None:
         """Make sure the user holds ROLE_PARTNER (adding a held role changes nothing, so retries are safe).

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from envoy.service.accesslog.v3 import als_pb2_grpc
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 from gx.licensing.v1 import licensing_service_pb2_grpc
 from redis.asyncio import Redis
@@ -20,16 +21,19 @@ from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
 from services.common.server import GxServer, bind, create_server
 from services.common.service_auth import ServiceTokenSource, audience_of, load_private_key, service_channel
+from services.licensing.accesslog import AccessLogServicer
 from services.licensing.authz import AuthorizationServicer, KeyAuthorizer, KeyDirectory
 from services.licensing.lastused import LastUsed, LastUsedFlusher
 from services.licensing.limiter import QuotaLimiter
 from services.licensing.metering import UsageFlusher
+from services.licensing.partner_tokens import PartnerTokens
 from services.licensing.roles import IdentityRoles
 from services.licensing.servicer import LicensingServicer
 from services.licensing.settings import LicensingSettings
 from services.licensing.usecases import LicensingUseCases, Policy
 
 _EXT_AUTHZ = "envoy.service.auth.v3.Authorization"
+_ACCESS_LOG = "envoy.service.accesslog.v3.AccessLogService"
 _IDENTITY_SERVICE_CONFIG = Path(__file__).resolve().parents[2] / "protos/gx/identity/v1/identity_grpc_service_config.json"
 
 
@@ -105,7 +109,11 @@ def create_licensing_server(
     last_used = LastUsed(redis)
     reads = autocommit_reads(engine)
     authorizer = KeyAuthorizer(
-        KeyDirectory(reads, ttl_seconds=opts.key_cache_seconds), QuotaLimiter(redis), last_used, dict(opts.tier_quotas)
+        KeyDirectory(reads, ttl_seconds=opts.key_cache_seconds),
+        QuotaLimiter(redis),
+        last_used,
+        dict(opts.tier_quotas),
+        PartnerTokens(roles.channel, timeout_seconds=opts.partner_token_timeout_seconds),
     )
     usecases = LicensingUseCases(
         reads,
@@ -119,10 +127,11 @@ def create_licensing_server(
         [
             bind(licensing_service_pb2_grpc.add_LicensingServiceServicer_to_server, LicensingServicer(usecases)),
             bind(external_auth_pb2_grpc.add_AuthorizationServicer_to_server, AuthorizationServicer(authorizer)),
+            bind(als_pb2_grpc.add_AccessLogServiceServicer_to_server, AccessLogServicer(redis)),
         ],
         {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
         verifier=verifier,
-        public=[_EXT_AUTHZ],
+        public=[_EXT_AUTHZ, _ACCESS_LOG],
         redis=redis,
     )
     flushers = Flushers(

@@ -28,6 +28,8 @@ class LicensingOptions(BaseModel):
     key_cache_seconds: float = Field(default=1.0, ge=0, le=10)
     # Counted decisions go from Redis to licensing.usage_minutes this often (usage visible within it).
     usage_flush_seconds: float = Field(default=5.0, gt=0, le=10)
+    # Deadline of one partner-token mint at identity (on the path of a partner's first keyed request).
+    partner_token_timeout_seconds: float = Field(default=2.0, gt=0)
 
     @field_validator("tier_quotas")
     @classmethod

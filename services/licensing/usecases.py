@@ -14,7 +14,7 @@ from gx.licensing.v1 import licensing_service_pb2 as svc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common import paging
-from services.common.auth import ROLE_PARTNER, Principal
+from services.common.auth import ROLE_PARTNER, Principal, partner_of
 from services.common.errors import AlreadyExists
 from services.common.idempotency import Idempotency
 from services.common.service_auth import service_of
@@ -114,6 +114,12 @@ class LicensingUseCases:
         `me` is the caller's linked partner. Admins see every partner; a partner user sees only
         their own, and another id answers NOT_FOUND exactly like a missing one.
         """
+        bound = partner_of(principal)
+        if bound is not None:
+            # The partner principal (an API key alone): only its own partner, by id or `me`.
+            if value not in ("me", bound):
+                raise errors.partner_not_found()
+            return uuid.UUID(bound)
         if value == "me":
             user = _user_id(principal)
             row = await repository.partner_by_owner(db, user) if user is not None else None
