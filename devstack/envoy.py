@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import os
 import shutil
 import sys
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,42 @@ _INFRA_SERVICES = (
     "grpc.reflection.v1.ServerReflection",
     "grpc.health.v1.Health",
 )
+
+
+# -- Partner edge (issue 8): API keys at ext_authz, metering over the gRPC access log, per-address limits.
+# The domain whose process answers ext_authz and the access-log stream.
+_LICENSING = "licensing"
+# edge.lua marks a request carrying X-API-Key in this dynamic-metadata namespace; ext_authz runs
+# only for marked requests, so unkeyed traffic never depends on licensing.
+_EDGE_METADATA = "gx.edge"
+_EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz"
+_ADDRESS_LIMIT_FILTER = "gx.address_limit"
+# The unauthenticated routes limited per client address, by the name used in configuration.
+ADDRESS_LIMITED_METHODS: dict[str, str] = {
+    "register": "/gx.identity.v1.IdentityService/RegisterUser",
+    "login": "/gx.identity.v1.IdentityService/Login",
+    "refresh": "/gx.identity.v1.IdentityService/RefreshToken",
+    "apply": "/gx.licensing.v1.LicensingService/CreatePartner",
+}
+# Requests per minute per client address (and the burst: a minute's worth at once). A person
+# signing up, logging in or applying never comes near; a script does within seconds.
+DEFAULT_ADDRESS_LIMITS: dict[str, int] = {"register": 60, "login": 120, "refresh": 120, "apply": 20}
+
+
+def address_limits_from_env(environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Per-address limits: the defaults, overridden by `GX_EDGE_ADDRESS_LIMITS` (`register=10,login=30`; 0 = off).
+
+    Raises:
+        ValueError: On an unknown route name or a value that is not a whole number >= 0.
+    """
+    limits = dict(DEFAULT_ADDRESS_LIMITS)
+    text = (environ if environ is not None else os.environ).get("GX_EDGE_ADDRESS_LIMITS", "")
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = entry.partition("=")
+        if name not in ADDRESS_LIMITED_METHODS or not value.strip().isdigit():
+            raise ValueError(f"GX_EDGE_ADDRESS_LIMITS: bad entry {entry!r}; want one of {sorted(ADDRESS_LIMITED_METHODS)}=N")
+        limits[name] = int(value)
+    return limits
 
 
 @dataclass(frozen=True)
@@ -64,6 +102,10 @@ class EdgeSettings:
         xff_num_trusted_hops: Proxies in front of the edge whose `x-forwarded-for` entries are
             believed (0: the edge faces clients, or an L4 load balancer keeps their address).
             Identity's `GX_IDENTITY__TRUSTED_HOPS` must be this + 1.
+        ext_authz_timeout_seconds: How long the edge waits for licensing's key decision
+            before answering 503 (keyed requests fail closed).
+        address_limits: Requests per minute per client address on the unauthenticated
+            routes (`ADDRESS_LIMITED_METHODS`); 0 turns one off. Per Envoy process.
     """
 
     host: str
@@ -79,6 +121,8 @@ class EdgeSettings:
     access_log: bool = True
     max_connections: int = 10_000
     xff_num_trusted_hops: int = 0
+    ext_authz_timeout_seconds: float = 1.0
+    address_limits: Mapping[str, int] = field(default_factory=address_limits_from_env)
 
 
 def binary() -> str:
@@ -273,6 +317,114 @@ def validation_lua(services: Sequence[Service], shapes: Mapping[str, Mapping[str
     return source.replace(_SCHEMA_MARKER, schema)
 
 
+def _partner_access_log(cluster: str) -> dict[str, Any]:
+    # Only requests the key check let through carry its `license_id` metadata; everything else
+    # (unkeyed traffic, refusals, which the decision counted already) is not streamed.
+    return {
+        "name": "envoy.access_loggers.http_grpc",
+        "filter": {
+            "metadata_filter": {
+                "matcher": {
+                    "filter": _EXT_AUTHZ_FILTER,
+                    "path": [{"key": "license_id"}],
+                    "value": {"present_match": True},
+                },
+                "match_if_key_not_found": False,
+            }
+        },
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig",
+            "common_config": {
+                "log_name": "gx_partner_usage",
+                "transport_api_version": "V3",
+                "grpc_service": {"envoy_grpc": {"cluster_name": cluster}},
+                # Entries go in batches: about one message a second, or sooner when 16 KiB pile up.
+                "buffer_flush_interval": "1s",
+                "buffer_size_bytes": 16384,
+            },
+        },
+    }
+
+
+def _ext_authz_filter(cluster: str, timeout_seconds: float) -> dict[str, Any]:
+    return {
+        "name": _EXT_AUTHZ_FILTER,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
+            "transport_api_version": "V3",
+            "grpc_service": {"envoy_grpc": {"cluster_name": cluster}, "timeout": f"{timeout_seconds}s"},
+            # Keyed requests fail closed: licensing down or slow means 503, never free quota.
+            "failure_mode_allow": False,
+            "status_on_error": {"code": 503},
+            # Only requests edge.lua marked as carrying X-API-Key are checked; the others pass
+            # untouched (and keep working while licensing is down).
+            "filter_enabled_metadata": {
+                "filter": _EDGE_METADATA,
+                "path": [{"key": "keyed"}],
+                "value": {"bool_match": True},
+            },
+            # The check needs the key and the bearer token, not the body.
+            "allowed_headers": {
+                "patterns": [{"exact": "x-api-key"}, {"exact": "authorization"}]
+            },
+            "include_peer_certificate": False,
+        },
+    }
+
+
+def _address_limit_filter() -> dict[str, Any]:
+    # Configured per route (below); without a route config it does nothing.
+    return {
+        "name": _ADDRESS_LIMIT_FILTER,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+            "stat_prefix": "address_limit",
+        },
+    }
+
+
+def _percent(value: int) -> dict[str, Any]:
+    return {"default_value": {"numerator": value, "denominator": "HUNDRED"}, "runtime_key": "address_limit.off"}
+
+
+def _address_limit_route(name: str, grpc_path: str, per_minute: int, cluster: str) -> dict[str, Any]:
+    """A route for one unauthenticated method with its per-address token bucket.
+
+    The transcoder has rewritten REST paths to the gRPC path by the time the limiter runs
+    (it sits after the transcoder), so one route covers REST and native gRPC alike. The client
+    address is Envoy's trusted one: the socket peer, or the x-forwarded-for entry
+    `xff_num_trusted_hops` from the right.
+    """
+    # One token every 60/N s, N at once: a minute's worth of burst, then N per minute.
+    interval_ms = max(50, math.ceil(60_000 / per_minute))
+    bucket = {"max_tokens": per_minute, "tokens_per_fill": 1, "fill_interval": f"{interval_ms / 1000}s"}
+    return {
+        "name": f"address_limit_{name}",
+        "match": {"path": grpc_path},
+        "route": {"cluster": cluster, "timeout": "60s"},
+        "typed_per_filter_config": {
+            _ADDRESS_LIMIT_FILTER: {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+                "stat_prefix": f"address_limit_{name}",
+                # The route-wide bucket is never the one that binds; each address gets its own.
+                "token_bucket": {"max_tokens": 1_000_000_000, "tokens_per_fill": 1_000_000_000, "fill_interval": "1s"},
+                "filter_enabled": _percent(100),
+                "filter_enforced": _percent(100),
+                "rate_limits": [{"actions": [{"remote_address": {}}]}],
+                # An empty value is a wildcard: one bucket per distinct address, the least
+                # recently used dropped beyond this many.
+                "descriptors": [{"entries": [{"key": "remote_address"}], "token_bucket": bucket}],
+                "max_dynamic_descriptors": 100_000,
+                "response_headers_to_add": [
+                    {"header": {"key": "retry-after", "value": str(math.ceil(interval_ms / 1000))}},
+                    # Read (and removed) by edge.lua to give the JSON error its reason.
+                    {"header": {"key": "x-gx-limited", "value": "address"}},
+                ],
+            }
+        },
+    }
+
+
 def _access_log() -> list[dict[str, Any]]:
     fields = {
         "time": "%START_TIME%",
@@ -326,6 +478,21 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
         {"match": {"prefix": f"/{name}/"}, "route": {"cluster": infra_cluster, "timeout": "0s"}}
         for name in _INFRA_SERVICES
     ]
+    owners = {svc.name: settings.upstreams[svc.domain].name for svc in routed}
+    limited = [
+        _address_limit_route(name, path, settings.address_limits.get(name, 0), owners[path.split("/")[1]])
+        for name, path in ADDRESS_LIMITED_METHODS.items()
+        if settings.address_limits.get(name, 0) > 0 and path.split("/")[1] in owners
+    ]
+    # Exact paths first: the per-service prefixes would match them too.
+    routes = limited + routes
+    licensing = settings.upstreams.get(_LICENSING)
+    if licensing is not None:
+        # ext_authz skips requests that match no route, and a REST path matches none until the
+        # transcoder has turned it into a gRPC path. This last route gives every request one
+        # while the key is checked; the transcoder then re-routes to the service's prefix, and
+        # a path it could not map ends here as a plain 404, as it did without a route.
+        routes.append({"name": "unmatched", "match": {"prefix": "/"}, "direct_response": {"status": 404, "body": {"inline_string": "no route for this path"}}})
 
     http_filters: list[dict[str, Any]] = [
         {
@@ -337,12 +504,12 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
             },
         }
     ]
+    if licensing is not None:
+        # Before jwt_authn: for a key alone, licensing sets the partner principal's token on
+        # the request, which jwt_authn then verifies like any user token.
+        http_filters.append(_ext_authz_filter(licensing.name, settings.ext_authz_timeout_seconds))
     if settings.jwks_upstream is not None and settings.jwks_upstream in settings.upstreams:
         http_filters.append(_jwt_filter(settings, routed))
-    # LATER (licensing, not built yet): ext_authz (gRPC, envoy.service.auth.v3) to licensing for
-    # partner API keys goes here, after jwt_authn; and an access-log service sink to licensing
-    # for metering goes in the connection manager's access_log. Until then partner routes
-    # need a user token like every other non-public route; nothing pretends to meter.
     # After the token check (an anonymous caller learns nothing about bodies) and before the
     # transcoder, which would drop unknown fields.
     http_filters.append(
@@ -378,11 +545,19 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
                 "max_response_body_size": 4 * 1024 * 1024,
             },
         },
+    ]
+    if limited:
+        # After the transcoder, so REST and gRPC requests match the same per-method route.
+        http_filters.append(_address_limit_filter())
+    http_filters.append(
         {
             "name": "envoy.filters.http.router",
             "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
-        },
-    ]
+        }
+    )
+    access_logs = _access_log() if settings.access_log else []
+    if licensing is not None:
+        access_logs.append(_partner_access_log(licensing.name))
     used = {settings.upstreams[s.domain].name: settings.upstreams[s.domain] for s in routed}
     clusters = [_cluster(used[name]) for name in sorted(used)]
     if any(f["name"] == "envoy.filters.http.jwt_authn" for f in http_filters):
@@ -435,7 +610,7 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
                                             ],
                                         },
                                         "http_filters": http_filters,
-                                        "access_log": _access_log() if settings.access_log else [],
+                                        "access_log": access_logs,
                                     },
                                 }
                             ]

@@ -53,10 +53,31 @@ local function reason_for(status, message)
   return nil
 end
 
+-- Request headers only the edge itself may set: a client's copies are dropped before any filter
+-- or service could read them (x-gx-*: the edge's own markers; x-envoy-*: Envoy's control headers).
+local INTERNAL_PREFIXES = { "x-gx-", "x-envoy-" }
+
 function envoy_on_request(request_handle)
   -- Idempotency-Key and its alias X-Idempotency-Key need no work: HTTP headers reach the gRPC
   -- handler as metadata ("idempotency-key", "x-idempotency-key"), where the shared idempotency
   -- code (services.common.idempotency.IDEMPOTENCY_KEY_HEADERS) reads them.
+  local headers = request_handle:headers()
+  local internal = {}
+  for name, _ in pairs(headers) do
+    for _, prefix in ipairs(INTERNAL_PREFIXES) do
+      if name:sub(1, #prefix) == prefix then
+        internal[#internal + 1] = name
+      end
+    end
+  end
+  for _, name in ipairs(internal) do
+    headers:remove(name)
+  end
+  -- A partner API key sends the request through licensing's key check (ext_authz runs only
+  -- when this mark is set, so unkeyed requests never wait for or depend on licensing).
+  if headers:get("x-api-key") ~= nil then
+    request_handle:streamInfo():dynamicMetadata():set("gx.edge", "keyed", true)
+  end
 end
 
 function envoy_on_response(response_handle)
@@ -67,6 +88,12 @@ function envoy_on_response(response_handle)
     if override:match("^[1-5]%d%d$") then
       headers:replace(":status", override)
     end
+  end
+
+  -- The per-address limiter (devstack/envoy.py) marks its refusals; the mark never leaves the edge.
+  local limited_by = headers:get("x-gx-limited")
+  if limited_by ~= nil then
+    headers:remove("x-gx-limited")
   end
 
   local content_type = headers:get("content-type") or ""
@@ -97,7 +124,8 @@ function envoy_on_response(response_handle)
     return
   end
   local message = ""
-  local body = response_handle:body()
+  -- true: a body-less reply (an ext_authz 503, a bare 404) still gets a buffer to write into.
+  local body = response_handle:body(true)
   if body ~= nil and body:length() > 0 then
     message = body:getBytes(0, body:length())
   end
@@ -112,6 +140,19 @@ function envoy_on_response(response_handle)
     message = "HTTP " .. status
   end
   local reason = reason_for(status, message) or mapping[2]
+  -- A keyed request answered 503 without a body is ext_authz failing closed: licensing could
+  -- not be asked (down, or slower than the check's timeout). Say so, with licensing's own reason.
+  if status == 503 and message == "HTTP 503" then
+    local edge = response_handle:streamInfo():dynamicMetadata():get("gx.edge")
+    if edge ~= nil and edge["keyed"] then
+      reason = "LICENSING_UNAVAILABLE"
+      message = "API keys cannot be checked right now; retry shortly"
+    end
+  end
+  if status == 429 and limited_by == "address" then
+    reason = "CLIENT_RATE_LIMITED"
+    message = "too many requests from this address; retry after the time in Retry-After"
+  end
   -- body() waits for the whole body; the header map fetched before it is no longer valid.
   headers = response_handle:headers()
   local json = '{"code":' .. mapping[1] .. ',"message":' .. json_string(message)

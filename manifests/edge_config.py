@@ -123,6 +123,7 @@ def render(
     audience: str = "gx-api",
     max_request_bytes: int = 64 * 1024,
     xff_trusted_hops: int = 0,
+    address_limits: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Build the edge's Envoy bootstrap for a Kubernetes pod.
 
@@ -138,6 +139,9 @@ def render(
         xff_trusted_hops: Trusted L7 proxies in front of the edge (0 when the load balancer is
             L4 with `externalTrafficPolicy: Local`, which keeps the client's address). Identity's
             `GX_IDENTITY__TRUSTED_HOPS` must be this + 1.
+        address_limits: Requests per minute per client address on register, login, refresh
+            and partner apply (`devstack.envoy.ADDRESS_LIMITED_METHODS`; per edge pod, so N
+            replicas allow N times as many); None: `GX_EDGE_ADDRESS_LIMITS` or the defaults.
 
     Returns:
         The configuration as a JSON-serialisable dict.
@@ -153,6 +157,7 @@ def render(
         jwks_upstream="identity" if "identity" in upstreams else None,
         max_request_bytes=max_request_bytes,
         xff_num_trusted_hops=xff_trusted_hops,
+        address_limits=dict(address_limits) if address_limits is not None else gx_envoy.address_limits_from_env(),
     )
     config = gx_envoy.build_config(settings, gx_descriptor.read_services(descriptor))
     config["admin"] = {"address": {"socket_address": {"address": _LOOPBACK, "port_value": admin_port}}}
@@ -205,6 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--xff-trusted-hops", type=int, default=int(env.get("GX_EDGE_XFF_TRUSTED_HOPS", "0")),
         help="trusted L7 proxies in front of the edge (identity's GX_IDENTITY__TRUSTED_HOPS = this + 1)",
     )
+    parser.add_argument(
+        "--address-limits", default=env.get("GX_EDGE_ADDRESS_LIMITS", ""),
+        help="per-address requests per minute on unauthenticated routes, e.g. register=60,login=120 (0 = off)",
+    )
     args = parser.parse_args(argv)
     descriptor = args.descriptor
     if not descriptor.exists():
@@ -220,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         audience=args.audience,
         max_request_bytes=args.max_request_bytes,
         xff_trusted_hops=args.xff_trusted_hops,
+        address_limits=gx_envoy.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": args.address_limits}),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(config, indent=1))
