@@ -22,11 +22,13 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP) ## Create or update the virtualenv with every dependency.
 
-gen: venv ## Generate Python code from protos/ into gen/python.
+gen: venv ## Generate Python code from protos/ into gen/python, and the OpenAPI document gen/openapi/openapi.json.
 	$(PY) tools/protogen.py
+	$(PY) tools/openapi.py
 
-gen-check: venv ## Fail if gen/python is stale.
+gen-check: venv ## Fail if gen/python or gen/openapi is stale (the OpenAPI document is validated too).
 	$(PY) tools/protogen.py --check
+	$(PY) tools/openapi.py --check
 
 descriptor: venv ## Build the descriptor set Envoy transcodes from.
 	$(PY) tools/protogen.py
