@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import descriptor, envoy, health, processes, redis
+from devstack import descriptor, edge_openapi, envoy, health, processes, redis
 from devstack.config import StackConfig
 from devstack.errors import StackError
 from devstack.postgres import PostgresServer
@@ -449,6 +449,7 @@ class EdgePart(ProcessPart):
             jwks_upstream="identity" if "identity" in upstreams else None,
         )
         config = envoy.build_config(settings, descriptor.read_services(desc))
+        edge_openapi.add_route(config)  # GET /openapi.json (devstack/edge_openapi.py)
         path = path or self.config_path(cfg)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(config, indent=1))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import descriptor as gx_descriptor
+from devstack import edge_openapi
 from devstack import envoy as gx_envoy
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +161,7 @@ def render(
         address_limits=dict(address_limits) if address_limits is not None else gx_envoy.address_limits_from_env(),
     )
     config = gx_envoy.build_config(settings, gx_descriptor.read_services(descriptor))
+    edge_openapi.add_route(config)  # GET /openapi.json, inline (devstack/edge_openapi.py)
     config["admin"] = {"address": {"socket_address": {"address": _LOOPBACK, "port_value": admin_port}}}
     static = config["static_resources"]
     for cluster in static["clusters"]:

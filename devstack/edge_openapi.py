@@ -1,0 +1,76 @@
+"""`GET /openapi.json` at the edge: the OpenAPI document generated from the protos, served by Envoy itself.
+
+A `direct_response` route carries the document inline, so the rendered configuration stands alone
+(like the inlined Lua: a Kubernetes edge container needs no file from the repository) and no
+process has to run to serve a static answer. The document is `gen/openapi/openapi.json`, which
+`make gen` regenerates and `make lint` keeps current; the edge serves what is checked in.
+
+The route is public: on it the filters that would refuse or transform the request are switched
+off (Envoy's generic per-route `FilterConfig.disabled`): ext_authz (no API key needed), jwt_authn
+(no token needed) and the gRPC-JSON transcoder (which rejects any path that is no RPC). The
+response-shaping Lua filter stays: it leaves a 200 JSON answer alone.
+
+Applied to a configuration `devstack.envoy.build_config` returned (by the dev stack's edge part
+and by `manifests/edge_config.py`), so the generator of the rest of the edge stays untouched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from devstack.errors import StackError
+
+DOCUMENT = Path(__file__).resolve().parent.parent / "gen" / "openapi" / "openapi.json"
+PATH = "/openapi.json"
+# Filters the public document route skips (by their names in the HTTP filter chain).
+_SKIPPED_FILTERS = (
+    "envoy.filters.http.ext_authz",
+    "envoy.filters.http.jwt_authn",
+    "envoy.filters.http.grpc_json_transcoder",
+)
+# Envoy refuses a direct_response body above route_config.max_direct_response_body_size_bytes
+# (default 4 KiB); the document is a few hundred KiB.
+_MAX_BODY = 4 * 1024 * 1024
+
+
+def route(document_text: str, filter_names: list[str]) -> dict[str, Any]:
+    """The route answering `GET /openapi.json` with the document."""
+    disabled = {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True}
+    return {
+        "name": "openapi",
+        "match": {"path": PATH, "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
+        "direct_response": {"status": 200, "body": {"inline_string": document_text}},
+        "response_headers_to_add": [
+            {
+                "header": {"key": "content-type", "value": "application/json"},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            },
+            {
+                "header": {"key": "cache-control", "value": "no-cache"},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            },
+        ],
+        "typed_per_filter_config": {name: disabled for name in _SKIPPED_FILTERS if name in filter_names},
+    }
+
+
+def add_route(config: dict[str, Any], document: Path = DOCUMENT) -> dict[str, Any]:
+    """Put the `/openapi.json` route first in the edge listener's routes; return `config`.
+
+    Raises:
+        StackError: The document is missing (run `make gen`) or too large to serve inline.
+    """
+    try:
+        text = document.read_text()
+    except OSError as exc:
+        raise StackError(f"edge: no OpenAPI document at {document} (run `make gen`)") from exc
+    if len(text.encode()) > _MAX_BODY:
+        raise StackError(f"edge: the OpenAPI document {document} is larger than {_MAX_BODY} bytes")
+    manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    names = [f["name"] for f in manager["http_filters"]]
+    route_config = manager["route_config"]
+    route_config["max_direct_response_body_size_bytes"] = _MAX_BODY
+    for host in route_config["virtual_hosts"]:
+        host["routes"] = [route(text, names), *[r for r in host["routes"] if r.get("name") != "openapi"]]
+    return config
