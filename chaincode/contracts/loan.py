@@ -82,7 +82,7 @@ async def _check_borrower(tx: Tx, borrower_id: str) -> tuple[res.User, res.Accou
     user = await ledger.require_user(tx, borrower_id)
     acct = await ledger.require_account(tx, borrower_id)
     need(user.status == res.USER_STATUS_ACTIVE, "USER_NOT_ACTIVE", f"user {borrower_id} is not active")
-    need(not acct.frozen, "ACCOUNT_FROZEN", f"account {borrower_id} is frozen")
+    need(not acct.frozen, rules.WALLET_FROZEN, f"account {borrower_id} is frozen")
     minimum = await ledger.param(tx, "loan_min_trust_score")
     need(
         user.trust_score >= minimum,

@@ -327,3 +327,16 @@ async def test_events_carry_every_change_of_a_users_velocity_timer(gx: FakeLedge
     for user_id in (a, b, c):
         assert view[user_id] == ledger_view(gx.world)[user_id], user_id
     assert {view[a][1] is None, view[b][1] is None} == {False}
+
+
+async def test_a_frozen_borrower_is_refused_with_the_reason_the_wallet_answers(gx: FakeLedger) -> None:
+    borrower = await new_user(gx)
+    await _param(gx, "loan_min_trust_score", 10)
+    frozen = await gx.invoke(
+        "FreezeWallet", cmd.FreezeWalletRequest(account_id=borrower, reason="review", request_id=rid()), role=AD
+    )
+    assert frozen.ok, frozen.message
+    refused = await _apply(gx, borrower, 200 * GX)
+    # The same reason as a frozen sender (rules.check_transfer) and the wallet's loan pre-check.
+    assert refused.status == 400 and refused.message.startswith(rules.WALLET_FROZEN)
+    assert not refused.writes  # nothing recorded, not even the request id
