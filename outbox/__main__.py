@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from fabric_client.retry import RetryPolicy
@@ -22,6 +23,7 @@ from outbox.settings import OutboxSettings
 from outbox.worker import OutboxWorker, WorkerSettings
 from services.common import db
 from services.common.logging import configure_logging
+from services.common.redis import create_redis
 from services.common.server import GxServer
 
 _LOG = logging.getLogger("outbox")
@@ -89,10 +91,11 @@ async def main() -> int:
     # doing its job (holding commands until the peer is back) and says so in its metrics.
     probes = Probes(settings, {"postgres": lambda: db.check_database(engine)})
     admin_server: GxServer | None = None
+    redis = create_redis(settings.redis)
     try:
         await probes.start()
         try:
-            admin_server = await start_admin_server(settings, engine)
+            admin_server = await start_admin_server(settings, engine, redis)
         except Exception:
             # The operator surface is secondary to moving commands: a worker whose admin port
             # is taken still submits, and says loudly that `gx outbox` over gRPC is not here.
@@ -107,11 +110,12 @@ async def main() -> int:
             await admin_server.stop(settings.shutdown_grace_seconds)
         await probes.stop()
         await ledger.close()
+        await redis.aclose()
         await engine.dispose()
     return 0
 
 
-async def start_admin_server(settings: OutboxSettings, engine: AsyncEngine) -> GxServer | None:
+async def start_admin_server(settings: OutboxSettings, engine: AsyncEngine, redis: Redis) -> GxServer | None:
     """Serve gx.ops.v1.OutboxAdminService (with health, reflection, auth) on `GX_LISTEN`.
 
     Built with the runtime's server factory, so access (admins only), validation, errors and
@@ -121,7 +125,7 @@ async def start_admin_server(settings: OutboxSettings, engine: AsyncEngine) -> G
         return None
     from outbox.admin_server import start
 
-    return await start(settings, engine)
+    return await start(settings, engine, redis)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import uuid
 
 from gx.ops.v1 import outbox_service_pb2_grpc
 from gx.type.v1 import operation_pb2
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outbox.admin import OutboxAdmin
@@ -18,11 +19,13 @@ from services.common.server import GxServer, bind, create_server
 _LOG = logging.getLogger(__name__)
 
 
-async def start(settings: OutboxSettings, engine: AsyncEngine) -> GxServer:
+async def start(settings: OutboxSettings, engine: AsyncEngine, redis: Redis) -> GxServer:
     """Build the server with the runtime's factory (same interceptors as every GX server) and start it.
 
     The worker's own probe endpoint serves /metrics, /healthz and /readyz, so the factory's
-    is switched off here (one port, one meaning of "ready").
+    is switched off here (one port, one meaning of "ready"). `redis` is only for the access-token
+    deny-list (an operator whose admin role was taken away is refused within seconds); it is
+    not a readiness check, because moving commands does not need Redis.
     """
     async def operation_of(command_id: str) -> operation_pb2.Operation | None:
         found = await operations.get_operation(engine, uuid.UUID(command_id))
@@ -33,6 +36,7 @@ async def start(settings: OutboxSettings, engine: AsyncEngine) -> GxServer:
         settings.model_copy(update={"metrics_listen": ""}),
         [bind(outbox_service_pb2_grpc.add_OutboxAdminServiceServicer_to_server, servicer)],
         {"postgres": lambda: db.check_database(engine)},
+        redis=redis,
     )
     await server.start()
     _LOG.info("outbox admin gRPC on %s", server.address)
