@@ -10,13 +10,12 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from gx.identity.v1 import identity_service_pb2 as identity_svc
 from gx.ledger.v1 import commands_pb2
 from gx.ops.v1 import outbox_service_pb2, outbox_service_pb2_grpc
 from gx.type.v1 import operation_pb2
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from gx.identity.v1 import identity_service_pb2 as identity_svc
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outbox import admin_server
 from outbox.settings import OutboxSettings
