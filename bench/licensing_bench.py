@@ -1,4 +1,4 @@
-"""Licensing figures: the edge's API-key check (ext_authz Check) at a fixed rate, p50/p99.
+"""Licensing figures: the edge's API-key check (ext_authz Check) at a fixed rate, p50/p99; keyed vs unkeyed reads through Envoy.
 
 Runs PostgreSQL, Redis, the migrations, identity and licensing as real processes on free ports
 with the launcher behind `gx dev up` (no Envoy: this measures licensing's answer as Envoy's
@@ -9,8 +9,14 @@ as latency instead of lowering the rate. Latency is measured from the scheduled 
 
     .venv/bin/python -m bench licensing     # or: .venv/bin/python bench/licensing_bench.py --rate 1000
 
-Target (issue 8): p99 <= 2 ms at 1,000 checks/s. The load generator, licensing, PostgreSQL and
-Redis share the machine's cores, so the figures describe this machine. Output: one JSON line.
+Then the same read through the real Envoy, `GET /v1/partners/me`, with the owner's bearer token
+(no key: no ext_authz) and with the key alone (ext_authz → licensing, the partner principal's
+cached token), closed loop with `--concurrency` clients, in alternating phases of
+`--edge-seconds` so drift on a shared machine hits both alike.
+
+Targets (issue 8): p99 <= 2 ms at 1,000 checks/s; keyed reads >= 80% of unkeyed reads. The load
+generator, Envoy, licensing, identity, PostgreSQL and Redis share the machine's cores, so the
+figures describe this machine. Output: one JSON line per measure.
 """
 
 from __future__ import annotations
@@ -35,11 +41,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=1000.0, help="checks per second (default 1000)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (default 2)")
+    parser.add_argument("--edge-seconds", type=float, default=5.0, help="length of each edge read phase (default 5)")
+    parser.add_argument("--edge-rounds", type=int, default=2, help="unkeyed/keyed phase pairs (default 2)")
+    parser.add_argument("--concurrency", type=int, default=16, help="edge read clients at once (default 16)")
     return parser.parse_args(argv)
 
 
-async def _onboard(identity: str, licensing: str, database_url: str) -> str:
-    """A partner with an ENTERPRISE licence (60,000/min = 1,000/s) and a key; returns the key."""
+async def _onboard(identity: str, licensing: str, database_url: str) -> tuple[str, str]:
+    """A partner with an ENTERPRISE licence (60,000/min = 1,000/s) and a key; returns the key and the owner's token."""
     import grpc
     from google.protobuf.timestamp_pb2 import Timestamp
     from gx.identity.v1 import identity_service_pb2 as isvc
@@ -63,8 +72,17 @@ async def _onboard(identity: str, licensing: str, database_url: str) -> str:
         ids = identity_service_pb2_grpc.IdentityServiceStub(ich)
         lic = licensing_service_pb2_grpc.LicensingServiceStub(lch)
         admin = (("authorization", "Bearer " + (await ids.Login(isvc.LoginRequest(email=admin_email, password=_PASSWORD))).access_token),)
-        partner = (await lic.CreatePartner(svc.CreatePartnerRequest(name="Bench", email=f"b-{uuid.uuid4().hex[:6]}@x.example", contact_person="B"))).partner
+        owner_email = f"owner-{uuid.uuid4().hex[:8]}@x.example"
+        await ids.RegisterUser(isvc.RegisterUserRequest(email=owner_email, password=_PASSWORD, display_name="Owner"))
+        applicant = (("authorization", "Bearer " + (await ids.Login(isvc.LoginRequest(email=owner_email, password=_PASSWORD))).access_token),)
+        partner = (
+            await lic.CreatePartner(
+                svc.CreatePartnerRequest(name="Bench", email=f"b-{uuid.uuid4().hex[:6]}@x.example", contact_person="B"),
+                metadata=applicant,
+            )
+        ).partner
         await lic.ApprovePartner(svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin)
+        owner = (await ids.Login(isvc.LoginRequest(email=owner_email, password=_PASSWORD))).access_token
         expiry = Timestamp()
         expiry.FromDatetime(datetime.now(UTC) + timedelta(days=1))
         licence = (
@@ -77,7 +95,53 @@ async def _onboard(identity: str, licensing: str, database_url: str) -> str:
             svc.CreateApiKeyRequest(partner_id=partner.partner_id, license_id=licence.license_id, environment=pb.API_KEY_ENVIRONMENT_LIVE),
             metadata=admin,
         )
-        return str(created.secret)
+        return str(created.secret), str(owner)
+
+
+async def _edge_reads(rest_url: str, key: str, owner_token: str, args: argparse.Namespace) -> dict[str, object]:
+    """Closed-loop `GET /v1/partners/me` through Envoy, unkeyed (bearer) and keyed (key alone) phases in turn."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    counts = {"unkeyed": 0, "keyed": 0}
+    seconds = {"unkeyed": 0.0, "keyed": 0.0}
+    failures: dict[str, int] = {}
+    headers = {"unkeyed": {"authorization": "Bearer " + owner_token}, "keyed": {"x-api-key": key}}
+    async with httpx.AsyncClient(base_url=rest_url, limits=limits, timeout=10) as client:
+
+        async def phase(kind: str, length: float) -> None:
+            end = time.perf_counter() + length
+            started = time.perf_counter()
+
+            async def worker() -> None:
+                while time.perf_counter() < end:
+                    response = await client.get("/v1/partners/me", headers=headers[kind])
+                    if response.status_code == 200:
+                        counts[kind] += 1
+                    else:
+                        failures[f"{kind}_{response.status_code}"] = failures.get(f"{kind}_{response.status_code}", 0) + 1
+
+            await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+            seconds[kind] += time.perf_counter() - started
+
+        # Warm both paths (connections, the key's cache entry, the partner principal's token).
+        await phase("unkeyed", 1.0)
+        await phase("keyed", 1.0)
+        counts.update(unkeyed=0, keyed=0)
+        seconds.update(unkeyed=0.0, keyed=0.0)
+        for _ in range(args.edge_rounds):
+            await phase("unkeyed", args.edge_seconds)
+            await phase("keyed", args.edge_seconds)
+    unkeyed = counts["unkeyed"] / seconds["unkeyed"]
+    keyed = counts["keyed"] / seconds["keyed"]
+    return {
+        "measure": "edge_reads_keyed_vs_unkeyed",
+        "concurrency": args.concurrency,
+        "unkeyed_per_s": round(unkeyed, 1),
+        "keyed_per_s": round(keyed, 1),
+        "keyed_over_unkeyed": round(keyed / unkeyed, 3) if unkeyed else None,
+        "failures": failures,
+    }
 
 
 async def _checks(licensing: str, key: str, args: argparse.Namespace) -> dict[str, object]:
@@ -141,9 +205,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parts = ("postgres", "redis", "migrations", "identity", "licensing", "edge")
     with running_edge_stack(parts=parts) as stack:
-        key = asyncio.run(_onboard(stack.grpc["identity"], stack.grpc["licensing"], stack.database_url))
+        key, owner = asyncio.run(_onboard(stack.grpc["identity"], stack.grpc["licensing"], stack.database_url))
         line = asyncio.run(_checks(stack.grpc["licensing"], key, args))
-    print(json.dumps(line), flush=True)
+        print(json.dumps(line), flush=True)
+        reads = asyncio.run(_edge_reads(stack.rest_url, key, owner, args))
+    print(json.dumps(reads), flush=True)
     return 0
 
 

@@ -27,8 +27,17 @@ from services.common.rpc import (
 _log = logging.getLogger("gx.rpc")
 # A caller-chosen request id is echoed into logs, so it must be short and plain.
 _REQUEST_ID_OK: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-# Probes call these every few seconds; logging each at INFO would bury real traffic.
-_QUIET_SERVICES: Final = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"})
+# Probes call these every few seconds; logging each at INFO would bury real traffic. The edge's
+# per-request calls (ext_authz, the access-log stream) are logged by Envoy itself, and a line per
+# keyed request here would cost more than the decision.
+_QUIET_SERVICES: Final = frozenset(
+    {
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "envoy.service.auth.v3.Authorization",
+        "envoy.service.accesslog.v3.AccessLogService",
+    }
+)
 
 
 class RequestContextInterceptor(BehaviorInterceptor):
