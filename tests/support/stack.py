@@ -89,6 +89,8 @@ def running_postgres(base_dir: Path | None = None) -> Iterator[PostgresHandle]:
         if server is not None:
             with contextlib.suppress(Exception):
                 server.stop()
+            # Also deletes a cluster placed outside `root` (a private directory, as root).
+            server.remove()
         if own_dir:
             shutil.rmtree(root, ignore_errors=True)
 
