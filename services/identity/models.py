@@ -134,7 +134,11 @@ class KycDocument(Base):
     """A document of a submission, by hash."""
 
     __tablename__ = "kyc_documents"
-    __table_args__ = (CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="kyc_documents_sha256_check"),)
+    __table_args__ = (
+        CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="kyc_documents_sha256_check"),
+        # The DUPLICATE_IDENTITY check looks documents up by hash (migration 0009).
+        Index("kyc_documents_sha256_idx", "sha256"),
+    )
 
     submission_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.kyc_submissions.id", ondelete="CASCADE"), primary_key=True
