@@ -1,7 +1,8 @@
 """The edge's API-key check (Envoy ext_authz over gRPC, `envoy.service.auth.v3.Authorization`).
 
-Envoy asks licensing about every request that carries `X-API-Key` (the Envoy wiring is issue 8
-part 2's next step). The answer, in order of cost:
+Envoy asks licensing about every request that carries `X-API-Key` (devstack/envoy.py: ext_authz
+runs only for requests edge.lua marked as keyed, and fails closed with 503). The answer, in
+order of cost:
 1. a malformed key or a bad checksum → 401 `API_KEY_INVALID`, before any database or Redis work;
 2. the key's record by its SHA-256 (kept in process for `key_cache_seconds`, so a hot key costs
    no database read; a change made through the API reaches every replica within that time);
@@ -12,7 +13,10 @@ part 2's next step). The answer, in order of cost:
    over quota → 429 with `Retry-After`; every keyed answer carries `RateLimit-Limit`,
    `RateLimit-Remaining` and `RateLimit-Reset`.
 Licensing's own failure (database or Redis down) answers 503: keyed calls fail closed, no free
-quota. The key is removed from the request before it goes upstream; the decision's licence and
+quota. A key without a bearer token makes the key's partner the caller: the OK answer sets
+`authorization` to the partner principal's token, minted by identity (partner_tokens.py), which
+jwt_authn and the services verify like any user token; with a bearer token the user stays the
+caller and the licence is still charged. The key is removed from the request before it goes upstream; the decision's licence and
 partner go to Envoy as dynamic metadata for the access log.
 """
 
