@@ -37,6 +37,7 @@ _SETUP_BLOCK = ("make up", "make test")
 _EXPECTED = {
     "/v1/users/me": '"email":"ada@example.com"',
     "/.well-known/jwks.json": '"keys"',
+    "/openapi.json": "OpenAPI 3.1.0",
     "create-admin": "super-admin",
     "outbox list": "STATUS",
     "projector status": "checkpoint",
