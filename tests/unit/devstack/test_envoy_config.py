@@ -52,6 +52,8 @@ def test_filter_order_shapes_responses_first_and_routes_last(config: tuple[dict,
         "envoy.filters.http.jwt_authn",
         "envoy.filters.http.lua",
         "envoy.filters.http.grpc_json_transcoder",
+        # Per-address limits on the unauthenticated routes (issue 8), after the transcoder.
+        "gx.address_limit",
         "envoy.filters.http.router",
     ]
 
