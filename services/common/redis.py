@@ -11,14 +11,21 @@ from services.common.settings import RedisSettings
 
 
 def create_redis(settings: RedisSettings) -> aioredis.Redis:
-    """Create the process's one client (it pools connections); the caller closes it."""
-    return aioredis.Redis.from_url(
+    """Create the process's one client over a bounded pool; the caller closes it (and the pool).
+
+    The pool BLOCKS (up to `pool_timeout`) when every connection is busy instead of raising at
+    once: a burst larger than the pool then queues for a few milliseconds rather than failing
+    rate limits, deny-list checks and idempotency locks (which fail closed) with 503s.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
         settings.url.get_secret_value(),
         socket_timeout=settings.socket_timeout,
         socket_connect_timeout=settings.socket_timeout,
         max_connections=settings.max_connections,
+        timeout=settings.pool_timeout,
         health_check_interval=30,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 @contextlib.asynccontextmanager

@@ -33,6 +33,8 @@ class RedisSettings(BaseModel):
     url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     socket_timeout: float = Field(default=2.0, gt=0)
     max_connections: int = Field(default=50, ge=1)
+    # How long a call waits for a free pooled connection before failing (then as Redis down).
+    pool_timeout: float = Field(default=1.0, gt=0)
 
 
 class AuthSettings(BaseModel):

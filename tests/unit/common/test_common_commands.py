@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from gx.type.v1 import command_pb2
-from gx.wallet.v1 import organization_service_pb2, wallet_service_pb2
+from gx.wallet.v1 import admin_service_pb2, organization_service_pb2, wallet_service_pb2
 
 from outbox.commands import spec_for
 from services.common.commands import check_declared, declared_command
@@ -30,6 +30,10 @@ def test_a_read_rpc_declares_no_command() -> None:
 
 
 def test_recording_another_command_than_the_rpc_declares_is_refused() -> None:
+    # The served RPC's descriptor is in the pool because its server imported its module; here
+    # the test imports it (and says what it declares), so the test holds when run alone.
+    declared = declared_command(admin_service_pb2, "AdminService", "UpdateSystemParameter")
+    assert declared == command_pb2.COMMAND_TYPE_UPDATE_SYSTEM_PARAMETER
     token = method_var.set("/gx.wallet.v1.AdminService/UpdateSystemParameter")
     try:
         check_declared(command_pb2.COMMAND_TYPE_UPDATE_SYSTEM_PARAMETER)
