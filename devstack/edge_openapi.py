@@ -1,11 +1,13 @@
-"""`GET /openapi.json` at the edge: the OpenAPI document generated from the protos, served by Envoy itself.
+"""`GET /openapi.json` and `GET /docs` at the edge: the OpenAPI document generated from the protos and
+its offline reference page, served by Envoy itself.
 
-A `direct_response` route carries the document inline, so the rendered configuration stands alone
+A `direct_response` route per file carries it inline, so the rendered configuration stands alone
 (like the inlined Lua: a Kubernetes edge container needs no file from the repository) and no
-process has to run to serve a static answer. The document is `gen/openapi/openapi.json`, which
-`make gen` regenerates and `make lint` keeps current; the edge serves what is checked in.
+process has to run to serve a static answer. The files are `gen/openapi/openapi.json` and
+`gen/openapi/docs.html`, which `make gen` regenerates and `make lint` keeps current; the edge serves
+what is checked in.
 
-The route is public: on it the filters that would refuse or transform the request are switched
+The routes are public: on them the filters that would refuse or transform the request are switched
 off (Envoy's generic per-route `FilterConfig.disabled`): ext_authz (no API key needed), jwt_authn
 (no token needed) and the gRPC-JSON transcoder (which rejects any path that is no RPC). The
 response-shaping Lua filter stays: it leaves a 200 JSON answer alone.
@@ -22,7 +24,9 @@ from typing import Any
 from devstack.errors import StackError
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "gen" / "openapi" / "openapi.json"
+PAGE = DOCUMENT.with_name("docs.html")
 PATH = "/openapi.json"
+PAGE_PATH = "/docs"
 # Filters the public document route skips (by their names in the HTTP filter chain).
 _SKIPPED_FILTERS = (
     "envoy.filters.http.ext_authz",
@@ -34,43 +38,46 @@ _SKIPPED_FILTERS = (
 _MAX_BODY = 4 * 1024 * 1024
 
 
-def route(document_text: str, filter_names: list[str]) -> dict[str, Any]:
-    """The route answering `GET /openapi.json` with the document."""
+def route(name: str, path: str, text: str, content_type: str, filter_names: list[str]) -> dict[str, Any]:
+    """The route answering `GET path` with `text`."""
     disabled = {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True}
+    overwrite = "OVERWRITE_IF_EXISTS_OR_ADD"
     return {
-        "name": "openapi",
-        "match": {"path": PATH, "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
-        "direct_response": {"status": 200, "body": {"inline_string": document_text}},
+        "name": name,
+        "match": {"path": path, "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
+        "direct_response": {"status": 200, "body": {"inline_string": text}},
         "response_headers_to_add": [
-            {
-                "header": {"key": "content-type", "value": "application/json"},
-                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
-            },
-            {
-                "header": {"key": "cache-control", "value": "no-cache"},
-                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
-            },
+            {"header": {"key": "content-type", "value": content_type}, "append_action": overwrite},
+            {"header": {"key": "cache-control", "value": "no-cache"}, "append_action": overwrite},
         ],
-        "typed_per_filter_config": {name: disabled for name in _SKIPPED_FILTERS if name in filter_names},
+        "typed_per_filter_config": {f: disabled for f in _SKIPPED_FILTERS if f in filter_names},
     }
 
 
-def add_route(config: dict[str, Any], document: Path = DOCUMENT) -> dict[str, Any]:
-    """Put the `/openapi.json` route first in the edge listener's routes; return `config`.
+def _read(file: Path) -> str:
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise StackError(f"edge: no {file.name} at {file} (run `make gen`)") from exc
+    if len(text.encode()) > _MAX_BODY:
+        raise StackError(f"edge: {file} is larger than {_MAX_BODY} bytes")
+    return text
+
+
+def add_route(config: dict[str, Any], document: Path = DOCUMENT, page: Path = PAGE) -> dict[str, Any]:
+    """Put the `/openapi.json` and `/docs` routes first in the edge listener's routes; return `config`.
 
     Raises:
-        StackError: The document is missing (run `make gen`) or too large to serve inline.
+        StackError: A file is missing (run `make gen`) or too large to serve inline.
     """
-    try:
-        text = document.read_text()
-    except OSError as exc:
-        raise StackError(f"edge: no OpenAPI document at {document} (run `make gen`)") from exc
-    if len(text.encode()) > _MAX_BODY:
-        raise StackError(f"edge: the OpenAPI document {document} is larger than {_MAX_BODY} bytes")
     manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     names = [f["name"] for f in manager["http_filters"]]
+    ours = [
+        route("openapi", PATH, _read(document), "application/json", names),
+        route("docs", PAGE_PATH, _read(page), "text/html; charset=utf-8", names),
+    ]
     route_config = manager["route_config"]
     route_config["max_direct_response_body_size_bytes"] = _MAX_BODY
     for host in route_config["virtual_hosts"]:
-        host["routes"] = [route(text, names), *[r for r in host["routes"] if r.get("name") != "openapi"]]
+        host["routes"] = [*ours, *[r for r in host["routes"] if r.get("name") not in ("openapi", "docs")]]
     return config

@@ -1,7 +1,10 @@
 """Write (or check) the OpenAPI 3.1 document of the public edge: `make gen` writes it, `make lint` checks it.
 
-    python tools/openapi.py            # compile protos/, generate, validate, write gen/openapi/openapi.json
-    python tools/openapi.py --check    # fail if the file differs from what the protos give now
+    python tools/openapi.py            # compile protos/, generate, validate, write gen/openapi/
+    python tools/openapi.py --check    # fail if a file differs from what the protos give now
+
+Two files: `openapi.json` (the document, `GET /openapi.json` at the edge) and `docs.html` (the
+offline reference page rendered from it by tools/openapi_docs.py, `GET /docs`).
 
 The descriptor set is compiled here with grpcio-tools' protoc (devstack.descriptor.build, with
 source info for the comments), so the output depends only on protos/ and never on a stale
@@ -20,6 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "gen" / "openapi" / "openapi.json"
+DOCS_NAME = "docs.html"
 
 
 def _paths() -> None:
@@ -28,9 +32,10 @@ def _paths() -> None:
             sys.path.insert(0, str(extra))
 
 
-def render(descriptor: Path | None = None) -> str:
-    """Generate and validate the document; return its file text."""
+def render(descriptor: Path | None = None) -> tuple[str, str]:
+    """Generate and validate the document; return the text of openapi.json and of docs.html."""
     _paths()
+    from openapi_docs import render as render_docs
     from openapi_schema import generate
     from openapi_spec_validator import validate
 
@@ -43,7 +48,7 @@ def render(descriptor: Path | None = None) -> str:
         data = descriptor.read_bytes()
     document: dict[str, Any] = generate(data)
     validate(document)  # type: ignore[arg-type]
-    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n", render_docs(document)
 
 
 def _shown(path: Path) -> str:
@@ -63,19 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     from openapi_schema import OpenApiError
 
     try:
-        text = render(args.descriptor)
+        document, docs = render(args.descriptor)
     except OpenApiError as exc:
         print(f"openapi: {exc}", file=sys.stderr)
         return 1
+    outputs = {args.out: document, args.out.with_name(DOCS_NAME): docs}
     if args.check:
-        current = args.out.read_text() if args.out.exists() else ""
-        if current != text:
-            print(f"openapi: {_shown(args.out)} is stale; run `make gen`", file=sys.stderr)
-            return 1
-        return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(f"openapi: wrote {_shown(args.out)} ({len(text) // 1024} KiB)")
+        stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
+        for path in stale:
+            print(f"openapi: {_shown(path)} is stale; run `make gen`", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in outputs.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"openapi: wrote {_shown(path)} ({len(text) // 1024} KiB)")
     return 0
 
 

@@ -13,7 +13,7 @@ from openapi_schema_validator import OAS31Validator
 
 from devstack.config import REPO_ROOT
 from devstack.descriptor import build
-from devstack.edge_openapi import DOCUMENT
+from devstack.edge_openapi import DOCUMENT, PAGE
 from devstack.envoy import Upstream
 from manifests.edge_config import render as render_k8s_edge
 from tests.support.stack import EdgeStack
@@ -49,6 +49,14 @@ def test_the_document_needs_no_credentials_and_ignores_bad_ones(
 ) -> None:
     answer = httpx.get(f"{edge_stack.rest_url}/openapi.json", headers=headers, timeout=10)
     assert answer.status_code == 200 and answer.json()["openapi"] == "3.1.0"
+
+
+def test_the_edge_serves_the_reference_page(edge_stack: EdgeStack) -> None:
+    answer = httpx.get(f"{edge_stack.rest_url}/docs", timeout=10)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.text == PAGE.read_text()
+    assert 'id="WalletService_Transfer"' in answer.text
 
 
 def test_only_get_is_served(edge_stack: EdgeStack) -> None:
