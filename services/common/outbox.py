@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -55,20 +56,31 @@ _INSERT = """
     )
     SELECT inserted.*, pg_notify(%(channel)s, inserted.id::text) AS notified FROM inserted
     """
-# The newest command of a type that has not failed (optionally holding a given key): what a
-# pre-check accepts as a prerequisite on its way to the ledger.
-# Projected as services/common/operations.py decides it (the read models show its effect).
-_PREREQUISITE = text(
-    """
-    SELECT c.id, c.status, c.seq,
+# Whether a command's effect is in the read models yet, as services/common/operations.py decides it.
+_PROJECTED = """
            (c.status = 'COMMITTED' AND (
                EXISTS (SELECT 1 FROM ledger.projected_txs p WHERE p.tx_id = c.tx_id)
                OR EXISTS (SELECT 1 FROM ledger.checkpoints k WHERE k.block_number > c.block_number)
-           )) AS projected
+           )) AS projected"""
+# The newest command of a type that has not failed (optionally holding a given key): what a
+# pre-check accepts as a prerequisite on its way to the ledger.
+_PREREQUISITE = text(
+    f"""
+    SELECT c.id, c.status, c.seq, {_PROJECTED}
       FROM outbox.commands c
      WHERE c.tenant = :tenant AND c.command_type = :command_type AND c.status <> 'FAILED'
        AND (CAST(:key AS text) IS NULL OR c.order_keys @> ARRAY[CAST(:key AS text)])
      ORDER BY c.seq DESC LIMIT 1
+    """
+)
+# One recorded command by its id (its operation), if it is of one of the given types and has
+# not failed: a resource a pre-check cannot find in the read models may be on its way.
+_RECORDED = text(
+    f"""
+    SELECT c.id, c.status, c.seq, c.payload::text AS payload_json, {_PROJECTED}
+      FROM outbox.commands c
+     WHERE c.tenant = :tenant AND c.id = CAST(:id AS uuid) AND c.command_type = ANY(:types)
+       AND c.status <> 'FAILED'
     """
 )
 _EXISTING = text(
@@ -169,6 +181,36 @@ async def find_prerequisite(
         )
     ).first()
     return None if row is None else Prerequisite(row.id, row.status, int(row.seq), bool(row.projected))
+
+
+async def find_recorded(
+    session: AsyncSession, command_id: str, command_types: Iterable[int | str], *, tenant: str = DEFAULT_TENANT
+) -> tuple[Prerequisite, dict[str, Any]] | None:
+    """A command by its id (the public id of what it creates), with its payload, unless it FAILED.
+
+    The by-id counterpart of `find_prerequisite`: a pre-check that cannot find a resource in
+    the read models (a multisig transaction proposed a moment ago) accepts it while its
+    creating command is on its way, and records that command as `depends_on`.
+
+    Args:
+        session: The use case's session.
+        command_id: The command's id; anything that is not a UUID finds nothing.
+        command_types: The commands that create the resource.
+        tenant: The tenant.
+
+    Returns:
+        The command as a prerequisite and its payload (proto JSON as a dict), or None.
+    """
+    try:
+        uuid.UUID(command_id)
+    except ValueError:
+        return None
+    types = [command_type_name(t) for t in command_types]
+    row = (await session.execute(_RECORDED, {"tenant": tenant, "id": command_id, "types": types})).first()
+    if row is None:
+        return None
+    found = Prerequisite(row.id, row.status, int(row.seq), bool(row.projected))
+    return found, json.loads(row.payload_json)
 
 
 def payload_json(payload: Message) -> str:

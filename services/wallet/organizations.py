@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chaincode import multisig
 from chaincode.errors import Rejection
+from services.common import outbox
 from services.common.auth import Principal
 from services.common.commands import declared_command
 from services.common.errors import (
@@ -192,8 +193,15 @@ async def _find_org(db: readmodels.Executor, public_id: str) -> Any | None:
 
 async def _find_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any:
     """The organisation's multisig transfer by its public id; NOT_FOUND when it has none such."""
+    row = await _projected_msig(db, org, public_id)
+    if row is None:
+        raise _msig_not_found()
+    return row
+
+
+async def _projected_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any | None:
     mid = await ids.ledger_id(db, public_id, MULTISIG_COMMAND)
-    row = (
+    return (
         await db.execute(
             text(
                 f"SELECT {_MSIG_COLUMNS} FROM ledger.multisig_txs WHERE multisig_tx_id = :id AND org_id = :org"
@@ -201,9 +209,17 @@ async def _find_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any:
             {"id": mid, "org": org.org_id},
         )
     ).first()
-    if row is None:
+
+
+async def _msig_on_its_way(session: AsyncSession, org: Any, public_id: str) -> tuple[str, outbox.Prerequisite]:
+    """A multisig transaction of this organisation whose proposal is recorded but not yet in the
+    read models: its ledger id and its proposing command. NOT_FOUND when there is none such
+    (never proposed, proposed for another organisation, or its proposal FAILED)."""
+    found = await outbox.find_recorded(session, public_id, MULTISIG_COMMAND)
+    if found is None or found[1].get("organizationId") != org.org_id:
         raise _msig_not_found()
-    return row
+    proposal, payload = found
+    return str(payload["requestId"]), proposal
 
 
 def _is_stakeholder(org: Any, user_id: str) -> bool:
@@ -452,9 +468,19 @@ class OrganizationUseCases:
     ) -> operation_pb2.Operation:
         """APPROVE_MULTISIG_TX by a stakeholder whose approval counts under the rules in force, once."""
 
-        async def build(session: AsyncSession, rid: str) -> Message:
+        async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
             org = await self._member_org(session, principal, request.org_id)
-            msig = await _find_msig(session, org, request.multisig_transaction_id)
+            msig = await _projected_msig(session, org, request.multisig_transaction_id)
+            if msig is None:
+                # Proposed a moment ago and not projected yet: a pre-check refuses only a
+                # prerequisite that is absent or failed. The approval runs after the proposal
+                # (depends_on) and the chaincode judges it against the rules then in force; if
+                # the proposal fails, the approval fails PREREQUISITE_FAILED, naming it.
+                ledger_id, proposal = await _msig_on_its_way(session, org, request.multisig_transaction_id)
+                approval = ledger.ApproveMultisigTxRequest(
+                    multisig_tx_id=ledger_id, approver_id=principal.user_id, request_id=rid
+                )
+                return outbox.Dependent(approval, proposal.command_id if proposal.in_flight else None)
             # APPROVED too: a rule tightened since may ask for approvals it does not have.
             if msig.status not in ("PENDING", "APPROVED"):
                 raise errors.precondition(

@@ -614,3 +614,48 @@ async def test_approvals_are_judged_by_the_rules_in_force_not_those_at_initiatio
         metadata=wallet.token(b),
     )
     assert [r.payload["multisigTxId"] for r in await wallet.commands("EXECUTE_MULTISIG_TX")] == [msig_id]
+
+
+async def test_a_proposal_still_on_its_way_can_be_approved_and_the_approval_runs_after_it(wallet: Wallet) -> None:
+    a, b, payee = await wallet.user(), await wallet.user(), await wallet.user()
+    public, ledger_id = await _proposed(wallet, a, b)
+    await _activate(wallet, ledger_id)
+    stub = _stub(wallet)
+    op = await stub.InitiateMultisigTransaction(
+        org.InitiateMultisigTransactionRequest(request_id=_rid(), org_id=public, to_user_id=payee, amount_qirat=10 * GX),
+        metadata=wallet.token(a),
+    )
+    msig_public = op.name.removeprefix("operations/")
+    init = (await wallet.commands("INITIATE_MULTISIG_TX"))[-1]
+    # Not projected yet: b approves at once (the prerequisite is recorded, not absent).
+    await stub.ApproveMultisigTransaction(
+        org.ApproveMultisigTransactionRequest(request_id=_rid(), org_id=public, multisig_transaction_id=msig_public),
+        metadata=wallet.token(b),
+    )
+    [approval] = await wallet.sql(
+        "SELECT payload, depends_on FROM outbox.commands WHERE command_type = 'APPROVE_MULTISIG_TX'"
+    )
+    assert approval.payload["multisigTxId"] == init.request_id and approval.payload["approverId"] == b
+    assert approval.depends_on == init.id  # runs after the proposal; fails PREREQUISITE_FAILED if it fails
+
+    # Another organisation's member cannot reach it through their own organisation.
+    c, d = await wallet.user(), await wallet.user()
+    other_public, other_ledger = await _proposed(wallet, c, d)
+    await _activate(wallet, other_ledger)
+    elsewhere = await failure(
+        stub.ApproveMultisigTransaction(
+            org.ApproveMultisigTransactionRequest(request_id=_rid(), org_id=other_public, multisig_transaction_id=msig_public),
+            metadata=wallet.token(c),
+        )
+    )
+    assert elsewhere.reason == "MULTISIG_TRANSACTION_NOT_FOUND"
+    # A proposal that failed is absent: approving it is refused and records nothing.
+    await wallet.sql("UPDATE outbox.commands SET status = 'FAILED' WHERE id = :id", id=init.id)
+    failed = await failure(
+        stub.ApproveMultisigTransaction(
+            org.ApproveMultisigTransactionRequest(request_id=_rid(), org_id=public, multisig_transaction_id=msig_public),
+            metadata=wallet.token(a),
+        )
+    )
+    assert failed.reason == "MULTISIG_TRANSACTION_NOT_FOUND"
+    assert len(await wallet.commands("APPROVE_MULTISIG_TX")) == 1
