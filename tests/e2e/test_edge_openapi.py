@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import uuid
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,53 @@ def test_the_edge_serves_the_reference_page(edge_stack: EdgeStack) -> None:
     assert answer.headers["content-type"].startswith("text/html")
     assert answer.text == PAGE.read_text()
     assert 'id="WalletService_Transfer"' in answer.text
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "the /docs test needs Debian's chromium package (apt-get install chromium)"
+    return found
+
+
+class _Sections(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.operations: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "section" and values.get("class") == "operation" and values.get("id"):
+            self.operations.add(str(values["id"]))
+
+
+def test_the_reference_page_renders_in_headless_chromium(
+    edge_stack: EdgeStack, served: dict[str, Any], tmp_path: Path
+) -> None:
+    # The DOM after Chromium loaded and laid out the page from the edge, with every other host
+    # unreachable (a dead proxy): what a browser offline shows.
+    run = subprocess.run(
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--proxy-server=127.0.0.1:9",
+            "--proxy-bypass-list=127.0.0.1",
+            "--dump-dom",
+            f"{edge_stack.rest_url}/docs",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    page = _Sections()
+    page.feed(run.stdout)
+    expected = {op["operationId"] for methods in served["paths"].values() for op in methods.values()}
+    assert page.operations == expected
+    assert "GX mesh API reference" in run.stdout
 
 
 def test_only_get_is_served(edge_stack: EdgeStack) -> None:
