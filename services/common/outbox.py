@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import commands, ordering
 from services.common.auth import current_principal
-from services.common.db import fetch_all
+from services.common.db import Queryable, fetch_all
 from services.common.errors import InvalidArgument
 
 NOTIFY_CHANNEL: Final = "outbox_new"
@@ -66,7 +67,7 @@ _PROJECTED = """
 # pre-check accepts as a prerequisite on its way to the ledger.
 _PREREQUISITE = text(
     f"""
-    SELECT c.id, c.status, c.seq, {_PROJECTED}
+    SELECT c.id, c.status, c.seq, c.payload::text AS payload_json, {_PROJECTED}
       FROM outbox.commands c
      WHERE c.tenant = :tenant AND c.command_type = :command_type AND c.status <> 'FAILED'
        AND (CAST(:key AS text) IS NULL OR c.order_keys @> ARRAY[CAST(:key AS text)])
@@ -127,12 +128,15 @@ class Prerequisite:
         status: PENDING, SUBMITTED or COMMITTED (never FAILED).
         seq: its place in the recording order (newer is larger).
         projected: COMMITTED and already applied to the read models.
+        payload: its ledger request as proto JSON (what a pre-check may need of a resource the
+            read models do not have yet, such as a new user's country).
     """
 
     command_id: uuid.UUID
     status: str
     seq: int = 0
     projected: bool = False
+    payload: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def in_flight(self) -> bool:
@@ -159,7 +163,7 @@ class Dependent:
 
 
 async def find_prerequisite(
-    session: AsyncSession, command_type: int | str, *, key: str | None = None, tenant: str = DEFAULT_TENANT
+    session: Queryable, command_type: int | str, *, key: str | None = None, tenant: str = DEFAULT_TENANT
 ) -> Prerequisite | None:
     """The newest recorded command of a type that has not FAILED, optionally one holding `key`.
 
@@ -180,12 +184,16 @@ async def find_prerequisite(
             _PREREQUISITE, {"tenant": tenant, "command_type": command_type_name(command_type), "key": key}
         )
     ).first()
-    return None if row is None else Prerequisite(row.id, row.status, int(row.seq), bool(row.projected))
+    return None if row is None else _prerequisite(row)
+
+
+def _prerequisite(row: Any) -> Prerequisite:
+    return Prerequisite(row.id, row.status, int(row.seq), bool(row.projected), json.loads(row.payload_json))
 
 
 async def find_recorded(
-    session: AsyncSession, command_id: str, command_types: Iterable[int | str], *, tenant: str = DEFAULT_TENANT
-) -> tuple[Prerequisite, dict[str, Any]] | None:
+    session: Queryable, command_id: str, command_types: Iterable[int | str], *, tenant: str = DEFAULT_TENANT
+) -> Prerequisite | None:
     """A command by its id (the public id of what it creates), with its payload, unless it FAILED.
 
     The by-id counterpart of `find_prerequisite`: a pre-check that cannot find a resource in
@@ -199,7 +207,7 @@ async def find_recorded(
         tenant: The tenant.
 
     Returns:
-        The command as a prerequisite and its payload (proto JSON as a dict), or None.
+        The command as a prerequisite (with its payload), or None.
     """
     try:
         uuid.UUID(command_id)
@@ -207,10 +215,7 @@ async def find_recorded(
         return None
     types = [command_type_name(t) for t in command_types]
     row = (await session.execute(_RECORDED, {"tenant": tenant, "id": command_id, "types": types})).first()
-    if row is None:
-        return None
-    found = Prerequisite(row.id, row.status, int(row.seq), bool(row.projected))
-    return found, json.loads(row.payload_json)
+    return None if row is None else _prerequisite(row)
 
 
 def payload_json(payload: Message) -> str:

@@ -215,11 +215,10 @@ async def _msig_on_its_way(session: AsyncSession, org: Any, public_id: str) -> t
     """A multisig transaction of this organisation whose proposal is recorded but not yet in the
     read models: its ledger id and its proposing command. NOT_FOUND when there is none such
     (never proposed, proposed for another organisation, or its proposal FAILED)."""
-    found = await outbox.find_recorded(session, public_id, MULTISIG_COMMAND)
-    if found is None or found[1].get("organizationId") != org.org_id:
+    proposal = await outbox.find_recorded(session, public_id, MULTISIG_COMMAND)
+    if proposal is None or proposal.payload.get("organizationId") != org.org_id:
         raise _msig_not_found()
-    proposal, payload = found
-    return str(payload["requestId"]), proposal
+    return str(proposal.payload["requestId"]), proposal
 
 
 def _is_stakeholder(org: Any, user_id: str) -> bool:

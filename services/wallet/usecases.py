@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gx.ledger.v1 import commands_pb2
-from gx.type.v1 import operation_pb2
+from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chaincode import rules
+from services.common import ordering, outbox
 from services.common.auth import Principal
 from services.common.commands import declared_command
 from services.common.errors import GxError
@@ -69,6 +70,9 @@ class TransferPlan:
     receiver: Account
     amount_qirat: int
     fee: fees.Fee
+    # The recipient's CREATE_USER when it is recorded but not committed yet: the transfer runs
+    # after it and fails PREREQUISITE_FAILED, naming it, if it fails.
+    depends_on: uuid.UUID | None = None
 
     @property
     def total_qirat(self) -> int:
@@ -113,13 +117,48 @@ async def plan_transfer(
     allowed = ("USER",) if which == "to_user_id" else ("USER", "ORGANIZATION")
     if receiver is not None and receiver.account_type not in allowed:
         receiver = None  # a user id names a user; a wallet id a user or an organisation
+    on_its_way = None
+    if receiver is None:
+        receiver, on_its_way = await _user_on_its_way(db, target_id)
     verdict, fee = fees.check_transfer(
         sender, receiver, request.amount_qirat, paused=system.paused, cap_bps=system.fee_cap_bps
     )
     if verdict.refusal is not None:
         raise _refusal(verdict, which, system.pause_reason, sender, request.amount_qirat + fee.fee_qirat)
     assert receiver is not None  # check_transfer refuses a missing recipient
-    return TransferPlan(sender, receiver, request.amount_qirat, fee)
+    depends_on = on_its_way.command_id if on_its_way is not None and on_its_way.in_flight else None
+    return TransferPlan(sender, receiver, request.amount_qirat, fee, depends_on)
+
+
+async def _user_on_its_way(db: Executor, user_id: str) -> tuple[Account | None, outbox.Prerequisite | None]:
+    """A recipient whose CREATE_USER is recorded (KYC approved a moment ago) but not yet in the
+    read models, as the account the ledger will create: active, empty, in its country.
+
+    A pre-check refuses only a prerequisite that is absent or failed; the transfer holds the
+    recipient's account key, so the outbox runs it after the CREATE_USER in any case.
+    """
+    created = await outbox.find_prerequisite(
+        db, command_pb2.COMMAND_TYPE_CREATE_USER, key=ordering.key("account", user_id)
+    )
+    if created is None:
+        return None, None
+    account = Account(
+        wallet_id=user_id,
+        account_type="USER",
+        user_id=user_id,
+        country_code=str(created.payload.get("countryCode") or "") or None,
+        balance_qirat=0,
+        frozen=False,
+        frozen_reason=None,
+        user_status="ACTIVE",
+        genesis_received=False,
+        org_type=None,
+        org_status=None,
+        block_number=0,
+        create_time=None,
+        update_time=None,
+    )
+    return account, created
 
 
 def _refusal(
@@ -234,15 +273,16 @@ class WalletUseCases:
     async def transfer(self, principal: Principal, request: svc.TransferRequest) -> operation_pb2.Operation:
         """Checks the transfer and records TRANSFER_TOKENS with the idempotency record; answers its operation."""
 
-        async def build(session: AsyncSession, ledger_request_id: str) -> commands_pb2.TransferTokensRequest:
+        async def build(session: AsyncSession, ledger_request_id: str) -> outbox.Dependent:
             plan = await plan_transfer(session, principal, request)
-            return commands_pb2.TransferTokensRequest(
+            payload = commands_pb2.TransferTokensRequest(
                 from_account_id=plan.sender.wallet_id,
                 to_account_id=plan.receiver.wallet_id,
                 amount_qirat=plan.amount_qirat,
                 remark=request.remark,
                 request_id=ledger_request_id,
             )
+            return outbox.Dependent(payload, plan.depends_on)
 
         return await self._recorder.record(
             scope="wallet.Transfer",

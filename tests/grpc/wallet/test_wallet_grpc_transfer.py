@@ -8,11 +8,14 @@ import uuid
 
 import grpc
 import pytest
+from gx.ledger.v1 import commands_pb2 as ledger
 from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chaincode import rules
 from services.common.idempotency import Idempotency
+from services.common.outbox import record_command
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure
 
 
@@ -320,3 +323,34 @@ async def test_payload_is_the_canonical_ledger_json(wallet: Wallet) -> None:
 
     assert row.request_id == derive_request_id("wallet.Transfer", alice, rid)
     assert json.loads(json.dumps(row.payload))["amountQirat"] == "7" and "remark" not in row.payload
+
+
+async def test_a_recipient_whose_creation_is_on_its_way_can_be_paid_and_the_transfer_runs_after_it(
+    wallet: Wallet,
+) -> None:
+    await wallet.system()
+    alice = await wallet.user(balance=500 * GX, country="LK")
+    newcomer = str(uuid.uuid4())
+    # KYC approved a moment ago: CREATE_USER recorded, not on the ledger or in the read models yet.
+    async with AsyncSession(wallet.engine) as session, session.begin():
+        created = await record_command(
+            session,
+            "CREATE_USER",
+            ledger.CreateUserRequest(user_id=newcomer, country_code="IN", date_of_birth="1990-01-01"),
+        )
+    preview = await wallet.wallets.PreviewTransfer(
+        svc.PreviewTransferRequest(wallet_id="me", to_user_id=newcomer, amount_qirat=50 * GX),
+        metadata=wallet.token(alice),
+    )
+    # Priced as the ledger will price it: to a user in another country (cross-border).
+    assert preview.cross_border and preview.fee_qirat > 0
+    await wallet.wallets.Transfer(_transfer(newcomer, 50 * GX), metadata=wallet.token(alice))
+    [row] = await wallet.sql("SELECT payload, depends_on FROM outbox.commands WHERE command_type = 'TRANSFER_TOKENS'")
+    assert row.payload["toAccountId"] == newcomer
+    assert f"operations/{row.depends_on}" == created.name
+
+    # Once that CREATE_USER has failed, the recipient is absent again: refused, nothing recorded.
+    await wallet.sql("UPDATE outbox.commands SET status = 'FAILED' WHERE command_type = 'CREATE_USER'")
+    refused = await failure(wallet.wallets.Transfer(_transfer(newcomer, GX), metadata=wallet.token(alice)))
+    assert refused.reason == "RECIPIENT_NOT_FOUND"
+    assert len(await wallet.commands("TRANSFER_TOKENS")) == 1
