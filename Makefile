@@ -34,7 +34,16 @@ descriptor: venv ## Build the descriptor set Envoy transcodes from.
 	$(PY) tools/protogen.py
 	mkdir -p build && $(VENV)/bin/buf build -o build/gx.binpb
 
-lint: gen-check ## buf format/lint/breaking and ruff.
+OPENAPI_LINT := tools/openapi_lint
+
+openapi-lint: gen-check ## Lint gen/openapi/openapi.json with Redocly CLI (npm, pinned in tools/openapi_lint).
+	# npm ci only when node_modules was installed from another lock file (its hash is kept inside).
+	cd $(OPENAPI_LINT) && if [ "$$(cat node_modules/.gx-lock-sha256 2>/dev/null)" != "$$(sha256sum package-lock.json | cut -d' ' -f1)" ]; then \
+	  npm ci --no-audit --no-fund --loglevel=error && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.gx-lock-sha256; fi
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(OPENAPI_LINT)/node_modules/.bin/redocly lint \
+	  gen/openapi/openapi.json --config $(OPENAPI_LINT)/redocly.yaml --format=summary
+
+lint: gen-check openapi-lint ## buf format/lint/breaking, ruff, and the OpenAPI document (validated, Redocly).
 	$(VENV)/bin/buf format --diff --exit-code
 	$(VENV)/bin/buf lint
 	# Breaking changes against main: main's protos plus the same third_party (git-ignored, so a
@@ -60,4 +69,4 @@ test: descriptor ## Run every test (starts and stops what the tests need).
 bench: descriptor ## Run the benchmarks (by hand; figures go in the issue note).
 	$(PY) -m bench
 
-.PHONY: help venv gen gen-check descriptor lint up down status test bench
+.PHONY: help venv gen gen-check descriptor openapi-lint lint up down status test bench

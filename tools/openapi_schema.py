@@ -397,6 +397,7 @@ class Generator:
     def document(self) -> dict[str, Any]:
         """The whole OpenAPI 3.1 document."""
         paths: dict[str, dict[str, Any]] = {}
+        shapes: dict[str, str] = {}
         tags = []
         for file, si, svc in self.services():
             comments = _Comments.of(file)
@@ -417,6 +418,7 @@ class Generator:
                         full, method, comments.get((6, si, 2, mi)), verb, template, body
                     )
                     operation["operationId"] = f"{svc.name}_{method.name}" + (f"_{n}" if n else "")
+                    path = _same_shape(path, operation, shapes)
                     slot = paths.setdefault(path, {})
                     if verb.lower() in slot:
                         raise OpenApiError(
@@ -439,12 +441,21 @@ class Generator:
             "components": {
                 "schemas": dict(sorted(self.schemas.items())),
                 "responses": {
-                    "Error": {
-                        "description": "An error: google.rpc.Status as JSON, with an ErrorInfo reason.",
+                    name: {
+                        "description": text,
                         "content": {
                             "application/json": {"schema": {"$ref": f"#/components/schemas/{_STATUS}"}}
                         },
                     }
+                    for name, text in (
+                        (
+                            "BadRequest",
+                            "Bad input (INVALID_ARGUMENT): google.rpc.Status with an ErrorInfo reason and "
+                            "BadRequest field violations.",
+                        ),
+                        ("Unauthenticated", "No valid bearer token or API key (UNAUTHENTICATED)."),
+                        ("Error", "Any other error: google.rpc.Status as JSON, with an ErrorInfo reason."),
+                    )
                 },
                 "securitySchemes": {
                     "bearerAuth": {
@@ -594,8 +605,36 @@ class Generator:
                 "Accepted: the ledger command is recorded. Follow the Operation with "
                 "`GET /v1/operations/{operationId}` or `POST /v1/operations/{operationId}:wait`."
             )
-            return {"202": accepted, "default": {"$ref": "#/components/responses/Error"}}
-        return {"200": ok, "default": {"$ref": "#/components/responses/Error"}}
+            return {"202": accepted, **self._errors(method)}
+        return {"200": ok, **self._errors(method)}
+
+    @staticmethod
+    def _errors(method: descriptor_pb2.MethodDescriptorProto) -> dict[str, Any]:
+        """The error answers: 400 (bad input, possible everywhere), 401 where credentials are needed, and the rest."""
+        errors: dict[str, Any] = {"400": {"$ref": "#/components/responses/BadRequest"}}
+        if not _is_public(method):
+            errors["401"] = {"$ref": "#/components/responses/Unauthenticated"}
+        errors["default"] = {"$ref": "#/components/responses/Error"}
+        return errors
+
+
+def _same_shape(path: str, operation: dict[str, Any], shapes: dict[str, str]) -> str:
+    """Give a path the variable names of an earlier path of the same shape; return the path to use.
+
+    OpenAPI treats `/v1/users/{userId}` and `/v1/users/{user.userId}` as one path (it MUST NOT
+    list both), so the later operation's path parameters are renamed, position by position, to
+    the first one's names; their descriptions still name the request field each one fills.
+    """
+    variables = re.compile(r"\{([^}]+)\}")
+    shape = variables.sub("{}", path)
+    first = shapes.setdefault(shape, path)
+    if first == path:
+        return path
+    renames = dict(zip(variables.findall(path), variables.findall(first), strict=True))
+    for param in operation.get("parameters", []):
+        if param["in"] == "path":
+            param["name"] = renames[param["name"]]
+    return first
 
 
 def _synthetic(msg: descriptor_pb2.DescriptorProto, index: int) -> bool:

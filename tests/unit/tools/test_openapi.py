@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -117,10 +118,10 @@ def test_comments_become_descriptions(doc: dict[str, Any]) -> None:
 
 def test_commands_answer_202_with_an_operation_and_reads_200(doc: dict[str, Any]) -> None:
     transfer = _op(doc, "/v1/wallets/{walletId}:transfer", "post")["responses"]
-    assert set(transfer) == {"202", "default"}
+    assert set(transfer) == {"202", "400", "401", "default"}
     assert transfer["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/gx.type.v1.Operation")
     get = _op(doc, "/v1/operations/{operationId}", "get")["responses"]
-    assert set(get) == {"200", "default"}
+    assert set(get) == {"200", "400", "401", "default"}
 
 
 def test_errors_are_google_rpc_status_with_details(doc: dict[str, Any]) -> None:
@@ -135,6 +136,8 @@ def test_errors_are_google_rpc_status_with_details(doc: dict[str, Any]) -> None:
     for methods in doc["paths"].values():
         for op in methods.values():
             assert op["responses"]["default"] == {"$ref": "#/components/responses/Error"}
+            assert op["responses"]["400"] == {"$ref": "#/components/responses/BadRequest"}
+            assert ("401" in op["responses"]) == (op["security"] != [])
 
 
 def test_security_and_idempotency_key(doc: dict[str, Any]) -> None:
@@ -221,3 +224,13 @@ def _refs(node: Any) -> list[str]:
     if isinstance(node, list):
         return [r for value in node for r in _refs(value)]
     return []
+
+
+def test_paths_of_one_shape_share_their_variable_names(doc: dict[str, Any]) -> None:
+    # GET /v1/users/{user_id} and PATCH /v1/users/{user.user_id} are one OpenAPI path.
+    assert "/v1/users/{user.userId}" not in doc["paths"]
+    update = doc["paths"]["/v1/users/{userId}"]["patch"]
+    param = next(p for p in update["parameters"] if p["in"] == "path")
+    assert param["name"] == "userId" and "user.user_id" in param["description"]
+    shapes = [re.sub(r"\{[^}]+\}", "{}", path) for path in doc["paths"]]
+    assert len(shapes) == len(set(shapes))
