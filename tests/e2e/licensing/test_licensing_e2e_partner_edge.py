@@ -205,5 +205,13 @@ def test_anonymous_sign_ups_from_one_address_are_throttled(http: httpx.Client) -
     assert refusal is not None
     assert reason(refusal) == "CLIENT_RATE_LIMITED"
     assert int(refusal.headers["retry-after"]) >= 1
+    # A made-up x-forwarded-for does not buy a fresh address: the edge trusts no proxy in front
+    # of it here (GX_EDGE_XFF_TRUSTED_HOPS = 0), so the address is the connection's.
+    spoofed = http.post(
+        "/v1/users:register",
+        json={"email": f"bot-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD, "displayName": "Bot"},
+        headers={"x-forwarded-for": "203.0.113.9"},
+    )
+    assert spoofed.status_code == 429, spoofed.text
     # Other routes are not affected by the sign-up limit.
     assert http.get("/.well-known/jwks.json").status_code == 200
