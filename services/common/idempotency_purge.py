@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 import zlib
 from typing import Final
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.logging import LogKey
+from services.common.metrics import PerRegistry
 from services.common.settings import IdempotencySettings
 
 _log = logging.getLogger("gx.idempotency.purge")
@@ -38,24 +38,15 @@ _DELETE_BATCH: Final = text(
 )
 
 
-class PurgeMetrics:
-    """The purge's counter, created once per registry (several purgers may share a process in tests)."""
+class PurgeMetrics(PerRegistry):
+    """The purge's counter (`PurgeMetrics.for_registry(registry)`)."""
 
-    # Keyed by the registry itself (a metric name registers once per registry).
-    _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
-
-    @classmethod
-    def purged(cls, registry: CollectorRegistry | None = None) -> Counter:
-        """`gx_idempotency_purged_records_total`: expired records deleted."""
-        registry = registry or REGISTRY
-        found = cls._by_registry.get(registry)
-        if found is None:
-            found = cls._by_registry[registry] = Counter(
-                "gx_idempotency_purged_records_total",
-                "Expired idempotency records deleted by the purge worker.",
-                registry=registry,
-            )
-        return found
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.purged = Counter(
+            "gx_idempotency_purged_records_total",
+            "Expired idempotency records deleted by the purge worker.",
+            registry=registry,
+        )
 
 
 class IdempotencyPurger:
@@ -72,7 +63,7 @@ class IdempotencyPurger:
         """Wraps the engine (a connection of its own holds the advisory lock) and the settings."""
         self._engine = engine
         self._settings = settings
-        self._purged = PurgeMetrics.purged(registry)
+        self._purged = PurgeMetrics.for_registry(registry).purged
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 

@@ -7,7 +7,7 @@ import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, ClassVar, Self, cast
 
 import grpc
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
@@ -21,16 +21,33 @@ _LABELS = ("grpc_type", "grpc_service", "grpc_method")
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-class GrpcServerMetrics:
-    """The go-grpc-prometheus metric family names, so stock dashboards work.
+class PerRegistry:
+    """A set of metrics created once per Prometheus registry; subclass and create them in `__init__`.
 
-    Instances are shared per registry: metric names may be registered only once in a
-    registry, and several servers may run in one process (tests).
+    A metric name may be registered only once in a registry, and several servers may run in
+    one process (tests), so each process part asks `for_registry` instead of constructing.
     """
 
-    # Keyed by the registry object itself: an id() could be reused by a new registry once
-    # an old one is garbage collected, handing it metrics registered elsewhere.
-    _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, GrpcServerMetrics] = weakref.WeakKeyDictionary()
+    # Keyed by the registry object itself, weakly: an id() could be reused by a new registry
+    # once an old one is garbage collected, handing it metrics registered elsewhere.
+    _instances: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, dict[type, Any]]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        """Create (register) this set's metrics in `registry`."""
+
+    @classmethod
+    def for_registry(cls, registry: CollectorRegistry | None = None) -> Self:
+        """The set of a registry (the process default when None), created once."""
+        registry = registry or REGISTRY
+        per_class = PerRegistry._instances.setdefault(registry, {})
+        found = per_class.get(cls)
+        if found is None:
+            found = per_class[cls] = cls(registry)
+        return cast(Self, found)
+
+
+class GrpcServerMetrics(PerRegistry):
+    """The go-grpc-prometheus metric family names, so stock dashboards work."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.started = Counter(
@@ -49,16 +66,6 @@ class GrpcServerMetrics:
             buckets=_BUCKETS,
             registry=registry,
         )
-
-    @classmethod
-    def for_registry(cls, registry: CollectorRegistry | None = None) -> GrpcServerMetrics:
-        """The metrics of a registry (the process default when None), created once."""
-        registry = registry or REGISTRY
-        metrics = cls._by_registry.get(registry)
-        if metrics is None:
-            metrics = cls(registry)
-            cls._by_registry[registry] = metrics
-        return metrics
 
 
 class MetricsInterceptor(BehaviorInterceptor):

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import weakref
+from prometheus_client import CollectorRegistry, Counter
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter
+from services.common.metrics import PerRegistry
 
 
-class IdentityMetrics:
-    """Counters on identity's /metrics, created once per registry (tests run several servers
-    in one process, and a name may be registered only once per registry)."""
-
-    _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, IdentityMetrics] = weakref.WeakKeyDictionary()
+class IdentityMetrics(PerRegistry):
+    """Counters on identity's /metrics (`IdentityMetrics.for_registry(registry)`)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.password_hashes = Counter(
@@ -28,13 +25,3 @@ class IdentityMetrics:
             ("scope",),
             registry=registry,
         )
-
-    @classmethod
-    def for_registry(cls, registry: CollectorRegistry | None = None) -> IdentityMetrics:
-        """The metrics of a registry (the process default when None), created once."""
-        registry = registry or REGISTRY
-        metrics = cls._by_registry.get(registry)
-        if metrics is None:
-            metrics = cls(registry)
-            cls._by_registry[registry] = metrics
-        return metrics
