@@ -176,7 +176,10 @@ def collect_orphans() -> list[Path]:
     for record in sorted(clusters.glob("*.origin")) if clusters.is_dir() else []:
         # A record whose cluster is gone and whose path no longer points at it: nothing to keep.
         cluster = record.with_suffix("")
-        origin = Path(record.read_text().strip())
+        try:
+            origin = Path(record.read_text().strip())
+        except OSError:  # removed meanwhile by another sweep
+            continue
         if not cluster.exists() and not (origin.is_symlink() and origin.resolve() == cluster):
             record.unlink(missing_ok=True)
     for cluster in sorted(clusters.glob("*")) if clusters.is_dir() else []:
@@ -273,7 +276,9 @@ class PostgresServer:
         if (self.data_dir / "PG_VERSION").exists():
             self._own(self.data_dir, recursive=False)
             return False
-        if self._user is not None and not _can_traverse(self.data_dir.parent, self._user):
+        # Placed before (a symlink into our clusters whose cluster was deleted), or out of reach now.
+        placed = self._requested.is_symlink() and self.data_dir.is_relative_to(runtime_dir() / "clusters")
+        if self._user is not None and (placed or not _can_traverse(self.data_dir.parent, self._user)):
             self._place_elsewhere()
             if (self.data_dir / "PG_VERSION").exists():
                 self._own(self.data_dir, recursive=False)
