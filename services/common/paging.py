@@ -1,8 +1,4 @@
-"""Opaque page tokens: a keyset cursor bound to the filter it was issued for (AIP-158).
-
-The same helper as services/wallet/paging.py, here so a second service need not copy it;
-wallet can move onto it.
-"""
+"""Opaque page tokens: a keyset cursor bound to the filter it was issued for (AIP-158), for every service."""
 
 from __future__ import annotations
 
@@ -51,4 +47,4 @@ def page_size(requested: int, default: int = 50) -> int:
 
 
 def _bad(field: str, description: str) -> InvalidArgument:
-    return InvalidArgument(violations=[FieldViolation(field, description)], reason=INVALID_PAGE_TOKEN)
+    return InvalidArgument(description, violations=[FieldViolation(field, description)], reason=INVALID_PAGE_TOKEN)

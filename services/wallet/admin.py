@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chaincode import rules
 from chaincode.errors import Rejection
-from services.common import ordering, outbox
+from services.common import ordering, outbox, paging
 from services.common.auth import Principal
 from services.common.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from services.wallet import convert, errors, paging, readmodels
+from services.wallet import convert, errors, readmodels
 from services.wallet.commands import CommandRecorder
 from services.wallet.countries import shipped_countries
 

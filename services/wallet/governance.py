@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chaincode import rules
 from chaincode.errors import Rejection
+from services.common import paging
 from services.common.auth import Principal
 from services.common.errors import NotFound
-from services.wallet import convert, errors, ids, paging, readmodels
+from services.wallet import convert, errors, ids, readmodels
 from services.wallet.commands import CommandRecorder
 
 _COMMAND = "SUBMIT_PROPOSAL"

@@ -13,9 +13,10 @@ from gx.wallet.v1 import wallet_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from services.common import paging
 from services.common.auth import Principal
 from services.common.errors import NotFound, PermissionDenied
-from services.wallet import convert, errors, ids, paging, readmodels
+from services.wallet import convert, errors, ids, readmodels
 from services.wallet.commands import CommandRecorder
 
 _COMMAND = "APPLY_FOR_LOAN"

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chaincode import multisig
 from chaincode.errors import Rejection
-from services.common import outbox
+from services.common import outbox, paging
 from services.common.auth import Principal
 from services.common.commands import declared_command
 from services.common.errors import (
@@ -38,7 +38,7 @@ from services.common.errors import (
     NotFound,
     PermissionDenied,
 )
-from services.wallet import convert, errors, ids, paging, readmodels
+from services.wallet import convert, errors, ids, readmodels
 from services.wallet.commands import CommandRecorder
 
 ORG_COMMAND = ids.ORGANIZATION_COMMANDS

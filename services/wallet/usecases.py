@@ -14,12 +14,12 @@ from gx.wallet.v1 import wallet_service_pb2 as svc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chaincode import rules
-from services.common import ordering, outbox
+from services.common import ordering, outbox, paging
 from services.common.auth import Principal
 from services.common.commands import declared_command
 from services.common.errors import GxError
 from services.common.operations import get_operation, parse_operation_name, wait_operation
-from services.wallet import convert, errors, fees, ids, paging, readmodels
+from services.wallet import convert, errors, fees, ids, readmodels
 from services.wallet.commands import CommandRecorder
 from services.wallet.readmodels import Account, Executor
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from services.common import paging
 from services.common.errors import InvalidArgument
-from services.wallet import paging
 
 
 def test_a_token_round_trips_its_cursor() -> None:
