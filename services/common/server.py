@@ -102,6 +102,7 @@ class GxServer:
     health: HealthMonitor
     metrics_http: MetricsHttpServer | None = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _stopping: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = False
     _stopped: bool = False
 
@@ -118,6 +119,11 @@ class GxServer:
             await self.metrics_http.start()
         await self.health.start()
 
+    def on_stopping(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when a stop begins, before the drain: a long-lived stream (Envoy's
+        access log to licensing) ends itself then, instead of holding the drain for the whole grace."""
+        self._stopping.append(callback)
+
     async def stop(self, grace: float = 10.0) -> None:
         """Graceful stop: NOT_SERVING first, then drain in-flight calls for up to `grace` seconds.
 
@@ -127,6 +133,8 @@ class GxServer:
         if self._stopped:
             return
         self._stopped = True
+        for callback in self._stopping:
+            callback()
         await self.health.shutdown()
         if self._started:
             await self.server.stop(grace)

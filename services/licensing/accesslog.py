@@ -14,10 +14,16 @@ contract's usage has no latency field, and percentiles do not add up across minu
 
 If Redis refuses a batch it is logged and dropped (the access log is a measurement, not the
 record of what was served: request counts do not depend on it).
+
+The stream lives as long as Envoy's connection; when licensing begins to stop, `close()` ends
+every open stream (after the batch in hand), so a shutdown does not wait out its whole grace
+period, and Envoy opens a new stream to another replica (or to this one when it is back).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -72,6 +78,11 @@ class AccessLogServicer(als_pb2_grpc.AccessLogServiceServicer):  # type: ignore[
     def __init__(self, redis: Redis, metrics: LicensingMetrics | None = None) -> None:
         self._redis = redis
         self._metrics = metrics or LicensingMetrics.for_registry()
+        self._closing = asyncio.Event()
+
+    def close(self) -> None:
+        """End the open streams and refuse new ones (the server is stopping)."""
+        self._closing.set()
 
     async def add(self, entries: list[accesslog_pb2.HTTPAccessLogEntry]) -> int:
         """Count one batch; returns how many counters were incremented."""
@@ -95,7 +106,23 @@ class AccessLogServicer(als_pb2_grpc.AccessLogServiceServicer):  # type: ignore[
     async def StreamAccessLogs(
         self, request_iterator: AsyncIterator[als_pb2.StreamAccessLogsMessage], context: grpc.aio.ServicerContext
     ) -> als_pb2.StreamAccessLogsResponse:
-        async for message in request_iterator:
-            if message.HasField("http_logs"):
-                await self.add(list(message.http_logs.log_entry))
+        messages = aiter(request_iterator)
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            while not self._closing.is_set():
+                following = asyncio.ensure_future(anext(messages))
+                await asyncio.wait({following, closing}, return_when=asyncio.FIRST_COMPLETED)
+                if not following.done():
+                    following.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await following
+                    break
+                try:
+                    message = following.result()
+                except StopAsyncIteration:
+                    break
+                if message.HasField("http_logs"):
+                    await self.add(list(message.http_logs.log_entry))
+        finally:
+            closing.cancel()
         return als_pb2.StreamAccessLogsResponse()

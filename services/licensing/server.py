@@ -115,6 +115,7 @@ def create_licensing_server(
         dict(opts.tier_quotas),
         PartnerTokens(roles.channel, timeout_seconds=opts.partner_token_timeout_seconds),
     )
+    access_log = AccessLogServicer(redis)
     usecases = LicensingUseCases(
         reads,
         Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds),
@@ -127,13 +128,14 @@ def create_licensing_server(
         [
             bind(licensing_service_pb2_grpc.add_LicensingServiceServicer_to_server, LicensingServicer(usecases)),
             bind(external_auth_pb2_grpc.add_AuthorizationServicer_to_server, AuthorizationServicer(authorizer)),
-            bind(als_pb2_grpc.add_AccessLogServiceServicer_to_server, AccessLogServicer(redis)),
+            bind(als_pb2_grpc.add_AccessLogServiceServicer_to_server, access_log),
         ],
         {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
         verifier=verifier,
         public=[_EXT_AUTHZ, _ACCESS_LOG],
         redis=redis,
     )
+    server.on_stopping(access_log.close)
     flushers = Flushers(
         LastUsedFlusher(last_used, sessions, opts.last_used_flush_seconds),
         UsageFlusher(redis, sessions, opts.usage_flush_seconds),
