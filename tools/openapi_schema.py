@@ -209,9 +209,7 @@ def _rule_text(rules: Any) -> list[str]:
     return words
 
 
-def _with_rules(
-    schema: dict[str, Any], f: descriptor_pb2.FieldDescriptorProto, *, repeated: bool
-) -> dict[str, Any]:
+def _with_rules(schema: dict[str, Any], f: descriptor_pb2.FieldDescriptorProto) -> dict[str, Any]:
     """Add the `gx.type.v1.field` rules and `field_info` format of a field to its (item) schema."""
     rules = _rules(f)
     if _uuid4(f) and f.type == FDP.TYPE_STRING:
@@ -244,8 +242,12 @@ def _with_rules(
         if words:
             out["x-gx-range"] = {k: getattr(rules, k) for k in ("gt", "gte", "lte") if rules.HasField(k)}
             out["description"] = f"Must be {' and '.join(words)}."
-    elif f.type == FDP.TYPE_ENUM and rules.enum_defined:
-        out = {"allOf": [schema], "not": {"const": "UNSPECIFIED"}}
+            # A decimal string has no numeric bounds in JSON Schema; the common ones are patterns.
+            positive = (rules.HasField("gt") and rules.gt == 0) or (rules.HasField("gte") and rules.gte == 1)
+            if positive:
+                out["pattern"] = "^[1-9][0-9]*$"
+            elif rules.HasField("gte") and rules.gte == 0:
+                out["pattern"] = "^[0-9]+$"
     return out
 
 
@@ -319,9 +321,14 @@ class Generator:
                 return {"type": "object", "additionalProperties": self.field_schema(value)}
             item: dict[str, Any] = self.ref(f.type_name)
         elif f.type == FDP.TYPE_ENUM:
-            item = _with_rules(self.ref(f.type_name), f, repeated=False)
+            item = self.ref(f.type_name)
+            rules = _rules(f)
+            if rules is not None and rules.enum_defined:
+                # The caller must choose: the zero (`..._UNSPECIFIED`) value is refused.
+                zero = self.types.enums[f.type_name.lstrip(".")].proto.value[0].name
+                item = {"allOf": [item], "not": {"const": zero}}
         elif f.type in _SCALARS:
-            item = _with_rules(dict(_SCALARS[f.type]), f, repeated=f.label == FDP.LABEL_REPEATED)
+            item = _with_rules(dict(_SCALARS[f.type]), f)
         else:
             raise OpenApiError(f"field {f.name}: type {f.type} has no JSON mapping here")
         if f.label == FDP.LABEL_REPEATED:

@@ -92,6 +92,8 @@ def test_proto3_json_mapping(doc: dict[str, Any]) -> None:
     amount = body["properties"]["amountQirat"]
     assert amount["type"] == "string" and amount["format"] == "int64"
     assert amount["x-gx-range"] == {"gt": 0}
+    # A positive 64-bit integer is a decimal string without sign or leading zero.
+    assert amount["pattern"] == "^[1-9][0-9]*$"
     operation = _schema(doc, "gx.type.v1.Operation")["properties"]
     state = _schema(doc, operation["state"]["$ref"].rsplit("/", 1)[1])
     assert state["type"] == "string" and "OPERATION_STATE_COMMITTED" in state["enum"]
@@ -234,3 +236,20 @@ def test_paths_of_one_shape_share_their_variable_names(doc: dict[str, Any]) -> N
     assert param["name"] == "userId" and "user.user_id" in param["description"]
     shapes = [re.sub(r"\{[^}]+\}", "{}", path) for path in doc["paths"]]
     assert len(shapes) == len(set(shapes))
+
+
+def test_an_enum_the_caller_must_choose_refuses_its_zero_value(doc: dict[str, Any]) -> None:
+    refusals = [
+        node["not"]["const"]
+        for node in _nodes(doc)
+        if isinstance(node.get("not"), dict) and "const" in node["not"]
+    ]
+    assert refusals and all(value.endswith("_UNSPECIFIED") for value in refusals)
+
+
+def _nodes(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        return [node] + [n for value in node.values() for n in _nodes(value)]
+    if isinstance(node, list):
+        return [n for value in node for n in _nodes(value)]
+    return []
