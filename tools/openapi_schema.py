@@ -442,7 +442,12 @@ class Generator:
                 "Generated from the protos by tools/openapi.py; do not edit. JSON is proto3 JSON: lowerCamelCase "
                 "names, 64-bit integers (amounts in Qirat) as strings, enums by name, times in RFC 3339.",
             },
-            "servers": [{"url": self.server_url, "description": "`make up` (the edge's default address)"}],
+            # Relative first: a client that fetched the document from an edge (any host, any port,
+            # a cluster's ingress) calls that same edge.
+            "servers": [
+                {"url": "/", "description": "the edge that served this document"},
+                {"url": self.server_url, "description": "`make up` (the edge's default address)"},
+            ],
             "tags": tags,
             "paths": dict(sorted(paths.items())),
             "components": {
