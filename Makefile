@@ -63,10 +63,17 @@ down: venv ## Stop everything `make up` started.
 status: venv ## Show what runs where.
 	$(VENV)/bin/gx dev status
 
-test: descriptor ## Run every test (starts and stops what the tests need).
+browser: ## Debian's chromium for the test of the /docs page (apt-get installs it when missing, as root).
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium (once per machine)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "make test needs Debian's chromium for the /docs test: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+test: descriptor browser ## Run every test (starts and stops what the tests need).
 	$(VENV)/bin/pytest
 
 bench: descriptor ## Run the benchmarks (by hand; figures go in the issue note).
 	$(PY) -m bench
 
-.PHONY: help venv gen gen-check descriptor openapi-lint lint up down status test bench
+.PHONY: help venv gen gen-check descriptor openapi-lint lint up down status browser test bench
