@@ -43,7 +43,10 @@ openapi-lint: gen-check ## Lint gen/openapi/openapi.json with Redocly CLI (npm, 
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(OPENAPI_LINT)/node_modules/.bin/redocly lint \
 	  gen/openapi/openapi.json --config $(OPENAPI_LINT)/redocly.yaml --format=summary
 
-lint: gen-check openapi-lint ## buf format/lint/breaking, ruff, and the OpenAPI document (validated, Redocly).
+manifests-lint: venv ## Render every kustomize overlay and validate it strictly against the Kubernetes schemas.
+	$(PY) -m manifests.validate
+
+lint: gen-check openapi-lint manifests-lint ## buf format/lint/breaking, ruff, the OpenAPI document (validated, Redocly), the manifests.
 	$(VENV)/bin/buf format --diff --exit-code
 	$(VENV)/bin/buf lint
 	# Breaking changes against main: main's protos plus the same third_party (git-ignored, so a
@@ -76,4 +79,4 @@ test: descriptor browser ## Run every test (starts and stops what the tests need
 bench: descriptor ## Run the benchmarks (by hand; figures go in the issue note).
 	$(PY) -m bench
 
-.PHONY: help venv gen gen-check descriptor openapi-lint lint up down status browser test bench
+.PHONY: help venv gen gen-check descriptor openapi-lint manifests-lint lint up down status browser test bench
