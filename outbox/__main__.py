@@ -10,7 +10,7 @@ import signal
 import socket
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fabric_client.retry import RetryPolicy
 from outbox.commands import command_table
@@ -36,15 +36,8 @@ def libpq_dsn(sqlalchemy_url: str) -> str:
 
 def make_engine(settings: OutboxSettings) -> AsyncEngine:
     """The worker's connection pool (claims, outcome updates, metrics queries)."""
-    db = settings.database
-    return create_async_engine(
-        db.url.get_secret_value(),
-        pool_size=db.pool_size,
-        max_overflow=db.max_overflow,
-        pool_timeout=db.pool_timeout,
-        pool_recycle=db.pool_recycle,
-        pool_pre_ping=True,
-    )
+    # The shared factory (it publishes the pool metrics); a ping at every checkout, as before.
+    return db.create_engine(settings.database.model_copy(update={"pool_ping_after_idle_seconds": 0}))
 
 
 async def main() -> int:

@@ -7,8 +7,6 @@ import contextlib
 import logging
 import signal
 
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from fabric_client import connect_from_settings
 from outbox.probes import Probes
 from projector import lag
@@ -32,9 +30,9 @@ async def main() -> int:
     configure_logging(settings.log_level, settings.service_name)
     # A small pool: the lock-holding connection, the lag and rebuild watchers, the health check.
     database = settings.database
-    engine = create_async_engine(
-        database.url.get_secret_value(), pool_size=3, max_overflow=2, pool_timeout=database.pool_timeout,
-        pool_pre_ping=True,
+    # The shared factory (it publishes the pool metrics); a ping at every checkout, as before.
+    engine = db.create_engine(
+        database.model_copy(update={"pool_size": 3, "max_overflow": 2, "pool_ping_after_idle_seconds": 0})
     )
     metrics = ProjectorMetrics()
     gateway = connect_from_settings(settings.fabric.fabric_settings(settings.projector.reader))

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 
 import psycopg
+from prometheus_client import CollectorRegistry
 from psycopg.rows import namedtuple_row
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
@@ -19,14 +20,22 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from services.common.pool_metrics import PoolMetrics, TimedPool
 from services.common.settings import DatabaseSettings
 
 
-def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+def create_engine(
+    settings: DatabaseSettings, *, pool_name: str = "main", registry: CollectorRegistry | None = None
+) -> AsyncEngine:
     """Create the process's one engine (and its pool); the caller disposes it.
+
+    Every process (services and workers) builds its engine here, so each one publishes the
+    pool metrics (`gx_db_pool_*{pool=pool_name}`, see `pool_metrics`).
 
     Args:
         settings: URL (`postgresql+psycopg://...`) and pool sizes.
+        pool_name: The `pool` label of the pool metrics.
+        registry: Where the pool metrics go (the process default when None).
     """
     idle_ping = settings.pool_pre_ping and settings.pool_ping_after_idle_seconds > 0
     engine = create_async_engine(
@@ -38,7 +47,9 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         # With an idle threshold the checkout hook below pings instead of SQLAlchemy.
         pool_pre_ping=settings.pool_pre_ping and not idle_ping,
         echo=settings.echo,
+        poolclass=TimedPool,
     )
+    PoolMetrics.for_registry(registry).observe(engine.sync_engine, pool_name)
     if idle_ping:
         _ping_idle_connections(engine, settings.pool_ping_after_idle_seconds)
     return engine
