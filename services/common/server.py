@@ -23,6 +23,7 @@ from services.common.health import Check, HealthMonitor
 from services.common.interceptors import ErrorInterceptor, RequestContextInterceptor, ValidationInterceptor
 from services.common.logging import LogKey
 from services.common.metrics import GrpcServerMetrics, MetricsHttpServer, MetricsInterceptor
+from services.common.reflection import enable_reflection, mesh_service_names
 from services.common.revocation import RevocationList
 from services.common.service_auth import with_service_tokens
 from services.common.settings import ServiceSettings
@@ -163,6 +164,7 @@ def create_server(
     options: Sequence[tuple[str, Any]] = (),
     redis: Redis | None = None,
     revocations: RevocationList | None = None,
+    reflect_mesh: bool = False,
 ) -> GxServer:
     """Build and bind the server every GX process runs; call from inside the event loop.
 
@@ -183,6 +185,8 @@ def create_server(
             deny-list (without it, revoked tokens work until they expire: pass it).
         revocations: The deny-list itself, when the process also writes it (identity);
             default: one over `redis`.
+        reflect_mesh: Reflect every gx service, not only `services`: for the one process the
+            edge routes reflection to (services.common.reflection).
 
     Returns:
         The bound server; `await gx.start()` (or `async with gx:`) to serve.
@@ -225,8 +229,9 @@ def create_server(
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [s.name for s in services]
-    reflection.enable_server_reflection(
-        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+    reflected = sorted({*names, *mesh_service_names()}) if reflect_mesh else names
+    enable_reflection(
+        [*reflected, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
     )
     try:
         port = server.add_insecure_port(settings.listen)

@@ -126,6 +126,8 @@ def create_identity_server(
         verifier=local_verifier(settings, keys),
         redis=redis,
         revocations=revocations,
+        # The edge routes grpc.reflection to identity: it answers for the whole mesh.
+        reflect_mesh=True,
     )
 
 
