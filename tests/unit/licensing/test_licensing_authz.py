@@ -13,6 +13,8 @@ from services.licensing import keys
 from services.licensing.authz import KeyAuthorizer, KeyDirectory, KeyRecord, check_response
 from services.licensing.limiter import Decision
 
+# Taken at collection, so only for times far from the edge of a window (a day, or already past):
+# a whole suite may run for minutes between collection and a test.
 _NOW = datetime.now(UTC)
 
 
@@ -93,7 +95,7 @@ async def test_refusals_take_no_quota(record: KeyRecord, status: int, reason: st
 
 
 async def test_a_rotating_key_in_its_grace_period_passes() -> None:
-    record = _record(key_state="ROTATING", key_expire_at=_NOW + timedelta(minutes=5))
+    record = _record(key_state="ROTATING", key_expire_at=datetime.now(UTC) + timedelta(minutes=5))
     verdict = await _authorizer(_Directory(record), _Limiter()).authorize(keys.generate("TEST").secret)
     assert verdict.http_status == 200
 
