@@ -41,8 +41,10 @@ _EXPECTED = {
     "create-admin": "super-admin",
     "outbox list": "STATUS",
     "projector status": "checkpoint",
-    "50051 list": "gx.identity.v1.IdentityService",
+    "8080 list": "gx.ops.v1.OutboxAdminService",
+    "describe gx.wallet.v1.WalletService.Transfer": "rpc Transfer",
     "IdentityService/Login": "access_token",
+    "OutboxAdminService/ListOutboxCommands": "{",
 }
 
 
