@@ -6,6 +6,7 @@ import math
 import os
 import shutil
 import sys
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -450,6 +451,30 @@ def _access_log() -> list[dict[str, Any]]:
     ]
 
 
+# -- Edge hardening (issue 10), applied by build_config to the dev stack and Kubernetes alike.
+# Envoy's edge best practices: bounded buffers, timeouts and HTTP/2 windows, so a slow or hostile
+# client holds at most this much memory and time. 64 KiB equals the largest accepted body
+# (max_request_bytes), which the Lua validator and the transcoder buffer whole.
+BUFFER_LIMIT_BYTES = 64 * 1024
+
+
+def _connection_manager_limits() -> dict[str, Any]:
+    """Timeouts and HTTP/2 limits of the public HTTP connection manager."""
+    return {
+        # The headers must arrive within 10 s (slowloris), the whole request within 60 s (the
+        # routes' own timeout); a stream quiet for 60 s and a connection idle for 5 min close.
+        "request_headers_timeout": "10s",
+        "request_timeout": "60s",
+        "stream_idle_timeout": "60s",
+        "common_http_protocol_options": {"idle_timeout": "300s", "max_headers_count": 100},
+        "http2_protocol_options": {
+            "max_concurrent_streams": 100,
+            "initial_stream_window_size": BUFFER_LIMIT_BYTES,
+            "initial_connection_window_size": 16 * BUFFER_LIMIT_BYTES,
+        },
+    }
+
+
 def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[str, Any]:
     """Build Envoy's bootstrap configuration (a JSON-serialisable dict).
 
@@ -560,6 +585,8 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
         access_logs.append(_partner_access_log(licensing.name))
     used = {settings.upstreams[s.domain].name: settings.upstreams[s.domain] for s in routed}
     clusters = [_cluster(used[name]) for name in sorted(used)]
+    for cluster in clusters:
+        cluster["per_connection_buffer_limit_bytes"] = BUFFER_LIMIT_BYTES
     if any(f["name"] == "envoy.filters.http.jwt_authn" for f in http_filters):
         clusters.append(_self_cluster(settings))
     return {
@@ -581,6 +608,7 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
                 {
                     "name": "edge",
                     "address": _address(settings.host, settings.port),
+                    "per_connection_buffer_limit_bytes": BUFFER_LIMIT_BYTES,
                     "filter_chains": [
                         {
                             "filters": [
@@ -603,6 +631,7 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
                                         "normalize_path": True,
                                         "merge_slashes": True,
                                         "path_with_escaped_slashes_action": "REJECT_REQUEST",
+                                        **_connection_manager_limits(),
                                         "route_config": {
                                             "name": "gx",
                                             "virtual_hosts": [
@@ -621,3 +650,141 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
             "clusters": clusters,
         },
     }
+
+
+# -- Edge TLS (issue 10): used by the Kubernetes edge (manifests/edge_config.py), not the dev stack.
+# Mozilla's "intermediate" TLS 1.2 suites: forward secrecy and AEAD only (TLS 1.3 suites are
+# BoringSSL's fixed, modern set). Old clients without ECDHE/GCM/ChaCha20 are refused.
+TLS_CIPHER_SUITES = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+)
+# Two years, subdomains too (not preload: that is an operator's decision for the domain).
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+@dataclass(frozen=True)
+class EdgeTls:
+    """HTTPS at the edge.
+
+    Attributes:
+        cert_chain: PEM certificate chain (a kubernetes.io/tls Secret's `tls.crt`).
+        private_key: Its PEM private key (`tls.key`).
+        https_port: Where the TLS listener serves everything the plain listener served; the
+            plain port then only redirects to https.
+    """
+
+    cert_chain: Path
+    private_key: Path
+    https_port: int
+
+
+def _downstream_tls(tls: EdgeTls) -> dict[str, Any]:
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+            "common_tls_context": {
+                "tls_params": {
+                    "tls_minimum_protocol_version": "TLSv1_2",
+                    "tls_maximum_protocol_version": "TLSv1_3",
+                    "cipher_suites": list(TLS_CIPHER_SUITES),
+                    "ecdh_curves": ["X25519", "P-256"],
+                },
+                "tls_certificates": [
+                    {
+                        "certificate_chain": {"filename": str(tls.cert_chain)},
+                        "private_key": {"filename": str(tls.private_key)},
+                    }
+                ],
+                "alpn_protocols": ["h2", "http/1.1"],
+            },
+        },
+    }
+
+
+def _redirect_listener(name: str, address: dict[str, Any]) -> dict[str, Any]:
+    # Plain HTTP answers nothing but a 301 to the same URL over https (on the default port).
+    return {
+        "name": name,
+        "address": address,
+        "per_connection_buffer_limit_bytes": BUFFER_LIMIT_BYTES,
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                            "stat_prefix": name,
+                            **_connection_manager_limits(),
+                            "route_config": {
+                                "name": name,
+                                "virtual_hosts": [
+                                    {
+                                        "name": name,
+                                        "domains": ["*"],
+                                        "routes": [
+                                            {"match": {"prefix": "/"}, "redirect": {"https_redirect": True, "response_code": "MOVED_PERMANENTLY"}}
+                                        ],
+                                    }
+                                ],
+                            },
+                            "http_filters": [
+                                {
+                                    "name": "envoy.filters.http.router",
+                                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+                                }
+                            ],
+                        },
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def add_tls(config: dict[str, Any], tls: EdgeTls) -> dict[str, Any]:
+    """Move a `build_config` edge onto HTTPS; return `config`.
+
+    The edge listener keeps every route and filter but moves to `tls.https_port` with the
+    certificate, modern TLS parameters and an HSTS header on every answer; its old port becomes a
+    listener that redirects to https. Envoy's own JWKS fetch (cluster `edge_self`, through the edge
+    listener) follows it over TLS.
+    """
+    static = config["static_resources"]
+    edge = static["listeners"][0]
+    plain_address = edge["address"]
+    host = plain_address["socket_address"]["address"]
+    edge["address"] = _address(host, tls.https_port)
+    edge["filter_chains"][0]["transport_socket"] = _downstream_tls(tls)
+    manager = edge["filter_chains"][0]["filters"][0]["typed_config"]
+    for virtual_host in manager["route_config"]["virtual_hosts"]:
+        virtual_host.setdefault("response_headers_to_add", []).append(
+            {"header": {"key": "strict-transport-security", "value": HSTS}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+        )
+    static["listeners"].insert(1, _redirect_listener("edge_redirect", plain_address))
+    for cluster in static["clusters"]:
+        if cluster["name"] == "edge_self":
+            endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+            endpoint["address"]["socket_address"]["port_value"] = tls.https_port
+            # Its own certificate, over loopback: no name to verify it against.
+            cluster["transport_socket"] = {
+                "name": "envoy.transport_sockets.tls",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+                },
+            }
+    for http_filter in manager["http_filters"]:
+        if http_filter["name"] == "envoy.filters.http.jwt_authn":
+            for provider in http_filter["typed_config"]["providers"].values():
+                uri = provider["remote_jwks"]["http_uri"]
+                old = urllib.parse.urlsplit(uri["uri"])
+                uri["uri"] = urllib.parse.urlunsplit(
+                    ("https", f"{old.hostname}:{tls.https_port}", old.path, old.query, "")
+                )
+    return config

@@ -6,7 +6,8 @@ from the protos baked into the same image: there is no hand-kept Envoy file to d
 It reuses the dev stack's generator (`devstack.envoy.build_config`) and changes only what differs
 in a cluster: upstreams are DNS names of headless Services (so Envoy balances per request over
 every pod instead of pinning one HTTP/2 connection to a virtual IP), the admin interface stays on
-loopback, and a separate ops listener exposes just `/ready` and `/stats/prometheus`.
+loopback, and a separate ops listener exposes just `/ready` and `/stats/prometheus`. With a
+certificate (testnet, mainnet) the edge serves HTTPS and its plain port only redirects.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def _ops_listener(port: int) -> dict[str, Any]:
     return {
         "name": "ops",
         "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
+        # Probes and scrapes still get through when a flood has used up the client connections.
+        "ignore_global_conn_limit": True,
         "filter_chains": [
             {
                 "filters": [
@@ -125,6 +128,7 @@ def render(
     max_request_bytes: int = 64 * 1024,
     xff_trusted_hops: int = 0,
     address_limits: Mapping[str, int] | None = None,
+    tls: gx_envoy.EdgeTls | None = None,
 ) -> dict[str, Any]:
     """Build the edge's Envoy bootstrap for a Kubernetes pod.
 
@@ -143,6 +147,8 @@ def render(
         address_limits: Requests per minute per client address on register, login, refresh
             and partner apply (`devstack.envoy.ADDRESS_LIMITED_METHODS`; per edge pod, so N
             replicas allow N times as many); None: `GX_EDGE_ADDRESS_LIMITS` or the defaults.
+        tls: Serve HTTPS on `tls.https_port` (HSTS, modern ciphers) and only redirect on
+            `port`; None keeps plain HTTP (the devnet, which has no public address).
 
     Returns:
         The configuration as a JSON-serialisable dict.
@@ -178,6 +184,8 @@ def render(
         if http_filter["name"] == "envoy.filters.http.jwt_authn":
             provider = next(iter(http_filter["typed_config"]["providers"].values()))
             provider["remote_jwks"]["http_uri"]["uri"] = f"http://{_LOOPBACK}:{port}/.well-known/jwks.json"
+    if tls is not None:
+        gx_envoy.add_tls(config, tls)
     static["clusters"].append(_static_cluster("envoy_admin", admin_port))
     static["listeners"].append(_ops_listener(ops_port))
     return config
@@ -216,7 +224,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--address-limits", default=env.get("GX_EDGE_ADDRESS_LIMITS", ""),
         help="per-address requests per minute on unauthenticated routes, e.g. register=60,login=120 (0 = off)",
     )
+    # TLS is on when the overlay names a certificate (the edge-tls component, from a Secret).
+    parser.add_argument("--tls-cert", type=Path, default=env.get("GX_EDGE_TLS_CERT") or None)
+    parser.add_argument("--tls-key", type=Path, default=env.get("GX_EDGE_TLS_KEY") or None)
+    parser.add_argument("--https-port", type=int, default=int(env.get("GX_EDGE_HTTPS_PORT", "8443")))
     args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("GX_EDGE_TLS_CERT and GX_EDGE_TLS_KEY go together")
+    tls = (
+        gx_envoy.EdgeTls(cert_chain=args.tls_cert, private_key=args.tls_key, https_port=args.https_port)
+        if args.tls_cert is not None
+        else None
+    )
     descriptor = args.descriptor
     if not descriptor.exists():
         # An image built without `make descriptor`: compile next to the output instead.
@@ -232,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_request_bytes=args.max_request_bytes,
         xff_trusted_hops=args.xff_trusted_hops,
         address_limits=gx_envoy.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": args.address_limits}),
+        tls=tls,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(config, indent=1))
