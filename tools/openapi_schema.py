@@ -680,8 +680,15 @@ def _http_rules(method: descriptor_pb2.MethodDescriptorProto) -> list[tuple[str,
 def _openapi_path(
     template: str, request: _Message, types: _Types
 ) -> tuple[str, list[tuple[str, descriptor_pb2.FieldDescriptorProto, str]]]:
-    """`/v1/users/{user_id}` → `/v1/users/{userId}`, with (proto path, leaf field, JSON name) per variable."""
+    """`/v1/users/{user_id}` → `/v1/users/{userId}`, with (proto path, leaf field, parameter name) per variable.
+
+    A nested variable (`{license.partner_id}`) is named by its leaf (`partnerId`), or by its whole
+    path in lowerCamelCase (`licensePartnerId`) when two leaves of one path share a name. A name
+    must be a plain identifier: clients (schemathesis, SDK generators) substitute `{name}` with
+    format-string machinery that reads a dot as attribute access.
+    """
     fields = []
+    leaves = [v.split("=")[0].rsplit(".", 1)[-1] for v in re.findall(r"\{([^}]+)\}", template)]
 
     def replace(match: re.Match[str]) -> str:
         dotted, pattern = match.group(1), match.group(2)
@@ -701,9 +708,12 @@ def _openapi_path(
         assert leaf is not None
         if leaf.type == FDP.TYPE_MESSAGE or leaf.label == FDP.LABEL_REPEATED:
             raise OpenApiError(f"path {template}: {dotted} is not a single scalar")
-        json_path = ".".join(names)
-        fields.append((dotted, leaf, json_path))
-        return "{" + json_path + "}"
+        if leaves.count(leaf.name) == 1:
+            name = names[-1]
+        else:
+            name = names[0] + "".join(n[:1].upper() + n[1:] for n in names[1:])
+        fields.append((dotted, leaf, name))
+        return "{" + name + "}"
 
     path = re.sub(r"\{([^}=]+)(?:=([^}]*))?\}", replace, template)
     return path, fields

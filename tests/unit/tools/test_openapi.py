@@ -253,3 +253,17 @@ def _nodes(node: Any) -> list[dict[str, Any]]:
     if isinstance(node, list):
         return [n for value in node for n in _nodes(value)]
     return []
+
+
+def test_path_variables_are_plain_identifiers(doc: dict[str, Any]) -> None:
+    # A dotted name ({license.partnerId}) broke schemathesis, which fills `{name}` with Python's
+    # str.format (a dot is attribute access there); SDK generators do the same.
+    names = [v for path in doc["paths"] for v in re.findall(r"\{([^}]+)\}", path)]
+    assert names and all(re.fullmatch(r"[a-z][A-Za-z0-9]*", n) for n in names), names
+    update = doc["paths"]["/v1/partners/{partnerId}/licenses/{licenseId}"]["patch"]
+    described = {p["name"]: p["description"] for p in update["parameters"] if p["in"] == "path"}
+    assert described == {
+        "partnerId": "The request's `license.partner_id` field.",
+        "licenseId": "The request's `license.license_id` field.",
+    }
+    assert "get" in doc["paths"]["/v1/partners/{partnerId}/licenses/{licenseId}"]
