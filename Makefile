@@ -22,13 +22,15 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP) ## Create or update the virtualenv with every dependency.
 
-gen: venv ## Generate Python code from protos/ into gen/python, and the OpenAPI document gen/openapi/openapi.json.
+gen: venv ## Generate Python code from protos/ into gen/python, the OpenAPI document gen/openapi/openapi.json, dashboards and alerts.
 	$(PY) tools/protogen.py
 	$(PY) tools/openapi.py
+	$(PY) tools/dashboards.py
 
-gen-check: venv ## Fail if gen/python or gen/openapi is stale (the OpenAPI document is validated too).
+gen-check: venv ## Fail if gen/python, gen/openapi or the dashboards/alerts are stale (the OpenAPI document is validated too).
 	$(PY) tools/protogen.py --check
 	$(PY) tools/openapi.py --check
+	$(PY) tools/dashboards.py --check
 
 descriptor: venv ## Build the descriptor set Envoy transcodes from.
 	$(PY) tools/protogen.py
