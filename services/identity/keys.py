@@ -115,12 +115,17 @@ class KeyStore:
         Returns:
             The loaded store.
         """
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with _dir_lock(directory):
-            keys = _load_all(directory)
-            if not keys:
-                keys = [_write_new_key(directory)]
-                log.info("created a first signing key %s", keys[0].kid)
+        if not directory.is_dir():
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # A directory with keys (a Kubernetes Secret mount, read-only) is only read: no lock, no
+        # write. Only an empty one is locked, so two processes starting together create one key.
+        keys = _load_all(directory)
+        if not keys:
+            with _dir_lock(directory):
+                keys = _load_all(directory)
+                if not keys:
+                    keys = [_write_new_key(directory)]
+                    log.info("created a first signing key %s", keys[0].kid)
         return cls(directory, keys, activation_delay)
 
     def rotate(self) -> SigningKey:
@@ -176,14 +181,16 @@ class KeyStore:
 
 
 class _dir_lock:
-    """An exclusive flock on `<dir>/.lock`, so two processes starting together create one key."""
+    """An exclusive flock on the key directory itself, so two processes starting together create
+    one key. Locking the directory's own descriptor (read-only is enough for flock) leaves no lock
+    file behind: nothing but keys ever lives in the directory, which may be a read-only mount."""
 
     def __init__(self, directory: Path) -> None:
-        self._path = directory / ".lock"
+        self._path = directory
         self._fd = -1
 
     def __enter__(self) -> None:
-        self._fd = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
+        self._fd = os.open(self._path, os.O_RDONLY | os.O_DIRECTORY)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: object) -> None:
