@@ -17,12 +17,81 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import yaml
 
 _ROOT = Path(__file__).resolve().parent
 # The oldest release the manifests use features of (grpc probes, preStop sleep, matchLabelKeys).
 KUBERNETES_VERSION = "1.30.0"
+
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_DURATION = {"type": "string", "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"}
+# Custom resources the manifests use, which kubernetes-validate has no schema for: the fields of
+# their CRD's OpenAPI schema that may appear, strictly (prometheus-operator v0.7x
+# monitoring.coreos.com/v1 PrometheusRule, from kube-prometheus-stack).
+CUSTOM_RESOURCES: dict[tuple[str, str], dict[str, Any]] = {
+    ("monitoring.coreos.com/v1", "PrometheusRule"): {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "additionalProperties": False,
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {
+                "type": "object",
+                "required": ["name"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string"},
+                    "namespace": {"type": "string"},
+                    "labels": _STRING_MAP,
+                    "annotations": _STRING_MAP,
+                },
+            },
+            "spec": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "groups": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "name": {"type": "string", "minLength": 1},
+                                "interval": _DURATION,
+                                "query_offset": _DURATION,
+                                "limit": {"type": "integer"},
+                                "partial_response_strategy": {"type": "string"},
+                                "labels": _STRING_MAP,
+                                "rules": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["expr"],
+                                        "oneOf": [{"required": ["alert"]}, {"required": ["record"]}],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "alert": {"type": "string"},
+                                            "record": {"type": "string"},
+                                            "expr": {"type": ["string", "integer"]},
+                                            "for": _DURATION,
+                                            "keep_firing_for": _DURATION,
+                                            "labels": _STRING_MAP,
+                                            "annotations": _STRING_MAP,
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    }
+                },
+            },
+        },
+    }
+}
 
 
 def kubectl() -> str:
@@ -56,12 +125,18 @@ def render(directory: Path) -> list[dict[str, Any]]:
 def problems(docs: Iterable[dict[str, Any]], version: str = KUBERNETES_VERSION) -> list[str]:
     """Validate objects strictly; return one line per problem (empty when all are valid).
 
-    A kind without a schema (a custom resource) is a problem too: this repository ships no CRDs,
-    so an unknown kind is a typo in `kind` or `apiVersion`.
+    A custom resource is checked against `CUSTOM_RESOURCES`; any other kind without a schema is
+    a problem too (a typo in `kind` or `apiVersion`).
     """
     found = []
     for doc in docs:
         name = f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+        custom = CUSTOM_RESOURCES.get((str(doc.get("apiVersion")), str(doc.get("kind"))))
+        if custom is not None:
+            for error in jsonschema.Draft202012Validator(custom).iter_errors(doc):
+                where = ".".join(str(p) for p in error.absolute_path) or "(top)"
+                found.append(f"{name}: {where}: {error.message}")
+            continue
         try:
             kubernetes_validate.validate(doc, version, strict=True)
         except kubernetes_validate.ValidationError as exc:

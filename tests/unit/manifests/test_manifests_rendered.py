@@ -21,6 +21,8 @@ def _of_kind(docs: list[dict[str, Any]], *kinds: str) -> list[dict[str, Any]]:
 def _pod_specs(docs: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     for obj in _of_kind(docs, "Deployment", "Job", "StatefulSet", "DaemonSet"):
         yield obj, obj["spec"]["template"]["spec"]
+    for obj in _of_kind(docs, "CronJob"):
+        yield obj, obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
 
 def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:

@@ -62,3 +62,17 @@ def test_a_wrong_type_and_an_unknown_kind_fail() -> None:
     assert len(found) == 2
     assert found[0].startswith("Service/a: spec.ports.0.port:")
     assert "no Kubernetes 1.30.0 schema for apps/v1 Deploymnet" in found[1]
+
+
+def test_a_prometheus_rule_is_checked_strictly_too() -> None:
+    rule = {"alert": "GxDown", "expr": "up == 0", "for": "1m", "labels": {"severity": "page"}}
+    doc = {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "gx"},
+        "spec": {"groups": [{"name": "gx", "rules": [rule]}]},
+    }  # fmt: skip
+    assert validate.problems([doc]) == []
+    rule["fore"] = rule.pop("for")
+    rule["for"] = "one minute"
+    found = validate.problems([doc])
+    assert any("'fore' was unexpected" in line for line in found), found
+    assert any("spec.groups.0.rules.0.for" in line for line in found), found
