@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     extra = [p for p in DASHBOARD_DIR.glob("*.json") if p not in files] if DASHBOARD_DIR.exists() else []
     if args.check:
         for path in [*stale, *extra]:
-            print(f"stale: {path.relative_to(ROOT)} (run `make gen`)", file=sys.stderr)
+            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            print(f"stale: {shown} (run `make gen`)", file=sys.stderr)
         return 1 if stale or extra else 0
     DASHBOARD_DIR.mkdir(parents=True, exist_ok=True)
     for path in stale:
