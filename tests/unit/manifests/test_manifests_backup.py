@@ -8,10 +8,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from devstack.postgres import bin_dir
-from manifests import backup
+from manifests import backup, validate
 from tests.support.stack import PostgresHandle
+from tests.unit.manifests.kustomize import ROOT
 
 
 def _libpq(url: str) -> str:
@@ -96,3 +98,17 @@ def test_the_password_goes_to_the_environment_not_the_command_line() -> None:
         "PGHOST": "db.internal", "PGPORT": "6432", "PGUSER": "gx", "PGDATABASE": "gx",
         "PGPASSWORD": "s3cr@t", "PGSSLMODE": "verify-full",
     }  # fmt: skip
+
+
+def test_the_restore_runbooks_pod_is_valid_and_reaches_only_postgres() -> None:
+    # The pod docs/runbooks/restore.md applies: strictly valid, and the backup policy's label.
+    text = (ROOT / "docs" / "runbooks" / "restore.md").read_text()
+    manifest = text.split("apply -f - <<EOF\n", 1)[1].split("\nEOF\n", 1)[0]
+    pod = yaml.safe_load(manifest.replace("$IMAGE", "registry.example.com/gx/gx-mesh:v1.0.0"))
+    assert validate.problems([pod]) == []
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "gx-db-backup"
+    (container,) = pod["spec"]["containers"]
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert mounts["/backup"]["readOnly"] is True
+    assert "python -m manifests.backup --restore" in text
+    assert "gx projector rebuild" in text
