@@ -82,3 +82,23 @@ bench: descriptor ## Run the benchmarks (by hand; figures go in the issue note).
 	$(PY) -m bench
 
 .PHONY: help venv gen gen-check descriptor openapi-lint manifests-lint lint up down status browser test bench
+
+# --- client SDKs (sdk/): built from the generated code, so gen-check first -------------------------
+SDK_PY := sdk/python
+SDK_TS := sdk/typescript
+
+sdk: sdk-python sdk-typescript ## Build the client SDKs: the gx-client wheel and the @gx/client npm package (sdk/*/dist).
+
+sdk-python: gen-check ## The Python SDK wheel, sdk/python/dist/gx_client-*.whl (carries gen/python's public modules).
+	rm -rf $(SDK_PY)/dist $(SDK_PY)/build $(SDK_PY)/src/gx_client.egg-info
+	$(PY) -m pip wheel -q --no-deps -w $(SDK_PY)/dist $(SDK_PY)
+	rm -rf $(SDK_PY)/build $(SDK_PY)/src/gx_client.egg-info
+
+sdk-typescript: gen-check ## The TypeScript SDK: npm ci (pinned lock), types from gen/openapi, tsc, npm pack into sdk/typescript/dist.
+	# npm ci only when node_modules was installed from another lock file (its hash is kept inside).
+	cd $(SDK_TS) && if [ "$$(cat node_modules/.gx-lock-sha256 2>/dev/null)" != "$$(sha256sum package-lock.json | cut -d' ' -f1)" ]; then \
+	  npm ci --no-audit --no-fund --loglevel=error && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.gx-lock-sha256; fi
+	cd $(SDK_TS) && rm -rf dist src/generated && npm run --silent build && npm pack --silent --pack-destination dist >/dev/null
+	ls $(SDK_TS)/dist/*.tgz
+
+.PHONY: sdk sdk-python sdk-typescript
