@@ -85,7 +85,9 @@ function envoy_on_response(response_handle)
   local override = headers:get("x-http-status")
   if override ~= nil then
     headers:remove("x-http-status")
-    if override:match("^[1-5]%d%d$") then
+    -- Only for REST: a native gRPC answer must keep :status 200, or gRPC clients fail the call.
+    local grpc_answer = (headers:get("content-type") or ""):find("application/grpc", 1, true) == 1
+    if override:match("^[1-5]%d%d$") and not grpc_answer then
       headers:replace(":status", override)
     end
   end
