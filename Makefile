@@ -75,13 +75,20 @@ browser: ## Debian's chromium for the test of the /docs page (apt-get installs i
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	  else echo "make test needs Debian's chromium for the /docs test: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-test: descriptor browser ## Run every test (starts and stops what the tests need).
+promtool: ## Prometheus's promtool for the alert and dashboard query tests (apt-get installs Debian's prometheus when missing, as root).
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's prometheus for its promtool (once per machine)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else echo "make test needs promtool: sudo apt-get install prometheus" >&2; exit 1; fi; }
+
+test: descriptor browser promtool ## Run every test (starts and stops what the tests need).
 	$(VENV)/bin/pytest
 
 bench: descriptor ## Run the benchmarks (by hand; figures go in the issue note).
 	$(PY) -m bench
 
-.PHONY: help venv gen gen-check descriptor openapi-lint manifests-lint lint up down status browser test bench
+.PHONY: help venv gen gen-check descriptor openapi-lint manifests-lint lint up down status browser promtool test bench
 
 # --- client SDKs (sdk/): built from the generated code, so gen-check first -------------------------
 SDK_PY := sdk/python
