@@ -17,8 +17,9 @@ from tests.unit.manifests.kustomize import TARGETS
 def _commands(docs: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
     found = []
     for obj in docs:
-        if obj["kind"] in ("Deployment", "Job"):
-            spec = obj["spec"]["template"]["spec"]
+        if obj["kind"] in ("Deployment", "Job", "CronJob"):
+            template = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+            spec = template["template"]["spec"]
             for c in [*spec.get("initContainers", []), *spec["containers"]]:
                 found.append((f"{obj['metadata']['name']}/{c['name']}", c["command"]))
     return found
