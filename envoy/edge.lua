@@ -27,7 +27,55 @@ local ERRORS = {
   [504] = { 4, "DEADLINE_EXCEEDED", 504 },
 }
 
+-- Second-byte ranges of the lead bytes whose sequences need a narrower one (no overlong forms,
+-- no UTF-16 surrogates, nothing past U+10FFFF); every other lead takes 0x80-0xBF.
+local UTF8_SECOND = { [0xE0] = { 0xA0, 0xBF }, [0xED] = { 0x80, 0x9F }, [0xF0] = { 0x90, 0xBF }, [0xF4] = { 0x80, 0x8F } }
+
+-- The text with every byte that does not begin a well-formed UTF-8 sequence replaced by U+FFFD.
+-- Envoy's messages quote the request (the transcoder echoes a body that is not UTF-8), and JSON
+-- must be UTF-8: a client's decoder would fail on the raw bytes.
+local function utf8_only(s)
+  if not s:find("[\128-\255]") then
+    return s
+  end
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local len = 0
+    if c < 0x80 then
+      len = 1
+    elseif c >= 0xC2 and c <= 0xDF then
+      len = 2
+    elseif c >= 0xE0 and c <= 0xEF then
+      len = 3
+    elseif c >= 0xF0 and c <= 0xF4 then
+      len = 4
+    end
+    local ok = len > 0
+    for k = 1, len - 1 do
+      local b = s:byte(i + k)
+      local low, high = 0x80, 0xBF
+      if k == 1 and UTF8_SECOND[c] then
+        low, high = UTF8_SECOND[c][1], UTF8_SECOND[c][2]
+      end
+      if b == nil or b < low or b > high then
+        ok = false
+        break
+      end
+    end
+    if ok then
+      out[#out + 1] = s:sub(i, i + len - 1)
+      i = i + len
+    else
+      out[#out + 1] = "\239\191\189"
+      i = i + 1
+    end
+  end
+  return table.concat(out)
+end
+
 local function json_string(s)
+  s = utf8_only(s)
   s = s:gsub('[%c"\\]', function(c)
     if c == '"' then return '\\"' end
     if c == "\\" then return "\\\\" end
@@ -71,6 +119,18 @@ function envoy_on_request(request_handle)
     end
   end
   for _, name in ipairs(internal) do
+    headers:remove(name)
+  end
+  -- The transcoder passes every header on as gRPC metadata, whose keys may hold only 0-9 a-z _ . -
+  -- (HTTP allows more, e.g. "|"); the service's gRPC core fails such a call with INTERNAL (a 500).
+  -- No service reads such a header, so it is dropped here instead.
+  local illegal = {}
+  for name, _ in pairs(headers) do
+    if name:sub(1, 1) ~= ":" and name:find("[^0-9a-z_.%-]") then
+      illegal[#illegal + 1] = name
+    end
+  end
+  for _, name in ipairs(illegal) do
     headers:remove(name)
   end
   -- A partner API key sends the request through licensing's key check (ext_authz runs only
