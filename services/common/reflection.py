@@ -40,7 +40,6 @@ def mesh_service_names() -> list[str]:
     return sorted(names)
 
 
-
 class _ReflectionServicer(aio.ReflectionServicer):
     """grpcio-reflection's servicer, able to find the file of a method or a field too.
 

@@ -27,7 +27,10 @@ PASSWORD = "Reflection pass 2026!"
 CALLS: dict[str, tuple[str, dict[str, object]]] = {
     "gx.identity.v1.IdentityService": ("GetUser", {"userId": "me"}),
     "gx.wallet.v1.WalletService": ("ListTransactions", {"walletId": "me"}),
-    "gx.wallet.v1.AdminService": ("PauseSystem", {"requestId": str(uuid.uuid4()), "reason": "reflection test"}),
+    "gx.wallet.v1.AdminService": (
+        "PauseSystem",
+        {"requestId": str(uuid.uuid4()), "reason": "reflection test"},
+    ),
     "gx.wallet.v1.GovernanceService": ("ListProposals", {}),
     "gx.wallet.v1.LoanService": ("ListLoans", {}),
     "gx.wallet.v1.OrganizationService": ("ListOrganizations", {}),
@@ -66,7 +69,9 @@ def test_the_edge_lists_every_gx_service(edge_stack: EdgeStack) -> None:
     assert listed.returncode == 0, listed.stderr
     names = set(listed.stdout.split())
     expected = set(mesh_service_names())
-    assert len(expected) >= 9 and {"gx.identity.v1.IdentityService", "gx.ops.v1.OutboxAdminService"} <= expected
+    assert (
+        len(expected) >= 9 and {"gx.identity.v1.IdentityService", "gx.ops.v1.OutboxAdminService"} <= expected
+    )
     assert {n for n in names if n.startswith("gx.")} == expected
     assert "grpc.health.v1.Health" in names
 
@@ -107,7 +112,9 @@ def test_every_routed_service_is_in_the_call_table(edge_stack: EdgeStack) -> Non
 
 
 @pytest.mark.parametrize("service", sorted(CALLS))
-def test_a_call_reaches_every_service_through_the_edge(edge_stack: EdgeStack, token: str, service: str) -> None:
+def test_a_call_reaches_every_service_through_the_edge(
+    edge_stack: EdgeStack, token: str, service: str
+) -> None:
     method, request = CALLS[service]
     called = _grpcurl(
         "-H",
