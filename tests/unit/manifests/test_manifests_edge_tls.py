@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from devstack import descriptor as gx_descriptor
 from devstack import envoy as gx_envoy
 from manifests import edge_config
+from tests.support.edge_backend import EdgeBackend
 from tests.support.ledger import free_port
 from tests.unit.manifests.kustomize import ROOT
 
@@ -48,17 +49,22 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class _Edge:
-    def __init__(self, config: dict[str, Any], cert: Path, http_port: int, https_port: int) -> None:
+    def __init__(
+        self, config: dict[str, Any], cert: Path, http_port: int, https_port: int, backend: EdgeBackend
+    ) -> None:
         self.config, self.cert, self.http_port, self.https_port = config, cert, http_port, https_port
+        self.backend = backend
 
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Edge]:
     """The edge config the init container writes with a certificate, run by the real Envoy.
 
-    The upstreams are closed loopback ports: what is checked here (TLS, the redirect, HSTS on
-    Envoy's own answers such as GET /openapi.json) needs no service behind the edge.
+    Identity is the tests' stand-in (it serves the JWKS the edge fetches from itself, now over
+    TLS, and echoes the caller); wallet and licensing are closed loopback ports.
     """
+    backend = EdgeBackend()
+    backend.start()
     directory = tmp_path_factory.mktemp("edge-tls")
     cert, key = _certificate(directory)
     descriptor = gx_descriptor.build(ROOT, directory / "gx.binpb")
@@ -67,7 +73,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Edge]:
     closed = free_port()
     argv = [
         "--out", str(out), "--descriptor", str(descriptor),
-        "--upstreams", f"identity=127.0.0.1:{closed},wallet=127.0.0.1:{closed},licensing=127.0.0.1:{closed}",
+        "--upstreams", f"identity=127.0.0.1:{backend.port},wallet=127.0.0.1:{closed},licensing=127.0.0.1:{closed}",
         "--port", str(http_port), "--admin-port", str(admin_port), "--ops-port", str(ops_port),
         "--tls-cert", str(cert), "--tls-key", str(key), "--https-port", str(https_port),
     ]  # fmt: skip
@@ -88,10 +94,11 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Edge]:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
                 assert time.monotonic() < deadline, "envoy did not open its listeners"
                 time.sleep(0.1)
-        yield _Edge(json.loads(out.read_text()), cert, http_port, https_port)
+        yield _Edge(json.loads(out.read_text()), cert, http_port, https_port, backend)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        backend.stop()
 
 
 def _context(edge: _Edge) -> ssl.SSLContext:
@@ -169,6 +176,27 @@ def test_the_jwks_fetch_follows_the_edge_onto_tls(edge: _Edge) -> None:
     (jwt,) = [f for f in filters if f["name"] == "envoy.filters.http.jwt_authn"]
     (provider,) = jwt["typed_config"]["providers"].values()
     assert provider["remote_jwks"]["http_uri"]["uri"] == f"https://127.0.0.1:{edge.https_port}/.well-known/jwks.json"
+
+
+def test_user_tokens_verify_with_keys_the_edge_fetched_from_itself_over_tls(edge: _Edge) -> None:
+    # jwt_authn fetches /.well-known/jwks.json through the edge's own (now TLS) listener; a wrong
+    # scheme or port there would make every authenticated call 401 in production.
+    url = f"https://localhost:{edge.https_port}/v1/users/3f2c0a4e-8d7b-4c1e-9a55-0d6f1e2b7c90"
+    deadline = time.monotonic() + 20
+    while True:  # the first fetch is asynchronous: Envoy may still be fetching
+        request = urllib.request.Request(url, headers={"authorization": f"Bearer {edge.backend.key.token()}"})
+        try:
+            with urllib.request.urlopen(request, timeout=5, context=_context(edge)) as resp:
+                body = json.loads(resp.read())
+                break
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401 and time.monotonic() < deadline, exc.read()[:300]
+            time.sleep(0.2)
+    assert body["user"]["displayName"] == "Bearer "  # the stand-in saw the forwarded token
+    unsigned = urllib.request.Request(url, headers={"authorization": "Bearer not.a.token"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(unsigned, timeout=5, context=_context(edge))
+    assert info.value.code == 401
 
 
 def test_tls_needs_both_files(tmp_path: Path) -> None:
