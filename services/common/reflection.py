@@ -41,29 +41,24 @@ def mesh_service_names() -> list[str]:
 
 
 class _ReflectionServicer(aio.ReflectionServicer):
-    """grpcio-reflection's servicer, able to find the file of a method or a field too.
+    """grpcio-reflection's servicer, able to find the file of a method too.
 
     `grpcurl describe Service.Method` asks for the file containing the method's name; the upb
-    descriptor pool finds only top-level and nested types by name, so the stock servicer answers
-    NOT_FOUND. The method's (or field's) file is its parent's.
+    descriptor pool finds types and fields by name but not methods, so the stock servicer
+    answered NOT_FOUND. A method's file is its service's.
     """
 
     def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:
         answer = super()._file_containing_symbol(request, fully_qualified_name)
         if answer.HasField("file_descriptor_response"):
             return answer
-        parent, _, member = fully_qualified_name.rpartition(".")
-        pool = self._pool
-        for find, members in (
-            (pool.FindServiceByName, "methods_by_name"),
-            (pool.FindMessageTypeByName, "fields_by_name"),
-        ):
-            try:
-                owner = find(parent)
-            except KeyError:
-                continue
-            if member in getattr(owner, members):
-                return super()._file_containing_symbol(request, parent)
+        service, _, method = fully_qualified_name.rpartition(".")
+        try:
+            found = self._pool.FindServiceByName(service)
+        except KeyError:
+            return answer
+        if method in found.methods_by_name:
+            return super()._file_containing_symbol(request, service)
         return answer
 
 
