@@ -21,7 +21,9 @@ _VALIDATE_SCRIPT = Path(__file__).resolve().parent.parent / "envoy" / "validate.
 _SCHEMA_MARKER = "local SCHEMA = { routes = {}, messages = {} } -- @@SCHEMA@@"
 _JWT_PROVIDER = "gx_user"
 # Reflection and health through the edge let `grpcurl -plaintext EDGE list` work; they reveal
-# only the contracts (already public) and liveness, so they need no token.
+# only the contracts (already public) and liveness, so they need no token. Reflection is one
+# service name, so it goes to one process: identity, which reflects every gx service
+# (services.common.reflection); grpcurl's calls then follow each service's own route.
 _INFRA_SERVICES = (
     "grpc.reflection.v1alpha.ServerReflection",
     "grpc.reflection.v1.ServerReflection",
