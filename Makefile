@@ -103,9 +103,11 @@ sdk-python: gen-check ## The Python SDK wheel, sdk/python/dist/gx_client-*.whl (
 
 sdk-typescript: gen-check ## The TypeScript SDK: npm ci (pinned lock), types from gen/openapi, tsc, npm pack into sdk/typescript/dist.
 	# npm ci only when node_modules was installed from another lock file (its hash is kept inside).
-	cd $(SDK_TS) && if [ "$$(cat node_modules/.gx-lock-sha256 2>/dev/null)" != "$$(sha256sum package-lock.json | cut -d' ' -f1)" ]; then \
-	  npm ci --no-audit --no-fund --loglevel=error && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.gx-lock-sha256; fi
-	cd $(SDK_TS) && rm -rf dist src/generated && npm run --silent build && npm pack --silent --pack-destination dist >/dev/null
+	# flock: tests running in parallel (the README block, the SDK journey) build one at a time.
+	cd $(SDK_TS) && flock .build.lock bash -euo pipefail -c ' \
+	  if [ "$$(cat node_modules/.gx-lock-sha256 2>/dev/null)" != "$$(sha256sum package-lock.json | cut -d" " -f1)" ]; then \
+	    npm ci --no-audit --no-fund --loglevel=error && sha256sum package-lock.json | cut -d" " -f1 > node_modules/.gx-lock-sha256; fi; \
+	  rm -rf dist src/generated && npm run --silent build && npm pack --silent --pack-destination dist >/dev/null'
 	ls $(SDK_TS)/dist/*.tgz
 
 .PHONY: sdk sdk-python sdk-typescript

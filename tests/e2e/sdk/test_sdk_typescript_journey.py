@@ -8,8 +8,6 @@ request id, typed errors with their reasons, and a refused token renewed with th
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import shutil
 import subprocess
@@ -26,49 +24,39 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 _REPO = Path(__file__).resolve().parents[3]
 _SDK = _REPO / "sdk" / "typescript"
-_JOURNEY = Path(__file__).resolve().parent / "node" / "journey.mjs"
+_NODE = Path(__file__).resolve().parent / "node"
+_JOURNEY = _NODE / "journey.mjs"
 GX = 1_000_000
-
-
-def _digest(*paths: Path) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 @pytest.fixture(scope="module")
 def built_sdk() -> Path:
-    """Install (npm ci, when the lock changed) and build the package; return its directory."""
-    npm = shutil.which("npm")
-    assert npm and shutil.which("node"), "node and npm are required for the TypeScript SDK test"
-    # Other test processes (pytest-xdist workers) wait while one installs and builds.
-    with (_SDK / ".build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        stamp = _SDK / "node_modules" / ".gx-lock-sha256"
-        lock_digest = _digest(_SDK / "package-lock.json")
-        if not stamp.exists() or stamp.read_text().strip() != lock_digest:
-            subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=_SDK, check=True, timeout=600
-            )
-            stamp.write_text(lock_digest)
-        subprocess.run([npm, "run", "--silent", "build"], cwd=_SDK, check=True, timeout=300)
+    """Build the package as `make sdk-typescript` does (npm ci when the lock changed, generate, tsc)."""
+    assert shutil.which("npm") and shutil.which("node"), (
+        "node and npm are required for the TypeScript SDK test"
+    )
+    # The make target takes a lock, so parallel test processes build one at a time.
+    subprocess.run(["make", "-s", "sdk-typescript"], cwd=_REPO, check=True, timeout=900, capture_output=True)
     return _SDK
 
 
-@pytest.fixture(scope="module")
-def seen(built_sdk: Path, mesh: EdgeStack, root_email: str, admin: Any) -> dict[str, Any]:
-    """Run the journey once; what node printed."""
-    config = {"baseUrl": mesh.rest_url, "adminEmail": root_email, "password": PASSWORD}
+def _node(script: Path, *args: str) -> dict[str, Any]:
     run = subprocess.run(
-        [shutil.which("node") or "node", str(_JOURNEY), json.dumps(config)],
-        cwd=_JOURNEY.parent,
+        [shutil.which("node") or "node", str(script), *args],
+        cwd=script.parent,
         capture_output=True,
         text=True,
         timeout=400,
     )
     assert run.returncode == 0, run.stderr[-4000:]
     return dict(json.loads(run.stdout.strip().splitlines()[-1]))
+
+
+@pytest.fixture(scope="module")
+def seen(built_sdk: Path, mesh: EdgeStack, root_email: str, admin: Any) -> dict[str, Any]:
+    """Run the journey once; what node printed."""
+    config = {"baseUrl": mesh.rest_url, "adminEmail": root_email, "password": PASSWORD}
+    return _node(_JOURNEY, json.dumps(config))
 
 
 def test_users_are_onboarded_and_the_transfer_commits(seen: dict[str, Any]) -> None:
@@ -103,3 +91,14 @@ def test_errors_are_typed_with_their_reason(seen: dict[str, Any]) -> None:
 def test_a_refused_token_is_renewed_and_otherwise_typed(seen: dict[str, Any]) -> None:
     assert seen["renewedIsAlice"] is True
     assert seen["stale"]["status"] == 401 and seen["stale"]["code"] == "UNAUTHENTICATED"
+
+
+def test_the_transport_retries_503_with_one_request_id_and_never_retries_login(built_sdk: Path) -> None:
+    """node/retries.mjs: a real local HTTP server answers 503 twice, then the operation."""
+    seen = _node(_NODE / "retries.mjs")
+    assert seen["operation"] == "op-1" and seen["attempts"] == 3
+    assert len(set(seen["requestIds"])) == 1 and seen["requestIds"][0]
+    assert seen["authorization"] == ["Bearer tok-1"] * 3 and seen["apiKey"] == ["key-1"] * 3
+    assert seen["failed"] == {"reason": "INSUFFICIENT_FUNDS", "code": "FAILED_PRECONDITION", "status": 400}
+    assert seen["failedAttempts"] == 1  # an error answer other than 503 is not retried
+    assert seen["login"] == {"code": "UNAVAILABLE", "status": 503} and seen["loginAttempts"] == 1
