@@ -124,5 +124,4 @@ def test_runbook_links_resolve_and_the_routine_pages_exist() -> None:
     assert "gx projector rebuild" in (RUNBOOKS / "poison-event.md").read_text()
     for page in RUNBOOKS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#]+\.md)\)", page.read_text()):
-            # restore.md is another part of issue 10; the index links it ahead of time.
-            assert (RUNBOOKS / target).exists() or target == "restore.md", (page.name, target)
+            assert (RUNBOOKS / target).exists(), (page.name, target)
