@@ -21,7 +21,6 @@ from grafanalib.core import (
     Target,
     Template,
     Templating,
-    Threshold,
     TimeSeries,
 )
 from grafanalib.core import Panel as _Panel
@@ -74,20 +73,25 @@ class P:
     description: str = ""
     threshold: float | None = None
     stat: bool = False
+    # A stat under its threshold is the bad side (success rate, error budget), not over it.
+    low_is_bad: bool = False
 
 
 def _panel(spec: P, grid: GridPos) -> _Panel:
     targets = [
-        Target(expr=q.expr, legendFormat=q.legend or "__auto", refId=chr(ord("A") + i), datasource=DATASOURCE)
+        # A stat is one number over the dashboard's range: evaluate it once (instant).
+        Target(expr=q.expr, legendFormat=q.legend or "__auto", refId=chr(ord("A") + i), datasource=DATASOURCE, instant=spec.stat)
         for i, q in enumerate(spec.queries)
     ]
     if spec.stat:
-        steps = [Threshold("green", 0, 0.0)]
+        # Plain steps: grafanalib's Threshold writes the base step's value as the string "null".
+        good, bad = ("green", "red") if not spec.low_is_bad else ("red", "green")
+        steps: list[dict[str, object]] = [{"color": good, "value": None}]
         if spec.threshold is not None:
-            steps.append(Threshold("red", 1, spec.threshold))
+            steps.append({"color": bad, "value": spec.threshold})
         return Stat(
             title=spec.title, description=spec.description, dataSource=DATASOURCE, targets=targets,
-            format=spec.unit, gridPos=grid, reduceCalc="lastNotNull", thresholds=steps, graphMode="area",
+            format=spec.unit, gridPos=grid, reduceCalc="lastNotNull", thresholds=steps, graphMode="none",  # type: ignore[arg-type]
         )  # fmt: skip
     extra: dict[str, object] = {}
     if spec.threshold is not None:
@@ -248,12 +252,12 @@ def slo() -> Dashboard:
     success = f"1 - ({rate('envoy_http_downstream_rq_xx', EDGE_5XX, window='$__range')} / {rate('envoy_http_downstream_rq_total', EDGE, window='$__range')})"
     p95_range = f"histogram_quantile(0.95, sum by (le) (rate(envoy_http_downstream_rq_time_bucket{sel(EDGE)}[$__range]))) / 1000"
     stats = (
-        P(f"Success rate (SLO {SLO_SUCCESS:.1%})", [Q(success, "success")], "percentunit", stat=True),
+        P(f"Success rate (SLO {SLO_SUCCESS:.1%})", [Q(success, "success")], "percentunit", threshold=SLO_SUCCESS, stat=True, low_is_bad=True),
         P(f"p95 latency (SLO {SLO_P95_SECONDS * 1000:.0f} ms)", [Q(p95_range, "p95")], "s", threshold=SLO_P95_SECONDS, stat=True),
         P(f"Max projection lag (SLO {SLO_LAG_SECONDS:.0f} s)", [Q("max (max_over_time(gx_projector_lag_seconds" + sel() + "[$__range]))", "lag")], "s",
           threshold=SLO_LAG_SECONDS, stat=True),
         P("Error budget left", [Q(f"1 - (1 - ({success})) / {1 - SLO_SUCCESS:g}", "budget")], "percentunit",
-          "Share of the 0.1% error budget not yet spent over the dashboard's range.", stat=True),
+          "Share of the 0.1% error budget not yet spent over the dashboard's range.", threshold=0.0, stat=True, low_is_bad=True),
     )  # fmt: skip
     trends = (
         P("Success rate", [Q(f"1 - ({rate('envoy_http_downstream_rq_xx', EDGE_5XX)} / {rate('envoy_http_downstream_rq_total', EDGE)})", "edge"),
