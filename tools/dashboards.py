@@ -55,6 +55,30 @@ def metric_names(expr: str) -> set[str]:
     return {name for name in _IDENT.findall(stripped) if name not in _NOT_METRICS and not name.startswith("__")}
 
 
+def _balanced(text: str, start: int) -> str:
+    """The text inside the parentheses opening at `text[start]`."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start + 1 : i]
+    return text[start + 1 :]
+
+
+def label_uses(expr: str) -> set[tuple[str, str]]:
+    """(metric, label) pairs an expression relies on: labels in a metric's matchers, and labels
+    an aggregation groups `by` over the metrics it aggregates."""
+    uses: set[tuple[str, str]] = set()
+    for metric, matchers in re.findall(r"(?<![\w$.])([a-zA-Z_:][\w:]*)\{([^}]*)\}", expr):
+        for label in re.findall(r"([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)", matchers):
+            uses.add((metric, label))
+    for grouping in re.finditer(r"\bby\s*\(([^)]*)\)\s*\(", expr):
+        labels = [name.strip() for name in grouping[1].split(",") if name.strip()]
+        for metric in metric_names(_balanced(expr, grouping.end() - 1)):
+            uses.update((metric, label) for label in labels)
+    return uses
+
+
 def dashboard_exprs(dashboard: dict[str, object]) -> Iterable[str]:
     """Every query of a dashboard's panels (rows included) and of its query variables."""
 

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tests.support.stack import EdgeStack, running_edge_stack
-from tools.dashboards import DASHBOARD_DIR, RULES, dashboard_exprs, metric_names
+from tools.dashboards import DASHBOARD_DIR, RULES, dashboard_exprs, label_uses, metric_names
 
 pytestmark = pytest.mark.e2e
 
@@ -64,6 +64,24 @@ def exported(text: str) -> set[str]:
 def sampled(text: str, name: str) -> list[str]:
     """The series lines of one metric name."""
     return [line for line in text.splitlines() if line.startswith(name + "{") or line.startswith(name + " ")]
+
+
+def all_exprs() -> list[str]:
+    """Every query of the generated dashboards and every alert expression."""
+    exprs = [e for path in sorted(DASHBOARD_DIR.glob("*.json")) for e in dashboard_exprs(json.loads(path.read_text()))]
+    exprs += [rule["expr"] for group in yaml.safe_load(RULES.read_text())["spec"]["groups"] for rule in group["rules"]]
+    return exprs
+
+
+def sample_labels(texts: list[str]) -> dict[str, set[str]]:
+    """Metric name → the label names its series carry."""
+    labels: dict[str, set[str]] = {}
+    for text in texts:
+        for line in text.splitlines():
+            found = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ", line)
+            if found and not line.startswith("#"):
+                labels.setdefault(found[1], set()).update(re.findall(r'([a-zA-Z_]\w*)="', found[2] or ""))
+    return labels
 
 
 def named_metrics() -> dict[str, set[str]]:
@@ -134,6 +152,19 @@ def test_every_metric_in_a_dashboard_or_an_alert_is_exported(scraped: dict[str, 
     assert missing == {}, f"named in dashboards/alerts but exported by no process: {missing}"
     # The allowance is for names really used, not a place to hide typos.
     assert CLUSTER_METRICS <= used.keys()
+
+
+def test_every_label_a_query_relies_on_is_on_its_metric(scraped: dict[str, str]) -> None:
+    # A misspelt label would leave a panel empty or an alert silent without any error, so the
+    # labels in matchers and `by (...)` must be on the metric's series. Prometheus itself adds
+    # `namespace` and `pod` when it scrapes Kubernetes pods (manifests/README.md, "Watching").
+    series = sample_labels(list(scraped.values()))
+    uses = {use for expr in all_exprs() for use in label_uses(expr)}
+    checked = {(metric, label) for metric, label in uses if metric in series and label not in ("namespace", "pod")}
+    wrong = sorted((metric, label) for metric, label in checked if label not in series[metric])
+    assert wrong == [], f"labels no series of the metric carries: {wrong}"
+    # Metrics without a series yet (no failure happened) cannot be checked here; most can.
+    assert len({metric for metric, _ in checked}) >= 20, sorted(checked)
 
 
 def test_every_process_with_a_database_publishes_its_pool(scraped: dict[str, str]) -> None:

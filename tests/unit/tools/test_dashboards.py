@@ -125,3 +125,14 @@ def test_runbook_links_resolve_and_the_routine_pages_exist() -> None:
     for page in RUNBOOKS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#]+\.md)\)", page.read_text()):
             assert (RUNBOOKS / target).exists(), (page.name, target)
+
+
+def test_label_uses_pairs_matchers_and_groupings_with_their_metrics() -> None:
+    expr = (
+        'sum by (grpc_service, grpc_code) (rate(grpc_server_handled_total{grpc_code!="OK"}[5m]))'
+        " / on (namespace) histogram_quantile(0.95, sum by (le) (rate(gx_outbox_pickup_seconds_bucket[5m])))"
+    )
+    assert dashboards.label_uses(expr) == {
+        ("grpc_server_handled_total", "grpc_service"), ("grpc_server_handled_total", "grpc_code"),
+        ("gx_outbox_pickup_seconds_bucket", "le"),
+    }  # fmt: skip
