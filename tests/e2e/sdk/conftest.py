@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ SDK_PYTHON = Path(__file__).resolve().parents[3] / "sdk" / "python" / "src"
 if str(SDK_PYTHON) not in sys.path:
     sys.path.insert(0, str(SDK_PYTHON))
 
+from google.protobuf import timestamp_pb2  # noqa: E402
+from gx.licensing.v1 import licensing_pb2, licensing_service_pb2  # noqa: E402
 from gx.wallet.v1 import admin_service_pb2  # noqa: E402
 from gx_client import Client  # noqa: E402
 
@@ -31,6 +34,7 @@ _MESH = (
     "devnet",
     "identity",
     "wallet",
+    "licensing",
     "outbox",
     "projector",
     "edge",
@@ -70,3 +74,48 @@ def admin(mesh: EdgeStack, root_email: str) -> Iterator[Client]:
         status = client.admin.GetSystemStatus(admin_service_pb2.GetSystemStatusRequest()).system_status
         assert status.bootstrapped and status.total_supply_qirat == rules.TOTAL_SUPPLY
         yield client
+
+
+@dataclass(frozen=True)
+class PartnerKey:
+    """An approved partner with a FREE licence and one live key."""
+
+    partner_id: str
+    secret: str
+
+
+@pytest.fixture(scope="package")
+def partner_key(mesh: EdgeStack, admin: Client) -> PartnerKey:
+    """A partner onboarded with the SDK through the edge: register, apply, approval, licence, key."""
+    email = f"dev-{uuid.uuid4().hex[:10]}@fintech.example"
+    with Client(mesh.edge_address) as anonymous:
+        anonymous.register(email, PASSWORD, country_code="LK", display_name="Dev")
+    with Client(mesh.edge_address) as owner:
+        # Applying is public, so the client logs in for it only when asked: the owner applies as themself.
+        owner.login(email, PASSWORD)
+        applied = owner.licensing.CreatePartner(
+            licensing_service_pb2.CreatePartnerRequest(
+                name=f"Fintech {email[:14]}", email=email, contact_person="Dev", country_code="LK"
+            )
+        ).partner
+        admin.licensing.ApprovePartner(
+            licensing_service_pb2.ApprovePartnerRequest(partner_id=applied.partner_id)
+        )
+        expiry = timestamp_pb2.Timestamp()
+        expiry.GetCurrentTime()
+        expiry.seconds += 30 * 86_400
+        license_ = admin.licensing.IssueLicense(
+            licensing_service_pb2.IssueLicenseRequest(
+                partner_id=applied.partner_id, tier=licensing_pb2.LICENSE_TIER_FREE, expire_time=expiry
+            )
+        ).license
+        owner.login(email, PASSWORD)  # a fresh token carries ROLE_PARTNER
+        created = owner.licensing.CreateApiKey(
+            licensing_service_pb2.CreateApiKeyRequest(
+                partner_id="me",
+                license_id=license_.license_id,
+                environment=licensing_pb2.API_KEY_ENVIRONMENT_LIVE,
+            )
+        )
+    assert created.secret
+    return PartnerKey(applied.partner_id, created.secret)

@@ -13,12 +13,13 @@ import uuid
 
 import pytest
 from gx.identity.v1 import identity_pb2, identity_service_pb2
+from gx.licensing.v1 import licensing_service_pb2
 from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import wallet_pb2
 from gx_client import Client, GxError, InvalidArgument, NotFound, Unauthenticated
 
 from chaincode import rules
-from tests.e2e.sdk.conftest import PASSWORD
+from tests.e2e.sdk.conftest import PASSWORD, PartnerKey
 from tests.support.stack import EdgeStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
@@ -123,3 +124,22 @@ def test_a_rejected_token_is_renewed_with_the_refresh_token(mesh: EdgeStack, roo
     # Without a way to renew, the refusal reaches the app as a typed error with its reason.
     with Client(mesh.edge_address, access_token="not-a-jwt") as stale, pytest.raises(Unauthenticated):
         stale.me()
+
+
+def test_an_api_key_alone_makes_the_partner_the_caller(mesh: EdgeStack, partner_key: PartnerKey) -> None:
+    with Client(mesh.edge_address, api_key=partner_key.secret) as keyed:
+        partner = keyed.licensing.GetPartner(licensing_service_pb2.GetPartnerRequest(partner_id="me")).partner
+    assert partner.partner_id == partner_key.partner_id
+    with (
+        Client(mesh.edge_address, api_key=partner_key.secret[:-4] + "0000") as wrong,
+        pytest.raises(Unauthenticated),
+    ):
+        wrong.licensing.GetPartner(licensing_service_pb2.GetPartnerRequest(partner_id="me"))
+
+
+def test_pages_of_any_list_call_are_iterated(admin: Client, partner_key: PartnerKey) -> None:
+    request = licensing_service_pb2.ListPartnersRequest(page_size=1)
+    listed = [p.partner_id for p in admin.pages(admin.licensing.ListPartners, request, "partners")]
+    first_page = admin.licensing.ListPartners(request)
+    assert partner_key.partner_id in listed and len(listed) == len(set(listed))
+    assert len(first_page.partners) == 1 and (len(listed) == 1) != bool(first_page.next_page_token)

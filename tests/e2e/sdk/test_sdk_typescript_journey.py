@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from chaincode import rules
-from tests.e2e.sdk.conftest import PASSWORD
+from tests.e2e.sdk.conftest import PASSWORD, PartnerKey
 from tests.support.stack import EdgeStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -53,9 +53,16 @@ def _node(script: Path, *args: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def seen(built_sdk: Path, mesh: EdgeStack, root_email: str, admin: Any) -> dict[str, Any]:
+def seen(
+    built_sdk: Path, mesh: EdgeStack, root_email: str, admin: Any, partner_key: PartnerKey
+) -> dict[str, Any]:
     """Run the journey once; what node printed."""
-    config = {"baseUrl": mesh.rest_url, "adminEmail": root_email, "password": PASSWORD}
+    config = {
+        "baseUrl": mesh.rest_url,
+        "adminEmail": root_email,
+        "password": PASSWORD,
+        "apiKey": partner_key.secret,
+    }
     return _node(_JOURNEY, json.dumps(config))
 
 
@@ -91,6 +98,10 @@ def test_errors_are_typed_with_their_reason(seen: dict[str, Any]) -> None:
 def test_a_refused_token_is_renewed_and_otherwise_typed(seen: dict[str, Any]) -> None:
     assert seen["renewedIsAlice"] is True
     assert seen["stale"]["status"] == 401 and seen["stale"]["code"] == "UNAUTHENTICATED"
+
+
+def test_an_api_key_alone_makes_the_partner_the_caller(seen: dict[str, Any], partner_key: PartnerKey) -> None:
+    assert seen["keyedPartner"] == partner_key.partner_id
 
 
 def test_the_transport_retries_503_with_one_request_id_and_never_retries_login(built_sdk: Path) -> None:

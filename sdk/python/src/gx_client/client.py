@@ -34,7 +34,8 @@ class Client:
 
     The generated stubs are attributes (`identity`, `wallet`, `admin`, `organizations`, `loans`,
     `governance`, `tax`, `licensing`); every call through them gets a bearer token (logging in or
-    refreshing as needed), a `request_id` when the request has an empty one, the method's default
+    refreshing as needed; a public method such as RegisterUser or CreatePartner carries only a
+    token already held, so call `login()` first to make such a call as yourself), a `request_id` when the request has an empty one, the method's default
     deadline, retries with backoff on UNAVAILABLE where the method's service config allows them,
     and raises a `GxError` subclass carrying the ErrorInfo reason.
 

@@ -4,7 +4,7 @@ import { createHash, randomUUID } from "node:crypto";
 
 import { GxClient, GxError } from "../../../../sdk/typescript/dist/index.js";
 
-const { baseUrl, adminEmail, password } = JSON.parse(process.argv[2]);
+const { baseUrl, adminEmail, password, apiKey } = JSON.parse(process.argv[2]);
 
 async function caught(promise) {
   try {
@@ -63,6 +63,12 @@ const renewed = new GxClient({ baseUrl, accessToken: "not-a-jwt", refreshToken: 
 const renewedUser = (await renewed.me()).userId;
 const stale = await caught(new GxClient({ baseUrl, accessToken: "not-a-jwt" }).me());
 
+// An API key alone makes its partner the caller.
+const keyed = await new GxClient({ baseUrl, apiKey }).api.GET("/v1/partners/{partnerId}", {
+  params: { path: { partnerId: "me" } },
+});
+const keyedPartner = keyed.response.ok ? keyed.data.partner.partnerId : `HTTP ${keyed.response.status}`;
+
 console.log(
   JSON.stringify({
     onboarded: [alice.approvedState, alice.state, bob.approvedState, bob.state],
@@ -76,5 +82,6 @@ console.log(
     stranger,
     renewedIsAlice: renewedUser === alice.id,
     stale,
+    keyedPartner,
   }),
 );
