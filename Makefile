@@ -103,11 +103,14 @@ sdk-python: gen-check ## The Python SDK wheel, sdk/python/dist/gx_client-*.whl (
 
 sdk-typescript: gen-check ## The TypeScript SDK: npm ci (pinned lock), types from gen/openapi, tsc, npm pack into sdk/typescript/dist.
 	# npm ci only when node_modules was installed from another lock file (its hash is kept inside).
-	# flock: tests running in parallel (the README block, the SDK journey) build one at a time.
+	# flock: tests running in parallel (the README block, the SDK journey) build one at a time, and
+	# dist/ is rebuilt only when its inputs changed (so a build never pulls it from under a running test).
 	cd $(SDK_TS) && flock .build.lock bash -euo pipefail -c ' \
 	  if [ "$$(cat node_modules/.gx-lock-sha256 2>/dev/null)" != "$$(sha256sum package-lock.json | cut -d" " -f1)" ]; then \
 	    npm ci --no-audit --no-fund --loglevel=error && sha256sum package-lock.json | cut -d" " -f1 > node_modules/.gx-lock-sha256; fi; \
-	  rm -rf dist src/generated && npm run --silent build && npm pack --silent --pack-destination dist >/dev/null'
+	  inputs=$$(cat ../../gen/openapi/openapi.json package.json package-lock.json tsconfig.json scripts/* src/*.ts | sha256sum | cut -d" " -f1); \
+	  if [ "$$(cat dist/.gx-inputs 2>/dev/null)" != "$$inputs" ]; then \
+	    rm -rf dist src/generated && npm run --silent build && npm pack --silent --pack-destination dist >/dev/null && echo "$$inputs" > dist/.gx-inputs; fi'
 	ls $(SDK_TS)/dist/*.tgz
 
 .PHONY: sdk sdk-python sdk-typescript
