@@ -267,3 +267,23 @@ def test_path_variables_are_plain_identifiers(doc: dict[str, Any]) -> None:
         "licenseId": "The request's `license.license_id` field.",
     }
     assert "get" in doc["paths"]["/v1/partners/{partnerId}/licenses/{licenseId}"]
+
+
+def test_a_message_admits_no_key_it_does_not_have(doc: dict[str, Any]) -> None:
+    # The edge answers 400 UNKNOWN_FIELD for one (envoy/validate.lua); schemathesis found the
+    # document promising otherwise (its valid cases with extra keys were refused).
+    messages = {
+        n: s
+        for n, s in doc["components"]["schemas"].items()
+        if s.get("type") == "object" and "properties" in s
+    }
+    closed = {n for n, s in messages.items() if s.get("additionalProperties") is False}
+    open_ones = set(messages) - closed
+    # Only the error shape and the well-known open types stay open (a Status may carry any detail).
+    assert open_ones <= {"google.rpc.Status", "google.protobuf.Any"}, sorted(open_ones)
+    assert {"gx.identity.v1.LoginRequest", "google.rpc.ErrorInfo"} <= closed
+    # A body written inline (the path's fields left out) is closed too.
+    transfer = _op(doc, "/v1/wallets/{walletId}:transfer", "post")["requestBody"]["content"][
+        "application/json"
+    ]
+    assert transfer["schema"]["additionalProperties"] is False
