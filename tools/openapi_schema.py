@@ -323,12 +323,22 @@ class Generator:
         elif f.type == FDP.TYPE_ENUM:
             item = self.ref(f.type_name)
             rules = _rules(f)
-            if rules is not None and rules.enum_defined:
+            # Unset is the zero value (no presence): a required one refuses it too.
+            required = "REQUIRED" in _behaviors(f) and f.label != FDP.LABEL_REPEATED and not f.proto3_optional
+            if (rules is not None and rules.enum_defined) or required:
                 # The caller must choose: the zero (`..._UNSPECIFIED`) value is refused.
                 zero = self.types.enums[f.type_name.lstrip(".")].proto.value[0].name
                 item = {"allOf": [item], "not": {"const": zero}}
         elif f.type in _SCALARS:
             item = _with_rules(dict(_SCALARS[f.type]), f)
+            if (
+                f.type == FDP.TYPE_STRING
+                and f.label != FDP.LABEL_REPEATED
+                and not f.proto3_optional
+                and "REQUIRED" in _behaviors(f)
+            ):
+                # A required proto3 string is unset when empty: the services refuse "" ("is required").
+                item.setdefault("minLength", 1)
         else:
             raise OpenApiError(f"field {f.name}: type {f.type} has no JSON mapping here")
         if f.label == FDP.LABEL_REPEATED:
@@ -336,6 +346,9 @@ class Generator:
             rules = _rules(f)
             if rules is not None and rules.min_items:
                 array["minItems"] = rules.min_items
+            elif "REQUIRED" in _behaviors(f):
+                # A required repeated field is unset when empty, like a string.
+                array["minItems"] = 1
             if rules is not None and rules.max_items:
                 array["maxItems"] = rules.max_items
             return array

@@ -287,3 +287,12 @@ def test_a_message_admits_no_key_it_does_not_have(doc: dict[str, Any]) -> None:
         "application/json"
     ]
     assert transfer["schema"]["additionalProperties"] is False
+
+
+def test_a_required_field_refuses_its_empty_value(doc: dict[str, Any]) -> None:
+    # The services treat "" (and an empty list, an enum's zero) as unset: "is required" (400).
+    login = _schema(doc, "gx.identity.v1.LoginRequest")["properties"]
+    assert login["email"]["minLength"] >= 1 and login["password"]["minLength"] == 1
+    assert _schema(doc, "gx.identity.v1.RefreshTokenRequest")["properties"]["refreshToken"]["minLength"] == 1
+    tier = _schema(doc, "gx.licensing.v1.License")["properties"]["tier"]
+    assert tier["not"] == {"const": "LICENSE_TIER_UNSPECIFIED"}
