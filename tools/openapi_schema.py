@@ -402,6 +402,16 @@ class Generator:
                 for i, name in enumerate(o.name for o in msg.proto.oneof_decl)
                 if name in oneofs
             }
+            # At most one member of a oneof may be given (the transcoder refuses two with 400). The
+            # empty `properties` only satisfy linters that want every required name declared.
+            exclusive = [
+                {"not": {"properties": {a: {}, b: {}}, "required": [a, b]}}
+                for members in schema["x-gx-oneof"].values()
+                for n, a in enumerate(m for m in members if m in properties)
+                for b in [m for m in members if m in properties][n + 1 :]
+            ]
+            if exclusive:
+                schema["allOf"] = exclusive
         return schema
 
     # -- operations ---------------------------------------------------------------------------
