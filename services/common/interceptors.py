@@ -14,7 +14,14 @@ from google.protobuf import descriptor as _d
 from google.protobuf.message import Message
 
 from services.common import errors, idempotency, validation
-from services.common.logging import LogKey, method_var, new_request_id, request_id_var
+from services.common.logging import (
+    LogKey,
+    continue_trace,
+    method_var,
+    new_request_id,
+    request_id_var,
+    trace_var,
+)
 from services.common.rpc import (
     BehaviorInterceptor,
     CallInfo,
@@ -41,14 +48,27 @@ _QUIET_SERVICES: Final = frozenset(
 
 
 class RequestContextInterceptor(BehaviorInterceptor):
-    """Outermost: sets the request id and method for logs, and logs one line per call."""
+    """Outermost: sets the request id, the W3C trace and the method for logs, and logs one line per call.
 
-    def _enter(self, info: CallInfo, context: grpc.aio.ServicerContext) -> tuple[Any, Any]:
+    The trace comes from the `traceparent` metadata (the edge forwards the HTTP header as is);
+    without a valid one this process starts the trace, so every call has a `trace_id`.
+    """
+
+    def _enter(self, info: CallInfo, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any]:
         given = metadata_value(context, "x-request-id")
         rid = given if given and _REQUEST_ID_OK.fullmatch(given) else new_request_id()
-        return request_id_var.set(rid), method_var.set(info.full_method)
+        trace = continue_trace(metadata_value(context, "traceparent"))
+        return request_id_var.set(rid), method_var.set(info.full_method), trace_var.set(trace)
 
-    def _done(self, info: CallInfo, context: grpc.aio.ServicerContext, started: float, error: BaseException | None) -> None:
+    @staticmethod
+    def _leave(tokens: tuple[Any, Any, Any]) -> None:
+        trace_var.reset(tokens[2])
+        method_var.reset(tokens[1])
+        request_id_var.reset(tokens[0])
+
+    def _done(
+        self, info: CallInfo, context: grpc.aio.ServicerContext, started: float, error: BaseException | None
+    ) -> None:
         code = outcome_code(context, error)
         level = logging.DEBUG if info.service in _QUIET_SERVICES else logging.INFO
         if _log.isEnabledFor(level):
@@ -62,7 +82,9 @@ class RequestContextInterceptor(BehaviorInterceptor):
                 },
             )
 
-    async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
+    async def unary(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
+    ) -> Any:
         tokens = self._enter(info, context)
         started = time.perf_counter()
         error: BaseException | None = None
@@ -73,8 +95,7 @@ class RequestContextInterceptor(BehaviorInterceptor):
             raise
         finally:
             self._done(info, context, started, error)
-            method_var.reset(tokens[1])
-            request_id_var.reset(tokens[0])
+            self._leave(tokens)
 
     async def stream(
         self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextStream
@@ -92,8 +113,7 @@ class RequestContextInterceptor(BehaviorInterceptor):
             self._done(info, context, started, error)
             # Async generators may be finalised in another context; resetting there fails.
             try:
-                method_var.reset(tokens[1])
-                request_id_var.reset(tokens[0])
+                self._leave(tokens)
             except ValueError:
                 pass
 
@@ -115,7 +135,9 @@ class ErrorInterceptor(BehaviorInterceptor):
             status = errors.internal_status_proto(self._domain)
         await context.abort_with_status(errors.to_grpc_status(status))
 
-    async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
+    async def unary(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
+    ) -> Any:
         try:
             return await call_next(request, context)
         except (grpc.aio.AbortError, asyncio.CancelledError):
@@ -143,11 +165,17 @@ def apply_idempotency_key(request: Message, context: grpc.aio.ServicerContext) -
     clients the header while the service only ever reads `request_id`.
     """
     field = request.DESCRIPTOR.fields_by_name.get("request_id")
-    if field is None or field.type != _d.FieldDescriptor.TYPE_STRING or field.label == _d.FieldDescriptor.LABEL_REPEATED:
+    if (
+        field is None
+        or field.type != _d.FieldDescriptor.TYPE_STRING
+        or field.label == _d.FieldDescriptor.LABEL_REPEATED
+    ):
         return
     if request.request_id:
         return
-    key = idempotency.key_from_headers([metadata_value(context, h) for h in idempotency.IDEMPOTENCY_KEY_HEADERS])
+    key = idempotency.key_from_headers(
+        [metadata_value(context, h) for h in idempotency.IDEMPOTENCY_KEY_HEADERS]
+    )
     if key:
         request.request_id = key
 
@@ -161,12 +189,16 @@ class ValidationInterceptor(BehaviorInterceptor):
             apply_idempotency_key(request, context)
             validation.validate(request)
 
-    async def _checked(self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def _checked(
+        self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
         async for request in requests:
             self._check(request, context)
             yield request
 
-    async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
+    async def unary(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
+    ) -> Any:
         if info.kind == "client_stream":
             return await call_next(self._checked(request, context), context)
         self._check(request, context)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
+import secrets
 import sys
 import traceback
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -21,6 +24,8 @@ class LogKey:
     MESSAGE: Final = "message"
     SERVICE: Final = "service"
     REQUEST_ID: Final = "request_id"
+    TRACE_ID: Final = "trace_id"
+    SPAN_ID: Final = "span_id"
     METHOD: Final = "grpc.method"
     CODE: Final = "grpc.code"
     DURATION_MS: Final = "duration_ms"
@@ -40,6 +45,80 @@ class LogKey:
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("gx_request_id", default=None)
 method_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("gx_method", default=None)
 user_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("gx_user_id", default=None)
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    """A W3C trace context (https://www.w3.org/TR/trace-context/): the trace, this process's span, the flags.
+
+    Attributes:
+        trace_id: 32 lowercase hex digits, never all zeros: what every log line of the request carries.
+        span_id: 16 lowercase hex digits, never all zeros: this hop (the parent of the next one).
+        flags: the trace-flags byte (bit 0: sampled).
+    """
+
+    trace_id: str
+    span_id: str
+    flags: int = 1
+
+    @property
+    def traceparent(self) -> str:
+        """The `traceparent` header value naming this span as the parent."""
+        return f"00-{self.trace_id}-{self.span_id}-{self.flags:02x}"
+
+    def child(self) -> TraceContext:
+        """The same trace with a new span: what a process continuing the trace runs under."""
+        return TraceContext(self.trace_id, _random_hex(8), self.flags)
+
+
+trace_var: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar("gx_trace", default=None)
+
+# version 00: exactly four fields; a higher version may append fields after a dash (the spec's
+# forward compatibility), which are ignored. Version ff is invalid.
+_TRACEPARENT: Final = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+
+
+def _random_hex(nbytes: int) -> str:
+    while True:
+        value = secrets.token_hex(nbytes)
+        if value.strip("0"):
+            return value
+
+
+def parse_traceparent(value: str | None) -> TraceContext | None:
+    """The trace context a `traceparent` header names, or None when absent or malformed.
+
+    Malformed means: not the W3C shape, version ff, an all-zero trace or parent id, or extra
+    fields on version 00. The spec says to ignore such a header and start a new trace.
+    """
+    if not value:
+        return None
+    match = _TRACEPARENT.fullmatch(value.strip())
+    if match is None:
+        return None
+    version, trace_id, span_id, flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest) or not trace_id.strip("0") or not span_id.strip("0"):
+        return None
+    return TraceContext(trace_id, span_id, int(flags, 16))
+
+
+def new_trace() -> TraceContext:
+    """A fresh trace (sampled), for work that arrives without a `traceparent`."""
+    return TraceContext(_random_hex(16), _random_hex(8), 1)
+
+
+def continue_trace(traceparent: str | None) -> TraceContext:
+    """The context this process runs under for a request carrying `traceparent`: the caller's
+    trace with a new span, or a new trace when the header is absent or malformed."""
+    parent = parse_traceparent(traceparent)
+    return parent.child() if parent is not None else new_trace()
+
+
+def current_traceparent() -> str | None:
+    """The `traceparent` of the current context (to store with work done later, or pass on)."""
+    trace = trace_var.get()
+    return trace.traceparent if trace is not None else None
+
 
 # LogRecord's own attributes; anything else on a record came from `extra=` and is emitted.
 _RECORD_ATTRS: Final = frozenset(
@@ -67,10 +146,18 @@ class JsonFormatter(logging.Formatter):
             LogKey.MESSAGE: record.getMessage(),
             LogKey.SERVICE: self._service,
         }
-        for key, var in ((LogKey.REQUEST_ID, request_id_var), (LogKey.METHOD, method_var), (LogKey.USER_ID, user_id_var)):
+        for key, var in (
+            (LogKey.REQUEST_ID, request_id_var),
+            (LogKey.METHOD, method_var),
+            (LogKey.USER_ID, user_id_var),
+        ):
             value = var.get()
             if value is not None:
                 out[key] = value
+        trace = trace_var.get()
+        if trace is not None:
+            out[LogKey.TRACE_ID] = trace.trace_id
+            out[LogKey.SPAN_ID] = trace.span_id
         for key, value in record.__dict__.items():
             if key not in _RECORD_ATTRS and not key.startswith("_"):
                 out[key] = value
