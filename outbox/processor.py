@@ -18,6 +18,7 @@ from outbox import failpoints
 from outbox.commands import CommandSpec, spec_for
 from outbox.metrics import OutboxMetrics
 from outbox.repository import ClaimedCommand, OutboxRepository
+from services.common.logging import continue_trace, trace_var
 
 _LOG = logging.getLogger(__name__)
 
@@ -109,7 +110,18 @@ class CommandProcessor:
         self._breaker_retry_after = breaker_retry_after
 
     async def process(self, command: ClaimedCommand) -> None:
-        """Run the steps for `command`; every outcome is recorded, nothing is raised."""
+        """Run the steps for `command`; every outcome is recorded, nothing is raised.
+
+        Its log lines carry the trace of the request that recorded it (a new span of it), so
+        one request can be followed across the asynchronous hop.
+        """
+        token = trace_var.set(continue_trace(command.traceparent))
+        try:
+            await self._process_traced(command)
+        finally:
+            trace_var.reset(token)
+
+    async def _process_traced(self, command: ClaimedCommand) -> None:
         try:
             spec = spec_for(command.command_type)
         except KeyError:
@@ -208,6 +220,13 @@ class CommandProcessor:
             result = self._ledger.result_of(envelope)
             if await self._repo.record_committed(command.id, status.block_number, _result_json(result)):
                 self._metrics.committed.labels(command.command_type).inc()
+                _LOG.info(
+                    "command %s (%s) committed as %s in block %d",
+                    command.id,
+                    command.command_type,
+                    status.tx_id,
+                    status.block_number,
+                )
             return
         if name in ("MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"):
             # Contention is never a reason to fail: another transaction changed what this one

@@ -32,6 +32,7 @@ class ClaimedCommand:
         created_at: when the command was recorded.
         depends_on: the prerequisite command it was accepted on, if any; the claim only hands
             it out once that one finished, and the processor fails it if that one FAILED.
+        traceparent: the W3C trace of the request that recorded it (the worker logs under it).
     """
 
     id: uuid.UUID
@@ -43,6 +44,7 @@ class ClaimedCommand:
     envelope: bytes | None
     created_at: datetime
     depends_on: uuid.UUID | None = None
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ _CLAIM = text(
       FROM due
      WHERE c.id = due.id
     RETURNING c.id, c.command_type, c.payload::text AS payload_json, c.status, c.attempts,
-              c.tx_id, c.envelope, c.created_at, c.depends_on
+              c.tx_id, c.envelope, c.created_at, c.depends_on, c.traceparent
     """
 )
 # When a command finishes and a later one was waiting for it, wake every worker (delivered on
@@ -165,6 +167,7 @@ class OutboxRepository:
                 envelope=bytes(r.envelope) if r.envelope is not None else None,
                 created_at=r.created_at,
                 depends_on=r.depends_on,
+                traceparent=r.traceparent,
             )
             for r in rows
         ]

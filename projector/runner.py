@@ -18,6 +18,7 @@ from projector import lock, store
 from projector.decode import PoisonEventError, command_type_name, decode, event_time
 from projector.handlers import HANDLERS, TxContext
 from projector.metrics import ProjectorMetrics
+from services.common.logging import continue_trace, trace_var
 
 _LOG = logging.getLogger(__name__)
 
@@ -70,6 +71,19 @@ async def apply_event(
             command_type_name(message) or None, when,
         )
         if applied:
+            # The trace of the request whose command became this transaction, so its lines here
+            # join that request's lines in the services and the outbox.
+            token = trace_var.set(continue_trace(await store.command_traceparent(conn, tx_id)))
+            try:
+                _LOG.info(
+                    "applying transaction %s (block %d, %s, %d events)",
+                    tx_id,
+                    block_number,
+                    command_type_name(message) or "no command",
+                    len(message.events),
+                )
+            finally:
+                trace_var.reset(token)
             ctx = TxContext(conn, tx_id, block_number, when, message.request_id, command_type_name(message))
             for index, event in enumerate(message.events):
                 kind = event.WhichOneof("event")

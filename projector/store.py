@@ -113,3 +113,16 @@ async def record_poison(
             "error": error[:4000],
         },
     )
+
+
+async def command_traceparent(conn: AsyncConnection, tx_id: str) -> str | None:
+    """The W3C trace stored with the outbox command that became `tx_id`, if any.
+
+    One probe of outbox.commands' partial tx_id index per applied transaction; a transaction
+    submitted outside the outbox (or whose command predates traces) has none.
+    """
+    return (
+        await conn.execute(
+            text("SELECT traceparent FROM outbox.commands WHERE tx_id = :tx LIMIT 1"), {"tx": tx_id}
+        )
+    ).scalar_one_or_none()

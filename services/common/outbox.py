@@ -22,6 +22,7 @@ from services.common import commands, ordering
 from services.common.auth import current_principal
 from services.common.db import Queryable, fetch_all
 from services.common.errors import InvalidArgument
+from services.common.logging import current_traceparent
 
 NOTIFY_CHANNEL: Final = "outbox_new"
 DEFAULT_TENANT: Final = "gx"
@@ -48,9 +49,9 @@ _CONFLICT_CODES: Final = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT
 _INSERT = """
     WITH inserted AS (
         INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id,
-                                     order_keys, exclusive_keys, depends_on)
+                                     order_keys, exclusive_keys, depends_on, traceparent)
         VALUES (%(id)s, %(tenant)s, %(command_type)s, CAST(%(payload)s AS jsonb), %(request_id)s, %(principal_id)s,
-                CAST(%(order_keys)s AS text[]), CAST(%(exclusive_keys)s AS text[]), %(depends_on)s)
+                CAST(%(order_keys)s AS text[]), CAST(%(exclusive_keys)s AS text[]), %(depends_on)s, %(traceparent)s)
         ON CONFLICT (tenant, request_id) DO NOTHING
         RETURNING id, command_type, status, tx_id, block_number, error_code, error_message, result_json,
                   created_at, updated_at
@@ -251,6 +252,9 @@ async def record_command(
         depends_on: An in-flight prerequisite command (`find_prerequisite`): if it fails, this
             command fails PREREQUISITE_FAILED instead of being submitted.
 
+    The current request's W3C `traceparent` (services.common.logging.trace_var) is stored with
+    the command, in the same statement.
+
     The command's ordering keys are derived from the payload (`services.common.ordering`) and
     stored with it: the outbox runs it only after every earlier unfinished command it conflicts
     with has finished.
@@ -280,6 +284,8 @@ async def record_command(
         "order_keys": list(keys.all),
         "exclusive_keys": list(keys.exclusive),
         "depends_on": depends_on,
+        # The recording request's trace, so the worker and the projector log under it later.
+        "traceparent": current_traceparent(),
     }
     rows = await fetch_all(session, _INSERT, params)
     if not rows:

@@ -15,10 +15,10 @@ from services.common import db, migrate
 from services.common.redis import open_redis
 from services.common.settings import DatabaseSettings, RedisSettings
 
-# The runtime's newest revision of its own tables (the outbox's ordering columns and live
-# keys). The history is linear, so the revisions of services in between (identity, read
+# The runtime's newest revision of its own tables (the outbox's ordering columns, live keys and
+# traceparent). The history is linear, so the revisions of services in between (identity, read
 # models, licensing) come along; the tests touch only the runtime's tables.
-RUNTIME_REVISION = "0007_outbox_live_keys"
+RUNTIME_REVISION = "0010_outbox_traceparent"
 
 
 @pytest.fixture(scope="module")
