@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     logs.add_argument("part", nargs="?", help="part name (postgres, redis, identity, edge, ...)")
     logs.add_argument("-n", "--lines", type=int, default=40, help="lines to show (default 40)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (Ctrl-C to stop)")
+    logs.add_argument(
+        "--trace",
+        metavar="ID",
+        help="print one request's lines from every process in time order (its trace_id or traceparent)",
+    )
     logs.set_defaults(handler=_logs)
 
 
@@ -127,12 +132,31 @@ def _logs(args: argparse.Namespace) -> int:
             return 1
     else:
         paths = sorted(logs_dir.glob("*.log"))
+    if args.trace is not None:
+        return _trace(paths, args.trace)
     for path in paths:
         if len(paths) > 1:
             _print(f"==> {path.stem} <==")
         _print(processes.tail(path, args.lines))
     if args.follow and paths:
         return _follow(paths)
+    return 0
+
+
+def _trace(paths: list[Path], given: str) -> int:
+    from gx_cli.trace_logs import trace_id_of, trace_lines
+
+    trace_id = trace_id_of(given)
+    if trace_id is None:
+        print(f"gx dev logs: {given!r} is not a trace id (32 hex digits) or a traceparent", file=sys.stderr)
+        return 2
+    found = trace_lines(paths, trace_id)
+    if not found:
+        print(f"gx dev logs: no line of trace {trace_id} in {len(paths)} log(s)", file=sys.stderr)
+        return 1
+    width = max(len(line.part) for line in found)
+    for line in found:
+        _print(f"{line.part:<{width}}| {line.text}")
     return 0
 
 
