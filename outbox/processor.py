@@ -18,7 +18,8 @@ from outbox import failpoints
 from outbox.commands import CommandSpec, spec_for
 from outbox.metrics import OutboxMetrics
 from outbox.repository import ClaimedCommand, OutboxRepository
-from services.common.logging import continue_trace, trace_var
+from services.common import tracing
+from services.common.logging import trace_var
 
 _LOG = logging.getLogger(__name__)
 
@@ -115,11 +116,15 @@ class CommandProcessor:
         Its log lines carry the trace of the request that recorded it (a new span of it), so
         one request can be followed across the asynchronous hop.
         """
-        token = trace_var.set(continue_trace(command.traceparent))
+        span = tracing.start_span(
+            "outbox.process", command.traceparent, kind="consumer", **{"gx.outbox.command_id": str(command.id)}
+        )
+        token = trace_var.set(span.trace)
         try:
             await self._process_traced(command)
         finally:
             trace_var.reset(token)
+            span.end()
 
     async def _process_traced(self, command: ClaimedCommand) -> None:
         try:

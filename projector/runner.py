@@ -18,7 +18,8 @@ from projector import lock, store
 from projector.decode import PoisonEventError, command_type_name, decode, event_time
 from projector.handlers import HANDLERS, TxContext
 from projector.metrics import ProjectorMetrics
-from services.common.logging import continue_trace, trace_var
+from services.common import tracing
+from services.common.logging import trace_var
 
 _LOG = logging.getLogger(__name__)
 
@@ -73,7 +74,11 @@ async def apply_event(
         if applied:
             # The trace of the request whose command became this transaction, so its lines here
             # join that request's lines in the services and the outbox.
-            token = trace_var.set(continue_trace(await store.command_traceparent(conn, tx_id)))
+            span = tracing.start_span(
+                "projector.apply", await store.command_traceparent(conn, tx_id), kind="consumer", **{"gx.tx_id": tx_id}
+            )
+            token = trace_var.set(span.trace)
+            error: BaseException | None = None
             try:
                 _LOG.info(
                     "applying transaction %s (block %d, %s, %d events)",
@@ -82,25 +87,35 @@ async def apply_event(
                     command_type_name(message) or "no command",
                     len(message.events),
                 )
+                await _apply_events(conn, tx_id, block_number, when, message, metrics)
+            except BaseException as exc:
+                error = exc
+                raise
             finally:
                 trace_var.reset(token)
-            ctx = TxContext(conn, tx_id, block_number, when, message.request_id, command_type_name(message))
-            for index, event in enumerate(message.events):
-                kind = event.WhichOneof("event")
-                try:
-                    await HANDLERS[kind](ctx, index, getattr(event, kind))
-                except _CONNECTION_ERRORS:
-                    raise
-                except Exception as error:
-                    raise PoisonEventError(f"{kind}: {error}", index) from error
-                if metrics is not None:
-                    metrics.domain_events.labels(kind).inc()
+                span.end(error)
         await store.save_checkpoint(conn, name, block_number, tx_id, 1, when)
     if metrics is not None:
         metrics.transactions.labels("replayed" if message.replayed else "applied" if applied else "duplicate").inc()
         if when is not None and applied:
             metrics.event_delay.observe(max(0.0, (datetime.now(UTC) - when).total_seconds()))
     return applied
+
+
+async def _apply_events(
+    conn: AsyncConnection, tx_id: str, block_number: int, when: Any, message: Any, metrics: ProjectorMetrics | None
+) -> None:
+    ctx = TxContext(conn, tx_id, block_number, when, message.request_id, command_type_name(message))
+    for index, event in enumerate(message.events):
+        kind = event.WhichOneof("event")
+        try:
+            await HANDLERS[kind](ctx, index, getattr(event, kind))
+        except _CONNECTION_ERRORS:
+            raise
+        except Exception as error:
+            raise PoisonEventError(f"{kind}: {error}", index) from error
+        if metrics is not None:
+            metrics.domain_events.labels(kind).inc()
 
 
 class Projector:

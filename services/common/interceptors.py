@@ -13,15 +13,8 @@ import grpc
 from google.protobuf import descriptor as _d
 from google.protobuf.message import Message
 
-from services.common import errors, idempotency, validation
-from services.common.logging import (
-    LogKey,
-    continue_trace,
-    method_var,
-    new_request_id,
-    request_id_var,
-    trace_var,
-)
+from services.common import errors, idempotency, tracing, validation
+from services.common.logging import LogKey, method_var, new_request_id, request_id_var, trace_var
 from services.common.rpc import (
     BehaviorInterceptor,
     CallInfo,
@@ -54,14 +47,14 @@ class RequestContextInterceptor(BehaviorInterceptor):
     without a valid one this process starts the trace, so every call has a `trace_id`.
     """
 
-    def _enter(self, info: CallInfo, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any]:
+    def _enter(self, info: CallInfo, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any, tracing.Span]:
         given = metadata_value(context, "x-request-id")
         rid = given if given and _REQUEST_ID_OK.fullmatch(given) else new_request_id()
-        trace = continue_trace(metadata_value(context, "traceparent"))
-        return request_id_var.set(rid), method_var.set(info.full_method), trace_var.set(trace)
+        span = tracing.start_span(info.full_method, metadata_value(context, "traceparent"), kind="server")
+        return request_id_var.set(rid), method_var.set(info.full_method), trace_var.set(span.trace), span
 
     @staticmethod
-    def _leave(tokens: tuple[Any, Any, Any]) -> None:
+    def _leave(tokens: tuple[Any, Any, Any, tracing.Span]) -> None:
         trace_var.reset(tokens[2])
         method_var.reset(tokens[1])
         request_id_var.reset(tokens[0])
@@ -95,6 +88,7 @@ class RequestContextInterceptor(BehaviorInterceptor):
             raise
         finally:
             self._done(info, context, started, error)
+            tokens[3].end(error)
             self._leave(tokens)
 
     async def stream(
@@ -111,6 +105,7 @@ class RequestContextInterceptor(BehaviorInterceptor):
             raise
         finally:
             self._done(info, context, started, error)
+            tokens[3].end(error)
             # Async generators may be finalised in another context; resetting there fails.
             try:
                 self._leave(tokens)

@@ -167,7 +167,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO", service: str = "gx", stream: Any = None) -> None:
-    """Send every logger's records to one JSON handler; call once from `main()`.
+    """Send every logger's records to one JSON handler, and spans over OTLP when the OTEL_*
+    variables ask for it (services.common.tracing); call once from `main()`.
 
     Args:
         level: The root level name (`GX_LOG_LEVEL`).
@@ -182,3 +183,7 @@ def configure_logging(level: str = "INFO", service: str = "gx", stream: Any = No
     # grpc and SQLAlchemy are chatty at INFO and would drown the request lines.
     for noisy in ("sqlalchemy.engine", "grpc._cython", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Every process that logs also exports its spans when OTEL_* asks for it (off by default).
+    from services.common.tracing import configure_tracing
+
+    configure_tracing(service)
