@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MissingSettingError(SystemExit):
+    """A required setting is absent outside the dev environment.
+
+    A SystemExit whose code is the message: raised while `main()` reads its settings, the process
+    exits at once (status 1) with this one line on stderr and no traceback, before it opens
+    anything. Tests catch it like any exception.
+    """
+
+    def __init__(self, service: str, variable: str, environment: str, why: str = "is not set") -> None:
+        self.variable = variable
+        super().__init__(f"{service}: required setting {variable} {why} (GX_ENVIRONMENT={environment})")
 
 
 class DatabaseSettings(BaseModel):
@@ -88,6 +103,14 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GX_", env_nested_delimiter="__", extra="ignore")
 
+    # Settings (dotted paths) whose defaults only suit a developer's machine: outside `dev`
+    # each must be given explicitly, or the process refuses to start (MissingSettingError).
+    # A subclass extends the tuple with its own (identity: its signing keys directory).
+    required_outside_dev: ClassVar[tuple[str, ...]] = ("database.url",)
+
+    # dev (the default: local defaults are fine), or a deployed network, where a missing secret
+    # must stop the process rather than let it run against a default.
+    environment: Literal["dev", "testnet", "mainnet"] = "dev"
     # Names the process in logs and is the ErrorInfo domain (`<service_name>.gx`).
     service_name: str = "gx"
     listen: str = "127.0.0.1:50051"
@@ -103,6 +126,22 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     health_check_interval_seconds: float = Field(default=5.0, gt=0)
     health_check_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _required_settings_given(self) -> ServiceSettings:
+        if self.environment == "dev":
+            return self
+        for path in self.required_outside_dev:
+            *groups, field = path.split(".")
+            holder: BaseModel = self
+            for group in groups:
+                holder = getattr(holder, group)
+            value = getattr(holder, field)
+            given = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+            if field not in holder.model_fields_set or not given.strip():
+                variable = "GX_" + "__".join(part.upper() for part in path.split("."))
+                raise MissingSettingError(self.service_name, variable, self.environment)
+        return self
 
     @property
     def error_domain(self) -> str:

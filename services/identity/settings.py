@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from services.common.settings import ServiceSettings
+from services.common.settings import MissingSettingError, ServiceSettings
 from services.identity.passwords import OWASP_MEMORY_KIB, OWASP_PARALLELISM, OWASP_TIME_COST
 
 
@@ -59,3 +60,15 @@ class IdentitySettings(ServiceSettings):
     service_name: str = "identity"
     listen: str = "127.0.0.1:50051"
     identity: IdentityOptions = IdentityOptions()
+
+    # Outside dev the signing keys come from a mounted Secret: never a directory identity would
+    # create (and fill with a fresh key) because the setting or the mount is missing.
+    required_outside_dev: ClassVar[tuple[str, ...]] = (*ServiceSettings.required_outside_dev, "identity.keys_dir")
+
+    @model_validator(mode="after")
+    def _keys_dir_exists(self) -> IdentitySettings:
+        if self.environment != "dev" and not self.identity.keys_dir.is_dir():
+            raise MissingSettingError(
+                self.service_name, "GX_IDENTITY__KEYS_DIR", self.environment, "does not name an existing directory"
+            )
+        return self
