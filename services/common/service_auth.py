@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.common.auth import ROLE_SERVICE, Principal, TokenVerifier
 from services.common.errors import Unauthenticated
+from services.common.logging import current_traceparent
 
 _log = logging.getLogger("gx.service_auth")
 
@@ -167,14 +168,19 @@ class ServiceTokenSource:
 
 
 class _BearerInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    """Adds the service token to every unary call of a channel."""
+    """Adds the service token, and the current trace, to every unary call of a channel."""
 
     def __init__(self, source: ServiceTokenSource) -> None:
         self._source = source
 
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        metadata = [m for m in (client_call_details.metadata or ()) if m[0] != "authorization"]
+        metadata = [m for m in (client_call_details.metadata or ()) if m[0] not in ("authorization", "traceparent")]
         metadata.extend(self._source.metadata())
+        # The serving call's W3C trace goes on with the call (services.common.logging), so the
+        # receiver logs under the same trace_id.
+        traceparent = current_traceparent()
+        if traceparent is not None:
+            metadata.append(("traceparent", traceparent))
         details = client_call_details._replace(metadata=metadata)
         return await continuation(details, request)
 
