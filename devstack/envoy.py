@@ -439,6 +439,8 @@ def _access_log() -> list[dict[str, Any]]:
         "duration_ms": "%DURATION%",
         "upstream": "%UPSTREAM_CLUSTER%",
         "request_id": "%REQ(X-REQUEST-ID)%",
+        # The client's W3C trace header, so `gx dev logs --trace ID` shows the edge's line too.
+        "traceparent": "%REQ(TRACEPARENT)%",
         "bytes_in": "%BYTES_RECEIVED%",
         "bytes_out": "%BYTES_SENT%",
     }

@@ -52,17 +52,22 @@ def test_a_transfers_trace_id_is_in_every_process_it_crossed(mesh: EdgeStack, ad
     while True:
         done = _trace_lines(mesh, trace_id)
         parts = {line.split("|", 1)[0].strip() for line in done.stdout.splitlines()}
-        if {"wallet", "outbox", "projector"} <= parts or time.monotonic() > deadline:
+        if {"edge", "wallet", "outbox", "projector"} <= parts or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     assert done.returncode == 0, done.stderr
-    assert {"wallet", "outbox", "projector"} <= parts, done.stdout
-    records = [json.loads(line.split("| ", 1)[1]) for line in done.stdout.splitlines()]
-    assert all(r["trace_id"] == trace_id for r in records)
-    times = [datetime.fromisoformat(r["time"]) for r in records]
+    assert {"edge", "wallet", "outbox", "projector"} <= parts, done.stdout
+    records = [
+        (line.split("|", 1)[0].strip(), json.loads(line.split("| ", 1)[1])) for line in done.stdout.splitlines()
+    ]
+    # Envoy's access line carries the header as sent; every line of our processes its trace_id.
+    assert all(r["traceparent"].split("-")[1] == trace_id for part, r in records if part == "edge")
+    ours = [(part, r) for part, r in records if part != "edge"]
+    assert all(r["trace_id"] == trace_id for _, r in ours)
+    times = [datetime.fromisoformat(r["time"]) for _, r in ours]
     assert times == sorted(times)
-    # The first line is the edge-facing service's: the request comes before the work it caused.
-    assert done.stdout.splitlines()[0].split("|", 1)[0].strip() == "wallet", done.stdout
+    # The first of our lines is the edge-facing service's: the request comes before the work it caused.
+    assert ours[0][0] == "wallet", done.stdout
 
     unknown = _trace_lines(mesh, secrets.token_hex(16))
     assert unknown.returncode == 1 and "no line of trace" in unknown.stderr
