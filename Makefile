@@ -127,4 +127,7 @@ image: ## Build the gx-mesh image without Docker or a registry (Debian's mmdebst
 	  else echo "make image needs Debian's buildah and mmdebstrap: sudo apt-get install buildah mmdebstrap" >&2; exit 1; fi; }
 	tools/image.sh
 
-.PHONY: hadolint image
+image-smoke: venv ## After `make image`: each process's entry point inside the image as uid 10001 (imports, --help, Envoy validates the rendered edge config, pg_dump).
+	tools/image_smoke.sh
+
+.PHONY: hadolint image image-smoke

@@ -46,8 +46,14 @@ if ! "${BUILDAH[@]}" inspect --type image "$BASE_IMAGE" >/dev/null 2>&1 || [ "$B
   touch "$WORK/base.imported"
 fi
 
-# 3. The Containerfile's own steps on that base.
-"${BUILDAH[@]}" bud --isolation chroot --pull=false --layers \
+# 3. The Containerfile's own steps on that base. pip inside them trusts what the host's pip trusts:
+#    the host's pip.conf and CA bundle are bind-mounted read-only into each RUN step (a machine
+#    behind a TLS-inspecting proxy), never copied into a layer.
+mounts=()
+for f in /etc/pip.conf /etc/ssl/certs/ca-certificates.crt; do
+  [ -s "$f" ] && mounts+=(--volume "$f:$f:ro")
+done
+"${BUILDAH[@]}" bud --isolation chroot --pull=false --layers "${mounts[@]}" \
   --build-arg BASE="$BASE_IMAGE" -f Containerfile -t "localhost/$NAME:$TAG" .
 
 # 4. An OCI archive and its digest.
