@@ -1,6 +1,8 @@
 """One request followed across processes: a transfer sent through the real Envoy edge (REST) with a
 W3C traceparent leaves lines with its trace_id in the wallet's, the outbox worker's and the
-projector's logs, and `gx dev logs --trace ID` prints them from the stack's log files in time order."""
+projector's logs, and `gx dev logs --trace ID` prints them from the stack's log files in time order.
+
+It lives in this package to reuse its whole mesh and bootstrapped admin (no second mesh to start)."""
 
 from __future__ import annotations
 
