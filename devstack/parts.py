@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import descriptor, edge_openapi, envoy, health, processes, redis
+from devstack import descriptor, edge_openapi, envoy, health, postgres, processes, redis
 from devstack.config import StackConfig
 from devstack.errors import StackError
 from devstack.postgres import PostgresServer
@@ -132,6 +132,16 @@ def _python_env(cfg: StackConfig, **extra: str) -> dict[str, str]:
 def database_url(cfg: StackConfig) -> str:
     """The stack's SQLAlchemy URL (`postgresql+psycopg://...`)."""
     return f"postgresql+psycopg://postgres@{cfg.host}:{cfg.port('postgres')}/{DATABASE}"
+
+
+def process_database_url(cfg: StackConfig, process: str) -> str:
+    """The URL a GX process connects with: its own least-privilege user (devstack/postgres.py)."""
+    return postgres.process_url(database_url(cfg), process)
+
+
+def process_env(cfg: StackConfig, process: str) -> dict[str, str]:
+    """`gx_env` for one GX process: the same settings, with the database URL of its own user."""
+    return {**gx_env(cfg), "GX_DATABASE__URL": process_database_url(cfg, process)}
 
 
 def redis_url(cfg: StackConfig) -> str:
@@ -318,6 +328,8 @@ class MigrationsPart(Part):
             raise StackError(
                 f"migrations: gx db upgrade failed (exit {result.returncode}):\n{processes.tail(log, 15)}"
             )
+        # The group roles exist now; each process gets its LOGIN user in its group.
+        postgres.ensure_process_users(database_url(cfg).replace("postgresql+psycopg://", "postgresql://", 1))
 
     def wait_healthy(self, cfg: StackConfig, progress: Callable[[str], None] | None = None) -> None:
         return None
@@ -388,7 +400,7 @@ class ServicePart(ProcessPart):
         ensure_service_keys(cfg)
         env = _python_env(
             cfg,
-            **gx_env(cfg),
+            **process_env(cfg, self.name),
             GX_LISTEN=cfg.address(self.name),
             GX_METRICS_LISTEN=cfg.address(f"{self.name}_metrics"),
             GX_AUTH__SERVICE_KEY_FILE=str(service_key_file(cfg, self.name)),
@@ -404,7 +416,11 @@ class WorkerPart(ProcessPart):
     """A GX worker (`python -m outbox` / `projector`); healthy when its metrics port answers /healthz."""
 
     def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
-        env = _python_env(cfg, **gx_env(cfg), GX_METRICS_LISTEN=cfg.address(f"{self.name}_metrics"))
+        env = _python_env(
+            cfg,
+            **process_env(cfg, self.name),
+            GX_METRICS_LISTEN=cfg.address(f"{self.name}_metrics"),
+        )
         # A worker with an admin gRPC server (the outbox) gets its own port; the others none.
         env["GX_LISTEN"] = cfg.address(self.name) if self.name in cfg.ports else ""
         return [sys.executable, "-m", self.name], env

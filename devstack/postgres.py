@@ -430,3 +430,60 @@ class PostgresServer:
 
         with psycopg.connect(self.url(driver=""), autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- per-process roles ----------------------------------------------------------------------------
+
+# Every GX process's LOGIN user and the NOLOGIN group role it belongs to (created by the migration
+# 0011_process_roles, which grants the group roles what each process may do).
+PROCESS_GROUP_ROLES = {
+    "identity": "gx_identity",
+    "wallet": "gx_wallet",
+    "licensing": "gx_licensing",
+    "outbox": "gx_outbox",
+    "projector": "gx_projector",
+}
+
+
+def process_user(process: str) -> str:
+    """The LOGIN user a process connects as (`gx_wallet_app` for `wallet`)."""
+    return f"{PROCESS_GROUP_ROLES[process]}_app"
+
+
+def process_url(url: str, process: str) -> str:
+    """Return `url` (a superuser's `scheme://postgres@host:port/db`) with the process's own user in it."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{process_user(process)}@{rest.split('@', 1)[1]}"
+
+
+def ensure_process_users(url: str, processes: tuple[str, ...] | None = None) -> None:
+    """Create each process's LOGIN user as a member of its group role, once (run after migrations).
+
+    The dev cluster trusts local connections, so the users have no password; a cluster with
+    password authentication gets its users from the operator instead (manifests/README).
+
+    Args:
+        url: A libpq URL of a superuser connection to the cluster.
+        processes: Which processes (default: all).
+
+    Raises:
+        StackError: A group role does not exist (the migrations have not run).
+    """
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        for process in processes or tuple(PROCESS_GROUP_ROLES):
+            group, user = PROCESS_GROUP_ROLES[process], process_user(process)
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (group,)).fetchone() is None:
+                raise StackError(f"postgres: role {group} does not exist; run the migrations first")
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone() is not None:
+                continue
+            try:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(
+                        sql.Identifier(user), sql.Identifier(group)
+                    )
+                )
+            except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                pass  # another stack on this cluster created it meanwhile

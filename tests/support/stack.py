@@ -146,7 +146,8 @@ class EdgeStack:
         admin_url: Envoy's admin interface.
         grpc: Direct gRPC address by service (`identity` → `127.0.0.1:PORT`).
         metrics: Metrics address by process.
-        database_url: SQLAlchemy URL of the stack's (migrated) database.
+        database_url: SQLAlchemy URL of the stack's (migrated) database, as its owner (`postgres`);
+            the stack's processes connect as their own least-privilege users instead.
         redis_url: The stack's Redis URL.
         keys_dir: Identity's signing keys directory.
         state_dir: The state directory (logs in `logs/`).

@@ -13,6 +13,7 @@ from pathlib import Path
 from google.protobuf import json_format
 from gx.ledger.v1 import queries_pb2
 
+from devstack.postgres import PROCESS_GROUP_ROLES, ensure_process_users, process_url
 from fabric_client import Gateway, load_msp_identity
 from tests.support.ledger import REPO_ROOT, Ledger, free_port
 
@@ -45,6 +46,12 @@ class WorkerProcess:
     async def start(self) -> WorkerProcess:
         full = {**os.environ, **self.env}
         full["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")])
+        # The worker connects as its own least-privilege user (migration 0011), as under `gx dev up`,
+        # so these tests prove its grants suffice.
+        url = full.get("GX_DATABASE__URL", "")
+        if self.module in PROCESS_GROUP_ROLES and "://postgres@" in url:
+            ensure_process_users(url.replace("postgresql+psycopg://", "postgresql://", 1), (self.module,))
+            full["GX_DATABASE__URL"] = process_url(url, self.module)
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", self.module, cwd=str(REPO_ROOT), env=full,

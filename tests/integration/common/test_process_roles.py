@@ -1,0 +1,99 @@
+"""Least-privilege roles (migration 0011): each process's own user may write only what it must.
+
+Real PostgreSQL, the migrated schema and the LOGIN users the dev stack creates: every write a
+role must not do is refused with permission denied (42501), and the writes it needs succeed, so
+the test fails both on a missing revoke and on a grant that went missing. Every write runs in a
+transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from devstack.postgres import ensure_process_users, process_url
+from services.common import migrate
+from tests.support.stack import PostgresHandle
+
+# A write per target; each is valid SQL against the migrated schema (a refused privilege is checked
+# before any row is touched, so the tables may be empty).
+_WRITES = {
+    "identity": "UPDATE identity.users SET email = email",
+    "licensing": "UPDATE licensing.partners SET state = state",
+    "ledger": "UPDATE ledger.wallets SET balance_qirat = balance_qirat",
+    "ledger_insert": "INSERT INTO ledger.system_status (id, block_number, update_time) VALUES (1, 1, now())",
+    "outbox_update": "UPDATE outbox.commands SET status = status",
+    "ddl": "CREATE TABLE outbox.intruder (id int)",
+}
+
+# What each process must NOT be able to do.
+_DENIED = {
+    "wallet": ("identity", "licensing", "ledger", "ledger_insert", "outbox_update", "ddl"),
+    "identity": ("licensing", "ledger", "ledger_insert", "outbox_update", "ddl"),
+    "licensing": ("identity", "ledger", "ledger_insert", "outbox_update", "ddl"),
+    "outbox": ("identity", "licensing", "ledger", "ledger_insert", "ddl"),
+    "projector": ("identity", "licensing", "outbox_update", "ddl"),
+}
+# And what it must (the grants are sufficient for these).
+_ALLOWED = {
+    "identity": ("identity",),
+    "licensing": ("licensing",),
+    "outbox": ("outbox_update",),
+    "projector": ("ledger", "ledger_insert"),
+}
+
+
+@pytest.fixture(scope="module")
+def libpq_url(postgres: PostgresHandle) -> Iterator[str]:
+    """A migrated fresh database (its superuser libpq URL), with the per-process users in place."""
+    url = postgres.create_database("roles")
+    try:
+        migrate.upgrade(url)
+        plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        ensure_process_users(plain)
+        yield plain
+    finally:
+        postgres.drop_database(url)
+
+
+def _attempt(url: str, process: str, sql: str) -> None:
+    """Run `sql` as `process`'s own user in a transaction that is rolled back."""
+    with psycopg.connect(process_url(url, process), connect_timeout=5) as conn:
+        try:
+            conn.execute(sql)
+        finally:
+            conn.rollback()
+
+
+@pytest.mark.parametrize(("process", "target"), [(p, t) for p, targets in _DENIED.items() for t in targets])
+def test_a_process_cannot_write_what_it_does_not_own(libpq_url: str, process: str, target: str) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+        _attempt(libpq_url, process, _WRITES[target])
+
+
+@pytest.mark.parametrize(("process", "target"), [(p, t) for p, targets in _ALLOWED.items() for t in targets])
+def test_a_process_can_write_its_own_tables(libpq_url: str, process: str, target: str) -> None:
+    _attempt(libpq_url, process, _WRITES[target])
+
+
+def test_a_service_records_a_command_through_the_outbox(libpq_url: str) -> None:
+    # The INSERT fires the live-keys trigger (running as the inserting role) and takes the seq default.
+    sql = (
+        "INSERT INTO outbox.commands (id, command_type, payload, request_id, order_keys, exclusive_keys)"
+        " VALUES (gen_random_uuid(), 'Probe', '{}', gen_random_uuid()::text, ARRAY['w:1'], ARRAY['w:1'])"
+    )
+    for service in ("wallet", "identity", "licensing"):
+        _attempt(libpq_url, service, sql)
+
+
+def test_tables_created_by_a_later_migration_get_the_same_grants(libpq_url: str) -> None:
+    # Default privileges: a table the migrating role adds to ledger is the projector's to write
+    # and everyone else's to read only.
+    with psycopg.connect(libpq_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE ledger.later (id int)")
+    _attempt(libpq_url, "projector", "INSERT INTO ledger.later VALUES (1)")
+    _attempt(libpq_url, "wallet", "SELECT * FROM ledger.later")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _attempt(libpq_url, "wallet", "INSERT INTO ledger.later VALUES (1)")
