@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	# xds-protos ships an older copy of opentelemetry/proto/...; which copy pip leaves depends on
+	# its install order. The OTLP exporter needs opentelemetry-proto's own, so it goes in last.
+	$(PY) -m pip install -q --no-deps --force-reinstall -c requirements.lock opentelemetry-proto
 	# Generated code (and the repo root, for tools run from elsewhere) on the venv's path.
 	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "gx_mesh_gen.pth").write_text(str(pathlib.Path("gen/python").resolve()) + "\n" + str(pathlib.Path(".").resolve()) + "\n")'
 	touch $(STAMP)
