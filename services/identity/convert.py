@@ -9,14 +9,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from gx.identity.v1 import identity_pb2
 from gx.type.v1 import access_pb2
 
+from services.common.enums import by_short_name
 from services.identity import models
 
-_ROLE_BY_NAME = {
-    "USER": access_pb2.ROLE_USER,
-    "ADMIN": access_pb2.ROLE_ADMIN,
-    "SUPER_ADMIN": access_pb2.ROLE_SUPER_ADMIN,
-    "PARTNER": access_pb2.ROLE_PARTNER,
-}
+# Every role a user may hold, by its claim spelling. SERVICE is not one: it belongs to services'
+# own tokens, and identity never stores or grants it.
+_ROLE_BY_NAME = {name: role for name, role in by_short_name(access_pb2.Role).items() if role != access_pb2.ROLE_SERVICE}
 _NAME_BY_ROLE = {v: k for k, v in _ROLE_BY_NAME.items()}
 
 

@@ -8,16 +8,14 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 from gx.licensing.v1 import licensing_pb2 as pb
 
-PARTNER_STATES = {"PENDING": pb.PARTNER_STATE_PENDING, "ACTIVE": pb.PARTNER_STATE_ACTIVE, "SUSPENDED": pb.PARTNER_STATE_SUSPENDED}
+from services.common.enums import by_short_name
+
+# Stored spelling (`ACTIVE`, `FREE`, `LIVE`) ↔ enum value, from the enums themselves.
+PARTNER_STATES = by_short_name(pb.PartnerState)
 PARTNER_STATE_NAMES = {v: k for k, v in PARTNER_STATES.items()}
-TIERS = {
-    "FREE": pb.LICENSE_TIER_FREE,
-    "BASIC": pb.LICENSE_TIER_BASIC,
-    "PREMIUM": pb.LICENSE_TIER_PREMIUM,
-    "ENTERPRISE": pb.LICENSE_TIER_ENTERPRISE,
-}
+TIERS = by_short_name(pb.LicenseTier)
 TIER_NAMES = {v: k for k, v in TIERS.items()}
-ENVIRONMENTS = {"LIVE": pb.API_KEY_ENVIRONMENT_LIVE, "TEST": pb.API_KEY_ENVIRONMENT_TEST}
+ENVIRONMENTS = by_short_name(pb.ApiKeyEnvironment)
 ENVIRONMENT_NAMES = {v: k for k, v in ENVIRONMENTS.items()}
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from gx.licensing.v1 import licensing_pb2
 from pydantic import BaseModel, Field, field_validator
 
+from services.common.enums import by_short_name
 from services.common.settings import ServiceSettings
 
-_TIERS = ("FREE", "BASIC", "PREMIUM", "ENTERPRISE")
+# Every tier needs a quota: a tier added to the proto without one fails at start-up.
+_TIERS = tuple(by_short_name(licensing_pb2.LicenseTier))
 
 
 class LicensingOptions(BaseModel):
