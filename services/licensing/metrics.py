@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import weakref
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from services.common.metrics import PerRegistry
 
 
-class LicensingMetrics:
-    """Counters on licensing's /metrics, created once per registry (tests run several servers in
-    one process, and a name may be registered only once per registry)."""
-
-    _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, LicensingMetrics] = weakref.WeakKeyDictionary()
+class LicensingMetrics(PerRegistry):
+    """Counters on licensing's /metrics (`LicensingMetrics.for_registry(registry)`)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.decisions = Counter(
@@ -32,13 +29,3 @@ class LicensingMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=registry,
         )
-
-    @classmethod
-    def for_registry(cls, registry: CollectorRegistry | None = None) -> LicensingMetrics:
-        """The metrics of a registry (the process default when None), created once."""
-        registry = registry or REGISTRY
-        metrics = cls._by_registry.get(registry)
-        if metrics is None:
-            metrics = cls(registry)
-            cls._by_registry[registry] = metrics
-        return metrics
