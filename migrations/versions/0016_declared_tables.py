@@ -1,0 +1,23 @@
+"""Reserved for C (issue 13 item 3): whatever aligning the migrations with the declared tables needs. No-op until filled.
+
+Revision ID: 0016_declared_tables
+Revises: 0015_partner_webhooks
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0016_declared_tables"
+down_revision: str | None = "0015_partner_webhooks"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
