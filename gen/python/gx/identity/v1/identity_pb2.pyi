@@ -53,7 +53,7 @@ KYC_DOCUMENT_TYPE_PROOF_OF_ADDRESS: KycDocumentType
 KYC_DOCUMENT_TYPE_SELFIE: KycDocumentType
 
 class User(_message.Message):
-    __slots__ = ("user_id", "email", "display_name", "country_code", "roles", "state", "create_time", "update_time")
+    __slots__ = ("user_id", "email", "display_name", "country_code", "roles", "state", "create_time", "update_time", "email_verified")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,7 @@ class User(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_VERIFIED_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     email: str
     display_name: str
@@ -70,7 +71,8 @@ class User(_message.Message):
     state: UserState
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., country_code: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_access_pb2.Role, str]]] = ..., state: _Optional[_Union[UserState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    email_verified: bool
+    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., country_code: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_access_pb2.Role, str]]] = ..., state: _Optional[_Union[UserState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., email_verified: bool = ...) -> None: ...
 
 class KycDocument(_message.Message):
     __slots__ = ("type", "sha256")

@@ -127,6 +127,31 @@ class IdentityServiceStub(object):
                 request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenRequest.SerializeToString,
                 response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenResponse.FromString,
                 _registered_method=True)
+        self.VerifyEmail = channel.unary_unary(
+                '/gx.identity.v1.IdentityService/VerifyEmail',
+                request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.VerifyEmailRequest.SerializeToString,
+                response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.VerifyEmailResponse.FromString,
+                _registered_method=True)
+        self.ResendVerificationEmail = channel.unary_unary(
+                '/gx.identity.v1.IdentityService/ResendVerificationEmail',
+                request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ResendVerificationEmailRequest.SerializeToString,
+                response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ResendVerificationEmailResponse.FromString,
+                _registered_method=True)
+        self.RequestPasswordReset = channel.unary_unary(
+                '/gx.identity.v1.IdentityService/RequestPasswordReset',
+                request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetRequest.SerializeToString,
+                response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.ResetPassword = channel.unary_unary(
+                '/gx.identity.v1.IdentityService/ResetPassword',
+                request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ResetPasswordRequest.SerializeToString,
+                response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ResetPasswordResponse.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/gx.identity.v1.IdentityService/ChangePassword',
+                request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer(object):
@@ -302,6 +327,63 @@ class IdentityServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VerifyEmail(self, request, context):
+        """Confirms the caller's email address with the code the verification mail carried
+        (sent at registration and by ResendVerificationEmail). A code is single use and
+        expires (24 hours by default); only the latest mail's code works. A wrong, used,
+        expired or superseded code fails INVALID_ARGUMENT `VERIFICATION_CODE_INVALID`.
+        Verifying an already verified address succeeds. KYC submission needs a verified
+        email.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendVerificationEmail(self, request, context):
+        """Sends a new verification mail to the caller's address; codes sent before stop
+        working. Limited per account (3 an hour by default): over the limit fails
+        RESOURCE_EXHAUSTED `VERIFICATION_RESEND_LIMITED` with `retry_after_seconds`. An
+        address already verified fails FAILED_PRECONDITION `EMAIL_ALREADY_VERIFIED`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestPasswordReset(self, request, context):
+        """Starts a forgotten-password reset: when the email belongs to an account, a mail
+        with a single-use reset token (valid 15 minutes) is sent to it. The answer is the
+        same, empty and immediate, whether or not the email is registered: it is given
+        before the email is even looked up, so neither its content nor its timing tells
+        which emails exist. Requests are limited per client address (RESOURCE_EXHAUSTED
+        `PASSWORD_RESET_LIMITED`, the same for every email) and per email (over that limit
+        no further mail is sent, with the same answer).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetPassword(self, request, context):
+        """Sets a new password with a reset token from RequestPasswordReset's mail. The new
+        password follows the registration rules. On success every session of the account
+        ends (refresh tokens and access tokens alike) and a notice is mailed to the
+        account's address. A wrong, used or expired token fails INVALID_ARGUMENT
+        `RESET_TOKEN_INVALID`, whatever the reason, and says nothing about the account.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """Changes the caller's password, given the current one. Every session of the account
+        ends, the caller's included, and the answer carries a new session (shaped like
+        Login's) so the caller carries on: other devices must log in again. A wrong current
+        password fails INVALID_ARGUMENT `WRONG_PASSWORD` and counts against the login
+        throttle of the account, so a stolen access token cannot guess passwords freely.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -389,6 +471,31 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.IssuePartnerToken,
                     request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenRequest.FromString,
                     response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenResponse.SerializeToString,
+            ),
+            'VerifyEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyEmail,
+                    request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.VerifyEmailRequest.FromString,
+                    response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.VerifyEmailResponse.SerializeToString,
+            ),
+            'ResendVerificationEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendVerificationEmail,
+                    request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ResendVerificationEmailRequest.FromString,
+                    response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ResendVerificationEmailResponse.SerializeToString,
+            ),
+            'RequestPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPasswordReset,
+                    request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetRequest.FromString,
+                    response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetResponse.SerializeToString,
+            ),
+            'ResetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPassword,
+                    request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ResetPasswordRequest.FromString,
+                    response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ResetPasswordResponse.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -856,6 +963,141 @@ class IdentityService(object):
             '/gx.identity.v1.IdentityService/IssuePartnerToken',
             gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenRequest.SerializeToString,
             gx_dot_identity_dot_v1_dot_identity__service__pb2.IssuePartnerTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.identity.v1.IdentityService/VerifyEmail',
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.VerifyEmailRequest.SerializeToString,
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.VerifyEmailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendVerificationEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.identity.v1.IdentityService/ResendVerificationEmail',
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ResendVerificationEmailRequest.SerializeToString,
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ResendVerificationEmailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.identity.v1.IdentityService/RequestPasswordReset',
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetRequest.SerializeToString,
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.identity.v1.IdentityService/ResetPassword',
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ResetPasswordRequest.SerializeToString,
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ResetPasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.identity.v1.IdentityService/ChangePassword',
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordRequest.SerializeToString,
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordResponse.FromString,
             options,
             channel_credentials,
             insecure,
