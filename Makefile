@@ -51,7 +51,10 @@ openapi-lint: gen-check ## Lint gen/openapi/openapi.json with Redocly CLI (npm, 
 manifests-lint: venv ## Render every kustomize overlay and validate it strictly against the Kubernetes schemas.
 	$(PY) -m manifests.validate
 
-lint: gen-check openapi-lint manifests-lint hadolint ## buf format/lint/breaking, ruff, the OpenAPI document (validated, Redocly), the manifests, the Containerfile.
+schema-check: venv ## alembic check on a throwaway PostgreSQL at head: the migrations and the declared tables (migrations/declared.py) agree.
+	$(PY) tools/schema_check.py
+
+lint: gen-check openapi-lint manifests-lint hadolint schema-check ## buf format/lint/breaking, ruff, the OpenAPI document (validated, Redocly), the manifests, the Containerfile, the schema check.
 	$(VENV)/bin/buf format --diff --exit-code
 	$(VENV)/bin/buf lint
 	# Breaking changes against main: main's protos plus the same third_party (git-ignored, so a
@@ -91,7 +94,7 @@ test: descriptor browser promtool ## Run every test (starts and stops what the t
 bench: descriptor ## Run the benchmarks (by hand; figures go in the issue note).
 	$(PY) -m bench
 
-.PHONY: help venv gen gen-check descriptor openapi-lint manifests-lint lint up down status browser promtool test bench
+.PHONY: help venv gen gen-check descriptor openapi-lint manifests-lint schema-check lint up down status browser promtool test bench
 
 # --- client SDKs (sdk/): built from the generated code, so gen-check first -------------------------
 SDK_PY := sdk/python
