@@ -57,6 +57,9 @@ users = Table(
     Column("frozen_at", _TS),
     Column("created_at", _TS, nullable=False),
     Column("updated_at", _TS, nullable=False),
+    # When the user confirmed their email with a verification mail's code (migration 0014);
+    # KYC submission needs it. NULL: not verified.
+    Column("email_verified_at", _TS),
     CheckConstraint(_in("state", LIFECYCLE_STATES), name="users_state_check"),
     CheckConstraint(
         f"roles <@ ARRAY[{', '.join(repr(r) for r in ROLE_NAMES)}]::text[]", name="users_roles_check"
@@ -138,4 +141,37 @@ audit_events = Table(
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("created_at", _TS, nullable=False),
     Index("audit_events_subject_idx", "subject_user_id", "created_at"),
+)
+
+# --- Accounts (migration 0014): email verification codes and password reset tokens ---
+
+# What a token is for: VERIFY_EMAIL confirms the address it was mailed to; RESET_PASSWORD sets
+# a new password without the old one.
+ACCOUNT_TOKEN_PURPOSES = ("VERIFY_EMAIL", "RESET_PASSWORD")
+
+# One single-use token sent by mail, stored by hash only (services.identity.account_tokens).
+# A token is live while used_at and revoked_at are NULL and expires_at is ahead; a newer token
+# of the same purpose, or a password change, revokes the older live ones.
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("id", _UUID, primary_key=True),
+    Column("user_id", _UUID, ForeignKey(f"{SCHEMA}.users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    # The address the token was mailed to: verifying confirms this address, not whatever
+    # the account's email is by then.
+    Column("email", Text, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("expires_at", _TS, nullable=False),
+    Column("used_at", _TS),
+    Column("revoked_at", _TS),
+    CheckConstraint(_in("purpose", ACCOUNT_TOKEN_PURPOSES), name="account_tokens_purpose_check"),
+    # Superseding finds a user's live tokens of one purpose.
+    Index(
+        "account_tokens_live_idx",
+        "user_id",
+        "purpose",
+        postgresql_where=text("used_at IS NULL AND revoked_at IS NULL"),
+    ),
 )
