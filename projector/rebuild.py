@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-# Every table the projector fills from events. Bookkeeping that must survive a rebuild
-# (checkpoints, which carries the generation; poison_events, the operators' record) is not here.
-READ_MODEL_TABLES = (
-    "ledger.projected_txs",
-    "ledger.wallets",
-    "ledger.users",
-    "ledger.transactions",
-    "ledger.system_status",
-    "ledger.system_parameters",
-    "ledger.admins",
-    "ledger.countries",
-    "ledger.organizations",
-    "ledger.multisig_txs",
-    "ledger.loans",
-    "ledger.proposals",
-    "ledger.votes",
-)
+from projector import store
+from projector.tables import READ_MODELS, checkpoints
+
+# Every table the projector fills from events, by schema-qualified name (what `reset` empties).
+READ_MODEL_TABLES = tuple(table.fullname for table in READ_MODELS)
 
 
 async def reset(conn: AsyncConnection, name: str) -> int:
@@ -34,19 +22,23 @@ async def reset(conn: AsyncConnection, name: str) -> int:
     Returns:
         The new generation.
     """
-    await conn.execute(
-        text("INSERT INTO ledger.checkpoints (name) VALUES (:n) ON CONFLICT (name) DO NOTHING"), {"n": name}
-    )
-    await conn.execute(text("SELECT 1 FROM ledger.checkpoints WHERE name = :n FOR UPDATE"), {"n": name})
+    await store.ensure_checkpoint(conn, name)
+    await conn.execute(select(checkpoints.c.name).where(checkpoints.c.name == name).with_for_update())
+    # One TRUNCATE of all of them (Core has no TRUNCATE); the names come from the declarations.
     await conn.execute(text(f"TRUNCATE {', '.join(READ_MODEL_TABLES)} RESTART IDENTITY"))
     generation = (
         await conn.execute(
-            text(
-                "UPDATE ledger.checkpoints SET block_number = NULL, tx_id = NULL, events_applied = 0,"
-                " last_event_time = NULL, generation = generation + 1, updated_at = now()"
-                " WHERE name = :n RETURNING generation"
-            ),
-            {"n": name},
+            update(checkpoints)
+            .where(checkpoints.c.name == name)
+            .values(
+                block_number=None,
+                tx_id=None,
+                events_applied=0,
+                last_event_time=None,
+                generation=checkpoints.c.generation + 1,
+                updated_at=func.now(),
+            )
+            .returning(checkpoints.c.generation)
         )
     ).scalar_one()
     return int(generation)

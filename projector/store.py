@@ -1,11 +1,14 @@
-"""SQL of the projector's own bookkeeping: checkpoint, projected transactions, poison events."""
+"""The projector's own bookkeeping (checkpoint, projected transactions, poison events), over `projector.tables`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projector.tables import checkpoints, poison_events, projected_txs
 
 
 @dataclass(frozen=True)
@@ -27,20 +30,22 @@ class Checkpoint:
 
 async def load_checkpoint(conn: AsyncConnection, name: str, *, for_update: bool = False) -> Checkpoint:
     """Read (creating if needed) the checkpoint row of one projection."""
-    await conn.execute(
-        text("INSERT INTO ledger.checkpoints (name) VALUES (:name) ON CONFLICT (name) DO NOTHING"),
-        {"name": name},
-    )
-    row = (
-        await conn.execute(
-            text(
-                "SELECT block_number, tx_id, generation, events_applied FROM ledger.checkpoints WHERE name = :name"
-                + (" FOR UPDATE" if for_update else "")
-            ),
-            {"name": name},
-        )
-    ).one()
+    await ensure_checkpoint(conn, name)
+    query = select(
+        checkpoints.c.block_number,
+        checkpoints.c.tx_id,
+        checkpoints.c.generation,
+        checkpoints.c.events_applied,
+    ).where(checkpoints.c.name == name)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).one()
     return Checkpoint(row.block_number, row.tx_id, row.generation, row.events_applied)
+
+
+async def ensure_checkpoint(conn: AsyncConnection, name: str) -> None:
+    """Create the checkpoint row of one projection (at no block) unless it exists."""
+    await conn.execute(insert(checkpoints).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
 
 
 async def save_checkpoint(
@@ -48,21 +53,25 @@ async def save_checkpoint(
 ) -> None:
     """Move the checkpoint to (block, tx) in the caller's transaction (the one that applied it)."""
     await conn.execute(
-        text(
-            "UPDATE ledger.checkpoints SET block_number = :block, tx_id = :tx, events_applied = events_applied + :n,"
-            " last_event_time = COALESCE(:time, last_event_time), updated_at = now() WHERE name = :name"
-        ),
-        {"block": block_number, "tx": tx_id, "n": events, "time": event_time, "name": name},
+        update(checkpoints)
+        .where(checkpoints.c.name == name)
+        .values(
+            block_number=block_number,
+            tx_id=tx_id,
+            events_applied=checkpoints.c.events_applied + events,
+            last_event_time=func.coalesce(
+                literal(event_time, checkpoints.c.last_event_time.type), checkpoints.c.last_event_time
+            ),
+            updated_at=func.now(),
+        )
     )
 
 
 async def lock_generation(conn: AsyncConnection, name: str) -> int | None:
     """Lock the checkpoint row for this transaction and return its generation (None if missing)."""
-    return (
-        await conn.execute(
-            text("SELECT generation FROM ledger.checkpoints WHERE name = :name FOR UPDATE"), {"name": name}
-        )
-    ).scalar()
+    query = select(checkpoints.c.generation).where(checkpoints.c.name == name).with_for_update()
+    generation: int | None = (await conn.execute(query)).scalar()
+    return generation
 
 
 async def mark_projected(
@@ -75,16 +84,20 @@ async def mark_projected(
     tx_time: object = None,
 ) -> bool:
     """Record that `tx_id` is applied; False when it already was (a replay: apply nothing)."""
-    row = (
-        await conn.execute(
-            text(
-                "INSERT INTO ledger.projected_txs (tx_id, block_number, event_count, request_id, command_type, tx_time)"
-                " VALUES (:tx, :block, :n, :rid, :ctype, :time) ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id"
-            ),
-            {"tx": tx_id, "block": block_number, "n": event_count, "rid": request_id, "ctype": command_type, "time": tx_time},
+    statement = (
+        insert(projected_txs)
+        .values(
+            tx_id=tx_id,
+            block_number=block_number,
+            event_count=event_count,
+            request_id=request_id,
+            command_type=command_type,
+            tx_time=tx_time,
         )
-    ).first()
-    return row is not None
+        .on_conflict_do_nothing(index_elements=["tx_id"])
+        .returning(projected_txs.c.tx_id)
+    )
+    return (await conn.execute(statement)).first() is not None
 
 
 async def record_poison(
@@ -99,19 +112,15 @@ async def record_poison(
 ) -> None:
     """Keep the event that stopped the projector, with its position, for operators."""
     await conn.execute(
-        text(
-            "INSERT INTO ledger.poison_events (name, block_number, tx_id, event_index, event_name, payload, error)"
-            " VALUES (:name, :block, :tx, :idx, :ename, :payload, :error)"
-        ),
-        {
-            "name": name,
-            "block": block_number,
-            "tx": tx_id,
-            "idx": event_index,
-            "ename": event_name,
-            "payload": payload,
-            "error": error[:4000],
-        },
+        insert(poison_events).values(
+            name=name,
+            block_number=block_number,
+            tx_id=tx_id,
+            event_index=event_index,
+            event_name=event_name,
+            payload=payload,
+            error=error[:4000],
+        )
     )
 
 
