@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import descriptor, edge_openapi, envoy, health, postgres, processes, redis
+import edge
+from devstack import envoy, health, postgres, processes, redis
 from devstack.config import StackConfig
 from devstack.errors import StackError
 from devstack.postgres import PostgresServer
@@ -449,23 +450,24 @@ class EdgePart(ProcessPart):
 
     def render(self, cfg: StackConfig, path: Path | None = None) -> Path:
         """Write Envoy's configuration for this stack (to `path`, default `config_path`) and return its path."""
-        desc = descriptor.ensure(cfg.repo_root, cfg.state_dir)
         owners = {name: name for name in self.services} | {
             d: p for d, p in self.domains.items() if p in self.services
         }
-        upstreams = {
-            domain: envoy.Upstream(part, cfg.host, cfg.port(part)) for domain, part in owners.items()
-        }
-        settings = envoy.EdgeSettings(
-            host=cfg.host,
-            port=cfg.port("edge"),
-            admin_port=cfg.port("edge_admin"),
-            descriptor=desc,
-            upstreams=upstreams,
-            jwks_upstream="identity" if "identity" in upstreams else None,
-        )
-        config = envoy.build_config(settings, descriptor.read_services(desc))
-        edge_openapi.add_route(config)  # GET /openapi.json (devstack/edge_openapi.py)
+        upstreams = {domain: edge.Upstream(part, cfg.host, cfg.port(part)) for domain, part in owners.items()}
+        try:
+            desc = envoy.ensure_descriptor(cfg.repo_root, cfg.state_dir)
+            settings = edge.EdgeSettings(
+                host=cfg.host,
+                port=cfg.port("edge"),
+                admin_port=cfg.port("edge_admin"),
+                descriptor=desc,
+                upstreams=upstreams,
+                jwks_upstream="identity" if "identity" in upstreams else None,
+            )
+            config = edge.build_config(settings, edge.read_services(desc))
+            edge.add_openapi_routes(config)  # GET /openapi.json and /docs (edge/openapi.py)
+        except edge.EdgeConfigError as exc:
+            raise StackError(str(exc)) from exc  # `gx dev up` reports a StackError in one line
         path = path or self.config_path(cfg)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(config, indent=1))

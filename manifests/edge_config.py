@@ -3,8 +3,8 @@
 The edge pod runs this as an init container (`python -m manifests.edge_config --out ...`) in the
 gx-mesh image, so the routes, the public/authenticated split and the request schemas always come
 from the protos baked into the same image: there is no hand-kept Envoy file to drift from them.
-It reuses the dev stack's generator (`devstack.envoy.build_config`) and changes only what differs
-in a cluster: upstreams are DNS names of headless Services (so Envoy balances per request over
+It uses the edge package's generator (`edge.build_config`, the dev stack's too) and changes only
+what differs in a cluster: upstreams are DNS names of headless Services (so Envoy balances per request over
 every pod instead of pinning one HTTP/2 connection to a virtual IP), the admin interface stays on
 loopback, and a separate ops listener exposes just `/ready` and `/stats/prometheus`. With a
 certificate (testnet, mainnet) the edge serves HTTPS and its plain port only redirects.
@@ -21,17 +21,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devstack import descriptor as gx_descriptor
-from devstack import edge_openapi
-from devstack import envoy as gx_envoy
+import edge
+from edge import clusters, listeners
+from edge.core import JWT_FILTER, SELF_CLUSTER
 
 _ROOT = Path(__file__).resolve().parent.parent
 # Read from the edge ConfigMap; the defaults are the base manifests' Service names and ports.
 _DEFAULT_UPSTREAMS = "identity=identity:50051,wallet=wallet:50052,licensing=licensing:50053"
 _LOOPBACK = "127.0.0.1"
+# The ops listener's route to the admin interface on loopback.
+_ADMIN_CLUSTER = "envoy_admin"
 
 
-def parse_upstreams(text: str) -> dict[str, gx_envoy.Upstream]:
+def parse_upstreams(text: str) -> dict[str, edge.Upstream]:
     """Parse `name=host:port,...` into upstreams.
 
     Args:
@@ -43,82 +45,19 @@ def parse_upstreams(text: str) -> dict[str, gx_envoy.Upstream]:
     Raises:
         ValueError: On an entry without `=` or a port.
     """
-    upstreams: dict[str, gx_envoy.Upstream] = {}
+    upstreams: dict[str, edge.Upstream] = {}
     for entry in filter(None, (part.strip() for part in text.split(","))):
         name, sep, address = entry.partition("=")
         host, colon, port = address.rpartition(":")
         if not sep or not colon or not port.isdigit():
             raise ValueError(f"bad upstream {entry!r}; want name=host:port")
-        upstreams[name] = gx_envoy.Upstream(name=name, host=host, port=int(port))
+        upstreams[name] = edge.Upstream(name=name, host=host, port=int(port))
     return upstreams
-
-
-def _ops_listener(port: int) -> dict[str, Any]:
-    # Only these two admin paths leave the pod: the admin interface also serves mutating
-    # endpoints (/quitquitquit, /logging), which must never be reachable from the network.
-    routes: list[dict[str, Any]] = [
-        {"match": {"path": path}, "route": {"cluster": "envoy_admin"}}
-        for path in ("/ready", "/stats/prometheus")
-    ]
-    routes.append({"match": {"prefix": "/"}, "direct_response": {"status": 404}})
-    return {
-        "name": "ops",
-        "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
-        # Probes and scrapes still get through when a flood has used up the client connections.
-        "ignore_global_conn_limit": True,
-        "filter_chains": [
-            {
-                "filters": [
-                    {
-                        "name": "envoy.filters.network.http_connection_manager",
-                        "typed_config": {
-                            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                            "stat_prefix": "ops",
-                            "route_config": {
-                                "name": "ops",
-                                "virtual_hosts": [{"name": "ops", "domains": ["*"], "routes": routes}],
-                            },
-                            "http_filters": [
-                                {
-                                    "name": "envoy.filters.http.router",
-                                    "typed_config": {
-                                        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
-                                    },
-                                }
-                            ],
-                        },
-                    }
-                ]
-            }
-        ],
-    }
-
-
-def _static_cluster(name: str, port: int) -> dict[str, Any]:
-    return {
-        "name": name,
-        "type": "STATIC",
-        "connect_timeout": "1s",
-        "load_assignment": {
-            "cluster_name": name,
-            "endpoints": [
-                {
-                    "lb_endpoints": [
-                        {
-                            "endpoint": {
-                                "address": {"socket_address": {"address": _LOOPBACK, "port_value": port}}
-                            }
-                        }
-                    ]
-                }
-            ],
-        },
-    }
 
 
 def render(
     descriptor: Path,
-    upstreams: Mapping[str, gx_envoy.Upstream],
+    upstreams: Mapping[str, edge.Upstream],
     *,
     port: int = 8080,
     admin_port: int = 9901,
@@ -128,7 +67,7 @@ def render(
     max_request_bytes: int = 64 * 1024,
     xff_trusted_hops: int = 0,
     address_limits: Mapping[str, int] | None = None,
-    tls: gx_envoy.EdgeTls | None = None,
+    tls: edge.EdgeTls | None = None,
 ) -> dict[str, Any]:
     """Build the edge's Envoy bootstrap for a Kubernetes pod.
 
@@ -145,7 +84,7 @@ def render(
             L4 with `externalTrafficPolicy: Local`, which keeps the client's address). Identity's
             `GX_IDENTITY__TRUSTED_HOPS` must be this + 1.
         address_limits: Requests per minute per client address on register, login, refresh
-            and partner apply (`devstack.envoy.ADDRESS_LIMITED_METHODS`; per edge pod, so N
+            and partner apply (`edge.ADDRESS_LIMITED_METHODS`; per edge pod, so N
             replicas allow N times as many); None: `GX_EDGE_ADDRESS_LIMITS` or the defaults.
         tls: Serve HTTPS on `tls.https_port` (HSTS, modern ciphers) and only redirect on
             `port`; None keeps plain HTTP (the devnet, which has no public address).
@@ -153,7 +92,7 @@ def render(
     Returns:
         The configuration as a JSON-serialisable dict.
     """
-    settings = gx_envoy.EdgeSettings(
+    settings = edge.EdgeSettings(
         host="0.0.0.0",
         port=port,
         admin_port=admin_port,
@@ -164,36 +103,26 @@ def render(
         jwks_upstream="identity" if "identity" in upstreams else None,
         max_request_bytes=max_request_bytes,
         xff_num_trusted_hops=xff_trusted_hops,
-        address_limits=dict(address_limits) if address_limits is not None else gx_envoy.address_limits_from_env(),
+        address_limits=dict(address_limits) if address_limits is not None else edge.address_limits_from_env(),
     )
-    config = gx_envoy.build_config(settings, gx_descriptor.read_services(descriptor))
-    edge_openapi.add_route(config)  # GET /openapi.json, inline (devstack/edge_openapi.py)
+    config = edge.build_config(settings, edge.read_services(descriptor))
+    edge.add_openapi_routes(config)  # GET /openapi.json and /docs, inline (edge/openapi.py)
     config["admin"] = {"address": {"socket_address": {"address": _LOOPBACK, "port_value": admin_port}}}
     static = config["static_resources"]
     for cluster in static["clusters"]:
         if cluster["name"] in upstreams:
-            # Headless Services resolve to every ready pod; re-resolve often so scaling and
-            # rollouts reach the edge within seconds.
-            cluster["type"] = "STRICT_DNS"
-            cluster["dns_lookup_family"] = "V4_ONLY"
-            cluster["dns_refresh_rate"] = "5s"
-            cluster["respect_dns_ttl"] = True
-        elif cluster["name"] == "edge_self":
-            cluster.update(_static_cluster("edge_self", port))
-    for http_filter in _http_filters(config):
-        if http_filter["name"] == "envoy.filters.http.jwt_authn":
+            clusters.resolve_by_dns(cluster)  # headless Services: every ready pod
+        elif cluster["name"] == SELF_CLUSTER:
+            cluster.update(clusters.static_cluster(SELF_CLUSTER, _LOOPBACK, port))
+    for http_filter in listeners.edge_manager(config)["http_filters"]:
+        if http_filter["name"] == JWT_FILTER:
             provider = next(iter(http_filter["typed_config"]["providers"].values()))
             provider["remote_jwks"]["http_uri"]["uri"] = f"http://{_LOOPBACK}:{port}/.well-known/jwks.json"
     if tls is not None:
-        gx_envoy.add_tls(config, tls)
-    static["clusters"].append(_static_cluster("envoy_admin", admin_port))
-    static["listeners"].append(_ops_listener(ops_port))
+        edge.add_tls(config, tls)
+    static["clusters"].append(clusters.static_cluster(_ADMIN_CLUSTER, _LOOPBACK, admin_port))
+    static["listeners"].append(listeners.ops_listener(ops_port, _ADMIN_CLUSTER))
     return config
-
-
-def _http_filters(config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    edge = config["static_resources"]["listeners"][0]
-    return list(edge["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -232,14 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("GX_EDGE_TLS_CERT and GX_EDGE_TLS_KEY go together")
     tls = (
-        gx_envoy.EdgeTls(cert_chain=args.tls_cert, private_key=args.tls_key, https_port=args.https_port)
+        edge.EdgeTls(cert_chain=args.tls_cert, private_key=args.tls_key, https_port=args.https_port)
         if args.tls_cert is not None
         else None
     )
     descriptor = args.descriptor
     if not descriptor.exists():
         # An image built without `make descriptor`: compile next to the output instead.
-        descriptor = gx_descriptor.build(_ROOT, Path(tempfile.mkdtemp(dir=args.out.parent)) / "gx.binpb")
+        descriptor = edge.build_descriptor(_ROOT, Path(tempfile.mkdtemp(dir=args.out.parent)) / "gx.binpb")
     config = render(
         descriptor,
         parse_upstreams(args.upstreams),
@@ -250,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         audience=args.audience,
         max_request_bytes=args.max_request_bytes,
         xff_trusted_hops=args.xff_trusted_hops,
-        address_limits=gx_envoy.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": args.address_limits}),
+        address_limits=edge.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": args.address_limits}),
         tls=tls,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

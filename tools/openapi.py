@@ -6,7 +6,7 @@
 Two files: `openapi.json` (the document, `GET /openapi.json` at the edge) and `docs.html` (the
 offline reference page rendered from it by tools/openapi_docs.py, `GET /docs`).
 
-The descriptor set is compiled here with grpcio-tools' protoc (devstack.descriptor.build, with
+The descriptor set is compiled here with grpcio-tools' protoc (edge.descriptor.build, with
 source info for the comments), so the output depends only on protos/ and never on a stale
 build/. The generator itself is tools/openapi_schema.py; the document is validated with
 openapi-spec-validator before it is written.
@@ -40,7 +40,7 @@ def render(descriptor: Path | None = None) -> tuple[str, str]:
     from openapi_spec_validator import validate
 
     if descriptor is None:
-        from devstack.descriptor import build
+        from edge.descriptor import build
 
         with tempfile.TemporaryDirectory(prefix="gx-openapi-") as tmp:
             data = build(ROOT, Path(tmp) / "gx.binpb").read_bytes()

@@ -1,4 +1,4 @@
-"""The dev stack's edge carries the shared hardening (devstack/envoy.py) and still passes every
+"""The dev stack's edge carries the shared hardening (edge/) and still passes every
 legitimate request: bodies up to the limit both ways, HTTP/2 with bounded streams and windows."""
 
 from __future__ import annotations

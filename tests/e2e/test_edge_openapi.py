@@ -15,9 +15,9 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 
 from devstack.config import REPO_ROOT
-from devstack.descriptor import build
-from devstack.edge_openapi import DOCUMENT, PAGE
-from devstack.envoy import Upstream
+from edge.descriptor import build
+from edge.openapi import DOCUMENT, PAGE
+from edge.settings import Upstream
 from manifests.edge_config import render as render_k8s_edge
 from tests.support.stack import EdgeStack
 

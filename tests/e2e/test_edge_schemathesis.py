@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from devstack.edge_openapi import DOCUMENT
+from edge.openapi import DOCUMENT
 from tests.support.stack import EdgeStack, running_edge_stack
 
 pytestmark = pytest.mark.e2e

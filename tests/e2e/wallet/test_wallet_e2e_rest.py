@@ -28,7 +28,7 @@ from google.protobuf import json_format
 from gx.ledger.v1 import queries_pb2
 
 from chaincode import rules
-from devstack import descriptor
+from devstack.envoy import ensure_descriptor
 from devstack.parts import devnet_org_dir
 from fabric_client import Gateway, load_msp_identity
 from tests.support.stack import EdgeStack, running_edge_stack
@@ -439,7 +439,7 @@ def test_grpcurl_reaches_every_wallet_service(mesh: EdgeStack, pair: tuple[str, 
         # schema comes from the descriptor set the edge itself transcodes with.
         target, schema = (
             mesh.edge_address,
-            ["-protoset", str(descriptor.ensure(mesh.config.repo_root, mesh.state_dir))],
+            ["-protoset", str(ensure_descriptor(mesh.config.repo_root, mesh.state_dir))],
         )
     listed = _grpcurl(*schema, target, "list")
     assert listed.returncode == 0, listed.stderr

@@ -28,7 +28,7 @@ from gx.licensing.v1 import licensing_pb2, licensing_service_pb2, licensing_serv
 from gx.type.v1 import operation_pb2
 from gx.wallet.v1 import admin_service_pb2_grpc, wallet_service_pb2, wallet_service_pb2_grpc
 
-from devstack import descriptor as gx_descriptor
+from edge import descriptor as gx_descriptor
 from manifests import edge_config
 
 _ROOT = Path(__file__).resolve().parents[3]

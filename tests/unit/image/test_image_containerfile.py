@@ -157,7 +157,7 @@ def test_generated_code_and_descriptor_are_inside(
         "buf.yaml",
         "alembic.ini",
         "migrations",
-        "envoy/validate.lua",
+        "edge/validate.lua",
     ):
         assert (ROOT / needed).exists() and not ignored(needed), needed
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from devstack import descriptor as gx_descriptor
-from devstack import envoy as gx_envoy
+from edge import descriptor as gx_descriptor
+from edge import settings as edge_settings
 from manifests import edge_config
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,7 +21,7 @@ def descriptor(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _render(descriptor: Path, limits: dict[str, int] | None = None, domains: tuple[str, ...] = ("identity", "wallet", "licensing")) -> dict[str, Any]:
-    upstreams = {d: gx_envoy.Upstream(d, d, 50051 + i) for i, d in enumerate(domains)}
+    upstreams = {d: edge_settings.Upstream(d, d, 50051 + i) for i, d in enumerate(domains)}
     return edge_config.render(descriptor, upstreams, address_limits=limits)
 
 
@@ -76,9 +76,9 @@ def test_unauthenticated_routes_are_limited_per_address(descriptor: Path) -> Non
 
 
 def test_address_limits_come_from_the_environment() -> None:
-    assert gx_envoy.address_limits_from_env({}) == gx_envoy.DEFAULT_ADDRESS_LIMITS
-    assert gx_envoy.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "register=5, apply=0"})["register"] == 5
+    assert edge_settings.address_limits_from_env({}) == edge_settings.DEFAULT_ADDRESS_LIMITS
+    assert edge_settings.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "register=5, apply=0"})["register"] == 5
     with pytest.raises(ValueError, match="bad entry"):
-        gx_envoy.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "signup=5"})
+        edge_settings.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "signup=5"})
     with pytest.raises(ValueError, match="bad entry"):
-        gx_envoy.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "login=-1"})
+        edge_settings.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "login=-1"})

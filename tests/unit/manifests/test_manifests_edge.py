@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devstack import descriptor as gx_descriptor
+from edge import descriptor as gx_descriptor
 from manifests import edge_config
 from tests.unit.manifests.kustomize import ROOT
 

@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from devstack import descriptor as gx_descriptor
-from devstack import envoy as gx_envoy
+from devstack.envoy import binary
+from edge import descriptor as gx_descriptor
+from edge.tls import HSTS
 from manifests import edge_config
 from tests.support.edge_backend import EdgeBackend
 from tests.support.ledger import free_port
@@ -79,7 +80,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Edge]:
     ]  # fmt: skip
     assert edge_config.main(argv) == 0
     proc = subprocess.Popen(
-        [gx_envoy.binary(), "-c", str(out), "--disable-hot-restart", "--log-level", "error", "--concurrency", "1"],
+        [binary(), "-c", str(out), "--disable-hot-restart", "--log-level", "error", "--concurrency", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -124,7 +125,7 @@ def test_https_serves_the_api_with_hsts(edge: _Edge) -> None:
     request = urllib.request.Request(f"https://localhost:{edge.https_port}/openapi.json")
     with urllib.request.urlopen(request, timeout=5, context=_context(edge)) as resp:
         assert resp.status == 200
-        assert resp.headers["strict-transport-security"] == gx_envoy.HSTS
+        assert resp.headers["strict-transport-security"] == HSTS
         assert json.loads(resp.read())["openapi"].startswith("3.")
 
 

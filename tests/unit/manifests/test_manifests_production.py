@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from devstack import descriptor as gx_descriptor
-from devstack import envoy as gx_envoy
+from edge import descriptor as gx_descriptor
+from edge.tls import HSTS
 from manifests import edge_config
 from tests.unit.manifests.kustomize import OVERLAYS, ROOT, TARGETS
 
@@ -71,7 +71,7 @@ def test_public_edges_serve_tls_from_the_mounted_secret(
     (certificate,) = tls["tls_certificates"]
     manager = edge["filter_chains"][0]["filters"][0]["typed_config"]
     (host,) = manager["route_config"]["virtual_hosts"]
-    assert {"key": "strict-transport-security", "value": gx_envoy.HSTS} in [h["header"] for h in host["response_headers_to_add"]]
+    assert {"key": "strict-transport-security", "value": HSTS} in [h["header"] for h in host["response_headers_to_add"]]
     redirect = listeners["edge_redirect"]["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]
     assert redirect["virtual_hosts"][0]["routes"] == [
         {"match": {"prefix": "/"}, "redirect": {"https_redirect": True, "response_code": "MOVED_PERMANENTLY"}}

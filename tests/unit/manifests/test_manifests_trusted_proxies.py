@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from devstack import descriptor as gx_descriptor
+from edge import descriptor as gx_descriptor
 from manifests import edge_config
 from services.identity.settings import IdentityOptions
 from tests.unit.manifests.kustomize import ROOT, TARGETS

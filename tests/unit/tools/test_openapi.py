@@ -15,7 +15,7 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
 from devstack.config import REPO_ROOT
-from devstack.descriptor import build
+from edge.descriptor import build
 
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 

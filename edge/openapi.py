@@ -12,8 +12,8 @@ off (Envoy's generic per-route `FilterConfig.disabled`): ext_authz (no API key n
 (no token needed) and the gRPC-JSON transcoder (which rejects any path that is no RPC). The
 response-shaping Lua filter stays: it leaves a 200 JSON answer alone.
 
-Applied to a configuration `devstack.envoy.build_config` returned (by the dev stack's edge part
-and by `manifests/edge_config.py`), so the generator of the rest of the edge stays untouched.
+Applied to a configuration `edge.build_config` returned (by the dev stack's edge part and by
+`manifests/edge_config.py`), so the generator of the rest of the edge stays untouched.
 """
 
 from __future__ import annotations
@@ -21,18 +21,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from devstack.errors import StackError
+from edge.core import EXT_AUTHZ_FILTER, JWT_FILTER, TRANSCODER_FILTER
+from edge.errors import EdgeConfigError
+from edge.listeners import edge_manager
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "gen" / "openapi" / "openapi.json"
 PAGE = DOCUMENT.with_name("docs.html")
 PATH = "/openapi.json"
 PAGE_PATH = "/docs"
 # Filters the public document route skips (by their names in the HTTP filter chain).
-_SKIPPED_FILTERS = (
-    "envoy.filters.http.ext_authz",
-    "envoy.filters.http.jwt_authn",
-    "envoy.filters.http.grpc_json_transcoder",
-)
+_SKIPPED_FILTERS = (EXT_AUTHZ_FILTER, JWT_FILTER, TRANSCODER_FILTER)
 # Envoy refuses a direct_response body above route_config.max_direct_response_body_size_bytes
 # (default 4 KiB); the document is a few hundred KiB.
 _MAX_BODY = 4 * 1024 * 1024
@@ -58,9 +56,9 @@ def _read(file: Path) -> str:
     try:
         text = file.read_text()
     except OSError as exc:
-        raise StackError(f"edge: no {file.name} at {file} (run `make gen`)") from exc
+        raise EdgeConfigError(f"edge: no {file.name} at {file} (run `make gen`)") from exc
     if len(text.encode()) > _MAX_BODY:
-        raise StackError(f"edge: {file} is larger than {_MAX_BODY} bytes")
+        raise EdgeConfigError(f"edge: {file} is larger than {_MAX_BODY} bytes")
     return text
 
 
@@ -68,9 +66,9 @@ def add_route(config: dict[str, Any], document: Path = DOCUMENT, page: Path = PA
     """Put the `/openapi.json` and `/docs` routes first in the edge listener's routes; return `config`.
 
     Raises:
-        StackError: A file is missing (run `make gen`) or too large to serve inline.
+        EdgeConfigError: A file is missing (run `make gen`) or too large to serve inline.
     """
-    manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    manager = edge_manager(config)
     names = [f["name"] for f in manager["http_filters"]]
     ours = [
         route("openapi", PATH, _read(document), "application/json", names),

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from devstack import descriptor, envoy
+import edge
 from devstack.config import REPO_ROOT
+from edge import descriptor
 from manifests.edge_config import render as render_k8s_edge
 
 _REFLECTION = ("grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection")
@@ -19,13 +20,13 @@ def desc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return descriptor.build(REPO_ROOT, tmp_path_factory.mktemp("refl") / "gx.binpb")
 
 
-def _upstreams() -> dict[str, envoy.Upstream]:
+def _upstreams() -> dict[str, edge.Upstream]:
     # Wallet listed first on purpose: the choice must not follow the order of the upstreams.
     return {
-        "wallet": envoy.Upstream("wallet", "127.0.0.1", 15052),
-        "licensing": envoy.Upstream("licensing", "127.0.0.1", 15053),
-        "ops": envoy.Upstream("outbox", "127.0.0.1", 15054),
-        "identity": envoy.Upstream("identity", "127.0.0.1", 15051),
+        "wallet": edge.Upstream("wallet", "127.0.0.1", 15052),
+        "licensing": edge.Upstream("licensing", "127.0.0.1", 15053),
+        "ops": edge.Upstream("outbox", "127.0.0.1", 15054),
+        "identity": edge.Upstream("identity", "127.0.0.1", 15051),
     }
 
 
@@ -41,10 +42,10 @@ def _cluster_for(routes: list[dict[str, Any]], prefix: str) -> str:
 
 
 def test_the_dev_edge_sends_reflection_to_identity_and_each_service_to_its_process(desc: Path) -> None:
-    settings = envoy.EdgeSettings(
+    settings = edge.EdgeSettings(
         host="127.0.0.1", port=18080, admin_port=19901, descriptor=desc, upstreams=_upstreams()
     )
-    routes = _routes(envoy.build_config(settings, descriptor.read_services(desc)))
+    routes = _routes(edge.build_config(settings, descriptor.read_services(desc)))
     for name in _REFLECTION:
         assert _cluster_for(routes, f"/{name}/") == "identity"
     assert _cluster_for(routes, "/gx.wallet.v1.TaxService/") == "wallet"

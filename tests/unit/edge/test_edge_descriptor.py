@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack import descriptor
 from devstack.config import REPO_ROOT
+from edge import descriptor, templates
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +42,14 @@ def desc(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_template_regex_matches_exactly_the_bound_paths(
     template: str, matches: list[str], misses: list[str]
 ) -> None:
-    pattern = re.compile(descriptor.template_regex(template))
+    pattern = re.compile(templates.template_regex(template))
     assert all(pattern.match(p) for p in matches)
     assert not any(pattern.match(p) for p in misses)
 
 
 def test_template_lua_pattern_escapes_lua_magic_characters() -> None:
-    assert descriptor.template_lua_pattern("/v1/users/{user_id}:set-roles") == "^/v1/users/[^/]+:set%-roles$"
-    assert descriptor.template_lua_pattern("/.well-known/jwks.json") == "^/%.well%-known/jwks%.json$"
+    assert templates.template_lua_pattern("/v1/users/{user_id}:set-roles") == "^/v1/users/[^/]+:set%-roles$"
+    assert templates.template_lua_pattern("/.well-known/jwks.json") == "^/%.well%-known/jwks%.json$"
 
 
 def test_identity_service_is_read_with_its_public_methods(desc: Path) -> None:

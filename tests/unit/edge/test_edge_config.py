@@ -8,22 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from devstack import descriptor, envoy
+import edge
 from devstack.config import REPO_ROOT
+from devstack.envoy import binary
+from edge import descriptor
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     root = tmp_path_factory.mktemp("envoy")
     desc = descriptor.build(REPO_ROOT, root / "gx.binpb")
-    settings = envoy.EdgeSettings(
+    settings = edge.EdgeSettings(
         host="127.0.0.1",
         port=18080,
         admin_port=19901,
         descriptor=desc,
-        upstreams={"identity": envoy.Upstream("identity", "127.0.0.1", 15051)},
+        upstreams={"identity": edge.Upstream("identity", "127.0.0.1", 15051)},
     )
-    cfg = envoy.build_config(settings, descriptor.read_services(desc))
+    cfg = edge.build_config(settings, descriptor.read_services(desc))
     path = root / "envoy.json"
     path.write_text(json.dumps(cfg))
     return cfg, path
@@ -36,7 +38,7 @@ def _filters(cfg: dict) -> list[dict]:
 
 def test_envoy_validates_the_generated_config(config: tuple[dict, Path]) -> None:
     result = subprocess.run(
-        [envoy.binary(), "--mode", "validate", "-c", str(config[1])],
+        [binary(), "--mode", "validate", "-c", str(config[1])],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,4 +1,5 @@
-"""The descriptor set Envoy transcodes from: build it if needed and read the services, routes and access rules in it."""
+"""The descriptor set Envoy transcodes from: compile it from protos/, and read the services, REST bindings,
+access rules and request shapes in it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.errors import StackError
+from edge.errors import EdgeConfigError
 
 # Rich error details (ErrorInfo, BadRequest) must be in the set, or Envoy answers errors that
 # carry them with an empty body (research/stack.md §4, pitfall 1).
@@ -85,21 +86,8 @@ def build(repo_root: Path, out: Path) -> Path:
     ]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise StackError(f"descriptor: protoc failed: {result.stderr.strip()[-800:]}")
+        raise EdgeConfigError(f"descriptor: protoc failed: {result.stderr.strip()[-800:]}")
     return out
-
-
-def ensure(repo_root: Path, state_dir: Path) -> Path:
-    """Return a descriptor set that is current with protos/.
-
-    `build/gx.binpb` (from `make descriptor`) is used when it is newer than every proto;
-    otherwise a fresh one is compiled into the state directory.
-    """
-    prebuilt = repo_root / "build" / "gx.binpb"
-    protos = list((repo_root / "protos").rglob("*.proto"))
-    if prebuilt.exists() and protos and prebuilt.stat().st_mtime >= max(p.stat().st_mtime for p in protos):
-        return prebuilt
-    return build(repo_root, state_dir / "envoy" / "gx.binpb")
 
 
 def _http_rules(options: object) -> tuple[HttpRule, ...]:
@@ -158,38 +146,6 @@ def read_services(path: Path) -> list[Service]:
             )
             services.append(Service(name=full, domain=match.group(1), methods=methods))
     return services
-
-
-def template_regex(template: str) -> str:
-    """Turn a `google.api.http` path template into an RE2 regex for the whole path (query excluded).
-
-    `{var}` and `*` match one segment, `**` any remainder, `{var=pattern}` its pattern; a
-    trailing `:verb` is literal.
-    """
-    verb = ""
-    last_slash = template.rfind("/")
-    colon = template.rfind(":")
-    if colon > last_slash and "}" not in template[colon:]:
-        template, verb = template[:colon], template[colon:]
-
-    def segment(seg: str) -> str:
-        if seg == "**":
-            return ".+"
-        if seg == "*":
-            return "[^/]+"
-        return re.escape(seg)
-
-    out = []
-    pos = 0
-    for var in re.finditer(r"\{([^}=]+)(?:=([^}]*))?\}", template):
-        out.append(re.escape(template[pos : var.start()]))
-        pattern = var.group(2) or "*"
-        out.append("/".join(segment(s) for s in pattern.split("/")))
-        pos = var.end()
-    out.append(re.escape(template[pos:]))
-    # re.escape escapes '/' and ':' needlessly for RE2-compatible output; undo for readability.
-    body = "".join(out).replace("\\/", "/").replace("\\:", ":").replace("\\-", "-")
-    return "^" + body + re.escape(verb).replace("\\:", ":") + "$"
 
 
 # Messages whose JSON form is not an object of their fields (proto3 JSON special cases): any
@@ -263,24 +219,3 @@ def message_shapes(path: Path) -> dict[str, dict[str, FieldShape]]:
             fields[fld.json_name or _lower_camel(fld.name)] = shape
         shapes[name] = fields
     return shapes
-
-
-def template_lua_pattern(template: str) -> str:
-    """Turn a `google.api.http` path template into an anchored Lua pattern (Lua has no regex)."""
-    magic = "^$()%.[]*+-?"
-
-    def literal(text: str) -> str:
-        return "".join("%" + c if c in magic else c for c in text)
-
-    out = []
-    pos = 0
-    for var in re.finditer(r"\{([^}=]+)(?:=([^}]*))?\}", template):
-        out.append(literal(template[pos : var.start()]))
-        pattern = var.group(2) or "*"
-        segs = [
-            "[^/]+" if seg == "*" else ".+" if seg == "**" else literal(seg) for seg in pattern.split("/")
-        ]
-        out.append("/".join(segs))
-        pos = var.end()
-    out.append(literal(template[pos:]))
-    return "^" + "".join(out) + "$"
