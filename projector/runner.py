@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from projector import lock, store
@@ -253,11 +252,7 @@ class Projector:
             await asyncio.sleep(self._control_interval)
             try:
                 async with self._engine.connect() as conn:
-                    current = (
-                        await conn.execute(
-                            text("SELECT generation FROM ledger.checkpoints WHERE name = :n"), {"n": self._name}
-                        )
-                    ).scalar()
+                    current = await store.current_generation(conn, self._name)
             except Exception:
                 continue
             if current is not None and current != generation:

@@ -74,6 +74,14 @@ async def lock_generation(conn: AsyncConnection, name: str) -> int | None:
     return generation
 
 
+async def current_generation(conn: AsyncConnection, name: str) -> int | None:
+    """The checkpoint's generation without locking it (None if missing): has a rebuild happened?"""
+    generation: int | None = (
+        await conn.execute(select(checkpoints.c.generation).where(checkpoints.c.name == name))
+    ).scalar()
+    return generation
+
+
 async def mark_projected(
     conn: AsyncConnection,
     tx_id: str,
