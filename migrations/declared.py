@@ -19,6 +19,7 @@ OWNERS: tuple[str, ...] = (
     "services.identity.tables",  # identity
     "services.licensing.tables",  # licensing
     "projector.tables",  # ledger: the read models and the projector's bookkeeping
+    "services.common.outbox_tables",  # outbox: the command queue, resource id map, archive, operations view
 )
 
 # Views a module declares (so queries may name their columns) but a migration's DDL creates: on

@@ -1,4 +1,9 @@
-"""GetOperation/WaitOperation for ledger commands: the outbox row combined with the projection state.
+"""Operations: the one module that reads what a ledger command's operation shows (GetOperation, WaitOperation).
+
+Operations are read from the view `outbox.operations` (the live queue plus the archived commands,
+`services.common.outbox_tables`), so an operation answers the same before and after the outbox's
+retention worker moves its command out of the queue. Nothing else selects operation fields from
+`outbox.commands`.
 
 "Done" means what a client needs: a FAILED command is done; a COMMITTED one is done only once
 the projector has applied its transaction, so a client that waited can read the effect from
@@ -11,37 +16,107 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
 
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 from gx.type.v1 import operation_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.common.outbox import operation_from_row
+from services.common import command_types
 
-# One statement: the command, and whether its transaction is projected. A transaction is
-# projected when the projector recorded it, or when the projector's checkpoint has moved past
-# its block (every transaction in an earlier block is applied; this also covers a rebuild
-# that is still replaying older blocks, where projected_txs is being refilled).
-_SELECT = text(
-    """
-    SELECT c.id, c.command_type, c.status, c.tx_id, c.block_number, c.error_code, c.error_message,
-           c.result_json, c.created_at, c.updated_at, c.principal_id,
-           (c.status = 'COMMITTED' AND (
+# Whether the command `c` (a row of outbox.commands or outbox.operations) is COMMITTED and its
+# transaction projected: the projector recorded it, or its checkpoint has moved past the block
+# (every transaction in an earlier block is applied; this also covers a rebuild that is still
+# replaying older blocks, where projected_txs is being refilled). The retention worker archives
+# a COMMITTED command only when this holds.
+PROJECTED_SQL: Final = """(c.status = 'COMMITTED' AND (
                EXISTS (SELECT 1 FROM ledger.projected_txs p WHERE p.tx_id = c.tx_id)
                OR EXISTS (SELECT 1 FROM ledger.checkpoints k WHERE k.block_number > c.block_number)
-           )) AS projected
-      FROM outbox.commands c
+           ))"""
+
+# One statement: the operation, and whether its transaction is projected.
+_SELECT = text(
+    f"""
+    SELECT c.id, c.command_type, c.status, c.tx_id, c.block_number, c.error_code, c.error_message,
+           c.result_json, c.created_at, c.updated_at, c.principal_id,
+           {PROJECTED_SQL} AS projected
+      FROM outbox.operations c
      WHERE c.id = :id
     """
 )
 
-def operation_from_command(row: Any) -> operation_pb2.Operation:
-    """Build the client's Operation from a row selected by `_SELECT` (with `projected`).
+_STATES: Final = {
+    "PENDING": operation_pb2.OPERATION_STATE_PENDING,
+    "SUBMITTED": operation_pb2.OPERATION_STATE_SUBMITTED,
+    "COMMITTED": operation_pb2.OPERATION_STATE_COMMITTED,
+    "FAILED": operation_pb2.OPERATION_STATE_FAILED,
+}
+# Ledger conflicts are retryable by the client; any other failure is a rejection of the
+# command as it stands.
+_CONFLICT_CODES: Final = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT", "ABORTED"})
 
-    The row's own fields become the Operation as `services.common.outbox.operation_from_row`
-    builds it for every caller; only `done` and the state of a committed-but-not-projected
-    command differ: that one is still SUBMITTED and not done.
+
+def _timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def _error_code(error_code: str) -> int:
+    if error_code in _CONFLICT_CODES:
+        return int(grpc.StatusCode.ABORTED.value[0])
+    for code in grpc.StatusCode:
+        if code.name == error_code:
+            return int(code.value[0])
+    return int(grpc.StatusCode.FAILED_PRECONDITION.value[0])
+
+
+def operation_from_row(row: Any, *, done: bool | None = None) -> operation_pb2.Operation:
+    """Build the Operation of a command row (of `outbox.operations` or `outbox.commands`).
+
+    Args:
+        row: A row (or mapping) with id, command_type, status, tx_id, block_number,
+            error_code, error_message, result_json, created_at, updated_at.
+        done: Override `done`. By default it is true in a terminal state; a caller that
+            knows whether the read models already reflect a COMMITTED command passes that.
+    """
+    data: Mapping[str, Any] = row._mapping if hasattr(row, "_mapping") else row
+    status = data["status"]
+    op = operation_pb2.Operation(
+        name=f"operations/{data['id']}",
+        state=_STATES.get(status, operation_pb2.OPERATION_STATE_UNSPECIFIED),
+        command_type=command_types.value_or_unspecified(data["command_type"]),
+        fabric_tx_id=data.get("tx_id") or "",
+        block_number=data.get("block_number") or 0,
+        result_json=data.get("result_json") or "",
+    )
+    op.done = done if done is not None else status in ("COMMITTED", "FAILED")
+    if status == "FAILED":
+        code = data.get("error_code") or "FAILED"
+        op.error.CopyFrom(
+            operation_pb2.OperationError(
+                code=_error_code(code), message=data.get("error_message") or "", reason=code
+            )
+        )
+    for field, key in (("create_time", "created_at"), ("update_time", "updated_at")):
+        ts = _timestamp(data.get(key))
+        if ts is not None:
+            getattr(op, field).CopyFrom(ts)
+    return op
+
+
+def operation_from_command(row: Any) -> operation_pb2.Operation:
+    """Build the client's Operation from a row selected by `fetch_command` (with `projected`).
+
+    The row's own fields become the Operation as `operation_from_row` builds it for every caller;
+    only `done` and the state of a committed-but-not-projected command differ: that one is still
+    SUBMITTED and not done.
     """
     projected = bool(row.projected)
     committed = row.status == "COMMITTED"
@@ -60,11 +135,13 @@ def parse_operation_name(name: str) -> uuid.UUID | None:
 
 
 async def fetch_command(conn: AsyncConnection, command_id: uuid.UUID) -> Any | None:
-    """The command row with its projection state (includes `principal_id` for owner checks)."""
+    """The operation's row with its projection state (includes `principal_id` for owner checks)."""
     return (await conn.execute(_SELECT, {"id": command_id})).first()
 
 
-async def get_operation(engine: AsyncEngine, command_id: uuid.UUID) -> tuple[operation_pb2.Operation, Any] | None:
+async def get_operation(
+    engine: AsyncEngine, command_id: uuid.UUID
+) -> tuple[operation_pb2.Operation, Any] | None:
     """The operation and its raw row (for the caller's owner check), or None if there is no such command."""
     async with engine.connect() as conn:
         row = await fetch_command(conn, command_id)

@@ -1,4 +1,8 @@
-"""Recording ledger commands in `outbox.commands`, in the caller's transaction, and reading them as Operations."""
+"""Recording ledger commands in `outbox.commands`, in the caller's transaction, and reading them as Operations.
+
+Tables: `services.common.outbox_tables` (the queue, the resource id map, the archive, the
+operations view).
+"""
 
 from __future__ import annotations
 
@@ -7,63 +11,69 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
-import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
-from gx.type.v1 import command_pb2, operation_pb2
+from gx.type.v1 import operation_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import commands, ordering
+from services.common import command_types, commands, operations, ordering
 from services.common.auth import current_principal
 from services.common.db import Queryable, fetch_all
 from services.common.errors import InvalidArgument
 from services.common.logging import current_traceparent
+from services.common.operations import operation_from_row
+
+__all__ = [
+    "DEFAULT_TENANT",
+    "NOTIFY_CHANNEL",
+    "Dependent",
+    "Prerequisite",
+    "command_type_name",
+    "derive_request_id",
+    "find_prerequisite",
+    "find_recorded",
+    "operation_from_row",
+    "payload_json",
+    "record_command",
+]
 
 NOTIFY_CHANNEL: Final = "outbox_new"
 DEFAULT_TENANT: Final = "gx"
-_COMMAND_PREFIX: Final = "COMMAND_TYPE_"
 # Fixed forever: derived request ids must stay the same across releases.
 _REQUEST_ID_NAMESPACE: Final = uuid.UUID("3f1d1f8e-6a53-4b53-9f7a-2f0c7c1e6d10")
 
-_STATES: Final = {
-    "PENDING": operation_pb2.OPERATION_STATE_PENDING,
-    "SUBMITTED": operation_pb2.OPERATION_STATE_SUBMITTED,
-    "COMMITTED": operation_pb2.OPERATION_STATE_COMMITTED,
-    "FAILED": operation_pb2.OPERATION_STATE_FAILED,
-}
-# Ledger conflicts are retryable by the client; any other failure is a rejection of the
-# command as it stands.
-_CONFLICT_CODES: Final = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT", "ABORTED"})
-
-# The insert and its NOTIFY in one statement (one round trip fewer per command). The id is
-# the payload so a woken worker could fetch just that row; delivered on commit, and only when
-# a row was inserted (no row on a conflict, so no notification).
+# The insert, its resource id mapping and its NOTIFY in one statement (one round trip per
+# command). The id is the payload so a woken worker could fetch just that row; delivered on
+# commit, and only when a row was inserted (no row on a conflict, so no notification).
 # psycopg syntax: it runs straight on the driver (db.fetch_all), once per accepted command.
 # The ordering keys (services/common/ordering.py) go in with the row: `seq` (the recording
 # order) comes from its sequence default, so the keys and their order need no second statement.
+# A request id stays taken once its command is archived (the NOT EXISTS; the unique constraint
+# covers the live queue). A command that creates a resource (`kind`) maps its operation id (the
+# resource's public id) to its request id (the ledger id) in `resource_ids`, only if it was inserted.
 _INSERT = """
     WITH inserted AS (
         INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id,
                                      order_keys, exclusive_keys, depends_on, traceparent)
-        VALUES (%(id)s, %(tenant)s, %(command_type)s, CAST(%(payload)s AS jsonb), %(request_id)s, %(principal_id)s,
-                CAST(%(order_keys)s AS text[]), CAST(%(exclusive_keys)s AS text[]), %(depends_on)s, %(traceparent)s)
+        SELECT %(id)s, %(tenant)s, %(command_type)s, CAST(%(payload)s AS jsonb), %(request_id)s, %(principal_id)s,
+               CAST(%(order_keys)s AS text[]), CAST(%(exclusive_keys)s AS text[]), %(depends_on)s, %(traceparent)s
+         WHERE NOT EXISTS (SELECT 1 FROM outbox.archived_commands a
+                            WHERE a.tenant = %(tenant)s AND a.request_id = %(request_id)s)
         ON CONFLICT (tenant, request_id) DO NOTHING
         RETURNING id, command_type, status, tx_id, block_number, error_code, error_message, result_json,
                   created_at, updated_at
+    ), mapped AS (
+        INSERT INTO outbox.resource_ids (public_id, tenant, ledger_id, kind, command_type)
+        SELECT inserted.id, %(tenant)s, %(request_id)s, CAST(%(kind)s AS text), inserted.command_type
+          FROM inserted WHERE CAST(%(kind)s AS text) IS NOT NULL
     )
     SELECT inserted.*, pg_notify(%(channel)s, inserted.id::text) AS notified FROM inserted
     """
 # Whether a command's effect is in the read models yet, as services/common/operations.py decides it.
-_PROJECTED = """
-           (c.status = 'COMMITTED' AND (
-               EXISTS (SELECT 1 FROM ledger.projected_txs p WHERE p.tx_id = c.tx_id)
-               OR EXISTS (SELECT 1 FROM ledger.checkpoints k WHERE k.block_number > c.block_number)
-           )) AS projected"""
+_PROJECTED = f"{operations.PROJECTED_SQL} AS projected"
 # The newest command of a type that has not failed (optionally holding a given key): what a
 # pre-check accepts as a prerequisite on its way to the ledger.
 _PREREQUISITE = text(
@@ -85,29 +95,18 @@ _RECORDED = text(
        AND c.status <> 'FAILED'
     """
 )
+# The command that holds a request id already, live or archived (a replay of the same request).
 _EXISTING = text(
     """
     SELECT id, command_type, payload, status, tx_id, block_number, error_code, error_message, result_json,
            created_at, updated_at
-      FROM outbox.commands WHERE tenant = :tenant AND request_id = :request_id
+      FROM outbox.operations WHERE tenant = :tenant AND request_id = :request_id
     """
 )
 
 
-def command_type_name(command_type: int | str) -> str:
-    """The stored spelling of a command type: the enum name without prefix (`CREATE_USER`).
-
-    Raises:
-        ValueError: for an unknown or unspecified type.
-    """
-    if isinstance(command_type, int):
-        name = command_pb2.CommandType.Name(command_type)
-    else:
-        name = command_type if command_type.startswith(_COMMAND_PREFIX) else _COMMAND_PREFIX + command_type
-        command_pb2.CommandType.Value(name)
-    if name == "COMMAND_TYPE_UNSPECIFIED":
-        raise ValueError("command type must be specified")
-    return name.removeprefix(_COMMAND_PREFIX)
+# The stored spelling of a command type (`CREATE_USER`); kept here for existing callers.
+command_type_name = command_types.short_name
 
 
 def derive_request_id(*parts: str) -> str:
@@ -221,7 +220,7 @@ async def find_recorded(
 
 def payload_json(payload: Message) -> str:
     """The canonical proto JSON of a ledger request, as the chaincode reads it."""
-    return json_format.MessageToJson(payload, indent=None)
+    return str(json_format.MessageToJson(payload, indent=None))
 
 
 async def record_command(
@@ -265,7 +264,7 @@ async def record_command(
     name = command_type_name(command_type)
     # Only the command the serving RPC declares (gx.type.v1.records): the link the contract tests
     # check against its access rule and the ledger's submitter.
-    commands.check_declared(command_pb2.CommandType.Value(_COMMAND_PREFIX + name))
+    commands.check_declared(command_types.value(name))
     rid, payload = _reconcile_request_id(payload, request_id)
     body = payload_json(payload)
     if principal_id is None:
@@ -286,6 +285,8 @@ async def record_command(
         "depends_on": depends_on,
         # The recording request's trace, so the worker and the projector log under it later.
         "traceparent": current_traceparent(),
+        # What the command creates, if anything: its operation id becomes that resource's public id.
+        "kind": command_types.creates(name),
     }
     rows = await fetch_all(session, _INSERT, params)
     if not rows:
@@ -309,57 +310,6 @@ def _reconcile_request_id(payload: Message, request_id: str | None) -> tuple[str
     if field is not None and not inner:
         copy = type(payload)()
         copy.CopyFrom(payload)
-        copy.request_id = rid  # type: ignore[attr-defined]
+        copy.request_id = rid
         return rid, copy
     return rid, payload
-
-
-def _timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
-def _error_code(error_code: str) -> int:
-    if error_code in _CONFLICT_CODES:
-        return grpc.StatusCode.ABORTED.value[0]
-    for code in grpc.StatusCode:
-        if code.name == error_code:
-            return int(code.value[0])
-    return grpc.StatusCode.FAILED_PRECONDITION.value[0]
-
-
-def operation_from_row(row: Any, *, done: bool | None = None) -> operation_pb2.Operation:
-    """Build the Operation of an `outbox.commands` row.
-
-    Args:
-        row: A row (or mapping) with id, command_type, status, tx_id, block_number,
-            error_code, error_message, result_json, created_at, updated_at.
-        done: Override `done`. By default it is true in a terminal state; a caller that
-            knows whether the read models already reflect a COMMITTED command passes that.
-    """
-    data: Mapping[str, Any] = row._mapping if hasattr(row, "_mapping") else row
-    status = data["status"]
-    op = operation_pb2.Operation(
-        name=f"operations/{data['id']}",
-        state=_STATES.get(status, operation_pb2.OPERATION_STATE_UNSPECIFIED),
-        command_type=command_pb2.CommandType.Value(_COMMAND_PREFIX + data["command_type"]),
-        fabric_tx_id=data.get("tx_id") or "",
-        block_number=data.get("block_number") or 0,
-        result_json=data.get("result_json") or "",
-    )
-    op.done = done if done is not None else status in ("COMMITTED", "FAILED")
-    if status == "FAILED":
-        code = data.get("error_code") or "FAILED"
-        op.error.CopyFrom(
-            operation_pb2.OperationError(
-                code=_error_code(code), message=data.get("error_message") or "", reason=code
-            )
-        )
-    for field, key in (("create_time", "created_at"), ("update_time", "updated_at")):
-        ts = _timestamp(data.get(key))
-        if ts is not None:
-            getattr(op, field).CopyFrom(ts)
-    return op

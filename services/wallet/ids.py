@@ -1,12 +1,16 @@
-"""Public ids of things a command creates (loans, proposals) ↔ their ledger ids.
+"""Public ids of things a command creates (organisations, multisig transactions, loans, proposals) ↔ their ledger ids.
 
 The contract names a created resource by the id of the operation that created it, so a
 client knows it from the first answer. On the ledger the resource's id is the command's
-request id. The outbox row holds both, so the mapping is one indexed lookup either way.
+request id. `record_command` writes the pair to `outbox.resource_ids` in the statement that
+records the command (for the commands whose `(gx.ledger.v1.command).creates` says so); this
+module reads only that map, one indexed lookup either way, however long ago the command ran and
+whether or not it is still in the outbox's queue.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Final
 
@@ -19,12 +23,13 @@ from services.wallet.readmodels import Executor
 # of its own because the ledger submits it under a stricter identity.
 ORGANIZATION_COMMANDS: Final = ("PROPOSE_ORGANIZATION", "PROPOSE_GOVERNMENT_ORGANIZATION")
 
-_BY_OPERATION = text(
-    "SELECT request_id FROM outbox.commands WHERE id = CAST(:id AS uuid) AND command_type = ANY(:types)"
+_BY_PUBLIC = text(
+    "SELECT ledger_id FROM outbox.resource_ids"
+    " WHERE public_id = CAST(:id AS uuid) AND tenant = :tenant AND command_type = ANY(:types)"
 )
 _BY_LEDGER = text(
-    "SELECT request_id, id FROM outbox.commands"
-    " WHERE tenant = :tenant AND request_id = ANY(:ids) AND command_type = ANY(:types)"
+    "SELECT ledger_id, public_id FROM outbox.resource_ids"
+    " WHERE tenant = :tenant AND ledger_id = ANY(:ids) AND command_type = ANY(:types)"
 )
 
 
@@ -32,11 +37,27 @@ def _types(command_type: str | tuple[str, ...]) -> list[str]:
     return [command_type] if isinstance(command_type, str) else list(command_type)
 
 
+def _is_uuid(value: str) -> bool:
+    # Public ids are UUIDs; anything else (a ledger id of a resource this backend did not create,
+    # garbage) cannot be one, and must not reach the uuid cast.
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 async def ledger_id(db: Executor, public_id: str, command_type: str | tuple[str, ...]) -> str:
     """The ledger id of a resource named by its operation id (or by its ledger id, for
     resources this backend did not create); `command_type` is the creating command (or commands)."""
-    row = (await db.execute(_BY_OPERATION, {"id": public_id, "types": _types(command_type)})).first()
-    return str(row.request_id) if row is not None else public_id
+    if not _is_uuid(public_id):
+        return public_id
+    row = (
+        await db.execute(
+            _BY_PUBLIC, {"id": public_id, "tenant": DEFAULT_TENANT, "types": _types(command_type)}
+        )
+    ).first()
+    return str(row.ledger_id) if row is not None else public_id
 
 
 async def public_ids(
@@ -49,5 +70,5 @@ async def public_ids(
     rows = (
         await db.execute(_BY_LEDGER, {"tenant": DEFAULT_TENANT, "ids": wanted, "types": _types(command_type)})
     ).all()
-    found = {str(r.request_id): str(r.id) for r in rows}
+    found = {str(r.ledger_id): str(r.public_id) for r in rows}
     return {lid: found.get(lid, lid) for lid in wanted}

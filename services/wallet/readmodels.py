@@ -179,7 +179,7 @@ async def transactions(db: Executor, flt: TransactionFilter, after_id: int | Non
         "SELECT t.id, t.fabric_tx_id, t.event_index, t.leg, t.wallet_id, t.type, t.amount_qirat, t.fee_qirat,"
         " t.counterparty, t.remark, t.block_number, t.time, c.id AS command_id"
         " FROM ledger.transactions t"
-        " LEFT JOIN outbox.commands c ON c.tenant = 'gx' AND c.request_id = t.request_id"
+        " LEFT JOIN outbox.operations c ON c.tenant = 'gx' AND c.request_id = t.request_id"
         f" WHERE {' AND '.join(clauses)} ORDER BY t.id DESC LIMIT :limit"
     )
     return list((await db.execute(text(sql), params)).all())

@@ -26,7 +26,7 @@ from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor
 from gx.type.v1 import command_pb2 as gx_dot_type_dot_v1_dot_command__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agx/ledger/v1/options.proto\x12\x0cgx.ledger.v1\x1a google/protobuf/descriptor.proto\x1a\x18gx/type/v1/command.proto\"\xa0\x01\n\x0e\x43ommandOptions\x12%\n\x04type\x18\x01 \x01(\x0e\x32\x17.gx.type.v1.CommandType\x12\x10\n\x08\x63ontract\x18\x02 \x01(\t\x12\x10\n\x08\x66unction\x18\x03 \x01(\t\x12\x16\n\x0esubmitter_role\x18\x04 \x01(\t\x12+\n\x0bsystem_lock\x18\x05 \x01(\x0e\x32\x16.gx.ledger.v1.LockMode\"g\n\x0bOrderingKey\x12\x32\n\taggregate\x18\x01 \x01(\x0e\x32\x1f.gx.ledger.v1.OrderingAggregate\x12$\n\x04mode\x18\x02 \x01(\x0e\x32\x16.gx.ledger.v1.LockMode\"2\n\x0cQueryOptions\x12\x10\n\x08\x63ontract\x18\x01 \x01(\t\x12\x10\n\x08\x66unction\x18\x02 \x01(\t*T\n\x08LockMode\x12\x19\n\x15LOCK_MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10LOCK_MODE_SHARED\x10\x01\x12\x17\n\x13LOCK_MODE_EXCLUSIVE\x10\x02*\xfe\x01\n\x11OrderingAggregate\x12\"\n\x1eORDERING_AGGREGATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aORDERING_AGGREGATE_ACCOUNT\x10\x01\x12#\n\x1fORDERING_AGGREGATE_ORGANIZATION\x10\x02\x12\"\n\x1eORDERING_AGGREGATE_MULTISIG_TX\x10\x03\x12\x1b\n\x17ORDERING_AGGREGATE_LOAN\x10\x04\x12\x1f\n\x1bORDERING_AGGREGATE_PROPOSAL\x10\x05\x12\x1e\n\x1aORDERING_AGGREGATE_COUNTRY\x10\x06:P\n\x07\x63ommand\x12\x1f.google.protobuf.MessageOptions\x18\x99\x88\x03 \x01(\x0b\x32\x1c.gx.ledger.v1.CommandOptions:L\n\x05query\x12\x1f.google.protobuf.MessageOptions\x18\x9a\x88\x03 \x01(\x0b\x32\x1a.gx.ledger.v1.QueryOptions:L\n\x08ordering\x12\x1d.google.protobuf.FieldOptions\x18\x9b\x88\x03 \x03(\x0b\x32\x19.gx.ledger.v1.OrderingKeyB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agx/ledger/v1/options.proto\x12\x0cgx.ledger.v1\x1a google/protobuf/descriptor.proto\x1a\x18gx/type/v1/command.proto\"\xd2\x01\n\x0e\x43ommandOptions\x12%\n\x04type\x18\x01 \x01(\x0e\x32\x17.gx.type.v1.CommandType\x12\x10\n\x08\x63ontract\x18\x02 \x01(\t\x12\x10\n\x08\x66unction\x18\x03 \x01(\t\x12\x16\n\x0esubmitter_role\x18\x04 \x01(\t\x12+\n\x0bsystem_lock\x18\x05 \x01(\x0e\x32\x16.gx.ledger.v1.LockMode\x12\x30\n\x07\x63reates\x18\x06 \x01(\x0e\x32\x1f.gx.ledger.v1.OrderingAggregate\"g\n\x0bOrderingKey\x12\x32\n\taggregate\x18\x01 \x01(\x0e\x32\x1f.gx.ledger.v1.OrderingAggregate\x12$\n\x04mode\x18\x02 \x01(\x0e\x32\x16.gx.ledger.v1.LockMode\"2\n\x0cQueryOptions\x12\x10\n\x08\x63ontract\x18\x01 \x01(\t\x12\x10\n\x08\x66unction\x18\x02 \x01(\t*T\n\x08LockMode\x12\x19\n\x15LOCK_MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10LOCK_MODE_SHARED\x10\x01\x12\x17\n\x13LOCK_MODE_EXCLUSIVE\x10\x02*\xfe\x01\n\x11OrderingAggregate\x12\"\n\x1eORDERING_AGGREGATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aORDERING_AGGREGATE_ACCOUNT\x10\x01\x12#\n\x1fORDERING_AGGREGATE_ORGANIZATION\x10\x02\x12\"\n\x1eORDERING_AGGREGATE_MULTISIG_TX\x10\x03\x12\x1b\n\x17ORDERING_AGGREGATE_LOAN\x10\x04\x12\x1f\n\x1bORDERING_AGGREGATE_PROPOSAL\x10\x05\x12\x1e\n\x1aORDERING_AGGREGATE_COUNTRY\x10\x06:P\n\x07\x63ommand\x12\x1f.google.protobuf.MessageOptions\x18\x99\x88\x03 \x01(\x0b\x32\x1c.gx.ledger.v1.CommandOptions:L\n\x05query\x12\x1f.google.protobuf.MessageOptions\x18\x9a\x88\x03 \x01(\x0b\x32\x1a.gx.ledger.v1.QueryOptions:L\n\x08ordering\x12\x1d.google.protobuf.FieldOptions\x18\x9b\x88\x03 \x03(\x0b\x32\x19.gx.ledger.v1.OrderingKeyB\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,14 +34,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gx.ledger.v1.options_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
-  _globals['_LOCKMODE']._serialized_start=424
-  _globals['_LOCKMODE']._serialized_end=508
-  _globals['_ORDERINGAGGREGATE']._serialized_start=511
-  _globals['_ORDERINGAGGREGATE']._serialized_end=765
+  _globals['_LOCKMODE']._serialized_start=474
+  _globals['_LOCKMODE']._serialized_end=558
+  _globals['_ORDERINGAGGREGATE']._serialized_start=561
+  _globals['_ORDERINGAGGREGATE']._serialized_end=815
   _globals['_COMMANDOPTIONS']._serialized_start=105
-  _globals['_COMMANDOPTIONS']._serialized_end=265
-  _globals['_ORDERINGKEY']._serialized_start=267
-  _globals['_ORDERINGKEY']._serialized_end=370
-  _globals['_QUERYOPTIONS']._serialized_start=372
-  _globals['_QUERYOPTIONS']._serialized_end=422
+  _globals['_COMMANDOPTIONS']._serialized_end=315
+  _globals['_ORDERINGKEY']._serialized_start=317
+  _globals['_ORDERINGKEY']._serialized_end=420
+  _globals['_QUERYOPTIONS']._serialized_start=422
+  _globals['_QUERYOPTIONS']._serialized_end=472
 # @@protoc_insertion_point(module_scope)

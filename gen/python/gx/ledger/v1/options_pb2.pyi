@@ -40,18 +40,20 @@ ORDERING_FIELD_NUMBER: _ClassVar[int]
 ordering: _descriptor.FieldDescriptor
 
 class CommandOptions(_message.Message):
-    __slots__ = ("type", "contract", "function", "submitter_role", "system_lock")
+    __slots__ = ("type", "contract", "function", "submitter_role", "system_lock", "creates")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     CONTRACT_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_FIELD_NUMBER: _ClassVar[int]
     SUBMITTER_ROLE_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_LOCK_FIELD_NUMBER: _ClassVar[int]
+    CREATES_FIELD_NUMBER: _ClassVar[int]
     type: _command_pb2.CommandType
     contract: str
     function: str
     submitter_role: str
     system_lock: LockMode
-    def __init__(self, type: _Optional[_Union[_command_pb2.CommandType, str]] = ..., contract: _Optional[str] = ..., function: _Optional[str] = ..., submitter_role: _Optional[str] = ..., system_lock: _Optional[_Union[LockMode, str]] = ...) -> None: ...
+    creates: OrderingAggregate
+    def __init__(self, type: _Optional[_Union[_command_pb2.CommandType, str]] = ..., contract: _Optional[str] = ..., function: _Optional[str] = ..., submitter_role: _Optional[str] = ..., system_lock: _Optional[_Union[LockMode, str]] = ..., creates: _Optional[_Union[OrderingAggregate, str]] = ...) -> None: ...
 
 class OrderingKey(_message.Message):
     __slots__ = ("aggregate", "mode")
