@@ -50,11 +50,12 @@ async def _status(engine: Any, args: argparse.Namespace) -> int:
     from sqlalchemy import text
 
     from projector import lag, lock, store
+    from services.common import names
 
     channel, _, chaincode = args.name.partition("/")
     async with engine.begin() as conn:
         checkpoint = await store.load_checkpoint(conn, args.name)
-        holder = await lock.holder_pid(conn, lock.lock_key(channel, chaincode))
+        holder = await lock.holder_pid(conn, names.projector_lock(channel, chaincode))
         poison = (
             await conn.execute(
                 text(

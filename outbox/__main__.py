@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
-import signal
 import socket
 
 from redis.asyncio import Redis
@@ -16,40 +16,28 @@ from fabric_client.retry import RetryPolicy
 from outbox.commands import command_table
 from outbox.ledger import Ledger
 from outbox.metrics import OutboxMetrics
-from outbox.probes import Probes
 from outbox.processor import CommandProcessor, ProcessorSettings
 from outbox.repository import OutboxRepository
 from outbox.settings import OutboxSettings
 from outbox.worker import OutboxWorker, WorkerSettings
 from services.common import db
 from services.common.logging import configure_logging
-from services.common.redis import create_redis
+from services.common.runtime import Runtime, run_process
 from services.common.server import GxServer
 
 _LOG = logging.getLogger("outbox")
 
 
-def libpq_dsn(sqlalchemy_url: str) -> str:
-    """`postgresql+psycopg://...` → `postgresql://...` for a raw psycopg (LISTEN) connection."""
-    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def make_engine(settings: OutboxSettings) -> AsyncEngine:
-    """The worker's connection pool (claims, outcome updates, metrics queries)."""
-    # The shared factory (it publishes the pool metrics); a ping at every checkout, as before.
-    return db.create_engine(settings.database.model_copy(update={"pool_ping_after_idle_seconds": 0}))
-
-
-async def main() -> int:
-    """Run one worker until SIGTERM/SIGINT; in-flight commands finish first."""
-    settings = OutboxSettings()
-    configure_logging(settings.log_level, settings.service_name)
+async def build(settings: OutboxSettings, runtime: Runtime) -> OutboxWorker:
+    """Open the worker's resources on the runtime and return the worker (not yet running)."""
     table = command_table()  # fails fast on a contract error
     tuning = settings.outbox
     worker_id = tuning.worker_id or f"{socket.gethostname()}:{os.getpid()}"
     metrics = OutboxMetrics()
-    engine = make_engine(settings)
+    engine, _ = await runtime.database()
+    redis = await runtime.redis()
     ledger = Ledger(settings.fabric, {spec.submitter_role for spec in table.values()})
+    runtime.stack.push_async_callback(ledger.close)
     repository = OutboxRepository(engine, worker_id, tuning.lease_seconds)
     processor = CommandProcessor(
         repository,
@@ -76,36 +64,31 @@ async def main() -> int:
             poll_interval=tuning.poll_interval,
             lease_seconds=tuning.lease_seconds,
         ),
-        listen_dsn=libpq_dsn(settings.database.url.get_secret_value()),
+        listen_dsn=db.libpq_dsn(settings.database.url.get_secret_value()),
         breaker_state=lambda: ledger.breaker_state,
     )
-
     # Ready = can reach its database. A peer that is down is NOT unreadiness: the worker is
     # doing its job (holding commands until the peer is back) and says so in its metrics.
-    probes = Probes(settings, {"postgres": lambda: db.check_database(engine)})
-    admin_server: GxServer | None = None
-    redis = create_redis(settings.redis)
+    await runtime.probes({"postgres": lambda: db.check_database(engine)})
     try:
-        await probes.start()
-        try:
-            admin_server = await start_admin_server(settings, engine, redis)
-        except Exception:
-            # The operator surface is secondary to moving commands: a worker whose admin port
-            # is taken still submits, and says loudly that `gx outbox` over gRPC is not here.
-            _LOG.exception("outbox admin gRPC server NOT started on %s; the worker runs without it", settings.listen)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.shutdown()))
-        _LOG.info("outbox worker %s: peer %s, channel %s", worker_id, settings.fabric.endpoint, settings.fabric.channel)
-        await worker.run()
-    finally:
-        if admin_server is not None:
-            await admin_server.stop(settings.shutdown_grace_seconds)
-        await probes.stop()
-        await ledger.close()
-        await redis.aclose()
-        await engine.dispose()
-    return 0
+        admin_server = await start_admin_server(settings, engine, redis)
+    except Exception:
+        # The operator surface is secondary to moving commands: a worker whose admin port
+        # is taken still submits, and says loudly that `gx outbox` over gRPC is not here.
+        _LOG.exception(
+            "outbox admin gRPC server NOT started on %s; the worker runs without it", settings.listen
+        )
+        admin_server = None
+    if admin_server is not None:
+        # Closed first, after the worker has drained (the exit stack unwinds in reverse).
+        runtime.stack.push_async_callback(admin_server.stop, settings.shutdown_grace_seconds)
+    _LOG.info(
+        "outbox worker %s: peer %s, channel %s",
+        worker_id,
+        settings.fabric.peer_endpoint,
+        settings.fabric.channel,
+    )
+    return worker
 
 
 async def start_admin_server(settings: OutboxSettings, engine: AsyncEngine, redis: Redis) -> GxServer | None:
@@ -119,6 +102,13 @@ async def start_admin_server(settings: OutboxSettings, engine: AsyncEngine, redi
     from outbox.admin_server import start
 
     return await start(settings, engine, redis)
+
+
+async def main() -> int:
+    """Run one worker until SIGTERM/SIGINT; in-flight commands finish first."""
+    settings = OutboxSettings()
+    configure_logging(settings.log_level, settings.service_name)
+    return await run_process(settings, functools.partial(build, settings))
 
 
 if __name__ == "__main__":

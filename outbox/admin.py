@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.common.names import OUTBOX_NOTIFY_CHANNEL
 
 STATUSES = ("PENDING", "SUBMITTED", "COMMITTED", "FAILED")
 # Failures an operator retry may repeat without `force`: the command gave up waiting or was
@@ -208,7 +209,7 @@ class OutboxAdmin:
                 text("INSERT INTO outbox.retries (command_id, retry_of, requested_by) VALUES (:new, :orig, :by)"),
                 {"new": new_id, "orig": cid, "by": operator},
             )
-            await conn.execute(text("SELECT pg_notify('outbox_new', :id)"), {"id": str(new_id)})
+            await conn.execute(text("SELECT pg_notify(:channel, :id)"), {"channel": OUTBOX_NOTIFY_CHANNEL, "id": str(new_id)})
             return await self._get(conn, new_id)
 
     async def cancel(self, command_id: str, reason: str = "", operator: str | None = None) -> CommandView:

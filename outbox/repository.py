@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.names import OUTBOX_NOTIFY_CHANNEL
+
 PENDING = "PENDING"
 SUBMITTED = "SUBMITTED"
 COMMITTED = "COMMITTED"
@@ -113,7 +115,7 @@ _CLAIM = text(
 # the others would otherwise find the freed command only at their next poll.
 _WAKE_SUCCESSORS = text(
     """
-    SELECT pg_notify('outbox_new', CAST(me.id AS text)) FROM outbox.commands me
+    SELECT pg_notify(:channel, CAST(me.id AS text)) FROM outbox.commands me
      WHERE me.id = :id AND (
          EXISTS (SELECT 1 FROM unnest(me.order_keys) AS k
                   WHERE EXISTS (SELECT 1 FROM outbox.live_keys l WHERE l.key = k AND l.seq > me.seq AND l.exclusive))
@@ -208,7 +210,7 @@ class OutboxRepository:
                 {"id": command_id, "owner": self.owner, **params},
             )
             if finishes and result.rowcount == 1:
-                await conn.execute(_WAKE_SUCCESSORS, {"id": command_id})
+                await conn.execute(_WAKE_SUCCESSORS, {"id": command_id, "channel": OUTBOX_NOTIFY_CHANNEL})
         return result.rowcount == 1
 
     async def record_endorsed(self, command_id: uuid.UUID, tx_id: str, envelope: bytes) -> bool:

@@ -15,11 +15,9 @@ from fabric_client.breaker import BreakerState
 from outbox.metrics import BREAKER_STATE_VALUES, OutboxMetrics
 from outbox.processor import CommandProcessor
 from outbox.repository import ClaimedCommand, OutboxRepository
+from services.common.names import OUTBOX_NOTIFY_CHANNEL
 
 _LOG = logging.getLogger(__name__)
-
-# The channel services NOTIFY in the transaction that records a command (services/common/outbox.py).
-NOTIFY_CHANNEL = "outbox_new"
 
 
 @dataclass(frozen=True)
@@ -157,7 +155,7 @@ class OutboxWorker:
         while not self._stopping.is_set():
             try:
                 async with await psycopg.AsyncConnection.connect(self._listen_dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    await conn.execute(f"LISTEN {OUTBOX_NOTIFY_CHANNEL}")
                     self.listening = True
                     backoff = 0.2
                     self._wake.set()  # anything recorded while we were not listening
@@ -167,7 +165,7 @@ class OutboxWorker:
                 raise
             except Exception as error:
                 self.listening = False
-                _LOG.warning("LISTEN %s connection lost (%s); polling until it is back", NOTIFY_CHANNEL, error)
+                _LOG.warning("LISTEN %s connection lost (%s); polling until it is back", OUTBOX_NOTIFY_CHANNEL, error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 

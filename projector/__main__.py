@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import signal
 
 from fabric_client import connect_from_settings
-from outbox.probes import Probes
 from projector import lag
-from projector.lock import lock_key
 from projector.metrics import ProjectorMetrics
 from projector.runner import ProjectionHalted, Projector
 from projector.settings import ProjectorSettings
 from projector.store import Checkpoint
-from services.common import db
+from services.common import db, names
 from services.common.logging import configure_logging
+from services.common.runtime import Runtime, run_process
 
 _LOG = logging.getLogger("projector")
 
@@ -24,18 +23,32 @@ _LOG = logging.getLogger("projector")
 EXIT_POISON = 3
 
 
-async def main() -> int:
-    """Project until SIGTERM/SIGINT, or stop loudly on a poison event."""
-    settings = ProjectorSettings()
-    configure_logging(settings.log_level, settings.service_name)
-    # A small pool: the lock-holding connection, the lag and rebuild watchers, the health check.
-    database = settings.database
-    # The shared factory (it publishes the pool metrics); a ping at every checkout, as before.
-    engine = db.create_engine(
-        database.model_copy(update={"pool_size": 3, "max_overflow": 2, "pool_ping_after_idle_seconds": 0})
-    )
+class Projection:
+    """The projector as the runtime's main part: a poison event ends it with `EXIT_POISON`."""
+
+    def __init__(self, projector: Projector) -> None:
+        self.projector = projector
+
+    async def run(self) -> int:
+        """Project until shut down (0), or until a poison event halts the projection (3)."""
+        try:
+            await self.projector.run()
+        except ProjectionHalted:
+            return EXIT_POISON
+        return 0
+
+    async def shutdown(self) -> None:
+        """Stop after the transaction in progress."""
+        await self.projector.shutdown()
+
+
+async def build(settings: ProjectorSettings, runtime: Runtime) -> Projection:
+    """Open the projector's resources on the runtime and return it (not yet running)."""
+    # The pool's size is the projector's own default (ProjectorDatabaseSettings).
+    engine, _ = await runtime.database()
     metrics = ProjectorMetrics()
-    gateway = connect_from_settings(settings.fabric.fabric_settings(settings.projector.reader))
+    gateway = connect_from_settings(settings.fabric.for_user(settings.projector.reader))
+    runtime.stack.push_async_callback(gateway.close)
     network = gateway.network(settings.fabric.channel)
 
     def open_stream(checkpoint: Checkpoint) -> object:
@@ -48,7 +61,7 @@ async def main() -> int:
     projector = Projector(
         engine,
         settings.projection_name,
-        lock_key(settings.fabric.channel, settings.fabric.chaincode),
+        names.projector_lock(settings.fabric.channel, settings.fabric.chaincode),
         open_stream,
         metrics,
         standby_retry=settings.projector.standby_retry_seconds,
@@ -60,7 +73,7 @@ async def main() -> int:
 
     # Ready does not depend on events arriving: a quiet chain is healthy. It depends on the
     # database and on not being halted by a poison event.
-    probes = Probes(settings, {"postgres": lambda: db.check_database(engine), "projection": not_halted})
+    await runtime.probes({"postgres": lambda: db.check_database(engine), "projection": not_halted})
 
     async def refresh_lag() -> None:
         while True:
@@ -70,21 +83,15 @@ async def main() -> int:
                 metrics.lag_seconds.set(seconds)
             await asyncio.sleep(settings.projector.control_interval_seconds)
 
-    lag_task = asyncio.create_task(refresh_lag())
-    try:
-        await probes.start()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(projector.shutdown()))
-        await projector.run()
-        return 0
-    except ProjectionHalted:
-        return EXIT_POISON
-    finally:
-        lag_task.cancel()
-        await probes.stop()
-        await gateway.close()
-        await engine.dispose()
+    runtime.background(refresh_lag, "projector-lag")
+    return Projection(projector)
+
+
+async def main() -> int:
+    """Project until SIGTERM/SIGINT, or stop loudly on a poison event."""
+    settings = ProjectorSettings()
+    configure_logging(settings.log_level, settings.service_name)
+    return await run_process(settings, functools.partial(build, settings))
 
 
 if __name__ == "__main__":

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _LOG = logging.getLogger(__name__)
-
-
-def lock_key(channel: str, chaincode: str) -> int:
-    """The advisory lock id for one projected (channel, chaincode) pair.
-
-    A stable hash (not Python's randomised `hash`) so every process, and the CLI, agree on
-    the id; folded into the signed 64-bit range PostgreSQL's bigint lock ids use.
-    """
-    digest = hashlib.sha256(f"gx-projector:{channel}:{chaincode}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def try_acquire(conn: AsyncConnection, key: int) -> bool:
@@ -40,7 +29,7 @@ async def acquire(conn: AsyncConnection, key: int, retry_interval: float, on_sta
 
     Args:
         conn: the dedicated connection that will hold the lock and apply events.
-        key: the lock id from `lock_key`.
+        key: the lock id, `services.common.names.projector_lock(channel, chaincode)`.
         retry_interval: seconds between attempts while another projector is active.
         on_standby: optional callable invoked once when this process becomes a standby.
     """

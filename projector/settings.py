@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from outbox.settings import LedgerSettings
-from services.common.settings import ServiceSettings
+from fabric_client import FabricSettings
+from services.common.settings import DatabaseSettings, ServiceSettings
 
 
 class ProjectorTuning(BaseModel):
@@ -19,11 +19,25 @@ class ProjectorTuning(BaseModel):
     control_interval_seconds: float = Field(default=1.0, gt=0)
 
 
+class ProjectorDatabaseSettings(DatabaseSettings):
+    """The projector's pool (`GX_DATABASE__*`): small, it has few users.
+
+    The lock-holding connection that applies events, the lag and rebuild watchers and the
+    health check. Defaults of a class (not an instance) so `GX_DATABASE__URL` alone keeps them.
+    """
+
+    pool_size: int = Field(default=3, ge=1)
+    max_overflow: int = Field(default=2, ge=0)
+
+
 class ProjectorSettings(ServiceSettings):
     """The projector: database, Fabric peer and the reader identity."""
 
     service_name: str = "projector"
-    fabric: LedgerSettings = LedgerSettings()
+    database: ProjectorDatabaseSettings = Field(default_factory=ProjectorDatabaseSettings)
+    # fabric_client's own settings (`GX_FABRIC__*`), nested as they are: a new client option
+    # reaches the projector with no edit here.
+    fabric: FabricSettings = Field(default_factory=FabricSettings)
     projector: ProjectorTuning = ProjectorTuning()
 
     @property

@@ -108,6 +108,15 @@ def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
+def libpq_dsn(sqlalchemy_url: str) -> str:
+    """`postgresql+psycopg://...` → `postgresql://...`, for a raw psycopg connection (a LISTEN).
+
+    LISTEN needs a connection of its own that never returns to a pool, so it is opened with
+    psycopg directly, which does not know SQLAlchemy's driver suffix.
+    """
+    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 async def check_database(engine: AsyncEngine) -> None:
     """Readiness: a round trip to PostgreSQL; raises when it is unreachable."""
     async with engine.connect() as conn:

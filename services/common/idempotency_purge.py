@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import zlib
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter
@@ -19,12 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.logging import LogKey
 from services.common.metrics import PerRegistry
+from services.common.names import IDEMPOTENCY_PURGE_LOCK
 from services.common.settings import IdempotencySettings
 
 _log = logging.getLogger("gx.idempotency.purge")
-
-# One advisory lock key for the table, the same in every process (crc32 of a fixed name).
-LOCK_KEY: Final = zlib.crc32(b"gx.platform.idempotency_records.purge")
 
 # Oldest first, through the created_at index; SKIP LOCKED lets a request that is replacing an
 # expired record (Idempotency's insert) finish without waiting for the purge, and vice versa.
@@ -75,7 +72,7 @@ class IdempotencyPurger:
         """
         total = 0
         async with self._engine.connect() as conn:
-            got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})).scalar()
+            got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": IDEMPOTENCY_PURGE_LOCK})).scalar()
             await conn.commit()
             if not got:
                 return None
@@ -93,7 +90,7 @@ class IdempotencyPurger:
                         break
             finally:
                 # Session-level lock: release it before the connection goes back to the pool.
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": IDEMPOTENCY_PURGE_LOCK})
                 await conn.commit()
         return total
 

@@ -19,7 +19,7 @@ from gx.type.v1 import operation_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import command_types, commands, operations, ordering
+from services.common import command_types, commands, names, operations, ordering
 from services.common.auth import current_principal
 from services.common.db import Queryable, fetch_all
 from services.common.errors import InvalidArgument
@@ -40,7 +40,7 @@ __all__ = [
     "record_command",
 ]
 
-NOTIFY_CHANNEL: Final = "outbox_new"
+NOTIFY_CHANNEL: Final = names.OUTBOX_NOTIFY_CHANNEL
 DEFAULT_TENANT: Final = "gx"
 # Fixed forever: derived request ids must stay the same across releases.
 _REQUEST_ID_NAMESPACE: Final = uuid.UUID("3f1d1f8e-6a53-4b53-9f7a-2f0c7c1e6d10")

@@ -1,4 +1,4 @@
-"""The gRPC server factory every service uses, and `run_server` with graceful SIGTERM."""
+"""The gRPC server factory every GX process uses, and `run_server`: a service on the process runtime."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +22,10 @@ from services.common.health import Check, HealthMonitor
 from services.common.interceptors import ErrorInterceptor, RequestContextInterceptor, ValidationInterceptor
 from services.common.logging import LogKey
 from services.common.metrics import GrpcServerMetrics, MetricsHttpServer, MetricsInterceptor
+from services.common.probes import Probes
 from services.common.reflection import enable_reflection, mesh_service_names
 from services.common.revocation import RevocationList
+from services.common.runtime import Runtime, run_process
 from services.common.service_auth import with_service_tokens
 from services.common.settings import ServiceSettings
 
@@ -93,32 +94,39 @@ class GxServer:
         server: The grpc.aio server.
         port: The bound gRPC port (the real one when GX_LISTEN asked for port 0).
         address: `host:port` actually bound.
-        health: The health monitor (its servicer is registered on `server`).
-        metrics_http: The /metrics /healthz /readyz endpoint, when GX_METRICS_LISTEN is set.
+        probes: Readiness (its health servicer is registered on `server`) and the /metrics
+            /healthz /readyz endpoint (when GX_METRICS_LISTEN is set): the runtime's `Probes`.
     """
 
     server: grpc.aio.Server
     port: int
     address: str
-    health: HealthMonitor
-    metrics_http: MetricsHttpServer | None = None
+    probes: Probes
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _stopping: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = False
     _stopped: bool = False
 
     @property
+    def health(self) -> HealthMonitor:
+        """The health monitor (its servicer is registered on `server`)."""
+        return self.probes.monitor
+
+    @property
+    def metrics_http(self) -> MetricsHttpServer | None:
+        """The /metrics /healthz /readyz endpoint, when GX_METRICS_LISTEN is set."""
+        return self.probes.http
+
+    @property
     def metrics_port(self) -> int | None:
         """The bound metrics port, once started."""
-        return self.metrics_http.port if self.metrics_http else None
+        return self.probes.port
 
     async def start(self) -> None:
         """Start serving, run the first health round, open the metrics endpoint."""
         await self.server.start()
         self._started = True
-        if self.metrics_http is not None:
-            await self.metrics_http.start()
-        await self.health.start()
+        await self.probes.start()
 
     def on_stopping(self, callback: Callable[[], None]) -> None:
         """Call `callback` when a stop begins, before the drain: a long-lived stream (Envoy's
@@ -136,11 +144,10 @@ class GxServer:
         self._stopped = True
         for callback in self._stopping:
             callback()
-        await self.health.shutdown()
+        await self.probes.shutdown()
         if self._started:
             await self.server.stop(grace)
-        if self.metrics_http is not None:
-            await self.metrics_http.stop()
+        await self.probes.stop()
         for close in reversed(self._closers):
             await close()
 
@@ -240,29 +247,26 @@ def create_server(
     if port == 0:
         raise OSError(f"cannot listen on {settings.listen} (GX_LISTEN): the address is in use or unavailable")
     host = settings.listen.rpartition(":")[0]
-    monitor = HealthMonitor(
-        health_servicer,
-        names,
-        checks or {},
-        interval=settings.health_check_interval_seconds,
-        timeout=settings.health_check_timeout_seconds,
-    )
-    metrics_http = (
-        MetricsHttpServer(settings.metrics_listen, lambda: monitor.ready, registry) if settings.metrics_listen else None
-    )
-    return GxServer(
-        server=server, port=port, address=f"{host}:{port}", health=monitor, metrics_http=metrics_http, _closers=closers
-    )
+    probes = Probes(settings, checks or {}, servicer=health_servicer, services=names, registry=registry)
+    return GxServer(server=server, port=port, address=f"{host}:{port}", probes=probes, _closers=closers)
 
 
-def _install_stop_signals(stop: asyncio.Event) -> list[signal.Signals]:
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-    return installed
+class Serving:
+    """A started server as the process runtime's main part: it runs until a shutdown has drained it."""
+
+    def __init__(self, gx: GxServer, grace: float) -> None:
+        self.gx = gx
+        self._grace = grace
+        self._drained = asyncio.Event()
+
+    async def run(self) -> None:
+        """Serve until `shutdown()` has drained the server."""
+        await self._drained.wait()
+
+    async def shutdown(self) -> None:
+        """NOT_SERVING, then in-flight calls get `grace` seconds to finish (GxServer.stop)."""
+        await self.gx.stop(self._grace)
+        self._drained.set()
 
 
 async def run_server(
@@ -271,7 +275,7 @@ async def run_server(
     *,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run a service until SIGTERM/SIGINT, then shut down gracefully.
+    """Run a service until SIGTERM/SIGINT, then shut down gracefully (`runtime.run_process`).
 
     `build` opens the process's resources on the exit stack (engine, Redis, ...) and returns
     `create_server(...)`. On a signal: health goes NOT_SERVING, in-flight calls get
@@ -282,31 +286,17 @@ async def run_server(
         build: Opens resources and creates the server.
         stop: Set it to stop (tests); by default only signals stop the server.
     """
-    stop = stop or asyncio.Event()
-    installed = _install_stop_signals(stop)
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                gx = await build(stack)
-                await gx.start()
-            except OSError as exc:
-                # A taken port is an operator's mistake, not a crash: one line, no traceback.
-                _log.error("%s cannot start: %s", settings.service_name, exc)
-                raise SystemExit(2) from None
-            _log.info(
-                "%s serving gRPC on %s%s",
-                settings.service_name,
-                gx.address,
-                f", metrics on {settings.metrics_listen.rpartition(':')[0]}:{gx.metrics_port}" if gx.metrics_http else "",
-                extra={LogKey.ADDRESS: gx.address, LogKey.METRICS_ADDRESS: gx.metrics_port},
-            )
-            try:
-                await stop.wait()
-            finally:
-                _log.info("%s shutting down", settings.service_name)
-                await gx.stop(settings.shutdown_grace_seconds)
-        _log.info("%s stopped", settings.service_name)
-    finally:
-        loop = asyncio.get_running_loop()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+
+    async def serve(runtime: Runtime) -> Serving:
+        gx = await build(runtime.stack)
+        await gx.start()
+        _log.info(
+            "%s serving gRPC on %s%s",
+            settings.service_name,
+            gx.address,
+            f", metrics on {settings.metrics_listen.rpartition(':')[0]}:{gx.metrics_port}" if gx.metrics_http else "",
+            extra={LogKey.ADDRESS: gx.address, LogKey.METRICS_ADDRESS: gx.metrics_port},
+        )
+        return Serving(gx, settings.shutdown_grace_seconds)
+
+    await run_process(settings, serve, stop=stop)

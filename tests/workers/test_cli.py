@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projector import lock
+from services.common import names
 from tests.workers.conftest import record
 
 
@@ -37,7 +38,7 @@ async def test_outbox_cli_lists_shows_cancels_and_retries(engine: AsyncEngine, m
 
 
 async def test_projector_cli_status_names_the_active_projector_and_rebuild_resets(engine: AsyncEngine, migrated_url: str) -> None:
-    key = lock.lock_key("gxchannel", "gx")
+    key = names.projector_lock("gxchannel", "gx")
     async with engine.connect() as holder:
         assert await lock.try_acquire(holder, key)
         pid = (await holder.execute(text("SELECT pg_backend_pid()"))).scalar_one()

@@ -14,7 +14,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.idempotency import Idempotency
-from services.common.idempotency_purge import LOCK_KEY, IdempotencyPurger
+from services.common.idempotency_purge import IdempotencyPurger
+from services.common.names import IDEMPOTENCY_PURGE_LOCK as LOCK_KEY
 from services.common.settings import IdempotencySettings
 from tests.grpc.common.runtime_test_proto import EchoRequest
 

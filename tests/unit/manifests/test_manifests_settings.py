@@ -9,7 +9,8 @@ import re
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel
+from pydantic.fields import FieldInfo
 
 from services.common.settings import ServiceSettings
 from tests.unit.manifests.kustomize import TARGETS
@@ -33,15 +34,23 @@ def _settings_class(module: str) -> type[ServiceSettings]:
     return found[0]
 
 
+def _names(name: str, field: FieldInfo) -> set[str]:
+    """A field's name and the aliases it is read by (fabric_client's `peer_endpoint` is `endpoint` too)."""
+    alias = field.validation_alias
+    choices = alias.choices if isinstance(alias, AliasChoices) else [alias] if alias else []
+    return {name, *(choice for choice in choices if isinstance(choice, str))}
+
+
 def _has_path(model: type[BaseModel], key: str) -> bool:
     """Tell whether `GX_A__B` names field a.b of `model` (case-insensitive, like pydantic-settings)."""
     parts = key.removeprefix("GX_").lower().split("__")
     current: Any = model
     for part in parts:
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
+        fields = getattr(current, "model_fields", None) or {}
+        found = [field for name, field in fields.items() if part in _names(name, field)]
+        if not found:
             return False
-        current = fields[part].annotation
+        current = found[0].annotation
     return True
 
 
@@ -123,6 +132,6 @@ def test_each_process_loads_its_settings_from_the_manifest_env(
             mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
             users = ["User1"] if module == "projector" else ["gx_super_admin", "gx_admin", "gx_partner_api"]
             for user in users:
-                assert str(fabric.msp_dir(user)) in mounts, f"{module}: {user} not mounted"
-            assert re.fullmatch(r"[\w.-]+:\d+", fabric.endpoint), fabric.endpoint
+                assert str(fabric.msp_dir_of(user)) in mounts, f"{module}: {user} not mounted"
+            assert re.fullmatch(r"[\w.-]+:\d+", fabric.peer_endpoint), fabric.peer_endpoint
     assert checked >= 5
