@@ -8,7 +8,7 @@ from typing import TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from chaincode.errors import Rejection
+from ledger_rules.errors import Rejection
 
 M = TypeVar("M", bound=Message)
 

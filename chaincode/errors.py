@@ -1,29 +1,12 @@
-"""Business rejections: the chaincode's answer when a request breaks a rule (never retried)."""
+"""The chaincode's own rejections: a missing object and a missing role.
+
+A rule's refusal is `ledger_rules.errors.Rejection` (shared with the services); these two only
+the chaincode raises, since only it looks up ledger state and reads the submitter's certificate.
+"""
 
 from __future__ import annotations
 
-
-class Rejection(Exception):
-    """A request that breaks a business rule; the transaction is not endorsed.
-
-    The chaincode answers with Fabric response status ``status`` (4xx, so the endorser refuses
-    it and the client classifies it as a business failure, not a transient one) and the message
-    ``"<REASON>: <detail>"``.
-
-    Attributes:
-        reason: A stable UPPER_SNAKE reason clients can branch on.
-        detail: A human-readable explanation.
-        status: The Fabric response status: 400 invalid or refused, 403 role, 404 not found.
-    """
-
-    status = 400
-
-    def __init__(self, reason: str, detail: str, status: int | None = None) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-        if status is not None:
-            self.status = status
+from ledger_rules.errors import Rejection
 
 
 class NotFound(Rejection):

@@ -6,22 +6,18 @@ from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import ledger, rules
+import ledger_rules as rules
+from chaincode import ledger
 from chaincode.tx import Tx
-
-AGE_OUT_OF_WINDOW = "AGE_OUT_OF_WINDOW"
-PHASES_EXHAUSTED = "PHASES_EXHAUSTED"
-SYSTEM_PAUSED = "SYSTEM_PAUSED"
+from ledger_rules import genesis as genesis_rules
 
 
 def _advance(country: res.Country) -> int | None:
     """Move *country* past full phases; return its current phase, or None once all are used."""
-    while country.genesis_phase <= len(rules.PHASES):
-        if country.phase_users < rules.phase_slots(country.genesis_phase, country.share_bps):
-            return country.genesis_phase
-        country.genesis_phase += 1
-        country.phase_users = 0
-    return None
+    country.genesis_phase, country.phase_users = genesis_rules.advance_phase(
+        country.genesis_phase, country.phase_users, country.share_bps
+    )
+    return country.genesis_phase if country.genesis_phase <= len(genesis_rules.PHASES) else None
 
 
 async def distribute(tx: Tx, user: res.User) -> cmd.GenesisOutcome:
@@ -33,20 +29,20 @@ async def distribute(tx: Tx, user: res.User) -> cmd.GenesisOutcome:
     country = await ledger.require_country(tx, user.country_code)
     outcome = cmd.GenesisOutcome(treasury_account_id=country.treasury_account_id)
     if await ledger.is_paused(tx):
-        outcome.skip_reason = SYSTEM_PAUSED
-        tx.emit(genesis_skipped=ev.GenesisSkipped(user_id=user.user_id, reason=SYSTEM_PAUSED))
+        outcome.skip_reason = rules.SYSTEM_PAUSED
+        tx.emit(genesis_skipped=ev.GenesisSkipped(user_id=user.user_id, reason=rules.SYSTEM_PAUSED))
         return outcome
-    age = rules.age_on(rules.parse_date(user.date_of_birth), rules.tx_date(tx.time.seconds))
     low = await ledger.param(tx, "genesis_min_age")
     high = await ledger.param(tx, "genesis_max_age")
-    phase = _advance(country) if low <= age <= high else None
+    eligible = genesis_rules.age_eligible(user.date_of_birth, tx.time.seconds, low, high)
+    phase = _advance(country) if eligible else None
     if phase is None:
-        outcome.skip_reason = AGE_OUT_OF_WINDOW if not low <= age <= high else PHASES_EXHAUSTED
+        outcome.skip_reason = genesis_rules.PHASES_EXHAUSTED if eligible else genesis_rules.AGE_OUT_OF_WINDOW
         user.genesis_done = True
         ledger.save_country(tx, country)
         tx.emit(genesis_skipped=ev.GenesisSkipped(user_id=user.user_id, reason=outcome.skip_reason))
         return outcome
-    _, user_gx, treasury_gx = rules.PHASES[phase - 1]
+    _, user_gx, treasury_gx = genesis_rules.PHASES[phase - 1]
     user_amount = user_gx * rules.QIRAT_PER_GX
     treasury_amount = treasury_gx * rules.QIRAT_PER_GX
     user_pool = await ledger.load_for_update(tx, rules.USER_GENESIS_POOL)

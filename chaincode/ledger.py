@@ -8,9 +8,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import codec, rules
-from chaincode.errors import NotFound, Rejection
+import ledger_rules as rules
+from chaincode import codec
+from chaincode.errors import NotFound
 from chaincode.tx import Tx
+from ledger_rules.errors import Rejection
 
 # Key layout. Plain keys with '~' separators; every range scan uses an explicit prefix, so the
 # Python shim's unrewritten empty start key (research: fabric.md §4.3 defect 5) never matters.

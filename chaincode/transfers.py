@@ -6,9 +6,10 @@ from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import ledger, rules
-from chaincode.errors import Rejection
+import ledger_rules as rules
+from chaincode import ledger
 from chaincode.tx import Tx
+from ledger_rules.errors import Rejection
 
 
 async def _party(tx: Tx, acct: res.Account) -> rules.Party:

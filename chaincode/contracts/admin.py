@@ -10,7 +10,8 @@ from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import queries_pb2 as qry
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import codec, ledger, rules
+import ledger_rules as rules
+from chaincode import codec, ledger
 from chaincode.contracts.base import (
     GxContract,
     check_country,
@@ -20,8 +21,9 @@ from chaincode.contracts.base import (
     run_command,
     run_query,
 )
-from chaincode.errors import NotFound, Rejection
+from chaincode.errors import NotFound
 from chaincode.tx import Tx
+from ledger_rules.errors import Rejection
 
 
 class AdminContract(GxContract):

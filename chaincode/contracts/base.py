@@ -13,8 +13,8 @@ from google.protobuf.message import Message
 from gx.ledger.v1 import events_pb2, options_pb2
 
 from chaincode import certs, codec, ledger
-from chaincode.errors import Rejection
 from chaincode.tx import Tx
+from ledger_rules.errors import Rejection
 
 M = TypeVar("M", bound=Message)
 EVENT_NAME = "LedgerEvents"

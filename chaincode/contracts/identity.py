@@ -8,7 +8,8 @@ from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import queries_pb2 as qry
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import genesis, ledger, rules
+import ledger_rules as rules
+from chaincode import genesis, ledger
 from chaincode.contracts.base import (
     GxContract,
     check_country,

@@ -10,7 +10,8 @@ from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import queries_pb2 as qry
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import ledger, rules
+import ledger_rules as rules
+from chaincode import ledger
 from chaincode.contracts.base import (
     GxContract,
     check_amount,
@@ -22,6 +23,7 @@ from chaincode.contracts.base import (
 )
 from chaincode.errors import NotFound
 from chaincode.tx import Tx
+from ledger_rules.errors import Rejection
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 _OPEN = (res.LOAN_STATUS_PENDING_APPROVAL, res.LOAN_STATUS_ACTIVE)
@@ -78,17 +80,19 @@ async def _loans_of(tx: Tx, borrower_id: str) -> list[res.Loan]:
     return loans
 
 
+def _refuse(refusal: rules.Refusal | None) -> None:
+    """Raise a shared loan rule's refusal (ledger_rules.loans) as the chaincode's rejection."""
+    if refusal is not None:
+        raise Rejection(refusal.reason, refusal.detail)
+
+
 async def _check_borrower(tx: Tx, borrower_id: str) -> tuple[res.User, res.Account]:
     user = await ledger.require_user(tx, borrower_id)
     acct = await ledger.require_account(tx, borrower_id)
-    need(user.status == res.USER_STATUS_ACTIVE, "USER_NOT_ACTIVE", f"user {borrower_id} is not active")
-    need(not acct.frozen, rules.WALLET_FROZEN, f"account {borrower_id} is frozen")
-    minimum = await ledger.param(tx, "loan_min_trust_score")
-    need(
-        user.trust_score >= minimum,
-        "TRUST_TOO_LOW",
-        f"trust score {user.trust_score} is below the required {minimum}",
+    _refuse(
+        rules.standing_refusal(borrower_id, active=user.status == res.USER_STATUS_ACTIVE, frozen=acct.frozen)
     )
+    _refuse(rules.trust_refusal(user.trust_score, await ledger.param(tx, "loan_min_trust_score")))
     return user, acct
 
 
@@ -102,11 +106,7 @@ async def _apply(tx: Tx, request: cmd.ApplyForLoanRequest) -> cmd.ApplyForLoanRe
     )
     check_text(request.purpose, "purpose", 256, required=False)
     low, high = await ledger.param(tx, "loan_min_qirat"), await ledger.param(tx, "loan_max_qirat")
-    need(
-        low <= request.amount_qirat <= high,
-        "AMOUNT_OUT_OF_RANGE",
-        f"a loan must be within [{low}, {high}] Qirat, got {request.amount_qirat}",
-    )
+    _refuse(rules.amount_refusal(request.amount_qirat, low, high))
     await _check_borrower(tx, request.borrower_id)
     loan_id = request.request_id
     need(await tx.get(_loan_key(loan_id)) is None, "LOAN_EXISTS", f"loan {loan_id} exists")
@@ -195,7 +195,7 @@ async def _repay(tx: Tx, request: cmd.RepayLoanRequest) -> cmd.RepayLoanResult:
     user = await ledger.require_user(tx, loan.borrower_id)
     if loan.outstanding_qirat == 0:
         loan.status = res.LOAN_STATUS_REPAID
-        user.trust_score = min(rules.MAX_TRUST_SCORE, user.trust_score + rules.TRUST_PER_REPAID_LOAN)
+        user.trust_score = rules.trust_after_repayment(user.trust_score)
         ledger.save_user(tx, user)
     tx.put_msg(_loan_key(loan.loan_id), loan)
     repaid = ev.LoanRepaid(

@@ -8,7 +8,7 @@ from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import queries_pb2 as qry
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import ledger, multisig, transfers
+from chaincode import ledger, transfers
 from chaincode.contracts.base import (
     GxContract,
     check_amount,
@@ -20,8 +20,10 @@ from chaincode.contracts.base import (
     run_command,
     run_query,
 )
-from chaincode.errors import NotFound, Rejection
+from chaincode.errors import NotFound
 from chaincode.tx import Tx
+from ledger_rules import multisig
+from ledger_rules.errors import Rejection
 
 _MAX_STAKEHOLDERS = 50
 

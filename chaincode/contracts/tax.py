@@ -6,7 +6,8 @@ from fabric_chaincode_python.fabric_contract_api import TransactionContext
 from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import events_pb2 as ev
 
-from chaincode import ledger, rules
+import ledger_rules as rules
+from chaincode import ledger
 from chaincode.contracts.base import GxContract, check_id, need, run_command
 from chaincode.tx import Tx
 

@@ -17,8 +17,9 @@ from chaincode.contracts.base import (
     run_command,
     run_query,
 )
-from chaincode.errors import PermissionDenied, Rejection
+from chaincode.errors import PermissionDenied
 from chaincode.tx import Tx
+from ledger_rules.errors import Rejection
 
 _FREEZABLE = (res.ACCOUNT_TYPE_USER, res.ACCOUNT_TYPE_ORGANIZATION)
 

@@ -12,8 +12,8 @@ from gx.wallet.v1 import admin_service_pb2 as svc
 from gx.wallet.v1 import wallet_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from chaincode import rules
-from chaincode.errors import Rejection
+import ledger_rules as rules
+from ledger_rules.errors import Rejection
 from services.common import ordering, outbox, paging
 from services.common.auth import Principal
 from services.common.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied

@@ -1,7 +1,8 @@
-"""The transfer fee as the chaincode computes it: its own pure rule functions, fed from the read models.
+"""The transfer fee as the chaincode computes it: the shared pure rule functions, fed from the read models.
 
-Importing `chaincode.rules` (pure integer functions, no state, no Fabric imports) rather than
-copying the fee table means a preview and the ledger can never disagree about a fee.
+Importing `ledger_rules` (pure integer functions, no state, no Fabric imports; the chaincode decides
+with the same ones) rather than copying the fee table means a preview and the ledger can never
+disagree about a fee.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import rules
+import ledger_rules as rules
 from services.wallet.readmodels import Account
 
 

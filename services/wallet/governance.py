@@ -13,8 +13,8 @@ from gx.wallet.v1 import wallet_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from chaincode import rules
-from chaincode.errors import Rejection
+import ledger_rules as rules
+from ledger_rules.errors import Rejection
 from services.common import paging
 from services.common.auth import Principal
 from services.common.errors import NotFound

@@ -13,6 +13,7 @@ from gx.wallet.v1 import wallet_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+import ledger_rules as rules
 from services.common import paging
 from services.common.auth import Principal
 from services.common.errors import NotFound, PermissionDenied
@@ -25,6 +26,14 @@ _COLUMNS = (
     "loan_id, borrower_id, amount_qirat, outstanding_qirat, collateral_hash, status, approver_id,"
     " create_time, approve_time, repay_time"
 )
+
+
+# A borrower-standing refusal as this API answers it: the ledger's USER_NOT_ACTIVE is the wallet's
+# WALLET_NOT_ACTIVE (the caller's wallet is what they know of); WALLET_FROZEN is the same name.
+_STANDING = {
+    rules.USER_NOT_ACTIVE: (errors.WALLET_NOT_ACTIVE, "your wallet is not active on the ledger"),
+    rules.WALLET_FROZEN: (errors.WALLET_FROZEN, "your wallet is frozen"),
+}
 
 
 def _loan_not_found() -> NotFound:
@@ -67,21 +76,29 @@ class LoanUseCases:
         """APPLY_FOR_LOAN for the caller, after the ledger's borrower rules as the read models know them."""
 
         async def build(session: AsyncSession, rid: str) -> Message:
+            # The ledger's own loan rules (ledger_rules.loans) on the read models, in this API's order
+            # (standing, amount, trust) and with its words; only the reasons' names are shared.
             borrower = await readmodels.ledger_user(session, principal.user_id)
-            if borrower is None or borrower.status != "ACTIVE":
-                raise errors.precondition(errors.WALLET_NOT_ACTIVE, "your wallet is not active on the ledger")
-            if borrower.frozen:
-                raise errors.precondition(errors.WALLET_FROZEN, "your wallet is frozen")
+            standing = rules.standing_refusal(
+                principal.user_id,
+                active=borrower is not None and borrower.status == "ACTIVE",
+                frozen=borrower is not None and bool(borrower.frozen),
+            )
+            if standing is not None:
+                raise errors.precondition(*_STANDING[standing.reason])
+            assert borrower is not None  # standing_refusal refuses a borrower who is not active
             low = await readmodels.parameter(session, "loan_min_qirat")
             high = await readmodels.parameter(session, "loan_max_qirat")
-            if not low <= request.amount_qirat <= high:
+            amount = rules.amount_refusal(request.amount_qirat, low, high)
+            if amount is not None:
                 raise errors.bad_field(
-                    "amount_qirat", f"a loan must be within [{low}, {high}] Qirat", "AMOUNT_OUT_OF_RANGE"
+                    "amount_qirat", f"a loan must be within [{low}, {high}] Qirat", amount.reason
                 )
             minimum = await readmodels.parameter(session, "loan_min_trust_score")
-            if borrower.trust_score < minimum:
+            trust = rules.trust_refusal(borrower.trust_score, minimum)
+            if trust is not None:
                 raise errors.precondition(
-                    "TRUST_TOO_LOW", f"a trust score of {minimum} is needed; yours is {borrower.trust_score}"
+                    trust.reason, f"a trust score of {minimum} is needed; yours is {borrower.trust_score}"
                 )
             return ledger.ApplyForLoanRequest(
                 borrower_id=principal.user_id,

@@ -6,7 +6,7 @@ The caller always acts as themself: their user id goes into the command, and the
 checks it against the organisation's stakeholders again.
 
 Who must approve a payment or a rule change is decided by the chaincode's own pure rules
-(`chaincode.multisig`), applied here to the read models as a pre-check: a rule change is itself
+(`ledger_rules.multisig`), applied here to the read models as a pre-check: a rule change is itself
 a multisig transaction, no rule means every stakeholder, and approvals are judged by the rules in
 force now. The ledger decides again at commit time; the read models may be a block behind.
 """
@@ -26,8 +26,8 @@ from gx.wallet.v1 import wallet_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from chaincode import multisig
-from chaincode.errors import Rejection
+from ledger_rules import multisig
+from ledger_rules.errors import Rejection
 from services.common import outbox, paging
 from services.common.auth import Principal
 from services.common.commands import declared_command

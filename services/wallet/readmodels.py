@@ -272,8 +272,8 @@ async def system_overview(db: Executor) -> dict[str, Any]:
 
 
 async def parameter(db: Executor, name: str) -> int:
-    """A system parameter's current value: the read model's, else the chaincode's default."""
-    from chaincode import rules
+    """A system parameter's current value: the read model's, else the ledger's default."""
+    import ledger_rules as rules
 
     row = (
         await db.execute(text("SELECT value FROM ledger.system_parameters WHERE name = :n"), {"n": name})

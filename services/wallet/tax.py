@@ -16,7 +16,7 @@ from gx.wallet.v1 import tax_service_pb2 as svc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from chaincode import rules
+import ledger_rules as rules
 from services.common.auth import Principal
 from services.wallet import errors, readmodels
 from services.wallet.commands import CommandRecorder
@@ -97,7 +97,7 @@ async def tax_view(db: Executor, wallet_id: str) -> TaxView | None:
 
 
 def assess(view: TaxView, now_seconds: int) -> rules.VelocityTax:
-    """The chaincode's own rule (`chaincode.rules.velocity_tax`) on the read model's inputs."""
+    """The chaincode's own rule (`ledger_rules.velocity_tax`) on the read model's inputs."""
     return rules.velocity_tax(
         account_type=res.AccountType.Value(f"ACCOUNT_TYPE_{view.account_type}"),
         balance_qirat=view.balance_qirat,

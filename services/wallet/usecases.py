@@ -13,7 +13,7 @@ from gx.wallet.v1 import wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from chaincode import rules
+import ledger_rules as rules
 from services.common import ordering, outbox, paging
 from services.common.auth import Principal
 from services.common.commands import declared_command

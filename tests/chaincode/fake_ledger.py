@@ -24,7 +24,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from gx.ledger.v1 import events_pb2
 
-from chaincode import rules
+import ledger_rules as rules
 from chaincode.app import GxChaincode, build_chaincode
 
 START = datetime.datetime(2026, 1, 15, 12, 0, tzinfo=datetime.UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import queries_pb2 as qry
 
-from chaincode import rules
+import ledger_rules as rules
 from chaincode.ledger import param_key
 from tests.chaincode.conftest import new_user, rid, transfer
 from tests.chaincode.fake_ledger import FakeLedger

@@ -11,7 +11,7 @@ from google.protobuf import json_format
 from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import queries_pb2 as qry
 
-from chaincode import rules
+import ledger_rules as rules
 from tests.chaincode.conftest import new_user, rid, transfer
 from tests.chaincode.fake_ledger import FakeLedger
 from tests.chaincode.projection import ledger_view, project

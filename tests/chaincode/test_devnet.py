@@ -18,7 +18,7 @@ from gx.ledger.v1 import events_pb2 as ev
 from gx.ledger.v1 import queries_pb2 as qry
 from prometheus_client import CollectorRegistry
 
-from chaincode import rules
+import ledger_rules as rules
 from fabric_client import CommitError, EndorseError, FailureKind, Gateway, Timeouts, classify
 from fabric_client.identity import load_identity
 from fabric_client.metrics import ClientMetrics

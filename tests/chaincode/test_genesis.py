@@ -8,7 +8,8 @@ import pytest
 from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import queries_pb2 as qry
 
-from chaincode import rules
+import ledger_rules as rules
+from ledger_rules import genesis as genesis_rules
 from tests.chaincode.conftest import new_user, rid
 from tests.chaincode.fake_ledger import FakeLedger
 
@@ -79,7 +80,9 @@ async def test_countries_move_through_six_phases_by_their_share(
     # Tiny global phase limits so the phases can be walked: LK (50%) gets 2,5,2,2,2,2 slots and
     # US (20%) gets 0,2,0,0,0,0, so its first user lands in phase 2.
     monkeypatch.setattr(
-        rules, "PHASES", ((4, 500, 50), (10, 400, 50), (4, 300, 50), (4, 200, 50), (4, 100, 50), (4, 50, 10))
+        genesis_rules,
+        "PHASES",
+        ((4, 500, 50), (10, 400, 50), (4, 300, 50), (4, 200, 50), (4, 100, 50), (4, 50, 10)),
     )
     paid = []
     for _ in range(16):

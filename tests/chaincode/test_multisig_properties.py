@@ -11,7 +11,7 @@ repeated request ids, run against the fake peer. After EVERY step:
 - every approval recorded on chain was really given (by that user, for that proposal), by a
   stakeholder, once.
 
-The oracle below is written apart from `chaincode.multisig` on purpose: it restates the rules from
+The oracle below is written apart from `ledger_rules.multisig` on purpose: it restates the rules from
 issue 9 in the simplest way, so a mistake in the shared pure functions cannot hide itself.
 """
 
@@ -29,7 +29,7 @@ from gx.ledger.v1 import resources_pb2 as res
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaincode import rules
+import ledger_rules as rules
 from tests.chaincode.fake_ledger import FakeLedger, Outcome
 
 GX = rules.QIRAT_PER_GX

@@ -23,7 +23,7 @@ from gx.ledger.v1 import resources_pb2 as res
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaincode import rules
+import ledger_rules as rules
 from chaincode.contracts.base import command_options
 from tests.chaincode.fake_ledger import FakeLedger, Outcome
 from tests.chaincode.projection import ledger_view, project
@@ -37,7 +37,7 @@ BIRTH_DATES = ["1990-05-01", "2012-03-03", "1950-01-01", "2008-01-15", "1961-01-
 EXPECTED_REJECTIONS = (400, 403, 404)
 HASH = "ab" * 32
 
-# The fee table as the README states it, kept apart from chaincode.rules on purpose: (local, cross).
+# The fee table as the README states it, kept apart from ledger_rules on purpose: (local, cross).
 ORG_FEES = {"merchant": (15, 30), "government": (10, 20), "b2b": (20, 40)}
 
 
@@ -130,7 +130,7 @@ def check_events(outcome: Outcome, before: dict[str, bytes], after: dict[str, by
             add(e.from_account_id, -e.amount_qirat)
             add(e.to_account_id, e.amount_qirat)
             credited(e, "to_credit", e.amount_qirat)
-            # The fee is checked against the table, independently of chaincode.rules.
+            # The fee is checked against the table, independently of ledger_rules.
             bps = expected_fee_bps(before, e.from_account_id, e.to_account_id, e.amount_qirat, cap)
             assert e.fee_bps == bps, (e, bps)
             assert e.fee_qirat == e.amount_qirat * bps // 10_000

@@ -11,7 +11,7 @@ from gx.ledger.v1 import queries_pb2 as qry
 from gx.ledger.v1 import resources_pb2 as res
 from gx.type.v1 import command_pb2
 
-from chaincode import rules
+import ledger_rules as rules
 from chaincode.tx import Tx
 from tests.chaincode.conftest import new_user, rid, transfer
 from tests.chaincode.fake_ledger import FakeLedger, FakeStub

@@ -17,7 +17,7 @@ from gx.ledger.v1 import commands_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chaincode import rules
+import ledger_rules as rules
 from services.common import operations
 from tests.support.ledger import Ledger, running_ledger
 from tests.workers.conftest import record, wait_until

@@ -13,7 +13,7 @@ from gx.type.v1 import command_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chaincode import rules
+import ledger_rules as rules
 from projector import rebuild, store
 from projector.decode import PoisonEventError
 from projector.runner import RestartStream, apply_event

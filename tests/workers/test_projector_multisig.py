@@ -19,7 +19,7 @@ from gx.ledger.v1 import resources_pb2 as res
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chaincode import rules
+import ledger_rules as rules
 from projector import rebuild, store
 from projector.runner import apply_event
 from tests.chaincode.fake_ledger import FakeLedger, Outcome

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chaincode import rules
+import ledger_rules as rules
 from projector import rebuild, store
 from projector.runner import apply_event
 from tests.chaincode import test_properties as chain

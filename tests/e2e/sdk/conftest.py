@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chaincode import rules
+import ledger_rules as rules
 from tests.support.stack import EdgeStack, running_edge_stack
 
 SDK_PYTHON = Path(__file__).resolve().parents[3] / "sdk" / "python" / "src"

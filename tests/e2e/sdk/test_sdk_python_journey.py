@@ -18,7 +18,7 @@ from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import wallet_pb2
 from gx_client import Client, GxError, InvalidArgument, NotFound, Unauthenticated
 
-from chaincode import rules
+import ledger_rules as rules
 from tests.e2e.sdk.conftest import PASSWORD, PartnerKey
 from tests.support.stack import EdgeStack
 

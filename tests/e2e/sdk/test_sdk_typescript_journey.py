@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from chaincode import rules
+import ledger_rules as rules
 from tests.e2e.sdk.conftest import PASSWORD, PartnerKey
 from tests.support.stack import EdgeStack
 

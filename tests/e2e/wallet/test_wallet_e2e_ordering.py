@@ -24,7 +24,7 @@ import httpx
 import pytest
 import sqlalchemy
 
-from chaincode import rules
+import ledger_rules as rules
 from tests.e2e.wallet.test_wallet_e2e_rest import (
     PASSWORD,
     _auth,

@@ -27,7 +27,7 @@ import sqlalchemy
 from google.protobuf import json_format
 from gx.ledger.v1 import queries_pb2
 
-from chaincode import rules
+import ledger_rules as rules
 from devstack.envoy import ensure_descriptor
 from devstack.parts import devnet_org_dir
 from fabric_client import Gateway, load_msp_identity

@@ -9,7 +9,7 @@ import grpc
 from gx.wallet.v1 import tax_service_pb2 as tax
 from gx.wallet.v1 import tax_service_pb2_grpc
 
-from chaincode import rules
+import ledger_rules as rules
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure
 
 DAY = timedelta(days=1)

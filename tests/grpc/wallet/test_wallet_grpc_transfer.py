@@ -13,7 +13,7 @@ from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chaincode import rules
+import ledger_rules as rules
 from services.common.idempotency import Idempotency
 from services.common.outbox import record_command
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure

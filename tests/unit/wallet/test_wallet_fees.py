@@ -7,7 +7,7 @@ import itertools
 import pytest
 from gx.ledger.v1 import resources_pb2 as res
 
-from chaincode import rules
+import ledger_rules as rules
 from services.wallet import fees
 from services.wallet.readmodels import Account
 

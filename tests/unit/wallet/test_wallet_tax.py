@@ -14,7 +14,7 @@ from google.protobuf import timestamp_pb2
 from gx.ledger.v1 import commands_pb2 as cmd
 from gx.wallet.v1 import tax_service_pb2 as svc
 
-from chaincode import rules
+import ledger_rules as rules
 from services.wallet.tax import TaxView, preview_response
 from tests.chaincode.conftest import COUNTRIES, new_user, rid, transfer
 from tests.chaincode.fake_ledger import FakeLedger

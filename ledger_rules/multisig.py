@@ -1,7 +1,7 @@
 """Who must approve an organisation's decisions: the multisig rules as pure functions (no state, no clock).
 
 The chaincode decides with these functions and the wallet service pre-checks with the very same
-ones (services may import chaincode's pure rules), so the API and the ledger cannot disagree about
+ones (both import ledger_rules), so the API and the ledger cannot disagree about
 how many approvals a payment or a rule change needs.
 
 The rules, and why:
@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
-from chaincode.errors import Rejection
+from ledger_rules.errors import Rejection
 
 MAX_RULES = 20
 
