@@ -64,6 +64,8 @@ lint: gen-check openapi-lint manifests-lint hadolint schema-check ## buf format/
 	  cp -r third_party build/against/ && $(VENV)/bin/buf build build/against/protos -o build/against.binpb && \
 	  $(VENV)/bin/buf breaking protos --against build/against.binpb; fi
 	$(VENV)/bin/ruff check .
+	# The import boundaries ([tool.importlinter] in pyproject.toml); --no-cache writes nothing into the tree.
+	$(VENV)/bin/lint-imports --no-cache
 
 up: descriptor ## Start the whole mesh in the background and wait until it is healthy.
 	$(VENV)/bin/gx dev up
