@@ -21,6 +21,7 @@ from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
 from services.common.server import GxServer, bind, create_server
 from services.common.service_auth import ServiceTokenSource, audience_of, load_private_key, service_channel
+from services.common.webhook_targets import TargetPolicy
 from services.licensing.accesslog import AccessLogServicer
 from services.licensing.authz import AuthorizationServicer, KeyAuthorizer, KeyDirectory
 from services.licensing.lastused import LastUsed, LastUsedFlusher
@@ -31,6 +32,7 @@ from services.licensing.roles import IdentityRoles
 from services.licensing.servicer import LicensingServicer
 from services.licensing.settings import LicensingSettings
 from services.licensing.usecases import LicensingUseCases, Policy
+from services.licensing.webhooks import WebhookUseCases
 
 _EXT_AUTHZ = "envoy.service.auth.v3.Authorization"
 _ACCESS_LOG = "envoy.service.accesslog.v3.AccessLogService"
@@ -123,10 +125,15 @@ def create_licensing_server(
         last_used,
         Policy(dict(opts.tier_quotas), timedelta(seconds=opts.default_grace_seconds)),
     )
+    # Loopback webhook targets (http too) only on a developer's machine and in the tests.
+    webhooks = WebhookUseCases(usecases, reads, TargetPolicy(allow_loopback=settings.environment == "dev"))
     server = create_server(
         settings,
         [
-            bind(licensing_service_pb2_grpc.add_LicensingServiceServicer_to_server, LicensingServicer(usecases)),
+            bind(
+                licensing_service_pb2_grpc.add_LicensingServiceServicer_to_server,
+                LicensingServicer(usecases, webhooks),
+            ),
             bind(external_auth_pb2_grpc.add_AuthorizationServicer_to_server, AuthorizationServicer(authorizer)),
             bind(als_pb2_grpc.add_AccessLogServiceServicer_to_server, access_log),
         ],

@@ -8,14 +8,16 @@ from gx.licensing.v1 import licensing_service_pb2_grpc
 
 from services.common.auth import current_principal, require_principal
 from services.licensing.usecases import LicensingUseCases
+from services.licensing.webhooks import WebhookUseCases
 
 
 class LicensingServicer(licensing_service_pb2_grpc.LicensingServiceServicer):
     """Thin adapter: interceptors already validated the request and checked the access rule."""
 
-    def __init__(self, usecases: LicensingUseCases) -> None:
+    def __init__(self, usecases: LicensingUseCases, webhooks: WebhookUseCases) -> None:
         """Wraps the use cases."""
         self._uc = usecases
+        self._webhooks = webhooks
 
     async def CreatePartner(
         self, request: svc.CreatePartnerRequest, context: grpc.aio.ServicerContext
@@ -91,3 +93,40 @@ class LicensingServicer(licensing_service_pb2_grpc.LicensingServiceServicer):
         self, request: svc.GetUsageRequest, context: grpc.aio.ServicerContext
     ) -> svc.GetUsageResponse:
         return await self._uc.get_usage(require_principal(), request)
+
+    # -- webhooks (services/licensing/webhooks.py) ------------------------------------------------
+
+    async def CreateWebhookEndpoint(
+        self, request: svc.CreateWebhookEndpointRequest, context: grpc.aio.ServicerContext
+    ) -> svc.CreateWebhookEndpointResponse:
+        return await self._webhooks.create_endpoint(require_principal(), request)
+
+    async def ListWebhookEndpoints(
+        self, request: svc.ListWebhookEndpointsRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ListWebhookEndpointsResponse:
+        return await self._webhooks.list_endpoints(require_principal(), request)
+
+    async def GetWebhookEndpoint(
+        self, request: svc.GetWebhookEndpointRequest, context: grpc.aio.ServicerContext
+    ) -> svc.GetWebhookEndpointResponse:
+        return await self._webhooks.get_endpoint(require_principal(), request)
+
+    async def UpdateWebhookEndpoint(
+        self, request: svc.UpdateWebhookEndpointRequest, context: grpc.aio.ServicerContext
+    ) -> svc.UpdateWebhookEndpointResponse:
+        return await self._webhooks.update_endpoint(require_principal(), request)
+
+    async def DeleteWebhookEndpoint(
+        self, request: svc.DeleteWebhookEndpointRequest, context: grpc.aio.ServicerContext
+    ) -> svc.DeleteWebhookEndpointResponse:
+        return await self._webhooks.delete_endpoint(require_principal(), request)
+
+    async def ListWebhookDeliveries(
+        self, request: svc.ListWebhookDeliveriesRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ListWebhookDeliveriesResponse:
+        return await self._webhooks.list_deliveries(require_principal(), request)
+
+    async def ResendWebhookEvent(
+        self, request: svc.ResendWebhookEventRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ResendWebhookEventResponse:
+        return await self._webhooks.resend_event(require_principal(), request)

@@ -17,10 +17,11 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 SCHEMA = "licensing"
 
@@ -116,4 +117,46 @@ usage_minutes = Table(
     Column("throttled_count", BigInteger, nullable=False, server_default=_ZERO),
     Column("byte_count", BigInteger, nullable=False, server_default=_ZERO),
     CheckConstraint("minute = date_trunc('minute', minute)", name="usage_minutes_minute_check"),
+)
+
+# -- partner webhooks (migration 0015_partner_webhooks) -------------------------------------------
+
+# A partner's endpoint. The secret is kept as given out: the HMAC needs the key itself, so it
+# cannot be hashed like an API key. No API returns it after creation; only licensing and the
+# notifier's role can read the column (migration 0015).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", _UUID, primary_key=True),
+    Column("partner_id", _UUID, ForeignKey(f"{SCHEMA}.partners.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    # Dotted event names (`operation.committed`), the wire spelling, so the trigger that records
+    # events matches them without a mapping.
+    Column("event_types", ARRAY(Text), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("state", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("secret_prefix", Text, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    CheckConstraint("state IN ('ENABLED', 'DISABLED')", name="webhook_endpoints_state_check"),
+    CheckConstraint("cardinality(event_types) > 0", name="webhook_endpoints_event_types_check"),
+    Index("webhook_endpoints_partner_idx", "partner_id", "created_at", "id"),
+)
+
+# One event per (operation, type), written by the trigger on outbox.commands in the outbox's own
+# transaction. `operation` is a snapshot of the command row as it became terminal, so every
+# delivery and re-send of the event carries the same body however the command row changes or is
+# archived later. No foreign key to partners: a missing partner must never fail the outbox.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", _UUID, primary_key=True),
+    Column("partner_id", _UUID, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("operation_id", _UUID, nullable=False),
+    Column("operation", JSONB, nullable=False),
+    Column("created_at", _TS, nullable=False, server_default=func.now()),
+    UniqueConstraint("operation_id", "event_type", name="webhook_events_operation_key"),
+    Index("webhook_events_partner_idx", "partner_id", "created_at"),
 )

@@ -135,6 +135,20 @@ class LicensingUseCases:
             raise errors.partner_not_found()
         return partner_id
 
+    # -- shared with the webhook use cases (services/licensing/webhooks.py) ----------------------
+
+    async def write(
+        self, scope: str, principal: Principal | None, request: Message, work: Callable[[AsyncSession], Awaitable[M]]
+    ) -> M:
+        """One write transaction with its AIP-155 record, scoped `licensing.<scope>`."""
+        return await self._write(scope, principal, request, work)
+
+    async def resolve_partner(
+        self, db: repository.Db, principal: Principal, value: str, field: str = "partner_id"
+    ) -> uuid.UUID:
+        """The partner a path names (`me` or an id), as this caller may see it; NOT_FOUND otherwise."""
+        return await self._partner_id(db, principal, value, field)
+
     async def _license(self, db: repository.Db, partner_id: uuid.UUID, license_id: str, *, for_update: bool = False) -> Any:
         row = await repository.license_by_id(db, partner_id, _uuid(license_id, "license_id"), for_update=for_update)
         if row is None:

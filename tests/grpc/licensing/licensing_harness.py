@@ -78,7 +78,7 @@ class Mesh:
             await self.redis.delete(key)
         await self.sql(
             "TRUNCATE licensing.usage_minutes, licensing.api_keys, licensing.licenses, licensing.partners,"
-            " platform.idempotency_records"
+            " licensing.webhook_endpoints, licensing.webhook_events, platform.idempotency_records"
         )
 
 

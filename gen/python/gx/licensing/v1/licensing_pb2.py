@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fgx/licensing/v1/licensing.proto\x12\x0fgx.licensing.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x02\n\x07Partner\x12\x17\n\npartner_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x11\n\x04name\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x12\n\x05\x65mail\x18\x03 \x01(\tB\x03\xe0\x41\x03\x12\x1b\n\x0e\x63ontact_person\x18\x04 \x01(\tB\x03\xe0\x41\x03\x12\x19\n\x0c\x63ountry_code\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12\x31\n\x05state\x18\x06 \x01(\x0e\x32\x1d.gx.licensing.v1.PartnerStateB\x03\xe0\x41\x03\x12\x1a\n\rowner_user_id\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x1b\n\x0esuspend_reason\x18\x08 \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\"\xfd\x02\n\x07License\x12\x17\n\nlicense_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x17\n\npartner_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12/\n\x04tier\x18\x03 \x01(\x0e\x32\x1c.gx.licensing.v1.LicenseTierB\x03\xe0\x41\x02\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\x1d.gx.licensing.v1.LicenseStateB\x03\xe0\x41\x03\x12\x1d\n\x10quota_per_minute\x18\x05 \x01(\x05\x42\x03\xe0\x41\x03\x12\x34\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x02\x12\x1b\n\x0esuspend_reason\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\"\xf3\x03\n\x06\x41piKey\x12\x13\n\x06key_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x17\n\npartner_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x17\n\nlicense_id\x18\x03 \x01(\tB\x03\xe0\x41\x03\x12<\n\x0b\x65nvironment\x18\x04 \x01(\x0e\x32\".gx.licensing.v1.ApiKeyEnvironmentB\x03\xe0\x41\x03\x12\x1b\n\x0e\x64isplay_prefix\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12\x19\n\x0c\x64isplay_name\x18\x06 \x01(\tB\x03\xe0\x41\x03\x12\x30\n\x05state\x18\x07 \x01(\x0e\x32\x1c.gx.licensing.v1.ApiKeyStateB\x03\xe0\x41\x03\x12\x1f\n\x12replaced_by_key_id\x18\x08 \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0b\x65xpire_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0brevoke_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x37\n\x0elast_used_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\"\x96\x01\n\x0bUsageBucket\x12\x33\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x1a\n\rrequest_count\x18\x02 \x01(\x03\x42\x03\xe0\x41\x03\x12\x18\n\x0b\x65rror_count\x18\x03 \x01(\x03\x42\x03\xe0\x41\x03\x12\x1c\n\x0fthrottled_count\x18\x04 \x01(\x03\x42\x03\xe0\x41\x03\"\xe6\x02\n\x05Usage\x12\x17\n\nlicense_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x33\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x31\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x1a\n\rrequest_count\x18\x04 \x01(\x03\x42\x03\xe0\x41\x03\x12\x18\n\x0b\x65rror_count\x18\x05 \x01(\x03\x42\x03\xe0\x41\x03\x12\x1c\n\x0fthrottled_count\x18\x06 \x01(\x03\x42\x03\xe0\x41\x03\x12\x17\n\nbyte_count\x18\x07 \x01(\x03\x42\x03\xe0\x41\x03\x12;\n\x0bgranularity\x18\x08 \x01(\x0e\x32!.gx.licensing.v1.UsageGranularityB\x03\xe0\x41\x03\x12\x32\n\x07\x62uckets\x18\t \x03(\x0b\x32\x1c.gx.licensing.v1.UsageBucketB\x03\xe0\x41\x03*\x7f\n\x0cPartnerState\x12\x1d\n\x19PARTNER_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARTNER_STATE_PENDING\x10\x01\x12\x18\n\x14PARTNER_STATE_ACTIVE\x10\x02\x12\x1b\n\x17PARTNER_STATE_SUSPENDED\x10\x03*\x91\x01\n\x0bLicenseTier\x12\x1c\n\x18LICENSE_TIER_UNSPECIFIED\x10\x00\x12\x15\n\x11LICENSE_TIER_FREE\x10\x01\x12\x16\n\x12LICENSE_TIER_BASIC\x10\x02\x12\x18\n\x14LICENSE_TIER_PREMIUM\x10\x03\x12\x1b\n\x17LICENSE_TIER_ENTERPRISE\x10\x04*\x7f\n\x0cLicenseState\x12\x1d\n\x19LICENSE_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14LICENSE_STATE_ACTIVE\x10\x01\x12\x1b\n\x17LICENSE_STATE_SUSPENDED\x10\x02\x12\x19\n\x15LICENSE_STATE_EXPIRED\x10\x03*t\n\x11\x41piKeyEnvironment\x12#\n\x1f\x41PI_KEY_ENVIRONMENT_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41PI_KEY_ENVIRONMENT_LIVE\x10\x01\x12\x1c\n\x18\x41PI_KEY_ENVIRONMENT_TEST\x10\x02*}\n\x0b\x41piKeyState\x12\x1d\n\x19\x41PI_KEY_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41PI_KEY_STATE_ACTIVE\x10\x01\x12\x1a\n\x16\x41PI_KEY_STATE_ROTATING\x10\x02\x12\x19\n\x15\x41PI_KEY_STATE_REVOKED\x10\x03*l\n\x10UsageGranularity\x12!\n\x1dUSAGE_GRANULARITY_UNSPECIFIED\x10\x00\x12\x1a\n\x16USAGE_GRANULARITY_HOUR\x10\x01\x12\x19\n\x15USAGE_GRANULARITY_DAY\x10\x02\x42\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fgx/licensing/v1/licensing.proto\x12\x0fgx.licensing.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x02\n\x07Partner\x12\x17\n\npartner_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x11\n\x04name\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x12\n\x05\x65mail\x18\x03 \x01(\tB\x03\xe0\x41\x03\x12\x1b\n\x0e\x63ontact_person\x18\x04 \x01(\tB\x03\xe0\x41\x03\x12\x19\n\x0c\x63ountry_code\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12\x31\n\x05state\x18\x06 \x01(\x0e\x32\x1d.gx.licensing.v1.PartnerStateB\x03\xe0\x41\x03\x12\x1a\n\rowner_user_id\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x1b\n\x0esuspend_reason\x18\x08 \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\"\xfd\x02\n\x07License\x12\x17\n\nlicense_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x17\n\npartner_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12/\n\x04tier\x18\x03 \x01(\x0e\x32\x1c.gx.licensing.v1.LicenseTierB\x03\xe0\x41\x02\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\x1d.gx.licensing.v1.LicenseStateB\x03\xe0\x41\x03\x12\x1d\n\x10quota_per_minute\x18\x05 \x01(\x05\x42\x03\xe0\x41\x03\x12\x34\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x02\x12\x1b\n\x0esuspend_reason\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\"\xf3\x03\n\x06\x41piKey\x12\x13\n\x06key_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x17\n\npartner_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x17\n\nlicense_id\x18\x03 \x01(\tB\x03\xe0\x41\x03\x12<\n\x0b\x65nvironment\x18\x04 \x01(\x0e\x32\".gx.licensing.v1.ApiKeyEnvironmentB\x03\xe0\x41\x03\x12\x1b\n\x0e\x64isplay_prefix\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12\x19\n\x0c\x64isplay_name\x18\x06 \x01(\tB\x03\xe0\x41\x03\x12\x30\n\x05state\x18\x07 \x01(\x0e\x32\x1c.gx.licensing.v1.ApiKeyStateB\x03\xe0\x41\x03\x12\x1f\n\x12replaced_by_key_id\x18\x08 \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0b\x65xpire_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0brevoke_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x37\n\x0elast_used_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\"\x96\x01\n\x0bUsageBucket\x12\x33\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x1a\n\rrequest_count\x18\x02 \x01(\x03\x42\x03\xe0\x41\x03\x12\x18\n\x0b\x65rror_count\x18\x03 \x01(\x03\x42\x03\xe0\x41\x03\x12\x1c\n\x0fthrottled_count\x18\x04 \x01(\x03\x42\x03\xe0\x41\x03\"\xe6\x02\n\x05Usage\x12\x17\n\nlicense_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x33\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x31\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x1a\n\rrequest_count\x18\x04 \x01(\x03\x42\x03\xe0\x41\x03\x12\x18\n\x0b\x65rror_count\x18\x05 \x01(\x03\x42\x03\xe0\x41\x03\x12\x1c\n\x0fthrottled_count\x18\x06 \x01(\x03\x42\x03\xe0\x41\x03\x12\x17\n\nbyte_count\x18\x07 \x01(\x03\x42\x03\xe0\x41\x03\x12;\n\x0bgranularity\x18\x08 \x01(\x0e\x32!.gx.licensing.v1.UsageGranularityB\x03\xe0\x41\x03\x12\x32\n\x07\x62uckets\x18\t \x03(\x0b\x32\x1c.gx.licensing.v1.UsageBucketB\x03\xe0\x41\x03\"\xf0\x02\n\x0fWebhookEndpoint\x12\x18\n\x0b\x65ndpoint_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x17\n\npartner_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x10\n\x03url\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12;\n\x0b\x65vent_types\x18\x04 \x03(\x0e\x32!.gx.licensing.v1.WebhookEventTypeB\x03\xe0\x41\x01\x12\x18\n\x0b\x64\x65scription\x18\x05 \x01(\tB\x03\xe0\x41\x01\x12\x39\n\x05state\x18\x06 \x01(\x0e\x32%.gx.licensing.v1.WebhookEndpointStateB\x03\xe0\x41\x01\x12\x1a\n\rsecret_prefix\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\"\xf5\x03\n\x0fWebhookDelivery\x12\x18\n\x0b\x64\x65livery_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x18\n\x0b\x65ndpoint_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x15\n\x08\x65vent_id\x18\x03 \x01(\tB\x03\xe0\x41\x03\x12:\n\nevent_type\x18\x04 \x01(\x0e\x32!.gx.licensing.v1.WebhookEventTypeB\x03\xe0\x41\x03\x12\x16\n\toperation\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12;\n\x06status\x18\x06 \x01(\x0e\x32&.gx.licensing.v1.WebhookDeliveryStatusB\x03\xe0\x41\x03\x12\x1a\n\rattempt_count\x18\x07 \x01(\x05\x42\x03\xe0\x41\x03\x12!\n\x14last_response_status\x18\x08 \x01(\x05\x42\x03\xe0\x41\x03\x12\x1f\n\x12last_response_body\x18\t \x01(\tB\x03\xe0\x41\x03\x12:\n\x11next_attempt_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03*\x7f\n\x0cPartnerState\x12\x1d\n\x19PARTNER_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARTNER_STATE_PENDING\x10\x01\x12\x18\n\x14PARTNER_STATE_ACTIVE\x10\x02\x12\x1b\n\x17PARTNER_STATE_SUSPENDED\x10\x03*\x91\x01\n\x0bLicenseTier\x12\x1c\n\x18LICENSE_TIER_UNSPECIFIED\x10\x00\x12\x15\n\x11LICENSE_TIER_FREE\x10\x01\x12\x16\n\x12LICENSE_TIER_BASIC\x10\x02\x12\x18\n\x14LICENSE_TIER_PREMIUM\x10\x03\x12\x1b\n\x17LICENSE_TIER_ENTERPRISE\x10\x04*\x7f\n\x0cLicenseState\x12\x1d\n\x19LICENSE_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14LICENSE_STATE_ACTIVE\x10\x01\x12\x1b\n\x17LICENSE_STATE_SUSPENDED\x10\x02\x12\x19\n\x15LICENSE_STATE_EXPIRED\x10\x03*t\n\x11\x41piKeyEnvironment\x12#\n\x1f\x41PI_KEY_ENVIRONMENT_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41PI_KEY_ENVIRONMENT_LIVE\x10\x01\x12\x1c\n\x18\x41PI_KEY_ENVIRONMENT_TEST\x10\x02*}\n\x0b\x41piKeyState\x12\x1d\n\x19\x41PI_KEY_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41PI_KEY_STATE_ACTIVE\x10\x01\x12\x1a\n\x16\x41PI_KEY_STATE_ROTATING\x10\x02\x12\x19\n\x15\x41PI_KEY_STATE_REVOKED\x10\x03*l\n\x10UsageGranularity\x12!\n\x1dUSAGE_GRANULARITY_UNSPECIFIED\x10\x00\x12\x1a\n\x16USAGE_GRANULARITY_HOUR\x10\x01\x12\x19\n\x15USAGE_GRANULARITY_DAY\x10\x02*\x8b\x01\n\x10WebhookEventType\x12\"\n\x1eWEBHOOK_EVENT_TYPE_UNSPECIFIED\x10\x00\x12*\n&WEBHOOK_EVENT_TYPE_OPERATION_COMMITTED\x10\x01\x12\'\n#WEBHOOK_EVENT_TYPE_OPERATION_FAILED\x10\x02*\x87\x01\n\x14WebhookEndpointState\x12&\n\"WEBHOOK_ENDPOINT_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_ENDPOINT_STATE_ENABLED\x10\x01\x12#\n\x1fWEBHOOK_ENDPOINT_STATE_DISABLED\x10\x02*\xb0\x01\n\x15WebhookDeliveryStatus\x12\'\n#WEBHOOK_DELIVERY_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fWEBHOOK_DELIVERY_STATUS_PENDING\x10\x01\x12%\n!WEBHOOK_DELIVERY_STATUS_SUCCEEDED\x10\x02\x12\"\n\x1eWEBHOOK_DELIVERY_STATUS_FAILED\x10\x03\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -122,18 +122,66 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USAGE'].fields_by_name['granularity']._serialized_options = b'\340A\003'
   _globals['_USAGE'].fields_by_name['buckets']._loaded_options = None
   _globals['_USAGE'].fields_by_name['buckets']._serialized_options = b'\340A\003'
-  _globals['_PARTNERSTATE']._serialized_start=1866
-  _globals['_PARTNERSTATE']._serialized_end=1993
-  _globals['_LICENSETIER']._serialized_start=1996
-  _globals['_LICENSETIER']._serialized_end=2141
-  _globals['_LICENSESTATE']._serialized_start=2143
-  _globals['_LICENSESTATE']._serialized_end=2270
-  _globals['_APIKEYENVIRONMENT']._serialized_start=2272
-  _globals['_APIKEYENVIRONMENT']._serialized_end=2388
-  _globals['_APIKEYSTATE']._serialized_start=2390
-  _globals['_APIKEYSTATE']._serialized_end=2515
-  _globals['_USAGEGRANULARITY']._serialized_start=2517
-  _globals['_USAGEGRANULARITY']._serialized_end=2625
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['endpoint_id']._loaded_options = None
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['endpoint_id']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['partner_id']._loaded_options = None
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['partner_id']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['url']._loaded_options = None
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['url']._serialized_options = b'\340A\001'
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['event_types']._loaded_options = None
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['event_types']._serialized_options = b'\340A\001'
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['description']._loaded_options = None
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['description']._serialized_options = b'\340A\001'
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['state']._loaded_options = None
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['state']._serialized_options = b'\340A\001'
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['secret_prefix']._loaded_options = None
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['secret_prefix']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['create_time']._loaded_options = None
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['create_time']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['update_time']._loaded_options = None
+  _globals['_WEBHOOKENDPOINT'].fields_by_name['update_time']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['delivery_id']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['delivery_id']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['endpoint_id']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['endpoint_id']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['event_id']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['event_id']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['event_type']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['event_type']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['operation']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['operation']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['status']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['status']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['attempt_count']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['attempt_count']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['last_response_status']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['last_response_status']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['last_response_body']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['last_response_body']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['next_attempt_time']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['next_attempt_time']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['create_time']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['create_time']._serialized_options = b'\340A\003'
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['update_time']._loaded_options = None
+  _globals['_WEBHOOKDELIVERY'].fields_by_name['update_time']._serialized_options = b'\340A\003'
+  _globals['_PARTNERSTATE']._serialized_start=2741
+  _globals['_PARTNERSTATE']._serialized_end=2868
+  _globals['_LICENSETIER']._serialized_start=2871
+  _globals['_LICENSETIER']._serialized_end=3016
+  _globals['_LICENSESTATE']._serialized_start=3018
+  _globals['_LICENSESTATE']._serialized_end=3145
+  _globals['_APIKEYENVIRONMENT']._serialized_start=3147
+  _globals['_APIKEYENVIRONMENT']._serialized_end=3263
+  _globals['_APIKEYSTATE']._serialized_start=3265
+  _globals['_APIKEYSTATE']._serialized_end=3390
+  _globals['_USAGEGRANULARITY']._serialized_start=3392
+  _globals['_USAGEGRANULARITY']._serialized_end=3500
+  _globals['_WEBHOOKEVENTTYPE']._serialized_start=3503
+  _globals['_WEBHOOKEVENTTYPE']._serialized_end=3642
+  _globals['_WEBHOOKENDPOINTSTATE']._serialized_start=3645
+  _globals['_WEBHOOKENDPOINTSTATE']._serialized_end=3780
+  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_start=3783
+  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_end=3959
   _globals['_PARTNER']._serialized_start=119
   _globals['_PARTNER']._serialized_end=464
   _globals['_LICENSE']._serialized_start=467
@@ -144,4 +192,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USAGEBUCKET']._serialized_end=1503
   _globals['_USAGE']._serialized_start=1506
   _globals['_USAGE']._serialized_end=1864
+  _globals['_WEBHOOKENDPOINT']._serialized_start=1867
+  _globals['_WEBHOOKENDPOINT']._serialized_end=2235
+  _globals['_WEBHOOKDELIVERY']._serialized_start=2238
+  _globals['_WEBHOOKDELIVERY']._serialized_end=2739
 # @@protoc_insertion_point(module_scope)

@@ -48,6 +48,25 @@ class UsageGranularity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     USAGE_GRANULARITY_UNSPECIFIED: _ClassVar[UsageGranularity]
     USAGE_GRANULARITY_HOUR: _ClassVar[UsageGranularity]
     USAGE_GRANULARITY_DAY: _ClassVar[UsageGranularity]
+
+class WebhookEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEBHOOK_EVENT_TYPE_UNSPECIFIED: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_OPERATION_COMMITTED: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_OPERATION_FAILED: _ClassVar[WebhookEventType]
+
+class WebhookEndpointState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEBHOOK_ENDPOINT_STATE_UNSPECIFIED: _ClassVar[WebhookEndpointState]
+    WEBHOOK_ENDPOINT_STATE_ENABLED: _ClassVar[WebhookEndpointState]
+    WEBHOOK_ENDPOINT_STATE_DISABLED: _ClassVar[WebhookEndpointState]
+
+class WebhookDeliveryStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEBHOOK_DELIVERY_STATUS_UNSPECIFIED: _ClassVar[WebhookDeliveryStatus]
+    WEBHOOK_DELIVERY_STATUS_PENDING: _ClassVar[WebhookDeliveryStatus]
+    WEBHOOK_DELIVERY_STATUS_SUCCEEDED: _ClassVar[WebhookDeliveryStatus]
+    WEBHOOK_DELIVERY_STATUS_FAILED: _ClassVar[WebhookDeliveryStatus]
 PARTNER_STATE_UNSPECIFIED: PartnerState
 PARTNER_STATE_PENDING: PartnerState
 PARTNER_STATE_ACTIVE: PartnerState
@@ -71,6 +90,16 @@ API_KEY_STATE_REVOKED: ApiKeyState
 USAGE_GRANULARITY_UNSPECIFIED: UsageGranularity
 USAGE_GRANULARITY_HOUR: UsageGranularity
 USAGE_GRANULARITY_DAY: UsageGranularity
+WEBHOOK_EVENT_TYPE_UNSPECIFIED: WebhookEventType
+WEBHOOK_EVENT_TYPE_OPERATION_COMMITTED: WebhookEventType
+WEBHOOK_EVENT_TYPE_OPERATION_FAILED: WebhookEventType
+WEBHOOK_ENDPOINT_STATE_UNSPECIFIED: WebhookEndpointState
+WEBHOOK_ENDPOINT_STATE_ENABLED: WebhookEndpointState
+WEBHOOK_ENDPOINT_STATE_DISABLED: WebhookEndpointState
+WEBHOOK_DELIVERY_STATUS_UNSPECIFIED: WebhookDeliveryStatus
+WEBHOOK_DELIVERY_STATUS_PENDING: WebhookDeliveryStatus
+WEBHOOK_DELIVERY_STATUS_SUCCEEDED: WebhookDeliveryStatus
+WEBHOOK_DELIVERY_STATUS_FAILED: WebhookDeliveryStatus
 
 class Partner(_message.Message):
     __slots__ = ("partner_id", "name", "email", "contact_person", "country_code", "state", "owner_user_id", "suspend_reason", "create_time", "update_time")
@@ -179,3 +208,53 @@ class Usage(_message.Message):
     granularity: UsageGranularity
     buckets: _containers.RepeatedCompositeFieldContainer[UsageBucket]
     def __init__(self, license_id: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_count: _Optional[int] = ..., error_count: _Optional[int] = ..., throttled_count: _Optional[int] = ..., byte_count: _Optional[int] = ..., granularity: _Optional[_Union[UsageGranularity, str]] = ..., buckets: _Optional[_Iterable[_Union[UsageBucket, _Mapping]]] = ...) -> None: ...
+
+class WebhookEndpoint(_message.Message):
+    __slots__ = ("endpoint_id", "partner_id", "url", "event_types", "description", "state", "secret_prefix", "create_time", "update_time")
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SECRET_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    partner_id: str
+    url: str
+    event_types: _containers.RepeatedScalarFieldContainer[WebhookEventType]
+    description: str
+    state: WebhookEndpointState
+    secret_prefix: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, endpoint_id: _Optional[str] = ..., partner_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[_Union[WebhookEventType, str]]] = ..., description: _Optional[str] = ..., state: _Optional[_Union[WebhookEndpointState, str]] = ..., secret_prefix: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WebhookDelivery(_message.Message):
+    __slots__ = ("delivery_id", "endpoint_id", "event_id", "event_type", "operation", "status", "attempt_count", "last_response_status", "last_response_body", "next_attempt_time", "create_time", "update_time")
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LAST_RESPONSE_STATUS_FIELD_NUMBER: _ClassVar[int]
+    LAST_RESPONSE_BODY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: str
+    endpoint_id: str
+    event_id: str
+    event_type: WebhookEventType
+    operation: str
+    status: WebhookDeliveryStatus
+    attempt_count: int
+    last_response_status: int
+    last_response_body: str
+    next_attempt_time: _timestamp_pb2.Timestamp
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, delivery_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., event_id: _Optional[str] = ..., event_type: _Optional[_Union[WebhookEventType, str]] = ..., operation: _Optional[str] = ..., status: _Optional[_Union[WebhookDeliveryStatus, str]] = ..., attempt_count: _Optional[int] = ..., last_response_status: _Optional[int] = ..., last_response_body: _Optional[str] = ..., next_attempt_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

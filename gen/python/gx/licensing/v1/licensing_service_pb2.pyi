@@ -281,3 +281,129 @@ class GetUsageResponse(_message.Message):
     USAGE_FIELD_NUMBER: _ClassVar[int]
     usage: _licensing_pb2.Usage
     def __init__(self, usage: _Optional[_Union[_licensing_pb2.Usage, _Mapping]] = ...) -> None: ...
+
+class CreateWebhookEndpointRequest(_message.Message):
+    __slots__ = ("partner_id", "request_id", "url", "event_types", "description")
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    partner_id: str
+    request_id: str
+    url: str
+    event_types: _containers.RepeatedScalarFieldContainer[_licensing_pb2.WebhookEventType]
+    description: str
+    def __init__(self, partner_id: _Optional[str] = ..., request_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[_Union[_licensing_pb2.WebhookEventType, str]]] = ..., description: _Optional[str] = ...) -> None: ...
+
+class CreateWebhookEndpointResponse(_message.Message):
+    __slots__ = ("webhook_endpoint", "secret")
+    WEBHOOK_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    webhook_endpoint: _licensing_pb2.WebhookEndpoint
+    secret: str
+    def __init__(self, webhook_endpoint: _Optional[_Union[_licensing_pb2.WebhookEndpoint, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class ListWebhookEndpointsRequest(_message.Message):
+    __slots__ = ("partner_id", "page_size", "page_token")
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    partner_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, partner_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListWebhookEndpointsResponse(_message.Message):
+    __slots__ = ("webhook_endpoints", "next_page_token")
+    WEBHOOK_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    webhook_endpoints: _containers.RepeatedCompositeFieldContainer[_licensing_pb2.WebhookEndpoint]
+    next_page_token: str
+    def __init__(self, webhook_endpoints: _Optional[_Iterable[_Union[_licensing_pb2.WebhookEndpoint, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetWebhookEndpointRequest(_message.Message):
+    __slots__ = ("partner_id", "endpoint_id")
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    partner_id: str
+    endpoint_id: str
+    def __init__(self, partner_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ...) -> None: ...
+
+class GetWebhookEndpointResponse(_message.Message):
+    __slots__ = ("webhook_endpoint",)
+    WEBHOOK_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    webhook_endpoint: _licensing_pb2.WebhookEndpoint
+    def __init__(self, webhook_endpoint: _Optional[_Union[_licensing_pb2.WebhookEndpoint, _Mapping]] = ...) -> None: ...
+
+class UpdateWebhookEndpointRequest(_message.Message):
+    __slots__ = ("webhook_endpoint", "update_mask", "request_id")
+    WEBHOOK_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    webhook_endpoint: _licensing_pb2.WebhookEndpoint
+    update_mask: _field_mask_pb2.FieldMask
+    request_id: str
+    def __init__(self, webhook_endpoint: _Optional[_Union[_licensing_pb2.WebhookEndpoint, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class UpdateWebhookEndpointResponse(_message.Message):
+    __slots__ = ("webhook_endpoint",)
+    WEBHOOK_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    webhook_endpoint: _licensing_pb2.WebhookEndpoint
+    def __init__(self, webhook_endpoint: _Optional[_Union[_licensing_pb2.WebhookEndpoint, _Mapping]] = ...) -> None: ...
+
+class DeleteWebhookEndpointRequest(_message.Message):
+    __slots__ = ("partner_id", "endpoint_id", "request_id")
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    partner_id: str
+    endpoint_id: str
+    request_id: str
+    def __init__(self, partner_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class DeleteWebhookEndpointResponse(_message.Message):
+    __slots__ = ("endpoint_id",)
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    def __init__(self, endpoint_id: _Optional[str] = ...) -> None: ...
+
+class ListWebhookDeliveriesRequest(_message.Message):
+    __slots__ = ("partner_id", "endpoint_id", "page_size", "page_token", "event_id")
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    partner_id: str
+    endpoint_id: str
+    page_size: int
+    page_token: str
+    event_id: str
+    def __init__(self, partner_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., event_id: _Optional[str] = ...) -> None: ...
+
+class ListWebhookDeliveriesResponse(_message.Message):
+    __slots__ = ("webhook_deliveries", "next_page_token")
+    WEBHOOK_DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    webhook_deliveries: _containers.RepeatedCompositeFieldContainer[_licensing_pb2.WebhookDelivery]
+    next_page_token: str
+    def __init__(self, webhook_deliveries: _Optional[_Iterable[_Union[_licensing_pb2.WebhookDelivery, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ResendWebhookEventRequest(_message.Message):
+    __slots__ = ("partner_id", "endpoint_id", "event_id", "request_id")
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    partner_id: str
+    endpoint_id: str
+    event_id: str
+    request_id: str
+    def __init__(self, partner_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., event_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ResendWebhookEventResponse(_message.Message):
+    __slots__ = ("webhook_delivery",)
+    WEBHOOK_DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    webhook_delivery: _licensing_pb2.WebhookDelivery
+    def __init__(self, webhook_delivery: _Optional[_Union[_licensing_pb2.WebhookDelivery, _Mapping]] = ...) -> None: ...

@@ -118,6 +118,41 @@ class LicensingServiceStub(object):
                 request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetUsageRequest.SerializeToString,
                 response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetUsageResponse.FromString,
                 _registered_method=True)
+        self.CreateWebhookEndpoint = channel.unary_unary(
+                '/gx.licensing.v1.LicensingService/CreateWebhookEndpoint',
+                request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.CreateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.CreateWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookEndpoints = channel.unary_unary(
+                '/gx.licensing.v1.LicensingService/ListWebhookEndpoints',
+                request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookEndpointsRequest.SerializeToString,
+                response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookEndpointsResponse.FromString,
+                _registered_method=True)
+        self.GetWebhookEndpoint = channel.unary_unary(
+                '/gx.licensing.v1.LicensingService/GetWebhookEndpoint',
+                request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetWebhookEndpointRequest.SerializeToString,
+                response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.UpdateWebhookEndpoint = channel.unary_unary(
+                '/gx.licensing.v1.LicensingService/UpdateWebhookEndpoint',
+                request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.UpdateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.UpdateWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhookEndpoint = channel.unary_unary(
+                '/gx.licensing.v1.LicensingService/DeleteWebhookEndpoint',
+                request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+                response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.DeleteWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookDeliveries = channel.unary_unary(
+                '/gx.licensing.v1.LicensingService/ListWebhookDeliveries',
+                request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.ResendWebhookEvent = channel.unary_unary(
+                '/gx.licensing.v1.LicensingService/ResendWebhookEvent',
+                request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventRequest.SerializeToString,
+                response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventResponse.FromString,
+                _registered_method=True)
 
 
 class LicensingServiceServicer(object):
@@ -256,6 +291,67 @@ class LicensingServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWebhookEndpoint(self, request, context):
+        """Registers a webhook endpoint for the partner. The answer carries the endpoint's signing
+        secret, the only time it is shown (a replay answers the endpoint with an empty
+        `secret`). A URL that is not https, or whose host resolves to a private, loopback,
+        link-local or metadata address, fails INVALID_ARGUMENT with a reason
+        (`WEBHOOK_URL_NOT_HTTPS`, `WEBHOOK_URL_ADDRESS_REFUSED`, `WEBHOOK_URL_UNRESOLVABLE`,
+        `WEBHOOK_URL_INVALID`). A partner has at most 16 endpoints.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookEndpoints(self, request, context):
+        """Lists a partner's webhook endpoints, newest first, without their secrets.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWebhookEndpoint(self, request, context):
+        """Returns one webhook endpoint, without its secret.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWebhookEndpoint(self, request, context):
+        """Changes an endpoint's URL, event types, description or state (the fields named in
+        `update_mask`). A new URL is checked as on creation. Disabling it gives up the
+        deliveries still waiting for it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhookEndpoint(self, request, context):
+        """Deletes an endpoint: it receives nothing more and its deliveries still waiting are
+        given up. Deleting it again fails NOT_FOUND, unless it is a replay of the same request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookDeliveries(self, request, context):
+        """Lists an endpoint's deliveries, newest first: the delivery log, with each delivery's
+        status, attempts and last answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendWebhookEvent(self, request, context):
+        """Sends an event of the partner's to an enabled endpoint again, as a new delivery with the
+        same event id (the receiver de-duplicates by it). A disabled endpoint fails
+        FAILED_PRECONDITION `WEBHOOK_ENDPOINT_DISABLED`; an event that is not the partner's
+        fails NOT_FOUND `WEBHOOK_EVENT_NOT_FOUND`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LicensingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -333,6 +429,41 @@ def add_LicensingServiceServicer_to_server(servicer, server):
                     servicer.GetUsage,
                     request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetUsageRequest.FromString,
                     response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetUsageResponse.SerializeToString,
+            ),
+            'CreateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhookEndpoint,
+                    request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.CreateWebhookEndpointRequest.FromString,
+                    response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.CreateWebhookEndpointResponse.SerializeToString,
+            ),
+            'ListWebhookEndpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookEndpoints,
+                    request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookEndpointsRequest.FromString,
+                    response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookEndpointsResponse.SerializeToString,
+            ),
+            'GetWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWebhookEndpoint,
+                    request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetWebhookEndpointRequest.FromString,
+                    response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetWebhookEndpointResponse.SerializeToString,
+            ),
+            'UpdateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWebhookEndpoint,
+                    request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.UpdateWebhookEndpointRequest.FromString,
+                    response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.UpdateWebhookEndpointResponse.SerializeToString,
+            ),
+            'DeleteWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhookEndpoint,
+                    request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.DeleteWebhookEndpointRequest.FromString,
+                    response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.DeleteWebhookEndpointResponse.SerializeToString,
+            ),
+            'ListWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookDeliveries,
+                    request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookDeliveriesRequest.FromString,
+                    response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'ResendWebhookEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendWebhookEvent,
+                    request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventRequest.FromString,
+                    response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -749,6 +880,195 @@ class LicensingService(object):
             '/gx.licensing.v1.LicensingService/GetUsage',
             gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetUsageRequest.SerializeToString,
             gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.licensing.v1.LicensingService/CreateWebhookEndpoint',
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.CreateWebhookEndpointRequest.SerializeToString,
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.CreateWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookEndpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.licensing.v1.LicensingService/ListWebhookEndpoints',
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookEndpointsRequest.SerializeToString,
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookEndpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.licensing.v1.LicensingService/GetWebhookEndpoint',
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetWebhookEndpointRequest.SerializeToString,
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.GetWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.licensing.v1.LicensingService/UpdateWebhookEndpoint',
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.UpdateWebhookEndpointRequest.SerializeToString,
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.UpdateWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.licensing.v1.LicensingService/DeleteWebhookEndpoint',
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.DeleteWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.licensing.v1.LicensingService/ListWebhookDeliveries',
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendWebhookEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.licensing.v1.LicensingService/ResendWebhookEvent',
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventRequest.SerializeToString,
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventResponse.FromString,
             options,
             channel_credentials,
             insecure,
