@@ -40,6 +40,7 @@ class LogKey:
     COMMAND_ID: Final = "gx.outbox.command_id"
     COMMAND_TYPE: Final = "gx.outbox.command_type"
     IDEMPOTENCY_PURGED: Final = "gx.idempotency.purged"
+    OUTBOX_ARCHIVED: Final = "gx.outbox.archived"
 
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("gx_request_id", default=None)
