@@ -3,8 +3,8 @@
 The chaincode decides with them and the services pre-check with them, so the two cannot disagree.
 This package imports only itself, the standard library and the generated `gx` messages: it deploys
 with the chaincode to real Fabric. Its API is flat (``import ledger_rules as rules``), one module
-per rule: `supply`, `parameters`, `fees`, `transfers`, `genesis`, `loans`, `tax`; the multisig
-approval rules stay a namespace of their own (``from ledger_rules import multisig``).
+per rule: `supply`, `parameters`, `fees`, `transfers`, `genesis`, `loans`, `governance`, `tax`;
+the multisig approval rules stay a namespace of their own (``from ledger_rules import multisig``).
 """
 
 from ledger_rules.errors import Rejection
@@ -21,6 +21,7 @@ from ledger_rules.genesis import (
     phase_slots,
     tx_date,
 )
+from ledger_rules.governance import proposal_passes
 from ledger_rules.loans import (
     AMOUNT_OUT_OF_RANGE,
     INITIAL_TRUST_SCORE,
@@ -129,6 +130,7 @@ __all__ = [
     "parse_date",
     "pays_velocity_tax",
     "phase_slots",
+    "proposal_passes",
     "standing_refusal",
     "trust_after_repayment",
     "trust_refusal",

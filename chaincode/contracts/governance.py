@@ -139,13 +139,11 @@ async def _execute(tx: Tx, request: cmd.ExecuteProposalRequest) -> cmd.ExecutePr
         f"proposal {proposal.proposal_id} is closed",
     )
     need(not _before(proposal, tx), "VOTING_OPEN", f"voting on {proposal.proposal_id} is still open")
-    total = proposal.votes_for + proposal.votes_against
-    quorum = await ledger.param(tx, "governance_quorum_votes")
-    approval_bps = await ledger.param(tx, "governance_approval_bps")
-    passed = (
-        total >= quorum
-        and proposal.votes_for * 10_000 >= approval_bps * total
-        and proposal.votes_for > proposal.votes_against
+    passed = rules.proposal_passes(
+        proposal.votes_for,
+        proposal.votes_against,
+        quorum_votes=await ledger.param(tx, "governance_quorum_votes"),
+        approval_bps=await ledger.param(tx, "governance_approval_bps"),
     )
     tx.delete(_active_key(proposal.parameter))
     if passed:
