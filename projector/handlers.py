@@ -11,8 +11,12 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from gx.ledger.v1 import events_pb2, resources_pb2
-from sqlalchemy import text
+from sqlalchemy import Table, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projector import tables
+from projector.tables import system_status
 
 # The accounts the chaincode moves value through; named here only to label history rows.
 OPERATIONS_FUND = "SYSTEM_OPERATIONS_FUND"
@@ -179,23 +183,40 @@ async def _upsert_account(ctx: TxContext, account: Any, user_id: str | None = No
     )
 
 
-async def _touch_system(ctx: TxContext, sets: str, **params: Any) -> None:
-    await ctx.run(
-        "INSERT INTO ledger.system_status (id, block_number, update_time) VALUES (1, :block, :time)"
-        " ON CONFLICT (id) DO NOTHING"
+async def _touch_system(ctx: TxContext, **values: Any) -> None:
+    """Set columns of the one system_status row (created on first use), stamped with this transaction."""
+    await ctx.conn.execute(
+        insert(system_status)
+        .values(id=1, block_number=ctx.block_number, update_time=ctx.time)
+        .on_conflict_do_nothing(index_elements=["id"])
     )
-    await ctx.run(
-        f"UPDATE ledger.system_status SET {sets}, block_number = :block, update_time = :time WHERE id = 1", **params
+    await ctx.conn.execute(
+        update(system_status)
+        .where(system_status.c.id == 1)
+        .values(**values, block_number=ctx.block_number, update_time=ctx.time)
     )
+
+
+async def _update(ctx: TxContext, table: Table, key: str, **values: Any) -> None:
+    """Set columns of the row of `table` whose (one-column) primary key is `key`, stamped with
+    this transaction's block and time. A row the read model lacks is left alone, as by UPDATE."""
+    (pk,) = table.primary_key.columns
+    await ctx.conn.execute(
+        update(table).where(pk == key).values(**values, block_number=ctx.block_number, update_time=ctx.time)
+    )
+
+
+async def _insert_new(ctx: TxContext, table: Table, **values: Any) -> None:
+    """Insert a row unless its primary key exists: a replayed creation changes nothing."""
+    index = [column.name for column in table.primary_key.columns]
+    await ctx.conn.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=index))
 
 
 # -- system -------------------------------------------------------------------------------------
 
 
 async def system_bootstrapped(ctx: TxContext, index: int, e: events_pb2.SystemBootstrapped) -> None:
-    await _touch_system(
-        ctx, "bootstrapped = true, total_supply_qirat = :supply, bootstrap_time = :time", supply=e.total_supply_qirat
-    )
+    await _touch_system(ctx, bootstrapped=True, total_supply_qirat=e.total_supply_qirat, bootstrap_time=ctx.time)
     for pool in e.pools:
         await _upsert_account(ctx, pool)
     # The values in force at bootstrap. A row can exist already only from a change made before
@@ -247,47 +268,45 @@ async def system_parameter_updated(ctx: TxContext, index: int, e: events_pb2.Sys
 
 
 async def system_paused(ctx: TxContext, index: int, e: events_pb2.SystemPaused) -> None:
-    await _touch_system(ctx, "paused = true, pause_reason = :reason", reason=e.reason)
+    await _touch_system(ctx, paused=True, pause_reason=e.reason)
 
 
 async def system_resumed(ctx: TxContext, index: int, e: events_pb2.SystemResumed) -> None:
-    await _touch_system(ctx, "paused = false, pause_reason = NULL")
+    await _touch_system(ctx, paused=False, pause_reason=None)
 
 
 async def admin_appointed(ctx: TxContext, index: int, e: events_pb2.AdminAppointed) -> None:
-    await ctx.run(
-        "INSERT INTO ledger.admins (user_id, appointed_by, block_number, appoint_time) VALUES (:u, :by, :block, :time)"
-        " ON CONFLICT (user_id) DO NOTHING",
-        u=e.user_id,
-        by=e.appointed_by,
+    await _insert_new(
+        ctx,
+        tables.admins,
+        user_id=e.user_id,
+        appointed_by=e.appointed_by,
+        block_number=ctx.block_number,
+        appoint_time=ctx.time,
     )
-    await ctx.run(
-        "UPDATE ledger.users SET admin = true, block_number = :block, fabric_tx_id = :tx, update_time = :time"
-        " WHERE user_id = :u",
-        u=e.user_id,
-    )
+    await _update(ctx, tables.users, e.user_id, admin=True, fabric_tx_id=ctx.tx_id)
 
 
 async def treasury_activated(ctx: TxContext, index: int, e: events_pb2.TreasuryActivated) -> None:
-    await ctx.run(
-        "UPDATE ledger.countries SET treasury_active = true, activate_time = :time, block_number = :block,"
-        " update_time = :time WHERE country_code = :cc",
-        cc=e.country_code,
-    )
+    await _update(ctx, tables.countries, e.country_code, treasury_active=True, activate_time=ctx.time)
 
 
 # -- users and value ----------------------------------------------------------------------------
 
 
 async def user_created(ctx: TxContext, index: int, e: events_pb2.UserCreated) -> None:
-    await ctx.run(
-        "INSERT INTO ledger.users (user_id, country_code, date_of_birth, status, trust_score, block_number,"
-        " fabric_tx_id, create_time, update_time)"
-        " VALUES (:u, :cc, :dob, 'ACTIVE', :trust, :block, :tx, :time, :time) ON CONFLICT (user_id) DO NOTHING",
-        u=e.user_id,
-        cc=e.country_code,
-        dob=e.date_of_birth,
-        trust=e.trust_score,
+    await _insert_new(
+        ctx,
+        tables.users,
+        user_id=e.user_id,
+        country_code=e.country_code,
+        date_of_birth=e.date_of_birth,
+        status="ACTIVE",
+        trust_score=e.trust_score,
+        block_number=ctx.block_number,
+        fabric_tx_id=ctx.tx_id,
+        create_time=ctx.time,
+        update_time=ctx.time,
     )
     await ctx.run(
         "INSERT INTO ledger.wallets (wallet_id, account_type, user_id, country_code, block_number, fabric_tx_id,"
@@ -299,18 +318,18 @@ async def user_created(ctx: TxContext, index: int, e: events_pb2.UserCreated) ->
 
 
 async def genesis_distributed(ctx: TxContext, index: int, e: events_pb2.GenesisDistributed) -> None:
-    await ctx.run(
-        "UPDATE ledger.users SET genesis_received = true, genesis_qirat = :amount, genesis_phase = :phase,"
-        " block_number = :block, fabric_tx_id = :tx, update_time = :time WHERE user_id = :u",
-        u=e.user_id,
-        amount=e.user_qirat,
-        phase=e.phase,
+    await _update(
+        ctx,
+        tables.users,
+        e.user_id,
+        genesis_received=True,
+        genesis_qirat=e.user_qirat,
+        genesis_phase=e.phase,
+        fabric_tx_id=ctx.tx_id,
     )
-    await ctx.run(
-        "UPDATE ledger.countries SET genesis_user_count = genesis_user_count + 1, genesis_phase = :phase,"
-        " block_number = :block, update_time = :time WHERE country_code = :cc",
-        cc=e.country_code,
-        phase=e.phase,
+    countries = tables.countries
+    await _update(
+        ctx, countries, e.country_code, genesis_user_count=countries.c.genesis_user_count + 1, genesis_phase=e.phase
     )
     await _receive(ctx, e, e.user_id, "user_credit", "user_balance_qirat", "user_velocity_timer_start_time")
     await _receive(ctx, e, e.treasury_account_id, "treasury_credit", "treasury_balance_qirat")
@@ -324,12 +343,7 @@ async def genesis_distributed(ctx: TxContext, index: int, e: events_pb2.GenesisD
 
 
 async def genesis_skipped(ctx: TxContext, index: int, e: events_pb2.GenesisSkipped) -> None:
-    await ctx.run(
-        "UPDATE ledger.users SET genesis_skipped_reason = :reason, block_number = :block, fabric_tx_id = :tx,"
-        " update_time = :time WHERE user_id = :u",
-        u=e.user_id,
-        reason=e.reason,
-    )
+    await _update(ctx, tables.users, e.user_id, genesis_skipped_reason=e.reason, fabric_tx_id=ctx.tx_id)
 
 
 async def transfer_completed(ctx: TxContext, index: int, e: events_pb2.TransferCompleted) -> None:
@@ -379,32 +393,29 @@ async def fee_collected(ctx: TxContext, index: int, e: events_pb2.FeeCollected) 
 
 
 async def wallet_frozen(ctx: TxContext, index: int, e: events_pb2.WalletFrozen) -> None:
-    await ctx.run(
-        "UPDATE ledger.wallets SET frozen = true, frozen_reason = :reason, velocity_timer_start_time = :timer,"
-        " block_number = :block, fabric_tx_id = :tx, update_time = :time WHERE wallet_id = :w",
-        w=e.account_id,
-        reason=e.reason,
-        timer=_ts(e, "velocity_timer_start_time"),
+    await _update(
+        ctx,
+        tables.wallets,
+        e.account_id,
+        frozen=True,
+        frozen_reason=e.reason,
+        velocity_timer_start_time=_ts(e, "velocity_timer_start_time"),
+        fabric_tx_id=ctx.tx_id,
     )
-    await ctx.run(
-        "UPDATE ledger.users SET status = 'FROZEN', block_number = :block, fabric_tx_id = :tx, update_time = :time"
-        " WHERE user_id = :w",
-        w=e.account_id,
-    )
+    await _update(ctx, tables.users, e.account_id, status="FROZEN", fabric_tx_id=ctx.tx_id)
 
 
 async def wallet_unfrozen(ctx: TxContext, index: int, e: events_pb2.WalletUnfrozen) -> None:
-    await ctx.run(
-        "UPDATE ledger.wallets SET frozen = false, frozen_reason = NULL, velocity_timer_start_time = :timer,"
-        " block_number = :block, fabric_tx_id = :tx, update_time = :time WHERE wallet_id = :w",
-        w=e.account_id,
-        timer=_ts(e, "velocity_timer_start_time"),
+    await _update(
+        ctx,
+        tables.wallets,
+        e.account_id,
+        frozen=False,
+        frozen_reason=None,
+        velocity_timer_start_time=_ts(e, "velocity_timer_start_time"),
+        fabric_tx_id=ctx.tx_id,
     )
-    await ctx.run(
-        "UPDATE ledger.users SET status = 'ACTIVE', block_number = :block, fabric_tx_id = :tx, update_time = :time"
-        " WHERE user_id = :w",
-        w=e.account_id,
-    )
+    await _update(ctx, tables.users, e.account_id, status="ACTIVE", fabric_tx_id=ctx.tx_id)
 
 
 async def velocity_tax_applied(ctx: TxContext, index: int, e: events_pb2.VelocityTaxApplied) -> None:
@@ -467,11 +478,7 @@ async def membership_endorsed(ctx: TxContext, index: int, e: events_pb2.Membersh
 
 
 async def organization_activated(ctx: TxContext, index: int, e: events_pb2.OrganizationActivated) -> None:
-    await ctx.run(
-        "UPDATE ledger.organizations SET status = 'ACTIVE', activate_time = :time, block_number = :block,"
-        " update_time = :time WHERE org_id = :id",
-        id=e.organization_id,
-    )
+    await _update(ctx, tables.organizations, e.organization_id, status="ACTIVE", activate_time=ctx.time)
     if e.HasField("account"):
         await _upsert_account(ctx, e.account)
 
@@ -545,12 +552,14 @@ async def multisig_tx_approved(ctx: TxContext, index: int, e: events_pb2.Multisi
 
 
 async def multisig_tx_executed(ctx: TxContext, index: int, e: events_pb2.MultisigTxExecuted) -> None:
-    await ctx.run(
-        "UPDATE ledger.multisig_txs SET status = 'EXECUTED', transfer_id = :tid, execute_time = :time,"
-        " block_number = :block, update_time = :time WHERE multisig_tx_id = :id",
-        id=e.multisig_tx_id,
+    await _update(
+        ctx,
+        tables.multisig_txs,
+        e.multisig_tx_id,
+        status="EXECUTED",
         # A rule change moves no money: no transfer.
-        tid=e.transfer_id or None,
+        transfer_id=e.transfer_id or None,
+        execute_time=ctx.time,
     )
 
 
@@ -559,29 +568,24 @@ async def multisig_tx_executed(ctx: TxContext, index: int, e: events_pb2.Multisi
 
 async def loan_applied(ctx: TxContext, index: int, e: events_pb2.LoanApplied) -> None:
     loan = e.loan
-    await ctx.run(
-        "INSERT INTO ledger.loans (loan_id, borrower_id, amount_qirat, outstanding_qirat, collateral_hash, purpose,"
-        " status, create_time, block_number, update_time)"
-        " VALUES (:id, :b, :amount, :out, :hash, :purpose, :status, :ctime, :block, :time)"
-        " ON CONFLICT (loan_id) DO NOTHING",
-        id=loan.loan_id,
-        b=loan.borrower_id,
-        amount=loan.amount_qirat,
-        out=loan.outstanding_qirat,
-        hash=loan.collateral_hash,
+    await _insert_new(
+        ctx,
+        tables.loans,
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        amount_qirat=loan.amount_qirat,
+        outstanding_qirat=loan.outstanding_qirat,
+        collateral_hash=loan.collateral_hash,
         purpose=loan.purpose,
         status=_enum(resources_pb2.LoanStatus, loan.status, "LOAN_STATUS_"),
-        ctime=_ts(loan, "create_time") or ctx.time,
+        create_time=_ts(loan, "create_time") or ctx.time,
+        block_number=ctx.block_number,
+        update_time=ctx.time,
     )
 
 
 async def loan_approved(ctx: TxContext, index: int, e: events_pb2.LoanApproved) -> None:
-    await ctx.run(
-        "UPDATE ledger.loans SET status = 'ACTIVE', approver_id = :by, approve_time = :time, block_number = :block,"
-        " update_time = :time WHERE loan_id = :id",
-        id=e.loan_id,
-        by=e.approver_id,
-    )
+    await _update(ctx, tables.loans, e.loan_id, status="ACTIVE", approver_id=e.approver_id, approve_time=ctx.time)
     await _receive(
         ctx, e, e.borrower_id, "borrower_credit", "borrower_balance_qirat", "borrower_velocity_timer_start_time"
     )
@@ -592,19 +596,17 @@ async def loan_approved(ctx: TxContext, index: int, e: events_pb2.LoanApproved) 
 
 async def loan_repaid(ctx: TxContext, index: int, e: events_pb2.LoanRepaid) -> None:
     status = _enum(resources_pb2.LoanStatus, e.status, "LOAN_STATUS_")
-    await ctx.run(
-        "UPDATE ledger.loans SET outstanding_qirat = :out, status = :status,"
-        " repay_time = CASE WHEN :status = 'REPAID' THEN :time ELSE repay_time END,"
-        " block_number = :block, update_time = :time WHERE loan_id = :id",
-        id=e.loan_id,
-        out=e.outstanding_qirat,
+    loans = tables.loans
+    await _update(
+        ctx,
+        loans,
+        e.loan_id,
+        outstanding_qirat=e.outstanding_qirat,
         status=status,
+        # Set once, by the repayment that clears the loan.
+        repay_time=ctx.time if status == "REPAID" else loans.c.repay_time,
     )
-    await ctx.run(
-        "UPDATE ledger.users SET trust_score = :trust, block_number = :block, update_time = :time WHERE user_id = :b",
-        b=e.borrower_id,
-        trust=e.trust_score,
-    )
+    await _update(ctx, tables.users, e.borrower_id, trust_score=e.trust_score)
     await _set_balance(ctx, e.borrower_id, e.borrower_balance_qirat, _ts(e, "borrower_velocity_timer_start_time"))
     await _receive(ctx, e, LOAN_POOL, "pool_credit", "pool_balance_qirat")
     await _leg(ctx, index, 0, e.borrower_id, "LOAN_REPAYMENT", e.amount_qirat, counterparty=LOAN_POOL)
@@ -613,50 +615,47 @@ async def loan_repaid(ctx: TxContext, index: int, e: events_pb2.LoanRepaid) -> N
 
 async def proposal_submitted(ctx: TxContext, index: int, e: events_pb2.ProposalSubmitted) -> None:
     p = e.proposal
-    await ctx.run(
-        "INSERT INTO ledger.proposals (proposal_id, parameter, value, title, description, proposer_id, votes_for,"
-        " votes_against, status, create_time, voting_end_time, block_number, update_time)"
-        " VALUES (:id, :param, :value, :title, :descr, :by, :vf, :va, :status, :ctime, :end, :block, :time)"
-        " ON CONFLICT (proposal_id) DO NOTHING",
-        id=p.proposal_id,
-        param=p.parameter,
+    await _insert_new(
+        ctx,
+        tables.proposals,
+        proposal_id=p.proposal_id,
+        parameter=p.parameter,
         value=p.value,
         title=p.title,
-        descr=p.description,
-        by=p.proposer_id,
-        vf=p.votes_for,
-        va=p.votes_against,
+        description=p.description,
+        proposer_id=p.proposer_id,
+        votes_for=p.votes_for,
+        votes_against=p.votes_against,
         status=_enum(resources_pb2.ProposalStatus, p.status, "PROPOSAL_STATUS_"),
-        ctime=_ts(p, "create_time") or ctx.time,
-        end=_ts(p, "voting_end_time"),
+        create_time=_ts(p, "create_time") or ctx.time,
+        voting_end_time=_ts(p, "voting_end_time"),
+        block_number=ctx.block_number,
+        update_time=ctx.time,
     )
 
 
 async def vote_cast(ctx: TxContext, index: int, e: events_pb2.VoteCast) -> None:
-    await ctx.run(
-        "INSERT INTO ledger.votes (proposal_id, voter_id, support, block_number, time)"
-        " VALUES (:id, :voter, :support, :block, :time) ON CONFLICT (proposal_id, voter_id) DO NOTHING",
-        id=e.proposal_id,
-        voter=e.voter_id,
+    await _insert_new(
+        ctx,
+        tables.votes,
+        proposal_id=e.proposal_id,
+        voter_id=e.voter_id,
         support=e.support,
+        block_number=ctx.block_number,
+        time=ctx.time,
     )
-    await ctx.run(
-        "UPDATE ledger.proposals SET votes_for = :vf, votes_against = :va, block_number = :block, update_time = :time"
-        " WHERE proposal_id = :id",
-        id=e.proposal_id,
-        vf=e.votes_for,
-        va=e.votes_against,
-    )
+    await _update(ctx, tables.proposals, e.proposal_id, votes_for=e.votes_for, votes_against=e.votes_against)
 
 
 async def proposal_executed(ctx: TxContext, index: int, e: events_pb2.ProposalExecuted) -> None:
-    await ctx.run(
-        "UPDATE ledger.proposals SET status = :status, votes_for = :vf, votes_against = :va, close_time = :time,"
-        " block_number = :block, update_time = :time WHERE proposal_id = :id",
-        id=e.proposal_id,
+    await _update(
+        ctx,
+        tables.proposals,
+        e.proposal_id,
         status=_enum(resources_pb2.ProposalStatus, e.status, "PROPOSAL_STATUS_"),
-        vf=e.votes_for,
-        va=e.votes_against,
+        votes_for=e.votes_for,
+        votes_against=e.votes_against,
+        close_time=ctx.time,
     )
 
 
