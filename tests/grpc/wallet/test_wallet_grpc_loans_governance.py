@@ -109,6 +109,21 @@ async def test_apply_checks_trust_and_the_amount_bounds(wallet: Wallet) -> None:
     assert await wallet.commands() == []
 
 
+async def test_apply_refuses_a_borrower_without_standing_before_looking_at_the_amount(wallet: Wallet) -> None:
+    # The ledger's loan rules (ledger_rules.loans) in this API's order and words: the ledger's
+    # USER_NOT_ACTIVE is WALLET_NOT_ACTIVE here, and standing is judged before the amount.
+    loans, _ = _stubs(wallet)
+    await wallet.system()
+    too_small = loan.ApplyForLoanRequest(request_id=_rid(), amount_qirat=99 * GX, collateral_hash=_HASH)
+    stranger = str(uuid.uuid4())  # no user on the ledger
+    bad = await failure(loans.ApplyForLoan(too_small, metadata=wallet.token(stranger)))
+    assert (bad.code, bad.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "WALLET_NOT_ACTIVE")
+    frozen = await _trusted(wallet, frozen=True)
+    bad = await failure(loans.ApplyForLoan(too_small, metadata=wallet.token(frozen)))
+    assert (bad.code, bad.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "WALLET_FROZEN")
+    assert await wallet.commands() == []
+
+
 async def test_approve_needs_an_onchain_admin_other_than_the_borrower(wallet: Wallet) -> None:
     loans, _ = _stubs(wallet)
     await wallet.system()
