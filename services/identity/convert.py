@@ -55,6 +55,7 @@ def user_message(user: models.User) -> identity_pb2.User:
         state=user_state(user),
         create_time=timestamp(user.created_at),
         update_time=timestamp(user.updated_at),
+        email_verified=user.email_verified_at is not None,
     )
 
 

@@ -20,7 +20,9 @@ from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
 from services.common.revocation import RevocationList
 from services.common.server import GxServer, bind, create_server, revocation_list
+from services.identity.accounts import AccountPolicy, AccountUseCases
 from services.identity.keys import KeyStore
+from services.identity.limits import Limit, RequestLimiter
 from services.identity.lockout import LockoutPolicy, LoginLockout
 from services.identity.metrics import IdentityMetrics
 from services.identity.passwords import PasswordHashing
@@ -61,6 +63,18 @@ def build_usecases(
     registry: CollectorRegistry | None = None,
 ) -> IdentityUseCases:
     """The use cases over open resources."""
+    return build_all_usecases(settings, sessions, redis, keys, revocations, registry)[0]
+
+
+def build_all_usecases(
+    settings: IdentitySettings,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    keys: KeyStore,
+    revocations: RevocationList | None = None,
+    registry: CollectorRegistry | None = None,
+) -> tuple[IdentityUseCases, AccountUseCases]:
+    """The use cases over open resources: identity's, and the account flows wired into them."""
     opts = settings.identity
     metrics = IdentityMetrics.for_registry(registry)
     hashing = PasswordHashing(
@@ -85,19 +99,41 @@ def build_usecases(
         ),
     )
     policy = SessionPolicy(timedelta(days=opts.refresh_idle_days), timedelta(days=opts.session_max_days))
-    return IdentityUseCases(
+    revocations = revocations or revocation_list(settings, redis)
+    idempotency = Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds)
+    accounts = AccountUseCases(
+        sessions,
+        hashing,
+        issuer,
+        lockout,
+        idempotency,
+        revocations,
+        RequestLimiter(redis),
+        AccountPolicy(
+            link_base=opts.account_link_base,
+            verify_ttl=timedelta(seconds=opts.verification_ttl_seconds),
+            reset_ttl=timedelta(seconds=opts.reset_ttl_seconds),
+            resend_limit=Limit(opts.verification_resend_limit, opts.verification_resend_window_seconds),
+            reset_address_limit=Limit(opts.reset_address_limit, opts.reset_address_window_seconds),
+            reset_email_limit=Limit(opts.reset_email_limit, opts.reset_email_window_seconds),
+        ),
+        policy,
+    )
+    usecases = IdentityUseCases(
         sessions,
         hashing,
         keys,
         issuer,
         lockout,
-        Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds),
-        revocations or revocation_list(settings, redis),
+        idempotency,
+        revocations,
         policy,
         on_throttled=lambda lock: metrics.login_throttled.labels(lock.scope).inc(),
         service_grants=opts.service_role_grants,
         partner_token_services=opts.partner_token_services,
+        on_registered=accounts.on_registered,
     )
+    return usecases, accounts
 
 
 def create_identity_server(
@@ -116,9 +152,8 @@ def create_identity_server(
     # One deny-list object for writing (freeze, roles, logout) and checking, so identity's own
     # writes take effect in its interceptor at once.
     revocations = revocation_list(settings, redis)
-    servicer = IdentityServicer(
-        build_usecases(settings, sessions, redis, keys, revocations), trusted, settings.identity.trusted_hops
-    )
+    usecases, accounts = build_all_usecases(settings, sessions, redis, keys, revocations)
+    servicer = IdentityServicer(usecases, trusted, settings.identity.trusted_hops, accounts=accounts)
     return create_server(
         settings,
         [bind(identity_service_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)],

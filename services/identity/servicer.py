@@ -14,6 +14,7 @@ from gx.type.v1 import operation_pb2
 
 from services.common.auth import current_principal, require_principal, role_claim_name
 from services.common.rpc import metadata_value
+from services.identity.accounts import AccountUseCases
 from services.identity.kyc import KycDocumentInput, KycInput
 from services.identity.usecases import Caller, IdentityUseCases, Tokens
 
@@ -87,7 +88,12 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     caller; errors raised by the use cases are mapped to statuses by the error interceptor."""
 
     def __init__(
-        self, usecases: IdentityUseCases, trusted_proxies: Sequence[IPNetwork] = (), trusted_hops: int = 1
+        self,
+        usecases: IdentityUseCases,
+        trusted_proxies: Sequence[IPNetwork] = (),
+        trusted_hops: int = 1,
+        *,
+        accounts: AccountUseCases,
     ) -> None:
         """Wraps the use cases.
 
@@ -96,8 +102,10 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
             trusted_proxies: Networks whose `x-forwarded-for` is believed (the edge).
             trusted_hops: How many proxies, the edge included, append to `x-forwarded-for`
                 before identity (see `client_ip`).
+            accounts: Email verification, password reset and change (services.identity.accounts).
         """
         self._uc = usecases
+        self._accounts = accounts
         self._trusted = tuple(trusted_proxies)
         self._hops = trusted_hops
 
@@ -187,3 +195,36 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         self, request: svc.AddUserRoleRequest, context: grpc.aio.ServicerContext
     ) -> svc.AddUserRoleResponse:
         return await self._uc.add_role(_caller(), request)
+
+    # Accounts (services.identity.accounts)
+
+    async def VerifyEmail(self, request: svc.VerifyEmailRequest, context: grpc.aio.ServicerContext) -> svc.VerifyEmailResponse:
+        return await self._accounts.verify_email(_caller(), request)
+
+    async def ResendVerificationEmail(
+        self, request: svc.ResendVerificationEmailRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ResendVerificationEmailResponse:
+        return await self._accounts.resend_verification(_caller(), request)
+
+    async def RequestPasswordReset(
+        self, request: svc.RequestPasswordResetRequest, context: grpc.aio.ServicerContext
+    ) -> svc.RequestPasswordResetResponse:
+        await self._accounts.request_password_reset(request.email, client_ip(context, self._trusted, self._hops))
+        return svc.RequestPasswordResetResponse()
+
+    async def ResetPassword(
+        self, request: svc.ResetPasswordRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ResetPasswordResponse:
+        await self._accounts.reset_password(request.token, request.new_password)
+        return svc.ResetPasswordResponse()
+
+    async def ChangePassword(
+        self, request: svc.ChangePasswordRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ChangePasswordResponse:
+        tokens = await self._accounts.change_password(_caller(), request, client_ip(context, self._trusted, self._hops))
+        return svc.ChangePasswordResponse(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_in=tokens.expires_in,
+            token_type=_BEARER,
+        )

@@ -52,6 +52,22 @@ class IdentityOptions(BaseModel):
     # The services that may mint a partner principal's access token (IssuePartnerToken): the
     # edge's key check in licensing, after it has checked the key, licence and partner.
     partner_token_services: list[str] = ["licensing"]
+    # Account mails (services.identity.accounts). Links in them start here: the app's web or
+    # deep-link address (`<base>/verify-email?code=…`, `<base>/reset-password?token=…`).
+    account_link_base: str = "https://app.gx.example"
+    # How long a verification code works, and a reset token (15 minutes at most: OWASP's
+    # forgot-password cheat sheet wants them short-lived).
+    verification_ttl_seconds: int = Field(default=86400, ge=60)
+    reset_ttl_seconds: int = Field(default=900, ge=60, le=900)
+    # Verification mails a user may ask for per window (ResendVerificationEmail).
+    verification_resend_limit: int = Field(default=3, ge=1)
+    verification_resend_window_seconds: int = Field(default=3600, ge=1)
+    # Reset requests per client address per window (refused over it, the same for every
+    # email), and reset mails per email per window (none sent over it, same answer).
+    reset_address_limit: int = Field(default=10, ge=1)
+    reset_address_window_seconds: int = Field(default=900, ge=1)
+    reset_email_limit: int = Field(default=3, ge=1)
+    reset_email_window_seconds: int = Field(default=3600, ge=1)
 
 
 class IdentitySettings(ServiceSettings):

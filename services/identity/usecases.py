@@ -125,6 +125,7 @@ class IdentityUseCases:
         on_throttled: Callable[[Lock], None] | None = None,
         service_grants: Mapping[str, Iterable[str]] | None = None,
         partner_token_services: Iterable[str] = (),
+        on_registered: Callable[[AsyncSession, models.User], Awaitable[None]] | None = None,
     ) -> None:
         """Wires the use cases.
 
@@ -143,6 +144,8 @@ class IdentityUseCases:
                 `PARTNER`); a service not named here may add none.
             partner_token_services: The services that may mint partner principal tokens
                 (IssuePartnerToken); a service not named here may mint none.
+            on_registered: Runs in registration's transaction after the user row is added
+                (services.identity.accounts: the verification mail commits with the user).
         """
         self._sessions = sessions
         self._hashing = hashing
@@ -156,6 +159,7 @@ class IdentityUseCases:
         self._on_throttled = on_throttled
         self._service_grants = {k: frozenset(v) for k, v in (service_grants or {}).items()}
         self._partner_token_services = frozenset(partner_token_services)
+        self._on_registered = on_registered
 
     # Registration and sessions
 
@@ -201,6 +205,8 @@ class IdentityUseCases:
                 await repo.add_user(user)
             except EmailTaken:
                 raise _email_taken() from None
+            if self._on_registered is not None:
+                await self._on_registered(session, user)
             return svc.RegisterUserResponse(user=convert.user_message(user))
 
         # The fingerprint carries the request's request_id, so it keys the record too.
@@ -830,6 +836,8 @@ async def create_super_admin(
             frozen=False,
             created_at=now,
             updated_at=now,
+            # The operator who runs create-admin vouches for the address they typed.
+            email_verified_at=now,
         )
         await repo.add_user(user)
         await repo.audit(None, user.id, "ADMIN_CREATED", {"by": "create-admin"}, now)

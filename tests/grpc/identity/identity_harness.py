@@ -28,6 +28,7 @@ from services.identity.passwords import PasswordHashing
 from services.identity.server import create_identity_server
 from services.identity.settings import IdentitySettings
 from services.identity.usecases import create_super_admin
+from tests.support import mail_queue
 
 PASSWORD = "Correct horse 42 battery"
 ADMIN_PASSWORD = "Admin pass phrase 2026!"
@@ -101,11 +102,42 @@ async def login(identity: Identity, email: str, password: str = PASSWORD) -> svc
     return await identity.stub.Login(svc.LoginRequest(email=email, password=password))
 
 
-async def new_user(identity: Identity, prefix: str = "user") -> tuple[str, str, svc.LoginResponse]:
-    """Registers and logs in a fresh user: (user id, email, tokens)."""
+async def new_user(
+    identity: Identity, prefix: str = "user", *, verified: bool = True
+) -> tuple[str, str, svc.LoginResponse]:
+    """Registers and logs in a fresh user: (user id, email, tokens); the email is verified with
+    the code of the registration mail (as the user would), unless `verified` is False."""
     email = unique_email(prefix)
     user = (await register(identity, email)).user
-    return user.user_id, email, await login(identity, email)
+    tokens = await login(identity, email)
+    if verified:
+        await verify_email_from_mail(identity, email, tokens.access_token)
+    return user.user_id, email, tokens
+
+
+async def queued_mail(identity: Identity, email: str, template: str) -> dict[str, Any]:
+    """The context of the latest mail of `template` queued for `email` (tests.support.mail_queue)."""
+    return await mail_queue.latest_mail(identity.engine, email, template)
+
+
+async def mail_count(identity: Identity, email: str, template: str) -> int:
+    """How many mails of `template` were queued for `email`."""
+    return await mail_queue.mail_count(identity.engine, email, template)
+
+
+async def wait_for_mails(identity: Identity, email: str, template: str, count: int) -> None:
+    """Waits until at least `count` mails of `template` were queued for `email`."""
+    await mail_queue.wait_for_mails(identity.engine, email, template, count)
+
+
+async def verify_email_from_mail(
+    identity: Identity, email: str, access_token: str
+) -> svc.VerifyEmailResponse:
+    """Verifies the address with the code of the latest verification mail, through the API."""
+    code = (await queued_mail(identity, email, "email_verification"))["code"]
+    return await identity.stub.VerifyEmail(
+        svc.VerifyEmailRequest(user_id="me", code=code), metadata=bearer(access_token)
+    )
 
 
 async def new_super_admin(identity: Identity) -> tuple[str, svc.LoginResponse]:

@@ -17,6 +17,15 @@ def test_refresh_and_login_are_never_retried_automatically() -> None:
             assert "retryPolicy" not in method_config
 
 
+def test_calls_that_spend_a_secret_or_answer_one_are_never_retried_automatically() -> None:
+    # A retried ResetPassword or ChangePassword after a lost answer meets a spent token or a
+    # changed password; a retried RequestPasswordReset sends another mail.
+    for method_config in json.loads(CONFIG.read_text())["methodConfig"]:
+        names = {n["method"] for n in method_config["name"]}
+        if names & {"RequestPasswordReset", "ResetPassword", "ChangePassword"}:
+            assert "retryPolicy" not in method_config
+
+
 def test_every_rpc_has_a_deadline() -> None:
     from gx.identity.v1 import identity_service_pb2
 

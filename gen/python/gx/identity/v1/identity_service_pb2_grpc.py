@@ -331,9 +331,9 @@ class IdentityServiceServicer(object):
         """Confirms the caller's email address with the code the verification mail carried
         (sent at registration and by ResendVerificationEmail). A code is single use and
         expires (24 hours by default); only the latest mail's code works. A wrong, used,
-        expired or superseded code fails INVALID_ARGUMENT `VERIFICATION_CODE_INVALID`.
-        Verifying an already verified address succeeds. KYC submission needs a verified
-        email.
+        expired or superseded code fails INVALID_ARGUMENT `VERIFICATION_CODE_INVALID` (a
+        retry with the same `request_id` replays the first answer instead). KYC submission
+        needs a verified email.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
