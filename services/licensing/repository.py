@@ -1,4 +1,4 @@
-"""SQL over the `licensing` schema. Callers own the transaction; nothing here commits."""
+"""Queries over the `licensing` schema (`services.licensing.tables`). Callers own the transaction; nothing here commits."""
 
 from __future__ import annotations
 
@@ -7,32 +7,34 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import text
+from sqlalchemy import Executable, Select, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.licensing.tables import api_keys, licenses, partners
 
 Db = AsyncSession | AsyncConnection
 
-_PARTNER_COLUMNS: Final = (
-    "id, name, email, contact_person, country_code, state, owner_user_id, suspend_reason, created_at, updated_at"
-)
-_LICENSE_COLUMNS: Final = "id, partner_id, tier, state, suspend_reason, expire_at, created_at, updated_at"
-_KEY_COLUMNS: Final = (
-    "id, license_id, partner_id, environment, display_prefix, display_name, state, replaced_by, expire_at,"
-    " revoked_at, last_used_at, created_at"
-)
+# What a row of each resource carries: every column, except a key's secret hash, which is only
+# ever compared by the edge's lookup (authz.py) and never read back.
+_PARTNER_ROW: Final = tuple(partners.c)
+_LICENSE_ROW: Final = tuple(licenses.c)
+_KEY_ROW: Final = tuple(c for c in api_keys.c if c.name != "secret_hash")
+_PARTNER_COLUMNS: Final = ", ".join(c.name for c in _PARTNER_ROW)
+_LICENSE_COLUMNS: Final = ", ".join(c.name for c in _LICENSE_ROW)
+_KEY_COLUMNS: Final = ", ".join(c.name for c in _KEY_ROW)
 
 
 async def _rows(db: Db, sql: str, **params: Any) -> Sequence[Any]:
     return (await db.execute(text(sql), params)).all()
 
 
-async def _one(db: Db, sql: str, **params: Any) -> Any | None:
-    rows = await _rows(db, sql, **params)
-    return rows[0] if rows else None
+async def _first(db: Db, statement: Executable) -> Any | None:
+    return (await db.execute(statement)).first()
 
 
-def _lock(for_update: bool) -> str:
-    return " FOR UPDATE" if for_update else ""
+def _locked(query: Select[Any], for_update: bool) -> Select[Any]:
+    return query.with_for_update() if for_update else query
 
 
 # -- partners -------------------------------------------------------------------------------------
@@ -42,41 +44,42 @@ async def insert_partner(
     db: Db, *, name: str, email: str, contact_person: str, country_code: str, owner: uuid.UUID | None, now: datetime
 ) -> Any | None:
     """The new PENDING partner's row, or None when a unique rule refused it (live email, owner)."""
-    return await _one(
+    return await _first(
         db,
-        "INSERT INTO licensing.partners (id, name, email, contact_person, country_code, state, owner_user_id,"
-        " created_at, updated_at) VALUES (:id, :name, :email, :contact, :cc, 'PENDING', :owner, :now, :now)"
-        f" ON CONFLICT DO NOTHING RETURNING {_PARTNER_COLUMNS}",
-        id=uuid.uuid4(),
-        name=name,
-        email=email,
-        contact=contact_person,
-        cc=country_code,
-        owner=owner,
-        now=now,
+        insert(partners)
+        .values(
+            id=uuid.uuid4(),
+            name=name,
+            email=email,
+            contact_person=contact_person,
+            country_code=country_code,
+            state="PENDING",
+            owner_user_id=owner,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(*_PARTNER_ROW),
     )
 
 
 async def partner_by_id(db: Db, partner_id: uuid.UUID, *, for_update: bool = False) -> Any | None:
     """A partner's row, or None."""
-    return await _one(
-        db, f"SELECT {_PARTNER_COLUMNS} FROM licensing.partners WHERE id = :id{_lock(for_update)}", id=partner_id
-    )
+    return await _first(db, _locked(select(*_PARTNER_ROW).where(partners.c.id == partner_id), for_update))
 
 
 async def partner_by_owner(db: Db, user_id: uuid.UUID) -> Any | None:
     """The partner a user is linked to, or None."""
-    return await _one(db, f"SELECT {_PARTNER_COLUMNS} FROM licensing.partners WHERE owner_user_id = :u", u=user_id)
+    return await _first(db, select(*_PARTNER_ROW).where(partners.c.owner_user_id == user_id))
 
 
 async def live_partner_with_email(db: Db, email: str) -> bool:
     """Whether a PENDING or ACTIVE partner has this email (ignoring case)."""
-    row = await _one(
-        db,
-        "SELECT 1 FROM licensing.partners WHERE lower(email) = lower(:e) AND state IN ('PENDING', 'ACTIVE')",
-        e=email,
+    # lower(email) = lower(...) is the partners_live_email_key index's expression.
+    query = select(partners.c.id).where(
+        func.lower(partners.c.email) == func.lower(email), partners.c.state.in_(("PENDING", "ACTIVE"))
     )
-    return row is not None
+    return await _first(db, query.limit(1)) is not None
 
 
 async def list_partners(db: Db, state: str | None, after: tuple[str, str] | None, limit: int) -> Sequence[Any]:
@@ -99,14 +102,12 @@ async def list_partners(db: Db, state: str | None, after: tuple[str, str] | None
 
 async def set_partner_state(db: Db, partner_id: uuid.UUID, state: str, reason: str | None, now: datetime) -> Any:
     """Sets a partner's state and returns the row."""
-    return await _one(
+    return await _first(
         db,
-        "UPDATE licensing.partners SET state = :state, suspend_reason = :reason, updated_at = :now WHERE id = :id"
-        f" RETURNING {_PARTNER_COLUMNS}",
-        id=partner_id,
-        state=state,
-        reason=reason,
-        now=now,
+        update(partners)
+        .where(partners.c.id == partner_id)
+        .values(state=state, suspend_reason=reason, updated_at=now)
+        .returning(*_PARTNER_ROW),
     )
 
 
@@ -115,15 +116,19 @@ async def set_partner_state(db: Db, partner_id: uuid.UUID, state: str, reason: s
 
 async def insert_license(db: Db, partner_id: uuid.UUID, tier: str, expire_at: datetime, now: datetime) -> Any:
     """A new ACTIVE licence's row."""
-    return await _one(
+    return await _first(
         db,
-        "INSERT INTO licensing.licenses (id, partner_id, tier, state, expire_at, created_at, updated_at)"
-        f" VALUES (:id, :p, :tier, 'ACTIVE', :exp, :now, :now) RETURNING {_LICENSE_COLUMNS}",
-        id=uuid.uuid4(),
-        p=partner_id,
-        tier=tier,
-        exp=expire_at,
-        now=now,
+        insert(licenses)
+        .values(
+            id=uuid.uuid4(),
+            partner_id=partner_id,
+            tier=tier,
+            state="ACTIVE",
+            expire_at=expire_at,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(*_LICENSE_ROW),
     )
 
 
@@ -131,12 +136,8 @@ async def license_by_id(
     db: Db, partner_id: uuid.UUID, license_id: uuid.UUID, *, for_update: bool = False
 ) -> Any | None:
     """A licence of a partner, or None (also when it belongs to another partner)."""
-    return await _one(
-        db,
-        f"SELECT {_LICENSE_COLUMNS} FROM licensing.licenses WHERE id = :id AND partner_id = :p{_lock(for_update)}",
-        id=license_id,
-        p=partner_id,
-    )
+    query = select(*_LICENSE_ROW).where(licenses.c.id == license_id, licenses.c.partner_id == partner_id)
+    return await _first(db, _locked(query, for_update))
 
 
 async def list_licenses(db: Db, partner_id: uuid.UUID, after: tuple[str, str] | None, limit: int) -> Sequence[Any]:
@@ -158,16 +159,12 @@ async def update_license(
     db: Db, license_id: uuid.UUID, *, tier: str, expire_at: datetime, state: str, reason: str | None, now: datetime
 ) -> Any:
     """Writes a licence's tier, expiry and state; returns the row."""
-    return await _one(
+    return await _first(
         db,
-        "UPDATE licensing.licenses SET tier = :tier, expire_at = :exp, state = :state, suspend_reason = :reason,"
-        f" updated_at = :now WHERE id = :id RETURNING {_LICENSE_COLUMNS}",
-        id=license_id,
-        tier=tier,
-        exp=expire_at,
-        state=state,
-        reason=reason,
-        now=now,
+        update(licenses)
+        .where(licenses.c.id == license_id)
+        .values(tier=tier, expire_at=expire_at, state=state, suspend_reason=reason, updated_at=now)
+        .returning(*_LICENSE_ROW),
     )
 
 
@@ -187,30 +184,28 @@ async def insert_key(
     now: datetime,
 ) -> Any:
     """A new ACTIVE key's row (the hash only; the secret never reaches the database)."""
-    return await _one(
+    return await _first(
         db,
-        "INSERT INTO licensing.api_keys (id, license_id, partner_id, environment, secret_hash, display_prefix,"
-        " display_name, state, created_at) VALUES (:id, :l, :p, :env, :h, :dp, :dn, 'ACTIVE', :now)"
-        f" RETURNING {_KEY_COLUMNS}",
-        id=key_id,
-        l=license_id,
-        p=partner_id,
-        env=environment,
-        h=secret_hash,
-        dp=display_prefix,
-        dn=display_name,
-        now=now,
+        insert(api_keys)
+        .values(
+            id=key_id,
+            license_id=license_id,
+            partner_id=partner_id,
+            environment=environment,
+            secret_hash=secret_hash,
+            display_prefix=display_prefix,
+            display_name=display_name,
+            state="ACTIVE",
+            created_at=now,
+        )
+        .returning(*_KEY_ROW),
     )
 
 
 async def key_by_id(db: Db, license_id: uuid.UUID, key_id: uuid.UUID, *, for_update: bool = False) -> Any | None:
     """A key of a licence, or None."""
-    return await _one(
-        db,
-        f"SELECT {_KEY_COLUMNS} FROM licensing.api_keys WHERE id = :id AND license_id = :l{_lock(for_update)}",
-        id=key_id,
-        l=license_id,
-    )
+    query = select(*_KEY_ROW).where(api_keys.c.id == key_id, api_keys.c.license_id == license_id)
+    return await _first(db, _locked(query, for_update))
 
 
 async def list_keys(db: Db, license_id: uuid.UUID, after: tuple[str, str] | None, limit: int) -> Sequence[Any]:
@@ -230,23 +225,20 @@ async def list_keys(db: Db, license_id: uuid.UUID, after: tuple[str, str] | None
 
 async def revoke_key(db: Db, key_id: uuid.UUID, now: datetime) -> Any:
     """Marks a key REVOKED now; returns the row."""
-    return await _one(
+    return await _first(
         db,
-        f"UPDATE licensing.api_keys SET state = 'REVOKED', revoked_at = :now WHERE id = :id RETURNING {_KEY_COLUMNS}",
-        id=key_id,
-        now=now,
+        update(api_keys).where(api_keys.c.id == key_id).values(state="REVOKED", revoked_at=now).returning(*_KEY_ROW),
     )
 
 
 async def start_rotation(db: Db, key_id: uuid.UUID, replaced_by: uuid.UUID, expire_at: datetime) -> Any:
     """Marks a key ROTATING until `expire_at`, replaced by another; returns the row."""
-    return await _one(
+    return await _first(
         db,
-        "UPDATE licensing.api_keys SET state = 'ROTATING', replaced_by = :r, expire_at = :exp WHERE id = :id"
-        f" RETURNING {_KEY_COLUMNS}",
-        id=key_id,
-        r=replaced_by,
-        exp=expire_at,
+        update(api_keys)
+        .where(api_keys.c.id == key_id)
+        .values(state="ROTATING", replaced_by=replaced_by, expire_at=expire_at)
+        .returning(*_KEY_ROW),
     )
 
 
