@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
 from dataclasses import dataclass
 
-from google.protobuf import descriptor_pool, symbol_database
+from google.protobuf import symbol_database
 from google.protobuf.message import Message
 from gx.type.v1 import command_pb2
 
-from services.common import ordering
-
-_LEDGER_PACKAGE = "gx.ledger.v1"
-_COMMAND_PREFIX = "COMMAND_TYPE_"
+from services.common import command_types, ordering
 
 
 @dataclass(frozen=True)
@@ -42,9 +37,12 @@ class CommandSpec:
 
 
 def short_name(command_type: int | str) -> str:
-    """`COMMAND_TYPE_TRANSFER_TOKENS`, `TRANSFER_TOKENS` or the enum number → `TRANSFER_TOKENS`."""
-    name = command_pb2.CommandType.Name(command_type) if isinstance(command_type, int) else command_type
-    return name.removeprefix(_COMMAND_PREFIX)
+    """`COMMAND_TYPE_TRANSFER_TOKENS`, `TRANSFER_TOKENS` or the enum number → `TRANSFER_TOKENS`.
+
+    Raises:
+        ValueError: for an unknown or unspecified type (`services.common.command_types`).
+    """
+    return command_types.short_name(command_type)
 
 
 @functools.cache
@@ -58,30 +56,22 @@ def command_table() -> dict[str, CommandSpec]:
             a contract error that must stop the worker at start-up, not surface as one failed
             (or unordered) command later.
     """
-    options_pb2 = importlib.import_module(f"{_LEDGER_PACKAGE}.options_pb2")
-    pool = descriptor_pool.Default()
     db = symbol_database.Default()
     table: dict[str, CommandSpec] = {}
-    for file_name in _ledger_files():
-        file_desc = pool.FindFileByName(file_name)
-        for message in file_desc.message_types_by_name.values():
-            opts = message.GetOptions()
-            if not opts.HasExtension(options_pb2.command):
-                continue
-            binding = opts.Extensions[options_pb2.command]
-            name = short_name(binding.type)
-            if name in table:
-                raise RuntimeError(
-                    f"command {name} is bound twice: {table[name].request_type.DESCRIPTOR.full_name}"
-                    f" and {message.full_name}"
-                )
-            table[name] = CommandSpec(
-                command_type=name,
-                request_type=db.GetSymbol(message.full_name),
-                contract=binding.contract,
-                function=binding.function,
-                submitter_role=binding.submitter_role,
+    for found in command_types.bindings():
+        name = found.command_type
+        if name in table:
+            raise RuntimeError(
+                f"command {name} is bound twice: {table[name].request_type.DESCRIPTOR.full_name}"
+                f" and {found.message.full_name}"
             )
+        table[name] = CommandSpec(
+            command_type=name,
+            request_type=db.GetSymbol(found.message.full_name),
+            contract=found.options.contract,
+            function=found.options.function,
+            submitter_role=found.options.submitter_role,
+        )
     missing = [
         short_name(v.number)
         for v in command_pb2.CommandType.DESCRIPTOR.values
@@ -95,22 +85,14 @@ def command_table() -> dict[str, CommandSpec]:
     return table
 
 
-def _ledger_files() -> list[str]:
-    # Importing a generated module registers its messages in the default pool; importing
-    # every one means a command added in a new .proto file is found without a list here.
-    package = importlib.import_module(_LEDGER_PACKAGE)
-    names = []
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.endswith("_pb2"):
-            module = importlib.import_module(f"{_LEDGER_PACKAGE}.{info.name}")
-            names.append(module.DESCRIPTOR.name)
-    return names
-
-
 def spec_for(command_type: str) -> CommandSpec:
     """The binding of one stored command type.
 
     Raises:
         KeyError: for a type no ledger message binds (recorded by a newer service version).
     """
-    return command_table()[short_name(command_type)]
+    try:
+        name = short_name(command_type)
+    except ValueError:
+        raise KeyError(command_type) from None
+    return command_table()[name]

@@ -7,9 +7,10 @@ from datetime import datetime
 import grpc
 from google.protobuf import timestamp_pb2
 from gx.ops.v1 import outbox_pb2, outbox_service_pb2, outbox_service_pb2_grpc
-from gx.type.v1 import command_pb2, operation_pb2
+from gx.type.v1 import operation_pb2
 
 from outbox.admin import CommandView, OutboxAdmin
+from services.common import command_types
 
 
 def _ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -22,11 +23,10 @@ def _ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
 
 def command_to_proto(view: CommandView) -> outbox_pb2.OutboxCommand:
     """The operator's view of one command."""
-    name = view.command_type if view.command_type.startswith("COMMAND_TYPE_") else f"COMMAND_TYPE_{view.command_type}"
     message = outbox_pb2.OutboxCommand(
         command_id=str(view.id),
         tenant=view.tenant,
-        command_type=command_pb2.CommandType.Value(name) if name in command_pb2.CommandType.keys() else 0,
+        command_type=command_types.value_or_unspecified(view.command_type),
         request_id=view.request_id,
         status=operation_pb2.OperationState.Value(f"OPERATION_STATE_{view.status}"),
         payload_json=view.payload_json,

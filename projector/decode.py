@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from google.protobuf import json_format
 from gx.ledger.v1 import events_pb2
-from gx.type.v1 import command_pb2
 
 from projector.handlers import HANDLERS
+from services.common import command_types
 
 EVENT_NAME = "LedgerEvents"
 
@@ -62,4 +62,4 @@ def command_type_name(message: events_pb2.LedgerEvents) -> str:
     """The command type's short name (`TRANSFER_TOKENS`), or empty when unset."""
     if not message.command_type:
         return ""
-    return str(command_pb2.CommandType.Name(message.command_type)).removeprefix("COMMAND_TYPE_")
+    return command_types.short_name(message.command_type)
