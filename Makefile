@@ -67,6 +67,14 @@ lint: gen-check openapi-lint manifests-lint hadolint schema-check ## buf format/
 	# The import boundaries ([tool.importlinter] in pyproject.toml); --no-cache writes nothing into the tree.
 	$(VENV)/bin/lint-imports --no-cache
 
+# Every first-party package (the client SDK, sdk/python, is a distribution of its own and not listed).
+TYPED := bench chaincode devnet devstack edge fabric_client gx_cli ledger_rules manifests migrations notifier outbox projector services tools
+
+typecheck: venv ## mypy --strict ([tool.mypy] in pyproject.toml) on every first-party package.
+	$(VENV)/bin/mypy $(TYPED)
+
+.PHONY: typecheck
+
 up: descriptor ## Start the whole mesh in the background and wait until it is healthy.
 	$(VENV)/bin/gx dev up
 

@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for _path in (REPO_ROOT, REPO_ROOT / "gen" / "python"):
@@ -60,7 +61,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _json(message: Message) -> str:
-    return json_format.MessageToJson(message, indent=None)
+    text: str = json_format.MessageToJson(message, indent=None)
+    return text
 
 
 def _rid() -> str:
@@ -87,7 +89,7 @@ async def _setup(gateways: dict[str, Gateway], users: list[str]) -> None:
 
 
 async def _pay(
-    network: Network, contract: Contract, gateway: Gateway, src: str, dst: str, amount: int, stats: dict
+    network: Network, contract: Contract, gateway: Gateway, src: str, dst: str, amount: int, stats: dict[str, Any]
 ) -> None:
     """One transfer, rebuilt after each MVCC/phantom conflict until it commits (the outbox's rule)."""
     request = commands_pb2.TransferTokensRequest(
@@ -107,10 +109,10 @@ async def _pay(
     stats["failed"] += 1
 
 
-async def _scenario(gateway: Gateway, pairs: list[tuple[str, str]], transfers: int, amount: int) -> dict:
+async def _scenario(gateway: Gateway, pairs: list[tuple[str, str]], transfers: int, amount: int) -> dict[str, Any]:
     network = gateway.network("gxchannel")
     contract = network.contract("gx")
-    stats: dict = {"latencies": [], "conflicts": {}, "failed": 0}
+    stats: dict[str, Any] = {"latencies": [], "conflicts": {}, "failed": 0}
 
     async def payer(src: str, dst: str) -> None:
         for _ in range(transfers):  # one sender's transfers are ordered: one after another
@@ -130,7 +132,7 @@ async def _scenario(gateway: Gateway, pairs: list[tuple[str, str]], transfers: i
     }
 
 
-def _total(runs: list[dict]) -> dict:
+def _total(runs: list[dict[str, Any]]) -> dict[str, Any]:
     committed = sum(r["committed"] for r in runs)
     elapsed = sum(r["elapsed_s"] for r in runs)
     conflicts: dict[str, int] = {}
@@ -182,8 +184,8 @@ async def main(argv: list[str] | None = None) -> int:
                 # too, so neither always gets the warmer peer or the quieter machine.
                 await _scenario(partner, distinct_pairs, 1, amount)
                 await _scenario(partner, merchant_pairs, 1, amount)
-                distinct: list[dict] = []
-                to_merchant: list[dict] = []
+                distinct: list[dict[str, Any]] = []
+                to_merchant: list[dict[str, Any]] = []
                 for n in range(args.rounds):
                     order = [(distinct, distinct_pairs), (to_merchant, merchant_pairs)]
                     for runs, pairs in order if n % 2 == 0 else order[::-1]:

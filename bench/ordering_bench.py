@@ -81,7 +81,7 @@ async def _until_done(engine: AsyncEngine, ids: list[uuid.UUID], limit: float = 
 
 
 async def _record_all(engine: AsyncEngine, command_type: str, payloads: list[object]) -> list[uuid.UUID]:
-    return [await record(engine, command_type, p) for p in payloads]  # type: ignore[arg-type]
+    return [await record(engine, command_type, p) for p in payloads]
 
 
 async def _scenario(engine: AsyncEngine, port: int, pairs: list[tuple[str, str]]) -> dict[str, object]:

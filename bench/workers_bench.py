@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -90,10 +91,12 @@ async def _count(engine: AsyncEngine, sql: str, **params: object) -> int:
         return int((await conn.execute(text(sql), params)).scalar_one())
 
 
-async def _poll(read: object, done: object, interval: float = 0.02, limit: float = 600) -> None:
+async def _poll(
+    read: Callable[[], Awaitable[int]], done: Callable[[int], bool], interval: float = 0.02, limit: float = 600
+) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if done(await read()):  # type: ignore[operator]
+        if done(await read()):
             return
         await asyncio.sleep(interval)
     raise TimeoutError("condition not met")
@@ -228,7 +231,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     await rebuild.reset(conn, f"{ledger.channel}/{ledger.chaincode_name}")
                 projector = await WorkerProcess("projector", logs, env).start()
                 # Timed from the first projected transaction, so process start-up is not counted.
-                projected_count = lambda: _count(engine, "SELECT count(*) FROM ledger.projected_txs")  # noqa: E731
+                async def projected_count() -> int:
+                    return await _count(engine, "SELECT count(*) FROM ledger.projected_txs")
+
                 await _poll(projected_count, lambda n: n > 0, 0.005)
                 replay_started = time.perf_counter()
                 first = await projected_count()

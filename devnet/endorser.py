@@ -49,11 +49,11 @@ class UnpackedProposal:
 
     @property
     def txid(self) -> str:
-        return self.channel_header.tx_id
+        return str(self.channel_header.tx_id)
 
     @property
     def channel_id(self) -> str:
-        return self.channel_header.channel_id
+        return str(self.channel_header.channel_id)
 
 
 def compute_txid(nonce: bytes, creator: bytes) -> str:
@@ -187,4 +187,4 @@ class Endorser:
 
 def is_error(response: proposal_response_pb2.Response) -> bool:
     """Fabric endorses only responses below 400 (shim.ERRORTHRESHOLD)."""
-    return response.status >= ERROR_THRESHOLD
+    return bool(response.status >= ERROR_THRESHOLD)

@@ -28,7 +28,8 @@ _LOG = logging.getLogger(__name__)
 _C = grpc.StatusCode
 
 
-class GatewayService(gateway_pb2_grpc.GatewayServicer):
+# The base is Any to mypy: fabric_protos ships no stubs (devnet/_protos.py).
+class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
     """Fabric's Gateway service for one org, one peer, one channel.
 
     Args:

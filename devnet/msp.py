@@ -129,4 +129,5 @@ class Msp:
 
     def serialize(self, cert_pem: bytes) -> bytes:
         """The SerializedIdentity bytes of one of this org's certificates (e.g. the peer's)."""
-        return identities_pb2.SerializedIdentity(mspid=self.msp_id, id_bytes=cert_pem).SerializeToString()
+        serialized: bytes = identities_pb2.SerializedIdentity(mspid=self.msp_id, id_bytes=cert_pem).SerializeToString()
+        return serialized

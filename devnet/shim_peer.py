@@ -293,7 +293,8 @@ class ChaincodeConnection:
         if t == _MSG.QUERY_STATE_CLOSE:
             query_id = chaincode_shim_pb2.QueryStateClose.FromString(msg.payload).id
             ctx.queries.pop(query_id, None)
-            return chaincode_shim_pb2.QueryResponse(has_more=False, id=query_id).SerializeToString()
+            closed: bytes = chaincode_shim_pb2.QueryResponse(has_more=False, id=query_id).SerializeToString()
+            return closed
         if t == _MSG.GET_HISTORY_FOR_KEY:
             key = chaincode_shim_pb2.GetHistoryForKey.FromString(msg.payload).key
             query_id = uuid.uuid4().hex
@@ -322,7 +323,8 @@ class ChaincodeConnection:
             ).SerializeToString()
         if not has_more:
             ctx.queries.pop(query_id, None)
-        return resp.SerializeToString()
+        batch: bytes = resp.SerializeToString()
+        return batch
 
 
     @staticmethod
@@ -332,13 +334,15 @@ class ChaincodeConnection:
             row = source.next()
             if row is None:
                 return None
-            return kv_query_result_pb2.KV(namespace=namespace, key=row[0], value=row[1]).SerializeToString()
+            kv: bytes = kv_query_result_pb2.KV(namespace=namespace, key=row[0], value=row[1]).SerializeToString()
+            return kv
         entry: HistoryEntry | None = next(source, None)
         if entry is None:
             return None
-        return kv_query_result_pb2.KeyModification(
+        modification: bytes = kv_query_result_pb2.KeyModification(
             tx_id=entry.txid, value=entry.value, is_delete=entry.is_delete,
             timestamp=timestamp_pb2.Timestamp(seconds=entry.seconds, nanos=entry.nanos)).SerializeToString()
+        return modification
 
 
 def _no_collection(collection: str, namespace: str) -> None:

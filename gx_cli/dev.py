@@ -6,7 +6,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from devstack.config import StackConfig
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     logs.set_defaults(handler=_logs)
 
 
-def _config():  # type: ignore[no-untyped-def]
+def _config() -> StackConfig:
     _import_devstack()
     from devstack.config import StackConfig
 

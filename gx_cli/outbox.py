@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gx_cli.stack_env import missing
@@ -46,7 +47,11 @@ def _view_dict(view: Any) -> dict[str, Any]:
     }
 
 
-def _run(args: argparse.Namespace, action: Any) -> int:
+# An action gets what `_run` opened (an engine, or the outbox admin over one) and the arguments.
+_Action = Callable[[Any, argparse.Namespace], Awaitable[int]]
+
+
+def _run(args: argparse.Namespace, action: _Action) -> int:
     url = args.url or os.environ.get("GX_DATABASE__URL")
     if not url:
         missing("outbox", "GX_DATABASE__URL")

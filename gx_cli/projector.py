@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gx_cli.stack_env import missing
@@ -28,7 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rebuild.set_defaults(handler=lambda a: _run(a, _rebuild))
 
 
-def _run(args: argparse.Namespace, action: Any) -> int:
+# An action gets what `_run` opened (an engine, or the outbox admin over one) and the arguments.
+_Action = Callable[[Any, argparse.Namespace], Awaitable[int]]
+
+
+def _run(args: argparse.Namespace, action: _Action) -> int:
     url = args.url or os.environ.get("GX_DATABASE__URL")
     if not url:
         missing("projector", "GX_DATABASE__URL")

@@ -91,7 +91,7 @@ def _panel(spec: P, grid: GridPos) -> _Panel:
             steps.append({"color": bad, "value": spec.threshold})
         return Stat(
             title=spec.title, description=spec.description, dataSource=DATASOURCE, targets=targets,
-            format=spec.unit, gridPos=grid, reduceCalc="lastNotNull", thresholds=steps, graphMode="none",  # type: ignore[arg-type]
+            format=spec.unit, gridPos=grid, reduceCalc="lastNotNull", thresholds=steps, graphMode="none",
         )  # fmt: skip
     extra: dict[str, object] = {}
     if spec.threshold is not None:
@@ -104,7 +104,7 @@ def _panel(spec: P, grid: GridPos) -> _Panel:
         }
     return TimeSeries(
         title=spec.title, description=spec.description, dataSource=DATASOURCE, targets=targets,
-        unit=spec.unit, gridPos=grid, legendDisplayMode="list", tooltipMode="multi", **extra,  # type: ignore[arg-type]
+        unit=spec.unit, gridPos=grid, legendDisplayMode="list", tooltipMode="multi", **extra,
     )  # fmt: skip
 
 

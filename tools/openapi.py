@@ -47,7 +47,7 @@ def render(descriptor: Path | None = None) -> tuple[str, str]:
     else:
         data = descriptor.read_bytes()
     document: dict[str, Any] = generate(data)
-    validate(document)  # type: ignore[arg-type]
+    validate(document)
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n", render_docs(document)
 
 

@@ -721,7 +721,8 @@ def _openapi_path(
             raise OpenApiError(
                 f"path {template}: variable {{{dotted}={pattern}}} spans segments; not describable"
             )
-        message, leaf, names = request, None, []
+        message, leaf = request, None
+        names: list[str] = []
         for part in dotted.split("."):
             current = {f.name: f for f in message.proto.field}.get(part)
             if current is None:
