@@ -386,7 +386,7 @@ class Generator:
             properties[f.json_name] = self._described(self.field_schema(f), f, text)
             if "REQUIRED" in _behaviors(f):
                 required.append(f.json_name)
-        # The edge refuses a key the message does not have (envoy/validate.lua: 400 UNKNOWN_FIELD),
+        # The edge refuses a key the message does not have (edge/validate.lua: 400 UNKNOWN_FIELD),
         # at every depth; the document says so instead of promising that extra keys are ignored.
         schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
         if required:

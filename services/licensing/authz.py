@@ -1,6 +1,6 @@
 """The edge's API-key check (Envoy ext_authz over gRPC, `envoy.service.auth.v3.Authorization`).
 
-Envoy asks licensing about every request that carries `X-API-Key` (devstack/envoy.py: ext_authz
+Envoy asks licensing about every request that carries `X-API-Key` (edge/filters/ext_authz.py: ext_authz
 runs only for requests edge.lua marked as keyed, and fails closed with 503). The answer, in
 order of cost:
 1. a malformed key or a bad checksum → 401 `API_KEY_INVALID`, before any database or Redis work;

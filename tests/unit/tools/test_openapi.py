@@ -271,7 +271,7 @@ def test_path_variables_are_plain_identifiers(doc: dict[str, Any]) -> None:
 
 
 def test_a_message_admits_no_key_it_does_not_have(doc: dict[str, Any]) -> None:
-    # The edge answers 400 UNKNOWN_FIELD for one (envoy/validate.lua); schemathesis found the
+    # The edge answers 400 UNKNOWN_FIELD for one (edge/validate.lua); schemathesis found the
     # document promising otherwise (its valid cases with extra keys were refused).
     messages = {
         n: s
