@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common import paging
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.names import OUTBOX_NOTIFY_CHANNEL
 
@@ -85,18 +85,6 @@ def _parse_id(command_id: str) -> uuid.UUID:
         raise InvalidArgument(f"command id {command_id!r} is not a UUID", reason="INVALID_COMMAND_ID") from error
 
 
-def _encode_token(created_at: datetime, command_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{command_id}".encode()).decode()
-
-
-def _decode_token(token: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created, _, cid = base64.urlsafe_b64decode(token.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), uuid.UUID(cid)
-    except Exception as error:
-        raise InvalidArgument("page_token is not valid", reason="INVALID_PAGE_TOKEN") from error
-
-
 class OutboxAdmin:
     """The operator use cases; no gRPC here, so the CLI runs the very same code."""
 
@@ -109,22 +97,18 @@ class OutboxAdmin:
         """Commands newest first, optionally in one status; returns (page, next page token)."""
         if status and status not in STATUSES:
             raise InvalidArgument(f"unknown status {status!r}", reason="INVALID_STATUS")
-        size = min(max(page_size or 50, 1), 500)
+        page = paging.request(max(page_size, 0), page_token, f"outbox|{status or ''}", maximum=500)
         where = ["TRUE"]
-        params: dict[str, Any] = {"limit": size + 1}
+        params: dict[str, Any] = {"limit": page.limit}
         if status:
             where.append("c.status = :status")
             params["status"] = status
-        if page_token:
-            created, cid = _decode_token(page_token)
-            where.append("(c.created_at, c.id) < (:created, :cid)")
-            params.update(created=created, cid=cid)
+        if (after := page.after_clause("c.created_at, c.id", params)) is not None:
+            where.append(after)
         sql = f"SELECT {_COLUMNS} {_FROM} WHERE {' AND '.join(where)} ORDER BY c.created_at DESC, c.id DESC LIMIT :limit"
         async with self._engine.connect() as conn:
             rows = (await conn.execute(text(sql), params)).all()
-        views = [CommandView.from_row(r) for r in rows[:size]]
-        token = _encode_token(views[-1].created_at, views[-1].id) if len(rows) > size else ""
-        return views, token
+        return page.finish([CommandView.from_row(r) for r in rows], lambda v: (v.created_at, v.id))
 
     async def get(self, command_id: str) -> CommandView:
         """One command.
