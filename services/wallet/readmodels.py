@@ -7,8 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from projector.tables import (
+    checkpoints,
+    countries,
+    system_parameters,
+    system_status,
+    treasuries,
+    users,
+    wallets,
+)
 from services.common.db import Queryable, fetch_all
 
 # What the read-model queries run on: a session or a connection (the shared runtime's type).
@@ -187,84 +196,78 @@ async def transactions(db: Executor, flt: TransactionFilter, after_id: int | Non
 
 async def user(db: Executor, user_id: str) -> Any | None:
     """The ledger user row (status, admin, genesis), or None."""
-    return (
-        await db.execute(
-            text(
-                "SELECT user_id, country_code, status, admin, genesis_received, genesis_skipped_reason"
-                " FROM ledger.users WHERE user_id = :u"
-            ),
-            {"u": user_id},
-        )
-    ).first()
+    u = users.c
+    query = select(u.user_id, u.country_code, u.status, u.admin, u.genesis_received, u.genesis_skipped_reason)
+    return (await db.execute(query.where(u.user_id == user_id))).first()
 
 
 async def country(db: Executor, country_code: str) -> Any | None:
     """A country row joined with its treasury (view `ledger.treasuries`), or None."""
-    return (
-        await db.execute(
-            text(
-                "SELECT c.country_code, c.name, c.share_bps, c.genesis_user_count, c.genesis_phase, c.treasury_active,"
-                " t.account_id, t.balance_qirat, t.state, t.activate_time"
-                " FROM ledger.countries c JOIN ledger.treasuries t ON t.country_code = c.country_code"
-                " WHERE c.country_code = :cc"
-            ),
-            {"cc": country_code},
+    c, t = countries.c, treasuries.c
+    query = (
+        select(
+            c.country_code,
+            c.name,
+            c.share_bps,
+            c.genesis_user_count,
+            c.genesis_phase,
+            c.treasury_active,
+            t.account_id,
+            t.balance_qirat,
+            t.state,
+            t.activate_time,
         )
-    ).first()
+        .join_from(countries, treasuries, t.country_code == c.country_code)
+        .where(c.country_code == country_code)
+    )
+    return (await db.execute(query)).first()
 
 
 async def country_shares(db: Executor) -> dict[str, int]:
     """Every initialised country's share in basis points."""
-    rows = (await db.execute(text("SELECT country_code, share_bps FROM ledger.countries"))).all()
+    rows = (await db.execute(select(countries.c.country_code, countries.c.share_bps))).all()
     return {r.country_code: int(r.share_bps) for r in rows}
 
 
 async def countries_page(db: Executor, after_code: str | None, limit: int) -> list[Any]:
     """A page of countries ordered by code, after `after_code`."""
-    return list(
-        (
-            await db.execute(
-                text(
-                    "SELECT country_code, name, share_bps, genesis_user_count, genesis_phase, treasury_active"
-                    " FROM ledger.countries WHERE (CAST(:after AS text) IS NULL OR country_code > :after)"
-                    " ORDER BY country_code LIMIT :limit"
-                ),
-                {"after": after_code, "limit": limit},
-            )
-        ).all()
-    )
+    c = countries.c
+    query = select(c.country_code, c.name, c.share_bps, c.genesis_user_count, c.genesis_phase, c.treasury_active)
+    if after_code is not None:
+        query = query.where(c.country_code > after_code)
+    return list((await db.execute(query.order_by(c.country_code).limit(limit))).all())
 
 
 async def system_overview(db: Executor) -> dict[str, Any]:
     """Everything GetSystemStatus shows, in one round trip per table group."""
+    s, p, w, k = system_status.c, system_parameters.c, wallets.c, checkpoints.c
     status = (
         await db.execute(
-            text(
-                "SELECT bootstrapped, paused, COALESCE(pause_reason, '') AS pause_reason, total_supply_qirat"
-                " FROM ledger.system_status WHERE id = 1"
-            )
+            select(
+                s.bootstrapped,
+                s.paused,
+                func.coalesce(s.pause_reason, "").label("pause_reason"),
+                s.total_supply_qirat,
+            ).where(s.id == 1)
         )
     ).first()
-    parameters = (
-        await db.execute(text("SELECT name, value, update_time FROM ledger.system_parameters ORDER BY name"))
-    ).all()
+    parameters = (await db.execute(select(p.name, p.value, p.update_time).order_by(p.name))).all()
     pools = (
         await db.execute(
-            text(
-                "SELECT wallet_id, balance_qirat FROM ledger.wallets WHERE account_type = 'SYSTEM_POOL'"
-                " ORDER BY wallet_id"
-            )
+            select(w.wallet_id, w.balance_qirat).where(w.account_type == "SYSTEM_POOL").order_by(w.wallet_id)
         )
     ).all()
     counts = (
         await db.execute(
-            text(
-                "SELECT (SELECT count(*) FROM ledger.countries) AS countries,"
-                " (SELECT count(*) FROM ledger.users) AS users,"
-                " (SELECT COALESCE(sum(balance_qirat), 0) FROM ledger.wallets"
-                "   WHERE account_type <> 'SYSTEM_POOL') AS circulating,"
-                " (SELECT max(block_number) FROM ledger.checkpoints) AS block_number,"
-                " (SELECT max(updated_at) FROM ledger.checkpoints) AS update_time"
+            select(
+                select(func.count()).select_from(countries).scalar_subquery().label("countries"),
+                select(func.count()).select_from(users).scalar_subquery().label("users"),
+                select(func.coalesce(func.sum(w.balance_qirat), 0))
+                .where(w.account_type != "SYSTEM_POOL")
+                .scalar_subquery()
+                .label("circulating"),
+                select(func.max(k.block_number)).scalar_subquery().label("block_number"),
+                select(func.max(k.updated_at)).scalar_subquery().label("update_time"),
             )
         )
     ).one()
@@ -275,20 +278,17 @@ async def parameter(db: Executor, name: str) -> int:
     """A system parameter's current value: the read model's, else the ledger's default."""
     import ledger_rules as rules
 
-    row = (
-        await db.execute(text("SELECT value FROM ledger.system_parameters WHERE name = :n"), {"n": name})
-    ).first()
+    p = system_parameters.c
+    row = (await db.execute(select(p.value).where(p.name == name))).first()
     return int(row.value) if row is not None else rules.PARAMETERS[name].default
 
 
 async def ledger_user(db: Executor, user_id: str) -> Any | None:
     """The ledger user with trust score and wallet standing, or None."""
-    return (
-        await db.execute(
-            text(
-                "SELECT u.user_id, u.status, u.trust_score, u.admin, w.frozen, w.balance_qirat"
-                " FROM ledger.users u LEFT JOIN ledger.wallets w ON w.wallet_id = u.user_id WHERE u.user_id = :u"
-            ),
-            {"u": user_id},
-        )
-    ).first()
+    u, w = users.c, wallets.c
+    query = (
+        select(u.user_id, u.status, u.trust_score, u.admin, w.frozen, w.balance_qirat)
+        .join_from(users, wallets, w.wallet_id == u.user_id, isouter=True)
+        .where(u.user_id == user_id)
+    )
+    return (await db.execute(query)).first()
