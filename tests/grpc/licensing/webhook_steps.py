@@ -15,7 +15,7 @@ BOTH = [pb.WEBHOOK_EVENT_TYPE_OPERATION_COMMITTED, pb.WEBHOOK_EVENT_TYPE_OPERATI
 
 
 async def endpoint(
-    mesh: Mesh, partner: Partner, url: str, types: list[int] | None = None
+    mesh: Mesh, partner: Partner, url: str, types: list[pb.WebhookEventType] | None = None
 ) -> svc.CreateWebhookEndpointResponse:
     """A new endpoint of the partner, created by its owner."""
     request = svc.CreateWebhookEndpointRequest(partner_id="me", url=url, event_types=types or BOTH)
