@@ -33,6 +33,9 @@ PORTS: dict[str, tuple[str, int]] = {
     "outbox_metrics": ("GX_OUTBOX_METRICS_PORT", 9465),
     "projector_metrics": ("GX_PROJECTOR_METRICS_PORT", 9466),
     "chaincode_metrics": ("GX_CHAINCODE_METRICS_PORT", 9467),
+    # The local SMTP sink (devstack/mail.py) the notifier sends to, and the notifier's probes.
+    "mail": ("GX_MAIL_PORT", 1025),
+    "notifier_metrics": ("GX_NOTIFIER_METRICS_PORT", 9468),
 }
 _RECORD = "stack.json"
 

@@ -27,3 +27,12 @@ def tcp_open(host: str, port: int, timeout: float = 0.5) -> bool:
     """Tell whether something accepts TCP connections at `host:port`."""
     with socket.create_connection((host, port), timeout=timeout):
         return True
+
+
+def smtp_ready(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Tell whether an SMTP server at `host:port` greets with 220 (a bound port alone is not ready)."""
+    with socket.create_connection((host, port), timeout=timeout) as conn:
+        conn.settimeout(timeout)
+        greeting = conn.recv(512)
+        conn.sendall(b"QUIT\r\n")
+    return greeting.startswith(b"220")

@@ -31,6 +31,9 @@ CHAINCODE_ID = "gx:1.0"
 # Service processes `python -m services.<name>`; each serves the gx.<name>.v1 package.
 SERVICES = ("identity", "wallet", "licensing")
 WORKERS = ("outbox", "projector")
+# Workers that need no ledger: the notifier sends what notify.messages holds (to the mail sink).
+MAIL = "mail"
+NOTIFIER = "notifier"
 # Proto domains served by a process of another name: gx.ops.v1 is the outbox worker's admin API.
 _DOMAIN_OWNERS = {"ops": "outbox"}
 
@@ -430,6 +433,45 @@ class WorkerPart(ProcessPart):
         return health.http_ok(f"http://{cfg.address(self.name + '_metrics')}/healthz")
 
 
+def mail_dir(cfg: StackConfig) -> Path:
+    """Where the stack's SMTP sink stores each message it receives (`gx dev mail` reads it)."""
+    return cfg.path("mail", "messages")
+
+
+@dataclass
+class MailSinkPart(ProcessPart):
+    """The local SMTP sink (aiosmtpd): accepts every message and stores it as one file; never delivers."""
+
+    name: str = MAIL
+    ports: tuple[str, ...] = (MAIL,)
+    timeout: float = 20.0
+
+    def address(self, cfg: StackConfig) -> str:
+        return f"smtp://{cfg.address(MAIL)}"
+
+    def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
+        argv = [sys.executable, "-m", "devstack.mail", "--dir", str(mail_dir(cfg)), "--listen", cfg.address(MAIL)]
+        return argv, _python_env(cfg)
+
+    def healthy(self, cfg: StackConfig) -> bool:
+        return health.smtp_ready(cfg.host, cfg.port(MAIL))
+
+
+@dataclass
+class NotifierPart(WorkerPart):
+    """The notifier (`python -m notifier`), sending to the stack's SMTP sink when the stack runs one."""
+
+    name: str = NOTIFIER
+    ports: tuple[str, ...] = (f"{NOTIFIER}_metrics",)
+
+    def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
+        argv, env = super().command(cfg, stack)
+        env["GX_NOTIFIER__SMTP__HOST"] = cfg.host
+        env["GX_NOTIFIER__SMTP__PORT"] = str(cfg.port(MAIL))
+        env["GX_NOTIFIER__PUBLIC_BASE_URL"] = f"http://{cfg.address('edge')}"
+        return argv, env
+
+
 @dataclass
 class EdgePart(ProcessPart):
     """Envoy: REST and gRPC edge over the services that exist."""
@@ -511,7 +553,7 @@ class EdgePart(ProcessPart):
 
 
 def registry(cfg: StackConfig, *, only: Sequence[str] | None = None) -> list[Part]:
-    """The parts of the stack in start order: PostgreSQL, Redis, migrations, chaincode, devnet, services, workers, Envoy.
+    """The parts of the stack in start order: PostgreSQL, Redis, migrations, chaincode, devnet, services, workers, mail, Envoy.
 
     Args:
         cfg: The stack's settings.
@@ -534,6 +576,10 @@ def registry(cfg: StackConfig, *, only: Sequence[str] | None = None) -> list[Par
     # Workers need the ledger; without a devnet to talk to they would only fail.
     workers = tuple(w for w in WORKERS if ledger and wanted(w) and module_exists(f"{w}.__main__"))
     parts += [WorkerPart(name=w, ports=((w,) if w in cfg.ports else ()) + (f"{w}_metrics",)) for w in workers]
+    if wanted(MAIL):
+        parts.append(MailSinkPart())
+    if wanted(NOTIFIER) and module_exists(f"{NOTIFIER}.__main__"):
+        parts.append(NotifierPart())
     # The edge fronts the processes that run in this stack, and only those.
     behind_edge = services + tuple(w for w in workers if w in _DOMAIN_OWNERS.values())
     if services and wanted("edge"):

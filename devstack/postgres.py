@@ -442,6 +442,7 @@ PROCESS_GROUP_ROLES = {
     "licensing": "gx_licensing",
     "outbox": "gx_outbox",
     "projector": "gx_projector",
+    "notifier": "gx_notifier",
 }
 
 

@@ -102,7 +102,12 @@ def endpoints(cfg: StackConfig, parts: Sequence[Part] | None = None) -> Endpoint
 
 
 # What each part needs besides the database, Redis and the migrations, which every GX process needs.
-_NEEDS = {"devnet": ("chaincode",), "outbox": ("chaincode", "devnet"), "projector": ("chaincode", "devnet")}
+_NEEDS = {
+    "devnet": ("chaincode",),
+    "outbox": ("chaincode", "devnet"),
+    "projector": ("chaincode", "devnet"),
+    "notifier": ("mail",),
+}
 _BASE = ("postgres", "redis", "migrations")
 
 

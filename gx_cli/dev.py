@@ -1,4 +1,4 @@
-"""`gx dev up|down|status|logs`: the local mesh on pip-installed PostgreSQL, Redis and Envoy."""
+"""`gx dev up|down|status|logs|mail`: the local mesh on pip-installed PostgreSQL, Redis and Envoy."""
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="print one request's lines from every process in time order (its trace_id or traceparent)",
     )
     logs.set_defaults(handler=_logs)
+    mail = sub.add_parser("mail", help="list the mail the stack's SMTP sink received (nothing leaves the machine)")
+    mail.add_argument("--json", action="store_true", help="one JSON object per message: to, subject, text, html, links, codes")
+    mail.add_argument("--to", metavar="ADDRESS", help="only messages to this address")
+    mail.add_argument("-n", "--last", type=int, default=0, help="only the last N messages")
+    mail.set_defaults(handler=_mail)
 
 
 def _config() -> StackConfig:
@@ -143,6 +148,31 @@ def _logs(args: argparse.Namespace) -> int:
         _print(processes.tail(path, args.lines))
     if args.follow and paths:
         return _follow(paths)
+    return 0
+
+
+def _mail(args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from devstack.mail import read_messages
+    from devstack.parts import mail_dir
+
+    received = read_messages(mail_dir(_config().with_saved()))
+    if args.to:
+        received = [mail for mail in received if args.to.lower() in (r.lower() for r in mail.to)]
+    if args.last > 0:
+        received = received[-args.last :]
+    for mail in received:
+        if args.json:
+            _print(json.dumps(mail.as_json()))
+            continue
+        when = datetime.fromtimestamp(mail.received_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        _print(f"{when}  {', '.join(mail.to):<32} {mail.subject}")
+        for item in (*mail.links, *mail.codes):
+            _print(f"{'':21}{item}")
+    if not received and not args.json:
+        _print("no mail received")
     return 0
 
 

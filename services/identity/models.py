@@ -53,6 +53,7 @@ class User(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     email_verified_at: Mapped[datetime | None]
+    money_emails: Mapped[bool]
 
 
 class RefreshToken(Base):

@@ -60,6 +60,9 @@ users = Table(
     # When the user confirmed their email with a verification mail's code (migration 0014);
     # KYC submission needs it. NULL: not verified.
     Column("email_verified_at", _TS),
+    # Whether the user gets an email when money arrives (migration 0013; UpdateUser's
+    # notification_settings). The notifier reads it at send time.
+    Column("money_emails", Boolean, nullable=False, server_default=text("true")),
     CheckConstraint(_in("state", LIFECYCLE_STATES), name="users_state_check"),
     CheckConstraint(
         f"roles <@ ARRAY[{', '.join(repr(r) for r in ROLE_NAMES)}]::text[]", name="users_roles_check"

@@ -1,0 +1,1 @@
+"""The notifier worker: sends the messages recorded in `notify.messages` (email over SMTP; webhooks plug in)."""

@@ -1,0 +1,65 @@
+"""`python -m notifier`: the notifier worker process (several may run at once)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+
+from notifier.metrics import NotifierMetrics
+from notifier.render import Renderer
+from notifier.repository import NotifierRepository
+from notifier.settings import NotifierSettings
+from notifier.transports import Transport
+from notifier.transports.email import EmailTransport
+from notifier.worker import NotifierWorker, WorkerSettings
+from services.common import db
+from services.common.logging import configure_logging
+from services.common.runtime import Runtime, run_process
+
+_LOG = logging.getLogger("notifier")
+
+
+async def build(
+    settings: NotifierSettings, runtime: Runtime, metrics: NotifierMetrics | None = None
+) -> NotifierWorker:
+    """Open the notifier's resources on the runtime and return the worker (not yet running)."""
+    tuning = settings.notifier
+    engine, _ = await runtime.database()
+    repository = NotifierRepository(engine, tuning.lease_seconds)
+    renderer = Renderer(defaults={"base_url": tuning.public_base_url.rstrip("/")})
+    transports: dict[str, Transport] = {
+        "email": EmailTransport(tuning.smtp, renderer, repository.recipient, tuning.email_max_age_seconds),
+    }
+    worker = NotifierWorker(
+        repository,
+        transports,
+        metrics or NotifierMetrics(),
+        WorkerSettings(
+            batch_size=tuning.batch_size,
+            concurrency=tuning.concurrency,
+            poll_interval=tuning.poll_interval,
+            backoff_initial=tuning.backoff_initial,
+            backoff_max=tuning.backoff_max,
+            stats_interval=tuning.stats_interval,
+        ),
+        listen_dsn=db.libpq_dsn(settings.database.url.get_secret_value()),
+    )
+    # Ready = can reach its database. An SMTP relay that is down is NOT unreadiness: the
+    # notifier is doing its job (keeping the mail queued) and says so in its metrics.
+    await runtime.probes({"postgres": lambda: db.check_database(engine)})
+    _LOG.info("notifier: SMTP %s:%s, channels %s", tuning.smtp.host, tuning.smtp.port, ", ".join(transports))
+    return worker
+
+
+async def main() -> int:
+    """Run one notifier until SIGTERM/SIGINT; messages in flight finish first."""
+    settings = NotifierSettings()
+    configure_logging(settings.log_level, settings.service_name)
+    return await run_process(settings, functools.partial(build, settings))
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(asyncio.run(main()))
