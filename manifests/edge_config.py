@@ -4,10 +4,11 @@ The edge pod runs this as an init container (`python -m manifests.edge_config --
 gx-mesh image, so the routes, the public/authenticated split and the request schemas always come
 from the protos baked into the same image: there is no hand-kept Envoy file to drift from them.
 It uses the edge package's generator (`edge.build_config`, the dev stack's too) and changes only
-what differs in a cluster: upstreams are DNS names of headless Services (so Envoy balances per request over
-every pod instead of pinning one HTTP/2 connection to a virtual IP), the admin interface stays on
-loopback, and a separate ops listener exposes just `/ready` and `/stats/prometheus`. With a
-certificate (testnet, mainnet) the edge serves HTTPS and its plain port only redirects.
+what differs in a cluster: upstreams are DNS names of headless Services (so Envoy balances per
+request over every pod instead of pinning one HTTP/2 connection to a virtual IP), the admin
+interface stays on loopback, and a separate ops listener exposes just `/ready` and
+`/stats/prometheus`. With a certificate (testnet, mainnet) the edge serves HTTPS and its plain
+port only redirects.
 """
 
 from __future__ import annotations
