@@ -10,11 +10,12 @@ from gx.ledger.v1 import commands_pb2 as ledger
 from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import governance_service_pb2 as svc
 from gx.wallet.v1 import wallet_pb2
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import ledger_rules as rules
 from ledger_rules.errors import Rejection
+from projector.tables import proposals, votes
 from services.common import paging
 from services.common.auth import Principal
 from services.common.errors import NotFound
@@ -23,10 +24,22 @@ from services.wallet.commands import CommandRecorder
 
 _COMMAND = "SUBMIT_PROPOSAL"
 _DEFAULT_PAGE = 50
-_COLUMNS = (
-    "proposal_id, parameter, value, proposer_id, votes_for, votes_against, status, voting_end_time, create_time,"
-    " close_time"
+_ROW = tuple(
+    proposals.c[name]
+    for name in (
+        "proposal_id",
+        "parameter",
+        "value",
+        "proposer_id",
+        "votes_for",
+        "votes_against",
+        "status",
+        "voting_end_time",
+        "create_time",
+        "close_time",
+    )
 )
+_COLUMNS = ", ".join(column.name for column in _ROW)
 # The ledger's ACTIVE is the API's OPEN: open for votes.
 _STATES = {"ACTIVE": wallet_pb2.PROPOSAL_STATE_OPEN, "EXECUTED": wallet_pb2.PROPOSAL_STATE_EXECUTED,
            "REJECTED": wallet_pb2.PROPOSAL_STATE_REJECTED}  # fmt: skip
@@ -64,11 +77,7 @@ def _vote(row: Any, public_id: str) -> wallet_pb2.Vote:
 
 async def _find(db: readmodels.Executor, public_id: str) -> Any | None:
     pid = await ids.ledger_id(db, public_id, _COMMAND)
-    return (
-        await db.execute(
-            text(f"SELECT {_COLUMNS} FROM ledger.proposals WHERE proposal_id = :id"), {"id": pid}
-        )
-    ).first()
+    return (await db.execute(select(*_ROW).where(proposals.c.proposal_id == pid))).first()
 
 
 def _open(row: Any) -> bool:
@@ -135,8 +144,9 @@ class GovernanceUseCases:
             if voter is None or voter.status != "ACTIVE":
                 raise errors.precondition(errors.WALLET_NOT_ACTIVE, "only active ledger users vote")
             voted = await session.execute(
-                text("SELECT 1 FROM ledger.votes WHERE proposal_id = :p AND voter_id = :v"),
-                {"p": proposal.proposal_id, "v": principal.user_id},
+                select(votes.c.voter_id).where(
+                    votes.c.proposal_id == proposal.proposal_id, votes.c.voter_id == principal.user_id
+                )
             )
             if voted.first() is not None:
                 raise errors.precondition("ALREADY_VOTED", "you voted on this proposal already")
@@ -187,12 +197,12 @@ class GovernanceUseCases:
             if proposal is None:
                 raise _not_found()
             public = (await ids.public_ids(conn, [proposal.proposal_id], _COMMAND))[proposal.proposal_id]
+            v = votes.c
             mine = (
                 await conn.execute(
-                    text(
-                        "SELECT voter_id, support, time FROM ledger.votes WHERE proposal_id = :p AND voter_id = :v"
-                    ),
-                    {"p": proposal.proposal_id, "v": principal.user_id},
+                    select(v.voter_id, v.support, v.time).where(
+                        v.proposal_id == proposal.proposal_id, v.voter_id == principal.user_id
+                    )
                 )
             ).first()
         response = svc.GetProposalResponse(proposal=_proposal(proposal, public))

@@ -10,10 +10,11 @@ from gx.ledger.v1 import commands_pb2 as ledger
 from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import loan_service_pb2 as svc
 from gx.wallet.v1 import wallet_pb2
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import ledger_rules as rules
+from projector.tables import loans
 from services.common import paging
 from services.common.auth import Principal
 from services.common.errors import NotFound, PermissionDenied
@@ -22,10 +23,22 @@ from services.wallet.commands import CommandRecorder
 
 _COMMAND = "APPLY_FOR_LOAN"
 _DEFAULT_PAGE = 50
-_COLUMNS = (
-    "loan_id, borrower_id, amount_qirat, outstanding_qirat, collateral_hash, status, approver_id,"
-    " create_time, approve_time, repay_time"
+_ROW = tuple(
+    loans.c[name]
+    for name in (
+        "loan_id",
+        "borrower_id",
+        "amount_qirat",
+        "outstanding_qirat",
+        "collateral_hash",
+        "status",
+        "approver_id",
+        "create_time",
+        "approve_time",
+        "repay_time",
+    )
 )
+_COLUMNS = ", ".join(column.name for column in _ROW)
 
 
 # A borrower-standing refusal as this API answers it: the ledger's USER_NOT_ACTIVE is the wallet's
@@ -59,9 +72,7 @@ def _loan(row: Any, public_id: str) -> wallet_pb2.Loan:
 
 async def _find(db: readmodels.Executor, public_id: str) -> Any | None:
     lid = await ids.ledger_id(db, public_id, _COMMAND)
-    return (
-        await db.execute(text(f"SELECT {_COLUMNS} FROM ledger.loans WHERE loan_id = :id"), {"id": lid})
-    ).first()
+    return (await db.execute(select(*_ROW).where(loans.c.loan_id == lid))).first()
 
 
 class LoanUseCases:
