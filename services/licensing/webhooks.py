@@ -32,7 +32,6 @@ from services.common.webhook_targets import TargetPolicy, TargetRefused
 from services.licensing import convert, repository
 from services.licensing import webhooks_repository as repo
 from services.licensing.usecases import LicensingUseCases
-from services.licensing.usecases import _next as _next_page_token
 
 MAX_ENDPOINTS: Final = 16
 WEBHOOK_ENDPOINT_NOT_FOUND: Final = "WEBHOOK_ENDPOINT_NOT_FOUND"
@@ -220,15 +219,12 @@ class WebhookUseCases:
         self, principal: Principal, request: svc.ListWebhookEndpointsRequest
     ) -> svc.ListWebhookEndpointsResponse:
         """A partner's endpoints newest first."""
-        size = paging.page_size(request.page_size)
         async with self._reads.connect() as db:
             partner_id = await self._base.resolve_partner(db, principal, request.partner_id)
-            filter_key = f"webhook_endpoints:{partner_id}"
-            after = paging.decode(request.page_token, filter_key)
-            rows = await repo.list_endpoints(db, partner_id, tuple(after) if after else None, size + 1)
+            page = paging.request(request.page_size, request.page_token, f"webhook_endpoints|{partner_id}")
+            rows, token = page.finish(await repo.list_endpoints(db, partner_id, page), _keyset)
         return svc.ListWebhookEndpointsResponse(
-            webhook_endpoints=[endpoint_message(r) for r in rows[:size]],
-            next_page_token=_next_page_token(rows, size, filter_key),
+            webhook_endpoints=[endpoint_message(r) for r in rows], next_page_token=token
         )
 
     async def get_endpoint(
@@ -308,19 +304,15 @@ class WebhookUseCases:
         self, principal: Principal, request: svc.ListWebhookDeliveriesRequest
     ) -> svc.ListWebhookDeliveriesResponse:
         """An endpoint's delivery log, newest first."""
-        size = paging.page_size(request.page_size)
         event_id = _uuid(request.event_id, "event_id") if request.event_id else None
         async with self._reads.connect() as db:
             partner_id = await self._base.resolve_partner(db, principal, request.partner_id)
             endpoint = await self._endpoint(db, partner_id, request.endpoint_id)
-            filter_key = f"webhook_deliveries:{endpoint.id}:{event_id or ''}"
-            after = paging.decode(request.page_token, filter_key)
-            rows = await repo.list_deliveries(
-                db, endpoint.id, event_id, tuple(after) if after else None, size + 1
-            )
+            filter_key = f"webhook_deliveries|{endpoint.id}|{event_id or ''}"
+            page = paging.request(request.page_size, request.page_token, filter_key)
+            rows, token = page.finish(await repo.list_deliveries(db, endpoint.id, event_id, page), _keyset)
         return svc.ListWebhookDeliveriesResponse(
-            webhook_deliveries=[delivery_message(r) for r in rows[:size]],
-            next_page_token=_next_page_token(rows, size, filter_key),
+            webhook_deliveries=[delivery_message(r) for r in rows], next_page_token=token
         )
 
     async def resend_event(
@@ -348,3 +340,8 @@ class WebhookUseCases:
             return svc.ResendWebhookEventResponse(webhook_delivery=delivery_message(row))
 
         return await self._base.write("ResendWebhookEvent", principal, request, work)
+
+
+def _keyset(row: Any) -> tuple[datetime, uuid.UUID]:
+    """Both lists' order: newest first by (created_at, id)."""
+    return row.created_at, row.id

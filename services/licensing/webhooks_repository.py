@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import cast, delete, func, insert, select, tuple_, update
+from sqlalchemy import cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.common.notify_tables import messages
+from services.common.paging import PageRequest
 from services.licensing.tables import webhook_endpoints as endpoints
 from services.licensing.tables import webhook_events as events
 
@@ -78,17 +79,12 @@ async def endpoint_by_id(
     return (await db.execute(statement)).one_or_none()
 
 
-async def list_endpoints(
-    db: Db, partner_id: uuid.UUID, after: tuple[str, str] | None, limit: int
-) -> Sequence[Any]:
-    """A partner's endpoints newest first, after a (created_at, id) cursor."""
+async def list_endpoints(db: Db, partner_id: uuid.UUID, page: PageRequest) -> Sequence[Any]:
+    """A partner's endpoints newest first, one page (`page.limit` rows) after its cursor."""
     statement = select(*_ENDPOINT).where(endpoints.c.partner_id == partner_id)
-    if after is not None:
-        statement = statement.where(
-            tuple_(endpoints.c.created_at, endpoints.c.id)
-            < (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
-    statement = statement.order_by(endpoints.c.created_at.desc(), endpoints.c.id.desc()).limit(limit)
+    if (after := page.condition(endpoints.c.created_at, endpoints.c.id)) is not None:
+        statement = statement.where(after)
+    statement = statement.order_by(endpoints.c.created_at.desc(), endpoints.c.id.desc()).limit(page.limit)
     return (await db.execute(statement)).all()
 
 
@@ -167,16 +163,13 @@ async def delivery_by_id(db: Db, delivery_id: uuid.UUID) -> Any:
 
 
 async def list_deliveries(
-    db: Db, endpoint_id: uuid.UUID, event_id: uuid.UUID | None, after: tuple[str, str] | None, limit: int
+    db: Db, endpoint_id: uuid.UUID, event_id: uuid.UUID | None, page: PageRequest
 ) -> Sequence[Any]:
-    """An endpoint's deliveries newest first (optionally one event's), after a (created_at, id) cursor."""
+    """An endpoint's deliveries newest first (optionally one event's), one page after its cursor."""
     statement = _deliveries().where(messages.c.destination == str(endpoint_id))
     if event_id is not None:
         statement = statement.where(events.c.id == event_id)
-    if after is not None:
-        statement = statement.where(
-            tuple_(messages.c.created_at, messages.c.id)
-            < (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
-    statement = statement.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(limit)
+    if (after := page.condition(messages.c.created_at, messages.c.id)) is not None:
+        statement = statement.where(after)
+    statement = statement.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(page.limit)
     return (await db.execute(statement)).all()
