@@ -124,6 +124,17 @@ class PageRequest:
         """Rows to read: one more than the page, to know whether another page follows."""
         return self.size + 1
 
+    def cursor(self, width: int) -> tuple[Any, ...] | None:
+        """The cursor's `width` keyset values (for a query that builds its own clause), or None on the first page.
+
+        Raises:
+            InvalidArgument: INVALID_PAGE_TOKEN when the token holds another number of values
+                (a token of another list).
+        """
+        if self.after is None:
+            return None
+        return self._values(width)
+
     def _values(self, width: int) -> tuple[Any, ...]:
         assert self.after is not None
         if len(self.after) != width:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -17,7 +15,7 @@ from gx.type.v1 import command_pb2, operation_pb2
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common import outbox
+from services.common import outbox, paging
 from services.common.auth import PARTNER_ID_CLAIM, PARTNER_SUBJECT_PREFIX
 from services.common.errors import FailedPrecondition
 from services.common.idempotency import Idempotency
@@ -478,13 +476,14 @@ class IdentityUseCases:
         state = None
         if request.state:
             state = identity_pb2.KycState.Name(request.state).removeprefix("KYC_STATE_")
-        limit = request.page_size or _DEFAULT_PAGE
-        after = _decode_page_token(request.page_token, state) if request.page_token else None
+        page = paging.request(
+            request.page_size, request.page_token, f"kyc|{state or ''}", default=_DEFAULT_PAGE, descending=False
+        )
+        cursor = page.cursor(2)
+        after = (cursor[0], cursor[1]) if cursor is not None else None
         async with self._sessions() as session, session.begin():
-            rows = await IdentityRepository(session).list_kyc(state, after, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        token = _encode_page_token(rows[-1].submitted_at, rows[-1].id, state) if more and rows else ""
+            rows = await IdentityRepository(session).list_kyc(state, after, page.limit)
+        rows, token = page.finish(rows, lambda r: (r.submitted_at, r.id))
         return svc.ListKycSubmissionsResponse(kyc_submissions=[convert.kyc_message(r) for r in rows], next_page_token=token)
 
     def _review_target(self, caller: Caller, user_id: str) -> uuid.UUID:
@@ -859,24 +858,6 @@ def _parse_uuid(value: str, field: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise errors.invalid([RuleViolation(field, "must be a UUID")]) from None
-
-
-def _encode_page_token(after: datetime, row_id: uuid.UUID, state: str | None) -> str:
-    raw = json.dumps({"t": after.isoformat(), "i": str(row_id), "s": state or ""}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_page_token(token: str, state: str | None) -> tuple[datetime, uuid.UUID]:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        after = (datetime.fromisoformat(data["t"]), uuid.UUID(data["i"]))
-        same_filter = data["s"] == (state or "")
-    except (ValueError, KeyError, TypeError):
-        raise errors.invalid([RuleViolation("page_token", "is not a token this list returned")]) from None
-    if not same_filter:
-        raise errors.invalid([RuleViolation("page_token", "was returned for another state filter")])
-    return after
 
 
 async def _lock_pending_review(
