@@ -23,11 +23,12 @@ from gx.ledger.v1 import resources_pb2 as res
 from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import organization_service_pb2 as svc
 from gx.wallet.v1 import wallet_pb2
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ledger_rules import multisig
 from ledger_rules.errors import Rejection
+from projector.tables import multisig_txs, users
 from services.common import outbox, paging
 from services.common.auth import Principal
 from services.common.commands import declared_command
@@ -50,10 +51,9 @@ _ORG_COLUMNS = (
     " o.create_time, o.activate_time, COALESCE(w.balance_qirat, 0) AS balance_qirat"
 )
 _ORG_FROM = "ledger.organizations o LEFT JOIN ledger.wallets w ON w.wallet_id = o.org_id"
-_MSIG_COLUMNS = (
-    "multisig_tx_id, org_id, to_account_id, amount_qirat, remark, initiator_id, required_approvals, approver_ids,"
-    " approval_ids, status, create_time, execute_time, rule_change"
-)
+# Every column of a multisig transaction but its bookkeeping (block, update time, transfer id).
+_MSIG_ROW = tuple(c for c in multisig_txs.c if c.name not in ("block_number", "update_time", "transfer_id"))
+_MSIG_COLUMNS = ", ".join(column.name for column in _MSIG_ROW)
 _MSIG_STATES = {
     "PENDING": wallet_pb2.MULTISIG_TRANSACTION_STATE_PENDING,
     "APPROVED": wallet_pb2.MULTISIG_TRANSACTION_STATE_APPROVED,
@@ -201,14 +201,8 @@ async def _find_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any:
 
 async def _projected_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any | None:
     mid = await ids.ledger_id(db, public_id, MULTISIG_COMMAND)
-    return (
-        await db.execute(
-            text(
-                f"SELECT {_MSIG_COLUMNS} FROM ledger.multisig_txs WHERE multisig_tx_id = :id AND org_id = :org"
-            ),
-            {"id": mid, "org": org.org_id},
-        )
-    ).first()
+    m = multisig_txs.c
+    return (await db.execute(select(*_MSIG_ROW).where(m.multisig_tx_id == mid, m.org_id == org.org_id))).first()
 
 
 async def _msig_on_its_way(session: AsyncSession, org: Any, public_id: str) -> tuple[str, outbox.Prerequisite]:
@@ -303,8 +297,7 @@ class OrganizationUseCases:
         async def build(session: AsyncSession, rid: str) -> Message:
             rows = (
                 await session.execute(
-                    text("SELECT user_id, country_code FROM ledger.users WHERE user_id = ANY(:ids)"),
-                    {"ids": stakeholders},
+                    select(users.c.user_id, users.c.country_code).where(users.c.user_id.in_(stakeholders))
                 )
             ).all()
             known = {r.user_id: r.country_code for r in rows}
