@@ -18,6 +18,7 @@ from outbox.ledger import Ledger
 from outbox.metrics import OutboxMetrics
 from outbox.processor import CommandProcessor, ProcessorSettings
 from outbox.repository import OutboxRepository
+from outbox.retention import CommandArchiver, RetentionSettings
 from outbox.settings import OutboxSettings
 from outbox.worker import OutboxWorker, WorkerSettings
 from services.common import db
@@ -70,6 +71,17 @@ async def build(settings: OutboxSettings, runtime: Runtime) -> OutboxWorker:
     # Ready = can reach its database. A peer that is down is NOT unreadiness: the worker is
     # doing its job (holding commands until the peer is back) and says so in its metrics.
     await runtime.probes({"postgres": lambda: db.check_database(engine)})
+    # Finished commands leave the queue after the retention; every replica runs it, one at a time.
+    await runtime.stack.enter_async_context(
+        CommandArchiver(
+            engine,
+            RetentionSettings(
+                days=tuning.retention_days,
+                batch_size=tuning.retention_batch_size,
+                interval_seconds=tuning.retention_interval_seconds,
+            ),
+        )
+    )
     try:
         admin_server = await start_admin_server(settings, engine, redis)
     except Exception:

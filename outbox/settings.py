@@ -25,6 +25,11 @@ class OutboxTuning(BaseModel):
     conflict_backoff: float = Field(default=0.2, ge=0)
     # A stable name for this instance in leases and logs; default host name + pid.
     worker_id: str = ""
+    # Retention (outbox/retention.py): finished commands older than this many days move from the
+    # queue to outbox.archived_commands, in batches, every interval (0 disables the worker).
+    retention_days: float = Field(default=30.0, ge=0)
+    retention_batch_size: int = Field(default=500, ge=1)
+    retention_interval_seconds: float = Field(default=300.0, ge=0)
 
 
 class OutboxSettings(ServiceSettings):
