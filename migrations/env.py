@@ -10,9 +10,10 @@ from types import ModuleType
 from typing import Any
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.sql import functions
 
 
 def _load_declared() -> ModuleType:
@@ -56,6 +57,35 @@ def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, com
     return True
 
 
+def _compare_server_default(
+    migration: Any,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_default: str | None,
+    metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """Compare a `Sequence.next_value()` default with the column's real default.
+
+    A sequence OWNED BY its column (outbox.commands.seq) reads back like a SERIAL's, so Alembic
+    omits the reflected `nextval(...)` and would report the declared default as missing. Ask the
+    catalogue instead. Anything else: Alembic's own comparison (None).
+    """
+    declared = getattr(metadata_column.server_default, "arg", None)
+    if inspected_default is not None or not isinstance(declared, functions.next_value):
+        return None
+    table = metadata_column.table
+    actual = migration.connection.execute(
+        text(
+            "SELECT column_default FROM information_schema.columns"
+            " WHERE table_schema = :schema AND table_name = :table AND column_name = :column"
+        ),
+        {"schema": table.schema, "table": table.name, "column": metadata_column.name},
+    ).scalar()
+    sequence = declared.sequence
+    return bool(actual != f"nextval('{sequence.schema or table.schema}.{sequence.name}'::regclass)")
+
+
 def _database_url() -> str:
     """The URL from `Config.set_main_option("sqlalchemy.url")` (gx db) or GX_DATABASE__URL."""
     url = context.config.get_main_option("sqlalchemy.url") or os.environ.get("GX_DATABASE__URL", "")
@@ -71,7 +101,7 @@ def _configure(**kwargs: Any) -> None:
         include_name=_include_name,
         include_object=_include_object,
         compare_type=True,
-        compare_server_default=True,
+        compare_server_default=_compare_server_default,
         **kwargs,
     )
 
