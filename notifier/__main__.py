@@ -13,10 +13,12 @@ from notifier.repository import NotifierRepository
 from notifier.settings import NotifierSettings
 from notifier.transports import Transport
 from notifier.transports.email import EmailTransport
+from notifier.webhooks import SqlWebhookStore, WebhookTransport
 from notifier.worker import NotifierWorker, WorkerSettings
 from services.common import db
 from services.common.logging import configure_logging
 from services.common.runtime import Runtime, run_process
+from services.common.webhook_targets import TargetPolicy
 
 _LOG = logging.getLogger("notifier")
 
@@ -31,6 +33,10 @@ async def build(
     renderer = Renderer(defaults={"base_url": tuning.public_base_url.rstrip("/")})
     transports: dict[str, Transport] = {
         "email": EmailTransport(tuning.smtp, renderer, repository.recipient, tuning.email_max_age_seconds),
+        # Partners' webhooks (notifier/webhooks.py): loopback targets only in dev.
+        "webhook": WebhookTransport(
+            SqlWebhookStore(engine), TargetPolicy(allow_loopback=settings.environment == "dev")
+        ),
     }
     worker = NotifierWorker(
         repository,
