@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from projector import lock, store
+from projector import lock, notifications, store
 from projector.decode import PoisonEventError, command_type_name, decode, event_time
 from projector.handlers import HANDLERS, TxContext
 from projector.metrics import ProjectorMetrics
@@ -87,6 +87,9 @@ async def apply_event(
                     len(message.events),
                 )
                 await _apply_events(conn, tx_id, block_number, when, message, metrics)
+                # The users this transaction credited get their mail, recorded in this same
+                # transaction (projector/notifications.py: never twice, silent on rebuilds).
+                await notifications.record_money_notifications(conn, tx_id, when, message)
             except BaseException as exc:
                 error = exc
                 raise
