@@ -57,6 +57,9 @@ CHANGED_TEMPLATE = "password_changed"
 
 _tokens = tables.account_tokens
 
+# What the password-changed notice says happened.
+_HOW_TEXT = {"reset": "with a password reset link", "change": "in the app, with the old password"}
+
 _RESEND_LIMIT = Limit(3, 3600)
 _RESET_ADDRESS_LIMIT = Limit(10, 900)
 _RESET_EMAIL_LIMIT = Limit(3, 3600)
@@ -490,7 +493,8 @@ class AccountUseCases:
             context={
                 "display_name": user.display_name,
                 "how": how,
-                "time": now.isoformat(timespec="seconds"),
+                "how_text": _HOW_TEXT[how],
+                "time": now.strftime("%Y-%m-%d %H:%M"),
             },
             dedupe_key=dedupe,
         )

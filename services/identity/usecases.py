@@ -429,6 +429,11 @@ class IdentityUseCases:
                 raise errors.user_not_found()
             if user.frozen:
                 raise errors.failed_precondition("USER_FROZEN", "this account is frozen")
+            if user.email_verified_at is None:
+                # KYC ties a person to an address we can reach (services.identity.accounts).
+                raise errors.failed_precondition(
+                    "EMAIL_NOT_VERIFIED", "verify your email address first (VerifyEmail, with the mailed code)"
+                )
             if user.state == "KYC_PENDING":
                 raise errors.failed_precondition("KYC_ALREADY_PENDING", "a KYC submission is already waiting for review")
             if user.state not in ("REGISTERED", "REJECTED"):

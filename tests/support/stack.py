@@ -166,6 +166,19 @@ class EdgeStack:
     config: StackConfig
 
 
+# The stacks running in this process by their REST URL, so a helper holding only an HTTP client
+# can find the stack behind it (tests.support.mail_queue reads the stack's queued mail).
+_RUNNING: dict[str, EdgeStack] = {}
+
+
+def stack_serving(rest_url: str) -> EdgeStack:
+    """The running stack whose edge is at `rest_url` (as an httpx client's `base_url` prints it)."""
+    stack_ = _RUNNING.get(rest_url.rstrip("/"))
+    if stack_ is None:
+        raise LookupError(f"no stack of this process serves {rest_url}")
+    return stack_
+
+
 # What the e2e fixture runs: everything but the ledger and the workers, which have their own launchers.
 _EDGE_PARTS = ("postgres", "redis", "migrations", "identity", "wallet", "licensing", "edge")
 
@@ -198,7 +211,7 @@ def running_edge_stack(
                 cfg = StackConfig.on_free_ports(root)
         ends = stack.endpoints(cfg, registry(cfg, only=parts))
         assert ends.rest_url is not None and ends.admin_url is not None
-        yield EdgeStack(
+        running = EdgeStack(
             rest_url=ends.rest_url,
             edge_address=cfg.address("edge"),
             admin_url=ends.admin_url,
@@ -210,6 +223,11 @@ def running_edge_stack(
             state_dir=root,
             config=cfg,
         )
+        _RUNNING[running.rest_url.rstrip("/")] = running
+        try:
+            yield running
+        finally:
+            _RUNNING.pop(running.rest_url.rstrip("/"), None)
     finally:
         with contextlib.suppress(Exception):
             stack.down(cfg)

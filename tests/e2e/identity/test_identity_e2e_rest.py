@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.support.mail_queue import verification_code
 from tests.support.stack import EdgeStack
 
 pytestmark = pytest.mark.e2e
@@ -48,12 +49,21 @@ def _details(body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str
     return info, violations
 
 
-def _user(client: httpx.Client, prefix: str = "e2e") -> tuple[str, str, dict[str, Any]]:
+def _user(
+    client: httpx.Client, prefix: str = "e2e", *, verified_in: EdgeStack | None = None
+) -> tuple[str, str, dict[str, Any]]:
     email = _email(prefix)
     registered = client.post("/v1/users:register", json={"email": email, "password": PASSWORD})
     assert registered.status_code == 200, registered.text
     login = client.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
+    if verified_in is not None:
+        # KYC needs a verified email: the code of the registration mail, as the user would.
+        code = verification_code(verified_in.database_url, email)
+        verified = client.post(
+            "/v1/users/me:verifyEmail", json={"code": code}, headers=_auth(login.json()["accessToken"])
+        )
+        assert verified.status_code == 200, verified.text
     return registered.json()["user"]["userId"], email, login.json()
 
 
@@ -112,7 +122,7 @@ def test_register_login_profile_refresh_logout_then_refresh_is_refused(client: h
 def test_kyc_submit_then_admin_approve_records_create_user_in_the_outbox(
     client: httpx.Client, admin: dict[str, Any], identity_edge: EdgeStack
 ) -> None:
-    user_id, _, tokens = _user(client, "kyc")
+    user_id, _, tokens = _user(client, "kyc", verified_in=identity_edge)
     docs = [
         # Unique per run: a document already used by another user blocks approval (DUPLICATE_IDENTITY).
         {"type": "KYC_DOCUMENT_TYPE_PASSPORT", "sha256": hashlib.sha256(f"passport {user_id}".encode()).hexdigest()},
@@ -174,8 +184,10 @@ def test_kyc_submit_then_admin_approve_records_create_user_in_the_outbox(
     assert kyc["state"] == "KYC_STATE_APPROVED" and kyc["operation"] == operation["name"]
 
 
-def test_reject_with_reason_is_readable_by_the_user(client: httpx.Client, admin: dict[str, Any]) -> None:
-    user_id, _, tokens = _user(client, "kyc")
+def test_reject_with_reason_is_readable_by_the_user(
+    client: httpx.Client, admin: dict[str, Any], identity_edge: EdgeStack
+) -> None:
+    user_id, _, tokens = _user(client, "kyc", verified_in=identity_edge)
     client.post(
         "/v1/users/me/kyc:submit",
         json={

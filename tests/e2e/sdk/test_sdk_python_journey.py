@@ -20,6 +20,7 @@ from gx_client import Client, GxError, InvalidArgument, NotFound, Unauthenticate
 
 import ledger_rules as rules
 from tests.e2e.sdk.conftest import PASSWORD, PartnerKey
+from tests.support.mail_queue import verification_code
 from tests.support.stack import EdgeStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
@@ -28,12 +29,15 @@ GX = 1_000_000
 
 
 def _onboard(mesh: EdgeStack, admin: Client) -> tuple[str, Client]:
-    """Register, submit KYC, get approved (waited on); returns the user id and the user's logged-in client."""
+    """Register, verify the email, submit KYC, get approved (waited on); returns the user id and the
+    user's logged-in client."""
     email = f"sdk-{uuid.uuid4().hex[:10]}@example.com"
     with Client(mesh.edge_address) as anonymous:
         user = anonymous.register(email, PASSWORD, country_code="LK", display_name="SDK")
     assert user.state == identity_pb2.USER_STATE_REGISTERED
     client = Client(mesh.edge_address, email=email, password=PASSWORD)
+    # KYC needs a verified email: the code of the registration mail, as the app would take it.
+    assert client.verify_email(verification_code(mesh.database_url, email)).email_verified
     document = identity_pb2.KycDocument(
         type=identity_pb2.KYC_DOCUMENT_TYPE_PASSPORT, sha256=hashlib.sha256(email.encode()).hexdigest()
     )

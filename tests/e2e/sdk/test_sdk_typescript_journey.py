@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,11 @@ def seen(
         "adminEmail": root_email,
         "password": PASSWORD,
         "apiKey": partner_key.secret,
+        # KYC needs a verified email: node reads each user's code with this command.
+        "mailCode": {
+            "argv": [sys.executable, "-m", "tests.support.mail_queue", "--database-url", mesh.database_url],
+            "cwd": str(_REPO),
+        },
     }
     return _node(_JOURNEY, json.dumps(config))
 

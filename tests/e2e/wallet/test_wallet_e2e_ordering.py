@@ -32,6 +32,7 @@ from tests.e2e.wallet.test_wallet_e2e_rest import (
     _read_model_balances,
     _wait,
 )
+from tests.support.mail_queue import verify_email_over_rest
 from tests.support.stack import EdgeStack, running_edge_stack
 
 pytestmark = pytest.mark.e2e
@@ -90,11 +91,12 @@ def root(mesh: EdgeStack, http: httpx.Client) -> str:
 
 
 def _applicant(http: httpx.Client) -> Member:
-    """Registered with a pending KYC submission: nothing of it needs the ledger yet."""
+    """Registered, email verified, with a pending KYC submission: nothing of it needs the ledger yet."""
     email = f"u-{uuid.uuid4().hex[:10]}@example.com"
     registered = _post(http, "/v1/users:register", json={"email": email, "password": PASSWORD, "countryCode": "LK"})
     assert registered.status_code == 200, registered.text
     member = Member(registered.json()["user"]["userId"], _login(http, email))
+    verify_email_over_rest(http, email, member.token)
     kyc = {
         "firstName": "A",
         "lastName": "B",

@@ -31,6 +31,7 @@ import ledger_rules as rules
 from devstack.envoy import ensure_descriptor
 from devstack.parts import devnet_org_dir
 from fabric_client import Gateway, load_msp_identity
+from tests.support.mail_queue import verify_email_over_rest
 from tests.support.stack import EdgeStack, running_edge_stack
 
 pytestmark = pytest.mark.e2e
@@ -140,7 +141,8 @@ def system(http: httpx.Client, root: str) -> None:
 
 
 def _onboard(http: httpx.Client, root: str, country: str = "LK") -> tuple[str, str]:
-    """Register, log in, submit KYC, get approved and wait until ACTIVE; returns (user id, token)."""
+    """Register, log in, verify the email with the mailed code, submit KYC, get approved and wait
+    until ACTIVE; returns (user id, token)."""
     email = f"u-{uuid.uuid4().hex[:10]}@example.com"
     registered = http.post(
         "/v1/users:register", json={"email": email, "password": PASSWORD, "countryCode": country}
@@ -148,6 +150,7 @@ def _onboard(http: httpx.Client, root: str, country: str = "LK") -> tuple[str, s
     assert registered.status_code == 200, registered.text
     user_id = registered.json()["user"]["userId"]
     token = http.post("/v1/auth:login", json={"email": email, "password": PASSWORD}).json()["accessToken"]
+    verify_email_over_rest(http, email, token)
     docs = [{"type": "KYC_DOCUMENT_TYPE_PASSPORT", "sha256": hashlib.sha256(email.encode()).hexdigest()}]
     kyc = {
         "firstName": "A",

@@ -1,10 +1,16 @@
 // The money journey with @gx/client under node, through the real edge. Prints one JSON line of what it saw;
 // tests/e2e/sdk/test_sdk_typescript_journey.py starts it and checks the figures.
+import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 
 import { GxClient, GxError } from "../../../../sdk/typescript/dist/index.js";
 
-const { baseUrl, adminEmail, password, apiKey } = JSON.parse(process.argv[2]);
+const { baseUrl, adminEmail, password, apiKey, mailCode } = JSON.parse(process.argv[2]);
+
+// The code of the verification mail sent to `email`, read by the command the test gives us.
+function verificationCode(email) {
+  return execFileSync(mailCode.argv[0], [...mailCode.argv.slice(1), "--email", email], { cwd: mailCode.cwd, encoding: "utf8" }).trim();
+}
 
 async function caught(promise) {
   try {
@@ -20,6 +26,12 @@ async function onboard(admin) {
   const email = `ts-${randomUUID().slice(0, 10)}@example.com`;
   const user = await new GxClient({ baseUrl }).register({ email, password, countryCode: "LK", displayName: "TS" });
   const client = new GxClient({ baseUrl, email, password });
+  // KYC needs a verified email: the registration mail's code, as the app would take it.
+  const verified = await client.api.POST("/v1/users/{userId}:verifyEmail", {
+    params: { path: { userId: "me" } },
+    body: { requestId: "", code: verificationCode(email) },
+  });
+  if (!verified.response.ok) throw GxError.fromStatus(verified.response.status, verified.error);
   const { error, response } = await client.api.POST("/v1/users/{userId}/kyc:submit", {
     params: { path: { userId: "me" } },
     body: {

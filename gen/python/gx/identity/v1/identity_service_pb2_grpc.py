@@ -233,7 +233,8 @@ class IdentityServiceServicer(object):
     def SubmitKyc(self, request, context):
         """Submits personal data and document hashes for review and moves the user to
         KYC_PENDING. Allowed in states REGISTERED and REJECTED only; a pending or approved
-        user fails FAILED_PRECONDITION.
+        user fails FAILED_PRECONDITION. The email must be verified first (VerifyEmail);
+        otherwise FAILED_PRECONDITION `EMAIL_NOT_VERIFIED`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
