@@ -202,14 +202,11 @@ class LicensingUseCases:
     async def list_partners(self, principal: Principal, request: svc.ListPartnersRequest) -> svc.ListPartnersResponse:
         """Partners newest first (admins; the access rule already says so)."""
         state = convert.PARTNER_STATE_NAMES.get(request.state)
-        filter_key = f"partners:{state}"
-        after = paging.decode(request.page_token, filter_key)
-        size = paging.page_size(request.page_size)
+        page = paging.request(request.page_size, request.page_token, f"partners:{state}")
         async with self._reads.connect() as db:
-            rows = await repository.list_partners(db, state, tuple(after) if after else None, size + 1)
-        return svc.ListPartnersResponse(
-            partners=[convert.partner(r) for r in rows[:size]], next_page_token=_next(rows, size, filter_key)
-        )
+            rows = await repository.list_partners(db, state, _after(page), page.limit)
+        shown, token = page.finish(rows, _keyset)
+        return svc.ListPartnersResponse(partners=[convert.partner(r) for r in shown], next_page_token=token)
 
     async def approve_partner(self, principal: Principal, request: svc.ApprovePartnerRequest) -> svc.ApprovePartnerResponse:
         """PENDING (or SUSPENDED) → ACTIVE; the owner gains ROLE_PARTNER from identity first."""
@@ -324,15 +321,12 @@ class LicensingUseCases:
 
     async def list_licenses(self, principal: Principal, request: svc.ListLicensesRequest) -> svc.ListLicensesResponse:
         """A partner's licences newest first."""
-        size = paging.page_size(request.page_size)
         async with self._reads.connect() as db:
             partner_id = await self._partner_id(db, principal, request.partner_id)
-            filter_key = f"licenses:{partner_id}"
-            after = paging.decode(request.page_token, filter_key)
-            rows = await repository.list_licenses(db, partner_id, tuple(after) if after else None, size + 1)
-        return svc.ListLicensesResponse(
-            licenses=[self._license_message(r) for r in rows[:size]], next_page_token=_next(rows, size, filter_key)
-        )
+            page = paging.request(request.page_size, request.page_token, f"licenses:{partner_id}")
+            rows = await repository.list_licenses(db, partner_id, _after(page), page.limit)
+        shown, token = page.finish(rows, _keyset)
+        return svc.ListLicensesResponse(licenses=[self._license_message(r) for r in shown], next_page_token=token)
 
     # -- API keys ---------------------------------------------------------------------------------
 
@@ -380,19 +374,17 @@ class LicensingUseCases:
 
     async def list_api_keys(self, principal: Principal, request: svc.ListApiKeysRequest) -> svc.ListApiKeysResponse:
         """A licence's keys newest first, without secrets, with last use up to the minute."""
-        size = paging.page_size(request.page_size)
         async with self._reads.connect() as db:
             partner_id = await self._partner_id(db, principal, request.partner_id)
             license = await self._license(db, partner_id, request.license_id)
-            filter_key = f"keys:{license.id}"
-            after = paging.decode(request.page_token, filter_key)
-            rows = await repository.list_keys(db, license.id, tuple(after) if after else None, size + 1)
-        page = rows[:size]
-        pending = await self._last_used.pending(str(r.id) for r in page)
+            page = paging.request(request.page_size, request.page_token, f"keys:{license.id}")
+            rows = await repository.list_keys(db, license.id, _after(page), page.limit)
+        shown, token = page.finish(rows, _keyset)
+        pending = await self._last_used.pending(str(r.id) for r in shown)
         now = self._now()
         return svc.ListApiKeysResponse(
-            api_keys=[convert.api_key(r, now, pending.get(str(r.id))) for r in page],
-            next_page_token=_next(rows, size, filter_key),
+            api_keys=[convert.api_key(r, now, pending.get(str(r.id))) for r in shown],
+            next_page_token=token,
         )
 
     async def revoke_api_key(self, principal: Principal, request: svc.RevokeApiKeyRequest) -> svc.RevokeApiKeyResponse:
@@ -502,9 +494,11 @@ def _floor(when: datetime, step: timedelta) -> datetime:
     return datetime.fromtimestamp(int(when.timestamp()) // seconds * seconds, UTC)
 
 
-def _next(rows: Any, size: int, filter_key: str) -> str:
-    """The token after the last row shown, when there is a further row."""
-    if len(rows) <= size:
-        return ""
-    last = rows[size - 1]
-    return paging.encode([last.created_at.isoformat(), str(last.id)], filter_key)
+def _after(page: paging.PageRequest) -> tuple[Any, Any] | None:
+    """The (created_at, id) cursor of a licensing list (partners, licences, keys: all newest first)."""
+    cursor = page.cursor(2)
+    return (cursor[0], cursor[1]) if cursor is not None else None
+
+
+def _keyset(row: Any) -> tuple[Any, Any]:
+    return row.created_at, row.id
