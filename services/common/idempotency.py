@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.db import fetch_all
 from services.common.errors import Aborted, InvalidArgument
+from services.common.names import IDEMPOTENCY_LOCK_PREFIX
 
 _log = logging.getLogger("gx.idempotency")
 M = TypeVar("M", bound=Message)
@@ -145,7 +146,7 @@ class Idempotency:
     @staticmethod
     def _lock_key(scope: str, principal: str, request_id: str) -> str:
         raw = f"{scope}\0{principal}\0{request_id}".encode()
-        return "gx:idem:" + hashlib.sha256(raw).hexdigest()
+        return IDEMPOTENCY_LOCK_PREFIX + hashlib.sha256(raw).hexdigest()
 
     @staticmethod
     def _replay(stored: object, fingerprint: bytes) -> Message:

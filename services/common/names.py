@@ -22,6 +22,15 @@ OUTBOX_NOTIFY_CHANNEL: Final = "outbox_new"
 IDEMPOTENCY_PURGE_LOCK: Final = zlib.crc32(b"gx.platform.idempotency_records.purge")
 
 
+# Redis: the access-token deny-list of one subject (a hash), written by identity when it freezes,
+# demotes or logs out, read by every process's auth interceptor (services.common.revocation).
+REVOCATION_KEY_PREFIX: Final = "gx:auth:deny:"
+
+# Redis: the in-flight lock of one AIP-155 request, taken by whichever replica of a service got
+# the request first (services.common.idempotency).
+IDEMPOTENCY_LOCK_PREFIX: Final = "gx:idem:"
+
+
 def projector_lock(channel: str, chaincode: str) -> int:
     """The advisory lock id the active projector of one (channel, chaincode) pair holds.
 

@@ -23,6 +23,8 @@ from typing import Any, Final
 
 from redis.asyncio import Redis
 
+from services.common.names import REVOCATION_KEY_PREFIX
+
 _log = logging.getLogger("gx.auth.revocation")
 
 # The claim identity adds with the issue time in milliseconds: `iat` has whole seconds only,
@@ -51,7 +53,7 @@ return 1
 
 
 def _key(subject: str) -> str:
-    return f"gx:auth:deny:{subject}"
+    return REVOCATION_KEY_PREFIX + subject
 
 
 def issued_at_ms(claims: Mapping[str, Any]) -> int:

@@ -26,6 +26,8 @@ def test_no_module_but_names_spells_out_a_cross_process_name() -> None:
         f"LISTEN {names.OUTBOX_NOTIFY_CHANNEL}",
         "gx-projector:",
         "idempotency_records.purge",
+        f'"{names.REVOCATION_KEY_PREFIX}',
+        f'"{names.IDEMPOTENCY_LOCK_PREFIX}',
     }
     own = Path(names.__file__).resolve()
     found = [
