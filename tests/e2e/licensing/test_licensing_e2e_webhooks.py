@@ -57,6 +57,25 @@ def test_webhook_endpoints_over_rest_with_the_key_alone(http: httpx.Client, part
     log = http.get(f"{hooks}/{endpoint['endpointId']}/deliveries", headers=key)
     assert log.status_code == 200 and log.json().get("webhookDeliveries", []) == []
 
+    patched = http.patch(
+        f"{hooks}/{endpoint['endpointId']}",
+        params={"updateMask": "state,description"},
+        json={"state": "WEBHOOK_ENDPOINT_STATE_DISABLED", "description": "paused"},
+        headers=key,
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["webhookEndpoint"]["state"], patched.json()["webhookEndpoint"]["description"]) == (
+        "WEBHOOK_ENDPOINT_STATE_DISABLED",
+        "paused",
+    )
+    unsafe = http.patch(
+        f"{hooks}/{endpoint['endpointId']}",
+        params={"updateMask": "url"},
+        json={"url": "https://192.168.0.10/hooks"},
+        headers=key,
+    )
+    assert (unsafe.status_code, reason(unsafe)) == (400, "WEBHOOK_URL_ADDRESS_REFUSED")
+
     deleted = http.delete(f"{hooks}/{endpoint['endpointId']}", headers=key)
     assert deleted.status_code == 200, deleted.text
     gone = http.get(f"{hooks}/{endpoint['endpointId']}", headers=key)
