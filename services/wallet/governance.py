@@ -213,30 +213,27 @@ class GovernanceUseCases:
     async def list(self, request: svc.ListProposalsRequest) -> svc.ListProposalsResponse:
         """Proposals newest first, optionally in one state."""
         status = _STATUS_OF.get(request.state, "")
-        key = f"proposals|{status}"
-        cursor = paging.decode(request.page_token, key)
-        size = request.page_size or _DEFAULT_PAGE
+        page = paging.request(
+            request.page_size, request.page_token, f"proposals|{status}", default=_DEFAULT_PAGE
+        )
         clauses: list[str] = ["true"]
-        params: dict[str, Any] = {"limit": size + 1}
+        params: dict[str, Any] = {"limit": page.limit}
         if status:
             clauses.append("status = :s")
             params["s"] = status
-        if cursor is not None:
-            clauses.append("(create_time, proposal_id) < (CAST(:t AS timestamptz), :id)")
-            params.update(t=datetime.fromisoformat(cursor[0]), id=cursor[1])
+        if (after := page.after_clause("create_time, proposal_id", params)) is not None:
+            clauses.append(after)
         sql = (
             f"SELECT {_COLUMNS} FROM ledger.proposals WHERE {' AND '.join(clauses)}"
             " ORDER BY create_time DESC, proposal_id DESC LIMIT :limit"
         )
         async with self._engine.connect() as conn:
-            rows = list((await conn.execute(text(sql), params)).all())
-            more, rows = len(rows) > size, rows[:size]
+            rows, token = page.finish(
+                (await conn.execute(text(sql), params)).all(), lambda r: (r.create_time, r.proposal_id)
+            )
             public = await ids.public_ids(conn, [r.proposal_id for r in rows], _COMMAND)
         return svc.ListProposalsResponse(
-            proposals=[_proposal(r, public[r.proposal_id]) for r in rows],
-            next_page_token=paging.encode([rows[-1].create_time.isoformat(), rows[-1].proposal_id], key)
-            if more
-            else "",
+            proposals=[_proposal(r, public[r.proposal_id]) for r in rows], next_page_token=token
         )
 
     async def votes(self, request: svc.ListVotesRequest) -> svc.ListVotesResponse:
@@ -245,14 +242,18 @@ class GovernanceUseCases:
             proposal = await _find(conn, request.proposal_id)
             if proposal is None:
                 raise _not_found()
-            key = f"votes|{proposal.proposal_id}"
-            cursor = paging.decode(request.page_token, key)
-            size = request.page_size or _DEFAULT_PAGE
-            params: dict[str, Any] = {"p": proposal.proposal_id, "limit": size + 1}
+            # In commit order (oldest first).
+            page = paging.request(
+                request.page_size,
+                request.page_token,
+                f"votes|{proposal.proposal_id}",
+                default=_DEFAULT_PAGE,
+                descending=False,
+            )
+            params: dict[str, Any] = {"p": proposal.proposal_id, "limit": page.limit}
             where = "proposal_id = :p"
-            if cursor is not None:
-                where += " AND (block_number, voter_id) > (:b, :v)"
-                params.update(b=int(cursor[0]), v=cursor[1])
+            if (after := page.after_clause("block_number, voter_id", params)) is not None:
+                where += f" AND {after}"
             rows = list(
                 (
                     await conn.execute(
@@ -265,8 +266,5 @@ class GovernanceUseCases:
                 ).all()
             )
             public = (await ids.public_ids(conn, [proposal.proposal_id], _COMMAND))[proposal.proposal_id]
-        more, rows = len(rows) > size, rows[:size]
-        return svc.ListVotesResponse(
-            votes=[_vote(r, public) for r in rows],
-            next_page_token=paging.encode([rows[-1].block_number, rows[-1].voter_id], key) if more else "",
-        )
+        rows, token = page.finish(rows, lambda r: (r.block_number, r.voter_id))
+        return svc.ListVotesResponse(votes=[_vote(r, public) for r in rows], next_page_token=token)

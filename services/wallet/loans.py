@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from google.protobuf.message import Message
@@ -211,27 +210,26 @@ class LoanUseCases:
             else wallet_pb2.LoanState.Name(request.state)
         )
         status = state.removeprefix("LOAN_STATE_")
-        key = f"loans|{borrower}|{status}"
-        cursor = paging.decode(request.page_token, key)
-        clauses, params = ["true"], {"limit": (request.page_size or _DEFAULT_PAGE) + 1}
+        page = paging.request(
+            request.page_size, request.page_token, f"loans|{borrower}|{status}", default=_DEFAULT_PAGE
+        )
+        clauses: list[str] = ["true"]
+        params: dict[str, Any] = {"limit": page.limit}
         if borrower:
             clauses.append("borrower_id = :b")
             params["b"] = borrower
         if status:
             clauses.append("status = :s")
             params["s"] = status
-        if cursor is not None:
-            clauses.append("(create_time, loan_id) < (CAST(:t AS timestamptz), :id)")
-            params.update(t=datetime.fromisoformat(cursor[0]), id=cursor[1])
+        if (after := page.after_clause("create_time, loan_id", params)) is not None:
+            clauses.append(after)
         sql = f"SELECT {_COLUMNS} FROM ledger.loans WHERE {' AND '.join(clauses)} ORDER BY create_time DESC, loan_id DESC LIMIT :limit"
         async with self._engine.connect() as conn:
-            rows = list((await conn.execute(text(sql), params)).all())
-            size = params["limit"] - 1
-            more, rows = len(rows) > size, rows[:size]
+            rows, token = page.finish(
+                (await conn.execute(text(sql), params)).all(), lambda r: (r.create_time, r.loan_id)
+            )
             public = await ids.public_ids(conn, [r.loan_id for r in rows], _COMMAND)
         return svc.ListLoansResponse(
             loans=[_loan(r, public[r.loan_id]) for r in rows],
-            next_page_token=paging.encode([rows[-1].create_time.isoformat(), rows[-1].loan_id], key)
-            if more
-            else "",
+            next_page_token=token,
         )
