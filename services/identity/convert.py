@@ -56,6 +56,7 @@ def user_message(user: models.User) -> identity_pb2.User:
         create_time=timestamp(user.created_at),
         update_time=timestamp(user.updated_at),
         email_verified=user.email_verified_at is not None,
+        notification_settings=identity_pb2.NotificationSettings(money_received_email=user.money_emails),
     )
 
 

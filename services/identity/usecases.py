@@ -42,7 +42,12 @@ from services.identity.tokens import (
 log = logging.getLogger(__name__)
 
 _ADMIN_ROLES = frozenset({"ADMIN", "SUPER_ADMIN"})
-_UPDATABLE = ("display_name", "country_code")
+# An empty update mask replaces these (AIP-134). The notification settings are booleans whose
+# proto default (false) would switch mail off for a client that never heard of them, so they
+# change only when the mask names them.
+_DEFAULT_MASK = ("display_name", "country_code")
+_MONEY_EMAILS = "notification_settings.money_received_email"
+_UPDATABLE = (*_DEFAULT_MASK, _MONEY_EMAILS, "notification_settings")
 _DEFAULT_PAGE = 50
 _MAX_DISPLAY_NAME = 100
 
@@ -379,7 +384,7 @@ class IdentityUseCases:
     async def update_user(self, caller: Caller, request: svc.UpdateUserRequest) -> svc.UpdateUserResponse:
         """Changes profile fields named in the mask."""
         target = self._target(caller, request.user.user_id, field="user.user_id")
-        paths = list(request.update_mask.paths) or list(_UPDATABLE)
+        paths = list(request.update_mask.paths) or list(_DEFAULT_MASK)
         problems = [
             RuleViolation("update_mask", f"cannot update {p!r}; updatable fields: {', '.join(_UPDATABLE)}")
             for p in paths
@@ -399,6 +404,8 @@ class IdentityUseCases:
                 user.display_name = request.user.display_name.strip()
             if "country_code" in paths:
                 user.country_code = request.user.country_code
+            if _MONEY_EMAILS in paths or "notification_settings" in paths:
+                user.money_emails = request.user.notification_settings.money_received_email
             user.updated_at = now
             await session.flush()
             return svc.UpdateUserResponse(user=convert.user_message(user))

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from gx.type.v1 import access_pb2 as gx_dot_type_dot_v1_dot_access__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgx/identity/v1/identity.proto\x12\x0egx.identity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17gx/type/v1/access.proto\"\xc4\x02\n\x04User\x12\x14\n\x07user_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x12\n\x05\x65mail\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x19\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x19\n\x0c\x63ountry_code\x18\x04 \x01(\tB\x03\xe0\x41\x01\x12$\n\x05roles\x18\x05 \x03(\x0e\x32\x10.gx.type.v1.RoleB\x03\xe0\x41\x03\x12-\n\x05state\x18\x06 \x01(\x0e\x32\x19.gx.identity.v1.UserStateB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x1b\n\x0e\x65mail_verified\x18\x14 \x01(\x08\x42\x03\xe0\x41\x03\"V\n\x0bKycDocument\x12\x32\n\x04type\x18\x01 \x01(\x0e\x32\x1f.gx.identity.v1.KycDocumentTypeB\x03\xe0\x41\x02\x12\x13\n\x06sha256\x18\x02 \x01(\tB\x03\xe0\x41\x02\"\xcd\x03\n\rKycSubmission\x12\x1a\n\rsubmission_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x14\n\x07user_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12,\n\x05state\x18\x03 \x01(\x0e\x32\x18.gx.identity.v1.KycStateB\x03\xe0\x41\x03\x12\x17\n\nfirst_name\x18\x04 \x01(\tB\x03\xe0\x41\x03\x12\x16\n\tlast_name\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12\x1a\n\rdate_of_birth\x18\x06 \x01(\tB\x03\xe0\x41\x03\x12\x18\n\x0bnationality\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x33\n\tdocuments\x18\x08 \x03(\x0b\x32\x1b.gx.identity.v1.KycDocumentB\x03\xe0\x41\x03\x12\x1d\n\x10rejection_reason\x18\t \x01(\tB\x03\xe0\x41\x03\x12\x1d\n\x10reviewer_user_id\x18\n \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0bsubmit_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0breview_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x16\n\toperation\x18\r \x01(\tB\x03\xe0\x41\x03*\xce\x01\n\tUserState\x12\x1a\n\x16USER_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15USER_STATE_REGISTERED\x10\x01\x12\x1a\n\x16USER_STATE_KYC_PENDING\x10\x02\x12\'\n#USER_STATE_APPROVED_PENDING_ONCHAIN\x10\x03\x12\x15\n\x11USER_STATE_ACTIVE\x10\x04\x12\x15\n\x11USER_STATE_FROZEN\x10\x05\x12\x17\n\x13USER_STATE_REJECTED\x10\x06*l\n\x08KycState\x12\x19\n\x15KYC_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11KYC_STATE_PENDING\x10\x01\x12\x16\n\x12KYC_STATE_APPROVED\x10\x02\x12\x16\n\x12KYC_STATE_REJECTED\x10\x03*\xe4\x01\n\x0fKycDocumentType\x12!\n\x1dKYC_DOCUMENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aKYC_DOCUMENT_TYPE_PASSPORT\x10\x01\x12!\n\x1dKYC_DOCUMENT_TYPE_NATIONAL_ID\x10\x02\x12%\n!KYC_DOCUMENT_TYPE_DRIVING_LICENSE\x10\x03\x12&\n\"KYC_DOCUMENT_TYPE_PROOF_OF_ADDRESS\x10\x04\x12\x1c\n\x18KYC_DOCUMENT_TYPE_SELFIE\x10\x05\x42\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgx/identity/v1/identity.proto\x12\x0egx.identity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17gx/type/v1/access.proto\"\x8e\x03\n\x04User\x12\x14\n\x07user_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x12\n\x05\x65mail\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x19\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x19\n\x0c\x63ountry_code\x18\x04 \x01(\tB\x03\xe0\x41\x01\x12$\n\x05roles\x18\x05 \x03(\x0e\x32\x10.gx.type.v1.RoleB\x03\xe0\x41\x03\x12-\n\x05state\x18\x06 \x01(\x0e\x32\x19.gx.identity.v1.UserStateB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x1b\n\x0e\x65mail_verified\x18\x14 \x01(\x08\x42\x03\xe0\x41\x03\x12H\n\x15notification_settings\x18\x1e \x01(\x0b\x32$.gx.identity.v1.NotificationSettingsB\x03\xe0\x41\x01\"9\n\x14NotificationSettings\x12!\n\x14money_received_email\x18\x01 \x01(\x08\x42\x03\xe0\x41\x01\"V\n\x0bKycDocument\x12\x32\n\x04type\x18\x01 \x01(\x0e\x32\x1f.gx.identity.v1.KycDocumentTypeB\x03\xe0\x41\x02\x12\x13\n\x06sha256\x18\x02 \x01(\tB\x03\xe0\x41\x02\"\xcd\x03\n\rKycSubmission\x12\x1a\n\rsubmission_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x14\n\x07user_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12,\n\x05state\x18\x03 \x01(\x0e\x32\x18.gx.identity.v1.KycStateB\x03\xe0\x41\x03\x12\x17\n\nfirst_name\x18\x04 \x01(\tB\x03\xe0\x41\x03\x12\x16\n\tlast_name\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12\x1a\n\rdate_of_birth\x18\x06 \x01(\tB\x03\xe0\x41\x03\x12\x18\n\x0bnationality\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x33\n\tdocuments\x18\x08 \x03(\x0b\x32\x1b.gx.identity.v1.KycDocumentB\x03\xe0\x41\x03\x12\x1d\n\x10rejection_reason\x18\t \x01(\tB\x03\xe0\x41\x03\x12\x1d\n\x10reviewer_user_id\x18\n \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0bsubmit_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0breview_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x16\n\toperation\x18\r \x01(\tB\x03\xe0\x41\x03*\xce\x01\n\tUserState\x12\x1a\n\x16USER_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15USER_STATE_REGISTERED\x10\x01\x12\x1a\n\x16USER_STATE_KYC_PENDING\x10\x02\x12\'\n#USER_STATE_APPROVED_PENDING_ONCHAIN\x10\x03\x12\x15\n\x11USER_STATE_ACTIVE\x10\x04\x12\x15\n\x11USER_STATE_FROZEN\x10\x05\x12\x17\n\x13USER_STATE_REJECTED\x10\x06*l\n\x08KycState\x12\x19\n\x15KYC_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11KYC_STATE_PENDING\x10\x01\x12\x16\n\x12KYC_STATE_APPROVED\x10\x02\x12\x16\n\x12KYC_STATE_REJECTED\x10\x03*\xe4\x01\n\x0fKycDocumentType\x12!\n\x1dKYC_DOCUMENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aKYC_DOCUMENT_TYPE_PASSPORT\x10\x01\x12!\n\x1dKYC_DOCUMENT_TYPE_NATIONAL_ID\x10\x02\x12%\n!KYC_DOCUMENT_TYPE_DRIVING_LICENSE\x10\x03\x12&\n\"KYC_DOCUMENT_TYPE_PROOF_OF_ADDRESS\x10\x04\x12\x1c\n\x18KYC_DOCUMENT_TYPE_SELFIE\x10\x05\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -53,6 +53,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USER'].fields_by_name['update_time']._serialized_options = b'\340A\003'
   _globals['_USER'].fields_by_name['email_verified']._loaded_options = None
   _globals['_USER'].fields_by_name['email_verified']._serialized_options = b'\340A\003'
+  _globals['_USER'].fields_by_name['notification_settings']._loaded_options = None
+  _globals['_USER'].fields_by_name['notification_settings']._serialized_options = b'\340A\001'
+  _globals['_NOTIFICATIONSETTINGS'].fields_by_name['money_received_email']._loaded_options = None
+  _globals['_NOTIFICATIONSETTINGS'].fields_by_name['money_received_email']._serialized_options = b'\340A\001'
   _globals['_KYCDOCUMENT'].fields_by_name['type']._loaded_options = None
   _globals['_KYCDOCUMENT'].fields_by_name['type']._serialized_options = b'\340A\002'
   _globals['_KYCDOCUMENT'].fields_by_name['sha256']._loaded_options = None
@@ -83,16 +87,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_KYCSUBMISSION'].fields_by_name['review_time']._serialized_options = b'\340A\003'
   _globals['_KYCSUBMISSION'].fields_by_name['operation']._loaded_options = None
   _globals['_KYCSUBMISSION'].fields_by_name['operation']._serialized_options = b'\340A\003'
-  _globals['_USERSTATE']._serialized_start=1020
-  _globals['_USERSTATE']._serialized_end=1226
-  _globals['_KYCSTATE']._serialized_start=1228
-  _globals['_KYCSTATE']._serialized_end=1336
-  _globals['_KYCDOCUMENTTYPE']._serialized_start=1339
-  _globals['_KYCDOCUMENTTYPE']._serialized_end=1567
+  _globals['_USERSTATE']._serialized_start=1153
+  _globals['_USERSTATE']._serialized_end=1359
+  _globals['_KYCSTATE']._serialized_start=1361
+  _globals['_KYCSTATE']._serialized_end=1469
+  _globals['_KYCDOCUMENTTYPE']._serialized_start=1472
+  _globals['_KYCDOCUMENTTYPE']._serialized_end=1700
   _globals['_USER']._serialized_start=141
-  _globals['_USER']._serialized_end=465
-  _globals['_KYCDOCUMENT']._serialized_start=467
-  _globals['_KYCDOCUMENT']._serialized_end=553
-  _globals['_KYCSUBMISSION']._serialized_start=556
-  _globals['_KYCSUBMISSION']._serialized_end=1017
+  _globals['_USER']._serialized_end=539
+  _globals['_NOTIFICATIONSETTINGS']._serialized_start=541
+  _globals['_NOTIFICATIONSETTINGS']._serialized_end=598
+  _globals['_KYCDOCUMENT']._serialized_start=600
+  _globals['_KYCDOCUMENT']._serialized_end=686
+  _globals['_KYCSUBMISSION']._serialized_start=689
+  _globals['_KYCSUBMISSION']._serialized_end=1150
 # @@protoc_insertion_point(module_scope)

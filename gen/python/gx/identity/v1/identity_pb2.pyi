@@ -53,7 +53,7 @@ KYC_DOCUMENT_TYPE_PROOF_OF_ADDRESS: KycDocumentType
 KYC_DOCUMENT_TYPE_SELFIE: KycDocumentType
 
 class User(_message.Message):
-    __slots__ = ("user_id", "email", "display_name", "country_code", "roles", "state", "create_time", "update_time", "email_verified")
+    __slots__ = ("user_id", "email", "display_name", "country_code", "roles", "state", "create_time", "update_time", "email_verified", "notification_settings")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,7 @@ class User(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_SETTINGS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     email: str
     display_name: str
@@ -72,7 +73,14 @@ class User(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     email_verified: bool
-    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., country_code: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_access_pb2.Role, str]]] = ..., state: _Optional[_Union[UserState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., email_verified: bool = ...) -> None: ...
+    notification_settings: NotificationSettings
+    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., country_code: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_access_pb2.Role, str]]] = ..., state: _Optional[_Union[UserState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., email_verified: bool = ..., notification_settings: _Optional[_Union[NotificationSettings, _Mapping]] = ...) -> None: ...
+
+class NotificationSettings(_message.Message):
+    __slots__ = ("money_received_email",)
+    MONEY_RECEIVED_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    money_received_email: bool
+    def __init__(self, money_received_email: bool = ...) -> None: ...
 
 class KycDocument(_message.Message):
     __slots__ = ("type", "sha256")
