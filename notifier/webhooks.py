@@ -201,8 +201,11 @@ class WebhookTransport:
         if response.is_success:
             return Outcome("sent", response=record)
         if response.is_redirect:
-            return Outcome("retry", f"HTTP_{response.status_code}: redirects are not followed", record)
-        return Outcome("retry", f"HTTP_{response.status_code}", record)
+            return Outcome(
+                "retry", f"HTTP_REDIRECT: answered {response.status_code}; redirects are not followed", record
+            )
+        # The reason (before the colon) is a metric label: one per kind, not one per status code.
+        return Outcome("retry", f"HTTP_ERROR: answered {response.status_code}", record)
 
 
 async def _read_some(response: httpx.Response) -> str:

@@ -89,6 +89,9 @@ async def test_non_2xx_answers_are_retried_and_redirects_not_followed(status: in
         assert len(receiver.received) == 1  # a redirect's Location is never requested
     assert outcome.kind == kind
     assert parse_response_record(outcome.response)[0] == status
+    if kind == "retry":
+        # One metric reason per kind of failure, whatever the status code.
+        assert outcome.detail.split(":")[0] == ("HTTP_REDIRECT" if status == 302 else "HTTP_ERROR")
 
 
 async def test_no_answer_is_retried() -> None:
