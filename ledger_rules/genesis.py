@@ -18,6 +18,7 @@ PHASES: tuple[tuple[int, int, int], ...] = (
 )
 # Countries' population shares are basis points of the world; together at most this.
 TOTAL_SHARE_BPS = 10_000
+SHARES_EXCEED_TOTAL = "SHARES_EXCEED_TOTAL"
 
 # Why a user got no genesis (the ledger's `GenesisSkipped.reason`); a paused system defers it
 # with transfers.SYSTEM_PAUSED instead.
@@ -28,6 +29,11 @@ PHASES_EXHAUSTED = "PHASES_EXHAUSTED"
 def phase_slots(phase: int, share_bps: int) -> int:
     """Users a country with *share_bps* may pay in genesis *phase* (1-based)."""
     return PHASES[phase - 1][0] * share_bps // TOTAL_SHARE_BPS
+
+
+def shares_fit(total_share_bps: int) -> bool:
+    """Whether the countries' population shares, summed, fit in the world (SHARES_EXCEED_TOTAL if not)."""
+    return total_share_bps <= TOTAL_SHARE_BPS
 
 
 def advance_phase(phase: int, phase_users: int, share_bps: int) -> tuple[int, int]:

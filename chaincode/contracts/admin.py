@@ -129,8 +129,8 @@ async def _initialize_countries(
         )
         status.total_share_bps += entry.share_bps
         need(
-            status.total_share_bps <= rules.TOTAL_SHARE_BPS,
-            "SHARES_EXCEED_TOTAL",
+            rules.shares_fit(status.total_share_bps),
+            rules.SHARES_EXCEED_TOTAL,
             f"country shares would sum to {status.total_share_bps} basis points (> 10000)",
         )
         treasury = ledger.treasury_id(entry.country_code)

@@ -21,7 +21,6 @@ from services.wallet import convert, errors, readmodels
 from services.wallet.commands import CommandRecorder
 from services.wallet.countries import shipped_countries
 
-_MAX_SHARE_BPS = rules.TOTAL_SHARE_BPS
 _COUNTRY_PAGE = 300
 
 
@@ -171,11 +170,11 @@ class AdminUseCases:
                     country_codes=",".join(taken),
                 )
             total = sum(existing.values()) + sum(c.share_bps for c in countries)
-            if total > _MAX_SHARE_BPS:
+            if not rules.shares_fit(total):
                 raise errors.bad_field(
                     "countries",
                     f"the shares would sum to {total} basis points (at most 10000)",
-                    "SHARES_EXCEED_TOTAL",
+                    rules.SHARES_EXCEED_TOTAL,
                 )
             return _after(ledger.InitializeCountriesRequest(countries=countries, request_id=rid), bootstrap)
 
