@@ -127,6 +127,24 @@ export class GxClient {
     return (await unwrap(this.api.GET("/v1/users/{userId}", { params: { path: { userId: "me" } } }))).user as User;
   }
 
+  /** Confirm the caller's email with the code of the verification mail (KYC needs it). */
+  async verifyEmail(code: string): Promise<User> {
+    const got = await unwrap(
+      this.api.POST("/v1/users/{userId}:verifyEmail", { params: { path: { userId: "me" } }, body: { requestId: "", code } }),
+    );
+    return got.user as User;
+  }
+
+  /** Ask for a password reset mail (no token needed); the answer never tells whether the email exists. */
+  async requestPasswordReset(email: string): Promise<void> {
+    await unwrap(this.api.POST("/v1/auth:requestPasswordReset", { body: { email } }));
+  }
+
+  /** Set a new password with the reset mail's token (no token needed); every session ends. */
+  async resetPassword(token: string, newPassword: string): Promise<void> {
+    await unwrap(this.api.POST("/v1/auth:resetPassword", { body: { token, newPassword } }));
+  }
+
   /** A wallet (the caller's by default); `balanceQirat` is a decimal string. */
   async wallet(walletId = "me"): Promise<Wallet> {
     const got = await unwrap(this.api.GET("/v1/wallets/{walletId}", { params: { path: { walletId } } }));
