@@ -14,7 +14,6 @@ force now. The ledger decides again at commit time; the read models may be a blo
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from google.protobuf.message import Message
@@ -550,33 +549,29 @@ class OrganizationUseCases:
             statuses = ("PENDING_ENDORSEMENT", "ENDORSED")
         member = "" if principal.is_admin else principal.user_id
         key = f"orgs|{member}|{','.join(statuses)}"
-        cursor = paging.decode(request.page_token, key)
-        size = request.page_size or _DEFAULT_PAGE
+        page = paging.request(request.page_size, request.page_token, key, default=_DEFAULT_PAGE)
         clauses: list[str] = ["true"]
-        params: dict[str, Any] = {"limit": size + 1}
+        params: dict[str, Any] = {"limit": page.limit}
         if member:
             clauses.append("o.stakeholder_ids @> CAST(:member AS jsonb)")
             params["member"] = json.dumps([member])
         if statuses:
             clauses.append("o.status = ANY(:statuses)")
             params["statuses"] = list(statuses)
-        if cursor is not None:
-            clauses.append("(o.create_time, o.org_id) < (CAST(:t AS timestamptz), :id)")
-            params.update(t=datetime.fromisoformat(cursor[0]), id=cursor[1])
+        if (after := page.after_clause("o.create_time, o.org_id", params)) is not None:
+            clauses.append(after)
         sql = (
             f"SELECT {_ORG_COLUMNS} FROM {_ORG_FROM} WHERE {' AND '.join(clauses)}"
             " ORDER BY o.create_time DESC, o.org_id DESC LIMIT :limit"
         )
         async with self._engine.connect() as conn:
-            rows = list((await conn.execute(text(sql), params)).all())
-            more, rows = len(rows) > size, rows[:size]
+            rows, token = page.finish(
+                (await conn.execute(text(sql), params)).all(), lambda r: (r.create_time, r.org_id)
+            )
             public = await ids.public_ids(conn, [r.org_id for r in rows], ORG_COMMAND)
             rules = await ids.public_ids(conn, _rule_ids(rows), "DEFINE_AUTH_RULE")
         return svc.ListOrganizationsResponse(
-            organizations=[_organization(r, public[r.org_id], rules) for r in rows],
-            next_page_token=paging.encode([rows[-1].create_time.isoformat(), rows[-1].org_id], key)
-            if more
-            else "",
+            organizations=[_organization(r, public[r.org_id], rules) for r in rows], next_page_token=token
         )
 
     async def get_multisig(
@@ -597,20 +592,19 @@ class OrganizationUseCases:
     ) -> svc.ListMultisigTransactionsResponse:
         """An organisation's multisig transfers, newest first, optionally in one state."""
         status = _MSIG_STATUS_OF.get(request.state, "")
-        size = request.page_size or _DEFAULT_PAGE
         async with self._engine.connect() as conn:
             org = await self._member_org(conn, principal, request.org_id, admin_ok=True)
-            key = f"msig|{org.org_id}|{status}"
-            cursor = paging.decode(request.page_token, key)
+            page = paging.request(
+                request.page_size, request.page_token, f"msig|{org.org_id}|{status}", default=_DEFAULT_PAGE
+            )
             clauses: list[str] = ["org_id = :org"]
-            params: dict[str, Any] = {"org": org.org_id, "limit": size + 1}
+            params: dict[str, Any] = {"org": org.org_id, "limit": page.limit}
             if status:
                 clauses.append("status = :s")
                 params["s"] = status
-            if cursor is not None:
-                clauses.append("(create_time, multisig_tx_id) < (CAST(:t AS timestamptz), :id)")
-                params.update(t=datetime.fromisoformat(cursor[0]), id=cursor[1])
-            rows = list(
+            if (after := page.after_clause("create_time, multisig_tx_id", params)) is not None:
+                clauses.append(after)
+            found = list(
                 (
                     await conn.execute(
                         text(
@@ -621,12 +615,10 @@ class OrganizationUseCases:
                     )
                 ).all()
             )
-            more, rows = len(rows) > size, rows[:size]
+            rows, token = page.finish(found, lambda r: (r.create_time, r.multisig_tx_id))
             org_public = (await ids.public_ids(conn, [org.org_id], ORG_COMMAND))[org.org_id]
             public = await ids.public_ids(conn, [r.multisig_tx_id for r in rows], MULTISIG_COMMAND)
         return svc.ListMultisigTransactionsResponse(
             multisig_transactions=[_multisig(r, public[r.multisig_tx_id], org_public) for r in rows],
-            next_page_token=paging.encode([rows[-1].create_time.isoformat(), rows[-1].multisig_tx_id], key)
-            if more
-            else "",
+            next_page_token=token,
         )

@@ -238,21 +238,19 @@ class WalletUseCases:
         )
         flt = readmodels.TransactionFilter(wallet_id, types, start, end)
         key = f"{wallet_id}|{','.join(types)}|{_iso(start)}|{_iso(end)}"
-        cursor = paging.decode(request.page_token, key)
-        if cursor is not None and not isinstance(cursor, int):
+        page = paging.request(request.page_size, request.page_token, key, default=DEFAULT_PAGE_SIZE)
+        cursor = page.cursor(1)
+        if cursor is not None and not isinstance(cursor[0], int):
             raise errors.bad_field("page_token", "the page token is malformed", errors.INVALID_PAGE_TOKEN)
-        size = request.page_size or DEFAULT_PAGE_SIZE
         async with self._engine.connect() as conn:
             found = await _visible_account(conn, principal, wallet_id)
             if found is None:
                 raise errors.wallet_not_found()
             flt = dataclasses.replace(flt, wallet_id=found.wallet_id)
-            rows = await readmodels.transactions(conn, flt, cursor, size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
+            found_rows = await readmodels.transactions(conn, flt, cursor[0] if cursor else None, page.limit)
+        rows, token = page.finish(found_rows, lambda r: (r.id,))
         return svc.ListTransactionsResponse(
-            transactions=[convert.transaction(r) for r in rows],
-            next_page_token=paging.encode(rows[-1].id, key) if more else "",
+            transactions=[convert.transaction(r) for r in rows], next_page_token=token
         )
 
     async def preview_transfer(
