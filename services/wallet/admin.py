@@ -401,18 +401,16 @@ class AdminUseCases:
 
     async def list_countries(self, request: svc.ListCountriesRequest) -> svc.ListCountriesResponse:
         """A page of countries by code."""
-        after = paging.decode(request.page_token, "countries")
-        if after is not None and not isinstance(after, str):
-            raise errors.bad_field("page_token", "the page token is malformed", errors.INVALID_PAGE_TOKEN)
-        size = request.page_size or _COUNTRY_PAGE
-        async with self._engine.connect() as conn:
-            rows = await readmodels.countries_page(conn, after, size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        return svc.ListCountriesResponse(
-            countries=[convert.country(r) for r in rows],
-            next_page_token=paging.encode(rows[-1].country_code, "countries") if more else "",
+        page = paging.request(
+            request.page_size, request.page_token, "countries", default=_COUNTRY_PAGE, descending=False
         )
+        cursor = page.cursor(1)
+        if cursor is not None and not isinstance(cursor[0], str):
+            raise errors.bad_field("page_token", "the page token is malformed", errors.INVALID_PAGE_TOKEN)
+        async with self._engine.connect() as conn:
+            found = await readmodels.countries_page(conn, cursor[0] if cursor else None, page.limit)
+        rows, token = page.finish(found, lambda r: (r.country_code,))
+        return svc.ListCountriesResponse(countries=[convert.country(r) for r in rows], next_page_token=token)
 
     async def get_treasury(self, request: svc.GetTreasuryRequest) -> svc.GetTreasuryResponse:
         """A country's treasury account."""
