@@ -1,7 +1,8 @@
 """The edge stack for identity's end-to-end tests: the launcher's own code, identity as the only service.
 
-Identity's flows need only PostgreSQL, Redis, the migrations, identity and Envoy; starting just
-those keeps these tests about identity (a half-built sibling service cannot fail them) and fast.
+Identity's flows need only PostgreSQL, Redis, the migrations, identity, Envoy, and for its mails
+(verification, password reset) the notifier and the SMTP sink; starting just those keeps these
+tests about identity (a half-built sibling service cannot fail them) and fast.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 from tests.support.stack import EdgeStack, running_edge_stack
 
-_PARTS = ("postgres", "redis", "migrations", "identity", "edge")
+_PARTS = ("postgres", "redis", "migrations", "identity", "mail", "notifier", "edge")
 # Every e2e request comes from 127.0.0.1, like one office behind NAT: with the default 20
 # failures per address the session's deliberate wrong passwords would lock the address and
 # fail unrelated tests. The per-address limit itself is tested in tests/integration and
