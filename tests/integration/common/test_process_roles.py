@@ -97,3 +97,30 @@ def test_tables_created_by_a_later_migration_get_the_same_grants(libpq_url: str)
     _attempt(libpq_url, "wallet", "SELECT * FROM ledger.later")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         _attempt(libpq_url, "wallet", "INSERT INTO ledger.later VALUES (1)")
+
+
+def test_services_map_created_resources_and_read_operations_the_outbox_archives(libpq_url: str) -> None:
+    # Migration 0012: record_command writes outbox.resource_ids as the service's own role and
+    # operations are read through outbox.operations (queue plus archive); only the outbox moves
+    # commands into the archive, and nobody but a service writes the map.
+    mapping = (
+        "INSERT INTO outbox.resource_ids (public_id, ledger_id, kind, command_type)"
+        " VALUES (gen_random_uuid(), gen_random_uuid()::text, 'LOAN', 'APPLY_FOR_LOAN')"
+    )
+    archive = (
+        "INSERT INTO outbox.archived_commands (id, tenant, command_type, payload, request_id, status, attempts,"
+        " created_at, updated_at) VALUES (gen_random_uuid(), 'gx', 'PROBE', '{}', gen_random_uuid()::text,"
+        " 'COMMITTED', 1, now(), now())"
+    )
+    for service in ("wallet", "identity", "licensing"):
+        _attempt(libpq_url, service, mapping)
+        _attempt(libpq_url, service, "SELECT id, status FROM outbox.operations")
+        _attempt(libpq_url, service, "SELECT 1 FROM outbox.archived_commands")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            _attempt(libpq_url, service, archive)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            _attempt(libpq_url, service, "DELETE FROM outbox.resource_ids")
+    _attempt(libpq_url, "outbox", archive)
+    _attempt(libpq_url, "outbox", "DELETE FROM outbox.commands WHERE status = 'COMMITTED'")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _attempt(libpq_url, "projector", mapping)
