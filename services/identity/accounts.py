@@ -256,12 +256,7 @@ class AccountUseCases:
             to_address=email,
             to_user_id=None,
             template=VERIFICATION_TEMPLATE,
-            context={
-                "display_name": display_name,
-                "code": code,
-                "link": f"{self._policy.link_base.rstrip('/')}/verify-email?code={code}",
-                "expires_hours": int(self._policy.verify_ttl.total_seconds() // 3600),
-            },
+            context=verification_context(self._policy, code, display_name),
             dedupe_key=f"identity:account-token:{token_id}",
         )
 
@@ -318,12 +313,7 @@ class AccountUseCases:
                     to_address=user.email,
                     to_user_id=None,
                     template=RESET_TEMPLATE,
-                    context={
-                        "display_name": user.display_name,
-                        "token": token,
-                        "link": f"{self._policy.link_base.rstrip('/')}/reset-password?token={token}",
-                        "expires_minutes": int(self._policy.reset_ttl.total_seconds() // 60),
-                    },
+                    context=reset_context(self._policy, token, user.display_name),
                     dedupe_key=f"identity:account-token:{token_id}",
                 )
                 await repo.audit(None, user.id, "PASSWORD_RESET_REQUESTED", {}, now)
@@ -490,12 +480,7 @@ class AccountUseCases:
             to_address=user.email,
             to_user_id=None,
             template=CHANGED_TEMPLATE,
-            context={
-                "display_name": user.display_name,
-                "how": how,
-                "how_text": _HOW_TEXT[how],
-                "time": now.strftime("%Y-%m-%d %H:%M"),
-            },
+            context=changed_context(how, now, user.display_name),
             dedupe_key=dedupe,
         )
 
@@ -539,6 +524,36 @@ class AccountUseCases:
             handler=work,
         )
         return result.response
+
+
+def verification_context(policy: AccountPolicy, code: str, display_name: str) -> dict[str, Any]:
+    """The `email_verification` template's values."""
+    return {
+        "display_name": display_name,
+        "code": code,
+        "link": f"{policy.link_base.rstrip('/')}/verify-email?code={code}",
+        "expires_hours": int(policy.verify_ttl.total_seconds() // 3600),
+    }
+
+
+def reset_context(policy: AccountPolicy, token: str, display_name: str) -> dict[str, Any]:
+    """The `password_reset` template's values."""
+    return {
+        "display_name": display_name,
+        "token": token,
+        "link": f"{policy.link_base.rstrip('/')}/reset-password?token={token}",
+        "expires_minutes": int(policy.reset_ttl.total_seconds() // 60),
+    }
+
+
+def changed_context(how: str, now: datetime, display_name: str) -> dict[str, Any]:
+    """The `password_changed` template's values; `how` is `reset` or `change`."""
+    return {
+        "display_name": display_name,
+        "how": how,
+        "how_text": _HOW_TEXT[how],
+        "time": now.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def _own_account(caller: Caller, user_id: str) -> uuid.UUID:
