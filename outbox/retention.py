@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import zlib
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,14 +31,15 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common import names
 from services.common.logging import LogKey
 from services.common.metrics import PerRegistry
 from services.common.operations import PROJECTED_SQL
 
 _log = logging.getLogger("gx.outbox.retention")
 
-# One advisory lock for the archive, the same in every outbox process (crc32 of a fixed name).
-LOCK_KEY: Final = zlib.crc32(b"gx.outbox.commands.archive")
+# One advisory lock for the archive, the same in every outbox process.
+LOCK_KEY: Final = names.OUTBOX_ARCHIVE_LOCK
 
 _SECONDS_PER_DAY: Final = 86_400
 

@@ -21,6 +21,10 @@ OUTBOX_NOTIFY_CHANNEL: Final = "outbox_new"
 # (the table is shared by identity, wallet and licensing). A crc32 of a fixed name.
 IDEMPOTENCY_PURGE_LOCK: Final = zlib.crc32(b"gx.platform.idempotency_records.purge")
 
+# Taken by whichever outbox process runs a retention round (outbox.retention), so replicas never
+# archive the same commands at once. A crc32 of a fixed name.
+OUTBOX_ARCHIVE_LOCK: Final = zlib.crc32(b"gx.outbox.commands.archive")
+
 
 # Redis: the access-token deny-list of one subject (a hash), written by identity when it freezes,
 # demotes or logs out, read by every process's auth interceptor (services.common.revocation).
