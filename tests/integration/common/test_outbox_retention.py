@@ -103,7 +103,9 @@ async def _finish(
         )
         if projected:
             await conn.execute(
-                text("INSERT INTO ledger.projected_txs (tx_id, block_number, event_count) VALUES (:tx, :b, 1)"),
+                text(
+                    "INSERT INTO ledger.projected_txs (tx_id, block_number, event_count) VALUES (:tx, :b, 1)"
+                ),
                 {"tx": tx, "b": block},
             )
 
