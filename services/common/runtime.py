@@ -6,7 +6,8 @@
 2. `build(runtime)` opens the process's resources on one exit stack (`runtime.database()`,
    `runtime.redis()`, `runtime.probes(checks)`, `runtime.background(...)`, anything else with
    `runtime.stack`) and returns the process's main part, a `Runnable`;
-3. `run()` works until it is done or the stop event asks `shutdown()` to drain it;
+3. `run()` works until it is done or the stop event asks `shutdown()` to drain it (the probes
+   report not ready from then on, as a service's gRPC health goes NOT_SERVING);
 4. the exit stack closes everything in reverse order, and the exit code is `run()`'s.
 
 A service's main part is its gRPC server (`services.common.server.run_server`); a worker's is its
@@ -20,7 +21,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -62,6 +63,7 @@ class Runtime:
 
     settings: ServiceSettings
     stack: contextlib.AsyncExitStack
+    _probes: list[Probes] = field(default_factory=list)
 
     async def database(
         self, settings: DatabaseSettings | None = None
@@ -88,7 +90,13 @@ class Runtime:
         probes = Probes(self.settings, checks)
         self.stack.push_async_callback(probes.stop)
         await probes.start()
+        self._probes.append(probes)
         return probes
+
+    async def draining(self) -> None:
+        """A drain has begun: `/readyz` answers 503 from now on, as a service's health goes NOT_SERVING."""
+        for probes in self._probes:
+            await probes.shutdown()
 
     def background(
         self, work: Callable[[], Coroutine[object, object, None]], name: str
@@ -150,12 +158,13 @@ async def run_process(
     installed = install_stop_signals(stop)
     try:
         async with contextlib.AsyncExitStack() as stack:
+            runtime = Runtime(settings, stack)
             try:
-                main = await build(Runtime(settings, stack))
+                main = await build(runtime)
             except OSError as exc:
                 _log.error("%s cannot start: %s", settings.service_name, exc)
                 raise SystemExit(EXIT_CANNOT_START) from None
-            code = await _run_until_stopped(settings, main, stop)
+            code = await _run_until_stopped(runtime, main, stop)
         _log.info("%s stopped", settings.service_name)
         return code
     finally:
@@ -164,10 +173,11 @@ async def run_process(
             loop.remove_signal_handler(sig)
 
 
-async def _run_until_stopped(settings: ServiceSettings, main: Runnable, stop: asyncio.Event) -> int:
+async def _run_until_stopped(runtime: Runtime, main: Runnable, stop: asyncio.Event) -> int:
     async def drain_when_asked() -> None:
         await stop.wait()
-        _log.info("%s shutting down", settings.service_name)
+        _log.info("%s shutting down", runtime.settings.service_name)
+        await runtime.draining()
         await main.shutdown()
 
     drain = asyncio.create_task(drain_when_asked(), name="gx-drain")

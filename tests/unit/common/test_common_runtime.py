@@ -164,6 +164,38 @@ async def test_probes_serve_readiness_from_the_checks_and_close_with_the_process
         await asyncio.to_thread(urllib.request.urlopen, f"http://127.0.0.1:{port}/healthz", None, 2)
 
 
+async def test_a_draining_process_is_not_ready_while_its_main_part_drains() -> None:
+    drained = asyncio.Event()
+    seen: list[int] = []
+
+    class SlowDrain(Part):
+        async def shutdown(self) -> None:
+            # Still draining: the probe must already say "not ready", as a service's health does.
+            seen.append(await asyncio.to_thread(_get, ports[0], "/readyz"))
+            seen.append(await asyncio.to_thread(_get, ports[0], "/healthz"))
+            await super().shutdown()
+            drained.set()
+
+    part = SlowDrain([])
+    ports: list[int] = []
+
+    async def build(runtime: Runtime) -> Part:
+        probes = await runtime.probes({})
+        assert probes.port is not None
+        ports.append(probes.port)
+        return part
+
+    stop = asyncio.Event()
+    settings = _settings(metrics_listen="127.0.0.1:0", health_check_interval_seconds=60)
+    running = asyncio.ensure_future(run_process(settings, build, stop=stop))
+    await asyncio.wait_for(part.started.wait(), 5)
+    assert await asyncio.to_thread(_get, ports[0], "/readyz") == 200
+    stop.set()
+    assert await asyncio.wait_for(running, 5) == 0
+    assert drained.is_set()
+    assert seen == [503, 200]  # not ready, still alive
+
+
 async def test_probes_report_a_failing_check_as_not_ready() -> None:
     async def broken() -> None:
         raise ConnectionError("database down")
