@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from services.common.settings import ServiceSettings
@@ -46,6 +48,12 @@ class NotifierTuning(BaseModel):
 
 class NotifierSettings(ServiceSettings):
     """The notifier worker: database and the transports' settings."""
+
+    # Outside dev a relay must be named: the default is the dev stack's local sink.
+    required_outside_dev: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_outside_dev,
+        "notifier.smtp.host",
+    )
 
     service_name: str = "notifier"
     notifier: NotifierTuning = NotifierTuning()
