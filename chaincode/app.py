@@ -33,7 +33,7 @@ CONTRACTS = (
 )
 
 
-class GxChaincode(ContractChaincode):
+class GxChaincode(ContractChaincode):  # type: ignore[misc]  # the shim ships no type information
     """The contract-API chaincode with three additions.
 
     - A bare function name ("TransferTokens") reaches the contract that defines it, so clients
@@ -107,7 +107,7 @@ def build_chaincode(role_msps: frozenset[str] | None = None) -> GxChaincode:
         ValueError: Two contracts define the same function name.
     """
     contracts = [cls() for cls in CONTRACTS]
-    chaincode = GxChaincode.new_chaincode(*contracts)
+    chaincode: GxChaincode = GxChaincode.new_chaincode(*contracts)
     chaincode.role_msps = role_msps
     for contract in contracts:
         for name in chaincode._contracts[contract.Name].functions:

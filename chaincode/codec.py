@@ -30,9 +30,11 @@ def parse(text: str | bytes, cls: type[M]) -> M:
     Raises:
         Rejection: INVALID_ARGUMENT if the text is not a valid *cls* in proto JSON.
     """
+    message: M = cls()
     try:
-        return json_format.Parse(text, cls())
+        json_format.Parse(text, message)
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise Rejection(
             "INVALID_ARGUMENT", f"not a valid {cls.DESCRIPTOR.full_name} in proto JSON: {exc}"
         ) from exc
+    return message

@@ -289,7 +289,9 @@ async def move(tx: Tx, source: res.Account, target: res.Account, amount: int) ->
     return await credit(tx, target, amount)
 
 
-def new_account(tx: Tx, account_id: str, kind: int, country_code: str = "", balance: int = 0) -> res.Account:
+def new_account(
+    tx: Tx, account_id: str, kind: res.AccountType, country_code: str = "", balance: int = 0
+) -> res.Account:
     """A new account created at the transaction time (not stored yet)."""
     acct = res.Account(account_id=account_id, type=kind, country_code=country_code, balance_qirat=balance)
     acct.create_time.CopyFrom(tx.time)

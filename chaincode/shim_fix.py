@@ -165,13 +165,13 @@ class _Recorder:
         self.written.append(message)
 
 
-class _EventProbeChaincode(Chaincode):
+class _EventProbeChaincode(Chaincode):  # type: ignore[misc]  # the shim ships no type information
     """A chaincode that sets one event and succeeds."""
 
-    async def init(self, stub: Any) -> Any:  # type: ignore[override]
+    async def init(self, stub: Any) -> Any:
         return await self.invoke(stub)
 
-    async def invoke(self, stub: Any) -> Any:  # type: ignore[override]
+    async def invoke(self, stub: Any) -> Any:
         stub.set_event(_PROBE_EVENT, b"probe")
         return _shim_success(b"")
 
@@ -242,13 +242,13 @@ class _StrictStream:
             self._busy = False
 
 
-class _StateProbeChaincode(Chaincode):
+class _StateProbeChaincode(Chaincode):  # type: ignore[misc]  # the shim ships no type information
     """A chaincode whose transactions each read one key."""
 
-    async def init(self, stub: Any) -> Any:  # type: ignore[override]
+    async def init(self, stub: Any) -> Any:
         return await self.invoke(stub)
 
-    async def invoke(self, stub: Any) -> Any:  # type: ignore[override]
+    async def invoke(self, stub: Any) -> Any:
         await stub.get_state("probe")
         return _shim_success(b"")
 
@@ -319,7 +319,7 @@ def apply() -> ShimFixReport:
     Raises:
         RuntimeError: A defect is still present after patching (the chaincode must not start).
     """
-    previous = getattr(_handler_mod.Handler, _MARK, None)
+    previous: ShimFixReport | None = getattr(_handler_mod.Handler, _MARK, None)
     if previous is not None:
         return previous
     events_patched = errors_patched = writes_patched = False

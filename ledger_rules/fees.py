@@ -31,7 +31,9 @@ class Party:
     organization_type: int = res.ORGANIZATION_TYPE_UNSPECIFIED
 
 
-def fee_for(sender: Party, receiver: Party, amount: int, cap_bps: int) -> tuple[int, int, int]:
+def fee_for(
+    sender: Party, receiver: Party, amount: int, cap_bps: int
+) -> tuple[res.TransferCategory, int, int]:
     """Return (category, fee bps, fee in Qirat) for a transfer of *amount* Qirat.
 
     The fee is paid by the sender on top of the amount, rounded down, and never above

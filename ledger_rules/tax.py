@@ -6,8 +6,6 @@ import dataclasses
 
 from gx.ledger.v1 import resources_pb2 as res
 
-# A plain int: the generated enum value, typed for callers whatever mypy makes of gen/.
-_USER_ACCOUNT: int = res.ACCOUNT_TYPE_USER
 TAX_TREASURY_PERCENT = 70  # the rest of the velocity tax goes to the charitable pool
 DAY_SECONDS = 86_400
 # Why a velocity-tax assessment found nothing due (the ledger's `skip_reason`).
@@ -19,7 +17,7 @@ TAX_EXEMPT_ACCOUNT = "EXEMPT_ACCOUNT"
 def pays_velocity_tax(account_type: int) -> bool:
     """Only user accounts carry a holding timer and pay the velocity tax; pools, treasuries and
     organisations are exempt."""
-    return account_type == _USER_ACCOUNT
+    return account_type == res.ACCOUNT_TYPE_USER
 
 
 @dataclasses.dataclass(frozen=True)

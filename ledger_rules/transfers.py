@@ -50,7 +50,7 @@ class TransferVerdict:
 
     refusal: str | None
     detail: str = ""
-    category: int = res.TRANSFER_CATEGORY_UNSPECIFIED
+    category: res.TransferCategory = res.TRANSFER_CATEGORY_UNSPECIFIED
     fee_bps: int = 0
     fee_qirat: int = 0
 

@@ -31,12 +31,14 @@ ROLE_MSPS_ATTR = "_gx_role_msps"
 
 def command_options(cls: type[Message]) -> options_pb2.CommandOptions:
     """The `gx.ledger.v1.command` option of a request message class."""
-    return cls.DESCRIPTOR.GetOptions().Extensions[options_pb2.command]
+    options: options_pb2.CommandOptions = cls.DESCRIPTOR.GetOptions().Extensions[options_pb2.command]
+    return options
 
 
 def query_options(cls: type[Message]) -> options_pb2.QueryOptions:
     """The `gx.ledger.v1.query` option of a request message class."""
-    return cls.DESCRIPTOR.GetOptions().Extensions[options_pb2.query]
+    options: options_pb2.QueryOptions = cls.DESCRIPTOR.GetOptions().Extensions[options_pb2.query]
+    return options
 
 
 def rejection_of(stub: Any) -> Rejection | None:
@@ -122,7 +124,7 @@ async def run_query(ctx: Any, cls: type[M], raw: str, handler: Callable[[Tx, M],
         raise
 
 
-class GxContract(Contract):
+class GxContract(Contract):  # type: ignore[misc]  # fabric-chaincode-python ships no type information
     """Base of the GX contracts: names query functions so the metadata tags them EVALUATE."""
 
     QUERIES: tuple[str, ...] = ()
