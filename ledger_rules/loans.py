@@ -16,6 +16,8 @@ MAX_TRUST_SCORE = 100
 AMOUNT_OUT_OF_RANGE = "AMOUNT_OUT_OF_RANGE"
 USER_NOT_ACTIVE = "USER_NOT_ACTIVE"
 TRUST_TOO_LOW = "TRUST_TOO_LOW"
+# A repayment above what is owed; the wallet names it REPAYMENT_EXCEEDS_OUTSTANDING.
+OVERPAYMENT = "OVERPAYMENT"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,13 @@ def trust_refusal(trust_score: int, min_trust_score: int) -> Refusal | None:
     if trust_score >= min_trust_score:
         return None
     return Refusal(TRUST_TOO_LOW, f"trust score {trust_score} is below the required {min_trust_score}")
+
+
+def repayment_refusal(amount_qirat: int, outstanding_qirat: int) -> Refusal | None:
+    """OVERPAYMENT when a repayment is more than the loan's outstanding amount."""
+    if amount_qirat <= outstanding_qirat:
+        return None
+    return Refusal(OVERPAYMENT, f"only {outstanding_qirat} Qirat is outstanding")
 
 
 def trust_after_repayment(trust_score: int) -> int:

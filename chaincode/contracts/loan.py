@@ -182,11 +182,7 @@ async def _repay(tx: Tx, request: cmd.RepayLoanRequest) -> cmd.RepayLoanResult:
     loan = await _require_loan(tx, request.loan_id)
     need(loan.status == res.LOAN_STATUS_ACTIVE, "WRONG_STATUS", f"loan {loan.loan_id} is not active")
     check_amount(request.amount_qirat)
-    need(
-        request.amount_qirat <= loan.outstanding_qirat,
-        "OVERPAYMENT",
-        f"only {loan.outstanding_qirat} Qirat is outstanding",
-    )
+    _refuse(rules.repayment_refusal(request.amount_qirat, loan.outstanding_qirat))
     # Repayment stays allowed while paused or frozen: it only lowers what the borrower owes.
     wallet = await ledger.load_for_update(tx, loan.borrower_id)
     pool = await ledger.require_account(tx, rules.LOAN_POOL)

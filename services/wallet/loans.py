@@ -166,7 +166,7 @@ class LoanUseCases:
                 raise _loan_not_found()
             if loan.status != "ACTIVE":
                 raise errors.precondition("LOAN_NOT_ACTIVE", "only an active loan can be repaid")
-            if request.amount_qirat > loan.outstanding_qirat:
+            if rules.repayment_refusal(request.amount_qirat, loan.outstanding_qirat) is not None:
                 raise errors.bad_field(
                     "amount_qirat",
                     f"only {loan.outstanding_qirat} Qirat is outstanding",

@@ -63,6 +63,9 @@ def test_loan_rules_refuse_in_the_ledger_s_words() -> None:
     assert rules.trust_refusal(75, 75) is None
     low = rules.trust_refusal(74, 75)
     assert low is not None and low.reason == "TRUST_TOO_LOW"
+    assert rules.repayment_refusal(40, 40) is None
+    over = rules.repayment_refusal(41, 40)
+    assert over is not None and over.reason == "OVERPAYMENT"
 
 
 def test_repaying_earns_trust_up_to_the_cap() -> None:
