@@ -1,4 +1,4 @@
-"""Organization contract: propose → endorse → activate; payments and rule changes approved by multisig (chaincode.multisig)."""
+"""Organization contract: propose → endorse → activate; payments and rule changes approved by multisig (ledger_rules.multisig)."""
 
 from __future__ import annotations
 

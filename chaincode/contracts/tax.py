@@ -31,7 +31,7 @@ async def _apply(tx: Tx, request: cmd.ApplyVelocityTaxRequest) -> cmd.ApplyVeloc
     # nothing is due the fold commits, compacting the credits of an account that only receives.
     await ledger.fold(tx, acct)
     threshold = await ledger.param(tx, "velocity_tax_threshold_qirat")
-    # The rule itself is pure (chaincode.rules), so the wallet's preview applies exactly it.
+    # The rule itself is pure (ledger_rules.velocity_tax), so the wallet's preview applies exactly it.
     assessed = rules.velocity_tax(
         account_type=acct.type,
         balance_qirat=acct.balance_qirat,
