@@ -17,6 +17,10 @@ from typing import Final
 # when a finished command frees a later one or an operator retries one; the workers LISTEN on it.
 OUTBOX_NOTIFY_CHANNEL: Final = "outbox_new"
 
+# NOTIFYed (on commit) by every transaction that queues a mail or webhook message
+# (services.common.notify); the notifier workers LISTEN on it.
+NOTIFIER_NOTIFY_CHANNEL: Final = "notify_new"
+
 # Taken by whichever service process purges expired idempotency records, so only one does a round
 # (the table is shared by identity, wallet and licensing). A crc32 of a fixed name.
 IDEMPOTENCY_PURGE_LOCK: Final = zlib.crc32(b"gx.platform.idempotency_records.purge")

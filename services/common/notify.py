@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from services.common.db import Queryable, fetch_all
+from services.common.names import NOTIFIER_NOTIFY_CHANNEL
 from services.common.notify_tables import CHANNELS
 
-NOTIFY_CHANNEL: Final = "notify_new"
+NOTIFY_CHANNEL: Final = NOTIFIER_NOTIFY_CHANNEL
 _TEMPLATE_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # A header value: no CR/LF (header injection), something@something, within RFC 5321's path limit.
 _ADDRESS: Final = re.compile(r"[^\s@<>,;\"]+@[^\s@<>,;\"]+")

@@ -24,6 +24,7 @@ def test_no_module_but_names_spells_out_a_cross_process_name() -> None:
         f"'{names.OUTBOX_NOTIFY_CHANNEL}'",
         f'"{names.OUTBOX_NOTIFY_CHANNEL}"',
         f"LISTEN {names.OUTBOX_NOTIFY_CHANNEL}",
+        f'"{names.NOTIFIER_NOTIFY_CHANNEL}"',
         "gx-projector:",
         "idempotency_records.purge",
         f'"{names.REVOCATION_KEY_PREFIX}',
