@@ -20,6 +20,7 @@ OWNERS: tuple[str, ...] = (
     "services.licensing.tables",  # licensing
     "projector.tables",  # ledger: the read models and the projector's bookkeeping
     "services.common.outbox_tables",  # outbox: the command queue, resource id map, archive, operations view
+    "services.common.audit_tables",  # audit: the append-only audit trail of every service
 )
 
 # Views a module declares (so queries may name their columns) but a migration's DDL creates: on

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
 
@@ -20,7 +19,6 @@ __all__ = [
     "LIFECYCLE_STATES",
     "ROLE_NAMES",
     "SCHEMA",
-    "AuditEvent",
     "Base",
     "KycDocument",
     "KycSubmission",
@@ -105,16 +103,3 @@ class KycDocument(Base):
     position: Mapped[int]
     doc_type: Mapped[str]
     sha256: Mapped[str]
-
-
-class AuditEvent(Base):
-    """An administrative action on a user (freeze, roles, KYC review), for accountability."""
-
-    __table__ = tables.audit_events
-
-    id: Mapped[uuid.UUID]
-    actor_user_id: Mapped[uuid.UUID | None]
-    subject_user_id: Mapped[uuid.UUID]
-    action: Mapped[str]
-    detail: Mapped[dict[str, Any]]
-    created_at: Mapped[datetime]

@@ -10,7 +10,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identity.models import AuditEvent, KycDocument, KycSubmission, RefreshToken, User
+from services.common.audit import record_audit
+from services.identity.models import KycDocument, KycSubmission, RefreshToken, User
 
 
 class EmailTaken(Exception):
@@ -185,10 +186,14 @@ class IdentityRepository:
         detail: dict[str, Any],
         now: datetime,
     ) -> None:
-        """Records an administrative action in the same transaction as its effect."""
-        self._s.add(
-            AuditEvent(
-                id=uuid.uuid4(), actor_user_id=actor, subject_user_id=subject, action=action, detail=detail, created_at=now
-            )
+        """Records an administrative action on a user in the mesh-wide audit trail, in the same
+        transaction as its effect (services.common.audit: address, request and trace from the RPC)."""
+        await record_audit(
+            self._s,
+            action=action,
+            subject=f"users/{subject}",
+            details=detail,
+            actor=str(actor) if actor is not None else None,
+            service="identity",
+            time=now,
         )
-        await self._s.flush()

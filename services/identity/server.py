@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import JwksCache, TokenVerifier
+from services.common.client_address import ClientAddressInterceptor
 from services.common.db import check_database, open_database
 from services.common.idempotency import Idempotency
 from services.common.idempotency_purge import IdempotencyPurger
@@ -161,6 +162,8 @@ def create_identity_server(
         verifier=local_verifier(settings, keys),
         redis=redis,
         revocations=revocations,
+        # The audit trail's client address, through the same trusted proxies as login throttling.
+        extra_interceptors=[ClientAddressInterceptor(trusted, settings.identity.trusted_hops)],
         # The edge routes grpc.reflection to identity: it answers for the whole mesh.
         reflect_mesh=True,
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import urllib.parse
 from collections.abc import Sequence
 
 import grpc
@@ -13,65 +11,18 @@ from gx.identity.v1 import identity_service_pb2 as svc
 from gx.type.v1 import operation_pb2
 
 from services.common.auth import current_principal, require_principal, role_claim_name
-from services.common.rpc import metadata_value
+from services.common.client_address import IPNetwork, client_ip
 from services.identity.accounts import AccountUseCases
+from services.identity.backoffice import BackOfficeUseCases
 from services.identity.kyc import KycDocumentInput, KycInput
 from services.identity.usecases import Caller, IdentityUseCases, Tokens
 
 _BEARER = "Bearer"
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _caller() -> Caller:
     principal = require_principal()
     return Caller(principal.user_id, frozenset(role_claim_name(r) for r in principal.roles))
-
-
-def _peer_ip(context: grpc.aio.ServicerContext) -> str | None:
-    peer = context.peer() or ""
-    kind, _, rest = peer.partition(":")
-    if kind == "ipv4":
-        return rest.rsplit(":", 1)[0]
-    if kind == "ipv6":
-        return urllib.parse.unquote(rest.rsplit(":", 1)[0]).strip("[]")
-    return None
-
-
-def client_ip(
-    context: grpc.aio.ServicerContext, trusted_proxies: Sequence[IPNetwork] = (), trusted_hops: int = 1
-) -> str | None:
-    """The client's address for login throttling.
-
-    `x-forwarded-for` is believed only when the connection comes from a trusted proxy
-    (the edge); a client talking to identity directly could write anything there. Each
-    trusted proxy appends the address it saw, so the client is the `trusted_hops`-th entry
-    from the right: 1 when the edge faces clients (Envoy `use_remote_address`, appending
-    the real peer), 2 when one trusted L7 load balancer sits in front of it (Envoy's
-    `xff_num_trusted_hops` + 1). Entries further left are whatever the client claimed.
-    """
-    peer = _peer_ip(context)
-    if peer is None:
-        return None
-    forwarded = metadata_value(context, "x-forwarded-for")
-    if forwarded and trusted_hops > 0 and _is_trusted(peer, trusted_proxies):
-        hops = [h.strip() for h in forwarded.split(",")]
-        if len(hops) < trusted_hops:
-            # Fewer hops than trusted proxies: the chain is not what the config says, and
-            # no entry can be trusted; count the proxy itself (errs towards stricter).
-            return peer
-        try:
-            return str(ipaddress.ip_address(hops[-trusted_hops]))
-        except ValueError:
-            return peer
-    return peer
-
-
-def _is_trusted(ip: str, networks: Sequence[IPNetwork]) -> bool:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(address.version == net.version and address in net for net in networks)
 
 
 def _login_response(tokens: Tokens) -> svc.LoginResponse:
@@ -94,6 +45,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         trusted_hops: int = 1,
         *,
         accounts: AccountUseCases,
+        backoffice: BackOfficeUseCases | None = None,
     ) -> None:
         """Wraps the use cases.
 
@@ -103,7 +55,10 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
             trusted_hops: How many proxies, the edge included, append to `x-forwarded-for`
                 before identity (see `client_ip`).
             accounts: Email verification, password reset and change (services.identity.accounts).
+            backoffice: User search and the audit trail (services.identity.backoffice);
+                default: over the use cases' sessions.
         """
+        self._backoffice = backoffice or BackOfficeUseCases(usecases.sessions)
         self._uc = usecases
         self._accounts = accounts
         self._trusted = tuple(trusted_proxies)
@@ -228,3 +183,13 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
             expires_in=tokens.expires_in,
             token_type=_BEARER,
         )
+
+    # The back office (services.identity.backoffice)
+
+    async def ListUsers(self, request: svc.ListUsersRequest, context: grpc.aio.ServicerContext) -> svc.ListUsersResponse:
+        return await self._backoffice.list_users(_caller().is_admin, request)
+
+    async def ListAuditEvents(
+        self, request: svc.ListAuditEventsRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ListAuditEventsResponse:
+        return await self._backoffice.list_audit_events(_caller().is_admin, request)

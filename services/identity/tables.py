@@ -22,7 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import UUID
 
 SCHEMA = "identity"
 
@@ -133,18 +133,8 @@ kyc_documents = Table(
     Index("kyc_documents_sha256_idx", "sha256"),
 )
 
-# An administrative action on a user (freeze, roles, KYC review), for accountability.
-audit_events = Table(
-    "audit_events",
-    metadata,
-    Column("id", _UUID, primary_key=True),
-    Column("actor_user_id", _UUID),
-    Column("subject_user_id", _UUID, nullable=False),
-    Column("action", Text, nullable=False),
-    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("created_at", _TS, nullable=False),
-    Index("audit_events_subject_idx", "subject_user_id", "created_at"),
-)
+# Administrative actions are in the mesh-wide audit trail (services.common.audit_tables,
+# migration 0017 moved identity's rows there).
 
 # --- Accounts (migration 0014): email verification codes and password reset tokens ---
 

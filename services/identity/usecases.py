@@ -22,7 +22,7 @@ from services.common.idempotency import Idempotency
 from services.common.logging import LogKey
 from services.common.operations import fetch_command, operation_from_command
 from services.common.revocation import RevocationList
-from services.identity import convert, errors, ledger, models
+from services.identity import backoffice, convert, errors, ledger, models
 from services.identity.keys import KeyStore
 from services.identity.kyc import KycInput, check_kyc, is_country_code, parse_birth_date
 from services.identity.lockout import Lock, LoginLockout
@@ -163,6 +163,11 @@ class IdentityUseCases:
         self._service_grants = {k: frozenset(v) for k, v in (service_grants or {}).items()}
         self._partner_token_services = frozenset(partner_token_services)
         self._on_registered = on_registered
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The session factory (the back office's reads share it: services.identity.backoffice)."""
+        return self._sessions
 
     # Registration and sessions
 
@@ -379,7 +384,10 @@ class IdentityUseCases:
         async with self._sessions() as session, session.begin():
             user = await self._visible_user(session, caller, target)
             await self._promote_if_committed(session, user)
-            return svc.GetUserResponse(user=convert.user_message(user))
+            response = svc.GetUserResponse(user=convert.user_message(user))
+            if caller.is_admin:
+                await backoffice.add_admin_view(session, response, target)
+            return response
 
     async def update_user(self, caller: Caller, request: svc.UpdateUserRequest) -> svc.UpdateUserResponse:
         """Changes profile fields named in the mask."""

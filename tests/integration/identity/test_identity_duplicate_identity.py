@@ -62,7 +62,7 @@ async def test_a_second_email_with_an_approved_users_passport_is_refused_and_not
     assert await _scalar(wired, "SELECT count(*) FROM outbox.commands WHERE request_id = :r", r=derived) == 0
     # The user's own EMAIL_VERIFIED row aside, the refused approval audited nothing.
     assert (
-        await _scalar(wired, "SELECT count(*) FROM identity.audit_events WHERE subject_user_id = :u AND action LIKE 'KYC_%'", u=uid)
+        await _scalar(wired, "SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text) AND action LIKE 'KYC_%'", u=uid)
         == 0
     )
     assert await _scalar(wired, "SELECT count(*) FROM platform.idempotency_records WHERE request_id = :r", r=request_id) == 0

@@ -108,6 +108,6 @@ async def test_without_redis_a_freeze_is_refused_and_nothing_changes(wired: Wire
     async with wired.engine.connect() as conn:
         frozen = (await conn.execute(text("SELECT frozen FROM identity.users WHERE id = :u"), {"u": uuid.UUID(user_id)})).scalar_one()
         audits = (
-            await conn.execute(text("SELECT count(*) FROM identity.audit_events WHERE subject_user_id = :u"), {"u": uuid.UUID(user_id)})
+            await conn.execute(text("SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text)"), {"u": uuid.UUID(user_id)})
         ).scalar_one()
     assert frozen is False and audits == 0

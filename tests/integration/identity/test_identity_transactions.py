@@ -27,7 +27,7 @@ def _kyc(document: str | None = None) -> KycInput:
 
 
 # The audit rows a KYC review writes (the user's own EMAIL_VERIFIED row comes before).
-_REVIEW_AUDITS = "SELECT count(*) FROM identity.audit_events WHERE subject_user_id = :u AND action LIKE 'KYC_%'"
+_REVIEW_AUDITS = "SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text) AND action LIKE 'KYC_%'"
 
 
 def _email() -> str:

@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from gx.type.v1 import access_pb2 as gx_dot_type_dot_v1_dot_access__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgx/identity/v1/identity.proto\x12\x0egx.identity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17gx/type/v1/access.proto\"\x8e\x03\n\x04User\x12\x14\n\x07user_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x12\n\x05\x65mail\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x19\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x19\n\x0c\x63ountry_code\x18\x04 \x01(\tB\x03\xe0\x41\x01\x12$\n\x05roles\x18\x05 \x03(\x0e\x32\x10.gx.type.v1.RoleB\x03\xe0\x41\x03\x12-\n\x05state\x18\x06 \x01(\x0e\x32\x19.gx.identity.v1.UserStateB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x1b\n\x0e\x65mail_verified\x18\x14 \x01(\x08\x42\x03\xe0\x41\x03\x12H\n\x15notification_settings\x18\x1e \x01(\x0b\x32$.gx.identity.v1.NotificationSettingsB\x03\xe0\x41\x01\"9\n\x14NotificationSettings\x12!\n\x14money_received_email\x18\x01 \x01(\x08\x42\x03\xe0\x41\x01\"V\n\x0bKycDocument\x12\x32\n\x04type\x18\x01 \x01(\x0e\x32\x1f.gx.identity.v1.KycDocumentTypeB\x03\xe0\x41\x02\x12\x13\n\x06sha256\x18\x02 \x01(\tB\x03\xe0\x41\x02\"\xcd\x03\n\rKycSubmission\x12\x1a\n\rsubmission_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x14\n\x07user_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12,\n\x05state\x18\x03 \x01(\x0e\x32\x18.gx.identity.v1.KycStateB\x03\xe0\x41\x03\x12\x17\n\nfirst_name\x18\x04 \x01(\tB\x03\xe0\x41\x03\x12\x16\n\tlast_name\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12\x1a\n\rdate_of_birth\x18\x06 \x01(\tB\x03\xe0\x41\x03\x12\x18\n\x0bnationality\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x33\n\tdocuments\x18\x08 \x03(\x0b\x32\x1b.gx.identity.v1.KycDocumentB\x03\xe0\x41\x03\x12\x1d\n\x10rejection_reason\x18\t \x01(\tB\x03\xe0\x41\x03\x12\x1d\n\x10reviewer_user_id\x18\n \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0bsubmit_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0breview_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x16\n\toperation\x18\r \x01(\tB\x03\xe0\x41\x03*\xce\x01\n\tUserState\x12\x1a\n\x16USER_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15USER_STATE_REGISTERED\x10\x01\x12\x1a\n\x16USER_STATE_KYC_PENDING\x10\x02\x12\'\n#USER_STATE_APPROVED_PENDING_ONCHAIN\x10\x03\x12\x15\n\x11USER_STATE_ACTIVE\x10\x04\x12\x15\n\x11USER_STATE_FROZEN\x10\x05\x12\x17\n\x13USER_STATE_REJECTED\x10\x06*l\n\x08KycState\x12\x19\n\x15KYC_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11KYC_STATE_PENDING\x10\x01\x12\x16\n\x12KYC_STATE_APPROVED\x10\x02\x12\x16\n\x12KYC_STATE_REJECTED\x10\x03*\xe4\x01\n\x0fKycDocumentType\x12!\n\x1dKYC_DOCUMENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aKYC_DOCUMENT_TYPE_PASSPORT\x10\x01\x12!\n\x1dKYC_DOCUMENT_TYPE_NATIONAL_ID\x10\x02\x12%\n!KYC_DOCUMENT_TYPE_DRIVING_LICENSE\x10\x03\x12&\n\"KYC_DOCUMENT_TYPE_PROOF_OF_ADDRESS\x10\x04\x12\x1c\n\x18KYC_DOCUMENT_TYPE_SELFIE\x10\x05\x42\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgx/identity/v1/identity.proto\x12\x0egx.identity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17gx/type/v1/access.proto\"\x8e\x03\n\x04User\x12\x14\n\x07user_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x12\n\x05\x65mail\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12\x19\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x19\n\x0c\x63ountry_code\x18\x04 \x01(\tB\x03\xe0\x41\x01\x12$\n\x05roles\x18\x05 \x03(\x0e\x32\x10.gx.type.v1.RoleB\x03\xe0\x41\x03\x12-\n\x05state\x18\x06 \x01(\x0e\x32\x19.gx.identity.v1.UserStateB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x1b\n\x0e\x65mail_verified\x18\x14 \x01(\x08\x42\x03\xe0\x41\x03\x12H\n\x15notification_settings\x18\x1e \x01(\x0b\x32$.gx.identity.v1.NotificationSettingsB\x03\xe0\x41\x01\"9\n\x14NotificationSettings\x12!\n\x14money_received_email\x18\x01 \x01(\x08\x42\x03\xe0\x41\x01\"V\n\x0bKycDocument\x12\x32\n\x04type\x18\x01 \x01(\x0e\x32\x1f.gx.identity.v1.KycDocumentTypeB\x03\xe0\x41\x02\x12\x13\n\x06sha256\x18\x02 \x01(\tB\x03\xe0\x41\x02\"\xcd\x03\n\rKycSubmission\x12\x1a\n\rsubmission_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x14\n\x07user_id\x18\x02 \x01(\tB\x03\xe0\x41\x03\x12,\n\x05state\x18\x03 \x01(\x0e\x32\x18.gx.identity.v1.KycStateB\x03\xe0\x41\x03\x12\x17\n\nfirst_name\x18\x04 \x01(\tB\x03\xe0\x41\x03\x12\x16\n\tlast_name\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12\x1a\n\rdate_of_birth\x18\x06 \x01(\tB\x03\xe0\x41\x03\x12\x18\n\x0bnationality\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x33\n\tdocuments\x18\x08 \x03(\x0b\x32\x1b.gx.identity.v1.KycDocumentB\x03\xe0\x41\x03\x12\x1d\n\x10rejection_reason\x18\t \x01(\tB\x03\xe0\x41\x03\x12\x1d\n\x10reviewer_user_id\x18\n \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0bsubmit_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x34\n\x0breview_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x16\n\toperation\x18\r \x01(\tB\x03\xe0\x41\x03\"\xc4\x01\n\rWalletSummary\x12\x16\n\twallet_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x1a\n\rbalance_qirat\x18\x02 \x01(\x03\x42\x03\xe0\x41\x03\x12\x13\n\x06\x66rozen\x18\x03 \x01(\x08\x42\x03\xe0\x41\x03\x12\x1a\n\rfrozen_reason\x18\x04 \x01(\tB\x03\xe0\x41\x03\x12\x18\n\x0btrust_score\x18\x05 \x01(\x05\x42\x03\xe0\x41\x03\x12\x34\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\"\xa3\x02\n\nAuditEvent\x12\x15\n\x08\x65vent_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x34\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x14\n\x07service\x18\x03 \x01(\tB\x03\xe0\x41\x03\x12\x13\n\x06\x61\x63tion\x18\x04 \x01(\tB\x03\xe0\x41\x03\x12\x12\n\x05\x61\x63tor\x18\x05 \x01(\tB\x03\xe0\x41\x03\x12\x14\n\x07subject\x18\x06 \x01(\tB\x03\xe0\x41\x03\x12\x14\n\x07\x61\x64\x64ress\x18\x07 \x01(\tB\x03\xe0\x41\x03\x12\x17\n\nrequest_id\x18\x08 \x01(\tB\x03\xe0\x41\x03\x12\x15\n\x08trace_id\x18\t \x01(\tB\x03\xe0\x41\x03\x12-\n\x07\x64\x65tails\x18\n \x01(\x0b\x32\x17.google.protobuf.StructB\x03\xe0\x41\x03*\xce\x01\n\tUserState\x12\x1a\n\x16USER_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15USER_STATE_REGISTERED\x10\x01\x12\x1a\n\x16USER_STATE_KYC_PENDING\x10\x02\x12\'\n#USER_STATE_APPROVED_PENDING_ONCHAIN\x10\x03\x12\x15\n\x11USER_STATE_ACTIVE\x10\x04\x12\x15\n\x11USER_STATE_FROZEN\x10\x05\x12\x17\n\x13USER_STATE_REJECTED\x10\x06*l\n\x08KycState\x12\x19\n\x15KYC_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11KYC_STATE_PENDING\x10\x01\x12\x16\n\x12KYC_STATE_APPROVED\x10\x02\x12\x16\n\x12KYC_STATE_REJECTED\x10\x03*\xe4\x01\n\x0fKycDocumentType\x12!\n\x1dKYC_DOCUMENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aKYC_DOCUMENT_TYPE_PASSPORT\x10\x01\x12!\n\x1dKYC_DOCUMENT_TYPE_NATIONAL_ID\x10\x02\x12%\n!KYC_DOCUMENT_TYPE_DRIVING_LICENSE\x10\x03\x12&\n\"KYC_DOCUMENT_TYPE_PROOF_OF_ADDRESS\x10\x04\x12\x1c\n\x18KYC_DOCUMENT_TYPE_SELFIE\x10\x05\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -87,18 +88,54 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_KYCSUBMISSION'].fields_by_name['review_time']._serialized_options = b'\340A\003'
   _globals['_KYCSUBMISSION'].fields_by_name['operation']._loaded_options = None
   _globals['_KYCSUBMISSION'].fields_by_name['operation']._serialized_options = b'\340A\003'
-  _globals['_USERSTATE']._serialized_start=1153
-  _globals['_USERSTATE']._serialized_end=1359
-  _globals['_KYCSTATE']._serialized_start=1361
-  _globals['_KYCSTATE']._serialized_end=1469
-  _globals['_KYCDOCUMENTTYPE']._serialized_start=1472
-  _globals['_KYCDOCUMENTTYPE']._serialized_end=1700
-  _globals['_USER']._serialized_start=141
-  _globals['_USER']._serialized_end=539
-  _globals['_NOTIFICATIONSETTINGS']._serialized_start=541
-  _globals['_NOTIFICATIONSETTINGS']._serialized_end=598
-  _globals['_KYCDOCUMENT']._serialized_start=600
-  _globals['_KYCDOCUMENT']._serialized_end=686
-  _globals['_KYCSUBMISSION']._serialized_start=689
-  _globals['_KYCSUBMISSION']._serialized_end=1150
+  _globals['_WALLETSUMMARY'].fields_by_name['wallet_id']._loaded_options = None
+  _globals['_WALLETSUMMARY'].fields_by_name['wallet_id']._serialized_options = b'\340A\003'
+  _globals['_WALLETSUMMARY'].fields_by_name['balance_qirat']._loaded_options = None
+  _globals['_WALLETSUMMARY'].fields_by_name['balance_qirat']._serialized_options = b'\340A\003'
+  _globals['_WALLETSUMMARY'].fields_by_name['frozen']._loaded_options = None
+  _globals['_WALLETSUMMARY'].fields_by_name['frozen']._serialized_options = b'\340A\003'
+  _globals['_WALLETSUMMARY'].fields_by_name['frozen_reason']._loaded_options = None
+  _globals['_WALLETSUMMARY'].fields_by_name['frozen_reason']._serialized_options = b'\340A\003'
+  _globals['_WALLETSUMMARY'].fields_by_name['trust_score']._loaded_options = None
+  _globals['_WALLETSUMMARY'].fields_by_name['trust_score']._serialized_options = b'\340A\003'
+  _globals['_WALLETSUMMARY'].fields_by_name['update_time']._loaded_options = None
+  _globals['_WALLETSUMMARY'].fields_by_name['update_time']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['event_id']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['event_id']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['create_time']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['create_time']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['service']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['service']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['action']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['action']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['actor']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['actor']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['subject']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['subject']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['address']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['address']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['request_id']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['request_id']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['trace_id']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['trace_id']._serialized_options = b'\340A\003'
+  _globals['_AUDITEVENT'].fields_by_name['details']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['details']._serialized_options = b'\340A\003'
+  _globals['_USERSTATE']._serialized_start=1676
+  _globals['_USERSTATE']._serialized_end=1882
+  _globals['_KYCSTATE']._serialized_start=1884
+  _globals['_KYCSTATE']._serialized_end=1992
+  _globals['_KYCDOCUMENTTYPE']._serialized_start=1995
+  _globals['_KYCDOCUMENTTYPE']._serialized_end=2223
+  _globals['_USER']._serialized_start=171
+  _globals['_USER']._serialized_end=569
+  _globals['_NOTIFICATIONSETTINGS']._serialized_start=571
+  _globals['_NOTIFICATIONSETTINGS']._serialized_end=628
+  _globals['_KYCDOCUMENT']._serialized_start=630
+  _globals['_KYCDOCUMENT']._serialized_end=716
+  _globals['_KYCSUBMISSION']._serialized_start=719
+  _globals['_KYCSUBMISSION']._serialized_end=1180
+  _globals['_WALLETSUMMARY']._serialized_start=1183
+  _globals['_WALLETSUMMARY']._serialized_end=1379
+  _globals['_AUDITEVENT']._serialized_start=1382
+  _globals['_AUDITEVENT']._serialized_end=1673
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from gx.type.v1 import access_pb2 as _access_pb2
 from google.protobuf.internal import containers as _containers
@@ -119,3 +120,43 @@ class KycSubmission(_message.Message):
     review_time: _timestamp_pb2.Timestamp
     operation: str
     def __init__(self, submission_id: _Optional[str] = ..., user_id: _Optional[str] = ..., state: _Optional[_Union[KycState, str]] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., date_of_birth: _Optional[str] = ..., nationality: _Optional[str] = ..., documents: _Optional[_Iterable[_Union[KycDocument, _Mapping]]] = ..., rejection_reason: _Optional[str] = ..., reviewer_user_id: _Optional[str] = ..., submit_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., review_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., operation: _Optional[str] = ...) -> None: ...
+
+class WalletSummary(_message.Message):
+    __slots__ = ("wallet_id", "balance_qirat", "frozen", "frozen_reason", "trust_score", "update_time")
+    WALLET_ID_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_QIRAT_FIELD_NUMBER: _ClassVar[int]
+    FROZEN_FIELD_NUMBER: _ClassVar[int]
+    FROZEN_REASON_FIELD_NUMBER: _ClassVar[int]
+    TRUST_SCORE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    wallet_id: str
+    balance_qirat: int
+    frozen: bool
+    frozen_reason: str
+    trust_score: int
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, wallet_id: _Optional[str] = ..., balance_qirat: _Optional[int] = ..., frozen: bool = ..., frozen_reason: _Optional[str] = ..., trust_score: _Optional[int] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AuditEvent(_message.Message):
+    __slots__ = ("event_id", "create_time", "service", "action", "actor", "subject", "address", "request_id", "trace_id", "details")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    create_time: _timestamp_pb2.Timestamp
+    service: str
+    action: str
+    actor: str
+    subject: str
+    address: str
+    request_id: str
+    trace_id: str
+    details: _struct_pb2.Struct
+    def __init__(self, event_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., service: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., subject: _Optional[str] = ..., address: _Optional[str] = ..., request_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...

@@ -3,6 +3,7 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import field_info_pb2 as _field_info_pb2
 from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from gx.identity.v1 import identity_pb2 as _identity_pb2
 from gx.type.v1 import access_pb2 as _access_pb2
 from gx.type.v1 import command_pb2 as _command_pb2
@@ -96,10 +97,14 @@ class GetUserRequest(_message.Message):
     def __init__(self, user_id: _Optional[str] = ...) -> None: ...
 
 class GetUserResponse(_message.Message):
-    __slots__ = ("user",)
+    __slots__ = ("user", "kyc_state", "wallet_summary")
     USER_FIELD_NUMBER: _ClassVar[int]
+    KYC_STATE_FIELD_NUMBER: _ClassVar[int]
+    WALLET_SUMMARY_FIELD_NUMBER: _ClassVar[int]
     user: _identity_pb2.User
-    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ...) -> None: ...
+    kyc_state: _identity_pb2.KycState
+    wallet_summary: _identity_pb2.WalletSummary
+    def __init__(self, user: _Optional[_Union[_identity_pb2.User, _Mapping]] = ..., kyc_state: _Optional[_Union[_identity_pb2.KycState, str]] = ..., wallet_summary: _Optional[_Union[_identity_pb2.WalletSummary, _Mapping]] = ...) -> None: ...
 
 class UpdateUserRequest(_message.Message):
     __slots__ = ("user", "update_mask", "request_id")
@@ -342,3 +347,53 @@ class ChangePasswordResponse(_message.Message):
     expires_in: int
     token_type: str
     def __init__(self, access_token: _Optional[str] = ..., refresh_token: _Optional[str] = ..., expires_in: _Optional[int] = ..., token_type: _Optional[str] = ...) -> None: ...
+
+class ListUsersRequest(_message.Message):
+    __slots__ = ("email_prefix", "state", "role", "country_code", "page_size", "page_token")
+    EMAIL_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    email_prefix: str
+    state: _identity_pb2.UserState
+    role: _access_pb2.Role
+    country_code: str
+    page_size: int
+    page_token: str
+    def __init__(self, email_prefix: _Optional[str] = ..., state: _Optional[_Union[_identity_pb2.UserState, str]] = ..., role: _Optional[_Union[_access_pb2.Role, str]] = ..., country_code: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListUsersResponse(_message.Message):
+    __slots__ = ("users", "next_page_token")
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[_identity_pb2.User]
+    next_page_token: str
+    def __init__(self, users: _Optional[_Iterable[_Union[_identity_pb2.User, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListAuditEventsRequest(_message.Message):
+    __slots__ = ("actor", "subject", "action", "start_time", "end_time", "page_size", "page_token")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    actor: str
+    subject: str
+    action: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, actor: _Optional[str] = ..., subject: _Optional[str] = ..., action: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAuditEventsResponse(_message.Message):
+    __slots__ = ("audit_events", "next_page_token")
+    AUDIT_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    audit_events: _containers.RepeatedCompositeFieldContainer[_identity_pb2.AuditEvent]
+    next_page_token: str
+    def __init__(self, audit_events: _Optional[_Iterable[_Union[_identity_pb2.AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

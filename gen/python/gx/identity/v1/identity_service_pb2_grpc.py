@@ -152,6 +152,16 @@ class IdentityServiceStub(object):
                 request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordRequest.SerializeToString,
                 response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordResponse.FromString,
                 _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/gx.identity.v1.IdentityService/ListUsers',
+                request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/gx.identity.v1.IdentityService/ListAuditEvents',
+                request_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer(object):
@@ -385,6 +395,23 @@ class IdentityServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListUsers(self, request, context):
+        """Searches users for the back office: by email prefix (ignoring case), state, role and
+        country, newest registration first. Admins only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEvents(self, request, context):
+        """Lists the mesh-wide audit trail (identity, wallet and licensing administration), newest
+        first, filtered by actor, subject, action and time. Admins only. The trail is
+        append-only: no RPC updates or deletes an event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -497,6 +524,16 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ChangePassword,
                     request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordRequest.FromString,
                     response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ListUsersRequest.FromString,
+                    response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=gx_dot_identity_dot_v1_dot_identity__service__pb2.ListAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1099,6 +1136,60 @@ class IdentityService(object):
             '/gx.identity.v1.IdentityService/ChangePassword',
             gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordRequest.SerializeToString,
             gx_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.identity.v1.IdentityService/ListUsers',
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ListUsersRequest.SerializeToString,
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.identity.v1.IdentityService/ListAuditEvents',
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ListAuditEventsRequest.SerializeToString,
+            gx_dot_identity_dot_v1_dot_identity__service__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

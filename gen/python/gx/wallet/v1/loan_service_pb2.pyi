@@ -72,3 +72,31 @@ class ListLoansResponse(_message.Message):
     loans: _containers.RepeatedCompositeFieldContainer[_wallet_pb2.Loan]
     next_page_token: str
     def __init__(self, loans: _Optional[_Iterable[_Union[_wallet_pb2.Loan, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetTrustScoreRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class GetTrustScoreResponse(_message.Message):
+    __slots__ = ("user_id", "trust_score", "min_score_for_loan", "loan_eligible", "initial_score", "per_repaid_loan", "max_score", "repaid_loans_to_minimum", "rules")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TRUST_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FOR_LOAN_FIELD_NUMBER: _ClassVar[int]
+    LOAN_ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    PER_REPAID_LOAN_FIELD_NUMBER: _ClassVar[int]
+    MAX_SCORE_FIELD_NUMBER: _ClassVar[int]
+    REPAID_LOANS_TO_MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    trust_score: int
+    min_score_for_loan: int
+    loan_eligible: bool
+    initial_score: int
+    per_repaid_loan: int
+    max_score: int
+    repaid_loans_to_minimum: int
+    rules: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., trust_score: _Optional[int] = ..., min_score_for_loan: _Optional[int] = ..., loan_eligible: bool = ..., initial_score: _Optional[int] = ..., per_repaid_loan: _Optional[int] = ..., max_score: _Optional[int] = ..., repaid_loans_to_minimum: _Optional[int] = ..., rules: _Optional[_Iterable[str]] = ...) -> None: ...

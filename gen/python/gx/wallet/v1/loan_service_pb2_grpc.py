@@ -64,6 +64,11 @@ class LoanServiceStub(object):
                 request_serializer=gx_dot_wallet_dot_v1_dot_loan__service__pb2.ListLoansRequest.SerializeToString,
                 response_deserializer=gx_dot_wallet_dot_v1_dot_loan__service__pb2.ListLoansResponse.FromString,
                 _registered_method=True)
+        self.GetTrustScore = channel.unary_unary(
+                '/gx.wallet.v1.LoanService/GetTrustScore',
+                request_serializer=gx_dot_wallet_dot_v1_dot_loan__service__pb2.GetTrustScoreRequest.SerializeToString,
+                response_deserializer=gx_dot_wallet_dot_v1_dot_loan__service__pb2.GetTrustScoreResponse.FromString,
+                _registered_method=True)
 
 
 class LoanServiceServicer(object):
@@ -119,6 +124,15 @@ class LoanServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTrustScore(self, request, context):
+        """Returns a user's trust score with what raises it and the minimum a loan needs, so a
+        refused loan (`TRUST_TOO_LOW`) is explainable. Users read their own (`me`); admins
+        anyone's; another user's id fails NOT_FOUND, so ids cannot be probed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LoanServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +160,11 @@ def add_LoanServiceServicer_to_server(servicer, server):
                     servicer.ListLoans,
                     request_deserializer=gx_dot_wallet_dot_v1_dot_loan__service__pb2.ListLoansRequest.FromString,
                     response_serializer=gx_dot_wallet_dot_v1_dot_loan__service__pb2.ListLoansResponse.SerializeToString,
+            ),
+            'GetTrustScore': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTrustScore,
+                    request_deserializer=gx_dot_wallet_dot_v1_dot_loan__service__pb2.GetTrustScoreRequest.FromString,
+                    response_serializer=gx_dot_wallet_dot_v1_dot_loan__service__pb2.GetTrustScoreResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -287,6 +306,33 @@ class LoanService(object):
             '/gx.wallet.v1.LoanService/ListLoans',
             gx_dot_wallet_dot_v1_dot_loan__service__pb2.ListLoansRequest.SerializeToString,
             gx_dot_wallet_dot_v1_dot_loan__service__pb2.ListLoansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTrustScore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.wallet.v1.LoanService/GetTrustScore',
+            gx_dot_wallet_dot_v1_dot_loan__service__pb2.GetTrustScoreRequest.SerializeToString,
+            gx_dot_wallet_dot_v1_dot_loan__service__pb2.GetTrustScoreResponse.FromString,
             options,
             channel_credentials,
             insecure,

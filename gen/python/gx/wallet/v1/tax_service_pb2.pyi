@@ -6,9 +6,10 @@ from gx.type.v1 import access_pb2 as _access_pb2
 from gx.type.v1 import command_pb2 as _command_pb2
 from gx.type.v1 import operation_pb2 as _operation_pb2
 from gx.type.v1 import validation_pb2 as _validation_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -47,3 +48,47 @@ class ApplyVelocityTaxRequest(_message.Message):
     wallet_id: str
     request_id: str
     def __init__(self, wallet_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class VelocityTaxDue(_message.Message):
+    __slots__ = ("wallet_id", "balance_qirat", "tax_qirat", "holding_start_time", "due_time")
+    WALLET_ID_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_QIRAT_FIELD_NUMBER: _ClassVar[int]
+    TAX_QIRAT_FIELD_NUMBER: _ClassVar[int]
+    HOLDING_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    DUE_TIME_FIELD_NUMBER: _ClassVar[int]
+    wallet_id: str
+    balance_qirat: int
+    tax_qirat: int
+    holding_start_time: _timestamp_pb2.Timestamp
+    due_time: _timestamp_pb2.Timestamp
+    def __init__(self, wallet_id: _Optional[str] = ..., balance_qirat: _Optional[int] = ..., tax_qirat: _Optional[int] = ..., holding_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., due_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListVelocityTaxDueRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListVelocityTaxDueResponse(_message.Message):
+    __slots__ = ("wallets", "next_page_token")
+    WALLETS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    wallets: _containers.RepeatedCompositeFieldContainer[VelocityTaxDue]
+    next_page_token: str
+    def __init__(self, wallets: _Optional[_Iterable[_Union[VelocityTaxDue, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SweepVelocityTaxRequest(_message.Message):
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    def __init__(self, request_id: _Optional[str] = ...) -> None: ...
+
+class SweepVelocityTaxResponse(_message.Message):
+    __slots__ = ("operations", "already_recorded_count")
+    OPERATIONS_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_RECORDED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    operations: _containers.RepeatedCompositeFieldContainer[_operation_pb2.Operation]
+    already_recorded_count: int
+    def __init__(self, operations: _Optional[_Iterable[_Union[_operation_pb2.Operation, _Mapping]]] = ..., already_recorded_count: _Optional[int] = ...) -> None: ...

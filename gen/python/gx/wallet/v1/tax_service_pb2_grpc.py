@@ -48,6 +48,16 @@ class TaxServiceStub(object):
                 request_serializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.ApplyVelocityTaxRequest.SerializeToString,
                 response_deserializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
                 _registered_method=True)
+        self.ListVelocityTaxDue = channel.unary_unary(
+                '/gx.wallet.v1.TaxService/ListVelocityTaxDue',
+                request_serializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.ListVelocityTaxDueRequest.SerializeToString,
+                response_deserializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.ListVelocityTaxDueResponse.FromString,
+                _registered_method=True)
+        self.SweepVelocityTax = channel.unary_unary(
+                '/gx.wallet.v1.TaxService/SweepVelocityTax',
+                request_serializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.SweepVelocityTaxRequest.SerializeToString,
+                response_deserializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.SweepVelocityTaxResponse.FromString,
+                _registered_method=True)
 
 
 class TaxServiceServicer(object):
@@ -76,6 +86,26 @@ class TaxServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListVelocityTaxDue(self, request, context):
+        """Lists the wallets due a velocity tax now (admins): user wallets whose balance has been
+        above the threshold for the holding period, by the read model's timer and the
+        chaincode's own rule, oldest holding first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SweepVelocityTax(self, request, context):
+        """Records one APPLY_VELOCITY_TAX command for every wallet due now (admins), in one
+        transaction. Idempotent per period: each command's ledger request id derives from the
+        wallet and its holding period (when its balance rose above the threshold), so a second
+        sweep in the same period records nothing new; once the tax is taken the chaincode
+        restarts the timer and the next period gets a new id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaxServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -88,6 +118,16 @@ def add_TaxServiceServicer_to_server(servicer, server):
                     servicer.ApplyVelocityTax,
                     request_deserializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.ApplyVelocityTaxRequest.FromString,
                     response_serializer=gx_dot_type_dot_v1_dot_operation__pb2.Operation.SerializeToString,
+            ),
+            'ListVelocityTaxDue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVelocityTaxDue,
+                    request_deserializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.ListVelocityTaxDueRequest.FromString,
+                    response_serializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.ListVelocityTaxDueResponse.SerializeToString,
+            ),
+            'SweepVelocityTax': grpc.unary_unary_rpc_method_handler(
+                    servicer.SweepVelocityTax,
+                    request_deserializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.SweepVelocityTaxRequest.FromString,
+                    response_serializer=gx_dot_wallet_dot_v1_dot_tax__service__pb2.SweepVelocityTaxResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -147,6 +187,60 @@ class TaxService(object):
             '/gx.wallet.v1.TaxService/ApplyVelocityTax',
             gx_dot_wallet_dot_v1_dot_tax__service__pb2.ApplyVelocityTaxRequest.SerializeToString,
             gx_dot_type_dot_v1_dot_operation__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVelocityTaxDue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.wallet.v1.TaxService/ListVelocityTaxDue',
+            gx_dot_wallet_dot_v1_dot_tax__service__pb2.ListVelocityTaxDueRequest.SerializeToString,
+            gx_dot_wallet_dot_v1_dot_tax__service__pb2.ListVelocityTaxDueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SweepVelocityTax(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.wallet.v1.TaxService/SweepVelocityTax',
+            gx_dot_wallet_dot_v1_dot_tax__service__pb2.SweepVelocityTaxRequest.SerializeToString,
+            gx_dot_wallet_dot_v1_dot_tax__service__pb2.SweepVelocityTaxResponse.FromString,
             options,
             channel_credentials,
             insecure,

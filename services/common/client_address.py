@@ -1,0 +1,119 @@
+"""The caller's network address, believed through trusted proxies only, kept for the whole RPC.
+
+Login throttling (identity) and the audit trail (services.common.audit) both need the client's
+real address. Behind the edge the TCP peer is Envoy, so the address comes from
+`x-forwarded-for`, but only when the connection comes from a trusted proxy: a client talking to
+a service directly could write anything there.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import urllib.parse
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Final
+
+import grpc
+
+from services.common.rpc import BehaviorInterceptor, CallInfo, NextStream, NextUnary, metadata_value
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The edge runs beside the services in the dev stack; a deployment names its proxies.
+LOOPBACK: Final[tuple[IPNetwork, ...]] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+)
+
+client_address_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "gx_client_address", default=None
+)
+
+
+def current_client_address() -> str | None:
+    """The current RPC's client address (set by `ClientAddressInterceptor`), or None."""
+    return client_address_var.get()
+
+
+def _peer_ip(context: grpc.aio.ServicerContext) -> str | None:
+    peer = context.peer() or ""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv4":
+        return rest.rsplit(":", 1)[0]
+    if kind == "ipv6":
+        return urllib.parse.unquote(rest.rsplit(":", 1)[0]).strip("[]")
+    return None
+
+
+def _is_trusted(ip: str, networks: Sequence[IPNetwork]) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address.version == net.version and address in net for net in networks)
+
+
+def client_ip(
+    context: grpc.aio.ServicerContext, trusted_proxies: Sequence[IPNetwork] = (), trusted_hops: int = 1
+) -> str | None:
+    """The client's address.
+
+    `x-forwarded-for` is believed only when the connection comes from a trusted proxy (the
+    edge). Each trusted proxy appends the address it saw, so the client is the
+    `trusted_hops`-th entry from the right: 1 when the edge faces clients (Envoy
+    `use_remote_address`, appending the real peer), 2 when one trusted L7 load balancer sits
+    in front of it (Envoy's `xff_num_trusted_hops` + 1). Entries further left are whatever
+    the client claimed.
+    """
+    peer = _peer_ip(context)
+    if peer is None:
+        return None
+    forwarded = metadata_value(context, "x-forwarded-for")
+    if forwarded and trusted_hops > 0 and _is_trusted(peer, trusted_proxies):
+        hops = [h.strip() for h in forwarded.split(",")]
+        if len(hops) < trusted_hops:
+            # Fewer hops than trusted proxies: the chain is not what the config says, and
+            # no entry can be trusted; count the proxy itself (errs towards stricter).
+            return peer
+        try:
+            return str(ipaddress.ip_address(hops[-trusted_hops]))
+        except ValueError:
+            return peer
+    return peer
+
+
+class ClientAddressInterceptor(BehaviorInterceptor):
+    """Puts the caller's address (`client_ip`) in `client_address_var` for the RPC."""
+
+    def __init__(self, trusted_proxies: Sequence[IPNetwork] = LOOPBACK, trusted_hops: int = 1) -> None:
+        """Args:
+        trusted_proxies: Networks whose `x-forwarded-for` is believed (the edge).
+        trusted_hops: How many proxies, the edge included, append to `x-forwarded-for`.
+        """
+        super().__init__()
+        self._trusted = tuple(trusted_proxies)
+        self._hops = trusted_hops
+
+    async def unary(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
+    ) -> Any:
+        token = client_address_var.set(client_ip(context, self._trusted, self._hops))
+        try:
+            return await call_next(request, context)
+        finally:
+            client_address_var.reset(token)
+
+    async def stream(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextStream
+    ) -> AsyncIterator[Any]:
+        token = client_address_var.set(client_ip(context, self._trusted, self._hops))
+        try:
+            async for item in call_next(request, context):
+                yield item
+        finally:
+            # Async generators may be finalised in another context; resetting there fails.
+            try:
+                client_address_var.reset(token)
+            except ValueError:
+                pass
