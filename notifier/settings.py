@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from services.common.settings import ServiceSettings
 
@@ -44,6 +44,14 @@ class NotifierTuning(BaseModel):
     # Public base URL the templates may link to (verification and reset links).
     public_base_url: str = "http://127.0.0.1:8080"
     smtp: SmtpSettings = SmtpSettings()
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> NotifierTuning:
+        # A lease shorter than one SMTP exchange would let a second notifier claim and send a
+        # message the first is still sending: a duplicate without any crash.
+        if self.lease_seconds <= self.smtp.timeout_seconds:
+            raise ValueError("notifier.lease_seconds must exceed notifier.smtp.timeout_seconds")
+        return self
 
 
 class NotifierSettings(ServiceSettings):

@@ -1,11 +1,15 @@
-"""Retry timing: exponential with jitter, capped, and bounded by the channel's max age."""
+"""Retry timing: exponential with jitter, capped, bounded by the channel's max age; a lease longer than a send."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
 
+import pydantic
+import pytest
+
 from notifier.backoff import expired, next_attempt, retry_delay
+from notifier.settings import NotifierTuning, SmtpSettings
 
 
 def test_the_delay_doubles_per_attempt_within_jitter_and_stops_at_the_cap() -> None:
@@ -23,3 +27,9 @@ def test_no_next_attempt_past_the_max_age() -> None:
     assert next_attempt(now, created, 7200, 24 * 3600) is None
     assert expired(created + timedelta(hours=25), created, 24 * 3600)
     assert not expired(now, created, 24 * 3600)
+
+
+def test_a_lease_no_longer_than_the_smtp_timeout_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError, match="lease_seconds must exceed"):
+        NotifierTuning(lease_seconds=30, smtp=SmtpSettings(timeout_seconds=30))
+    assert NotifierTuning(lease_seconds=31, smtp=SmtpSettings(timeout_seconds=30)).lease_seconds == 31
