@@ -75,10 +75,13 @@ def _up(args: argparse.Namespace) -> int:
         return 1
     from devstack.parts import registry
 
-    ends = stack.endpoints(used, registry(used, only=only))
+    parts = registry(used, only=only)
+    ends = stack.endpoints(used, parts)
     _print("")
     for label, value in _endpoint_lines(ends):
         _print(f"{label:<18} {value}")
+    if any(part.name == "mail" for part in parts):
+        _print(f"{'SMTP sink':<18} smtp://{used.address('mail')}   (gx dev mail --json)")
     return 0
 
 
