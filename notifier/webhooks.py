@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifier.transports import Message, Outcome
@@ -51,6 +51,8 @@ class Endpoint:
     url: str
     enabled: bool
     secret: str
+    # A rolled secret still in its grace period: it signs too.
+    previous_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,13 @@ class SqlWebhookStore:
     async def endpoint(self, endpoint_id: uuid.UUID) -> Endpoint | None:
         """The endpoint's URL, state and secret now."""
         t = webhook_endpoints
-        statement = select(t.c.url, t.c.state, t.c.secret).where(t.c.id == endpoint_id)
+        previous = case((t.c.previous_secret_expire_at > func.now(), t.c.previous_secret), else_=None)
+        statement = select(t.c.url, t.c.state, t.c.secret, previous.label("previous")).where(
+            t.c.id == endpoint_id
+        )
         async with self._engine.connect() as db:
             row = (await db.execute(statement)).one_or_none()
-        return None if row is None else Endpoint(row.url, row.state == "ENABLED", row.secret)
+        return None if row is None else Endpoint(row.url, row.state == "ENABLED", row.secret, row.previous)
 
     async def event(self, event_id: uuid.UUID) -> Event | None:
         """The event with its operation snapshot."""
@@ -174,7 +179,12 @@ class WebhookTransport:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            HEADER: header_value(endpoint.secret, int(self._clock()), body),
+            HEADER: header_value(
+                endpoint.secret,
+                int(self._clock()),
+                body,
+                *([endpoint.previous_secret] if endpoint.previous_secret else []),
+            ),
             "GX-Event-Id": str(event.id),
             "GX-Delivery-Id": str(message.id),
             "GX-Delivery-Attempt": str(message.attempts),

@@ -93,6 +93,8 @@ def upgrade() -> None:
             state          text        NOT NULL,
             secret         text        NOT NULL,
             secret_prefix  text        NOT NULL,
+            previous_secret            text,
+            previous_secret_expire_at  timestamptz,
             created_at     timestamptz NOT NULL,
             updated_at     timestamptz NOT NULL,
             CONSTRAINT webhook_endpoints_state_check CHECK (state IN ('ENABLED', 'DISABLED')),
@@ -132,7 +134,8 @@ def upgrade() -> None:
     )
     op.execute("GRANT USAGE ON SCHEMA licensing TO gx_notifier")
     op.execute(
-        "GRANT SELECT (id, partner_id, url, state, secret) ON licensing.webhook_endpoints TO gx_notifier"
+        "GRANT SELECT (id, partner_id, url, state, secret, previous_secret, previous_secret_expire_at)"
+        " ON licensing.webhook_endpoints TO gx_notifier"
     )
     op.execute("GRANT SELECT ON licensing.webhook_events TO gx_notifier")
     op.execute("GRANT UPDATE (status, last_error, updated_at) ON notify.messages TO gx_licensing")

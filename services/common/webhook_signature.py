@@ -35,9 +35,14 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def header_value(secret: str, timestamp: int, body: bytes) -> str:
-    """The `GX-Signature` header value for a body sent at `timestamp`."""
-    return f"t={timestamp},{SCHEME}={signature(secret, timestamp, body)}"
+def header_value(secret: str, timestamp: int, body: bytes, *also: str) -> str:
+    """The `GX-Signature` header value for a body sent at `timestamp`.
+
+    Each secret in `also` adds a `v1=` signature of its own: while a rolled secret's grace period
+    runs, a receiver holding either the new or the old secret accepts the request.
+    """
+    signatures = ",".join(f"{SCHEME}={signature(s, timestamp, body)}" for s in (secret, *also))
+    return f"t={timestamp},{signatures}"
 
 
 def verify(

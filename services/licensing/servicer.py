@@ -130,3 +130,8 @@ class LicensingServicer(licensing_service_pb2_grpc.LicensingServiceServicer):
         self, request: svc.ResendWebhookEventRequest, context: grpc.aio.ServicerContext
     ) -> svc.ResendWebhookEventResponse:
         return await self._webhooks.resend_event(require_principal(), request)
+
+    async def RollWebhookEndpointSecret(
+        self, request: svc.RollWebhookEndpointSecretRequest, context: grpc.aio.ServicerContext
+    ) -> svc.RollWebhookEndpointSecretResponse:
+        return await self._webhooks.roll_secret(require_principal(), request)

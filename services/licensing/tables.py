@@ -137,6 +137,9 @@ webhook_endpoints = Table(
     Column("state", Text, nullable=False),
     Column("secret", Text, nullable=False),
     Column("secret_prefix", Text, nullable=False),
+    # After a roll, the old secret signs too until this time, so the receiver can switch over.
+    Column("previous_secret", Text),
+    Column("previous_secret_expire_at", _TS),
     Column("created_at", _TS, nullable=False),
     Column("updated_at", _TS, nullable=False),
     CheckConstraint("state IN ('ENABLED', 'DISABLED')", name="webhook_endpoints_state_check"),

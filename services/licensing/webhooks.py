@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from gx.licensing.v1 import licensing_pb2 as pb
 from gx.licensing.v1 import licensing_service_pb2 as svc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -34,6 +35,8 @@ from services.licensing import webhooks_repository as repo
 from services.licensing.usecases import LicensingUseCases
 
 MAX_ENDPOINTS: Final = 16
+MAX_SECRET_GRACE: Final = timedelta(days=7)
+DEFAULT_SECRET_GRACE: Final = timedelta(hours=24)
 WEBHOOK_ENDPOINT_NOT_FOUND: Final = "WEBHOOK_ENDPOINT_NOT_FOUND"
 WEBHOOK_EVENT_NOT_FOUND: Final = "WEBHOOK_EVENT_NOT_FOUND"
 WEBHOOK_ENDPOINT_DISABLED: Final = "WEBHOOK_ENDPOINT_DISABLED"
@@ -91,7 +94,13 @@ def endpoint_message(row: Any) -> pb.WebhookEndpoint:
         secret_prefix=row.secret_prefix,
         create_time=convert.timestamp(row.created_at),
         update_time=convert.timestamp(row.updated_at),
+        previous_secret_expire_time=_still_future(row.previous_secret_expire_at),
     )
+
+
+def _still_future(when: datetime | None) -> Timestamp | None:
+    """The previous secret's end while it still signs; None once it no longer does."""
+    return convert.timestamp(when) if when is not None and when > _utcnow() else None
 
 
 def delivery_message(row: Any) -> pb.WebhookDelivery:
@@ -340,6 +349,38 @@ class WebhookUseCases:
             return svc.ResendWebhookEventResponse(webhook_delivery=delivery_message(row))
 
         return await self._base.write("ResendWebhookEvent", principal, request, work)
+
+    async def roll_secret(
+        self, principal: Principal, request: svc.RollWebhookEndpointSecretRequest
+    ) -> svc.RollWebhookEndpointSecretResponse:
+        """A new secret; the old one keeps signing too for the grace period (Stripe's roll)."""
+        grace = DEFAULT_SECRET_GRACE
+        if request.HasField("grace_period"):
+            grace = request.grace_period.ToTimedelta()
+            if grace < timedelta(0) or grace > MAX_SECRET_GRACE:
+                raise InvalidArgument(
+                    violations=[FieldViolation("grace_period", "must be between 0 seconds and 7 days")]
+                )
+        secret: list[str] = []
+
+        async def work(session: AsyncSession) -> svc.RollWebhookEndpointSecretResponse:
+            partner_id = await self._base.resolve_partner(session, principal, request.partner_id)
+            row = await self._endpoint(session, partner_id, request.endpoint_id, for_update=True)
+            now = self._now()
+            new = new_secret()
+            # Only the secret being replaced keeps signing: a roll during a roll ends the older one.
+            updated = await repo.roll_secret(
+                session, row.id, new, new[:_SECRET_PREFIX_CHARS], now + grace, now
+            )
+            secret.append(new)
+            return svc.RollWebhookEndpointSecretResponse(webhook_endpoint=endpoint_message(updated))
+
+        response = await self._base.write("RollWebhookEndpointSecret", principal, request, work)
+        answer = svc.RollWebhookEndpointSecretResponse()
+        answer.CopyFrom(response)
+        if secret:
+            answer.secret = secret[0]
+        return answer
 
 
 def _keyset(row: Any) -> tuple[datetime, uuid.UUID]:

@@ -27,6 +27,7 @@ _ENDPOINT = (
     endpoints.c.description,
     endpoints.c.state,
     endpoints.c.secret_prefix,
+    endpoints.c.previous_secret_expire_at,
     endpoints.c.created_at,
     endpoints.c.updated_at,
 )
@@ -94,6 +95,25 @@ async def update_endpoint(db: Db, endpoint_id: uuid.UUID, values: dict[str, Any]
         update(endpoints)
         .where(endpoints.c.id == endpoint_id)
         .values(**values, updated_at=now)
+        .returning(*_ENDPOINT)
+    )
+    return (await db.execute(statement)).one()
+
+
+async def roll_secret(
+    db: Db, endpoint_id: uuid.UUID, secret: str, secret_prefix: str, previous_until: datetime, now: datetime
+) -> Any:
+    """Makes `secret` the endpoint's secret; the one it replaces signs too until `previous_until`."""
+    statement = (
+        update(endpoints)
+        .where(endpoints.c.id == endpoint_id)
+        .values(
+            previous_secret=endpoints.c.secret,
+            previous_secret_expire_at=previous_until,
+            secret=secret,
+            secret_prefix=secret_prefix,
+            updated_at=now,
+        )
         .returning(*_ENDPOINT)
     )
     return (await db.execute(statement)).one()

@@ -318,3 +318,39 @@ async def test_delete_gives_up_deliveries_and_the_endpoint_is_gone(mesh: Mesh) -
         "SELECT count(*) FROM notify.messages WHERE destination = :d", d=hook.endpoint_id
     )
     assert count == 1
+
+
+async def test_roll_secret_shows_the_new_secret_once_and_keeps_the_old_one_for_the_grace_period(
+    mesh: Mesh,
+) -> None:
+    partner = await active_partner(mesh)
+    created = await endpoint(mesh, partner, LOCAL)
+    hook = created.webhook_endpoint
+    assert not hook.HasField("previous_secret_expire_time")
+    request = svc.RollWebhookEndpointSecretRequest(
+        partner_id="me", endpoint_id=hook.endpoint_id, request_id=str(uuid.uuid4())
+    )
+    rolled = await mesh.stub.RollWebhookEndpointSecret(request, metadata=partner.owner)
+    assert rolled.secret.startswith("whsec_") and rolled.secret != created.secret
+    assert rolled.webhook_endpoint.secret_prefix == rolled.secret[:10]
+    grace = rolled.webhook_endpoint.previous_secret_expire_time.ToDatetime() - hook.create_time.ToDatetime()
+    assert 23 * 3600 < grace.total_seconds() < 25 * 3600
+    [(secret, previous)] = await mesh.sql(
+        "SELECT secret, previous_secret FROM licensing.webhook_endpoints WHERE id = :id",
+        id=uuid.UUID(hook.endpoint_id),
+    )
+    assert (secret, previous) == (rolled.secret, created.secret)
+    replay = await mesh.stub.RollWebhookEndpointSecret(request, metadata=partner.owner)
+    assert (
+        replay.secret == "" and replay.webhook_endpoint.secret_prefix == rolled.webhook_endpoint.secret_prefix
+    )
+
+    # No grace: the old secret stops at once.
+    at_once = svc.RollWebhookEndpointSecretRequest(partner_id="me", endpoint_id=hook.endpoint_id)
+    at_once.grace_period.FromSeconds(0)
+    now_only = await mesh.stub.RollWebhookEndpointSecret(at_once, metadata=partner.owner)
+    assert not now_only.webhook_endpoint.HasField("previous_secret_expire_time")
+    too_long = svc.RollWebhookEndpointSecretRequest(partner_id="me", endpoint_id=hook.endpoint_id)
+    too_long.grace_period.FromSeconds(8 * 86400)
+    refused = await failure(mesh.stub.RollWebhookEndpointSecret(too_long, metadata=partner.owner))
+    assert refused.code == grpc.StatusCode.INVALID_ARGUMENT and "grace_period" in refused.fields

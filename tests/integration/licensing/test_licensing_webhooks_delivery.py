@@ -23,7 +23,7 @@ from notifier.webhooks import SqlWebhookStore, WebhookTransport
 from notifier.worker import NotifierWorker, WorkerSettings
 from outbox.repository import OutboxRepository
 from services.common.outbox import record_command
-from services.common.webhook_signature import verify
+from services.common.webhook_signature import SignatureError, verify
 from services.common.webhook_targets import TargetPolicy
 from tests.grpc.licensing.licensing_harness import Mesh
 from tests.grpc.licensing.partners import Partner, active_partner
@@ -184,3 +184,30 @@ async def test_the_log_shows_a_failing_attempt_and_a_resend_arrives_with_the_sam
     assert json.loads(arrived[-1].body)["id"] == given_up.event_id
     assert log[0].delivery_id == resent.webhook_delivery.delivery_id
     assert log[0].status == pb.WEBHOOK_DELIVERY_STATUS_SUCCEEDED and log[0].attempt_count == 1
+
+
+async def test_after_a_roll_both_secrets_verify_until_the_grace_period_ends(
+    mesh: Mesh, notifier: NotifierWorker
+) -> None:
+    partner = await active_partner(mesh)
+    with running_receiver() as receiver:
+        created = await endpoint(mesh, partner, receiver.url)
+        endpoint_id = created.webhook_endpoint.endpoint_id
+        rolled = await mesh.stub.RollWebhookEndpointSecret(
+            svc.RollWebhookEndpointSecretRequest(partner_id="me", endpoint_id=endpoint_id),
+            metadata=partner.owner,
+        )
+        await _partner_transfer_finishes(mesh, partner)
+        [during] = await asyncio.to_thread(receiver.wait_for, 1)
+        at_once = svc.RollWebhookEndpointSecretRequest(partner_id="me", endpoint_id=endpoint_id)
+        at_once.grace_period.FromSeconds(0)
+        final = await mesh.stub.RollWebhookEndpointSecret(at_once, metadata=partner.owner)
+        await _partner_transfer_finishes(mesh, partner)
+        after = (await asyncio.to_thread(receiver.wait_for, 2))[1]
+    now = int(time.time())
+    for secret in (created.secret, rolled.secret):
+        verify(secret, during.headers["gx-signature"], during.body, now=now)
+    verify(final.secret, after.headers["gx-signature"], after.body, now=now)
+    assert after.headers["gx-signature"].count("v1=") == 1
+    with pytest.raises(SignatureError):
+        verify(rolled.secret, after.headers["gx-signature"], after.body, now=now)

@@ -97,10 +97,11 @@ def test_the_outbox_user_finishing_a_partner_command_records_event_and_delivery(
 
 def test_the_notifier_reads_only_what_it_sends_with(libpq_url: str) -> None:
     _, endpoint = _partner_with_endpoint(libpq_url)
-    [(url, state, secret)] = _as(
+    [(url, state, secret, _previous, _until)] = _as(
         libpq_url,
         "notifier",
-        "SELECT url, state, secret FROM licensing.webhook_endpoints WHERE id = %s",
+        "SELECT url, state, secret, previous_secret, previous_secret_expire_at FROM licensing.webhook_endpoints"
+        " WHERE id = %s",
         (endpoint,),
     )
     assert (url, state, secret) == ("https://hooks.example/x", "ENABLED", "whsec_s")

@@ -52,3 +52,12 @@ def test_any_of_several_v1_signatures_may_match() -> None:
 def test_malformed_headers_are_refused(header: str) -> None:
     with pytest.raises(SignatureError):
         verify("whsec_x", header, BODY, now=1)
+
+
+def test_during_a_roll_either_secret_verifies() -> None:
+    new, old = new_secret(), new_secret()
+    header = header_value(new, 100, BODY, old)
+    assert header.count("v1=") == 2
+    assert verify(new, header, BODY, now=100) == verify(old, header, BODY, now=100) == 100
+    with pytest.raises(SignatureError):
+        verify(new_secret(), header, BODY, now=100)

@@ -31,6 +31,7 @@ def test_an_endpoint_message_never_carries_the_secret() -> None:
         state="DISABLED",
         secret_prefix="whsec_abcd",
         secret="whsec_abcdefgh",
+        previous_secret_expire_at=None,
         created_at=NOW,
         updated_at=NOW,
     )

@@ -129,3 +129,14 @@ def test_pinned_request_connects_to_the_checked_address_under_the_original_name(
     assert request.extensions["sni_hostname"] == "hooks.example.com"
     v6 = pinned_request("https://example.com/x", "2606:4700::1", b"{}", {})
     assert (str(v6.url), v6.headers["host"]) == ("https://[2606:4700::1]/x", "example.com")
+
+
+async def test_a_rolled_secret_in_its_grace_period_signs_too() -> None:
+    with running_receiver() as receiver:
+        store, endpoint_id, event_id, secret = _setup(receiver.url)
+        old = new_secret()
+        store.endpoints[endpoint_id] = Endpoint(receiver.url, True, secret, previous_secret=old)
+        assert (await WebhookTransport(store, DEV).deliver(_message(endpoint_id, event_id))).kind == "sent"
+        [got] = receiver.received
+    for key in (secret, old):
+        verify(key, got.headers["gx-signature"], got.body, now=int(time.time()))

@@ -210,7 +210,7 @@ class Usage(_message.Message):
     def __init__(self, license_id: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_count: _Optional[int] = ..., error_count: _Optional[int] = ..., throttled_count: _Optional[int] = ..., byte_count: _Optional[int] = ..., granularity: _Optional[_Union[UsageGranularity, str]] = ..., buckets: _Optional[_Iterable[_Union[UsageBucket, _Mapping]]] = ...) -> None: ...
 
 class WebhookEndpoint(_message.Message):
-    __slots__ = ("endpoint_id", "partner_id", "url", "event_types", "description", "state", "secret_prefix", "create_time", "update_time")
+    __slots__ = ("endpoint_id", "partner_id", "url", "event_types", "description", "state", "secret_prefix", "create_time", "update_time", "previous_secret_expire_time")
     ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
@@ -220,6 +220,7 @@ class WebhookEndpoint(_message.Message):
     SECRET_PREFIX_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SECRET_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     endpoint_id: str
     partner_id: str
     url: str
@@ -229,7 +230,8 @@ class WebhookEndpoint(_message.Message):
     secret_prefix: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, endpoint_id: _Optional[str] = ..., partner_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[_Union[WebhookEventType, str]]] = ..., description: _Optional[str] = ..., state: _Optional[_Union[WebhookEndpointState, str]] = ..., secret_prefix: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    previous_secret_expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, endpoint_id: _Optional[str] = ..., partner_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[_Union[WebhookEventType, str]]] = ..., description: _Optional[str] = ..., state: _Optional[_Union[WebhookEndpointState, str]] = ..., secret_prefix: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., previous_secret_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class WebhookDelivery(_message.Message):
     __slots__ = ("delivery_id", "endpoint_id", "event_id", "event_type", "operation", "status", "attempt_count", "last_response_status", "last_response_body", "next_attempt_time", "create_time", "update_time")

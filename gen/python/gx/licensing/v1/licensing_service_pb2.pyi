@@ -407,3 +407,23 @@ class ResendWebhookEventResponse(_message.Message):
     WEBHOOK_DELIVERY_FIELD_NUMBER: _ClassVar[int]
     webhook_delivery: _licensing_pb2.WebhookDelivery
     def __init__(self, webhook_delivery: _Optional[_Union[_licensing_pb2.WebhookDelivery, _Mapping]] = ...) -> None: ...
+
+class RollWebhookEndpointSecretRequest(_message.Message):
+    __slots__ = ("partner_id", "endpoint_id", "request_id", "grace_period")
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    partner_id: str
+    endpoint_id: str
+    request_id: str
+    grace_period: _duration_pb2.Duration
+    def __init__(self, partner_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., request_id: _Optional[str] = ..., grace_period: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class RollWebhookEndpointSecretResponse(_message.Message):
+    __slots__ = ("webhook_endpoint", "secret")
+    WEBHOOK_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    webhook_endpoint: _licensing_pb2.WebhookEndpoint
+    secret: str
+    def __init__(self, webhook_endpoint: _Optional[_Union[_licensing_pb2.WebhookEndpoint, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...

@@ -153,6 +153,11 @@ class LicensingServiceStub(object):
                 request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventRequest.SerializeToString,
                 response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventResponse.FromString,
                 _registered_method=True)
+        self.RollWebhookEndpointSecret = channel.unary_unary(
+                '/gx.licensing.v1.LicensingService/RollWebhookEndpointSecret',
+                request_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.RollWebhookEndpointSecretRequest.SerializeToString,
+                response_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.RollWebhookEndpointSecretResponse.FromString,
+                _registered_method=True)
 
 
 class LicensingServiceServicer(object):
@@ -352,6 +357,17 @@ class LicensingServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RollWebhookEndpointSecret(self, request, context):
+        """Replaces an endpoint's signing secret. The answer carries the new secret, shown only
+        here; for the grace period (0 to 7 days, default 24 hours) each request is signed with
+        both secrets (two `v1=` values in `GX-Signature`), so the receiver can switch without
+        refusing a request, as with Stripe's secret roll. A replay answers the endpoint with an
+        empty `secret`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LicensingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -464,6 +480,11 @@ def add_LicensingServiceServicer_to_server(servicer, server):
                     servicer.ResendWebhookEvent,
                     request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventRequest.FromString,
                     response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventResponse.SerializeToString,
+            ),
+            'RollWebhookEndpointSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollWebhookEndpointSecret,
+                    request_deserializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.RollWebhookEndpointSecretRequest.FromString,
+                    response_serializer=gx_dot_licensing_dot_v1_dot_licensing__service__pb2.RollWebhookEndpointSecretResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1069,6 +1090,33 @@ class LicensingService(object):
             '/gx.licensing.v1.LicensingService/ResendWebhookEvent',
             gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventRequest.SerializeToString,
             gx_dot_licensing_dot_v1_dot_licensing__service__pb2.ResendWebhookEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollWebhookEndpointSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gx.licensing.v1.LicensingService/RollWebhookEndpointSecret',
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.RollWebhookEndpointSecretRequest.SerializeToString,
+            gx_dot_licensing_dot_v1_dot_licensing__service__pb2.RollWebhookEndpointSecretResponse.FromString,
             options,
             channel_credentials,
             insecure,
