@@ -71,7 +71,8 @@ def parse(raw: bytes, rcpt_tos: list[str], mail_from: str = "", received_at: flo
         subject=str(message.get("Subject", "")),
         text=text,
         html=html,
-        links=_unique(_LINK.findall(text)),
+        # A sentence's full stop (or comma) after a link is not part of it.
+        links=_unique([link.rstrip(".,;:!?") for link in _LINK.findall(text)]),
         codes=_unique(_CODE.findall(text)),
         message_id=str(message.get("Message-ID", "")),
         mail_from=mail_from,
