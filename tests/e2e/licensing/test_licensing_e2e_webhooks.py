@@ -29,7 +29,8 @@ def http(stack: EdgeStack) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def partner(stack: EdgeStack, http: httpx.Client) -> Partner:
-    return onboard(http, create_admin(stack, http))
+    # BASIC: this module makes more keyed calls than the FREE quota of the partner stack allows per minute.
+    return onboard(http, create_admin(stack, http), tier="LICENSE_TIER_BASIC")
 
 
 def test_webhook_endpoints_over_rest_with_the_key_alone(http: httpx.Client, partner: Partner) -> None:
@@ -56,6 +57,13 @@ def test_webhook_endpoints_over_rest_with_the_key_alone(http: httpx.Client, part
     assert "secret" not in listed.text.replace("secretPrefix", "")
     log = http.get(f"{hooks}/{endpoint['endpointId']}/deliveries", headers=key)
     assert log.status_code == 200 and log.json().get("webhookDeliveries", []) == []
+
+    rolled = http.post(
+        f"{hooks}/{endpoint['endpointId']}:rollSecret", json={"gracePeriod": "3600s"}, headers=key
+    )
+    assert rolled.status_code == 200, rolled.text
+    assert rolled.json()["secret"].startswith("whsec_") and rolled.json()["secret"] != answer["secret"]
+    assert "previousSecretExpireTime" in rolled.json()["webhookEndpoint"]
 
     patched = http.patch(
         f"{hooks}/{endpoint['endpointId']}",
