@@ -18,6 +18,7 @@ from services.common import ordering, outbox, paging
 from services.common.auth import Principal
 from services.common.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from services.wallet import convert, errors, readmodels
+from services.wallet.admin_audit import audited
 from services.wallet.commands import CommandRecorder
 from services.wallet.countries import shipped_countries
 
@@ -93,7 +94,8 @@ class AdminUseCases:
             request=request,
             request_id=request.request_id,
             command_type=command_type,
-            build=build,  # type: ignore[arg-type]
+            # Every admin command leaves an audit row in its own transaction.
+            build=audited(f"wallet.{rpc}", request, build),  # type: ignore[arg-type]
         )
 
     async def bootstrap(

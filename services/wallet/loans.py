@@ -18,6 +18,7 @@ from services.common import paging
 from services.common.auth import Principal
 from services.common.errors import NotFound, PermissionDenied
 from services.wallet import convert, errors, ids, readmodels
+from services.wallet.admin_audit import audited
 from services.wallet.commands import CommandRecorder
 
 _COMMAND = "APPLY_FOR_LOAN"
@@ -154,7 +155,7 @@ class LoanUseCases:
             request=request,
             request_id=request.request_id,
             command_type=command_pb2.COMMAND_TYPE_APPROVE_LOAN,
-            build=build,
+            build=audited("wallet.ApproveLoan", request, build),
         )
 
     async def repay(self, principal: Principal, request: svc.RepayLoanRequest) -> operation_pb2.Operation:

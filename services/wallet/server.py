@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import TokenVerifier
+from services.common.client_address import ClientAddressInterceptor
 from services.common.db import autocommit_reads, check_database, open_database
 from services.common.idempotency import Idempotency
 from services.common.idempotency_purge import IdempotencyPurger
@@ -23,6 +24,7 @@ from services.common.redis import check_redis, open_redis
 from services.common.server import GxServer, bind, create_server
 from services.wallet import servicer as servicers
 from services.wallet.admin import AdminUseCases
+from services.wallet.backoffice import BackOfficeUseCases
 from services.wallet.commands import CommandRecorder
 from services.wallet.governance import GovernanceUseCases
 from services.wallet.loans import LoanUseCases
@@ -51,9 +53,9 @@ def create_wallet_server(
     """
     # The use cases only read through the engine; their writes go through `sessions`.
     reads = autocommit_reads(engine)
-    recorder = CommandRecorder(
-        reads, Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds)
-    )
+    idempotency = Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds)
+    recorder = CommandRecorder(reads, idempotency)
+    backoffice = BackOfficeUseCases(reads, idempotency)
     wallet = servicers.WalletServicer(
         WalletUseCases(reads, recorder, max_wait_seconds=settings.wallet.max_wait_seconds)
     )
@@ -68,20 +70,22 @@ def create_wallet_server(
                 organization_service_pb2_grpc.add_OrganizationServiceServicer_to_server,
                 servicers.OrganizationServicer(OrganizationUseCases(reads, recorder)),
             ),
-            bind(loan_service_pb2_grpc.add_LoanServiceServicer_to_server, servicers.LoanServicer(loans)),
+            bind(loan_service_pb2_grpc.add_LoanServiceServicer_to_server, servicers.LoanServicer(loans, backoffice)),
             bind(
                 governance_service_pb2_grpc.add_GovernanceServiceServicer_to_server,
                 servicers.GovernanceServicer(GovernanceUseCases(reads, recorder)),
             ),
             bind(
                 tax_service_pb2_grpc.add_TaxServiceServicer_to_server,
-                servicers.TaxServicer(TaxUseCases(recorder, reads)),
+                servicers.TaxServicer(TaxUseCases(recorder, reads), backoffice),
             ),
         ],
         {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},
         verifier=verifier,
         # Access tokens are checked against the revocation deny-list (issue 9 part 4).
         redis=redis,
+        # The audit trail's client address (services.common.client_address).
+        extra_interceptors=[ClientAddressInterceptor()],
     )
 
 

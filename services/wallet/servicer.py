@@ -21,11 +21,19 @@ from gx.wallet.v1 import wallet_service_pb2 as svc
 
 from services.common.auth import require_principal
 from services.wallet.admin import AdminUseCases
+from services.wallet.backoffice import BackOfficeUseCases
+from services.wallet.errors import Unimplemented
 from services.wallet.governance import GovernanceUseCases
 from services.wallet.loans import LoanUseCases
 from services.wallet.organizations import OrganizationUseCases
 from services.wallet.tax import TaxUseCases
 from services.wallet.usecases import WalletUseCases
+
+
+def _backoffice(backoffice: BackOfficeUseCases | None) -> BackOfficeUseCases:
+    if backoffice is None:
+        raise Unimplemented("this server was built without the back office")
+    return backoffice
 
 # The edge's response hook turns this header into HTTP 202 Accepted: the ledger work is pending.
 _ACCEPTED = (("x-http-status", "202"),)
@@ -226,11 +234,17 @@ class OrganizationServicer(organization_service_pb2_grpc.OrganizationServiceServ
 
 
 class LoanServicer(loan_service_pb2_grpc.LoanServiceServicer):
-    """Loans: apply and repay (users), approve (admins), reads."""
+    """Loans: apply and repay (users), approve (admins), reads, the trust score behind them."""
 
-    def __init__(self, usecases: LoanUseCases) -> None:
-        """Wraps the use cases."""
+    def __init__(self, usecases: LoanUseCases, backoffice: BackOfficeUseCases | None = None) -> None:
+        """Wraps the use cases (`backoffice`: the trust score; without it GetTrustScore is UNIMPLEMENTED)."""
         self._uc = usecases
+        self._backoffice = backoffice
+
+    async def GetTrustScore(
+        self, request: loan_svc.GetTrustScoreRequest, context: grpc.aio.ServicerContext
+    ) -> loan_svc.GetTrustScoreResponse:
+        return await _backoffice(self._backoffice).trust_score(require_principal(), request)
 
     async def ApplyForLoan(
         self, request: loan_svc.ApplyForLoanRequest, context: grpc.aio.ServicerContext
@@ -299,9 +313,20 @@ class GovernanceServicer(governance_service_pb2_grpc.GovernanceServiceServicer):
 class TaxServicer(tax_service_pb2_grpc.TaxServiceServicer):
     """Velocity tax: the preview (users their own wallet, admins any) and apply (admins)."""
 
-    def __init__(self, usecases: TaxUseCases) -> None:
-        """Wraps the use cases."""
+    def __init__(self, usecases: TaxUseCases, backoffice: BackOfficeUseCases | None = None) -> None:
+        """Wraps the use cases (`backoffice`: the due list and the sweep; without it they are UNIMPLEMENTED)."""
         self._uc = usecases
+        self._backoffice = backoffice
+
+    async def ListVelocityTaxDue(
+        self, request: tax_svc.ListVelocityTaxDueRequest, context: grpc.aio.ServicerContext
+    ) -> tax_svc.ListVelocityTaxDueResponse:
+        return await _backoffice(self._backoffice).list_due(require_principal(), request)
+
+    async def SweepVelocityTax(
+        self, request: tax_svc.SweepVelocityTaxRequest, context: grpc.aio.ServicerContext
+    ) -> tax_svc.SweepVelocityTaxResponse:
+        return await _backoffice(self._backoffice).sweep(require_principal(), request)
 
     async def PreviewVelocityTax(
         self, request: tax_svc.PreviewVelocityTaxRequest, context: grpc.aio.ServicerContext

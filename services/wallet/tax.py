@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 import ledger_rules as rules
 from services.common.auth import Principal
 from services.wallet import errors, readmodels
+from services.wallet.admin_audit import audited
 from services.wallet.commands import CommandRecorder
 from services.wallet.readmodels import Executor
 from services.wallet.usecases import resolve_wallet_id
@@ -196,5 +197,5 @@ class TaxUseCases:
             request=request,
             request_id=request.request_id,
             command_type=command_pb2.COMMAND_TYPE_APPLY_VELOCITY_TAX,
-            build=build,
+            build=audited("wallet.ApplyVelocityTax", request, build),
         )
