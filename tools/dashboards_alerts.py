@@ -2,7 +2,8 @@
 
 Thresholds are the seed's: projection lag > 5 s for 2 min; breaker open > 1 min; outbox failure
 rate > 1%; API error rate > 0.1% for 5 min; command rate < 0.5/s for 5 min while traffic exists;
-plus the projector halted on a poison event and dead-lettered commands. Every expression is
+plus the projector halted on a poison event, dead-lettered commands, and outgoing messages
+(mail, webhooks) waiting over 15 min for 10 min. Every expression is
 grouped `by (namespace)` at least, so one Prometheus watching testnet and mainnet alerts per
 environment. The runbook of alert X is docs/runbooks/X.md (a test checks each exists).
 """
@@ -167,6 +168,20 @@ ALERTS: tuple[Alert, ...] = (
         description=(
             "Commands ended FAILED in the last 30 minutes in {{ $labels.namespace }}: each needs an"
             " operator's decision (retry, or leave failed)."
+        ),
+    ),
+    Alert(
+        name="GxNotificationsBacklog",
+        # A relay (or a partner's endpoint) that is down keeps messages queued, not lost: alert on
+        # how long the oldest has waited, well before the channel's max age gives it up.
+        expr="max by (namespace, channel) (gx_notifier_oldest_queued_age_seconds) > 900",
+        for_="10m",
+        severity="warning",
+        summary="{{ $labels.channel }} messages waiting {{ $value | humanizeDuration }}",
+        description=(
+            "The oldest queued {{ $labels.channel }} message in {{ $labels.namespace }} has waited over"
+            " 15 minutes: the notifier is down or the SMTP relay / webhook endpoints refuse it. Mail"
+            " older than its max age (48 h) is given up."
         ),
     ),
 )

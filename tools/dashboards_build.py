@@ -206,8 +206,18 @@ def cqrs() -> Dashboard:
         P("Domain events by kind", [Q(rate("gx_projector_domain_events_total", by="kind"), "{{kind}}")], "ops"),
         P("Checkpoint block", [Q("max (gx_projector_checkpoint_block" + sel() + ")", "block")]),
     )  # fmt: skip
-    return dashboard("gx-cqrs", "GX mesh / CQRS health", "Outbox queue, pickup, submit→commit, failures and DLQ, breaker; projector lag and halts.",
-                     [("Outbox (write path)", outbox), ("Projector (read path)", projector)])  # fmt: skip
+    notifier = (
+        P("Queued messages by channel", [Q("sum by (channel) (gx_notifier_queued_messages" + sel() + ")", "{{channel}}")]),
+        P("Oldest queued message", [Q("max by (channel) (gx_notifier_oldest_queued_age_seconds" + sel() + ")", "{{channel}}")], "s",
+          "A relay or endpoint that is down keeps messages queued; GxNotificationsBacklog fires after 15 min."),
+        P("Sent by channel", [Q(rate("gx_notifier_messages_sent_total", by="channel"), "{{channel}}")], "ops"),
+        P("Retries, failures, skips", [Q(rate("gx_notifier_message_retries_total", by="channel, reason"), "retry {{channel}} {{reason}}"),
+                                       Q(rate("gx_notifier_messages_failed_total", by="channel, reason"), "FAILED {{channel}} {{reason}}"),
+                                       Q(rate("gx_notifier_messages_skipped_total", by="channel, reason"), "skipped {{channel}} {{reason}}")], "ops"),
+        P("Recorded → accepted", [Q(quantile(q, "gx_notifier_delivery_seconds", by="channel"), f"p{int(q * 100)} {{{{channel}}}}") for q in (0.5, 0.95)], "s"),
+    )  # fmt: skip
+    return dashboard("gx-cqrs", "GX mesh / CQRS health", "Outbox queue, pickup, submit→commit, failures and DLQ, breaker; projector lag and halts; notifier queue and deliveries.",
+                     [("Outbox (write path)", outbox), ("Projector (read path)", projector), ("Notifier (mail, webhooks)", notifier)])  # fmt: skip
 
 
 def ledger() -> Dashboard:

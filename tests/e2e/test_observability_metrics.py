@@ -1,7 +1,7 @@
 """Every metric a dashboard or an alert names exists on a running mesh.
 
 The whole mesh runs as real processes (PostgreSQL, Redis, chaincode, devnet, identity, wallet,
-licensing, outbox, projector, Envoy), started by the same code as `gx dev up`. A little traffic
+licensing, outbox, projector, the SMTP sink and the notifier, Envoy), started by the same code as `gx dev up`. A little traffic
 goes through the edge (a login, a bootstrap command that the outbox commits and the projector
 applies, a keyed request licensing refuses); then every process's /metrics and Envoy's
 /stats/prometheus are scraped, and each name read by the generated dashboards
@@ -30,14 +30,14 @@ pytestmark = pytest.mark.e2e
 
 _MESH = (
     "postgres", "redis", "migrations", "chaincode", "devnet",
-    "identity", "wallet", "licensing", "outbox", "projector", "edge",
+    "identity", "wallet", "licensing", "outbox", "projector", "mail", "notifier", "edge",
 )  # fmt: skip
 PASSWORD = "Observability e2e 2026!"
 # Not exported by the mesh: kube-state-metrics' view of the cluster (the projector's exit code
 # after a poison event, see GxProjectorHalted). Only names listed here may be missing.
 CLUSTER_METRICS = frozenset({"kube_pod_container_status_last_terminated_exitcode"})
 # The processes that open a database pool (and must publish gx_db_pool_*).
-WITH_DATABASE = ("identity", "wallet", "licensing", "outbox", "projector")
+WITH_DATABASE = ("identity", "wallet", "licensing", "outbox", "projector", "notifier")
 
 _TYPE = re.compile(r"# TYPE (\S+) (\S+)")
 _SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)")
