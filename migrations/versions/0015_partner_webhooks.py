@@ -119,6 +119,11 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX webhook_events_partner_idx ON licensing.webhook_events (partner_id, created_at)")
+    # An endpoint's delivery log (newest first) and its waiting messages, by destination.
+    op.execute(
+        "CREATE INDEX messages_webhook_destination_idx ON notify.messages (destination, created_at, id)"
+        " WHERE channel = 'webhook'"
+    )
     op.execute(_FUNCTION)
     op.execute("REVOKE ALL ON FUNCTION licensing.record_webhook_event() FROM PUBLIC")
     # Only partner principals' commands, and only on the move into a terminal state.
@@ -145,6 +150,7 @@ def downgrade() -> None:
     op.execute("REVOKE UPDATE (status, last_error, updated_at) ON notify.messages FROM gx_licensing")
     op.execute("DROP TRIGGER IF EXISTS commands_webhook_events ON outbox.commands")
     op.execute("DROP FUNCTION IF EXISTS licensing.record_webhook_event()")
+    op.execute("DROP INDEX IF EXISTS notify.messages_webhook_destination_idx")
     op.execute("DROP TABLE IF EXISTS licensing.webhook_events")
     op.execute("DROP TABLE IF EXISTS licensing.webhook_endpoints")
     op.execute("REVOKE USAGE ON SCHEMA licensing FROM gx_notifier")

@@ -62,3 +62,14 @@ messages = Table(
     # The claim's scan: only rows still to send, oldest due first.
     Index("messages_due_idx", "next_attempt_at", postgresql_where=text("status = 'PENDING'")),
 )
+
+# Webhooks (migration 0015): an endpoint's delivery log is its `webhook` messages, newest first
+# (licensing's ListWebhookDeliveries, keyset on created_at, id), and giving up an endpoint's
+# waiting messages finds them by destination.
+Index(
+    "messages_webhook_destination_idx",
+    messages.c.destination,
+    messages.c.created_at,
+    messages.c.id,
+    postgresql_where=text("channel = 'webhook'"),
+)
