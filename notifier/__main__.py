@@ -49,6 +49,9 @@ async def build(
             backoff_initial=tuning.backoff_initial,
             backoff_max=tuning.backoff_max,
             stats_interval=tuning.stats_interval,
+            retention_seconds=tuning.retention_seconds,
+            purge_interval_seconds=tuning.purge_interval_seconds,
+            purge_batch_size=tuning.purge_batch_size,
         ),
         listen_dsn=db.libpq_dsn(settings.database.url.get_secret_value()),
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifier.transports import Message, Outcome
@@ -125,6 +125,26 @@ class NotifierRepository:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(statement)).all()
         return {row[0]: (int(row[1]), float(row[2])) for row in rows}
+
+    async def purge_finished(self, older_than_seconds: float, batch_size: int) -> int:
+        """Delete up to `batch_size` finished messages (SENT, FAILED, SKIPPED) last changed before
+        `older_than_seconds` ago; PENDING ones are never touched. Returns how many went.
+
+        SKIP LOCKED: several notifiers may purge at once without waiting on each other.
+        """
+        doomed = (
+            select(m.c.id)
+            .where(
+                m.c.status.in_(["SENT", "FAILED", "SKIPPED"]),
+                m.c.updated_at < func.now() - timedelta(seconds=older_than_seconds),
+            )
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(m).where(m.c.id.in_(doomed)))
+        return int(result.rowcount or 0)
 
     async def recipient(self, user_id: uuid.UUID) -> Recipient | None:
         """A user's current address and money-mail preference (identity.users), or None."""

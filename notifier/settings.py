@@ -41,6 +41,12 @@ class NotifierTuning(BaseModel):
     # arrived" or a long-expired reset link helps nobody.
     email_max_age_seconds: float = Field(default=48 * 3600.0, gt=0)
     stats_interval: float = Field(default=5.0, gt=0)
+    # Finished messages (SENT, FAILED, SKIPPED) are deleted this long after they finished: the
+    # dedupe keys must outlive any replay (the projector's money mail looks back 24 h) and partners
+    # read their webhook delivery log from these rows. 0 keeps them forever.
+    retention_seconds: float = Field(default=30 * 24 * 3600.0, ge=0)
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
+    purge_batch_size: int = Field(default=1000, ge=1)
     # Public base URL the templates may link to (verification and reset links).
     public_base_url: str = "http://127.0.0.1:8080"
     smtp: SmtpSettings = SmtpSettings()

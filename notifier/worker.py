@@ -34,6 +34,9 @@ class WorkerSettings:
         backoff_initial: seconds before the first retry (doubling, jittered, up to backoff_max).
         backoff_max: the longest wait between two attempts.
         stats_interval: seconds between queue metric refreshes.
+        retention_seconds: finished messages older than this are deleted (0: never).
+        purge_interval_seconds: seconds between purge rounds.
+        purge_batch_size: the most rows one DELETE removes (short transactions, little bloat).
     """
 
     batch_size: int = 32
@@ -42,6 +45,9 @@ class WorkerSettings:
     backoff_initial: float = 5.0
     backoff_max: float = 3600.0
     stats_interval: float = 5.0
+    retention_seconds: float = 0.0
+    purge_interval_seconds: float = 3600.0
+    purge_batch_size: int = 1000
 
 
 def _reason(detail: str) -> str:
@@ -88,6 +94,8 @@ class NotifierWorker:
             asyncio.create_task(self._listen(), name="notifier-listen"),
             asyncio.create_task(self._refresh_stats(), name="notifier-stats"),
         ]
+        if self._settings.retention_seconds > 0:
+            self._helpers.append(asyncio.create_task(self._purge(), name="notifier-purge"))
         _LOG.info("notifier started: channels %s", ", ".join(sorted(self._transports)))
         while not self._stopping.is_set():
             # Cleared BEFORE claiming: a NOTIFY landing while the claim runs still wakes the wait.
@@ -235,3 +243,24 @@ class NotifierWorker:
             except Exception:
                 _LOG.exception("refreshing notifier metrics failed")
             await asyncio.sleep(self._settings.stats_interval)
+
+    async def purge_once(self) -> int:
+        """One purge round: delete finished messages past retention, batch by batch; returns the count."""
+        total = 0
+        while True:
+            removed = await self._repo.purge_finished(
+                self._settings.retention_seconds, self._settings.purge_batch_size
+            )
+            total += removed
+            if removed < self._settings.purge_batch_size:
+                return total
+
+    async def _purge(self) -> None:
+        while True:
+            try:
+                removed = await self.purge_once()
+                if removed:
+                    _LOG.info("purged %d finished messages", removed, extra={"gx.notify.purged": removed})
+            except Exception:
+                _LOG.exception("purging finished messages failed")
+            await asyncio.sleep(self._settings.purge_interval_seconds)

@@ -23,6 +23,7 @@ from notifier.metrics import NotifierMetrics
 from notifier.repository import NotifierRepository
 from notifier.settings import NotifierSettings, NotifierTuning, SmtpSettings
 from notifier.transports import Message, Outcome
+from notifier.worker import NotifierWorker, WorkerSettings
 from services.common import notify
 from services.common.runtime import run_process
 from services.common.settings import DatabaseSettings
@@ -264,3 +265,49 @@ async def test_a_message_older_than_the_channels_max_age_fails_without_a_send(
         await wait_until(_status_is(engine, message_id, "FAILED"))
     assert (await _row(engine, message_id)).last_error.startswith("EXPIRED")
     assert [m for m in sink.messages() if address in m.to] == []
+
+
+async def test_finished_messages_past_retention_are_purged_and_pending_ones_never(
+    engine: AsyncEngine, notifier_url: str
+) -> None:
+    old_sent = [await _enqueue(engine, to_address=f"p{i}@example.org") for i in range(3)]
+    old_pending, recent_sent = (
+        await _enqueue(engine, to_address="q@example.org"),
+        await _enqueue(engine, to_address="r@example.org"),
+    )
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE notify.messages SET status = 'SENT', updated_at = now() - interval '2 hours' WHERE id = ANY(:ids)"
+            ),
+            {"ids": old_sent},
+        )
+        await conn.execute(
+            text("UPDATE notify.messages SET updated_at = now() - interval '2 hours' WHERE id = :id"),
+            {"id": old_pending},
+        )
+        await conn.execute(
+            text("UPDATE notify.messages SET status = 'SENT' WHERE id = :id"), {"id": recent_sent}
+        )
+    own = create_async_engine(notifier_url)
+    try:
+        worker = NotifierWorker(
+            NotifierRepository(own, lease_seconds=30),
+            {},
+            NotifierMetrics(CollectorRegistry()),
+            WorkerSettings(retention_seconds=3600, purge_batch_size=2),
+            listen_dsn=None,
+        )
+        assert await worker.purge_once() >= 3  # in batches of 2, as the notifier's own user
+    finally:
+        await own.dispose()
+    async with engine.connect() as conn:
+        left = set(
+            (
+                await conn.execute(
+                    text("SELECT id FROM notify.messages WHERE id = ANY(:ids)"),
+                    {"ids": [*old_sent, old_pending, recent_sent]},
+                )
+            ).scalars()
+        )
+    assert left == {old_pending, recent_sent}
