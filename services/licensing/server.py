@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import TokenVerifier
+from services.common.client_address import ClientAddressInterceptor
 from services.common.db import autocommit_reads, check_database, open_database
 from services.common.idempotency import Idempotency
 from services.common.idempotency_purge import IdempotencyPurger
@@ -141,6 +142,8 @@ def create_licensing_server(
         verifier=verifier,
         public=[_EXT_AUTHZ, _ACCESS_LOG],
         redis=redis,
+        # The audit trail's client address (services.common.client_address).
+        extra_interceptors=[ClientAddressInterceptor()],
     )
     server.on_stopping(access_log.close)
     flushers = Flushers(

@@ -19,6 +19,7 @@ from services.common.errors import AlreadyExists
 from services.common.idempotency import Idempotency
 from services.common.service_auth import service_of
 from services.licensing import convert, errors, keys, repository
+from services.licensing.audit_trail import audited
 from services.licensing.lastused import LastUsed
 from services.licensing.roles import IdentityRoles
 
@@ -104,7 +105,8 @@ class LicensingUseCases:
             principal=principal.user_id if principal else None,
             request_id=getattr(request, "request_id", ""),
             request=request,
-            handler=work,
+            # Every licensing write leaves its audit row in its own transaction.
+            handler=audited(scope, request, work),
         )
         return result.response
 
