@@ -49,6 +49,11 @@ NO_REQUEST_ID = {
     "gx.identity.v1.IdentityService.Login": "the answer holds fresh tokens that must not be stored",
     "gx.identity.v1.IdentityService.RefreshToken": "the answer holds fresh tokens that must not be stored",
     "gx.identity.v1.IdentityService.IssuePartnerToken": "the answer holds a fresh token that must not be stored",
+    "gx.identity.v1.IdentityService.ChangePassword": "the answer holds fresh tokens that must not be stored",
+    "gx.identity.v1.IdentityService.ResetPassword": "the single-use token is the request's identity: a repeat is refused",
+    "gx.identity.v1.IdentityService.RequestPasswordReset": (
+        "answers the same for every email without looking it up; repeats are bounded by its rate limits"
+    ),
 }
 
 # Packages whose every mutating RPC is a ledger command (and so answers an Operation), and the
