@@ -16,7 +16,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 from gx.identity.v1 import identity_pb2
 from gx.identity.v1 import identity_service_pb2 as svc
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, any_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from projector import tables as ledger_tables
@@ -64,7 +64,7 @@ def _user_filters(request: svc.ListUsersRequest) -> tuple[list[ColumnElement[boo
         role = convert.role_name(request.role) or ""
         if not role:
             raise _bad("role", "not a role users hold")
-        where.append(users.c.roles.contains([role]))
+        where.append(literal(role) == any_(users.c.roles))
     if request.country_code:
         where.append(users.c.country_code == request.country_code)
     return where, f"users|{prefix}|{state}|{role}|{request.country_code}"

@@ -27,11 +27,12 @@ def _subject_of_token(metadata: tuple[tuple[str, str], ...]) -> str:
 
 
 async def _rows(mesh: Mesh, subject_prefix: str) -> list[Any]:
-    return await mesh.sql(
+    rows: list[Any] = await mesh.sql(
         "SELECT service, action, actor, subject, address, request_id, trace_id, details FROM audit.events"
         " WHERE subject LIKE :s ORDER BY create_time, action",
         s=subject_prefix + "%",
     )
+    return rows
 
 
 async def test_partner_licence_key_and_webhook_changes_are_audited_with_who_and_what(mesh: Mesh) -> None:

@@ -49,11 +49,12 @@ async def _trust(wallet: Wallet, user_id: str, score: int) -> None:
 
 
 async def _audit(wallet: Wallet, subject: str) -> list[Any]:
-    return await wallet.sql(
+    rows: list[Any] = await wallet.sql(
         "SELECT service, action, actor, subject, address, request_id, trace_id, details FROM audit.events"
         " WHERE subject = :s ORDER BY create_time",
         s=subject,
     )
+    return rows
 
 
 # -- trust score -----------------------------------------------------------------------------------
