@@ -63,7 +63,7 @@ def _status_name(value: int) -> str | None:
     return str(operation_pb2.OperationState.Name(value)).removeprefix("OPERATION_STATE_")
 
 
-class OutboxAdminServicer(outbox_service_pb2_grpc.OutboxAdminServiceServicer):  # type: ignore[misc]
+class OutboxAdminServicer(outbox_service_pb2_grpc.OutboxAdminServiceServicer):
     """Thin adapter; access (admins only) and validation come from the protos via the runtime's interceptors."""
 
     def __init__(self, admin: OutboxAdmin, operation_of: object = None) -> None:

@@ -27,7 +27,7 @@ _AGGREGATE_PREFIX: Final = "ORDERING_AGGREGATE_"
 
 
 @functools.cache
-def _values() -> Mapping[str, int]:
+def _values() -> Mapping[str, command_pb2.CommandType]:
     return by_short_name(command_pb2.CommandType)
 
 
@@ -52,7 +52,7 @@ def short_name(command_type: int | str) -> str:
     return name
 
 
-def value(command_type: int | str) -> int:
+def value(command_type: int | str) -> command_pb2.CommandType:
     """The `gx.type.v1.CommandType` number of a short or full name (or of a number).
 
     Raises:
@@ -61,12 +61,12 @@ def value(command_type: int | str) -> int:
     return _values()[short_name(command_type)]
 
 
-def value_or_unspecified(command_type: str) -> int:
+def value_or_unspecified(command_type: str) -> command_pb2.CommandType:
     """Like `value`, but 0 (UNSPECIFIED) for a name this release does not know (a newer writer's)."""
     try:
         return value(command_type)
     except ValueError:
-        return 0
+        return command_pb2.COMMAND_TYPE_UNSPECIFIED
 
 
 @dataclass(frozen=True)

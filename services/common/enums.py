@@ -7,20 +7,25 @@ known here without an edit).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 
 class _Enum(Protocol):
     def items(self) -> list[tuple[str, int]]: ...
 
 
-def by_short_name(enum: _Enum) -> dict[str, int]:
+# A generated enum class (an `int` subclass whose metaclass lists the values); the mapping's
+# values keep its type, so `User(state=STATES["ACTIVE"])` type-checks without casts at the call.
+E = TypeVar("E", bound=int)
+
+
+def by_short_name(enum: type[E]) -> dict[str, E]:
     """Every value but the zero one, keyed by its name without the enum's prefix.
 
     The prefix is what buf's STANDARD lint requires on every value: the zero value's name
     without `UNSPECIFIED` (`PARTNER_STATE_` for `PARTNER_STATE_UNSPECIFIED`).
     """
-    values = enum.items()
+    values = cast(_Enum, enum).items()
     zero = next(name for name, number in values if number == 0)
     prefix = zero.removesuffix("UNSPECIFIED")
-    return {name.removeprefix(prefix): number for name, number in values if number != 0}
+    return {name.removeprefix(prefix): cast(E, number) for name, number in values if number != 0}

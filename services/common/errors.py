@@ -140,7 +140,7 @@ class DeadlineExceeded(GxError):
 
 def _pack(message: object) -> any_pb2.Any:
     detail = any_pb2.Any()
-    detail.Pack(message)  # type: ignore[arg-type]
+    detail.Pack(message)
     return detail
 
 

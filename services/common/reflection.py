@@ -40,7 +40,7 @@ def mesh_service_names() -> list[str]:
     return sorted(names)
 
 
-class _ReflectionServicer(aio.ReflectionServicer):
+class _ReflectionServicer(aio.ReflectionServicer):  # type: ignore[misc]
     """grpcio-reflection's servicer, able to find the file of a method too.
 
     `grpcurl describe Service.Method` asks for the file containing the method's name; the upb

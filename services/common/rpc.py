@@ -89,7 +89,7 @@ async def _call_stream(
             yield item
 
 
-class BehaviorInterceptor(grpc.aio.ServerInterceptor):
+class BehaviorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Base for interceptors that run around the handler's behavior.
 
     grpc.aio's `intercept_service` only sees the method name; code that must see the

@@ -183,7 +183,7 @@ def _is_set(message: Message, fp: _FieldPlan) -> bool:
     if fp.repeated:
         return len(getattr(message, fp.name)) > 0
     if fp.is_message or fp.has_presence:
-        return message.HasField(fp.name)
+        return bool(message.HasField(fp.name))
     value = getattr(message, fp.name)
     return bool(value)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from gx.identity.v1 import identity_pb2
@@ -15,7 +16,7 @@ from services.identity import models
 # Every role a user may hold, by its claim spelling. SERVICE is not one: it belongs to services'
 # own tokens, and identity never stores or grants it.
 _ROLE_BY_NAME = {name: role for name, role in by_short_name(access_pb2.Role).items() if role != access_pb2.ROLE_SERVICE}
-_NAME_BY_ROLE = {v: k for k, v in _ROLE_BY_NAME.items()}
+_NAME_BY_ROLE: dict[int, str] = {v: k for k, v in _ROLE_BY_NAME.items()}
 
 
 def role_name(role: int) -> str | None:
@@ -23,7 +24,7 @@ def role_name(role: int) -> str | None:
     return _NAME_BY_ROLE.get(role)
 
 
-def role_values(names: Iterable[str]) -> list[int]:
+def role_values(names: Iterable[str]) -> list[access_pb2.Role]:
     """gx.type.v1.Role values for short names, in enum order."""
     return sorted(_ROLE_BY_NAME[n] for n in set(names) if n in _ROLE_BY_NAME)
 
@@ -37,11 +38,11 @@ def timestamp(when: datetime | None) -> Timestamp | None:
     return ts
 
 
-def user_state(user: models.User) -> int:
+def user_state(user: models.User) -> identity_pb2.UserState:
     """The API state of a user: FROZEN overrides the lifecycle state while frozen."""
     if user.frozen:
-        return int(identity_pb2.USER_STATE_FROZEN)
-    return int(identity_pb2.UserState.Value("USER_STATE_" + user.state))
+        return identity_pb2.USER_STATE_FROZEN
+    return cast(identity_pb2.UserState, identity_pb2.UserState.Value("USER_STATE_" + user.state))
 
 
 def user_message(user: models.User) -> identity_pb2.User:

@@ -99,7 +99,7 @@ class LockoutPolicy:
         (the same rule as the Redis script, for documentation and tests)."""
         if attempts < self.account_limit:
             return 0.0
-        return min(self.delay_max_seconds, self.delay_base_seconds * 2 ** min(attempts - self.account_limit, 40))
+        return float(min(self.delay_max_seconds, self.delay_base_seconds * 2 ** min(attempts - self.account_limit, 40)))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def _text(value: bytes | str) -> str:
 
 async def drain_hash(redis: Redis, key: str) -> dict[str, str]:
     """Every field of a Redis hash, removed from Redis in the same step."""
-    raw = await redis.eval(_DRAIN, 1, key)  # type: ignore[misc]
+    raw = await redis.eval(_DRAIN, 1, key)
     pairs = iter(raw or [])
     return {_text(k): _text(v) for k, v in zip(pairs, pairs, strict=True)}
 

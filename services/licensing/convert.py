@@ -28,14 +28,14 @@ def timestamp(when: datetime | None) -> Timestamp | None:
     return ts
 
 
-def license_state(row: Any, now: datetime) -> int:
+def license_state(row: Any, now: datetime) -> pb.LicenseState:
     """SUSPENDED as set; otherwise EXPIRED from `expire_time` on, so no job has to expire licences."""
     if row.state == "SUSPENDED":
         return pb.LICENSE_STATE_SUSPENDED
     return pb.LICENSE_STATE_EXPIRED if row.expire_at <= now else pb.LICENSE_STATE_ACTIVE
 
 
-def key_state(row: Any, now: datetime) -> int:
+def key_state(row: Any, now: datetime) -> pb.ApiKeyState:
     """REVOKED as set, or a ROTATING key once its grace period has ended."""
     if row.state == "REVOKED" or (row.state == "ROTATING" and row.expire_at is not None and row.expire_at <= now):
         return pb.API_KEY_STATE_REVOKED

@@ -49,7 +49,7 @@ class LastUsed:
         minute = _minute(when)
         if self._memo.get(key_id, -1) >= minute:
             return
-        await self._redis.eval(_TOUCH, 1, HASH_KEY, key_id, str(minute))  # type: ignore[misc]
+        await self._redis.eval(_TOUCH, 1, HASH_KEY, key_id, str(minute))
         self._memo[key_id] = minute
         if len(self._memo) > 100_000:
             self._memo.clear()
@@ -73,7 +73,7 @@ class LastUsed:
     async def restore(self, used: dict[uuid.UUID, datetime]) -> None:
         """Put times back after a failed flush (max-merged with newer touches)."""
         for key_id, when in used.items():
-            await self._redis.eval(_TOUCH, 1, HASH_KEY, str(key_id), str(_minute(when)))  # type: ignore[misc]
+            await self._redis.eval(_TOUCH, 1, HASH_KEY, str(key_id), str(_minute(when)))
 
 
 class LastUsedFlusher:

@@ -83,7 +83,7 @@ class UsageFlusher:
             _log.warning("usage flush failed, kept for the next round: %s", exc)
             with contextlib.suppress(RedisError):
                 for field, count in pending.items():
-                    await self._redis.hincrby(USAGE_KEY, field, int(count))  # type: ignore[misc]
+                    await self._redis.hincrby(USAGE_KEY, field, int(count))
             return 0
         return len(rows)
 

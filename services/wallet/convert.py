@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from gx.wallet.v1 import wallet_pb2
@@ -45,12 +45,12 @@ def wallet(account: Account) -> wallet_pb2.Wallet:
     return out
 
 
-def transaction_type(name: str) -> int:
+def transaction_type(name: str) -> wallet_pb2.TransactionType:
     """The enum number of a read-model type name; unknown names are UNSPECIFIED."""
     try:
-        return int(wallet_pb2.TransactionType.Value(_TYPE_PREFIX + name))
+        return cast(wallet_pb2.TransactionType, wallet_pb2.TransactionType.Value(_TYPE_PREFIX + name))
     except ValueError:
-        return int(wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED)
+        return wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED
 
 
 def type_name(value: int) -> str:

@@ -278,7 +278,7 @@ class OrganizationUseCases:
         )
 
     async def _propose(
-        self, rpc: str, principal: Principal, request: Any, kind: int
+        self, rpc: str, principal: Principal, request: Any, kind: res.OrganizationType
     ) -> operation_pb2.Operation:
         stakeholders = [s.lower() for s in request.stakeholder_user_ids]
         violations = [
