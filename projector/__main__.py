@@ -66,6 +66,7 @@ async def build(settings: ProjectorSettings, runtime: Runtime) -> Projection:
         metrics,
         standby_retry=settings.projector.standby_retry_seconds,
         control_interval=settings.projector.control_interval_seconds,
+        batch_max=settings.projector.batch_max_transactions,
     )
 
     async def not_halted() -> bool:

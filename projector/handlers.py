@@ -6,12 +6,12 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from gx.ledger.v1 import events_pb2, resources_pb2
-from sqlalchemy import Table, text, update
+from sqlalchemy import Executable, Table, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,12 +45,28 @@ class TxContext:
     time: datetime | None
     request_id: str
     command_type: str
+    # In a batch (projector/batch.py) the hand-written statements are queued on the connection's
+    # pipeline instead of awaited one by one; None executes each at once, as `apply_event` does.
+    writer: StatementWriter | None = None
 
     async def run(self, sql: str, **params: Any) -> None:
         """Execute one statement with the common parameters (`:tx`, `:block`, `:time`) available."""
-        await self.conn.execute(
-            text(sql), {"tx": self.tx_id, "block": self.block_number, "time": self.time, **params}
-        )
+        values = {"tx": self.tx_id, "block": self.block_number, "time": self.time, **params}
+        if self.writer is not None:
+            await self.writer.run(sql, values)
+        else:
+            await self.conn.execute(text(sql), values)
+
+    async def execute(self, statement: Executable) -> None:
+        """Execute one Core statement that returns nothing (also inside a batch's pipeline)."""
+        await self.conn.execute(statement)
+
+
+class StatementWriter(Protocol):
+    """Where a batch sends the hand-written statements (`projector.batch.PipelineWriter`)."""
+
+    async def run(self, sql: str, params: dict[str, Any]) -> None:
+        """Queue one statement (SQLAlchemy `:name` parameters) in order; its errors surface later."""
 
 
 Handler = Callable[[TxContext, int, Any], Awaitable[None]]
@@ -185,12 +201,12 @@ async def _upsert_account(ctx: TxContext, account: Any, user_id: str | None = No
 
 async def _touch_system(ctx: TxContext, **values: Any) -> None:
     """Set columns of the one system_status row (created on first use), stamped with this transaction."""
-    await ctx.conn.execute(
+    await ctx.execute(
         insert(system_status)
         .values(id=1, block_number=ctx.block_number, update_time=ctx.time)
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    await ctx.conn.execute(
+    await ctx.execute(
         update(system_status)
         .where(system_status.c.id == 1)
         .values(**values, block_number=ctx.block_number, update_time=ctx.time)
@@ -201,7 +217,7 @@ async def _update(ctx: TxContext, table: Table, key: str, **values: Any) -> None
     """Set columns of the row of `table` whose (one-column) primary key is `key`, stamped with
     this transaction's block and time. A row the read model lacks is left alone, as by UPDATE."""
     (pk,) = table.primary_key.columns
-    await ctx.conn.execute(
+    await ctx.execute(
         update(table).where(pk == key).values(**values, block_number=ctx.block_number, update_time=ctx.time)
     )
 
@@ -209,7 +225,7 @@ async def _update(ctx: TxContext, table: Table, key: str, **values: Any) -> None
 async def _insert_new(ctx: TxContext, table: Table, **values: Any) -> None:
     """Insert a row unless its primary key exists: a replayed creation changes nothing."""
     index = [column.name for column in table.primary_key.columns]
-    await ctx.conn.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=index))
+    await ctx.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=index))
 
 
 # -- system -------------------------------------------------------------------------------------

@@ -43,6 +43,12 @@ class ProjectorMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
             registry=registry,
         )
+        self.batch_size = Histogram(
+            "gx_projector_batch_transactions",
+            "Transactions applied per database transaction (a replay's batches are large, a live block's small).",
+            buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
+            registry=registry,
+        )
         self.event_delay = Histogram(
             "gx_projector_event_delay_seconds",
             "Time from the transaction's timestamp to its projection.",

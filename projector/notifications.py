@@ -63,6 +63,11 @@ def credits_of(message: Any) -> Iterator[Credit]:
             yield Credit("money_loan_disbursed", e.borrower_id, e.amount_qirat, {"loan_id": e.loan_id})
 
 
+def dedupe_key(tx_id: str, user_id: uuid.UUID) -> str:
+    """The one message a transaction can record for one user (`projector.batch` checks it in bulk)."""
+    return f"money:{tx_id}:{user_id}"
+
+
 async def record_money_notifications(
     conn: AsyncConnection, tx_id: str, when: datetime | None, message: Any, now: datetime | None = None
 ) -> int:
@@ -98,7 +103,7 @@ async def record_money_notifications(
             user_id = uuid.UUID(row.user_id)
         except ValueError:
             continue
-        key = f"money:{tx_id}:{user_id}"
+        key = dedupe_key(tx_id, user_id)
         if key in seen:
             continue
         seen.add(key)

@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from projector import lock, notifications, store
+from projector import batch, lock, notifications, store
 from projector.decode import PoisonEventError, command_type_name, decode, event_time
 from projector.handlers import HANDLERS, TxContext
 from projector.metrics import ProjectorMetrics
@@ -38,6 +38,9 @@ _CONNECTION_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, Connection
 # `stream_factory(checkpoint)` opens a chaincode event stream from that checkpoint (see
 # fabric_client Network.chaincode_events): start at block 0 without one, else after it.
 StreamFactory = Callable[[store.Checkpoint], Any]
+
+# What the stream reader queues after the last event.
+_END = object()
 
 
 async def apply_event(
@@ -104,6 +107,53 @@ async def apply_event(
     return applied
 
 
+class Poisoned(Exception):
+    """`apply_events` stopped at a poison event; the events before it are applied.
+
+    Attributes:
+        event: the stream event that cannot be applied.
+        error: why.
+    """
+
+    def __init__(self, event: batch.ChaincodeEvent, error: PoisonEventError) -> None:
+        super().__init__(str(error))
+        self.event = event
+        self.error = error
+
+
+async def apply_events(
+    conn: AsyncConnection,
+    name: str,
+    generation: int,
+    events: Sequence[batch.ChaincodeEvent],
+    metrics: ProjectorMetrics | None = None,
+) -> None:
+    """Apply consecutive stream events: as one batch (projector/batch.py), else one by one.
+
+    The batch is one transaction with the checkpoint; when it fails (nothing of it written),
+    the same events are applied with `apply_event`, each in its own transaction, which
+    attributes a poison event to its transaction and keeps everything before it, as always.
+
+    Raises:
+        RestartStream: a rebuild reset the checkpoint since this stream was opened.
+        Poisoned: an event cannot be applied (those before it are).
+    """
+    if len(events) > 1:
+        try:
+            if not await batch.apply_batch(conn, name, generation, events, metrics):
+                raise RestartStream()
+            return
+        except batch.BatchFailed as failure:
+            _LOG.warning("a batch of %d transactions failed (%s); applying them one by one", len(events), failure)
+    for event in events:
+        try:
+            await apply_event(
+                conn, name, generation, event.block_number, event.tx_id, event.event_name, event.payload, metrics
+            )
+        except PoisonEventError as error:
+            raise Poisoned(event, error) from error
+
+
 async def _apply_events(
     conn: AsyncConnection, tx_id: str, block_number: int, when: Any, message: Any, metrics: ProjectorMetrics | None
 ) -> None:
@@ -137,6 +187,7 @@ class Projector:
         *,
         standby_retry: float = 1.0,
         control_interval: float = 1.0,
+        batch_max: int = 500,
     ) -> None:
         self._engine = engine
         self._name = name
@@ -145,6 +196,7 @@ class Projector:
         self._metrics = metrics
         self._standby_retry = standby_retry
         self._control_interval = control_interval
+        self._batch_max = batch_max
         self._stopping = asyncio.Event()
         self._stream: Any = None
         self.active = False
@@ -225,28 +277,62 @@ class Projector:
     async def _consume(self, conn: AsyncConnection, checkpoint: store.Checkpoint) -> None:
         if self._stream is None:
             return
-        async for event in self._stream:
-            if self._stopping.is_set():
-                break
-            started = time.perf_counter()
-            try:
-                await apply_event(
-                    conn,
-                    self._name,
-                    checkpoint.generation,
-                    event.block_number,
-                    event.tx_id,
-                    event.event_name,
-                    event.payload,
-                    self._metrics,
-                )
-            except RestartStream:
-                _LOG.info("checkpoint of %s was reset (rebuild); restarting the stream", self._name)
-                return
-            except PoisonEventError as error:
-                await self._halt(conn, event, error)
-            self._metrics.apply_seconds.observe(time.perf_counter() - started)
-            self._metrics.checkpoint_block.set(event.block_number)
+        # A reader task keeps the stream flowing while a batch is written; each batch takes what
+        # has arrived (at most batch_max), so a replay goes in large batches and a live chain in
+        # whatever one block brought, without waiting for more.
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * self._batch_max)
+        reader = asyncio.create_task(self._read(self._stream, queue))
+        try:
+            while not self._stopping.is_set():
+                events = await self._next_batch(queue)
+                if not events:
+                    return
+                started = time.perf_counter()
+                try:
+                    await apply_events(conn, self._name, checkpoint.generation, events, self._metrics)
+                except RestartStream:
+                    _LOG.info("checkpoint of %s was reset (rebuild); restarting the stream", self._name)
+                    return
+                except Poisoned as poisoned:
+                    await self._halt(conn, poisoned.event, poisoned.error)
+                # The histogram stays per transaction: a batch's time is shared by its transactions.
+                share = (time.perf_counter() - started) / len(events)
+                for _ in events:
+                    self._metrics.apply_seconds.observe(share)
+                self._metrics.batch_size.observe(len(events))
+                self._metrics.checkpoint_block.set(events[-1].block_number)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read(self, stream: Any, queue: asyncio.Queue[Any]) -> None:
+        """Move stream events to `queue`; then `_END`, or the exception that ended the stream."""
+        try:
+            async for event in stream:
+                await queue.put(event)
+        except Exception as error:
+            await queue.put(error)
+            return
+        await queue.put(_END)
+
+    async def _next_batch(self, queue: asyncio.Queue[Any]) -> list[Any]:
+        """Wait for one event, then take what else is queued (up to batch_max); [] at the end."""
+        events: list[Any] = []
+        item = await queue.get()
+        while True:
+            if item is _END:
+                queue.put_nowait(_END)  # seen again by the next call, after this batch
+                return events
+            if isinstance(item, Exception):
+                if events:
+                    queue.put_nowait(item)  # raised after this batch is applied
+                    return events
+                raise item
+            events.append(item)
+            if len(events) >= self._batch_max or queue.empty():
+                return events
+            item = queue.get_nowait()
 
     async def _watch_generation(self, generation: int) -> None:
         # A quiet chain sends no events, so a rebuild request would otherwise wait for the

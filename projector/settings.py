@@ -17,6 +17,10 @@ class ProjectorTuning(BaseModel):
     standby_retry_seconds: float = Field(default=1.0, gt=0)
     # How often the active projector checks for a rebuild request and refreshes lag metrics.
     control_interval_seconds: float = Field(default=1.0, gt=0)
+    # The most transactions applied in one database transaction (projector/batch.py). A batch
+    # takes only what the stream has delivered, so this bounds a replay's transactions, not a
+    # live chain's latency; 1 applies every transaction on its own.
+    batch_max_transactions: int = Field(default=500, ge=1)
 
 
 class ProjectorDatabaseSettings(DatabaseSettings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -143,3 +144,59 @@ async def command_traceparent(conn: AsyncConnection, tx_id: str) -> str | None:
             text("SELECT traceparent FROM outbox.commands WHERE tx_id = :tx LIMIT 1"), {"tx": tx_id}
         )
     ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class Projected:
+    """One transaction of a batch for `mark_projected_many` (the columns of `ledger.projected_txs`)."""
+
+    tx_id: str
+    block_number: int
+    event_count: int
+    request_id: str | None
+    command_type: str | None
+    tx_time: datetime | None
+
+
+# One statement for a whole batch: the arrays become rows (unnest), a tx id already there is a
+# replay (nothing returned for it), so the batch learns which transactions to apply in one trip.
+_MARK_MANY = (
+    "INSERT INTO ledger.projected_txs (tx_id, block_number, event_count, request_id, command_type, tx_time)"
+    " SELECT t.tx_id, t.block_number, t.event_count, t.request_id, t.command_type, t.tx_time"
+    " FROM unnest(CAST(:tx_ids AS text[]), CAST(:blocks AS bigint[]), CAST(:counts AS integer[]),"
+    "  CAST(:request_ids AS text[]), CAST(:command_types AS text[]), CAST(:times AS timestamptz[]))"
+    "  AS t(tx_id, block_number, event_count, request_id, command_type, tx_time)"
+    " ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id"
+)
+
+
+async def mark_projected_many(conn: AsyncConnection, rows: list[Projected]) -> set[str]:
+    """`mark_projected` for distinct transactions at once; returns the tx ids applied now (not before)."""
+    if not rows:
+        return set()
+    result = await conn.execute(
+        text(_MARK_MANY),
+        {
+            "tx_ids": [r.tx_id for r in rows],
+            "blocks": [r.block_number for r in rows],
+            "counts": [r.event_count for r in rows],
+            "request_ids": [r.request_id for r in rows],
+            "command_types": [r.command_type for r in rows],
+            "times": [r.tx_time for r in rows],
+        },
+    )
+    return {row.tx_id for row in result}
+
+
+async def command_traceparents(conn: AsyncConnection, tx_ids: list[str]) -> dict[str, str]:
+    """`command_traceparent` for many transactions in one probe of commands_tx_id_idx (those that have one)."""
+    if not tx_ids:
+        return {}
+    rows = await conn.execute(
+        text(
+            "SELECT tx_id, traceparent FROM outbox.commands"
+            " WHERE tx_id = ANY(CAST(:txs AS text[])) AND traceparent IS NOT NULL"
+        ),
+        {"txs": tx_ids},
+    )
+    return {row.tx_id: row.traceparent for row in rows}
