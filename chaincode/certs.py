@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 
 from chaincode.errors import PermissionDenied
@@ -92,8 +93,15 @@ def submitter_role(creator: object, role_msps: frozenset[str] | None = None) -> 
     id_bytes = creator.get("idBytes")
     if not id_bytes:
         return ""
+    return _certificate_role(bytes(id_bytes))
+
+
+# The backend submits with a handful of identities, so the same certificate arrives with nearly
+# every transaction: walk its DER once. The role is a pure function of the bytes.
+@functools.lru_cache(maxsize=64)
+def _certificate_role(cert: bytes) -> str:
     try:
-        return certificate_attributes(bytes(id_bytes)).get(ROLE_ATTRIBUTE, "")
+        return certificate_attributes(cert).get(ROLE_ATTRIBUTE, "")
     except ValueError:
         return ""
 

@@ -64,7 +64,7 @@ async def transfer(
     if fee:
         # The same in-memory account takes both debits; any later re-read in this transaction goes
         # through the write cache, where Fabric itself would return the pre-transaction balance.
-        fund = await ledger.require_account(tx, rules.OPERATIONS_FUND)
+        fund = ledger.accrual_account(rules.OPERATIONS_FUND)
         await ledger.move(tx, source, fund, fee)
     completed = ev.TransferCompleted(
         transfer_id=transfer_id,

@@ -5,11 +5,16 @@ value even after this transaction's own ``PutState``. Rules that touch one key t
 by an account that also receives, a pool that is both source and counterparty) would silently
 lose an update. Every read therefore goes through this cache first, and writes reach the peer
 once per key, in first-write order, when the transaction ends.
+
+Proto JSON is the chaincode's main CPU cost (json_format is pure Python), so each key is decoded
+at most once per transaction and a message written is encoded once, when the transaction flushes:
+a transfer stores its sender up to three times (fold, amount, fee) but encodes it once.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections import OrderedDict
+from typing import Any, TypeVar, cast
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -19,6 +24,33 @@ from chaincode import codec
 
 M = TypeVar("M", bound=Message)
 _DELETED = None
+
+
+# Values decoded in earlier transactions, by (message class, bytes): the system state and the
+# parameters are the same bytes in nearly every transaction, so they are decoded once per change
+# rather than once per transaction. Decoding is a pure function of the bytes, so this cannot
+# change an outcome; entries are never handed out (only copies), and the size is bounded.
+_DECODED_VALUES: OrderedDict[tuple[type[Message], bytes], Message] = OrderedDict()
+_DECODED_VALUES_MAX = 512
+
+
+def _decode(raw: bytes, cls: type[M]) -> M:
+    cache_key = (cls, raw)
+    found = _DECODED_VALUES.get(cache_key)
+    if found is not None:
+        _DECODED_VALUES.move_to_end(cache_key)
+        return _copy(cast(M, found))
+    decoded = codec.parse(raw, cls)
+    _DECODED_VALUES[cache_key] = _copy(decoded)
+    if len(_DECODED_VALUES) > _DECODED_VALUES_MAX:
+        _DECODED_VALUES.popitem(last=False)
+    return decoded
+
+
+def _copy(message: M) -> M:
+    out: M = type(message)()
+    out.CopyFrom(message)
+    return out
 
 
 class Tx:
@@ -40,15 +72,25 @@ class Tx:
         self.role = role
         self.events: list[events_pb2.LedgerEvent] = []
         self._reads: dict[str, bytes | None] = {}
-        self._writes: dict[str, bytes | None] = {}
+        # A written value: bytes, a message still to encode (put_msg), or _DELETED.
+        self._writes: dict[str, bytes | Message | None] = {}
+        # Each key's current value as a message, so it is decoded once; a write replaces or drops it.
+        self._decoded: dict[str, Message] = {}
         self._seq = 0
         # Accounts whose pending credits this transaction folded (chaincode.ledger.fold).
         self.folded: set[str] = set()
 
+    def _written_bytes(self, key: str) -> bytes | None:
+        value = self._writes[key]
+        if isinstance(value, Message):
+            value = codec.to_json(value).encode("utf-8")
+            self._writes[key] = value  # the message stays in _decoded
+        return value
+
     async def get(self, key: str) -> bytes | None:
         """Return the value of *key* as this transaction sees it (None if absent)."""
         if key in self._writes:
-            return self._writes[key]
+            return self._written_bytes(key)
         if key in self._reads:
             return self._reads[key]
         raw = await self.stub.get_state(key)
@@ -63,19 +105,30 @@ class Tx:
     def put(self, key: str, value: bytes | str) -> None:
         """Set *key*; the peer sees it when the transaction flushes."""
         self._writes[key] = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+        self._decoded.pop(key, None)
 
     def delete(self, key: str) -> None:
         """Delete *key*; the peer sees it when the transaction flushes."""
         self._writes[key] = _DELETED
+        self._decoded.pop(key, None)
 
     async def get_msg(self, key: str, cls: type[M]) -> M | None:
-        """Return the proto stored at *key*, or None."""
-        raw = await self.get(key)
-        return None if raw is None else codec.parse(raw, cls)
+        """Return the proto stored at *key*, or None: a new message each call (callers change
+        what they get), decoded from JSON at most once per key."""
+        decoded = self._decoded.get(key)
+        if not isinstance(decoded, cls):
+            raw = await self.get(key)
+            if raw is None:
+                return None
+            decoded = _decode(raw, cls)
+            self._decoded[key] = decoded
+        return _copy(decoded)
 
     def put_msg(self, key: str, message: Message) -> None:
-        """Store *message* at *key* as proto JSON."""
-        self.put(key, codec.to_json(message))
+        """Store (a copy of) *message* at *key* as proto JSON, encoded when the transaction flushes."""
+        stored = _copy(message)
+        self._writes[key] = stored
+        self._decoded[key] = stored
 
     async def range(self, start: str, end: str, limit: int = 0) -> list[tuple[str, bytes]]:
         """Return (key, value) for start <= key < end in key order, merged with this tx's writes.
@@ -91,8 +144,10 @@ class Tx:
             found[kv.key] = bytes(kv.value)
             if limit and len(found) > limit + len(self._writes):
                 break
-        for key, value in self._writes.items():
-            if start.encode() <= key.encode() < end.encode():
+        low, high = start.encode(), end.encode()
+        for key in list(self._writes):
+            if low <= key.encode() < high:
+                value = self._written_bytes(key)
                 if value is _DELETED:
                     found.pop(key, None)
                 else:
@@ -103,8 +158,9 @@ class Tx:
         return [(k, found[k]) for k in keys]
 
     async def flush(self) -> None:
-        """Send the buffered writes to the peer, once per key."""
-        for key, value in self._writes.items():
+        """Send the buffered writes to the peer, once per key, in first-write order."""
+        for key in list(self._writes):
+            value = self._written_bytes(key)
             if value is _DELETED:
                 await self.stub.delete_state(key)
             else:
