@@ -45,7 +45,7 @@ _SECONDS_PER_DAY: Final = 86_400
 
 _ARCHIVED_COLUMNS = (
     "id, tenant, command_type, payload, request_id, principal_id, status, attempts, tx_id, block_number,"
-    " validation_code, error_code, error_message, result_json, traceparent, created_at, updated_at"
+    " validation_code, error_code, error_message, result_json, traceparent, created_at, updated_at, partner_id"
 )
 
 # Oldest finish first, through the partial commands_finished_idx. SKIP LOCKED: a command an

@@ -9,7 +9,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
 import grpc
@@ -76,12 +76,17 @@ class Principal:
         roles: `gx.type.v1.Role` numbers the token grants.
         token_id: The token's `jti`.
         claims: Every verified claim, for rare needs (e.g. `exp`).
+        partner_id: The partner whose API key the request came with, for attribution only (the
+            outbox records it, webhooks fire for it), never for access: the principal itself when
+            it is a partner principal (the key alone), else the partner the edge proved with
+            `x-gx-partner-token` (a key with a user's bearer token); None without a key.
     """
 
     user_id: str
     roles: frozenset[int]
     token_id: str
     claims: Mapping[str, Any]
+    partner_id: str | None = None
 
     def has_any(self, *roles: int) -> bool:
         """Whether the caller holds at least one of `roles`."""
@@ -342,7 +347,9 @@ class TokenVerifier:
         # ROLE_SERVICE comes only from a service token (services.common.service_auth): a user
         # token claiming it is not honoured, whoever signed it.
         granted = frozenset(_ROLE_BY_NAME[r] for r in roles if r in _ROLE_BY_NAME) - {ROLE_SERVICE}
-        return Principal(user_id=sub, roles=granted, token_id=jti, claims=claims)
+        principal = Principal(user_id=sub, roles=granted, token_id=jti, claims=claims)
+        # A partner principal acts for itself: its own requests are attributed to it.
+        return replace(principal, partner_id=partner_of(principal))
 
 
 def bearer_token(value: str | None) -> str | None:

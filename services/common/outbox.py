@@ -57,9 +57,10 @@ _REQUEST_ID_NAMESPACE: Final = uuid.UUID("3f1d1f8e-6a53-4b53-9f7a-2f0c7c1e6d10")
 _INSERT = """
     WITH inserted AS (
         INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id,
-                                     order_keys, exclusive_keys, depends_on, traceparent)
+                                     order_keys, exclusive_keys, depends_on, traceparent, partner_id)
         SELECT %(id)s, %(tenant)s, %(command_type)s, CAST(%(payload)s AS jsonb), %(request_id)s, %(principal_id)s,
-               CAST(%(order_keys)s AS text[]), CAST(%(exclusive_keys)s AS text[]), %(depends_on)s, %(traceparent)s
+               CAST(%(order_keys)s AS text[]), CAST(%(exclusive_keys)s AS text[]), %(depends_on)s, %(traceparent)s,
+               CAST(%(partner_id)s AS uuid)
          WHERE NOT EXISTS (SELECT 1 FROM outbox.archived_commands a
                             WHERE a.tenant = %(tenant)s AND a.request_id = %(request_id)s)
         ON CONFLICT (tenant, request_id) DO NOTHING
@@ -252,7 +253,8 @@ async def record_command(
             command fails PREREQUISITE_FAILED instead of being submitted.
 
     The current request's W3C `traceparent` (services.common.logging.trace_var) is stored with
-    the command, in the same statement.
+    the command, in the same statement, and so is the partner whose API key the request came
+    with (`Principal.partner_id`), for whom migration 0018's trigger records webhook events.
 
     The command's ordering keys are derived from the payload (`services.common.ordering`) and
     stored with it: the outbox runs it only after every earlier unfinished command it conflicts
@@ -267,8 +269,8 @@ async def record_command(
     commands.check_declared(command_types.value(name))
     rid, payload = _reconcile_request_id(payload, request_id)
     body = payload_json(payload)
+    principal = current_principal()
     if principal_id is None:
-        principal = current_principal()
         principal_id = principal.user_id if principal else None
     command_id = uuid.uuid4()
     keys = ordering.keys_of(payload)
@@ -285,6 +287,8 @@ async def record_command(
         "depends_on": depends_on,
         # The recording request's trace, so the worker and the projector log under it later.
         "traceparent": current_traceparent(),
+        # The partner whose API key the request came with (its webhooks report the outcome).
+        "partner_id": principal.partner_id if principal else None,
         # What the command creates, if anything: its operation id becomes that resource's public id.
         "kind": command_types.creates(name),
     }

@@ -80,6 +80,8 @@ commands = Table(
     Column("exclusive_keys", ARRAY(Text), nullable=False, server_default=_EMPTY_KEYS),
     Column("depends_on", UUID(as_uuid=True), ForeignKey("outbox.commands.id")),
     Column("traceparent", Text),
+    # The partner whose API key the command came with (migration 0018); NULL without a key.
+    Column("partner_id", UUID(as_uuid=True)),
     UniqueConstraint("tenant", "request_id", name="commands_tenant_request_id_key"),
     CheckConstraint("attempts >= 0", name="commands_attempts_check"),
     CheckConstraint(
@@ -157,6 +159,7 @@ archived_commands = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("archived_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
+    Column("partner_id", UUID(as_uuid=True)),
     # A request id stays taken after its command is archived (record_command checks here too).
     UniqueConstraint("tenant", "request_id", name="archived_commands_tenant_request_id_key"),
     CheckConstraint("status IN ('COMMITTED', 'FAILED')", name="archived_commands_status_check"),
@@ -182,5 +185,6 @@ operations = Table(
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
     Column("archived", Boolean),
+    Column("partner_id", UUID(as_uuid=True)),
     info=VIEW,
 )

@@ -16,9 +16,9 @@ from services.common.redis import open_redis
 from services.common.settings import DatabaseSettings, RedisSettings
 
 # The runtime's newest revision of its own tables (the outbox's ordering columns, live keys,
-# traceparent, resource id map and archive). The history is linear, so the revisions of services
-# in between (identity, read models, licensing) come along; the tests touch only the runtime's tables.
-RUNTIME_REVISION = "0012_outbox_resource_ids"
+# traceparent, resource id map and archive, the acting partner). The history is linear, so the revisions
+# of services in between (identity, read models, licensing) come along; the tests touch only the runtime's tables.
+RUNTIME_REVISION = "0018_outbox_acting_partner"
 
 
 @pytest.fixture(scope="module")
