@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import uuid
@@ -11,13 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import psycopg
-
 from notifier.backoff import expired, next_attempt, retry_delay
 from notifier.metrics import NotifierMetrics
 from notifier.repository import NotifierRepository
 from notifier.transports import Message, Outcome, Transport
 from services.common.notify import NOTIFY_CHANNEL
+from services.common.wakeup import WakeUp
 
 _LOG = logging.getLogger(__name__)
 
@@ -74,13 +72,16 @@ class NotifierWorker:
         self._transports = dict(transports)
         self._metrics = metrics
         self._settings = settings
-        self._listen_dsn = listen_dsn
         self._rng = rng or random.Random()
-        self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._wake = WakeUp(listen_dsn, NOTIFY_CHANNEL, self._stopping)
         self._in_flight: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._helpers: list[asyncio.Task[None]] = []
-        self.listening = False
+
+    @property
+    def listening(self) -> bool:
+        """True while the LISTEN connection is up; the loop polls otherwise."""
+        return self._wake.listening
 
     async def __aenter__(self) -> NotifierWorker:
         return self
@@ -91,7 +92,7 @@ class NotifierWorker:
     async def run(self) -> None:
         """Claim and deliver messages until `shutdown()` is called."""
         self._helpers = [
-            asyncio.create_task(self._listen(), name="notifier-listen"),
+            asyncio.create_task(self._wake.listen(), name="notifier-listen"),
             asyncio.create_task(self._refresh_stats(), name="notifier-stats"),
         ]
         if self._settings.retention_seconds > 0:
@@ -112,15 +113,7 @@ class NotifierWorker:
                     self._start(message)
                 if len(claimed) == want and len(self._in_flight) < self._settings.concurrency:
                     continue  # probably more due right now
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._settings.poll_interval):
-                    waiter = asyncio.create_task(self._wake.wait())
-                    stopper = asyncio.create_task(self._stopping.wait())
-                    try:
-                        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        waiter.cancel()
-                        stopper.cancel()
+            await self._wake.wait(self._settings.poll_interval)
         await self._drain()
 
     async def shutdown(self) -> None:
@@ -210,27 +203,6 @@ class NotifierWorker:
             _LOG.info("waiting for %d messages in flight", len(self._in_flight))
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
         _LOG.info("notifier stopped")
-
-    async def _listen(self) -> None:
-        if not self._listen_dsn:
-            return
-        backoff = 0.2
-        while not self._stopping.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self._listen_dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    self.listening = True
-                    backoff = 0.2
-                    self._wake.set()  # anything recorded while we were not listening
-                    async for _ in conn.notifies():
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                self.listening = False
-                _LOG.warning("LISTEN %s lost (%s); polling until it is back", NOTIFY_CHANNEL, error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
 
     async def _refresh_stats(self) -> None:
         while True:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import psycopg
 
 from fabric_client.breaker import BreakerState
 from outbox.metrics import BREAKER_STATE_VALUES, OutboxMetrics
 from outbox.processor import CommandProcessor
 from outbox.repository import ClaimedCommand, OutboxRepository
 from services.common.names import OUTBOX_NOTIFY_CHANNEL
+from services.common.wakeup import WakeUp
 
 _LOG = logging.getLogger(__name__)
 
@@ -59,13 +57,16 @@ class OutboxWorker:
         self._processor = processor
         self._metrics = metrics
         self._settings = settings
-        self._listen_dsn = listen_dsn
         self._breaker_state = breaker_state
-        self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._wake = WakeUp(listen_dsn, OUTBOX_NOTIFY_CHANNEL, self._stopping)
         self._in_flight: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._helpers: list[asyncio.Task[None]] = []
-        self.listening = False
+
+    @property
+    def listening(self) -> bool:
+        """True while the LISTEN connection is up; the loop polls otherwise."""
+        return self._wake.listening
 
     async def __aenter__(self) -> OutboxWorker:
         return self
@@ -83,7 +84,7 @@ class OutboxWorker:
     async def run(self) -> None:
         """Claim and process commands until `shutdown()` is called."""
         self._helpers = [
-            asyncio.create_task(self._listen(), name="outbox-listen"),
+            asyncio.create_task(self._wake.listen(), name="outbox-listen"),
             asyncio.create_task(self._heartbeat(), name="outbox-heartbeat"),
             asyncio.create_task(self._refresh_stats(), name="outbox-stats"),
         ]
@@ -108,15 +109,7 @@ class OutboxWorker:
                     self._start(command)
                 if claimed == want and len(self._in_flight) < self._settings.concurrency:
                     continue  # probably more due right now
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._settings.poll_interval):
-                    waiter = asyncio.create_task(self._wake.wait())
-                    stopper = asyncio.create_task(self._stopping.wait())
-                    try:
-                        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        waiter.cancel()
-                        stopper.cancel()
+            await self._wake.wait(self._settings.poll_interval)
         await self._drain()
 
     def _start(self, command: ClaimedCommand) -> None:
@@ -147,27 +140,6 @@ class OutboxWorker:
         """Stop claiming; commands already in flight finish (their outcome is recorded). Idempotent."""
         self._stopping.set()
         self._wake.set()
-
-    async def _listen(self) -> None:
-        if not self._listen_dsn:
-            return
-        backoff = 0.2
-        while not self._stopping.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self._listen_dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {OUTBOX_NOTIFY_CHANNEL}")
-                    self.listening = True
-                    backoff = 0.2
-                    self._wake.set()  # anything recorded while we were not listening
-                    async for _ in conn.notifies():
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                self.listening = False
-                _LOG.warning("LISTEN %s connection lost (%s); polling until it is back", OUTBOX_NOTIFY_CHANNEL, error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
 
     async def _heartbeat(self) -> None:
         interval = self._settings.lease_seconds / 3
