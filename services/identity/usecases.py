@@ -416,6 +416,11 @@ class IdentityUseCases:
                 user.money_emails = request.user.notification_settings.money_received_email
             user.updated_at = now
             await session.flush()
+            if str(target) != caller.user_id:
+                # An admin changing someone else's profile is an administrative action.
+                await IdentityRepository(session).audit(
+                    uuid.UUID(caller.user_id), target, "USER_UPDATED", {"fields": sorted(paths)}, now
+                )
             return svc.UpdateUserResponse(user=convert.user_message(user))
 
         return await self._run("identity.UpdateUser", caller.user_id, request, work)

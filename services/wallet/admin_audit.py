@@ -19,8 +19,10 @@ _SUBJECT_FIELDS = (
     ("wallet_id", "wallets"),
     ("user_id", "users"),
     ("loan_id", "loans"),
+    ("proposal_id", "proposals"),
     ("country_code", "countries"),
     ("name", "parameters"),
+    ("parameter", "parameters"),
 )
 
 
@@ -40,8 +42,10 @@ def details_of(request: Message) -> dict[str, Any]:
     return as_dict
 
 
-def audited(action: str, request: Message, build: PayloadBuilder) -> PayloadBuilder:
+def audited(action: str, request: Message, build: PayloadBuilder, subject: str | None = None) -> PayloadBuilder:
     """`build`, followed by the audit row of `action`, in the command's transaction.
+
+    `subject` overrides the one read from the request (`subject_of`).
 
     Only a command that passed its checks is audited (a refusal rolls everything back), and an
     idempotent replay runs nothing, so it adds no second row.
@@ -50,7 +54,7 @@ def audited(action: str, request: Message, build: PayloadBuilder) -> PayloadBuil
     async def run(session: AsyncSession, ledger_request_id: str) -> Message | outbox.Dependent:
         built = await build(session, ledger_request_id)
         details = details_of(request) | {"ledger_request_id": ledger_request_id}
-        await record_audit(session, action=action, subject=subject_of(request), details=details)
+        await record_audit(session, action=action, subject=subject or subject_of(request), details=details)
         return built
 
     return run

@@ -20,6 +20,7 @@ from services.common import paging
 from services.common.auth import Principal
 from services.common.errors import NotFound
 from services.wallet import convert, errors, ids, readmodels
+from services.wallet.admin_audit import audited
 from services.wallet.commands import CommandRecorder
 
 _COMMAND = "SUBMIT_PROPOSAL"
@@ -128,7 +129,7 @@ class GovernanceUseCases:
             request=request,
             request_id=request.request_id,
             command_type=command_pb2.COMMAND_TYPE_SUBMIT_PROPOSAL,
-            build=build,
+            build=audited("wallet.SubmitProposal", request, build),
         )
 
     async def vote(self, principal: Principal, request: svc.CastVoteRequest) -> operation_pb2.Operation:
@@ -187,7 +188,7 @@ class GovernanceUseCases:
             request=request,
             request_id=request.request_id,
             command_type=command_pb2.COMMAND_TYPE_EXECUTE_PROPOSAL,
-            build=build,
+            build=audited("wallet.ExecuteProposal", request, build),
         )
 
     async def get(self, principal: Principal, proposal_id: str) -> svc.GetProposalResponse:

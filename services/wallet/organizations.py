@@ -39,6 +39,7 @@ from services.common.errors import (
     PermissionDenied,
 )
 from services.wallet import convert, errors, ids, readmodels
+from services.wallet.admin_audit import audited
 from services.wallet.commands import CommandRecorder
 
 ORG_COMMAND = ids.ORGANIZATION_COMMANDS
@@ -321,8 +322,14 @@ class OrganizationUseCases:
                 return ledger.ProposeGovernmentOrganizationRequest(**fields)
             return ledger.ProposeOrganizationRequest(type=kind, **fields)
 
+        # Only admins propose a government organisation: an admin action, audited.
+        recorded: Any = (
+            audited(f"wallet.{rpc}", request, build, subject="organizations")
+            if kind == res.ORGANIZATION_TYPE_GOVERNMENT
+            else build
+        )
         return await self._record(
-            rpc, principal, request, declared_command(svc, "OrganizationService", rpc), build
+            rpc, principal, request, declared_command(svc, "OrganizationService", rpc), recorded
         )
 
     async def endorse(

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
+from google.protobuf import field_mask_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from gx.identity.v1 import identity_pb2
 from gx.identity.v1 import identity_service_pb2 as svc
@@ -239,3 +240,32 @@ def test_the_audit_trail_has_no_way_to_change_it() -> None:
     # The contract: the only audit RPC is a list; nothing updates or deletes an event.
     methods = svc.DESCRIPTOR.services_by_name["IdentityService"].methods_by_name
     assert [m for m in methods if "Audit" in m] == ["ListAuditEvents"]
+
+
+async def test_an_admin_changing_someone_s_profile_is_audited_their_own_change_is_not(
+    identity: Identity,
+) -> None:
+    admin_id, admin = await new_super_admin(identity)
+    user_id, _, tokens = await new_user(identity, "profile")
+    subject = f"users/{user_id}"
+    await identity.stub.UpdateUser(
+        svc.UpdateUserRequest(
+            user=identity_pb2.User(user_id=user_id, display_name="Fixed by support"),
+            update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
+        ),
+        metadata=bearer(admin.access_token),
+    )
+    await identity.stub.UpdateUser(
+        svc.UpdateUserRequest(
+            user=identity_pb2.User(user_id="me", display_name="Mine"),
+            update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
+        ),
+        metadata=bearer(tokens.access_token),
+    )
+    trail = await identity.stub.ListAuditEvents(
+        svc.ListAuditEventsRequest(subject=subject, action="USER_UPDATED"),
+        metadata=bearer(admin.access_token),
+    )
+    assert [(e.actor, list(e.details["fields"])) for e in trail.audit_events] == [
+        (admin_id, ["display_name"])
+    ]

@@ -9,8 +9,9 @@ from typing import Any
 
 import grpc
 from gx.wallet.v1 import admin_service_pb2 as admin
+from gx.wallet.v1 import governance_service_pb2 as gov
+from gx.wallet.v1 import governance_service_pb2_grpc, loan_service_pb2_grpc, tax_service_pb2_grpc
 from gx.wallet.v1 import loan_service_pb2 as loan
-from gx.wallet.v1 import loan_service_pb2_grpc, tax_service_pb2_grpc
 from gx.wallet.v1 import tax_service_pb2 as tax
 
 import ledger_rules as rules
@@ -269,3 +270,17 @@ async def test_a_parameter_change_is_audited_against_the_parameter(wallet: Walle
         admin_id,
         "60",
     )
+
+
+async def test_a_governance_proposal_by_an_admin_is_audited_against_its_parameter(wallet: Wallet) -> None:
+    await wallet.system()
+    admin_id = await wallet.user(admin=True)
+    stub = governance_service_pb2_grpc.GovernanceServiceStub(wallet.channel)
+    await stub.SubmitProposal(
+        gov.SubmitProposalRequest(request_id=_rid(), parameter="voting_period_days", new_value="21"),
+        metadata=wallet.token(admin_id, "ADMIN"),
+    )
+    rows = await _audit(wallet, "parameters/voting_period_days")
+    assert [(r.action, r.actor, r.details["new_value"]) for r in rows if r.actor == admin_id] == [
+        ("wallet.SubmitProposal", admin_id, "21")
+    ]
