@@ -48,6 +48,11 @@ ALWAYS_PUBLIC: Final = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1al
 # id can take this form, so such a caller is never mistaken for a user.
 PARTNER_SUBJECT_PREFIX: Final = "partner:"
 PARTNER_ID_CLAIM: Final = "partner_id"
+# A user's request sent with a partner's API key stays the user's, and the edge proves the
+# partner to the services with the partner principal's token in this header (set by licensing's
+# ext_authz; every client-sent `x-gx-*` header is dropped by edge.lua before that). It is a JWT
+# identity signed, verified like any token: a header alone is never trusted.
+PARTNER_TOKEN_HEADER: Final = "x-gx-partner-token"
 
 
 def partner_of(principal: Principal) -> str | None:
@@ -58,7 +63,7 @@ def partner_of(principal: Principal) -> str | None:
         and isinstance(claimed, str)
         and principal.user_id == PARTNER_SUBJECT_PREFIX + claimed
     ):
-        return claimed
+        return str(claimed)
     return None
 
 
@@ -396,7 +401,8 @@ class AuthInterceptor(BehaviorInterceptor):
     """Authenticates the bearer token and enforces each method's `gx.type.v1.access` rule.
 
     The token is verified here, by the service itself: a header set by the edge is never
-    trusted. A method without the option admits any authenticated caller. A verified token
+    trusted. The partner a keyed user request came with arrives as a token too
+    (`x-gx-partner-token`), verified the same way and put on the principal as `partner_id`. A method without the option admits any authenticated caller. A verified token
     is then checked against the revocation deny-list (services.common.revocation), so a
     frozen user's, a demoted user's or a logged-out token stops working within a second.
     """
@@ -455,6 +461,33 @@ class AuthInterceptor(BehaviorInterceptor):
                 )
         return principal
 
+    async def _with_acting_partner(self, context: grpc.aio.ServicerContext, principal: Principal | None) -> Principal | None:
+        """The principal with the partner `x-gx-partner-token` proves, when the request carries one.
+
+        The header is verified whenever it is present, public method or not: the edge only ever
+        sends a valid one, so anything else is forged or misrouted and is refused, never ignored.
+        It must be a partner principal's token; a user's or a service's token proves no partner.
+        No revocation check: identity never revokes a partner subject; a suspended partner or a
+        revoked key is refused by the edge's key check, which is what mints the header.
+        """
+        token = metadata_value(context, PARTNER_TOKEN_HEADER)
+        if token is None:
+            return principal
+        if self._verifier is None:
+            raise Unauthenticated("token verification is not configured", reason="PARTNER_TOKEN_INVALID")
+        try:
+            partner = partner_of(await self._verifier.verify(token))
+        except Unauthenticated:
+            partner = None
+        if partner is None:
+            raise Unauthenticated("the partner credential is not valid", reason="PARTNER_TOKEN_INVALID")
+        if principal is None:
+            return None
+        if principal.partner_id is not None and principal.partner_id != partner:
+            # A partner principal acting for another partner: two credentials that disagree.
+            raise Unauthenticated("the partner credential names another partner", reason="PARTNER_TOKEN_INVALID")
+        return replace(principal, partner_id=partner)
+
     async def _check_revocation(self, info: CallInfo, principal: Principal) -> None:
         if self._revocations is None:
             return
@@ -484,7 +517,7 @@ class AuthInterceptor(BehaviorInterceptor):
             raise Unauthenticated("the access token has been revoked", reason="TOKEN_REVOKED")
 
     async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
-        principal = await self._authenticate(info, context)
+        principal = await self._with_acting_partner(context, await self._authenticate(info, context))
         token = _principal_var.set(principal)
         user = user_id_var.set(principal.user_id if principal else None)
         try:
@@ -496,7 +529,7 @@ class AuthInterceptor(BehaviorInterceptor):
     async def stream(
         self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextStream
     ) -> AsyncIterator[Any]:
-        principal = await self._authenticate(info, context)
+        principal = await self._with_acting_partner(context, await self._authenticate(info, context))
         _principal_var.set(principal)
         user_id_var.set(principal.user_id if principal else None)
         async for item in call_next(request, context):
