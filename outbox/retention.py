@@ -22,7 +22,6 @@ Outbox replicas all run the worker; a PostgreSQL advisory lock makes all but one
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Final
@@ -32,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import names
+from services.common.batch_job import LockedBatchJob
 from services.common.logging import LogKey
 from services.common.metrics import PerRegistry
 from services.common.operations import PROJECTED_SQL
@@ -98,7 +98,7 @@ class ArchiveMetrics(PerRegistry):
         )
 
 
-class CommandArchiver:
+class CommandArchiver(LockedBatchJob):
     """Moves finished commands older than the retention to the archive every interval, in batches.
 
     Usage:
@@ -110,11 +110,17 @@ class CommandArchiver:
         self, engine: AsyncEngine, settings: RetentionSettings, *, registry: CollectorRegistry | None = None
     ) -> None:
         """Wraps the engine (a connection of its own holds the advisory lock) and the settings."""
-        self._engine = engine
-        self._settings = settings
+        super().__init__(
+            engine,
+            statement=_ARCHIVE_BATCH,
+            params={"age": settings.days * _SECONDS_PER_DAY, "batch": settings.batch_size},
+            batch_size=settings.batch_size,
+            lock_key=LOCK_KEY,
+            interval_seconds=settings.interval_seconds,
+            name="outbox archive round",
+            log=_log,
+        )
         self._archived = ArchiveMetrics.for_registry(registry).archived
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def archive_once(self) -> int | None:
         """Run one round now: batches until fewer than a batch is left.
@@ -122,55 +128,10 @@ class CommandArchiver:
         Returns:
             The commands archived, or None when another process holds the lock (it archives).
         """
-        total = 0
-        params = {"age": self._settings.days * _SECONDS_PER_DAY, "batch": self._settings.batch_size}
-        async with self._engine.connect() as conn:
-            got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})).scalar()
-            await conn.commit()
-            if not got:
-                return None
-            try:
-                while not self._stopping.is_set():
-                    result = await conn.execute(_ARCHIVE_BATCH, params)
-                    await conn.commit()
-                    moved = int(getattr(result, "rowcount", 0) or 0)
-                    total += moved
-                    self._archived.inc(moved)
-                    if moved < self._settings.batch_size:
-                        break
-            finally:
-                # Session-level lock: release it before the connection goes back to the pool.
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                await conn.commit()
-        return total
+        return await self.run_once()
 
-    async def run(self) -> None:
-        """Archive every interval until `shutdown`; a failed round is logged and retried next time."""
-        while not self._stopping.is_set():
-            try:
-                archived = await self.archive_once()
-                if archived:
-                    _log.info(
-                        "archived %d finished commands", archived, extra={LogKey.OUTBOX_ARCHIVED: archived}
-                    )
-            except Exception as exc:  # never let the worker die: the next round retries
-                _log.warning("outbox archive round failed: %s", exc)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._settings.interval_seconds)
-            except TimeoutError:
-                pass
+    def _batch_done(self, rows: int) -> None:
+        self._archived.inc(rows)
 
-    async def shutdown(self) -> None:
-        """Stop after the batch in progress (idempotent)."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-
-    async def __aenter__(self) -> CommandArchiver:
-        if self._settings.interval_seconds > 0:
-            self._task = asyncio.create_task(self.run(), name="outbox-archive")
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.shutdown()
+    def _report(self, rows: int) -> None:
+        _log.info("archived %d finished commands", rows, extra={LogKey.OUTBOX_ARCHIVED: rows})
