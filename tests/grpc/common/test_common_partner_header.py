@@ -4,7 +4,7 @@ partner principal's token (else UNAUTHENTICATED, the handler never runs), and it
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -14,9 +14,14 @@ from prometheus_client import CollectorRegistry
 
 from services.common import auth, errors
 from services.common.server import ServiceBinding, create_server
+from tests.grpc.common import runtime_test_proto
 from tests.grpc.common.jwt_helpers import AUDIENCE, ISSUER, Signer
 from tests.grpc.common.runtime_harness import settings
-from tests.grpc.common.runtime_test_proto import COLOR_RED, SERVICE, EchoRequest, EchoResponse
+from tests.grpc.common.runtime_test_proto import COLOR_RED, SERVICE
+
+# Built at import from a descriptor, so typed as plain `type` there.
+EchoRequest: Any = runtime_test_proto.EchoRequest
+EchoResponse: Any = runtime_test_proto.EchoResponse
 
 VALID = {"email": "a@example.com", "color": COLOR_RED}
 ACME = "6f1c2a8e-0d3b-4c55-9a61-1f2e3d4c5b6a"
@@ -110,13 +115,14 @@ async def test_a_bad_partner_token_is_refused_and_the_handler_never_runs(
 ) -> None:
     channel, signer, seen = served
     now = int(time.time())
-    header = {
+    makers: dict[str, Callable[[], str]] = {
         "forged": lambda: _partner_token(Signer("k1"), ACME),
         "expired": lambda: _partner_token(signer, ACME, iat=now - 2000, exp=now - 1000),
         "user-token": lambda: signer.token(sub="u-2", roles=["USER", "PARTNER"]),
         "claim-mismatch": lambda: signer.token(sub=f"partner:{OTHER}", roles=["PARTNER"], partner_id=ACME),
         "garbage": lambda: "not-a-token",
-    }[kind]()
+    }
+    header = makers[kind]()
     assert await _refusal(channel, "Echo", signer.token(sub="u-1"), header) == "PARTNER_TOKEN_INVALID"
     # Not ignored on a public method either: the edge never sends a bad one.
     assert await _refusal(channel, "PublicEcho", None, header) == "PARTNER_TOKEN_INVALID"
