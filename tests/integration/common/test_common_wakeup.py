@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import psycopg
 
@@ -21,12 +23,21 @@ async def _until_listening(wake: WakeUp) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_a_notify_on_its_channel_wakes_a_cleared_wait(database_url: str) -> None:
-    stopping = asyncio.Event()
-    wake = WakeUp(db.libpq_dsn(database_url), "gx_test_wakeup", stopping)
+@contextlib.asynccontextmanager
+async def _listening(database_url: str, channel: str) -> AsyncIterator[WakeUp]:
+    """A wake-up whose LISTEN connection is up, its listen loop cancelled at the end."""
+    wake = WakeUp(db.libpq_dsn(database_url), channel, asyncio.Event())
     listener = asyncio.create_task(wake.listen())
     try:
         await asyncio.wait_for(_until_listening(wake), _GUARD)
+        yield wake
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+
+
+async def test_a_notify_on_its_channel_wakes_a_cleared_wait(database_url: str) -> None:
+    async with _listening(database_url, "gx_test_wakeup") as wake:
         wake.clear()
         waiting = asyncio.create_task(wake.wait(_NEVER))
         await asyncio.sleep(0)
@@ -34,9 +45,6 @@ async def test_a_notify_on_its_channel_wakes_a_cleared_wait(database_url: str) -
         async with await psycopg.AsyncConnection.connect(db.libpq_dsn(database_url), autocommit=True) as conn:
             await conn.execute("NOTIFY gx_test_wakeup")
         await asyncio.wait_for(waiting, _GUARD)
-    finally:
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
 
 
 async def test_stopping_ends_a_wait_and_the_listen_loop_never_starts_without_a_dsn() -> None:
@@ -51,12 +59,10 @@ async def test_stopping_ends_a_wait_and_the_listen_loop_never_starts_without_a_d
     await asyncio.wait_for(waiting, _GUARD)
 
 
-async def test_a_lost_connection_falls_back_to_polling_until_the_listen_is_back(database_url: str) -> None:
-    stopping = asyncio.Event()
-    wake = WakeUp(db.libpq_dsn(database_url), "gx_test_wakeup_lost", stopping)
-    listener = asyncio.create_task(wake.listen())
-    try:
-        await asyncio.wait_for(_until_listening(wake), _GUARD)
+async def test_a_lost_listen_connection_reconnects_and_wakes_for_what_it_missed(database_url: str) -> None:
+    async with _listening(database_url, "gx_test_wakeup_lost") as wake:
+        # Cleared first: nothing else notifies this channel, so only the reconnect can set it.
+        wake.clear()
         async with await psycopg.AsyncConnection.connect(
             db.libpq_dsn(database_url), autocommit=True
         ) as admin:
@@ -64,9 +70,5 @@ async def test_a_lost_connection_falls_back_to_polling_until_the_listen_is_back(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN gx_test_wakeup_lost'"
             )
         # Reconnected: the first thing after a (re)connect is a wake-up for what was missed.
-        wake.clear()
         await asyncio.wait_for(wake.wait(_NEVER), _GUARD)
         await asyncio.wait_for(_until_listening(wake), _GUARD)
-    finally:
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
