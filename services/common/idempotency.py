@@ -5,6 +5,11 @@ exists exactly when the effect does. A Redis lock (SET NX PX) makes a concurrent
 fail fast with ABORTED instead of racing the first one. A record answers replays for a TTL
 (24 h by default); after it the same request id is a new request (an expired record that the
 purge worker, services.common.idempotency_purge, has not deleted yet is ignored and replaced).
+
+Hot ledger commands skip `Idempotency.run` (a Redis lock and a transaction of five round trips):
+`services.common.outbox.accept_command` writes the command and this record in ONE statement,
+with a PostgreSQL advisory lock (`lock_id`) as the in-flight marker; `find_record` and
+`replay_or_refuse` answer what that statement could not record.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common.db import fetch_all
+from services.common.db import Queryable, fetch_all
 from services.common.errors import Aborted, InvalidArgument
 from services.common.names import IDEMPOTENCY_LOCK_PREFIX
 
@@ -104,6 +109,40 @@ def request_hash(request: Message) -> bytes:
     return digest.digest()
 
 
+def lock_id(scope: str, principal: str | None, request_id: str) -> int:
+    """The PostgreSQL advisory lock (a signed 64-bit key) that marks this request id in flight.
+
+    Taken with `pg_try_advisory_xact_lock` by the one-statement accept: a concurrent duplicate
+    finds it held and fails ABORTED, as with the Redis lock, and it is released by the
+    statement's own commit or rollback, so a crash never leaves it behind.
+    """
+    raw = f"{scope}\0{principal or ANONYMOUS}\0{request_id}".encode()
+    return int.from_bytes(hashlib.sha256(raw).digest()[:8], "big", signed=True)
+
+
+async def find_record(
+    db: Queryable, *, scope: str, principal: str | None, request_id: str, ttl_seconds: float
+) -> object | None:
+    """The live (unexpired) record of a request id, or None: one round trip on the driver."""
+    key = {"scope": scope, "principal": principal or ANONYMOUS, "request_id": request_id, "ttl": ttl_seconds}
+    rows = await fetch_all(db, _SELECT, key)
+    return rows[0] if rows else None
+
+
+def replay_or_refuse(stored: object, fingerprint: bytes) -> Message:
+    """The stored response when `fingerprint` is the recorded request's.
+
+    Raises:
+        InvalidArgument: REQUEST_ID_REUSED when the id came with a different request.
+    """
+    if bytes(stored.request_hash) != fingerprint:  # type: ignore[attr-defined]
+        raise InvalidArgument(
+            "this request_id was already used for a different request",
+            reason=REQUEST_ID_REUSED,
+        )
+    return _decode(stored.response_type, bytes(stored.response))  # type: ignore[attr-defined]
+
+
 def _decode(response_type: str, data: bytes) -> Message:
     desc = descriptor_pool.Default().FindMessageTypeByName(response_type)
     cls = message_factory.GetMessageClass(desc)
@@ -148,14 +187,14 @@ class Idempotency:
         raw = f"{scope}\0{principal}\0{request_id}".encode()
         return IDEMPOTENCY_LOCK_PREFIX + hashlib.sha256(raw).hexdigest()
 
+    @property
+    def ttl_seconds(self) -> float:
+        """How long a record answers replays."""
+        return self._ttl
+
     @staticmethod
     def _replay(stored: object, fingerprint: bytes) -> Message:
-        if bytes(stored.request_hash) != fingerprint:  # type: ignore[attr-defined]
-            raise InvalidArgument(
-                "this request_id was already used for a different request",
-                reason=REQUEST_ID_REUSED,
-            )
-        return _decode(stored.response_type, bytes(stored.response))  # type: ignore[attr-defined]
+        return replay_or_refuse(stored, fingerprint)
 
     async def _lookup(self, session: AsyncSession, key: dict[str, str]) -> object | None:
         rows = await fetch_all(session, _SELECT, {**key, "ttl": self._ttl})
@@ -204,14 +243,14 @@ class Idempotency:
             # Without Redis nothing new may run, but a finished request still replays.
             stored = await self._stored(key)
             if stored is not None:
-                return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
+                return IdempotentResult(self._replay(stored, fingerprint), replayed=True)
             raise
         if not locked:
             # Someone holds the lock: a replay of a finished request still gets its answer
             # (e.g. a concurrent replay of it); only a request still running is refused.
             stored = await self._stored(key)
             if stored is not None:
-                return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
+                return IdempotentResult(self._replay(stored, fingerprint), replayed=True)
             raise Aborted(
                 "a request with this request_id is still being processed; retry shortly",
                 reason=REQUEST_IN_FLIGHT,
@@ -221,7 +260,7 @@ class Idempotency:
                 # A finished request (the usual replay) is answered from its record.
                 stored = await self._lookup(session, key)
                 if stored is not None:
-                    return IdempotentResult(self._replay(stored, fingerprint), replayed=True)  # type: ignore[arg-type]
+                    return IdempotentResult(self._replay(stored, fingerprint), replayed=True)
                 response = await handler(session)
                 inserted = await fetch_all(
                     session,
@@ -244,7 +283,7 @@ class Idempotency:
             return IdempotentResult(response, replayed=False)
         finally:
             try:
-                await self._redis.eval(_RELEASE, 1, lock, owner)  # type: ignore[misc]
+                await self._redis.eval(_RELEASE, 1, lock, owner)
             except Exception as exc:
                 # The TTL frees it anyway; the request itself succeeded or failed already.
                 _log.warning("could not release idempotency lock: %s", exc)

@@ -19,7 +19,7 @@ from gx.type.v1 import operation_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import command_types, commands, names, operations, ordering
+from services.common import command_types, commands, idempotency, names, operations, ordering
 from services.common.auth import current_principal
 from services.common.db import Queryable, fetch_all
 from services.common.errors import InvalidArgument
@@ -29,13 +29,18 @@ from services.common.operations import operation_from_row
 __all__ = [
     "DEFAULT_TENANT",
     "NOTIFY_CHANNEL",
+    "Acceptance",
     "Dependent",
     "Prerequisite",
+    "Remember",
+    "accept_command",
     "command_type_name",
     "derive_request_id",
+    "find_existing",
     "find_prerequisite",
     "find_recorded",
     "operation_from_row",
+    "operation_of_same_command",
     "payload_json",
     "record_command",
 ]
@@ -54,24 +59,60 @@ _REQUEST_ID_NAMESPACE: Final = uuid.UUID("3f1d1f8e-6a53-4b53-9f7a-2f0c7c1e6d10")
 # A request id stays taken once its command is archived (the NOT EXISTS; the unique constraint
 # covers the live queue). A command that creates a resource (`kind`) maps its operation id (the
 # resource's public id) to its request id (the ledger id) in `resource_ids`, only if it was inserted.
-_INSERT = """
-    WITH inserted AS (
+# `gate` decides whether the row may go in: always for `record_command`; for `accept_command`
+# only when this statement holds the request's in-flight lock and no live idempotency record
+# answers the request id already.
+_COMMAND = """
         INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id,
                                      order_keys, exclusive_keys, depends_on, traceparent, partner_id)
         SELECT %(id)s, %(tenant)s, %(command_type)s, CAST(%(payload)s AS jsonb), %(request_id)s, %(principal_id)s,
                CAST(%(order_keys)s AS text[]), CAST(%(exclusive_keys)s AS text[]), %(depends_on)s, %(traceparent)s,
                CAST(%(partner_id)s AS uuid)
-         WHERE NOT EXISTS (SELECT 1 FROM outbox.archived_commands a
-                            WHERE a.tenant = %(tenant)s AND a.request_id = %(request_id)s)
+          FROM gate
+         WHERE gate.open AND NOT EXISTS (SELECT 1 FROM outbox.archived_commands a
+                                          WHERE a.tenant = %(tenant)s AND a.request_id = %(request_id)s)
         ON CONFLICT (tenant, request_id) DO NOTHING
         RETURNING id, command_type, status, tx_id, block_number, error_code, error_message, result_json,
                   created_at, updated_at
-    ), mapped AS (
+"""
+_MAPPED = """
         INSERT INTO outbox.resource_ids (public_id, tenant, ledger_id, kind, command_type)
         SELECT inserted.id, %(tenant)s, %(request_id)s, CAST(%(kind)s AS text), inserted.command_type
           FROM inserted WHERE CAST(%(kind)s AS text) IS NOT NULL
-    )
+"""
+_INSERT = f"""
+    WITH gate AS (SELECT true AS open), inserted AS ({_COMMAND}), mapped AS ({_MAPPED})
     SELECT inserted.*, pg_notify(%(channel)s, inserted.id::text) AS notified FROM inserted
+    """
+# `record_command` and the AIP-155 idempotency record in ONE autocommit statement (one round
+# trip, no Redis, no BEGIN/COMMIT): the hot accept path. The advisory lock
+# (idempotency.lock_id) is the in-flight marker: a concurrent duplicate finds it held and is
+# refused ABORTED, and the statement's own commit releases it. A live record (a replay, a reuse)
+# closes the gate. The record is written only with the command, so a stored response exists
+# exactly when the command does; an expired record is replaced, as `Idempotency.run` does.
+# `locked`/`unclaimed` tell the caller why nothing was inserted.
+_ACCEPT = f"""
+    WITH claim AS (
+        SELECT pg_try_advisory_xact_lock(%(lock_id)s) AS locked,
+               NOT EXISTS (SELECT 1 FROM platform.idempotency_records r
+                            WHERE r.scope = %(idem_scope)s AND r.principal = %(idem_principal)s
+                              AND r.request_id = %(idem_request_id)s
+                              AND r.created_at >= now() - make_interval(secs => %(ttl)s)) AS unclaimed
+    ), gate AS (SELECT claim.locked AND claim.unclaimed AS open FROM claim),
+    inserted AS ({_COMMAND}), mapped AS ({_MAPPED}), remembered AS (
+        INSERT INTO platform.idempotency_records AS r
+               (scope, principal, request_id, request_hash, response_type, response)
+        SELECT %(idem_scope)s, %(idem_principal)s, %(idem_request_id)s, %(request_hash)s, %(response_type)s,
+               %(response)s
+          FROM inserted
+        ON CONFLICT (scope, principal, request_id) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+               response_type = EXCLUDED.response_type, response = EXCLUDED.response, created_at = now()
+         WHERE r.created_at < now() - make_interval(secs => %(ttl)s)
+        RETURNING 1
+    )
+    SELECT claim.locked, claim.unclaimed, inserted.*,
+           CASE WHEN inserted.id IS NOT NULL THEN pg_notify(%(channel)s, inserted.id::text) END AS notified
+      FROM claim LEFT JOIN inserted ON true
     """
 # Whether a command's effect is in the read models yet, as services/common/operations.py decides it.
 _PROJECTED = f"{operations.PROJECTED_SQL} AS projected"
@@ -263,22 +304,38 @@ async def record_command(
     Raises:
         InvalidArgument: REQUEST_ID_REUSED when the id is taken by a different command.
     """
+    name, payload, params = _command_params(command_type, payload, request_id, tenant, principal_id, depends_on)
+    rows = await fetch_all(session, _INSERT, params)
+    if not rows:
+        existing = await find_existing(session, params["request_id"], tenant)
+        assert existing is not None  # the insert conflicted with it
+        return operation_of_same_command(existing, name, payload)
+    return operation_from_row(rows[0]._asdict())
+
+
+def _command_params(
+    command_type: int | str,
+    payload: Message,
+    request_id: str | None,
+    tenant: str,
+    principal_id: str | None,
+    depends_on: uuid.UUID | None,
+) -> tuple[str, Message, dict[str, Any]]:
+    """The stored type name, the payload carrying its request id, and the insert's parameters."""
     name = command_type_name(command_type)
     # Only the command the serving RPC declares (gx.type.v1.records): the link the contract tests
     # check against its access rule and the ledger's submitter.
     commands.check_declared(command_types.value(name))
     rid, payload = _reconcile_request_id(payload, request_id)
-    body = payload_json(payload)
     principal = current_principal()
     if principal_id is None:
         principal_id = principal.user_id if principal else None
-    command_id = uuid.uuid4()
     keys = ordering.keys_of(payload)
     params = {
-        "id": command_id,
+        "id": uuid.uuid4(),
         "tenant": tenant,
         "command_type": name,
-        "payload": body,
+        "payload": payload_json(payload),
         "request_id": rid,
         "principal_id": principal_id,
         "channel": NOTIFY_CHANNEL,
@@ -292,16 +349,113 @@ async def record_command(
         # What the command creates, if anything: its operation id becomes that resource's public id.
         "kind": command_types.creates(name),
     }
-    rows = await fetch_all(session, _INSERT, params)
-    if not rows:
-        existing = (await session.execute(_EXISTING, {"tenant": tenant, "request_id": rid})).one()
-        same_payload = existing.payload == json_format.MessageToDict(payload)
-        if existing.command_type != name or not same_payload:
-            raise InvalidArgument(
-                "this request_id was already used for a different command", reason="REQUEST_ID_REUSED"
-            )
-        return operation_from_row(existing)
-    return operation_from_row(rows[0]._asdict())
+    return name, payload, params
+
+
+async def find_existing(db: Queryable, request_id: str, tenant: str = DEFAULT_TENANT) -> Any | None:
+    """The command (live or archived) that holds a ledger request id, with its payload, or None."""
+    return (await db.execute(_EXISTING, {"tenant": tenant, "request_id": request_id})).first()
+
+
+def operation_of_same_command(existing: Any, command_type: int | str, payload: Message) -> operation_pb2.Operation:
+    """The operation of `existing` (from `find_existing`) when it is this very command.
+
+    Raises:
+        InvalidArgument: REQUEST_ID_REUSED when the request id is taken by a different command.
+    """
+    same_payload = existing.payload == json_format.MessageToDict(payload)
+    if existing.command_type != command_type_name(command_type) or not same_payload:
+        raise InvalidArgument("this request_id was already used for a different command", reason="REQUEST_ID_REUSED")
+    return operation_from_row(existing)
+
+
+@dataclass(frozen=True)
+class Remember:
+    """The AIP-155 record `accept_command` writes with the command (see services.common.idempotency).
+
+    Attributes:
+        scope: The use case (`wallet.Transfer`).
+        principal: The caller's id (None: anonymous).
+        request_id: The client's request id.
+        request_hash: `idempotency.request_hash` of the API request.
+        ttl_seconds: How long a record answers replays; an older one is replaced.
+    """
+
+    scope: str
+    principal: str | None
+    request_id: str
+    request_hash: bytes
+    ttl_seconds: float
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What `accept_command` did.
+
+    Attributes:
+        operation: The new command's operation, or None when nothing was recorded.
+        in_flight: Nothing was recorded because a duplicate holds the request's in-flight lock.
+    """
+
+    operation: operation_pb2.Operation | None
+    in_flight: bool = False
+
+
+async def accept_command(
+    db: Queryable,
+    command_type: int | str,
+    payload: Message,
+    request_id: str,
+    remember: Remember,
+    *,
+    tenant: str = DEFAULT_TENANT,
+    principal_id: str | None = None,
+    depends_on: uuid.UUID | None = None,
+) -> Acceptance:
+    """Record a ledger command and its idempotency record in ONE statement (one round trip).
+
+    Run it on an autocommit connection (`db.autocommit_reads`): the statement is its own
+    transaction, so the command, its resource id, the record and the NOTIFY commit together, and
+    no BEGIN or COMMIT round trip is needed. Everything else is as in `record_command`.
+
+    Nothing is recorded when the request id is answered already (a live record: a replay or a
+    reuse), when its ledger request id is taken (the record expired, or a duplicate committed
+    first), or when a duplicate is in flight (`in_flight`): the caller then looks up the answer
+    (`idempotency.find_record`, `find_existing`) or refuses it.
+
+    Args:
+        db: An autocommit connection.
+        command_type: A `gx.type.v1.CommandType` value or name.
+        payload: The `gx.ledger.v1` request message.
+        request_id: The ledger request id (derived from the client's, see `derive_request_id`).
+        remember: The idempotency record to write with it.
+        tenant: The tenant.
+        principal_id: Who owns the operation; default: the current caller.
+        depends_on: An in-flight prerequisite command (`find_prerequisite`).
+    """
+    name, payload, params = _command_params(command_type, payload, request_id, tenant, principal_id, depends_on)
+    principal = remember.principal or idempotency.ANONYMOUS
+    # What a replay answers if its command could not be read (it always can: archived commands
+    # stay in outbox.operations). Replays answer the operation as it stands then, not this.
+    stored = operation_pb2.Operation(
+        name=f"operations/{params['id']}",
+        state=operation_pb2.OPERATION_STATE_PENDING,
+        command_type=command_types.value_or_unspecified(name),
+    )
+    params.update(
+        lock_id=idempotency.lock_id(remember.scope, principal, remember.request_id),
+        idem_scope=remember.scope,
+        idem_principal=principal,
+        idem_request_id=remember.request_id,
+        request_hash=remember.request_hash,
+        ttl=remember.ttl_seconds,
+        response_type=stored.DESCRIPTOR.full_name,
+        response=stored.SerializeToString(deterministic=True),
+    )
+    (row,) = await fetch_all(db, _ACCEPT, params)
+    if row.id is None:
+        return Acceptance(None, in_flight=not row.locked)
+    return Acceptance(operation_from_row(row._asdict()))
 
 
 def _reconcile_request_id(payload: Message, request_id: str | None) -> tuple[str, Message]:

@@ -9,14 +9,22 @@ from google.protobuf.message import Message
 from gx.type.v1 import operation_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.common import outbox
+from services.common import idempotency, outbox
 from services.common.auth import Principal
-from services.common.idempotency import Idempotency
+from services.common.db import Queryable
+from services.common.errors import Aborted, GxError
+from services.common.idempotency import Idempotency, request_hash
 from services.common.operations import get_operation
 
 # Builds the ledger payload inside the transaction, after its checks; gets the ledger request id.
 # A pre-check that accepted an in-flight prerequisite returns `outbox.Dependent` to record it.
 PayloadBuilder = Callable[[AsyncSession, str], Awaitable[Message | outbox.Dependent]]
+# The same for `accept`, whose checks read on an autocommit connection (no transaction).
+Checks = Callable[[Queryable, str], Awaitable[Message | outbox.Dependent]]
+
+
+def _split(built: Message | outbox.Dependent) -> tuple[Message, uuid.UUID | None]:
+    return (built.payload, built.depends_on) if isinstance(built, outbox.Dependent) else (built, None)
 
 
 class CommandRecorder:
@@ -57,8 +65,7 @@ class CommandRecorder:
         ledger_request_id = outbox.derive_request_id(scope, principal.user_id, request_id)
 
         async def work(session: AsyncSession) -> operation_pb2.Operation:
-            built = await build(session, ledger_request_id)
-            payload, depends_on = (built.payload, built.depends_on) if isinstance(built, outbox.Dependent) else (built, None)
+            payload, depends_on = _split(await build(session, ledger_request_id))
             return await outbox.record_command(
                 session,
                 command_type,
@@ -73,8 +80,94 @@ class CommandRecorder:
         )
         if not result.replayed:
             return result.response
+        return await self._as_it_stands(result.response)
+
+    async def _as_it_stands(self, answered: operation_pb2.Operation) -> operation_pb2.Operation:
         # A replay answers the same operation, but as it stands now rather than as first answered.
-        current = await get_operation(
-            self._engine, uuid.UUID(result.response.name.removeprefix("operations/"))
+        current = await get_operation(self._engine, uuid.UUID(answered.name.removeprefix("operations/")))
+        return current[0] if current is not None else answered
+
+    async def accept(
+        self,
+        *,
+        scope: str,
+        principal: Principal,
+        request: Message,
+        request_id: str,
+        command_type: int,
+        checks: Checks,
+        owner: str | None = None,
+    ) -> operation_pb2.Operation:
+        """`record`'s semantics in two round trips and without Redis: the hot accept path.
+
+        The checks read on an autocommit connection (one statement for a transfer), then
+        `outbox.accept_command` writes the command and the idempotency record in one statement.
+        Only what that statement could not record costs more: a replay or a reuse of the
+        request id (answered from its record), a duplicate in flight (ABORTED), or a request whose
+        record expired (answered by its command when it is the same one, as `record` does).
+        A request whose checks fail is first looked up too, so a replay is answered as before
+        even when the read models changed since (the balance was spent).
+
+        Args: as for `record`; `checks` runs the checks and returns the ledger payload.
+
+        Raises:
+            InvalidArgument: REQUEST_ID_REUSED.
+            Aborted: REQUEST_IN_FLIGHT when a duplicate is being recorded at this moment.
+        """
+        if not request_id:
+            # No idempotency asked for: the general path has nothing to save here.
+            return await self.record(
+                scope=scope, principal=principal, request=request, request_id=request_id,
+                command_type=command_type, build=checks, owner=owner,
+            )
+        ledger_request_id = outbox.derive_request_id(scope, principal.user_id, request_id)
+        remember = outbox.Remember(
+            scope, principal.user_id, request_id, request_hash(request), self._idem.ttl_seconds
         )
-        return current[0] if current is not None else result.response
+        async with self._engine.connect() as conn:
+            try:
+                payload, depends_on = _split(await checks(conn, ledger_request_id))
+            except GxError:
+                replay = await self._answered(conn, remember)
+                if replay is None:
+                    raise
+                return replay
+            accepted = await outbox.accept_command(
+                conn, command_type, payload, ledger_request_id, remember,
+                principal_id=owner or principal.user_id, depends_on=depends_on,
+            )
+            if accepted.operation is not None:
+                return accepted.operation
+            if accepted.in_flight:
+                raise Aborted(
+                    "a request with this request_id is still being processed; retry shortly",
+                    reason=idempotency.REQUEST_IN_FLIGHT,
+                )
+            replay = await self._answered(conn, remember)
+            if replay is not None:
+                return replay
+            existing = await outbox.find_existing(conn, ledger_request_id)
+        if existing is None:
+            # Taken a moment ago and gone again (archived in between): the client's retry settles it.
+            raise Aborted(
+                "a request with this request_id completed concurrently; retry to get its answer",
+                reason=idempotency.REQUEST_IN_FLIGHT,
+            )
+        # The record expired but the command is there: the same command answers as `record` does.
+        return outbox.operation_of_same_command(existing, command_type, payload)
+
+    async def _answered(self, conn: Queryable, remember: outbox.Remember) -> operation_pb2.Operation | None:
+        """The operation a live record answers (as it stands now), None without one; REQUEST_ID_REUSED
+        when the record is of another request."""
+        stored = await idempotency.find_record(
+            conn,
+            scope=remember.scope,
+            principal=remember.principal,
+            request_id=remember.request_id,
+            ttl_seconds=remember.ttl_seconds,
+        )
+        if stored is None:
+            return None
+        answered = idempotency.replay_or_refuse(stored, remember.request_hash)
+        assert isinstance(answered, operation_pb2.Operation)
+        return await self._as_it_stands(answered)

@@ -11,7 +11,7 @@ from gx.ledger.v1 import commands_pb2
 from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import ledger_rules as rules
 from services.common import ordering, outbox, paging
@@ -271,8 +271,8 @@ class WalletUseCases:
     async def transfer(self, principal: Principal, request: svc.TransferRequest) -> operation_pb2.Operation:
         """Checks the transfer and records TRANSFER_TOKENS with the idempotency record; answers its operation."""
 
-        async def build(session: AsyncSession, ledger_request_id: str) -> outbox.Dependent:
-            plan = await plan_transfer(session, principal, request)
+        async def checks(db: Executor, ledger_request_id: str) -> outbox.Dependent:
+            plan = await plan_transfer(db, principal, request)
             payload = commands_pb2.TransferTokensRequest(
                 from_account_id=plan.sender.wallet_id,
                 to_account_id=plan.receiver.wallet_id,
@@ -282,13 +282,15 @@ class WalletUseCases:
             )
             return outbox.Dependent(payload, plan.depends_on)
 
-        return await self._recorder.record(
+        # The hot accept: the checks in one statement, the command and its idempotency record in
+        # another, no Redis (CommandRecorder.accept).
+        return await self._recorder.accept(
             scope="wallet.Transfer",
             principal=principal,
             request=request,
             request_id=request.request_id,
             command_type=declared_command(svc, "WalletService", "Transfer"),
-            build=build,
+            checks=checks,
         )
 
     async def get_operation(self, principal: Principal, operation_id: str) -> operation_pb2.Operation:

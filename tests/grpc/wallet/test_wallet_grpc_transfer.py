@@ -11,10 +11,11 @@ import pytest
 from gx.ledger.v1 import commands_pb2 as ledger
 from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger_rules as rules
-from services.common.idempotency import Idempotency
+from services.common.idempotency import lock_id
 from services.common.outbox import record_command
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure
 
@@ -102,15 +103,16 @@ async def test_a_duplicate_while_the_first_is_in_flight_fails_aborted(wallet: Wa
     await wallet.system()
     alice, bob = await wallet.user(), await wallet.user()
     rid = str(uuid.uuid4())
-    # Hold the very lock the first request would hold while it is being processed.
-    lock = Idempotency._lock_key("wallet.Transfer", alice, rid)
-    await wallet.redis.set(lock, "someone-else", px=30_000)
-    try:
+    # Hold the very lock the first request holds while its accept statement runs (the in-flight
+    # marker is a PostgreSQL advisory lock now: the accept path uses no Redis).
+    async with wallet.engine.connect() as holder:
+        await holder.execute(
+            text("SELECT pg_advisory_lock(:k)"), {"k": lock_id("wallet.Transfer", alice, rid)}
+        )
         bad = await failure(
             wallet.wallets.Transfer(_transfer(bob, 5 * GX, request_id=rid), metadata=wallet.token(alice))
         )
-    finally:
-        await wallet.redis.delete(lock)
+        await holder.execute(text("SELECT pg_advisory_unlock_all()"))
     assert (bad.code, bad.reason) == (grpc.StatusCode.ABORTED, "REQUEST_IN_FLIGHT")
     assert await wallet.commands() == []
 
