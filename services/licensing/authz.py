@@ -15,9 +15,14 @@ order of cost:
 Licensing's own failure (database or Redis down) answers 503: keyed calls fail closed, no free
 quota. A key without a bearer token makes the key's partner the caller: the OK answer sets
 `authorization` to the partner principal's token, minted by identity (partner_tokens.py), which
-jwt_authn and the services verify like any user token; with a bearer token the user stays the
-caller and the licence is still charged. The key is removed from the request before it goes upstream; the decision's licence and
-partner go to Envoy as dynamic metadata for the access log.
+jwt_authn and the services verify like any user token. With a bearer token the user stays the
+caller and the licence is still charged, and the same partner token goes upstream in
+`x-gx-partner-token` (services.common.auth.PARTNER_TOKEN_HEADER): the services verify it and record
+the partner on the user's commands, so the partner's webhooks report them. A client cannot forge
+it: edge.lua drops client-sent `x-gx-*` headers before this check, the answer removes the header
+whenever it does not set it, and it is a JWT identity signed. The key is removed from the request
+before it goes upstream; the decision's licence and partner go to Envoy as dynamic metadata for
+the access log.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.auth import bearer_token
+from services.common.auth import PARTNER_TOKEN_HEADER, bearer_token
 from services.licensing import keys
 from services.licensing.lastused import LastUsed
 from services.licensing.limiter import Decision, QuotaLimiter
@@ -125,7 +130,10 @@ class Verdict:
         message: A sentence for the refusal's body.
         decision: The quota decision, when one was taken.
         record: The key's record, when the key was found.
-        token: The partner principal's access token, when the request carries no bearer token.
+        token: The partner principal's access token, when the request carries no bearer token
+            (it becomes the request's `authorization`).
+        partner_token: The same token when the request carries a user's bearer token (it goes
+            upstream as `x-gx-partner-token`, the proof of the partner the user acts through).
     """
 
     http_status: int
@@ -134,6 +142,7 @@ class Verdict:
     decision: Decision | None = None
     record: KeyRecord | None = None
     token: str | None = None
+    partner_token: str | None = None
 
 
 _REFUSALS: Final = {
@@ -177,7 +186,8 @@ class KeyAuthorizer:
         Args:
             secret: The presented key.
             as_partner: The request has no bearer token, so the key's partner is the caller:
-                a served verdict then carries the partner principal's token.
+                a served verdict then carries the partner principal's token as `token`;
+                otherwise as `partner_token`, for the services to attribute the user's request.
         """
         if keys.parse(secret) is None:
             return _refuse("API_KEY_INVALID")
@@ -202,9 +212,11 @@ class KeyAuthorizer:
         if record.license_expire_at <= now:
             return _refuse("LICENSE_EXPIRED", record=record)
         token = None
-        if as_partner and self._partner_tokens is not None:
+        if self._partner_tokens is not None:
             # Before the quota is taken: a request that cannot get its credential is not served,
-            # so it must not be counted as served either.
+            # so it must not be counted as served either. With a user's token as well it fails
+            # closed too: served without the proof, the user's operations would be recorded
+            # without the partner and its webhooks would silently miss them.
             try:
                 token = await self._partner_tokens.token_for(record.partner_id)
             except PartnerTokenUnavailable:
@@ -221,7 +233,9 @@ class KeyAuthorizer:
         except RedisError as exc:
             # A hint, not a control: the request goes through without it.
             _log.warning("last-used time not noted: %s", exc)
-        return Verdict(200, decision=decision, record=record, token=token)
+        if as_partner:
+            return Verdict(200, decision=decision, record=record, token=token)
+        return Verdict(200, decision=decision, record=record, partner_token=token)
 
 
 def _header(name: str, value: str) -> base_pb2.HeaderValueOption:
@@ -258,14 +272,24 @@ def check_response(verdict: Verdict) -> external_auth_pb2.CheckResponse:
         metadata = struct_pb2.Struct()
         if verdict.record is not None:
             metadata.update({"license_id": verdict.record.license_id, "partner_id": verdict.record.partner_id})
+        headers = []
+        # The key never travels past the edge.
+        removed = [API_KEY_HEADER]
+        if verdict.token:
+            # The partner principal's token replaces nothing the client sent: it is only set
+            # when the request had no bearer token.
+            headers.append(_header(_AUTHORIZATION, "Bearer " + verdict.token))
+        if verdict.partner_token:
+            headers.append(_header(PARTNER_TOKEN_HEADER, verdict.partner_token))
+        else:
+            # edge.lua already dropped any client copy; removing it again keeps this answer safe
+            # on its own (another edge config, a Lua change).
+            removed.append(PARTNER_TOKEN_HEADER)
         return external_auth_pb2.CheckResponse(
             status=status_pb2.Status(code=code_pb2.OK),
             ok_response=external_auth_pb2.OkHttpResponse(
-                # The partner principal's token replaces nothing the client sent: it is only
-                # set when the request had no bearer token.
-                headers=[_header(_AUTHORIZATION, "Bearer " + verdict.token)] if verdict.token else [],
-                # The key never travels past the edge.
-                headers_to_remove=[API_KEY_HEADER],
+                headers=headers,
+                headers_to_remove=removed,
                 response_headers_to_add=_rate_headers(verdict.decision),
             ),
             dynamic_metadata=metadata,
@@ -279,7 +303,7 @@ def check_response(verdict: Verdict) -> external_auth_pb2.CheckResponse:
     return external_auth_pb2.CheckResponse(
         status=status_pb2.Status(code=code, message=verdict.message),
         denied_response=external_auth_pb2.DeniedHttpResponse(
-            status=http_status_pb2.HttpStatus(code=verdict.http_status),  # type: ignore[arg-type]
+            status=http_status_pb2.HttpStatus(code=verdict.http_status),
             headers=[_header("content-type", "application/json"), *_rate_headers(verdict.decision)],
             body=json.dumps(body, separators=(",", ":")),
         ),

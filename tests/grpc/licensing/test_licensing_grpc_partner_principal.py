@@ -75,8 +75,28 @@ async def test_a_key_with_a_bearer_token_keeps_the_user_as_the_caller(mesh: Mesh
     )
     response = await _check(mesh, created.secret, authorization=dict(partner.owner)["authorization"])
     assert response.status.code == code_pb2.OK
-    assert "authorization" not in _set_headers(response)
+    set_headers = _set_headers(response)
+    assert "authorization" not in set_headers
     assert response.dynamic_metadata["license_id"] == lic.license_id
+    # The partner goes upstream as proof for the services (they record it on the user's commands):
+    # the partner principal's own token, the one a key alone would make the caller.
+    proof = set_headers["x-gx-partner-token"]
+    claims = jwt.decode(proof, options={"verify_signature": False})
+    assert (claims["sub"], claims["roles"], claims["partner_id"]) == (f"partner:{partner.partner_id}", ["PARTNER"], partner.partner_id)
+    assert "x-gx-partner-token" not in response.ok_response.headers_to_remove
+    alone = _set_headers(await _check(mesh, created.secret))
+    assert alone["authorization"] == f"Bearer {proof}" and "x-gx-partner-token" not in alone
+    # Licensing's own interceptor takes it: the user stays the caller, the partner is only attributed.
+    me = await mesh.stub.GetPartner(
+        svc.GetPartnerRequest(partner_id="me"), metadata=(*partner.owner, ("x-gx-partner-token", proof))
+    )
+    assert me.partner.partner_id == partner.partner_id
+    forged = await failure(
+        mesh.stub.GetPartner(
+            svc.GetPartnerRequest(partner_id="me"), metadata=(*partner.owner, ("x-gx-partner-token", proof[:-4] + "AAAA"))
+        )
+    )
+    assert (forged.code, forged.reason) == (grpc.StatusCode.UNAUTHENTICATED, "PARTNER_TOKEN_INVALID")
 
 
 async def test_only_licensing_mints_partner_tokens(mesh: Mesh) -> None:

@@ -9,9 +9,11 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import OperationalError
 
+from services.common.auth import PARTNER_TOKEN_HEADER
 from services.licensing import keys
-from services.licensing.authz import KeyAuthorizer, KeyDirectory, KeyRecord, check_response
+from services.licensing.authz import KeyAuthorizer, KeyDirectory, KeyRecord, Verdict, check_response
 from services.licensing.limiter import Decision
+from services.licensing.partner_tokens import PartnerTokenUnavailable
 
 # Taken at collection, so only for times far from the edge of a window (a day, or already past):
 # a whole suite may run for minutes between collection and a test.
@@ -165,3 +167,51 @@ async def test_the_directory_remembers_for_its_ttl_only() -> None:
     await uncached.find(b"h")
     await uncached.find(b"h")
     assert engine.reads == 3
+
+
+class _Tokens:
+    """Stands in for PartnerTokens: a fixed token per partner, or identity down."""
+
+    def __init__(self, down: bool = False) -> None:
+        self.down, self.asked = down, 0
+
+    async def token_for(self, partner_id: str) -> str:
+        self.asked += 1
+        if self.down:
+            raise PartnerTokenUnavailable("UNAVAILABLE")
+        return f"token-of-{partner_id}"
+
+
+def _with_tokens(tokens: _Tokens, limiter: _Limiter) -> KeyAuthorizer:
+    return KeyAuthorizer(_Directory(_record()), limiter, _LastUsed(), {"FREE": 60}, tokens)  # type: ignore[arg-type]
+
+
+def _ok(verdict: Verdict) -> tuple[dict[str, str], list[str]]:
+    ok = check_response(verdict).ok_response
+    return {h.header.key: h.header.value for h in ok.headers}, list(ok.headers_to_remove)
+
+
+async def test_a_key_with_a_users_token_sends_the_partner_as_proof_not_as_the_caller() -> None:
+    verdict = await _with_tokens(_Tokens(), _Limiter()).authorize(keys.generate("LIVE").secret, as_partner=False)
+    assert (verdict.http_status, verdict.token, verdict.partner_token) == (200, None, "token-of-p")
+    headers, removed = _ok(verdict)
+    assert headers == {PARTNER_TOKEN_HEADER: "token-of-p"}
+    assert removed == ["x-api-key"]
+
+
+async def test_a_key_alone_makes_the_partner_the_caller_and_removes_any_partner_header() -> None:
+    verdict = await _with_tokens(_Tokens(), _Limiter()).authorize(keys.generate("LIVE").secret, as_partner=True)
+    assert (verdict.token, verdict.partner_token) == ("token-of-p", None)
+    headers, removed = _ok(verdict)
+    assert headers == {"authorization": "Bearer token-of-p"}
+    assert removed == ["x-api-key", PARTNER_TOKEN_HEADER]
+
+
+@pytest.mark.parametrize("as_partner", [True, False])
+async def test_without_the_partners_token_a_keyed_request_fails_closed_and_takes_no_quota(as_partner: bool) -> None:
+    limiter = _Limiter()
+    verdict = await _with_tokens(_Tokens(down=True), limiter).authorize(
+        keys.generate("LIVE").secret, as_partner=as_partner
+    )
+    assert (verdict.http_status, verdict.reason) == (503, "IDENTITY_UNAVAILABLE")
+    assert limiter.calls == 0
