@@ -17,6 +17,7 @@ from typing import Any, Final
 import grpc
 
 from services.common.rpc import BehaviorInterceptor, CallInfo, NextStream, NextUnary, metadata_value
+from services.common.settings import ClientAddressSettings
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -85,6 +86,12 @@ def client_ip(
 
 class ClientAddressInterceptor(BehaviorInterceptor):
     """Puts the caller's address (`client_ip`) in `client_address_var` for the RPC."""
+
+    @classmethod
+    def from_settings(cls, settings: ClientAddressSettings) -> ClientAddressInterceptor:
+        """One trusting the proxies `GX_CLIENT_ADDRESS__TRUSTED_PROXIES` names, `_TRUSTED_HOPS` deep."""
+        networks = [ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies]
+        return cls(networks, settings.trusted_hops)
 
     def __init__(self, trusted_proxies: Sequence[IPNetwork] = LOOPBACK, trusted_hops: int = 1) -> None:
         """Args:

@@ -94,6 +94,19 @@ class IdempotencySettings(BaseModel):
     purge_interval_seconds: float = Field(default=300.0, ge=0)
 
 
+class ClientAddressSettings(BaseModel):
+    """Whose `x-forwarded-for` names the client (`GX_CLIENT_ADDRESS__*`; services.common.client_address).
+
+    The address goes into audit rows. Identity has its own (`GX_IDENTITY__TRUSTED_PROXIES`,
+    `_HOPS`, also for login throttling); the other services read these.
+    """
+
+    # Networks of the proxies (the edge) whose `x-forwarded-for` is believed.
+    trusted_proxies: list[str] = ["127.0.0.0/8", "::1/128"]
+    # The client is this many entries from the right: 1 when the edge faces clients.
+    trusted_hops: int = Field(default=1, ge=0)
+
+
 class ServiceSettings(BaseSettings):
     """Settings every GX process shares; each process subclasses it.
 
@@ -121,6 +134,7 @@ class ServiceSettings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     auth: AuthSettings = AuthSettings()
     idempotency: IdempotencySettings = IdempotencySettings()
+    client_address: ClientAddressSettings = ClientAddressSettings()
     # Seconds in-flight calls get to finish after SIGTERM; keep below the pod's
     # terminationGracePeriodSeconds.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)

@@ -142,8 +142,8 @@ def create_licensing_server(
         verifier=verifier,
         public=[_EXT_AUTHZ, _ACCESS_LOG],
         redis=redis,
-        # The audit trail's client address (services.common.client_address).
-        extra_interceptors=[ClientAddressInterceptor()],
+        # The audit trail's client address, through the trusted proxies of GX_CLIENT_ADDRESS__*.
+        extra_interceptors=[ClientAddressInterceptor.from_settings(settings.client_address)],
     )
     server.on_stopping(access_log.close)
     flushers = Flushers(

@@ -84,8 +84,8 @@ def create_wallet_server(
         verifier=verifier,
         # Access tokens are checked against the revocation deny-list (issue 9 part 4).
         redis=redis,
-        # The audit trail's client address (services.common.client_address).
-        extra_interceptors=[ClientAddressInterceptor()],
+        # The audit trail's client address, through the trusted proxies of GX_CLIENT_ADDRESS__*.
+        extra_interceptors=[ClientAddressInterceptor.from_settings(settings.client_address)],
     )
 
 
