@@ -9,9 +9,10 @@ but queued on psycopg's pipeline (sent without waiting for each answer), so a wh
 writes costs about one round trip.
 
 Same rows as one by one (tests/workers/test_projector_batch.py proves it): the statements and their
-order are those of `apply_event`; only when they are sent changes. A money mail reads the balance
-the read model shows after its transaction, so the pipeline is synced before it (a live mail costs
-its own round trips; a mail recorded before, as on a rebuild, is found in bulk and skipped).
+order are those of `apply_event`; only when they are sent changes. A money mail names the balance
+the read model shows after its transaction: that wallet is read at the transaction's place in the
+pipeline and the mail recorded after the batch's writes (one insert each); mails recorded before,
+as on a rebuild that replays young transactions, are found in bulk and skipped.
 
 Any failure (a poison event, a handler or database error) rolls the whole batch back and raises
 `BatchFailed`; the runner then applies the same transactions one by one with `apply_event`, which
@@ -29,7 +30,8 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from gx.ledger.v1 import events_pb2
-from sqlalchemy import text
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -82,6 +84,10 @@ def _psycopg_sql(dialect: Dialect, sql: str) -> str:
     return compiled
 
 
+# The queries a batch reads in its pipeline (module constants), compiled once.
+_COMPILED: dict[Select[Any], Any] = {}
+
+
 class PipelineWriter:
     """Sends the handlers' hand-written statements on the driver connection's pipeline.
 
@@ -98,16 +104,23 @@ class PipelineWriter:
 
     async def run(self, sql: str, params: dict[str, Any]) -> None:
         """Queue one statement (see `handlers.StatementWriter`)."""
+        await self._enter()
+        await self._cursor.execute(_psycopg_sql(self._dialect, sql), params)
+
+    async def read(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+        """Queue one query at this place; returns its cursor, whose rows can be fetched after the batch."""
+        await self._enter()
+        compiled = _COMPILED.get(statement)
+        if compiled is None:
+            compiled = _COMPILED[statement] = statement.compile(dialect=self._dialect)
+        cursor = self._driver.cursor(row_factory=namedtuple_row)
+        await cursor.execute(compiled.string, {**compiled.params, **params})
+        return cursor
+
+    async def _enter(self) -> None:
         if self._pipeline is None:
             self._pipeline = self._driver.pipeline()
             await self._pipeline.__aenter__()
-        await self._cursor.execute(_psycopg_sql(self._dialect, sql), params)
-
-    async def sync(self) -> None:
-        """Leave pipeline mode: every queued statement has run (raises the first error)."""
-        pipeline, self._pipeline = self._pipeline, None
-        if pipeline is not None:
-            await pipeline.__aexit__(None, None, None)
 
     async def __aenter__(self) -> PipelineWriter:
         return self
@@ -184,6 +197,9 @@ async def _apply(conn: AsyncConnection, applied: list[_Tx]) -> None:
         return
     parents = await store.command_traceparents(conn, [tx.event.tx_id for tx in applied])
     mailing = await _mail_due(conn, applied)
+    # Each money mail names the balance after its transaction: that wallet is read at the
+    # transaction's place in the pipeline, and the mails are recorded once the writes have run.
+    mails: list[tuple[_Tx, Any, notifications.Credit, Any]] = []
     raw = await conn.get_raw_connection()
     async with PipelineWriter(conn.dialect, raw.driver_connection) as writer:
         for tx in applied:
@@ -217,15 +233,34 @@ async def _apply(conn: AsyncConnection, applied: list[_Tx]) -> None:
                     assert kind is not None  # decode refuses an event without a kind
                     await HANDLERS[kind](ctx, index, getattr(event, kind))
                 if tx_id in mailing:
-                    # The mail names the balance after this transaction: run what is queued first.
-                    await writer.sync()
-                    await notifications.record_money_notifications(conn, tx_id, tx.when, tx.message)
+                    for credit in notifications.credits_of(tx.message):
+                        wallet = await writer.read(
+                            notifications.WALLET_OF_CREDIT, {"wallet_id": credit.wallet_id}
+                        )
+                        mails.append((tx, span.trace, credit, wallet))
             except BaseException as exc:
                 error = exc
                 raise
             finally:
                 trace_var.reset(token)
                 span.end(error)
+    await _record_mails(conn, mails)
+
+
+async def _record_mails(
+    conn: AsyncConnection, mails: list[tuple[_Tx, Any, notifications.Credit, Any]]
+) -> None:
+    """`notifications.record_money_notifications` for the batch, with the rows read in the pipeline."""
+    seen: dict[str, set[str]] = {}
+    for tx, trace, credit, wallet in mails:
+        token = trace_var.set(trace)
+        try:
+            row = await wallet.fetchone()
+            await notifications.record_credit(
+                conn, tx.event.tx_id, credit, row, seen.setdefault(tx.event.tx_id, set())
+            )
+        finally:
+            trace_var.reset(token)
 
 
 async def _mail_due(conn: AsyncConnection, applied: list[_Tx]) -> set[str]:

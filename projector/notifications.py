@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projector.tables import wallets
@@ -88,39 +88,50 @@ async def record_money_notifications(
     recorded = 0
     seen: set[str] = set()
     for credit in credits_of(message):
-        row = (
-            await conn.execute(
-                select(wallets.c.user_id, wallets.c.balance_qirat).where(
-                    wallets.c.wallet_id == credit.wallet_id, wallets.c.account_type == "USER"
-                )
-            )
-        ).first()
-        # Not a user's wallet (an organisation, a treasury), or a ledger user identity does not
-        # know (ids are identity's UUIDs; anything else was created outside it): nobody to mail.
-        if row is None or not row.user_id:
-            continue
-        try:
-            user_id = uuid.UUID(row.user_id)
-        except ValueError:
-            continue
-        key = dedupe_key(tx_id, user_id)
-        if key in seen:
-            continue
-        seen.add(key)
-        await notify.enqueue_email(
-            conn,
-            to_address=None,
-            to_user_id=user_id,
-            template=credit.template,
-            context={
-                "amount_gx": format_gx(credit.amount_qirat),
-                "amount_qirat": credit.amount_qirat,
-                "balance_gx": format_gx(int(row.balance_qirat)),
-                "balance_qirat": int(row.balance_qirat),
-                "tx_id": tx_id,
-                **credit.extra,
-            },
-            dedupe_key=key,
-        )
-        recorded += 1
+        row = (await conn.execute(WALLET_OF_CREDIT, {"wallet_id": credit.wallet_id})).first()
+        recorded += await record_credit(conn, tx_id, credit, row, seen)
     return recorded
+
+
+# The credited wallet as the read model shows it after the transaction (`projector.batch` queues
+# it on its pipeline at the transaction's place and records the mails after the batch's writes).
+WALLET_OF_CREDIT: Final = select(wallets.c.user_id, wallets.c.balance_qirat).where(
+    wallets.c.wallet_id == bindparam("wallet_id"), wallets.c.account_type == "USER"
+)
+
+
+async def record_credit(conn: AsyncConnection, tx_id: str, credit: Credit, row: Any, seen: set[str]) -> bool:
+    """Record the mail of one credit, given its wallet's row (`WALLET_OF_CREDIT`, None if no user's).
+
+    Returns:
+        Whether a message was recorded (not for a non-user wallet, a second credit of the same
+        user in `seen`, the transaction's keys so far).
+    """
+    # Not a user's wallet (an organisation, a treasury), or a ledger user identity does not
+    # know (ids are identity's UUIDs; anything else was created outside it): nobody to mail.
+    if row is None or not row.user_id:
+        return False
+    try:
+        user_id = uuid.UUID(row.user_id)
+    except ValueError:
+        return False
+    key = dedupe_key(tx_id, user_id)
+    if key in seen:
+        return False
+    seen.add(key)
+    await notify.enqueue_email(
+        conn,
+        to_address=None,
+        to_user_id=user_id,
+        template=credit.template,
+        context={
+            "amount_gx": format_gx(credit.amount_qirat),
+            "amount_qirat": credit.amount_qirat,
+            "balance_gx": format_gx(int(row.balance_qirat)),
+            "balance_qirat": int(row.balance_qirat),
+            "tx_id": tx_id,
+            **credit.extra,
+        },
+        dedupe_key=key,
+    )
+    return True
