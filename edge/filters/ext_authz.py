@@ -12,7 +12,14 @@ EDGE_METADATA = "gx.edge"
 
 
 def ext_authz_filter(cluster: str, timeout_seconds: float) -> dict[str, Any]:
-    """The key check against `cluster` (licensing), failing closed after `timeout_seconds`."""
+    """The key check against `cluster` (licensing), failing closed after `timeout_seconds`.
+
+    Its OK answer may add `authorization` (a key alone) or `x-gx-partner-token` (a key with a
+    user's bearer token: the proof of the partner the services record on the user's commands).
+    The chain must run edge.lua before this filter: it drops every client-sent `x-gx-*` header,
+    so a partner header upstream is always the one licensing set (the answer also removes it
+    whenever it does not set it).
+    """
     return {
         "name": EXT_AUTHZ_FILTER,
         "typed_config": {

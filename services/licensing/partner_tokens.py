@@ -3,7 +3,9 @@
 A request with an API key and no bearer token makes the key's partner the caller. The edge
 cannot forge a user token and services never trust a header, so licensing asks identity (as
 the licensing service, over the service-token channel) for a short-lived token whose subject
-is `partner:<id>` with ROLE_PARTNER, and the edge's check puts it on the upstream request.
+is `partner:<id>` with ROLE_PARTNER, and the edge's check puts it on the upstream request. A
+key with a user's bearer token gets the same token in `x-gx-partner-token` instead: there it makes
+nobody the caller, it proves to the services which partner's key the user's request came with.
 
 Tokens are cached per partner, not per key: the token names the partner, every key of that
 partner would get the same one, and a revoked key is refused by the check before any token is

@@ -11,6 +11,7 @@ import pytest
 from edge import descriptor as gx_descriptor
 from edge import settings as edge_settings
 from manifests import edge_config
+from services.common.auth import PARTNER_TOKEN_HEADER
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -82,3 +83,19 @@ def test_address_limits_come_from_the_environment() -> None:
         edge_settings.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "signup=5"})
     with pytest.raises(ValueError, match="bad entry"):
         edge_settings.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "login=-1"})
+
+
+def test_client_sent_partner_headers_are_dropped_before_the_key_check(descriptor: Path) -> None:
+    hcm = _hcm(_render(descriptor))
+    filters = hcm["http_filters"]
+    names = [f["name"] for f in filters]
+    # edge.lua is the first filter, ahead of ext_authz, which alone may set x-gx-partner-token.
+    assert names[0] == "envoy.filters.http.lua"
+    assert names.index("envoy.filters.http.lua") < names.index("envoy.filters.http.ext_authz")
+    source = filters[0]["typed_config"]["default_source_code"]["inline_string"]
+    assert 'INTERNAL_PREFIXES = { "x-gx-", "x-envoy-" }' in source
+    assert PARTNER_TOKEN_HEADER.startswith("x-gx-")
+    # The key check never sees the client's copy either.
+    authz = next(f["typed_config"] for f in filters if f["name"] == "envoy.filters.http.ext_authz")
+    allowed = {p["exact"] for p in authz["allowed_headers"]["patterns"]}
+    assert PARTNER_TOKEN_HEADER not in allowed
