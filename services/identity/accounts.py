@@ -45,8 +45,9 @@ from services.identity.limits import Limit, RequestLimiter, hashed
 from services.identity.lockout import LoginLockout
 from services.identity.passwords import PasswordHashing, check_password_rules
 from services.identity.repository import IdentityRepository
-from services.identity.tokens import AccessTokenIssuer, new_refresh_token, successor_expiry
-from services.identity.usecases import Caller, SessionPolicy, Tokens
+from services.identity.sessions import SessionPolicy, SubjectRevoker, open_session
+from services.identity.tokens import AccessTokenIssuer
+from services.identity.usecases import Caller, Tokens, lock_user
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +111,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _epoch_ms(when: datetime) -> int:
-    return int(when.timestamp() * 1000)
-
-
 def _code_invalid() -> InvalidArgument:
     return InvalidArgument(
         "the verification code is not valid; ask for a new one",
@@ -168,7 +165,7 @@ class AccountUseCases:
         self._issuer = issuer
         self._lockout = lockout
         self._idem = idempotency
-        self._revocations = revocations
+        self._revoker = SubjectRevoker(revocations, clock)
         self._limiter = limiter
         self._policy = policy or AccountPolicy()
         self._session_policy = session_policy or SessionPolicy()
@@ -194,9 +191,7 @@ class AccountUseCases:
 
         async def work(session: AsyncSession) -> Message:
             repo = IdentityRepository(session)
-            user = await repo.user_by_id(target, for_update=True)
-            if user is None:
-                raise errors.user_not_found()
+            user = await lock_user(repo, target)
             row = await _token_by_hash(session, digest)
             if row is None or row.user_id != target or row.purpose != Purpose.VERIFY_EMAIL.value:
                 raise _code_invalid()
@@ -225,9 +220,7 @@ class AccountUseCases:
 
         async def work(session: AsyncSession) -> Message:
             repo = IdentityRepository(session)
-            user = await repo.user_by_id(target, for_update=True)
-            if user is None:
-                raise errors.user_not_found()
+            user = await lock_user(repo, target)
             if user.email_verified_at is not None:
                 raise errors.failed_precondition(
                     "EMAIL_ALREADY_VERIFIED", "this email address is verified already"
@@ -353,7 +346,7 @@ class AccountUseCases:
             await self._set_password(session, user, password_hash, "PASSWORD_RESET", now)
             await repo.audit(None, user.id, "PASSWORD_RESET", {}, now)
             await self._changed_mail(session, user, "reset", f"identity:password-changed:{locked.id}", now)
-        await self._revoke_again(user.id)
+        await self._revoker.revoke_again(user.id)
         try:
             # The owner proved control of the mailbox: earlier failed logins (perhaps
             # someone else's guesses) no longer delay their login.
@@ -409,32 +402,17 @@ class AccountUseCases:
             raise errors.invalid(problems)
         password_hash = await self._hashing.hash(request.new_password)
         now = self._now()
-        family = uuid.uuid4()
-        refresh, refresh_hash = new_refresh_token()
         async with self._sessions() as session, session.begin():
             repo = IdentityRepository(session)
-            locked = await repo.user_by_id(target, for_update=True)
-            if locked is None:
-                raise errors.user_not_found()
+            locked = await lock_user(repo, target)
             if locked.frozen:
                 raise errors.permission_denied("USER_FROZEN", "this account is frozen; contact support")
             await self._set_password(session, locked, password_hash, "PASSWORD_CHANGED", now)
-            family_end = now + self._session_policy.session_max
-            await repo.add_refresh_token(
-                models.RefreshToken(
-                    id=uuid.uuid4(),
-                    family_id=family,
-                    user_id=target,
-                    token_hash=refresh_hash,
-                    created_at=now,
-                    expires_at=successor_expiry(now, self._session_policy.refresh_idle, family_end),
-                    family_expires_at=family_end,
-                )
-            )
+            family, refresh = await open_session(repo, target, now, self._session_policy)
             await repo.audit(target, target, "PASSWORD_CHANGED", {}, now)
             await self._changed_mail(session, locked, "change", f"identity:password-changed:{family}", now)
             roles = list(locked.roles)
-        cutoff = await self._revoke_again(target)
+        cutoff = await self._revoker.revoke_again(target)
         access = self._issuer.issue(str(target), roles, self._now(), session_id=str(family), after_ms=cutoff)
         log.info("password changed", extra={LogKey.USER_ID: str(target)})
         return Tokens(access.token, refresh, access.expires_in)
@@ -451,26 +429,7 @@ class AccountUseCases:
         await IdentityRepository(session).revoke_user_tokens(user.id, now, reason)
         # A reset mail asked for before this change must not undo it.
         await _revoke_live(session, user.id, Purpose.RESET_PASSWORD, now)
-        try:
-            await self._revocations.revoke_subject(str(user.id), _epoch_ms(self._now()))
-        except RedisError:
-            log.exception(
-                "the access-token deny-list could not be written", extra={LogKey.USER_ID: str(user.id)}
-            )
-            raise errors.unavailable(
-                "REVOCATION_UNAVAILABLE", "the access-token deny-list is unreachable; retry shortly"
-            ) from None
-
-    async def _revoke_again(self, subject: uuid.UUID) -> int:
-        # After the commit, once more: a token minted while the transaction was open (a login
-        # or refresh that read the old row) is caught too. Best effort: the first entry ended
-        # every token that existed before the change. Returns the cutoff new tokens follow.
-        try:
-            await self._revocations.revoke_subject(str(subject), _epoch_ms(self._now()))
-            return await self._revocations.cutoff_ms(str(subject))
-        except RedisError:
-            log.exception("post-commit revocation failed", extra={LogKey.USER_ID: str(subject)})
-            return _epoch_ms(self._now())
+        await self._revoker.revoke(user.id)
 
     async def _changed_mail(
         self, session: AsyncSession, user: models.User, how: str, dedupe: str, now: datetime

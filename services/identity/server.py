@@ -28,9 +28,10 @@ from services.identity.lockout import LockoutPolicy, LoginLockout
 from services.identity.metrics import IdentityMetrics
 from services.identity.passwords import PasswordHashing
 from services.identity.servicer import IdentityServicer
+from services.identity.sessions import SessionPolicy
 from services.identity.settings import IdentitySettings
 from services.identity.tokens import AccessTokenIssuer
-from services.identity.usecases import IdentityUseCases, SessionPolicy
+from services.identity.usecases import IdentityUseCases
 
 
 def local_verifier(settings: IdentitySettings, keys: KeyStore) -> TokenVerifier:

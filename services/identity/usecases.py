@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from google.protobuf.message import Message
 from gx.identity.v1 import identity_pb2
@@ -28,6 +28,7 @@ from services.identity.kyc import KycInput, check_kyc, is_country_code, parse_bi
 from services.identity.lockout import Lock, LoginLockout
 from services.identity.passwords import PasswordHashing, RuleViolation, check_password_rules
 from services.identity.repository import EmailTaken, IdentityRepository, PendingKycExists
+from services.identity.sessions import SessionPolicy, SubjectRevoker, open_session, revocation_unavailable
 from services.identity.tokens import (
     AccessTokenIssuer,
     RefreshState,
@@ -76,19 +77,6 @@ class Caller:
 
 
 @dataclass(frozen=True)
-class SessionPolicy:
-    """Lifetimes of refresh tokens.
-
-    Attributes:
-        refresh_idle: How long an unused refresh token lives.
-        session_max: The absolute length of a login session, however often refreshed.
-    """
-
-    refresh_idle: timedelta = timedelta(days=14)
-    session_max: timedelta = timedelta(days=30)
-
-
-@dataclass(frozen=True)
 class Tokens:
     """A session's tokens as Login and RefreshToken answer them.
 
@@ -105,10 +93,6 @@ class Tokens:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _epoch_ms(when: datetime) -> int:
-    return int(when.timestamp() * 1000)
 
 
 class IdentityUseCases:
@@ -157,6 +141,7 @@ class IdentityUseCases:
         self._lockout = lockout
         self._idem = idempotency
         self._revocations = revocations
+        self._revoker = SubjectRevoker(revocations, clock)
         self._policy = policy or SessionPolicy()
         self._now = clock
         self._on_throttled = on_throttled
@@ -262,22 +247,9 @@ class IdentityUseCases:
                 locked = await repo.user_by_id(user.id, for_update=True)
                 if locked is not None:
                     locked.password_hash = new_hash
-            family = uuid.uuid4()
-            token, digest = new_refresh_token()
-            family_end = now + self._policy.session_max
-            await repo.add_refresh_token(
-                models.RefreshToken(
-                    id=uuid.uuid4(),
-                    family_id=family,
-                    user_id=user.id,
-                    token_hash=digest,
-                    created_at=now,
-                    expires_at=successor_expiry(now, self._policy.refresh_idle, family_end),
-                    family_expires_at=family_end,
-                )
-            )
+            family, token = await open_session(repo, user.id, now, self._policy)
         access = self._issuer.issue(
-            str(user.id), user.roles, now, session_id=str(family), after_ms=await self._cutoff(user.id)
+            str(user.id), user.roles, now, session_id=str(family), after_ms=await self._revoker.cutoff(user.id)
         )
         log.info("user logged in", extra={LogKey.USER_ID: str(user.id)})
         return Tokens(access.token, token, access.expires_in)
@@ -336,7 +308,7 @@ class IdentityUseCases:
             raise failure
         assert issued is not None
         access = self._issuer.issue(
-            issued[0], issued[1], now, session_id=str(issued[2]), after_ms=await self._cutoff(uuid.UUID(issued[0]))
+            issued[0], issued[1], now, session_id=str(issued[2]), after_ms=await self._revoker.cutoff(uuid.UUID(issued[0]))
         )
         return Tokens(access.token, new_token, access.expires_in)
 
@@ -368,7 +340,7 @@ class IdentityUseCases:
                 await self._revocations.revoke_token(*presented)
         except RedisError:
             log.exception("logout: the access-token deny-list could not be written")
-            raise _revocation_unavailable() from None
+            raise revocation_unavailable() from None
 
     def jwks_json(self) -> bytes:
         """The JWKS document of every published key (re-read from disk at most every 10 s,
@@ -444,9 +416,7 @@ class IdentityUseCases:
 
         async def work(session: AsyncSession) -> Message:
             repo = IdentityRepository(session)
-            user = await repo.user_by_id(target, for_update=True)
-            if user is None:
-                raise errors.user_not_found()
+            user = await lock_user(repo, target)
             if user.frozen:
                 raise errors.failed_precondition("USER_FROZEN", "this account is frozen")
             if user.email_verified_at is None:
@@ -607,9 +577,7 @@ class IdentityUseCases:
 
         async def work(session: AsyncSession) -> Message:
             repo = IdentityRepository(session)
-            user = await repo.user_by_id(target, for_update=True)
-            if user is None:
-                raise errors.user_not_found()
+            user = await lock_user(repo, target)
             if set(user.roles) & _ADMIN_ROLES and not caller.is_super_admin:
                 raise errors.permission_denied("ADMIN_TARGET", "only a super-admin may freeze or unfreeze an admin")
             if user.frozen != frozen:
@@ -619,7 +587,7 @@ class IdentityUseCases:
                 user.updated_at = now
                 if frozen:
                     await repo.revoke_user_tokens(target, now, "USER_FROZEN")
-                    await self._revoke_subject(target)
+                    await self._revoker.revoke(target)
                 await repo.audit(
                     uuid.UUID(caller.user_id), target, "USER_FROZEN" if frozen else "USER_UNFROZEN", {"reason": reason}, now
                 )
@@ -629,7 +597,7 @@ class IdentityUseCases:
 
         response = await self._run("identity." + method, caller.user_id, request, work)
         if frozen:
-            await self._revoke_subject_again(target)
+            await self._revoker.revoke_again(target)
         return response.user
 
     async def set_roles(self, caller: Caller, request: svc.SetUserRolesRequest) -> svc.SetUserRolesResponse:
@@ -656,9 +624,7 @@ class IdentityUseCases:
 
         async def work(session: AsyncSession) -> Message:
             repo = IdentityRepository(session)
-            user = await repo.user_by_id(target, for_update=True)
-            if user is None:
-                raise errors.user_not_found()
+            user = await lock_user(repo, target)
             before = sorted(user.roles)
             if before != new_roles:
                 user.roles = new_roles
@@ -668,14 +634,14 @@ class IdentityUseCases:
                 )
                 await session.flush()
                 # Tokens carry their roles: the old ones must stop working, up or down.
-                await self._revoke_subject(target)
+                await self._revoker.revoke(target)
                 changed.append(True)
             return svc.SetUserRolesResponse(user=convert.user_message(user))
 
         changed: list[bool] = []
         response: svc.SetUserRolesResponse = await self._run("identity.SetUserRoles", caller.user_id, request, work)
         if changed:
-            await self._revoke_subject_again(target)
+            await self._revoker.revoke_again(target)
         return response
 
     async def add_role(self, caller: Caller, request: svc.AddUserRoleRequest) -> svc.AddUserRoleResponse:
@@ -696,9 +662,7 @@ class IdentityUseCases:
 
         async def work(session: AsyncSession) -> Message:
             repo = IdentityRepository(session)
-            user = await repo.user_by_id(target, for_update=True)
-            if user is None:
-                raise errors.user_not_found()
+            user = await lock_user(repo, target)
             if name not in user.roles:
                 before = sorted(user.roles)
                 user.roles = sorted({*user.roles, name})
@@ -706,14 +670,14 @@ class IdentityUseCases:
                 await repo.audit(actor, target, "ROLE_ADDED", {"role": name, "by": caller.user_id, "before": before}, now)
                 await session.flush()
                 # Tokens carry their roles: the old ones end so the next refresh carries the new one.
-                await self._revoke_subject(target)
+                await self._revoker.revoke(target)
                 changed.append(True)
             return svc.AddUserRoleResponse(user=convert.user_message(user))
 
         changed: list[bool] = []
         response: svc.AddUserRoleResponse = await self._run("identity.AddUserRole", caller.user_id, request, work)
         if changed:
-            await self._revoke_subject_again(target)
+            await self._revoker.revoke_again(target)
         return response
 
     async def issue_partner_token(
@@ -736,34 +700,6 @@ class IdentityUseCases:
         return svc.IssuePartnerTokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
     # Helpers
-
-    async def _revoke_subject(self, subject: uuid.UUID) -> None:
-        # Inside the write's transaction, before it commits: if the deny-list cannot be
-        # written, the freeze or role change is not made either (nothing half-done).
-        try:
-            await self._revocations.revoke_subject(str(subject), _epoch_ms(self._now()))
-        except RedisError:
-            log.exception("the access-token deny-list could not be written", extra={LogKey.USER_ID: str(subject)})
-            raise _revocation_unavailable() from None
-
-    async def _revoke_subject_again(self, subject: uuid.UUID) -> None:
-        # After the commit, once more: a token minted while the transaction was open (a
-        # login or refresh that read the row before the commit) is issued after the first
-        # cutoff and must be caught too. Best effort: the change is committed and the first
-        # entry already ended every token that existed before it.
-        try:
-            await self._revocations.revoke_subject(str(subject), _epoch_ms(self._now()))
-        except RedisError:
-            log.exception("post-commit revocation failed", extra={LogKey.USER_ID: str(subject)})
-
-    async def _cutoff(self, subject: uuid.UUID) -> int:
-        # A new token must be issued after the subject's latest revocation. If Redis cannot
-        # say, clocks decide alone (a revocation in the same millisecond is all that risks).
-        try:
-            return await self._revocations.cutoff_ms(str(subject))
-        except RedisError:
-            log.warning("revocation cutoff unreadable; issuing by the clock", extra={LogKey.USER_ID: str(subject)})
-            return 0
 
     async def _run(
         self, scope: str, principal: str | None, request: Message, work: Callable[[AsyncSession], Awaitable[Message]]
@@ -872,12 +808,6 @@ def _email_taken() -> errors.ServiceError:
     return errors.already_exists("EMAIL_TAKEN", "an account with this email already exists")
 
 
-def _revocation_unavailable() -> errors.ServiceError:
-    return errors.unavailable(
-        "REVOCATION_UNAVAILABLE", "the access-token deny-list is unreachable; retry shortly"
-    )
-
-
 def _parse_uuid(value: str, field: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
@@ -885,13 +815,19 @@ def _parse_uuid(value: str, field: str) -> uuid.UUID:
         raise errors.invalid([RuleViolation(field, "must be a UUID")]) from None
 
 
+async def lock_user(repo: IdentityRepository, user_id: uuid.UUID) -> models.User:
+    """Lock a user's row for the caller's write; NOT_FOUND `USER_NOT_FOUND` when there is none."""
+    user = await repo.user_by_id(user_id, for_update=True)
+    if user is None:
+        raise errors.user_not_found()
+    return user
+
+
 async def _lock_pending_review(
     repo: IdentityRepository, target: uuid.UUID
 ) -> tuple[models.User, models.KycSubmission]:
     """Lock the user and their latest KYC submission, which must be waiting for review."""
-    user = await repo.user_by_id(target, for_update=True)
-    if user is None:
-        raise errors.user_not_found()
+    user = await lock_user(repo, target)
     kyc = await repo.latest_kyc(target, for_update=True)
     if kyc is None or kyc.state != "PENDING":
         raise errors.failed_precondition("KYC_NOT_PENDING", "this user has no KYC submission waiting for review")
