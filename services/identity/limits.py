@@ -15,8 +15,9 @@ from redis.asyncio import Redis
 
 # KEYS[1]: the counter; ARGV: limit, window ms. Counts the request when below the limit and
 # answers {1, 0}; at the limit answers {0, ms until the window ends} and counts nothing, so
-# a client hammering a closed window does not push its end further away.
-_HIT: Final = """
+# a client hammering a closed window does not push its end further away. Login throttling
+# counts a client address's attempts with it too (services.identity.lockout).
+FIXED_WINDOW_HIT: Final = """
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n >= tonumber(ARGV[1]) then
   return {0, redis.call('PTTL', KEYS[1])}
@@ -42,7 +43,7 @@ class Limit:
 
 
 def hashed(value: str) -> str:
-    """A key part for an email or other personal value: Redis never holds it in clear."""
+    """A key part for an email or other personal value (lower-cased): Redis never holds it in clear."""
     return hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest()
 
 
@@ -55,7 +56,7 @@ class RequestLimiter:
         Args:
             redis: An asyncio Redis client.
         """
-        self._hit = redis.register_script(_HIT)
+        self._hit = redis.register_script(FIXED_WINDOW_HIT)
 
     async def hit(self, scope: str, subject: str, limit: Limit) -> int | None:
         """Counts one request.

@@ -13,11 +13,12 @@ limit, because many accounts guessed from one address is a sweep.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Final
 
 from redis.asyncio import Redis
+
+from services.identity.limits import FIXED_WINDOW_HIT, hashed
 
 # Admits an attempt on an account when its delay has passed, and counts it at once.
 # KEYS[1]: the account's hash {n: attempts since the last success, next: earliest next
@@ -44,17 +45,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {1, delay}
 """
 
-# Admits an attempt from a client address below its limit, and counts it at once.
-# KEYS[1]: the counter; ARGV: limit, window ms. Returns {1, 0} or {0, ms until the window ends}.
-_ADDRESS_ADMIT: Final = """
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[1]) then
-  return {0, redis.call('PTTL', KEYS[1])}
-end
-n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return {1, 0}
-"""
 
 # Gives one counted attempt back (a correct password, or an attempt the account refused).
 # Never below zero, and never on a vanished key: DECR would create it without an expiry.
@@ -116,9 +106,7 @@ class Lock:
 
 
 def _account_key(email: str) -> str:
-    # Hashed so Redis never holds email addresses in clear.
-    digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
-    return f"gx:identity:login:acct:{digest}"
+    return f"gx:identity:login:acct:{hashed(email)}"
 
 
 def _ip_key(ip: str) -> str:
@@ -142,7 +130,7 @@ class LoginLockout:
         self._redis = redis
         self._policy = policy
         self._account_admit = redis.register_script(_ACCOUNT_ADMIT)
-        self._address_admit = redis.register_script(_ADDRESS_ADMIT)
+        self._address_admit = redis.register_script(FIXED_WINDOW_HIT)  # an address's attempts: a fixed window
         self._address_refund = redis.register_script(_ADDRESS_REFUND)
 
     @property
