@@ -36,7 +36,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projector import notifications, store
-from projector.decode import command_type_name, decode, event_time
+from projector.decode import PoisonEventError, command_type_name, decode, event_time
 from projector.handlers import HANDLERS, TxContext
 from projector.metrics import ProjectorMetrics
 from services.common import tracing
@@ -59,6 +59,31 @@ class ChaincodeEvent(Protocol):
 
     @property
     def payload(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Received:
+    """A stream event decoded as it arrived: the runner's reader decodes while a batch is written.
+
+    Attributes:
+        message: the decoded `LedgerEvents`, or None when `error` says why it is poison.
+    """
+
+    block_number: int
+    tx_id: str
+    event_name: str
+    payload: bytes
+    message: events_pb2.LedgerEvents | None
+    error: PoisonEventError | None
+
+
+def receive(event: ChaincodeEvent) -> Received:
+    """Decode one stream event now (`decode`'s PoisonEventError is kept, raised when applied)."""
+    try:
+        message, error = decode(event.event_name, event.payload), None
+    except PoisonEventError as poison:
+        message, error = None, poison
+    return Received(event.block_number, event.tx_id, event.event_name, event.payload, message, error)
 
 
 class BatchFailed(Exception):
@@ -166,7 +191,12 @@ async def apply_batch(
 
 
 def _decode(event: ChaincodeEvent) -> _Tx:
-    message = decode(event.event_name, event.payload)
+    if isinstance(event, Received):
+        if event.message is None:
+            raise event.error or PoisonEventError("undecoded event")
+        message = event.message
+    else:
+        message = decode(event.event_name, event.payload)
     return _Tx(event, message, event_time(message))
 
 

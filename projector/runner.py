@@ -307,10 +307,11 @@ class Projector:
                 await reader
 
     async def _read(self, stream: Any, queue: asyncio.Queue[Any]) -> None:
-        """Move stream events to `queue`; then `_END`, or the exception that ended the stream."""
+        """Move stream events, decoded, to `queue`; then `_END`, or the exception that ended the stream."""
         try:
             async for event in stream:
-                await queue.put(event)
+                # Decoding here overlaps it with the database's work on the batch being written.
+                await queue.put(batch.receive(event))
         except Exception as error:
             await queue.put(error)
             return
