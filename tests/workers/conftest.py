@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from services.common import migrate
 from services.common.outbox import record_command
+from tests.support.roles import as_process
 from tests.support.stack import PostgresHandle
 
 
@@ -25,6 +26,12 @@ def migrated_url(postgres: PostgresHandle) -> Iterator[str]:
         yield url
     finally:
         postgres.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def notifier_url(migrated_url: str) -> str:
+    """The module database's URL as the notifier's own least-privilege user (gx_notifier)."""
+    return as_process(migrated_url, "notifier")
 
 
 @pytest.fixture

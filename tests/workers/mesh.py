@@ -13,9 +13,10 @@ from pathlib import Path
 from google.protobuf import json_format
 from gx.ledger.v1 import queries_pb2
 
-from devstack.postgres import PROCESS_GROUP_ROLES, ensure_process_users, process_url
+from devstack.postgres import PROCESS_GROUP_ROLES
 from fabric_client import Gateway, load_msp_identity
 from tests.support.ledger import REPO_ROOT, Ledger, free_port
+from tests.support.roles import as_process
 
 # Short timings so the fault scenarios run in seconds, not minutes.
 FAST = {
@@ -50,8 +51,7 @@ class WorkerProcess:
         # so these tests prove its grants suffice.
         url = full.get("GX_DATABASE__URL", "")
         if self.module in PROCESS_GROUP_ROLES and "://postgres@" in url:
-            ensure_process_users(url.replace("postgresql+psycopg://", "postgresql://", 1), (self.module,))
-            full["GX_DATABASE__URL"] = process_url(url, self.module)
+            full["GX_DATABASE__URL"] = as_process(url, self.module)
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", self.module, cwd=str(REPO_ROOT), env=full,

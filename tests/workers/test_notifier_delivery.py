@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,6 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from devstack.postgres import ensure_process_users, process_url
 from notifier.__main__ import build
 from notifier.metrics import NotifierMetrics
 from notifier.repository import NotifierRepository
@@ -31,14 +30,6 @@ from tests.support.mail import MailSink
 from tests.workers.conftest import wait_until
 
 _CONTEXT = {"amount_gx": "5", "balance_gx": "105", "tx_id": "tx-1"}
-
-
-@pytest.fixture(scope="module")
-def notifier_url(migrated_url: str) -> Iterator[str]:
-    """The module database's URL as the notifier's own least-privilege user (gx_notifier)."""
-    plain = migrated_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    ensure_process_users(plain, ("notifier",))
-    yield process_url(migrated_url, "notifier")
 
 
 @pytest.fixture

@@ -7,15 +7,12 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from devstack.postgres import ensure_process_users, process_url
 from notifier.__main__ import build
 from notifier.metrics import NotifierMetrics
 from notifier.settings import NotifierSettings, NotifierTuning
@@ -24,13 +21,6 @@ from services.common.settings import DatabaseSettings
 from services.common.webhook_signature import new_secret, verify
 from tests.support.webhook_receiver import running_receiver
 from tests.workers.conftest import wait_until
-
-
-@pytest.fixture(scope="module")
-def notifier_url(migrated_url: str) -> Iterator[str]:
-    """The module database's URL as the notifier's own least-privilege user (gx_notifier)."""
-    ensure_process_users(migrated_url.replace("postgresql+psycopg://", "postgresql://", 1), ("notifier",))
-    yield process_url(migrated_url, "notifier")
 
 
 async def _sql(engine: AsyncEngine, statement: str, **params: object) -> list[object]:

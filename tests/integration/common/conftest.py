@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.common import db, migrate
 from services.common.redis import open_redis
 from services.common.settings import DatabaseSettings, RedisSettings
+from tests.support.roles import as_process
 
 # The runtime's newest revision of its own tables (the outbox's ordering columns, live keys,
 # traceparent, resource id map and archive, the acting partner). The history is linear, so the revisions
@@ -46,3 +47,17 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     async with open_redis(RedisSettings(url=SecretStr(redis_url))) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+async def roles(migrated_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """(wallet engine, outbox engine): each process's own LOGIN user, so a missing grant fails."""
+    engines = [
+        db.create_engine(DatabaseSettings(url=SecretStr(as_process(migrated_url, p)), pool_size=2))
+        for p in ("wallet", "outbox")
+    ]
+    try:
+        yield engines[0], engines[1]
+    finally:
+        for engine in engines:
+            await engine.dispose()

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from devstack.postgres import PROCESS_GROUP_ROLES, ensure_process_users, process_url
-from services.common import migrate
+from devstack.postgres import PROCESS_GROUP_ROLES
+from tests.support.roles import grants_database, run_as
 from tests.support.stack import PostgresHandle
 
 _INSERT = (
@@ -29,31 +29,17 @@ _SERVICES = ("identity", "wallet", "licensing")
 
 @pytest.fixture(scope="module")
 def libpq_url(postgres: PostgresHandle) -> Iterator[str]:
-    url = postgres.create_database("audit_roles")
-    try:
-        migrate.upgrade(url)
-        plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        ensure_process_users(plain)
+    with grants_database(postgres, "audit_roles") as url:
         # One row to rewrite or delete, so a refusal is the grant's, not an empty table's.
-        with psycopg.connect(plain, connect_timeout=5) as conn:
+        with psycopg.connect(url, connect_timeout=5) as conn:
             conn.execute(_INSERT)
-        yield plain
-    finally:
-        postgres.drop_database(url)
-
-
-def _attempt(url: str, process: str, sql: str) -> int:
-    with psycopg.connect(process_url(url, process), connect_timeout=5) as conn:
-        try:
-            return conn.execute(sql).rowcount
-        finally:
-            conn.rollback()
+        yield url
 
 
 @pytest.mark.parametrize("process", _SERVICES)
 def test_services_record_and_read_audit_events(libpq_url: str, process: str) -> None:
-    assert _attempt(libpq_url, process, _INSERT) == 1
-    assert _attempt(libpq_url, process, "SELECT id FROM audit.events") >= 1
+    assert run_as(libpq_url, process, _INSERT).rowcount == 1
+    assert run_as(libpq_url, process, "SELECT id FROM audit.events").rowcount >= 1
 
 
 @pytest.mark.parametrize("process", sorted(PROCESS_GROUP_ROLES))
@@ -62,14 +48,14 @@ def test_no_process_updates_deletes_or_truncates_an_audit_event(
     libpq_url: str, process: str, sql: str
 ) -> None:
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        _attempt(libpq_url, process, sql)
+        run_as(libpq_url, process, sql)
 
 
 @pytest.mark.parametrize("process", sorted(set(PROCESS_GROUP_ROLES) - set(_SERVICES)))
 def test_workers_neither_record_nor_read_the_trail(libpq_url: str, process: str) -> None:
     for sql in (_INSERT, "SELECT id FROM audit.events"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            _attempt(libpq_url, process, sql)
+            run_as(libpq_url, process, sql)
 
 
 def test_the_trail_keeps_every_row(libpq_url: str) -> None:

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from devstack.postgres import ensure_process_users, process_url
-from services.common import migrate
+from tests.support.roles import grants_database, run_as
 from tests.support.stack import PostgresHandle
 
 _INSERT = (
@@ -24,45 +23,31 @@ _UPDATE = "UPDATE notify.messages SET attempts = attempts + 1"
 
 @pytest.fixture(scope="module")
 def libpq_url(postgres: PostgresHandle) -> Iterator[str]:
-    url = postgres.create_database("notify_roles")
-    try:
-        migrate.upgrade(url)
-        plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        ensure_process_users(plain)
-        yield plain
-    finally:
-        postgres.drop_database(url)
-
-
-def _attempt(url: str, process: str, sql: str) -> None:
-    with psycopg.connect(process_url(url, process), connect_timeout=5) as conn:
-        try:
-            conn.execute(sql)
-        finally:
-            conn.rollback()
+    with grants_database(postgres, "notify_roles") as url:
+        yield url
 
 
 @pytest.mark.parametrize("process", ["identity", "wallet", "licensing", "projector"])
 def test_services_and_the_projector_record_messages(libpq_url: str, process: str) -> None:
-    _attempt(libpq_url, process, _INSERT)
-    _attempt(libpq_url, process, "SELECT id FROM notify.messages")
+    run_as(libpq_url, process, _INSERT)
+    run_as(libpq_url, process, "SELECT id FROM notify.messages")
 
 
 @pytest.mark.parametrize("process", ["identity", "wallet", "projector", "outbox"])
 def test_only_the_notifier_changes_a_message(libpq_url: str, process: str) -> None:
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        _attempt(libpq_url, process, _UPDATE)
+        run_as(libpq_url, process, _UPDATE)
 
 
 def test_the_notifier_claims_and_finishes_messages(libpq_url: str) -> None:
-    _attempt(libpq_url, "notifier", _INSERT)
-    _attempt(libpq_url, "notifier", _UPDATE)
+    run_as(libpq_url, "notifier", _INSERT)
+    run_as(libpq_url, "notifier", _UPDATE)
 
 
 def test_the_notifier_reads_only_the_identity_columns_it_addresses_mail_with(libpq_url: str) -> None:
-    _attempt(libpq_url, "notifier", "SELECT id, email, money_emails FROM identity.users")
+    run_as(libpq_url, "notifier", "SELECT id, email, money_emails FROM identity.users")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        _attempt(libpq_url, "notifier", "SELECT password_hash FROM identity.users")
+        run_as(libpq_url, "notifier", "SELECT password_hash FROM identity.users")
 
 
 @pytest.mark.parametrize(
@@ -76,4 +61,4 @@ def test_the_notifier_reads_only_the_identity_columns_it_addresses_mail_with(lib
 )
 def test_the_notifier_writes_nothing_else(libpq_url: str, sql: str) -> None:
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        _attempt(libpq_url, "notifier", sql)
+        run_as(libpq_url, "notifier", sql)

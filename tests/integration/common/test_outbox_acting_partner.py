@@ -9,43 +9,16 @@ written as the superuser in licensing's place.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
-import pytest
 from gx.ledger.v1 import commands_pb2
 from gx.type.v1 import operation_pb2
-from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from devstack.postgres import ensure_process_users, process_url
 from outbox.retention import CommandArchiver, RetentionSettings
-from services.common import auth, db, outbox
-from services.common.settings import DatabaseSettings
+from services.common import auth, outbox
 from services.common.webhook_signature import new_secret
-
-
-def _as(url: str, process: str) -> str:
-    libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    return process_url(libpq, process).replace("postgresql://", "postgresql+psycopg://", 1)
-
-
-@pytest.fixture(scope="module")
-async def roles(migrated_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
-    """(wallet engine, outbox engine): each process's own LOGIN user."""
-    ensure_process_users(
-        migrated_url.replace("postgresql+psycopg://", "postgresql://", 1), ("wallet", "outbox")
-    )
-    engines = [
-        db.create_engine(DatabaseSettings(url=SecretStr(_as(migrated_url, p)), pool_size=2))
-        for p in ("wallet", "outbox")
-    ]
-    try:
-        yield engines[0], engines[1]
-    finally:
-        for engine in engines:
-            await engine.dispose()
 
 
 def _user(partner_id: str | None) -> auth.Principal:

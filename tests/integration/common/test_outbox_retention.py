@@ -9,45 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from gx.ledger.v1 import commands_pb2
 from gx.type.v1 import operation_pb2
-from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from devstack.postgres import ensure_process_users, process_url
 from outbox.retention import LOCK_KEY, CommandArchiver, RetentionSettings
-from services.common import db, operations, outbox
+from services.common import operations, outbox
 from services.common.errors import InvalidArgument
-from services.common.settings import DatabaseSettings
 
 _NOW = RetentionSettings(days=0, batch_size=2, interval_seconds=0)
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def _as(url: str, process: str) -> str:
-    return process_url(_libpq(url), process).replace("postgresql://", "postgresql+psycopg://", 1)
-
-
-@pytest.fixture(scope="module")
-async def roles(migrated_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
-    """(wallet engine, outbox engine): each process's own LOGIN user."""
-    ensure_process_users(_libpq(migrated_url), ("wallet", "outbox"))
-    engines = [
-        db.create_engine(DatabaseSettings(url=SecretStr(_as(migrated_url, p)), pool_size=2))
-        for p in ("wallet", "outbox")
-    ]
-    try:
-        yield engines[0], engines[1]
-    finally:
-        for engine in engines:
-            await engine.dispose()
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from devstack.postgres import ensure_process_users, process_url
-from services.common import migrate
+from tests.support.roles import grants_database, run_as
 from tests.support.stack import PostgresHandle
 
 # A write per target; each is valid SQL against the migrated schema (a refused privilege is checked
@@ -47,35 +46,19 @@ _ALLOWED = {
 
 @pytest.fixture(scope="module")
 def libpq_url(postgres: PostgresHandle) -> Iterator[str]:
-    """A migrated fresh database (its superuser libpq URL), with the per-process users in place."""
-    url = postgres.create_database("roles")
-    try:
-        migrate.upgrade(url)
-        plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        ensure_process_users(plain)
-        yield plain
-    finally:
-        postgres.drop_database(url)
-
-
-def _attempt(url: str, process: str, sql: str) -> None:
-    """Run `sql` as `process`'s own user in a transaction that is rolled back."""
-    with psycopg.connect(process_url(url, process), connect_timeout=5) as conn:
-        try:
-            conn.execute(sql)
-        finally:
-            conn.rollback()
+    with grants_database(postgres, "roles") as url:
+        yield url
 
 
 @pytest.mark.parametrize(("process", "target"), [(p, t) for p, targets in _DENIED.items() for t in targets])
 def test_a_process_cannot_write_what_it_does_not_own(libpq_url: str, process: str, target: str) -> None:
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
-        _attempt(libpq_url, process, _WRITES[target])
+        run_as(libpq_url, process, _WRITES[target])
 
 
 @pytest.mark.parametrize(("process", "target"), [(p, t) for p, targets in _ALLOWED.items() for t in targets])
 def test_a_process_can_write_its_own_tables(libpq_url: str, process: str, target: str) -> None:
-    _attempt(libpq_url, process, _WRITES[target])
+    run_as(libpq_url, process, _WRITES[target])
 
 
 def test_a_service_records_a_command_through_the_outbox(libpq_url: str) -> None:
@@ -85,7 +68,7 @@ def test_a_service_records_a_command_through_the_outbox(libpq_url: str) -> None:
         " VALUES (gen_random_uuid(), 'Probe', '{}', gen_random_uuid()::text, ARRAY['w:1'], ARRAY['w:1'])"
     )
     for service in ("wallet", "identity", "licensing"):
-        _attempt(libpq_url, service, sql)
+        run_as(libpq_url, service, sql)
 
 
 def test_tables_created_by_a_later_migration_get_the_same_grants(libpq_url: str) -> None:
@@ -93,10 +76,10 @@ def test_tables_created_by_a_later_migration_get_the_same_grants(libpq_url: str)
     # and everyone else's to read only.
     with psycopg.connect(libpq_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE ledger.later (id int)")
-    _attempt(libpq_url, "projector", "INSERT INTO ledger.later VALUES (1)")
-    _attempt(libpq_url, "wallet", "SELECT * FROM ledger.later")
+    run_as(libpq_url, "projector", "INSERT INTO ledger.later VALUES (1)")
+    run_as(libpq_url, "wallet", "SELECT * FROM ledger.later")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        _attempt(libpq_url, "wallet", "INSERT INTO ledger.later VALUES (1)")
+        run_as(libpq_url, "wallet", "INSERT INTO ledger.later VALUES (1)")
 
 
 def test_services_map_created_resources_and_read_operations_the_outbox_archives(libpq_url: str) -> None:
@@ -113,14 +96,14 @@ def test_services_map_created_resources_and_read_operations_the_outbox_archives(
         " 'COMMITTED', 1, now(), now())"
     )
     for service in ("wallet", "identity", "licensing"):
-        _attempt(libpq_url, service, mapping)
-        _attempt(libpq_url, service, "SELECT id, status FROM outbox.operations")
-        _attempt(libpq_url, service, "SELECT 1 FROM outbox.archived_commands")
+        run_as(libpq_url, service, mapping)
+        run_as(libpq_url, service, "SELECT id, status FROM outbox.operations")
+        run_as(libpq_url, service, "SELECT 1 FROM outbox.archived_commands")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            _attempt(libpq_url, service, archive)
+            run_as(libpq_url, service, archive)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            _attempt(libpq_url, service, "DELETE FROM outbox.resource_ids")
-    _attempt(libpq_url, "outbox", archive)
-    _attempt(libpq_url, "outbox", "DELETE FROM outbox.commands WHERE status = 'COMMITTED'")
+            run_as(libpq_url, service, "DELETE FROM outbox.resource_ids")
+    run_as(libpq_url, "outbox", archive)
+    run_as(libpq_url, "outbox", "DELETE FROM outbox.commands WHERE status = 'COMMITTED'")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        _attempt(libpq_url, "projector", mapping)
+        run_as(libpq_url, "projector", mapping)

@@ -13,22 +13,14 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from devstack.postgres import ensure_process_users, process_url
-from services.common import migrate
+from tests.support.roles import grants_database, run_as
 from tests.support.stack import PostgresHandle
 
 
 @pytest.fixture(scope="module")
 def libpq_url(postgres: PostgresHandle) -> Iterator[str]:
-    """A migrated fresh database (its superuser libpq URL), with the per-process users in place."""
-    url = postgres.create_database("webhook_roles")
-    try:
-        migrate.upgrade(url)
-        plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        ensure_process_users(plain)
-        yield plain
-    finally:
-        postgres.drop_database(url)
+    with grants_database(postgres, "webhook_roles") as url:
+        yield url
 
 
 def _partner_with_endpoint(url: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -51,15 +43,7 @@ def _partner_with_endpoint(url: str) -> tuple[uuid.UUID, uuid.UUID]:
 def _as(
     url: str, process: str, sql: str, params: tuple[object, ...] = (), *, commit: bool = False
 ) -> list[tuple[object, ...]]:
-    with psycopg.connect(process_url(url, process), connect_timeout=5) as conn:
-        try:
-            cursor = conn.execute(sql, params)
-            rows = cursor.fetchall() if cursor.description else []
-            if commit:
-                conn.commit()
-            return rows
-        finally:
-            conn.rollback()
+    return run_as(url, process, sql, params, commit=commit).rows
 
 
 def test_the_outbox_user_finishing_a_partner_command_records_event_and_delivery(libpq_url: str) -> None:
