@@ -61,6 +61,10 @@ NO_REQUEST_ID = {
 # which is the point: whether a write reaches the ledger is a contract decision.
 LEDGER_PACKAGES = {"gx.wallet.v1"}
 LEDGER_RPCS_ELSEWHERE = {"gx.identity.v1.IdentityService.ApproveKyc"}
+# Writes that record many commands of a type another RPC declares (one RPC per command) and
+# answer their Operations in a list: not one ledger command each, so not held to the
+# one-Operation rules. Their access rule must equal the declaring RPC's (tested with them).
+BATCH_COMMAND_RPCS = {"gx.wallet.v1.TaxService.SweepVelocityTax"}
 
 # Responses other than XxxResponse that are allowed, with the reason in the proto comment.
 _SHARED_RESPONSES = {_OPERATION, ".google.api.HttpBody"}
@@ -472,7 +476,9 @@ def command_rpcs(model: Contracts) -> list[Rpc]:
     return [
         rpc
         for rpc in model.rpcs
-        if not rpc.is_read and (rpc.package in LEDGER_PACKAGES or rpc.full_name in LEDGER_RPCS_ELSEWHERE)
+        if not rpc.is_read
+        and rpc.full_name not in BATCH_COMMAND_RPCS
+        and (rpc.package in LEDGER_PACKAGES or rpc.full_name in LEDGER_RPCS_ELSEWHERE)
     ]
 
 

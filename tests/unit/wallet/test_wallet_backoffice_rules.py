@@ -65,3 +65,16 @@ def test_an_admin_command_names_what_it_acts_on() -> None:
 def test_an_audit_row_carries_the_request_as_asked() -> None:
     details = details_of(admin.PauseSystemRequest(reason="incident 42", request_id=_WALLET))
     assert details == {"reason": "incident 42", "request_id": _WALLET}
+
+
+def test_the_sweep_admits_exactly_who_may_apply_the_tax_it_records() -> None:
+    # SweepVelocityTax records ApplyVelocityTax's command without declaring it (one RPC per
+    # command); the submitter check on ApplyVelocityTax covers it only while the rules agree.
+    from gx.type.v1 import access_pb2
+
+    service = tax.DESCRIPTOR.services_by_name["TaxService"]
+
+    def roles(method: str) -> list[int]:
+        return list(service.methods_by_name[method].GetOptions().Extensions[access_pb2.access].roles)
+
+    assert roles("SweepVelocityTax") == roles("ApplyVelocityTax") and roles("SweepVelocityTax")

@@ -32,7 +32,7 @@ from gx.type.v1 import operation_pb2 as gx_dot_type_dot_v1_dot_operation__pb2
 from gx.type.v1 import validation_pb2 as gx_dot_type_dot_v1_dot_validation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egx/wallet/v1/tax_service.proto\x12\x0cgx.wallet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17gx/type/v1/access.proto\x1a\x18gx/type/v1/command.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\"\x87\x01\n\x19PreviewVelocityTaxRequest\x12j\n\twallet_id\x18\x01 \x01(\tBW\xe0\x41\x02\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\"\xad\x02\n\x1aPreviewVelocityTaxResponse\x12\x0f\n\x07taxable\x18\x01 \x01(\x08\x12\x15\n\rbalance_qirat\x18\x02 \x01(\x03\x12\x1d\n\x15taxable_balance_qirat\x18\x03 \x01(\x03\x12\x11\n\ttax_qirat\x18\x04 \x01(\x03\x12\x1c\n\x14treasury_share_qirat\x18\x05 \x01(\x03\x12\x1b\n\x13\x63harity_share_qirat\x18\x06 \x01(\x03\x12\x10\n\x08rate_bps\x18\x07 \x01(\x05\x12\x36\n\x12holding_start_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0ctaxable_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"^\n\x17\x41pplyVelocityTaxRequest\x12\x1c\n\twallet_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"\xb3\x01\n\x0eVelocityTaxDue\x12\x11\n\twallet_id\x18\x01 \x01(\t\x12\x15\n\rbalance_qirat\x18\x02 \x01(\x03\x12\x11\n\ttax_qirat\x18\x03 \x01(\x03\x12\x36\n\x12holding_start_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64ue_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x19ListVelocityTaxDueRequest\x12\x1f\n\tpage_size\x18\x01 \x01(\x05\x42\x0c\xe0\x41\x01\xaa\xbb\x18\x05\x38\x00@\xf4\x03\x12\x1e\n\npage_token\x18\x02 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\"d\n\x1aListVelocityTaxDueResponse\x12-\n\x07wallets\x18\x01 \x03(\x0b\x32\x1c.gx.wallet.v1.VelocityTaxDue\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"@\n\x17SweepVelocityTaxRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"e\n\x18SweepVelocityTaxResponse\x12)\n\noperations\x18\x01 \x03(\x0b\x32\x15.gx.type.v1.Operation\x12\x1e\n\x16\x61lready_recorded_count\x18\x02 \x01(\x05\x32\xea\x04\n\nTaxService\x12\xa7\x01\n\x12PreviewVelocityTax\x12\'.gx.wallet.v1.PreviewVelocityTaxRequest\x1a(.gx.wallet.v1.PreviewVelocityTaxResponse\">\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02/\"*/v1/wallets/{wallet_id}:previewVelocityTax:\x01*\x12\x91\x01\n\x10\x41pplyVelocityTax\x12%.gx.wallet.v1.ApplyVelocityTaxRequest\x1a\x15.gx.type.v1.Operation\"?\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x19\x82\xd3\xe4\x93\x02-\"(/v1/wallets/{wallet_id}:applyVelocityTax:\x01*\x12\x8b\x01\n\x12ListVelocityTaxDue\x12\'.gx.wallet.v1.ListVelocityTaxDueRequest\x1a(.gx.wallet.v1.ListVelocityTaxDueResponse\"\"\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/velocityTaxDue\x12\x8f\x01\n\x10SweepVelocityTax\x12%.gx.wallet.v1.SweepVelocityTaxRequest\x1a&.gx.wallet.v1.SweepVelocityTaxResponse\",\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x19\x82\xd3\xe4\x93\x02\x1a\"\x15/v1/velocityTax:sweep:\x01*B\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egx/wallet/v1/tax_service.proto\x12\x0cgx.wallet.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17gx/type/v1/access.proto\x1a\x18gx/type/v1/command.proto\x1a\x1agx/type/v1/operation.proto\x1a\x1bgx/type/v1/validation.proto\"\x87\x01\n\x19PreviewVelocityTaxRequest\x12j\n\twallet_id\x18\x01 \x01(\tBW\xe0\x41\x02\xaa\xbb\x18P\"Nme|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\"\xad\x02\n\x1aPreviewVelocityTaxResponse\x12\x0f\n\x07taxable\x18\x01 \x01(\x08\x12\x15\n\rbalance_qirat\x18\x02 \x01(\x03\x12\x1d\n\x15taxable_balance_qirat\x18\x03 \x01(\x03\x12\x11\n\ttax_qirat\x18\x04 \x01(\x03\x12\x1c\n\x14treasury_share_qirat\x18\x05 \x01(\x03\x12\x1b\n\x13\x63harity_share_qirat\x18\x06 \x01(\x03\x12\x10\n\x08rate_bps\x18\x07 \x01(\x05\x12\x36\n\x12holding_start_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0ctaxable_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"^\n\x17\x41pplyVelocityTaxRequest\x12\x1c\n\twallet_id\x18\x01 \x01(\tB\t\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\x12%\n\nrequest_id\x18\x02 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"\xcc\x01\n\x0eVelocityTaxDue\x12\x16\n\twallet_id\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x1a\n\rbalance_qirat\x18\x02 \x01(\x03\x42\x03\xe0\x41\x03\x12\x16\n\ttax_qirat\x18\x03 \x01(\x03\x42\x03\xe0\x41\x03\x12;\n\x12holding_start_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\x12\x31\n\x08\x64ue_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x03\xe0\x41\x03\"\\\n\x19ListVelocityTaxDueRequest\x12\x1f\n\tpage_size\x18\x01 \x01(\x05\x42\x0c\xe0\x41\x01\xaa\xbb\x18\x05\x38\x00@\xf4\x03\x12\x1e\n\npage_token\x18\x02 \x01(\tB\n\xe0\x41\x01\xaa\xbb\x18\x03\x18\x80\x04\"d\n\x1aListVelocityTaxDueResponse\x12-\n\x07wallets\x18\x01 \x03(\x0b\x32\x1c.gx.wallet.v1.VelocityTaxDue\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"@\n\x17SweepVelocityTaxRequest\x12%\n\nrequest_id\x18\x01 \x01(\tB\x11\xe0\x41\x02\xaa\xbb\x18\x02\x08\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"e\n\x18SweepVelocityTaxResponse\x12)\n\noperations\x18\x01 \x03(\x0b\x32\x15.gx.type.v1.Operation\x12\x1e\n\x16\x61lready_recorded_count\x18\x02 \x01(\x05\x32\xe6\x04\n\nTaxService\x12\xa7\x01\n\x12PreviewVelocityTax\x12\'.gx.wallet.v1.PreviewVelocityTaxRequest\x1a(.gx.wallet.v1.PreviewVelocityTaxResponse\">\xb2\xbb\x18\x05\x12\x03\x01\x02\x03\x82\xd3\xe4\x93\x02/\"*/v1/wallets/{wallet_id}:previewVelocityTax:\x01*\x12\x91\x01\n\x10\x41pplyVelocityTax\x12%.gx.wallet.v1.ApplyVelocityTaxRequest\x1a\x15.gx.type.v1.Operation\"?\xb2\xbb\x18\x04\x12\x02\x02\x03\xb8\xbb\x18\x19\x82\xd3\xe4\x93\x02-\"(/v1/wallets/{wallet_id}:applyVelocityTax:\x01*\x12\x8b\x01\n\x12ListVelocityTaxDue\x12\'.gx.wallet.v1.ListVelocityTaxDueRequest\x1a(.gx.wallet.v1.ListVelocityTaxDueResponse\"\"\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/velocityTaxDue\x12\x8b\x01\n\x10SweepVelocityTax\x12%.gx.wallet.v1.SweepVelocityTaxRequest\x1a&.gx.wallet.v1.SweepVelocityTaxResponse\"(\xb2\xbb\x18\x04\x12\x02\x02\x03\x82\xd3\xe4\x93\x02\x1a\"\x15/v1/velocityTax:sweep:\x01*B\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,6 +46,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPLYVELOCITYTAXREQUEST'].fields_by_name['wallet_id']._serialized_options = b'\340A\002\252\273\030\002\010\001'
   _globals['_APPLYVELOCITYTAXREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_APPLYVELOCITYTAXREQUEST'].fields_by_name['request_id']._serialized_options = b'\340A\002\252\273\030\002\010\001\342\214\317\327\010\002\010\001'
+  _globals['_VELOCITYTAXDUE'].fields_by_name['wallet_id']._loaded_options = None
+  _globals['_VELOCITYTAXDUE'].fields_by_name['wallet_id']._serialized_options = b'\340A\003'
+  _globals['_VELOCITYTAXDUE'].fields_by_name['balance_qirat']._loaded_options = None
+  _globals['_VELOCITYTAXDUE'].fields_by_name['balance_qirat']._serialized_options = b'\340A\003'
+  _globals['_VELOCITYTAXDUE'].fields_by_name['tax_qirat']._loaded_options = None
+  _globals['_VELOCITYTAXDUE'].fields_by_name['tax_qirat']._serialized_options = b'\340A\003'
+  _globals['_VELOCITYTAXDUE'].fields_by_name['holding_start_time']._loaded_options = None
+  _globals['_VELOCITYTAXDUE'].fields_by_name['holding_start_time']._serialized_options = b'\340A\003'
+  _globals['_VELOCITYTAXDUE'].fields_by_name['due_time']._loaded_options = None
+  _globals['_VELOCITYTAXDUE'].fields_by_name['due_time']._serialized_options = b'\340A\003'
   _globals['_LISTVELOCITYTAXDUEREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTVELOCITYTAXDUEREQUEST'].fields_by_name['page_size']._serialized_options = b'\340A\001\252\273\030\0058\000@\364\003'
   _globals['_LISTVELOCITYTAXDUEREQUEST'].fields_by_name['page_token']._loaded_options = None
@@ -59,7 +69,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TAXSERVICE'].methods_by_name['ListVelocityTaxDue']._loaded_options = None
   _globals['_TAXSERVICE'].methods_by_name['ListVelocityTaxDue']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002\024\022\022/v1/velocityTaxDue'
   _globals['_TAXSERVICE'].methods_by_name['SweepVelocityTax']._loaded_options = None
-  _globals['_TAXSERVICE'].methods_by_name['SweepVelocityTax']._serialized_options = b'\262\273\030\004\022\002\002\003\270\273\030\031\202\323\344\223\002\032\"\025/v1/velocityTax:sweep:\001*'
+  _globals['_TAXSERVICE'].methods_by_name['SweepVelocityTax']._serialized_options = b'\262\273\030\004\022\002\002\003\202\323\344\223\002\032\"\025/v1/velocityTax:sweep:\001*'
   _globals['_PREVIEWVELOCITYTAXREQUEST']._serialized_start=282
   _globals['_PREVIEWVELOCITYTAXREQUEST']._serialized_end=417
   _globals['_PREVIEWVELOCITYTAXRESPONSE']._serialized_start=420
@@ -67,15 +77,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPLYVELOCITYTAXREQUEST']._serialized_start=723
   _globals['_APPLYVELOCITYTAXREQUEST']._serialized_end=817
   _globals['_VELOCITYTAXDUE']._serialized_start=820
-  _globals['_VELOCITYTAXDUE']._serialized_end=999
-  _globals['_LISTVELOCITYTAXDUEREQUEST']._serialized_start=1001
-  _globals['_LISTVELOCITYTAXDUEREQUEST']._serialized_end=1093
-  _globals['_LISTVELOCITYTAXDUERESPONSE']._serialized_start=1095
-  _globals['_LISTVELOCITYTAXDUERESPONSE']._serialized_end=1195
-  _globals['_SWEEPVELOCITYTAXREQUEST']._serialized_start=1197
-  _globals['_SWEEPVELOCITYTAXREQUEST']._serialized_end=1261
-  _globals['_SWEEPVELOCITYTAXRESPONSE']._serialized_start=1263
-  _globals['_SWEEPVELOCITYTAXRESPONSE']._serialized_end=1364
-  _globals['_TAXSERVICE']._serialized_start=1367
-  _globals['_TAXSERVICE']._serialized_end=1985
+  _globals['_VELOCITYTAXDUE']._serialized_end=1024
+  _globals['_LISTVELOCITYTAXDUEREQUEST']._serialized_start=1026
+  _globals['_LISTVELOCITYTAXDUEREQUEST']._serialized_end=1118
+  _globals['_LISTVELOCITYTAXDUERESPONSE']._serialized_start=1120
+  _globals['_LISTVELOCITYTAXDUERESPONSE']._serialized_end=1220
+  _globals['_SWEEPVELOCITYTAXREQUEST']._serialized_start=1222
+  _globals['_SWEEPVELOCITYTAXREQUEST']._serialized_end=1286
+  _globals['_SWEEPVELOCITYTAXRESPONSE']._serialized_start=1288
+  _globals['_SWEEPVELOCITYTAXRESPONSE']._serialized_end=1389
+  _globals['_TAXSERVICE']._serialized_start=1392
+  _globals['_TAXSERVICE']._serialized_end=2006
 # @@protoc_insertion_point(module_scope)

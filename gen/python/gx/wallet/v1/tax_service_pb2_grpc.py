@@ -101,6 +101,11 @@ class TaxServiceServicer(object):
         wallet and its holding period (when its balance rose above the threshold), so a second
         sweep in the same period records nothing new; once the tax is taken the chaincode
         restarts the timer and the next period gets a new id.
+
+        It records the command ApplyVelocityTax declares (`gx.type.v1.records` names one RPC per
+        command, and answers one Operation), so it declares none itself; its access rule is
+        ApplyVelocityTax's, which the ledger's submitter check covers (a unit test keeps the two
+        equal).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
