@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from services.common import migrate
 from services.common.outbox import record_command
+from tests.support.ledger import Ledger, running_ledger
 from tests.support.roles import as_process
 from tests.support.stack import PostgresHandle
 
@@ -26,6 +27,15 @@ def migrated_url(postgres: PostgresHandle) -> Iterator[str]:
         yield url
     finally:
         postgres.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
+    """The devnet peer with the GX chaincode, for one test module (a module may define its own)."""
+    async with running_ledger(
+        tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,17 @@ import json
 import os
 import signal
 import sys
+import uuid
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from google.protobuf import json_format
 from gx.ledger.v1 import queries_pb2
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devstack.postgres import PROCESS_GROUP_ROLES
 from fabric_client import Gateway, load_msp_identity
+from services.common import operations
 from tests.support.ledger import REPO_ROOT, Ledger, free_port
 from tests.support.roles import as_process
 
@@ -83,6 +87,28 @@ class WorkerProcess:
 
     def log(self, tail: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-tail:] if self.log_path.exists() else ""
+
+
+@contextlib.asynccontextmanager
+async def running_workers(names: Iterable[str], log_dir: Path, env: dict[str, str]) -> AsyncIterator[dict[str, WorkerProcess]]:
+    """Start `python -m <name>` for each name (in order); every one is stopped (SIGTERM) at the end."""
+    procs: dict[str, WorkerProcess] = {}
+    try:
+        for name in names:
+            procs[name] = await WorkerProcess(name, log_dir, env).start()
+        yield procs
+    finally:
+        for proc in procs.values():
+            await proc.stop()
+
+
+async def operations_done(engine: AsyncEngine, ids: Iterable[uuid.UUID]) -> bool:
+    """Whether every command's operation is done (committed and projected, or failed)."""
+    for cid in ids:
+        result = await operations.get_operation(engine, cid)
+        if result is None or not result[0].done:
+            return False
+    return True
 
 
 def worker_env(database_url: str, ledger: Ledger, **extra: str) -> dict[str, str]:

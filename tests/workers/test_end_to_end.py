@@ -19,40 +19,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import ledger_rules as rules
 from services.common import operations
-from tests.support.ledger import Ledger, running_ledger
+from tests.support.ledger import Ledger
 from tests.workers.conftest import record, wait_until
-from tests.workers.mesh import WorkerProcess, chain_balances, dumps, worker_env
+from tests.workers.mesh import (
+    WorkerProcess,
+    chain_balances,
+    dumps,
+    operations_done,
+    running_workers,
+    worker_env,
+)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
-    async with running_ledger(tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
 async def workers(ledger: Ledger, migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, WorkerProcess]]:
     logs = tmp_path_factory.mktemp("worker-logs")
     env = worker_env(migrated_url, ledger)
-    procs = {
-        "outbox": await WorkerProcess("outbox", logs, env).start(),
-        "projector": await WorkerProcess("projector", logs, env).start(),
-    }
-    try:
+    async with running_workers(("outbox", "projector"), logs, env) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            await proc.stop()
-
-
-async def _done(engine: AsyncEngine, ids: list[uuid.UUID]) -> bool:
-    for cid in ids:
-        result = await operations.get_operation(engine, cid)
-        if result is None or not result[0].done:
-            return False
-    return True
 
 
 async def _read_model_balances(engine: AsyncEngine) -> dict[str, int]:
@@ -69,12 +55,12 @@ async def test_kyc_approved_users_become_active_get_genesis_and_can_transfer(
     # needs the one before it on chain (the outbox runs commands concurrently, so a command recorded
     # early could be endorsed before its prerequisite commits and be rejected).
     setup = [await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=rid()))]
-    await wait_until(lambda: _done(engine, setup), 60)
+    await wait_until(lambda: operations_done(engine, setup), 60)
     setup.append(await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
         request_id=rid(),
         countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=6000),
                    commands_pb2.CountryShare(country_code="IN", name="India", share_bps=4000)])))
-    await wait_until(lambda: _done(engine, setup), 60)
+    await wait_until(lambda: operations_done(engine, setup), 60)
     alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
     # The identity service's KYC approval records exactly this command (its payload is the ledger request).
     users = [
@@ -83,12 +69,12 @@ async def test_kyc_approved_users_become_active_get_genesis_and_can_transfer(
         for user, cc in ((alice, "LK"), (bob, "IN"))
     ]
     try:
-        await wait_until(lambda: _done(engine, setup + users), 60)
+        await wait_until(lambda: operations_done(engine, setup + users), 60)
     except AssertionError:
         raise AssertionError(workers["outbox"].log() + workers["projector"].log()) from None
     transfer = await record(engine, "TRANSFER_TOKENS", commands_pb2.TransferTokensRequest(
         request_id=rid(), from_account_id=alice, to_account_id=bob, amount_qirat=120_000_000, remark="rent"))
-    await wait_until(lambda: _done(engine, [transfer]), 60)
+    await wait_until(lambda: operations_done(engine, [transfer]), 60)
 
     for cid in [*setup, *users, transfer]:
         operation, _ = await operations.get_operation(engine, cid)  # type: ignore[misc]

@@ -24,7 +24,7 @@ from services.common import operations
 from tests.grpc.identity.identity_harness import Identity, bearer, new_super_admin, new_user, running_identity
 from tests.support.ledger import Ledger, running_ledger
 from tests.workers.conftest import record, wait_until
-from tests.workers.mesh import WorkerProcess, chain_balances, worker_env
+from tests.workers.mesh import WorkerProcess, chain_balances, running_workers, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -40,12 +40,8 @@ async def stack(
     ):
         logs = tmp_path_factory.mktemp("logs")
         env = worker_env(migrated_url, ledger)
-        procs = [await WorkerProcess("outbox", logs, env).start(), await WorkerProcess("projector", logs, env).start()]
-        try:
-            yield identity, ledger, procs
-        finally:
-            for proc in procs:
-                await proc.stop()
+        async with running_workers(("outbox", "projector"), logs, env) as procs:
+            yield identity, ledger, list(procs.values())
 
 
 def _sha() -> str:

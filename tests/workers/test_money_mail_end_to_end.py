@@ -16,21 +16,12 @@ from gx.ledger.v1 import commands_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common import operations
-from tests.support.ledger import Ledger, running_ledger
+from tests.support.ledger import Ledger
 from tests.support.mail import MailSink
 from tests.workers.conftest import record, wait_until
-from tests.workers.mesh import WorkerProcess, chain_balances, worker_env
+from tests.workers.mesh import WorkerProcess, chain_balances, operations_done, running_workers, worker_env
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
-    async with running_ledger(
-        tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05
-    ) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -52,22 +43,8 @@ async def workers(
         GX_NOTIFIER__SMTP__FROM="GX <no-reply@gx.test>",
         GX_NOTIFIER__POLL_INTERVAL="0.2",
     )
-    procs = {
-        name: await WorkerProcess(name, logs, env).start() for name in ("outbox", "projector", "notifier")
-    }
-    try:
+    async with running_workers(("outbox", "projector", "notifier"), logs, env) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            await proc.stop()
-
-
-async def _done(engine: AsyncEngine, ids: list[uuid.UUID]) -> bool:
-    for cid in ids:
-        result = await operations.get_operation(engine, cid)
-        if result is None or not result[0].done:
-            return False
-    return True
 
 
 async def _identity_user(engine: AsyncEngine, user_id: str, email: str, money_emails: bool) -> None:
@@ -92,7 +69,7 @@ async def test_the_recipient_of_a_transfer_gets_one_mail_with_amount_and_new_bal
     await _identity_user(engine, alice, alice_mail, money_emails=False)  # switched money mail off
     await _identity_user(engine, bob, bob_mail, money_emails=True)
     setup = [await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=rid()))]
-    await wait_until(lambda: _done(engine, setup), 60)
+    await wait_until(lambda: operations_done(engine, setup), 60)
     setup.append(
         await record(
             engine,
@@ -103,7 +80,7 @@ async def test_the_recipient_of_a_transfer_gets_one_mail_with_amount_and_new_bal
             ),
         )
     )
-    await wait_until(lambda: _done(engine, setup), 60)
+    await wait_until(lambda: operations_done(engine, setup), 60)
     users = [
         await record(
             engine,
@@ -115,7 +92,7 @@ async def test_the_recipient_of_a_transfer_gets_one_mail_with_amount_and_new_bal
         for user in (alice, bob)
     ]
     try:
-        await wait_until(lambda: _done(engine, users), 60)
+        await wait_until(lambda: operations_done(engine, users), 60)
     except AssertionError:
         raise AssertionError("".join(w.log() for w in workers.values())) from None
     transfer = await record(
@@ -129,7 +106,7 @@ async def test_the_recipient_of_a_transfer_gets_one_mail_with_amount_and_new_bal
             remark="rent",
         ),
     )
-    await wait_until(lambda: _done(engine, [transfer]), 60)
+    await wait_until(lambda: operations_done(engine, [transfer]), 60)
 
     received = await sink.wait_for(lambda mails: sum(bob_mail in m.to for m in mails) >= 2, limit=60)
     to_bob = [m for m in received if bob_mail in m.to]

@@ -16,19 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import operations
-from tests.support.ledger import Ledger, running_ledger
+from tests.support.ledger import Ledger
 from tests.workers.conftest import record, wait_until
-from tests.workers.mesh import WorkerProcess, worker_env
+from tests.workers.mesh import WorkerProcess, running_workers, worker_env
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
-    async with running_ledger(
-        tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05
-    ) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +31,8 @@ async def workers(
     env = worker_env(
         migrated_url, ledger, GX_OUTBOX__RETENTION_DAYS="0", GX_OUTBOX__RETENTION_INTERVAL_SECONDS="0.2"
     )
-    procs = {
-        "outbox": await WorkerProcess("outbox", logs, env).start(),
-        "projector": await WorkerProcess("projector", logs, env).start(),
-    }
-    try:
+    async with running_workers(("outbox", "projector"), logs, env) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            await proc.stop()
 
 
 async def _where(engine: AsyncEngine, command_id: uuid.UUID) -> str | None:

@@ -18,18 +18,12 @@ from fabric_client.identity import load_msp_identity
 from projector import rebuild, store
 from projector.metrics import ProjectorMetrics
 from projector.runner import Projector
-from tests.support.ledger import Ledger, running_ledger
+from tests.support.ledger import Ledger
 from tests.workers.conftest import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
 NAME = "gxchannel/gx-devnet-stream"
-
-
-@pytest.fixture(scope="module")
-async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
-    async with running_ledger(tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05) as running:
-        yield running
 
 
 @pytest.fixture
