@@ -71,3 +71,10 @@ def super_admin(identity_edge: EdgeStack) -> dict[str, Any]:
     assert login.status_code == 200, login.text
     result: dict[str, Any] = login.json()
     return result
+
+
+@pytest.fixture(scope="module")
+def client(identity_edge: EdgeStack) -> Iterator[httpx.Client]:
+    """An HTTP client on the edge's REST listener."""
+    with httpx.Client(base_url=identity_edge.rest_url, timeout=30) as http:
+        yield http

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,12 +25,6 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "E2e pass phrase 1234"
 NEW_PASSWORD = "E2e newer phrase 5678"
-
-
-@pytest.fixture(scope="module")
-def client(identity_edge: EdgeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=identity_edge.rest_url, timeout=30) as http:
-        yield http
 
 
 def _mail(stack: EdgeStack, to: str, subject: str, count: int = 1, limit: float = 60.0) -> ReceivedMail:

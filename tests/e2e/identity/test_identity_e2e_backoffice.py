@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 
-from tests.support.stack import EdgeStack
-
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "E2e pass phrase 1234"
-
-
-@pytest.fixture(scope="module")
-def client(identity_edge: EdgeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=identity_edge.rest_url, timeout=30) as http:
-        yield http
 
 
 def _auth(token: str) -> dict[str, str]:

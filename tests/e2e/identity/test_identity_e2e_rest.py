@@ -7,7 +7,6 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,12 +21,6 @@ from tests.support.stack import EdgeStack
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "E2e pass phrase 1234"
-
-
-@pytest.fixture(scope="module")
-def client(identity_edge: EdgeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=identity_edge.rest_url, timeout=30) as http:
-        yield http
 
 
 def _email(prefix: str = "e2e") -> str:
