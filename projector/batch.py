@@ -4,7 +4,7 @@
 projected, probe its trace, each handler statement, the checkpoint, the commit): at ~0.3 ms each,
 that was the projector's whole budget. A batch pays the bookkeeping once: one checkpoint lock, one
 `unnest` insert into `projected_txs` that also says which transactions are new, one trace probe,
-one checkpoint update, one commit. The handlers' statements run unchanged and in the same order,
+one checkpoint update, one commit, in three round trips. The handlers' statements run unchanged and in the same order,
 but queued on psycopg's pipeline (sent without waiting for each answer), so a whole batch of
 writes costs about one round trip.
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -125,6 +125,7 @@ class PipelineWriter:
         self._dialect = dialect
         self._driver = driver
         self._cursor = driver.cursor()
+        self._entered: Any = None  # the pipeline() context manager, while in pipeline mode
         self._pipeline: Any = None
 
     async def run(self, sql: str, params: dict[str, Any]) -> None:
@@ -132,20 +133,31 @@ class PipelineWriter:
         await self._enter()
         await self._cursor.execute(_psycopg_sql(self._dialect, sql), params)
 
-    async def read(self, statement: Select[Any], params: dict[str, Any]) -> Any:
-        """Queue one query at this place; returns its cursor, whose rows can be fetched after the batch."""
+    async def query(self, statement: str | Select[Any], params: dict[str, Any]) -> Any:
+        """Queue one query (SQL text or a Core select) at this place; returns its cursor, whose rows
+        can be fetched after the next `sync` (or once the writer is closed)."""
         await self._enter()
-        compiled = _COMPILED.get(statement)
-        if compiled is None:
-            compiled = _COMPILED[statement] = statement.compile(dialect=self._dialect)
+        if isinstance(statement, str):
+            sql, values = _psycopg_sql(self._dialect, statement), params
+        else:
+            compiled = _COMPILED.get(statement)
+            if compiled is None:
+                compiled = _COMPILED[statement] = statement.compile(dialect=self._dialect)
+            sql, values = compiled.string, {**compiled.params, **params}
         cursor = self._driver.cursor(row_factory=namedtuple_row)
-        await cursor.execute(compiled.string, {**compiled.params, **params})
+        await cursor.execute(sql, values)
         return cursor
 
+    async def sync(self) -> None:
+        """Have the server run everything queued so far (raises the first error); stays pipelined."""
+        if self._pipeline is not None:
+            await self._pipeline.sync()
+
     async def _enter(self) -> None:
-        if self._pipeline is None:
-            self._pipeline = self._driver.pipeline()
-            await self._pipeline.__aenter__()
+        if self._entered is None:
+            entered = self._driver.pipeline()
+            self._pipeline = await entered.__aenter__()
+            self._entered = entered
 
     async def __aenter__(self) -> PipelineWriter:
         return self
@@ -153,9 +165,17 @@ class PipelineWriter:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        pipeline, self._pipeline = self._pipeline, None
-        if pipeline is not None:
-            await pipeline.__aexit__(kind, error, tb)
+        entered, self._entered, self._pipeline = self._entered, None, None
+        if entered is not None:
+            await entered.__aexit__(kind, error, tb)
+
+
+class _GenerationChanged(Exception):
+    """A rebuild reset the checkpoint: roll the batch back."""
+
+
+# The money mails already recorded among `:keys` (notify.messages' unique dedupe key).
+_RECORDED_MAILS = "SELECT dedupe_key FROM notify.messages WHERE dedupe_key = ANY(CAST(:keys AS text[]))"
 
 
 async def apply_batch(
@@ -167,6 +187,10 @@ async def apply_batch(
 ) -> bool:
     """Apply `events` (stream order) and move the checkpoint past the last one, in ONE transaction.
 
+    Three round trips whatever the batch's size: the bookkeeping reads (checkpoint lock, projected
+    marks, traces, recorded mails) together, then every write with the checkpoint, then the commit
+    (plus one insert per new money mail).
+
     Returns:
         False when a rebuild changed the generation (nothing written: restart the stream).
 
@@ -175,19 +199,59 @@ async def apply_batch(
     """
     try:
         txs = [_decode(event) for event in events]
+        first: dict[str, _Tx] = {}
+        for tx in txs:
+            first.setdefault(tx.event.tx_id, tx)
         async with conn.begin():
-            if await store.lock_generation(conn, name) != generation:
-                return False
-            applied = await _mark_projected(conn, txs)
-            await _apply(conn, applied)
-            last = events[-1]
-            when = next((tx.when for tx in reversed(txs) if tx.when is not None), None)
-            await store.save_checkpoint(conn, name, last.block_number, last.tx_id, len(events), when)
+            raw = await conn.get_raw_connection()
+            async with PipelineWriter(conn.dialect, raw.driver_connection) as writer:
+                applied, parents, mailing = await _bookkeeping(writer, name, generation, first)
+                mails = await _apply(conn, writer, applied, parents, mailing)
+                last = events[-1]
+                when = next((tx.when for tx in reversed(txs) if tx.when is not None), None)
+                await store.save_checkpoint(conn, name, last.block_number, last.tx_id, len(events), when)
+            await _record_mails(conn, mails)
+    except _GenerationChanged:
+        return False
     except Exception as error:
         raise BatchFailed(f"{type(error).__name__}: {error}") from error
     if metrics is not None:
         _count(metrics, txs, applied)
     return True
+
+
+async def _bookkeeping(
+    writer: PipelineWriter, name: str, generation: int, first: dict[str, _Tx]
+) -> tuple[list[_Tx], dict[str, str], set[str]]:
+    """Lock the checkpoint, mark the transactions projected, read their traces and recorded mails,
+    in one round trip; the transactions new now (in order), their traces, the ones to mail."""
+    locked = await writer.query(store.LOCK_GENERATION, {"name": name})
+    rows = [
+        store.Projected(
+            tx.event.tx_id,
+            tx.event.block_number,
+            len(tx.message.events),
+            tx.message.request_id or None,
+            command_type_name(tx.message) or None,
+            tx.when,
+        )
+        for tx in first.values()
+    ]
+    marked = await writer.query(store.MARK_PROJECTED_MANY, store.mark_projected_params(rows))
+    traced = await writer.query(store.COMMAND_TRACEPARENTS, {"txs": list(first)})
+    wanted = _mail_keys(first.values())
+    every = sorted(set().union(*wanted.values()))
+    recorded = await writer.query(_RECORDED_MAILS, {"keys": every}) if every else None
+    await writer.sync()
+    row = await locked.fetchone()
+    # Locked first, so a rebuild's reset waits for this transaction or has already happened.
+    if row is None or row.generation != generation:
+        raise _GenerationChanged()
+    new = {r.tx_id for r in await marked.fetchall()}
+    parents = {r.tx_id: r.traceparent for r in await traced.fetchall()}
+    done = {r.dedupe_key for r in await recorded.fetchall()} if recorded is not None else set()
+    mailing = {tx_id for tx_id, keys in wanted.items() if tx_id in new and not keys <= done}
+    return [tx for tx_id, tx in first.items() if tx_id in new], parents, mailing
 
 
 def _decode(event: ChaincodeEvent) -> _Tx:
@@ -200,81 +264,62 @@ def _decode(event: ChaincodeEvent) -> _Tx:
     return _Tx(event, message, event_time(message))
 
 
-async def _mark_projected(conn: AsyncConnection, txs: list[_Tx]) -> list[_Tx]:
-    """Record the batch's transactions as projected; the ones new now (first delivery), in order."""
-    first: dict[str, _Tx] = {}
-    for tx in txs:
-        first.setdefault(tx.event.tx_id, tx)
-    new = await store.mark_projected_many(
-        conn,
-        [
-            store.Projected(
-                tx.event.tx_id,
-                tx.event.block_number,
-                len(tx.message.events),
-                tx.message.request_id or None,
-                command_type_name(tx.message) or None,
-                tx.when,
-            )
-            for tx in first.values()
-        ],
-    )
-    return [tx for tx_id, tx in first.items() if tx_id in new]
+async def _apply(
+    conn: AsyncConnection,
+    writer: PipelineWriter,
+    applied: list[_Tx],
+    parents: dict[str, str],
+    mailing: set[str],
+) -> list[tuple[_Tx, Any, notifications.Credit, Any]]:
+    """Queue every handler statement of the new transactions, in order; the money mails to record.
 
-
-async def _apply(conn: AsyncConnection, applied: list[_Tx]) -> None:
-    if not applied:
-        return
-    parents = await store.command_traceparents(conn, [tx.event.tx_id for tx in applied])
-    mailing = await _mail_due(conn, applied)
-    # Each money mail names the balance after its transaction: that wallet is read at the
-    # transaction's place in the pipeline, and the mails are recorded once the writes have run.
+    Each money mail names the balance after its transaction: that wallet is read at the
+    transaction's place in the pipeline, and the mails are recorded once the writes have run.
+    """
     mails: list[tuple[_Tx, Any, notifications.Credit, Any]] = []
-    raw = await conn.get_raw_connection()
-    async with PipelineWriter(conn.dialect, raw.driver_connection) as writer:
-        for tx in applied:
-            tx_id = tx.event.tx_id
-            # As in apply_event: the transaction's lines join the trace of the request that caused
-            # it. The span covers queuing its statements; they run with the batch.
-            span = tracing.start_span(
-                "projector.apply", parents.get(tx_id), kind="consumer", **{"gx.tx_id": tx_id}
+    for tx in applied:
+        tx_id = tx.event.tx_id
+        # As in apply_event: the transaction's lines join the trace of the request that caused
+        # it. The span covers queuing its statements; they run with the batch.
+        span = tracing.start_span(
+            "projector.apply", parents.get(tx_id), kind="consumer", **{"gx.tx_id": tx_id}
+        )
+        token = trace_var.set(span.trace)
+        error: BaseException | None = None
+        try:
+            _LOG.info(
+                "applying transaction %s (block %d, %s, %d events)",
+                tx_id,
+                tx.event.block_number,
+                command_type_name(tx.message) or "no command",
+                len(tx.message.events),
             )
-            token = trace_var.set(span.trace)
-            error: BaseException | None = None
-            try:
-                _LOG.info(
-                    "applying transaction %s (block %d, %s, %d events)",
-                    tx_id,
-                    tx.event.block_number,
-                    command_type_name(tx.message) or "no command",
-                    len(tx.message.events),
-                )
-                ctx = TxContext(
-                    conn,
-                    tx_id,
-                    tx.event.block_number,
-                    tx.when,
-                    tx.message.request_id,
-                    command_type_name(tx.message),
-                    writer,
-                )
-                for index, event in enumerate(tx.message.events):
-                    kind = event.WhichOneof("event")
-                    assert kind is not None  # decode refuses an event without a kind
-                    await HANDLERS[kind](ctx, index, getattr(event, kind))
-                if tx_id in mailing:
-                    for credit in notifications.credits_of(tx.message):
-                        wallet = await writer.read(
-                            notifications.WALLET_OF_CREDIT, {"wallet_id": credit.wallet_id}
-                        )
-                        mails.append((tx, span.trace, credit, wallet))
-            except BaseException as exc:
-                error = exc
-                raise
-            finally:
-                trace_var.reset(token)
-                span.end(error)
-    await _record_mails(conn, mails)
+            ctx = TxContext(
+                conn,
+                tx_id,
+                tx.event.block_number,
+                tx.when,
+                tx.message.request_id,
+                command_type_name(tx.message),
+                writer,
+            )
+            for index, event in enumerate(tx.message.events):
+                kind = event.WhichOneof("event")
+                assert kind is not None  # decode refuses an event without a kind
+                await HANDLERS[kind](ctx, index, getattr(event, kind))
+            if tx_id in mailing:
+                for credit in notifications.credits_of(tx.message):
+                    wallet = await writer.query(
+                        notifications.WALLET_OF_CREDIT, {"wallet_id": credit.wallet_id}
+                    )
+                    mails.append((tx, span.trace, credit, wallet))
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            trace_var.reset(token)
+            span.end(error)
+    return mails
 
 
 async def _record_mails(
@@ -293,17 +338,17 @@ async def _record_mails(
             trace_var.reset(token)
 
 
-async def _mail_due(conn: AsyncConnection, applied: list[_Tx]) -> set[str]:
-    """The transactions whose money mail must be recorded now (`notifications.record_money_notifications`).
+def _mail_keys(txs: Iterable[_Tx]) -> dict[str, set[str]]:
+    """Per transaction, the dedupe keys of the money mails `record_money_notifications` might record.
 
-    Skipped, because that function would record nothing for them: transactions past the horizon,
-    and those whose every credited user already has the message (a rebuild replaying young
-    transactions). A credit to a wallet whose id is not a UUID never mails: a wallet's `user_id`
-    is NULL or its own id (handlers.user_created), and mails go to identity's UUIDs only.
+    A transaction whose keys are all recorded already (a rebuild replaying young transactions)
+    is skipped: that function would record nothing for it. So are transactions past the horizon.
+    A credit to a wallet whose id is not a UUID never mails: a wallet's `user_id` is NULL or its
+    own id (handlers.user_created), and mails go to identity's UUIDs only.
     """
     oldest = datetime.now(UTC) - notifications.HORIZON
     wanted: dict[str, set[str]] = {}
-    for tx in applied:
+    for tx in txs:
         if tx.when is not None and tx.when < oldest:
             continue
         keys = set()
@@ -314,15 +359,7 @@ async def _mail_due(conn: AsyncConnection, applied: list[_Tx]) -> set[str]:
                 continue
         if keys:
             wanted[tx.event.tx_id] = keys
-    if not wanted:
-        return set()
-    every = sorted(set().union(*wanted.values()))
-    rows = await conn.execute(
-        text("SELECT dedupe_key FROM notify.messages WHERE dedupe_key = ANY(CAST(:keys AS text[]))"),
-        {"keys": every},
-    )
-    recorded = {row.dedupe_key for row in rows}
-    return {tx_id for tx_id, keys in wanted.items() if not keys <= recorded}
+    return wanted
 
 
 def _count(metrics: ProjectorMetrics, txs: list[_Tx], applied: list[_Tx]) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Final
 
-from sqlalchemy import func, literal, select, text, update
+from sqlalchemy import bindparam, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -68,10 +69,15 @@ async def save_checkpoint(
     )
 
 
+# The checkpoint row's generation, locked for the transaction (a batch queues it in its pipeline).
+LOCK_GENERATION: Final = (
+    select(checkpoints.c.generation).where(checkpoints.c.name == bindparam("name")).with_for_update()
+)
+
+
 async def lock_generation(conn: AsyncConnection, name: str) -> int | None:
     """Lock the checkpoint row for this transaction and return its generation (None if missing)."""
-    query = select(checkpoints.c.generation).where(checkpoints.c.name == name).with_for_update()
-    generation: int | None = (await conn.execute(query)).scalar()
+    generation: int | None = (await conn.execute(LOCK_GENERATION, {"name": name})).scalar()
     return generation
 
 
@@ -148,7 +154,7 @@ async def command_traceparent(conn: AsyncConnection, tx_id: str) -> str | None:
 
 @dataclass(frozen=True)
 class Projected:
-    """One transaction of a batch for `mark_projected_many` (the columns of `ledger.projected_txs`)."""
+    """One transaction of a batch for `MARK_PROJECTED_MANY` (the columns of `ledger.projected_txs`)."""
 
     tx_id: str
     block_number: int
@@ -160,7 +166,7 @@ class Projected:
 
 # One statement for a whole batch: the arrays become rows (unnest), a tx id already there is a
 # replay (nothing returned for it), so the batch learns which transactions to apply in one trip.
-_MARK_MANY = (
+MARK_PROJECTED_MANY: Final = (
     "INSERT INTO ledger.projected_txs (tx_id, block_number, event_count, request_id, command_type, tx_time)"
     " SELECT t.tx_id, t.block_number, t.event_count, t.request_id, t.command_type, t.tx_time"
     " FROM unnest(CAST(:tx_ids AS text[]), CAST(:blocks AS bigint[]), CAST(:counts AS integer[]),"
@@ -170,33 +176,20 @@ _MARK_MANY = (
 )
 
 
-async def mark_projected_many(conn: AsyncConnection, rows: list[Projected]) -> set[str]:
-    """`mark_projected` for distinct transactions at once; returns the tx ids applied now (not before)."""
-    if not rows:
-        return set()
-    result = await conn.execute(
-        text(_MARK_MANY),
-        {
-            "tx_ids": [r.tx_id for r in rows],
-            "blocks": [r.block_number for r in rows],
-            "counts": [r.event_count for r in rows],
-            "request_ids": [r.request_id for r in rows],
-            "command_types": [r.command_type for r in rows],
-            "times": [r.tx_time for r in rows],
-        },
-    )
-    return {row.tx_id for row in result}
+def mark_projected_params(rows: list[Projected]) -> dict[str, list[Any]]:
+    """`MARK_PROJECTED_MANY`'s parameters for distinct transactions (`mark_projected` for each)."""
+    return {
+        "tx_ids": [r.tx_id for r in rows],
+        "blocks": [r.block_number for r in rows],
+        "counts": [r.event_count for r in rows],
+        "request_ids": [r.request_id for r in rows],
+        "command_types": [r.command_type for r in rows],
+        "times": [r.tx_time for r in rows],
+    }
 
 
-async def command_traceparents(conn: AsyncConnection, tx_ids: list[str]) -> dict[str, str]:
-    """`command_traceparent` for many transactions in one probe of commands_tx_id_idx (those that have one)."""
-    if not tx_ids:
-        return {}
-    rows = await conn.execute(
-        text(
-            "SELECT tx_id, traceparent FROM outbox.commands"
-            " WHERE tx_id = ANY(CAST(:txs AS text[])) AND traceparent IS NOT NULL"
-        ),
-        {"txs": tx_ids},
-    )
-    return {row.tx_id: row.traceparent for row in rows}
+# `command_traceparent` for many transactions (`:txs`) in one probe of commands_tx_id_idx.
+COMMAND_TRACEPARENTS: Final = (
+    "SELECT tx_id, traceparent FROM outbox.commands"
+    " WHERE tx_id = ANY(CAST(:txs AS text[])) AND traceparent IS NOT NULL"
+)

@@ -186,7 +186,21 @@ async def _snapshot(engine: AsyncEngine) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
-async def test_batched_projection_equals_one_by_one_for_random_runs(engine: AsyncEngine) -> None:
+def _poison_shares_a_batch(case: Case) -> bool:
+    if case.poison_at is None:
+        return False
+    poison = case.events[case.poison_at]
+    return any(len(chunk) > 1 and poison in chunk for chunk in _batches(case.events, case.sizes))
+
+
+def _fell_back(caplog: pytest.LogCaptureFixture) -> bool:
+    """Whether a batch failed and was applied one by one (right, but not the path under test)."""
+    return any("applying them one by one" in record.getMessage() for record in caplog.records)
+
+
+async def test_batched_projection_equals_one_by_one_for_random_runs(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
     # Hypothesis drives the chaincode runs in a thread of its own (each run has its own event loop),
     # while this test's loop owns the database engine.
     cases: list[Case] = []
@@ -194,11 +208,16 @@ async def test_batched_projection_equals_one_by_one_for_random_runs(engine: Asyn
     worker.start()
     await asyncio.to_thread(worker.join)
     assert len(cases) == RUNS
-    assert any(case.poison_at is not None for case in cases) and any(case.poison_at is None for case in cases)
+    assert any(_poison_shares_a_batch(case) for case in cases) and any(
+        case.poison_at is None for case in cases
+    )
     for n, case in enumerate(cases):
         reference_poison = await _one_by_one(engine, case.events)
         expected = await _snapshot(engine)
+        caplog.clear()
         batched_poison = await _batched(engine, case.events, case.sizes)
+        # Without a poison every batch takes the batched path; with one, its batch falls back.
+        assert _fell_back(caplog) == _poison_shares_a_batch(case), f"run {n}"
         assert batched_poison == reference_poison, f"run {n}"
         if case.poison_at is not None:
             assert reference_poison == case.events[case.poison_at].tx_id, f"run {n}"
@@ -239,7 +258,7 @@ async def _young_chain() -> list[bytes]:
 
 @pytest.mark.parametrize("sizes", [[500], [1, 7, 3], [2]])
 async def test_batched_money_mails_equal_one_by_one_and_a_rebuild_mails_nobody_again(
-    engine: AsyncEngine, sizes: list[int]
+    engine: AsyncEngine, sizes: list[int], caplog: pytest.LogCaptureFixture
 ) -> None:
     events = _events(await _young_chain())
     await _one_by_one(engine, events)
@@ -248,6 +267,7 @@ async def test_batched_money_mails_equal_one_by_one_and_a_rebuild_mails_nobody_a
     assert len(expected["mail"]) == 6 + 30
     await _batched(engine, events, sizes)
     assert await _snapshot(engine) == expected
+    assert not _fell_back(caplog)
     # A rebuild replays the same young transactions: their mails exist, nothing new is recorded,
     # and the read models end equal.
     generation = await _reset_read_models_only(engine)
@@ -256,6 +276,7 @@ async def test_batched_money_mails_equal_one_by_one_and_a_rebuild_mails_nobody_a
             await apply_events(conn, NAME, generation, chunk)
     again = await _snapshot(engine)
     assert again == expected
+    assert not _fell_back(caplog)
 
 
 async def _reset_read_models_only(engine: AsyncEngine) -> int:
