@@ -112,18 +112,20 @@ _CLAIM = text(
 )
 # When a command finishes and a later one was waiting for it, wake every worker (delivered on
 # commit), not only the one that finished it: that one may be busy up to its concurrency, and
-# the others would otherwise find the freed command only at their next poll.
-_WAKE_SUCCESSORS = text(
-    """
-    SELECT pg_notify(:channel, CAST(me.id AS text)) FROM outbox.commands me
-     WHERE me.id = :id AND (
-         EXISTS (SELECT 1 FROM unnest(me.order_keys) AS k
-                  WHERE EXISTS (SELECT 1 FROM outbox.live_keys l WHERE l.key = k AND l.seq > me.seq AND l.exclusive))
-         OR EXISTS (SELECT 1 FROM unnest(me.exclusive_keys) AS k
-                     WHERE EXISTS (SELECT 1 FROM outbox.live_keys l WHERE l.key = k AND l.seq > me.seq))
-         OR EXISTS (SELECT 1 FROM outbox.commands d WHERE d.depends_on = me.id AND d.status IN ('PENDING', 'SUBMITTED')))
-    """
-)
+# the others would otherwise find the freed command only at their next poll. It is a CTE of the
+# statement that finishes the command (`done`, the UPDATE … RETURNING id, in `_update`): it reads
+# the snapshot from before that update, where only this command's own live keys differ (the
+# trigger drops them), and those never match `l.seq > me.seq`; NOTIFY is delivered when the
+# statement commits, so a woken worker finds the command terminal.
+_WAKE_SUCCESSORS = """woken AS (
+        SELECT pg_notify(:channel, CAST(me.id AS text)) FROM outbox.commands me JOIN done ON done.id = me.id
+         WHERE EXISTS (SELECT 1 FROM unnest(me.order_keys) AS k
+                        WHERE EXISTS (SELECT 1 FROM outbox.live_keys l
+                                       WHERE l.key = k AND l.seq > me.seq AND l.exclusive))
+            OR EXISTS (SELECT 1 FROM unnest(me.exclusive_keys) AS k
+                        WHERE EXISTS (SELECT 1 FROM outbox.live_keys l WHERE l.key = k AND l.seq > me.seq))
+            OR EXISTS (SELECT 1 FROM outbox.commands d
+                        WHERE d.depends_on = me.id AND d.status IN ('PENDING', 'SUBMITTED')))"""
 # Due commands that wait behind an earlier one (ordering metric; bounded so a huge backlog
 # cannot make the stats refresh expensive).
 _BLOCKED = text(
@@ -149,6 +151,7 @@ class OutboxRepository:
 
     def __init__(self, engine: AsyncEngine, owner: str, lease_seconds: float) -> None:
         self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.owner = owner
         self._lease = lease_seconds
 
@@ -201,17 +204,29 @@ class OutboxRepository:
     async def _update(
         self, command_id: uuid.UUID, sets: str, params: dict[str, Any], *, finishes: bool = False
     ) -> bool:
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                text(
-                    f"UPDATE outbox.commands SET {sets}, updated_at = now()"
-                    " WHERE id = :id AND lease_owner = :owner AND status IN ('PENDING', 'SUBMITTED')"
-                ),
-                {"id": command_id, "owner": self.owner, **params},
+        # ONE statement in autocommit, which is atomic on its own: BEGIN and COMMIT around it were
+        # two more round trips on each of a command's two or three updates (with 16 commands in
+        # flight an update took ~25 ms and 0.75 ms of this process's CPU in a transaction block,
+        # ~18 ms and 0.45 ms alone). A finishing update wakes the successors in the same statement.
+        if finishes:
+            statement = (
+                f"WITH done AS (UPDATE outbox.commands SET {sets}, updated_at = now()"
+                " WHERE id = :id AND lease_owner = :owner AND status IN ('PENDING', 'SUBMITTED') RETURNING id),"
+                f" {_WAKE_SUCCESSORS}"
+                " SELECT (SELECT count(*) FROM done) AS updated, (SELECT count(*) FROM woken) AS woken"
             )
-            if finishes and result.rowcount == 1:
-                await conn.execute(_WAKE_SUCCESSORS, {"id": command_id, "channel": OUTBOX_NOTIFY_CHANNEL})
-        return result.rowcount == 1
+        else:
+            statement = (
+                f"WITH done AS (UPDATE outbox.commands SET {sets}, updated_at = now()"
+                " WHERE id = :id AND lease_owner = :owner AND status IN ('PENDING', 'SUBMITTED') RETURNING id)"
+                " SELECT count(*) AS updated FROM done"
+            )
+        values = {"id": command_id, "owner": self.owner, **params}
+        if finishes:
+            values["channel"] = OUTBOX_NOTIFY_CHANNEL
+        async with self._autocommit.connect() as conn:
+            row = (await conn.execute(text(statement), values)).one()
+        return int(row.updated) == 1
 
     async def record_endorsed(self, command_id: uuid.UUID, tx_id: str, envelope: bytes) -> bool:
         """Store the transaction id and signed envelope BEFORE the first Submit.
