@@ -35,7 +35,7 @@ mesh = journey.mesh
 http = journey.http
 root = journey.root
 system = journey.system
-_auth, _committed, _login, _onboard = journey._auth, journey._committed, journey._login, journey._onboard
+_auth, _committed, _onboard = journey._auth, journey._committed, journey._onboard
 
 GX = 1_000_000
 
@@ -44,6 +44,13 @@ def _get(client: httpx.Client, token: str, path: str, **params: Any) -> dict[str
     got = client.get(path, params=params, headers=_auth(token))
     assert got.status_code == 200, f"{path}: {got.text}"
     return dict(got.json())
+
+
+def _run(client: httpx.Client, token: str, path: str, **body: Any) -> str:
+    """POST a command with a fresh request id, wait until it is committed; its operation id."""
+    posted = client.post(path, json={"requestId": str(uuid.uuid4()), **body}, headers=_auth(token))
+    _committed(client, token, posted)
+    return str(posted.json()["name"].removeprefix("operations/"))
 
 
 def _queued(stack: EdgeStack, command_ids: list[str]) -> int:
@@ -76,74 +83,35 @@ def test_archiving_finished_commands_breaks_no_lookup(
     root: str,
     system: None,
 ) -> None:
-    lowered = http.patch(
-        "/v1/system/parameters/loan_min_trust_score",
-        json={"requestId": str(uuid.uuid4()), "value": "0"},
-        headers=_auth(root),
-    )
-    _committed(http, root, lowered)
+    journey._lower_loan_bar(http, root)
     alice, alice_token = _onboard(http, root)
     bob, bob_token = _onboard(http, root)
-    officer, _ = _onboard(http, root)
-    _committed(
-        http,
-        root,
-        http.post(
-            "/v1/admins", json={"requestId": str(uuid.uuid4()), "userId": officer}, headers=_auth(root)
-        ),
-    )
-    roles = http.post(
-        f"/v1/users/{officer}:setRoles",
-        json={"requestId": str(uuid.uuid4()), "roles": ["ROLE_USER", "ROLE_ADMIN"]},
-        headers=_auth(root),
-    )
-    assert roles.status_code == 200, roles.text
-    officer_token = _login(http, _get(http, root, f"/v1/users/{officer}")["user"]["email"])
+    _, officer_token = journey._loan_officer(http, root)
 
-    proposed = http.post(
+    org_id = _run(
+        http,
+        alice_token,
         "/v1/organizations",
-        json={
-            "requestId": str(uuid.uuid4()),
-            "name": "Archive Co",
-            "type": "ORGANIZATION_TYPE_BUSINESS",
-            "stakeholderUserIds": [alice, bob],
-        },
-        headers=_auth(alice_token),
+        name="Archive Co",
+        type="ORGANIZATION_TYPE_BUSINESS",
+        stakeholderUserIds=[alice, bob],
     )
-    _committed(http, alice_token, proposed)
-    org_id = proposed.json()["name"].removeprefix("operations/")
-    endorsed = http.post(
-        f"/v1/organizations/{org_id}:endorse", json={"requestId": str(uuid.uuid4())}, headers=_auth(bob_token)
-    )
-    _committed(http, bob_token, endorsed)
-    applied = http.post(
+    endorsed = _run(http, bob_token, f"/v1/organizations/{org_id}:endorse")
+    loan_id = _run(
+        http,
+        alice_token,
         "/v1/loans",
-        json={
-            "requestId": str(uuid.uuid4()),
-            "amountQirat": str(100 * GX),
-            "collateralHash": hashlib.sha256(b"archive").hexdigest(),
-        },
-        headers=_auth(alice_token),
+        amountQirat=str(100 * GX),
+        collateralHash=hashlib.sha256(b"archive").hexdigest(),
     )
-    _committed(http, alice_token, applied)
-    loan_id = applied.json()["name"].removeprefix("operations/")
-    approved = http.post(
-        f"/v1/loans/{loan_id}:approve", json={"requestId": str(uuid.uuid4())}, headers=_auth(officer_token)
-    )
-    _committed(http, officer_token, approved)
-    submitted = http.post(
-        "/v1/proposals",
-        json={"requestId": str(uuid.uuid4()), "parameter": "voting_period_days", "newValue": "21"},
-        headers=_auth(officer_token),
-    )
-    _committed(http, officer_token, submitted)
-    proposal_id = submitted.json()["name"].removeprefix("operations/")
+    approved = _run(http, officer_token, f"/v1/loans/{loan_id}:approve")
+    proposal_id = _run(http, officer_token, "/v1/proposals", parameter="voting_period_days", newValue="21")
 
     operations = {
         "org": (alice_token, org_id),
-        "endorse": (bob_token, endorsed.json()["name"].removeprefix("operations/")),
+        "endorse": (bob_token, endorsed),
         "loan": (alice_token, loan_id),
-        "approve": (officer_token, approved.json()["name"].removeprefix("operations/")),
+        "approve": (officer_token, approved),
         "proposal": (officer_token, proposal_id),
     }
 

@@ -689,19 +689,19 @@ def _login(http: httpx.Client, email: str) -> str:
     return str(login.json()["accessToken"])
 
 
-def test_a_loan_applied_approved_by_an_onchain_admin_and_repaid(
-    mesh: EdgeStack, http: httpx.Client, root: str, system: None
-) -> None:
-    # New users start with trust 10; the operators lower the bar for this test's borrower.
+def _lower_loan_bar(http: httpx.Client, root: str) -> None:
+    # New users start with trust 10; the operators lower the bar for the tests' borrowers.
     lowered = http.patch(
         "/v1/system/parameters/loan_min_trust_score",
         json={"requestId": str(uuid.uuid4()), "value": "0"},
         headers=_auth(root),
     )
     _committed(http, root, lowered)
-    borrower, borrower_token = _onboard(http, root)
+
+
+def _loan_officer(http: httpx.Client, root: str) -> tuple[str, str]:
+    """A new user made an admin on the ledger and in the API, logged in again: (user id, token)."""
     officer, _ = _onboard(http, root)
-    # The loan officer becomes an admin on the ledger and in the API.
     _committed(
         http,
         root,
@@ -716,7 +716,16 @@ def test_a_loan_applied_approved_by_an_onchain_admin_and_repaid(
     )
     assert roles.status_code == 200, roles.text
     officer_email = http.get(f"/v1/users/{officer}", headers=_auth(root)).json()["user"]["email"]
-    officer_token = _login(http, officer_email)
+    return officer, _login(http, officer_email)
+
+
+def test_a_loan_applied_approved_by_an_onchain_admin_and_repaid(
+    mesh: EdgeStack, http: httpx.Client, root: str, system: None
+) -> None:
+    _lower_loan_bar(http, root)
+    borrower, borrower_token = _onboard(http, root)
+    # The loan officer becomes an admin on the ledger and in the API.
+    officer, officer_token = _loan_officer(http, root)
 
     before = int(_wallet(http, borrower_token)["balanceQirat"])
     applied = http.post(
