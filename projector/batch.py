@@ -126,12 +126,29 @@ class PipelineWriter:
         self._driver = driver
         self._cursor = driver.cursor()
         self._entered: Any = None  # the pipeline() context manager, while in pipeline mode
+        self._appends: dict[str, list[dict[str, Any]]] = {}
         self._pipeline: Any = None
 
     async def run(self, sql: str, params: dict[str, Any]) -> None:
         """Queue one statement (see `handlers.StatementWriter`)."""
         await self._enter()
         await self._cursor.execute(_psycopg_sql(self._dialect, sql), params)
+
+    async def append(self, sql: str, params: dict[str, Any]) -> None:
+        """Keep an append-only insert for `flush` (one executemany per statement, in order)."""
+        self._appends.setdefault(sql, []).append(params)
+
+    async def flush(self) -> None:
+        """Queue the kept append-only inserts: their rows in the order the handlers made them.
+
+        Only history legs are appended: they go to `ledger.transactions`, which no handler or mail
+        reads, so sending them after the batch's other statements changes no row; their order,
+        and so the serial ids they get, stays that of one by one.
+        """
+        appends, self._appends = self._appends, {}
+        for sql, rows in appends.items():
+            await self._enter()
+            await self._cursor.executemany(_psycopg_sql(self._dialect, sql), rows)
 
     async def query(self, statement: str | Select[Any], params: dict[str, Any]) -> Any:
         """Queue one query (SQL text or a Core select) at this place; returns its cursor, whose rows
@@ -207,6 +224,7 @@ async def apply_batch(
             async with PipelineWriter(conn.dialect, raw.driver_connection) as writer:
                 applied, parents, mailing = await _bookkeeping(writer, name, generation, first)
                 mails = await _apply(conn, writer, applied, parents, mailing)
+                await writer.flush()
                 last = events[-1]
                 when = next((tx.when for tx in reversed(txs) if tx.when is not None), None)
                 await store.save_checkpoint(conn, name, last.block_number, last.tx_id, len(events), when)

@@ -57,6 +57,15 @@ class TxContext:
         else:
             await self.conn.execute(text(sql), values)
 
+    async def append(self, sql: str, **params: Any) -> None:
+        """`run` for an insert into an append-only table nothing in the projection reads back (the
+        history legs): a batch sends all of them after its other statements, in the same order."""
+        values = {"tx": self.tx_id, "block": self.block_number, "time": self.time, **params}
+        if self.writer is not None:
+            await self.writer.append(sql, values)
+        else:
+            await self.conn.execute(text(sql), values)
+
     async def execute(self, statement: Executable) -> None:
         """Execute one Core statement that returns nothing (also inside a batch's pipeline)."""
         await self.conn.execute(statement)
@@ -67,6 +76,9 @@ class StatementWriter(Protocol):
 
     async def run(self, sql: str, params: dict[str, Any]) -> None:
         """Queue one statement (SQLAlchemy `:name` parameters) in order; its errors surface later."""
+
+    async def append(self, sql: str, params: dict[str, Any]) -> None:
+        """Queue an append-only insert (`TxContext.append`), sent after the others, in order."""
 
 
 Handler = Callable[[TxContext, int, Any], Awaitable[None]]
@@ -96,7 +108,7 @@ async def _leg(
     remark: str | None = None,
     transfer_id: str | None = None,
 ) -> None:
-    await ctx.run(
+    await ctx.append(
         "INSERT INTO ledger.transactions (fabric_tx_id, event_index, leg, wallet_id, type, amount_qirat, fee_qirat,"
         " counterparty, remark, transfer_id, request_id, command_type, block_number, time)"
         " VALUES (:tx, :idx, :leg, :wallet, :kind, :amount, :fee, :cp, :remark, :tid, :rid, :ctype, :block, :time)"
