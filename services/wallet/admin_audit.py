@@ -42,7 +42,9 @@ def details_of(request: Message) -> dict[str, Any]:
     return as_dict
 
 
-def audited(action: str, request: Message, build: PayloadBuilder, subject: str | None = None) -> PayloadBuilder:
+def audited(
+    action: str, request: Message, build: PayloadBuilder, subject: str | None = None
+) -> PayloadBuilder:
     """`build`, followed by the audit row of `action`, in the command's transaction.
 
     `subject` overrides the one read from the request (`subject_of`).
