@@ -48,6 +48,8 @@ _THRESHOLD, _PERIOD, _RATE = (
 _DUE_PAGE = 100
 # One sweep records at most this many commands (one transaction); the rest wait for the next.
 SWEEP_BATCH = 1000
+# Due wallets read per round trip while sweeping.
+_SCAN_PAGE = 500
 _SWEEP_SCOPE = "wallet.SweepVelocityTax"
 
 
@@ -103,6 +105,18 @@ def _due(row: Any, params: dict[str, int], now_seconds: int) -> rules.VelocityTa
 def period_request_id(wallet_id: str, holding_start: datetime) -> str:
     """The ledger request id of a wallet's velocity tax for one holding period."""
     return outbox.derive_request_id(_SWEEP_SCOPE, wallet_id, str(int(holding_start.timestamp())))
+
+
+async def _taken(session: AsyncSession, request_ids: Sequence[str]) -> set[str]:
+    """Which of these ledger request ids a command holds, in the live queue or the archive."""
+    if not request_ids:
+        return set()
+    found = await session.execute(
+        select(operations.c.request_id).where(
+            operations.c.tenant == outbox.DEFAULT_TENANT, operations.c.request_id.in_(request_ids)
+        )
+    )
+    return set(found.scalars())
 
 
 class BackOfficeUseCases:
@@ -199,34 +213,34 @@ class BackOfficeUseCases:
             if (await readmodels.system_state(session)).paused:
                 raise errors.precondition(errors.SYSTEM_PAUSED, "the system is paused")
             now_seconds = int(self._clock())
-            rows, params = await self._due_rows(session, now_seconds, SWEEP_BATCH)
-            due = [(r, period_request_id(r.wallet_id, r.velocity_timer_start_time)) for r in rows]
-            due = [(r, rid) for r, rid in due if _due(r, params, now_seconds).due]
-            # The live queue and the archive alike: a period's id stays taken once recorded.
-            taken = set(
-                (
-                    await session.execute(
-                        select(operations.c.request_id).where(
-                            operations.c.tenant == outbox.DEFAULT_TENANT,
-                            operations.c.request_id.in_([rid for _, rid in due]),
-                        )
+            out = tax_svc.SweepVelocityTaxResponse()
+            # Scan the due wallets in keyset pages, skipping those whose period is recorded
+            # already (still queued or on their way to the read models), until a batch of new
+            # commands is recorded or none is due: a backlog of recorded ones never hides the rest.
+            scan = paging.PageRequest(_SCAN_PAGE, None, "", descending=False)
+            while len(out.operations) < SWEEP_BATCH:
+                rows, params = await self._due_rows(session, now_seconds, _SCAN_PAGE, scan)
+                due = [(r, period_request_id(r.wallet_id, r.velocity_timer_start_time)) for r in rows]
+                due = [(r, rid) for r, rid in due if _due(r, params, now_seconds).due]
+                taken = await _taken(session, [rid for _, rid in due])
+                out.already_recorded_count += sum(1 for _, rid in due if rid in taken)
+                for row, rid in due:
+                    if rid in taken or len(out.operations) >= SWEEP_BATCH:
+                        continue
+                    operation = await outbox.record_command(
+                        session,
+                        command_pb2.COMMAND_TYPE_APPLY_VELOCITY_TAX,
+                        ledger.ApplyVelocityTaxRequest(account_id=row.wallet_id, request_id=rid),
+                        rid,
+                        principal_id=principal.user_id,
                     )
-                ).scalars()
-            )
-            out = tax_svc.SweepVelocityTaxResponse(
-                already_recorded_count=sum(1 for _, rid in due if rid in taken)
-            )
-            for row, rid in due:
-                if rid in taken:
-                    continue
-                operation = await outbox.record_command(
-                    session,
-                    command_pb2.COMMAND_TYPE_APPLY_VELOCITY_TAX,
-                    ledger.ApplyVelocityTaxRequest(account_id=row.wallet_id, request_id=rid),
-                    rid,
-                    principal_id=principal.user_id,
+                    out.operations.append(operation)
+                if len(rows) < _SCAN_PAGE:
+                    break
+                last = rows[-1]
+                scan = paging.PageRequest(
+                    _SCAN_PAGE, (last.velocity_timer_start_time, last.wallet_id), "", descending=False
                 )
-                out.operations.append(operation)
             await record_audit(
                 session,
                 action="wallet.SweepVelocityTax",

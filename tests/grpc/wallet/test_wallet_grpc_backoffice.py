@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
+import pytest
 from gx.wallet.v1 import admin_service_pb2 as admin
 from gx.wallet.v1 import governance_service_pb2 as gov
 from gx.wallet.v1 import governance_service_pb2_grpc, loan_service_pb2_grpc, tax_service_pb2_grpc
@@ -15,6 +16,7 @@ from gx.wallet.v1 import loan_service_pb2 as loan
 from gx.wallet.v1 import tax_service_pb2 as tax
 
 import ledger_rules as rules
+from services.wallet import backoffice
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure
 
 DAY = timedelta(days=1)
@@ -284,3 +286,28 @@ async def test_a_governance_proposal_by_an_admin_is_audited_against_its_paramete
     assert [(r.action, r.actor, r.details["new_value"]) for r in rows if r.actor == admin_id] == [
         ("wallet.SubmitProposal", admin_id, "21")
     ]
+
+
+async def test_a_backlog_of_recorded_periods_never_hides_the_wallets_behind_it(
+    wallet: Wallet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One command per sweep, one wallet per scan page: each sweep must look past the recorded ones.
+    monkeypatch.setattr(backoffice, "SWEEP_BATCH", 1)
+    monkeypatch.setattr(backoffice, "_SCAN_PAGE", 1)
+    await wallet.system()
+    oldest = await wallet.user(balance=500 * GX)
+    middle = await wallet.user(balance=500 * GX)
+    newest = await wallet.user(balance=500 * GX)
+    await _holding(wallet, oldest, 500)
+    await _holding(wallet, middle, 450)
+    await _holding(wallet, newest, 400)
+    _, admin_md = _admin(wallet)
+    swept = []
+    for _ in range(4):
+        out = await _taxes(wallet).SweepVelocityTax(
+            tax.SweepVelocityTaxRequest(request_id=_rid()), metadata=admin_md
+        )
+        swept.append((len(out.operations), out.already_recorded_count))
+    assert swept == [(1, 0), (1, 1), (1, 2), (0, 3)]
+    recorded = [c.payload["accountId"] for c in await wallet.commands("APPLY_VELOCITY_TAX")]
+    assert recorded == [oldest, middle, newest]
