@@ -7,20 +7,30 @@ Every benchmark runs with its own defaults (none needs arguments: the ones that 
 stack start their own) in a child process of its own, bounded by `GX_BENCH_TIMEOUT` seconds
 (default 900): past it the child gets SIGINT, so its context managers stop what it started, then
 SIGKILL if it does not exit. One benchmark's crash or hang thus never blocks the next.
+
+At the end it prints one summary table (`bench/summary.py`: each figure with its ratio to the
+ceiling or raw rate measured in the same run) and the RSS of every process each benchmark started
+(`bench/memory.py`), and writes the JSON lines the benchmarks printed, each tagged with
+`bench` and `run` and otherwise unchanged, plus the RSS and the table, to
+`build/bench/<UTC timestamp>.jsonl`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.util
 import inspect
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
+from typing import IO
 
 _HERE = Path(__file__).resolve().parent
 _DEFAULT_TIMEOUT = 900.0
@@ -85,13 +95,47 @@ def _run_one(path: Path) -> int:
         return 1
 
 
-def _run_child(path: Path, timeout: float) -> int:
-    """Run one benchmark in a child process (its own process group), bounded by `timeout` seconds."""
+@dataclasses.dataclass
+class _Outcome:
+    code: int
+    output: list[str]
+    memory: list[dict[str, object]]
+
+
+def _pump(stream: IO[str], into: list[str]) -> None:
+    # Echo the child's output as it comes (the operator watches it) and keep it for the summary.
+    for line in stream:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        into.append(line)
+
+
+def _run_child(path: Path, timeout: float) -> _Outcome:
+    """Run one benchmark in a child process (its own process group), bounded by `timeout` seconds,
+    keeping its output and sampling the RSS of every process it starts."""
+    from bench.memory import TreeSampler
+
     child = subprocess.Popen(
         [sys.executable, "-m", "bench", _CHILD_FLAG, path.stem],
         cwd=_HERE.parent,
         start_new_session=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    output: list[str] = []
+    assert child.stdout is not None
+    pump = threading.Thread(target=_pump, args=(child.stdout, output), daemon=True)
+    pump.start()
+    sampler = TreeSampler(child.pid).start()
+    try:
+        code = _wait(child, path, timeout)
+    finally:
+        memory = sampler.stop()
+        pump.join(timeout=5)
+    return _Outcome(code, output, memory)
+
+
+def _wait(child: subprocess.Popen[str], path: Path, timeout: float) -> int:
     try:
         return child.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -118,14 +162,35 @@ def main(argv: list[str] | None = None) -> int:
     if selected[:1] == [_CHILD_FLAG]:
         return _run_one(_modules(selected[1:])[0])
     timeout = float(os.environ.get("GX_BENCH_TIMEOUT") or _DEFAULT_TIMEOUT)
+    from bench import memory, summary
+
     failed = []
-    for path in _modules(selected):
-        print(f"== {path.stem} ==", flush=True)
-        started = time.monotonic()
-        code = _run_child(path, timeout)
-        print(f"== {path.stem}: exit {code} in {time.monotonic() - started:.1f}s ==\n", flush=True)
-        if code != 0:
-            failed.append(path.stem)
+    records: list[summary.Record] = []
+    rss: dict[str, list[dict[str, object]]] = {}
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out_path = _HERE.parent / "build" / "bench" / f"{stamp}.jsonl"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("w") as out:
+        for path in _modules(selected):
+            name = path.stem.removesuffix("_bench")
+            print(f"== {path.stem} ==", flush=True)
+            started = time.monotonic()
+            outcome = _run_child(path, timeout)
+            print(f"== {path.stem}: exit {outcome.code} in {time.monotonic() - started:.1f}s ==\n", flush=True)
+            if outcome.code != 0:
+                failed.append(path.stem)
+            rss[name] = memory.by_label(outcome.memory)
+            # Each line as the benchmark printed it (its keys unchanged), tagged with the
+            # benchmark and the run, then the RSS it saw: runs compare over time.
+            for obj in summary.parse_json_lines("".join(outcome.output)):
+                records.append((name, obj))
+                out.write(json.dumps({"bench": name, "run": stamp, **obj}) + "\n")
+            out.write(json.dumps({"bench": name, "run": stamp, "rss_mb": outcome.memory}) + "\n")
+            out.flush()
+        table = summary.rows(records)
+        out.write(json.dumps({"bench": "summary", "run": stamp, "rows": [dataclasses.asdict(r) for r in table]}) + "\n")
+    print(f"== summary (load average {os.getloadavg()[0]:.2f}; JSON lines in {out_path}) ==", flush=True)
+    print(summary.render(table, rss), flush=True)
     if failed:
         print(f"bench: failed: {', '.join(failed)}", flush=True)
     return 1 if failed else 0

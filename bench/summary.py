@@ -1,0 +1,238 @@
+"""The `make bench` summary: one table of every figure with its ratio to the ceiling or raw rate of the same run.
+
+The benchmarks print JSON lines (their keys are kept as they are, so runs compare over time:
+`path`, `requests_per_s`, `p99_ms`, `replay_tx_per_s`, `commands_per_s_pending_to_committed`,
+`devnet_raw_transfers_per_s`, …). `python -m bench` collects them per benchmark and calls
+`rows()` and `render()` here; pure functions, so the table is unit-tested without a stack.
+
+References, all measured in the same run:
+- REST through Envoy against the edge ceiling (`edge`'s no-op stand-in, `rest_via_envoy`); gRPC
+  through Envoy and direct gRPC against the edge's own `grpc_via_envoy` / `grpc_direct`;
+- the outbox's PENDING→COMMITTED rate against the raw devnet rate of the same transfers;
+- projector replay against the devnet's GX transfer rate (the projector must never be the
+  bottleneck) and its 2,000 tx/s goal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+from typing import Any
+
+Record = tuple[str, dict[str, Any]]  # (benchmark name, one JSON line it printed)
+
+_CEILINGS = {  # path suffix → the edge benchmark's path measured in the same run
+    "rest_via_envoy": "rest_via_envoy",
+    "rest_envoy": "rest_via_envoy",
+    "grpc_via_envoy": "grpc_via_envoy",
+    "grpc_direct": "grpc_direct",
+}
+# Goals of issue 12, by path: (minimum ratio to the ceiling or rate, p99 bound ms).
+_PATH_GOALS = {
+    "balance_read_rest_via_envoy": "ratio >= 0.60, p99 < 20 ms",
+    "history_read_rest_via_envoy": "ratio >= 0.60, p99 < 20 ms",
+    "transfer_accept_rest_via_envoy": ">= 1000/s, p99 < 50 ms",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    bench: str
+    figure: str
+    value: str
+    reference: str = ""
+    ratio: float | None = None
+    goal: str = ""
+
+
+def parse_json_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON objects among a benchmark's output lines (other lines are its human summary)."""
+    found = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{") and line.endswith("}"):
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                found.append(value)
+    return found
+
+
+def _ratio(value: float | None, reference: float | None) -> float | None:
+    if value is None or not reference:
+        return None
+    return round(value / reference, 2)
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _edge_paths(records: Iterable[Record]) -> dict[str, float]:
+    return {
+        str(obj["path"]): float(obj["requests_per_s"])
+        for bench, obj in records
+        if bench == "edge" and "path" in obj and _num(obj.get("requests_per_s")) is not None
+    }
+
+
+def _first(records: Iterable[Record], key: str, bench: str | None = None) -> tuple[str, float] | None:
+    for name, obj in records:
+        if (bench is None or name == bench) and _num(obj.get(key)) is not None:
+            return name, float(obj[key])
+    return None
+
+
+def rows(records: list[Record]) -> list[Row]:
+    """Every figure worth a line, with its same-run reference and ratio."""
+    out: list[Row] = []
+    edge = _edge_paths(records)
+    for bench, obj in records:
+        path = obj.get("path") or obj.get("measure")
+        rate = _num(obj.get("requests_per_s", obj.get("per_s")))
+        if path and rate is not None:
+            p99 = _num(obj.get("p99_ms"))
+            value = f"{rate:,.0f}/s" + (f", p99 {p99:g} ms" if p99 is not None else "")
+            reference, ratio = "", None
+            if bench != "edge":
+                suffix = next((s for s in _CEILINGS if str(path).endswith(s)), None)
+                if suffix is not None and _CEILINGS[suffix] in edge:
+                    ceiling = edge[_CEILINGS[suffix]]
+                    reference, ratio = f"edge {_CEILINGS[suffix]} {ceiling:,.0f}/s", _ratio(rate, ceiling)
+            elif path == "rest_via_envoy":
+                reference = "the edge ceiling"
+            out.append(Row(bench, str(path), value, reference, ratio, _PATH_GOALS.get(str(path), "")))
+
+    # The pipeline: the outbox against the raw devnet rate of the same transfers (same benchmark).
+    for bench, obj in records:
+        committed = _num(obj.get("commands_per_s_pending_to_committed"))
+        raw = _num(obj.get("devnet_raw_transfers_per_s"))
+        if committed is not None:
+            load = (
+                "independent senders"
+                if bench == "ordering"
+                else "one causal chain"
+                if bench == "workers"
+                else ""
+            )
+            out.append(
+                Row(
+                    bench,
+                    f"outbox PENDING→COMMITTED{f' ({load})' if load else ''}",
+                    f"{committed:g} commands/s",
+                    f"devnet raw {raw:g} transfers/s" if raw is not None else "",
+                    _ratio(committed, raw),
+                    "ratio >= 0.90",
+                )
+            )
+        merchant = _num(obj.get("merchant_to_distinct_ratio", obj.get("merchant_over_distinct")))
+        if merchant is not None:
+            out.append(
+                Row(
+                    bench,
+                    "payments to one merchant / distinct recipients",
+                    f"{merchant:g}",
+                    "",
+                    merchant,
+                    "ratio >= 0.80",
+                )
+            )
+
+    # The devnet's own GX rate: the chaincode benchmark's (nested under "devnet"), else a raw rate.
+    nested = [(name, obj["devnet"]) for name, obj in records if isinstance(obj.get("devnet"), dict)]
+    gx_rate = _first(nested, "devnet_gx_transfers_per_s") or _first(records, "devnet_raw_transfers_per_s")
+    for bench, obj in records:
+        replay = _num(obj.get("replay_tx_per_s"))
+        if replay is not None:
+            reference = f"devnet GX {gx_rate[1]:g} transfers/s ({gx_rate[0]})" if gx_rate else ""
+            out.append(
+                Row(
+                    bench,
+                    "projector replay",
+                    f"{replay:g} tx/s",
+                    reference,
+                    _ratio(replay, gx_rate[1] if gx_rate else None),
+                    ">= 2000 tx/s; ratio > 1",
+                )
+            )
+
+    for bench, obj in records:
+        if bench == "chaincode":
+            inproc = obj.get("inprocess") or {}
+            fee = inproc.get("with_fee") or {}
+            if fee:
+                out.append(
+                    Row(
+                        bench,
+                        "chaincode shim calls per fee-paying transfer",
+                        f"{fee.get('get_state')} GetState + {fee.get('get_state_by_range')} range"
+                        f" + {fee.get('put_or_delete_state')} writes; {fee.get('json_decodes')} decodes",
+                    )
+                )
+            if _num(inproc.get("cpu_ms_per_transfer")) is not None:
+                out.append(
+                    Row(
+                        bench,
+                        "chaincode CPU per transfer (in process)",
+                        f"{inproc['cpu_ms_per_transfer']} ms",
+                    )
+                )
+            dev = obj.get("devnet") or {}
+            if _num(dev.get("devnet_gx_transfers_per_s")) is not None:
+                cpu = dev.get("cpu_ms_per_transfer") or {}
+                out.append(
+                    Row(
+                        bench,
+                        "devnet GX transfers (fee-paying, independent senders)",
+                        f"{dev['devnet_gx_transfers_per_s']:g}/s",
+                        f"CPU/transfer: chaincode {cpu.get('chaincode')} ms, devnet {cpu.get('devnet')} ms",
+                    )
+                )
+        tps = _num(obj.get("committed_tps"))
+        if tps is not None:
+            kv = _first(records, "committed_tps", "devnet")
+            out.append(
+                Row(
+                    bench,
+                    f"committed kv writes ({obj.get('client', 'fabric_client')} client)",
+                    f"{tps:g}/s",
+                    f"devnet lean client {kv[1]:g}/s" if kv and bench != "devnet" else "",
+                    _ratio(tps, kv[1]) if kv and bench != "devnet" else None,
+                )
+            )
+    return out
+
+
+def render(table: list[Row], memory: dict[str, list[dict[str, object]]] | None = None) -> str:
+    """The table as text (and, when given, RSS per process per benchmark)."""
+    head = ("bench", "figure", "value", "reference (same run)", "ratio", "goal")
+    cells = [head] + [
+        (r.bench, r.figure, r.value, r.reference, "" if r.ratio is None else f"{r.ratio:.2f}", r.goal)
+        for r in table
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(len(head))).rstrip() for c in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if memory:
+        lines += ["", "RSS per process (MB): idle = lowest once settled, after = last before stop, peak"]
+        over = []
+        for bench, procs in memory.items():
+            for p in procs:
+                lines.append(
+                    f"  {bench:12} {p['process']!s:28} x{p.get('count', 1)!s:3} idle {p['idle_mb']!s:>7}"
+                    f"  after {p['after_mb']!s:>7}  peak {p['peak_mb']!s:>7}"
+                )
+                peak = _num(p.get("peak_mb"))
+                if (
+                    peak is not None
+                    and peak > 150
+                    and p["process"] not in ("postgres", "bench (load generator)")
+                ):
+                    over.append(f"{bench}/{p['process']} {peak:g} MB")
+        lines.append("services above 150 MB: " + (", ".join(over) if over else "none"))
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""The `make bench` summary: ratios to the same run's ceiling or raw rate, JSON lines, RSS rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+
+from bench import memory, summary
+
+EDGE = [
+    ("edge", {"path": "rest_via_envoy", "requests_per_s": 3000.0, "p99_ms": 4.0}),
+    ("edge", {"path": "grpc_via_envoy", "requests_per_s": 2000.0, "p99_ms": 5.0}),
+    ("edge", {"path": "grpc_direct", "requests_per_s": 4000.0, "p99_ms": 2.0}),
+]
+
+
+def _row(table: list[summary.Row], figure: str) -> summary.Row:
+    found = [r for r in table if r.figure == figure]
+    assert len(found) == 1, [r.figure for r in table]
+    return found[0]
+
+
+def test_reads_through_envoy_are_set_against_the_edge_ceiling_of_the_same_run() -> None:
+    records = [
+        *EDGE,
+        ("wallet", {"path": "balance_read_rest_via_envoy", "requests_per_s": 1800.0, "p99_ms": 18.5}),
+        ("wallet", {"path": "balance_read_grpc_direct", "requests_per_s": 1000.0, "p99_ms": 9.0}),
+    ]
+    table = summary.rows(records)
+    rest = _row(table, "balance_read_rest_via_envoy")
+    assert rest.ratio == 0.6
+    assert rest.reference == "edge rest_via_envoy 3,000/s"
+    assert "p99 18.5 ms" in rest.value
+    assert rest.goal.startswith("ratio >= 0.60")
+    assert _row(table, "balance_read_grpc_direct").ratio == 0.25
+    assert _row(table, "rest_via_envoy").ratio is None  # the ceiling itself
+
+
+def test_without_an_edge_run_there_is_no_ratio() -> None:
+    table = summary.rows([("wallet", {"path": "balance_read_rest_via_envoy", "requests_per_s": 900.0})])
+    assert _row(table, "balance_read_rest_via_envoy").ratio is None
+
+
+def test_the_pipeline_is_set_against_the_raw_devnet_rate_of_its_own_benchmark() -> None:
+    records: list[summary.Record] = [
+        (
+            "workers",
+            {
+                "commands_per_s_pending_to_committed": 10.0,
+                "devnet_raw_transfers_per_s": 20.0,
+                "replay_tx_per_s": 600.0,
+            },
+        ),
+        (
+            "ordering",
+            {
+                "commands_per_s_pending_to_committed": 90.0,
+                "devnet_raw_transfers_per_s": 100.0,
+                "merchant_to_distinct_ratio": 1.1,
+            },
+        ),
+        (
+            "chaincode",
+            {
+                "inprocess": {
+                    "with_fee": {
+                        "get_state": 7,
+                        "get_state_by_range": 1,
+                        "put_or_delete_state": 5,
+                        "json_decodes": 3,
+                    },
+                    "cpu_ms_per_transfer": 0.35,
+                },
+                "devnet": {
+                    "devnet_gx_transfers_per_s": 120.0,
+                    "cpu_ms_per_transfer": {"chaincode": 3.5, "devnet": 4.3},
+                },
+            },
+        ),
+    ]
+    table = summary.rows(records)
+    assert _row(table, "outbox PENDING→COMMITTED (one causal chain)").ratio == 0.5
+    assert _row(table, "outbox PENDING→COMMITTED (independent senders)").ratio == 0.9
+    # Replay against the devnet's GX rate measured in the same run (the chaincode benchmark's).
+    replay = _row(table, "projector replay")
+    assert replay.ratio == 5.0 and "chaincode" in replay.reference
+    assert (
+        "7 GetState + 1 range + 5 writes; 3 decodes"
+        in _row(table, "chaincode shim calls per fee-paying transfer").value
+    )
+
+
+def test_json_lines_are_found_among_human_output_and_rendered_with_rss() -> None:
+    text = 'outbox: 10 commands/s\n{"replay_tx_per_s": 650.5}\nnot json {\n{"broken": \n'
+    assert summary.parse_json_lines(text) == [{"replay_tx_per_s": 650.5}]
+    rendered = summary.render(
+        summary.rows([("workers", {"replay_tx_per_s": 650.5})]),
+        {"workers": [{"process": "outbox", "count": 1, "idle_mb": 60.0, "after_mb": 80.5, "peak_mb": 160.0}]},
+    )
+    assert "projector replay" in rendered and "650.5 tx/s" in rendered
+    assert "services above 150 MB: workers/outbox 160 MB" in rendered
+
+
+def test_processes_are_named_by_their_module_or_executable() -> None:
+    assert memory.label_of([sys.executable, "-m", "services.wallet"], "python") == "wallet"
+    assert memory.label_of([sys.executable, "-m", "outbox"], "python") == "outbox"
+    assert memory.label_of(["/usr/lib/postgresql/bin/postgres", "-D", "x"], "postgres") == "postgres"
+    assert memory.label_of([sys.executable, "tests/support/kv_chaincode.py"], "python") == "kv_chaincode"
+
+
+def test_the_sampler_sees_a_real_child_process_and_its_rss() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; data = bytearray(30 * 1024 * 1024); time.sleep(30)"]
+    )
+    try:
+        sampler = memory.TreeSampler(os.getpid(), interval=0.05, settle=0.0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            sampler.sample()
+            if psutil.Process(child.pid).memory_info().rss > 30 * 1024 * 1024:
+                break
+            time.sleep(0.05)
+        sampler.sample()
+        seen = {p["pid"]: p for p in sampler.stop()}
+    finally:
+        child.kill()
+        child.wait()
+    assert child.pid in seen
+    assert float(seen[child.pid]["peak_mb"]) >= 30  # type: ignore[arg-type]
+    rows = memory.by_label(list(seen.values()))
+    assert any(r["process"] == "bench (load generator)" for r in rows)
+    assert json.dumps(rows)  # the rows go to the JSON lines file as they are
