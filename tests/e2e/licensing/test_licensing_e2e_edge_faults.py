@@ -41,12 +41,6 @@ def stack() -> Iterator[EdgeStack]:
 
 
 @pytest.fixture(scope="module")
-def http(stack: EdgeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.rest_url, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def partner(stack: EdgeStack, http: httpx.Client) -> Partner:
     return onboard(http, create_admin(stack, http), tier="LICENSE_TIER_BASIC")
 

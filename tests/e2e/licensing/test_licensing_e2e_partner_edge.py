@@ -42,12 +42,6 @@ def stack() -> Iterator[EdgeStack]:
 
 
 @pytest.fixture(scope="module")
-def http(stack: EdgeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.rest_url, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def admin(stack: EdgeStack, http: httpx.Client) -> str:
     return create_admin(stack, http)
 

@@ -36,12 +36,6 @@ def stack() -> Iterator[EdgeStack]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def http(stack: EdgeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.rest_url, timeout=30) as client:
-        yield client
-
-
 def _auth(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 

@@ -22,12 +22,6 @@ def stack() -> Iterator[EdgeStack]:
 
 
 @pytest.fixture(scope="module")
-def http(stack: EdgeStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.rest_url, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def partner(stack: EdgeStack, http: httpx.Client) -> Partner:
     # BASIC: this module makes more keyed calls than the FREE quota of the partner stack allows per minute.
     return onboard(http, create_admin(stack, http), tier="LICENSE_TIER_BASIC")
