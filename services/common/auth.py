@@ -291,6 +291,14 @@ class TokenVerifier:
         self._clock = clock
         self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
+    def remembers(self, token: str) -> bool:
+        """Whether this exact token text was verified before (and `verify` may answer from memory).
+
+        A front that must look at the header first (services.common.service_auth) asks this to
+        skip decoding it on every call of a client it has seen already.
+        """
+        return token in self._verified
+
     async def verify(self, token: str) -> Principal:
         """Verify a compact JWT and return its principal.
 

@@ -10,6 +10,7 @@ from typing import Any, Final
 import psycopg
 from prometheus_client import CollectorRegistry
 from psycopg.rows import namedtuple_row
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
@@ -108,6 +109,36 @@ def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
+@contextlib.asynccontextmanager
+async def open_read_pool(settings: DatabaseSettings, *, max_size: int = 4) -> AsyncIterator[AsyncConnectionPool]:
+    """Autocommit driver connections for the hottest single-statement reads, closed on exit.
+
+    A checkout from the engine (even `autocommit_reads`) costs about 0.15 ms of CPU in
+    SQLAlchemy (its connection wrapper, greenlet hops, pool events, the isolation level set and
+    reset); one from this pool about 0.03 ms. Statements on it run through `fetch_all` (psycopg
+    syntax) and each is its own transaction, so never write through it.
+
+    Args:
+        settings: The database settings (URL, pool timeout).
+        max_size: Its connections at most, on top of the engine's pool.
+    """
+    pool: AsyncConnectionPool = AsyncConnectionPool(
+        libpq_dsn(settings.url.get_secret_value()),
+        min_size=1,
+        max_size=max_size,
+        timeout=settings.pool_timeout,
+        max_lifetime=settings.pool_recycle,
+        kwargs={"autocommit": True},
+        name="reads",
+        open=False,
+    )
+    await pool.open()
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
 def libpq_dsn(sqlalchemy_url: str) -> str:
     """`postgresql+psycopg://...` → `postgresql://...`, for a raw psycopg connection (a LISTEN).
 
@@ -126,15 +157,19 @@ async def check_database(engine: AsyncEngine) -> None:
 _DRIVER: Final = "gx_driver_connection"
 # What hot-path helpers accept: a session (inside its transaction) or a connection.
 Queryable = AsyncSession | AsyncConnection
+# What `fetch_all` runs on: those, or a driver connection of `open_read_pool`.
+Fetchable = AsyncSession | AsyncConnection | psycopg.AsyncConnection[Any]
 
 
-async def driver_connection(db: AsyncSession | AsyncConnection) -> psycopg.AsyncConnection[Any]:
+async def driver_connection(db: Fetchable) -> psycopg.AsyncConnection[Any]:
     """The psycopg connection under a session's or connection's current transaction.
 
     Statements sent on it join that transaction (SQLAlchemy commits or rolls back the same
     connection), so hot paths can skip SQLAlchemy's per-statement work (compilation cache
     lookups, greenlet switches, result wrapping: about 0.1 ms of CPU per statement).
     """
+    if isinstance(db, psycopg.AsyncConnection):
+        return db
     if not isinstance(db, AsyncSession):
         return await _driver_of(db)
     # A transaction keeps one connection, so a hot path's several statements look it up once.
@@ -154,7 +189,7 @@ async def _driver_of(conn: AsyncConnection) -> psycopg.AsyncConnection[Any]:
     return driver
 
 
-async def fetch_all(db: AsyncSession | AsyncConnection, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+async def fetch_all(db: Fetchable, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
     """Run one statement straight on the driver and return its rows as named tuples.
 
     Args:

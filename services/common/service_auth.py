@@ -315,6 +315,10 @@ class ServiceAwareVerifier:
 
     async def verify(self, token: str) -> Principal:
         """Verify a user or service token and return its principal."""
+        if self._users is not None and self._users.remembers(token):
+            # Only user tokens enter the user verifier's memory (service tokens never reach it),
+            # and decoding the header is most of a remembered token's cost: skip it.
+            return await self._users.verify(token)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:

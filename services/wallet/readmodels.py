@@ -18,7 +18,7 @@ from projector.tables import (
     users,
     wallets,
 )
-from services.common.db import Queryable, fetch_all
+from services.common.db import Fetchable, Queryable, fetch_all
 
 # What the read-model queries run on: a session or a connection (the shared runtime's type).
 Executor = Queryable
@@ -83,13 +83,13 @@ _ACCOUNTS = """
     """
 
 
-async def accounts(db: Queryable, wallet_ids: Sequence[str]) -> dict[str, Account]:
+async def accounts(db: Fetchable, wallet_ids: Sequence[str]) -> dict[str, Account]:
     """The accounts among `wallet_ids` that exist, by id (one round trip)."""
     rows = await fetch_all(db, _ACCOUNTS, {"ids": list(wallet_ids)})
     return {row.wallet_id: Account(**row._asdict()) for row in rows}
 
 
-async def account(db: Queryable, wallet_id: str) -> Account | None:
+async def account(db: Fetchable, wallet_id: str) -> Account | None:
     """One account, or None."""
     return (await accounts(db, [wallet_id])).get(wallet_id)
 

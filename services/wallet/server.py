@@ -12,12 +12,13 @@ from gx.wallet.v1 import (
     tax_service_pb2_grpc,
     wallet_service_pb2_grpc,
 )
+from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import TokenVerifier
 from services.common.client_address import ClientAddressInterceptor
-from services.common.db import autocommit_reads, check_database, open_database
+from services.common.db import autocommit_reads, check_database, open_database, open_read_pool
 from services.common.idempotency import Idempotency
 from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
@@ -41,6 +42,7 @@ def create_wallet_server(
     redis: Redis,
     *,
     verifier: TokenVerifier | None = None,
+    read_pool: AsyncConnectionPool | None = None,
 ) -> GxServer:
     """The bound (not started) wallet server over open resources.
 
@@ -50,6 +52,7 @@ def create_wallet_server(
         sessions: Its session factory (the write transactions).
         redis: The Redis client (idempotency locks).
         verifier: Token verifier; default: identity's JWKS from GX_AUTH__JWKS_TARGET.
+        read_pool: Driver connections for the balance read (`db.open_read_pool`).
     """
     # The use cases only read through the engine; their writes go through `sessions`.
     reads = autocommit_reads(engine)
@@ -57,7 +60,9 @@ def create_wallet_server(
     recorder = CommandRecorder(reads, idempotency)
     backoffice = BackOfficeUseCases(reads, idempotency)
     wallet = servicers.WalletServicer(
-        WalletUseCases(reads, recorder, max_wait_seconds=settings.wallet.max_wait_seconds)
+        WalletUseCases(
+            reads, recorder, max_wait_seconds=settings.wallet.max_wait_seconds, read_pool=read_pool
+        )
     )
     loans = LoanUseCases(reads, recorder)
     admin = servicers.AdminServicer(AdminUseCases(reads, recorder, settings.wallet.countries_file))
@@ -96,4 +101,5 @@ async def build(settings: WalletSettings, stack: contextlib.AsyncExitStack) -> G
     # Expired idempotency records go in batches, one process at a time (advisory lock); stopped
     # before the database closes (reverse order).
     await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
-    return create_wallet_server(settings, engine, sessions, redis)
+    read_pool = await stack.enter_async_context(open_read_pool(settings.database))
+    return create_wallet_server(settings, engine, sessions, redis, read_pool=read_pool)

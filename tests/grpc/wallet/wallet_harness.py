@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import auth, migrate
-from services.common.db import open_database
+from services.common.db import open_database, open_read_pool
 from services.common.redis import open_redis
 from services.common.server import GxServer
 from services.wallet.server import create_wallet_server
@@ -180,7 +180,10 @@ async def running_wallet(database_url: str, redis_url: str, **wallet: Any) -> As
     async with contextlib.AsyncExitStack() as stack:
         engine, sessions = await stack.enter_async_context(open_database(settings.database))
         redis = await stack.enter_async_context(open_redis(settings.redis))
-        server = create_wallet_server(settings, engine, sessions, redis, verifier=verifier)
+        read_pool = await stack.enter_async_context(open_read_pool(settings.database))
+        server = create_wallet_server(
+            settings, engine, sessions, redis, verifier=verifier, read_pool=read_pool
+        )
         await server.start()
         stack.push_async_callback(server.stop, 0)
         channel = grpc.aio.insecure_channel(server.address)
