@@ -128,7 +128,8 @@ def _skip_string_validation(chaincode: GxChaincode) -> None:
     the check cannot fail, yet it cost about a fifth of a transfer's CPU. The published metadata
     (the schemas) is unchanged; only the compiled validators go.
     """
-    for contract in chaincode._metadata.contracts.values():
+    metadata = getattr(chaincode, "_metadata", None)  # absent in another shim version: keep its checks
+    for contract in getattr(metadata, "contracts", {}).values():
         for transaction in contract.transactions:
             for parameter in transaction.parameters or ():
                 if parameter.schema == {"type": "string"}:
