@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.edge_rest import create_super_admin
 from tests.support.stack import EdgeStack, running_edge_stack
 
 _PARTS = ("postgres", "redis", "migrations", "identity", "mail", "notifier", "edge")
@@ -57,15 +55,7 @@ def identity_edge() -> Iterator[EdgeStack]:
 @pytest.fixture(scope="session")
 def super_admin(identity_edge: EdgeStack) -> dict[str, Any]:
     """A super-admin made by the operator command, logged in through the edge (Login's JSON)."""
-    email = f"root-{uuid.uuid4().hex[:12]}@example.com"
-    done = subprocess.run(
-        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-        env={**os.environ, "GX_DATABASE__URL": identity_edge.database_url, "GX_ADMIN_PASSWORD": ADMIN_PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    email = create_super_admin(identity_edge.database_url, ADMIN_PASSWORD)
     with httpx.Client(base_url=identity_edge.rest_url, timeout=30) as http:
         login = http.post("/v1/auth:login", json={"email": email, "password": ADMIN_PASSWORD})
     assert login.status_code == 200, login.text

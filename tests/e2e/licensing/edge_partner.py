@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from tests.support import edge_rest
+from tests.support.edge_rest import bearer
 from tests.support.stack import EdgeStack, running_edge_stack
 
 PARTS = ("postgres", "redis", "migrations", "identity", "licensing", "edge")
@@ -46,10 +46,6 @@ def partner_edge_stack(extra_env: dict[str, str] | None = None) -> Iterator[Edge
                 os.environ[name] = value
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
-
-
 def keyed(secret: str) -> dict[str, str]:
     return {"x-api-key": secret}
 
@@ -62,23 +58,13 @@ def reason(response: httpx.Response) -> str:
 
 
 def login(http: httpx.Client, email: str) -> str:
-    response = http.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return str(response.json()["accessToken"])
+    """A partner-suite user's access token (they all have PASSWORD)."""
+    return edge_rest.login(http, email, PASSWORD)
 
 
 def create_admin(stack: EdgeStack, http: httpx.Client) -> str:
     """A super-admin made with the CLI; returns their access token."""
-    email = f"root-{uuid.uuid4().hex[:10]}@example.com"
-    done = subprocess.run(
-        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-        env={**os.environ, "GX_DATABASE__URL": stack.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return login(http, email)
+    return login(http, edge_rest.create_super_admin(stack.database_url, PASSWORD))
 
 
 @dataclass

@@ -27,6 +27,7 @@ from services.common import errors
 from services.common.auth import PARTNER_TOKEN_HEADER
 from services.common.webhook_signature import verify
 from tests.e2e.licensing.edge_partner import PASSWORD, Partner, bearer, create_admin, keyed, login, onboard
+from tests.support.edge_rest import committed
 from tests.support.mail_queue import verify_email_over_rest
 from tests.support.stack import EdgeStack, running_edge_stack
 from tests.support.webhook_receiver import Receiver, running_receiver
@@ -63,31 +64,12 @@ def http(mesh: EdgeStack) -> Iterator[httpx.Client]:
         yield client
 
 
-def _wait(http: httpx.Client, token: str, operation: dict[str, Any], budget: float = 120) -> dict[str, Any]:
-    """Follow an operation with WaitOperation (the user's token alone) until it is done."""
-    op_id = operation["name"].removeprefix("operations/")
-    deadline = time.monotonic() + budget
-    while True:
-        got = http.post(f"/v1/operations/{op_id}:wait", json={"timeout": "5s"}, headers=bearer(token))
-        assert got.status_code == 200, got.text
-        if got.json().get("done"):
-            return dict(got.json())
-        assert time.monotonic() < deadline, f"operation not done in {budget}s: {got.text}"
-
-
-def _committed(http: httpx.Client, token: str, response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 202, response.text
-    done = _wait(http, token, response.json())
-    assert done["state"] == "OPERATION_STATE_COMMITTED", done
-    return done
-
-
 @pytest.fixture(scope="module")
 def root(mesh: EdgeStack, http: httpx.Client) -> str:
     """A super-admin's token, with the system bootstrapped and the countries initialised."""
     token = create_admin(mesh, http)
     for path in ("/v1/system:bootstrap", "/v1/system/countries:initialize"):
-        _committed(http, token, http.post(path, json={"requestId": str(uuid.uuid4())}, headers=bearer(token)))
+        committed(http, token, http.post(path, json={"requestId": str(uuid.uuid4())}, headers=bearer(token)))
     return token
 
 
@@ -115,7 +97,7 @@ def _active_user(http: httpx.Client, root: str) -> tuple[str, str]:
     approve = http.post(
         f"/v1/users/{user_id}/kyc:approve", json={"requestId": str(uuid.uuid4())}, headers=bearer(root)
     )
-    _committed(http, root, approve)
+    committed(http, root, approve)
     return user_id, token
 
 
@@ -197,7 +179,7 @@ def test_a_users_transfer_with_a_partners_key_fires_only_that_partners_webhook(
         sent = http.post(
             "/v1/wallets/me:transfer", json=body, headers={**bearer(alice_token), **keyed(acme.secret)}
         )
-        done = _committed(http, alice_token, sent)
+        done = committed(http, alice_token, sent)
         assert _recorded_partner(mesh, done) == acme.partner_id
 
         [request] = acme_hook.wait_for(1, timeout=60)
@@ -214,7 +196,7 @@ def test_a_users_transfer_with_a_partners_key_fires_only_that_partners_webhook(
             json={**body, "requestId": str(uuid.uuid4())},
             headers=bearer(alice_token),
         )
-        plain_done = _committed(http, alice_token, plain)
+        plain_done = committed(http, alice_token, plain)
         assert _recorded_partner(mesh, plain_done) is None
         assert _events_of(mesh, plain_done) == []
 
@@ -226,7 +208,7 @@ def test_a_users_transfer_with_a_partners_key_fires_only_that_partners_webhook(
             json={**body, "requestId": str(uuid.uuid4())},
             headers={**bearer(alice_token), **forged_header},
         )
-        forged_done = _committed(http, alice_token, forged)
+        forged_done = committed(http, alice_token, forged)
         assert _recorded_partner(mesh, forged_done) is None
         assert _events_of(mesh, forged_done) == []
 

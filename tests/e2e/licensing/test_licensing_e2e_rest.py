@@ -9,9 +9,6 @@ its usage; bad input answers 400 with field violations; approving twice answers 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +18,7 @@ import httpx
 import pytest
 import sqlalchemy
 
+from tests.support.edge_rest import create_super_admin, login
 from tests.support.stack import EdgeStack, running_edge_stack
 
 pytestmark = pytest.mark.e2e
@@ -41,24 +39,12 @@ def _auth(token: str) -> dict[str, str]:
 
 
 def _login(http: httpx.Client, email: str, password: str = PASSWORD) -> str:
-    response = http.post("/v1/auth:login", json={"email": email, "password": password})
-    assert response.status_code == 200, response.text
-    token: str = response.json()["accessToken"]
-    return token
+    return login(http, email, password)
 
 
 @pytest.fixture(scope="module")
 def admin(stack: EdgeStack, http: httpx.Client) -> str:
-    email = f"root-{uuid.uuid4().hex[:10]}@example.com"
-    done = subprocess.run(
-        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-        env={**os.environ, "GX_DATABASE__URL": stack.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return _login(http, email)
+    return _login(http, create_super_admin(stack.database_url, PASSWORD))
 
 
 def _reason(response: httpx.Response) -> str:

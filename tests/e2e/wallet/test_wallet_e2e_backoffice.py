@@ -7,9 +7,6 @@ ledger read models, which the test writes in the projector's place (the chain is
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +16,7 @@ import jwt
 import pytest
 import sqlalchemy
 
+from tests.support.edge_rest import create_super_admin, login
 from tests.support.stack import EdgeStack, running_edge_stack
 
 pytestmark = pytest.mark.e2e
@@ -49,25 +47,9 @@ def _sql(stack: EdgeStack, statement: str, **params: Any) -> None:
         engine.dispose()
 
 
-def _login(http: httpx.Client, email: str, password: str) -> str:
-    response = http.post("/v1/auth:login", json={"email": email, "password": password})
-    assert response.status_code == 200, response.text
-    token: str = response.json()["accessToken"]
-    return token
-
-
 @pytest.fixture(scope="module")
 def admin_token(stack: EdgeStack, http: httpx.Client) -> str:
-    email = f"root-{uuid.uuid4().hex[:12]}@example.com"
-    done = subprocess.run(
-        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-        env={**os.environ, "GX_DATABASE__URL": stack.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return _login(http, email, PASSWORD)
+    return login(http, create_super_admin(stack.database_url, PASSWORD), PASSWORD)
 
 
 def _ledger_user(
@@ -96,7 +78,7 @@ def _user(http: httpx.Client) -> tuple[str, str]:
     email = f"bo-{uuid.uuid4().hex[:12]}@example.com"
     registered = http.post("/v1/users:register", json={"email": email, "password": PASSWORD})
     assert registered.status_code == 200, registered.text
-    return registered.json()["user"]["userId"], _login(http, email, PASSWORD)
+    return registered.json()["user"]["userId"], login(http, email, PASSWORD)
 
 
 def test_a_user_reads_their_trust_score_and_why_a_loan_would_be_refused(

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +29,7 @@ import ledger_rules as rules
 from devstack.envoy import ensure_descriptor
 from devstack.parts import devnet_org_dir
 from fabric_client import Gateway, load_msp_identity
+from tests.support.edge_rest import committed, create_super_admin, login, wait_operation
 from tests.support.mail_queue import verify_email_over_rest
 from tests.support.stack import EdgeStack, running_edge_stack
 
@@ -83,41 +82,14 @@ def _fields(response: httpx.Response) -> list[str]:
     return []
 
 
-def _wait(http: httpx.Client, token: str, operation: dict[str, Any], budget: float = 90) -> dict[str, Any]:
-    """Follow an operation with WaitOperation until done (each wait well under Envoy's route timeout)."""
-    op_id = operation["name"].removeprefix("operations/")
-    deadline = time.monotonic() + budget
-    while True:
-        got = http.post(f"/v1/operations/{op_id}:wait", json={"timeout": "5s"}, headers=_auth(token))
-        assert got.status_code == 200, got.text
-        body = got.json()
-        if body.get("done"):
-            return body
-        assert time.monotonic() < deadline, f"operation not done in {budget}s: {body}"
-
-
-def _committed(http: httpx.Client, token: str, response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 202, response.text
-    done = _wait(http, token, response.json())
-    assert done["state"] == "OPERATION_STATE_COMMITTED", done
-    return done
+# The names this module and its siblings (access, ordering, archive) follow operations by.
+_wait, _committed = wait_operation, committed
 
 
 @pytest.fixture(scope="module")
 def root(mesh: EdgeStack, http: httpx.Client) -> str:
     """A super-admin's access token (made with the operator command, logged in through the edge)."""
-    email = f"root-{uuid.uuid4().hex[:8]}@example.com"
-    done = subprocess.run(
-        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-        env={**os.environ, "GX_DATABASE__URL": mesh.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    login = http.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return str(login.json()["accessToken"])
+    return login(http, create_super_admin(mesh.database_url, PASSWORD), PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -684,9 +656,7 @@ def test_one_member_alone_cannot_take_an_organisations_funds(
 
 
 def _login(http: httpx.Client, email: str) -> str:
-    login = http.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return str(login.json()["accessToken"])
+    return login(http, email, PASSWORD)
 
 
 def _lower_loan_bar(http: httpx.Client, root: str) -> None:
