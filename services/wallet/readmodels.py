@@ -163,35 +163,36 @@ class TransactionFilter:
     end_time: datetime | None = None
 
 
-async def transactions(db: Executor, flt: TransactionFilter, after_id: int | None, limit: int) -> list[Any]:
+async def transactions(db: Fetchable, flt: TransactionFilter, after_id: int | None, limit: int) -> list[Any]:
     """A page of a wallet's history, newest first (by the projector's insertion order).
 
     The cursor is the last row's id: keyset paging stays fast and stable while new rows
     arrive at the top. The operation that caused each entry comes from the outbox, joined
-    on the command's request id.
+    on the command's request id. psycopg syntax: it runs straight on the driver (db.fetch_all),
+    every history read does.
     """
-    clauses = ["t.wallet_id = :wallet"]
+    clauses = ["t.wallet_id = %(wallet)s"]
     params: dict[str, Any] = {"wallet": flt.wallet_id, "limit": limit}
     if flt.types:
-        clauses.append("t.type = ANY(:types)")
+        clauses.append("t.type = ANY(%(types)s)")
         params["types"] = list(flt.types)
     if flt.start_time is not None:
-        clauses.append("t.time >= :start")
+        clauses.append("t.time >= %(start)s")
         params["start"] = flt.start_time
     if flt.end_time is not None:
-        clauses.append("t.time < :end")
+        clauses.append("t.time < %(end)s")
         params["end"] = flt.end_time
     if after_id is not None:
-        clauses.append("t.id < :after")
+        clauses.append("t.id < %(after)s")
         params["after"] = after_id
     sql = (
         "SELECT t.id, t.fabric_tx_id, t.event_index, t.leg, t.wallet_id, t.type, t.amount_qirat, t.fee_qirat,"
         " t.counterparty, t.remark, t.block_number, t.time, c.id AS command_id"
         " FROM ledger.transactions t"
         " LEFT JOIN outbox.operations c ON c.tenant = 'gx' AND c.request_id = t.request_id"
-        f" WHERE {' AND '.join(clauses)} ORDER BY t.id DESC LIMIT :limit"
+        f" WHERE {' AND '.join(clauses)} ORDER BY t.id DESC LIMIT %(limit)s"
     )
-    return list((await db.execute(text(sql), params)).all())
+    return await fetch_all(db, sql, params)
 
 
 async def user(db: Executor, user_id: str) -> Any | None:

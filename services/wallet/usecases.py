@@ -225,22 +225,26 @@ class WalletUseCases:
 
     async def get_wallet(self, principal: Principal, wallet_id: str) -> svc.GetWalletResponse:
         """The wallet, if the caller owns it or is an admin; NOT_FOUND otherwise."""
-        resolved = resolve_wallet_id(principal, wallet_id)
+        found = await self._readable_account(principal, resolve_wallet_id(principal, wallet_id))
+        return svc.GetWalletResponse(wallet=convert.wallet(found))
+
+    async def _readable_account(self, principal: Principal, wallet_id: str) -> Account:
+        """The account the caller may read (`_visible_account`); NOT_FOUND otherwise."""
         found: Account | None = None
         if self._read_pool is not None:
             # The hottest read: one statement on a driver connection, no SQLAlchemy checkout.
             async with self._read_pool.connection() as conn:
-                found = await readmodels.account(conn, resolved)
+                found = await readmodels.account(conn, wallet_id)
         if found is None or not _may_read(principal, found):
             # An admin's look-up by an organisation's public id (or no read pool) takes the
             # general path; for anyone else a miss stays a miss.
             if self._read_pool is not None and not principal.is_admin:
                 raise errors.wallet_not_found()
             async with self._engine.connect() as engine_conn:
-                found = await _visible_account(engine_conn, principal, resolved)
+                found = await _visible_account(engine_conn, principal, wallet_id)
         if found is None:
             raise errors.wallet_not_found()
-        return svc.GetWalletResponse(wallet=convert.wallet(found))
+        return found
 
     async def list_transactions(
         self, principal: Principal, request: svc.ListTransactionsRequest
@@ -262,12 +266,15 @@ class WalletUseCases:
         cursor = page.cursor(1)
         if cursor is not None and not isinstance(cursor[0], int):
             raise errors.bad_field("page_token", "the page token is malformed", errors.INVALID_PAGE_TOKEN)
-        async with self._engine.connect() as conn:
-            found = await _visible_account(conn, principal, wallet_id)
-            if found is None:
-                raise errors.wallet_not_found()
-            flt = dataclasses.replace(flt, wallet_id=found.wallet_id)
-            found_rows = await readmodels.transactions(conn, flt, cursor[0] if cursor else None, page.limit)
+        found = await self._readable_account(principal, wallet_id)
+        flt = dataclasses.replace(flt, wallet_id=found.wallet_id)
+        after = cursor[0] if cursor else None
+        if self._read_pool is not None:
+            async with self._read_pool.connection() as pooled:
+                found_rows = await readmodels.transactions(pooled, flt, after, page.limit)
+        else:
+            async with self._engine.connect() as conn:
+                found_rows = await readmodels.transactions(conn, flt, after, page.limit)
         rows, token = page.finish(found_rows, lambda r: (r.id,))
         return svc.ListTransactionsResponse(
             transactions=[convert.transaction(r) for r in rows], next_page_token=token
