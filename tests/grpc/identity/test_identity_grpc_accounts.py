@@ -65,6 +65,21 @@ async def _expect(call: object, code: grpc.StatusCode, reason: str) -> grpc.aio.
     return failed.value
 
 
+async def _ended(identity: Identity, *sessions: svc.LoginResponse) -> None:
+    """Each session's access token is denied and its refresh token revoked."""
+    for session in sessions:
+        await _expect(
+            identity.stub.GetUser(svc.GetUserRequest(user_id="me"), metadata=bearer(session.access_token)),
+            grpc.StatusCode.UNAUTHENTICATED,
+            "TOKEN_REVOKED",
+        )
+        await _expect(
+            identity.stub.RefreshToken(svc.RefreshTokenRequest(refresh_token=session.refresh_token)),
+            grpc.StatusCode.UNAUTHENTICATED,
+            "REFRESH_TOKEN_REVOKED",
+        )
+
+
 async def _expire(identity: Identity, email: str, purpose: str) -> None:
     # Time passing, simulated in the database: the live token's expiry moves into the past.
     async with identity.engine.begin() as conn:
@@ -240,17 +255,7 @@ async def test_reset_sets_the_password_and_every_old_token_fails(identity: Ident
 
     await identity.stub.ResetPassword(svc.ResetPasswordRequest(token=token, new_password=NEW_PASSWORD))
 
-    for session in (first, second):
-        await _expect(
-            identity.stub.GetUser(svc.GetUserRequest(user_id="me"), metadata=bearer(session.access_token)),
-            grpc.StatusCode.UNAUTHENTICATED,
-            "TOKEN_REVOKED",
-        )
-        await _expect(
-            identity.stub.RefreshToken(svc.RefreshTokenRequest(refresh_token=session.refresh_token)),
-            grpc.StatusCode.UNAUTHENTICATED,
-            "REFRESH_TOKEN_REVOKED",
-        )
+    await _ended(identity, first, second)
     await _expect(login(identity, email, PASSWORD), grpc.StatusCode.UNAUTHENTICATED, "INVALID_CREDENTIALS")
     fresh = await login(identity, email, NEW_PASSWORD)
     me = await identity.stub.GetUser(svc.GetUserRequest(user_id="me"), metadata=bearer(fresh.access_token))
@@ -357,17 +362,7 @@ async def test_change_password_ends_other_sessions_and_answers_a_new_one(identit
     )
     assert changed.token_type == "Bearer" and changed.refresh_token
 
-    for session in (current, other):
-        await _expect(
-            identity.stub.GetUser(svc.GetUserRequest(user_id="me"), metadata=bearer(session.access_token)),
-            grpc.StatusCode.UNAUTHENTICATED,
-            "TOKEN_REVOKED",
-        )
-        await _expect(
-            identity.stub.RefreshToken(svc.RefreshTokenRequest(refresh_token=session.refresh_token)),
-            grpc.StatusCode.UNAUTHENTICATED,
-            "REFRESH_TOKEN_REVOKED",
-        )
+    await _ended(identity, current, other)
     me = await identity.stub.GetUser(svc.GetUserRequest(user_id="me"), metadata=bearer(changed.access_token))
     assert me.user.email.lower() == email.lower()
     rotated = await identity.stub.RefreshToken(svc.RefreshTokenRequest(refresh_token=changed.refresh_token))
