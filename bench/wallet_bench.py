@@ -1,11 +1,12 @@
-"""Wallet throughput: transfer accepts/s (and p99) and balance reads/s, through Envoy (REST) and over direct gRPC.
+"""Wallet throughput: transfer accepts/s (and p99), balance and history reads/s, through Envoy (REST) and over direct gRPC.
 
 The stack (PostgreSQL, Redis, migrations, identity, wallet, Envoy) is started on free ports with
 the same launcher as `gx dev up`. Users log in through identity (real ES256 tokens); their ledger
-users and wallets are seeded in the read models (the projector's job, out of the picture here),
-so a transfer "accept" is the whole service path: token check, validation, the read-model checks
-and fee, the Redis in-flight lock, the outbox row and idempotency record in one PostgreSQL
-transaction, NOTIFY, and the 202 answer. No outbox worker runs, so nothing is submitted.
+users, wallets and some history are seeded in the read models (the projector's job, out of the
+picture here), so a transfer "accept" is the whole service path: token check, validation, the
+read-model checks and fee in one statement, then the outbox row, its idempotency record (with a
+PostgreSQL advisory lock as the in-flight marker) and NOTIFY in a second one, and the 202 answer:
+two PostgreSQL round trips, no Redis. No outbox worker runs, so nothing is submitted.
 
     .venv/bin/python -m bench wallet        # or: .venv/bin/python bench/wallet_bench.py --seconds 5
 
@@ -35,6 +36,7 @@ from bench.stats import cpu_seconds as _cpu_seconds  # noqa: E402
 
 _PASSWORD = "Wallet bench pass 2026!"
 _GX = 1_000_000
+_HISTORY_ROWS = 20
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -172,6 +174,16 @@ async def _seed(database_url: str, user_ids: list[str]) -> None:
                     ),
                     {"u": uid, "bal": 1_000_000_000 * _GX},
                 )
+                # A page of history for the history read (the default page is 50 rows).
+                await conn.execute(
+                    text(
+                        "INSERT INTO ledger.transactions (fabric_tx_id, event_index, leg, wallet_id, type,"
+                        " amount_qirat, fee_qirat, counterparty, remark, block_number, time)"
+                        " SELECT 'seed-' || :u || '-' || i, 0, 0, :u, 'RECEIVED', :amount, 0, 'someone', 'seed', 2,"
+                        " now() - make_interval(secs => i) FROM generate_series(1, :rows) i"
+                    ),
+                    {"u": uid, "amount": _GX, "rows": _HISTORY_ROWS},
+                )
     finally:
         await engine.dispose()
 
@@ -201,6 +213,10 @@ async def _run(args: argparse.Namespace, stack: object, pids: dict[str, int]) ->
             _, token = next(turn)
             await http.request("GET", "/v1/wallets/me", token)
 
+        async def rest_history() -> None:
+            _, token = next(turn)
+            await http.request("GET", "/v1/wallets/me/transactions", token)
+
         results.append(
             await _measure(
                 "transfer_accept_rest_via_envoy", rest_transfer, args.seconds, args.concurrency, pids
@@ -208,6 +224,9 @@ async def _run(args: argparse.Namespace, stack: object, pids: dict[str, int]) ->
         )
         results.append(
             await _measure("balance_read_rest_via_envoy", rest_balance, args.seconds, args.concurrency, pids)
+        )
+        results.append(
+            await _measure("history_read_rest_via_envoy", rest_history, args.seconds, args.concurrency, pids)
         )
 
         async with grpc.aio.insecure_channel(direct) as channel:
@@ -246,7 +265,7 @@ async def _run(args: argparse.Namespace, stack: object, pids: dict[str, int]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the stack on free ports, measure the four paths, print JSON lines."""
+    """Start the stack on free ports, measure the five paths, print JSON lines."""
     args = _parse(argv)
     sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
     from devstack import processes
