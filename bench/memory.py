@@ -12,7 +12,9 @@ set size of that child and all its descendants every `interval` seconds with psu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -75,7 +77,9 @@ def label_of(cmdline: Iterable[str], name: str) -> str:
     scripts = [Path(a).stem for a in args[1:2] if a.endswith(".py")]
     if scripts:
         return scripts[0]
-    exe = Path(args[0]).name if args else name
+    # A server that retitles itself ("postgres: checkpointer", "redis-server 127.0.0.1:6379")
+    # is named by its executable alone, so its processes group into one row.
+    exe = Path(args[0].split()[0]).name.rstrip(":") if args and args[0].strip() else name
     return exe or name
 
 
@@ -87,6 +91,9 @@ class TreeSampler:
         self._interval = interval
         self._settle = settle
         self._seen: dict[int, ProcessMemory] = {}
+        # Every process once seen is followed until it exits, with its children: a daemonising
+        # server (pg_ctl starts PostgreSQL) leaves the tree once its starter exits.
+        self._known: dict[int, psutil.Process] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="bench-rss", daemon=True)
 
@@ -102,19 +109,40 @@ class TreeSampler:
         return [p.as_dict() for p in sorted(self._seen.values(), key=lambda p: (p.label, p.pid))]
 
     def _loop(self) -> None:
+        began = time.monotonic()
         while not self._done.is_set():
             self.sample()
-            self._done.wait(self._interval)
+            # Fast while the stack starts: a server that daemonises (pg_ctl's PostgreSQL) is in
+            # the tree only for the moment its starter waits for it; once seen it is followed.
+            starting = time.monotonic() - began < 30
+            self._done.wait(min(self._interval, 0.05) if starting else self._interval)
 
     def sample(self) -> None:
         """Take one sample of the whole tree (processes may come and go between calls)."""
         try:
             root = psutil.Process(self._root)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return
+            self._known.setdefault(root.pid, root)
+            session = os.getsid(self._root)
+        except (psutil.Error, OSError):
+            session = None
+        if session is not None:
+            # A daemonised server (pg_ctl starts PostgreSQL through a shell that exits) is nobody's
+            # child any more, but it stays in the benchmark's session.
+            for proc in psutil.process_iter():
+                with contextlib.suppress(OSError):
+                    if proc.pid not in self._known and os.getsid(proc.pid) == session:
+                        self._known[proc.pid] = proc
+        for known in list(self._known.values()):
+            try:
+                for child in known.children(recursive=True):
+                    self._known.setdefault(child.pid, child)
+            except psutil.Error:
+                continue
         now = time.time()
-        for proc in tree:
+        for pid, proc in list(self._known.items()):
+            if not proc.is_running():
+                del self._known[pid]
+                continue
             try:
                 rss = proc.memory_info().rss
                 known = self._seen.get(proc.pid)
@@ -131,9 +159,15 @@ class TreeSampler:
 
 
 def by_label(processes: list[dict[str, object]]) -> list[dict[str, object]]:
-    """One row per label (several PostgreSQL backends are one row): count and the largest figures."""
+    """One row per label (several PostgreSQL backends are one row): count and the largest figures.
+
+    Processes that never lived long enough to settle (initdb, a shell, a code generator) are left
+    out: they are start-up steps, not the stack.
+    """
     rows: dict[str, dict[str, object]] = {}
     for proc in processes:
+        if proc["idle_mb"] is None:
+            continue
         label = str(proc["process"])
         row = rows.setdefault(
             label, {"process": label, "count": 0, "idle_mb": None, "after_mb": 0.0, "peak_mb": 0.0}

@@ -111,6 +111,19 @@ def test_processes_are_named_by_their_module_or_executable() -> None:
     assert memory.label_of([sys.executable, "-m", "outbox"], "python") == "outbox"
     assert memory.label_of(["/usr/lib/postgresql/bin/postgres", "-D", "x"], "postgres") == "postgres"
     assert memory.label_of([sys.executable, "tests/support/kv_chaincode.py"], "python") == "kv_chaincode"
+    assert memory.label_of(["postgres: checkpointer "], "postgres") == "postgres"
+    assert memory.label_of(["redis-server 127.0.0.1:6379"], "redis-server") == "redis-server"
+
+
+def test_rows_group_by_label_and_leave_out_start_up_steps() -> None:
+    rows = memory.by_label(
+        [
+            {"process": "postgres", "pid": 1, "idle_mb": 20.0, "after_mb": 30.0, "peak_mb": 31.0},
+            {"process": "postgres", "pid": 2, "idle_mb": 8.0, "after_mb": 40.0, "peak_mb": 41.0},
+            {"process": "initdb", "pid": 3, "idle_mb": None, "after_mb": 4.0, "peak_mb": 4.0},
+        ]
+    )
+    assert rows == [{"process": "postgres", "count": 2, "idle_mb": 20.0, "after_mb": 40.0, "peak_mb": 41.0}]
 
 
 def test_the_sampler_sees_a_real_child_process_and_its_rss() -> None:
