@@ -26,7 +26,7 @@ from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common.db import Queryable, fetch_all
+from services.common.db import Fetchable, fetch_all
 from services.common.errors import Aborted, InvalidArgument
 from services.common.names import IDEMPOTENCY_LOCK_PREFIX
 
@@ -121,7 +121,7 @@ def lock_id(scope: str, principal: str | None, request_id: str) -> int:
 
 
 async def find_record(
-    db: Queryable, *, scope: str, principal: str | None, request_id: str, ttl_seconds: float
+    db: Fetchable, *, scope: str, principal: str | None, request_id: str, ttl_seconds: float
 ) -> object | None:
     """The live (unexpired) record of a request id, or None: one round trip on the driver."""
     key = {"scope": scope, "principal": principal or ANONYMOUS, "request_id": request_id, "ttl": ttl_seconds}

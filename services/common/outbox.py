@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import command_types, commands, idempotency, names, operations, ordering
 from services.common.auth import current_principal
-from services.common.db import Queryable, fetch_all
+from services.common.db import Fetchable, Queryable, fetch_all
 from services.common.errors import InvalidArgument
 from services.common.logging import current_traceparent
 from services.common.operations import operation_from_row
@@ -118,15 +118,15 @@ _ACCEPT = f"""
 _PROJECTED = f"{operations.PROJECTED_SQL} AS projected"
 # The newest command of a type that has not failed (optionally holding a given key): what a
 # pre-check accepts as a prerequisite on its way to the ledger.
-_PREREQUISITE = text(
-    f"""
+# psycopg syntax: it runs straight on the driver (db.fetch_all), also on the read pool of the
+# transfer accept (a payment to a user whose creation is on its way).
+_PREREQUISITE = f"""
     SELECT c.id, c.status, c.seq, c.payload::text AS payload_json, {_PROJECTED}
       FROM outbox.commands c
-     WHERE c.tenant = :tenant AND c.command_type = :command_type AND c.status <> 'FAILED'
-       AND (CAST(:key AS text) IS NULL OR c.order_keys @> ARRAY[CAST(:key AS text)])
+     WHERE c.tenant = %(tenant)s AND c.command_type = %(command_type)s AND c.status <> 'FAILED'
+       AND (CAST(%(key)s AS text) IS NULL OR c.order_keys @> ARRAY[CAST(%(key)s AS text)])
      ORDER BY c.seq DESC LIMIT 1
     """
-)
 # One recorded command by its id (its operation), if it is of one of the given types and has
 # not failed: a resource a pre-check cannot find in the read models may be on its way.
 _RECORDED = text(
@@ -138,13 +138,12 @@ _RECORDED = text(
     """
 )
 # The command that holds a request id already, live or archived (a replay of the same request).
-_EXISTING = text(
-    """
+# psycopg syntax (db.fetch_all): it runs on a session or on the accept's pooled connection.
+_EXISTING = """
     SELECT id, command_type, payload, status, tx_id, block_number, error_code, error_message, result_json,
            created_at, updated_at
-      FROM outbox.operations WHERE tenant = :tenant AND request_id = :request_id
+      FROM outbox.operations WHERE tenant = %(tenant)s AND request_id = %(request_id)s
     """
-)
 
 
 # The stored spelling of a command type (`CREATE_USER`); kept here for existing callers.
@@ -205,7 +204,7 @@ class Dependent:
 
 
 async def find_prerequisite(
-    session: Queryable, command_type: int | str, *, key: str | None = None, tenant: str = DEFAULT_TENANT
+    session: Fetchable, command_type: int | str, *, key: str | None = None, tenant: str = DEFAULT_TENANT
 ) -> Prerequisite | None:
     """The newest recorded command of a type that has not FAILED, optionally one holding `key`.
 
@@ -221,12 +220,10 @@ async def find_prerequisite(
             does not identify it.
         tenant: The tenant.
     """
-    row = (
-        await session.execute(
-            _PREREQUISITE, {"tenant": tenant, "command_type": command_type_name(command_type), "key": key}
-        )
-    ).first()
-    return None if row is None else _prerequisite(row)
+    rows = await fetch_all(
+        session, _PREREQUISITE, {"tenant": tenant, "command_type": command_type_name(command_type), "key": key}
+    )
+    return _prerequisite(rows[0]) if rows else None
 
 
 def _prerequisite(row: Any) -> Prerequisite:
@@ -352,9 +349,10 @@ def _command_params(
     return name, payload, params
 
 
-async def find_existing(db: Queryable, request_id: str, tenant: str = DEFAULT_TENANT) -> Any | None:
+async def find_existing(db: Fetchable, request_id: str, tenant: str = DEFAULT_TENANT) -> Any | None:
     """The command (live or archived) that holds a ledger request id, with its payload, or None."""
-    return (await db.execute(_EXISTING, {"tenant": tenant, "request_id": request_id})).first()
+    rows = await fetch_all(db, _EXISTING, {"tenant": tenant, "request_id": request_id})
+    return rows[0] if rows else None
 
 
 def operation_of_same_command(existing: Any, command_type: int | str, payload: Message) -> operation_pb2.Operation:
@@ -366,7 +364,7 @@ def operation_of_same_command(existing: Any, command_type: int | str, payload: M
     same_payload = existing.payload == json_format.MessageToDict(payload)
     if existing.command_type != command_type_name(command_type) or not same_payload:
         raise InvalidArgument("this request_id was already used for a different command", reason="REQUEST_ID_REUSED")
-    return operation_from_row(existing)
+    return operation_from_row(existing._asdict())
 
 
 @dataclass(frozen=True)
@@ -402,7 +400,7 @@ class Acceptance:
 
 
 async def accept_command(
-    db: Queryable,
+    db: Fetchable,
     command_type: int | str,
     payload: Message,
     request_id: str,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from google.protobuf.message import Message
 from gx.type.v1 import operation_pb2
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common import idempotency, outbox
 from services.common.auth import Principal
-from services.common.db import Queryable
+from services.common.db import Fetchable
 from services.common.errors import Aborted, GxError
 from services.common.idempotency import Idempotency, request_hash
 from services.common.operations import get_operation
@@ -19,8 +21,9 @@ from services.common.operations import get_operation
 # Builds the ledger payload inside the transaction, after its checks; gets the ledger request id.
 # A pre-check that accepted an in-flight prerequisite returns `outbox.Dependent` to record it.
 PayloadBuilder = Callable[[AsyncSession, str], Awaitable[Message | outbox.Dependent]]
-# The same for `accept`, whose checks read on an autocommit connection (no transaction).
-Checks = Callable[[Queryable, str], Awaitable[Message | outbox.Dependent]]
+# The same for `accept`, whose checks read on an autocommit connection (no transaction), which
+# may be a driver connection: they read through `db.fetch_all`.
+Checks = Callable[[Fetchable, str], Awaitable[Message | outbox.Dependent]]
 
 
 def _split(built: Message | outbox.Dependent) -> tuple[Message, uuid.UUID | None]:
@@ -30,10 +33,24 @@ def _split(built: Message | outbox.Dependent) -> tuple[Message, uuid.UUID | None
 class CommandRecorder:
     """Validates, records the command in the outbox and answers its operation, exactly once per request id."""
 
-    def __init__(self, engine: AsyncEngine, idempotency: Idempotency) -> None:
-        """Wraps the engine (to refresh replayed operations) and the idempotency helper."""
+    def __init__(
+        self, engine: AsyncEngine, idempotency: Idempotency, *, read_pool: AsyncConnectionPool | None = None
+    ) -> None:
+        """Wraps the engine (to refresh replayed operations), the idempotency helper and, for
+        `accept`, the pool of autocommit driver connections (`db.open_read_pool`)."""
         self._engine = engine
         self._idem = idempotency
+        self._pool = read_pool
+
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[Fetchable]:
+        # The pool's connections skip SQLAlchemy's checkout work (about 0.15 ms of CPU).
+        if self._pool is not None:
+            async with self._pool.connection() as pooled:
+                yield pooled
+        else:
+            async with self._engine.connect() as conn:
+                yield conn
 
     async def record(
         self,
@@ -124,7 +141,7 @@ class CommandRecorder:
         remember = outbox.Remember(
             scope, principal.user_id, request_id, request_hash(request), self._idem.ttl_seconds
         )
-        async with self._engine.connect() as conn:
+        async with self._autocommit() as conn:
             try:
                 payload, depends_on = _split(await checks(conn, ledger_request_id))
             except GxError:
@@ -156,7 +173,7 @@ class CommandRecorder:
         # The record expired but the command is there: the same command answers as `record` does.
         return outbox.operation_of_same_command(existing, command_type, payload)
 
-    async def _answered(self, conn: Queryable, remember: outbox.Remember) -> operation_pb2.Operation | None:
+    async def _answered(self, conn: Fetchable, remember: outbox.Remember) -> operation_pb2.Operation | None:
         """The operation a live record answers (as it stands now), None without one; REQUEST_ID_REUSED
         when the record is of another request."""
         stored = await idempotency.find_record(

@@ -16,6 +16,7 @@ from typing import Final
 
 from sqlalchemy import text
 
+from services.common.db import Fetchable, fetch_all
 from services.common.outbox import DEFAULT_TENANT
 from services.wallet.readmodels import Executor
 
@@ -23,9 +24,11 @@ from services.wallet.readmodels import Executor
 # of its own because the ledger submits it under a stricter identity.
 ORGANIZATION_COMMANDS: Final = ("PROPOSE_ORGANIZATION", "PROPOSE_GOVERNMENT_ORGANIZATION")
 
-_BY_PUBLIC = text(
+# psycopg syntax: it runs straight on the driver (db.fetch_all), also on the read pool of the
+# transfer accept (a payment to an organisation's wallet).
+_BY_PUBLIC = (
     "SELECT ledger_id FROM outbox.resource_ids"
-    " WHERE public_id = CAST(:id AS uuid) AND tenant = :tenant AND command_type = ANY(:types)"
+    " WHERE public_id = CAST(%(id)s AS uuid) AND tenant = %(tenant)s AND command_type = ANY(%(types)s)"
 )
 _BY_LEDGER = text(
     "SELECT ledger_id, public_id FROM outbox.resource_ids"
@@ -47,17 +50,15 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-async def ledger_id(db: Executor, public_id: str, command_type: str | tuple[str, ...]) -> str:
+async def ledger_id(db: Fetchable, public_id: str, command_type: str | tuple[str, ...]) -> str:
     """The ledger id of a resource named by its operation id (or by its ledger id, for
     resources this backend did not create); `command_type` is the creating command (or commands)."""
     if not _is_uuid(public_id):
         return public_id
-    row = (
-        await db.execute(
-            _BY_PUBLIC, {"id": public_id, "tenant": DEFAULT_TENANT, "types": _types(command_type)}
-        )
-    ).first()
-    return str(row.ledger_id) if row is not None else public_id
+    rows = await fetch_all(
+        db, _BY_PUBLIC, {"id": public_id, "tenant": DEFAULT_TENANT, "types": _types(command_type)}
+    )
+    return str(rows[0].ledger_id) if rows else public_id
 
 
 async def public_ids(

@@ -129,7 +129,7 @@ _TRANSFER_VIEW = f"""
 _SYSTEM_WIDTH = 4
 
 
-async def transfer_view(db: Queryable, wallet_ids: Sequence[str]) -> tuple[SystemState, dict[str, Account]]:
+async def transfer_view(db: Fetchable, wallet_ids: Sequence[str]) -> tuple[SystemState, dict[str, Account]]:
     """The system state and the accounts among `wallet_ids`, in ONE round trip.
 
     A transfer's checks need both on every request; one statement instead of two is a

@@ -57,7 +57,7 @@ def create_wallet_server(
     # The use cases only read through the engine; their writes go through `sessions`.
     reads = autocommit_reads(engine)
     idempotency = Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds)
-    recorder = CommandRecorder(reads, idempotency)
+    recorder = CommandRecorder(reads, idempotency, read_pool=read_pool)
     backoffice = BackOfficeUseCases(reads, idempotency)
     wallet = servicers.WalletServicer(
         WalletUseCases(

@@ -18,6 +18,7 @@ import ledger_rules as rules
 from services.common import ordering, outbox, paging
 from services.common.auth import Principal
 from services.common.commands import declared_command
+from services.common.db import Fetchable
 from services.common.errors import GxError
 from services.common.operations import get_operation, parse_operation_name, wait_operation
 from services.wallet import convert, errors, fees, ids, readmodels
@@ -82,7 +83,7 @@ class TransferPlan:
 
 
 async def plan_transfer(
-    db: Executor, principal: Principal, request: svc.TransferRequest | svc.PreviewTransferRequest
+    db: Fetchable, principal: Principal, request: svc.TransferRequest | svc.PreviewTransferRequest
 ) -> TransferPlan:
     """Run every check a transfer must pass against the read models and price it.
 
@@ -131,7 +132,7 @@ async def plan_transfer(
     return TransferPlan(sender, receiver, request.amount_qirat, fee, depends_on)
 
 
-async def _user_on_its_way(db: Executor, user_id: str) -> tuple[Account | None, outbox.Prerequisite | None]:
+async def _user_on_its_way(db: Fetchable, user_id: str) -> tuple[Account | None, outbox.Prerequisite | None]:
     """A recipient whose CREATE_USER is recorded (KYC approved a moment ago) but not yet in the
     read models, as the account the ledger will create: active, empty, in its country.
 
@@ -298,7 +299,7 @@ class WalletUseCases:
     async def transfer(self, principal: Principal, request: svc.TransferRequest) -> operation_pb2.Operation:
         """Checks the transfer and records TRANSFER_TOKENS with the idempotency record; answers its operation."""
 
-        async def checks(db: Executor, ledger_request_id: str) -> outbox.Dependent:
+        async def checks(db: Fetchable, ledger_request_id: str) -> outbox.Dependent:
             plan = await plan_transfer(db, principal, request)
             payload = commands_pb2.TransferTokensRequest(
                 from_account_id=plan.sender.wallet_id,
