@@ -145,6 +145,8 @@ def _onboard(mesh: EdgeStack, http: httpx.Client, root: str) -> tuple[str, str, 
         f"/v1/users/{user_id}/kyc:approve", json={"requestId": str(uuid.uuid4())}, headers=bearer(root)
     )
     committed(http, root, approved)
+    user = http.get("/v1/users/me", headers=bearer(token)).json()["user"]
+    assert user["state"] == "USER_STATE_ACTIVE", user
     return user_id, email, token
 
 
