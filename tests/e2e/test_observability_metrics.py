@@ -11,10 +11,7 @@ applies, a keyed request licensing refuses); then every process's /metrics and E
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.support.edge_rest import bearer, committed, create_super_admin, login
 from tests.support.stack import EdgeStack, running_edge_stack
 from tools.dashboards import DASHBOARD_DIR, RULES, dashboard_exprs, label_uses, metric_names
 
@@ -108,28 +106,10 @@ def mesh() -> Iterator[EdgeStack]:
 def scraped(mesh: EdgeStack) -> dict[str, str]:
     """Each process's exposition after a little traffic, by process (`edge` = Envoy)."""
     with httpx.Client(base_url=mesh.rest_url, timeout=30) as http:
-        email = f"root-{uuid.uuid4().hex[:8]}@example.com"
-        created = subprocess.run(
-            [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-            env={**os.environ, "GX_DATABASE__URL": mesh.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
-        login = http.post("/v1/auth:login", json={"email": email, "password": PASSWORD})
-        assert login.status_code == 200, login.text
-        auth = {"authorization": f"Bearer {login.json()['accessToken']}"}
+        token = login(http, create_super_admin(mesh.database_url, PASSWORD), PASSWORD)
         # A ledger command: recorded by the wallet, committed by the outbox, applied by the projector.
-        recorded = http.post("/v1/system:bootstrap", json={"requestId": str(uuid.uuid4())}, headers=auth)
-        assert recorded.status_code == 202, recorded.text
-        op_id = recorded.json()["name"].removeprefix("operations/")
-        deadline = time.monotonic() + 90
-        while True:
-            waited = http.post(f"/v1/operations/{op_id}:wait", json={"timeout": "5s"}, headers=auth)
-            assert waited.status_code == 200, waited.text
-            if waited.json().get("done"):
-                assert waited.json()["state"] == "OPERATION_STATE_COMMITTED", waited.text
-                break
-            assert time.monotonic() < deadline, "bootstrap not committed in 90 s"
+        recorded = http.post("/v1/system:bootstrap", json={"requestId": str(uuid.uuid4())}, headers=bearer(token))
+        committed(http, token, recorded)
         # A keyed request with a made-up key: ext_authz asks licensing, which refuses it.
         keyed = http.get("/v1/partners/me", headers={"x-api-key": "gxk_" + "0" * 40})
         assert keyed.status_code in (401, 403), keyed.text

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -13,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import ledger_rules as rules
+from tests.support.edge_rest import create_super_admin
 from tests.support.stack import EdgeStack, running_edge_stack
 
 SDK_PYTHON = Path(__file__).resolve().parents[3] / "sdk" / "python" / "src"
@@ -51,16 +50,7 @@ def mesh() -> Iterator[EdgeStack]:
 @pytest.fixture(scope="package")
 def root_email(mesh: EdgeStack) -> str:
     """A super-admin (made with the operator command, as an operator would); its password is PASSWORD."""
-    email = f"root-{uuid.uuid4().hex[:8]}@example.com"
-    done = subprocess.run(
-        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-        env={**os.environ, "GX_DATABASE__URL": mesh.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return email
+    return create_super_admin(mesh.database_url, PASSWORD)
 
 
 @pytest.fixture(scope="package")

@@ -10,9 +10,6 @@ fail), and the balances are what the payments say, on the chain and in the read 
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +29,7 @@ from tests.e2e.wallet.test_wallet_e2e_rest import (
     _read_model_balances,
     _wait,
 )
+from tests.support.edge_rest import create_super_admin
 from tests.support.mail_queue import verify_email_over_rest
 from tests.support.stack import EdgeStack, running_edge_stack
 
@@ -78,16 +76,7 @@ def _login(http: httpx.Client, email: str) -> str:
 
 @pytest.fixture(scope="module")
 def root(mesh: EdgeStack, http: httpx.Client) -> str:
-    email = f"root-{uuid.uuid4().hex[:8]}@example.com"
-    done = subprocess.run(
-        [sys.executable, "-m", "gx_cli.main", "identity", "create-admin", "--email", email],
-        env={**os.environ, "GX_DATABASE__URL": mesh.database_url, "GX_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return _login(http, email)
+    return _login(http, create_super_admin(mesh.database_url, PASSWORD))
 
 
 def _applicant(http: httpx.Client) -> Member:
