@@ -49,6 +49,11 @@ class ProjectorMetrics:
             buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
             registry=registry,
         )
+        self.batch_fallbacks = Counter(
+            "gx_projector_batch_fallbacks_total",
+            "Batches that failed and were applied again one by one (a poison event, or a fault to look into).",
+            registry=registry,
+        )
         self.event_delay = Histogram(
             "gx_projector_event_delay_seconds",
             "Time from the transaction's timestamp to its projection.",

@@ -144,6 +144,8 @@ async def apply_events(
                 raise RestartStream()
             return
         except batch.BatchFailed as failure:
+            if metrics is not None:
+                metrics.batch_fallbacks.inc()
             _LOG.warning("a batch of %d transactions failed (%s); applying them one by one", len(events), failure)
     for event in events:
         try:
