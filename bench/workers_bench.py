@@ -200,6 +200,21 @@ async def _replay(
     return time.perf_counter() - started, txs, domain_events, projector
 
 
+async def _stream_ceiling(ledger: object, count: int) -> float:
+    """Events/s the devnet streams from block 0 to a reader that does nothing with them: the replay's ceiling."""
+    identity, signer = load_msp_identity(ledger.msp_id, ledger.org_dir / "users" / f"User1@{ledger.domain}" / "msp")  # type: ignore[attr-defined]
+    async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:  # type: ignore[attr-defined]
+        stream = gateway.network(ledger.channel).chaincode_events(ledger.chaincode_name, start_block=0)  # type: ignore[attr-defined]
+        seen = 0
+        started = time.perf_counter()
+        async with stream:
+            async for _ in stream:
+                seen += 1
+                if seen >= count:
+                    break
+        return seen / (time.perf_counter() - started)
+
+
 async def run(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="gx-workers-bench-") as tmp, running_postgres(Path(tmp) / "pg") as pg:
         url = pg.create_database("bench")
@@ -276,6 +291,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     # A batch that failed was applied again one by one: correct, but not the fast path.
                     fallbacks += projector.log().count("applying them one by one")
                 replay_s = statistics.median(rounds)
+                ceiling = await _stream_ceiling(ledger, txs)
                 apply_sum = _metric(projector.metrics_port, "gx_projector_apply_seconds_sum")
                 apply_count = _metric(projector.metrics_port, "gx_projector_apply_seconds_count")
                 batches = _histogram(projector.metrics_port, "gx_projector_batch_transactions")
@@ -295,6 +311,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "replay_transactions": txs,
         "replay_tx_per_s": round(txs / replay_s, 1),
         "replay_tx_per_s_rounds": [round(txs / r, 1) for r in rounds],
+        "devnet_stream_events_per_s": round(ceiling, 1),
         # NaN (no such metric) before the projector applied batches.
         "replay_batches_last_round": int(batches["_count"]) if batches["_count"] == batches["_count"] else None,
         "replay_batch_fallbacks": fallbacks,
@@ -320,7 +337,8 @@ async def main(argv: list[str] | None = None) -> int:
         f" (devnet raw, same transfers via fabric_client: {figures['devnet_raw_transfers_per_s']} tx/s);"
         f" {figures['commands_per_s_pending_to_projected']} commands/s to projected\n"
         f"projector replay: {figures['replay_tx_per_s']} transactions/s, median of {figures['replay_tx_per_s_rounds']}"
-        f" ({figures['replay_transactions']} transactions; {figures['replay_history_rows_per_s']} history rows/s;"
+        f" ({figures['replay_transactions']} transactions; the devnet streams {figures['devnet_stream_events_per_s']} events/s"
+        f" to a reader that does nothing; {figures['replay_history_rows_per_s']} history rows/s;"
         f" apply+checkpoint {figures['projector_apply_mean_ms']} ms per transaction;"
         f" {figures['replay_batches_last_round']} batches, {figures['replay_batch_fallbacks']} fell back to one by one)\n"
         f"accept→projected: p50 {figures['accept_to_projected_p50_ms']} ms, p99 {figures['accept_to_projected_p99_ms']} ms;"
