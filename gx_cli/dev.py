@@ -47,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     mail.add_argument("--json", action="store_true", help="one JSON object per message: to, subject, text, html, links, codes")
     mail.add_argument("--to", metavar="ADDRESS", help="only messages to this address")
     mail.add_argument("-n", "--last", type=int, default=0, help="only the last N messages")
+    mail.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for a matching message (the notifier sends shortly after the event); exit 1 if none",
+    )
     mail.set_defaults(handler=_mail)
 
 
@@ -161,9 +168,18 @@ def _mail(args: argparse.Namespace) -> int:
     from devstack.mail import read_messages
     from devstack.parts import mail_dir
 
-    received = read_messages(mail_dir(_config().with_saved()))
-    if args.to:
-        received = [mail for mail in received if args.to.lower() in (r.lower() for r in mail.to)]
+    directory = mail_dir(_config().with_saved())
+    deadline = time.monotonic() + max(args.wait, 0.0)
+    while True:
+        received = read_messages(directory)
+        if args.to:
+            received = [mail for mail in received if args.to.lower() in (r.lower() for r in mail.to)]
+        if received or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    if args.wait > 0 and not received:
+        print(f"gx dev mail: no matching mail within {args.wait:g} s", file=sys.stderr)
+        return 1
     if args.last > 0:
         received = received[-args.last :]
     for mail in received:
