@@ -22,10 +22,9 @@ from gx.ledger.v1 import commands_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from services.common import operations
 from tests.support.ledger import Ledger, running_ledger
 from tests.workers.conftest import command_row, record, wait_until
-from tests.workers.mesh import WorkerProcess, chain_balances, dumps, worker_env
+from tests.workers.mesh import WorkerProcess, chain_balances, dumps, operations_done, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -56,17 +55,9 @@ class Mesh:
         return "\n".join(f"--- {p.log_path.name} ---\n{p.log()}" for p in {*self.extra, self.projector})
 
 
-async def done(engine: AsyncEngine, ids: list[uuid.UUID]) -> bool:
-    for cid in ids:
-        result = await operations.get_operation(engine, cid)
-        if result is None or not result[0].done:
-            return False
-    return True
-
-
 async def wait_done(mesh: Mesh, engine: AsyncEngine, ids: list[uuid.UUID], limit: float = 90) -> None:
     try:
-        await wait_until(lambda: done(engine, ids), limit, 0.1)
+        await wait_until(lambda: operations_done(engine, ids), limit, 0.1)
     except AssertionError:
         raise AssertionError(f"commands not done in {limit}s\n{mesh.all_logs()}") from None
 
