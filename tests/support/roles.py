@@ -15,17 +15,13 @@ import psycopg
 
 from devstack.postgres import ensure_process_users, process_url
 from services.common import migrate
+from services.common.db import libpq_dsn
 from tests.support.stack import PostgresHandle
-
-
-def libpq(url: str) -> str:
-    """A SQLAlchemy `postgresql+psycopg://` URL as the plain libpq URL psycopg takes."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def as_process(url: str, process: str) -> str:
     """`url` (a superuser's, either form) as `process`'s own LOGIN user, created if missing; same form."""
-    ensure_process_users(libpq(url), (process,))
+    ensure_process_users(libpq_dsn(url), (process,))
     return process_url(url, process)
 
 
@@ -38,7 +34,7 @@ def grants_database(postgres: PostgresHandle, name: str) -> Iterator[str]:
     url = postgres.create_database(name)
     try:
         migrate.upgrade(url)
-        plain = libpq(url)
+        plain = libpq_dsn(url)
         ensure_process_users(plain)
         yield plain
     finally:
