@@ -10,7 +10,7 @@ References, all measured in the same run:
   through Envoy and direct gRPC against the edge's own `grpc_via_envoy` / `grpc_direct`;
 - the outbox's PENDING→COMMITTED rate against the raw devnet rate of the same transfers;
 - projector replay against the devnet's GX transfer rate (the projector must never be the
-  bottleneck) and its 2,000 tx/s goal.
+  bottleneck), its 2,000 tx/s goal and the rate the devnet streams the chain to a reader.
 """
 
 from __future__ import annotations
@@ -160,6 +160,18 @@ def rows(records: list[Record]) -> list[Row]:
                     ">= 2000 tx/s; ratio > 1",
                 )
             )
+            stream = _num(obj.get("devnet_stream_events_per_s"))
+            if stream is not None:
+                # What the devnet can stream to a reader doing nothing: the replay's own ceiling.
+                out.append(
+                    Row(
+                        bench,
+                        "projector replay vs its event stream",
+                        f"{replay:g} tx/s",
+                        f"devnet stream {stream:g} events/s",
+                        _ratio(replay, stream),
+                    )
+                )
 
     for bench, obj in records:
         if bench == "chaincode":

@@ -54,6 +54,7 @@ def test_the_pipeline_is_set_against_the_raw_devnet_rate_of_its_own_benchmark() 
                 "commands_per_s_pending_to_committed": 10.0,
                 "devnet_raw_transfers_per_s": 20.0,
                 "replay_tx_per_s": 600.0,
+                "devnet_stream_events_per_s": 1200.0,
             },
         ),
         (
@@ -89,6 +90,7 @@ def test_the_pipeline_is_set_against_the_raw_devnet_rate_of_its_own_benchmark() 
     # Replay against the devnet's GX rate measured in the same run (the chaincode benchmark's).
     replay = _row(table, "projector replay")
     assert replay.ratio == 5.0 and "chaincode" in replay.reference
+    assert _row(table, "projector replay vs its event stream").ratio == 0.5
     assert (
         "7 GetState + 1 range + 5 writes; 3 decodes"
         in _row(table, "chaincode shim calls per fee-paying transfer").value
