@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common import idempotency, outbox
 from services.common.auth import Principal
-from services.common.db import Fetchable
+from services.common.db import Fetchable, autocommit_reads
 from services.common.errors import Aborted, GxError
 from services.common.idempotency import Idempotency, request_hash
 from services.common.operations import get_operation
@@ -39,6 +39,8 @@ class CommandRecorder:
         """Wraps the engine (to refresh replayed operations), the idempotency helper and, for
         `accept`, the pool of autocommit driver connections (`db.open_read_pool`)."""
         self._engine = engine
+        # `accept`'s statement must commit on its own, whatever engine the caller passed.
+        self._autocommit_engine = autocommit_reads(engine)
         self._idem = idempotency
         self._pool = read_pool
 
@@ -49,7 +51,7 @@ class CommandRecorder:
             async with self._pool.connection() as pooled:
                 yield pooled
         else:
-            async with self._engine.connect() as conn:
+            async with self._autocommit_engine.connect() as conn:
                 yield conn
 
     async def record(

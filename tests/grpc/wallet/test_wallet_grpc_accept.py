@@ -15,10 +15,14 @@ from typing import Any
 
 import grpc
 import pytest
-from gx.type.v1 import operation_pb2
+from gx.ledger.v1 import commands_pb2 as ledger
+from gx.type.v1 import command_pb2, operation_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from services.common.idempotency import request_hash
+from services.common.auth import ROLE_USER, Principal
+from services.common.idempotency import Idempotency, request_hash
+from services.wallet.commands import CommandRecorder
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure
 
 
@@ -144,3 +148,32 @@ async def test_concurrent_duplicates_record_exactly_one_command_and_one_record(w
             isinstance(r, grpc.aio.AioRpcError) and r.code() == grpc.StatusCode.ABORTED for r in refused
         )
     assert len(await wallet.commands()) == 3 and len(await _records(wallet)) == 3
+
+
+async def test_without_a_read_pool_the_accept_commits_on_an_engine_connection(wallet: Wallet) -> None:
+    # The server passes a read pool; a recorder built without one (and over a plain engine,
+    # not autocommit_reads) must still commit its one statement on its own.
+    recorder = CommandRecorder(wallet.engine, Idempotency(async_sessionmaker(wallet.engine), wallet.redis))
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
+    principal = Principal(user_id=alice, roles=frozenset({ROLE_USER}), token_id="t", claims={})
+    request = _transfer(bob, GX, str(uuid.uuid4()))
+
+    async def checks(db: object, ledger_request_id: str) -> ledger.TransferTokensRequest:
+        return ledger.TransferTokensRequest(
+            from_account_id=alice, to_account_id=bob, amount_qirat=GX, request_id=ledger_request_id
+        )
+
+    async def accept() -> operation_pb2.Operation:
+        return await recorder.accept(
+            scope="wallet.Transfer",
+            principal=principal,
+            request=request,
+            request_id=request.request_id,
+            command_type=command_pb2.COMMAND_TYPE_TRANSFER_TOKENS,
+            checks=checks,
+        )
+
+    first = await accept()
+    assert (await accept()).name == first.name
+    (command,) = await wallet.commands()
+    assert f"operations/{command.id}" == first.name and len(await _records(wallet)) == 1
