@@ -30,14 +30,44 @@ LOOPBACK: Final[tuple[IPNetwork, ...]] = (
 
 # The current RPC's context with the trust it is read under. The address is worked out only when
 # asked (an audit row), so hot paths such as the edge's ext_authz checks pay one contextvar set.
-_Call = tuple[grpc.aio.ServicerContext, tuple[IPNetwork, ...], int]
+class _Call:
+    """One RPC's address source. Work that outlives the call (a task spawned by the handler copies
+    the contextvars) must not read the finished call's context: grpc's peer() on a finished call
+    crashes the process. So the call is cut off when it ends, and only an address already worked
+    out stays readable; `pin_client_address()` works it out before spawning such work."""
+
+    __slots__ = ("_address", "_context", "_hops", "_resolved", "_trusted")
+
+    def __init__(self, context: grpc.aio.ServicerContext, trusted: tuple[IPNetwork, ...], hops: int) -> None:
+        self._context: grpc.aio.ServicerContext | None = context
+        self._trusted = trusted
+        self._hops = hops
+        self._address: str | None = None
+        self._resolved = False
+
+    def address(self) -> str | None:
+        if not self._resolved and self._context is not None:
+            self._address = client_ip(self._context, self._trusted, self._hops)
+            self._resolved = True
+        return self._address
+
+    def finish(self) -> None:
+        self._context = None
+
+
 _call_var: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("gx_client_call", default=None)
 
 
 def current_client_address() -> str | None:
-    """The current RPC's client address (under `ClientAddressInterceptor`'s trust), or None outside one."""
+    """The current RPC's client address (under `ClientAddressInterceptor`'s trust), or None outside
+    one (and in work that outlived its call without `pin_client_address()` first)."""
     call = _call_var.get()
-    return client_ip(*call) if call is not None else None
+    return call.address() if call is not None else None
+
+
+def pin_client_address() -> str | None:
+    """Work out the current RPC's client address now, so background work it spawns can still read it."""
+    return current_client_address()
 
 
 def _peer_ip(context: grpc.aio.ServicerContext) -> str | None:
@@ -114,20 +144,24 @@ class ClientAddressInterceptor(BehaviorInterceptor):
     async def unary(
         self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
     ) -> Any:
-        token = _call_var.set((context, self._trusted, self._hops))
+        call = _Call(context, self._trusted, self._hops)
+        token = _call_var.set(call)
         try:
             return await call_next(request, context)
         finally:
+            call.finish()
             _call_var.reset(token)
 
     async def stream(
         self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextStream
     ) -> AsyncIterator[Any]:
-        token = _call_var.set((context, self._trusted, self._hops))
+        call = _Call(context, self._trusted, self._hops)
+        token = _call_var.set(call)
         try:
             async for item in call_next(request, context):
                 yield item
         finally:
+            call.finish()
             # Async generators may be finalised in another context; resetting there fails.
             try:
                 _call_var.reset(token)

@@ -26,6 +26,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common import notify
+from services.common.client_address import pin_client_address
 from services.common.db import Queryable
 from services.common.errors import FieldViolation, InvalidArgument, ResourceExhausted
 from services.common.idempotency import Idempotency
@@ -273,6 +274,8 @@ class AccountUseCases:
             )
             if wait is not None:
                 raise _limited("PASSWORD_RESET_LIMITED", "too many password reset requests", wait)
+        # The mail's audit row is written after this call has answered: its address is read now.
+        pin_client_address()
         task = asyncio.get_running_loop().create_task(self._reset_mail(email.strip()))
         self._background.add(task)
         task.add_done_callback(self._background.discard)

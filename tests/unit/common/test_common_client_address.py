@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from services.common.client_address import ClientAddressInterceptor, current_client_address
+from services.common.client_address import ClientAddressInterceptor, current_client_address, pin_client_address
 from services.common.rpc import CallInfo
 from services.common.settings import ClientAddressSettings
 
@@ -50,3 +51,41 @@ async def test_by_default_only_loopback_is_trusted() -> None:
     assert await _seen(interceptor, _Context("ipv4:127.0.0.1:5000", "198.51.100.4")) == "198.51.100.4"
     assert await _seen(interceptor, _Context("ipv6:%5B::1%5D:5000", "198.51.100.4")) == "198.51.100.4"
     assert await _seen(interceptor, _Context("ipv4:10.1.2.3:5000", "198.51.100.4")) == "10.1.2.3"
+
+
+class _FinishingContext(_Context):
+    """A context whose peer() fails once its call has answered, as grpc's does (it crashes)."""
+
+    finished = False
+
+    def peer(self) -> str:
+        assert not self.finished, "peer() read after the call finished"
+        return super().peer()
+
+
+async def _spawned_after_the_call(pin: bool) -> str | None:
+    context = _FinishingContext("ipv4:127.0.0.1:5000", "198.51.100.4")
+    later: list[asyncio.Task[str | None]] = []
+
+    async def handler(request: Any, ctx: Any) -> None:
+        if pin:
+            pin_client_address()
+        started = asyncio.Event()
+
+        async def background() -> str | None:
+            await started.wait()
+            return current_client_address()
+
+        later.append(asyncio.get_running_loop().create_task(background()))
+        started.set()
+
+    info: CallInfo = None  # type: ignore[assignment]  # not read by this interceptor
+    await ClientAddressInterceptor().unary(info, None, context, handler)
+    context.finished = True
+    return await later[0]
+
+
+async def test_work_that_outlives_its_call_never_reads_the_finished_call() -> None:
+    # Pinned before spawning: the address is there; not pinned: none, and the dead context untouched.
+    assert await _spawned_after_the_call(pin=True) == "198.51.100.4"
+    assert await _spawned_after_the_call(pin=False) is None
