@@ -33,16 +33,17 @@ def _transfer(to: str, amount: int, request_id: str) -> svc.TransferRequest:
 
 
 async def _records(wallet: Wallet) -> list[Any]:
-    return await wallet.sql(
+    rows: list[Any] = await wallet.sql(
         "SELECT scope, principal, request_id, request_hash, response_type FROM platform.idempotency_records"
     )
+    return rows
 
 
 @pytest.fixture
 def redis_commands(wallet: Wallet) -> Iterator[list[str]]:
     """The names of the Redis commands the server's client sends (its revocation reads included)."""
     sent: list[str] = []
-    original = wallet.redis.execute_command
+    original: Any = wallet.redis.execute_command
 
     async def counting(*args: Any, **kwargs: Any) -> Any:
         sent.append(str(args[0]).upper())
