@@ -176,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {path.stem} ==", flush=True)
             started = time.monotonic()
             outcome = _run_child(path, timeout)
-            print(f"== {path.stem}: exit {outcome.code} in {time.monotonic() - started:.1f}s ==\n", flush=True)
+            print(
+                f"== {path.stem}: exit {outcome.code} in {time.monotonic() - started:.1f}s ==\n", flush=True
+            )
             if outcome.code != 0:
                 failed.append(path.stem)
             rss[name] = memory.by_label(outcome.memory)
@@ -188,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
             out.write(json.dumps({"bench": name, "run": stamp, "rss_mb": outcome.memory}) + "\n")
             out.flush()
         table = summary.rows(records)
-        out.write(json.dumps({"bench": "summary", "run": stamp, "rows": [dataclasses.asdict(r) for r in table]}) + "\n")
+        out.write(
+            json.dumps({"bench": "summary", "run": stamp, "rows": [dataclasses.asdict(r) for r in table]})
+            + "\n"
+        )
     print(f"== summary (load average {os.getloadavg()[0]:.2f}; JSON lines in {out_path}) ==", flush=True)
     print(summary.render(table, rss), flush=True)
     if failed:

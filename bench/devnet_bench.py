@@ -44,7 +44,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def _lean_submitter(ledger: object) -> tuple[Callable[[str], Awaitable[int]], Callable[[], Awaitable[None]]]:
+async def _lean_submitter(
+    ledger: object,
+) -> tuple[Callable[[str], Awaitable[int]], Callable[[], Awaitable[None]]]:
     """A minimal Gateway client on raw stubs; returns submit(key) -> validation code, and close()."""
     import grpc
     from fabric_protos.common import common_pb2
@@ -59,30 +61,45 @@ async def _lean_submitter(ledger: object) -> tuple[Callable[[str], Awaitable[int
 
     async def submit(key: str) -> int:
         txid, proposal = signed_proposal(signer, cc, "Put", key, "v", channel=ch)
-        endorsed = await stub.Endorse(gateway_pb2.EndorseRequest(
-            transaction_id=txid, channel_id=ch, proposed_transaction=proposal), timeout=60)
+        endorsed = await stub.Endorse(
+            gateway_pb2.EndorseRequest(transaction_id=txid, channel_id=ch, proposed_transaction=proposal),
+            timeout=60,
+        )
         payload = endorsed.prepared_transaction.payload
-        await stub.Submit(gateway_pb2.SubmitRequest(
-            transaction_id=txid, channel_id=ch,
-            prepared_transaction=common_pb2.Envelope(payload=payload, signature=signer.sign(payload))), timeout=60)
-        request = gateway_pb2.CommitStatusRequest(transaction_id=txid, channel_id=ch,
-                                                  identity=signer.creator).SerializeToString()
-        status = await stub.CommitStatus(gateway_pb2.SignedCommitStatusRequest(
-            request=request, signature=signer.sign(request)), timeout=120)
+        await stub.Submit(
+            gateway_pb2.SubmitRequest(
+                transaction_id=txid,
+                channel_id=ch,
+                prepared_transaction=common_pb2.Envelope(payload=payload, signature=signer.sign(payload)),
+            ),
+            timeout=60,
+        )
+        request = gateway_pb2.CommitStatusRequest(
+            transaction_id=txid, channel_id=ch, identity=signer.creator
+        ).SerializeToString()
+        status = await stub.CommitStatus(
+            gateway_pb2.SignedCommitStatusRequest(request=request, signature=signer.sign(request)),
+            timeout=120,
+        )
         return int(status.result)
 
     return submit, channel.close
 
 
-async def _fabric_client_submitter(ledger: object,
-                                   ) -> tuple[Callable[[str], Awaitable[int]], Callable[[], Awaitable[None]]]:
+async def _fabric_client_submitter(
+    ledger: object,
+) -> tuple[Callable[[str], Awaitable[int]], Callable[[], Awaitable[None]]]:
     from fabric_client import Gateway, Timeouts
     from fabric_client.identity import load_msp_identity
 
     msp_dir = ledger.user("User1").cert_path.parents[1]  # type: ignore[attr-defined]
     identity, signer = load_msp_identity(ledger.msp_id, msp_dir)  # type: ignore[attr-defined]
-    gateway = Gateway.connect(ledger.peer_address, identity, signer,  # type: ignore[attr-defined]
-                              timeouts=Timeouts(evaluate=30, endorse=60, submit=30, commit_status=120))
+    gateway = Gateway.connect(
+        ledger.peer_address,
+        identity,
+        signer,  # type: ignore[attr-defined]
+        timeouts=Timeouts(evaluate=30, endorse=60, submit=30, commit_status=120),
+    )
     contract = gateway.network(ledger.channel).contract(ledger.chaincode_name)  # type: ignore[attr-defined]
 
     async def submit(key: str) -> int:
@@ -93,8 +110,9 @@ async def _fabric_client_submitter(ledger: object,
     return submit, gateway.close
 
 
-async def _load(submit: Callable[[str], Awaitable[int]], count: int, concurrency: int,
-                prefix: str) -> tuple[list[float], dict[str, int]]:
+async def _load(
+    submit: Callable[[str], Awaitable[int]], count: int, concurrency: int, prefix: str
+) -> tuple[list[float], dict[str, int]]:
     keys = iter(range(count))
     latencies: list[float] = []
     failures: dict[str, int] = {}
@@ -134,14 +152,24 @@ async def main(argv: list[str] | None = None) -> int:
                 prefix = uuid.uuid4().hex[:8]
                 if args.warmup:
                     await _load(submit, args.warmup, args.concurrency, prefix + "-warm")
-                cpu_before = (_cpu_seconds(ledger.devnet_pid), _cpu_seconds(ledger.chaincode_pid), time.process_time())
+                cpu_before = (
+                    _cpu_seconds(ledger.devnet_pid),
+                    _cpu_seconds(ledger.chaincode_pid),
+                    time.process_time(),
+                )
                 started = time.perf_counter()
                 latencies, failures = await _load(submit, args.transactions, args.concurrency, prefix)
                 elapsed = time.perf_counter() - started
-                cpu_after = (_cpu_seconds(ledger.devnet_pid), _cpu_seconds(ledger.chaincode_pid), time.process_time())
+                cpu_after = (
+                    _cpu_seconds(ledger.devnet_pid),
+                    _cpu_seconds(ledger.chaincode_pid),
+                    time.process_time(),
+                )
             finally:
                 await close()
-    per_tx = [round((a - b) / args.transactions * 1000, 3) for a, b in zip(cpu_after, cpu_before, strict=True)]
+    per_tx = [
+        round((a - b) / args.transactions * 1000, 3) for a, b in zip(cpu_after, cpu_before, strict=True)
+    ]
     result = {
         "benchmark": "devnet committed tx/s (kv Put, blind write)",
         "client": args.client,
@@ -151,9 +179,11 @@ async def main(argv: list[str] | None = None) -> int:
         "failures": failures,
         "elapsed_s": round(elapsed, 3),
         "committed_tps": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
-        "latency_ms": {"p50": round(_percentile(latencies, 0.5) * 1000, 1),
-                       "p95": round(_percentile(latencies, 0.95) * 1000, 1),
-                       "mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0.0},
+        "latency_ms": {
+            "p50": round(_percentile(latencies, 0.5) * 1000, 1),
+            "p95": round(_percentile(latencies, 0.95) * 1000, 1),
+            "mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0.0,
+        },
         "cpu_ms_per_tx": {"devnet": per_tx[0], "chaincode": per_tx[1], "client": per_tx[2]},
         "cpus": os.cpu_count(),
     }

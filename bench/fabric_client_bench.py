@@ -43,7 +43,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--msp-id", default="Org1MSP")
     parser.add_argument("--channel", default="gxchannel")
     parser.add_argument("--chaincode", default="gx", help="name of a chaincode with Put(key, value)")
-    parser.add_argument("--start", action="store_true", help="start a devnet + kv chaincode in a temp dir (the default without --peer)")
+    parser.add_argument(
+        "--start",
+        action="store_true",
+        help="start a devnet + kv chaincode in a temp dir (the default without --peer)",
+    )
     parser.add_argument(
         "--batch-timeout", type=float, default=None, help="with --start: devnet batch timeout"
     )

@@ -37,12 +37,16 @@ _PASSWORD = "Bench pass phrase 2026"
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="identity_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time per figure (default 5)")
-    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight for GetProfile (default 8)")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="requests in flight for GetProfile (default 8)"
+    )
     parser.add_argument("--login-concurrency", type=int, default=4, help="logins in flight (default 4)")
     return parser.parse_args(argv)
 
 
-def _summary(name: str, latencies: list[float], errors: int, elapsed: float, concurrency: int) -> dict[str, object]:
+def _summary(
+    name: str, latencies: list[float], errors: int, elapsed: float, concurrency: int
+) -> dict[str, object]:
     ordered = sorted(latencies)
 
     def pct(q: float) -> float | None:
@@ -59,7 +63,9 @@ def _summary(name: str, latencies: list[float], errors: int, elapsed: float, con
     }
 
 
-async def _measure(name: str, call: Callable[[], Awaitable[None]], seconds: float, concurrency: int) -> dict[str, object]:
+async def _measure(
+    name: str, call: Callable[[], Awaitable[None]], seconds: float, concurrency: int
+) -> dict[str, object]:
     latencies: list[float] = []
     errors = 0
 
@@ -89,11 +95,15 @@ class _KeepAliveGet:
     def __init__(self, address: str, path: str, token: str) -> None:
         self._host, _, port = address.rpartition(":")
         self._port = int(port)
-        self._request = f"GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        self._request = (
+            f"GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        )
         self._pool: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def get(self) -> None:
-        reader, writer = self._pool.pop() if self._pool else await asyncio.open_connection(self._host, self._port)
+        reader, writer = (
+            self._pool.pop() if self._pool else await asyncio.open_connection(self._host, self._port)
+        )
         writer.write(self._request)
         head = await reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])

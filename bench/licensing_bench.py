@@ -41,7 +41,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=1000.0, help="checks per second (default 1000)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (default 2)")
-    parser.add_argument("--edge-seconds", type=float, default=5.0, help="length of each edge read phase (default 5)")
+    parser.add_argument(
+        "--edge-seconds", type=float, default=5.0, help="length of each edge read phase (default 5)"
+    )
     parser.add_argument("--edge-rounds", type=int, default=2, help="unkeyed/keyed phase pairs (default 2)")
     parser.add_argument("--concurrency", type=int, default=16, help="edge read clients at once (default 16)")
     return parser.parse_args(argv)
@@ -71,13 +73,29 @@ async def _onboard(identity: str, licensing: str, database_url: str) -> tuple[st
     async with grpc.aio.insecure_channel(identity) as ich, grpc.aio.insecure_channel(licensing) as lch:
         ids = identity_service_pb2_grpc.IdentityServiceStub(ich)
         lic = licensing_service_pb2_grpc.LicensingServiceStub(lch)
-        admin = (("authorization", "Bearer " + (await ids.Login(isvc.LoginRequest(email=admin_email, password=_PASSWORD))).access_token),)
+        admin = (
+            (
+                "authorization",
+                "Bearer "
+                + (await ids.Login(isvc.LoginRequest(email=admin_email, password=_PASSWORD))).access_token,
+            ),
+        )
         owner_email = f"owner-{uuid.uuid4().hex[:8]}@x.example"
-        await ids.RegisterUser(isvc.RegisterUserRequest(email=owner_email, password=_PASSWORD, display_name="Owner"))
-        applicant = (("authorization", "Bearer " + (await ids.Login(isvc.LoginRequest(email=owner_email, password=_PASSWORD))).access_token),)
+        await ids.RegisterUser(
+            isvc.RegisterUserRequest(email=owner_email, password=_PASSWORD, display_name="Owner")
+        )
+        applicant = (
+            (
+                "authorization",
+                "Bearer "
+                + (await ids.Login(isvc.LoginRequest(email=owner_email, password=_PASSWORD))).access_token,
+            ),
+        )
         partner = (
             await lic.CreatePartner(
-                svc.CreatePartnerRequest(name="Bench", email=f"b-{uuid.uuid4().hex[:6]}@x.example", contact_person="B"),
+                svc.CreatePartnerRequest(
+                    name="Bench", email=f"b-{uuid.uuid4().hex[:6]}@x.example", contact_person="B"
+                ),
                 metadata=applicant,
             )
         ).partner
@@ -87,18 +105,26 @@ async def _onboard(identity: str, licensing: str, database_url: str) -> tuple[st
         expiry.FromDatetime(datetime.now(UTC) + timedelta(days=1))
         licence = (
             await lic.IssueLicense(
-                svc.IssueLicenseRequest(partner_id=partner.partner_id, tier=pb.LICENSE_TIER_ENTERPRISE, expire_time=expiry),
+                svc.IssueLicenseRequest(
+                    partner_id=partner.partner_id, tier=pb.LICENSE_TIER_ENTERPRISE, expire_time=expiry
+                ),
                 metadata=admin,
             )
         ).license
         created = await lic.CreateApiKey(
-            svc.CreateApiKeyRequest(partner_id=partner.partner_id, license_id=licence.license_id, environment=pb.API_KEY_ENVIRONMENT_LIVE),
+            svc.CreateApiKeyRequest(
+                partner_id=partner.partner_id,
+                license_id=licence.license_id,
+                environment=pb.API_KEY_ENVIRONMENT_LIVE,
+            ),
             metadata=admin,
         )
         return str(created.secret), str(owner)
 
 
-async def _edge_reads(rest_url: str, key: str, owner_token: str, args: argparse.Namespace) -> dict[str, object]:
+async def _edge_reads(
+    rest_url: str, key: str, owner_token: str, args: argparse.Namespace
+) -> dict[str, object]:
     """Closed-loop `GET /v1/partners/me` through Envoy, unkeyed (bearer) and keyed (key alone) phases in turn."""
     import httpx
 
@@ -119,7 +145,9 @@ async def _edge_reads(rest_url: str, key: str, owner_token: str, args: argparse.
                     if response.status_code == 200:
                         counts[kind] += 1
                     else:
-                        failures[f"{kind}_{response.status_code}"] = failures.get(f"{kind}_{response.status_code}", 0) + 1
+                        failures[f"{kind}_{response.status_code}"] = (
+                            failures.get(f"{kind}_{response.status_code}", 0) + 1
+                        )
 
             await asyncio.gather(*(worker() for _ in range(args.concurrency)))
             seconds[kind] += time.perf_counter() - started
@@ -152,7 +180,9 @@ async def _checks(licensing: str, key: str, args: argparse.Namespace) -> dict[st
     from bench.stats import percentile
 
     http = ac.AttributeContext.HttpRequest(method="GET", path="/v1/partners/me", headers={"x-api-key": key})
-    request = external_auth_pb2.CheckRequest(attributes=ac.AttributeContext(request=ac.AttributeContext.Request(http=http)))
+    request = external_auth_pb2.CheckRequest(
+        attributes=ac.AttributeContext(request=ac.AttributeContext.Request(http=http))
+    )
     latencies: list[float] = []
     refused: dict[str, int] = {}
     errors = 0
@@ -205,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parts = ("postgres", "redis", "migrations", "identity", "licensing", "edge")
     with running_edge_stack(parts=parts) as stack:
-        key, owner = asyncio.run(_onboard(stack.grpc["identity"], stack.grpc["licensing"], stack.database_url))
+        key, owner = asyncio.run(
+            _onboard(stack.grpc["identity"], stack.grpc["licensing"], stack.database_url)
+        )
         line = asyncio.run(_checks(stack.grpc["licensing"], key, args))
         print(json.dumps(line), flush=True)
         reads = asyncio.run(_edge_reads(stack.rest_url, key, owner, args))

@@ -89,7 +89,13 @@ async def _setup(gateways: dict[str, Gateway], users: list[str]) -> None:
 
 
 async def _pay(
-    network: Network, contract: Contract, gateway: Gateway, src: str, dst: str, amount: int, stats: dict[str, Any]
+    network: Network,
+    contract: Contract,
+    gateway: Gateway,
+    src: str,
+    dst: str,
+    amount: int,
+    stats: dict[str, Any],
 ) -> None:
     """One transfer, rebuilt after each MVCC/phantom conflict until it commits (the outbox's rule)."""
     request = commands_pb2.TransferTokensRequest(
@@ -109,7 +115,9 @@ async def _pay(
     stats["failed"] += 1
 
 
-async def _scenario(gateway: Gateway, pairs: list[tuple[str, str]], transfers: int, amount: int) -> dict[str, Any]:
+async def _scenario(
+    gateway: Gateway, pairs: list[tuple[str, str]], transfers: int, amount: int
+) -> dict[str, Any]:
     network = gateway.network("gxchannel")
     contract = network.contract("gx")
     stats: dict[str, Any] = {"latencies": [], "conflicts": {}, "failed": 0}

@@ -57,8 +57,10 @@ def genesis_block(channel_id: str) -> common_pb2.Block:
     """Block 0: a CONFIG transaction, so the first transaction block is 1, as on a real channel."""
     now = time.time_ns()
     chdr = common_pb2.ChannelHeader(
-        type=common_pb2.CONFIG, channel_id=channel_id,
-        timestamp=timestamp_pb2.Timestamp(seconds=now // 1_000_000_000, nanos=now % 1_000_000_000))
+        type=common_pb2.CONFIG,
+        channel_id=channel_id,
+        timestamp=timestamp_pb2.Timestamp(seconds=now // 1_000_000_000, nanos=now % 1_000_000_000),
+    )
     payload = common_pb2.Payload(
         header=common_pb2.Header(channel_header=chdr.SerializeToString()),
         data=configtx_pb2.ConfigEnvelope(config=configtx_pb2.Config(sequence=0)).SerializeToString(),

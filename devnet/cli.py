@@ -21,20 +21,46 @@ def _chaincode(value: str) -> tuple[str, str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add devnet's options to ``parser``."""
-    parser.add_argument("--state-dir", type=Path, default=Path(".gx/devnet"),
-                        help="crypto material and ledger (default .gx/devnet); reused across restarts")
-    parser.add_argument("--listen", default="127.0.0.1:7051", help="Gateway API host:port (default 127.0.0.1:7051)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".gx/devnet"),
+        help="crypto material and ledger (default .gx/devnet); reused across restarts",
+    )
+    parser.add_argument(
+        "--listen", default="127.0.0.1:7051", help="Gateway API host:port (default 127.0.0.1:7051)"
+    )
     parser.add_argument("--channel", default="gxchannel", help="channel name (default gxchannel)")
     parser.add_argument("--msp-id", default="Org1MSP", help="the org's MSP id (default Org1MSP)")
-    parser.add_argument("--domain", default="org1.example.com", help="the org's domain (default org1.example.com)")
-    parser.add_argument("--chaincode", type=_chaincode, action="append", default=[], metavar="NAME=HOST:PORT",
-                        help="a chaincode-as-a-service to dial (repeatable)")
-    parser.add_argument("--metrics-listen", default=None, metavar="HOST:PORT", help="serve Prometheus /metrics here")
-    parser.add_argument("--batch-timeout", type=float, default=0.05,
-                        help="seconds before a partial block is cut (default 0.05; Fabric's test network: 2)")
-    parser.add_argument("--batch-size", type=int, default=100,
-                        help="most transactions per block (default 100; Fabric's test network: 10)")
-    parser.add_argument("--execute-timeout", type=float, default=30.0, help="chaincode execute timeout, seconds")
+    parser.add_argument(
+        "--domain", default="org1.example.com", help="the org's domain (default org1.example.com)"
+    )
+    parser.add_argument(
+        "--chaincode",
+        type=_chaincode,
+        action="append",
+        default=[],
+        metavar="NAME=HOST:PORT",
+        help="a chaincode-as-a-service to dial (repeatable)",
+    )
+    parser.add_argument(
+        "--metrics-listen", default=None, metavar="HOST:PORT", help="serve Prometheus /metrics here"
+    )
+    parser.add_argument(
+        "--batch-timeout",
+        type=float,
+        default=0.05,
+        help="seconds before a partial block is cut (default 0.05; Fabric's test network: 2)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=100,
+        help="most transactions per block (default 100; Fabric's test network: 10)",
+    )
+    parser.add_argument(
+        "--execute-timeout", type=float, default=30.0, help="chaincode execute timeout, seconds"
+    )
     parser.add_argument("--tls-cert", type=Path, default=None, help="serve TLS with this certificate (PEM)")
     parser.add_argument("--tls-key", type=Path, default=None, help="... and this key (PEM)")
     parser.add_argument("--log-level", default="INFO")
@@ -44,10 +70,19 @@ async def _serve(args: argparse.Namespace) -> None:
     from devnet.server import Devnet, DevnetConfig
 
     config = DevnetConfig(
-        state_dir=args.state_dir, listen=args.listen, channel=args.channel, msp_id=args.msp_id, domain=args.domain,
-        chaincodes=dict(args.chaincode), batch_size=args.batch_size, batch_timeout=args.batch_timeout,
-        metrics_listen=args.metrics_listen, tls_cert=args.tls_cert, tls_key=args.tls_key,
-        execute_timeout=args.execute_timeout)
+        state_dir=args.state_dir,
+        listen=args.listen,
+        channel=args.channel,
+        msp_id=args.msp_id,
+        domain=args.domain,
+        chaincodes=dict(args.chaincode),
+        batch_size=args.batch_size,
+        batch_timeout=args.batch_timeout,
+        metrics_listen=args.metrics_listen,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        execute_timeout=args.execute_timeout,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -75,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m devnet``."""
-    parser = argparse.ArgumentParser(prog="devnet", description="single-node Fabric peer + orderer (GX devnet)")
+    parser = argparse.ArgumentParser(
+        prog="devnet", description="single-node Fabric peer + orderer (GX devnet)"
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -75,8 +75,14 @@ class Committer:
         sig_cache: Signatures already known valid (checked at Submit, or made by this peer).
     """
 
-    def __init__(self, store: LedgerStore, msp: Msp, channel_id: str, chaincodes: set[str],
-                 sig_cache: signatures.SignatureCache) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        msp: Msp,
+        channel_id: str,
+        chaincodes: set[str],
+        sig_cache: signatures.SignatureCache,
+    ) -> None:
         self._store = store
         self._msp = msp
         self._channel_id = channel_id
@@ -118,7 +124,10 @@ class Committer:
             if tx is not None:
                 valid.append(tx)
                 for ns, write in tx.writes:
-                    updates[(ns, write.key)] = (None if write.is_delete else write.value, Version(number, index))
+                    updates[(ns, write.key)] = (
+                        None if write.is_delete else write.value,
+                        Version(number, index),
+                    )
         block.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(code for _, code in codes)
         write = BlockWrite(number=number, data=block.SerializeToString())
         for tx in valid:
@@ -127,23 +136,35 @@ class Committer:
                     write.deletes.append((ns, w.key, tx.index))
                 else:
                     write.puts.append((ns, w.key, w.value, tx.index))
-                write.history.append((ns, w.key, tx.index, tx.txid, w.value, w.is_delete, tx.seconds, tx.nanos))
+                write.history.append(
+                    (ns, w.key, tx.index, tx.txid, w.value, w.is_delete, tx.seconds, tx.nanos)
+                )
             ev = tx.event
             if ev is not None and ev.chaincode_id and ev.event_name and ev.tx_id:
-                write.events.append(StoredEvent(number, tx.index, ev.tx_id, ev.chaincode_id, ev.event_name,
-                                                ev.payload))
+                write.events.append(
+                    StoredEvent(number, tx.index, ev.tx_id, ev.chaincode_id, ev.event_name, ev.payload)
+                )
         # A proven txid that is not a duplicate (of the ledger or of an earlier tx in this block) is a first
         # occurrence: index it with its code, VALID or not, so CommitStatus can report it.
-        indexed = [(txid, index, code) for index, (txid, code) in enumerate(codes)
-                   if txid and code != Code.DUPLICATE_TXID]
+        indexed = [
+            (txid, index, code)
+            for index, (txid, code) in enumerate(codes)
+            if txid and code != Code.DUPLICATE_TXID
+        ]
         write.txids.extend((txid, index, code) for txid, index, code in indexed)
         self._store.commit(write)
         self._previous_hash = blocks.header_hash(block.header)
         return CommittedBlock(number=number, codes=codes, indexed=indexed)
 
     # -- validation ---------------------------------------------------------------------------------
-    def _validate(self, raw: bytes, index: int, number: int, seen_txids: set[str],
-                  updates: dict[tuple[str, str], tuple[bytes | None, Version]]) -> tuple[str, _ValidTx]:
+    def _validate(
+        self,
+        raw: bytes,
+        index: int,
+        number: int,
+        seen_txids: set[str],
+        updates: dict[tuple[str, str], tuple[bytes | None, Version]],
+    ) -> tuple[str, _ValidTx]:
         try:
             env = common_pb2.Envelope.FromString(raw)
             payload = common_pb2.Payload.FromString(env.payload)
@@ -176,9 +197,15 @@ class Committer:
             exc.txid = txid
             raise
 
-    def _validate_action(self, txid: str, index: int, chdr: common_pb2.ChannelHeader, payload: common_pb2.Payload,
-                         seen_txids: set[str], updates: dict[tuple[str, str], tuple[bytes | None, Version]],
-                         ) -> _ValidTx:
+    def _validate_action(
+        self,
+        txid: str,
+        index: int,
+        chdr: common_pb2.ChannelHeader,
+        payload: common_pb2.Payload,
+        seen_txids: set[str],
+        updates: dict[tuple[str, str], tuple[bytes | None, Version]],
+    ) -> _ValidTx:
         if txid in seen_txids or self._store.tx_location(txid) is not None:
             raise _Invalid(Code.DUPLICATE_TXID, "txid already committed or earlier in this block")
         try:
@@ -186,11 +213,15 @@ class Committer:
         except Exception as exc:
             raise _Invalid(Code.BAD_PAYLOAD, f"transaction does not decode: {exc}") from exc
         if len(tx.actions) != 1:
-            raise _Invalid(Code.NIL_TXACTION if not tx.actions else Code.INVALID_ENDORSER_TRANSACTION,
-                           f"{len(tx.actions)} actions, exactly one expected")
+            raise _Invalid(
+                Code.NIL_TXACTION if not tx.actions else Code.INVALID_ENDORSER_TRANSACTION,
+                f"{len(tx.actions)} actions, exactly one expected",
+            )
         try:
             cap = transaction_pb2.ChaincodeActionPayload.FromString(tx.actions[0].payload)
-            prp = proposal_response_pb2.ProposalResponsePayload.FromString(cap.action.proposal_response_payload)
+            prp = proposal_response_pb2.ProposalResponsePayload.FromString(
+                cap.action.proposal_response_payload
+            )
             action = proposal_pb2.ChaincodeAction.FromString(prp.extension)
             ext = proposal_pb2.ChaincodeHeaderExtension.FromString(chdr.extension)
         except Exception as exc:
@@ -214,8 +245,14 @@ class Committer:
         if action.events:
             event = chaincode_event_pb2.ChaincodeEvent.FromString(action.events)
         writes = [(ns, w) for ns, kv in ns_sets for w in kv.writes]
-        return _ValidTx(txid=txid, index=index, seconds=chdr.timestamp.seconds, nanos=chdr.timestamp.nanos,
-                              writes=writes, event=event)
+        return _ValidTx(
+            txid=txid,
+            index=index,
+            seconds=chdr.timestamp.seconds,
+            nanos=chdr.timestamp.nanos,
+            writes=writes,
+            event=event,
+        )
 
     def _check_endorsements(self, cap: transaction_pb2.ChaincodeActionPayload) -> None:
         """The devnet's endorsement policy: one valid signature from a peer of the org."""
@@ -225,20 +262,27 @@ class Committer:
                 endorser = self._msp.deserialize(endorsement.endorser)
                 if endorser.role != "peer":
                     continue
-                self._sig_cache.verify(endorser.public_key, endorsement.endorser, endorsement.signature,
-                                       prp + endorsement.endorser)
+                self._sig_cache.verify(
+                    endorser.public_key,
+                    endorsement.endorser,
+                    endorsement.signature,
+                    prp + endorsement.endorser,
+                )
                 return
             except (IdentityError, signatures.SignatureError):
                 continue
         raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE, "no valid endorsement from a peer of the org")
 
-    def _check_reads(self, ns: str, kv: kv_rwset_pb2.KVRWSet,
-                     updates: dict[tuple[str, str], tuple[bytes | None, Version]]) -> None:
+    def _check_reads(
+        self, ns: str, kv: kv_rwset_pb2.KVRWSet, updates: dict[tuple[str, str], tuple[bytes | None, Version]]
+    ) -> None:
         for read in kv.reads:
             if (ns, read.key) in updates:
                 raise _Invalid(Code.MVCC_READ_CONFLICT, f"{ns}/{read.key} written earlier in this block")
             committed = self._store.get_version(ns, read.key)
-            expected = Version(read.version.block_num, read.version.tx_num) if read.HasField("version") else None
+            expected = (
+                Version(read.version.block_num, read.version.tx_num) if read.HasField("version") else None
+            )
             if committed != expected:
                 raise _Invalid(Code.MVCC_READ_CONFLICT, f"{ns}/{read.key} is at {committed}, read {expected}")
         for rq in kv.range_queries_info:
@@ -246,15 +290,23 @@ class Committer:
                 (r.key, Version(r.version.block_num, r.version.tx_num) if r.HasField("version") else None)
                 for r in rq.raw_reads.kv_reads
             ]:
-                raise _Invalid(Code.PHANTOM_READ_CONFLICT, f"range [{rq.start_key!r}, {rq.end_key!r}) changed")
+                raise _Invalid(
+                    Code.PHANTOM_READ_CONFLICT, f"range [{rq.start_key!r}, {rq.end_key!r}) changed"
+                )
 
-    def _range_now(self, ns: str, rq: kv_rwset_pb2.RangeQueryInfo,
-                   updates: dict[tuple[str, str], tuple[bytes | None, Version]]) -> list[tuple[str, Version | None]]:
+    def _range_now(
+        self,
+        ns: str,
+        rq: kv_rwset_pb2.RangeQueryInfo,
+        updates: dict[tuple[str, str], tuple[bytes | None, Version]],
+    ) -> list[tuple[str, Version | None]]:
         """Re-run a recorded range query over committed state plus this block's earlier valid writes."""
         start = rq.start_key
         # A scan the chaincode stopped early recorded its last key as the end, inclusive (Fabric's rangeQueryValidator).
         end = rq.end_key if rq.itr_exhausted else rq.end_key + "\x00"
-        rows: dict[str, Version | None] = {key: version for key, _, version in self._store.range_scan(ns, start, end)}
+        rows: dict[str, Version | None] = {
+            key: version for key, _, version in self._store.range_scan(ns, start, end)
+        }
         for (uns, key), (value, version) in updates.items():
             if uns == ns and key >= start and (not end or key < end):
                 if value is None:

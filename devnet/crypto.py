@@ -62,18 +62,21 @@ class OrgMaterial:
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     # PKCS#8 ("BEGIN PRIVATE KEY") is what the Go client's ParsePKCS8PrivateKey and Node accept.
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _ca_name(domain: str, prefix: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
-        x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "California"),
-        x509.NameAttribute(NameOID.LOCALITY_NAME, "San Francisco"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, domain),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{prefix}.{domain}"),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "California"),
+            x509.NameAttribute(NameOID.LOCALITY_NAME, "San Francisco"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, domain),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{prefix}.{domain}"),
+        ]
+    )
 
 
 def make_ca(domain: str, prefix: str = "ca") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -82,25 +85,48 @@ def make_ca(domain: str, prefix: str = "ca") -> tuple[x509.Certificate, ec.Ellip
     name = _ca_name(domain, prefix)
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE).not_valid_after(now + _VALIDITY)
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]),
-                       critical=False)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]),
+            critical=False,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
     return cert, key
 
 
-def make_member(ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, common_name: str, ou: str, *,
-                attrs: dict[str, str] | None = None, not_before: datetime.datetime | None = None,
-                not_after: datetime.datetime | None = None,
-                ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def make_member(
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    common_name: str,
+    ou: str,
+    *,
+    attrs: dict[str, str] | None = None,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     """An enrolment certificate signed by ``ca_cert`` with NodeOU ``ou`` (client, peer, admin, orderer).
 
     Args:
@@ -109,22 +135,39 @@ def make_member(ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, c
     """
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
-        x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "California"),
-        x509.NameAttribute(NameOID.LOCALITY_NAME, "San Francisco"),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "California"),
+            x509.NameAttribute(NameOID.LOCALITY_NAME, "San Francisco"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
     ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or now - _BACKDATE).not_valid_after(not_after or now + _VALIDITY)
+        .not_valid_before(not_before or now - _BACKDATE)
+        .not_valid_after(not_after or now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
     )
     if attrs is not None:
@@ -133,20 +176,36 @@ def make_member(ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, c
     return builder.sign(ca_key, hashes.SHA256()), key
 
 
-def _make_tls(tls_ca: x509.Certificate, tls_ca_key: ec.EllipticCurvePrivateKey, host: str,
-              ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _make_tls(
+    tls_ca: x509.Certificate,
+    tls_ca_key: ec.EllipticCurvePrivateKey,
+    host: str,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
-        .issuer_name(tls_ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE).not_valid_after(now + _VALIDITY)
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(tls_ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                       critical=False)
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName(host), x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        ]), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
+        )
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName(host),
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
         .sign(tls_ca_key, hashes.SHA256())
     )
     return cert, key
@@ -163,8 +222,9 @@ def _write(path: Path, data: bytes, private: bool = False) -> None:
         path.chmod(0o600)
 
 
-def _write_msp(msp_dir: Path, ca_file: str, ca_pem: bytes, cert: x509.Certificate,
-               key: ec.EllipticCurvePrivateKey) -> None:
+def _write_msp(
+    msp_dir: Path, ca_file: str, ca_pem: bytes, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> None:
     _write(msp_dir / "signcerts" / "cert.pem", _pem(cert))
     _write(msp_dir / "keystore" / "priv_sk", _key_pem(key), private=True)
     _write(msp_dir / "cacerts" / ca_file, ca_pem)

@@ -81,9 +81,15 @@ def unpack(signed: proposal_pb2.SignedProposal) -> UnpackedProposal:
         raise ProposalError("ChaincodeHeaderExtension.ChaincodeId.Name is empty")
     # The proposal hash and the transaction carry the payload without its transient map (private inputs).
     cpp_no_transient = proposal_pb2.ChaincodeProposalPayload(input=cpp.input).SerializeToString()
-    return UnpackedProposal(signed=signed, header=header, channel_header=chdr, signature_header=shdr,
-                            chaincode_name=ext.chaincode_id.name, cc_input=spec.chaincode_spec.input,
-                            cpp_no_transient=cpp_no_transient)
+    return UnpackedProposal(
+        signed=signed,
+        header=header,
+        channel_header=chdr,
+        signature_header=shdr,
+        chaincode_name=ext.chaincode_id.name,
+        cc_input=spec.chaincode_spec.input,
+        cpp_no_transient=cpp_no_transient,
+    )
 
 
 class Endorser:
@@ -98,9 +104,15 @@ class Endorser:
         sig_cache: Where endorsements this peer signs are remembered, so the committer need not re-verify them.
     """
 
-    def __init__(self, msp: Msp, store: LedgerStore, chaincodes: dict[str, ChaincodeConnection],
-                 peer_identity: bytes, peer_key: ec.EllipticCurvePrivateKey,
-                 sig_cache: signatures.SignatureCache) -> None:
+    def __init__(
+        self,
+        msp: Msp,
+        store: LedgerStore,
+        chaincodes: dict[str, ChaincodeConnection],
+        peer_identity: bytes,
+        peer_key: ec.EllipticCurvePrivateKey,
+        sig_cache: signatures.SignatureCache,
+    ) -> None:
         self._msp = msp
         self._store = store
         self.chaincodes = chaincodes
@@ -117,10 +129,12 @@ class Endorser:
         chdr, shdr = up.channel_header, up.signature_header
         if chdr.type != common_pb2.ENDORSER_TRANSACTION:
             raise ValidationError(
-                f"error validating proposal: invalid header type {common_pb2.HeaderType.Name(chdr.type)}")
+                f"error validating proposal: invalid header type {common_pb2.HeaderType.Name(chdr.type)}"
+            )
         if chdr.epoch != 0:
             raise ValidationError(
-                f"error validating proposal: invalid Epoch in ChannelHeader. Expected 0, got [{chdr.epoch}]")
+                f"error validating proposal: invalid Epoch in ChannelHeader. Expected 0, got [{chdr.epoch}]"
+            )
         if not shdr.nonce:
             raise ValidationError("error validating proposal: invalid nonce specified in the header")
         if not shdr.creator:
@@ -137,9 +151,12 @@ class Endorser:
         expected = compute_txid(shdr.nonce, shdr.creator)
         if chdr.tx_id != expected:
             raise ValidationError(
-                f"error validating proposal: incorrectly computed txid '{chdr.tx_id}' -- expected '{expected}'")
+                f"error validating proposal: incorrectly computed txid '{chdr.tx_id}' -- expected '{expected}'"
+            )
         if self._store.tx_location(chdr.tx_id) is not None:
-            raise DuplicateTxError(f"duplicate transaction found [{chdr.tx_id}]. Creator [{shdr.creator.hex()}]")
+            raise DuplicateTxError(
+                f"duplicate transaction found [{chdr.tx_id}]. Creator [{shdr.creator.hex()}]"
+            )
 
     async def simulate(self, up: UnpackedProposal) -> tuple[ExecutionResult, TxSimulator]:
         """Execute the proposal on its chaincode against a fresh simulator (nothing is committed).
@@ -150,12 +167,18 @@ class Endorser:
         """
         connection = self.chaincodes[up.chaincode_name]
         simulator = TxSimulator(self._store)
-        result = await connection.execute(txid=up.txid, channel_id=up.channel_id, signed_proposal=up.signed,
-                                          cc_input=up.cc_input, simulator=simulator)
+        result = await connection.execute(
+            txid=up.txid,
+            channel_id=up.channel_id,
+            signed_proposal=up.signed,
+            cc_input=up.cc_input,
+            simulator=simulator,
+        )
         return result, simulator
 
-    def prepare_transaction(self, up: UnpackedProposal, result: ExecutionResult,
-                            simulator: TxSimulator) -> common_pb2.Envelope:
+    def prepare_transaction(
+        self, up: UnpackedProposal, result: ExecutionResult, simulator: TxSimulator
+    ) -> common_pb2.Envelope:
         """Endorse a successful simulation and assemble the unsigned transaction envelope.
 
         Mirrors Fabric: the ChaincodeAction (rwset, event, response, chaincode id) inside a
@@ -169,18 +192,29 @@ class Endorser:
             chaincode_id=chaincode_pb2.ChaincodeID(name=up.chaincode_name, version=CHAINCODE_VERSION),
         )
         proposal_hash = hashlib.sha256(
-            up.header.channel_header + up.header.signature_header + up.cpp_no_transient).digest()
+            up.header.channel_header + up.header.signature_header + up.cpp_no_transient
+        ).digest()
         prp = proposal_response_pb2.ProposalResponsePayload(
-            proposal_hash=proposal_hash, extension=action.SerializeToString()).SerializeToString()
+            proposal_hash=proposal_hash, extension=action.SerializeToString()
+        ).SerializeToString()
         signature = signatures.sign(self._peer_key, prp + self._peer_identity)
         self._sig_cache.remember(self._peer_identity, signature, prp + self._peer_identity)
         endorsed = transaction_pb2.ChaincodeEndorsedAction(
             proposal_response_payload=prp,
-            endorsements=[proposal_response_pb2.Endorsement(endorser=self._peer_identity, signature=signature)],
+            endorsements=[
+                proposal_response_pb2.Endorsement(endorser=self._peer_identity, signature=signature)
+            ],
         )
-        cap = transaction_pb2.ChaincodeActionPayload(chaincode_proposal_payload=up.cpp_no_transient, action=endorsed)
-        tx = transaction_pb2.Transaction(actions=[transaction_pb2.TransactionAction(
-            header=up.header.signature_header, payload=cap.SerializeToString())])
+        cap = transaction_pb2.ChaincodeActionPayload(
+            chaincode_proposal_payload=up.cpp_no_transient, action=endorsed
+        )
+        tx = transaction_pb2.Transaction(
+            actions=[
+                transaction_pb2.TransactionAction(
+                    header=up.header.signature_header, payload=cap.SerializeToString()
+                )
+            ]
+        )
         payload = common_pb2.Payload(header=up.header, data=tx.SerializeToString())
         return common_pb2.Envelope(payload=payload.SerializeToString())
 

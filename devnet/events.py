@@ -49,9 +49,13 @@ class CommitNotifier:
             await self._block.wait()
 
 
-async def chaincode_events(store: LedgerStore, notifier: CommitNotifier, chaincode_id: str, start_block: int,
-                           after_txid: str = "",
-                           ) -> AsyncIterator[tuple[int, list[chaincode_event_pb2.ChaincodeEvent]]]:
+async def chaincode_events(
+    store: LedgerStore,
+    notifier: CommitNotifier,
+    chaincode_id: str,
+    start_block: int,
+    after_txid: str = "",
+) -> AsyncIterator[tuple[int, list[chaincode_event_pb2.ChaincodeEvent]]]:
     """Yield (block number, events) for each block from ``start_block`` with events of ``chaincode_id``.
 
     Only VALID transactions' events are stored, so only those are streamed. With ``after_txid`` found in the
@@ -96,8 +100,14 @@ async def chaincode_events(store: LedgerStore, notifier: CommitNotifier, chainco
                 continue
             if row.chaincode_id != chaincode_id:
                 continue
-            batch.append(chaincode_event_pb2.ChaincodeEvent(
-                chaincode_id=row.chaincode_id, tx_id=row.txid, event_name=row.event_name, payload=row.payload))
+            batch.append(
+                chaincode_event_pb2.ChaincodeEvent(
+                    chaincode_id=row.chaincode_id,
+                    tx_id=row.txid,
+                    event_name=row.event_name,
+                    payload=row.payload,
+                )
+            )
         if batch:
             yield current, batch
         block = last

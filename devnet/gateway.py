@@ -44,9 +44,19 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
         sig_cache: Remembers creator signatures checked at Submit so the committer checks each only once.
     """
 
-    def __init__(self, *, channel_id: str, msp: Msp, endorser: Endorser, orderer: Orderer, store: LedgerStore,
-                 notifier: CommitNotifier, address: str, metrics: DevnetMetrics,
-                 sig_cache: signatures.SignatureCache) -> None:
+    def __init__(
+        self,
+        *,
+        channel_id: str,
+        msp: Msp,
+        endorser: Endorser,
+        orderer: Orderer,
+        store: LedgerStore,
+        notifier: CommitNotifier,
+        address: str,
+        metrics: DevnetMetrics,
+        sig_cache: signatures.SignatureCache,
+    ) -> None:
         self._channel_id = channel_id
         self._msp = msp
         self._endorser = endorser
@@ -77,24 +87,30 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
 
     def _check_channel(self, channel_id: str) -> None:
         if channel_id != self._channel_id:
-            raise GatewayError(_C.UNAVAILABLE, f"failed to get config for channel [{channel_id}]: "
-                                               f"channel {channel_id} not found")
+            raise GatewayError(
+                _C.UNAVAILABLE,
+                f"failed to get config for channel [{channel_id}]: channel {channel_id} not found",
+            )
 
     def _check_signed(self, request: bytes, signature: bytes, identity: bytes, roles: frozenset[str]) -> None:
         try:
             creator = self._msp.deserialize(identity)
             creator.verify(signature, request)
         except (IdentityError, signatures.SignatureError) as exc:
-            raise GatewayError(_C.PERMISSION_DENIED, f"failed evaluating policy on signed data: {exc}") from exc
+            raise GatewayError(
+                _C.PERMISSION_DENIED, f"failed evaluating policy on signed data: {exc}"
+            ) from exc
         if creator.role not in roles:
             raise GatewayError(
                 _C.PERMISSION_DENIED,
                 "implicit policy evaluation failed - 0 sub-policies were satisfied, but this policy requires 1 "
-                "of the 'Readers' sub-policies to be satisfied")
+                "of the 'Readers' sub-policies to be satisfied",
+            )
 
     # -- RPCs ---------------------------------------------------------------------------------------
-    async def Evaluate(self, request: gateway_pb2.EvaluateRequest,
-                       context: grpc.aio.ServicerContext) -> gateway_pb2.EvaluateResponse:
+    async def Evaluate(
+        self, request: gateway_pb2.EvaluateRequest, context: grpc.aio.ServicerContext
+    ) -> gateway_pb2.EvaluateResponse:
         """Run a proposal on the chaincode and return its response; nothing is ordered or committed."""
         started = time.perf_counter()
         try:
@@ -102,18 +118,25 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
             self._check_channel(up.channel_id)
             others = [org for org in request.target_organizations if org != self._msp.msp_id]
             if up.chaincode_name not in self._endorser.chaincodes or others:
-                raise GatewayError(_C.FAILED_PRECONDITION, f"no peers available to evaluate chaincode "
-                                                           f"{up.chaincode_name} in channel {up.channel_id}")
+                raise GatewayError(
+                    _C.FAILED_PRECONDITION,
+                    f"no peers available to evaluate chaincode "
+                    f"{up.chaincode_name} in channel {up.channel_id}",
+                )
             try:
                 self._endorser.validate(up)
             except ValidationError as exc:
-                raise GatewayError(_C.FAILED_PRECONDITION, f"evaluate call to endorser returned error: {exc}",
-                                   [str(exc)]) from exc
+                raise GatewayError(
+                    _C.FAILED_PRECONDITION, f"evaluate call to endorser returned error: {exc}", [str(exc)]
+                ) from exc
             try:
                 result, _ = await self._endorser.simulate(up)
             except ExecutionError as exc:
-                raise GatewayError(_C.ABORTED, "failed to evaluate transaction, see attached details for more info",
-                                   [f"error in simulation: {exc}"]) from exc
+                raise GatewayError(
+                    _C.ABORTED,
+                    "failed to evaluate transaction, see attached details for more info",
+                    [f"error in simulation: {exc}"],
+                ) from exc
             response = result.response
             if endorser_mod.is_error(response):
                 text = f"chaincode response {response.status}, {response.message}"
@@ -126,8 +149,9 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
         self._ok("Evaluate")
         return gateway_pb2.EvaluateResponse(result=response)
 
-    async def Endorse(self, request: gateway_pb2.EndorseRequest,
-                      context: grpc.aio.ServicerContext) -> gateway_pb2.EndorseResponse:
+    async def Endorse(
+        self, request: gateway_pb2.EndorseRequest, context: grpc.aio.ServicerContext
+    ) -> gateway_pb2.EndorseResponse:
         """Validate, simulate and endorse a proposal; return the unsigned transaction envelope."""
         started = time.perf_counter()
         try:
@@ -137,10 +161,13 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
                 raise GatewayError(
                     _C.FAILED_PRECONDITION,
                     "no combination of peers can be derived which satisfy the endorsement policy: "
-                    f"No metadata was found for chaincode {up.chaincode_name} in channel {up.channel_id}")
+                    f"No metadata was found for chaincode {up.chaincode_name} in channel {up.channel_id}",
+                )
             others = [org for org in request.endorsing_organizations if org != self._msp.msp_id]
             if others:
-                raise GatewayError(_C.UNAVAILABLE, f"failed to find any endorsing peers for org(s): {', '.join(others)}")
+                raise GatewayError(
+                    _C.UNAVAILABLE, f"failed to find any endorsing peers for org(s): {', '.join(others)}"
+                )
             failed = "failed to endorse transaction, see attached details for more info"
             try:
                 self._endorser.validate(up)
@@ -151,8 +178,11 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
             except ExecutionError as exc:
                 raise GatewayError(_C.ABORTED, failed, [f"error in simulation: {exc}"]) from exc
             if endorser_mod.is_error(result.response):
-                raise GatewayError(_C.ABORTED, failed,
-                                   [f"chaincode response {result.response.status}, {result.response.message}"])
+                raise GatewayError(
+                    _C.ABORTED,
+                    failed,
+                    [f"chaincode response {result.response.status}, {result.response.message}"],
+                )
             prepared = self._endorser.prepare_transaction(up, result, simulator)
         except GatewayError as err:
             await self._abort(context, "Endorse", err)
@@ -162,8 +192,9 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
         self._ok("Endorse")
         return gateway_pb2.EndorseResponse(prepared_transaction=prepared)
 
-    async def Submit(self, request: gateway_pb2.SubmitRequest,
-                     context: grpc.aio.ServicerContext) -> gateway_pb2.SubmitResponse:
+    async def Submit(
+        self, request: gateway_pb2.SubmitRequest, context: grpc.aio.ServicerContext
+    ) -> gateway_pb2.SubmitResponse:
         """Hand a client-signed envelope to the orderer; success means accepted, not committed."""
         try:
             if not request.HasField("prepared_transaction"):
@@ -176,8 +207,9 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
             try:
                 self._orderer.enqueue(envelope.SerializeToString())
             except RuntimeError as exc:
-                raise GatewayError(_C.UNAVAILABLE, "no orderers could successfully process transaction",
-                                   [str(exc)]) from exc
+                raise GatewayError(
+                    _C.UNAVAILABLE, "no orderers could successfully process transaction", [str(exc)]
+                ) from exc
         except GatewayError as err:
             await self._abort(context, "Submit", err)
             raise AssertionError("unreachable") from None
@@ -186,9 +218,14 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
 
     def _broadcast_checks(self, envelope: common_pb2.Envelope) -> None:
         """The orderer's message filters: well-formed, for this channel, signed by a channel writer."""
+
         def refused(status: str, info: str) -> GatewayError:
-            return GatewayError(_C.ABORTED, f"received unsuccessful response from orderer: status={status}, info={info}",
-                                [f"status={status}, info={info}"])
+            return GatewayError(
+                _C.ABORTED,
+                f"received unsuccessful response from orderer: status={status}, info={info}",
+                [f"status={status}, info={info}"],
+            )
+
         try:
             payload = common_pb2.Payload.FromString(envelope.payload)
             chdr = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
@@ -203,11 +240,15 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
                 raise IdentityError("not a writer")
             self._sig_cache.verify(creator.public_key, shdr.creator, envelope.signature, envelope.payload)
         except (IdentityError, signatures.SignatureError) as exc:
-            raise refused("FORBIDDEN", "implicit policy evaluation failed - 0 sub-policies were satisfied, but this "
-                                       "policy requires 1 of the 'Writers' sub-policies to be satisfied") from exc
+            raise refused(
+                "FORBIDDEN",
+                "implicit policy evaluation failed - 0 sub-policies were satisfied, but this "
+                "policy requires 1 of the 'Writers' sub-policies to be satisfied",
+            ) from exc
 
-    async def CommitStatus(self, request: gateway_pb2.SignedCommitStatusRequest,
-                           context: grpc.aio.ServicerContext) -> gateway_pb2.CommitStatusResponse:
+    async def CommitStatus(
+        self, request: gateway_pb2.SignedCommitStatusRequest, context: grpc.aio.ServicerContext
+    ) -> gateway_pb2.CommitStatusResponse:
         """Return a transaction's validation code and block, waiting until it is committed."""
         try:
             try:
@@ -236,9 +277,11 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
         self._ok("CommitStatus")
         return gateway_pb2.CommitStatusResponse(result=location.code, block_number=location.block)
 
-    async def ChaincodeEvents(self, request: gateway_pb2.SignedChaincodeEventsRequest,
-                              context: grpc.aio.ServicerContext,
-                              ) -> AsyncIterator[gateway_pb2.ChaincodeEventsResponse]:
+    async def ChaincodeEvents(
+        self,
+        request: gateway_pb2.SignedChaincodeEventsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[gateway_pb2.ChaincodeEventsResponse]:
         """Stream a chaincode's events block by block from the requested start, until cancelled."""
         try:
             try:
@@ -260,12 +303,15 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
             elif kind == "specified":
                 start = req.start_position.specified.number
             else:
-                raise GatewayError(_C.INVALID_ARGUMENT,
-                                   f"invalid start position type: *orderer.SeekPosition_{kind.capitalize()}")
+                raise GatewayError(
+                    _C.INVALID_ARGUMENT,
+                    f"invalid start position type: *orderer.SeekPosition_{kind.capitalize()}",
+                )
         except GatewayError as err:
             await self._abort(context, "ChaincodeEvents", err)
             return
         self._ok("ChaincodeEvents")
-        async for number, events in chaincode_events(self._store, self._notifier, req.chaincode_id, start,
-                                                     req.after_transaction_id):
+        async for number, events in chaincode_events(
+            self._store, self._notifier, req.chaincode_id, start, req.after_transaction_id
+        ):
             yield gateway_pb2.ChaincodeEventsResponse(events=events, block_number=number)

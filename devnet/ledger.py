@@ -135,8 +135,13 @@ class LedgerStore:
         ).fetchone()
         return None if row is None else Version(int(row[0]), int(row[1]))
 
-    def range_scan(self, namespace: str, start: str, end: str, limit: int | None = None,
-                   ) -> Iterator[tuple[str, bytes, Version]]:
+    def range_scan(
+        self,
+        namespace: str,
+        start: str,
+        end: str,
+        limit: int | None = None,
+    ) -> Iterator[tuple[str, bytes, Version]]:
         """Committed keys in [start, end) in byte order; an empty ``end`` means no upper bound."""
         sql = "SELECT key, value, block, tx FROM state WHERE namespace=? AND key>=?"
         args: list[object] = [namespace, _k(start)]
@@ -154,7 +159,8 @@ class LedgerStore:
         """Committed modifications of a key, newest first (the order Fabric 2.x history queries return)."""
         rows = self._db.execute(
             "SELECT txid, value, is_delete, seconds, nanos FROM history WHERE namespace=? AND key=? "
-            "ORDER BY block DESC, tx DESC", (namespace, _k(key))
+            "ORDER BY block DESC, tx DESC",
+            (namespace, _k(key)),
         ).fetchall()
         return [HistoryEntry(r[0], bytes(r[1] or b""), bool(r[2]), int(r[3]), int(r[4])) for r in rows]
 
@@ -173,7 +179,8 @@ class LedgerStore:
         """Stored events of blocks [block, block + limit_blocks), in (block, tx) order."""
         rows = self._db.execute(
             "SELECT block, tx, txid, chaincode_id, event_name, payload FROM events "
-            "WHERE block>=? AND block<? ORDER BY block, tx", (block, block + limit_blocks)
+            "WHERE block>=? AND block<? ORDER BY block, tx",
+            (block, block + limit_blocks),
         ).fetchall()
         return [StoredEvent(int(r[0]), int(r[1]), r[2], r[3], r[4], bytes(r[5])) for r in rows]
 
@@ -201,8 +208,10 @@ class LedgerStore:
             db.executemany(
                 "INSERT OR REPLACE INTO history (namespace, key, block, tx, txid, value, is_delete, seconds, nanos) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(ns, _k(key), write.number, tx, txid, value, int(is_delete), sec, nanos)
-                 for ns, key, tx, txid, value, is_delete, sec, nanos in write.history],
+                [
+                    (ns, _k(key), write.number, tx, txid, value, int(is_delete), sec, nanos)
+                    for ns, key, tx, txid, value, is_delete, sec, nanos in write.history
+                ],
             )
             # The first occurrence of a txid wins (Fabric's block index), so a replay never hides the original.
             db.executemany(

@@ -118,16 +118,25 @@ class Msp:
                 f"the identity must be a client, a peer, an orderer or an admin identity to be valid, "
                 f"not a combination of them. OUs: {ous}"
             )
-        return Identity(msp_id=sid.mspid, id_bytes=bytes(sid.id_bytes), certificate=cert,
-                        public_key=public_key, role=str(roles[0]))
+        return Identity(
+            msp_id=sid.mspid,
+            id_bytes=bytes(sid.id_bytes),
+            certificate=cert,
+            public_key=public_key,
+            role=str(roles[0]),
+        )
 
     @staticmethod
     def _check_validity(cert: x509.Certificate, now: datetime.datetime | None) -> None:
         moment = now or datetime.datetime.now(datetime.UTC)
         if moment < cert.not_valid_before_utc or moment > cert.not_valid_after_utc:
-            raise IdentityError("the supplied identity is not valid: x509: certificate has expired or is not yet valid")
+            raise IdentityError(
+                "the supplied identity is not valid: x509: certificate has expired or is not yet valid"
+            )
 
     def serialize(self, cert_pem: bytes) -> bytes:
         """The SerializedIdentity bytes of one of this org's certificates (e.g. the peer's)."""
-        serialized: bytes = identities_pb2.SerializedIdentity(mspid=self.msp_id, id_bytes=cert_pem).SerializeToString()
+        serialized: bytes = identities_pb2.SerializedIdentity(
+            mspid=self.msp_id, id_bytes=cert_pem
+        ).SerializeToString()
         return serialized

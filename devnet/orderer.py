@@ -20,8 +20,9 @@ class Orderer:
             after it returns, so blocks are committed strictly one after another.
     """
 
-    def __init__(self, batch_size: int, batch_timeout: float,
-                 deliver: Callable[[list[bytes]], Awaitable[None]]) -> None:
+    def __init__(
+        self, batch_size: int, batch_timeout: float, deliver: Callable[[list[bytes]], Awaitable[None]]
+    ) -> None:
         if batch_size < 1 or batch_timeout <= 0:
             raise ValueError("batch size must be >= 1 and batch timeout > 0")
         self.batch_size = batch_size

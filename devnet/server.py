@@ -98,8 +98,12 @@ class Devnet:
 
         for name, address in cfg.chaincodes.items():
             self._connections[name] = ChaincodeConnection(
-                name, address, store, execute_timeout=cfg.execute_timeout,
-                on_change=functools.partial(self._chaincode_changed, name))
+                name,
+                address,
+                store,
+                execute_timeout=cfg.execute_timeout,
+                on_change=functools.partial(self._chaincode_changed, name),
+            )
 
         async def deliver(batch: list[bytes]) -> None:
             result = committer.commit(batch)
@@ -112,23 +116,39 @@ class Devnet:
         orderer = Orderer(cfg.batch_size, cfg.batch_timeout, deliver)
         self._orderer = orderer
         host, _, port = cfg.listen.rpartition(":")
-        endorser = Endorser(msp, store, self._connections, msp.serialize(material.peer_cert_pem),
-                            material.peer_key, sig_cache)
-        service = GatewayService(channel_id=cfg.channel, msp=msp, endorser=endorser, orderer=orderer, store=store,
-                                 notifier=notifier, address=f"peer0.{cfg.domain}:{port}", metrics=self.metrics,
-                                 sig_cache=sig_cache)
+        endorser = Endorser(
+            msp, store, self._connections, msp.serialize(material.peer_cert_pem), material.peer_key, sig_cache
+        )
+        service = GatewayService(
+            channel_id=cfg.channel,
+            msp=msp,
+            endorser=endorser,
+            orderer=orderer,
+            store=store,
+            notifier=notifier,
+            address=f"peer0.{cfg.domain}:{port}",
+            metrics=self.metrics,
+            sig_cache=sig_cache,
+        )
         # Keepalive as a Fabric peer's defaults (peer.keepalive.minInterval 60 s): gRPC Python's
         # own server default (5 min) answers a client pinging every 2 min with GOAWAY too_many_pings.
-        server = grpc.aio.server(options=[
-            ("grpc.so_reuseport", 0),
-            ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
-            ("grpc.keepalive_permit_without_calls", 1),
-        ])
+        server = grpc.aio.server(
+            options=[
+                ("grpc.so_reuseport", 0),
+                ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
+                ("grpc.keepalive_permit_without_calls", 1),
+            ]
+        )
         gateway_pb2_grpc.add_GatewayServicer_to_server(service, server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            [GATEWAY_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-            server)
+            [
+                GATEWAY_SERVICE,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            server,
+        )
         if cfg.tls_cert and cfg.tls_key:
             creds = grpc.ssl_server_credentials([(cfg.tls_key.read_bytes(), cfg.tls_cert.read_bytes())])
             self.port = server.add_secure_port(cfg.listen, creds)
@@ -146,10 +166,17 @@ class Devnet:
             await self._set_health(True)
         if cfg.metrics_listen:
             mhost, _, mport = cfg.metrics_listen.rpartition(":")
-            self._metrics_server = start_http_server(int(mport), addr=mhost or "127.0.0.1",
-                                                     registry=self.metrics.registry)
-        _LOG.info("devnet serving channel %s for %s on %s (height %d, chaincodes %s)", cfg.channel, cfg.msp_id,
-                  f"{host}:{self.port}", store.height, ", ".join(f"{k}={v}" for k, v in cfg.chaincodes.items()))
+            self._metrics_server = start_http_server(
+                int(mport), addr=mhost or "127.0.0.1", registry=self.metrics.registry
+            )
+        _LOG.info(
+            "devnet serving channel %s for %s on %s (height %d, chaincodes %s)",
+            cfg.channel,
+            cfg.msp_id,
+            f"{host}:{self.port}",
+            store.height,
+            ", ".join(f"{k}={v}" for k, v in cfg.chaincodes.items()),
+        )
 
     def _ordering_stopped(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
@@ -161,11 +188,14 @@ class Devnet:
     def _chaincode_changed(self, name: str, up: bool) -> None:
         self.metrics.chaincode_connected.labels(name).set(1 if up else 0)
         all_up = all(c.connected for c in self._connections.values()) and (
-            self._orderer is None or self._orderer.failed is None)
+            self._orderer is None or self._orderer.failed is None
+        )
         self._tasks.append(asyncio.create_task(self._set_health(all_up)))
 
     async def _set_health(self, serving: bool) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         for name in ("", GATEWAY_SERVICE):
             await self._health.set(name, status)
 
@@ -185,7 +215,9 @@ class Devnet:
         for connection in self._connections.values():
             await connection.close()
         if self._metrics_server is not None:
-            server = self._metrics_server[0] if isinstance(self._metrics_server, tuple) else self._metrics_server
+            server = (
+                self._metrics_server[0] if isinstance(self._metrics_server, tuple) else self._metrics_server
+            )
             server.shutdown()
         if self._store is not None:
             self._store.close()

@@ -82,8 +82,15 @@ class ChaincodeConnection:
         on_change: Called with True/False whenever the connection comes up or goes down.
     """
 
-    def __init__(self, name: str, address: str, store: LedgerStore, *, execute_timeout: float = 30.0,
-                 on_change: Callable[[bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        store: LedgerStore,
+        *,
+        execute_timeout: float = 30.0,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
         self.name = name
         self.address = address
         self._store = store
@@ -166,7 +173,9 @@ class ChaincodeConnection:
         _LOG.warning("chaincode %s stream ended", self.name)
 
     @staticmethod
-    async def _write_loop(call: Any, queue: asyncio.Queue[chaincode_shim_pb2.ChaincodeMessage | None]) -> None:
+    async def _write_loop(
+        call: Any, queue: asyncio.Queue[chaincode_shim_pb2.ChaincodeMessage | None]
+    ) -> None:
         while True:
             msg = await queue.get()
             if msg is None:
@@ -190,16 +199,24 @@ class ChaincodeConnection:
         self._contexts.clear()
 
     # -- transactions -------------------------------------------------------------------------------
-    async def execute(self, *, txid: str, channel_id: str, signed_proposal: proposal_pb2.SignedProposal,
-                      cc_input: chaincode_pb2.ChaincodeInput, simulator: TxSimulator,
-                      ) -> ExecutionResult:
+    async def execute(
+        self,
+        *,
+        txid: str,
+        channel_id: str,
+        signed_proposal: proposal_pb2.SignedProposal,
+        cc_input: chaincode_pb2.ChaincodeInput,
+        simulator: TxSimulator,
+    ) -> ExecutionResult:
         """Run one transaction on the chaincode, serving its state requests from ``simulator``.
 
         Raises:
             ExecutionError: when the chaincode is unreachable, the stream drops, it times out, or answers ERROR.
         """
         if not self._ready.is_set() and not await self.wait_connected(min(self._timeout, 10.0)):
-            raise ExecutionError(f"could not launch chaincode {self.name}: connection to {self.address} failed")
+            raise ExecutionError(
+                f"could not launch chaincode {self.name}: connection to {self.address} failed"
+            )
         key = (channel_id, txid)
         if key in self._contexts:
             # Fabric's TransactionContexts.Create refuses a second concurrent execution of one txid.
@@ -207,8 +224,15 @@ class ChaincodeConnection:
         done: asyncio.Future[chaincode_shim_pb2.ChaincodeMessage] = asyncio.get_running_loop().create_future()
         self._contexts[key] = _TxContext(namespace=self.name, simulator=simulator, done=done)
         msg_type = _MSG.INIT if cc_input.is_init else _MSG.TRANSACTION
-        self._outgoing.put_nowait(_MSG(type=msg_type, payload=cc_input.SerializeToString(), txid=txid,
-                                       channel_id=channel_id, proposal=signed_proposal))
+        self._outgoing.put_nowait(
+            _MSG(
+                type=msg_type,
+                payload=cc_input.SerializeToString(),
+                txid=txid,
+                channel_id=channel_id,
+                proposal=signed_proposal,
+            )
+        )
         try:
             async with asyncio.timeout(self._timeout):
                 reply = await done
@@ -217,7 +241,9 @@ class ChaincodeConnection:
         finally:
             self._contexts.pop(key, None)
         if reply.type == _MSG.ERROR:
-            raise ExecutionError(f"transaction returned with failure: {bytes(reply.payload).decode(errors='replace')}")
+            raise ExecutionError(
+                f"transaction returned with failure: {bytes(reply.payload).decode(errors='replace')}"
+            )
         response = proposal_response_pb2.Response.FromString(reply.payload)
         event = None
         if reply.HasField("chaincode_event"):
@@ -250,12 +276,14 @@ class ChaincodeConnection:
             _LOG.exception("shim request %s failed", _MSG.Type.Name(msg.type))
             self._reply_error(msg, f"{_MSG.Type.Name(msg.type)} failed: {exc}")
             return
-        self._outgoing.put_nowait(_MSG(type=_MSG.RESPONSE, payload=payload, txid=msg.txid,
-                                       channel_id=msg.channel_id))
+        self._outgoing.put_nowait(
+            _MSG(type=_MSG.RESPONSE, payload=payload, txid=msg.txid, channel_id=msg.channel_id)
+        )
 
     def _reply_error(self, msg: chaincode_shim_pb2.ChaincodeMessage, text: str) -> None:
-        self._outgoing.put_nowait(_MSG(type=_MSG.ERROR, payload=text.encode(), txid=msg.txid,
-                                       channel_id=msg.channel_id))
+        self._outgoing.put_nowait(
+            _MSG(type=_MSG.ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id)
+        )
 
     def _handle(self, ctx: _TxContext, msg: chaincode_shim_pb2.ChaincodeMessage) -> bytes:
         """Serve one state request; return the RESPONSE payload or raise to answer ERROR."""
@@ -302,7 +330,9 @@ class ChaincodeConnection:
             return self._next_batch(ctx, query_id)
         if t in _UNSUPPORTED:
             raise SimulationError(_UNSUPPORTED[t])
-        raise SimulationError(f"[{msg.txid[:8]}] Fabric side handler cannot handle message ({_MSG.Type.Name(t)})")
+        raise SimulationError(
+            f"[{msg.txid[:8]}] Fabric side handler cannot handle message ({_MSG.Type.Name(t)})"
+        )
 
     def _next_batch(self, ctx: _TxContext, query_id: str) -> bytes:
         source = ctx.queries.get(query_id)
@@ -319,13 +349,13 @@ class ChaincodeConnection:
         resp.has_more = has_more
         if isinstance(source, RangeIterator) and source.paginated:
             resp.metadata = chaincode_shim_pb2.QueryResponseMetadata(
-                fetched_records_count=len(resp.results), bookmark=source.next_key or "",
+                fetched_records_count=len(resp.results),
+                bookmark=source.next_key or "",
             ).SerializeToString()
         if not has_more:
             ctx.queries.pop(query_id, None)
         batch: bytes = resp.SerializeToString()
         return batch
-
 
     @staticmethod
     def _next_result(namespace: str, source: Any) -> bytes | None:
@@ -334,14 +364,19 @@ class ChaincodeConnection:
             row = source.next()
             if row is None:
                 return None
-            kv: bytes = kv_query_result_pb2.KV(namespace=namespace, key=row[0], value=row[1]).SerializeToString()
+            kv: bytes = kv_query_result_pb2.KV(
+                namespace=namespace, key=row[0], value=row[1]
+            ).SerializeToString()
             return kv
         entry: HistoryEntry | None = next(source, None)
         if entry is None:
             return None
         modification: bytes = kv_query_result_pb2.KeyModification(
-            tx_id=entry.txid, value=entry.value, is_delete=entry.is_delete,
-            timestamp=timestamp_pb2.Timestamp(seconds=entry.seconds, nanos=entry.nanos)).SerializeToString()
+            tx_id=entry.txid,
+            value=entry.value,
+            is_delete=entry.is_delete,
+            timestamp=timestamp_pb2.Timestamp(seconds=entry.seconds, nanos=entry.nanos),
+        ).SerializeToString()
         return modification
 
 
@@ -349,4 +384,5 @@ def _no_collection(collection: str, namespace: str) -> None:
     if collection:
         raise SimulationError(
             f"collection config for collection [{collection}] not defined for chaincode [{namespace}]: "
-            "devnet has no private data collections")
+            "devnet has no private data collections"
+        )

@@ -83,8 +83,9 @@ class SignatureCache:
             self._seen.clear()
         self._seen.add(self._key(signer, signature, message))
 
-    def verify(self, public_key: ec.EllipticCurvePublicKey, signer: bytes, signature: bytes,
-               message: bytes) -> None:
+    def verify(
+        self, public_key: ec.EllipticCurvePublicKey, signer: bytes, signature: bytes, message: bytes
+    ) -> None:
         """Like :func:`verify`, but skips signatures already seen valid for these exact bytes."""
         key = self._key(signer, signature, message)
         if key in self._seen:

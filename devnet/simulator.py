@@ -22,8 +22,13 @@ class SimulationError(Exception):
 class RangeIterator:
     """A range scan over committed state that records what it returned, as Fabric's resultsItr does."""
 
-    def __init__(self, rows: Iterator[tuple[str, bytes, Version]], info: kv_rwset_pb2.RangeQueryInfo,
-                 end_key: str, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        rows: Iterator[tuple[str, bytes, Version]],
+        info: kv_rwset_pb2.RangeQueryInfo,
+        end_key: str,
+        limit: int | None = None,
+    ) -> None:
         self._rows = rows
         self._info = info
         self._end_key = end_key
@@ -55,8 +60,9 @@ class RangeIterator:
             return None
         key, value, version = row
         self._returned += 1
-        self._info.raw_reads.kv_reads.add(key=key, version=kv_rwset_pb2.Version(
-            block_num=version.block, tx_num=version.tx))
+        self._info.raw_reads.kv_reads.add(
+            key=key, version=kv_rwset_pb2.Version(block_num=version.block, tx_num=version.tx)
+        )
         # Until the scan is exhausted, the recorded end is the last key handed out: the committer then
         # re-checks exactly the part of the range the chaincode saw (Fabric's updateRangeQueryInfo).
         self._info.end_key = key
@@ -103,7 +109,9 @@ class TxSimulator:
 
     def _check_write(self, key: str) -> None:
         if self._paginated:
-            raise SimulationError("transaction has already performed a paginated query. Writes are not allowed")
+            raise SimulationError(
+                "transaction has already performed a paginated query. Writes are not allowed"
+            )
         if not key:
             raise SimulationError("empty key is not allowed")
         self._wrote = True
@@ -118,7 +126,8 @@ class TxSimulator:
         if page_size is not None:
             if self._wrote:
                 raise SimulationError(
-                    "transaction has already performed writes. Performing paginated query is not supported")
+                    "transaction has already performed writes. Performing paginated query is not supported"
+                )
             self._paginated = True
         info = kv_rwset_pb2.RangeQueryInfo(start_key=start, end_key=end)
         info.raw_reads.SetInParent()

@@ -450,7 +450,15 @@ class MailSinkPart(ProcessPart):
         return f"smtp://{cfg.address(MAIL)}"
 
     def command(self, cfg: StackConfig, stack: StackView) -> tuple[list[str], dict[str, str]]:
-        argv = [sys.executable, "-m", "devstack.mail", "--dir", str(mail_dir(cfg)), "--listen", cfg.address(MAIL)]
+        argv = [
+            sys.executable,
+            "-m",
+            "devstack.mail",
+            "--dir",
+            str(mail_dir(cfg)),
+            "--listen",
+            cfg.address(MAIL),
+        ]
         return argv, _python_env(cfg)
 
     def healthy(self, cfg: StackConfig) -> bool:

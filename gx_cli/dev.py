@@ -43,8 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="print one request's lines from every process in time order (its trace_id or traceparent)",
     )
     logs.set_defaults(handler=_logs)
-    mail = sub.add_parser("mail", help="list the mail the stack's SMTP sink received (nothing leaves the machine)")
-    mail.add_argument("--json", action="store_true", help="one JSON object per message: to, subject, text, html, links, codes")
+    mail = sub.add_parser(
+        "mail", help="list the mail the stack's SMTP sink received (nothing leaves the machine)"
+    )
+    mail.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per message: to, subject, text, html, links, codes",
+    )
     mail.add_argument("--to", metavar="ADDRESS", help="only messages to this address")
     mail.add_argument("-n", "--last", type=int, default=0, help="only the last N messages")
     mail.add_argument(

@@ -137,7 +137,9 @@ def run(environ: Mapping[str, str], now: datetime | None = None) -> Path:
         raise SystemExit(f"gx-db-backup: GX_BACKUP_KEEP must be a whole number >= 1, not {keep_text!r}")
     directory = Path(environ.get("GX_BACKUP_DIR", "/backup"))
     if not directory.is_dir():
-        raise SystemExit(f"gx-db-backup: GX_BACKUP_DIR {directory} is not a directory (mount the backup volume)")
+        raise SystemExit(
+            f"gx-db-backup: GX_BACKUP_DIR {directory} is not a directory (mount the backup volume)"
+        )
     written = dump(url, directory, now or datetime.now(UTC), pg_dump_binary(environ))
     deleted = prune(directory, int(keep_text))
     print(f"gx-db-backup: wrote {written.name} ({written.stat().st_size} bytes); deleted {len(deleted)} old")
@@ -147,7 +149,9 @@ def run(environ: Mapping[str, str], now: datetime | None = None) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m manifests.backup [--restore DUMP]`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--restore", type=Path, metavar="DUMP", help="load this dump instead (docs/runbooks/restore.md)")
+    parser.add_argument(
+        "--restore", type=Path, metavar="DUMP", help="load this dump instead (docs/runbooks/restore.md)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.restore is None:
@@ -155,7 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         url = os.environ.get("GX_DATABASE__URL")
         if not url:
-            raise SystemExit("gx-db-backup: GX_DATABASE__URL is not set (the gx-database-migrate Secret's url)")
+            raise SystemExit(
+                "gx-db-backup: GX_DATABASE__URL is not set (the gx-database-migrate Secret's url)"
+            )
         if not args.restore.is_file():
             raise SystemExit(f"gx-db-backup: no dump at {args.restore}")
         restore(url, args.restore, pg_dump_binary(os.environ, "pg_restore"))

@@ -147,11 +147,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--max-request-bytes", type=int, default=int(env.get("GX_EDGE_MAX_REQUEST_BYTES", str(64 * 1024)))
     )
     parser.add_argument(
-        "--xff-trusted-hops", type=int, default=int(env.get("GX_EDGE_XFF_TRUSTED_HOPS", "0")),
+        "--xff-trusted-hops",
+        type=int,
+        default=int(env.get("GX_EDGE_XFF_TRUSTED_HOPS", "0")),
         help="trusted L7 proxies in front of the edge (identity's GX_IDENTITY__TRUSTED_HOPS = this + 1)",
     )
     parser.add_argument(
-        "--address-limits", default=env.get("GX_EDGE_ADDRESS_LIMITS", ""),
+        "--address-limits",
+        default=env.get("GX_EDGE_ADDRESS_LIMITS", ""),
         help="per-address requests per minute on unauthenticated routes, e.g. register=60,login=120 (0 = off)",
     )
     # TLS is on when the overlay names a certificate (the edge-tls component, from a Secret).

@@ -26,7 +26,10 @@ _ROOT = Path(__file__).resolve().parent
 KUBERNETES_VERSION = "1.30.0"
 
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
-_DURATION = {"type": "string", "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"}
+_DURATION = {
+    "type": "string",
+    "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+}
 # Custom resources the manifests use, which kubernetes-validate has no schema for: the fields of
 # their CRD's OpenAPI schema that may appear, strictly (prometheus-operator v0.7x
 # monitoring.coreos.com/v1 PrometheusRule, from kube-prometheus-stack).
@@ -143,7 +146,9 @@ def problems(docs: Iterable[dict[str, Any]], version: str = KUBERNETES_VERSION) 
             where = ".".join(str(p) for p in exc.path) or "(top)"
             found.append(f"{name}: {where}: {exc.message}")
         except kubernetes_validate.SchemaNotFoundError:
-            found.append(f"{name}: no Kubernetes {version} schema for {doc.get('apiVersion')} {doc.get('kind')}")
+            found.append(
+                f"{name}: no Kubernetes {version} schema for {doc.get('apiVersion')} {doc.get('kind')}"
+            )
     return found
 
 
@@ -166,7 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{directory}: {line}", file=sys.stderr)
         failed = failed or bool(found)
         status = "FAILED" if found else "ok"
-        print(f"{directory.name}: {len(docs)} objects, Kubernetes {args.kubernetes_version} schemas: {status}")
+        print(
+            f"{directory.name}: {len(docs)} objects, Kubernetes {args.kubernetes_version} schemas: {status}"
+        )
     return 1 if failed else 0
 
 

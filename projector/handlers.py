@@ -244,7 +244,9 @@ async def _insert_new(ctx: TxContext, table: Table, **values: Any) -> None:
 
 
 async def system_bootstrapped(ctx: TxContext, index: int, e: events_pb2.SystemBootstrapped) -> None:
-    await _touch_system(ctx, bootstrapped=True, total_supply_qirat=e.total_supply_qirat, bootstrap_time=ctx.time)
+    await _touch_system(
+        ctx, bootstrapped=True, total_supply_qirat=e.total_supply_qirat, bootstrap_time=ctx.time
+    )
     for pool in e.pools:
         await _upsert_account(ctx, pool)
     # The values in force at bootstrap. A row can exist already only from a change made before
@@ -357,7 +359,11 @@ async def genesis_distributed(ctx: TxContext, index: int, e: events_pb2.GenesisD
     )
     countries = tables.countries
     await _update(
-        ctx, countries, e.country_code, genesis_user_count=countries.c.genesis_user_count + 1, genesis_phase=e.phase
+        ctx,
+        countries,
+        e.country_code,
+        genesis_user_count=countries.c.genesis_user_count + 1,
+        genesis_phase=e.phase,
     )
     await _receive(ctx, e, e.user_id, "user_credit", "user_balance_qirat", "user_velocity_timer_start_time")
     await _receive(ctx, e, e.treasury_account_id, "treasury_credit", "treasury_balance_qirat")
@@ -366,8 +372,12 @@ async def genesis_distributed(ctx: TxContext, index: int, e: events_pb2.GenesisD
     await _leg(ctx, index, 0, e.user_id, "GENESIS", e.user_qirat, counterparty=USER_GENESIS_POOL)
     await _leg(ctx, index, 1, USER_GENESIS_POOL, "GENESIS", e.user_qirat, counterparty=e.user_id)
     if e.treasury_qirat:
-        await _leg(ctx, index, 2, e.treasury_account_id, "GENESIS", e.treasury_qirat, counterparty=GOVT_GENESIS_POOL)
-        await _leg(ctx, index, 3, GOVT_GENESIS_POOL, "GENESIS", e.treasury_qirat, counterparty=e.treasury_account_id)
+        await _leg(
+            ctx, index, 2, e.treasury_account_id, "GENESIS", e.treasury_qirat, counterparty=GOVT_GENESIS_POOL
+        )
+        await _leg(
+            ctx, index, 3, GOVT_GENESIS_POOL, "GENESIS", e.treasury_qirat, counterparty=e.treasury_account_id
+        )
 
 
 async def genesis_skipped(ctx: TxContext, index: int, e: events_pb2.GenesisSkipped) -> None:
@@ -416,8 +426,26 @@ async def fee_collected(ctx: TxContext, index: int, e: events_pb2.FeeCollected) 
         w=collector,
         fee=e.fee_qirat,
     )
-    await _leg(ctx, index, 0, e.payer_account_id, "FEE", e.fee_qirat, counterparty=collector, transfer_id=e.transfer_id)
-    await _leg(ctx, index, 1, collector, "FEE", e.fee_qirat, counterparty=e.payer_account_id, transfer_id=e.transfer_id)
+    await _leg(
+        ctx,
+        index,
+        0,
+        e.payer_account_id,
+        "FEE",
+        e.fee_qirat,
+        counterparty=collector,
+        transfer_id=e.transfer_id,
+    )
+    await _leg(
+        ctx,
+        index,
+        1,
+        collector,
+        "FEE",
+        e.fee_qirat,
+        counterparty=e.payer_account_id,
+        transfer_id=e.transfer_id,
+    )
 
 
 async def wallet_frozen(ctx: TxContext, index: int, e: events_pb2.WalletFrozen) -> None:
@@ -613,9 +641,16 @@ async def loan_applied(ctx: TxContext, index: int, e: events_pb2.LoanApplied) ->
 
 
 async def loan_approved(ctx: TxContext, index: int, e: events_pb2.LoanApproved) -> None:
-    await _update(ctx, tables.loans, e.loan_id, status="ACTIVE", approver_id=e.approver_id, approve_time=ctx.time)
+    await _update(
+        ctx, tables.loans, e.loan_id, status="ACTIVE", approver_id=e.approver_id, approve_time=ctx.time
+    )
     await _receive(
-        ctx, e, e.borrower_id, "borrower_credit", "borrower_balance_qirat", "borrower_velocity_timer_start_time"
+        ctx,
+        e,
+        e.borrower_id,
+        "borrower_credit",
+        "borrower_balance_qirat",
+        "borrower_velocity_timer_start_time",
     )
     await _set_balance(ctx, LOAN_POOL, e.pool_balance_qirat)
     await _leg(ctx, index, 0, e.borrower_id, "LOAN_DISBURSEMENT", e.amount_qirat, counterparty=LOAN_POOL)
@@ -635,7 +670,9 @@ async def loan_repaid(ctx: TxContext, index: int, e: events_pb2.LoanRepaid) -> N
         repay_time=ctx.time if status == "REPAID" else loans.c.repay_time,
     )
     await _update(ctx, tables.users, e.borrower_id, trust_score=e.trust_score)
-    await _set_balance(ctx, e.borrower_id, e.borrower_balance_qirat, _ts(e, "borrower_velocity_timer_start_time"))
+    await _set_balance(
+        ctx, e.borrower_id, e.borrower_balance_qirat, _ts(e, "borrower_velocity_timer_start_time")
+    )
     await _receive(ctx, e, LOAN_POOL, "pool_credit", "pool_balance_qirat")
     await _leg(ctx, index, 0, e.borrower_id, "LOAN_REPAYMENT", e.amount_qirat, counterparty=LOAN_POOL)
     await _leg(ctx, index, 1, LOAN_POOL, "LOAN_REPAYMENT", e.amount_qirat, counterparty=e.borrower_id)

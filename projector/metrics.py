@@ -10,7 +10,9 @@ class ProjectorMetrics:
 
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
         self.active = Gauge(
-            "gx_projector_active", "1 while this process holds the projection lock, 0 as a standby.", registry=registry
+            "gx_projector_active",
+            "1 while this process holds the projection lock, 0 as a standby.",
+            registry=registry,
         )
         self.halted = Gauge(
             "gx_projector_halted", "1 after a poison event stopped the projection.", registry=registry

@@ -70,14 +70,22 @@ async def apply_event(
         if await store.lock_generation(conn, name) != generation:
             raise RestartStream()
         applied = await store.mark_projected(
-            conn, tx_id, block_number, len(message.events), message.request_id or None,
-            command_type_name(message) or None, when,
+            conn,
+            tx_id,
+            block_number,
+            len(message.events),
+            message.request_id or None,
+            command_type_name(message) or None,
+            when,
         )
         if applied:
             # The trace of the request whose command became this transaction, so its lines here
             # join that request's lines in the services and the outbox.
             span = tracing.start_span(
-                "projector.apply", await store.command_traceparent(conn, tx_id), kind="consumer", **{"gx.tx_id": tx_id}
+                "projector.apply",
+                await store.command_traceparent(conn, tx_id),
+                kind="consumer",
+                **{"gx.tx_id": tx_id},
             )
             token = trace_var.set(span.trace)
             error: BaseException | None = None
@@ -101,7 +109,9 @@ async def apply_event(
                 span.end(error)
         await store.save_checkpoint(conn, name, block_number, tx_id, 1, when)
     if metrics is not None:
-        metrics.transactions.labels("replayed" if message.replayed else "applied" if applied else "duplicate").inc()
+        metrics.transactions.labels(
+            "replayed" if message.replayed else "applied" if applied else "duplicate"
+        ).inc()
         if when is not None and applied:
             metrics.event_delay.observe(max(0.0, (datetime.now(UTC) - when).total_seconds()))
     return applied
@@ -146,18 +156,32 @@ async def apply_events(
         except batch.BatchFailed as failure:
             if metrics is not None:
                 metrics.batch_fallbacks.inc()
-            _LOG.warning("a batch of %d transactions failed (%s); applying them one by one", len(events), failure)
+            _LOG.warning(
+                "a batch of %d transactions failed (%s); applying them one by one", len(events), failure
+            )
     for event in events:
         try:
             await apply_event(
-                conn, name, generation, event.block_number, event.tx_id, event.event_name, event.payload, metrics
+                conn,
+                name,
+                generation,
+                event.block_number,
+                event.tx_id,
+                event.event_name,
+                event.payload,
+                metrics,
             )
         except PoisonEventError as error:
             raise Poisoned(event, error) from error
 
 
 async def _apply_events(
-    conn: AsyncConnection, tx_id: str, block_number: int, when: Any, message: Any, metrics: ProjectorMetrics | None
+    conn: AsyncConnection,
+    tx_id: str,
+    block_number: int,
+    when: Any,
+    message: Any,
+    metrics: ProjectorMetrics | None,
 ) -> None:
     ctx = TxContext(conn, tx_id, block_number, when, message.request_id, command_type_name(message))
     for index, event in enumerate(message.events):

@@ -52,7 +52,9 @@ def metric_names(expr: str) -> set[str]:
     stripped = _RANGES.sub(" ", _GROUPING.sub(" ", _MATCHERS.sub(" ", expr)))
     # Quoted strings (none outside matchers today) and numbers never name metrics.
     stripped = re.sub(r'"[^"]*"', " ", stripped)
-    return {name for name in _IDENT.findall(stripped) if name not in _NOT_METRICS and not name.startswith("__")}
+    return {
+        name for name in _IDENT.findall(stripped) if name not in _NOT_METRICS and not name.startswith("__")
+    }
 
 
 def _balanced(text: str, start: int) -> str:
@@ -100,7 +102,9 @@ def render() -> dict[Path, str]:
     files: dict[Path, str] = {}
     for name, build in DASHBOARDS.items():
         data = build().to_json_data()
-        files[DASHBOARD_DIR / f"{name}.json"] = json.dumps(data, cls=DashboardEncoder, indent=2, sort_keys=True) + "\n"
+        files[DASHBOARD_DIR / f"{name}.json"] = (
+            json.dumps(data, cls=DashboardEncoder, indent=2, sort_keys=True) + "\n"
+        )
     files[RULES] = HEADER + yaml.safe_dump(prometheus_rule(), sort_keys=False, width=120)
     return files
 

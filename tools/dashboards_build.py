@@ -80,7 +80,13 @@ class P:
 def _panel(spec: P, grid: GridPos) -> _Panel:
     targets = [
         # A stat is one number over the dashboard's range: evaluate it once (instant).
-        Target(expr=q.expr, legendFormat=q.legend or "__auto", refId=chr(ord("A") + i), datasource=DATASOURCE, instant=spec.stat)
+        Target(
+            expr=q.expr,
+            legendFormat=q.legend or "__auto",
+            refId=chr(ord("A") + i),
+            datasource=DATASOURCE,
+            instant=spec.stat,
+        )
         for i, q in enumerate(spec.queries)
     ]
     if spec.stat:
@@ -128,15 +134,30 @@ def layout(sections: Iterable[tuple[str, Sequence[P]]]) -> list[_Panel]:
     return panels
 
 
-def dashboard(uid: str, title: str, description: str, sections: Iterable[tuple[str, Sequence[P]]]) -> Dashboard:
+def dashboard(
+    uid: str, title: str, description: str, sections: Iterable[tuple[str, Sequence[P]]]
+) -> Dashboard:
     """A dashboard with the datasource and namespace variables."""
     templating = Templating(
         [
-            Template(name="datasource", label="Data source", query="prometheus", type="datasource", default="Prometheus"),
             Template(
-                name="namespace", label="Namespace", dataSource=DATASOURCE, type="query",
+                name="datasource",
+                label="Data source",
+                query="prometheus",
+                type="datasource",
+                default="Prometheus",
+            ),
+            Template(
+                name="namespace",
+                label="Namespace",
+                dataSource=DATASOURCE,
+                type="query",
                 query="label_values(grpc_server_started_total, namespace)",
-                includeAll=True, multi=True, allValue=".*", default="$__all", refresh=2,
+                includeAll=True,
+                multi=True,
+                allValue=".*",
+                default="$__all",
+                refresh=2,
             ),
         ]
     )

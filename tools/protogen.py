@@ -53,9 +53,14 @@ def generate(out: Path) -> None:
     out.mkdir(parents=True)
     files = proto_files()
     cmd = [
-        sys.executable, "-m", "grpc_tools.protoc",
-        f"-I{PROTOS}", f"-I{site_root()}",
-        f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}",
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"-I{PROTOS}",
+        f"-I{site_root()}",
+        f"--python_out={out}",
+        f"--pyi_out={out}",
+        f"--grpc_python_out={out}",
         *files,
     ]
     subprocess.run(cmd, check=True, cwd=ROOT)

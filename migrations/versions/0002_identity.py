@@ -82,10 +82,14 @@ def upgrade() -> None:
         sa.Column("submitted_at", _TS, nullable=False),
         sa.Column("reviewed_at", _TS),
         sa.Column("command_id", _UUID),
-        sa.CheckConstraint("state IN ('PENDING', 'APPROVED', 'REJECTED')", name="kyc_submissions_state_check"),
+        sa.CheckConstraint(
+            "state IN ('PENDING', 'APPROVED', 'REJECTED')", name="kyc_submissions_state_check"
+        ),
         schema=_S,
     )
-    op.create_index("kyc_submissions_queue_idx", "kyc_submissions", ["state", "submitted_at", "id"], schema=_S)
+    op.create_index(
+        "kyc_submissions_queue_idx", "kyc_submissions", ["state", "submitted_at", "id"], schema=_S
+    )
     op.create_index("kyc_submissions_user_idx", "kyc_submissions", ["user_id", "submitted_at"], schema=_S)
     # One pending submission per user, enforced by the database against concurrent submits.
     op.create_index(

@@ -41,7 +41,9 @@ def upgrade() -> None:
     # it fails, this command fails PREREQUISITE_FAILED instead of being submitted.
     op.execute("ALTER TABLE outbox.commands ADD COLUMN depends_on uuid REFERENCES outbox.commands (id)")
     # A finishing command wakes the workers when a dependent waits for it (outbox/repository.py).
-    op.execute("CREATE INDEX commands_depends_on_idx ON outbox.commands (depends_on) WHERE depends_on IS NOT NULL")
+    op.execute(
+        "CREATE INDEX commands_depends_on_idx ON outbox.commands (depends_on) WHERE depends_on IS NOT NULL"
+    )
     # The claim query asks, per candidate, whether an earlier LIVE command holds one of its keys
     # in a conflicting mode: `live.exclusive_keys && mine.order_keys OR live.order_keys &&
     # mine.exclusive_keys`. GIN answers `&&` per key, and the partial predicate keeps both

@@ -13,7 +13,7 @@ could ever leave it without breaking organisation and loan lookups. Now:
 - `outbox.archived_commands` holds finished (and projected) commands the outbox's retention worker
   moved out of the queue, with everything their operation shows and their payload (the request id
   stays taken; an operator can still read what was asked).
-- the view `outbox.operations` (commands ∪ archived_commands) is where operations are read.
+- the view `outbox.operations` (commands UNION ALL archived_commands) is where operations are read.
 - `outbox.retries` loses its foreign keys to `commands`: a retry link outlives the queue rows.
 
 Grants (0011's roles): every service INSERTs into and reads the map, and reads the archive and the

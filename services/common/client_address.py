@@ -28,6 +28,7 @@ LOOPBACK: Final[tuple[IPNetwork, ...]] = (
     ipaddress.ip_network("::1/128"),
 )
 
+
 # The current RPC's context with the trust it is read under. The address is worked out only when
 # asked (an audit row), so hot paths such as the edge's ext_authz checks pay one contextvar set.
 class _Call:
@@ -109,7 +110,9 @@ def client_ip(
 # Every call resolves the same few (edge address, client address) pairs, and parsing them with
 # `ipaddress` is about 20 us per call: remember the answers (a pure function of its arguments).
 @functools.lru_cache(maxsize=4096)
-def _resolve(peer: str, forwarded: str | None, trusted_proxies: tuple[IPNetwork, ...], trusted_hops: int) -> str:
+def _resolve(
+    peer: str, forwarded: str | None, trusted_proxies: tuple[IPNetwork, ...], trusted_hops: int
+) -> str:
     if forwarded and trusted_hops > 0 and _is_trusted(peer, trusted_proxies):
         hops = [h.strip() for h in forwarded.split(",")]
         if len(hops) < trusted_hops:

@@ -89,7 +89,9 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 @contextlib.asynccontextmanager
-async def open_database(settings: DatabaseSettings) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
+async def open_database(
+    settings: DatabaseSettings,
+) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
     """Engine and session factory for the life of the block; the pool is disposed on exit."""
     engine = create_engine(settings)
     try:
@@ -110,7 +112,9 @@ def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
 
 
 @contextlib.asynccontextmanager
-async def open_read_pool(settings: DatabaseSettings, *, max_size: int = 4) -> AsyncIterator[AsyncConnectionPool]:
+async def open_read_pool(
+    settings: DatabaseSettings, *, max_size: int = 4
+) -> AsyncIterator[AsyncConnectionPool]:
     """Autocommit driver connections for the hottest single-statement reads, closed on exit.
 
     A checkout from the engine (even `autocommit_reads`) costs about 0.15 ms of CPU in

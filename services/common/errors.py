@@ -152,7 +152,9 @@ def to_status_proto(error: GxError, domain: str) -> status_pb2.Status:
         domain: The ErrorInfo domain, `<service>.gx`.
     """
     status = status_pb2.Status(code=error.code.value[0], message=error.message)
-    status.details.append(_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=error.metadata)))
+    status.details.append(
+        _pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=error.metadata))
+    )
     if isinstance(error, InvalidArgument) and error.violations:
         bad = error_details_pb2.BadRequest(
             field_violations=[
@@ -180,7 +182,9 @@ def to_grpc_status(status: status_pb2.Status) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
-def details_of(status: status_pb2.Status) -> tuple[error_details_pb2.ErrorInfo | None, error_details_pb2.BadRequest | None]:
+def details_of(
+    status: status_pb2.Status,
+) -> tuple[error_details_pb2.ErrorInfo | None, error_details_pb2.BadRequest | None]:
     """Unpack ErrorInfo and BadRequest from a status (for clients and tests)."""
     info: error_details_pb2.ErrorInfo | None = None
     bad: error_details_pb2.BadRequest | None = None

@@ -30,7 +30,9 @@ class PerRegistry:
 
     # Keyed by the registry object itself, weakly: an id() could be reused by a new registry
     # once an old one is garbage collected, handing it metrics registered elsewhere.
-    _instances: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, dict[type, Any]]] = weakref.WeakKeyDictionary()
+    _instances: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, dict[type, Any]]] = (
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(self, registry: CollectorRegistry) -> None:
         """Create (register) this set's metrics in `registry`."""
@@ -79,12 +81,18 @@ class MetricsInterceptor(BehaviorInterceptor):
         self._m.started.labels(info.kind, info.service, info.method).inc()
         return time.perf_counter()
 
-    def _finish(self, info: CallInfo, context: grpc.aio.ServicerContext, started: float, error: BaseException | None) -> None:
+    def _finish(
+        self, info: CallInfo, context: grpc.aio.ServicerContext, started: float, error: BaseException | None
+    ) -> None:
         code = outcome_code(context, error)
         self._m.handled.labels(info.kind, info.service, info.method, code.name).inc()
-        self._m.handling_seconds.labels(info.kind, info.service, info.method).observe(time.perf_counter() - started)
+        self._m.handling_seconds.labels(info.kind, info.service, info.method).observe(
+            time.perf_counter() - started
+        )
 
-    async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
+    async def unary(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
+    ) -> Any:
         started = self._start(info)
         error: BaseException | None = None
         try:
@@ -123,7 +131,9 @@ class MetricsHttpServer:
     exposed through the edge.
     """
 
-    def __init__(self, address: str, ready: Callable[[], bool], registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, address: str, ready: Callable[[], bool], registry: CollectorRegistry | None = None
+    ) -> None:
         self._host, self._port = split_host_port(address)
         self._ready = ready
         self._registry = registry or REGISTRY

@@ -113,7 +113,9 @@ def _plan(descriptor: Descriptor) -> _Plan:
         if holds:
             fields.append(
                 _FieldRule(
-                    field.name, repeated, tuple((_prefix(h.aggregate), h.mode == exclusive_mode) for h in holds)
+                    field.name,
+                    repeated,
+                    tuple((_prefix(h.aggregate), h.mode == exclusive_mode) for h in holds),
                 )
             )
         elif field.message_type is not None and _declares_keys(field.message_type):
@@ -128,7 +130,9 @@ def _declares_keys(descriptor: Descriptor, seen: frozenset[str] = frozenset()) -
     for field in descriptor.fields:
         if field.GetOptions().Extensions[opts.ordering]:  # type: ignore[attr-defined]
             return True
-        if field.message_type is not None and _declares_keys(field.message_type, seen | {descriptor.full_name}):
+        if field.message_type is not None and _declares_keys(
+            field.message_type, seen | {descriptor.full_name}
+        ):
             return True
     return False
 

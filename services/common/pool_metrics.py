@@ -96,10 +96,14 @@ class _PoolCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         opened = GaugeMetricFamily(
-            "gx_db_pool_connections", "Database connections the pool holds open (idle and in use).", labels=["pool"]
+            "gx_db_pool_connections",
+            "Database connections the pool holds open (idle and in use).",
+            labels=["pool"],
         )
         in_use = GaugeMetricFamily(
-            "gx_db_pool_in_use_connections", "Database connections checked out of the pool right now.", labels=["pool"]
+            "gx_db_pool_in_use_connections",
+            "Database connections checked out of the pool right now.",
+            labels=["pool"],
         )
         most = GaugeMetricFamily(
             "gx_db_pool_max_connections",

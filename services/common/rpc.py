@@ -101,7 +101,9 @@ class BehaviorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def __init__(self) -> None:
         self._cache: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
-    async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
+    async def unary(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
+    ) -> Any:
         """Run around a call with a unary response; `request` is an iterator for client streams."""
         return await call_next(request, context)
 

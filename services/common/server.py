@@ -72,7 +72,10 @@ def default_verifier(settings: ServiceSettings) -> tuple[TokenVerifier | None, G
         ttl_seconds=settings.auth.jwks_ttl_seconds,
     )
     verifier = TokenVerifier(
-        cache, issuer=settings.auth.issuer, audience=settings.auth.audience, leeway_seconds=settings.auth.leeway_seconds
+        cache,
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+        leeway_seconds=settings.auth.leeway_seconds,
     )
     return verifier, fetcher
 
@@ -238,7 +241,8 @@ def create_server(
     names = [s.name for s in services]
     reflected = sorted({*names, *mesh_service_names()}) if reflect_mesh else names
     enable_reflection(
-        [*reflected, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+        [*reflected, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
     )
     try:
         port = server.add_insecure_port(settings.listen)
@@ -294,7 +298,9 @@ async def run_server(
             "%s serving gRPC on %s%s",
             settings.service_name,
             gx.address,
-            f", metrics on {settings.metrics_listen.rpartition(':')[0]}:{gx.metrics_port}" if gx.metrics_http else "",
+            f", metrics on {settings.metrics_listen.rpartition(':')[0]}:{gx.metrics_port}"
+            if gx.metrics_http
+            else "",
             extra={LogKey.ADDRESS: gx.address, LogKey.METRICS_ADDRESS: gx.metrics_port},
         )
         return Serving(gx, settings.shutdown_grace_seconds)

@@ -78,7 +78,9 @@ def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
     def b64(n: int) -> str:
         return base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
 
-    canonical = json.dumps({"crv": "P-256", "kty": "EC", "x": b64(numbers.x), "y": b64(numbers.y)}, separators=(",", ":"))
+    canonical = json.dumps(
+        {"crv": "P-256", "kty": "EC", "x": b64(numbers.x), "y": b64(numbers.y)}, separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
 
 
@@ -101,7 +103,9 @@ def write_key_pair(private_path: Path, public_path: Path) -> None:
         return
     private_path.parent.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
@@ -110,7 +114,9 @@ def write_key_pair(private_path: Path, public_path: Path) -> None:
 
 def _write_public(key: ec.EllipticCurvePublicKey, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    path.write_bytes(
+        key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
 
 class ServiceTokenSource:
@@ -158,7 +164,9 @@ class ServiceTokenSource:
             "exp": issued + int(self._ttl),
             "jti": str(uuid.uuid4()),
         }
-        self._token = jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self._kid, "typ": TOKEN_TYPE})
+        self._token = jwt.encode(
+            claims, self._key, algorithm="ES256", headers={"kid": self._kid, "typ": TOKEN_TYPE}
+        )
         self._expires = issued + self._ttl
         return self._token
 
@@ -174,7 +182,9 @@ class _BearerInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[
         self._source = source
 
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        metadata = [m for m in (client_call_details.metadata or ()) if m[0] not in ("authorization", "traceparent")]
+        metadata = [
+            m for m in (client_call_details.metadata or ()) if m[0] not in ("authorization", "traceparent")
+        ]
         metadata.extend(self._source.metadata())
         # The serving call's W3C trace goes on with the call (services.common.logging), so the
         # receiver logs under the same trace_id.
@@ -185,7 +195,9 @@ class _BearerInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[
         return await continuation(details, request)
 
 
-def service_channel(target: str, source: ServiceTokenSource, options: list[tuple[str, Any]] | None = None) -> grpc.aio.Channel:
+def service_channel(
+    target: str, source: ServiceTokenSource, options: list[tuple[str, Any]] | None = None
+) -> grpc.aio.Channel:
     """A channel to another GX service whose calls carry this service's token.
 
     Args:
@@ -249,7 +261,12 @@ class ServiceTokenVerifier:
     """Verifies service tokens addressed to this service."""
 
     def __init__(
-        self, keys: TrustedServiceKeys, audience: str, *, leeway_seconds: float = 30.0, cache_size: int = 1_000
+        self,
+        keys: TrustedServiceKeys,
+        audience: str,
+        *,
+        leeway_seconds: float = 30.0,
+        cache_size: int = 1_000,
     ) -> None:
         self._keys = keys
         self._audience = audience
@@ -291,10 +308,14 @@ class ServiceTokenVerifier:
             raise Unauthenticated("the service token is invalid", reason="TOKEN_INVALID") from None
         # The key file names the service: a key may only speak for its own service.
         if claims.get("sub") != subject or not isinstance(claims.get("jti"), str):
-            raise Unauthenticated("the service token's subject does not match its key", reason="TOKEN_INVALID")
+            raise Unauthenticated(
+                "the service token's subject does not match its key", reason="TOKEN_INVALID"
+            )
         if float(claims["iat"]) > time.time() + self._leeway:
             raise Unauthenticated("the service token is not valid yet", reason="TOKEN_INVALID")
-        principal = Principal(user_id=subject, roles=frozenset({ROLE_SERVICE}), token_id=claims["jti"], claims=claims)
+        principal = Principal(
+            user_id=subject, roles=frozenset({ROLE_SERVICE}), token_id=claims["jti"], claims=claims
+        )
         if self._cache_size:
             self._verified[token] = (principal, float(claims["exp"]) + self._leeway)
             if len(self._verified) > self._cache_size:
@@ -330,7 +351,9 @@ class ServiceAwareVerifier:
         return await self._users.verify(token)
 
 
-def with_service_tokens(users: TokenVerifier | None, keys_dir: str, service_name: str, leeway_seconds: float) -> ServiceAwareVerifier:
+def with_service_tokens(
+    users: TokenVerifier | None, keys_dir: str, service_name: str, leeway_seconds: float
+) -> ServiceAwareVerifier:
     """A verifier that also accepts service tokens for `service_name`, signed by the keys in `keys_dir`."""
     services = ServiceTokenVerifier(
         TrustedServiceKeys(Path(keys_dir)), audience_of(service_name), leeway_seconds=leeway_seconds

@@ -24,9 +24,15 @@ _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _EMAIL_MAX: Final = 254
 _INTS: Final = frozenset(
     {
-        _d.FieldDescriptor.TYPE_INT32, _d.FieldDescriptor.TYPE_INT64, _d.FieldDescriptor.TYPE_UINT32,
-        _d.FieldDescriptor.TYPE_UINT64, _d.FieldDescriptor.TYPE_SINT32, _d.FieldDescriptor.TYPE_SINT64,
-        _d.FieldDescriptor.TYPE_FIXED32, _d.FieldDescriptor.TYPE_FIXED64, _d.FieldDescriptor.TYPE_SFIXED32,
+        _d.FieldDescriptor.TYPE_INT32,
+        _d.FieldDescriptor.TYPE_INT64,
+        _d.FieldDescriptor.TYPE_UINT32,
+        _d.FieldDescriptor.TYPE_UINT64,
+        _d.FieldDescriptor.TYPE_SINT32,
+        _d.FieldDescriptor.TYPE_SINT64,
+        _d.FieldDescriptor.TYPE_FIXED32,
+        _d.FieldDescriptor.TYPE_FIXED64,
+        _d.FieldDescriptor.TYPE_SFIXED32,
         _d.FieldDescriptor.TYPE_SFIXED64,
     }
 )
@@ -154,7 +160,11 @@ def _finalise_rules(desc: _d.Descriptor, seen: set[str]) -> bool:
         return plan.has_rules
     seen.add(desc.full_name)
     own = any(
-        fp.required or fp.value_checks or fp.min_items or fp.max_items or fp.descriptor.type == _d.FieldDescriptor.TYPE_ENUM
+        fp.required
+        or fp.value_checks
+        or fp.min_items
+        or fp.max_items
+        or fp.descriptor.type == _d.FieldDescriptor.TYPE_ENUM
         for fp in plan.fields
     )
     nested = False

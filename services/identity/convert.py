@@ -15,7 +15,9 @@ from services.identity import models
 
 # Every role a user may hold, by its claim spelling. SERVICE is not one: it belongs to services'
 # own tokens, and identity never stores or grants it.
-_ROLE_BY_NAME = {name: role for name, role in by_short_name(access_pb2.Role).items() if role != access_pb2.ROLE_SERVICE}
+_ROLE_BY_NAME = {
+    name: role for name, role in by_short_name(access_pb2.Role).items() if role != access_pb2.ROLE_SERVICE
+}
 _NAME_BY_ROLE: dict[int, str] = {v: k for k, v in _ROLE_BY_NAME.items()}
 
 

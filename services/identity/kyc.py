@@ -118,7 +118,9 @@ def check_kyc(data: KycInput, today: date, known_doc_types: frozenset[str]) -> l
     if why:
         problems.append(RuleViolation("date_of_birth", why))
     if not is_country_code(data.nationality):
-        problems.append(RuleViolation("nationality", "must be an ISO 3166-1 alpha-2 country code, upper case"))
+        problems.append(
+            RuleViolation("nationality", "must be an ISO 3166-1 alpha-2 country code, upper case")
+        )
     if not data.documents:
         problems.append(RuleViolation("documents", "must list at least one document"))
     seen: set[str] = set()
@@ -126,7 +128,9 @@ def check_kyc(data: KycInput, today: date, known_doc_types: frozenset[str]) -> l
         if doc.doc_type not in known_doc_types:
             problems.append(RuleViolation(f"documents[{i}].type", "must be a known document type"))
         if not _SHA256_HEX.fullmatch(doc.sha256):
-            problems.append(RuleViolation(f"documents[{i}].sha256", "must be 64 lower-case hex characters (SHA-256)"))
+            problems.append(
+                RuleViolation(f"documents[{i}].sha256", "must be 64 lower-case hex characters (SHA-256)")
+            )
         elif doc.sha256 in seen:
             problems.append(RuleViolation(f"documents[{i}].sha256", "is listed twice"))
         seen.add(doc.sha256)

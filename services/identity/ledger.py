@@ -7,7 +7,9 @@ from datetime import date
 from gx.ledger.v1 import commands_pb2
 
 
-def create_user_request(user_id: str, country_code: str, date_of_birth: date, request_id: str) -> commands_pb2.CreateUserRequest:
+def create_user_request(
+    user_id: str, country_code: str, date_of_birth: date, request_id: str
+) -> commands_pb2.CreateUserRequest:
     """The CREATE_USER command's payload.
 
     Args:

@@ -89,7 +89,9 @@ class LockoutPolicy:
         (the same rule as the Redis script, for documentation and tests)."""
         if attempts < self.account_limit:
             return 0.0
-        return float(min(self.delay_max_seconds, self.delay_base_seconds * 2 ** min(attempts - self.account_limit, 40)))
+        return float(
+            min(self.delay_max_seconds, self.delay_base_seconds * 2 ** min(attempts - self.account_limit, 40))
+        )
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,9 @@ class LoginLockout:
         """
         window_ms = self._policy.window_seconds * 1000
         if ip:
-            ok, wait_ms = await self._address_admit(keys=[_ip_key(ip)], args=[self._policy.ip_limit, window_ms])
+            ok, wait_ms = await self._address_admit(
+                keys=[_ip_key(ip)], args=[self._policy.ip_limit, window_ms]
+            )
             if not int(ok):
                 return Lock("CLIENT", _seconds(int(wait_ms), self._policy.window_seconds))
         ok, wait_ms = await self._account_admit(

@@ -52,7 +52,10 @@ def local_verifier(settings: IdentitySettings, keys: KeyStore) -> TokenVerifier:
         ttl_seconds=settings.auth.jwks_ttl_seconds,
     )
     return TokenVerifier(
-        cache, issuer=settings.auth.issuer, audience=settings.auth.audience, leeway_seconds=settings.auth.leeway_seconds
+        cache,
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+        leeway_seconds=settings.auth.leeway_seconds,
     )
 
 
@@ -149,7 +152,9 @@ def create_identity_server(
         sessions: Its session factory.
         redis: The Redis client.
     """
-    keys = KeyStore.open(settings.identity.keys_dir, timedelta(seconds=settings.identity.key_activation_seconds))
+    keys = KeyStore.open(
+        settings.identity.keys_dir, timedelta(seconds=settings.identity.key_activation_seconds)
+    )
     trusted = [ipaddress.ip_network(n, strict=False) for n in settings.identity.trusted_proxies]
     # One deny-list object for writing (freeze, roles, logout) and checking, so identity's own
     # writes take effect in its interceptor at once.

@@ -64,11 +64,15 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         self._trusted = tuple(trusted_proxies)
         self._hops = trusted_hops
 
-    async def RegisterUser(self, request: svc.RegisterUserRequest, context: grpc.aio.ServicerContext) -> svc.RegisterUserResponse:
+    async def RegisterUser(
+        self, request: svc.RegisterUserRequest, context: grpc.aio.ServicerContext
+    ) -> svc.RegisterUserResponse:
         return await self._uc.register(request)
 
     async def Login(self, request: svc.LoginRequest, context: grpc.aio.ServicerContext) -> svc.LoginResponse:
-        tokens = await self._uc.login(request.email, request.password, client_ip(context, self._trusted, self._hops))
+        tokens = await self._uc.login(
+            request.email, request.password, client_ip(context, self._trusted, self._hops)
+        )
         return _login_response(tokens)
 
     async def RefreshToken(
@@ -82,7 +86,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
             token_type=_BEARER,
         )
 
-    async def Logout(self, request: svc.LogoutRequest, context: grpc.aio.ServicerContext) -> svc.LogoutResponse:
+    async def Logout(
+        self, request: svc.LogoutRequest, context: grpc.aio.ServicerContext
+    ) -> svc.LogoutResponse:
         # Logout is public (the refresh token proves ownership), but a valid access token sent
         # with it is ended too.
         principal = current_principal()
@@ -90,28 +96,39 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         await self._uc.logout(request.refresh_token, presented)
         return svc.LogoutResponse()
 
-    async def GetJwks(self, request: svc.GetJwksRequest, context: grpc.aio.ServicerContext) -> httpbody_pb2.HttpBody:
+    async def GetJwks(
+        self, request: svc.GetJwksRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
         return httpbody_pb2.HttpBody(content_type="application/json", data=self._uc.jwks_json())
 
-    async def GetUser(self, request: svc.GetUserRequest, context: grpc.aio.ServicerContext) -> svc.GetUserResponse:
+    async def GetUser(
+        self, request: svc.GetUserRequest, context: grpc.aio.ServicerContext
+    ) -> svc.GetUserResponse:
         return await self._uc.get_user(_caller(), request.user_id)
 
-    async def UpdateUser(self, request: svc.UpdateUserRequest, context: grpc.aio.ServicerContext) -> svc.UpdateUserResponse:
+    async def UpdateUser(
+        self, request: svc.UpdateUserRequest, context: grpc.aio.ServicerContext
+    ) -> svc.UpdateUserResponse:
         return await self._uc.update_user(_caller(), request)
 
-    async def SubmitKyc(self, request: svc.SubmitKycRequest, context: grpc.aio.ServicerContext) -> svc.SubmitKycResponse:
+    async def SubmitKyc(
+        self, request: svc.SubmitKycRequest, context: grpc.aio.ServicerContext
+    ) -> svc.SubmitKycResponse:
         data = KycInput(
             first_name=request.first_name,
             last_name=request.last_name,
             date_of_birth=request.date_of_birth,
             nationality=request.nationality,
             documents=tuple(
-                KycDocumentInput(identity_pb2.KycDocumentType.Name(d.type), d.sha256) for d in request.documents
+                KycDocumentInput(identity_pb2.KycDocumentType.Name(d.type), d.sha256)
+                for d in request.documents
             ),
         )
         return await self._uc.submit_kyc(_caller(), request, data)
 
-    async def GetKyc(self, request: svc.GetKycRequest, context: grpc.aio.ServicerContext) -> svc.GetKycResponse:
+    async def GetKyc(
+        self, request: svc.GetKycRequest, context: grpc.aio.ServicerContext
+    ) -> svc.GetKycResponse:
         return await self._uc.get_kyc(_caller(), request.user_id)
 
     async def ListKycSubmissions(
@@ -119,16 +136,22 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     ) -> svc.ListKycSubmissionsResponse:
         return await self._uc.list_kyc(_caller(), request)
 
-    async def ApproveKyc(self, request: svc.ApproveKycRequest, context: grpc.aio.ServicerContext) -> operation_pb2.Operation:
+    async def ApproveKyc(
+        self, request: svc.ApproveKycRequest, context: grpc.aio.ServicerContext
+    ) -> operation_pb2.Operation:
         operation = await self._uc.approve_kyc(_caller(), request)
         # The edge turns this header into HTTP 202 Accepted: the ledger work is pending.
         await context.send_initial_metadata((("x-http-status", "202"),))
         return operation
 
-    async def RejectKyc(self, request: svc.RejectKycRequest, context: grpc.aio.ServicerContext) -> svc.RejectKycResponse:
+    async def RejectKyc(
+        self, request: svc.RejectKycRequest, context: grpc.aio.ServicerContext
+    ) -> svc.RejectKycResponse:
         return await self._uc.reject_kyc(_caller(), request)
 
-    async def FreezeUser(self, request: svc.FreezeUserRequest, context: grpc.aio.ServicerContext) -> svc.FreezeUserResponse:
+    async def FreezeUser(
+        self, request: svc.FreezeUserRequest, context: grpc.aio.ServicerContext
+    ) -> svc.FreezeUserResponse:
         return await self._uc.freeze(_caller(), request)
 
     async def UnfreezeUser(
@@ -153,7 +176,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
 
     # Accounts (services.identity.accounts)
 
-    async def VerifyEmail(self, request: svc.VerifyEmailRequest, context: grpc.aio.ServicerContext) -> svc.VerifyEmailResponse:
+    async def VerifyEmail(
+        self, request: svc.VerifyEmailRequest, context: grpc.aio.ServicerContext
+    ) -> svc.VerifyEmailResponse:
         return await self._accounts.verify_email(_caller(), request)
 
     async def ResendVerificationEmail(
@@ -164,7 +189,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     async def RequestPasswordReset(
         self, request: svc.RequestPasswordResetRequest, context: grpc.aio.ServicerContext
     ) -> svc.RequestPasswordResetResponse:
-        await self._accounts.request_password_reset(request.email, client_ip(context, self._trusted, self._hops))
+        await self._accounts.request_password_reset(
+            request.email, client_ip(context, self._trusted, self._hops)
+        )
         return svc.RequestPasswordResetResponse()
 
     async def ResetPassword(
@@ -176,7 +203,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     async def ChangePassword(
         self, request: svc.ChangePasswordRequest, context: grpc.aio.ServicerContext
     ) -> svc.ChangePasswordResponse:
-        tokens = await self._accounts.change_password(_caller(), request, client_ip(context, self._trusted, self._hops))
+        tokens = await self._accounts.change_password(
+            _caller(), request, client_ip(context, self._trusted, self._hops)
+        )
         return svc.ChangePasswordResponse(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
@@ -186,7 +215,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
 
     # The back office (services.identity.backoffice)
 
-    async def ListUsers(self, request: svc.ListUsersRequest, context: grpc.aio.ServicerContext) -> svc.ListUsersResponse:
+    async def ListUsers(
+        self, request: svc.ListUsersRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ListUsersResponse:
         return await self._backoffice.list_users(_caller().is_admin, request)
 
     async def ListAuditEvents(

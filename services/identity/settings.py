@@ -79,12 +79,18 @@ class IdentitySettings(ServiceSettings):
 
     # Outside dev the signing keys come from a mounted Secret: never a directory identity would
     # create (and fill with a fresh key) because the setting or the mount is missing.
-    required_outside_dev: ClassVar[tuple[str, ...]] = (*ServiceSettings.required_outside_dev, "identity.keys_dir")
+    required_outside_dev: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_outside_dev,
+        "identity.keys_dir",
+    )
 
     @model_validator(mode="after")
     def _keys_dir_exists(self) -> IdentitySettings:
         if self.environment != "dev" and not self.identity.keys_dir.is_dir():
             raise MissingSettingError(
-                self.service_name, "GX_IDENTITY__KEYS_DIR", self.environment, "does not name an existing directory"
+                self.service_name,
+                "GX_IDENTITY__KEYS_DIR",
+                self.environment,
+                "does not name an existing directory",
             )
         return self

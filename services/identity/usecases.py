@@ -161,7 +161,9 @@ class IdentityUseCases:
         email = request.email.strip()
         problems = check_password_rules(request.password, email)
         if request.country_code and not is_country_code(request.country_code):
-            problems.append(RuleViolation("country_code", "must be an ISO 3166-1 alpha-2 country code, upper case"))
+            problems.append(
+                RuleViolation("country_code", "must be an ISO 3166-1 alpha-2 country code, upper case")
+            )
         if problems:
             raise errors.invalid(problems)
         # The fingerprint leaves the password out: the idempotency table must not hold a
@@ -218,7 +220,9 @@ class IdentityUseCases:
         except RedisError:
             # Unthrottled logins would be a free password-guessing oracle: refuse them.
             log.exception("login throttle unavailable")
-            raise errors.unavailable("LOGIN_UNAVAILABLE", "login is unavailable right now; retry shortly") from None
+            raise errors.unavailable(
+                "LOGIN_UNAVAILABLE", "login is unavailable right now; retry shortly"
+            ) from None
         if lock is not None:
             if self._on_throttled is not None:
                 self._on_throttled(lock)
@@ -237,7 +241,9 @@ class IdentityUseCases:
             log.warning("login throttle not reset after a success", extra={LogKey.USER_ID: str(user.id)})
         if user.frozen:
             raise errors.permission_denied("USER_FROZEN", "this account is frozen; contact support")
-        new_hash = await self._hashing.hash(password) if self._hashing.needs_rehash(user.password_hash) else None
+        new_hash = (
+            await self._hashing.hash(password) if self._hashing.needs_rehash(user.password_hash) else None
+        )
         now = self._now()
         async with self._sessions() as session, session.begin():
             repo = IdentityRepository(session)
@@ -249,7 +255,11 @@ class IdentityUseCases:
                     locked.password_hash = new_hash
             family, token = await open_session(repo, user.id, now, self._policy)
         access = self._issuer.issue(
-            str(user.id), user.roles, now, session_id=str(family), after_ms=await self._revoker.cutoff(user.id)
+            str(user.id),
+            user.roles,
+            now,
+            session_id=str(family),
+            after_ms=await self._revoker.cutoff(user.id),
         )
         log.info("user logged in", extra={LogKey.USER_ID: str(user.id)})
         return Tokens(access.token, token, access.expires_in)
@@ -280,12 +290,17 @@ class IdentityUseCases:
                     extra={LogKey.USER_ID: str(row.user_id)},
                 )
                 failure = errors.unauthenticated(
-                    "REFRESH_TOKEN_REUSED", "this refresh token was already used; the session has been revoked"
+                    "REFRESH_TOKEN_REUSED",
+                    "this refresh token was already used; the session has been revoked",
                 )
             elif verdict is RefreshVerdict.REVOKED:
-                failure = errors.unauthenticated("REFRESH_TOKEN_REVOKED", "the session has ended; log in again")
+                failure = errors.unauthenticated(
+                    "REFRESH_TOKEN_REVOKED", "the session has ended; log in again"
+                )
             elif verdict is RefreshVerdict.EXPIRED:
-                failure = errors.unauthenticated("REFRESH_TOKEN_EXPIRED", "the session has expired; log in again")
+                failure = errors.unauthenticated(
+                    "REFRESH_TOKEN_EXPIRED", "the session has expired; log in again"
+                )
             elif user is None or user.frozen:
                 await repo.revoke_family(row.family_id, now, "USER_FROZEN")
                 failure = errors.permission_denied("USER_FROZEN", "this account is frozen; contact support")
@@ -308,7 +323,11 @@ class IdentityUseCases:
             raise failure
         assert issued is not None
         access = self._issuer.issue(
-            issued[0], issued[1], now, session_id=str(issued[2]), after_ms=await self._revoker.cutoff(uuid.UUID(issued[0]))
+            issued[0],
+            issued[1],
+            now,
+            session_id=str(issued[2]),
+            after_ms=await self._revoker.cutoff(uuid.UUID(issued[0])),
         )
         return Tokens(access.token, new_token, access.expires_in)
 
@@ -371,9 +390,17 @@ class IdentityUseCases:
             if p not in _UPDATABLE
         ]
         if "display_name" in paths and len(request.user.display_name.strip()) > _MAX_DISPLAY_NAME:
-            problems.append(RuleViolation("user.display_name", f"must be at most {_MAX_DISPLAY_NAME} characters"))
-        if "country_code" in paths and request.user.country_code and not is_country_code(request.user.country_code):
-            problems.append(RuleViolation("user.country_code", "must be an ISO 3166-1 alpha-2 country code, upper case"))
+            problems.append(
+                RuleViolation("user.display_name", f"must be at most {_MAX_DISPLAY_NAME} characters")
+            )
+        if (
+            "country_code" in paths
+            and request.user.country_code
+            and not is_country_code(request.user.country_code)
+        ):
+            problems.append(
+                RuleViolation("user.country_code", "must be an ISO 3166-1 alpha-2 country code, upper case")
+            )
         if problems:
             raise errors.invalid(problems)
         now = self._now()
@@ -399,7 +426,9 @@ class IdentityUseCases:
 
     # KYC
 
-    async def submit_kyc(self, caller: Caller, request: svc.SubmitKycRequest, data: KycInput) -> svc.SubmitKycResponse:
+    async def submit_kyc(
+        self, caller: Caller, request: svc.SubmitKycRequest, data: KycInput
+    ) -> svc.SubmitKycResponse:
         """Records a KYC submission for the caller and moves them to KYC_PENDING."""
         target = self._target(caller, request.user_id)
         if str(target) != caller.user_id:
@@ -422,10 +451,13 @@ class IdentityUseCases:
             if user.email_verified_at is None:
                 # KYC ties a person to an address we can reach (services.identity.accounts).
                 raise errors.failed_precondition(
-                    "EMAIL_NOT_VERIFIED", "verify your email address first (VerifyEmail, with the mailed code)"
+                    "EMAIL_NOT_VERIFIED",
+                    "verify your email address first (VerifyEmail, with the mailed code)",
                 )
             if user.state == "KYC_PENDING":
-                raise errors.failed_precondition("KYC_ALREADY_PENDING", "a KYC submission is already waiting for review")
+                raise errors.failed_precondition(
+                    "KYC_ALREADY_PENDING", "a KYC submission is already waiting for review"
+                )
             if user.state not in ("REGISTERED", "REJECTED"):
                 raise errors.failed_precondition("KYC_ALREADY_APPROVED", "KYC is already approved")
             submission = models.KycSubmission(
@@ -439,7 +471,9 @@ class IdentityUseCases:
                 submitted_at=now,
             )
             documents = [
-                models.KycDocument(submission_id=submission.id, position=i, doc_type=d.doc_type, sha256=d.sha256)
+                models.KycDocument(
+                    submission_id=submission.id, position=i, doc_type=d.doc_type, sha256=d.sha256
+                )
                 for i, d in enumerate(data.documents)
             ]
             try:
@@ -465,21 +499,29 @@ class IdentityUseCases:
                 raise errors.not_found("KYC_NOT_FOUND", "no KYC submission yet")
             return svc.GetKycResponse(kyc=convert.kyc_message(kyc))
 
-    async def list_kyc(self, caller: Caller, request: svc.ListKycSubmissionsRequest) -> svc.ListKycSubmissionsResponse:
+    async def list_kyc(
+        self, caller: Caller, request: svc.ListKycSubmissionsRequest
+    ) -> svc.ListKycSubmissionsResponse:
         """Pages through KYC submissions, oldest first (admins)."""
         self._require_admin(caller)
         state = None
         if request.state:
             state = identity_pb2.KycState.Name(request.state).removeprefix("KYC_STATE_")
         page = paging.request(
-            request.page_size, request.page_token, f"kyc|{state or ''}", default=_DEFAULT_PAGE, descending=False
+            request.page_size,
+            request.page_token,
+            f"kyc|{state or ''}",
+            default=_DEFAULT_PAGE,
+            descending=False,
         )
         cursor = page.cursor(2)
         after = (cursor[0], cursor[1]) if cursor is not None else None
         async with self._sessions() as session, session.begin():
             rows = await IdentityRepository(session).list_kyc(state, after, page.limit)
         rows, token = page.finish(rows, lambda r: (r.submitted_at, r.id))
-        return svc.ListKycSubmissionsResponse(kyc_submissions=[convert.kyc_message(r) for r in rows], next_page_token=token)
+        return svc.ListKycSubmissionsResponse(
+            kyc_submissions=[convert.kyc_message(r) for r in rows], next_page_token=token
+        )
 
     def _review_target(self, caller: Caller, user_id: str) -> uuid.UUID:
         """The user whose KYC an admin reviews; nobody reviews their own."""
@@ -499,7 +541,9 @@ class IdentityUseCases:
             repo = IdentityRepository(session)
             user, kyc = await _lock_pending_review(repo, target)
             if user.frozen:
-                raise errors.failed_precondition("USER_FROZEN", "unfreeze the user before approving their KYC")
+                raise errors.failed_precondition(
+                    "USER_FROZEN", "unfreeze the user before approving their KYC"
+                )
             holder = await repo.identity_holder(kyc.id, user.id)
             if holder is not None:
                 # One person, one account: otherwise two emails would collect genesis twice.
@@ -519,7 +563,11 @@ class IdentityUseCases:
             )
             # The user owns the operation, so they can follow their own onboarding.
             operation = await outbox.record_command(
-                session, command_pb2.COMMAND_TYPE_CREATE_USER, payload, ledger_request_id, principal_id=str(user.id)
+                session,
+                command_pb2.COMMAND_TYPE_CREATE_USER,
+                payload,
+                ledger_request_id,
+                principal_id=str(user.id),
             )
             kyc.state = "APPROVED"
             kyc.reviewer_user_id = uuid.UUID(caller.user_id)
@@ -528,11 +576,17 @@ class IdentityUseCases:
             user.state = "APPROVED_PENDING_ONCHAIN"
             user.updated_at = now
             await repo.audit(
-                uuid.UUID(caller.user_id), target, "KYC_APPROVED", {"submission_id": str(kyc.id), "operation": operation.name}, now
+                uuid.UUID(caller.user_id),
+                target,
+                "KYC_APPROVED",
+                {"submission_id": str(kyc.id), "operation": operation.name},
+                now,
             )
             return operation
 
-        operation: operation_pb2.Operation = await self._run("identity.ApproveKyc", caller.user_id, request, work)
+        operation: operation_pb2.Operation = await self._run(
+            "identity.ApproveKyc", caller.user_id, request, work
+        )
         log.info("kyc approved", extra={LogKey.USER_ID: str(target), LogKey.COMMAND_ID: operation.name})
         return operation
 
@@ -550,7 +604,9 @@ class IdentityUseCases:
             kyc.reviewed_at = now
             user.state = "REJECTED"
             user.updated_at = now
-            await repo.audit(uuid.UUID(caller.user_id), target, "KYC_REJECTED", {"submission_id": str(kyc.id)}, now)
+            await repo.audit(
+                uuid.UUID(caller.user_id), target, "KYC_REJECTED", {"submission_id": str(kyc.id)}, now
+            )
             return svc.RejectKycResponse(kyc=convert.kyc_message(kyc))
 
         return await self._run("identity.RejectKyc", caller.user_id, request, work)
@@ -559,14 +615,20 @@ class IdentityUseCases:
 
     async def freeze(self, caller: Caller, request: svc.FreezeUserRequest) -> svc.FreezeUserResponse:
         """Freezes a user and revokes all their sessions."""
-        return svc.FreezeUserResponse(user=await self._set_frozen(caller, request, True, request.reason.strip()))
+        return svc.FreezeUserResponse(
+            user=await self._set_frozen(caller, request, True, request.reason.strip())
+        )
 
     async def unfreeze(self, caller: Caller, request: svc.UnfreezeUserRequest) -> svc.UnfreezeUserResponse:
         """Unfreezes a user; they return to their lifecycle state."""
         return svc.UnfreezeUserResponse(user=await self._set_frozen(caller, request, False, ""))
 
     async def _set_frozen(
-        self, caller: Caller, request: svc.FreezeUserRequest | svc.UnfreezeUserRequest, frozen: bool, reason: str
+        self,
+        caller: Caller,
+        request: svc.FreezeUserRequest | svc.UnfreezeUserRequest,
+        frozen: bool,
+        reason: str,
     ) -> identity_pb2.User:
         self._require_admin(caller)
         target = _parse_uuid(request.user_id, "user_id")
@@ -579,7 +641,9 @@ class IdentityUseCases:
             repo = IdentityRepository(session)
             user = await lock_user(repo, target)
             if set(user.roles) & _ADMIN_ROLES and not caller.is_super_admin:
-                raise errors.permission_denied("ADMIN_TARGET", "only a super-admin may freeze or unfreeze an admin")
+                raise errors.permission_denied(
+                    "ADMIN_TARGET", "only a super-admin may freeze or unfreeze an admin"
+                )
             if user.frozen != frozen:
                 user.frozen = frozen
                 user.frozen_reason = reason or None
@@ -589,7 +653,11 @@ class IdentityUseCases:
                     await repo.revoke_user_tokens(target, now, "USER_FROZEN")
                     await self._revoker.revoke(target)
                 await repo.audit(
-                    uuid.UUID(caller.user_id), target, "USER_FROZEN" if frozen else "USER_UNFROZEN", {"reason": reason}, now
+                    uuid.UUID(caller.user_id),
+                    target,
+                    "USER_FROZEN" if frozen else "USER_UNFROZEN",
+                    {"reason": reason},
+                    now,
                 )
                 await session.flush()
             message = convert.user_message(user)
@@ -630,7 +698,11 @@ class IdentityUseCases:
                 user.roles = new_roles
                 user.updated_at = now
                 await repo.audit(
-                    uuid.UUID(caller.user_id), target, "ROLES_SET", {"before": before, "after": new_roles}, now
+                    uuid.UUID(caller.user_id),
+                    target,
+                    "ROLES_SET",
+                    {"before": before, "after": new_roles},
+                    now,
                 )
                 await session.flush()
                 # Tokens carry their roles: the old ones must stop working, up or down.
@@ -639,7 +711,9 @@ class IdentityUseCases:
             return svc.SetUserRolesResponse(user=convert.user_message(user))
 
         changed: list[bool] = []
-        response: svc.SetUserRolesResponse = await self._run("identity.SetUserRoles", caller.user_id, request, work)
+        response: svc.SetUserRolesResponse = await self._run(
+            "identity.SetUserRoles", caller.user_id, request, work
+        )
         if changed:
             await self._revoker.revoke_again(target)
         return response
@@ -653,7 +727,9 @@ class IdentityUseCases:
         if service is not None:
             # Least privilege: licensing may make partners, never admins.
             if name not in self._service_grants.get(service, frozenset()):
-                raise errors.permission_denied("ROLE_NOT_GRANTABLE", f"service {service} may not grant {name}")
+                raise errors.permission_denied(
+                    "ROLE_NOT_GRANTABLE", f"service {service} may not grant {name}"
+                )
         elif not caller.is_super_admin:
             raise errors.permission_denied("SUPER_ADMIN_REQUIRED", "only a super-admin may change roles")
         target = _parse_uuid(request.user_id, "user_id")
@@ -667,7 +743,9 @@ class IdentityUseCases:
                 before = sorted(user.roles)
                 user.roles = sorted({*user.roles, name})
                 user.updated_at = now
-                await repo.audit(actor, target, "ROLE_ADDED", {"role": name, "by": caller.user_id, "before": before}, now)
+                await repo.audit(
+                    actor, target, "ROLE_ADDED", {"role": name, "by": caller.user_id, "before": before}, now
+                )
                 await session.flush()
                 # Tokens carry their roles: the old ones end so the next refresh carries the new one.
                 await self._revoker.revoke(target)
@@ -675,7 +753,9 @@ class IdentityUseCases:
             return svc.AddUserRoleResponse(user=convert.user_message(user))
 
         changed: list[bool] = []
-        response: svc.AddUserRoleResponse = await self._run("identity.AddUserRole", caller.user_id, request, work)
+        response: svc.AddUserRoleResponse = await self._run(
+            "identity.AddUserRole", caller.user_id, request, work
+        )
         if changed:
             await self._revoker.revoke_again(target)
         return response
@@ -692,21 +772,34 @@ class IdentityUseCases:
         """
         service = caller.user_id.removeprefix("service:") if "SERVICE" in caller.roles else None
         if service is None or service not in self._partner_token_services:
-            raise errors.permission_denied("PARTNER_TOKEN_NOT_GRANTED", "only the licensing service mints partner tokens")
+            raise errors.permission_denied(
+                "PARTNER_TOKEN_NOT_GRANTED", "only the licensing service mints partner tokens"
+            )
         partner_id = str(_parse_uuid(request.partner_id, "partner_id"))
         issued = self._issuer.issue(
-            PARTNER_SUBJECT_PREFIX + partner_id, ["PARTNER"], self._now(), extra={PARTNER_ID_CLAIM: partner_id}
+            PARTNER_SUBJECT_PREFIX + partner_id,
+            ["PARTNER"],
+            self._now(),
+            extra={PARTNER_ID_CLAIM: partner_id},
         )
         return svc.IssuePartnerTokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
     # Helpers
 
     async def _run(
-        self, scope: str, principal: str | None, request: Message, work: Callable[[AsyncSession], Awaitable[Message]]
+        self,
+        scope: str,
+        principal: str | None,
+        request: Message,
+        work: Callable[[AsyncSession], Awaitable[Message]],
     ) -> Message:
         # One transaction for the domain rows and the idempotency record (AIP-155).
         result = await self._idem.run(
-            scope=scope, principal=principal, request_id=getattr(request, "request_id", ""), request=request, handler=work
+            scope=scope,
+            principal=principal,
+            request_id=getattr(request, "request_id", ""),
+            request=request,
+            handler=work,
         )
         return result.response
 
@@ -750,7 +843,11 @@ class IdentityUseCases:
 
 
 async def create_super_admin(
-    sessions: async_sessionmaker[AsyncSession], hashing: PasswordHashing, email: str, password: str, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    hashing: PasswordHashing,
+    email: str,
+    password: str,
+    now: datetime,
 ) -> tuple[models.User, bool]:
     """Creates a super-admin directly, or grants the roles to an existing account.
 
@@ -783,7 +880,9 @@ async def create_super_admin(
             existing.roles = sorted(set(existing.roles) | set(roles))
             existing.password_hash = password_hash
             existing.updated_at = now
-            await repo.audit(None, existing.id, "ROLES_SET", {"by": "create-admin", "after": existing.roles}, now)
+            await repo.audit(
+                None, existing.id, "ROLES_SET", {"by": "create-admin", "after": existing.roles}, now
+            )
             return existing, False
         user = models.User(
             id=uuid.uuid4(),
@@ -830,5 +929,7 @@ async def _lock_pending_review(
     user = await lock_user(repo, target)
     kyc = await repo.latest_kyc(target, for_update=True)
     if kyc is None or kyc.state != "PENDING":
-        raise errors.failed_precondition("KYC_NOT_PENDING", "this user has no KYC submission waiting for review")
+        raise errors.failed_precondition(
+            "KYC_NOT_PENDING", "this user has no KYC submission waiting for review"
+        )
     return user, kyc

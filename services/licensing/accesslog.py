@@ -87,7 +87,9 @@ class AccessLogServicer(als_pb2_grpc.AccessLogServiceServicer):  # type: ignore[
     async def add(self, entries: list[accesslog_pb2.HTTPAccessLogEntry]) -> int:
         """Count one batch; returns how many counters were incremented."""
         for entry in entries:
-            if license_of(entry) is not None and entry.common_properties.HasField("time_to_last_downstream_tx_byte"):
+            if license_of(entry) is not None and entry.common_properties.HasField(
+                "time_to_last_downstream_tx_byte"
+            ):
                 latency = entry.common_properties.time_to_last_downstream_tx_byte
                 self._metrics.partner_request_seconds.observe(latency.seconds + latency.nanos / 1e9)
         counts = aggregate(entries)
@@ -104,7 +106,9 @@ class AccessLogServicer(als_pb2_grpc.AccessLogServiceServicer):  # type: ignore[
         return len(counts)
 
     async def StreamAccessLogs(
-        self, request_iterator: AsyncIterator[als_pb2.StreamAccessLogsMessage], context: grpc.aio.ServicerContext
+        self,
+        request_iterator: AsyncIterator[als_pb2.StreamAccessLogsMessage],
+        context: grpc.aio.ServicerContext,
     ) -> als_pb2.StreamAccessLogsResponse:
         messages = aiter(request_iterator)
         closing = asyncio.ensure_future(self._closing.wait())

@@ -200,7 +200,9 @@ class KeyAuthorizer:
             return _refuse("API_KEY_INVALID")
         now = datetime.now(UTC)
         if record.key_state == "REVOKED" or (
-            record.key_state == "ROTATING" and record.key_expire_at is not None and record.key_expire_at <= now
+            record.key_state == "ROTATING"
+            and record.key_expire_at is not None
+            and record.key_expire_at <= now
         ):
             return _refuse("API_KEY_REVOKED", record=record)
         if record.partner_state == "SUSPENDED":
@@ -271,7 +273,9 @@ def check_response(verdict: Verdict) -> external_auth_pb2.CheckResponse:
     if verdict.http_status == 200:
         metadata = struct_pb2.Struct()
         if verdict.record is not None:
-            metadata.update({"license_id": verdict.record.license_id, "partner_id": verdict.record.partner_id})
+            metadata.update(
+                {"license_id": verdict.record.license_id, "partner_id": verdict.record.partner_id}
+            )
         headers = []
         # The key never travels past the edge.
         removed = [API_KEY_HEADER]
@@ -298,7 +302,9 @@ def check_response(verdict: Verdict) -> external_auth_pb2.CheckResponse:
     body = {
         "code": code,
         "message": verdict.message,
-        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": verdict.reason, "domain": _DOMAIN}],
+        "details": [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": verdict.reason, "domain": _DOMAIN}
+        ],
     }
     return external_auth_pb2.CheckResponse(
         status=status_pb2.Status(code=code, message=verdict.message),

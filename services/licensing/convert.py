@@ -37,7 +37,9 @@ def license_state(row: Any, now: datetime) -> pb.LicenseState:
 
 def key_state(row: Any, now: datetime) -> pb.ApiKeyState:
     """REVOKED as set, or a ROTATING key once its grace period has ended."""
-    if row.state == "REVOKED" or (row.state == "ROTATING" and row.expire_at is not None and row.expire_at <= now):
+    if row.state == "REVOKED" or (
+        row.state == "ROTATING" and row.expire_at is not None and row.expire_at <= now
+    ):
         return pb.API_KEY_STATE_REVOKED
     return pb.API_KEY_STATE_ROTATING if row.state == "ROTATING" else pb.API_KEY_STATE_ACTIVE
 

@@ -64,11 +64,16 @@ class LastUsed:
         except RedisError as exc:
             _log.warning("pending last-used times unreadable: %s", exc)
             return {}
-        return {k: datetime.fromtimestamp(int(v), UTC) for k, v in zip(ids, values, strict=True) if v is not None}
+        return {
+            k: datetime.fromtimestamp(int(v), UTC) for k, v in zip(ids, values, strict=True) if v is not None
+        }
 
     async def drain(self) -> dict[uuid.UUID, datetime]:
         """Take every pending time out of Redis."""
-        return {uuid.UUID(k): datetime.fromtimestamp(int(v), UTC) for k, v in (await drain_hash(self._redis, HASH_KEY)).items()}
+        return {
+            uuid.UUID(k): datetime.fromtimestamp(int(v), UTC)
+            for k, v in (await drain_hash(self._redis, HASH_KEY)).items()
+        }
 
     async def restore(self, used: dict[uuid.UUID, datetime]) -> None:
         """Put times back after a failed flush (max-merged with newer touches)."""
@@ -79,7 +84,9 @@ class LastUsed:
 class LastUsedFlusher:
     """Writes pending last-used times to PostgreSQL every `interval` seconds, and once more on stop."""
 
-    def __init__(self, last_used: LastUsed, sessions: async_sessionmaker[AsyncSession], interval: float) -> None:
+    def __init__(
+        self, last_used: LastUsed, sessions: async_sessionmaker[AsyncSession], interval: float
+    ) -> None:
         self._last_used = last_used
         self._sessions = sessions
         self._loop = Periodic("licensing-last-used-flush", self.flush, interval)

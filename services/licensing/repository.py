@@ -41,7 +41,14 @@ def _locked(query: Select[Any], for_update: bool) -> Select[Any]:
 
 
 async def insert_partner(
-    db: Db, *, name: str, email: str, contact_person: str, country_code: str, owner: uuid.UUID | None, now: datetime
+    db: Db,
+    *,
+    name: str,
+    email: str,
+    contact_person: str,
+    country_code: str,
+    owner: uuid.UUID | None,
+    now: datetime,
 ) -> Any | None:
     """The new PENDING partner's row, or None when a unique rule refused it (live email, owner)."""
     return await _first(
@@ -82,7 +89,9 @@ async def live_partner_with_email(db: Db, email: str) -> bool:
     return await _first(db, query.limit(1)) is not None
 
 
-async def list_partners(db: Db, state: str | None, after: tuple[str, str] | None, limit: int) -> Sequence[Any]:
+async def list_partners(
+    db: Db, state: str | None, after: tuple[str, str] | None, limit: int
+) -> Sequence[Any]:
     """Partners newest first, after a (created_at, id) cursor."""
     where = ["TRUE"]
     params: dict[str, Any] = {"limit": limit}
@@ -100,7 +109,9 @@ async def list_partners(db: Db, state: str | None, after: tuple[str, str] | None
     )
 
 
-async def set_partner_state(db: Db, partner_id: uuid.UUID, state: str, reason: str | None, now: datetime) -> Any:
+async def set_partner_state(
+    db: Db, partner_id: uuid.UUID, state: str, reason: str | None, now: datetime
+) -> Any:
     """Sets a partner's state and returns the row."""
     return await _first(
         db,
@@ -140,7 +151,9 @@ async def license_by_id(
     return await _first(db, _locked(query, for_update))
 
 
-async def list_licenses(db: Db, partner_id: uuid.UUID, after: tuple[str, str] | None, limit: int) -> Sequence[Any]:
+async def list_licenses(
+    db: Db, partner_id: uuid.UUID, after: tuple[str, str] | None, limit: int
+) -> Sequence[Any]:
     """A partner's licences newest first, after a (created_at, id) cursor."""
     cursor = ""
     params: dict[str, Any] = {"p": partner_id, "limit": limit}
@@ -156,7 +169,14 @@ async def list_licenses(db: Db, partner_id: uuid.UUID, after: tuple[str, str] | 
 
 
 async def update_license(
-    db: Db, license_id: uuid.UUID, *, tier: str, expire_at: datetime, state: str, reason: str | None, now: datetime
+    db: Db,
+    license_id: uuid.UUID,
+    *,
+    tier: str,
+    expire_at: datetime,
+    state: str,
+    reason: str | None,
+    now: datetime,
 ) -> Any:
     """Writes a licence's tier, expiry and state; returns the row."""
     return await _first(
@@ -202,13 +222,17 @@ async def insert_key(
     )
 
 
-async def key_by_id(db: Db, license_id: uuid.UUID, key_id: uuid.UUID, *, for_update: bool = False) -> Any | None:
+async def key_by_id(
+    db: Db, license_id: uuid.UUID, key_id: uuid.UUID, *, for_update: bool = False
+) -> Any | None:
     """A key of a licence, or None."""
     query = select(*_KEY_ROW).where(api_keys.c.id == key_id, api_keys.c.license_id == license_id)
     return await _first(db, _locked(query, for_update))
 
 
-async def list_keys(db: Db, license_id: uuid.UUID, after: tuple[str, str] | None, limit: int) -> Sequence[Any]:
+async def list_keys(
+    db: Db, license_id: uuid.UUID, after: tuple[str, str] | None, limit: int
+) -> Sequence[Any]:
     """A licence's keys newest first, after a (created_at, id) cursor."""
     cursor = ""
     params: dict[str, Any] = {"l": license_id, "limit": limit}
@@ -227,7 +251,10 @@ async def revoke_key(db: Db, key_id: uuid.UUID, now: datetime) -> Any:
     """Marks a key REVOKED now; returns the row."""
     return await _first(
         db,
-        update(api_keys).where(api_keys.c.id == key_id).values(state="REVOKED", revoked_at=now).returning(*_KEY_ROW),
+        update(api_keys)
+        .where(api_keys.c.id == key_id)
+        .values(state="REVOKED", revoked_at=now)
+        .returning(*_KEY_ROW),
     )
 
 

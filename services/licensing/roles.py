@@ -14,7 +14,9 @@ from services.common.errors import FailedPrecondition, Unavailable
 from services.licensing import errors
 
 _log = logging.getLogger("gx.licensing.roles")
-_TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED})
+_TRANSIENT = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED}
+)
 
 
 class IdentityRoles:
@@ -50,7 +52,9 @@ class IdentityRoles:
                     "identity cannot be reached to grant the partner role; retry shortly",
                     reason=errors.IDENTITY_UNAVAILABLE,
                 ) from None
-            _log.error("identity refused to grant ROLE_PARTNER to %s: %s %s", user_id, exc.code().name, exc.details())
+            _log.error(
+                "identity refused to grant ROLE_PARTNER to %s: %s %s", user_id, exc.code().name, exc.details()
+            )
             raise FailedPrecondition(
                 "identity refused to grant the partner role to the owner",
                 reason=errors.ROLE_GRANT_REFUSED,

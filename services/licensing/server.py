@@ -37,7 +37,9 @@ from services.licensing.webhooks import WebhookUseCases
 
 _EXT_AUTHZ = "envoy.service.auth.v3.Authorization"
 _ACCESS_LOG = "envoy.service.accesslog.v3.AccessLogService"
-_IDENTITY_SERVICE_CONFIG = Path(__file__).resolve().parents[2] / "protos/gx/identity/v1/identity_grpc_service_config.json"
+_IDENTITY_SERVICE_CONFIG = (
+    Path(__file__).resolve().parents[2] / "protos/gx/identity/v1/identity_grpc_service_config.json"
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,11 @@ async def open_identity_roles(settings: LicensingSettings) -> AsyncIterator[Iden
         ttl_seconds=settings.auth.service_token_ttl_seconds,
     )
     # Identity's own retry policy (AddUserRole: retried on UNAVAILABLE, safe since it is idempotent).
-    options = [("grpc.service_config", _IDENTITY_SERVICE_CONFIG.read_text())] if _IDENTITY_SERVICE_CONFIG.is_file() else []
+    options = (
+        [("grpc.service_config", _IDENTITY_SERVICE_CONFIG.read_text())]
+        if _IDENTITY_SERVICE_CONFIG.is_file()
+        else []
+    )
     channel = service_channel(settings.identity_target, source, options)
     try:
         yield IdentityRoles(channel, settings.licensing.identity_timeout_seconds)
@@ -135,7 +141,9 @@ def create_licensing_server(
                 licensing_service_pb2_grpc.add_LicensingServiceServicer_to_server,
                 LicensingServicer(usecases, webhooks),
             ),
-            bind(external_auth_pb2_grpc.add_AuthorizationServicer_to_server, AuthorizationServicer(authorizer)),
+            bind(
+                external_auth_pb2_grpc.add_AuthorizationServicer_to_server, AuthorizationServicer(authorizer)
+            ),
             bind(als_pb2_grpc.add_AccessLogServiceServicer_to_server, access_log),
         ],
         {"postgres": lambda: check_database(engine), "redis": lambda: check_redis(redis)},

@@ -98,7 +98,11 @@ class LicensingUseCases:
     # -- helpers ----------------------------------------------------------------------------------
 
     async def _write(
-        self, scope: str, principal: Principal | None, request: Message, work: Callable[[AsyncSession], Awaitable[M]]
+        self,
+        scope: str,
+        principal: Principal | None,
+        request: Message,
+        work: Callable[[AsyncSession], Awaitable[M]],
     ) -> M:
         result = await self._idem.run(
             scope="licensing." + scope,
@@ -110,7 +114,9 @@ class LicensingUseCases:
         )
         return result.response
 
-    async def _partner_id(self, db: repository.Db, principal: Principal, value: str, field: str = "partner_id") -> uuid.UUID:
+    async def _partner_id(
+        self, db: repository.Db, principal: Principal, value: str, field: str = "partner_id"
+    ) -> uuid.UUID:
         """The partner a path names, as this caller may see it.
 
         `me` is the caller's linked partner. Admins see every partner; a partner user sees only
@@ -140,7 +146,11 @@ class LicensingUseCases:
     # -- shared with the webhook use cases (services/licensing/webhooks.py) ----------------------
 
     async def write(
-        self, scope: str, principal: Principal | None, request: Message, work: Callable[[AsyncSession], Awaitable[M]]
+        self,
+        scope: str,
+        principal: Principal | None,
+        request: Message,
+        work: Callable[[AsyncSession], Awaitable[M]],
     ) -> M:
         """One write transaction with its AIP-155 record, scoped `licensing.<scope>`."""
         return await self._write(scope, principal, request, work)
@@ -151,8 +161,12 @@ class LicensingUseCases:
         """The partner a path names (`me` or an id), as this caller may see it; NOT_FOUND otherwise."""
         return await self._partner_id(db, principal, value, field)
 
-    async def _license(self, db: repository.Db, partner_id: uuid.UUID, license_id: str, *, for_update: bool = False) -> Any:
-        row = await repository.license_by_id(db, partner_id, _uuid(license_id, "license_id"), for_update=for_update)
+    async def _license(
+        self, db: repository.Db, partner_id: uuid.UUID, license_id: str, *, for_update: bool = False
+    ) -> Any:
+        row = await repository.license_by_id(
+            db, partner_id, _uuid(license_id, "license_id"), for_update=for_update
+        )
         if row is None:
             raise errors.license_not_found()
         return row
@@ -168,7 +182,9 @@ class LicensingUseCases:
 
     # -- partners ---------------------------------------------------------------------------------
 
-    async def create_partner(self, principal: Principal | None, request: svc.CreatePartnerRequest) -> svc.CreatePartnerResponse:
+    async def create_partner(
+        self, principal: Principal | None, request: svc.CreatePartnerRequest
+    ) -> svc.CreatePartnerResponse:
         """An application; a signed-in applicant becomes the owner."""
         owner = _user_id(principal)
         now = self._now()
@@ -186,13 +202,19 @@ class LicensingUseCases:
             if row is None:
                 # A unique rule refused it; say which, without revealing more than the caller sent.
                 if await repository.live_partner_with_email(session, request.email):
-                    raise AlreadyExists("a partner with this email is pending or active", reason=errors.PARTNER_EXISTS)
-                raise AlreadyExists("the signed-in user is already linked to a partner", reason=errors.PARTNER_OWNER_TAKEN)
+                    raise AlreadyExists(
+                        "a partner with this email is pending or active", reason=errors.PARTNER_EXISTS
+                    )
+                raise AlreadyExists(
+                    "the signed-in user is already linked to a partner", reason=errors.PARTNER_OWNER_TAKEN
+                )
             return svc.CreatePartnerResponse(partner=convert.partner(row))
 
         return await self._write("CreatePartner", principal, request, work)
 
-    async def get_partner(self, principal: Principal, request: svc.GetPartnerRequest) -> svc.GetPartnerResponse:
+    async def get_partner(
+        self, principal: Principal, request: svc.GetPartnerRequest
+    ) -> svc.GetPartnerResponse:
         """A partner, to admins and its own users."""
         async with self._reads.connect() as db:
             partner_id = await self._partner_id(db, principal, request.partner_id)
@@ -201,7 +223,9 @@ class LicensingUseCases:
             raise errors.partner_not_found()
         return svc.GetPartnerResponse(partner=convert.partner(row))
 
-    async def list_partners(self, principal: Principal, request: svc.ListPartnersRequest) -> svc.ListPartnersResponse:
+    async def list_partners(
+        self, principal: Principal, request: svc.ListPartnersRequest
+    ) -> svc.ListPartnersResponse:
         """Partners newest first (admins; the access rule already says so)."""
         state = convert.PARTNER_STATE_NAMES.get(request.state)
         page = paging.request(request.page_size, request.page_token, f"partners:{state}")
@@ -210,7 +234,9 @@ class LicensingUseCases:
         shown, token = page.finish(rows, _keyset)
         return svc.ListPartnersResponse(partners=[convert.partner(r) for r in shown], next_page_token=token)
 
-    async def approve_partner(self, principal: Principal, request: svc.ApprovePartnerRequest) -> svc.ApprovePartnerResponse:
+    async def approve_partner(
+        self, principal: Principal, request: svc.ApprovePartnerRequest
+    ) -> svc.ApprovePartnerResponse:
         """PENDING (or SUSPENDED) → ACTIVE; the owner gains ROLE_PARTNER from identity first."""
         partner_id = _uuid(request.partner_id, "partner_id")
 
@@ -231,7 +257,9 @@ class LicensingUseCases:
 
         return await self._write("ApprovePartner", principal, request, work)
 
-    async def suspend_partner(self, principal: Principal, request: svc.SuspendPartnerRequest) -> svc.SuspendPartnerResponse:
+    async def suspend_partner(
+        self, principal: Principal, request: svc.SuspendPartnerRequest
+    ) -> svc.SuspendPartnerResponse:
         """→ SUSPENDED with a reason (a pending application too: that is its refusal)."""
         partner_id = _uuid(request.partner_id, "partner_id")
 
@@ -240,14 +268,18 @@ class LicensingUseCases:
             if row is None:
                 raise errors.partner_not_found()
             if row.state != "SUSPENDED":
-                row = await repository.set_partner_state(session, partner_id, "SUSPENDED", request.reason, self._now())
+                row = await repository.set_partner_state(
+                    session, partner_id, "SUSPENDED", request.reason, self._now()
+                )
             return svc.SuspendPartnerResponse(partner=convert.partner(row))
 
         return await self._write("SuspendPartner", principal, request, work)
 
     # -- licences ---------------------------------------------------------------------------------
 
-    async def issue_license(self, principal: Principal, request: svc.IssueLicenseRequest) -> svc.IssueLicenseResponse:
+    async def issue_license(
+        self, principal: Principal, request: svc.IssueLicenseRequest
+    ) -> svc.IssueLicenseResponse:
         """A licence for an ACTIVE partner."""
         partner_id = _uuid(request.partner_id, "partner_id")
         expire_at = self._future(request.expire_time, "expire_time")
@@ -258,21 +290,31 @@ class LicensingUseCases:
             if partner is None:
                 raise errors.partner_not_found()
             if partner.state != "ACTIVE":
-                raise errors.precondition(errors.PARTNER_NOT_ACTIVE, "licences are issued to active partners only")
+                raise errors.precondition(
+                    errors.PARTNER_NOT_ACTIVE, "licences are issued to active partners only"
+                )
             row = await repository.insert_license(session, partner_id, tier, expire_at, self._now())
             return svc.IssueLicenseResponse(license=self._license_message(row))
 
         return await self._write("IssueLicense", principal, request, work)
 
-    async def update_license(self, principal: Principal, request: svc.UpdateLicenseRequest) -> svc.UpdateLicenseResponse:
+    async def update_license(
+        self, principal: Principal, request: svc.UpdateLicenseRequest
+    ) -> svc.UpdateLicenseResponse:
         """Changes tier and/or expiry (AIP-134 mask; empty = both)."""
         partner_id = _uuid(request.license.partner_id, "license.partner_id")
         license_id = _uuid(request.license.license_id, "license.license_id")
         paths = set(request.update_mask.paths) or set(_MASKABLE)
         unknown = sorted(paths - _MASKABLE)
         if unknown:
-            raise errors.bad_fields(("update_mask", f"only tier and expire_time can change, not {', '.join(unknown)}"))
-        expire_at = self._future(request.license.expire_time, "license.expire_time") if "expire_time" in paths else None
+            raise errors.bad_fields(
+                ("update_mask", f"only tier and expire_time can change, not {', '.join(unknown)}")
+            )
+        expire_at = (
+            self._future(request.license.expire_time, "license.expire_time")
+            if "expire_time" in paths
+            else None
+        )
         tier = convert.TIER_NAMES.get(request.license.tier) if "tier" in paths else None
         if "tier" in paths and tier is None:
             raise errors.bad_fields(("license.tier", "must be a defined tier"))
@@ -294,7 +336,9 @@ class LicensingUseCases:
 
         return await self._write("UpdateLicense", principal, request, work)
 
-    async def suspend_license(self, principal: Principal, request: svc.SuspendLicenseRequest) -> svc.SuspendLicenseResponse:
+    async def suspend_license(
+        self, principal: Principal, request: svc.SuspendLicenseRequest
+    ) -> svc.SuspendLicenseResponse:
         """→ SUSPENDED with a reason; a suspended one is left as it is."""
         partner_id = _uuid(request.partner_id, "partner_id")
 
@@ -314,21 +358,27 @@ class LicensingUseCases:
 
         return await self._write("SuspendLicense", principal, request, work)
 
-    async def get_license(self, principal: Principal, request: svc.GetLicenseRequest) -> svc.GetLicenseResponse:
+    async def get_license(
+        self, principal: Principal, request: svc.GetLicenseRequest
+    ) -> svc.GetLicenseResponse:
         """A licence, to admins and its partner's users."""
         async with self._reads.connect() as db:
             partner_id = await self._partner_id(db, principal, request.partner_id)
             row = await self._license(db, partner_id, request.license_id)
         return svc.GetLicenseResponse(license=self._license_message(row))
 
-    async def list_licenses(self, principal: Principal, request: svc.ListLicensesRequest) -> svc.ListLicensesResponse:
+    async def list_licenses(
+        self, principal: Principal, request: svc.ListLicensesRequest
+    ) -> svc.ListLicensesResponse:
         """A partner's licences newest first."""
         async with self._reads.connect() as db:
             partner_id = await self._partner_id(db, principal, request.partner_id)
             page = paging.request(request.page_size, request.page_token, f"licenses:{partner_id}")
             rows = await repository.list_licenses(db, partner_id, _after(page), page.limit)
         shown, token = page.finish(rows, _keyset)
-        return svc.ListLicensesResponse(licenses=[self._license_message(r) for r in shown], next_page_token=token)
+        return svc.ListLicensesResponse(
+            licenses=[self._license_message(r) for r in shown], next_page_token=token
+        )
 
     # -- API keys ---------------------------------------------------------------------------------
 
@@ -343,7 +393,9 @@ class LicensingUseCases:
             raise errors.precondition(errors.LICENSE_NOT_ACTIVE, "the licence is suspended or expired")
         return row
 
-    async def create_api_key(self, principal: Principal, request: svc.CreateApiKeyRequest) -> svc.CreateApiKeyResponse:
+    async def create_api_key(
+        self, principal: Principal, request: svc.CreateApiKeyRequest
+    ) -> svc.CreateApiKeyResponse:
         """A new key; its secret is in this answer only (a replay answers the key without it)."""
         environment = convert.ENVIRONMENT_NAMES[request.environment]
         secret: list[str] = []
@@ -374,7 +426,9 @@ class LicensingUseCases:
             answer.secret = secret[0]
         return answer
 
-    async def list_api_keys(self, principal: Principal, request: svc.ListApiKeysRequest) -> svc.ListApiKeysResponse:
+    async def list_api_keys(
+        self, principal: Principal, request: svc.ListApiKeysRequest
+    ) -> svc.ListApiKeysResponse:
         """A licence's keys newest first, without secrets, with last use up to the minute."""
         async with self._reads.connect() as db:
             partner_id = await self._partner_id(db, principal, request.partner_id)
@@ -389,13 +443,17 @@ class LicensingUseCases:
             next_page_token=token,
         )
 
-    async def revoke_api_key(self, principal: Principal, request: svc.RevokeApiKeyRequest) -> svc.RevokeApiKeyResponse:
+    async def revoke_api_key(
+        self, principal: Principal, request: svc.RevokeApiKeyRequest
+    ) -> svc.RevokeApiKeyResponse:
         """REVOKED at once; a revoked (or past-grace) key is left as it is."""
 
         async def work(session: AsyncSession) -> svc.RevokeApiKeyResponse:
             partner_id = await self._partner_id(session, principal, request.partner_id)
             license = await self._license(session, partner_id, request.license_id)
-            row = await repository.key_by_id(session, license.id, _uuid(request.key_id, "key_id"), for_update=True)
+            row = await repository.key_by_id(
+                session, license.id, _uuid(request.key_id, "key_id"), for_update=True
+            )
             if row is None:
                 raise errors.api_key_not_found()
             now = self._now()
@@ -405,7 +463,9 @@ class LicensingUseCases:
 
         return await self._write("RevokeApiKey", principal, request, work)
 
-    async def rotate_api_key(self, principal: Principal, request: svc.RotateApiKeyRequest) -> svc.RotateApiKeyResponse:
+    async def rotate_api_key(
+        self, principal: Principal, request: svc.RotateApiKeyRequest
+    ) -> svc.RotateApiKeyResponse:
         """A new key replaces an ACTIVE one, which keeps working for the grace period (0 s to 7 days)."""
         grace = self._policy.default_grace
         if request.HasField("grace_period"):
@@ -417,7 +477,9 @@ class LicensingUseCases:
         async def work(session: AsyncSession) -> svc.RotateApiKeyResponse:
             partner_id = await self._partner_id(session, principal, request.partner_id)
             license = await self._usable_license(session, partner_id, request.license_id)
-            old = await repository.key_by_id(session, license.id, _uuid(request.key_id, "key_id"), for_update=True)
+            old = await repository.key_by_id(
+                session, license.id, _uuid(request.key_id, "key_id"), for_update=True
+            )
             if old is None:
                 raise errors.api_key_not_found()
             now = self._now()
@@ -438,7 +500,9 @@ class LicensingUseCases:
             )
             rotated = await repository.start_rotation(session, old.id, new_id, now + grace)
             secret.append(new.secret)
-            return svc.RotateApiKeyResponse(old_api_key=convert.api_key(rotated, now), api_key=convert.api_key(row, now))
+            return svc.RotateApiKeyResponse(
+                old_api_key=convert.api_key(rotated, now), api_key=convert.api_key(row, now)
+            )
 
         response = await self._write("RotateApiKey", principal, request, work)
         answer = svc.RotateApiKeyResponse()
@@ -465,7 +529,9 @@ class LicensingUseCases:
         async with self._reads.connect() as db:
             partner_id = await self._partner_id(db, principal, request.partner_id)
             license = await self._license(db, partner_id, request.license_id)
-            rows = await repository.usage(db, license.id, first, end, "hour" if step == timedelta(hours=1) else "day")
+            rows = await repository.usage(
+                db, license.id, first, end, "hour" if step == timedelta(hours=1) else "day"
+            )
         by_bucket = {r.bucket: r for r in rows}
         usage = pb.Usage(
             license_id=str(license.id),

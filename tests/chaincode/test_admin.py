@@ -44,7 +44,9 @@ async def test_bootstrap_announces_and_pins_a_parameter_set_before_it(ledger: Fa
     out = await ledger.invoke("BootstrapSystem", cmd.BootstrapSystemRequest(request_id=rid()))
     assert out.ok, out.message
     announced = {p.name: p.value for p in out.ledger_events().events[0].system_bootstrapped.parameters}
-    assert announced == {name: spec.default for name, spec in rules.PARAMETERS.items()} | {"loan_max_active": 7}
+    assert announced == {name: spec.default for name, spec in rules.PARAMETERS.items()} | {
+        "loan_max_active": 7
+    }
 
     status = (await ledger.invoke("GetSystemStatus", qry.GetSystemStatusRequest())).result(
         qry.GetSystemStatusResult

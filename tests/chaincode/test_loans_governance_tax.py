@@ -333,7 +333,9 @@ async def test_a_frozen_borrower_is_refused_with_the_reason_the_wallet_answers(g
     borrower = await new_user(gx)
     await _param(gx, "loan_min_trust_score", 10)
     frozen = await gx.invoke(
-        "FreezeWallet", cmd.FreezeWalletRequest(account_id=borrower, reason="review", request_id=rid()), role=AD
+        "FreezeWallet",
+        cmd.FreezeWalletRequest(account_id=borrower, reason="review", request_id=rid()),
+        role=AD,
     )
     assert frozen.ok, frozen.message
     refused = await _apply(gx, borrower, 200 * GX)

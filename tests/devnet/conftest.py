@@ -55,13 +55,18 @@ class Chain:
     def __init__(self, store: LedgerStore, msp: Msp, material: crypto.OrgMaterial) -> None:
         self.store = store
         self.cache = signatures.SignatureCache()
-        self.endorser = Endorser(msp, store, {}, msp.serialize(material.peer_cert_pem), material.peer_key,
-                                 self.cache)
+        self.endorser = Endorser(
+            msp, store, {}, msp.serialize(material.peer_cert_pem), material.peer_key, self.cache
+        )
         self.committer = Committer(store, msp, CHANNEL, {CC}, self.cache)
         self.committer.ensure_genesis()
 
-    def tx(self, signer: Signer, ops: Callable[[TxSimulator], None],
-           event: chaincode_event_pb2.ChaincodeEvent | None = None) -> tuple[str, bytes]:
+    def tx(
+        self,
+        signer: Signer,
+        ops: Callable[[TxSimulator], None],
+        event: chaincode_event_pb2.ChaincodeEvent | None = None,
+    ) -> tuple[str, bytes]:
         """Simulate ``ops`` against committed state, endorse, and sign as ``signer``."""
         txid, sp = signed_proposal(signer, CC, "scripted")
         up = unpack(sp)

@@ -16,6 +16,7 @@ def _read_then_write(key: str, value: bytes):  # type: ignore[no-untyped-def]
     def ops(sim):  # type: ignore[no-untyped-def]
         sim.get_state(CC, key)
         sim.put_state(CC, key, value)
+
     return ops
 
 
@@ -32,6 +33,7 @@ def test_genesis_is_a_config_block_and_first_tx_block_is_1(chain: Chain, user: S
     assert chain.committer.commit([env]).number == 1
     block = common_pb2.Block.FromString(chain.store.get_block(1) or b"")
     from devnet.blocks import header_hash
+
     assert block.header.previous_hash == header_hash(genesis.header)
 
 
@@ -81,6 +83,7 @@ def _count(prefix: str):  # type: ignore[no-untyped-def]
         while it.next() is not None:
             n += 1
         sim.put_state(CC, f"count-{prefix}", str(n).encode())
+
     return ops
 
 
@@ -156,8 +159,11 @@ def test_only_valid_transactions_store_events(chain: Chain, user: Signer) -> Non
     chain.committer.commit([chain.tx(user, lambda sim: sim.put_state(CC, "k", b"1"))[1]])
     ev = chaincode_event_pb2.ChaincodeEvent(event_name="E", payload=b"p")
     ok_id, ok = chain.tx(user, _read_then_write("k", b"2"), event=ev)
-    bad = chain.tx(user, _read_then_write("k", b"3"),
-                   event=chaincode_event_pb2.ChaincodeEvent(event_name="E", payload=b"q"))[1]
+    bad = chain.tx(
+        user,
+        _read_then_write("k", b"3"),
+        event=chaincode_event_pb2.ChaincodeEvent(event_name="E", payload=b"q"),
+    )[1]
     chain.committer.commit([ok, bad])
     events = chain.store.events_from(0)
     assert [(e.block, e.tx, e.txid, e.payload) for e in events] == [(2, 0, ok_id, b"p")]

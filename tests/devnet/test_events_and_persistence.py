@@ -17,8 +17,11 @@ from tests.devnet.txbuild import CHANNEL, Signer
 
 
 def _emit(chain: Chain, user: Signer, name: str) -> tuple[str, bytes]:
-    return chain.tx(user, lambda sim: sim.put_state(CC, name, b"x"),
-                    event=chaincode_event_pb2.ChaincodeEvent(event_name=name, payload=name.encode()))
+    return chain.tx(
+        user,
+        lambda sim: sim.put_state(CC, name, b"x"),
+        event=chaincode_event_pb2.ChaincodeEvent(event_name=name, payload=name.encode()),
+    )
 
 
 async def _take(agen, n: int) -> list[tuple[int, list[str]]]:  # type: ignore[no-untyped-def]
@@ -33,17 +36,22 @@ async def _take(agen, n: int) -> list[tuple[int, list[str]]]:  # type: ignore[no
 
 async def test_start_block_and_after_txid_skip(chain: Chain, user: Signer) -> None:
     notifier = CommitNotifier()
-    chain.committer.commit([_emit(chain, user, "a1")[1], _emit(chain, user, "a2")[1]])   # block 1
+    chain.committer.commit([_emit(chain, user, "a1")[1], _emit(chain, user, "a2")[1]])  # block 1
     b_id, b = _emit(chain, user, "b1")
-    chain.committer.commit([b, _emit(chain, user, "b2")[1]])                              # block 2
+    chain.committer.commit([b, _emit(chain, user, "b2")[1]])  # block 2
     chain.committer.commit([chain.tx(user, lambda sim: sim.put_state(CC, "quiet", b"x"))[1]])  # 3: no events
-    chain.committer.commit([_emit(chain, user, "c1")[1]])                                 # block 4
+    chain.committer.commit([_emit(chain, user, "c1")[1]])  # block 4
     assert await _take(chaincode_events(chain.store, notifier, CC, 0), 3) == [
-        (1, ["a1", "a2"]), (2, ["b1", "b2"]), (4, ["c1"])]
+        (1, ["a1", "a2"]),
+        (2, ["b1", "b2"]),
+        (4, ["c1"]),
+    ]
     assert await _take(chaincode_events(chain.store, notifier, CC, 2), 1) == [(2, ["b1", "b2"])]
     # Resuming after b1: start_position is ignored, b1 itself is not replayed.
     assert await _take(chaincode_events(chain.store, notifier, CC, 0, after_txid=b_id), 2) == [
-        (2, ["b2"]), (4, ["c1"])]
+        (2, ["b2"]),
+        (4, ["c1"]),
+    ]
 
 
 async def test_other_chaincode_events_are_filtered(chain: Chain, user: Signer) -> None:
@@ -55,7 +63,9 @@ async def test_other_chaincode_events_are_filtered(chain: Chain, user: Signer) -
     task.cancel()
 
 
-async def test_live_stream_wakes_on_new_block_and_unknown_after_txid_waits(chain: Chain, user: Signer) -> None:
+async def test_live_stream_wakes_on_new_block_and_unknown_after_txid_waits(
+    chain: Chain, user: Signer
+) -> None:
     notifier = CommitNotifier()
     live = chaincode_events(chain.store, notifier, CC, chain.store.height)
     waiting_id, waiting_env = _emit(chain, user, "w")
@@ -107,6 +117,7 @@ def test_ledger_survives_reopen(tmp_path: Path, msp: Msp, material: crypto.OrgMa
         from fabric_protos.common import common_pb2
 
         from devnet.blocks import header_hash
+
         b1 = common_pb2.Block.FromString(reopened.get_block(1) or b"")
         b2 = common_pb2.Block.FromString(reopened.get_block(2) or b"")
         assert b2.header.previous_hash == header_hash(b1.header)

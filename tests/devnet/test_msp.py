@@ -20,7 +20,9 @@ def _serialized(cert: x509.Certificate, msp_id: str = MSP_ID) -> bytes:
     return Signer.from_cert(cert, None, msp_id).creator  # type: ignore[arg-type]
 
 
-def test_written_users_are_clients_and_peer_is_peer(msp: Msp, state_dir: Path, material: crypto.OrgMaterial) -> None:
+def test_written_users_are_clients_and_peer_is_peer(
+    msp: Msp, state_dir: Path, material: crypto.OrgMaterial
+) -> None:
     for name in ("User1", "gx_admin", "gx_super_admin", "gx_partner_api"):
         ident = msp.deserialize(Signer.load(user_msp(state_dir, name)).creator)
         assert ident.role == "client"
@@ -29,18 +31,27 @@ def test_written_users_are_clients_and_peer_is_peer(msp: Msp, state_dir: Path, m
 
 
 def test_gxc_role_attribute_is_fabric_ca_json_extension(state_dir: Path) -> None:
-    cert = x509.load_pem_x509_certificate((user_msp(state_dir, "gx_admin") / "signcerts" / "cert.pem").read_bytes())
+    cert = x509.load_pem_x509_certificate(
+        (user_msp(state_dir, "gx_admin") / "signcerts" / "cert.pem").read_bytes()
+    )
     ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1"))
     attrs = json.loads(ext.value.value)["attrs"]
-    assert attrs == {"gxc_role": "gx_admin", "hf.EnrollmentID": "gx_admin", "hf.Type": "client",
-                     "hf.Affiliation": ""}
-    user1 = x509.load_pem_x509_certificate((user_msp(state_dir, "User1") / "signcerts" / "cert.pem").read_bytes())
+    assert attrs == {
+        "gxc_role": "gx_admin",
+        "hf.EnrollmentID": "gx_admin",
+        "hf.Type": "client",
+        "hf.Affiliation": "",
+    }
+    user1 = x509.load_pem_x509_certificate(
+        (user_msp(state_dir, "User1") / "signcerts" / "cert.pem").read_bytes()
+    )
     with pytest.raises(x509.ExtensionNotFound):
         user1.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1"))
     key = (user_msp(state_dir, "gx_admin") / "keystore" / "priv_sk").read_bytes()
     assert key.startswith(b"-----BEGIN PRIVATE KEY-----")  # PKCS#8
     assert (state_dir / "organizations/peerOrganizations" / DOMAIN / "msp" / "config.yaml").read_text().count(
-        "OrganizationalUnitIdentifier") == 4
+        "OrganizationalUnitIdentifier"
+    ) == 4
 
 
 def test_certificate_from_another_ca_is_refused(msp: Msp) -> None:
@@ -59,7 +70,8 @@ def test_unknown_msp_id_is_refused(msp: Msp, state_dir: Path) -> None:
 
 def test_certificate_without_a_node_ou_is_refused(msp: Msp, state_dir: Path) -> None:
     ca_key = crypto.serialization.load_pem_private_key(
-        (state_dir / "organizations/peerOrganizations" / DOMAIN / "ca" / "priv_sk").read_bytes(), None)
+        (state_dir / "organizations/peerOrganizations" / DOMAIN / "ca" / "priv_sk").read_bytes(), None
+    )
     cert, _ = crypto.make_member(msp.ca_cert, ca_key, "nobody", "sales")  # type: ignore[arg-type]
     assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "sales"
     with pytest.raises(IdentityError, match="client, a peer, an orderer or an admin"):
@@ -68,15 +80,26 @@ def test_certificate_without_a_node_ou_is_refused(msp: Msp, state_dir: Path) -> 
 
 def test_expired_certificate_is_refused_even_when_cached(msp: Msp, state_dir: Path) -> None:
     ca_key = crypto.serialization.load_pem_private_key(
-        (state_dir / "organizations/peerOrganizations" / DOMAIN / "ca" / "priv_sk").read_bytes(), None)
+        (state_dir / "organizations/peerOrganizations" / DOMAIN / "ca" / "priv_sk").read_bytes(), None
+    )
     now = datetime.datetime.now(datetime.UTC)
-    expired, _ = crypto.make_member(msp.ca_cert, ca_key, "old", "client",  # type: ignore[arg-type]
-                                    not_before=now - datetime.timedelta(days=10),
-                                    not_after=now - datetime.timedelta(days=1))
+    expired, _ = crypto.make_member(
+        msp.ca_cert,
+        ca_key,
+        "old",
+        "client",  # type: ignore[arg-type]
+        not_before=now - datetime.timedelta(days=10),
+        not_after=now - datetime.timedelta(days=1),
+    )
     with pytest.raises(IdentityError, match="expired"):
         msp.deserialize(_serialized(expired))
-    short, _ = crypto.make_member(msp.ca_cert, ca_key, "short", "client",  # type: ignore[arg-type]
-                                  not_after=now + datetime.timedelta(hours=1))
+    short, _ = crypto.make_member(
+        msp.ca_cert,
+        ca_key,
+        "short",
+        "client",  # type: ignore[arg-type]
+        not_after=now + datetime.timedelta(hours=1),
+    )
     raw = _serialized(short)
     msp.deserialize(raw)  # valid now, and cached
     with pytest.raises(IdentityError, match="expired"):

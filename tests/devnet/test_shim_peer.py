@@ -36,8 +36,11 @@ def _ask(conn: ChaincodeConnection, msg_type: int, payload: bytes) -> tuple[int,
 
 
 async def test_range_is_served_in_batches_of_100_then_closed(conn: ChaincodeConnection) -> None:
-    kind, raw = _ask(conn, M.GET_STATE_BY_RANGE,
-                     chaincode_shim_pb2.GetStateByRange(startKey="r/", endKey="r/~").SerializeToString())
+    kind, raw = _ask(
+        conn,
+        M.GET_STATE_BY_RANGE,
+        chaincode_shim_pb2.GetStateByRange(startKey="r/", endKey="r/~").SerializeToString(),
+    )
     assert kind == M.RESPONSE
     keys: list[str] = []
     resp = chaincode_shim_pb2.QueryResponse.FromString(raw)
@@ -46,48 +49,80 @@ async def test_range_is_served_in_batches_of_100_then_closed(conn: ChaincodeConn
         if not resp.has_more:
             break
         assert len(resp.results) == 100
-        _, raw = _ask(conn, M.QUERY_STATE_NEXT, chaincode_shim_pb2.QueryStateNext(id=resp.id).SerializeToString())
+        _, raw = _ask(
+            conn, M.QUERY_STATE_NEXT, chaincode_shim_pb2.QueryStateNext(id=resp.id).SerializeToString()
+        )
         resp = chaincode_shim_pb2.QueryResponse.FromString(raw)
     assert keys == [f"r/{i:03d}" for i in range(250)]
-    kind, raw = _ask(conn, M.QUERY_STATE_NEXT, chaincode_shim_pb2.QueryStateNext(id=resp.id).SerializeToString())
+    kind, raw = _ask(
+        conn, M.QUERY_STATE_NEXT, chaincode_shim_pb2.QueryStateNext(id=resp.id).SerializeToString()
+    )
     assert kind == M.ERROR and b"query iterator not found" in raw
 
 
 async def test_paginated_range_returns_bookmark(conn: ChaincodeConnection) -> None:
     meta = chaincode_shim_pb2.QueryMetadata(pageSize=5, bookmark="r/010").SerializeToString()
-    _, raw = _ask(conn, M.GET_STATE_BY_RANGE,
-                  chaincode_shim_pb2.GetStateByRange(startKey="r/", endKey="r/~", metadata=meta).SerializeToString())
+    _, raw = _ask(
+        conn,
+        M.GET_STATE_BY_RANGE,
+        chaincode_shim_pb2.GetStateByRange(startKey="r/", endKey="r/~", metadata=meta).SerializeToString(),
+    )
     resp = chaincode_shim_pb2.QueryResponse.FromString(raw)
     assert [kv_query_result_pb2.KV.FromString(r.resultBytes).key for r in resp.results] == [
-        f"r/{i:03d}" for i in range(10, 15)]
+        f"r/{i:03d}" for i in range(10, 15)
+    ]
     page = chaincode_shim_pb2.QueryResponseMetadata.FromString(resp.metadata)
     assert (page.fetched_records_count, page.bookmark, resp.has_more) == (5, "r/015", False)
 
 
 async def test_history_is_served_as_key_modifications(conn: ChaincodeConnection) -> None:
-    _, raw = _ask(conn, M.GET_HISTORY_FOR_KEY, chaincode_shim_pb2.GetHistoryForKey(key="h").SerializeToString())
-    [mod] = [kv_query_result_pb2.KeyModification.FromString(r.resultBytes)
-             for r in chaincode_shim_pb2.QueryResponse.FromString(raw).results]
+    _, raw = _ask(
+        conn, M.GET_HISTORY_FOR_KEY, chaincode_shim_pb2.GetHistoryForKey(key="h").SerializeToString()
+    )
+    [mod] = [
+        kv_query_result_pb2.KeyModification.FromString(r.resultBytes)
+        for r in chaincode_shim_pb2.QueryResponse.FromString(raw).results
+    ]
     assert (mod.tx_id, mod.value, mod.is_delete, mod.timestamp.seconds) == ("tx0", b"old", False, 1)
 
 
-@pytest.mark.parametrize(("msg_type", "payload", "text"), [
-    (M.GET_STATE, chaincode_shim_pb2.GetState(key="k", collection="secret").SerializeToString(), b"collection"),
-    (M.PUT_STATE, chaincode_shim_pb2.PutState(key="k", value=b"v", collection="c").SerializeToString(), b"collection"),
-    (M.GET_QUERY_RESULT, chaincode_shim_pb2.GetQueryResult(query="{}").SerializeToString(), b"leveldb"),
-    (M.PUT_STATE_METADATA, b"", b"state-based endorsement"),
-    (M.GET_PRIVATE_DATA_HASH, b"", b"private data"),
-    (M.INVOKE_CHAINCODE, b"", b"chaincode-to-chaincode"),
-    (M.PUT_STATE, chaincode_shim_pb2.PutState(key="", value=b"v").SerializeToString(), b"empty key"),
-])
-async def test_unsupported_requests_get_explicit_errors(conn: ChaincodeConnection, msg_type: int, payload: bytes,
-                                                        text: bytes) -> None:
+@pytest.mark.parametrize(
+    ("msg_type", "payload", "text"),
+    [
+        (
+            M.GET_STATE,
+            chaincode_shim_pb2.GetState(key="k", collection="secret").SerializeToString(),
+            b"collection",
+        ),
+        (
+            M.PUT_STATE,
+            chaincode_shim_pb2.PutState(key="k", value=b"v", collection="c").SerializeToString(),
+            b"collection",
+        ),
+        (M.GET_QUERY_RESULT, chaincode_shim_pb2.GetQueryResult(query="{}").SerializeToString(), b"leveldb"),
+        (M.PUT_STATE_METADATA, b"", b"state-based endorsement"),
+        (M.GET_PRIVATE_DATA_HASH, b"", b"private data"),
+        (M.INVOKE_CHAINCODE, b"", b"chaincode-to-chaincode"),
+        (M.PUT_STATE, chaincode_shim_pb2.PutState(key="", value=b"v").SerializeToString(), b"empty key"),
+    ],
+)
+async def test_unsupported_requests_get_explicit_errors(
+    conn: ChaincodeConnection, msg_type: int, payload: bytes, text: bytes
+) -> None:
     kind, raw = _ask(conn, msg_type, payload)
     assert kind == M.ERROR and text in raw
 
 
 async def test_request_for_unknown_transaction_is_refused(conn: ChaincodeConnection) -> None:
-    conn._dispatch(M(type=M.GET_STATE, payload=chaincode_shim_pb2.GetState(key="k").SerializeToString(),
-                     txid="other", channel_id="ch"))
+    conn._dispatch(
+        M(
+            type=M.GET_STATE,
+            payload=chaincode_shim_pb2.GetState(key="k").SerializeToString(),
+            txid="other",
+            channel_id="ch",
+        )
+    )
     reply = conn._outgoing.get_nowait()
-    assert reply is not None and reply.type == M.ERROR and b"Failed to get transaction context" in reply.payload
+    assert (
+        reply is not None and reply.type == M.ERROR and b"Failed to get transaction context" in reply.payload
+    )

@@ -30,7 +30,9 @@ def test_reads_do_not_see_own_writes_and_first_read_wins(store: LedgerStore) -> 
     assert sim.get_state("kv", "new") is None
     kv = _kv(sim)
     assert [(r.key, r.HasField("version"), r.version.block_num, r.version.tx_num) for r in kv.reads] == [
-        ("a", True, 0, 0), ("new", False, 0, 0)]
+        ("a", True, 0, 0),
+        ("new", False, 0, 0),
+    ]
     assert [(w.key, w.value) for w in kv.writes] == [("a", b"2"), ("new", b"x")]
 
 

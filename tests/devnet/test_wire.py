@@ -40,7 +40,9 @@ async def test_submit_commits_and_evaluate_does_not(ledger: Ledger, wire: Wire) 
     assert status.result == C.VALID and status.block_number >= 1
     before = (await wire.status(txid)).block_number
     assert (await wire.evaluate("Get", "w1")).result.payload == b"hello"
-    assert (await wire.evaluate("PutThenGet", "w1", "changed")).result.payload == b"hello"  # no read-your-writes
+    assert (
+        await wire.evaluate("PutThenGet", "w1", "changed")
+    ).result.payload == b"hello"  # no read-your-writes
     assert (await wire.evaluate("Get", "w1")).result.payload == b"hello"  # evaluate committed nothing
     status2 = (await wire.submit("Put", "w2", "x"))[2]
     assert status2.block_number > before
@@ -62,7 +64,9 @@ async def test_chaincode_error_shapes(ledger: Ledger, wire: Wire) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as eval_err:
         await wire.evaluate("Fail", "500", "boom")
     assert eval_err.value.code() == grpc.StatusCode.UNKNOWN
-    assert eval_err.value.details() == "evaluate call to endorser returned error: chaincode response 500, boom"
+    assert (
+        eval_err.value.details() == "evaluate call to endorser returned error: chaincode response 500, boom"
+    )
     assert [d.message for d in details(eval_err.value)] == ["chaincode response 500, boom"]
 
 
@@ -173,11 +177,15 @@ async def test_health_and_metrics(ledger: Ledger, wire: Wire) -> None:
     await wire.submit("Put", "metrics", "1")
     async with grpc.aio.insecure_channel(ledger.peer_address) as channel:
         reply = await health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service="gateway.Gateway"))
+            health_pb2.HealthCheckRequest(service="gateway.Gateway")
+        )
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
     body = await asyncio.to_thread(
-        lambda: urllib.request.urlopen(f"http://{ledger.metrics_address}/metrics", timeout=5).read().decode())
-    assert "devnet_blocks_committed_total" in body and 'devnet_chaincode_connected{chaincode="gx"} 1.0' in body
+        lambda: urllib.request.urlopen(f"http://{ledger.metrics_address}/metrics", timeout=5).read().decode()
+    )
+    assert (
+        "devnet_blocks_committed_total" in body and 'devnet_chaincode_connected{chaincode="gx"} 1.0' in body
+    )
     assert 'devnet_transactions_committed_total{code="VALID"}' in body
     assert 'devnet_endorse_seconds_count{rpc="Endorse"}' in body
 
@@ -223,7 +231,11 @@ def test_gx_cli_registers_devnet_with_contract_options() -> None:
     args = build_parser().parse_args(["devnet", "--chaincode", "gx=127.0.0.1:9999", "--batch-size", "10"])
     assert args.chaincode == [("gx", "127.0.0.1:9999")] and args.batch_size == 10
     assert (args.listen, args.channel, args.msp_id, str(args.state_dir)) == (
-        "127.0.0.1:7051", "gxchannel", "Org1MSP", ".gx/devnet")
+        "127.0.0.1:7051",
+        "gxchannel",
+        "Org1MSP",
+        ".gx/devnet",
+    )
 
 
 async def test_tls_serves_the_gateway_with_devnet_material(tmp_path: Path) -> None:
@@ -250,9 +262,14 @@ async def test_same_proposal_twice_in_flight_is_refused(wire: Wire) -> None:
     from tests.devnet.txbuild import signed_proposal
 
     txid, proposal = signed_proposal(wire.signer, "gx", "Sleep", "400")
-    request = gateway_pb2.EvaluateRequest(transaction_id=txid, channel_id="gxchannel", proposed_transaction=proposal)
-    results = await asyncio.gather(wire.stub.Evaluate(request, timeout=30), wire.stub.Evaluate(request, timeout=30),
-                                   return_exceptions=True)
+    request = gateway_pb2.EvaluateRequest(
+        transaction_id=txid, channel_id="gxchannel", proposed_transaction=proposal
+    )
+    results = await asyncio.gather(
+        wire.stub.Evaluate(request, timeout=30),
+        wire.stub.Evaluate(request, timeout=30),
+        return_exceptions=True,
+    )
     errors = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
     assert len(errors) == 1 and errors[0].code() == grpc.StatusCode.ABORTED
     assert "exists" in details(errors[0])[0].message

@@ -50,10 +50,14 @@ class Signer:
         cert_pem = (msp_dir / "signcerts" / "cert.pem").read_bytes()
         key = serialization.load_pem_private_key((msp_dir / "keystore" / "priv_sk").read_bytes(), None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
-        return cls(identities_pb2.SerializedIdentity(mspid=msp_id, id_bytes=cert_pem).SerializeToString(), key)
+        return cls(
+            identities_pb2.SerializedIdentity(mspid=msp_id, id_bytes=cert_pem).SerializeToString(), key
+        )
 
     @classmethod
-    def from_cert(cls, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, msp_id: str = MSP_ID) -> Signer:
+    def from_cert(
+        cls, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, msp_id: str = MSP_ID
+    ) -> Signer:
         pem = cert.public_bytes(serialization.Encoding.PEM)
         return cls(identities_pb2.SerializedIdentity(mspid=msp_id, id_bytes=pem).SerializeToString(), key)
 
@@ -65,27 +69,45 @@ def user_msp(state_dir: Path, name: str) -> Path:
     return state_dir / "organizations" / "peerOrganizations" / DOMAIN / "users" / f"{name}@{DOMAIN}" / "msp"
 
 
-def signed_proposal(signer: Signer, chaincode: str, *args: str, channel: str = CHANNEL,
-                    txid: str | None = None, epoch: int = 0, header_type: int = common_pb2.ENDORSER_TRANSACTION,
-                    nonce: bytes | None = None, high_s: bool = False,
-                    ) -> tuple[str, proposal_pb2.SignedProposal]:
+def signed_proposal(
+    signer: Signer,
+    chaincode: str,
+    *args: str,
+    channel: str = CHANNEL,
+    txid: str | None = None,
+    epoch: int = 0,
+    header_type: int = common_pb2.ENDORSER_TRANSACTION,
+    nonce: bytes | None = None,
+    high_s: bool = False,
+) -> tuple[str, proposal_pb2.SignedProposal]:
     """A client's SignedProposal (fabric.md §2.4); overrides let tests break one field at a time."""
     nonce = os.urandom(24) if nonce is None else nonce
     real_txid = hashlib.sha256(nonce + signer.creator).hexdigest()
     now = time.time_ns()
     chdr = common_pb2.ChannelHeader(
-        type=header_type, tx_id=txid or real_txid, channel_id=channel, epoch=epoch,
+        type=header_type,
+        tx_id=txid or real_txid,
+        channel_id=channel,
+        epoch=epoch,
         timestamp=timestamp_pb2.Timestamp(seconds=now // 10**9, nanos=now % 10**9),
         extension=proposal_pb2.ChaincodeHeaderExtension(
-            chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode)).SerializeToString())
+            chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode)
+        ).SerializeToString(),
+    )
     shdr = common_pb2.SignatureHeader(creator=signer.creator, nonce=nonce)
-    spec = chaincode_pb2.ChaincodeInvocationSpec(chaincode_spec=chaincode_pb2.ChaincodeSpec(
-        type=chaincode_pb2.ChaincodeSpec.NODE, chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode),
-        input=chaincode_pb2.ChaincodeInput(args=[a.encode() for a in args])))
+    spec = chaincode_pb2.ChaincodeInvocationSpec(
+        chaincode_spec=chaincode_pb2.ChaincodeSpec(
+            type=chaincode_pb2.ChaincodeSpec.NODE,
+            chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode),
+            input=chaincode_pb2.ChaincodeInput(args=[a.encode() for a in args]),
+        )
+    )
     proposal = proposal_pb2.Proposal(
-        header=common_pb2.Header(channel_header=chdr.SerializeToString(),
-                                 signature_header=shdr.SerializeToString()).SerializeToString(),
-        payload=proposal_pb2.ChaincodeProposalPayload(input=spec.SerializeToString()).SerializeToString())
+        header=common_pb2.Header(
+            channel_header=chdr.SerializeToString(), signature_header=shdr.SerializeToString()
+        ).SerializeToString(),
+        payload=proposal_pb2.ChaincodeProposalPayload(input=spec.SerializeToString()).SerializeToString(),
+    )
     raw = proposal.SerializeToString()
     signature = sign_high_s(signer.key, raw) if high_s else signer.sign(raw)
     return chdr.tx_id, proposal_pb2.SignedProposal(proposal_bytes=raw, signature=signature)

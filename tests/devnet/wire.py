@@ -11,7 +11,9 @@ from tests.devnet.txbuild import Signer, sign_envelope, signed_proposal
 
 
 class Wire:
-    def __init__(self, address: str, signer: Signer, channel: str = "gxchannel", chaincode: str = "gx") -> None:
+    def __init__(
+        self, address: str, signer: Signer, channel: str = "gxchannel", chaincode: str = "gx"
+    ) -> None:
         self.channel_obj = grpc.aio.insecure_channel(address)
         self.stub = gateway_pb2_grpc.GatewayStub(self.channel_obj)
         self.signer = signer
@@ -21,27 +23,47 @@ class Wire:
     async def close(self) -> None:
         await self.channel_obj.close()
 
-    async def evaluate(self, *args: str, chaincode: str | None = None, **kw: object) -> gateway_pb2.EvaluateResponse:
+    async def evaluate(
+        self, *args: str, chaincode: str | None = None, **kw: object
+    ) -> gateway_pb2.EvaluateResponse:
         txid, sp = signed_proposal(self.signer, chaincode or self.chaincode, *args, channel=self.channel)
-        return await self.stub.Evaluate(gateway_pb2.EvaluateRequest(
-            transaction_id=txid, channel_id=self.channel, proposed_transaction=sp, **kw), timeout=30)
+        return await self.stub.Evaluate(
+            gateway_pb2.EvaluateRequest(
+                transaction_id=txid, channel_id=self.channel, proposed_transaction=sp, **kw
+            ),
+            timeout=30,
+        )
 
-    async def endorse(self, *args: str, chaincode: str | None = None, **kw: object) -> tuple[str, common_pb2.Envelope]:
+    async def endorse(
+        self, *args: str, chaincode: str | None = None, **kw: object
+    ) -> tuple[str, common_pb2.Envelope]:
         txid, sp = signed_proposal(self.signer, chaincode or self.chaincode, *args, channel=self.channel)
-        reply = await self.stub.Endorse(gateway_pb2.EndorseRequest(
-            transaction_id=txid, channel_id=self.channel, proposed_transaction=sp, **kw), timeout=30)
+        reply = await self.stub.Endorse(
+            gateway_pb2.EndorseRequest(
+                transaction_id=txid, channel_id=self.channel, proposed_transaction=sp, **kw
+            ),
+            timeout=30,
+        )
         return txid, reply.prepared_transaction
 
     async def submit_envelope(self, txid: str, signed: bytes) -> None:
-        await self.stub.Submit(gateway_pb2.SubmitRequest(
-            transaction_id=txid, channel_id=self.channel,
-            prepared_transaction=common_pb2.Envelope.FromString(signed)), timeout=30)
+        await self.stub.Submit(
+            gateway_pb2.SubmitRequest(
+                transaction_id=txid,
+                channel_id=self.channel,
+                prepared_transaction=common_pb2.Envelope.FromString(signed),
+            ),
+            timeout=30,
+        )
 
     async def status(self, txid: str, timeout: float = 30) -> gateway_pb2.CommitStatusResponse:  # noqa: ASYNC109
-        req = gateway_pb2.CommitStatusRequest(transaction_id=txid, channel_id=self.channel,
-                                              identity=self.signer.creator).SerializeToString()
-        return await self.stub.CommitStatus(gateway_pb2.SignedCommitStatusRequest(
-            request=req, signature=self.signer.sign(req)), timeout=timeout)
+        req = gateway_pb2.CommitStatusRequest(
+            transaction_id=txid, channel_id=self.channel, identity=self.signer.creator
+        ).SerializeToString()
+        return await self.stub.CommitStatus(
+            gateway_pb2.SignedCommitStatusRequest(request=req, signature=self.signer.sign(req)),
+            timeout=timeout,
+        )
 
     async def submit(self, *args: str) -> tuple[str, bytes, gateway_pb2.CommitStatusResponse]:
         txid, prepared = await self.endorse(*args)
@@ -50,15 +72,20 @@ class Wire:
         return txid, signed, await self.status(txid)
 
     def events(self, start: int | None = None, after: str = "", kind: str | None = None):  # type: ignore[no-untyped-def]
-        req = gateway_pb2.ChaincodeEventsRequest(channel_id=self.channel, chaincode_id=self.chaincode,
-                                                 identity=self.signer.creator, after_transaction_id=after)
+        req = gateway_pb2.ChaincodeEventsRequest(
+            channel_id=self.channel,
+            chaincode_id=self.chaincode,
+            identity=self.signer.creator,
+            after_transaction_id=after,
+        )
         if start is not None:
             req.start_position.specified.number = start
         if kind == "oldest":
             req.start_position.oldest.SetInParent()
         raw = req.SerializeToString()
-        return self.stub.ChaincodeEvents(gateway_pb2.SignedChaincodeEventsRequest(
-            request=raw, signature=self.signer.sign(raw)))
+        return self.stub.ChaincodeEvents(
+            gateway_pb2.SignedChaincodeEventsRequest(request=raw, signature=self.signer.sign(raw))
+        )
 
 
 def details(err: grpc.aio.AioRpcError) -> list[gateway_pb2.ErrorDetail]:

@@ -66,8 +66,16 @@ def sampled(text: str, name: str) -> list[str]:
 
 def all_exprs() -> list[str]:
     """Every query of the generated dashboards and every alert expression."""
-    exprs = [e for path in sorted(DASHBOARD_DIR.glob("*.json")) for e in dashboard_exprs(json.loads(path.read_text()))]
-    exprs += [rule["expr"] for group in yaml.safe_load(RULES.read_text())["spec"]["groups"] for rule in group["rules"]]
+    exprs = [
+        e
+        for path in sorted(DASHBOARD_DIR.glob("*.json"))
+        for e in dashboard_exprs(json.loads(path.read_text()))
+    ]
+    exprs += [
+        rule["expr"]
+        for group in yaml.safe_load(RULES.read_text())["spec"]["groups"]
+        for rule in group["rules"]
+    ]
     return exprs
 
 
@@ -108,7 +116,9 @@ def scraped(mesh: EdgeStack) -> dict[str, str]:
     with httpx.Client(base_url=mesh.rest_url, timeout=30) as http:
         token = login(http, create_super_admin(mesh.database_url, PASSWORD), PASSWORD)
         # A ledger command: recorded by the wallet, committed by the outbox, applied by the projector.
-        recorded = http.post("/v1/system:bootstrap", json={"requestId": str(uuid.uuid4())}, headers=bearer(token))
+        recorded = http.post(
+            "/v1/system:bootstrap", json={"requestId": str(uuid.uuid4())}, headers=bearer(token)
+        )
         committed(http, token, recorded)
         # A keyed request with a made-up key: ext_authz asks licensing, which refuses it.
         keyed = http.get("/v1/partners/me", headers={"x-api-key": "gxk_" + "0" * 40})
@@ -119,7 +129,10 @@ def scraped(mesh: EdgeStack) -> dict[str, str]:
         while not sampled(httpx.get(projector).text, "gx_projector_transactions_total"):
             assert time.monotonic() < deadline, "the projector applied nothing in 30 s"
             time.sleep(0.2)
-    out = {name: httpx.get(f"http://{address}/metrics", timeout=10).text for name, address in mesh.metrics.items()}
+    out = {
+        name: httpx.get(f"http://{address}/metrics", timeout=10).text
+        for name, address in mesh.metrics.items()
+    }
     out["edge"] = httpx.get(f"{mesh.admin_url}/stats/prometheus", timeout=10).text
     return out
 
@@ -128,7 +141,9 @@ def test_every_metric_in_a_dashboard_or_an_alert_is_exported(scraped: dict[str, 
     everything = set().union(*(exported(text) for text in scraped.values()))
     used = named_metrics()
     assert len(used) > 40, sorted(used)  # the parser found the queries' metrics
-    missing = {name: sorted(where) for name, where in used.items() if name not in everything | CLUSTER_METRICS}
+    missing = {
+        name: sorted(where) for name, where in used.items() if name not in everything | CLUSTER_METRICS
+    }
     assert missing == {}, f"named in dashboards/alerts but exported by no process: {missing}"
     # The allowance is for names really used, not a place to hide typos.
     assert CLUSTER_METRICS <= used.keys()
@@ -140,7 +155,9 @@ def test_every_label_a_query_relies_on_is_on_its_metric(scraped: dict[str, str])
     # `namespace` and `pod` when it scrapes Kubernetes pods (manifests/README.md, "Watching").
     series = sample_labels(list(scraped.values()))
     uses = {use for expr in all_exprs() for use in label_uses(expr)}
-    checked = {(metric, label) for metric, label in uses if metric in series and label not in ("namespace", "pod")}
+    checked = {
+        (metric, label) for metric, label in uses if metric in series and label not in ("namespace", "pod")
+    }
     wrong = sorted((metric, label) for metric, label in checked if label not in series[metric])
     assert wrong == [], f"labels no series of the metric carries: {wrong}"
     # Metrics without a series yet (no failure happened) cannot be checked here; most can.
@@ -172,6 +189,9 @@ def test_the_traffic_produced_real_series_on_the_command_path(scraped: dict[str,
     for process, names in expectations.items():
         for name in names:
             assert sampled(scraped[process], name), f"{process}: no {name} series"
-    committed = [line for line in sampled(scraped["outbox"], "gx_outbox_commands_committed_total") if "BOOTSTRAP" in line]
+    committed = [
+        line
+        for line in sampled(scraped["outbox"], "gx_outbox_commands_committed_total")
+        if "BOOTSTRAP" in line
+    ]
     assert committed and float(committed[0].rsplit(" ", 1)[1]) >= 1, committed
-

@@ -28,7 +28,9 @@ def _start(module: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("module", ["services.identity", "services.wallet", "services.licensing", "outbox", "projector"])
+@pytest.mark.parametrize(
+    "module", ["services.identity", "services.wallet", "services.licensing", "outbox", "projector"]
+)
 def test_a_process_without_its_database_url_exits_with_one_line_naming_it(module: str) -> None:
     done = _start(module, GX_ENVIRONMENT="mainnet")
     assert done.returncode == 1
@@ -44,7 +46,10 @@ def test_identity_without_its_keys_directory_exits_with_one_line_naming_it(tmp_p
         1, ["identity: required setting GX_IDENTITY__KEYS_DIR is not set (GX_ENVIRONMENT=testnet)"]
     ), unset.stderr  # fmt: skip
     absent = _start(
-        "services.identity", GX_ENVIRONMENT="testnet", GX_DATABASE__URL=_DB, GX_IDENTITY__KEYS_DIR=str(tmp_path / "no")
+        "services.identity",
+        GX_ENVIRONMENT="testnet",
+        GX_DATABASE__URL=_DB,
+        GX_IDENTITY__KEYS_DIR=str(tmp_path / "no"),
     )
     assert (absent.returncode, absent.stderr.splitlines()) == (
         1, ["identity: required setting GX_IDENTITY__KEYS_DIR does not name an existing directory (GX_ENVIRONMENT=testnet)"]

@@ -77,8 +77,12 @@ class _Proc:
 
 def _identity(org_dir: Path, kind: str, name: str) -> Identity:
     msp = org_dir / kind / name / "msp"
-    return Identity(name=name, msp_id=MSP_ID, cert_path=msp / "signcerts" / "cert.pem",
-                    key_path=msp / "keystore" / "priv_sk")
+    return Identity(
+        name=name,
+        msp_id=MSP_ID,
+        cert_path=msp / "signcerts" / "cert.pem",
+        key_path=msp / "keystore" / "priv_sk",
+    )
 
 
 class Ledger:
@@ -92,9 +96,19 @@ class Ledger:
         msp_id, channel, chaincode_name: What clients put in their requests.
     """
 
-    def __init__(self, state_dir: Path, *, chaincode: str = "kv", chaincode_name: str = "gx",
-                 shim_fix: bool = True, batch_timeout: float | None = None, batch_size: int | None = None,
-                 extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None, tls: bool = False) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        chaincode: str = "kv",
+        chaincode_name: str = "gx",
+        shim_fix: bool = True,
+        batch_timeout: float | None = None,
+        batch_size: int | None = None,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        tls: bool = False,
+    ) -> None:
         self.state_dir = Path(state_dir)
         self.kind = chaincode
         self.chaincode_name = chaincode_name
@@ -179,17 +193,35 @@ class Ledger:
         raise ValueError(f"unknown chaincode kind {self.kind!r} (use 'kv' or 'gx')")
 
     def _devnet_command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "devnet", "--state-dir", str(self.state_dir),
-               "--listen", self.peer_address, "--channel", self.channel, "--msp-id", self.msp_id,
-               "--chaincode", f"{self.chaincode_name}={self.chaincode_address}",
-               "--metrics-listen", self.metrics_address]
+        cmd = [
+            sys.executable,
+            "-m",
+            "devnet",
+            "--state-dir",
+            str(self.state_dir),
+            "--listen",
+            self.peer_address,
+            "--channel",
+            self.channel,
+            "--msp-id",
+            self.msp_id,
+            "--chaincode",
+            f"{self.chaincode_name}={self.chaincode_address}",
+            "--metrics-listen",
+            self.metrics_address,
+        ]
         if self.batch_timeout is not None:
             cmd += ["--batch-timeout", str(self.batch_timeout)]
         if self.batch_size is not None:
             cmd += ["--batch-size", str(self.batch_size)]
         if self.tls:
             # devnet writes this material before it starts serving, so the paths exist in time.
-            cmd += ["--tls-cert", str(self.tls_dir / "server.crt"), "--tls-key", str(self.tls_dir / "server.key")]
+            cmd += [
+                "--tls-cert",
+                str(self.tls_dir / "server.crt"),
+                "--tls-key",
+                str(self.tls_dir / "server.key"),
+            ]
         return cmd + list(self.extra_args)
 
     async def _spawn(self, cmd: list[str], log_name: str, env: dict[str, str]) -> _Proc:
@@ -203,15 +235,23 @@ class Ledger:
         log = log_path.open("ab")  # the child inherits the descriptor; ours closes right after spawning
         with log:
             process = await asyncio.create_subprocess_exec(
-                *cmd, cwd=str(REPO_ROOT), env=full_env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                *cmd,
+                cwd=str(REPO_ROOT),
+                env=full_env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
             )
         return _Proc(process=process, log_path=log_path)
 
     async def start_chaincode(self) -> None:
         """Start the chaincode server (devnet dials it and retries until it is up)."""
-        env = {"CHAINCODE_SERVER_ADDRESS": self.chaincode_address,
-               "CHAINCODE_ID": f"{self.chaincode_name}:1.0", **self.env}
+        env = {
+            "CHAINCODE_SERVER_ADDRESS": self.chaincode_address,
+            "CHAINCODE_ID": f"{self.chaincode_name}:1.0",
+            **self.env,
+        }
         if not self.shim_fix:
             env["KV_SHIM_FIX"] = "0"
         self._chaincode = await self._spawn(self._chaincode_command(), "chaincode.log", env)

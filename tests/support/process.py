@@ -9,7 +9,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
-def wait_serving(address: str, proc: subprocess.Popen[str], service: str = "", deadline_s: float = 60) -> None:
+def wait_serving(
+    address: str, proc: subprocess.Popen[str], service: str = "", deadline_s: float = 60
+) -> None:
     """Poll `service`'s health at `address` until SERVING; fail at once if `proc` exits first."""
     deadline = time.monotonic() + deadline_s
     with grpc.insecure_channel(address) as channel:

@@ -54,7 +54,9 @@ async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
         await eng.dispose()
 
 
-async def record(engine: AsyncEngine, command_type: str, payload: Message, request_id: str | None = None) -> uuid.UUID:
+async def record(
+    engine: AsyncEngine, command_type: str, payload: Message, request_id: str | None = None
+) -> uuid.UUID:
     """Record a command exactly as a service does (services.common.outbox.record_command, with NOTIFY)."""
     async with AsyncSession(engine) as session, session.begin():
         operation = await record_command(session, command_type, payload, request_id=request_id)
@@ -64,7 +66,9 @@ async def record(engine: AsyncEngine, command_type: str, payload: Message, reque
 async def command_row(engine: AsyncEngine, command_id: uuid.UUID) -> object:
     """The command's current row."""
     async with engine.connect() as conn:
-        return (await conn.execute(text("SELECT * FROM outbox.commands WHERE id = :id"), {"id": command_id})).one()
+        return (
+            await conn.execute(text("SELECT * FROM outbox.commands WHERE id = :id"), {"id": command_id})
+        ).one()
 
 
 async def wait_until(predicate: object, limit: float = 30.0, interval: float = 0.05) -> None:

@@ -58,8 +58,15 @@ class WorkerProcess:
             full["GX_DATABASE__URL"] = as_process(url, self.module)
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", self.module, cwd=str(REPO_ROOT), env=full,
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                sys.executable,
+                "-m",
+                self.module,
+                cwd=str(REPO_ROOT),
+                env=full,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
             )
         return self
 
@@ -90,7 +97,9 @@ class WorkerProcess:
 
 
 @contextlib.asynccontextmanager
-async def running_workers(names: Iterable[str], log_dir: Path, env: dict[str, str]) -> AsyncIterator[dict[str, WorkerProcess]]:
+async def running_workers(
+    names: Iterable[str], log_dir: Path, env: dict[str, str]
+) -> AsyncIterator[dict[str, WorkerProcess]]:
     """Start `python -m <name>` for each name (in order); every one is stopped (SIGTERM) at the end."""
     procs: dict[str, WorkerProcess] = {}
     try:
@@ -138,7 +147,9 @@ async def chain_balances(ledger: Ledger) -> dict[str, int]:
         while True:
             request = queries_pb2.ListAccountsRequest(page_size=500, page_token=token)
             raw = await contract.evaluate("token:ListAccounts", args=[json_format.MessageToJson(request)])
-            result = json_format.Parse(raw.decode(), queries_pb2.ListAccountsResult(), ignore_unknown_fields=True)
+            result = json_format.Parse(
+                raw.decode(), queries_pb2.ListAccountsResult(), ignore_unknown_fields=True
+            )
             for account in result.accounts:
                 balances[account.account_id] = account.balance_qirat
             token = result.next_page_token

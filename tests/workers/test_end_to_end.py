@@ -34,7 +34,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-async def workers(ledger: Ledger, migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, WorkerProcess]]:
+async def workers(
+    ledger: Ledger, migrated_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[dict[str, WorkerProcess]]:
     logs = tmp_path_factory.mktemp("worker-logs")
     env = worker_env(migrated_url, ledger)
     async with running_workers(("outbox", "projector"), logs, env) as procs:
@@ -56,24 +58,47 @@ async def test_kyc_approved_users_become_active_get_genesis_and_can_transfer(
     # early could be endorsed before its prerequisite commits and be rejected).
     setup = [await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=rid()))]
     await wait_until(lambda: operations_done(engine, setup), 60)
-    setup.append(await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
-        request_id=rid(),
-        countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=6000),
-                   commands_pb2.CountryShare(country_code="IN", name="India", share_bps=4000)])))
+    setup.append(
+        await record(
+            engine,
+            "INITIALIZE_COUNTRY",
+            commands_pb2.InitializeCountriesRequest(
+                request_id=rid(),
+                countries=[
+                    commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=6000),
+                    commands_pb2.CountryShare(country_code="IN", name="India", share_bps=4000),
+                ],
+            ),
+        )
+    )
     await wait_until(lambda: operations_done(engine, setup), 60)
     alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
     # The identity service's KYC approval records exactly this command (its payload is the ledger request).
     users = [
-        await record(engine, "CREATE_USER", commands_pb2.CreateUserRequest(
-            request_id=rid(), user_id=user, country_code=cc, date_of_birth="1990-05-17"))
+        await record(
+            engine,
+            "CREATE_USER",
+            commands_pb2.CreateUserRequest(
+                request_id=rid(), user_id=user, country_code=cc, date_of_birth="1990-05-17"
+            ),
+        )
         for user, cc in ((alice, "LK"), (bob, "IN"))
     ]
     try:
         await wait_until(lambda: operations_done(engine, setup + users), 60)
     except AssertionError:
         raise AssertionError(workers["outbox"].log() + workers["projector"].log()) from None
-    transfer = await record(engine, "TRANSFER_TOKENS", commands_pb2.TransferTokensRequest(
-        request_id=rid(), from_account_id=alice, to_account_id=bob, amount_qirat=120_000_000, remark="rent"))
+    transfer = await record(
+        engine,
+        "TRANSFER_TOKENS",
+        commands_pb2.TransferTokensRequest(
+            request_id=rid(),
+            from_account_id=alice,
+            to_account_id=bob,
+            amount_qirat=120_000_000,
+            remark="rent",
+        ),
+    )
     await wait_until(lambda: operations_done(engine, [transfer]), 60)
 
     for cid in [*setup, *users, transfer]:
@@ -82,19 +107,30 @@ async def test_kyc_approved_users_become_active_get_genesis_and_can_transfer(
         assert operation.fabric_tx_id and operation.block_number > 0
 
     async with engine.connect() as conn:
-        active = (await conn.execute(text(
-            "SELECT user_id, status, genesis_received FROM ledger.users ORDER BY user_id"))).all()
-        history = (await conn.execute(text(
-            "SELECT type, amount_qirat, fee_qirat, counterparty FROM ledger.transactions WHERE wallet_id = :a ORDER BY id"),
-            {"a": alice})).all()
+        active = (
+            await conn.execute(
+                text("SELECT user_id, status, genesis_received FROM ledger.users ORDER BY user_id")
+            )
+        ).all()
+        history = (
+            await conn.execute(
+                text(
+                    "SELECT type, amount_qirat, fee_qirat, counterparty FROM ledger.transactions WHERE wallet_id = :a ORDER BY id"
+                ),
+                {"a": alice},
+            )
+        ).all()
     assert sorted((r.user_id, r.status, r.genesis_received) for r in active) == sorted(
-        [(alice, "ACTIVE", True), (bob, "ACTIVE", True)])
+        [(alice, "ACTIVE", True), (bob, "ACTIVE", True)]
+    )
     kinds = [h.type for h in history]
     assert kinds[0] == "GENESIS" and "SENT" in kinds and "FEE" in kinds
     sent = next(h for h in history if h.type == "SENT")
     assert sent.amount_qirat == 120_000_000 and sent.counterparty == bob and sent.fee_qirat > 0
     async with engine.connect() as conn:
-        parameters = dict((await conn.execute(text("SELECT name, value FROM ledger.system_parameters"))).all())
+        parameters = dict(
+            (await conn.execute(text("SELECT name, value FROM ledger.system_parameters"))).all()
+        )
     # Bootstrap announced the defaults; nothing changed them since.
     assert parameters == {name: spec.default for name, spec in rules.PARAMETERS.items()}
 

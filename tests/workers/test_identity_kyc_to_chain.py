@@ -52,6 +52,7 @@ async def test_kyc_approval_makes_the_user_active_on_chain_with_genesis_wallet_a
     engine: AsyncEngine, stack: tuple[Identity, Ledger, list[WorkerProcess]]
 ) -> None:
     identity, ledger, procs = stack
+
     # The chain is bootstrapped and the countries initialised first (what an admin does via the wallet service).
     # Each once the one before it committed: the outbox runs commands concurrently, so the countries
     # recorded before bootstrap commits could be endorsed first and be rejected.
@@ -59,21 +60,40 @@ async def test_kyc_approval_makes_the_user_active_on_chain_with_genesis_wallet_a
         result = await operations.get_operation(engine, cid)
         return result is not None and result[0].done
 
-    boot = await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=str(uuid.uuid4())))
+    boot = await record(
+        engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=str(uuid.uuid4()))
+    )
     await wait_until(lambda: done(boot), 60)
-    countries = await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
-        request_id=str(uuid.uuid4()), countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)]))
+    countries = await record(
+        engine,
+        "INITIALIZE_COUNTRY",
+        commands_pb2.InitializeCountriesRequest(
+            request_id=str(uuid.uuid4()),
+            countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)],
+        ),
+    )
     await wait_until(lambda: done(countries), 60)
 
     user_id, _, tokens = await new_user(identity, "kyc")
     _, admin = await new_super_admin(identity)
-    await identity.stub.SubmitKyc(svc.SubmitKycRequest(
-        user_id="me", first_name="Ana", last_name="Perera", date_of_birth="1990-04-01", nationality="LK",
-        documents=[identity_pb2.KycDocument(type=identity_pb2.KYC_DOCUMENT_TYPE_PASSPORT, sha256=_sha()),
-                   identity_pb2.KycDocument(type=identity_pb2.KYC_DOCUMENT_TYPE_SELFIE, sha256=_sha())],
-    ), metadata=bearer(tokens.access_token))
+    await identity.stub.SubmitKyc(
+        svc.SubmitKycRequest(
+            user_id="me",
+            first_name="Ana",
+            last_name="Perera",
+            date_of_birth="1990-04-01",
+            nationality="LK",
+            documents=[
+                identity_pb2.KycDocument(type=identity_pb2.KYC_DOCUMENT_TYPE_PASSPORT, sha256=_sha()),
+                identity_pb2.KycDocument(type=identity_pb2.KYC_DOCUMENT_TYPE_SELFIE, sha256=_sha()),
+            ],
+        ),
+        metadata=bearer(tokens.access_token),
+    )
     operation = await identity.stub.ApproveKyc(
-        svc.ApproveKycRequest(user_id=user_id, request_id=str(uuid.uuid4())), metadata=bearer(admin.access_token))
+        svc.ApproveKycRequest(user_id=user_id, request_id=str(uuid.uuid4())),
+        metadata=bearer(admin.access_token),
+    )
     command_id = operations.parse_operation_name(operation.name)
     assert command_id is not None
     try:
@@ -84,13 +104,30 @@ async def test_kyc_approval_makes_the_user_active_on_chain_with_genesis_wallet_a
     assert final.state == operation_pb2.OPERATION_STATE_COMMITTED
     assert not final.HasField("error")
 
-    profile = await identity.stub.GetUser(svc.GetUserRequest(user_id="me"), metadata=bearer(tokens.access_token))
+    profile = await identity.stub.GetUser(
+        svc.GetUserRequest(user_id="me"), metadata=bearer(tokens.access_token)
+    )
     assert profile.user.state == identity_pb2.USER_STATE_ACTIVE
 
     async with engine.connect() as conn:
-        onchain = (await conn.execute(text("SELECT status, genesis_received, genesis_qirat FROM ledger.users WHERE user_id = :u"), {"u": user_id})).one()
-        wallet = (await conn.execute(text("SELECT balance_qirat, account_type FROM ledger.wallets WHERE wallet_id = :u"), {"u": user_id})).one()
-        history = (await conn.execute(text("SELECT type, amount_qirat FROM ledger.transactions WHERE wallet_id = :u"), {"u": user_id})).all()
+        onchain = (
+            await conn.execute(
+                text("SELECT status, genesis_received, genesis_qirat FROM ledger.users WHERE user_id = :u"),
+                {"u": user_id},
+            )
+        ).one()
+        wallet = (
+            await conn.execute(
+                text("SELECT balance_qirat, account_type FROM ledger.wallets WHERE wallet_id = :u"),
+                {"u": user_id},
+            )
+        ).one()
+        history = (
+            await conn.execute(
+                text("SELECT type, amount_qirat FROM ledger.transactions WHERE wallet_id = :u"),
+                {"u": user_id},
+            )
+        ).all()
     assert (onchain.status, onchain.genesis_received) == ("ACTIVE", True)
     assert onchain.genesis_qirat > 0 and wallet.account_type == "USER"
     assert wallet.balance_qirat == onchain.genesis_qirat

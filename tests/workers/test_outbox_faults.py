@@ -65,8 +65,13 @@ async def wait_done(mesh: Mesh, engine: AsyncEngine, ids: list[uuid.UUID], limit
 async def create_users(mesh: Mesh, engine: AsyncEngine, count: int, country: str = "LK") -> list[str]:
     users = [str(uuid.uuid4()) for _ in range(count)]
     ids = [
-        await record(engine, "CREATE_USER", commands_pb2.CreateUserRequest(
-            request_id=str(uuid.uuid4()), user_id=user, country_code=country, date_of_birth="1990-05-17"))
+        await record(
+            engine,
+            "CREATE_USER",
+            commands_pb2.CreateUserRequest(
+                request_id=str(uuid.uuid4()), user_id=user, country_code=country, date_of_birth="1990-05-17"
+            ),
+        )
         for user in users
     ]
     await wait_done(mesh, engine, ids)
@@ -75,14 +80,18 @@ async def create_users(mesh: Mesh, engine: AsyncEngine, count: int, country: str
 
 def transfer(sender: str, receiver: str, amount: int) -> commands_pb2.TransferTokensRequest:
     return commands_pb2.TransferTokensRequest(
-        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=amount)
+        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=amount
+    )
 
 
 async def sent_rows(engine: AsyncEngine, request_id: str) -> int:
     async with engine.connect() as conn:
-        return (await conn.execute(
-            text("SELECT count(*) FROM ledger.transactions WHERE request_id = :r AND type = 'SENT'"), {"r": request_id}
-        )).scalar_one()
+        return (
+            await conn.execute(
+                text("SELECT count(*) FROM ledger.transactions WHERE request_id = :r AND type = 'SENT'"),
+                {"r": request_id},
+            )
+        ).scalar_one()
 
 
 async def request_id_of(engine: AsyncEngine, cid: uuid.UUID) -> str:
@@ -93,9 +102,14 @@ async def request_id_of(engine: AsyncEngine, cid: uuid.UUID) -> str:
 async def assert_read_models_equal_chain(mesh: Mesh, engine: AsyncEngine) -> None:
     async def caught_up() -> bool:
         async with engine.connect() as conn:
-            pending = (await conn.execute(text(
-                "SELECT count(*) FROM outbox.commands c WHERE c.status IN ('PENDING', 'SUBMITTED') OR (c.status = 'COMMITTED'"
-                " AND NOT EXISTS (SELECT 1 FROM ledger.projected_txs p WHERE p.tx_id = c.tx_id))"))).scalar_one()
+            pending = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM outbox.commands c WHERE c.status IN ('PENDING', 'SUBMITTED') OR (c.status = 'COMMITTED'"
+                        " AND NOT EXISTS (SELECT 1 FROM ledger.projected_txs p WHERE p.tx_id = c.tx_id))"
+                    )
+                )
+            ).scalar_one()
         return pending == 0
 
     await wait_until(caught_up, 90, 0.1)
@@ -131,7 +145,9 @@ def _metrics(port: int) -> str:
 
 @pytest.fixture(scope="module")
 async def mesh(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mesh]:
-    async with running_ledger(tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05) as ledger:
+    async with running_ledger(
+        tmp_path_factory.mktemp("ledger"), chaincode="gx", batch_timeout=0.05
+    ) as ledger:
         logs = tmp_path_factory.mktemp("logs")
         env = worker_env(migrated_url, ledger)
         projector = await WorkerProcess("projector", logs, env).start()
@@ -139,11 +155,20 @@ async def mesh(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> A
         engine = create_async_engine(migrated_url)
         outbox = await state.outbox()
         try:
-            boot = await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=str(uuid.uuid4())))
+            boot = await record(
+                engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=str(uuid.uuid4()))
+            )
             await wait_done(state, engine, [boot])
-            countries = await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
-                request_id=str(uuid.uuid4()),
-                countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)]))
+            countries = await record(
+                engine,
+                "INITIALIZE_COUNTRY",
+                commands_pb2.InitializeCountriesRequest(
+                    request_id=str(uuid.uuid4()),
+                    countries=[
+                        commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)
+                    ],
+                ),
+            )
             await wait_done(state, engine, [countries])
             await outbox.stop()
             yield state
@@ -196,7 +221,11 @@ async def test_devnet_down_for_30s_commands_wait_and_all_commit_once(mesh: Mesh,
     assert "2.0" in breaker_states, breaker_states  # the breaker opened: the peer was not hammered
     assert oldest >= 10
     async with engine.connect() as conn:
-        statuses = (await conn.execute(text("SELECT status, attempts FROM outbox.commands WHERE id = ANY(:ids)"), {"ids": ids})).all()
+        statuses = (
+            await conn.execute(
+                text("SELECT status, attempts FROM outbox.commands WHERE id = ANY(:ids)"), {"ids": ids}
+            )
+        ).all()
     assert all(s.status in ("PENDING", "SUBMITTED") for s in statuses)  # none lost, none failed
     assert outbox.running
     await mesh.ledger.start_devnet()
@@ -208,7 +237,9 @@ async def test_devnet_down_for_30s_commands_wait_and_all_commit_once(mesh: Mesh,
     await assert_read_models_equal_chain(mesh, engine)
 
 
-async def test_projector_killed_mid_stream_resumes_without_gap_or_duplicate(mesh: Mesh, engine: AsyncEngine) -> None:
+async def test_projector_killed_mid_stream_resumes_without_gap_or_duplicate(
+    mesh: Mesh, engine: AsyncEngine
+) -> None:
     outbox = await mesh.outbox()
     alice, bob = await create_users(mesh, engine, 2)
     async with engine.connect() as conn:
@@ -217,15 +248,23 @@ async def test_projector_killed_mid_stream_resumes_without_gap_or_duplicate(mesh
 
     async def some_projected() -> bool:
         async with engine.connect() as conn:
-            return (await conn.execute(text("SELECT count(*) FROM ledger.projected_txs"))).scalar_one() >= before + 3
+            return (
+                await conn.execute(text("SELECT count(*) FROM ledger.projected_txs"))
+            ).scalar_one() >= before + 3
 
     await wait_until(some_projected, 60)
     await mesh.projector.kill()
 
     async def all_committed() -> bool:
         async with engine.connect() as conn:
-            n = (await conn.execute(text("SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status = 'COMMITTED'"),
-                                    {"ids": ids})).scalar_one()
+            n = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status = 'COMMITTED'"
+                    ),
+                    {"ids": ids},
+                )
+            ).scalar_one()
         return n == len(ids)
 
     await wait_until(all_committed, 90)
@@ -237,33 +276,53 @@ async def test_projector_killed_mid_stream_resumes_without_gap_or_duplicate(mesh
     await assert_read_models_equal_chain(mesh, engine)
 
 
-async def test_fifty_concurrent_transfers_from_one_account_never_overdraw(mesh: Mesh, engine: AsyncEngine) -> None:
+async def test_fifty_concurrent_transfers_from_one_account_never_overdraw(
+    mesh: Mesh, engine: AsyncEngine
+) -> None:
     outbox = await mesh.outbox(GX_OUTBOX__MAX_ATTEMPTS="500", GX_OUTBOX__BACKOFF_MAX="0.2")
     payer, payee = await create_users(mesh, engine, 2)
     async with engine.connect() as conn:
-        start = (await conn.execute(text("SELECT balance_qirat FROM ledger.wallets WHERE wallet_id = :w"), {"w": payer})).scalar_one()
+        start = (
+            await conn.execute(
+                text("SELECT balance_qirat FROM ledger.wallets WHERE wallet_id = :w"), {"w": payer}
+            )
+        ).scalar_one()
     assert start > 0
     amount = start // 25  # at most 24 fit, fees included
-    ids = list(await asyncio.gather(*(record(engine, "TRANSFER_TOKENS", transfer(payer, payee, amount)) for _ in range(50))))
+    ids = list(
+        await asyncio.gather(
+            *(record(engine, "TRANSFER_TOKENS", transfer(payer, payee, amount)) for _ in range(50))
+        )
+    )
     await wait_done(mesh, engine, ids, 240)
     rows = [await command_row(engine, cid) for cid in ids]
     committed = [r for r in rows if r.status == "COMMITTED"]
     failed = [r for r in rows if r.status == "FAILED"]
     assert len(committed) + len(failed) == 50
     assert 1 <= len(committed) <= 24 and failed
-    assert {r.error_code for r in failed} == {"INSUFFICIENT_FUNDS"}, {(r.error_code, r.error_message) for r in failed}
+    assert {r.error_code for r in failed} == {"INSUFFICIENT_FUNDS"}, {
+        (r.error_code, r.error_message) for r in failed
+    }
     assert all("INSUFFICIENT_FUNDS" in r.error_message for r in failed)
     chain = await chain_balances(mesh.ledger)
     async with engine.connect() as conn:
-        fees = (await conn.execute(text(
-            "SELECT COALESCE(sum(amount_qirat), 0) FROM ledger.transactions WHERE wallet_id = :w AND type = 'FEE'"), {"w": payer})).scalar_one()
+        fees = (
+            await conn.execute(
+                text(
+                    "SELECT COALESCE(sum(amount_qirat), 0) FROM ledger.transactions WHERE wallet_id = :w AND type = 'FEE'"
+                ),
+                {"w": payer},
+            )
+        ).scalar_one()
     assert chain[payer] >= 0
     await outbox.stop()
     await assert_read_models_equal_chain(mesh, engine)
     assert chain[payer] == start - len(committed) * amount - fees
 
 
-async def test_two_workers_share_the_queue_and_each_command_commits_once(mesh: Mesh, engine: AsyncEngine) -> None:
+async def test_two_workers_share_the_queue_and_each_command_commits_once(
+    mesh: Mesh, engine: AsyncEngine
+) -> None:
     # Small batches and little concurrency per worker, so one worker cannot hold the whole queue
     # at once and the sharing is observable (with the defaults, one fast worker may claim all 30).
     small = {"GX_OUTBOX__BATCH_SIZE": "2", "GX_OUTBOX__CONCURRENCY": "2"}
@@ -283,8 +342,16 @@ async def test_two_workers_share_the_queue_and_each_command_commits_once(mesh: M
     committed = []
     for proc in (first, second):
         text_ = await asyncio.to_thread(_metrics, proc.metrics_port)
-        committed.append(sum(float(v) for v in re.findall(
-            r'^gx_outbox_commands_committed_total\{command_type="TRANSFER_TOKENS"\} (\S+)$', text_, re.MULTILINE)))
+        committed.append(
+            sum(
+                float(v)
+                for v in re.findall(
+                    r'^gx_outbox_commands_committed_total\{command_type="TRANSFER_TOKENS"\} (\S+)$',
+                    text_,
+                    re.MULTILINE,
+                )
+            )
+        )
     assert sum(committed) == len(ids) and all(n > 0 for n in committed), committed  # both worked, none twice
     await first.stop()
     await second.stop()
@@ -317,13 +384,15 @@ async def test_outbox_killed_between_ordered_commands_commits_them_in_recorded_o
     killed_at = 0 if point == "after_submit" else 1
     assert rows[killed_at].status == "SUBMITTED" and rows[killed_at].tx_id  # stored before Submit
     # Nothing recorded after it was even endorsed: it waits for the interrupted one.
-    assert all(r.status == "PENDING" and r.tx_id is None for r in rows[killed_at + 1:])
+    assert all(r.status == "PENDING" and r.tx_id is None for r in rows[killed_at + 1 :])
     assert all(r.status == "COMMITTED" for r in rows[:killed_at])
 
     survivor = await mesh.outbox()
     await wait_done(mesh, engine, ids)
     final = [await command_row(engine, cid) for cid in ids]
-    assert [r.status for r in final] == ["COMMITTED"] * 3, [(r.status, r.error_code, r.error_message) for r in final]
+    assert [r.status for r in final] == ["COMMITTED"] * 3, [
+        (r.status, r.error_code, r.error_message) for r in final
+    ]
     assert final[killed_at].tx_id == rows[killed_at].tx_id  # finished, not replaced
     blocks = await _blocks(engine, ids)
     assert blocks == sorted(blocks) and len(set(blocks)) == 3, blocks  # in recorded order, one per block
@@ -333,7 +402,9 @@ async def test_outbox_killed_between_ordered_commands_commits_them_in_recorded_o
     await assert_read_models_equal_chain(mesh, engine)
 
 
-async def test_two_workers_sharing_ordered_commands_commit_each_once_in_recorded_order(mesh: Mesh, engine: AsyncEngine) -> None:
+async def test_two_workers_sharing_ordered_commands_commit_each_once_in_recorded_order(
+    mesh: Mesh, engine: AsyncEngine
+) -> None:
     helper = await mesh.outbox()
     users = await create_users(mesh, engine, 5)
     await helper.stop()
@@ -347,7 +418,9 @@ async def test_two_workers_sharing_ordered_commands_commit_each_once_in_recorded
             # Mostly payments to one merchant (shared: concurrent), sometimes to the next sender,
             # which orders that sender's later debits after the credit.
             receiver = senders[(i + 1) % 4] if round_ % 3 == 2 else shop
-            chains[sender].append(await record(engine, "TRANSFER_TOKENS", transfer(sender, receiver, GX // 10)))
+            chains[sender].append(
+                await record(engine, "TRANSFER_TOKENS", transfer(sender, receiver, GX // 10))
+            )
     ids = [cid for chain in chains.values() for cid in chain]
     await wait_done(mesh, engine, ids, 180)
     for cid in ids:
@@ -360,8 +433,16 @@ async def test_two_workers_sharing_ordered_commands_commit_each_once_in_recorded
     committed = []
     for proc in workers:
         text_ = await asyncio.to_thread(_metrics, proc.metrics_port)
-        committed.append(sum(float(v) for v in re.findall(
-            r'^gx_outbox_commands_committed_total\{command_type="TRANSFER_TOKENS"\} (\S+)$', text_, re.MULTILINE)))
+        committed.append(
+            sum(
+                float(v)
+                for v in re.findall(
+                    r'^gx_outbox_commands_committed_total\{command_type="TRANSFER_TOKENS"\} (\S+)$',
+                    text_,
+                    re.MULTILINE,
+                )
+            )
+        )
     assert sum(committed) == len(ids) and all(n > 0 for n in committed), committed
     for proc in workers:
         await proc.stop()

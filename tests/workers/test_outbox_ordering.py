@@ -29,20 +29,33 @@ from tests.workers.conftest import command_row, record
 async def _quiet(engine: AsyncEngine) -> None:
     """Finish whatever earlier tests left live, so only this test's commands are in the queue."""
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET status = 'FAILED', error_code = 'TEST_RESET',"
-                                " lease_owner = NULL WHERE status IN ('PENDING', 'SUBMITTED')"))
+        await conn.execute(
+            text(
+                "UPDATE outbox.commands SET status = 'FAILED', error_code = 'TEST_RESET',"
+                " lease_owner = NULL WHERE status IN ('PENDING', 'SUBMITTED')"
+            )
+        )
 
 
 async def _finish(engine: AsyncEngine, *ids: uuid.UUID, status: str = "COMMITTED") -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET status = :s, lease_owner = NULL, lease_expires_at = NULL"
-                                " WHERE id = ANY(:ids)"), {"s": status, "ids": list(ids)})
+        await conn.execute(
+            text(
+                "UPDATE outbox.commands SET status = :s, lease_owner = NULL, lease_expires_at = NULL"
+                " WHERE id = ANY(:ids)"
+            ),
+            {"s": status, "ids": list(ids)},
+        )
 
 
 async def _release(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET lease_owner = NULL, lease_expires_at = NULL"
-                                " WHERE status IN ('PENDING', 'SUBMITTED')"))
+        await conn.execute(
+            text(
+                "UPDATE outbox.commands SET lease_owner = NULL, lease_expires_at = NULL"
+                " WHERE status IN ('PENDING', 'SUBMITTED')"
+            )
+        )
 
 
 async def _claimable(repo: OutboxRepository, engine: AsyncEngine) -> set[uuid.UUID]:
@@ -53,7 +66,9 @@ async def _claimable(repo: OutboxRepository, engine: AsyncEngine) -> set[uuid.UU
 
 
 def _pay(sender: str, receiver: str) -> c.TransferTokensRequest:
-    return c.TransferTokensRequest(request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=1)
+    return c.TransferTokensRequest(
+        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=1
+    )
 
 
 def _u() -> str:
@@ -82,7 +97,9 @@ async def test_transfers_from_one_sender_run_one_at_a_time_in_recorded_order(eng
     assert await _claimable(repo, engine) == set()
 
 
-async def test_payments_to_one_merchant_run_together_and_its_own_send_waits_for_them(engine: AsyncEngine) -> None:
+async def test_payments_to_one_merchant_run_together_and_its_own_send_waits_for_them(
+    engine: AsyncEngine,
+) -> None:
     await _quiet(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     shop = _u()
@@ -101,15 +118,32 @@ async def test_payments_to_one_merchant_run_together_and_its_own_send_waits_for_
     assert await _claimable(repo, engine) == {later_credit}
 
 
-async def test_bootstrap_countries_and_users_recorded_back_to_back_run_in_that_order(engine: AsyncEngine) -> None:
+async def test_bootstrap_countries_and_users_recorded_back_to_back_run_in_that_order(
+    engine: AsyncEngine,
+) -> None:
     await _quiet(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     boot = await record(engine, "BOOTSTRAP_SYSTEM", c.BootstrapSystemRequest())
-    countries = await record(engine, "INITIALIZE_COUNTRY", c.InitializeCountriesRequest(
-        countries=[c.CountryShare(country_code="LK", name="Sri Lanka", share_bps=100)]))
-    users = [await record(engine, "CREATE_USER", c.CreateUserRequest(user_id=_u(), country_code="LK", date_of_birth="1990-01-01"))
-             for _ in range(3)]
-    other = await record(engine, "CREATE_USER", c.CreateUserRequest(user_id=_u(), country_code="US", date_of_birth="1990-01-01"))
+    countries = await record(
+        engine,
+        "INITIALIZE_COUNTRY",
+        c.InitializeCountriesRequest(
+            countries=[c.CountryShare(country_code="LK", name="Sri Lanka", share_bps=100)]
+        ),
+    )
+    users = [
+        await record(
+            engine,
+            "CREATE_USER",
+            c.CreateUserRequest(user_id=_u(), country_code="LK", date_of_birth="1990-01-01"),
+        )
+        for _ in range(3)
+    ]
+    other = await record(
+        engine,
+        "CREATE_USER",
+        c.CreateUserRequest(user_id=_u(), country_code="US", date_of_birth="1990-01-01"),
+    )
     assert await _claimable(repo, engine) == {boot}
     await _finish(engine, boot)
     assert await _claimable(repo, engine) == {countries}
@@ -134,7 +168,9 @@ async def test_a_pause_is_a_barrier_between_earlier_and_later_commands(engine: A
     assert await _claimable(repo, engine) == {after}
 
 
-async def test_several_workers_claim_concurrently_and_never_two_ordered_commands_at_once(engine: AsyncEngine) -> None:
+async def test_several_workers_claim_concurrently_and_never_two_ordered_commands_at_once(
+    engine: AsyncEngine,
+) -> None:
     await _quiet(engine)
     senders = [_u() for _ in range(4)]
     ids = {s: [await record(engine, "TRANSFER_TOKENS", _pay(s, _u())) for _ in range(6)] for s in senders}
@@ -176,15 +212,23 @@ async def test_the_claim_query_agrees_with_the_pure_rule_on_random_queues(engine
                 payload: object = _pay(a, b)
                 ctype = "TRANSFER_TOKENS"
             elif kind < 0.9:
-                payload, ctype = c.FreezeWalletRequest(account_id=rng.choice(accounts), reason="x"), "FREEZE_WALLET"
+                payload, ctype = (
+                    c.FreezeWalletRequest(account_id=rng.choice(accounts), reason="x"),
+                    "FREEZE_WALLET",
+                )
             else:
-                payload, ctype = c.UpdateSystemParameterRequest(parameter="fee_cap_bps", value=1), "UPDATE_SYSTEM_PARAMETER"
+                payload, ctype = (
+                    c.UpdateSystemParameterRequest(parameter="fee_cap_bps", value=1),
+                    "UPDATE_SYSTEM_PARAMETER",
+                )
             cid = await record(engine, ctype, payload)  # type: ignore[arg-type]
             recorded.append((cid, ordering.keys_of(payload)))  # type: ignore[arg-type]
         live = list(range(len(recorded)))
         while live:
             expected = {
-                recorded[i][0] for i in live if ordering.runnable(recorded[i][1], [recorded[j][1] for j in live if j < i])
+                recorded[i][0]
+                for i in live
+                if ordering.runnable(recorded[i][1], [recorded[j][1] for j in live if j < i])
             }
             assert await _claimable(repo, engine) == expected, f"round {round_}"
             done = rng.sample(sorted(expected, key=str), k=max(1, len(expected) // 2))
@@ -202,13 +246,21 @@ async def test_a_dependent_waits_for_its_prerequisite_and_fails_naming_it(engine
     async with AsyncSession(engine) as session, session.begin():
         found = await find_prerequisite(session, "BOOTSTRAP_SYSTEM", tenant=tenant)
         assert found is not None and found.in_flight and f"operations/{found.command_id}" == boot_op.name
-        dep_op = await record_command(session, "ACTIVATE_TREASURY", c.ActivateTreasuryRequest(country_code="ZZ"),
-                                      depends_on=found.command_id, tenant=tenant)
+        dep_op = await record_command(
+            session,
+            "ACTIVATE_TREASURY",
+            c.ActivateTreasuryRequest(country_code="ZZ"),
+            depends_on=found.command_id,
+            tenant=tenant,
+        )
     boot, dependent = found.command_id, uuid.UUID(dep_op.name.removeprefix("operations/"))
     assert await _claimable(repo, engine) == {boot}
     await _finish(engine, boot, status="FAILED")
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET error_code = 'ALREADY_BOOTSTRAPPED' WHERE id = :id"), {"id": boot})
+        await conn.execute(
+            text("UPDATE outbox.commands SET error_code = 'ALREADY_BOOTSTRAPPED' WHERE id = :id"),
+            {"id": boot},
+        )
     async with AsyncSession(engine) as session:
         # A failed command is no prerequisite: a pre-check would now refuse.
         assert await find_prerequisite(session, "BOOTSTRAP_SYSTEM", tenant=tenant) is None
@@ -223,7 +275,10 @@ async def test_a_dependent_waits_for_its_prerequisite_and_fails_naming_it(engine
     await processor.process(claimed)
     row = await command_row(engine, dependent)
     assert (row.status, row.error_code, row.attempts) == ("FAILED", "PREREQUISITE_FAILED", 0)
-    assert f"BOOTSTRAP_SYSTEM command {boot}" in row.error_message and "ALREADY_BOOTSTRAPPED" in row.error_message
+    assert (
+        f"BOOTSTRAP_SYSTEM command {boot}" in row.error_message
+        and "ALREADY_BOOTSTRAPPED" in row.error_message
+    )
 
 
 async def test_a_dependent_of_a_committed_prerequisite_is_submitted(engine: AsyncEngine) -> None:
@@ -231,11 +286,16 @@ async def test_a_dependent_of_a_committed_prerequisite_is_submitted(engine: Asyn
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     boot = await record(engine, "BOOTSTRAP_SYSTEM", c.BootstrapSystemRequest())
     async with AsyncSession(engine) as session, session.begin():
-        op = await record_command(session, "FREEZE_WALLET", c.FreezeWalletRequest(account_id=_u(), reason="x"), depends_on=boot)
+        op = await record_command(
+            session, "FREEZE_WALLET", c.FreezeWalletRequest(account_id=_u(), reason="x"), depends_on=boot
+        )
     dependent = uuid.UUID(op.name.removeprefix("operations/"))
     # Held back by its prerequisite even with the system key aside (the claim checks both).
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET order_keys = '{}', exclusive_keys = '{}' WHERE id = :id"), {"id": dependent})
+        await conn.execute(
+            text("UPDATE outbox.commands SET order_keys = '{}', exclusive_keys = '{}' WHERE id = :id"),
+            {"id": dependent},
+        )
     assert await _claimable(repo, engine) == {boot}
     await _finish(engine, boot)
     [claimed] = await repo.claim(10)
@@ -270,7 +330,9 @@ async def test_blocked_commands_are_counted_for_the_metric(engine: AsyncEngine) 
     assert await repo.blocked_count() == 3
 
 
-async def test_a_long_queue_behind_one_sender_does_not_hold_up_unrelated_commands(engine: AsyncEngine) -> None:
+async def test_a_long_queue_behind_one_sender_does_not_hold_up_unrelated_commands(
+    engine: AsyncEngine,
+) -> None:
     await _quiet(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     hot = _u()
@@ -283,12 +345,19 @@ async def test_a_long_queue_behind_one_sender_does_not_hold_up_unrelated_command
     assert {cmd.id for cmd in await repo.claim(3)} == {queued[0], *free}
     await _release(engine)
     async with engine.connect() as conn:
-        live = (await conn.execute(text("SELECT count(*) FROM outbox.live_keys WHERE command_id = ANY(:ids)"),
-                                   {"ids": [*queued, *others, *free]})).scalar_one()
+        live = (
+            await conn.execute(
+                text("SELECT count(*) FROM outbox.live_keys WHERE command_id = ANY(:ids)"),
+                {"ids": [*queued, *others, *free]},
+            )
+        ).scalar_one()
     assert live == 65 * 3  # sender, recipient, system: the keys of every unfinished command
     await _finish(engine, queued[0], status="FAILED")
     async with engine.connect() as conn:
-        left = (await conn.execute(text("SELECT count(*) FROM outbox.live_keys WHERE command_id = :id"),
-                                   {"id": queued[0]})).scalar_one()
+        left = (
+            await conn.execute(
+                text("SELECT count(*) FROM outbox.live_keys WHERE command_id = :id"), {"id": queued[0]}
+            )
+        ).scalar_one()
     assert left == 0  # a finished command holds nothing, whichever path finished it
     assert {cmd.id for cmd in await repo.claim(10)} == {queued[1], *free}

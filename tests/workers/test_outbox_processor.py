@@ -49,14 +49,19 @@ class ScriptedPeer:
             raise self.endorse_errors.pop(0)
         tx_id = hashlib.sha256(f"{payload_json}{len(self.endorsed)}".encode()).hexdigest()
         self.endorsed.append(tx_id)
-        return Transaction(tx_id=tx_id, channel_id="gxchannel", envelope_bytes=f"env:{tx_id}".encode(), result=b'{"ok":true}')
+        return Transaction(
+            tx_id=tx_id, channel_id="gxchannel", envelope_bytes=f"env:{tx_id}".encode(), result=b'{"ok":true}'
+        )
 
     async def submit(self, envelope: bytes) -> None:
         tx_id = envelope.decode().removeprefix("env:")
         async with self.engine.connect() as conn:
-            stored = (await conn.execute(
-                text("SELECT count(*) FROM outbox.commands WHERE tx_id = :t AND envelope = :e"), {"t": tx_id, "e": envelope}
-            )).scalar_one()
+            stored = (
+                await conn.execute(
+                    text("SELECT count(*) FROM outbox.commands WHERE tx_id = :t AND envelope = :e"),
+                    {"t": tx_id, "e": envelope},
+                )
+            ).scalar_one()
         self.stored_before_submit.append(stored == 1)
         self.submitted.append(envelope)
         if self.submit_errors:
@@ -72,11 +77,15 @@ class ScriptedPeer:
         return b'{"ok":true}'
 
 
-def _processor(engine: AsyncEngine, peer: ScriptedPeer, owner: str = "w1", max_attempts: int = 3) -> tuple[CommandProcessor, OutboxRepository]:
+def _processor(
+    engine: AsyncEngine, peer: ScriptedPeer, owner: str = "w1", max_attempts: int = 3
+) -> tuple[CommandProcessor, OutboxRepository]:
     repo = OutboxRepository(engine, owner, lease_seconds=30)
     settings = ProcessorSettings(
-        max_attempts=max_attempts, retry=RetryPolicy(max_attempts=100, initial_backoff=0.0, max_backoff=0.0),
-        commit_timeout=1.0, recover_status_timeout=0.1,
+        max_attempts=max_attempts,
+        retry=RetryPolicy(max_attempts=100, initial_backoff=0.0, max_backoff=0.0),
+        commit_timeout=1.0,
+        recover_status_timeout=0.1,
     )
     return CommandProcessor(repo, peer, OutboxMetrics(CollectorRegistry()), settings), repo
 
@@ -86,15 +95,25 @@ def _transfer(amount: int = 10) -> commands_pb2.TransferTokensRequest:
     # test leaves unfinished must not hold up the next test's (tests/workers/test_outbox_ordering.py
     # is where ordering is tested).
     return commands_pb2.TransferTokensRequest(
-        request_id=str(uuid.uuid4()), from_account_id=f"a-{uuid.uuid4()}", to_account_id=f"b-{uuid.uuid4()}", amount_qirat=amount
+        request_id=str(uuid.uuid4()),
+        from_account_id=f"a-{uuid.uuid4()}",
+        to_account_id=f"b-{uuid.uuid4()}",
+        amount_qirat=amount,
     )
 
 
 async def _claim_one(repo: OutboxRepository, command_id: uuid.UUID) -> Any:
     # Make only our command due (other tests' leftovers are pushed into the future).
     async with repo._engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET next_attempt_at = now() + interval '1 hour' WHERE id <> :id AND status IN ('PENDING','SUBMITTED')"), {"id": command_id})
-        await conn.execute(text("UPDATE outbox.commands SET next_attempt_at = now() WHERE id = :id"), {"id": command_id})
+        await conn.execute(
+            text(
+                "UPDATE outbox.commands SET next_attempt_at = now() + interval '1 hour' WHERE id <> :id AND status IN ('PENDING','SUBMITTED')"
+            ),
+            {"id": command_id},
+        )
+        await conn.execute(
+            text("UPDATE outbox.commands SET next_attempt_at = now() WHERE id = :id"), {"id": command_id}
+        )
     claimed = await repo.claim(10)
     assert [c.id for c in claimed] == [command_id]
     return claimed[0]
@@ -107,18 +126,27 @@ async def test_envelope_is_stored_before_the_first_submit_and_commit_is_recorded
     await processor.process(await _claim_one(repo, cid))
     row = await command_row(engine, cid)
     assert peer.stored_before_submit == [True]
-    assert (row.status, row.block_number, row.validation_code, row.result_json) == ("COMMITTED", 42, "VALID", '{"ok":true}')
+    assert (row.status, row.block_number, row.validation_code, row.result_json) == (
+        "COMMITTED",
+        42,
+        "VALID",
+        '{"ok":true}',
+    )
     assert row.lease_owner is None
 
 
-async def test_a_stored_transaction_is_checked_then_resubmitted_never_re_endorsed(engine: AsyncEngine) -> None:
+async def test_a_stored_transaction_is_checked_then_resubmitted_never_re_endorsed(
+    engine: AsyncEngine,
+) -> None:
     peer = ScriptedPeer(engine)
     processor, repo = _processor(engine, peer)
     cid = await record(engine, "TRANSFER_TOKENS", _transfer())
     # An earlier worker endorsed and stored the transaction, then died before submitting.
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-old', envelope=:e WHERE id=:id"),
-                           {"e": b"env:t-old", "id": cid})
+        await conn.execute(
+            text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-old', envelope=:e WHERE id=:id"),
+            {"e": b"env:t-old", "id": cid},
+        )
     peer.statuses = [CommitStatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "not committed"), VALID]
     await processor.process(await _claim_one(repo, cid))
     assert peer.endorsed == []
@@ -131,8 +159,10 @@ async def test_an_already_committed_transaction_is_not_submitted_again(engine: A
     processor, repo = _processor(engine, peer)
     cid = await record(engine, "TRANSFER_TOKENS", _transfer())
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-done', envelope=:e WHERE id=:id"),
-                           {"e": b"env:t-done", "id": cid})
+        await conn.execute(
+            text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-done', envelope=:e WHERE id=:id"),
+            {"e": b"env:t-done", "id": cid},
+        )
     await processor.process(await _claim_one(repo, cid))
     assert peer.submitted == [] and peer.endorsed == []
     assert (await command_row(engine, cid)).status == "COMMITTED"
@@ -143,10 +173,14 @@ async def test_duplicate_txid_on_resubmit_keeps_the_first_outcome(engine: AsyncE
     processor, repo = _processor(engine, peer)
     cid = await record(engine, "TRANSFER_TOKENS", _transfer())
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-dup', envelope=:e WHERE id=:id"),
-                           {"e": b"env:t-dup", "id": cid})
+        await conn.execute(
+            text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-dup', envelope=:e WHERE id=:id"),
+            {"e": b"env:t-dup", "id": cid},
+        )
     peer.statuses = [CommitStatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "x"), VALID]
-    peer.submit_errors = [SubmitError(grpc.StatusCode.FAILED_PRECONDITION, "duplicate transaction found [t-dup]")]
+    peer.submit_errors = [
+        SubmitError(grpc.StatusCode.FAILED_PRECONDITION, "duplicate transaction found [t-dup]")
+    ]
     await processor.process(await _claim_one(repo, cid))
     assert (await command_row(engine, cid)).status == "COMMITTED"
 
@@ -160,7 +194,12 @@ async def test_mvcc_conflict_builds_a_new_transaction_next_time(engine: AsyncEng
     row = await command_row(engine, cid)
     # A read conflict is contention, not the command's fault: it spends no attempt, and comes
     # back after a small jittered delay (ProcessorSettings.conflict_backoff, 0.2 s: a quarter to all of it).
-    assert (row.status, row.tx_id, row.attempts, row.validation_code) == ("PENDING", None, 0, "MVCC_READ_CONFLICT")
+    assert (row.status, row.tx_id, row.attempts, row.validation_code) == (
+        "PENDING",
+        None,
+        0,
+        "MVCC_READ_CONFLICT",
+    )
     assert 0.05 <= (row.next_attempt_at - row.updated_at).total_seconds() <= 0.2
     await processor.process(await _claim_one(repo, cid))
     assert len(peer.endorsed) == 2 and peer.endorsed[0] != peer.endorsed[1]
@@ -184,10 +223,17 @@ async def test_read_conflicts_never_exhaust_the_attempts(engine: AsyncEngine) ->
 
 async def test_business_rejection_fails_at_once_with_the_chaincode_reason(engine: AsyncEngine) -> None:
     peer = ScriptedPeer(engine)
-    peer.endorse_errors = [EndorseError(
-        grpc.StatusCode.ABORTED, "failed to endorse transaction, see attached details for more info",
-        [ErrorDetail("peer0", "Org1MSP", "chaincode response 400, INSUFFICIENT_FUNDS: balance 5 < 10 + fee 0")],
-    )]
+    peer.endorse_errors = [
+        EndorseError(
+            grpc.StatusCode.ABORTED,
+            "failed to endorse transaction, see attached details for more info",
+            [
+                ErrorDetail(
+                    "peer0", "Org1MSP", "chaincode response 400, INSUFFICIENT_FUNDS: balance 5 < 10 + fee 0"
+                )
+            ],
+        )
+    ]
     processor, repo = _processor(engine, peer)
     cid = await record(engine, "TRANSFER_TOKENS", _transfer())
     await processor.process(await _claim_one(repo, cid))
@@ -229,7 +275,9 @@ async def test_a_worker_that_lost_its_lease_does_not_submit(engine: AsyncEngine)
     cid = await record(engine, "TRANSFER_TOKENS", _transfer())
     claimed = await _claim_one(repo, cid)
     async with engine.begin() as conn:  # the lease expired and another worker took the command
-        await conn.execute(text("UPDATE outbox.commands SET lease_owner = 'other' WHERE id = :id"), {"id": cid})
+        await conn.execute(
+            text("UPDATE outbox.commands SET lease_owner = 'other' WHERE id = :id"), {"id": cid}
+        )
     await processor.process(claimed)
     assert peer.submitted == []
     assert (await command_row(engine, cid)).lease_owner == "other"
@@ -251,7 +299,9 @@ async def test_operator_cancel_and_retry(engine: AsyncEngine) -> None:
     with pytest.raises(FailedPrecondition):
         await admin.retry(str(retried.id), str(uuid.uuid4()))  # not FAILED
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t' WHERE id=:id"), {"id": retried.id})
+        await conn.execute(
+            text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t' WHERE id=:id"), {"id": retried.id}
+        )
     with pytest.raises(FailedPrecondition):
         await admin.cancel(str(retried.id))  # already sent to the ledger
     views, _ = await admin.list("FAILED")
@@ -263,11 +313,18 @@ async def test_peer_down_while_checking_a_stored_transaction_keeps_it_for_later(
     processor, repo = _processor(engine, peer)
     cid = await record(engine, "TRANSFER_TOKENS", _transfer())
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-keep', envelope=:e WHERE id=:id"),
-                           {"e": b"env:t-keep", "id": cid})
+        await conn.execute(
+            text("UPDATE outbox.commands SET status='SUBMITTED', tx_id='t-keep', envelope=:e WHERE id=:id"),
+            {"e": b"env:t-keep", "id": cid},
+        )
     peer.statuses = [CommitStatusError(grpc.StatusCode.UNAVAILABLE, "connection refused")]
     await processor.process(await _claim_one(repo, cid))
     row = await command_row(engine, cid)
     assert (row.status, row.tx_id, bytes(row.envelope), row.attempts, row.error_code) == (
-        "SUBMITTED", "t-keep", b"env:t-keep", 0, "COMMIT_STATUS_UNKNOWN")
+        "SUBMITTED",
+        "t-keep",
+        b"env:t-keep",
+        0,
+        "COMMIT_STATUS_UNKNOWN",
+    )
     assert peer.submitted == [] and peer.endorsed == []

@@ -49,7 +49,13 @@ async def test_rebuild_and_shutdown_close_a_quiet_devnet_stream_cleanly(
         return stream
 
     projector = Projector(
-        engine, NAME, 4343, open_stream, ProjectorMetrics(CollectorRegistry()), standby_retry=0.05, control_interval=0.05
+        engine,
+        NAME,
+        4343,
+        open_stream,
+        ProjectorMetrics(CollectorRegistry()),
+        standby_retry=0.05,
+        control_interval=0.05,
     )
     task = asyncio.create_task(projector.run())
 
@@ -67,7 +73,11 @@ async def test_rebuild_and_shutdown_close_a_quiet_devnet_stream_cleanly(
         assert not task.done()
         async with engine.connect() as conn:
             checkpoint = await store.load_checkpoint(conn, NAME)
-        assert (checkpoint.generation, checkpoint.block_number, checkpoint.events_applied) == (generation, None, 0)
+        assert (checkpoint.generation, checkpoint.block_number, checkpoint.events_applied) == (
+            generation,
+            None,
+            0,
+        )
         # Shutdown closes the second stream, again before any response: run() returns normally.
         await projector.shutdown()
         await asyncio.wait_for(task, 10)

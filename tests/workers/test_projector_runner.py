@@ -59,8 +59,13 @@ def _events() -> list[Event]:
 
 def _projector(engine: AsyncEngine, events: list[Event], key: int = 4242) -> Projector:
     return Projector(
-        engine, NAME, key, lambda cp: ScriptedStream(list(events), cp), ProjectorMetrics(CollectorRegistry()),
-        standby_retry=0.05, control_interval=0.05,
+        engine,
+        NAME,
+        key,
+        lambda cp: ScriptedStream(list(events), cp),
+        ProjectorMetrics(CollectorRegistry()),
+        standby_retry=0.05,
+        control_interval=0.05,
     )
 
 
@@ -75,7 +80,9 @@ async def _reset(engine: AsyncEngine) -> None:
         await conn.execute(text("DELETE FROM ledger.poison_events"))
 
 
-async def test_poison_event_stops_the_projection_and_is_recorded_with_its_position(engine: AsyncEngine) -> None:
+async def test_poison_event_stops_the_projection_and_is_recorded_with_its_position(
+    engine: AsyncEngine,
+) -> None:
     await _reset(engine)
     events = _events()
     events.insert(3, Event(3, "tx-poison", "LedgerEvents", b'{"events": [{"somethingNew": {}}]}'))
@@ -86,8 +93,12 @@ async def test_poison_event_stops_the_projection_and_is_recorded_with_its_positi
     checkpoint = await _checkpoint(engine)
     assert checkpoint.tx_id == events[2].tx_id  # everything before the poison, nothing after
     async with engine.connect() as conn:
-        poison = (await conn.execute(text("SELECT block_number, tx_id, error FROM ledger.poison_events"))).one()
-        after = (await conn.execute(text("SELECT count(*) FROM ledger.projected_txs WHERE tx_id = 'tx-transfer'"))).scalar_one()
+        poison = (
+            await conn.execute(text("SELECT block_number, tx_id, error FROM ledger.poison_events"))
+        ).one()
+        after = (
+            await conn.execute(text("SELECT count(*) FROM ledger.projected_txs WHERE tx_id = 'tx-transfer'"))
+        ).scalar_one()
     assert (poison.block_number, poison.tx_id) == (3, "tx-poison")
     assert "somethingNew" in poison.error or "no handler" in poison.error
     assert after == 0
@@ -116,7 +127,9 @@ async def test_standby_takes_over_when_the_active_projector_stops(engine: AsyncE
     assert (await _checkpoint(engine)).events_applied == len(events)
 
 
-async def test_rebuild_while_running_replays_from_block_zero_to_equal_read_models(engine: AsyncEngine) -> None:
+async def test_rebuild_while_running_replays_from_block_zero_to_equal_read_models(
+    engine: AsyncEngine,
+) -> None:
     await _reset(engine)
     events = _events()
     projector = _projector(engine, events)
@@ -128,7 +141,10 @@ async def test_rebuild_while_running_replays_from_block_zero_to_equal_read_model
 
     await wait_until(caught_up, 10)
     async with engine.connect() as conn:
-        before = [tuple(r) for r in (await conn.execute(text("SELECT * FROM ledger.wallets ORDER BY wallet_id"))).all()]
+        before = [
+            tuple(r)
+            for r in (await conn.execute(text("SELECT * FROM ledger.wallets ORDER BY wallet_id"))).all()
+        ]
     async with engine.begin() as conn:
         generation = await rebuild.reset(conn, NAME)
     # The projector is idle on a quiet chain; it must notice the reset by itself and replay.
@@ -136,7 +152,10 @@ async def test_rebuild_while_running_replays_from_block_zero_to_equal_read_model
     checkpoint = await _checkpoint(engine)
     assert checkpoint.generation == generation and checkpoint.events_applied == len(events)
     async with engine.connect() as conn:
-        after = [tuple(r) for r in (await conn.execute(text("SELECT * FROM ledger.wallets ORDER BY wallet_id"))).all()]
+        after = [
+            tuple(r)
+            for r in (await conn.execute(text("SELECT * FROM ledger.wallets ORDER BY wallet_id"))).all()
+        ]
     assert after == before
     await projector.shutdown()
     await asyncio.wait_for(task, 10)

@@ -43,7 +43,9 @@ def json_lines(logger: str) -> Iterator[list[dict[str, object]]]:
         lines.extend(json.loads(line) for line in stream.getvalue().splitlines())
 
 
-async def test_a_commands_trace_is_stored_then_logged_by_the_worker_and_the_projector(engine: AsyncEngine) -> None:
+async def test_a_commands_trace_is_stored_then_logged_by_the_worker_and_the_projector(
+    engine: AsyncEngine,
+) -> None:
     token = trace_var.set(TraceContext(TRACE, SPAN))
     try:
         traced = await record(engine, "TRANSFER_TOKENS", _transfer())

@@ -63,7 +63,10 @@ def test_thirty_concurrent_wrong_passwords_verify_at_most_five(identity_edge: Ed
         limits = httpx.Limits(max_connections=30)
         async with httpx.AsyncClient(base_url=identity_edge.rest_url, timeout=60, limits=limits) as client:
             answers = await asyncio.gather(
-                *(client.post("/v1/auth:login", json={"email": email, "password": f"guess {i} wrong"}) for i in range(30))
+                *(
+                    client.post("/v1/auth:login", json={"email": email, "password": f"guess {i} wrong"})
+                    for i in range(30)
+                )
             )
         return [a.status_code for a in answers]
 
@@ -77,7 +80,8 @@ def test_thirty_concurrent_wrong_passwords_verify_at_most_five(identity_edge: Ed
 def _address_counters(store: redis.Redis) -> dict[str, int]:
     prefix = "gx:identity:login:ip:"
     return {
-        key.decode().removeprefix(prefix): int(store.get(key) or 0) for key in store.scan_iter(match=prefix + "*")
+        key.decode().removeprefix(prefix): int(store.get(key) or 0)
+        for key in store.scan_iter(match=prefix + "*")
     }
 
 
@@ -91,7 +95,11 @@ def test_a_spoofed_x_forwarded_for_does_not_choose_the_address_counted(identity_
             wrong = http.post(
                 "/v1/auth:login",
                 json={"email": email, "password": "not the password 1"},
-                headers={"x-forwarded-for": spoofed, "x-real-ip": spoofed, "x-envoy-external-address": spoofed},
+                headers={
+                    "x-forwarded-for": spoofed,
+                    "x-real-ip": spoofed,
+                    "x-envoy-external-address": spoofed,
+                },
             )
         assert wrong.status_code == 401
         after = _address_counters(store)

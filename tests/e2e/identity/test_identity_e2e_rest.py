@@ -118,8 +118,14 @@ def test_kyc_submit_then_admin_approve_records_create_user_in_the_outbox(
     user_id, _, tokens = _user(client, "kyc", verified_in=identity_edge)
     docs = [
         # Unique per run: a document already used by another user blocks approval (DUPLICATE_IDENTITY).
-        {"type": "KYC_DOCUMENT_TYPE_PASSPORT", "sha256": hashlib.sha256(f"passport {user_id}".encode()).hexdigest()},
-        {"type": "KYC_DOCUMENT_TYPE_SELFIE", "sha256": hashlib.sha256(f"selfie {user_id}".encode()).hexdigest()},
+        {
+            "type": "KYC_DOCUMENT_TYPE_PASSPORT",
+            "sha256": hashlib.sha256(f"passport {user_id}".encode()).hexdigest(),
+        },
+        {
+            "type": "KYC_DOCUMENT_TYPE_SELFIE",
+            "sha256": hashlib.sha256(f"selfie {user_id}".encode()).hexdigest(),
+        },
     ]
     submitted = client.post(
         "/v1/users/me/kyc:submit",

@@ -50,7 +50,9 @@ def test_a_frozen_users_token_is_refused_within_two_seconds_and_a_new_login_work
 ) -> None:
     email = f"freeze-{uuid.uuid4().hex[:12]}@example.com"
     with httpx.Client(base_url=identity_edge.rest_url, timeout=30) as http:
-        user_id = http.post("/v1/users:register", json={"email": email, "password": _PASSWORD}).json()["user"]["userId"]
+        user_id = http.post("/v1/users:register", json={"email": email, "password": _PASSWORD}).json()[
+            "user"
+        ]["userId"]
         tokens = _login(http, email)
         assert http.get("/v1/users/me", headers=_auth(tokens["accessToken"])).status_code == 200
         frozen = http.post(
@@ -62,7 +64,9 @@ def test_a_frozen_users_token_is_refused_within_two_seconds_and_a_new_login_work
         assert _reason(refused) == "TOKEN_REVOKED"
         # A frozen user cannot get a new token either.
         assert http.post("/v1/auth:login", json={"email": email, "password": _PASSWORD}).status_code == 403
-        unfrozen = http.post(f"/v1/users/{user_id}:unfreeze", json={}, headers=_auth(super_admin["accessToken"]))
+        unfrozen = http.post(
+            f"/v1/users/{user_id}:unfreeze", json={}, headers=_auth(super_admin["accessToken"])
+        )
         assert unfrozen.status_code == 200, unfrozen.text
         fresh = _login(http, email)
         me = http.get("/v1/users/me", headers=_auth(fresh["accessToken"]))
@@ -77,7 +81,9 @@ def test_logout_through_the_edge_ends_the_access_token_too(identity_edge: EdgeSt
         http.post("/v1/users:register", json={"email": email, "password": _PASSWORD}).raise_for_status()
         tokens = _login(http, email)
         out = http.post(
-            "/v1/auth:logout", json={"refreshToken": tokens["refreshToken"]}, headers=_auth(tokens["accessToken"])
+            "/v1/auth:logout",
+            json={"refreshToken": tokens["refreshToken"]},
+            headers=_auth(tokens["accessToken"]),
         )
         assert out.status_code == 200, out.text
         refused = _refused_within_bound(http, tokens["accessToken"])

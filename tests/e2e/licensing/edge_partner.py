@@ -83,7 +83,9 @@ class Partner:
 def onboard(http: httpx.Client, admin: str, *, tier: str = "LICENSE_TIER_FREE") -> Partner:
     """Register, apply, approve, issue a licence and create a key, all through the edge."""
     email = f"dev-{uuid.uuid4().hex[:10]}@fintech.example"
-    registered = http.post("/v1/users:register", json={"email": email, "password": PASSWORD, "displayName": "Dev"})
+    registered = http.post(
+        "/v1/users:register", json={"email": email, "password": PASSWORD, "displayName": "Dev"}
+    )
     assert registered.status_code == 200, registered.text
     user_id = registered.json()["user"]["userId"]
     applied = http.post(
@@ -97,7 +99,9 @@ def onboard(http: httpx.Client, admin: str, *, tier: str = "LICENSE_TIER_FREE") 
     assert approved.status_code == 200, approved.text
     owner = login(http, email)  # a fresh token carries ROLE_PARTNER
     expiry = (datetime.now(UTC) + timedelta(days=30)).isoformat().replace("+00:00", "Z")
-    issued = http.post(f"/v1/partners/{pid}/licenses", json={"tier": tier, "expireTime": expiry}, headers=bearer(admin))
+    issued = http.post(
+        f"/v1/partners/{pid}/licenses", json={"tier": tier, "expireTime": expiry}, headers=bearer(admin)
+    )
     assert issued.status_code == 200, issued.text
     lid = issued.json()["license"]["licenseId"]
     created = http.post(

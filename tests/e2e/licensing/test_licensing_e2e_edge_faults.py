@@ -81,5 +81,7 @@ def test_licensing_down_fails_keyed_calls_closed_and_loses_no_usage(
 
     # Every served request is in the usage: the ones decided before the kill (still in Redis
     # then) and the ones after; the 503s were never served and are not counted.
-    assert wait_for(lambda: int(usage(http, partner)["requestCount"]) == before + after, 30), usage(http, partner)
+    assert wait_for(lambda: int(usage(http, partner)["requestCount"]) == before + after, 30), usage(
+        http, partner
+    )
     assert int(usage(http, partner)["throttledCount"]) == 0

@@ -118,7 +118,11 @@ def test_a_partner_journey_through_the_edge(http: httpx.Client, admin: str, part
     # access log adds errors and bytes; all visible within seconds.
     def counted() -> bool:
         u = usage(http, partner)
-        return (int(u["requestCount"]), int(u["throttledCount"]), int(u["errorCount"])) == (served, throttled, errors)
+        return (int(u["requestCount"]), int(u["throttledCount"]), int(u["errorCount"])) == (
+            served,
+            throttled,
+            errors,
+        )
 
     assert wait_for(counted), usage(http, partner)
     assert int(usage(http, partner)["byteCount"]) > 0
@@ -131,7 +135,11 @@ def test_a_partner_journey_through_the_edge(http: httpx.Client, admin: str, part
         headers=bearer(admin),
     )
     assert upgraded.status_code == 200, upgraded.text
-    assert wait_for(lambda: http.get("/v1/partners/me", headers=keyed(partner.secret)).headers.get("ratelimit-limit") == "600")
+    assert wait_for(
+        lambda: (
+            http.get("/v1/partners/me", headers=keyed(partner.secret)).headers.get("ratelimit-limit") == "600"
+        )
+    )
 
     # Rotation: both keys work during the grace period, only the new one after it.
     rotated = http.post(
@@ -156,19 +164,27 @@ def test_a_partner_journey_through_the_edge(http: httpx.Client, admin: str, part
         headers=bearer(partner.owner_token),
     ).json()["secret"]
     revoked = http.post(
-        f"/v1/partners/me/licenses/{partner.license_id}/apiKeys/{new_key_id}:revoke", json={}, headers=bearer(partner.owner_token)
+        f"/v1/partners/me/licenses/{partner.license_id}/apiKeys/{new_key_id}:revoke",
+        json={},
+        headers=bearer(partner.owner_token),
     )
     assert revoked.status_code == 200, revoked.text
-    assert wait_for(lambda: reason(http.get("/v1/partners/me", headers=keyed(new_secret))) == "API_KEY_REVOKED")
+    assert wait_for(
+        lambda: reason(http.get("/v1/partners/me", headers=keyed(new_secret))) == "API_KEY_REVOKED"
+    )
 
     # Suspending the licence, then the partner: 403 with the reason.
     suspended = http.post(
-        f"/v1/partners/{partner.partner_id}/licenses/{partner.license_id}:suspend", json={"reason": "e2e"}, headers=bearer(admin)
+        f"/v1/partners/{partner.partner_id}/licenses/{partner.license_id}:suspend",
+        json={"reason": "e2e"},
+        headers=bearer(admin),
     )
     assert suspended.status_code == 200, suspended.text
     assert wait_for(lambda: reason(http.get("/v1/partners/me", headers=keyed(spare))) == "LICENSE_SUSPENDED")
     assert http.get("/v1/partners/me", headers=keyed(spare)).status_code == 403
-    paused = http.post(f"/v1/partners/{partner.partner_id}:suspend", json={"reason": "e2e"}, headers=bearer(admin))
+    paused = http.post(
+        f"/v1/partners/{partner.partner_id}:suspend", json={"reason": "e2e"}, headers=bearer(admin)
+    )
     assert paused.status_code == 200, paused.text
     assert wait_for(lambda: reason(http.get("/v1/partners/me", headers=keyed(spare))) == "PARTNER_SUSPENDED")
 
@@ -179,7 +195,9 @@ def test_requests_without_a_key_skip_the_key_check(http: httpx.Client) -> None:
     assert "ratelimit-limit" not in jwks.headers
     # A client cannot fake the edge's own markers: a sent x-gx-limited is dropped, not obeyed.
     bad_login = http.post(
-        "/v1/auth:login", json={"email": "nobody@example.com", "password": "wrong"}, headers={"x-gx-limited": "address"}
+        "/v1/auth:login",
+        json={"email": "nobody@example.com", "password": "wrong"},
+        headers={"x-gx-limited": "address"},
     )
     assert bad_login.status_code != 429, bad_login.text
 
@@ -189,7 +207,9 @@ def test_anonymous_sign_ups_from_one_address_are_throttled(http: httpx.Client) -
     refusal: httpx.Response | None = None
     for _ in range(REGISTER_LIMIT + 2):
         email = f"bot-{uuid.uuid4().hex[:10]}@example.com"
-        response = http.post("/v1/users:register", json={"email": email, "password": PASSWORD, "displayName": "Bot"})
+        response = http.post(
+            "/v1/users:register", json={"email": email, "password": PASSWORD, "displayName": "Bot"}
+        )
         statuses.append(response.status_code)
         if response.status_code == 429:
             refusal = refusal or response
@@ -203,7 +223,11 @@ def test_anonymous_sign_ups_from_one_address_are_throttled(http: httpx.Client) -
     # of it here (GX_EDGE_XFF_TRUSTED_HOPS = 0), so the address is the connection's.
     spoofed = http.post(
         "/v1/users:register",
-        json={"email": f"bot-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD, "displayName": "Bot"},
+        json={
+            "email": f"bot-{uuid.uuid4().hex[:10]}@example.com",
+            "password": PASSWORD,
+            "displayName": "Bot",
+        },
         headers={"x-forwarded-for": "203.0.113.9"},
     )
     assert spoofed.status_code == 429, spoofed.text

@@ -63,7 +63,9 @@ def _fields(response: httpx.Response) -> set[str]:
 
 def test_a_partner_is_onboarded_through_the_edge(stack: EdgeStack, http: httpx.Client, admin: str) -> None:
     email = f"dev-{uuid.uuid4().hex[:10]}@fintech.example"
-    registered = http.post("/v1/users:register", json={"email": email, "password": PASSWORD, "displayName": "Dev"})
+    registered = http.post(
+        "/v1/users:register", json={"email": email, "password": PASSWORD, "displayName": "Dev"}
+    )
     assert registered.status_code == 200, registered.text
     user_id = registered.json()["user"]["userId"]
     applicant = _login(http, email)
@@ -94,12 +96,24 @@ def test_a_partner_is_onboarded_through_the_edge(stack: EdgeStack, http: httpx.C
     assert me.json()["partner"]["partnerId"] == pid
 
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    bad = http.post(f"/v1/partners/{pid}/licenses", json={"tier": "LICENSE_TIER_BASIC", "expireTime": past}, headers=_auth(admin))
+    bad = http.post(
+        f"/v1/partners/{pid}/licenses",
+        json={"tier": "LICENSE_TIER_BASIC", "expireTime": past},
+        headers=_auth(admin),
+    )
     assert (bad.status_code, _fields(bad)) == (400, {"expire_time"})
-    unknown = http.post(f"/v1/partners/{pid}/licenses", json={"tier": "LICENSE_TIER_GOLD", "expireTime": past}, headers=_auth(admin))
+    unknown = http.post(
+        f"/v1/partners/{pid}/licenses",
+        json={"tier": "LICENSE_TIER_GOLD", "expireTime": past},
+        headers=_auth(admin),
+    )
     assert unknown.status_code == 400
     expiry = (datetime.now(UTC) + timedelta(days=30)).isoformat().replace("+00:00", "Z")
-    issued = http.post(f"/v1/partners/{pid}/licenses", json={"tier": "LICENSE_TIER_BASIC", "expireTime": expiry}, headers=_auth(admin))
+    issued = http.post(
+        f"/v1/partners/{pid}/licenses",
+        json={"tier": "LICENSE_TIER_BASIC", "expireTime": expiry},
+        headers=_auth(admin),
+    )
     assert issued.status_code == 200, issued.text
     lic: dict[str, Any] = issued.json()["license"]
     assert lic["quotaPerMinute"] == 600
@@ -116,22 +130,32 @@ def test_a_partner_is_onboarded_through_the_edge(stack: EdgeStack, http: httpx.C
     assert secret.startswith("gx_test_")
 
     long_grace = http.post(
-        f"/v1/partners/me/licenses/{lid}/apiKeys/{key_id}:rotate", json={"gracePeriod": "700000s"}, headers=_auth(partner_token)
+        f"/v1/partners/me/licenses/{lid}/apiKeys/{key_id}:rotate",
+        json={"gracePeriod": "700000s"},
+        headers=_auth(partner_token),
     )
     assert (long_grace.status_code, _fields(long_grace)) == (400, {"grace_period"})
     rotated = http.post(
-        f"/v1/partners/me/licenses/{lid}/apiKeys/{key_id}:rotate", json={"gracePeriod": "3600s"}, headers=_auth(partner_token)
+        f"/v1/partners/me/licenses/{lid}/apiKeys/{key_id}:rotate",
+        json={"gracePeriod": "3600s"},
+        headers=_auth(partner_token),
     )
     assert rotated.status_code == 200, rotated.text
     assert rotated.json()["oldApiKey"]["state"] == "API_KEY_STATE_ROTATING"
 
     listed = http.get(f"/v1/partners/me/licenses/{lid}/apiKeys", headers=_auth(partner_token))
-    assert sorted(k["state"] for k in listed.json()["apiKeys"]) == ["API_KEY_STATE_ACTIVE", "API_KEY_STATE_ROTATING"]
+    assert sorted(k["state"] for k in listed.json()["apiKeys"]) == [
+        "API_KEY_STATE_ACTIVE",
+        "API_KEY_STATE_ROTATING",
+    ]
 
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     usage = http.get(
         f"/v1/partners/me/licenses/{lid}/usage",
-        params={"startTime": start.isoformat().replace("+00:00", "Z"), "endTime": (start + timedelta(hours=2)).isoformat().replace("+00:00", "Z")},
+        params={
+            "startTime": start.isoformat().replace("+00:00", "Z"),
+            "endTime": (start + timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+        },
         headers=_auth(partner_token),
     )
     assert usage.status_code == 200, usage.text
@@ -142,7 +166,13 @@ def test_a_partner_is_onboarded_through_the_edge(stack: EdgeStack, http: httpx.C
     try:
         with engine.connect() as conn:
             rows = conn.execute(sqlalchemy.text("SELECT k::text FROM licensing.api_keys k")).scalars().all()
-            records = conn.execute(sqlalchemy.text("SELECT encode(response, 'escape') FROM platform.idempotency_records")).scalars().all()
+            records = (
+                conn.execute(
+                    sqlalchemy.text("SELECT encode(response, 'escape') FROM platform.idempotency_records")
+                )
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
     assert len(rows) == 2

@@ -44,7 +44,10 @@ def test_a_transfers_trace_id_is_in_every_process_it_crossed(mesh: EdgeStack, ad
         sent = http.post(
             "/v1/wallets/me:transfer",
             json={"amountQirat": str(GX), "toUserId": bob_id, "requestId": str(uuid.uuid4())},
-            headers={"authorization": f"Bearer {token}", "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+            headers={
+                "authorization": f"Bearer {token}",
+                "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
+            },
         )
     assert sent.status_code == 202, sent.text
     alice.operation(sent.json()["name"]).wait()
@@ -60,7 +63,8 @@ def test_a_transfers_trace_id_is_in_every_process_it_crossed(mesh: EdgeStack, ad
     assert done.returncode == 0, done.stderr
     assert {"edge", "wallet", "outbox", "projector"} <= parts, done.stdout
     records = [
-        (line.split("|", 1)[0].strip(), json.loads(line.split("| ", 1)[1])) for line in done.stdout.splitlines()
+        (line.split("|", 1)[0].strip(), json.loads(line.split("| ", 1)[1]))
+        for line in done.stdout.splitlines()
     ]
     # Envoy's access line carries the header as sent; every line of our processes its trace_id.
     assert all(r["traceparent"].split("-")[1] == trace_id for part, r in records if part == "edge")

@@ -36,7 +36,18 @@ from tests.support.stack import EdgeStack, running_edge_stack
 pytestmark = pytest.mark.e2e
 
 GX = 1_000_000
-_MESH = ("postgres", "redis", "migrations", "chaincode", "devnet", "identity", "wallet", "outbox", "projector", "edge")
+_MESH = (
+    "postgres",
+    "redis",
+    "migrations",
+    "chaincode",
+    "devnet",
+    "identity",
+    "wallet",
+    "outbox",
+    "projector",
+    "edge",
+)
 _USERS = 12  # A and B, eight payers, the merchant, one spare
 
 
@@ -82,7 +93,9 @@ def root(mesh: EdgeStack, http: httpx.Client) -> str:
 def _applicant(http: httpx.Client) -> Member:
     """Registered, email verified, with a pending KYC submission: nothing of it needs the ledger yet."""
     email = f"u-{uuid.uuid4().hex[:10]}@example.com"
-    registered = _post(http, "/v1/users:register", json={"email": email, "password": PASSWORD, "countryCode": "LK"})
+    registered = _post(
+        http, "/v1/users:register", json={"email": email, "password": PASSWORD, "countryCode": "LK"}
+    )
     assert registered.status_code == 200, registered.text
     member = Member(registered.json()["user"]["userId"], _login(http, email))
     verify_email_over_rest(http, email, member.token)
@@ -91,7 +104,9 @@ def _applicant(http: httpx.Client) -> Member:
         "lastName": "B",
         "dateOfBirth": "1990-05-17",
         "nationality": "LK",
-        "documents": [{"type": "KYC_DOCUMENT_TYPE_PASSPORT", "sha256": hashlib.sha256(email.encode()).hexdigest()}],
+        "documents": [
+            {"type": "KYC_DOCUMENT_TYPE_PASSPORT", "sha256": hashlib.sha256(email.encode()).hexdigest()}
+        ],
     }
     submitted = http.post("/v1/users/me/kyc:submit", json=kyc, headers=_auth(member.token))
     assert submitted.status_code == 200, submitted.text
@@ -104,10 +119,14 @@ def recorded_back_to_back(http: httpx.Client, root: str) -> tuple[list[Member], 
     members = [_applicant(http) for _ in range(_USERS)]
     responses = [
         http.post("/v1/system:bootstrap", json={"requestId": str(uuid.uuid4())}, headers=_auth(root)),
-        http.post("/v1/system/countries:initialize", json={"requestId": str(uuid.uuid4())}, headers=_auth(root)),
+        http.post(
+            "/v1/system/countries:initialize", json={"requestId": str(uuid.uuid4())}, headers=_auth(root)
+        ),
     ]
     responses += [
-        http.post(f"/v1/users/{m.user_id}/kyc:approve", json={"requestId": str(uuid.uuid4())}, headers=_auth(root))
+        http.post(
+            f"/v1/users/{m.user_id}/kyc:approve", json={"requestId": str(uuid.uuid4())}, headers=_auth(root)
+        )
         for m in members
     ]
     for response in responses:
@@ -120,7 +139,9 @@ def test_bootstrap_countries_and_kyc_approvals_recorded_back_to_back_all_commit(
 ) -> None:
     members, operations = recorded_back_to_back
     done = [_wait(http, root, op, budget=180) for op in operations]
-    assert [d["state"] for d in done] == ["OPERATION_STATE_COMMITTED"] * len(done), [d.get("error") for d in done]
+    assert [d["state"] for d in done] == ["OPERATION_STATE_COMMITTED"] * len(done), [
+        d.get("error") for d in done
+    ]
     blocks = [int(d["blockNumber"]) for d in done]
     assert blocks[0] < blocks[1] < min(blocks[2:])  # bootstrap, then countries, then the users
     genesis = rules.PHASES[0][1] * GX
@@ -135,26 +156,34 @@ def _sent_rows(mesh: EdgeStack) -> dict[str, int]:
     engine = sqlalchemy.create_engine(mesh.database_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sqlalchemy.text(
-                "SELECT c.id, count(t.*) AS n FROM outbox.commands c"
-                " LEFT JOIN ledger.transactions t ON t.request_id = c.payload->>'requestId' AND t.type = 'SENT'"
-                " WHERE c.command_type = 'TRANSFER_TOKENS' GROUP BY c.id"
-            )).all()
+            rows = conn.execute(
+                sqlalchemy.text(
+                    "SELECT c.id, count(t.*) AS n FROM outbox.commands c"
+                    " LEFT JOIN ledger.transactions t ON t.request_id = c.payload->>'requestId' AND t.type = 'SENT'"
+                    " WHERE c.command_type = 'TRANSFER_TOKENS' GROUP BY c.id"
+                )
+            ).all()
         return {str(r.id): int(r.n) for r in rows}
     finally:
         engine.dispose()
 
 
 def test_back_and_forth_payments_and_a_merchant_paid_by_many_all_commit_once(
-    mesh: EdgeStack, http: httpx.Client, root: str, recorded_back_to_back: tuple[list[Member], list[dict[str, Any]]]
+    mesh: EdgeStack,
+    http: httpx.Client,
+    root: str,
+    recorded_back_to_back: tuple[list[Member], list[dict[str, Any]]],
 ) -> None:
     members, operations = recorded_back_to_back
     for op in operations:  # the onboarding above must be through (the other test checks how)
         assert _wait(http, root, op, budget=180)["state"] == "OPERATION_STATE_COMMITTED"
     a, b, merchant, payers = members[0], members[1], members[2], members[3:11]
     amount = GX
-    preview = http.post("/v1/wallets/me:previewTransfer", json={"toUserId": b.user_id, "amountQirat": str(amount)},
-                        headers=_auth(a.token))
+    preview = http.post(
+        "/v1/wallets/me:previewTransfer",
+        json={"toUserId": b.user_id, "amountQirat": str(amount)},
+        headers=_auth(a.token),
+    )
     assert preview.status_code == 200, preview.text
     fee = int(preview.json()["feeQirat"])
     chain_before = _chain_balances(mesh)
@@ -176,7 +205,9 @@ def test_back_and_forth_payments_and_a_merchant_paid_by_many_all_commit_once(
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         responses = list(pool.map(send, jobs))
-    assert [r.status_code for r in responses] == [202] * len(jobs), [r.text for r in responses if r.status_code != 202]
+    assert [r.status_code for r in responses] == [202] * len(jobs), [
+        r.text for r in responses if r.status_code != 202
+    ]
     assert len(jobs) == 100
     done = [_wait(http, root, r.json(), budget=300) for r in responses]
     failed = [(d["name"], d.get("error")) for d in done if d["state"] != "OPERATION_STATE_COMMITTED"]

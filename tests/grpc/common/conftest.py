@@ -23,8 +23,12 @@ async def running() -> AsyncIterator[Running]:
     async def dependency() -> bool:
         return behaviour.healthy
 
-    verifier = auth.TokenVerifier(auth.StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE)
-    gx = create_server(settings(), [binding(behaviour)], {"dependency": dependency}, verifier=verifier, registry=registry)
+    verifier = auth.TokenVerifier(
+        auth.StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE
+    )
+    gx = create_server(
+        settings(), [binding(behaviour)], {"dependency": dependency}, verifier=verifier, registry=registry
+    )
     await gx.start()
     channel = grpc.aio.insecure_channel(gx.address)
     try:

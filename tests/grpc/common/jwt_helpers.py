@@ -55,14 +55,30 @@ def unsigned_token(kid: str = "k1", alg: str = "none") -> str:
     """A token with `alg: none` (or any alg) and an empty signature."""
     now = int(time.time())
     header = {"alg": alg, "typ": "JWT", "kid": kid}
-    claims = {"sub": "attacker", "roles": ["SUPER_ADMIN"], "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 900, "jti": "x"}
+    claims = {
+        "sub": "attacker",
+        "roles": ["SUPER_ADMIN"],
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 900,
+        "jti": "x",
+    }
     return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}."
 
 
 def hs256_token(secret: bytes, kid: str = "k1") -> str:
     """An HS256 token, as in the public-key-as-HMAC-secret confusion attack."""
     now = int(time.time())
-    claims = {"sub": "attacker", "roles": ["SUPER_ADMIN"], "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 900, "jti": "x"}
+    claims = {
+        "sub": "attacker",
+        "roles": ["SUPER_ADMIN"],
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 900,
+        "jti": "x",
+    }
     header = {"alg": "HS256", "typ": "JWT", "kid": kid}
     import hashlib
     import hmac

@@ -59,7 +59,9 @@ def binding(behaviour: Behaviour) -> ServiceBinding:
             return await fn(behaviour, request, context)
 
         return grpc.unary_unary_rpc_method_handler(
-            handler, request_deserializer=EchoRequest.FromString, response_serializer=EchoResponse.SerializeToString
+            handler,
+            request_deserializer=EchoRequest.FromString,
+            response_serializer=EchoResponse.SerializeToString,
         )
 
     def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -70,11 +72,16 @@ def binding(behaviour: Behaviour) -> ServiceBinding:
         "PublicEcho": unary(_echo),
         "AdminEcho": unary(_echo),
         "StreamEcho": grpc.unary_stream_rpc_method_handler(
-            stream, request_deserializer=EchoRequest.FromString, response_serializer=EchoResponse.SerializeToString
+            stream,
+            request_deserializer=EchoRequest.FromString,
+            response_serializer=EchoResponse.SerializeToString,
         ),
     }
     return ServiceBinding(
-        name=SERVICE, add=lambda server: server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+        name=SERVICE,
+        add=lambda server: server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICE, handlers),)
+        ),
     )
 
 
@@ -90,12 +97,16 @@ class Running:
 
     def call(self, method: str) -> Any:
         return self.channel.unary_unary(
-            f"/{SERVICE}/{method}", request_serializer=EchoRequest.SerializeToString, response_deserializer=EchoResponse.FromString
+            f"/{SERVICE}/{method}",
+            request_serializer=EchoRequest.SerializeToString,
+            response_deserializer=EchoResponse.FromString,
         )
 
     def stream(self, method: str) -> Any:
         return self.channel.unary_stream(
-            f"/{SERVICE}/{method}", request_serializer=EchoRequest.SerializeToString, response_deserializer=EchoResponse.FromString
+            f"/{SERVICE}/{method}",
+            request_serializer=EchoRequest.SerializeToString,
+            response_deserializer=EchoResponse.FromString,
         )
 
 
@@ -107,5 +118,3 @@ def settings(**kw: Any) -> ServiceSettings:
         "health_check_interval_seconds": 0.05,
     }
     return ServiceSettings(**{**values, **kw})
-
-

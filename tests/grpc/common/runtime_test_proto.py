@@ -40,7 +40,11 @@ def _build() -> descriptor_pb2.FileDescriptorProto:
         name="gxtest/runtime/v1/runtime_test.proto",
         package=PACKAGE,
         syntax="proto3",
-        dependency=["google/api/field_behavior.proto", "gx/type/v1/validation.proto", "gx/type/v1/access.proto"],
+        dependency=[
+            "google/api/field_behavior.proto",
+            "gx/type/v1/validation.proto",
+            "gx/type/v1/access.proto",
+        ],
     )
     color = fdp.enum_type.add(name="Color")
     color.value.add(name="COLOR_UNSPECIFIED", number=0)
@@ -59,7 +63,15 @@ def _build() -> descriptor_pb2.FileDescriptorProto:
     _field(echo, "amount", 4, _F.TYPE_INT64, gt=0)
     _field(echo, "page_size", 5, _F.TYPE_INT32, gte=0, lte=100)
     _field(echo, "address", 6, _F.TYPE_MESSAGE, type_name=f".{PACKAGE}.Address")
-    _field(echo, "documents", 7, _F.TYPE_MESSAGE, type_name=f".{PACKAGE}.Document", label=_F.LABEL_REPEATED, max_items=2)
+    _field(
+        echo,
+        "documents",
+        7,
+        _F.TYPE_MESSAGE,
+        type_name=f".{PACKAGE}.Document",
+        label=_F.LABEL_REPEATED,
+        max_items=2,
+    )
     _field(echo, "tags", 8, _F.TYPE_STRING, label=_F.LABEL_REPEATED, pattern="[a-z]+", max_items=3)
     _field(echo, "color", 9, _F.TYPE_ENUM, type_name=f".{PACKAGE}.Color", enum_defined=True)
     _field(echo, "server_note", 10, _F.TYPE_STRING, output_only=True, required=True)

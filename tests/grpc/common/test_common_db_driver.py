@@ -8,7 +8,9 @@ from services.common.db import create_engine, create_session_factory, fetch_all
 from services.common.settings import DatabaseSettings
 
 
-async def test_driver_statements_join_the_session_transaction_and_roll_back_with_it(database_url: str) -> None:
+async def test_driver_statements_join_the_session_transaction_and_roll_back_with_it(
+    database_url: str,
+) -> None:
     engine = create_engine(DatabaseSettings(url=SecretStr(database_url), pool_size=2, max_overflow=0))
     sessions = create_session_factory(engine)
     try:

@@ -12,7 +12,9 @@ from services.common.settings import DatabaseSettings
 
 
 def _settings(url: str, idle: float) -> DatabaseSettings:
-    return DatabaseSettings(url=SecretStr(url), pool_size=1, max_overflow=0, pool_ping_after_idle_seconds=idle)
+    return DatabaseSettings(
+        url=SecretStr(url), pool_size=1, max_overflow=0, pool_ping_after_idle_seconds=idle
+    )
 
 
 async def test_connection_killed_while_idle_is_replaced_at_checkout(database_url: str) -> None:
@@ -23,7 +25,9 @@ async def test_connection_killed_while_idle_is_replaced_at_checkout(database_url
         killer = create_engine(_settings(database_url, idle=0))
         try:
             async with killer.connect() as conn:
-                assert (await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first_pid})).scalar_one()
+                assert (
+                    await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first_pid})
+                ).scalar_one()
         finally:
             await killer.dispose()
         await asyncio.sleep(0.3)  # idle past the threshold: the checkout pings and reconnects

@@ -36,7 +36,9 @@ async def identity() -> AsyncIterator[tuple[FakeIdentityJwks, str]]:
     fake = FakeIdentityJwks()
     server = grpc.aio.server()
     handler = grpc.unary_unary_rpc_method_handler(
-        fake.get_jwks, request_deserializer=lambda b: b, response_serializer=httpbody_pb2.HttpBody.SerializeToString
+        fake.get_jwks,
+        request_deserializer=lambda b: b,
+        response_serializer=httpbody_pb2.HttpBody.SerializeToString,
     )
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("gx.identity.v1.IdentityService", {"GetJwks": handler}),)
@@ -49,7 +51,9 @@ async def identity() -> AsyncIterator[tuple[FakeIdentityJwks, str]]:
         await server.stop(0)
 
 
-async def test_keys_are_fetched_from_identity_and_rotation_is_picked_up(identity: tuple[FakeIdentityJwks, str]) -> None:
+async def test_keys_are_fetched_from_identity_and_rotation_is_picked_up(
+    identity: tuple[FakeIdentityJwks, str],
+) -> None:
     fake, target = identity
     s = settings()
     s.auth.jwks_target = target
@@ -57,7 +61,9 @@ async def test_keys_are_fetched_from_identity_and_rotation_is_picked_up(identity
     gx = create_server(s, [binding(Behaviour())], registry=CollectorRegistry())
     async with gx, grpc.aio.insecure_channel(gx.address) as channel:
         call = channel.unary_unary(
-            f"/{SERVICE}/Echo", request_serializer=EchoRequest.SerializeToString, response_deserializer=EchoResponse.FromString
+            f"/{SERVICE}/Echo",
+            request_serializer=EchoRequest.SerializeToString,
+            response_deserializer=EchoResponse.FromString,
         )
         request = EchoRequest(email="a@example.com", color=COLOR_RED)
         token = fake.signers[0].token(sub="u-old")
@@ -70,7 +76,9 @@ async def test_keys_are_fetched_from_identity_and_rotation_is_picked_up(identity
 
         # Identity rotates: a token with the new kid makes the service refetch once.
         fake.signers.append(Signer("new"))
-        reply = await call(request, metadata=[("authorization", f"Bearer {fake.signers[1].token(sub='u-new')}")])
+        reply = await call(
+            request, metadata=[("authorization", f"Bearer {fake.signers[1].token(sub='u-new')}")]
+        )
         assert reply.user_id == "u-new"
         assert fake.calls == 2
 
@@ -86,7 +94,9 @@ async def test_identity_down_means_unauthenticated_not_internal() -> None:
     gx = create_server(s, [binding(Behaviour())], registry=CollectorRegistry())
     async with gx, grpc.aio.insecure_channel(gx.address) as channel:
         call = channel.unary_unary(
-            f"/{SERVICE}/Echo", request_serializer=EchoRequest.SerializeToString, response_deserializer=EchoResponse.FromString
+            f"/{SERVICE}/Echo",
+            request_serializer=EchoRequest.SerializeToString,
+            response_deserializer=EchoResponse.FromString,
         )
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await call(

@@ -78,7 +78,8 @@ async def test_a_calls_server_span_is_exported_with_the_callers_trace(
     log.setLevel(logging.INFO)
     try:
         await running.call("PublicEcho")(
-            EchoRequest(email="a@example.com", color=COLOR_RED), metadata=[("traceparent", f"00-{TRACE}-{PARENT}-01")]
+            EchoRequest(email="a@example.com", color=COLOR_RED),
+            metadata=[("traceparent", f"00-{TRACE}-{PARENT}-01")],
         )
     finally:
         log.removeHandler(handler)

@@ -29,7 +29,9 @@ def _meta(token: str | None = None, **extra: str) -> list[tuple[str, str]]:
     return meta
 
 
-async def _error(coro) -> tuple[grpc.StatusCode, error_details_pb2.ErrorInfo | None, error_details_pb2.BadRequest | None, str]:
+async def _error(
+    coro,
+) -> tuple[grpc.StatusCode, error_details_pb2.ErrorInfo | None, error_details_pb2.BadRequest | None, str]:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await coro
     call = err.value
@@ -49,7 +51,9 @@ async def test_authenticated_call_reaches_handler_with_principal(running: Runnin
 async def test_request_id_is_generated_when_missing_or_unsafe(running: Running) -> None:
     token = running.signer.token()
     a = await running.call("Echo")(EchoRequest(**VALID), metadata=_meta(token))
-    b = await running.call("Echo")(EchoRequest(**VALID), metadata=_meta(token, x_request_id="bad id with spaces" + "x" * 200))
+    b = await running.call("Echo")(
+        EchoRequest(**VALID), metadata=_meta(token, x_request_id="bad id with spaces" + "x" * 200)
+    )
     assert len(a.message) == 32 and len(b.message) == 32 and a.message != b.message
 
 
@@ -84,7 +88,9 @@ async def test_role_rule_refuses_users_and_admits_admins(running: Running) -> No
     assert info is not None and info.reason == "ROLE_REQUIRED"
     assert info.metadata["required_roles"] == "ADMIN,SUPER_ADMIN"
     for role in ("ADMIN", "SUPER_ADMIN"):
-        reply = await running.call("AdminEcho")(EchoRequest(**VALID), metadata=_meta(running.signer.token(sub=role, roles=[role])))
+        reply = await running.call("AdminEcho")(
+            EchoRequest(**VALID), metadata=_meta(running.signer.token(sub=role, roles=[role]))
+        )
         assert reply.user_id == role
 
 
@@ -93,7 +99,9 @@ async def test_public_method_needs_no_token_and_ignores_a_bad_one(running: Runni
     assert reply.user_id == ""
     reply = await running.call("PublicEcho")(EchoRequest(**VALID), metadata=_meta("garbage"))
     assert reply.user_id == ""
-    reply = await running.call("PublicEcho")(EchoRequest(**VALID), metadata=_meta(running.signer.token(sub="known")))
+    reply = await running.call("PublicEcho")(
+        EchoRequest(**VALID), metadata=_meta(running.signer.token(sub="known"))
+    )
     assert reply.user_id == "known"
 
 
@@ -118,23 +126,35 @@ async def test_idempotency_key_metadata_fills_an_empty_request_id(running: Runni
     assert reply.request_id == key
     # An explicit request_id wins over the header.
     other = "223e4567-e89b-12d3-a456-426614174000"
-    reply = await running.call("PublicEcho")(EchoRequest(request_id=other, **VALID), metadata=_meta(idempotency_key=key))
+    reply = await running.call("PublicEcho")(
+        EchoRequest(request_id=other, **VALID), metadata=_meta(idempotency_key=key)
+    )
     assert reply.request_id == other
     # The header value is validated like the field.
-    code, _, bad, _ = await _error(running.call("PublicEcho")(EchoRequest(**VALID), metadata=_meta(idempotency_key="x")))
+    code, _, bad, _ = await _error(
+        running.call("PublicEcho")(EchoRequest(**VALID), metadata=_meta(idempotency_key="x"))
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert bad is not None and [v.field for v in bad.field_violations] == ["request_id"]
 
 
 async def test_domain_error_becomes_rich_status(running: Running) -> None:
-    code, info, _, details = await _error(running.call("PublicEcho")(EchoRequest(mode="not_found", name="ab", **VALID)))
+    code, info, _, details = await _error(
+        running.call("PublicEcho")(EchoRequest(mode="not_found", name="ab", **VALID))
+    )
     assert code == grpc.StatusCode.NOT_FOUND
     assert details == "no such thing"
     assert info is not None
-    assert (info.reason, info.domain, dict(info.metadata)) == ("THING_NOT_FOUND", "runtimetest.gx", {"thing": "ab"})
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "THING_NOT_FOUND",
+        "runtimetest.gx",
+        {"thing": "ab"},
+    )
 
 
-async def test_unexpected_exception_is_internal_without_internals(running: Running, caplog: pytest.LogCaptureFixture) -> None:
+async def test_unexpected_exception_is_internal_without_internals(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level("ERROR", logger="gx.rpc"):
         code, info, _, details = await _error(running.call("PublicEcho")(EchoRequest(mode="boom", **VALID)))
     assert code == grpc.StatusCode.INTERNAL
@@ -272,7 +292,9 @@ async def test_run_server_stops_on_signal_event_and_closes_resources_in_reverse(
             break
         await asyncio.sleep(0.02)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{ports[0]}") as channel:
-        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), wait_for_ready=True, timeout=5)
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), wait_for_ready=True, timeout=5
+        )
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
     stop.set()
     await asyncio.wait_for(task, 10)

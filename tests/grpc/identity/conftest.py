@@ -11,8 +11,12 @@ from tests.grpc.identity.identity_harness import Identity, migrated, running_ide
 
 
 @pytest.fixture(scope="module")
-async def identity(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Identity]:
+async def identity(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Identity]:
     """The real identity server on a free port, over a freshly migrated database."""
     await migrated(database_url)
-    async with running_identity(database_url, redis_url, Path(tmp_path_factory.mktemp("identity-keys"))) as running:
+    async with running_identity(
+        database_url, redis_url, Path(tmp_path_factory.mktemp("identity-keys"))
+    ) as running:
         yield running

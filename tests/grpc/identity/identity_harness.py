@@ -61,7 +61,9 @@ async def migrated(database_url: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_identity(database_url: str, redis_url: str, keys_dir: Path, **identity: Any) -> AsyncIterator[Identity]:
+async def running_identity(
+    database_url: str, redis_url: str, keys_dir: Path, **identity: Any
+) -> AsyncIterator[Identity]:
     """Starts identity on 127.0.0.1:0 with its real interceptors, health and reflection; stops it."""
     settings = IdentitySettings(
         listen="127.0.0.1:0",
@@ -78,7 +80,15 @@ async def running_identity(database_url: str, redis_url: str, keys_dir: Path, **
         stack.push_async_callback(server.stop, 0)
         channel = grpc.aio.insecure_channel(server.address)
         stack.push_async_callback(channel.close)
-        yield Identity(server, settings, engine, sessions, redis, channel, identity_service_pb2_grpc.IdentityServiceStub(channel))
+        yield Identity(
+            server,
+            settings,
+            engine,
+            sessions,
+            redis,
+            channel,
+            identity_service_pb2_grpc.IdentityServiceStub(channel),
+        )
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -93,7 +103,9 @@ def unique_email(prefix: str = "user") -> str:
 
 async def register(identity: Identity, email: str | None = None, **fields: Any) -> svc.RegisterUserResponse:
     """Registers a user with the default password."""
-    request = svc.RegisterUserRequest(email=email or unique_email(), password=fields.pop("password", PASSWORD), **fields)
+    request = svc.RegisterUserRequest(
+        email=email or unique_email(), password=fields.pop("password", PASSWORD), **fields
+    )
     return await identity.stub.RegisterUser(request)
 
 
@@ -143,11 +155,15 @@ async def verify_email_from_mail(
 async def new_super_admin(identity: Identity) -> tuple[str, svc.LoginResponse]:
     """Creates a super-admin the way `gx identity create-admin` does, and logs in."""
     email = unique_email("admin")
-    user, _ = await create_super_admin(identity.sessions, PasswordHashing(), email, ADMIN_PASSWORD, datetime.now(UTC))
+    user, _ = await create_super_admin(
+        identity.sessions, PasswordHashing(), email, ADMIN_PASSWORD, datetime.now(UTC)
+    )
     return str(user.id), await login(identity, email, ADMIN_PASSWORD)
 
 
-def rich_error(error: grpc.aio.AioRpcError) -> tuple[error_details_pb2.ErrorInfo | None, error_details_pb2.BadRequest | None]:
+def rich_error(
+    error: grpc.aio.AioRpcError,
+) -> tuple[error_details_pb2.ErrorInfo | None, error_details_pb2.BadRequest | None]:
     """The ErrorInfo and BadRequest details of a failed call."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     info = bad = None

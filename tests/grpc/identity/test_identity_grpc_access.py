@@ -50,7 +50,12 @@ async def test_expired_token_is_unauthenticated(identity: Identity) -> None:
     user_id, _, _ = await new_user(identity)
     key = identity.keys.current
     past = int(time.time()) - 3600
-    token = jwt.encode(_claims(user_id, iat=past, exp=past + 60), key.private_key, algorithm="ES256", headers={"kid": key.kid})
+    token = jwt.encode(
+        _claims(user_id, iat=past, exp=past + 60),
+        key.private_key,
+        algorithm="ES256",
+        headers={"kid": key.kid},
+    )
     err = await _get_me(identity, token)
     assert err.code() == grpc.StatusCode.UNAUTHENTICATED
     assert rich_error(err)[0].reason == "TOKEN_EXPIRED"  # type: ignore[union-attr]
@@ -59,13 +64,17 @@ async def test_expired_token_is_unauthenticated(identity: Identity) -> None:
 async def test_token_signed_by_a_foreign_key_with_our_kid_is_rejected(identity: Identity) -> None:
     user_id, _, _ = await new_user(identity)
     forged_key = ec.generate_private_key(ec.SECP256R1())
-    token = jwt.encode(_claims(user_id), forged_key, algorithm="ES256", headers={"kid": identity.keys.current.kid})
+    token = jwt.encode(
+        _claims(user_id), forged_key, algorithm="ES256", headers={"kid": identity.keys.current.kid}
+    )
     assert (await _get_me(identity, token)).code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_alg_none_token_is_rejected(identity: Identity) -> None:
     user_id, _, _ = await new_user(identity)
-    token = jwt.encode(_claims(user_id), key=None, algorithm="none", headers={"kid": identity.keys.current.kid})
+    token = jwt.encode(
+        _claims(user_id), key=None, algorithm="none", headers={"kid": identity.keys.current.kid}
+    )
     assert (await _get_me(identity, token)).code() == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -75,13 +84,17 @@ async def test_tampered_payload_is_rejected(identity: Identity) -> None:
     claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
     claims["roles"] = ["SUPER_ADMIN"]
     forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    assert (await _get_me(identity, f"{header}.{forged_payload}.{signature}")).code() == grpc.StatusCode.UNAUTHENTICATED
+    assert (
+        await _get_me(identity, f"{header}.{forged_payload}.{signature}")
+    ).code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_wrong_audience_is_rejected(identity: Identity) -> None:
     user_id, _, _ = await new_user(identity)
     key = identity.keys.current
-    token = jwt.encode(_claims(user_id, aud="someone-else"), key.private_key, algorithm="ES256", headers={"kid": key.kid})
+    token = jwt.encode(
+        _claims(user_id, aud="someone-else"), key.private_key, algorithm="ES256", headers={"kid": key.kid}
+    )
     assert (await _get_me(identity, token)).code() == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -99,7 +112,9 @@ async def test_another_users_profile_is_not_found_for_users(identity: Identity) 
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     # Indistinguishable from an id that does not exist at all.
     with pytest.raises(grpc.aio.AioRpcError) as missing:
-        await identity.stub.GetUser(svc.GetUserRequest(user_id=str(uuid.uuid4())), metadata=bearer(mine.access_token))
+        await identity.stub.GetUser(
+            svc.GetUserRequest(user_id=str(uuid.uuid4())), metadata=bearer(mine.access_token)
+        )
     assert missing.value.details() == err.value.details()
     with pytest.raises(grpc.aio.AioRpcError) as update:
         await identity.stub.UpdateUser(
@@ -145,8 +160,12 @@ async def test_admin_rpcs_refuse_plain_users(identity: Identity) -> None:
     _, _, tokens = await new_user(identity)
     target, _, _ = await new_user(identity)
     calls = [
-        identity.stub.ListKycSubmissions(svc.ListKycSubmissionsRequest(), metadata=bearer(tokens.access_token)),
-        identity.stub.FreezeUser(svc.FreezeUserRequest(user_id=target, reason="x"), metadata=bearer(tokens.access_token)),
+        identity.stub.ListKycSubmissions(
+            svc.ListKycSubmissionsRequest(), metadata=bearer(tokens.access_token)
+        ),
+        identity.stub.FreezeUser(
+            svc.FreezeUserRequest(user_id=target, reason="x"), metadata=bearer(tokens.access_token)
+        ),
         identity.stub.SetUserRoles(
             svc.SetUserRolesRequest(user_id=target, roles=[2]), metadata=bearer(tokens.access_token)
         ),
@@ -161,14 +180,17 @@ async def test_roles_change_and_take_effect_on_the_next_token(identity: Identity
     _, admin = await new_super_admin(identity)
     target, email, _ = await new_user(identity)
     changed = await identity.stub.SetUserRoles(
-        svc.SetUserRolesRequest(user_id=target, roles=[2], request_id=str(uuid.uuid4())), metadata=bearer(admin.access_token)
+        svc.SetUserRolesRequest(user_id=target, roles=[2], request_id=str(uuid.uuid4())),
+        metadata=bearer(admin.access_token),
     )
     assert sorted(changed.user.roles) == [1, 2]  # USER is always kept
     fresh = await login(identity, email)
     assert jwt.decode(fresh.access_token, options={"verify_signature": False})["roles"] == ["ADMIN", "USER"]
     # A plain admin may not change roles.
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await identity.stub.SetUserRoles(svc.SetUserRolesRequest(user_id=target, roles=[1]), metadata=bearer(fresh.access_token))
+        await identity.stub.SetUserRoles(
+            svc.SetUserRolesRequest(user_id=target, roles=[1]), metadata=bearer(fresh.access_token)
+        )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -185,7 +207,8 @@ async def test_freeze_blocks_login_and_kills_sessions_until_unfrozen(identity: I
     _, admin = await new_super_admin(identity)
     target, email, tokens = await new_user(identity)
     frozen = await identity.stub.FreezeUser(
-        svc.FreezeUserRequest(user_id=target, reason="suspicious activity"), metadata=bearer(admin.access_token)
+        svc.FreezeUserRequest(user_id=target, reason="suspicious activity"),
+        metadata=bearer(admin.access_token),
     )
     assert frozen.user.state == 5  # USER_STATE_FROZEN
     with pytest.raises(grpc.aio.AioRpcError) as refresh:
@@ -195,7 +218,9 @@ async def test_freeze_blocks_login_and_kills_sessions_until_unfrozen(identity: I
         await login(identity, email)
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert rich_error(denied.value)[0].reason == "USER_FROZEN"  # type: ignore[union-attr]
-    thawed = await identity.stub.UnfreezeUser(svc.UnfreezeUserRequest(user_id=target), metadata=bearer(admin.access_token))
+    thawed = await identity.stub.UnfreezeUser(
+        svc.UnfreezeUserRequest(user_id=target), metadata=bearer(admin.access_token)
+    )
     assert thawed.user.state == 1  # back to REGISTERED
     assert (await login(identity, email)).access_token
 
@@ -215,7 +240,9 @@ async def test_health_serves_overall_and_the_service(identity: Identity) -> None
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-async def test_undefined_roles_are_field_violations_and_errors_carry_the_identity_domain(identity: Identity) -> None:
+async def test_undefined_roles_are_field_violations_and_errors_carry_the_identity_domain(
+    identity: Identity,
+) -> None:
     _, admin = await new_super_admin(identity)
     target, _, _ = await new_user(identity)
     # An unknown number is caught by the validation interceptor, UNSPECIFIED by the use case.

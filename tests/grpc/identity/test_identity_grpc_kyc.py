@@ -54,7 +54,8 @@ async def test_submit_then_admin_approves_and_the_outbox_holds_create_user(ident
     assert me.user.state == identity_pb2.USER_STATE_KYC_PENDING
 
     queue = await identity.stub.ListKycSubmissions(
-        svc.ListKycSubmissionsRequest(state=identity_pb2.KYC_STATE_PENDING, page_size=100), metadata=bearer(admin.access_token)
+        svc.ListKycSubmissionsRequest(state=identity_pb2.KYC_STATE_PENDING, page_size=100),
+        metadata=bearer(admin.access_token),
     )
     assert user_id in [k.user_id for k in queue.kyc_submissions]
 
@@ -72,7 +73,9 @@ async def test_submit_then_admin_approves_and_the_outbox_holds_create_user(ident
     async with identity.engine.connect() as conn:
         row = (
             await conn.execute(
-                text("SELECT command_type, payload, request_id, principal_id, status FROM outbox.commands WHERE id = :id"),
+                text(
+                    "SELECT command_type, payload, request_id, principal_id, status FROM outbox.commands WHERE id = :id"
+                ),
                 {"id": command_id},
             )
         ).one()
@@ -105,7 +108,8 @@ async def test_submit_then_admin_approves_and_the_outbox_holds_create_user(ident
     # A second approval with a new request id finds nothing pending.
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await identity.stub.ApproveKyc(
-            svc.ApproveKycRequest(user_id=user_id, request_id=str(uuid.uuid4())), metadata=bearer(admin.access_token)
+            svc.ApproveKycRequest(user_id=user_id, request_id=str(uuid.uuid4())),
+            metadata=bearer(admin.access_token),
         )
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert rich_error(err.value)[0].reason == "KYC_NOT_PENDING"  # type: ignore[union-attr]
@@ -115,14 +119,17 @@ async def test_user_becomes_active_once_the_command_is_committed_and_projected(i
     _, admin = await new_super_admin(identity)
     user_id, token = await _submitted_user(identity)
     operation = await identity.stub.ApproveKyc(
-        svc.ApproveKycRequest(user_id=user_id, request_id=str(uuid.uuid4())), metadata=bearer(admin.access_token)
+        svc.ApproveKycRequest(user_id=user_id, request_id=str(uuid.uuid4())),
+        metadata=bearer(admin.access_token),
     )
     command_id = uuid.UUID(operation.name.removeprefix("operations/"))
     tx_id = uuid.uuid4().hex
     async with identity.engine.begin() as conn:
         # What the outbox worker and the projector record once the ledger committed it.
         await conn.execute(
-            text("UPDATE outbox.commands SET status = 'COMMITTED', tx_id = :tx, block_number = 7 WHERE id = :id"),
+            text(
+                "UPDATE outbox.commands SET status = 'COMMITTED', tx_id = :tx, block_number = 7 WHERE id = :id"
+            ),
             {"tx": tx_id, "id": command_id},
         )
     # Committed but not yet in the read models: the wallet is not usable yet.
@@ -130,7 +137,8 @@ async def test_user_becomes_active_once_the_command_is_committed_and_projected(i
     assert pending.user.state == identity_pb2.USER_STATE_APPROVED_PENDING_ONCHAIN
     async with identity.engine.begin() as conn:
         await conn.execute(
-            text("INSERT INTO ledger.projected_txs (tx_id, block_number, event_count) VALUES (:tx, 7, 1)"), {"tx": tx_id}
+            text("INSERT INTO ledger.projected_txs (tx_id, block_number, event_count) VALUES (:tx, 7, 1)"),
+            {"tx": tx_id},
         )
     before = await identity.stub.GetKyc(svc.GetKycRequest(user_id="me"), metadata=bearer(token))
     assert before.kyc.operation == operation.name
@@ -142,7 +150,8 @@ async def test_reject_with_reason_then_resubmit(identity: Identity) -> None:
     _, admin = await new_super_admin(identity)
     user_id, token = await _submitted_user(identity)
     rejected = await identity.stub.RejectKyc(
-        svc.RejectKycRequest(user_id=user_id, reason="The passport photo is blurred"), metadata=bearer(admin.access_token)
+        svc.RejectKycRequest(user_id=user_id, reason="The passport photo is blurred"),
+        metadata=bearer(admin.access_token),
     )
     assert rejected.kyc.state == identity_pb2.KYC_STATE_REJECTED
     assert rejected.kyc.rejection_reason == "The passport photo is blurred"
@@ -151,7 +160,10 @@ async def test_reject_with_reason_then_resubmit(identity: Identity) -> None:
     me = await identity.stub.GetUser(svc.GetUserRequest(user_id="me"), metadata=bearer(token))
     assert me.user.state == identity_pb2.USER_STATE_REJECTED
     again = await identity.stub.SubmitKyc(_submission(), metadata=bearer(token))
-    assert again.kyc.state == identity_pb2.KYC_STATE_PENDING and again.kyc.submission_id != rejected.kyc.submission_id
+    assert (
+        again.kyc.state == identity_pb2.KYC_STATE_PENDING
+        and again.kyc.submission_id != rejected.kyc.submission_id
+    )
 
 
 async def test_second_submission_while_pending_is_refused(identity: Identity) -> None:
@@ -175,7 +187,9 @@ async def test_bad_kyc_fields_come_back_as_field_violations(identity: Identity) 
     fields = {v.field for v in rich_error(err.value)[1].field_violations}  # type: ignore[union-attr]
     assert fields == {"date_of_birth", "nationality", "documents[0].sha256"}
     with pytest.raises(grpc.aio.AioRpcError) as missing:
-        await identity.stub.SubmitKyc(svc.SubmitKycRequest(user_id="me"), metadata=bearer(tokens.access_token))
+        await identity.stub.SubmitKyc(
+            svc.SubmitKycRequest(user_id="me"), metadata=bearer(tokens.access_token)
+        )
     fields = {v.field for v in rich_error(missing.value)[1].field_violations}  # type: ignore[union-attr]
     assert {"first_name", "last_name", "date_of_birth", "nationality", "documents"} <= fields
 
@@ -197,7 +211,8 @@ async def test_admin_cannot_approve_their_own_kyc(identity: Identity) -> None:
     await identity.stub.SubmitKyc(_submission(), metadata=bearer(admin.access_token))
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await identity.stub.ApproveKyc(
-            svc.ApproveKycRequest(user_id=admin_id, request_id=str(uuid.uuid4())), metadata=bearer(admin.access_token)
+            svc.ApproveKycRequest(user_id=admin_id, request_id=str(uuid.uuid4())),
+            metadata=bearer(admin.access_token),
         )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
@@ -210,7 +225,9 @@ async def test_review_queue_pages_oldest_first_without_gaps(identity: Identity) 
     token = ""
     while True:
         page = await identity.stub.ListKycSubmissions(
-            svc.ListKycSubmissionsRequest(state=identity_pb2.KYC_STATE_PENDING, page_size=2, page_token=token),
+            svc.ListKycSubmissionsRequest(
+                state=identity_pb2.KYC_STATE_PENDING, page_size=2, page_token=token
+            ),
             metadata=bearer(admin.access_token),
         )
         assert len(page.kyc_submissions) <= 2
@@ -223,7 +240,11 @@ async def test_review_queue_pages_oldest_first_without_gaps(identity: Identity) 
     async with identity.engine.connect() as conn:
         for sid in seen:
             times.append(
-                (await conn.execute(text("SELECT submitted_at FROM identity.kyc_submissions WHERE id = :i"), {"i": sid})).scalar_one()
+                (
+                    await conn.execute(
+                        text("SELECT submitted_at FROM identity.kyc_submissions WHERE id = :i"), {"i": sid}
+                    )
+                ).scalar_one()
             )
     assert times == sorted(times)
     with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -241,7 +262,8 @@ async def test_approval_in_json_is_the_canonical_ledger_message(identity: Identi
     _, admin = await new_super_admin(identity)
     user_id, _ = await _submitted_user(identity)
     operation = await identity.stub.ApproveKyc(
-        svc.ApproveKycRequest(user_id=user_id, request_id=str(uuid.uuid4())), metadata=bearer(admin.access_token)
+        svc.ApproveKycRequest(user_id=user_id, request_id=str(uuid.uuid4())),
+        metadata=bearer(admin.access_token),
     )
     async with identity.engine.connect() as conn:
         payload = (

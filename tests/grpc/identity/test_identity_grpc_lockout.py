@@ -59,22 +59,34 @@ async def test_account_locks_after_repeated_failures_with_retry_after(
         assert 1 <= int(info.metadata["retry_after_seconds"]) <= 60
 
 
-async def test_client_address_locks_across_accounts(database_url: str, redis_url: str, tmp_path: Path) -> None:
+async def test_client_address_locks_across_accounts(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
     async with running_identity(
-        database_url, redis_url, tmp_path, lockout_account_limit=100, lockout_ip_limit=3, lockout_window_seconds=120
+        database_url,
+        redis_url,
+        tmp_path,
+        lockout_account_limit=100,
+        lockout_ip_limit=3,
+        lockout_window_seconds=120,
     ) as identity:
         client = _address()
         for _ in range(3):
             with pytest.raises(grpc.aio.AioRpcError):
                 await identity.stub.Login(
-                    svc.LoginRequest(email=unique_email("nobody"), password="whatever it is 1"), metadata=_forwarded(client)
+                    svc.LoginRequest(email=unique_email("nobody"), password="whatever it is 1"),
+                    metadata=_forwarded(client),
                 )
         email = unique_email()
         await register(identity, email)
         with pytest.raises(grpc.aio.AioRpcError) as locked:
-            await identity.stub.Login(svc.LoginRequest(email=email, password=PASSWORD), metadata=_forwarded(client))
+            await identity.stub.Login(
+                svc.LoginRequest(email=email, password=PASSWORD), metadata=_forwarded(client)
+            )
         assert locked.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert rich_error(locked.value)[0].reason == "CLIENT_LOCKED"  # type: ignore[union-attr]
         # The same person from another address is fine: only the last (trusted) hop counts.
-        other = await identity.stub.Login(svc.LoginRequest(email=email, password=PASSWORD), metadata=_forwarded(_address()))
+        other = await identity.stub.Login(
+            svc.LoginRequest(email=email, password=PASSWORD), metadata=_forwarded(_address())
+        )
         assert other.access_token

@@ -81,7 +81,11 @@ async def test_wrong_password_and_unknown_email_fail_identically(identity: Ident
             await login(identity, mail, password)
         info, _ = rich_error(err.value)
         failures.append((err.value.code(), err.value.details(), info.reason if info else None))
-    assert failures[0] == failures[1] == (grpc.StatusCode.UNAUTHENTICATED, "wrong email or password", "INVALID_CREDENTIALS")
+    assert (
+        failures[0]
+        == failures[1]
+        == (grpc.StatusCode.UNAUTHENTICATED, "wrong email or password", "INVALID_CREDENTIALS")
+    )
 
 
 async def test_duplicate_email_ignoring_case_is_already_exists(identity: Identity) -> None:
@@ -110,7 +114,9 @@ async def test_weak_password_lists_each_broken_rule_against_the_field(identity: 
 async def test_malformed_fields_are_rejected_before_the_handler(identity: Identity) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await identity.stub.RegisterUser(
-            svc.RegisterUserRequest(email="not-an-email", password=PASSWORD, country_code="lk", request_id="nope")
+            svc.RegisterUserRequest(
+                email="not-an-email", password=PASSWORD, country_code="lk", request_id="nope"
+            )
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     _, bad = rich_error(err.value)

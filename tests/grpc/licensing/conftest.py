@@ -11,11 +11,15 @@ from tests.grpc.licensing.licensing_harness import Mesh, running_mesh
 
 
 @pytest.fixture(scope="module")
-async def mesh_server(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mesh]:
+async def mesh_server(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Mesh]:
     """Real identity and licensing servers on free ports, over a freshly migrated database."""
     await migrated(database_url)
     # No key cache: each check sees the latest state (the cache has its own unit test).
-    async with running_mesh(database_url, redis_url, tmp_path_factory.mktemp("licensing"), key_cache_seconds=0) as running:
+    async with running_mesh(
+        database_url, redis_url, tmp_path_factory.mktemp("licensing"), key_cache_seconds=0
+    ) as running:
         yield running
 
 

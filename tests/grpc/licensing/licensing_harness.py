@@ -83,7 +83,9 @@ class Mesh:
 
 
 @contextlib.asynccontextmanager
-async def running_mesh(database_url: str, redis_url: str, workdir: Path, **licensing: Any) -> AsyncIterator[Mesh]:
+async def running_mesh(
+    database_url: str, redis_url: str, workdir: Path, **licensing: Any
+) -> AsyncIterator[Mesh]:
     """Starts identity and licensing on free ports; licensing's service key trusted by identity."""
     trusted = workdir / "trusted-service-keys"
     key_file = workdir / "licensing-service-key.pem"

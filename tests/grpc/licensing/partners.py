@@ -44,7 +44,11 @@ async def active_partner(mesh: Mesh) -> Partner:
     return Partner(partner.partner_id, user_id, owner, admin)
 
 
-async def licence(mesh: Mesh, partner: Partner, tier: int = pb.LICENSE_TIER_BASIC, days: float = 30) -> pb.License:
+async def licence(
+    mesh: Mesh, partner: Partner, tier: int = pb.LICENSE_TIER_BASIC, days: float = 30
+) -> pb.License:
     """A licence issued by the admin."""
-    request = svc.IssueLicenseRequest(partner_id=partner.partner_id, tier=tier, expire_time=in_future(days=days))
+    request = svc.IssueLicenseRequest(
+        partner_id=partner.partner_id, tier=tier, expire_time=in_future(days=days)
+    )
     return (await mesh.stub.IssueLicense(request, metadata=partner.admin)).license

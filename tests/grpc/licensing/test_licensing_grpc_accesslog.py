@@ -45,7 +45,11 @@ async def test_streamed_entries_add_errors_and_bytes_to_the_licence_minute(mesh:
     batch = als_pb2.StreamAccessLogsMessage(
         identifier=als_pb2.StreamAccessLogsMessage.Identifier(log_name="gx_partner_usage"),
         http_logs=als_pb2.StreamAccessLogsMessage.HTTPAccessLogEntries(
-            log_entry=[_entry(lic.license_id, 200, 400), _entry(lic.license_id, 503, 0), _entry(None, 500, 999)]
+            log_entry=[
+                _entry(lic.license_id, 200, 400),
+                _entry(lic.license_id, 503, 0),
+                _entry(None, 500, 999),
+            ]
         ),
     )
 

@@ -31,7 +31,11 @@ async def test_a_new_key_is_shown_once_and_stored_only_as_its_hash(mesh: Mesh) -
     assert created.secret.startswith("gx_test_")
     assert keys.parse(created.secret) == "TEST"
     key = created.api_key
-    assert (key.state, key.environment, key.display_name) == (pb.API_KEY_STATE_ACTIVE, pb.API_KEY_ENVIRONMENT_TEST, "backend-1")
+    assert (key.state, key.environment, key.display_name) == (
+        pb.API_KEY_STATE_ACTIVE,
+        pb.API_KEY_ENVIRONMENT_TEST,
+        "backend-1",
+    )
     assert created.secret.startswith(key.display_prefix) and len(key.display_prefix) == len("gx_test_") + 4
     (row,) = await mesh.sql("SELECT secret_hash FROM licensing.api_keys")
     assert bytes(row.secret_hash) == hashlib.sha256(created.secret.encode()).digest()
@@ -58,16 +62,21 @@ async def test_keys_need_an_active_licence_and_partner(mesh: Mesh) -> None:
     partner = await active_partner(mesh)
     lic = await licence(mesh, partner)
     await mesh.stub.SuspendLicense(
-        svc.SuspendLicenseRequest(partner_id=partner.partner_id, license_id=lic.license_id, reason="x"), metadata=partner.admin
+        svc.SuspendLicenseRequest(partner_id=partner.partner_id, license_id=lic.license_id, reason="x"),
+        metadata=partner.admin,
     )
     refused = await failure(_key(mesh, partner, lic.license_id))
     assert (refused.code, refused.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "LICENSE_NOT_ACTIVE")
     other = await licence(mesh, partner)
-    await mesh.stub.SuspendPartner(svc.SuspendPartnerRequest(partner_id=partner.partner_id, reason="x"), metadata=partner.admin)
+    await mesh.stub.SuspendPartner(
+        svc.SuspendPartnerRequest(partner_id=partner.partner_id, reason="x"), metadata=partner.admin
+    )
     suspended = await failure(_key(mesh, partner, other.license_id))
     assert (suspended.code, suspended.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PARTNER_NOT_ACTIVE")
     unspecified = await failure(
-        mesh.stub.CreateApiKey(svc.CreateApiKeyRequest(partner_id="me", license_id=other.license_id), metadata=partner.owner)
+        mesh.stub.CreateApiKey(
+            svc.CreateApiKeyRequest(partner_id="me", license_id=other.license_id), metadata=partner.owner
+        )
     )
     assert (unspecified.code, set(unspecified.fields)) == (grpc.StatusCode.INVALID_ARGUMENT, {"environment"})
     assert await mesh.sql("SELECT id FROM licensing.api_keys") == []
@@ -81,13 +90,17 @@ async def test_list_shows_keys_newest_first_with_last_use_before_and_after_the_f
     used_at = now().replace(second=0, microsecond=0)
     await mesh.last_used.touch(older.key_id, used_at + timedelta(seconds=30))
 
-    listed = await mesh.stub.ListApiKeys(svc.ListApiKeysRequest(partner_id="me", license_id=lic.license_id), metadata=partner.owner)
+    listed = await mesh.stub.ListApiKeys(
+        svc.ListApiKeysRequest(partner_id="me", license_id=lic.license_id), metadata=partner.owner
+    )
     assert [k.key_id for k in listed.api_keys] == [newer.key_id, older.key_id]
     assert listed.api_keys[1].last_used_time.ToDatetime().timestamp() == used_at.timestamp()
     assert not listed.api_keys[0].HasField("last_used_time")
 
     assert await mesh.flusher.flush() == 1
-    (row,) = await mesh.sql("SELECT last_used_at FROM licensing.api_keys WHERE id = :k", k=uuid.UUID(older.key_id))
+    (row,) = await mesh.sql(
+        "SELECT last_used_at FROM licensing.api_keys WHERE id = :k", k=uuid.UUID(older.key_id)
+    )
     assert row.last_used_at == used_at
     # An older time never moves it back.
     await mesh.last_used.touch(older.key_id, used_at - timedelta(hours=1))
@@ -107,7 +120,8 @@ async def test_revoke_is_immediate_and_idempotent(mesh: Mesh) -> None:
     assert again.revoke_time == revoked.revoke_time
     rotate = await failure(
         mesh.stub.RotateApiKey(
-            svc.RotateApiKeyRequest(partner_id="me", license_id=lic.license_id, key_id=key.key_id), metadata=partner.owner
+            svc.RotateApiKeyRequest(partner_id="me", license_id=lic.license_id, key_id=key.key_id),
+            metadata=partner.owner,
         )
     )
     assert (rotate.code, rotate.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "API_KEY_NOT_ACTIVE")
@@ -120,7 +134,10 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period_then_it_reads_rev
     before = now()
     rotated = await mesh.stub.RotateApiKey(
         svc.RotateApiKeyRequest(
-            partner_id="me", license_id=lic.license_id, key_id=old.api_key.key_id, grace_period=Duration(seconds=3600)
+            partner_id="me",
+            license_id=lic.license_id,
+            key_id=old.api_key.key_id,
+            grace_period=Duration(seconds=3600),
         ),
         metadata=partner.owner,
     )
@@ -133,15 +150,23 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period_then_it_reads_rev
     # A rotating key cannot be rotated again.
     twice = await failure(
         mesh.stub.RotateApiKey(
-            svc.RotateApiKeyRequest(partner_id="me", license_id=lic.license_id, key_id=old.api_key.key_id), metadata=partner.owner
+            svc.RotateApiKeyRequest(partner_id="me", license_id=lic.license_id, key_id=old.api_key.key_id),
+            metadata=partner.owner,
         )
     )
     assert twice.reason == "API_KEY_NOT_ACTIVE"
     # Once the grace period is over the old key reads REVOKED.
-    await mesh.sql("UPDATE licensing.api_keys SET expire_at = now() - interval '1 second' WHERE state = 'ROTATING'")
-    listed = await mesh.stub.ListApiKeys(svc.ListApiKeysRequest(partner_id="me", license_id=lic.license_id), metadata=partner.owner)
+    await mesh.sql(
+        "UPDATE licensing.api_keys SET expire_at = now() - interval '1 second' WHERE state = 'ROTATING'"
+    )
+    listed = await mesh.stub.ListApiKeys(
+        svc.ListApiKeysRequest(partner_id="me", license_id=lic.license_id), metadata=partner.owner
+    )
     states = {k.key_id: k.state for k in listed.api_keys}
-    assert states == {rotated.api_key.key_id: pb.API_KEY_STATE_ACTIVE, old.api_key.key_id: pb.API_KEY_STATE_REVOKED}
+    assert states == {
+        rotated.api_key.key_id: pb.API_KEY_STATE_ACTIVE,
+        old.api_key.key_id: pb.API_KEY_STATE_REVOKED,
+    }
 
 
 async def test_grace_period_bounds(mesh: Mesh) -> None:
@@ -151,7 +176,10 @@ async def test_grace_period_bounds(mesh: Mesh) -> None:
     too_long = await failure(
         mesh.stub.RotateApiKey(
             svc.RotateApiKeyRequest(
-                partner_id="me", license_id=lic.license_id, key_id=key.key_id, grace_period=Duration(seconds=7 * 86400 + 1)
+                partner_id="me",
+                license_id=lic.license_id,
+                key_id=key.key_id,
+                grace_period=Duration(seconds=7 * 86400 + 1),
             ),
             metadata=partner.owner,
         )
@@ -159,7 +187,12 @@ async def test_grace_period_bounds(mesh: Mesh) -> None:
     assert (too_long.code, set(too_long.fields)) == (grpc.StatusCode.INVALID_ARGUMENT, {"grace_period"})
     negative = await failure(
         mesh.stub.RotateApiKey(
-            svc.RotateApiKeyRequest(partner_id="me", license_id=lic.license_id, key_id=key.key_id, grace_period=Duration(seconds=-1)),
+            svc.RotateApiKeyRequest(
+                partner_id="me",
+                license_id=lic.license_id,
+                key_id=key.key_id,
+                grace_period=Duration(seconds=-1),
+            ),
             metadata=partner.owner,
         )
     )
@@ -167,7 +200,9 @@ async def test_grace_period_bounds(mesh: Mesh) -> None:
     assert len(await mesh.sql("SELECT id FROM licensing.api_keys")) == 1
     # Zero: the old key stops at once.
     at_once = await mesh.stub.RotateApiKey(
-        svc.RotateApiKeyRequest(partner_id="me", license_id=lic.license_id, key_id=key.key_id, grace_period=Duration()),
+        svc.RotateApiKeyRequest(
+            partner_id="me", license_id=lic.license_id, key_id=key.key_id, grace_period=Duration()
+        ),
         metadata=partner.owner,
     )
     assert at_once.old_api_key.state == pb.API_KEY_STATE_REVOKED
@@ -176,7 +211,9 @@ async def test_grace_period_bounds(mesh: Mesh) -> None:
         svc.RotateApiKeyRequest(partner_id="me", license_id=lic.license_id, key_id=at_once.api_key.key_id),
         metadata=partner.owner,
     )
-    hours = (default.old_api_key.expire_time.ToDatetime() - default.old_api_key.create_time.ToDatetime()).total_seconds() / 3600
+    hours = (
+        default.old_api_key.expire_time.ToDatetime() - default.old_api_key.create_time.ToDatetime()
+    ).total_seconds() / 3600
     assert 23.9 < hours < 24.1
 
 
@@ -184,7 +221,9 @@ async def test_a_rotation_retry_answers_the_same_new_key_without_its_secret(mesh
     partner = await active_partner(mesh)
     lic = await licence(mesh, partner)
     key = (await _key(mesh, partner, lic.license_id)).api_key
-    request = svc.RotateApiKeyRequest(partner_id="me", license_id=lic.license_id, key_id=key.key_id, request_id=new_request_id())
+    request = svc.RotateApiKeyRequest(
+        partner_id="me", license_id=lic.license_id, key_id=key.key_id, request_id=new_request_id()
+    )
     first = await mesh.stub.RotateApiKey(request, metadata=partner.owner)
     again = await mesh.stub.RotateApiKey(request, metadata=partner.owner)
     assert first.secret and again.secret == ""
@@ -198,19 +237,25 @@ async def test_keys_of_another_partner_are_not_found(mesh: Mesh) -> None:
     lic = await licence(mesh, theirs)
     key = (await _key(mesh, theirs, lic.license_id)).api_key
     listed = await failure(
-        mesh.stub.ListApiKeys(svc.ListApiKeysRequest(partner_id="me", license_id=lic.license_id), metadata=mine.owner)
+        mesh.stub.ListApiKeys(
+            svc.ListApiKeysRequest(partner_id="me", license_id=lic.license_id), metadata=mine.owner
+        )
     )
     assert listed.reason == "LICENSE_NOT_FOUND"
     revoke = await failure(
         mesh.stub.RevokeApiKey(
-            svc.RevokeApiKeyRequest(partner_id=theirs.partner_id, license_id=lic.license_id, key_id=key.key_id), metadata=mine.owner
+            svc.RevokeApiKeyRequest(
+                partner_id=theirs.partner_id, license_id=lic.license_id, key_id=key.key_id
+            ),
+            metadata=mine.owner,
         )
     )
     assert revoke.reason == "PARTNER_NOT_FOUND"
     mine_lic = await licence(mesh, mine)
     wrong = await failure(
         mesh.stub.RevokeApiKey(
-            svc.RevokeApiKeyRequest(partner_id="me", license_id=mine_lic.license_id, key_id=key.key_id), metadata=mine.owner
+            svc.RevokeApiKeyRequest(partner_id="me", license_id=mine_lic.license_id, key_id=key.key_id),
+            metadata=mine.owner,
         )
     )
     assert wrong.reason == "API_KEY_NOT_FOUND"

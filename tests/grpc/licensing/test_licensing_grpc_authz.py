@@ -23,9 +23,13 @@ def _check_request(key: str | None) -> external_auth_pb2.CheckRequest:
     headers = {":path": "/v1/partners/me", "x-request-id": "r1"}
     if key is not None:
         headers["x-api-key"] = key
-    http = attribute_context_pb2.AttributeContext.HttpRequest(method="GET", path="/v1/partners/me", headers=headers)
+    http = attribute_context_pb2.AttributeContext.HttpRequest(
+        method="GET", path="/v1/partners/me", headers=headers
+    )
     return external_auth_pb2.CheckRequest(
-        attributes=attribute_context_pb2.AttributeContext(request=attribute_context_pb2.AttributeContext.Request(http=http))
+        attributes=attribute_context_pb2.AttributeContext(
+            request=attribute_context_pb2.AttributeContext.Request(http=http)
+        )
     )
 
 
@@ -47,14 +51,22 @@ def _denied(response: external_auth_pb2.CheckResponse) -> tuple[int, str, dict[s
     assert response.status.code != code_pb2.OK
     body = json.loads(response.denied_response.body)
     assert body["code"] == response.status.code
-    return response.denied_response.status.code, body["details"][0]["reason"], _headers(response.denied_response.headers)
+    return (
+        response.denied_response.status.code,
+        body["details"][0]["reason"],
+        _headers(response.denied_response.headers),
+    )
 
 
-async def _keyed(mesh: Mesh, tier: int = pb.LICENSE_TIER_BASIC) -> tuple[Partner, pb.License, svc.CreateApiKeyResponse]:
+async def _keyed(
+    mesh: Mesh, tier: int = pb.LICENSE_TIER_BASIC
+) -> tuple[Partner, pb.License, svc.CreateApiKeyResponse]:
     partner = await active_partner(mesh)
     lic = await licence(mesh, partner, tier)
     created = await mesh.stub.CreateApiKey(
-        svc.CreateApiKeyRequest(partner_id="me", license_id=lic.license_id, environment=pb.API_KEY_ENVIRONMENT_LIVE),
+        svc.CreateApiKeyRequest(
+            partner_id="me", license_id=lic.license_id, environment=pb.API_KEY_ENVIRONMENT_LIVE
+        ),
         metadata=partner.owner,
     )
     return partner, lic, created
@@ -79,7 +91,9 @@ async def test_a_valid_key_passes_with_rate_headers_and_is_stripped(mesh: Mesh) 
     assert response.dynamic_metadata["license_id"] == lic.license_id
     assert response.dynamic_metadata["partner_id"] == partner.partner_id
     # The accepted key's last use shows at once (from Redis, before any flush).
-    listed = await mesh.stub.ListApiKeys(svc.ListApiKeysRequest(partner_id="me", license_id=lic.license_id), metadata=partner.owner)
+    listed = await mesh.stub.ListApiKeys(
+        svc.ListApiKeysRequest(partner_id="me", license_id=lic.license_id), metadata=partner.owner
+    )
     assert listed.api_keys[0].HasField("last_used_time")
 
 
@@ -91,7 +105,9 @@ async def test_malformed_unknown_and_revoked_keys_are_401(mesh: Mesh) -> None:
     unknown = keys.generate("LIVE").secret
     assert _denied(await _check(mesh, unknown))[:2] == (401, "API_KEY_INVALID")
     await mesh.stub.RevokeApiKey(
-        svc.RevokeApiKeyRequest(partner_id=lic.partner_id, license_id=lic.license_id, key_id=created.api_key.key_id),
+        svc.RevokeApiKeyRequest(
+            partner_id=lic.partner_id, license_id=lic.license_id, key_id=created.api_key.key_id
+        ),
         metadata=await mesh.admin(),
     )
     status, reason, headers = _denied(await _check(mesh, created.secret))
@@ -102,13 +118,18 @@ async def test_rotation_both_keys_work_in_grace_then_only_the_new_one(mesh: Mesh
     partner, lic, created = await _keyed(mesh)
     rotated = await mesh.stub.RotateApiKey(
         svc.RotateApiKeyRequest(
-            partner_id="me", license_id=lic.license_id, key_id=created.api_key.key_id, grace_period=Duration(seconds=600)
+            partner_id="me",
+            license_id=lic.license_id,
+            key_id=created.api_key.key_id,
+            grace_period=Duration(seconds=600),
         ),
         metadata=partner.owner,
     )
     assert (await _check(mesh, created.secret)).status.code == code_pb2.OK
     assert (await _check(mesh, rotated.secret)).status.code == code_pb2.OK
-    await mesh.sql("UPDATE licensing.api_keys SET expire_at = now() - interval '1 second' WHERE state = 'ROTATING'")
+    await mesh.sql(
+        "UPDATE licensing.api_keys SET expire_at = now() - interval '1 second' WHERE state = 'ROTATING'"
+    )
     assert _denied(await _check(mesh, created.secret))[:2] == (401, "API_KEY_REVOKED")
     assert (await _check(mesh, rotated.secret)).status.code == code_pb2.OK
 
@@ -118,10 +139,13 @@ async def test_suspended_partner_suspended_or_expired_licence_are_403(mesh: Mesh
     await mesh.sql("UPDATE licensing.licenses SET expire_at = now() - interval '1 second'")
     assert _denied(await _check(mesh, created.secret))[:2] == (403, "LICENSE_EXPIRED")
     await mesh.stub.SuspendLicense(
-        svc.SuspendLicenseRequest(partner_id=partner.partner_id, license_id=lic.license_id, reason="x"), metadata=partner.admin
+        svc.SuspendLicenseRequest(partner_id=partner.partner_id, license_id=lic.license_id, reason="x"),
+        metadata=partner.admin,
     )
     assert _denied(await _check(mesh, created.secret))[:2] == (403, "LICENSE_SUSPENDED")
-    await mesh.stub.SuspendPartner(svc.SuspendPartnerRequest(partner_id=partner.partner_id, reason="x"), metadata=partner.admin)
+    await mesh.stub.SuspendPartner(
+        svc.SuspendPartnerRequest(partner_id=partner.partner_id, reason="x"), metadata=partner.admin
+    )
     assert _denied(await _check(mesh, created.secret))[:2] == (403, "PARTNER_SUSPENDED")
 
 
@@ -149,7 +173,8 @@ async def test_a_burst_past_the_quota_is_429_and_every_decision_is_counted(mesh:
     end.FromDatetime(now() + timedelta(minutes=1))
     usage = (
         await mesh.stub.GetUsage(
-            svc.GetUsageRequest(partner_id="me", license_id=lic.license_id, start_time=start, end_time=end), metadata=partner.owner
+            svc.GetUsageRequest(partner_id="me", license_id=lic.license_id, start_time=start, end_time=end),
+            metadata=partner.owner,
         )
     ).usage
     assert (usage.request_count, usage.throttled_count) == (60, len(refused))
@@ -160,7 +185,10 @@ async def test_a_tier_change_applies_to_the_next_check(mesh: Mesh) -> None:
     first = await _check(mesh, created.secret)
     assert _headers(first.ok_response.response_headers_to_add)["ratelimit-limit"] == "60"
     change = pb.License(
-        partner_id=partner.partner_id, license_id=lic.license_id, tier=pb.LICENSE_TIER_ENTERPRISE, expire_time=lic.expire_time
+        partner_id=partner.partner_id,
+        license_id=lic.license_id,
+        tier=pb.LICENSE_TIER_ENTERPRISE,
+        expire_time=lic.expire_time,
     )
     await mesh.stub.UpdateLicense(svc.UpdateLicenseRequest(license=change), metadata=partner.admin)
     second = await _check(mesh, created.secret)

@@ -17,10 +17,18 @@ from tests.grpc.wallet.wallet_harness import failure
 async def test_issue_shows_the_configured_quota_and_the_partner_reads_it_through_me(mesh: Mesh) -> None:
     partner = await active_partner(mesh)
     issued = await licence(mesh, partner, pb.LICENSE_TIER_BASIC)
-    assert (issued.state, issued.tier, issued.quota_per_minute) == (pb.LICENSE_STATE_ACTIVE, pb.LICENSE_TIER_BASIC, 600)
+    assert (issued.state, issued.tier, issued.quota_per_minute) == (
+        pb.LICENSE_STATE_ACTIVE,
+        pb.LICENSE_TIER_BASIC,
+        600,
+    )
     assert issued.partner_id == partner.partner_id
 
-    got = (await mesh.stub.GetLicense(svc.GetLicenseRequest(partner_id="me", license_id=issued.license_id), metadata=partner.owner)).license
+    got = (
+        await mesh.stub.GetLicense(
+            svc.GetLicenseRequest(partner_id="me", license_id=issued.license_id), metadata=partner.owner
+        )
+    ).license
     assert got == issued
     listed = await mesh.stub.ListLicenses(svc.ListLicensesRequest(partner_id="me"), metadata=partner.owner)
     assert [x.license_id for x in listed.licenses] == [issued.license_id]
@@ -30,7 +38,12 @@ async def test_each_tier_has_its_default_quota(mesh: Mesh) -> None:
     partner = await active_partner(mesh)
     quotas = {
         tier: (await licence(mesh, partner, tier)).quota_per_minute
-        for tier in (pb.LICENSE_TIER_FREE, pb.LICENSE_TIER_BASIC, pb.LICENSE_TIER_PREMIUM, pb.LICENSE_TIER_ENTERPRISE)
+        for tier in (
+            pb.LICENSE_TIER_FREE,
+            pb.LICENSE_TIER_BASIC,
+            pb.LICENSE_TIER_PREMIUM,
+            pb.LICENSE_TIER_ENTERPRISE,
+        )
     }
     assert list(quotas.values()) == [60, 600, 6_000, 60_000]
 
@@ -40,7 +53,9 @@ async def test_bad_tier_and_past_expiry_are_field_violations(mesh: Mesh) -> None
     past = in_future(seconds=-1)
     bad_expiry = await failure(
         mesh.stub.IssueLicense(
-            svc.IssueLicenseRequest(partner_id=partner.partner_id, tier=pb.LICENSE_TIER_FREE, expire_time=past),
+            svc.IssueLicenseRequest(
+                partner_id=partner.partner_id, tier=pb.LICENSE_TIER_FREE, expire_time=past
+            ),
             metadata=partner.admin,
         )
     )
@@ -60,11 +75,15 @@ async def test_bad_tier_and_past_expiry_are_field_violations(mesh: Mesh) -> None
 async def test_only_active_partners_get_licences_and_only_admins_issue(mesh: Mesh) -> None:
     admin = await mesh.admin()
     pending = (
-        await mesh.stub.CreatePartner(svc.CreatePartnerRequest(name="P", email="p@acme.example", contact_person="P"))
+        await mesh.stub.CreatePartner(
+            svc.CreatePartnerRequest(name="P", email="p@acme.example", contact_person="P")
+        )
     ).partner
     refused = await failure(
         mesh.stub.IssueLicense(
-            svc.IssueLicenseRequest(partner_id=pending.partner_id, tier=pb.LICENSE_TIER_FREE, expire_time=in_future(days=1)),
+            svc.IssueLicenseRequest(
+                partner_id=pending.partner_id, tier=pb.LICENSE_TIER_FREE, expire_time=in_future(days=1)
+            ),
             metadata=admin,
         )
     )
@@ -72,7 +91,9 @@ async def test_only_active_partners_get_licences_and_only_admins_issue(mesh: Mes
     partner = await active_partner(mesh)
     own = await failure(
         mesh.stub.IssueLicense(
-            svc.IssueLicenseRequest(partner_id=partner.partner_id, tier=pb.LICENSE_TIER_FREE, expire_time=in_future(days=1)),
+            svc.IssueLicenseRequest(
+                partner_id=partner.partner_id, tier=pb.LICENSE_TIER_FREE, expire_time=in_future(days=1)
+            ),
             metadata=partner.owner,
         )
     )
@@ -82,7 +103,10 @@ async def test_only_active_partners_get_licences_and_only_admins_issue(mesh: Mes
 async def test_issue_is_idempotent_per_request_id(mesh: Mesh) -> None:
     partner = await active_partner(mesh)
     request = svc.IssueLicenseRequest(
-        partner_id=partner.partner_id, tier=pb.LICENSE_TIER_FREE, expire_time=in_future(days=3), request_id=new_request_id()
+        partner_id=partner.partner_id,
+        tier=pb.LICENSE_TIER_FREE,
+        expire_time=in_future(days=3),
+        request_id=new_request_id(),
     )
     first = await mesh.stub.IssueLicense(request, metadata=partner.admin)
     assert await mesh.stub.IssueLicense(request, metadata=partner.admin) == first
@@ -93,23 +117,30 @@ async def test_tier_change_shows_the_new_quota_and_a_mask_limits_the_change(mesh
     partner = await active_partner(mesh)
     issued = await licence(mesh, partner, pb.LICENSE_TIER_FREE)
     change = pb.License(
-        partner_id=partner.partner_id, license_id=issued.license_id, tier=pb.LICENSE_TIER_PREMIUM, expire_time=in_future(days=90)
+        partner_id=partner.partner_id,
+        license_id=issued.license_id,
+        tier=pb.LICENSE_TIER_PREMIUM,
+        expire_time=in_future(days=90),
     )
     updated = (
         await mesh.stub.UpdateLicense(
-            svc.UpdateLicenseRequest(license=change, update_mask=FieldMask(paths=["tier"])), metadata=partner.admin
+            svc.UpdateLicenseRequest(license=change, update_mask=FieldMask(paths=["tier"])),
+            metadata=partner.admin,
         )
     ).license
     assert (updated.tier, updated.quota_per_minute) == (pb.LICENSE_TIER_PREMIUM, 6_000)
     assert updated.expire_time == issued.expire_time
     bad = await failure(
         mesh.stub.UpdateLicense(
-            svc.UpdateLicenseRequest(license=change, update_mask=FieldMask(paths=["state"])), metadata=partner.admin
+            svc.UpdateLicenseRequest(license=change, update_mask=FieldMask(paths=["state"])),
+            metadata=partner.admin,
         )
     )
     assert (bad.code, set(bad.fields)) == (grpc.StatusCode.INVALID_ARGUMENT, {"update_mask"})
     change.expire_time.CopyFrom(in_future(seconds=-5))
-    past = await failure(mesh.stub.UpdateLicense(svc.UpdateLicenseRequest(license=change), metadata=partner.admin))
+    past = await failure(
+        mesh.stub.UpdateLicense(svc.UpdateLicenseRequest(license=change), metadata=partner.admin)
+    )
     assert (past.code, set(past.fields)) == (grpc.StatusCode.INVALID_ARGUMENT, {"license.expire_time"})
 
 
@@ -118,16 +149,23 @@ async def test_a_licence_expires_by_itself_and_an_extension_revives_it(mesh: Mes
     issued = await licence(mesh, partner)
     await mesh.sql("UPDATE licensing.licenses SET expire_at = now() - interval '1 second'")
     expired = (
-        await mesh.stub.GetLicense(svc.GetLicenseRequest(partner_id=partner.partner_id, license_id=issued.license_id), metadata=partner.admin)
+        await mesh.stub.GetLicense(
+            svc.GetLicenseRequest(partner_id=partner.partner_id, license_id=issued.license_id),
+            metadata=partner.admin,
+        )
     ).license
     assert expired.state == pb.LICENSE_STATE_EXPIRED
     # `tier` is REQUIRED on License, so the client sends it; the mask keeps it unchanged.
     change = pb.License(
-        partner_id=partner.partner_id, license_id=issued.license_id, tier=pb.LICENSE_TIER_ENTERPRISE, expire_time=in_future(days=10)
+        partner_id=partner.partner_id,
+        license_id=issued.license_id,
+        tier=pb.LICENSE_TIER_ENTERPRISE,
+        expire_time=in_future(days=10),
     )
     revived = (
         await mesh.stub.UpdateLicense(
-            svc.UpdateLicenseRequest(license=change, update_mask=FieldMask(paths=["expire_time"])), metadata=partner.admin
+            svc.UpdateLicenseRequest(license=change, update_mask=FieldMask(paths=["expire_time"])),
+            metadata=partner.admin,
         )
     ).license
     assert (revived.state, revived.tier) == (pb.LICENSE_STATE_ACTIVE, issued.tier)
@@ -136,11 +174,20 @@ async def test_a_licence_expires_by_itself_and_an_extension_revives_it(mesh: Mes
 async def test_suspension_sticks_through_an_extension(mesh: Mesh) -> None:
     partner = await active_partner(mesh)
     issued = await licence(mesh, partner)
-    suspend = svc.SuspendLicenseRequest(partner_id=partner.partner_id, license_id=issued.license_id, reason="abuse")
+    suspend = svc.SuspendLicenseRequest(
+        partner_id=partner.partner_id, license_id=issued.license_id, reason="abuse"
+    )
     suspended = (await mesh.stub.SuspendLicense(suspend, metadata=partner.admin)).license
     assert (suspended.state, suspended.suspend_reason) == (pb.LICENSE_STATE_SUSPENDED, "abuse")
-    change = pb.License(partner_id=partner.partner_id, license_id=issued.license_id, tier=pb.LICENSE_TIER_FREE, expire_time=in_future(days=99))
-    still = (await mesh.stub.UpdateLicense(svc.UpdateLicenseRequest(license=change), metadata=partner.admin)).license
+    change = pb.License(
+        partner_id=partner.partner_id,
+        license_id=issued.license_id,
+        tier=pb.LICENSE_TIER_FREE,
+        expire_time=in_future(days=99),
+    )
+    still = (
+        await mesh.stub.UpdateLicense(svc.UpdateLicenseRequest(license=change), metadata=partner.admin)
+    ).license
     assert (still.state, still.tier) == (pb.LICENSE_STATE_SUSPENDED, pb.LICENSE_TIER_FREE)
 
 
@@ -149,7 +196,9 @@ async def test_another_partners_licence_is_not_found(mesh: Mesh) -> None:
     second = await active_partner(mesh)
     theirs = await licence(mesh, second)
     hidden = await failure(
-        mesh.stub.GetLicense(svc.GetLicenseRequest(partner_id="me", license_id=theirs.license_id), metadata=first.owner)
+        mesh.stub.GetLicense(
+            svc.GetLicenseRequest(partner_id="me", license_id=theirs.license_id), metadata=first.owner
+        )
     )
     assert (hidden.code, hidden.reason) == (grpc.StatusCode.NOT_FOUND, "LICENSE_NOT_FOUND")
     foreign = await failure(
@@ -158,7 +207,8 @@ async def test_another_partners_licence_is_not_found(mesh: Mesh) -> None:
     assert (foreign.code, foreign.reason) == (grpc.StatusCode.NOT_FOUND, "PARTNER_NOT_FOUND")
     missing = await failure(
         mesh.stub.SuspendLicense(
-            svc.SuspendLicenseRequest(partner_id=first.partner_id, license_id=str(uuid.uuid4()), reason="x"), metadata=first.admin
+            svc.SuspendLicenseRequest(partner_id=first.partner_id, license_id=str(uuid.uuid4()), reason="x"),
+            metadata=first.admin,
         )
     )
     assert missing.code == grpc.StatusCode.NOT_FOUND
@@ -167,9 +217,12 @@ async def test_another_partners_licence_is_not_found(mesh: Mesh) -> None:
 async def test_licences_page_newest_first(mesh: Mesh) -> None:
     partner = await active_partner(mesh)
     ids = [(await licence(mesh, partner)).license_id for _ in range(3)]
-    page = await mesh.stub.ListLicenses(svc.ListLicensesRequest(partner_id="me", page_size=2), metadata=partner.owner)
+    page = await mesh.stub.ListLicenses(
+        svc.ListLicensesRequest(partner_id="me", page_size=2), metadata=partner.owner
+    )
     rest = await mesh.stub.ListLicenses(
-        svc.ListLicensesRequest(partner_id="me", page_size=2, page_token=page.next_page_token), metadata=partner.owner
+        svc.ListLicensesRequest(partner_id="me", page_size=2, page_token=page.next_page_token),
+        metadata=partner.owner,
     )
     assert [x.license_id for x in [*page.licenses, *rest.licenses]] == ids[::-1]
     assert rest.next_page_token == ""

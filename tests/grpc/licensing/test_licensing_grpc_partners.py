@@ -61,7 +61,9 @@ async def test_an_identical_retry_replays_and_a_changed_one_is_refused(mesh: Mes
 
 
 async def test_bad_application_fields_are_reported_together(mesh: Mesh) -> None:
-    bad = await failure(mesh.stub.CreatePartner(svc.CreatePartnerRequest(email="not-an-email", country_code="lk")))
+    bad = await failure(
+        mesh.stub.CreatePartner(svc.CreatePartnerRequest(email="not-an-email", country_code="lk"))
+    )
     assert bad.code == grpc.StatusCode.INVALID_ARGUMENT
     assert {"name", "email", "contact_person", "country_code"} <= set(bad.fields)
 
@@ -73,8 +75,12 @@ async def test_only_admins_list_partners_newest_first_by_state_and_page(mesh: Me
 
     admin = await mesh.admin()
     ids = [(await mesh.stub.CreatePartner(_application())).partner.partner_id for _ in range(3)]
-    await mesh.stub.SuspendPartner(svc.SuspendPartnerRequest(partner_id=ids[0], reason="fraud"), metadata=admin)
-    page = await mesh.stub.ListPartners(svc.ListPartnersRequest(page_size=1, state=pb.PARTNER_STATE_PENDING), metadata=admin)
+    await mesh.stub.SuspendPartner(
+        svc.SuspendPartnerRequest(partner_id=ids[0], reason="fraud"), metadata=admin
+    )
+    page = await mesh.stub.ListPartners(
+        svc.ListPartnersRequest(page_size=1, state=pb.PARTNER_STATE_PENDING), metadata=admin
+    )
     assert [p.partner_id for p in page.partners] == [ids[2]]
     rest = await mesh.stub.ListPartners(
         svc.ListPartnersRequest(page_size=5, state=pb.PARTNER_STATE_PENDING, page_token=page.next_page_token),
@@ -94,11 +100,17 @@ async def test_approval_grants_the_owner_role_partner_through_identity_and_me_wo
     partner = (await mesh.stub.CreatePartner(_application(), metadata=md)).partner
     admin = await mesh.admin()
 
-    approved = (await mesh.stub.ApprovePartner(svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin)).partner
+    approved = (
+        await mesh.stub.ApprovePartner(
+            svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin
+        )
+    ).partner
     assert approved.state == pb.PARTNER_STATE_ACTIVE
 
     # Identity, the owner of roles, now lists ROLE_PARTNER for the user...
-    user = (await mesh.identity.stub.GetUser(identity_svc.GetUserRequest(user_id=user_id), metadata=admin)).user
+    user = (
+        await mesh.identity.stub.GetUser(identity_svc.GetUserRequest(user_id=user_id), metadata=admin)
+    ).user
     assert access_pb2.ROLE_PARTNER in user.roles
     # ... the pre-approval token, which carries the old roles, cannot read it (refused for its
     # roles, or as revoked once licensing's 1 s deny-list cache has passed) ...
@@ -108,12 +120,16 @@ async def test_approval_grants_the_owner_role_partner_through_identity_and_me_wo
     partner_md = bearer((await login(mesh.identity, email)).access_token)
     mine = (await mesh.stub.GetPartner(svc.GetPartnerRequest(partner_id="me"), metadata=partner_md)).partner
     assert mine.partner_id == partner.partner_id
-    same = (await mesh.stub.GetPartner(svc.GetPartnerRequest(partner_id=partner.partner_id), metadata=partner_md)).partner
+    same = (
+        await mesh.stub.GetPartner(svc.GetPartnerRequest(partner_id=partner.partner_id), metadata=partner_md)
+    ).partner
     assert same == mine
 
     # Another partner's id answers exactly like a missing one.
     other = (await mesh.stub.CreatePartner(_application())).partner
-    hidden = await failure(mesh.stub.GetPartner(svc.GetPartnerRequest(partner_id=other.partner_id), metadata=partner_md))
+    hidden = await failure(
+        mesh.stub.GetPartner(svc.GetPartnerRequest(partner_id=other.partner_id), metadata=partner_md)
+    )
     assert (hidden.code, hidden.reason) == (grpc.StatusCode.NOT_FOUND, "PARTNER_NOT_FOUND")
 
 
@@ -123,7 +139,9 @@ async def test_approving_an_active_partner_fails_with_a_reason_but_a_retry_repla
     request = svc.ApprovePartnerRequest(partner_id=partner.partner_id, request_id=new_request_id())
     first = await mesh.stub.ApprovePartner(request, metadata=admin)
     assert await mesh.stub.ApprovePartner(request, metadata=admin) == first
-    again = await failure(mesh.stub.ApprovePartner(svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin))
+    again = await failure(
+        mesh.stub.ApprovePartner(svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin)
+    )
     assert (again.code, again.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PARTNER_NOT_PENDING")
 
 
@@ -133,7 +151,9 @@ async def test_a_refused_role_grant_leaves_the_partner_pending(mesh: Mesh) -> No
     partner = (await mesh.stub.CreatePartner(_application(), metadata=md)).partner
     # The owner's account is gone from identity's point of view: identity answers NOT_FOUND.
     await mesh.sql("UPDATE licensing.partners SET owner_user_id = :u", u=uuid.uuid4())
-    refused = await failure(mesh.stub.ApprovePartner(svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin))
+    refused = await failure(
+        mesh.stub.ApprovePartner(svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin)
+    )
     assert (refused.code, refused.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ROLE_GRANT_REFUSED")
     assert refused.metadata["identity_code"] == "NOT_FOUND"
     assert (await mesh.sql("SELECT state FROM licensing.partners"))[0].state == "PENDING"
@@ -144,21 +164,31 @@ async def test_suspend_then_reinstate(mesh: Mesh) -> None:
     partner = (await mesh.stub.CreatePartner(_application())).partner
     await mesh.stub.ApprovePartner(svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin)
     suspended = (
-        await mesh.stub.SuspendPartner(svc.SuspendPartnerRequest(partner_id=partner.partner_id, reason="unpaid"), metadata=admin)
+        await mesh.stub.SuspendPartner(
+            svc.SuspendPartnerRequest(partner_id=partner.partner_id, reason="unpaid"), metadata=admin
+        )
     ).partner
     assert (suspended.state, suspended.suspend_reason) == (pb.PARTNER_STATE_SUSPENDED, "unpaid")
     # Suspending again changes nothing (the first reason stays).
     twice = (
-        await mesh.stub.SuspendPartner(svc.SuspendPartnerRequest(partner_id=partner.partner_id, reason="other"), metadata=admin)
+        await mesh.stub.SuspendPartner(
+            svc.SuspendPartnerRequest(partner_id=partner.partner_id, reason="other"), metadata=admin
+        )
     ).partner
     assert twice.suspend_reason == "unpaid"
-    back = (await mesh.stub.ApprovePartner(svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin)).partner
+    back = (
+        await mesh.stub.ApprovePartner(
+            svc.ApprovePartnerRequest(partner_id=partner.partner_id), metadata=admin
+        )
+    ).partner
     assert (back.state, back.suspend_reason) == (pb.PARTNER_STATE_ACTIVE, "")
 
 
 async def test_unknown_partner_and_missing_token(mesh: Mesh) -> None:
     admin = await mesh.admin()
-    missing = await failure(mesh.stub.ApprovePartner(svc.ApprovePartnerRequest(partner_id=str(uuid.uuid4())), metadata=admin))
+    missing = await failure(
+        mesh.stub.ApprovePartner(svc.ApprovePartnerRequest(partner_id=str(uuid.uuid4())), metadata=admin)
+    )
     assert (missing.code, missing.reason) == (grpc.StatusCode.NOT_FOUND, "PARTNER_NOT_FOUND")
     anonymous = await failure(mesh.stub.GetPartner(svc.GetPartnerRequest(partner_id="me")))
     assert (anonymous.code, anonymous.reason) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_MISSING")

@@ -23,7 +23,9 @@ def _ts(when: datetime) -> Timestamp:
     return ts
 
 
-async def _minute(mesh: Mesh, license_id: str, at: datetime, requests: int, errors: int, throttled: int, size: int) -> None:
+async def _minute(
+    mesh: Mesh, license_id: str, at: datetime, requests: int, errors: int, throttled: int, size: int
+) -> None:
     await mesh.sql(
         "INSERT INTO licensing.usage_minutes (license_id, minute, request_count, error_count, throttled_count, byte_count)"
         " VALUES (:l, :m, :r, :e, :t, :b)",
@@ -55,8 +57,17 @@ async def test_hourly_buckets_total_and_zero_fill(mesh: Mesh) -> None:
     assert usage.granularity == pb.USAGE_GRANULARITY_HOUR
     # The start is rounded down to the hour.
     assert usage.start_time.ToDatetime(tzinfo=UTC) == _DAY
-    assert [(b.request_count, b.error_count, b.throttled_count) for b in usage.buckets] == [(15, 1, 2), (0, 0, 0), (7, 3, 1)]
-    assert (usage.request_count, usage.error_count, usage.throttled_count, usage.byte_count) == (22, 4, 3, 1570)
+    assert [(b.request_count, b.error_count, b.throttled_count) for b in usage.buckets] == [
+        (15, 1, 2),
+        (0, 0, 0),
+        (7, 3, 1),
+    ]
+    assert (usage.request_count, usage.error_count, usage.throttled_count, usage.byte_count) == (
+        22,
+        4,
+        3,
+        1570,
+    )
 
 
 async def test_long_periods_are_daily_and_bounded(mesh: Mesh) -> None:
@@ -64,7 +75,10 @@ async def test_long_periods_are_daily_and_bounded(mesh: Mesh) -> None:
     lic = await licence(mesh, partner)
     await _minute(mesh, lic.license_id, _DAY + timedelta(days=1, hours=23), 4, 0, 0, 0)
     request = svc.GetUsageRequest(
-        partner_id=partner.partner_id, license_id=lic.license_id, start_time=_ts(_DAY), end_time=_ts(_DAY + timedelta(days=10))
+        partner_id=partner.partner_id,
+        license_id=lic.license_id,
+        start_time=_ts(_DAY),
+        end_time=_ts(_DAY + timedelta(days=10)),
     )
     usage = (await mesh.stub.GetUsage(request, metadata=partner.admin)).usage
     assert usage.granularity == pb.USAGE_GRANULARITY_DAY
@@ -75,8 +89,13 @@ async def test_long_periods_are_daily_and_bounded(mesh: Mesh) -> None:
     assert (too_long.code, set(too_long.fields)) == (grpc.StatusCode.INVALID_ARGUMENT, {"end_time"})
     request.end_time.CopyFrom(_ts(_DAY - timedelta(hours=1)))
     reversed_period = await failure(mesh.stub.GetUsage(request, metadata=partner.admin))
-    assert (reversed_period.code, set(reversed_period.fields)) == (grpc.StatusCode.INVALID_ARGUMENT, {"end_time"})
+    assert (reversed_period.code, set(reversed_period.fields)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        {"end_time"},
+    )
     missing = await failure(
-        mesh.stub.GetUsage(svc.GetUsageRequest(partner_id="me", license_id=lic.license_id), metadata=partner.owner)
+        mesh.stub.GetUsage(
+            svc.GetUsageRequest(partner_id="me", license_id=lic.license_id), metadata=partner.owner
+        )
     )
     assert {"start_time", "end_time"} <= set(missing.fields)

@@ -23,35 +23,51 @@ def _add(user_id: str, role: int) -> identity_svc.AddUserRoleRequest:
 async def test_licensing_may_add_role_partner_and_nothing_else(mesh: Mesh) -> None:
     user_id, _, _ = await mesh.user()
     licensing = _as(mesh, "licensing")
-    user = (await mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=licensing)).user
+    user = (
+        await mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=licensing)
+    ).user
     assert set(user.roles) == {access_pb2.ROLE_USER, access_pb2.ROLE_PARTNER}
     # Adding it again changes nothing.
-    again = (await mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=licensing)).user
+    again = (
+        await mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=licensing)
+    ).user
     assert again.roles == user.roles
-    admin = await failure(mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_ADMIN), metadata=licensing))
+    admin = await failure(
+        mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_ADMIN), metadata=licensing)
+    )
     assert (admin.code, admin.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_GRANTABLE")
 
 
 async def test_a_trusted_service_without_grants_may_add_nothing(mesh: Mesh) -> None:
     user_id, _, _ = await mesh.user()
-    refused = await failure(mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=_as(mesh, "wallet")))
+    refused = await failure(
+        mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=_as(mesh, "wallet"))
+    )
     assert (refused.code, refused.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_GRANTABLE")
 
 
 async def test_a_service_token_for_another_audience_is_unauthenticated(mesh: Mesh) -> None:
     user_id, _, _ = await mesh.user()
     refused = await failure(
-        mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=_as(mesh, "licensing", "wallet"))
+        mesh.identity.stub.AddUserRole(
+            _add(user_id, access_pb2.ROLE_PARTNER), metadata=_as(mesh, "licensing", "wallet")
+        )
     )
     assert (refused.code, refused.reason) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_INVALID")
 
 
 async def test_users_need_super_admin_and_nobody_adds_the_service_role(mesh: Mesh) -> None:
     user_id, _, user_md = await mesh.user()
-    plain = await failure(mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=user_md))
+    plain = await failure(
+        mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=user_md)
+    )
     assert (plain.code, plain.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_REQUIRED")
     admin = await mesh.admin()
-    service = await failure(mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_SERVICE), metadata=admin))
+    service = await failure(
+        mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_SERVICE), metadata=admin)
+    )
     assert (service.code, set(service.fields)) == (grpc.StatusCode.INVALID_ARGUMENT, {"role"})
-    partner = (await mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=admin)).user
+    partner = (
+        await mesh.identity.stub.AddUserRole(_add(user_id, access_pb2.ROLE_PARTNER), metadata=admin)
+    ).user
     assert access_pb2.ROLE_PARTNER in partner.roles

@@ -616,20 +616,26 @@ async def test_approvals_are_judged_by_the_rules_in_force_not_those_at_initiatio
     assert [r.payload["multisigTxId"] for r in await wallet.commands("EXECUTE_MULTISIG_TX")] == [msig_id]
 
 
-async def test_a_proposal_still_on_its_way_can_be_approved_and_the_approval_runs_after_it(wallet: Wallet) -> None:
+async def test_a_proposal_still_on_its_way_can_be_approved_and_the_approval_runs_after_it(
+    wallet: Wallet,
+) -> None:
     a, b, payee = await wallet.user(), await wallet.user(), await wallet.user()
     public, ledger_id = await _proposed(wallet, a, b)
     await _activate(wallet, ledger_id)
     stub = _stub(wallet)
     op = await stub.InitiateMultisigTransaction(
-        org.InitiateMultisigTransactionRequest(request_id=_rid(), org_id=public, to_user_id=payee, amount_qirat=10 * GX),
+        org.InitiateMultisigTransactionRequest(
+            request_id=_rid(), org_id=public, to_user_id=payee, amount_qirat=10 * GX
+        ),
         metadata=wallet.token(a),
     )
     msig_public = op.name.removeprefix("operations/")
     init = (await wallet.commands("INITIATE_MULTISIG_TX"))[-1]
     # Not projected yet: b approves at once (the prerequisite is recorded, not absent).
     await stub.ApproveMultisigTransaction(
-        org.ApproveMultisigTransactionRequest(request_id=_rid(), org_id=public, multisig_transaction_id=msig_public),
+        org.ApproveMultisigTransactionRequest(
+            request_id=_rid(), org_id=public, multisig_transaction_id=msig_public
+        ),
         metadata=wallet.token(b),
     )
     [approval] = await wallet.sql(
@@ -644,7 +650,9 @@ async def test_a_proposal_still_on_its_way_can_be_approved_and_the_approval_runs
     await _activate(wallet, other_ledger)
     elsewhere = await failure(
         stub.ApproveMultisigTransaction(
-            org.ApproveMultisigTransactionRequest(request_id=_rid(), org_id=other_public, multisig_transaction_id=msig_public),
+            org.ApproveMultisigTransactionRequest(
+                request_id=_rid(), org_id=other_public, multisig_transaction_id=msig_public
+            ),
             metadata=wallet.token(c),
         )
     )
@@ -653,7 +661,9 @@ async def test_a_proposal_still_on_its_way_can_be_approved_and_the_approval_runs
     await wallet.sql("UPDATE outbox.commands SET status = 'FAILED' WHERE id = :id", id=init.id)
     failed = await failure(
         stub.ApproveMultisigTransaction(
-            org.ApproveMultisigTransactionRequest(request_id=_rid(), org_id=public, multisig_transaction_id=msig_public),
+            org.ApproveMultisigTransactionRequest(
+                request_id=_rid(), org_id=public, multisig_transaction_id=msig_public
+            ),
             metadata=wallet.token(a),
         )
     )

@@ -347,7 +347,9 @@ async def test_a_recipient_whose_creation_is_on_its_way_can_be_paid_and_the_tran
     # Priced as the ledger will price it: to a user in another country (cross-border).
     assert preview.cross_border and preview.fee_qirat > 0
     await wallet.wallets.Transfer(_transfer(newcomer, 50 * GX), metadata=wallet.token(alice))
-    [row] = await wallet.sql("SELECT payload, depends_on FROM outbox.commands WHERE command_type = 'TRANSFER_TOKENS'")
+    [row] = await wallet.sql(
+        "SELECT payload, depends_on FROM outbox.commands WHERE command_type = 'TRANSFER_TOKENS'"
+    )
     assert row.payload["toAccountId"] == newcomer
     assert f"operations/{row.depends_on}" == created.name
 

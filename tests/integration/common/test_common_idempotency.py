@@ -18,7 +18,9 @@ from tests.grpc.common.runtime_test_proto import EchoRequest
 
 async def _count(sessions: async_sessionmaker[AsyncSession], name: str) -> int:
     async with sessions() as s:
-        return (await s.execute(text("SELECT count(*) FROM scratch.items WHERE name = :n"), {"n": name})).scalar_one()
+        return (
+            await s.execute(text("SELECT count(*) FROM scratch.items WHERE name = :n"), {"n": name})
+        ).scalar_one()
 
 
 def _writer(name: str, calls: list[str]):
@@ -40,8 +42,12 @@ async def test_identical_replay_returns_the_stored_response_without_running_agai
 ) -> None:
     rid, name, calls = str(uuid.uuid4()), f"item-{uuid.uuid4()}", []
     request = EchoRequest(request_id=rid, email="a@example.com")
-    first = await idem.run(scope="t.Create", principal="u1", request_id=rid, request=request, handler=_writer(name, calls))
-    second = await idem.run(scope="t.Create", principal="u1", request_id=rid, request=request, handler=_writer(name, calls))
+    first = await idem.run(
+        scope="t.Create", principal="u1", request_id=rid, request=request, handler=_writer(name, calls)
+    )
+    second = await idem.run(
+        scope="t.Create", principal="u1", request_id=rid, request=request, handler=_writer(name, calls)
+    )
     assert (first.replayed, second.replayed) == (False, True)
     assert second.response == first.response
     assert isinstance(second.response, operation_pb2.Operation)
@@ -52,19 +58,27 @@ async def test_identical_replay_returns_the_stored_response_without_running_agai
 async def test_same_id_with_a_different_request_is_refused(idem: Idempotency) -> None:
     rid, calls = str(uuid.uuid4()), []
     await idem.run(
-        scope="t.Create", principal="u1", request_id=rid,
-        request=EchoRequest(request_id=rid, email="a@example.com"), handler=_writer(f"i-{rid}", calls),
+        scope="t.Create",
+        principal="u1",
+        request_id=rid,
+        request=EchoRequest(request_id=rid, email="a@example.com"),
+        handler=_writer(f"i-{rid}", calls),
     )
     with pytest.raises(InvalidArgument) as err:
         await idem.run(
-            scope="t.Create", principal="u1", request_id=rid,
-            request=EchoRequest(request_id=rid, email="b@example.com"), handler=_writer(f"j-{rid}", calls),
+            scope="t.Create",
+            principal="u1",
+            request_id=rid,
+            request=EchoRequest(request_id=rid, email="b@example.com"),
+            handler=_writer(f"j-{rid}", calls),
         )
     assert err.value.reason == "REQUEST_ID_REUSED"
     assert len(calls) == 1
 
 
-async def test_concurrent_duplicate_in_flight_is_aborted(idem: Idempotency, sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_concurrent_duplicate_in_flight_is_aborted(
+    idem: Idempotency, sessions: async_sessionmaker[AsyncSession]
+) -> None:
     rid = str(uuid.uuid4())
     request = EchoRequest(request_id=rid, email="a@example.com")
     entered, release = asyncio.Event(), asyncio.Event()
@@ -75,7 +89,9 @@ async def test_concurrent_duplicate_in_flight_is_aborted(idem: Idempotency, sess
         await session.execute(text("INSERT INTO scratch.items (name) VALUES (:n)"), {"n": rid})
         return operation_pb2.Operation(name="operations/slow")
 
-    first = asyncio.ensure_future(idem.run(scope="t.Slow", principal="u1", request_id=rid, request=request, handler=slow))
+    first = asyncio.ensure_future(
+        idem.run(scope="t.Slow", principal="u1", request_id=rid, request=request, handler=slow)
+    )
     await asyncio.wait_for(entered.wait(), 10)
     with pytest.raises(Aborted) as err:
         await idem.run(scope="t.Slow", principal="u1", request_id=rid, request=request, handler=slow)
@@ -101,7 +117,9 @@ async def test_failed_handler_stores_nothing_and_releases_the_lock(
     with pytest.raises(RuntimeError):
         await idem.run(scope="t.Create", principal="u1", request_id=rid, request=request, handler=failing)
     assert await _count(sessions, name) == 0  # the domain write rolled back with it
-    result = await idem.run(scope="t.Create", principal="u1", request_id=rid, request=request, handler=_writer(name, calls))
+    result = await idem.run(
+        scope="t.Create", principal="u1", request_id=rid, request=request, handler=_writer(name, calls)
+    )
     assert result.replayed is False and calls == [name]
 
 
@@ -110,7 +128,10 @@ async def test_scope_and_principal_separate_request_ids(idem: Idempotency) -> No
     request = EchoRequest(request_id=rid, email="a@example.com")
     for scope, principal in (("t.A", "u1"), ("t.A", "u2"), ("t.B", "u1"), ("t.B", None)):
         result = await idem.run(
-            scope=scope, principal=principal, request_id=rid, request=request,
+            scope=scope,
+            principal=principal,
+            request_id=rid,
+            request=request,
             handler=_writer(f"{scope}-{principal}-{rid}", calls),
         )
         assert result.replayed is False
@@ -121,6 +142,12 @@ async def test_empty_request_id_runs_every_time(idem: Idempotency) -> None:
     calls: list[str] = []
     request = EchoRequest(email="a@example.com")
     for i in range(2):
-        result = await idem.run(scope="t.A", principal="u1", request_id="", request=request, handler=_writer(f"n{i}-{uuid.uuid4()}", calls))
+        result = await idem.run(
+            scope="t.A",
+            principal="u1",
+            request_id="",
+            request=request,
+            handler=_writer(f"n{i}-{uuid.uuid4()}", calls),
+        )
         assert result.replayed is False
     assert len(calls) == 2

@@ -27,7 +27,9 @@ def _create_user(request_id: str = "", country: str = "LK") -> commands_pb2.Crea
 async def _row(sessions: async_sessionmaker[AsyncSession], op: operation_pb2.Operation):
     command_id = op.name.removeprefix("operations/")
     async with sessions() as s:
-        return (await s.execute(text("SELECT * FROM outbox.commands WHERE id = :id"), {"id": command_id})).first()
+        return (
+            await s.execute(text("SELECT * FROM outbox.commands WHERE id = :id"), {"id": command_id})
+        ).first()
 
 
 async def test_record_command_stores_proto_json_and_returns_a_pending_operation(
@@ -36,10 +38,14 @@ async def test_record_command_stores_proto_json_and_returns_a_pending_operation(
     payload = _create_user(request_id=str(uuid.uuid4()))
     async with sessions.begin() as session:
         await session.execute(text("INSERT INTO scratch.items (name) VALUES (:n)"), {"n": payload.user_id})
-        op = await outbox.record_command(session, command_pb2.COMMAND_TYPE_CREATE_USER, payload, principal_id="admin-1")
+        op = await outbox.record_command(
+            session, command_pb2.COMMAND_TYPE_CREATE_USER, payload, principal_id="admin-1"
+        )
     assert op.name.startswith("operations/")
     assert (op.state, op.done, op.command_type) == (
-        operation_pb2.OPERATION_STATE_PENDING, False, command_pb2.COMMAND_TYPE_CREATE_USER
+        operation_pb2.OPERATION_STATE_PENDING,
+        False,
+        command_pb2.COMMAND_TYPE_CREATE_USER,
     )
     assert op.create_time.seconds > 0
     row = await _row(sessions, op)
@@ -48,11 +54,18 @@ async def test_record_command_stores_proto_json_and_returns_a_pending_operation(
     assert row.request_id == payload.request_id
     assert row.principal_id == "admin-1"
     # Canonical proto JSON (lowerCamelCase), parseable back into the ledger message.
-    assert row.payload == {"userId": payload.user_id, "countryCode": "LK", "dateOfBirth": "1990-01-31", "requestId": payload.request_id}
+    assert row.payload == {
+        "userId": payload.user_id,
+        "countryCode": "LK",
+        "dateOfBirth": "1990-01-31",
+        "requestId": payload.request_id,
+    }
     assert json_format.Parse(json.dumps(row.payload), commands_pb2.CreateUserRequest()) == payload
 
 
-async def test_payload_without_request_id_gets_the_command_request_id(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_payload_without_request_id_gets_the_command_request_id(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     payload = _create_user()
     async with sessions.begin() as session:
         op = await outbox.record_command(session, "CREATE_USER", payload)
@@ -62,20 +75,34 @@ async def test_payload_without_request_id_gets_the_command_request_id(sessions: 
     assert payload.request_id == ""  # the caller's message is left alone
 
 
-async def test_rollback_leaves_neither_the_domain_row_nor_the_command(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_rollback_leaves_neither_the_domain_row_nor_the_command(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     payload = _create_user(request_id=str(uuid.uuid4()))
     with pytest.raises(RuntimeError):
         async with sessions.begin() as session:
-            await session.execute(text("INSERT INTO scratch.items (name) VALUES (:n)"), {"n": payload.user_id})
+            await session.execute(
+                text("INSERT INTO scratch.items (name) VALUES (:n)"), {"n": payload.user_id}
+            )
             await outbox.record_command(session, "CREATE_USER", payload)
             raise RuntimeError("a later step failed")
     async with sessions() as s:
-        n = (await s.execute(text("SELECT count(*) FROM outbox.commands WHERE request_id = :r"), {"r": payload.request_id})).scalar_one()
-        m = (await s.execute(text("SELECT count(*) FROM scratch.items WHERE name = :n"), {"n": payload.user_id})).scalar_one()
+        n = (
+            await s.execute(
+                text("SELECT count(*) FROM outbox.commands WHERE request_id = :r"), {"r": payload.request_id}
+            )
+        ).scalar_one()
+        m = (
+            await s.execute(
+                text("SELECT count(*) FROM scratch.items WHERE name = :n"), {"n": payload.user_id}
+            )
+        ).scalar_one()
     assert (n, m) == (0, 0)
 
 
-async def test_notify_is_delivered_on_commit_only(sessions: async_sessionmaker[AsyncSession], migrated_url: str) -> None:
+async def test_notify_is_delivered_on_commit_only(
+    sessions: async_sessionmaker[AsyncSession], migrated_url: str
+) -> None:
     conninfo = migrated_url.replace("postgresql+psycopg://", "postgresql://")
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as listener:
         await listener.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
@@ -123,7 +150,9 @@ async def test_principal_defaults_to_the_current_caller(sessions: async_sessionm
     assert (await _row(sessions, op)).principal_id == "caller-7"
 
 
-async def test_operation_from_row_follows_the_worker_updates(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_operation_from_row_follows_the_worker_updates(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
         op = await outbox.record_command(session, "TRANSFER_TOKENS", _create_user())
     command_id = op.name.removeprefix("operations/")
@@ -137,14 +166,24 @@ async def test_operation_from_row_follows_the_worker_updates(sessions: async_ses
         )
     done = outbox.operation_from_row(await _row(sessions, op))
     assert (done.state, done.done, done.fabric_tx_id, done.block_number, done.result_json) == (
-        operation_pb2.OPERATION_STATE_COMMITTED, True, "tx1", 7, '{"ok":true}'
+        operation_pb2.OPERATION_STATE_COMMITTED,
+        True,
+        "tx1",
+        7,
+        '{"ok":true}',
     )
     assert not outbox.operation_from_row(await _row(sessions, op), done=False).done
     async with sessions.begin() as session:
         await session.execute(
-            text("UPDATE outbox.commands SET status='FAILED', error_code='INSUFFICIENT_BALANCE', error_message='too poor' WHERE id = :id"),
+            text(
+                "UPDATE outbox.commands SET status='FAILED', error_code='INSUFFICIENT_BALANCE', error_message='too poor' WHERE id = :id"
+            ),
             {"id": command_id},
         )
     failed = outbox.operation_from_row(await _row(sessions, op))
     assert failed.state == operation_pb2.OPERATION_STATE_FAILED and failed.done
-    assert (failed.error.reason, failed.error.message, failed.error.code) == ("INSUFFICIENT_BALANCE", "too poor", 9)
+    assert (failed.error.reason, failed.error.message, failed.error.code) == (
+        "INSUFFICIENT_BALANCE",
+        "too poor",
+        9,
+    )

@@ -23,7 +23,9 @@ async def test_a_burst_larger_than_the_pool_queues_and_every_call_succeeds(redis
 
 
 async def test_a_pool_held_busy_past_its_timeout_fails_like_an_unreachable_redis(redis_url: str) -> None:
-    settings = RedisSettings(url=SecretStr(redis_url), max_connections=1, pool_timeout=0.2, socket_timeout=5.0)
+    settings = RedisSettings(
+        url=SecretStr(redis_url), max_connections=1, pool_timeout=0.2, socket_timeout=5.0
+    )
     async with open_redis(settings) as client:
         # BLPOP holds the only connection for 1 s; the next call gives up after the pool timeout
         # with a ConnectionError, which every caller already treats as "Redis down".

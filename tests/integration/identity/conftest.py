@@ -41,7 +41,9 @@ class Wired:
 
 
 @pytest.fixture(scope="module")
-async def wired(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wired]:
+async def wired(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Wired]:
     await asyncio.to_thread(migrate.upgrade, database_url)
     settings = IdentitySettings(
         database={"url": database_url},

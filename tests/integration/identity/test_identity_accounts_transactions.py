@@ -68,7 +68,9 @@ async def test_a_resend_whose_mail_cannot_be_queued_keeps_the_old_code(wired: Wi
     uid = uuid.UUID(user.user_id)
     assert await _scalar(wired, "SELECT count(*) FROM identity.account_tokens WHERE user_id = :u", u=uid) == 1
     assert (
-        await _scalar(wired, "SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text)", u=uid)
+        await _scalar(
+            wired, "SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text)", u=uid
+        )
         == 0
     )
     # The first code was not superseded by the rolled-back resend.

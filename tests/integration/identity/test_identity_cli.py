@@ -17,17 +17,24 @@ _GX = [sys.executable, "-m", "gx_cli.main"]
 
 
 def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*_GX, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120, input=stdin)
+    return subprocess.run(
+        [*_GX, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120, input=stdin
+    )
 
 
 async def test_create_admin_from_the_environment_password(wired: Wired) -> None:
     email = f"root-{uuid.uuid4().hex[:8]}@example.com"
     url = wired.settings.database.url.get_secret_value()
-    done = _run(["identity", "create-admin", "--email", email], {"GX_DATABASE__URL": url, "GX_ADMIN_PASSWORD": "Root pass phrase 77"})
+    done = _run(
+        ["identity", "create-admin", "--email", email],
+        {"GX_DATABASE__URL": url, "GX_ADMIN_PASSWORD": "Root pass phrase 77"},
+    )
     assert done.returncode == 0, done.stderr
     assert "created super-admin" in done.stdout
     async with wired.engine.connect() as conn:
-        roles = (await conn.execute(text("SELECT roles FROM identity.users WHERE email = :e"), {"e": email})).scalar_one()
+        roles = (
+            await conn.execute(text("SELECT roles FROM identity.users WHERE email = :e"), {"e": email})
+        ).scalar_one()
     assert sorted(roles) == ["ADMIN", "SUPER_ADMIN", "USER"]
     tokens = await wired.usecases.login(email, "Root pass phrase 77", None)
     assert tokens.access_token

@@ -37,7 +37,9 @@ async def _submitted(wired: Wired, *hashes: str) -> Caller:
 
 
 async def _approve(wired: Wired, user: Caller) -> None:
-    await wired.usecases.approve_kyc(ADMIN, svc.ApproveKycRequest(user_id=user.user_id, request_id=str(uuid.uuid4())))
+    await wired.usecases.approve_kyc(
+        ADMIN, svc.ApproveKycRequest(user_id=user.user_id, request_id=str(uuid.uuid4()))
+    )
 
 
 async def _scalar(wired: Wired, sql: str, **params: object) -> object:
@@ -45,37 +47,57 @@ async def _scalar(wired: Wired, sql: str, **params: object) -> object:
         return (await conn.execute(text(sql), params)).scalar_one()
 
 
-async def test_a_second_email_with_an_approved_users_passport_is_refused_and_nothing_is_recorded(wired: Wired) -> None:
+async def test_a_second_email_with_an_approved_users_passport_is_refused_and_nothing_is_recorded(
+    wired: Wired,
+) -> None:
     passport = _sha()
     first = await _submitted(wired, passport)
     await _approve(wired, first)
     second = await _submitted(wired, _sha(), passport)  # the same passport among other documents
     request_id = str(uuid.uuid4())
     with pytest.raises(FailedPrecondition) as refused:
-        await wired.usecases.approve_kyc(ADMIN, svc.ApproveKycRequest(user_id=second.user_id, request_id=request_id))
+        await wired.usecases.approve_kyc(
+            ADMIN, svc.ApproveKycRequest(user_id=second.user_id, request_id=request_id)
+        )
     assert refused.value.reason == "DUPLICATE_IDENTITY"
     assert refused.value.metadata["other_user_id"] == first.user_id
     uid = uuid.UUID(second.user_id)
     assert await _scalar(wired, "SELECT state FROM identity.users WHERE id = :u", u=uid) == "KYC_PENDING"
-    assert await _scalar(wired, "SELECT state FROM identity.kyc_submissions WHERE user_id = :u", u=uid) == "PENDING"
+    assert (
+        await _scalar(wired, "SELECT state FROM identity.kyc_submissions WHERE user_id = :u", u=uid)
+        == "PENDING"
+    )
     derived = outbox.derive_request_id("identity.CreateUser", second.user_id)
     assert await _scalar(wired, "SELECT count(*) FROM outbox.commands WHERE request_id = :r", r=derived) == 0
     # The user's own EMAIL_VERIFIED row aside, the refused approval audited nothing.
     assert (
-        await _scalar(wired, "SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text) AND action LIKE 'KYC_%'", u=uid)
+        await _scalar(
+            wired,
+            "SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text) AND action LIKE 'KYC_%'",
+            u=uid,
+        )
         == 0
     )
-    assert await _scalar(wired, "SELECT count(*) FROM platform.idempotency_records WHERE request_id = :r", r=request_id) == 0
+    assert (
+        await _scalar(
+            wired, "SELECT count(*) FROM platform.idempotency_records WHERE request_id = :r", r=request_id
+        )
+        == 0
+    )
 
 
-async def test_two_pending_users_with_one_document_block_each_other_until_one_is_rejected(wired: Wired) -> None:
+async def test_two_pending_users_with_one_document_block_each_other_until_one_is_rejected(
+    wired: Wired,
+) -> None:
     shared = _sha()
     a, b = await _submitted(wired, shared), await _submitted(wired, shared)
     for user in (a, b):
         with pytest.raises(FailedPrecondition) as refused:
             await _approve(wired, user)
         assert refused.value.reason == "DUPLICATE_IDENTITY"
-    await wired.usecases.reject_kyc(ADMIN, svc.RejectKycRequest(user_id=a.user_id, reason="duplicate account"))
+    await wired.usecases.reject_kyc(
+        ADMIN, svc.RejectKycRequest(user_id=a.user_id, reason="duplicate account")
+    )
     await _approve(wired, b)  # the rejected submission no longer holds the document
 
 

@@ -32,7 +32,9 @@ async def test_forty_concurrent_attempts_on_one_account_admit_only_the_free_ones
 
 
 async def test_delays_grow_and_a_refused_attempt_does_not_extend_them(redis: Redis) -> None:
-    policy = LockoutPolicy(account_limit=2, ip_limit=1000, window_seconds=60, delay_base_seconds=1, delay_max_seconds=4)
+    policy = LockoutPolicy(
+        account_limit=2, ip_limit=1000, window_seconds=60, delay_base_seconds=1, delay_max_seconds=4
+    )
     lockout = LoginLockout(redis, policy)
     email = _email()
     assert await lockout.admit(email, None) is None
@@ -62,7 +64,9 @@ async def test_success_resets_the_account(redis: Redis) -> None:
     assert await lockout.admit(email.upper(), ip) is None  # the email is matched case-insensitively
 
 
-async def test_the_address_limit_holds_across_accounts_and_a_success_refunds_only_itself(redis: Redis) -> None:
+async def test_the_address_limit_holds_across_accounts_and_a_success_refunds_only_itself(
+    redis: Redis,
+) -> None:
     lockout = LoginLockout(redis, LockoutPolicy(account_limit=100, ip_limit=4, window_seconds=60))
     ip = _ip()
     for _ in range(3):
@@ -97,7 +101,9 @@ async def test_an_attempt_the_account_refuses_is_given_back_to_the_address(redis
 
 
 async def test_emails_are_stored_hashed_and_records_expire(redis: Redis) -> None:
-    lockout = LoginLockout(redis, LockoutPolicy(account_limit=1, ip_limit=10, window_seconds=1, delay_max_seconds=1))
+    lockout = LoginLockout(
+        redis, LockoutPolicy(account_limit=1, ip_limit=10, window_seconds=1, delay_max_seconds=1)
+    )
     email = _email()
     assert await lockout.admit(email, None) is None
     keys = [k.decode() async for k in redis.scan_iter(match="gx:identity:login:acct:*")]

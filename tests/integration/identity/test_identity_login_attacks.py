@@ -64,7 +64,10 @@ async def test_forty_concurrent_wrong_passwords_verify_at_most_five(wired: Wired
     throttled_before = _count_labelled("gx_identity_login_throttled_total", scope="ACCOUNT")
     outcomes = await asyncio.gather(*(_attempt(wired, victim, f"wrong guess number {i}") for i in range(40)))
     verified = _verifications() - before
-    assert _count_labelled("gx_identity_login_throttled_total", scope="ACCOUNT") - throttled_before == 40 - verified
+    assert (
+        _count_labelled("gx_identity_login_throttled_total", scope="ACCOUNT") - throttled_before
+        == 40 - verified
+    )
     assert verified <= wired.settings.identity.lockout_account_limit == 5
     wrong = [o for o in outcomes if isinstance(o, Unauthenticated)]
     throttled = [o for o in outcomes if isinstance(o, ResourceExhausted)]
@@ -117,7 +120,9 @@ async def test_registering_a_taken_email_costs_no_argon2_work(wired: Wired) -> N
     before = _hashes()
     for spelling in (email, email.upper()):
         with pytest.raises(AlreadyExists) as taken:
-            await wired.usecases.register(svc.RegisterUserRequest(email=spelling, password="Another pass 12345"))
+            await wired.usecases.register(
+                svc.RegisterUserRequest(email=spelling, password="Another pass 12345")
+            )
         assert taken.value.reason == "EMAIL_TAKEN"
     assert _hashes() == before
 

@@ -32,14 +32,20 @@ def test_process_serves_from_env_settings_and_stops_cleanly_on_sigterm(wired: Wi
         "GX_LOG_LEVEL": "INFO",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.identity"], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        [sys.executable, "-m", "services.identity"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     try:
         address = f"127.0.0.1:{grpc_port}"
         wait_serving(address, proc, service="gx.identity.v1.IdentityService")
         assert list(keys_dir.glob("*.pem")), "a first signing key is created in an empty keys dir"
         with grpc.insecure_channel(address) as channel:
-            body = identity_service_pb2_grpc.IdentityServiceStub(channel).GetJwks(svc.GetJwksRequest(), timeout=5)
+            body = identity_service_pb2_grpc.IdentityServiceStub(channel).GetJwks(
+                svc.GetJwksRequest(), timeout=5
+            )
         assert json.loads(body.data)["keys"]
         metrics_url = f"http://127.0.0.1:{metrics_port}"
         assert httpx.get(f"{metrics_url}/readyz", timeout=5).status_code == 200

@@ -83,7 +83,9 @@ async def test_logout_ends_the_sessions_tokens_and_the_presented_one_but_not_oth
     phone = await wired.usecases.login(email, PASSWORD, None)
     phone_later = await wired.usecases.refresh(phone.refresh_token)  # same session, newer token
     laptop = await wired.usecases.login(email, PASSWORD, None)
-    await wired.usecases.logout(phone_later.refresh_token, (user_id, _claims(phone_later.access_token)["jti"]))
+    await wired.usecases.logout(
+        phone_later.refresh_token, (user_id, _claims(phone_later.access_token)["jti"])
+    )
     assert await other_service.is_revoked(_claims(phone.access_token))  # by sid
     assert await other_service.is_revoked(_claims(phone_later.access_token))  # by sid and jti
     assert not await other_service.is_revoked(_claims(laptop.access_token))
@@ -96,7 +98,9 @@ async def test_without_redis_a_freeze_is_refused_and_nothing_changes(wired: Wire
     user_id, _ = await _user(wired)
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_timeout=0.5, socket_connect_timeout=0.5)
     try:
-        usecases = build_usecases(wired.settings, wired.sessions, dead, KeyStore.open(wired.settings.identity.keys_dir))
+        usecases = build_usecases(
+            wired.settings, wired.sessions, dead, KeyStore.open(wired.settings.identity.keys_dir)
+        )
         with pytest.raises(Unavailable) as refused:
             await usecases.freeze(ADMIN, svc.FreezeUserRequest(user_id=user_id, reason="x"))
         assert refused.value.reason == "REVOCATION_UNAVAILABLE"
@@ -106,8 +110,15 @@ async def test_without_redis_a_freeze_is_refused_and_nothing_changes(wired: Wire
     finally:
         await dead.aclose()
     async with wired.engine.connect() as conn:
-        frozen = (await conn.execute(text("SELECT frozen FROM identity.users WHERE id = :u"), {"u": uuid.UUID(user_id)})).scalar_one()
+        frozen = (
+            await conn.execute(
+                text("SELECT frozen FROM identity.users WHERE id = :u"), {"u": uuid.UUID(user_id)}
+            )
+        ).scalar_one()
         audits = (
-            await conn.execute(text("SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text)"), {"u": uuid.UUID(user_id)})
+            await conn.execute(
+                text("SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text)"),
+                {"u": uuid.UUID(user_id)},
+            )
         ).scalar_one()
     assert frozen is False and audits == 0

@@ -23,11 +23,15 @@ ADMIN = Caller(str(uuid.uuid4()), frozenset({"USER", "ADMIN"}))
 def _kyc(document: str | None = None) -> KycInput:
     """A KYC submission; its document is unique unless given (one person, one account)."""
     sha = document or uuid.uuid4().hex * 2
-    return KycInput("Ana", "Perera", "1990-04-01", "LK", (KycDocumentInput("KYC_DOCUMENT_TYPE_PASSPORT", sha),))
+    return KycInput(
+        "Ana", "Perera", "1990-04-01", "LK", (KycDocumentInput("KYC_DOCUMENT_TYPE_PASSPORT", sha),)
+    )
 
 
 # The audit rows a KYC review writes (the user's own EMAIL_VERIFIED row comes before).
-_REVIEW_AUDITS = "SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text) AND action LIKE 'KYC_%'"
+_REVIEW_AUDITS = (
+    "SELECT count(*) FROM audit.events WHERE subject = 'users/' || CAST(:u AS text) AND action LIKE 'KYC_%'"
+)
 
 
 def _email() -> str:
@@ -63,12 +67,31 @@ async def test_failed_approval_leaves_kyc_user_audit_and_idempotency_untouched(w
         )
     request_id = str(uuid.uuid4())
     with pytest.raises(InvalidArgument):
-        await wired.usecases.approve_kyc(ADMIN, svc.ApproveKycRequest(user_id=user.user_id, request_id=request_id))
+        await wired.usecases.approve_kyc(
+            ADMIN, svc.ApproveKycRequest(user_id=user.user_id, request_id=request_id)
+        )
     uid = uuid.UUID(user.user_id)
-    assert await _count(wired, "SELECT count(*) FROM identity.kyc_submissions WHERE user_id = :u AND state = 'PENDING'", u=uid) == 1
-    assert await _count(wired, "SELECT count(*) FROM identity.users WHERE id = :u AND state = 'KYC_PENDING'", u=uid) == 1
+    assert (
+        await _count(
+            wired,
+            "SELECT count(*) FROM identity.kyc_submissions WHERE user_id = :u AND state = 'PENDING'",
+            u=uid,
+        )
+        == 1
+    )
+    assert (
+        await _count(
+            wired, "SELECT count(*) FROM identity.users WHERE id = :u AND state = 'KYC_PENDING'", u=uid
+        )
+        == 1
+    )
     assert await _count(wired, _REVIEW_AUDITS, u=uid) == 0
-    assert await _count(wired, "SELECT count(*) FROM platform.idempotency_records WHERE request_id = :r", r=request_id) == 0
+    assert (
+        await _count(
+            wired, "SELECT count(*) FROM platform.idempotency_records WHERE request_id = :r", r=request_id
+        )
+        == 0
+    )
 
 
 async def test_failed_kyc_submission_leaves_no_rows(wired: Wired) -> None:
@@ -99,14 +122,19 @@ async def test_concurrent_registrations_of_one_email_have_one_winner(wired: Wire
     winners = [r for r in results if isinstance(r, svc.RegisterUserResponse)]
     assert len(winners) == 1
     assert all(isinstance(r, AlreadyExists) for r in results if r not in winners)
-    assert await _count(wired, "SELECT count(*) FROM identity.users WHERE lower(email) = :e", e=email.lower()) == 1
+    assert (
+        await _count(wired, "SELECT count(*) FROM identity.users WHERE lower(email) = :e", e=email.lower())
+        == 1
+    )
 
 
 async def test_concurrent_refresh_of_one_token_never_yields_two_live_sessions(wired: Wired) -> None:
     email = _email()
     await wired.usecases.register(svc.RegisterUserRequest(email=email, password=PASSWORD))
     tokens = await wired.usecases.login(email, PASSWORD, "192.0.2.10")
-    results = await asyncio.gather(*(wired.usecases.refresh(tokens.refresh_token) for _ in range(4)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(wired.usecases.refresh(tokens.refresh_token) for _ in range(4)), return_exceptions=True
+    )
     successes = [r for r in results if not isinstance(r, BaseException)]
     failures = [r for r in results if isinstance(r, BaseException)]
     assert len(successes) <= 1
@@ -125,23 +153,43 @@ async def test_concurrent_kyc_submissions_record_one(wired: Wired) -> None:
         return_exceptions=True,
     )
     assert sum(isinstance(r, svc.SubmitKycResponse) for r in results) == 1
-    assert await _count(wired, "SELECT count(*) FROM identity.kyc_submissions WHERE user_id = :u", u=uuid.UUID(user.user_id)) == 1
+    assert (
+        await _count(
+            wired,
+            "SELECT count(*) FROM identity.kyc_submissions WHERE user_id = :u",
+            u=uuid.UUID(user.user_id),
+        )
+        == 1
+    )
 
 
 async def test_refresh_tokens_are_stored_only_as_hashes(wired: Wired) -> None:
     email = _email()
     await wired.usecases.register(svc.RegisterUserRequest(email=email, password=PASSWORD))
     tokens = await wired.usecases.login(email, PASSWORD, None)
-    assert await _count(wired, "SELECT count(*) FROM identity.refresh_tokens WHERE token_hash = :t", t=tokens.refresh_token) == 0
+    assert (
+        await _count(
+            wired,
+            "SELECT count(*) FROM identity.refresh_tokens WHERE token_hash = :t",
+            t=tokens.refresh_token,
+        )
+        == 0
+    )
     async with wired.engine.connect() as conn:
-        stored = (await conn.execute(text("SELECT password_hash FROM identity.users WHERE email = :e"), {"e": email})).scalar_one()
+        stored = (
+            await conn.execute(
+                text("SELECT password_hash FROM identity.users WHERE email = :e"), {"e": email}
+            )
+        ).scalar_one()
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$") and PASSWORD not in stored
 
 
 async def test_approval_fixes_the_ledger_request_id_per_user(wired: Wired) -> None:
     user = await _user(wired)
     await wired.usecases.submit_kyc(user, svc.SubmitKycRequest(user_id="me"), _kyc())
-    operation = await wired.usecases.approve_kyc(ADMIN, svc.ApproveKycRequest(user_id=user.user_id, request_id=str(uuid.uuid4())))
+    operation = await wired.usecases.approve_kyc(
+        ADMIN, svc.ApproveKycRequest(user_id=user.user_id, request_id=str(uuid.uuid4()))
+    )
     async with wired.engine.connect() as conn:
         row = (
             await conn.execute(
@@ -149,5 +197,9 @@ async def test_approval_fixes_the_ledger_request_id_per_user(wired: Wired) -> No
                 {"i": uuid.UUID(operation.name.removeprefix("operations/"))},
             )
         ).one()
-    assert row.request_id == outbox.derive_request_id("identity.CreateUser", user.user_id) == row.payload["requestId"]
+    assert (
+        row.request_id
+        == outbox.derive_request_id("identity.CreateUser", user.user_id)
+        == row.payload["requestId"]
+    )
     assert date.fromisoformat(row.payload["dateOfBirth"]) == date(1990, 4, 1)

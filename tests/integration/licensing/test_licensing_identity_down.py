@@ -27,6 +27,11 @@ async def test_an_approval_without_identity_fails_retryably_and_changes_nothing(
     (row,) = await mesh.sql("SELECT state FROM licensing.partners")
     assert row.state == "PENDING"
     # The failed attempt left no idempotency record: the same request id may run again later.
-    assert await mesh.sql("SELECT 1 FROM platform.idempotency_records WHERE scope = 'licensing.ApprovePartner'") == []
-    got = (await mesh.stub.GetPartner(svc.GetPartnerRequest(partner_id=partner.partner_id), metadata=admin)).partner
+    assert (
+        await mesh.sql("SELECT 1 FROM platform.idempotency_records WHERE scope = 'licensing.ApprovePartner'")
+        == []
+    )
+    got = (
+        await mesh.stub.GetPartner(svc.GetPartnerRequest(partner_id=partner.partner_id), metadata=admin)
+    ).partner
     assert got.state == pb.PARTNER_STATE_PENDING

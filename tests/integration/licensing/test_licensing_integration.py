@@ -44,7 +44,9 @@ async def test_concurrent_approvals_activate_once(mesh: Mesh) -> None:
     ).partner
     admin = await mesh.admin()
     approve = svc.ApprovePartnerRequest(partner_id=partner.partner_id)
-    codes = await asyncio.gather(*(_outcome(mesh.stub.ApprovePartner(approve, metadata=admin)) for _ in range(5)))
+    codes = await asyncio.gather(
+        *(_outcome(mesh.stub.ApprovePartner(approve, metadata=admin)) for _ in range(5))
+    )
     assert sorted(c.name for c in codes) == ["FAILED_PRECONDITION"] * 4 + ["OK"]
 
 
@@ -53,7 +55,9 @@ async def test_two_replicas_touching_one_key_keep_the_latest_minute(mesh: Mesh) 
     lic = await licence(mesh, partner)
     key = (
         await mesh.stub.CreateApiKey(
-            svc.CreateApiKeyRequest(partner_id="me", license_id=lic.license_id, environment=pb.API_KEY_ENVIRONMENT_LIVE),
+            svc.CreateApiKeyRequest(
+                partner_id="me", license_id=lic.license_id, environment=pb.API_KEY_ENVIRONMENT_LIVE
+            ),
             metadata=partner.owner,
         )
     ).api_key
@@ -76,7 +80,10 @@ async def test_a_pg_dump_holds_key_hashes_and_never_a_secret(mesh: Mesh, databas
     for _ in range(3):
         created = await mesh.stub.CreateApiKey(
             svc.CreateApiKeyRequest(
-                partner_id="me", license_id=lic.license_id, environment=pb.API_KEY_ENVIRONMENT_TEST, request_id=str(uuid.uuid4())
+                partner_id="me",
+                license_id=lic.license_id,
+                environment=pb.API_KEY_ENVIRONMENT_TEST,
+                request_id=str(uuid.uuid4()),
             ),
             metadata=partner.owner,
         )
@@ -87,7 +94,16 @@ async def test_a_pg_dump_holds_key_hashes_and_never_a_secret(mesh: Mesh, databas
     )
     secrets.append(rotated.secret)
     url = urlparse(database_url.replace("postgresql+psycopg", "postgresql"))
-    argv = [str(bin_dir() / "pg_dump"), "-h", url.hostname or "", "-p", str(url.port), "-U", url.username or "", url.path[1:]]
+    argv = [
+        str(bin_dir() / "pg_dump"),
+        "-h",
+        url.hostname or "",
+        "-p",
+        str(url.port),
+        "-U",
+        url.username or "",
+        url.path[1:],
+    ]
     done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, timeout=60, check=True)
     dump: bytes = done.stdout
     assert b"COPY licensing.api_keys" in dump

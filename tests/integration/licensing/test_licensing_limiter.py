@@ -27,7 +27,11 @@ async def test_licences_do_not_share_a_quota_and_both_decisions_are_counted(redi
         await limiter.take(first, 2)
     assert (await limiter.take(second, 2)).allowed
     counts = {k.decode(): int(v) for k, v in (await redis.hgetall(USAGE_KEY)).items()}
-    mine = {k.split("|", 2)[2] + ":" + k.split("|")[0]: v for k, v in counts.items() if k.split("|")[0] in (first, second)}
+    mine = {
+        k.split("|", 2)[2] + ":" + k.split("|")[0]: v
+        for k, v in counts.items()
+        if k.split("|")[0] in (first, second)
+    }
     assert sum(v for k, v in mine.items() if k == f"r:{first}") == 2
     assert sum(v for k, v in mine.items() if k == f"t:{first}") == 1
     assert sum(v for k, v in mine.items() if k == f"r:{second}") == 1

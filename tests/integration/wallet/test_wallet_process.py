@@ -28,8 +28,6 @@ _SERVICES = (
 )
 
 
-
-
 def test_process_serves_from_env_settings_and_stops_cleanly_on_sigterm(
     database_url: str, redis_url: str
 ) -> None:

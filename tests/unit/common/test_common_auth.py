@@ -34,7 +34,9 @@ def signer() -> Signer:
 
 @pytest.fixture(scope="module")
 def verifier(signer: Signer) -> TokenVerifier:
-    return TokenVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=5)
+    return TokenVerifier(
+        StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=5
+    )
 
 
 async def _reason(verifier: TokenVerifier, token: str) -> str:
@@ -43,8 +45,12 @@ async def _reason(verifier: TokenVerifier, token: str) -> str:
     return err.value.reason
 
 
-async def test_valid_token_yields_principal_with_mapped_roles(signer: Signer, verifier: TokenVerifier) -> None:
-    principal = await verifier.verify(signer.token(sub="u-42", roles=["USER", "ADMIN", "ROLE_PARTNER", "WIZARD"]))
+async def test_valid_token_yields_principal_with_mapped_roles(
+    signer: Signer, verifier: TokenVerifier
+) -> None:
+    principal = await verifier.verify(
+        signer.token(sub="u-42", roles=["USER", "ADMIN", "ROLE_PARTNER", "WIZARD"])
+    )
     assert principal.user_id == "u-42"
     assert principal.roles == {access_pb2.ROLE_USER, access_pb2.ROLE_ADMIN, access_pb2.ROLE_PARTNER}
     assert principal.is_admin
@@ -73,7 +79,9 @@ async def test_alg_none_is_refused(verifier: TokenVerifier) -> None:
 
 
 async def test_hs256_with_public_key_as_secret_is_refused(signer: Signer, verifier: TokenVerifier) -> None:
-    pem = signer.public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = signer.public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     assert await _reason(verifier, hs256_token(pem, "k1")) == "TOKEN_INVALID"
 
 
@@ -90,7 +98,17 @@ async def test_hs256_with_public_key_as_secret_is_refused(signer: Signer, verifi
         {"roles": "ADMIN"},
         {"iat": int(time.time()) + 3600, "exp": int(time.time()) + 7200},
     ],
-    ids=["wrong-aud", "wrong-iss", "no-sub", "no-jti", "no-exp", "no-iat", "no-aud", "roles-not-list", "iat-future"],
+    ids=[
+        "wrong-aud",
+        "wrong-iss",
+        "no-sub",
+        "no-jti",
+        "no-exp",
+        "no-iat",
+        "no-aud",
+        "roles-not-list",
+        "iat-future",
+    ],
 )
 async def test_bad_claims_are_refused(signer: Signer, verifier: TokenVerifier, overrides: dict) -> None:
     assert await _reason(verifier, signer.token(**overrides)) == "TOKEN_INVALID"
@@ -112,7 +130,14 @@ def test_bearer_token_parsing() -> None:
 
 def test_keys_from_jwks_keeps_only_p256_signing_keys() -> None:
     good, other = Signer("good"), Signer("enc")
-    jwks = {"keys": [good.jwk(), {**other.jwk(), "use": "enc"}, {"kty": "RSA", "kid": "r", "n": "x", "e": "AQAB"}, {"kty": "EC"}]}
+    jwks = {
+        "keys": [
+            good.jwk(),
+            {**other.jwk(), "use": "enc"},
+            {"kty": "RSA", "kid": "r", "n": "x", "e": "AQAB"},
+            {"kty": "EC"},
+        ]
+    }
     assert list(keys_from_jwks(jwks)) == ["good"]
 
 
@@ -199,8 +224,12 @@ class _CountingVerifier(TokenVerifier):
         return super().verify_with_key(token, key)
 
 
-async def test_remembered_token_skips_the_signature_check_and_yields_the_same_principal(signer: Signer) -> None:
-    verifier = _CountingVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE)
+async def test_remembered_token_skips_the_signature_check_and_yields_the_same_principal(
+    signer: Signer,
+) -> None:
+    verifier = _CountingVerifier(
+        StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE
+    )
     token = signer.token(sub="u-7", roles=["ADMIN"])
     first, second = await verifier.verify(token), await verifier.verify(token)
     assert second == first and second.user_id == "u-7" and second.is_admin
@@ -210,7 +239,11 @@ async def test_remembered_token_skips_the_signature_check_and_yields_the_same_pr
 async def test_remembered_token_is_forgotten_once_past_exp_and_leeway(signer: Signer) -> None:
     clock = _Clock()
     verifier = _CountingVerifier(
-        StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=5, clock=clock
+        StaticKeySource({signer.kid: signer.public_key}),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        leeway_seconds=5,
+        clock=clock,
     )
     now = int(clock.now)
     token = signer.token(iat=now, exp=now + 60)
@@ -224,7 +257,9 @@ async def test_remembered_token_is_forgotten_once_past_exp_and_leeway(signer: Si
 
 
 async def test_real_expiry_of_a_remembered_token_is_refused_as_expired(signer: Signer) -> None:
-    verifier = TokenVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=0)
+    verifier = TokenVerifier(
+        StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=0
+    )
     now = int(time.time())
     token = signer.token(iat=now - 10, exp=now + 1)
     await verifier.verify(token)
@@ -233,7 +268,9 @@ async def test_real_expiry_of_a_remembered_token_is_refused_as_expired(signer: S
 
 
 async def test_tampered_copy_of_a_remembered_token_is_refused(signer: Signer) -> None:
-    verifier = TokenVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE)
+    verifier = TokenVerifier(
+        StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE
+    )
     token = signer.token(sub="u-1")
     await verifier.verify(token)
     header, payload, sig = token.split(".")
@@ -319,8 +356,9 @@ class _FakePipeline:
         await asyncio.sleep(0)
         if self._store.down:
             raise RedisConnectionError("redis is down")
-        return [{k.encode(): v.encode() for k, v in self._store.hashes.get(key, {}).items()} for key in self._keys]
-
+        return [
+            {k.encode(): v.encode() for k, v in self._store.hashes.get(key, {}).items()} for key in self._keys
+        ]
 
 
 class _Monotonic:
@@ -439,7 +477,9 @@ def test_reads_are_get_rules_or_get_and_list_methods() -> None:
 async def test_interceptor_refuses_a_revoked_token_and_fails_closed_for_writes_only(signer: Signer) -> None:
     store, clock = _FakeDenyStore(), _Monotonic()
     deny = _deny_list(store, clock)
-    verifier = TokenVerifier(StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE)
+    verifier = TokenVerifier(
+        StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE
+    )
     interceptor = AuthInterceptor(verifier, revocations=deny)
     token = signer.token(sub="u-9")
     read, write = _info("GetUser"), _info("UpdateUser")

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from services.common.client_address import ClientAddressInterceptor, current_client_address, pin_client_address
+from services.common.client_address import (
+    ClientAddressInterceptor,
+    current_client_address,
+    pin_client_address,
+)
 from services.common.rpc import CallInfo
 from services.common.settings import ClientAddressSettings
 

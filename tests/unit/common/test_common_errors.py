@@ -16,12 +16,19 @@ def test_gx_error_becomes_status_with_error_info() -> None:
     assert status.message == "no such user"
     info, bad = errors.details_of(status)
     assert info is not None and bad is None
-    assert (info.reason, info.domain, dict(info.metadata)) == ("USER_NOT_FOUND", "identity.gx", {"user_id": "u1"})
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "USER_NOT_FOUND",
+        "identity.gx",
+        {"user_id": "u1"},
+    )
 
 
 def test_invalid_argument_carries_field_violations() -> None:
     err = errors.InvalidArgument(
-        violations=[errors.FieldViolation("user.email", "must be an email address"), errors.FieldViolation("x", "is required")]
+        violations=[
+            errors.FieldViolation("user.email", "must be an email address"),
+            errors.FieldViolation("x", "is required"),
+        ]
     )
     status = errors.to_status_proto(err, "wallet.gx")
     info, bad = errors.details_of(status)
@@ -35,7 +42,9 @@ def test_invalid_argument_carries_field_violations() -> None:
 
 
 def test_retry_after_adds_retry_info() -> None:
-    status = errors.to_status_proto(errors.ResourceExhausted("locked", reason="ACCOUNT_LOCKED", retry_after=90.5), "identity.gx")
+    status = errors.to_status_proto(
+        errors.ResourceExhausted("locked", reason="ACCOUNT_LOCKED", retry_after=90.5), "identity.gx"
+    )
     retry = [d for d in status.details if d.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
     assert len(retry) == 1
     info = error_details_pb2.RetryInfo()

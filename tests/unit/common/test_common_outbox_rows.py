@@ -42,8 +42,16 @@ def test_payload_request_id_mismatch_is_a_programming_error() -> None:
 def _row(**kw: object) -> dict:
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     base = {
-        "id": uuid.UUID(int=7), "command_type": "CREATE_USER", "status": "PENDING", "tx_id": None, "block_number": None,
-        "error_code": None, "error_message": None, "result_json": None, "created_at": now, "updated_at": now,
+        "id": uuid.UUID(int=7),
+        "command_type": "CREATE_USER",
+        "status": "PENDING",
+        "tx_id": None,
+        "block_number": None,
+        "error_code": None,
+        "error_message": None,
+        "result_json": None,
+        "created_at": now,
+        "updated_at": now,
     }
     base.update(kw)
     return base

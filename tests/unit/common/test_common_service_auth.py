@@ -33,8 +33,12 @@ def trusted(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "licensing.key", tmp_path / "trusted"
 
 
-def _verifier(trusted_dir: Path, receiver: str = "identity", users: auth.TokenVerifier | None = None) -> ServiceAwareVerifier:
-    return ServiceAwareVerifier(users, ServiceTokenVerifier(TrustedServiceKeys(trusted_dir), audience_of(receiver)))
+def _verifier(
+    trusted_dir: Path, receiver: str = "identity", users: auth.TokenVerifier | None = None
+) -> ServiceAwareVerifier:
+    return ServiceAwareVerifier(
+        users, ServiceTokenVerifier(TrustedServiceKeys(trusted_dir), audience_of(receiver))
+    )
 
 
 def test_the_private_key_file_is_owner_only_and_reused(trusted: tuple[Path, Path]) -> None:
@@ -47,7 +51,9 @@ def test_the_private_key_file_is_owner_only_and_reused(trusted: tuple[Path, Path
 
 def test_tokens_are_cached_until_shortly_before_expiry(trusted: tuple[Path, Path]) -> None:
     clock = [1_000_000.0]
-    source = ServiceTokenSource("licensing", load_private_key(trusted[0]), "identity.gx", ttl_seconds=300, clock=lambda: clock[0])
+    source = ServiceTokenSource(
+        "licensing", load_private_key(trusted[0]), "identity.gx", ttl_seconds=300, clock=lambda: clock[0]
+    )
     first = source.token()
     clock[0] += 200
     assert source.token() == first
@@ -82,7 +88,9 @@ async def test_a_token_for_another_audience_is_refused(trusted: tuple[Path, Path
 
 
 async def test_an_untrusted_key_is_refused(trusted: tuple[Path, Path]) -> None:
-    stranger = ServiceTokenSource("licensing", ec.generate_private_key(ec.SECP256R1()), audience_of("identity"))
+    stranger = ServiceTokenSource(
+        "licensing", ec.generate_private_key(ec.SECP256R1()), audience_of("identity")
+    )
     with pytest.raises(Unauthenticated):
         await _verifier(trusted[1]).verify(stranger.token())
 
@@ -95,7 +103,9 @@ async def test_a_key_cannot_speak_for_another_service(trusted: tuple[Path, Path]
 
 
 async def test_an_expired_service_token_is_refused(trusted: tuple[Path, Path]) -> None:
-    old = ServiceTokenSource("licensing", load_private_key(trusted[0]), audience_of("identity"), clock=lambda: time.time() - 3600)
+    old = ServiceTokenSource(
+        "licensing", load_private_key(trusted[0]), audience_of("identity"), clock=lambda: time.time() - 3600
+    )
     with pytest.raises(Unauthenticated) as caught:
         await _verifier(trusted[1]).verify(old.token())
     assert caught.value.reason == "TOKEN_EXPIRED"
@@ -113,7 +123,9 @@ async def test_a_key_added_later_is_picked_up(tmp_path: Path) -> None:
 
 async def test_user_tokens_still_verify_but_never_carry_the_service_role(trusted: tuple[Path, Path]) -> None:
     signer = Signer("user-key")
-    users = auth.TokenVerifier(auth.StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE)
+    users = auth.TokenVerifier(
+        auth.StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE
+    )
     verifier = _verifier(trusted[1], users=users)
     principal = await verifier.verify(signer.token(sub="u-1", roles=["USER", "SERVICE", "ROLE_SERVICE"]))
     assert principal.roles == {auth.ROLE_USER}
@@ -123,12 +135,21 @@ async def test_user_tokens_still_verify_but_never_carry_the_service_role(trusted
 async def test_a_user_signed_token_typed_as_service_is_refused(trusted: tuple[Path, Path]) -> None:
     signer = Signer("user-key")
     forged = jwt.encode(
-        {"sub": "service:licensing", "iss": "service:licensing", "aud": "identity.gx", "roles": ["SERVICE"],
-         "iat": int(time.time()), "exp": int(time.time()) + 60, "jti": "x"},
+        {
+            "sub": "service:licensing",
+            "iss": "service:licensing",
+            "aud": "identity.gx",
+            "roles": ["SERVICE"],
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 60,
+            "jti": "x",
+        },
         signer.private_key,
         algorithm="ES256",
         headers={"kid": signer.kid, "typ": TOKEN_TYPE},
     )
-    users = auth.TokenVerifier(auth.StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE)
+    users = auth.TokenVerifier(
+        auth.StaticKeySource({signer.kid: signer.public_key}), issuer=ISSUER, audience=AUDIENCE
+    )
     with pytest.raises(Unauthenticated):
         await _verifier(trusted[1], users=users).verify(forged)

@@ -29,7 +29,11 @@ def test_settings_read_prefixed_nested_environment(monkeypatch: pytest.MonkeyPat
     assert s.database.url.get_secret_value().endswith("@127.0.0.1:5999/gx")
     assert s.database.pool_size == 3
     assert s.redis.url.get_secret_value() == "redis://127.0.0.1:6399/0"
-    assert (s.auth.jwks_target, s.auth.issuer, s.auth.audience) == ("127.0.0.1:50051", "gx-identity", "gx-api")
+    assert (s.auth.jwks_target, s.auth.issuer, s.auth.audience) == (
+        "127.0.0.1:50051",
+        "gx-identity",
+        "gx-api",
+    )
     assert s.error_domain == "wallet.gx"
 
 
@@ -62,8 +66,15 @@ def test_log_lines_are_json_with_context_and_registered_extras() -> None:
         method_var.reset(method)
         log.removeHandler(handler)
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
-    assert first["message"] == "hello world" and first["level"] == "INFO" and first["logger"] == "gx.test.json"
-    assert (first["service"], first["request_id"], first["grpc.method"], first["grpc.code"]) == ("identity", "rid-1", "/a.B/C", "OK")
+    assert (
+        first["message"] == "hello world" and first["level"] == "INFO" and first["logger"] == "gx.test.json"
+    )
+    assert (first["service"], first["request_id"], first["grpc.method"], first["grpc.code"]) == (
+        "identity",
+        "rid-1",
+        "/a.B/C",
+        "OK",
+    )
     assert first["duration_ms"] == 1.5 and first["time"].endswith("+00:00")
     assert second["level"] == "ERROR" and "ValueError: bad" in second["exception"]
 

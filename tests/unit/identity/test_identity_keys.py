@@ -38,7 +38,7 @@ def test_kid_is_the_rfc7638_thumbprint() -> None:
     def b64(i: int) -> str:
         return base64.urlsafe_b64encode(i.to_bytes(32, "big")).rstrip(b"=").decode()
 
-    canonical = "{" + f"\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"{b64(n.x)}\",\"y\":\"{b64(n.y)}\"" + "}"
+    canonical = "{" + f'"crv":"P-256","kty":"EC","x":"{b64(n.x)}","y":"{b64(n.y)}"' + "}"
     import hashlib
 
     expected = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
@@ -59,7 +59,9 @@ def test_rotation_signs_with_the_new_key_and_publishes_both(tmp_path: Path) -> N
 
 def test_published_jwk_verifies_a_token_signed_with_the_key(tmp_path: Path) -> None:
     store = KeyStore.open(tmp_path)
-    token = jwt.encode({"sub": "x"}, store.current.private_key, algorithm="ES256", headers={"kid": store.current.kid})
+    token = jwt.encode(
+        {"sub": "x"}, store.current.private_key, algorithm="ES256", headers={"kid": store.current.kid}
+    )
     (jwk,) = store.jwks()["keys"]
     public = jwt.PyJWK(jwk).key
     assert jwt.decode(token, public, algorithms=["ES256"])["sub"] == "x"

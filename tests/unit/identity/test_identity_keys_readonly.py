@@ -47,7 +47,9 @@ def test_an_existing_key_directory_gains_no_lock_file(tmp_path: Path) -> None:
     assert all(p.suffix == ".pem" for p in tmp_path.iterdir()), sorted(p.name for p in tmp_path.iterdir())
 
 
-def _open_and_report(directory: str, barrier: multiprocessing.synchronize.Barrier, out: multiprocessing.Queue[str]) -> None:
+def _open_and_report(
+    directory: str, barrier: multiprocessing.synchronize.Barrier, out: multiprocessing.Queue[str]
+) -> None:
     barrier.wait()
     out.put(KeyStore.open(Path(directory)).current.kid)
 

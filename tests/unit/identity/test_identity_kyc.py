@@ -75,4 +75,8 @@ def test_document_hashes_must_be_lower_hex_sha256_and_distinct() -> None:
 
 
 def test_blank_names_and_no_documents_are_reported_together() -> None:
-    assert _fields(_kyc(first_name="  ", last_name="", documents=())) == ["first_name", "last_name", "documents"]
+    assert _fields(_kyc(first_name="  ", last_name="", documents=())) == [
+        "first_name",
+        "last_name",
+        "documents",
+    ]

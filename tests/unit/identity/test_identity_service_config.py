@@ -30,5 +30,10 @@ def test_every_rpc_has_a_deadline() -> None:
     from gx.identity.v1 import identity_service_pb2
 
     methods = set(identity_service_pb2.DESCRIPTOR.services_by_name["IdentityService"].methods_by_name)
-    configured = {n["method"] for c in json.loads(CONFIG.read_text())["methodConfig"] for n in c["name"] if "timeout" in c}
+    configured = {
+        n["method"]
+        for c in json.loads(CONFIG.read_text())["methodConfig"]
+        for n in c["name"]
+        if "timeout" in c
+    }
     assert configured == methods

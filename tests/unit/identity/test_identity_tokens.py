@@ -135,4 +135,6 @@ def test_a_token_is_issued_after_the_subjects_revocation_cutoff(tmp_path: Path) 
     claims = _claims(issuer, keys, after_ms=cutoff)
     assert claims["gx_iat_ms"] == cutoff + 1
     assert claims["iat"] == (cutoff + 1) // 1000 == claims["nbf"]
-    assert _claims(issuer, keys, after_ms=5)["gx_iat_ms"] == int(NOW.timestamp() * 1000)  # an old cutoff: the clock
+    assert _claims(issuer, keys, after_ms=5)["gx_iat_ms"] == int(
+        NOW.timestamp() * 1000
+    )  # an old cutoff: the clock

@@ -10,7 +10,9 @@ from services.licensing.accesslog import aggregate, license_of
 LICENSE = "6f1c2a8e-6d1f-4a55-9a43-3a1e3e0d3f10"
 
 
-def _entry(status: int, *, license_id: str | None = LICENSE, second: int = 1_800_000_030, body: int = 100) -> accesslog_pb2.HTTPAccessLogEntry:
+def _entry(
+    status: int, *, license_id: str | None = LICENSE, second: int = 1_800_000_030, body: int = 100
+) -> accesslog_pb2.HTTPAccessLogEntry:
     entry = accesslog_pb2.HTTPAccessLogEntry()
     entry.common_properties.start_time.seconds = second
     if license_id is not None:

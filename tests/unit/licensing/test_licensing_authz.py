@@ -67,7 +67,9 @@ class _LastUsed:
             raise self.error
 
 
-def _authorizer(directory: _Directory, limiter: _Limiter, last_used: _LastUsed | None = None) -> KeyAuthorizer:
+def _authorizer(
+    directory: _Directory, limiter: _Limiter, last_used: _LastUsed | None = None
+) -> KeyAuthorizer:
     return KeyAuthorizer(directory, limiter, last_used or _LastUsed(), {"FREE": 60})  # type: ignore[arg-type]
 
 
@@ -118,16 +120,24 @@ async def test_licensing_failures_fail_closed_with_503(directory: _Directory, li
 
 async def test_a_lost_last_used_note_does_not_refuse_the_request() -> None:
     last_used = _LastUsed(error=RedisConnectionError("down"))
-    verdict = await _authorizer(_Directory(_record()), _Limiter(), last_used).authorize(keys.generate("LIVE").secret)
+    verdict = await _authorizer(_Directory(_record()), _Limiter(), last_used).authorize(
+        keys.generate("LIVE").secret
+    )
     assert verdict.http_status == 200 and last_used.touched == 1
 
 
 async def test_over_quota_answers_429_with_retry_after() -> None:
-    verdict = await _authorizer(_Directory(_record()), _Limiter(allowed=False)).authorize(keys.generate("LIVE").secret)
+    verdict = await _authorizer(_Directory(_record()), _Limiter(allowed=False)).authorize(
+        keys.generate("LIVE").secret
+    )
     response = check_response(verdict)
     headers = {h.header.key: h.header.value for h in response.denied_response.headers}
     assert response.denied_response.status.code == 429
-    assert (headers["retry-after"], headers["ratelimit-remaining"], headers["ratelimit-limit"]) == ("2", "0", "60")
+    assert (headers["retry-after"], headers["ratelimit-remaining"], headers["ratelimit-limit"]) == (
+        "2",
+        "0",
+        "60",
+    )
 
 
 class _Result:
@@ -192,7 +202,9 @@ def _ok(verdict: Verdict) -> tuple[dict[str, str], list[str]]:
 
 
 async def test_a_key_with_a_users_token_sends_the_partner_as_proof_not_as_the_caller() -> None:
-    verdict = await _with_tokens(_Tokens(), _Limiter()).authorize(keys.generate("LIVE").secret, as_partner=False)
+    verdict = await _with_tokens(_Tokens(), _Limiter()).authorize(
+        keys.generate("LIVE").secret, as_partner=False
+    )
     assert (verdict.http_status, verdict.token, verdict.partner_token) == (200, None, "token-of-p")
     headers, removed = _ok(verdict)
     assert headers == {PARTNER_TOKEN_HEADER: "token-of-p"}
@@ -200,7 +212,9 @@ async def test_a_key_with_a_users_token_sends_the_partner_as_proof_not_as_the_ca
 
 
 async def test_a_key_alone_makes_the_partner_the_caller_and_removes_any_partner_header() -> None:
-    verdict = await _with_tokens(_Tokens(), _Limiter()).authorize(keys.generate("LIVE").secret, as_partner=True)
+    verdict = await _with_tokens(_Tokens(), _Limiter()).authorize(
+        keys.generate("LIVE").secret, as_partner=True
+    )
     assert (verdict.token, verdict.partner_token) == ("token-of-p", None)
     headers, removed = _ok(verdict)
     assert headers == {"authorization": "Bearer token-of-p"}
@@ -208,7 +222,9 @@ async def test_a_key_alone_makes_the_partner_the_caller_and_removes_any_partner_
 
 
 @pytest.mark.parametrize("as_partner", [True, False])
-async def test_without_the_partners_token_a_keyed_request_fails_closed_and_takes_no_quota(as_partner: bool) -> None:
+async def test_without_the_partners_token_a_keyed_request_fails_closed_and_takes_no_quota(
+    as_partner: bool,
+) -> None:
     limiter = _Limiter()
     verdict = await _with_tokens(_Tokens(down=True), limiter).authorize(
         keys.generate("LIVE").secret, as_partner=as_partner

@@ -21,7 +21,11 @@ def descriptor(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return gx_descriptor.build(ROOT, tmp_path_factory.mktemp("edge") / "gx.binpb")
 
 
-def _render(descriptor: Path, limits: dict[str, int] | None = None, domains: tuple[str, ...] = ("identity", "wallet", "licensing")) -> dict[str, Any]:
+def _render(
+    descriptor: Path,
+    limits: dict[str, int] | None = None,
+    domains: tuple[str, ...] = ("identity", "wallet", "licensing"),
+) -> dict[str, Any]:
     upstreams = {d: edge_settings.Upstream(d, d, 50051 + i) for i, d in enumerate(domains)}
     return edge_config.render(descriptor, upstreams, address_limits=limits)
 
@@ -37,14 +41,18 @@ def test_keyed_requests_go_to_licensing_and_fail_closed(descriptor: Path) -> Non
     names = [f["name"] for f in hcm["http_filters"]]
     # The key check runs before the token check, so the partner principal's token is verified too.
     assert names.index("envoy.filters.http.ext_authz") < names.index("envoy.filters.http.jwt_authn")
-    authz = next(f["typed_config"] for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.ext_authz")
+    authz = next(
+        f["typed_config"] for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.ext_authz"
+    )
     assert authz["failure_mode_allow"] is False and authz["status_on_error"] == {"code": 503}
     assert authz["grpc_service"]["envoy_grpc"]["cluster_name"] == "licensing"
     # Only requests edge.lua marked as keyed are checked.
     assert authz["filter_enabled_metadata"]["filter"] == "gx.edge"
     als = [log for log in hcm["access_log"] if log["name"] == "envoy.access_loggers.http_grpc"]
     assert len(als) == 1
-    assert als[0]["typed_config"]["common_config"]["grpc_service"]["envoy_grpc"]["cluster_name"] == "licensing"
+    assert (
+        als[0]["typed_config"]["common_config"]["grpc_service"]["envoy_grpc"]["cluster_name"] == "licensing"
+    )
     assert als[0]["filter"]["metadata_filter"]["matcher"]["path"] == [{"key": "license_id"}]
 
 
@@ -64,7 +72,9 @@ def test_unauthenticated_routes_are_limited_per_address(descriptor: Path) -> Non
         "/gx.identity.v1.IdentityService/RefreshToken",
         "/gx.licensing.v1.LicensingService/CreatePartner",
     }
-    register = limited["/gx.identity.v1.IdentityService/RegisterUser"]["typed_per_filter_config"]["gx.address_limit"]
+    register = limited["/gx.identity.v1.IdentityService/RegisterUser"]["typed_per_filter_config"][
+        "gx.address_limit"
+    ]
     assert register["rate_limits"] == [{"actions": [{"remote_address": {}}]}]
     (bucket,) = register["descriptors"]
     assert bucket["entries"] == [{"key": "remote_address"}]
@@ -78,7 +88,10 @@ def test_unauthenticated_routes_are_limited_per_address(descriptor: Path) -> Non
 
 def test_address_limits_come_from_the_environment() -> None:
     assert edge_settings.address_limits_from_env({}) == edge_settings.DEFAULT_ADDRESS_LIMITS
-    assert edge_settings.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "register=5, apply=0"})["register"] == 5
+    assert (
+        edge_settings.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "register=5, apply=0"})["register"]
+        == 5
+    )
     with pytest.raises(ValueError, match="bad entry"):
         edge_settings.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": "signup=5"})
     with pytest.raises(ValueError, match="bad entry"):

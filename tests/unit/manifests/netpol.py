@@ -54,7 +54,9 @@ def _port_matches(ports: list[dict[str, Any]] | None, port: int) -> bool:
     return any(p.get("protocol", "TCP") == "TCP" and p.get("port") in (None, port) for p in ports)
 
 
-def _allowed(policies: list[dict[str, Any]], pod: Endpoint, other: Endpoint, port: int, direction: str) -> bool:
+def _allowed(
+    policies: list[dict[str, Any]], pod: Endpoint, other: Endpoint, port: int, direction: str
+) -> bool:
     kind, key, peers_key = ("Ingress", "ingress", "from") if direction == "in" else ("Egress", "egress", "to")
     assert pod.namespace is not None
     selecting = [

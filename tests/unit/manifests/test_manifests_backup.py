@@ -25,7 +25,9 @@ def source(postgres: PostgresHandle) -> Iterator[str]:
     """A database with a schema and rows, like the services' own."""
     url = postgres.create_database("backup")
     with psycopg.connect(_libpq(url), autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA wallet; CREATE TABLE wallet.accounts (id int PRIMARY KEY, balance_qirat bigint)")
+        conn.execute(
+            "CREATE SCHEMA wallet; CREATE TABLE wallet.accounts (id int PRIMARY KEY, balance_qirat bigint)"
+        )
         conn.execute("INSERT INTO wallet.accounts SELECT i, i * 1000 FROM generate_series(1, 500) i")
     try:
         yield url
@@ -33,7 +35,9 @@ def source(postgres: PostgresHandle) -> Iterator[str]:
         postgres.drop_database(url)
 
 
-def test_a_dump_restores_into_an_empty_database(source: str, postgres: PostgresHandle, tmp_path: Path) -> None:
+def test_a_dump_restores_into_an_empty_database(
+    source: str, postgres: PostgresHandle, tmp_path: Path
+) -> None:
     written = backup.run({"GX_DATABASE__URL": source, "GX_BACKUP_DIR": str(tmp_path)})
     assert [p.name for p in tmp_path.iterdir()] == [written.name]
     target = postgres.create_database("restored")
@@ -51,11 +55,16 @@ def test_a_restore_replaces_what_changed_since_the_dump(
 ) -> None:
     written = backup.run({"GX_DATABASE__URL": source, "GX_BACKUP_DIR": str(tmp_path)})
     with psycopg.connect(_libpq(source), autocommit=True) as conn:
-        conn.execute("DELETE FROM wallet.accounts WHERE id > 10; UPDATE wallet.accounts SET balance_qirat = 0")
+        conn.execute(
+            "DELETE FROM wallet.accounts WHERE id > 10; UPDATE wallet.accounts SET balance_qirat = 0"
+        )
     monkeypatch.setenv("GX_DATABASE__URL", source)
     assert backup.main(["--restore", str(written)]) == 0
     with psycopg.connect(_libpq(source)) as conn:
-        assert conn.execute("SELECT count(*), min(balance_qirat) FROM wallet.accounts").fetchone() == (500, 1000)
+        assert conn.execute("SELECT count(*), min(balance_qirat) FROM wallet.accounts").fetchone() == (
+            500,
+            1000,
+        )
 
 
 def test_a_failed_restore_changes_nothing(source: str, tmp_path: Path) -> None:
@@ -73,7 +82,10 @@ def test_only_the_newest_dumps_are_kept(source: str, tmp_path: Path) -> None:
     env = {"GX_DATABASE__URL": source, "GX_BACKUP_DIR": str(tmp_path), "GX_BACKUP_KEEP": "2"}
     for day in range(4):
         backup.run(env, now=start + timedelta(days=day))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gx-20261203T030000Z.dump", "gx-20261204T030000Z.dump"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "gx-20261203T030000Z.dump",
+        "gx-20261204T030000Z.dump",
+    ]
 
 
 def test_a_failed_dump_leaves_nothing(postgres: PostgresHandle, tmp_path: Path) -> None:
@@ -87,7 +99,9 @@ def test_missing_settings_name_themselves(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="GX_DATABASE__URL"):
         backup.run({"GX_BACKUP_DIR": str(tmp_path)})
     with pytest.raises(SystemExit, match="GX_BACKUP_KEEP"):
-        backup.run({"GX_DATABASE__URL": "postgresql://x/y", "GX_BACKUP_DIR": str(tmp_path), "GX_BACKUP_KEEP": "0"})
+        backup.run(
+            {"GX_DATABASE__URL": "postgresql://x/y", "GX_BACKUP_DIR": str(tmp_path), "GX_BACKUP_KEEP": "0"}
+        )
     with pytest.raises(SystemExit, match="GX_BACKUP_DIR"):
         backup.run({"GX_DATABASE__URL": "postgresql://x/y", "GX_BACKUP_DIR": str(tmp_path / "absent")})
 

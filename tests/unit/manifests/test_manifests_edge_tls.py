@@ -44,7 +44,9 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
     cert_path, key_path = directory / "tls.crt", directory / "tls.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return cert_path, key_path
 
@@ -114,7 +116,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def test_plain_http_is_redirected_to_https(edge: _Edge) -> None:
     opener = urllib.request.build_opener(_NoRedirect)
-    request = urllib.request.Request(f"http://127.0.0.1:{edge.http_port}/v1/users/me?x=1", headers={"host": "gx.example.com"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{edge.http_port}/v1/users/me?x=1", headers={"host": "gx.example.com"}
+    )
     with pytest.raises(urllib.error.HTTPError) as info:
         opener.open(request, timeout=5)
     assert info.value.code == 301
@@ -147,7 +151,9 @@ def test_https_speaks_http2_and_tls13(edge: _Edge) -> None:
         (ssl.TLSVersion.TLSv1_2, "ECDHE-ECDSA-AES128-SHA"),  # CBC
     ],
 )
-def test_old_protocols_and_weak_ciphers_are_refused(edge: _Edge, version: ssl.TLSVersion, ciphers: str) -> None:
+def test_old_protocols_and_weak_ciphers_are_refused(
+    edge: _Edge, version: ssl.TLSVersion, ciphers: str
+) -> None:
     context = _context(edge)
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     context.maximum_version = version
@@ -176,7 +182,10 @@ def test_the_jwks_fetch_follows_the_edge_onto_tls(edge: _Edge) -> None:
     filters = listeners["edge"]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
     (jwt,) = [f for f in filters if f["name"] == "envoy.filters.http.jwt_authn"]
     (provider,) = jwt["typed_config"]["providers"].values()
-    assert provider["remote_jwks"]["http_uri"]["uri"] == f"https://127.0.0.1:{edge.https_port}/.well-known/jwks.json"
+    assert (
+        provider["remote_jwks"]["http_uri"]["uri"]
+        == f"https://127.0.0.1:{edge.https_port}/.well-known/jwks.json"
+    )
 
 
 def test_user_tokens_verify_with_keys_the_edge_fetched_from_itself_over_tls(edge: _Edge) -> None:
@@ -203,4 +212,3 @@ def test_user_tokens_verify_with_keys_the_edge_fetched_from_itself_over_tls(edge
 def test_tls_needs_both_files(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         edge_config.main(["--out", str(tmp_path / "x.json"), "--tls-cert", str(tmp_path / "tls.crt")])
-

@@ -12,10 +12,16 @@ from tools import dashboards
 
 
 @pytest.mark.parametrize("target", ["testnet", "mainnet"])
-def test_the_overlay_ships_every_dashboard_and_the_rules(rendered: dict[str, list[dict[str, Any]]], target: str) -> None:
+def test_the_overlay_ships_every_dashboard_and_the_rules(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
     docs = rendered[target]
     namespace = f"gx-{target}"
-    maps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("gx-dashboard-")}
+    maps = {
+        d["metadata"]["name"]: d
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("gx-dashboard-")
+    }
     generated = sorted(dashboards.DASHBOARD_DIR.glob("*.json"))
     assert sorted(maps) == sorted(f"gx-dashboard-{p.stem}" for p in generated)
     for path in generated:

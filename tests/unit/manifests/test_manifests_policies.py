@@ -30,11 +30,16 @@ class _Mesh:
             self.pods[obj["metadata"]["name"]] = Endpoint(labels=labels, namespace=self.namespace)
         self.internet = Endpoint(external=True)
         self.prometheus = Endpoint(
-            labels={"app.kubernetes.io/name": "prometheus"}, namespace={"kubernetes.io/metadata.name": "monitoring"}
+            labels={"app.kubernetes.io/name": "prometheus"},
+            namespace={"kubernetes.io/metadata.name": "monitoring"},
         )
-        self.operator = Endpoint(labels={"gx-mesh.io/operator": "true", "run": "grpcurl"}, namespace=self.namespace)
+        self.operator = Endpoint(
+            labels={"gx-mesh.io/operator": "true", "run": "grpcurl"}, namespace=self.namespace
+        )
         self.stranger = Endpoint(labels={"run": "debug"}, namespace=self.namespace)
-        self.other_namespace = Endpoint(labels={"app": "x"}, namespace={"kubernetes.io/metadata.name": "shop"})
+        self.other_namespace = Endpoint(
+            labels={"app": "x"}, namespace={"kubernetes.io/metadata.name": "shop"}
+        )
 
     def endpoint(self, name: str) -> Endpoint:
         return self.pods[name] if name in self.pods else getattr(self, name)
@@ -96,13 +101,17 @@ def test_every_pod_is_under_a_default_deny(rendered: Objects, overlay: str) -> N
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize(("source", "target", "port"), _ALLOWED)
-def test_the_real_arrows_are_allowed(rendered: Objects, overlay: str, source: str, target: str, port: int) -> None:
+def test_the_real_arrows_are_allowed(
+    rendered: Objects, overlay: str, source: str, target: str, port: int
+) -> None:
     assert _mesh(rendered, overlay).connects(source, target, port)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize(("source", "target", "port"), _DENIED)
-def test_other_arrows_are_denied(rendered: Objects, overlay: str, source: str, target: str, port: int) -> None:
+def test_other_arrows_are_denied(
+    rendered: Objects, overlay: str, source: str, target: str, port: int
+) -> None:
     assert not _mesh(rendered, overlay).connects(source, target, port)
 
 

@@ -43,7 +43,9 @@ def descriptor(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return gx_descriptor.build(ROOT, tmp_path_factory.mktemp("prod") / "gx.binpb")
 
 
-def _edge_config(docs: list[dict[str, Any]], descriptor: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def _edge_config(
+    docs: list[dict[str, Any]], descriptor: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
     """The Envoy config the edge's init container writes with this overlay's ConfigMaps."""
     for name in ("gx-config", "gx-edge"):
         for key, value in _config_map(docs, name).items():
@@ -67,11 +69,15 @@ def test_public_edges_serve_tls_from_the_mounted_secret(
     edge = listeners["edge"]
     tls = edge["filter_chains"][0]["transport_socket"]["typed_config"]["common_tls_context"]
     assert tls["tls_params"]["tls_minimum_protocol_version"] == "TLSv1_2"
-    assert all(s.startswith("ECDHE-") and ("GCM" in s or "CHACHA20" in s) for s in tls["tls_params"]["cipher_suites"])
+    assert all(
+        s.startswith("ECDHE-") and ("GCM" in s or "CHACHA20" in s) for s in tls["tls_params"]["cipher_suites"]
+    )
     (certificate,) = tls["tls_certificates"]
     manager = edge["filter_chains"][0]["filters"][0]["typed_config"]
     (host,) = manager["route_config"]["virtual_hosts"]
-    assert {"key": "strict-transport-security", "value": HSTS} in [h["header"] for h in host["response_headers_to_add"]]
+    assert {"key": "strict-transport-security", "value": HSTS} in [
+        h["header"] for h in host["response_headers_to_add"]
+    ]
     redirect = listeners["edge_redirect"]["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]
     assert redirect["virtual_hosts"][0]["routes"] == [
         {"match": {"prefix": "/"}, "redirect": {"https_redirect": True, "response_code": "MOVED_PERMANENTLY"}}
@@ -116,7 +122,9 @@ def test_the_edge_is_hardened(
     (monitor,) = config["overload_manager"]["resource_monitors"]
     assert monitor["typed_config"]["max_active_downstream_connections"] > 0
     assert _listeners(config)["ops"]["ignore_global_conn_limit"] is True
-    upstreams = [c for c in config["static_resources"]["clusters"] if c["name"] in ("identity", "wallet", "licensing")]
+    upstreams = [
+        c for c in config["static_resources"]["clusters"] if c["name"] in ("identity", "wallet", "licensing")
+    ]
     assert upstreams and all(c["per_connection_buffer_limit_bytes"] == 64 * 1024 for c in upstreams)
 
 
@@ -126,7 +134,9 @@ def test_ops_ports_are_never_on_a_public_service(rendered: Objects, target: str)
     internal = {"ops", "metrics", 9902, 9090, 9901}
     for svc in (d for d in docs if d["kind"] == "Service"):
         if svc["spec"].get("type", "ClusterIP") in ("LoadBalancer", "NodePort"):
-            exposed = {p.get("targetPort") for p in svc["spec"]["ports"]} | {p["port"] for p in svc["spec"]["ports"]}
+            exposed = {p.get("targetPort") for p in svc["spec"]["ports"]} | {
+                p["port"] for p in svc["spec"]["ports"]
+            }
             assert not exposed & internal, svc["metadata"]["name"]
             assert svc["metadata"]["name"] == "edge"
     ops = _one(docs, "Service", "edge-ops")
@@ -177,7 +187,10 @@ def test_the_database_is_backed_up_nightly_with_retention(rendered: Objects, ove
     assert container["command"] == ["python", "-m", "manifests.backup"]
     env = {v["name"]: v for v in container["env"]}
     assert int(env["GX_BACKUP_KEEP"]["value"]) >= 7
-    assert env["GX_DATABASE__URL"]["valueFrom"]["secretKeyRef"] == {"name": "gx-database-migrate", "key": "url"}
+    assert env["GX_DATABASE__URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "gx-database-migrate",
+        "key": "url",
+    }
     (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == env["GX_BACKUP_DIR"]["value"]]
     (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
     claim = _one(docs, "PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])

@@ -28,7 +28,9 @@ def _variable(path: str) -> str:
 
 
 def _config(objects: list[dict[str, Any]], name: str) -> dict[str, str]:
-    return next(o.get("data", {}) for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name)
+    return next(
+        o.get("data", {}) for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name
+    )
 
 
 @pytest.mark.parametrize("overlay", ["testnet", "mainnet"])

@@ -27,12 +27,15 @@ def _identity_env(docs: list[dict[str, Any]]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_identity_trusts_exactly_the_hops_the_edge_adds(rendered: dict[str, list[dict[str, Any]]], target: str) -> None:
+def test_identity_trusts_exactly_the_hops_the_edge_adds(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
     docs = rendered[target]
     edge_hops = int(_config_map(docs, "gx-edge")["GX_EDGE_XFF_TRUSTED_HOPS"])
     env = _identity_env(docs)
     options = IdentityOptions(
-        trusted_proxies=json.loads(env["GX_IDENTITY__TRUSTED_PROXIES"]), trusted_hops=int(env["GX_IDENTITY__TRUSTED_HOPS"])
+        trusted_proxies=json.loads(env["GX_IDENTITY__TRUSTED_PROXIES"]),
+        trusted_hops=int(env["GX_IDENTITY__TRUSTED_HOPS"]),
     )
     # The client is the entry the edge appended: one more than the proxies the edge trusts.
     assert options.trusted_hops == edge_hops + 1

@@ -55,7 +55,12 @@ def test_an_unknown_field_fails_lint(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_a_wrong_type_and_an_unknown_kind_fail() -> None:
     docs = [
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}, "spec": {"ports": [{"port": "http"}]}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "a"},
+            "spec": {"ports": [{"port": "http"}]},
+        },
         {"apiVersion": "apps/v1", "kind": "Deploymnet", "metadata": {"name": "b"}},
     ]
     found = validate.problems(docs)

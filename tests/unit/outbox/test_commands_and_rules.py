@@ -38,14 +38,20 @@ def test_spec_lookup_accepts_short_and_prefixed_names() -> None:
 @pytest.mark.parametrize(
     ("message", "reason", "text"),
     [
-        ("INSUFFICIENT_FUNDS: account a has 5 Qirat", "INSUFFICIENT_FUNDS", "INSUFFICIENT_FUNDS: account a has 5 Qirat"),
+        (
+            "INSUFFICIENT_FUNDS: account a has 5 Qirat",
+            "INSUFFICIENT_FUNDS",
+            "INSUFFICIENT_FUNDS: account a has 5 Qirat",
+        ),
         ("  SYSTEM_PAUSED - maintenance", "SYSTEM_PAUSED", "SYSTEM_PAUSED - maintenance"),
         ("something broke", "LEDGER_REJECTED", "something broke"),
         ("", "LEDGER_REJECTED", "LEDGER_REJECTED"),
         (None, "ENDORSEMENT_REFUSED", "ENDORSEMENT_REFUSED"),
     ],
 )
-def test_rejection_reason_takes_the_chaincode_reason_prefix(message: str | None, reason: str, text: str) -> None:
+def test_rejection_reason_takes_the_chaincode_reason_prefix(
+    message: str | None, reason: str, text: str
+) -> None:
     default = "ENDORSEMENT_REFUSED" if message is None else "LEDGER_REJECTED"
     assert rejection_reason(message, default) == (reason, text)
 

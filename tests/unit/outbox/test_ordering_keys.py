@@ -32,27 +32,43 @@ def test_every_command_declares_its_system_lock_and_only_string_keys() -> None:
 
 
 def test_a_transfer_debits_its_sender_exclusive_and_credits_its_recipient_shared() -> None:
-    keys = keys_of(c.TransferTokensRequest(from_account_id="alice", to_account_id="shop", amount_qirat=5, request_id="r"))
+    keys = keys_of(
+        c.TransferTokensRequest(from_account_id="alice", to_account_id="shop", amount_qirat=5, request_id="r")
+    )
     assert keys == OrderingKeys(exclusive=("account:alice",), shared=("account:shop", SYSTEM_KEY))
 
 
 def test_nested_and_repeated_fields_give_one_key_per_value() -> None:
     keys = keys_of(
         c.InitializeCountriesRequest(
-            countries=[c.CountryShare(country_code="LK", share_bps=1), c.CountryShare(country_code="US", share_bps=2)]
+            countries=[
+                c.CountryShare(country_code="LK", share_bps=1),
+                c.CountryShare(country_code="US", share_bps=2),
+            ]
         )
     )
     assert keys.exclusive == ("country:LK", "country:US", SYSTEM_KEY) and keys.shared == ()
-    org = keys_of(c.ProposeOrganizationRequest(organization_id="o1", country_code="LK", stakeholder_ids=["u1", "u2"], proposer_id="u1"))
+    org = keys_of(
+        c.ProposeOrganizationRequest(
+            organization_id="o1", country_code="LK", stakeholder_ids=["u1", "u2"], proposer_id="u1"
+        )
+    )
     assert org.exclusive == ("organization:o1",)
     assert org.shared == ("account:u1", "account:u2", "country:LK", SYSTEM_KEY)
 
 
 def test_one_field_can_hold_two_aggregates_and_the_request_id_names_what_it_creates() -> None:
-    keys = keys_of(c.InitiateMultisigTxRequest(organization_id="o1", to_account_id="u9", initiator_id="u1", request_id="m1"))
+    keys = keys_of(
+        c.InitiateMultisigTxRequest(
+            organization_id="o1", to_account_id="u9", initiator_id="u1", request_id="m1"
+        )
+    )
     assert keys.exclusive == ("account:o1", "multisig_tx:m1", "organization:o1")
     assert keys.shared == ("account:u1", "account:u9", SYSTEM_KEY)
-    assert keys_of(c.ApplyForLoanRequest(borrower_id="u1", request_id="l1")).exclusive == ("account:u1", "loan:l1")
+    assert keys_of(c.ApplyForLoanRequest(borrower_id="u1", request_id="l1")).exclusive == (
+        "account:u1",
+        "loan:l1",
+    )
 
 
 def test_empty_values_hold_nothing_and_a_key_held_both_ways_is_exclusive() -> None:
@@ -64,7 +80,9 @@ def test_empty_values_hold_nothing_and_a_key_held_both_ways_is_exclusive() -> No
 
 
 def test_a_message_without_command_options_still_waits_for_system_changes() -> None:
-    assert keys_of(c.CountryShare(country_code="LK")) == OrderingKeys(exclusive=("country:LK",), shared=(SYSTEM_KEY,))
+    assert keys_of(c.CountryShare(country_code="LK")) == OrderingKeys(
+        exclusive=("country:LK",), shared=(SYSTEM_KEY,)
+    )
 
 
 def test_a_non_string_ordering_key_or_missing_system_lock_is_reported() -> None:
@@ -91,7 +109,9 @@ def _k(ex: str = "", sh: str = "") -> OrderingKeys:
         (_k("account:a"), _k("account:b"), False),  # unrelated
     ],
 )
-def test_conflict_is_a_read_write_lock_per_key(earlier: OrderingKeys, later: OrderingKeys, blocked: bool) -> None:
+def test_conflict_is_a_read_write_lock_per_key(
+    earlier: OrderingKeys, later: OrderingKeys, blocked: bool
+) -> None:
     assert conflicts(earlier, later) is blocked
 
 
@@ -114,7 +134,9 @@ def test_the_runnable_rule_serialises_each_sender_in_recorded_order() -> None:
     unfinished = list(range(len(commands)))
     finished_by_sender: dict[int, list[int]] = {}
     while unfinished:
-        ready = [i for i in unfinished if runnable(commands[i][1], [commands[j][1] for j in unfinished if j < i])]
+        ready = [
+            i for i in unfinished if runnable(commands[i][1], [commands[j][1] for j in unfinished if j < i])
+        ]
         assert ready, "nothing runnable: the rule deadlocked"
         done = rng.choice(ready)
         unfinished.remove(done)

@@ -32,7 +32,9 @@ def promtool() -> str:
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([promtool(), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [promtool(), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def rule_groups() -> list[dict[str, Any]]:
@@ -56,7 +58,9 @@ def test_every_dashboard_query_parses(tmp_path: Path) -> None:
                 expr = expr.replace(variable, value)
             rules.append({"record": f"gx:{path.stem.replace('-', '_')}:{i}", "expr": expr})
     assert len(rules) > 60
-    (tmp_path / "queries.yaml").write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    (tmp_path / "queries.yaml").write_text(
+        yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]})
+    )
     done = run("check", "rules", "queries.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -83,19 +87,37 @@ SERIES = [
     (f'gx_fabric_client_breaker_state{{namespace="{QUIET}",pod="outbox-0",peer="peer0:7051"}}', "1x20"),
     # Outbox: 1 commit/s; 1 FAILED/min in NS (1.6%), 1 per 3 min in QUIET (0.55%).
     (f'gx_outbox_commands_committed_total{{namespace="{NS}",command_type="TRANSFER"}}', "0+60x20"),
-    (f'gx_outbox_commands_rejected_total{{namespace="{NS}",command_type="TRANSFER",reason="RETRIES_EXHAUSTED"}}', "0+1x20"),
+    (
+        f'gx_outbox_commands_rejected_total{{namespace="{NS}",command_type="TRANSFER",reason="RETRIES_EXHAUSTED"}}',
+        "0+1x20",
+    ),
     (f'gx_outbox_commands_committed_total{{namespace="{QUIET}",command_type="TRANSFER"}}', "0+60x20"),
-    (f'gx_outbox_commands_rejected_total{{namespace="{QUIET}",command_type="TRANSFER",reason="RETRIES_EXHAUSTED"}}', "0+0.33x20"),
+    (
+        f'gx_outbox_commands_rejected_total{{namespace="{QUIET}",command_type="TRANSFER",reason="RETRIES_EXHAUSTED"}}',
+        "0+0.33x20",
+    ),
     # Edge: 100 req/s; 0.2% 5xx in NS, 0.05% in QUIET.
     (f'envoy_http_downstream_rq_total{{namespace="{NS}",{EDGE}}}', "0+6000x20"),
     (f'envoy_http_downstream_rq_xx{{namespace="{NS}",{EDGE},envoy_response_code_class="5"}}', "0+12x20"),
     (f'envoy_http_downstream_rq_total{{namespace="{QUIET}",{EDGE}}}', "0+6000x20"),
     (f'envoy_http_downstream_rq_xx{{namespace="{QUIET}",{EDGE},envoy_response_code_class="5"}}', "0+3x20"),
     # Services: wallet fails 0.2% Internal in NS; in QUIET many InvalidArgument (caller errors) only.
-    (f'grpc_server_handled_total{{namespace="{NS}",grpc_service="gx.wallet.v1.WalletService",grpc_code="OK"}}', "0+6000x20"),
-    (f'grpc_server_handled_total{{namespace="{NS}",grpc_service="gx.wallet.v1.WalletService",grpc_code="Internal"}}', "0+12x20"),
-    (f'grpc_server_handled_total{{namespace="{QUIET}",grpc_service="gx.wallet.v1.WalletService",grpc_code="OK"}}', "0+6000x20"),
-    (f'grpc_server_handled_total{{namespace="{QUIET}",grpc_service="gx.wallet.v1.WalletService",grpc_code="InvalidArgument"}}', "0+600x20"),
+    (
+        f'grpc_server_handled_total{{namespace="{NS}",grpc_service="gx.wallet.v1.WalletService",grpc_code="OK"}}',
+        "0+6000x20",
+    ),
+    (
+        f'grpc_server_handled_total{{namespace="{NS}",grpc_service="gx.wallet.v1.WalletService",grpc_code="Internal"}}',
+        "0+12x20",
+    ),
+    (
+        f'grpc_server_handled_total{{namespace="{QUIET}",grpc_service="gx.wallet.v1.WalletService",grpc_code="OK"}}',
+        "0+6000x20",
+    ),
+    (
+        f'grpc_server_handled_total{{namespace="{QUIET}",grpc_service="gx.wallet.v1.WalletService",grpc_code="InvalidArgument"}}',
+        "0+600x20",
+    ),
     # Projector halted for one scrape at minute 2 in NS, never in QUIET.
     (f'gx_projector_halted{{namespace="{NS}",pod="projector-0"}}', "0 0 1 _x18"),
     (f'gx_projector_halted{{namespace="{QUIET}",pod="projector-0"}}', "0x20"),
@@ -141,7 +163,12 @@ def _tests() -> list[dict[str, Any]]:
         "input_series": [{"series": s, "values": v} for s, v in COMMAND_RATE_SERIES],
         "alert_rule_test": [
             _alert("GxCommandRateLow", "4m"),
-            _alert("GxCommandRateLow", "12m", _labels("warning"), {**_labels("warning"), "namespace": "gx-devnet"}),
+            _alert(
+                "GxCommandRateLow",
+                "12m",
+                _labels("warning"),
+                {**_labels("warning"), "namespace": "gx-devnet"},
+            ),
         ],
     }
     exit_code = {
@@ -163,13 +190,19 @@ def test_each_alert_fires_over_its_threshold_and_not_under_it(tmp_path: Path) ->
             rule.pop("annotations", None)
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
     (tmp_path / "tests.yaml").write_text(
-        yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": _tests()}, width=1000)
+        yaml.safe_dump(
+            {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": _tests()}, width=1000
+        )
     )
     done = run("test", "rules", "tests.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("broken", ["max by (namespace) (gx_projector_lag_seconds > 5", "rate(gx_x[5m]) >>> 1"])
+@pytest.mark.parametrize(
+    "broken", ["max by (namespace) (gx_projector_lag_seconds > 5", "rate(gx_x[5m]) >>> 1"]
+)
 def test_a_broken_expression_fails_the_check(tmp_path: Path, broken: str) -> None:
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [{"alert": "X", "expr": broken}]}]}))
+    (tmp_path / "rules.yaml").write_text(
+        yaml.safe_dump({"groups": [{"name": "g", "rules": [{"alert": "X", "expr": broken}]}]})
+    )
     assert run("check", "rules", "rules.yaml", cwd=tmp_path).returncode == 1

@@ -89,7 +89,11 @@ def test_panels_do_not_overlap() -> None:
         taken: set[tuple[int, int]] = set()
         for panel in board["panels"]:  # type: ignore[attr-defined]
             grid = panel["gridPos"]
-            cells = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])}
+            cells = {
+                (x, y)
+                for x in range(grid["x"], grid["x"] + grid["w"])
+                for y in range(grid["y"], grid["y"] + grid["h"])
+            }
             assert grid["x"] + grid["w"] <= 24, (name, panel["title"])
             assert not cells & taken, (name, panel["title"])
             taken |= cells
@@ -116,7 +120,13 @@ def test_every_alert_has_a_runbook_with_commands_and_the_seed_thresholds() -> No
 
 
 def test_runbook_links_resolve_and_the_routine_pages_exist() -> None:
-    for routine in ("poison-event", "replay-dead-lettered-command", "rotate-identity-keys", "rotate-fabric-identities", "suspend-partner"):
+    for routine in (
+        "poison-event",
+        "replay-dead-lettered-command",
+        "rotate-identity-keys",
+        "rotate-fabric-identities",
+        "suspend-partner",
+    ):
         assert (RUNBOOKS / f"{routine}.md").exists(), routine
     assert "gx identity rotate-key" in (RUNBOOKS / "rotate-identity-keys.md").read_text()
     assert "gx outbox retry" in (RUNBOOKS / "replay-dead-lettered-command.md").read_text()

@@ -29,7 +29,11 @@ def test_lines_of_one_trace_come_from_every_log_in_time_order(tmp_path: Path) ->
     )
     edge = _write(
         tmp_path / "edge.log",
-        {"time": "2026-12-06T05:00:00.090Z", "traceparent": f"00-{TRACE}-00f067aa0ba902b7-01", "path": "/v1/x"},
+        {
+            "time": "2026-12-06T05:00:00.090Z",
+            "traceparent": f"00-{TRACE}-00f067aa0ba902b7-01",
+            "path": "/v1/x",
+        },
     )
     found = trace_lines([wallet, outbox, edge], TRACE)
     assert [(line.part, json.loads(line.text).get("message")) for line in found] == [

@@ -122,7 +122,9 @@ class Client:
 
     def verify_email(self, code: str) -> identity_pb2.User:
         """Confirm the caller's email with the code of the verification mail (KYC needs it)."""
-        return self.identity.VerifyEmail(identity_service_pb2.VerifyEmailRequest(user_id="me", code=code)).user
+        return self.identity.VerifyEmail(
+            identity_service_pb2.VerifyEmailRequest(user_id="me", code=code)
+        ).user
 
     def request_password_reset(self, email: str) -> None:
         """Ask for a password reset mail (no token needed); the answer never tells whether the email exists."""
@@ -130,7 +132,9 @@ class Client:
 
     def reset_password(self, token: str, new_password: str) -> None:
         """Set a new password with the reset mail's token (no token needed); every session ends."""
-        self.identity.ResetPassword(identity_service_pb2.ResetPasswordRequest(token=token, new_password=new_password))
+        self.identity.ResetPassword(
+            identity_service_pb2.ResetPasswordRequest(token=token, new_password=new_password)
+        )
 
     def get_wallet(self, wallet_id: str = "me") -> wallet_pb2.Wallet:
         """A wallet (the caller's by default), with `balance_qirat`."""
