@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outbox.group_commit import GroupCommit
 from services.common.names import OUTBOX_NOTIFY_CHANNEL
 
 PENDING = "PENDING"
@@ -126,6 +128,39 @@ _WAKE_SUCCESSORS = """woken AS (
                         WHERE EXISTS (SELECT 1 FROM outbox.live_keys l WHERE l.key = k AND l.seq > me.seq))
             OR EXISTS (SELECT 1 FROM outbox.commands d
                         WHERE d.depends_on = me.id AND d.status IN ('PENDING', 'SUBMITTED')))"""
+# The two updates every command makes, grouped (outbox/group_commit.py): the envelopes endorsed
+# in the same moment stored in one statement, the outcomes of one block recorded in one. Each row
+# keeps the fence of `_update` (`lease_owner = :owner`, not terminal); the ids that matched come
+# back, so each caller learns whether ITS lease still held.
+_FENCED = "c.id = v.id AND c.lease_owner = :owner AND c.status IN ('PENDING', 'SUBMITTED')"
+_STORE_ENVELOPES = text(
+    f"""
+    WITH v AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:tx_ids AS text[]), CAST(:envelopes AS bytea[]))
+                          AS v(id, tx_id, envelope)),
+    done AS (
+        UPDATE outbox.commands AS c
+           SET status = 'SUBMITTED', tx_id = v.tx_id, envelope = v.envelope, block_number = NULL,
+               validation_code = NULL, updated_at = now()
+          FROM v WHERE {_FENCED}
+        RETURNING c.id)
+    SELECT id FROM done
+    """
+)
+_RECORD_COMMITTED = text(
+    f"""
+    WITH v AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:blocks AS bigint[]), CAST(:results AS text[]))
+                          AS v(id, block, result)),
+    done AS (
+        UPDATE outbox.commands AS c
+           SET status = 'COMMITTED', block_number = v.block, validation_code = 'VALID', result_json = v.result,
+               error_code = NULL, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL,
+               updated_at = now()
+          FROM v WHERE {_FENCED}
+        RETURNING c.id),
+    {_WAKE_SUCCESSORS}
+    SELECT id, (SELECT count(*) FROM woken) AS woken FROM done
+    """
+)
 # Due commands that wait behind an earlier one (ordering metric; bounded so a huge backlog
 # cannot make the stats refresh expensive).
 _BLOCKED = text(
@@ -154,6 +189,15 @@ class OutboxRepository:
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.owner = owner
         self._lease = lease_seconds
+        self._store_envelopes: GroupCommit[tuple[uuid.UUID, str, bytes], bool] = GroupCommit(self._store_batch)
+        self._record_commits: GroupCommit[tuple[uuid.UUID, int, str | None], bool] = GroupCommit(
+            self._commit_batch
+        )
+
+    @property
+    def statements(self) -> int:
+        """Grouped statements run so far (envelopes stored, outcomes recorded): a test's view of the grouping."""
+        return self._store_envelopes.batches + self._record_commits.batches
 
     async def claim(self, limit: int) -> list[ClaimedCommand]:
         """Claim up to `limit` due commands for this worker."""
@@ -231,27 +275,43 @@ class OutboxRepository:
     async def record_endorsed(self, command_id: uuid.UUID, tx_id: str, envelope: bytes) -> bool:
         """Store the transaction id and signed envelope BEFORE the first Submit.
 
+        Grouped with the other envelopes endorsed in the same moment (one statement); returns only
+        once the statement has committed, so the caller submits nothing that is not stored.
+
         Returns:
             False when the lease was lost; the caller must then not submit.
         """
-        return await self._update(
-            command_id,
-            "status = 'SUBMITTED', tx_id = :tx_id, envelope = :envelope, block_number = NULL,"
-            " validation_code = NULL",
-            {"tx_id": tx_id, "envelope": envelope},
-        )
+        return await self._store_envelopes.call((command_id, tx_id, envelope))
+
+    async def _store_batch(self, batch: Sequence[tuple[uuid.UUID, str, bytes]]) -> list[bool]:
+        ids, tx_ids, envelopes = zip(*batch, strict=True)
+        params = {"ids": list(ids), "tx_ids": list(tx_ids), "envelopes": list(envelopes), "owner": self.owner}
+        async with self._autocommit.connect() as conn:
+            stored = {row.id for row in await conn.execute(_STORE_ENVELOPES, params)}
+        return [command_id in stored for command_id in ids]
 
     async def record_committed(
         self, command_id: uuid.UUID, block_number: int, result_json: str | None
     ) -> bool:
-        """Mark the command COMMITTED (terminal) with its block and chaincode result."""
-        return await self._update(
-            command_id,
-            "status = 'COMMITTED', block_number = :block, validation_code = 'VALID', result_json = :result,"
-            " error_code = NULL, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL",
-            {"block": block_number, "result": result_json},
-            finishes=True,
-        )
+        """Mark the command COMMITTED (terminal) with its block and chaincode result.
+
+        Grouped with the other outcomes recorded in the same moment (the commits of one block
+        come back together); the statement also wakes the workers when a successor was waiting.
+        """
+        return await self._record_commits.call((command_id, block_number, result_json))
+
+    async def _commit_batch(self, batch: Sequence[tuple[uuid.UUID, int, str | None]]) -> list[bool]:
+        ids, blocks, results = zip(*batch, strict=True)
+        params = {
+            "ids": list(ids),
+            "blocks": list(blocks),
+            "results": list(results),
+            "owner": self.owner,
+            "channel": OUTBOX_NOTIFY_CHANNEL,
+        }
+        async with self._autocommit.connect() as conn:
+            recorded = {row.id for row in await conn.execute(_RECORD_COMMITTED, params)}
+        return [command_id in recorded for command_id in ids]
 
     async def record_failed(
         self,

@@ -1,0 +1,103 @@
+"""The grouped outbox updates against a real PostgreSQL: envelopes endorsed in the same moment are
+stored in one statement and the outcomes of one block recorded in one, each row still fenced by its
+own lease, each caller told whether ITS row was written, and a finished command's successors woken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import psycopg
+from gx.ledger.v1 import commands_pb2 as c
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from outbox.repository import OutboxRepository
+from services.common import db
+from services.common.names import OUTBOX_NOTIFY_CHANNEL
+from tests.workers.conftest import command_row, record
+
+
+def _pay(sender: str, receiver: str) -> c.TransferTokensRequest:
+    return c.TransferTokensRequest(
+        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=1
+    )
+
+
+def _u() -> str:
+    return str(uuid.uuid4())
+
+
+async def _quiet(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE outbox.commands SET status = 'FAILED', error_code = 'TEST_RESET',"
+                " lease_owner = NULL WHERE status IN ('PENDING', 'SUBMITTED')"
+            )
+        )
+
+
+async def _steal(engine: AsyncEngine, command_id: uuid.UUID) -> None:
+    """Another worker took this command over (its lease ran out)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE outbox.commands SET lease_owner = 'w2' WHERE id = :id"), {"id": command_id}
+        )
+
+
+async def test_envelopes_of_one_moment_are_stored_in_one_statement_each_fenced_by_its_lease(
+    engine: AsyncEngine,
+) -> None:
+    await _quiet(engine)
+    repo = OutboxRepository(engine, "w1", lease_seconds=30)
+    ids = [await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u())) for _ in range(6)]
+    assert {cmd.id for cmd in await repo.claim(10)} == set(ids)
+    await _steal(engine, ids[3])
+    envelopes = {cid: f"envelope-{i}".encode() * 50 for i, cid in enumerate(ids)}
+    stored = await asyncio.gather(*(repo.record_endorsed(cid, f"tx-{cid}", envelopes[cid]) for cid in ids))
+    assert stored == [i != 3 for i in range(6)]
+    assert repo.statements == 1
+    for i, cid in enumerate(ids):
+        row = await command_row(engine, cid)
+        if i == 3:  # the new owner's row is untouched
+            assert (row.status, row.tx_id, row.envelope) == ("PENDING", None, None)  # type: ignore[attr-defined]
+        else:
+            assert (row.status, row.tx_id, bytes(row.envelope)) == ("SUBMITTED", f"tx-{cid}", envelopes[cid])  # type: ignore[attr-defined]
+
+
+async def test_outcomes_of_one_block_are_recorded_in_one_statement_and_wake_the_successors(
+    engine: AsyncEngine, migrated_url: str
+) -> None:
+    await _quiet(engine)
+    repo = OutboxRepository(engine, "w1", lease_seconds=30)
+    senders = [_u() for _ in range(4)]
+    firsts = [await record(engine, "TRANSFER_TOKENS", _pay(s, _u())) for s in senders]
+    seconds = [await record(engine, "TRANSFER_TOKENS", _pay(s, _u())) for s in senders]
+    assert {cmd.id for cmd in await repo.claim(10)} == set(firsts)  # each sender's second waits
+    await _steal(engine, firsts[0])
+    results: list[str | None] = [None, None, '{"ok": 2}', None]
+    async with await psycopg.AsyncConnection.connect(db.libpq_dsn(migrated_url), autocommit=True) as listener:
+        await listener.execute(f"LISTEN {OUTBOX_NOTIFY_CHANNEL}")
+        before = repo.statements
+        recorded = await asyncio.gather(
+            *(repo.record_committed(cid, 40 + i, results[i]) for i, cid in enumerate(firsts))
+        )
+        assert recorded == [False, True, True, True]
+        assert repo.statements == before + 1
+        woken: set[str] = set()
+        async for notice in listener.notifies(timeout=5, stop_after=3):
+            woken.add(notice.payload)
+        assert woken == {str(cid) for cid in firsts[1:]}
+    for i, cid in enumerate(firsts[1:], start=1):
+        row = await command_row(engine, cid)
+        assert (row.status, row.block_number, row.result_json, row.lease_owner) == (  # type: ignore[attr-defined]
+            "COMMITTED",
+            40 + i,
+            results[i],
+            None,
+        )
+    assert (await command_row(engine, firsts[0])).status == "PENDING"  # type: ignore[attr-defined]
+    # The finished senders' next transfers are runnable now; the stolen one's still waits.
+    assert {cmd.id for cmd in await repo.claim(10)} == set(seconds[1:])
