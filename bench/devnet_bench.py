@@ -95,9 +95,9 @@ async def _fabric_client_submitter(
     msp_dir = ledger.user("User1").cert_path.parents[1]  # type: ignore[attr-defined]
     identity, signer = load_msp_identity(ledger.msp_id, msp_dir)  # type: ignore[attr-defined]
     gateway = Gateway.connect(
-        ledger.peer_address,
+        ledger.peer_address,  # type: ignore[attr-defined]
         identity,
-        signer,  # type: ignore[attr-defined]
+        signer,
         timeouts=Timeouts(evaluate=30, endorse=60, submit=30, commit_status=120),
     )
     contract = gateway.network(ledger.channel).contract(ledger.chaincode_name)  # type: ignore[attr-defined]

@@ -69,7 +69,7 @@ def partner_of(principal: Principal) -> str | None:
 
 def role_claim_name(role: int) -> str:
     """The `roles` claim spelling of a role (`ADMIN` for ROLE_ADMIN)."""
-    return access_pb2.Role.Name(role).removeprefix("ROLE_")
+    return str(access_pb2.Role.Name(role)).removeprefix("ROLE_")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from gx.identity.v1 import identity_pb2
@@ -51,6 +52,9 @@ _MONEY_EMAILS = "notification_settings.money_received_email"
 _UPDATABLE = (*_DEFAULT_MASK, _MONEY_EMAILS, "notification_settings")
 _DEFAULT_PAGE = 50
 _MAX_DISPLAY_NAME = 100
+
+# What a use case answers; `_run` hands back the same type (stored or fresh).
+_Response = TypeVar("_Response", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -637,7 +641,7 @@ class IdentityUseCases:
         method = "FreezeUser" if frozen else "UnfreezeUser"
         now = self._now()
 
-        async def work(session: AsyncSession) -> Message:
+        async def work(session: AsyncSession) -> svc.FreezeUserResponse | svc.UnfreezeUserResponse:
             repo = IdentityRepository(session)
             user = await lock_user(repo, target)
             if set(user.roles) & _ADMIN_ROLES and not caller.is_super_admin:
@@ -791,8 +795,8 @@ class IdentityUseCases:
         scope: str,
         principal: str | None,
         request: Message,
-        work: Callable[[AsyncSession], Awaitable[Message]],
-    ) -> Message:
+        work: Callable[[AsyncSession], Awaitable[_Response]],
+    ) -> _Response:
         # One transaction for the domain rows and the idempotency record (AIP-155).
         result = await self._idem.run(
             scope=scope,

@@ -175,7 +175,7 @@ class LicensingUseCases:
         return convert.license(row, self._policy.quotas, self._now())
 
     def _future(self, ts: Any, field: str) -> datetime:
-        when = ts.ToDatetime(tzinfo=UTC)
+        when: datetime = ts.ToDatetime(tzinfo=UTC)
         if when <= self._now():
             raise errors.bad_fields((field, "must be in the future"))
         return when
