@@ -735,26 +735,27 @@ def test_a_loan_applied_approved_by_an_onchain_admin_and_repaid(
 def test_a_duplicate_still_in_flight_answers_409(
     mesh: EdgeStack, http: httpx.Client, root: str, system: None
 ) -> None:
-    import redis
-
-    from services.common.idempotency import Idempotency
+    from services.common.idempotency import lock_id
 
     sender, token = _onboard(http, root)
     recipient, _ = _onboard(http, root)
     key = str(uuid.uuid4())
-    # Hold the very lock the first request holds while it is processed.
-    lock = Idempotency._lock_key("wallet.Transfer", sender, key)
-    client = redis.Redis.from_url(mesh.redis_url)
+    # Hold the very lock the first request holds while its accept statement runs (a PostgreSQL
+    # advisory lock: the transfer accept uses no Redis).
+    engine = sqlalchemy.create_engine(mesh.database_url)
     try:
-        client.set(lock, "first-request", px=30_000)
-        before = _outbox_count(mesh)
-        got = http.post(
-            "/v1/wallets/me:transfer",
-            json={"toUserId": recipient, "amountQirat": "1000"},
-            headers=_auth(token, **{"Idempotency-Key": key}),
-        )
+        with engine.connect() as holder:
+            holder.execute(
+                sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": lock_id("wallet.Transfer", sender, key)}
+            )
+            before = _outbox_count(mesh)
+            got = http.post(
+                "/v1/wallets/me:transfer",
+                json={"toUserId": recipient, "amountQirat": "1000"},
+                headers=_auth(token, **{"Idempotency-Key": key}),
+            )
+            holder.execute(sqlalchemy.text("SELECT pg_advisory_unlock_all()"))
         assert got.status_code == 409 and _reason(got) == "REQUEST_IN_FLIGHT", got.text
         assert _outbox_count(mesh) == before
     finally:
-        client.delete(lock)
-        client.close()
+        engine.dispose()
