@@ -231,7 +231,17 @@ def _write_new_key(directory: Path) -> SigningKey:
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
+    # Written under a name the loader does not read, then linked into place whole: a process
+    # reading the directory without the lock (a second one starting at the same moment) never
+    # sees a half-written key. `link` refuses an existing name, as O_EXCL did.
+    partial = directory / f".{path.name}.partial"
+    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return SigningKey(kid, private, now, path)
