@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,19 +77,34 @@ class PrerequisiteOutcome:
 # concurrently without waiting on each other's row locks; the lease (not the row lock, which
 # ends with this statement's transaction) keeps a claimed command to one worker while it talks
 # to the peer.
-_RUNNABLE = """
+
+
+def _runnable(finishing: str = "") -> str:
+    """The runnable test of `c` (above); `finishing`: SQL of the ids this same statement finishes.
+
+    A statement reads the snapshot from before its own updates, so the keys (and the prerequisite
+    role) of the commands it finishes would still block their successors there; they do not count.
+    """
+    not_finishing = f" AND e.command_id NOT IN ({finishing})" if finishing else ""
+    prerequisite_not_finishing = f" AND p.id NOT IN ({finishing})" if finishing else ""
+    return f"""
           AND NOT EXISTS (
               SELECT 1 FROM outbox.live_keys mine
                WHERE mine.command_id = c.id
                  AND (EXISTS (SELECT 1 FROM outbox.live_keys e
-                               WHERE e.key = mine.key AND e.seq < mine.seq AND e.exclusive)
+                               WHERE e.key = mine.key AND e.seq < mine.seq AND e.exclusive{not_finishing})
                       OR (mine.exclusive AND EXISTS (SELECT 1 FROM outbox.live_keys e
-                                                      WHERE e.key = mine.key AND e.seq < mine.seq)))
+                                                      WHERE e.key = mine.key AND e.seq < mine.seq{not_finishing})))
               OFFSET 0)
           AND (c.depends_on IS NULL OR NOT EXISTS (
               SELECT 1 FROM outbox.commands p
-               WHERE p.id = c.depends_on AND p.status IN ('PENDING', 'SUBMITTED') OFFSET 0))
+               WHERE p.id = c.depends_on AND p.status IN ('PENDING', 'SUBMITTED'){prerequisite_not_finishing} OFFSET 0))
 """
+
+
+_RUNNABLE = _runnable()
+_CLAIMED_COLUMNS = """c.id, c.command_type, c.payload::text AS payload_json, c.status, c.attempts,
+              c.tx_id, c.envelope, c.created_at, c.depends_on, c.traceparent"""
 _CLAIM = text(
     f"""
     WITH due AS (
@@ -108,8 +123,7 @@ _CLAIM = text(
            updated_at = now()
       FROM due
      WHERE c.id = due.id
-    RETURNING c.id, c.command_type, c.payload::text AS payload_json, c.status, c.attempts,
-              c.tx_id, c.envelope, c.created_at, c.depends_on, c.traceparent
+    RETURNING {_CLAIMED_COLUMNS}
     """
 )
 # When a command finishes and a later one was waiting for it, wake every worker (delivered on
@@ -146,6 +160,12 @@ _STORE_ENVELOPES = text(
     SELECT id FROM done
     """
 )
+# Recording the outcomes also claims (up to :handover, one per finished command: each frees the
+# slot it held) the successors they were holding back, so this worker starts them at once instead
+# of waiting for the NOTIFY and a claim round trip. Successors = later holders of a key in a
+# conflicting mode, and dependents (the same test as `woken`); they get the claim's runnable test
+# with the finishing commands not counted, and the claim's lease. The statement commits as one, so
+# no other worker can see the successor runnable before the predecessor is terminal.
 _RECORD_COMMITTED = text(
     f"""
     WITH v AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:blocks AS bigint[]), CAST(:results AS text[]))
@@ -157,8 +177,40 @@ _RECORD_COMMITTED = text(
                updated_at = now()
           FROM v WHERE {_FENCED}
         RETURNING c.id),
-    {_WAKE_SUCCESSORS}
-    SELECT id, (SELECT count(*) FROM woken) AS woken FROM done
+    {_WAKE_SUCCESSORS},
+    successors AS (
+        SELECT l.command_id AS id FROM done JOIN outbox.commands me ON me.id = done.id
+          CROSS JOIN LATERAL unnest(me.order_keys) AS k(key)
+          JOIN outbox.live_keys l ON l.key = k.key AND l.seq > me.seq AND l.exclusive
+        UNION
+        SELECT l.command_id FROM done JOIN outbox.commands me ON me.id = done.id
+          CROSS JOIN LATERAL unnest(me.exclusive_keys) AS k(key)
+          JOIN outbox.live_keys l ON l.key = k.key AND l.seq > me.seq
+        UNION
+        SELECT d.id FROM outbox.commands d JOIN done ON d.depends_on = done.id),
+    runnable AS (
+        SELECT c.id FROM outbox.commands c
+        WHERE c.id IN (SELECT id FROM successors) AND c.id NOT IN (SELECT id FROM v)
+          AND c.status IN ('PENDING', 'SUBMITTED')
+          AND c.next_attempt_at <= now()
+          AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
+          {_runnable("SELECT id FROM done")}
+        ORDER BY c.next_attempt_at, c.seq
+        LIMIT :handover
+        FOR UPDATE SKIP LOCKED),
+    handed AS (
+        UPDATE outbox.commands AS c
+           SET lease_owner = :owner, lease_expires_at = now() + make_interval(secs => :lease), updated_at = now()
+          FROM runnable WHERE c.id = runnable.id
+        RETURNING {_CLAIMED_COLUMNS})
+    SELECT TRUE AS finished, id, NULL AS command_type, NULL AS payload_json, NULL AS status,
+           NULL::integer AS attempts, NULL AS tx_id, NULL::bytea AS envelope, NULL::timestamptz AS created_at,
+           NULL::uuid AS depends_on, NULL AS traceparent, (SELECT count(*) FROM woken) AS woken
+      FROM done
+    UNION ALL
+    SELECT FALSE, id, command_type, payload_json, status, attempts, tx_id, envelope, created_at, depends_on,
+           traceparent, 0
+      FROM handed
     """
 )
 # Due commands that wait behind an earlier one (ordering metric; bounded so a huge backlog
@@ -174,6 +226,21 @@ _BLOCKED = text(
          LIMIT 10000) blocked
     """
 )
+
+
+def _claimed(r: Any) -> ClaimedCommand:
+    return ClaimedCommand(
+        id=r.id,
+        command_type=r.command_type,
+        payload_json=r.payload_json,
+        status=r.status,
+        attempts=r.attempts,
+        tx_id=r.tx_id,
+        envelope=bytes(r.envelope) if r.envelope is not None else None,
+        created_at=r.created_at,
+        depends_on=r.depends_on,
+        traceparent=r.traceparent,
+    )
 
 
 class OutboxRepository:
@@ -193,6 +260,9 @@ class OutboxRepository:
         self._record_commits: GroupCommit[tuple[uuid.UUID, int, str | None], bool] = GroupCommit(
             self._commit_batch
         )
+        # Where recording an outcome hands the successors it claimed (the worker's `_start`); None:
+        # it claims none (a repository used on its own, or a worker that is stopping).
+        self.hand_over: Callable[[list[ClaimedCommand]], None] | None = None
 
     @property
     def statements(self) -> int:
@@ -205,21 +275,7 @@ class OutboxRepository:
             return []
         async with self._engine.begin() as conn:
             rows = (await conn.execute(_CLAIM, {"limit": limit, "owner": self.owner, "lease": self._lease})).all()
-        return [
-            ClaimedCommand(
-                id=r.id,
-                command_type=r.command_type,
-                payload_json=r.payload_json,
-                status=r.status,
-                attempts=r.attempts,
-                tx_id=r.tx_id,
-                envelope=bytes(r.envelope) if r.envelope is not None else None,
-                created_at=r.created_at,
-                depends_on=r.depends_on,
-                traceparent=r.traceparent,
-            )
-            for r in rows
-        ]
+        return [_claimed(r) for r in rows]
 
     async def prerequisite(self, command_id: uuid.UUID) -> PrerequisiteOutcome | None:
         """How a dependent's prerequisite stands (None: no such command)."""
@@ -302,15 +358,22 @@ class OutboxRepository:
 
     async def _commit_batch(self, batch: Sequence[tuple[uuid.UUID, int, str | None]]) -> list[bool]:
         ids, blocks, results = zip(*batch, strict=True)
+        hand_over = self.hand_over
         params = {
             "ids": list(ids),
             "blocks": list(blocks),
             "results": list(results),
             "owner": self.owner,
+            "lease": self._lease,
+            "handover": len(batch) if hand_over is not None else 0,
             "channel": OUTBOX_NOTIFY_CHANNEL,
         }
         async with self._autocommit.connect() as conn:
-            recorded = {row.id for row in await conn.execute(_RECORD_COMMITTED, params)}
+            rows = (await conn.execute(_RECORD_COMMITTED, params)).all()
+        recorded = {row.id for row in rows if row.finished}
+        successors = [_claimed(row) for row in rows if not row.finished]
+        if successors and hand_over is not None:
+            hand_over(successors)
         return [command_id in recorded for command_id in ids]
 
     async def record_failed(

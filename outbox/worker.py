@@ -88,6 +88,10 @@ class OutboxWorker:
             asyncio.create_task(self._heartbeat(), name="outbox-heartbeat"),
             asyncio.create_task(self._refresh_stats(), name="outbox-stats"),
         ]
+        # A finished command's successors come straight back from the statement that records it
+        # (outbox/repository.py `_RECORD_COMMITTED`), in the slot it frees: no NOTIFY and claim
+        # round trip between one transfer of a sender and the next.
+        self._repo.hand_over = self._adopt
         _LOG.info("outbox worker %s started", self._repo.owner)
         while not self._stopping.is_set():
             # Cleared BEFORE claiming: a NOTIFY that lands while the claim query runs must
@@ -112,6 +116,11 @@ class OutboxWorker:
             await self._wake.wait(self._settings.poll_interval)
         await self._drain()
 
+    def _adopt(self, commands: list[ClaimedCommand]) -> None:
+        for command in commands:
+            if command.id not in self._in_flight:
+                self._start(command)
+
     def _start(self, command: ClaimedCommand) -> None:
         if command.attempts == 0 and command.tx_id is None:
             created = command.created_at if command.created_at.tzinfo else command.created_at.replace(tzinfo=UTC)
@@ -131,7 +140,9 @@ class OutboxWorker:
         for helper in self._helpers:
             helper.cancel()
         await asyncio.gather(*self._helpers, return_exceptions=True)
-        if self._in_flight:
+        # A command finishing now may still hand over a successor claimed in the same statement:
+        # wait until none is left rather than for the ones in flight at this moment.
+        while self._in_flight:
             _LOG.info("waiting for %d in-flight commands to finish", len(self._in_flight))
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
         _LOG.info("outbox worker %s stopped", self._repo.owner)
@@ -139,6 +150,7 @@ class OutboxWorker:
     async def shutdown(self) -> None:
         """Stop claiming; commands already in flight finish (their outcome is recorded). Idempotent."""
         self._stopping.set()
+        self._repo.hand_over = None  # no more successors handed over: only what is in flight finishes
         self._wake.set()
 
     async def _heartbeat(self) -> None:

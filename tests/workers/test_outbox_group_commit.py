@@ -101,3 +101,38 @@ async def test_outcomes_of_one_block_are_recorded_in_one_statement_and_wake_the_
     assert (await command_row(engine, firsts[0])).status == "PENDING"  # type: ignore[attr-defined]
     # The finished senders' next transfers are runnable now; the stolen one's still waits.
     assert {cmd.id for cmd in await repo.claim(10)} == set(seconds[1:])
+
+
+async def test_recording_an_outcome_hands_over_the_successors_it_frees_and_only_those(
+    engine: AsyncEngine,
+) -> None:
+    await _quiet(engine)
+    repo = OutboxRepository(engine, "w1", lease_seconds=30)
+    alice, bob, carol, shop = _u(), _u(), _u(), _u()
+    a1 = await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))
+    b1 = await record(engine, "TRANSFER_TOKENS", _pay(bob, shop))
+    c1 = await record(engine, "TRANSFER_TOKENS", _pay(carol, shop))
+    a2 = await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))  # waits for a1 only
+    payout = await record(engine, "TRANSFER_TOKENS", _pay(shop, _u()))  # waits for b1 AND c1
+    assert {cmd.id for cmd in await repo.claim(10)} == {a1, b1, c1}
+    handed: list[uuid.UUID] = []
+    repo.hand_over = lambda commands: handed.extend(cmd.id for cmd in commands)
+    # a1 and b1 finish together: a2 is free now, the payout still waits for c1 (in flight).
+    recorded = await asyncio.gather(repo.record_committed(a1, 7, None), repo.record_committed(b1, 7, None))
+    assert list(recorded) == [True, True]
+    assert handed == [a2]
+    row = await command_row(engine, a2)
+    assert row.lease_owner == "w1" and row.lease_expires_at is not None  # type: ignore[attr-defined]
+    # Another worker's claim cannot take what was handed over.
+    assert await OutboxRepository(engine, "w2", lease_seconds=30).claim(10) == []
+    # Stolen: c1 is not recorded, so nothing it holds back is handed over.
+    await _steal(engine, c1)
+    assert await repo.record_committed(c1, 8, None) is False
+    assert handed == [a2]
+    # Without a hand-over (a repository on its own, a stopping worker) nothing is claimed.
+    repo.hand_over = None
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE outbox.commands SET lease_owner = 'w1' WHERE id = :id"), {"id": c1})
+    assert await repo.record_committed(c1, 8, None) is True
+    assert (await command_row(engine, payout)).lease_owner is None  # type: ignore[attr-defined]
+    assert {cmd.id for cmd in await repo.claim(10)} == {payout}
