@@ -58,8 +58,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--commands", type=int, default=200, help="transfers for the throughput phase")
-    parser.add_argument("--raw", type=int, default=200, help="transfers submitted straight through fabric_client")
-    parser.add_argument("--replay-rounds", type=int, default=3, help="rebuild-and-replay rounds (median reported)")
+    parser.add_argument(
+        "--raw", type=int, default=200, help="transfers submitted straight through fabric_client"
+    )
+    parser.add_argument(
+        "--replay-rounds", type=int, default=3, help="rebuild-and-replay rounds (median reported)"
+    )
     parser.add_argument("--latency-commands", type=int, default=60)
     parser.add_argument("--latency-concurrency", type=int, default=4)
     parser.add_argument("--batch-timeout", type=float, default=0.05, help="devnet batch timeout (s)")
@@ -97,7 +101,10 @@ async def _count(engine: AsyncEngine, sql: str, **params: object) -> int:
 
 
 async def _poll(
-    read: Callable[[], Awaitable[int]], done: Callable[[int], bool], interval: float = 0.02, limit: float = 600
+    read: Callable[[], Awaitable[int]],
+    done: Callable[[int], bool],
+    interval: float = 0.02,
+    limit: float = 600,
 ) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -111,7 +118,9 @@ def _histogram(port: int, name: str) -> dict[str, float]:
     """Cumulative bucket counts (by `le`) plus `_sum` and `_count` of one histogram."""
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     out = {}
-    for le, value in re.findall(rf'^{re.escape(name)}_bucket{{le="([^"]+)"}} ([0-9.eE+-]+)$', body, re.MULTILINE):
+    for le, value in re.findall(
+        rf'^{re.escape(name)}_bucket{{le="([^"]+)"}} ([0-9.eE+-]+)$', body, re.MULTILINE
+    ):
         out[le] = float(value)
     out["_sum"] = _metric(port, f"{name}_sum")
     out["_count"] = _metric(port, f"{name}_count")
@@ -131,7 +140,12 @@ def _histogram_delta(before: dict[str, float], after: dict[str, float]) -> dict[
                 return bound
         return float("inf")
 
-    return {"mean": (after["_sum"] - before["_sum"]) / count, "p50_le": quantile(0.5), "p99_le": quantile(0.99), "n": count}
+    return {
+        "mean": (after["_sum"] - before["_sum"]) / count,
+        "p50_le": quantile(0.5),
+        "p99_le": quantile(0.99),
+        "n": count,
+    }
 
 
 def _metric(port: int, name: str) -> float:
@@ -143,7 +157,9 @@ def _metric(port: int, name: str) -> float:
 async def _raw_devnet(ledger: object, users: list[str], count: int) -> float:
     """The same transfers, straight through fabric_client (endorse → submit → commit status), concurrently."""
     spec = spec_for("TRANSFER_TOKENS")
-    identity, signer = load_msp_identity(ledger.msp_id, ledger.org_dir / "users" / f"{spec.submitter_role}@{ledger.domain}" / "msp")  # type: ignore[attr-defined]
+    identity, signer = load_msp_identity(
+        ledger.msp_id, ledger.org_dir / "users" / f"{spec.submitter_role}@{ledger.domain}" / "msp"
+    )  # type: ignore[attr-defined]
     async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:  # type: ignore[attr-defined]
         contract = gateway.network(ledger.channel).contract(ledger.chaincode_name)  # type: ignore[attr-defined]
         semaphore = asyncio.Semaphore(64)
@@ -152,11 +168,15 @@ async def _raw_devnet(ledger: object, users: list[str], count: int) -> float:
         async def one(i: int) -> None:
             nonlocal committed
             request = commands_pb2.TransferTokensRequest(
-                request_id=_rid(), from_account_id=users[i % len(users)], to_account_id=users[(i + 1) % len(users)],
+                request_id=_rid(),
+                from_account_id=users[i % len(users)],
+                to_account_id=users[(i + 1) % len(users)],
                 amount_qirat=1_000,
             )
             async with semaphore:
-                tx = await contract.new_proposal(spec.qualified_function, args=[json_format.MessageToJson(request)]).endorse()
+                tx = await contract.new_proposal(
+                    spec.qualified_function, args=[json_format.MessageToJson(request)]
+                ).endorse()
                 await gateway.submit(tx)
                 status = await gateway.commit_status(tx.tx_id, channel_id=ledger.channel)  # type: ignore[attr-defined]
                 committed += status.successful
@@ -196,13 +216,17 @@ async def _replay(
 
     await _poll(active, lambda n: n == 1, 0.005)
     started = time.perf_counter()
-    await _poll(lambda: _count(engine, "SELECT count(*) FROM ledger.projected_txs"), lambda n: n >= txs, 0.005)
+    await _poll(
+        lambda: _count(engine, "SELECT count(*) FROM ledger.projected_txs"), lambda n: n >= txs, 0.005
+    )
     return time.perf_counter() - started, txs, domain_events, projector
 
 
 async def _stream_ceiling(ledger: object, count: int) -> float:
     """Events/s the devnet streams from block 0 to a reader that does nothing with them: the replay's ceiling."""
-    identity, signer = load_msp_identity(ledger.msp_id, ledger.org_dir / "users" / f"User1@{ledger.domain}" / "msp")  # type: ignore[attr-defined]
+    identity, signer = load_msp_identity(
+        ledger.msp_id, ledger.org_dir / "users" / f"User1@{ledger.domain}" / "msp"
+    )  # type: ignore[attr-defined]
     async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:  # type: ignore[attr-defined]
         stream = gateway.network(ledger.channel).chaincode_events(ledger.chaincode_name, start_block=0)  # type: ignore[attr-defined]
         seen = 0
@@ -216,44 +240,105 @@ async def _stream_ceiling(ledger: object, count: int) -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="gx-workers-bench-") as tmp, running_postgres(Path(tmp) / "pg") as pg:
+    with (
+        tempfile.TemporaryDirectory(prefix="gx-workers-bench-") as tmp,
+        running_postgres(Path(tmp) / "pg") as pg,
+    ):
         url = pg.create_database("bench")
         await asyncio.to_thread(migrate.upgrade, url)
         engine = create_async_engine(url, pool_size=10)
-        async with running_ledger(Path(tmp) / "ledger", chaincode="gx", batch_timeout=args.batch_timeout) as ledger:
-            env = worker_env(url, ledger, GX_LOG_LEVEL="WARNING", GX_OUTBOX__MAX_ATTEMPTS="200", GX_OUTBOX__CONCURRENCY="64")
+        async with running_ledger(
+            Path(tmp) / "ledger", chaincode="gx", batch_timeout=args.batch_timeout
+        ) as ledger:
+            env = worker_env(
+                url,
+                ledger,
+                GX_LOG_LEVEL="WARNING",
+                GX_OUTBOX__MAX_ATTEMPTS="200",
+                GX_OUTBOX__CONCURRENCY="64",
+            )
             logs = Path(tmp) / "logs"
             logs.mkdir()
             outbox = await WorkerProcess("outbox", logs, env).start()
             projector = await WorkerProcess("projector", logs, env).start()
             try:
-                await _wait_done(engine, [await record(engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=_rid()))])
-                await _wait_done(engine, [await record(engine, "INITIALIZE_COUNTRY", commands_pb2.InitializeCountriesRequest(
-                    request_id=_rid(), countries=[commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)]))])
+                await _wait_done(
+                    engine,
+                    [
+                        await record(
+                            engine, "BOOTSTRAP_SYSTEM", commands_pb2.BootstrapSystemRequest(request_id=_rid())
+                        )
+                    ],
+                )
+                await _wait_done(
+                    engine,
+                    [
+                        await record(
+                            engine,
+                            "INITIALIZE_COUNTRY",
+                            commands_pb2.InitializeCountriesRequest(
+                                request_id=_rid(),
+                                countries=[
+                                    commands_pb2.CountryShare(
+                                        country_code="LK", name="Sri Lanka", share_bps=10_000
+                                    )
+                                ],
+                            ),
+                        )
+                    ],
+                )
                 users = [_rid() for _ in range(args.users)]
-                await _wait_done(engine, [
-                    await record(engine, "CREATE_USER", commands_pb2.CreateUserRequest(
-                        request_id=_rid(), user_id=u, country_code="LK", date_of_birth="1990-05-17"))
-                    for u in users
-                ])
+                await _wait_done(
+                    engine,
+                    [
+                        await record(
+                            engine,
+                            "CREATE_USER",
+                            commands_pb2.CreateUserRequest(
+                                request_id=_rid(), user_id=u, country_code="LK", date_of_birth="1990-05-17"
+                            ),
+                        )
+                        for u in users
+                    ],
+                )
 
                 # 1. Throughput: record all, time until every one is COMMITTED, then until projected.
                 started = time.perf_counter()
                 ids = [
-                    await record(engine, "TRANSFER_TOKENS", commands_pb2.TransferTokensRequest(
-                        request_id=_rid(), from_account_id=users[i % len(users)],
-                        to_account_id=users[(i + 1) % len(users)], amount_qirat=1_000))
+                    await record(
+                        engine,
+                        "TRANSFER_TOKENS",
+                        commands_pb2.TransferTokensRequest(
+                            request_id=_rid(),
+                            from_account_id=users[i % len(users)],
+                            to_account_id=users[(i + 1) % len(users)],
+                            amount_qirat=1_000,
+                        ),
+                    )
                     for i in range(args.commands)
                 ]
                 recorded = time.perf_counter() - started
-                await _poll(lambda: _count(
-                    engine, "SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status IN ('PENDING','SUBMITTED')",
-                    ids=ids), lambda n: n == 0)
+                await _poll(
+                    lambda: _count(
+                        engine,
+                        "SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status IN ('PENDING','SUBMITTED')",
+                        ids=ids,
+                    ),
+                    lambda n: n == 0,
+                )
                 committed_s = time.perf_counter() - started
                 await _wait_done(engine, ids)
                 projected_s = time.perf_counter() - started
-                failed = await _count(engine, "SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status = 'FAILED'", ids=ids)
-                retries = await _count(engine, "SELECT COALESCE(sum(attempts), 0) FROM outbox.commands WHERE id = ANY(:ids)", ids=ids)
+                failed = await _count(
+                    engine,
+                    "SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status = 'FAILED'",
+                    ids=ids,
+                )
+                retries = await _count(
+                    engine,
+                    "SELECT COALESCE(sum(attempts), 0) FROM outbox.commands WHERE id = ANY(:ids)",
+                    ids=ids,
+                )
 
                 # 2. Accept → projected latency at a modest load (pickup measured over this phase only).
                 pickup_before = _histogram(outbox.metrics_port, "gx_outbox_pickup_seconds")
@@ -264,14 +349,25 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     while queue:
                         i = queue.pop()
                         t0 = time.perf_counter()
-                        cid = await record(engine, "TRANSFER_TOKENS", commands_pb2.TransferTokensRequest(
-                            request_id=_rid(), from_account_id=users[(2 * i) % len(users)],
-                            to_account_id=users[(2 * i + 1) % len(users)], amount_qirat=500))
-                        await operations.wait_operation(engine, cid, 60, poll_interval=0.005, max_poll_interval=0.02)
+                        cid = await record(
+                            engine,
+                            "TRANSFER_TOKENS",
+                            commands_pb2.TransferTokensRequest(
+                                request_id=_rid(),
+                                from_account_id=users[(2 * i) % len(users)],
+                                to_account_id=users[(2 * i + 1) % len(users)],
+                                amount_qirat=500,
+                            ),
+                        )
+                        await operations.wait_operation(
+                            engine, cid, 60, poll_interval=0.005, max_poll_interval=0.02
+                        )
                         latencies.append(time.perf_counter() - t0)
 
                 await asyncio.gather(*(client() for _ in range(args.latency_concurrency)))
-                pickup = _histogram_delta(pickup_before, _histogram(outbox.metrics_port, "gx_outbox_pickup_seconds"))
+                pickup = _histogram_delta(
+                    pickup_before, _histogram(outbox.metrics_port, "gx_outbox_pickup_seconds")
+                )
                 pickup_burst = _histogram_delta({"_sum": 0.0, "_count": 0.0}, pickup_before)
 
                 # 3. The raw figure: the same kind of transfers without the outbox (they are part of
@@ -286,7 +382,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 rounds: list[float] = []
                 fallbacks = 0
                 for _ in range(args.replay_rounds):
-                    replay_s, txs, domain_events, projector = await _replay(engine, ledger, projector, logs, env)
+                    replay_s, txs, domain_events, projector = await _replay(
+                        engine, ledger, projector, logs, env
+                    )
                     rounds.append(replay_s)
                     # A batch that failed was applied again one by one: correct, but not the fast path.
                     fallbacks += projector.log().count("applying them one by one")
@@ -313,7 +411,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "replay_tx_per_s_rounds": [round(txs / r, 1) for r in rounds],
         "devnet_stream_events_per_s": round(ceiling, 1),
         # NaN (no such metric) before the projector applied batches.
-        "replay_batches_last_round": int(batches["_count"]) if batches["_count"] == batches["_count"] else None,
+        "replay_batches_last_round": int(batches["_count"])
+        if batches["_count"] == batches["_count"]
+        else None,
         "replay_batch_fallbacks": fallbacks,
         "replay_history_rows_per_s": round(domain / replay_s, 1),
         "checkpoint_events_before_replay": domain_events,

@@ -28,7 +28,9 @@ class FabricSettings(BaseModel):
     """
 
     # ``endpoint`` too: the name deployments have always set (GX_FABRIC__ENDPOINT).
-    peer_endpoint: str = Field(default="127.0.0.1:7051", validation_alias=AliasChoices("peer_endpoint", "endpoint"))
+    peer_endpoint: str = Field(
+        default="127.0.0.1:7051", validation_alias=AliasChoices("peer_endpoint", "endpoint")
+    )
     channel: str = "gxchannel"
     chaincode: str = "gx"
     msp_id: str = "Org1MSP"
@@ -66,7 +68,9 @@ class FabricSettings(BaseModel):
         if user in self.role_msp_dirs:
             return self.role_msp_dirs[user]
         if self.org_dir is None:
-            raise ValueError(f"no Fabric identity for {user}: set org_dir (GX_FABRIC__ORG_DIR) or role_msp_dirs")
+            raise ValueError(
+                f"no Fabric identity for {user}: set org_dir (GX_FABRIC__ORG_DIR) or role_msp_dirs"
+            )
         return self.org_dir / "users" / f"{user}@{self.org_domain}" / "msp"
 
     def for_user(self, user: str) -> FabricSettings:

@@ -103,7 +103,9 @@ class Principal:
         return self.has_any(ROLE_ADMIN, ROLE_SUPER_ADMIN)
 
 
-_principal_var: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("gx_principal", default=None)
+_principal_var: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "gx_principal", default=None
+)
 
 
 def current_principal() -> Principal | None:
@@ -169,7 +171,9 @@ class JwksCache:
     `GrpcJwksFetcher`, which calls identity's GetJwks.
     """
 
-    def __init__(self, fetch: JwksFetch, *, min_refresh_seconds: float = 10.0, ttl_seconds: float = 300.0) -> None:
+    def __init__(
+        self, fetch: JwksFetch, *, min_refresh_seconds: float = 10.0, ttl_seconds: float = 300.0
+    ) -> None:
         self._fetch = fetch
         self._min_refresh = min_refresh_seconds
         self._ttl = ttl_seconds
@@ -210,7 +214,9 @@ class JwksCache:
 class GrpcJwksFetcher:
     """Fetches the JWKS JSON from identity's GetJwks (a `google.api.HttpBody`) over gRPC."""
 
-    def __init__(self, target: str, method: str = "/gx.identity.v1.IdentityService/GetJwks", timeout: float = 3.0) -> None:
+    def __init__(
+        self, target: str, method: str = "/gx.identity.v1.IdentityService/GetJwks", timeout: float = 3.0
+    ) -> None:
         self._target = target
         self._method = method
         self._timeout = timeout
@@ -469,7 +475,9 @@ class AuthInterceptor(BehaviorInterceptor):
                 )
         return principal
 
-    async def _with_acting_partner(self, context: grpc.aio.ServicerContext, principal: Principal | None) -> Principal | None:
+    async def _with_acting_partner(
+        self, context: grpc.aio.ServicerContext, principal: Principal | None
+    ) -> Principal | None:
         """The principal with the partner `x-gx-partner-token` proves, when the request carries one.
 
         The header is verified whenever it is present, public method or not: the edge only ever
@@ -493,7 +501,9 @@ class AuthInterceptor(BehaviorInterceptor):
             return None
         if principal.partner_id is not None and principal.partner_id != partner:
             # A partner principal acting for another partner: two credentials that disagree.
-            raise Unauthenticated("the partner credential names another partner", reason="PARTNER_TOKEN_INVALID")
+            raise Unauthenticated(
+                "the partner credential names another partner", reason="PARTNER_TOKEN_INVALID"
+            )
         return replace(principal, partner_id=partner)
 
     async def _check_revocation(self, info: CallInfo, principal: Principal) -> None:
@@ -513,7 +523,9 @@ class AuthInterceptor(BehaviorInterceptor):
                 self._outage_logged_at = now
                 _log.error(
                     "revocation check unavailable (reads allowed, writes refused): %s %s: %s",
-                    "read" if read else "write", info.full_method, exc,
+                    "read" if read else "write",
+                    info.full_method,
+                    exc,
                 )
             if read:
                 return
@@ -524,7 +536,9 @@ class AuthInterceptor(BehaviorInterceptor):
         if revoked:
             raise Unauthenticated("the access token has been revoked", reason="TOKEN_REVOKED")
 
-    async def unary(self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary) -> Any:
+    async def unary(
+        self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
+    ) -> Any:
         principal = await self._with_acting_partner(context, await self._authenticate(info, context))
         token = _principal_var.set(principal)
         user = user_id_var.set(principal.user_id if principal else None)

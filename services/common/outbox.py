@@ -221,7 +221,9 @@ async def find_prerequisite(
         tenant: The tenant.
     """
     rows = await fetch_all(
-        session, _PREREQUISITE, {"tenant": tenant, "command_type": command_type_name(command_type), "key": key}
+        session,
+        _PREREQUISITE,
+        {"tenant": tenant, "command_type": command_type_name(command_type), "key": key},
     )
     return _prerequisite(rows[0]) if rows else None
 
@@ -301,7 +303,9 @@ async def record_command(
     Raises:
         InvalidArgument: REQUEST_ID_REUSED when the id is taken by a different command.
     """
-    name, payload, params = _command_params(command_type, payload, request_id, tenant, principal_id, depends_on)
+    name, payload, params = _command_params(
+        command_type, payload, request_id, tenant, principal_id, depends_on
+    )
     rows = await fetch_all(session, _INSERT, params)
     if not rows:
         existing = await find_existing(session, params["request_id"], tenant)
@@ -355,7 +359,9 @@ async def find_existing(db: Fetchable, request_id: str, tenant: str = DEFAULT_TE
     return rows[0] if rows else None
 
 
-def operation_of_same_command(existing: Any, command_type: int | str, payload: Message) -> operation_pb2.Operation:
+def operation_of_same_command(
+    existing: Any, command_type: int | str, payload: Message
+) -> operation_pb2.Operation:
     """The operation of `existing` (from `find_existing`) when it is this very command.
 
     Raises:
@@ -363,7 +369,9 @@ def operation_of_same_command(existing: Any, command_type: int | str, payload: M
     """
     same_payload = existing.payload == json_format.MessageToDict(payload)
     if existing.command_type != command_type_name(command_type) or not same_payload:
-        raise InvalidArgument("this request_id was already used for a different command", reason="REQUEST_ID_REUSED")
+        raise InvalidArgument(
+            "this request_id was already used for a different command", reason="REQUEST_ID_REUSED"
+        )
     return operation_from_row(existing._asdict())
 
 
@@ -431,7 +439,9 @@ async def accept_command(
         principal_id: Who owns the operation; default: the current caller.
         depends_on: An in-flight prerequisite command (`find_prerequisite`).
     """
-    name, payload, params = _command_params(command_type, payload, request_id, tenant, principal_id, depends_on)
+    name, payload, params = _command_params(
+        command_type, payload, request_id, tenant, principal_id, depends_on
+    )
     principal = remember.principal or idempotency.ANONYMOUS
     # What a replay answers if its command could not be read (it always can: archived commands
     # stay in outbox.operations). Replays answer the operation as it stands then, not this.

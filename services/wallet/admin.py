@@ -29,7 +29,9 @@ def _not_found(reason: str, message: str) -> NotFound:
     return NotFound(message, reason=reason)
 
 
-async def _recorded(session: AsyncSession, command_type: int, key: str | None = None) -> outbox.Prerequisite | None:
+async def _recorded(
+    session: AsyncSession, command_type: int, key: str | None = None
+) -> outbox.Prerequisite | None:
     """A prerequisite the read models do not show yet but the outbox holds (not FAILED).
 
     Pre-checks refuse only when a prerequisite is absent or has failed: one that is recorded
@@ -52,7 +54,8 @@ async def _switch_on_its_way(
     found = [
         (value, pending)
         for value, command_type in ((True, on), (False, off))
-        if (pending := await _recorded(session, command_type, key)) is not None and pending.ahead_of_read_models
+        if (pending := await _recorded(session, command_type, key)) is not None
+        and pending.ahead_of_read_models
     ]
     if not found:
         return None, None
@@ -162,7 +165,9 @@ class AdminUseCases:
             taken = [c.country_code for c in countries if c.country_code in existing]
             for c in countries:
                 if c.country_code not in existing and await _recorded(
-                    session, command_pb2.COMMAND_TYPE_INITIALIZE_COUNTRY, ordering.key("country", c.country_code)
+                    session,
+                    command_pb2.COMMAND_TYPE_INITIALIZE_COUNTRY,
+                    ordering.key("country", c.country_code),
                 ):
                     taken.append(c.country_code)  # on its way to the ledger already
             if taken:
@@ -269,7 +274,9 @@ class AdminUseCases:
 
         async def build(session: AsyncSession, rid: str) -> Message | outbox.Dependent:
             found = await readmodels.user(session, target)
-            payload = ledger.AppointAdminRequest(user_id=target, appointed_by=principal.user_id, request_id=rid)
+            payload = ledger.AppointAdminRequest(
+                user_id=target, appointed_by=principal.user_id, request_id=rid
+            )
             if found is None:
                 return _after(payload, await self._user_on_its_way(session, target))
             if found.admin:
@@ -290,7 +297,9 @@ class AdminUseCases:
             payload = ledger.ActivateTreasuryRequest(country_code=request.country_code, request_id=rid)
             if found is None:
                 pending = await _recorded(
-                    session, command_pb2.COMMAND_TYPE_INITIALIZE_COUNTRY, ordering.key("country", request.country_code)
+                    session,
+                    command_pb2.COMMAND_TYPE_INITIALIZE_COUNTRY,
+                    ordering.key("country", request.country_code),
                 )
                 if pending is None:
                     raise _not_found("COUNTRY_NOT_FOUND", f"{request.country_code} is not initialised")
@@ -327,7 +336,9 @@ class AdminUseCases:
     @staticmethod
     async def _user_on_its_way(session: AsyncSession, user_id: str) -> outbox.Prerequisite:
         """The recorded CREATE_USER of a user the read models do not have yet, or USER_NOT_FOUND."""
-        pending = await _recorded(session, command_pb2.COMMAND_TYPE_CREATE_USER, ordering.key("account", user_id))
+        pending = await _recorded(
+            session, command_pb2.COMMAND_TYPE_CREATE_USER, ordering.key("account", user_id)
+        )
         if pending is None:
             raise _not_found("USER_NOT_FOUND", "no such user on the ledger")
         return pending
@@ -346,7 +357,10 @@ class AdminUseCases:
             frozen, pending = await self._frozen_after_recorded(session, wallet_id)
             if frozen:
                 raise errors.precondition("ALREADY_FROZEN", "the wallet is frozen already")
-            return _after(ledger.FreezeWalletRequest(account_id=wallet_id, reason=request.reason, request_id=rid), pending)
+            return _after(
+                ledger.FreezeWalletRequest(account_id=wallet_id, reason=request.reason, request_id=rid),
+                pending,
+            )
 
         return await self._command(
             "FreezeWallet", principal, request, command_pb2.COMMAND_TYPE_FREEZE_WALLET, build

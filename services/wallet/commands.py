@@ -136,8 +136,13 @@ class CommandRecorder:
         if not request_id:
             # No idempotency asked for: the general path has nothing to save here.
             return await self.record(
-                scope=scope, principal=principal, request=request, request_id=request_id,
-                command_type=command_type, build=checks, owner=owner,
+                scope=scope,
+                principal=principal,
+                request=request,
+                request_id=request_id,
+                command_type=command_type,
+                build=checks,
+                owner=owner,
             )
         ledger_request_id = outbox.derive_request_id(scope, principal.user_id, request_id)
         remember = outbox.Remember(
@@ -152,8 +157,13 @@ class CommandRecorder:
                     raise
                 return replay
             accepted = await outbox.accept_command(
-                conn, command_type, payload, ledger_request_id, remember,
-                principal_id=owner or principal.user_id, depends_on=depends_on,
+                conn,
+                command_type,
+                payload,
+                ledger_request_id,
+                remember,
+                principal_id=owner or principal.user_id,
+                depends_on=depends_on,
             )
             if accepted.operation is not None:
                 return accepted.operation

@@ -202,10 +202,14 @@ async def _find_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any:
 async def _projected_msig(db: readmodels.Executor, org: Any, public_id: str) -> Any | None:
     mid = await ids.ledger_id(db, public_id, MULTISIG_COMMAND)
     m = multisig_txs.c
-    return (await db.execute(select(*_MSIG_ROW).where(m.multisig_tx_id == mid, m.org_id == org.org_id))).first()
+    return (
+        await db.execute(select(*_MSIG_ROW).where(m.multisig_tx_id == mid, m.org_id == org.org_id))
+    ).first()
 
 
-async def _msig_on_its_way(session: AsyncSession, org: Any, public_id: str) -> tuple[str, outbox.Prerequisite]:
+async def _msig_on_its_way(
+    session: AsyncSession, org: Any, public_id: str
+) -> tuple[str, outbox.Prerequisite]:
     """A multisig transaction of this organisation whose proposal is recorded but not yet in the
     read models: its ledger id and its proposing command. NOT_FOUND when there is none such
     (never proposed, proposed for another organisation, or its proposal FAILED)."""

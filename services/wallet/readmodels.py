@@ -233,7 +233,9 @@ async def country_shares(db: Executor) -> dict[str, int]:
 async def countries_page(db: Executor, after_code: str | None, limit: int) -> list[Any]:
     """A page of countries ordered by code, after `after_code`."""
     c = countries.c
-    query = select(c.country_code, c.name, c.share_bps, c.genesis_user_count, c.genesis_phase, c.treasury_active)
+    query = select(
+        c.country_code, c.name, c.share_bps, c.genesis_user_count, c.genesis_phase, c.treasury_active
+    )
     if after_code is not None:
         query = query.where(c.country_code > after_code)
     return list((await db.execute(query.order_by(c.country_code).limit(limit))).all())

@@ -75,7 +75,10 @@ def create_wallet_server(
                 organization_service_pb2_grpc.add_OrganizationServiceServicer_to_server,
                 servicers.OrganizationServicer(OrganizationUseCases(reads, recorder)),
             ),
-            bind(loan_service_pb2_grpc.add_LoanServiceServicer_to_server, servicers.LoanServicer(loans, backoffice)),
+            bind(
+                loan_service_pb2_grpc.add_LoanServiceServicer_to_server,
+                servicers.LoanServicer(loans, backoffice),
+            ),
             bind(
                 governance_service_pb2_grpc.add_GovernanceServiceServicer_to_server,
                 servicers.GovernanceServicer(GovernanceUseCases(reads, recorder)),

@@ -35,6 +35,7 @@ def _backoffice(backoffice: BackOfficeUseCases | None) -> BackOfficeUseCases:
         raise Unimplemented("this server was built without the back office")
     return backoffice
 
+
 # The edge's response hook turns this header into HTTP 202 Accepted: the ledger work is pending.
 _ACCEPTED = (("x-http-status", "202"),)
 
