@@ -54,7 +54,7 @@ manifests-lint: venv ## Render every kustomize overlay and validate it strictly 
 schema-check: venv ## alembic check on a throwaway PostgreSQL at head: the migrations and the declared tables (migrations/declared.py) agree.
 	$(PY) tools/schema_check.py
 
-lint: gen-check openapi-lint manifests-lint hadolint schema-check ## buf format/lint/breaking, ruff, the OpenAPI document (validated, Redocly), the manifests, the Containerfile, the schema check.
+lint: gen-check openapi-lint manifests-lint hadolint schema-check typecheck ## buf format/lint/breaking, ruff (check and format), import contracts, mypy --strict, the OpenAPI document (validated, Redocly), the manifests, the Containerfile, the schema check.
 	$(VENV)/bin/buf format --diff --exit-code
 	$(VENV)/bin/buf lint
 	# Breaking changes against main: main's protos plus the same third_party (git-ignored, so a
@@ -64,14 +64,17 @@ lint: gen-check openapi-lint manifests-lint hadolint schema-check ## buf format/
 	  cp -r third_party build/against/ && $(VENV)/bin/buf build build/against/protos -o build/against.binpb && \
 	  $(VENV)/bin/buf breaking protos --against build/against.binpb; fi
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	# The import boundaries ([tool.importlinter] in pyproject.toml); --no-cache writes nothing into the tree.
 	$(VENV)/bin/lint-imports --no-cache
 
 # Every first-party package (the client SDK, sdk/python, is a distribution of its own and not listed).
 TYPED := bench chaincode devnet devstack edge fabric_client gx_cli ledger_rules manifests migrations notifier outbox projector services tools
 
-typecheck: venv ## mypy --strict ([tool.mypy] in pyproject.toml) on every first-party package.
+typecheck: venv ## mypy --strict ([tool.mypy] in pyproject.toml) on every first-party package, and on the Python SDK.
 	$(VENV)/bin/mypy $(TYPED)
+	# The SDK is a distribution of its own with its own copy of the generated messages: checked from its root.
+	cd sdk/python && $(abspath $(VENV))/bin/mypy --strict src/gx_client
 
 .PHONY: typecheck
 

@@ -34,6 +34,7 @@ import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for entry in (str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")):
@@ -154,14 +155,14 @@ def _metric(port: int, name: str) -> float:
     return float(match.group(1)) if match else float("nan")
 
 
-async def _raw_devnet(ledger: object, users: list[str], count: int) -> float:
+async def _raw_devnet(ledger: Any, users: list[str], count: int) -> float:
     """The same transfers, straight through fabric_client (endorse → submit → commit status), concurrently."""
     spec = spec_for("TRANSFER_TOKENS")
     identity, signer = load_msp_identity(
         ledger.msp_id, ledger.org_dir / "users" / f"{spec.submitter_role}@{ledger.domain}" / "msp"
-    )  # type: ignore[attr-defined]
-    async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:  # type: ignore[attr-defined]
-        contract = gateway.network(ledger.channel).contract(ledger.chaincode_name)  # type: ignore[attr-defined]
+    )
+    async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:
+        contract = gateway.network(ledger.channel).contract(ledger.chaincode_name)
         semaphore = asyncio.Semaphore(64)
         committed = 0
 
@@ -178,7 +179,7 @@ async def _raw_devnet(ledger: object, users: list[str], count: int) -> float:
                     spec.qualified_function, args=[json_format.MessageToJson(request)]
                 ).endorse()
                 await gateway.submit(tx)
-                status = await gateway.commit_status(tx.tx_id, channel_id=ledger.channel)  # type: ignore[attr-defined]
+                status = await gateway.commit_status(tx.tx_id, channel_id=ledger.channel)
                 committed += status.successful
 
         started = time.perf_counter()
@@ -222,13 +223,13 @@ async def _replay(
     return time.perf_counter() - started, txs, domain_events, projector
 
 
-async def _stream_ceiling(ledger: object, count: int) -> float:
+async def _stream_ceiling(ledger: Any, count: int) -> float:
     """Events/s the devnet streams from block 0 to a reader that does nothing with them: the replay's ceiling."""
     identity, signer = load_msp_identity(
         ledger.msp_id, ledger.org_dir / "users" / f"User1@{ledger.domain}" / "msp"
-    )  # type: ignore[attr-defined]
-    async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:  # type: ignore[attr-defined]
-        stream = gateway.network(ledger.channel).chaincode_events(ledger.chaincode_name, start_block=0)  # type: ignore[attr-defined]
+    )
+    async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:
+        stream = gateway.network(ledger.channel).chaincode_events(ledger.chaincode_name, start_block=0)
         seen = 0
         started = time.perf_counter()
         async with stream:

@@ -181,11 +181,15 @@ class Client:
     def transactions(self, wallet_id: str = "me", *, page_size: int = 50) -> Iterator[wallet_pb2.Transaction]:
         """Every entry of a wallet's history, newest first, fetched page by page."""
         request = wallet_service_pb2.ListTransactionsRequest(wallet_id=wallet_id, page_size=page_size)
-        return iterate(self.wallet.ListTransactions, request, "transactions")
+        entries: Iterator[wallet_pb2.Transaction] = iterate(
+            self.wallet.ListTransactions, request, "transactions"
+        )
+        return entries
 
     def pages(self, call: Any, request: Any, items: str) -> Iterator[Any]:
         """Every item of any List RPC, e.g. `pages(client.licensing.ListPartners, req, "partners")`."""
-        return iterate(call, request, items)
+        found: Iterator[Any] = iterate(call, request, items)
+        return found
 
     # -- lifetime -------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from gx_client.session import Session
 
 class _Details(
     namedtuple("_Details", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")),
-    grpc.ClientCallDetails,
+    grpc.ClientCallDetails,  # type: ignore[misc, unused-ignore]  # grpc ships no type information
 ):
     """The call details with our metadata and deadline filled in."""
 
@@ -33,11 +33,11 @@ def with_request_id(request: Message) -> Message:
     it for another call gives that call its own id.
     """
     field = request.DESCRIPTOR.fields_by_name.get("request_id")
-    if field is None or field.type != descriptor.FieldDescriptor.TYPE_STRING or request.request_id:  # type: ignore[attr-defined]
+    if field is None or field.type != descriptor.FieldDescriptor.TYPE_STRING or request.request_id:  # type: ignore[attr-defined, unused-ignore]
         return request
     copy = type(request)()
     copy.CopyFrom(request)
-    copy.request_id = str(uuid.uuid4())  # type: ignore[attr-defined]
+    copy.request_id = str(uuid.uuid4())  # type: ignore[attr-defined, unused-ignore]
     return copy
 
 

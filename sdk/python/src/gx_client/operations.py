@@ -27,7 +27,7 @@ class Operation:
     @property
     def id(self) -> str:
         """The operation id (the part after `operations/`)."""
-        return self.proto.name.removeprefix("operations/")
+        return str(self.proto.name).removeprefix("operations/")
 
     @property
     def done(self) -> bool:

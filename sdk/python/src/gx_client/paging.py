@@ -24,4 +24,4 @@ def iterate(call: Callable[[Any], Any], request: Message, items: str) -> Iterato
         token = response.next_page_token
         if not token:
             return
-        page.page_token = token  # type: ignore[attr-defined]
+        page.page_token = token  # type: ignore[attr-defined, unused-ignore]
