@@ -52,6 +52,11 @@ class OutboxMetrics:
             "Due commands waiting for an earlier command on one of their ordering keys (or a prerequisite).",
             registry=registry,
         )
+        self.handed_over = Counter(
+            "gx_outbox_handed_over_total",
+            "Successors claimed by the statement that recorded their predecessor COMMITTED and started at once.",
+            registry=registry,
+        )
         self.submit_to_commit = Histogram(
             "gx_outbox_submit_to_commit_seconds",
             "Time from the first Submit of a transaction to its commit status.",

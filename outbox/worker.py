@@ -117,6 +117,7 @@ class OutboxWorker:
         await self._drain()
 
     def _adopt(self, commands: list[ClaimedCommand]) -> None:
+        self._metrics.handed_over.inc(len(commands))
         for command in commands:
             if command.id not in self._in_flight:
                 self._start(command)
