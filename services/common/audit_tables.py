@@ -1,7 +1,7 @@
 """The `audit` schema: one append-only trail of administrative actions for the whole mesh.
 
 Written only by `services.common.audit.record_audit`, in the transaction of the action it
-records; read by identity's ListAuditEvents. Migration 0017 creates it and grants the service
+records; read by identity's ListAuditEvents. Migration 0016 creates it and grants the service
 roles INSERT and SELECT only, so no process can rewrite or remove history.
 """
 

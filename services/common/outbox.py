@@ -294,7 +294,7 @@ async def record_command(
 
     The current request's W3C `traceparent` (services.common.logging.trace_var) is stored with
     the command, in the same statement, and so is the partner whose API key the request came
-    with (`Principal.partner_id`), for whom migration 0018's trigger records webhook events.
+    with (`Principal.partner_id`), for whom migration 0017's trigger records webhook events.
 
     The command's ordering keys are derived from the payload (`services.common.ordering`) and
     stored with it: the outbox runs it only after every earlier unfinished command it conflicts

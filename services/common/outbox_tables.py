@@ -80,7 +80,7 @@ commands = Table(
     Column("exclusive_keys", ARRAY(Text), nullable=False, server_default=_EMPTY_KEYS),
     Column("depends_on", UUID(as_uuid=True), ForeignKey("outbox.commands.id")),
     Column("traceparent", Text),
-    # The partner whose API key the command came with (migration 0018); NULL without a key.
+    # The partner whose API key the command came with (migration 0017); NULL without a key.
     Column("partner_id", UUID(as_uuid=True)),
     UniqueConstraint("tenant", "request_id", name="commands_tenant_request_id_key"),
     CheckConstraint("attempts >= 0", name="commands_attempts_check"),

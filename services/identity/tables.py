@@ -134,7 +134,7 @@ kyc_documents = Table(
 )
 
 # Administrative actions are in the mesh-wide audit trail (services.common.audit_tables,
-# migration 0017 moved identity's rows there).
+# migration 0016 moved identity's rows there).
 
 # --- Accounts (migration 0014): email verification codes and password reset tokens ---
 

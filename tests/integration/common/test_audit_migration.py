@@ -1,4 +1,4 @@
-"""Migration 0017 moves identity's audit rows into the mesh-wide trail, and back on downgrade."""
+"""Migration 0016 moves identity's audit rows into the mesh-wide trail, and back on downgrade."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _plain(url: str) -> str:
 
 
 def test_identity_rows_move_into_the_trail_and_back(url: str) -> None:
-    migrate.upgrade(url, "0016_declared_tables")
+    migrate.upgrade(url, "0015_partner_webhooks")
     actor, subject, event = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     with psycopg.connect(_plain(url)) as conn:
         conn.execute(
@@ -43,7 +43,7 @@ def test_identity_rows_move_into_the_trail_and_back(url: str) -> None:
         assert row == ("identity", "USER_FROZEN", str(actor), f"users/{subject}", {"reason": "r"})
         assert conn.execute("SELECT to_regclass('identity.audit_events')").fetchone() == (None,)
 
-    command.downgrade(migrate.alembic_config(url), "0016_declared_tables")
+    command.downgrade(migrate.alembic_config(url), "0015_partner_webhooks")
     with psycopg.connect(_plain(url)) as conn:
         back = conn.execute(
             "SELECT actor_user_id, subject_user_id, action, detail FROM identity.audit_events WHERE id = %s",

@@ -1,4 +1,4 @@
-"""The audit trail is append-only (migration 0017), on real PostgreSQL as each process's own user.
+"""The audit trail is append-only (migration 0016), on real PostgreSQL as each process's own user.
 
 The services record and read audit events; no process may change or remove one, nor truncate the
 table; processes that have no business with it cannot even read it.

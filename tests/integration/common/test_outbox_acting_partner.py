@@ -1,5 +1,5 @@
 """The acting partner on real PostgreSQL: `record_command` stores the partner whose API key the request came with
-(migration 0018), the webhook trigger fires for it, and the archive and the operations view keep it.
+(migration 0017), the webhook trigger fires for it, and the archive and the operations view keep it.
 
 Commands are recorded as the wallet's own user and finished as the outbox's (the trigger is SECURITY
 DEFINER, so the outbox role needs no grant on licensing or notify); partners and endpoints are rows
@@ -169,7 +169,7 @@ async def test_a_partner_principals_own_command_is_attributed_to_it_and_reports_
 async def test_a_partner_principal_recorded_without_partner_id_still_fires(
     engine: AsyncEngine, roles: tuple[AsyncEngine, AsyncEngine]
 ) -> None:
-    # Rows recorded before migration 0018 name the partner in principal_id only.
+    # Rows recorded before migration 0017 name the partner in principal_id only.
     _, outbox_engine = roles
     acme, acme_hook = await _partner_with_endpoint(engine, ("operation.committed",))
     command = uuid.uuid4()

@@ -9,8 +9,8 @@ DELETE history. Here the grants are exactly: the services (identity, wallet, lic
 and SELECT, gx_reader SELECT; nobody else anything, and no role of 0011 may UPDATE, DELETE or
 TRUNCATE. Only the migrating role (the owner) could, which is what DDL needs anyway.
 
-Revision ID: 0017_audit_trail
-Revises: 0016_declared_tables
+Revision ID: 0016_audit_trail
+Revises: 0015_partner_webhooks
 Create Date: 2026-12-06
 """
 
@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision: str = "0017_audit_trail"
-down_revision: str | None = "0016_declared_tables"
+revision: str = "0016_audit_trail"
+down_revision: str | None = "0015_partner_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """outbox: the partner whose API key a command came with (`partner_id`), and webhooks for it.
 
-Revision ID: 0018_outbox_acting_partner
-Revises: 0017_audit_trail
+Revision ID: 0017_outbox_acting_partner
+Revises: 0016_audit_trail
 Create Date: 2026-12-06
 
 A user's request sent with a partner's API key *and* the user's bearer token stays the user's
@@ -31,8 +31,8 @@ from types import ModuleType
 
 from alembic import op
 
-revision: str = "0018_outbox_acting_partner"
-down_revision: str | None = "0017_audit_trail"
+revision: str = "0017_outbox_acting_partner"
+down_revision: str | None = "0016_audit_trail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
