@@ -104,6 +104,7 @@ async def _scenario(
     engine: AsyncEngine, port: int, pairs: list[tuple[str, str]], pid: int | None = None
 ) -> dict[str, object]:
     submitted0 = _counter(port, "gx_outbox_commands_submitted_total")
+    handed0 = _counter(port, "gx_outbox_handed_over_total")  # 0 for an outbox without the hand-over
     cpu0 = cpu_seconds(pid)
     # Recorded in one transaction, timed from its commit: PENDING→COMMITTED is the outbox's part
     # (recording one by one from here would time this script, about 7 ms a command).
@@ -121,6 +122,7 @@ async def _scenario(
     failed = Counter(r.error_code for r in rows if r.status == "FAILED")
     sample = next((f"{r.error_code}: {r.error_message}"[:200] for r in rows if r.status == "FAILED"), None)
     submitted = _counter(port, "gx_outbox_commands_submitted_total") - submitted0
+    handed = _counter(port, "gx_outbox_handed_over_total") - handed0
     return {
         "commands": len(ids),
         "commands_per_s": round(len(ids) / elapsed, 1),
@@ -129,6 +131,8 @@ async def _scenario(
         "failed_reasons": dict(failed),
         "failure_sample": sample,
         "tx_per_command": round(submitted / len(ids), 2),
+        # Started by the statement that recorded their predecessor, without a claim of their own.
+        "handed_over_per_command": round(handed / len(ids), 2),
         "outbox_cpu_ms_per_command": round(outbox_cpu * 1000 / len(ids), 2),
     }
 
@@ -249,7 +253,8 @@ async def main(argv: list[str] | None = None) -> int:
     for name in ("distinct_recipients", "one_merchant", "back_and_forth", "issue_mix"):
         f = figures[name]
         print(f"{name:20} {f['commands']:4} transfers  {f['commands_per_s']:7} /s  failed {f['failed']}"  # type: ignore[index]
-              f" {f['failed_reasons'] or ''}  tx/command {f['tx_per_command']}")  # type: ignore[index]
+              f" {f['failed_reasons'] or ''}  tx/command {f['tx_per_command']}"  # type: ignore[index]
+              f"  handed over/command {f['handed_over_per_command']}")  # type: ignore[index]
     print(f"merchant / distinct recipients: {figures['merchant_to_distinct_ratio']}")
     print(f"pipeline (distinct recipients): {figures['commands_per_s_pending_to_committed']} commands/s through the"
           f" outbox, {figures['devnet_raw_transfers_per_s']} transfers/s raw: {figures['pipeline_ratio']}")
