@@ -1,13 +1,17 @@
-"""Proto JSON in and out: the chaincode's one encoding for arguments, results, events and state."""
+"""Proto JSON in and out: the chaincode's one encoding for arguments, results, events and state.
+
+The text is json_format's canonical proto JSON; `proto_json` produces and reads it several times
+faster (json_format was the chaincode's main CPU cost) with identical results and refusals.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+import proto_json
 from ledger_rules.errors import Rejection
 
 M = TypeVar("M", bound=Message)
@@ -19,9 +23,7 @@ def to_json(message: Message) -> str:
     Sorted keys and fixed separators make the bytes deterministic, which endorsement by several
     peers requires (every endorser must produce the same read/write set and response).
     """
-    return json.dumps(
-        json_format.MessageToDict(message), separators=(",", ":"), sort_keys=True, ensure_ascii=False
-    )
+    return proto_json.encode(message)
 
 
 def parse(text: str | bytes, cls: type[M]) -> M:
@@ -30,11 +32,9 @@ def parse(text: str | bytes, cls: type[M]) -> M:
     Raises:
         Rejection: INVALID_ARGUMENT if the text is not a valid *cls* in proto JSON.
     """
-    message: M = cls()
     try:
-        json_format.Parse(text, message)
+        return proto_json.parse(text, cls)
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise Rejection(
             "INVALID_ARGUMENT", f"not a valid {cls.DESCRIPTOR.full_name} in proto JSON: {exc}"
         ) from exc
-    return message

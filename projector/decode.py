@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from google.protobuf import json_format
 from gx.ledger.v1 import events_pb2
 
+import proto_json
 from projector.handlers import HANDLERS
 from services.common import command_types
 
@@ -38,9 +39,9 @@ def decode(event_name: str, payload: bytes) -> events_pb2.LedgerEvents:
     """
     if event_name != EVENT_NAME:
         raise PoisonEventError(f"unexpected chaincode event name {event_name!r} (want {EVENT_NAME!r})")
-    message = events_pb2.LedgerEvents()
     try:
-        json_format.Parse(payload.decode("utf-8"), message)
+        # json_format's exact result, several times faster (it was half the projector's CPU).
+        message = proto_json.parse(payload.decode("utf-8"), events_pb2.LedgerEvents)
     except (UnicodeDecodeError, json_format.ParseError) as error:
         raise PoisonEventError(f"payload is not LedgerEvents JSON: {error}") from error
     for index, event in enumerate(message.events):

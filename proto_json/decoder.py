@@ -25,8 +25,12 @@ class Unsure(Exception):  # a signal to fall back, not an error
 
 
 Converter = Callable[[Any, int], Any]
-# The JSON-name table of one message type: JSON name -> (field name, oneof name or "", converter).
-Plan = dict[str, tuple[str, str, Converter]]
+# The JSON-name table of one message type:
+# JSON name -> (field name, oneof name or "", kind code, converter).
+# The kind code lets the loop handle the commonest kinds (strings, integers) inline, without a
+# call per field; other kinds (code _CALL) go through the converter.
+Plan = dict[str, tuple[str, str, int, Converter]]
+_CALL, _STRING, _INT = 0, 1, 2
 
 # json_format refuses strings with lone surrogates (json.loads lets `"\ud800"` through).
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -46,7 +50,7 @@ def plan_for(message: Descriptor) -> Plan:
         _plans[message.full_name] = plan
         for field in message.fields:
             oneof = field.containing_oneof
-            plan[field.json_name] = (field.name, oneof.name if oneof else "", _converter(field))
+            plan[field.json_name] = (field.name, oneof.name if oneof else "", _code(field), _converter(field))
     return plan
 
 
@@ -60,15 +64,31 @@ def decode_message(plan: Plan, value: Any, depth: int) -> dict[str, Any]:
         entry = plan.get(key)
         if entry is None or item is None:
             raise Unsure
-        name, oneof, convert = entry
+        name, oneof, code, convert = entry
         if oneof:
             if oneofs is None:
                 oneofs = set()
             elif oneof in oneofs:
                 raise Unsure
             oneofs.add(oneof)
-        kwargs[name] = convert(item, depth)
+        if code == _STRING and type(item) is str and item.isascii():
+            kwargs[name] = item
+        elif code == _INT and type(item) is str and item.isdigit() and item.isascii() and len(item) < 10:
+            # Up to nine ASCII digits fit every integer kind; anything else takes the full check.
+            kwargs[name] = int(item)
+        else:
+            kwargs[name] = convert(item, depth)
     return kwargs
+
+
+def _code(field: FieldDescriptor) -> int:
+    if field.label == FieldDescriptor.LABEL_REPEATED:
+        return _CALL
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return _STRING
+    if kinds.int_range(field) is not None:
+        return _INT
+    return _CALL
 
 
 def _converter(field: FieldDescriptor) -> Converter:

@@ -103,11 +103,22 @@ def _enum(names: dict[int, str]) -> Converter:
     return convert
 
 
+# Seconds and nanos -> text, for the times a transaction's messages repeat (see timestamps.py).
+_MEMO_SIZE = 4096
+_formatted: dict[tuple[int, int], str] = {}
+
+
 def _timestamp(value: Any) -> str:
-    try:
-        text: str = value.ToJsonString()
-    except ValueError:  # out of range: json_format raises its own error
-        raise Unsure from None
+    key = (value.seconds, value.nanos)
+    text = _formatted.get(key)
+    if text is None:
+        try:
+            text = value.ToJsonString()  # json_format's own formatter, so the same digits
+        except ValueError:  # out of range: json_format raises its own error
+            raise Unsure from None
+        if len(_formatted) >= _MEMO_SIZE:
+            _formatted.clear()
+        _formatted[key] = text
     return text
 
 

@@ -16,10 +16,26 @@ _CANONICAL = re.compile(
 )
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
 _SECONDS_PER_DAY = 86400
+# One transaction's events repeat its time (the event time, velocity timers), and a replay meets
+# each block's time many times over: a small memo saves most parses. Bounded by clearing it.
+_MEMO_SIZE = 4096
+_parsed: dict[str, tuple[int, int] | None] = {}
 
 
 def parse(value: str) -> tuple[int, int] | None:
     """Seconds and nanos since the epoch of a canonical timestamp, or None if not canonical."""
+    try:
+        return _parsed[value]
+    except KeyError:
+        pass
+    result = _parse(value)
+    if len(_parsed) >= _MEMO_SIZE:
+        _parsed.clear()
+    _parsed[value] = result
+    return result
+
+
+def _parse(value: str) -> tuple[int, int] | None:
     match = _CANONICAL.fullmatch(value)
     if match is None:
         return None

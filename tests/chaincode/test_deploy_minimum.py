@@ -1,4 +1,4 @@
-"""The chaincode runs from what its deployment copies: chaincode/, ledger_rules/ and the ledger protos.
+"""The chaincode runs from what its deployment copies: chaincode/, ledger_rules/, proto_json/ and the ledger protos.
 
 README "Deploying as CCaaS" says what a chaincode image holds. import-linter checks the imports in
 the source statically; this builds that file set in a temporary directory, takes the checkout off the
@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The top-level packages a chaincode image carries (README "Deploying as CCaaS").
+DEPLOYED = ("chaincode", "ledger_rules", "proto_json")
 
 # Only the interpreter's own paths stay (stdlib and site-packages: the shim, the Fabric protos,
 # protobuf); the checkout, its gen/python and the editable install's finder (which maps our package
@@ -53,7 +55,7 @@ def _start(copy: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_chaincode_builds_from_its_deployed_files_alone(tmp_path: Path) -> None:
-    done = _start(_image(tmp_path, ("chaincode", "ledger_rules")))
+    done = _start(_image(tmp_path, DEPLOYED))
     assert done.returncode == 0, done.stderr
     # Not one module came from the checkout.
     assert done.stdout.strip().splitlines()[-1] == "[]"
@@ -62,6 +64,13 @@ def test_the_chaincode_builds_from_its_deployed_files_alone(tmp_path: Path) -> N
 def test_without_ledger_rules_the_chaincode_does_not_start(tmp_path: Path) -> None:
     # The probe above would pass vacuously if the checkout leaked onto the path: without the rules
     # package in the copy, the same start must fail on exactly that import.
-    done = _start(_image(tmp_path, ("chaincode",)))
+    done = _start(_image(tmp_path, ("chaincode", "proto_json")))
     assert done.returncode != 0
     assert "No module named 'ledger_rules'" in done.stderr
+
+
+def test_without_proto_json_the_chaincode_does_not_start(tmp_path: Path) -> None:
+    # The codec is imported by every contract: an image without it must fail at start, not later.
+    done = _start(_image(tmp_path, ("chaincode", "ledger_rules")))
+    assert done.returncode != 0
+    assert "No module named 'proto_json'" in done.stderr
