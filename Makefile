@@ -69,7 +69,7 @@ lint: gen-check openapi-lint manifests-lint hadolint schema-check typecheck ## b
 	$(VENV)/bin/lint-imports --no-cache
 
 # Every first-party package (the client SDK, sdk/python, is a distribution of its own and not listed).
-TYPED := bench chaincode devnet devstack edge fabric_client gx_cli ledger_rules manifests migrations notifier outbox projector services tools
+TYPED := bench chaincode devnet devstack edge fabric_client gx_cli ledger_rules manifests migrations notifier outbox projector proto_json services tools
 
 typecheck: venv ## mypy --strict ([tool.mypy] in pyproject.toml) on every first-party package, and on the Python SDK.
 	$(VENV)/bin/mypy $(TYPED)
