@@ -56,11 +56,15 @@ from tests.workers.mesh import WorkerProcess, worker_env  # noqa: E402
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--payers", type=int, default=16, help="users paying (the merchant, or one recipient each)")
+    parser.add_argument(
+        "--payers", type=int, default=16, help="users paying (the merchant, or one recipient each)"
+    )
     parser.add_argument("--payments", type=int, default=10, help="payments per payer")
     parser.add_argument("--back-and-forth", type=int, default=30, help="payments each way between two users")
     parser.add_argument("--batch-timeout", type=float, default=0.05, help="devnet batch timeout (s)")
-    parser.add_argument("--max-attempts", default="8", help="GX_OUTBOX__MAX_ATTEMPTS (the default: what production runs)")
+    parser.add_argument(
+        "--max-attempts", default="8", help="GX_OUTBOX__MAX_ATTEMPTS (the default: what production runs)"
+    )
     return parser.parse_args(argv)
 
 
@@ -71,14 +75,24 @@ def _rid() -> str:
 def _counter(port: int, name: str) -> float:
     """A counter summed over its labels."""
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return sum(float(v) for v in re.findall(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? ([0-9.eE+-]+)$", body, re.MULTILINE))
+    return sum(
+        float(v)
+        for v in re.findall(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? ([0-9.eE+-]+)$", body, re.MULTILINE)
+    )
 
 
 async def _live(engine: AsyncEngine, ids: list[uuid.UUID]) -> int:
     async with engine.connect() as conn:
-        return int((await conn.execute(
-            text("SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status IN ('PENDING', 'SUBMITTED')"),
-            {"ids": ids})).scalar_one())
+        return int(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM outbox.commands WHERE id = ANY(:ids) AND status IN ('PENDING', 'SUBMITTED')"
+                    ),
+                    {"ids": ids},
+                )
+            ).scalar_one()
+        )
 
 
 async def _until_done(engine: AsyncEngine, ids: list[uuid.UUID], limit: float = 900) -> None:
@@ -108,17 +122,27 @@ async def _scenario(
     cpu0 = cpu_seconds(pid)
     # Recorded in one transaction, timed from its commit: PENDING→COMMITTED is the outbox's part
     # (recording one by one from here would time this script, about 7 ms a command).
-    ids = await _record_batch(engine, "TRANSFER_TOKENS", [
-        commands_pb2.TransferTokensRequest(request_id=_rid(), from_account_id=a, to_account_id=b, amount_qirat=1_000)
-        for a, b in pairs
-    ])
+    ids = await _record_batch(
+        engine,
+        "TRANSFER_TOKENS",
+        [
+            commands_pb2.TransferTokensRequest(
+                request_id=_rid(), from_account_id=a, to_account_id=b, amount_qirat=1_000
+            )
+            for a, b in pairs
+        ],
+    )
     started = time.perf_counter()
     await _until_done(engine, ids)
     elapsed = time.perf_counter() - started
     outbox_cpu = cpu_seconds(pid) - cpu0
     async with engine.connect() as conn:
-        rows = (await conn.execute(
-            text("SELECT status, error_code, error_message FROM outbox.commands WHERE id = ANY(:ids)"), {"ids": ids})).all()
+        rows = (
+            await conn.execute(
+                text("SELECT status, error_code, error_message FROM outbox.commands WHERE id = ANY(:ids)"),
+                {"ids": ids},
+            )
+        ).all()
     failed = Counter(r.error_code for r in rows if r.status == "FAILED")
     sample = next((f"{r.error_code}: {r.error_message}"[:200] for r in rows if r.status == "FAILED"), None)
     submitted = _counter(port, "gx_outbox_commands_submitted_total") - submitted0
@@ -155,10 +179,12 @@ async def _raw(ledger: object, pairs: list[tuple[str, str]]) -> dict[str, object
         async def pay(src: str, dst: str) -> None:
             nonlocal conflicts
             request = commands_pb2.TransferTokensRequest(
-                request_id=_rid(), from_account_id=src, to_account_id=dst, amount_qirat=1_000)
+                request_id=_rid(), from_account_id=src, to_account_id=dst, amount_qirat=1_000
+            )
             for _ in range(50):
                 tx = await contract.new_proposal(
-                    spec.qualified_function, args=[json_format.MessageToJson(request)]).endorse()
+                    spec.qualified_function, args=[json_format.MessageToJson(request)]
+                ).endorse()
                 await gateway.submit(tx)
                 status = await network.commit_status(tx.tx_id)
                 if status.successful:
@@ -174,17 +200,31 @@ async def _raw(ledger: object, pairs: list[tuple[str, str]]) -> dict[str, object
         started = time.perf_counter()
         await asyncio.gather(*(sender(src, dsts) for src, dsts in by_sender.items()))
         elapsed = time.perf_counter() - started
-    return {"transfers": len(pairs), "transfers_per_s": round(len(pairs) / elapsed, 1), "conflict_retries": conflicts}
+    return {
+        "transfers": len(pairs),
+        "transfers_per_s": round(len(pairs) / elapsed, 1),
+        "conflict_retries": conflicts,
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="gx-ordering-bench-") as tmp, running_postgres(Path(tmp) / "pg") as pg:
+    with (
+        tempfile.TemporaryDirectory(prefix="gx-ordering-bench-") as tmp,
+        running_postgres(Path(tmp) / "pg") as pg,
+    ):
         url = pg.create_database("bench")
         await asyncio.to_thread(migrate.upgrade, url)
         engine = create_async_engine(url, pool_size=10)
-        async with running_ledger(Path(tmp) / "ledger", chaincode="gx", batch_timeout=args.batch_timeout) as ledger:
-            env = worker_env(url, ledger, GX_LOG_LEVEL="WARNING", GX_OUTBOX__MAX_ATTEMPTS=args.max_attempts,
-                             GX_OUTBOX__CONCURRENCY="64")
+        async with running_ledger(
+            Path(tmp) / "ledger", chaincode="gx", batch_timeout=args.batch_timeout
+        ) as ledger:
+            env = worker_env(
+                url,
+                ledger,
+                GX_LOG_LEVEL="WARNING",
+                GX_OUTBOX__MAX_ATTEMPTS=args.max_attempts,
+                GX_OUTBOX__CONCURRENCY="64",
+            )
             logs = Path(tmp) / "logs"
             logs.mkdir()
             outbox = await WorkerProcess("outbox", logs, env).start()
@@ -192,20 +232,40 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 # One at a time, so the set-up is the same whatever the outbox version orders.
                 for payload, kind in (
                     (commands_pb2.BootstrapSystemRequest(request_id=_rid()), "BOOTSTRAP_SYSTEM"),
-                    (commands_pb2.InitializeCountriesRequest(request_id=_rid(), countries=[
-                        commands_pb2.CountryShare(country_code="LK", name="Sri Lanka", share_bps=10_000)]), "INITIALIZE_COUNTRY"),
+                    (
+                        commands_pb2.InitializeCountriesRequest(
+                            request_id=_rid(),
+                            countries=[
+                                commands_pb2.CountryShare(
+                                    country_code="LK", name="Sri Lanka", share_bps=10_000
+                                )
+                            ],
+                        ),
+                        "INITIALIZE_COUNTRY",
+                    ),
                 ):
                     await _until_done(engine, await _record_all(engine, kind, [payload]))
                 payers = [_rid() for _ in range(args.payers)]
                 recipients = [_rid() for _ in range(args.payers)]
                 merchant, a, b = _rid(), _rid(), _rid()
                 for user in [*payers, *recipients, merchant, a, b]:
-                    created = await _record_all(engine, "CREATE_USER", [commands_pb2.CreateUserRequest(
-                        request_id=_rid(), user_id=user, country_code="LK", date_of_birth="1990-05-17")])
+                    created = await _record_all(
+                        engine,
+                        "CREATE_USER",
+                        [
+                            commands_pb2.CreateUserRequest(
+                                request_id=_rid(), user_id=user, country_code="LK", date_of_birth="1990-05-17"
+                            )
+                        ],
+                    )
                     await _until_done(engine, created)
                     async with engine.connect() as conn:
-                        status, error = (await conn.execute(text(
-                            "SELECT status, error_message FROM outbox.commands WHERE id = :id"), {"id": created[0]})).one()
+                        status, error = (
+                            await conn.execute(
+                                text("SELECT status, error_message FROM outbox.commands WHERE id = :id"),
+                                {"id": created[0]},
+                            )
+                        ).one()
                     if status != "COMMITTED":
                         raise RuntimeError(f"set-up failed: CREATE_USER {status}: {error}")
 
@@ -219,15 +279,33 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     "distinct_recipients": await _scenario(engine, outbox.metrics_port, distinct, pid),
                 }
                 raw_after = await _raw(ledger, distinct)
-                figures.update({
-                    "one_merchant": await _scenario(engine, outbox.metrics_port, [
-                        (p, merchant) for _ in rounds for p in payers], pid),
-                    "back_and_forth": await _scenario(engine, outbox.metrics_port, [
-                        pair for _ in range(args.back_and_forth) for pair in ((a, b), (b, a))], pid),
-                    "issue_mix": await _scenario(engine, outbox.metrics_port, [
-                        pair for i in range(args.back_and_forth)
-                        for pair in [(a, b), (b, a), *([(p, merchant) for p in payers[:8]] if i < 5 else [])]], pid),
-                })
+                figures.update(
+                    {
+                        "one_merchant": await _scenario(
+                            engine, outbox.metrics_port, [(p, merchant) for _ in rounds for p in payers], pid
+                        ),
+                        "back_and_forth": await _scenario(
+                            engine,
+                            outbox.metrics_port,
+                            [pair for _ in range(args.back_and_forth) for pair in ((a, b), (b, a))],
+                            pid,
+                        ),
+                        "issue_mix": await _scenario(
+                            engine,
+                            outbox.metrics_port,
+                            [
+                                pair
+                                for i in range(args.back_and_forth)
+                                for pair in [
+                                    (a, b),
+                                    (b, a),
+                                    *([(p, merchant) for p in payers[:8]] if i < 5 else []),
+                                ]
+                            ],
+                            pid,
+                        ),
+                    }
+                )
             finally:
                 await outbox.stop()
                 await engine.dispose()
@@ -252,12 +330,16 @@ async def main(argv: list[str] | None = None) -> int:
     figures = await run(args)
     for name in ("distinct_recipients", "one_merchant", "back_and_forth", "issue_mix"):
         f = figures[name]
-        print(f"{name:20} {f['commands']:4} transfers  {f['commands_per_s']:7} /s  failed {f['failed']}"  # type: ignore[index]
-              f" {f['failed_reasons'] or ''}  tx/command {f['tx_per_command']}"  # type: ignore[index]
-              f"  handed over/command {f['handed_over_per_command']}")  # type: ignore[index]
+        print(
+            f"{name:20} {f['commands']:4} transfers  {f['commands_per_s']:7} /s  failed {f['failed']}"  # type: ignore[index]
+            f" {f['failed_reasons'] or ''}  tx/command {f['tx_per_command']}"  # type: ignore[index]
+            f"  handed over/command {f['handed_over_per_command']}"
+        )  # type: ignore[index]
     print(f"merchant / distinct recipients: {figures['merchant_to_distinct_ratio']}")
-    print(f"pipeline (distinct recipients): {figures['commands_per_s_pending_to_committed']} commands/s through the"
-          f" outbox, {figures['devnet_raw_transfers_per_s']} transfers/s raw: {figures['pipeline_ratio']}")
+    print(
+        f"pipeline (distinct recipients): {figures['commands_per_s_pending_to_committed']} commands/s through the"
+        f" outbox, {figures['devnet_raw_transfers_per_s']} transfers/s raw: {figures['pipeline_ratio']}"
+    )
     print(json.dumps(figures))
     return 0
 

@@ -82,7 +82,9 @@ def _parse_id(command_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(command_id)
     except (ValueError, TypeError) as error:
-        raise InvalidArgument(f"command id {command_id!r} is not a UUID", reason="INVALID_COMMAND_ID") from error
+        raise InvalidArgument(
+            f"command id {command_id!r} is not a UUID", reason="INVALID_COMMAND_ID"
+        ) from error
 
 
 class OutboxAdmin:
@@ -129,7 +131,9 @@ class OutboxAdmin:
             raise NotFound(f"command {cid} not found", reason="COMMAND_NOT_FOUND")
         return CommandView.from_row(row)
 
-    async def retry(self, command_id: str, request_id: str, *, force: bool = False, operator: str | None = None) -> CommandView:
+    async def retry(
+        self, command_id: str, request_id: str, *, force: bool = False, operator: str | None = None
+    ) -> CommandView:
         """Record a new command that repeats a dead-lettered one; the failed one never changes.
 
         The new command carries the same ledger payload (so the same ledger request id: the
@@ -190,10 +194,14 @@ class OutboxAdmin:
                 {"new": new_id, "rid": request_id, "orig": cid},
             )
             await conn.execute(
-                text("INSERT INTO outbox.retries (command_id, retry_of, requested_by) VALUES (:new, :orig, :by)"),
+                text(
+                    "INSERT INTO outbox.retries (command_id, retry_of, requested_by) VALUES (:new, :orig, :by)"
+                ),
                 {"new": new_id, "orig": cid, "by": operator},
             )
-            await conn.execute(text("SELECT pg_notify(:channel, :id)"), {"channel": OUTBOX_NOTIFY_CHANNEL, "id": str(new_id)})
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :id)"), {"channel": OUTBOX_NOTIFY_CHANNEL, "id": str(new_id)}
+            )
             return await self._get(conn, new_id)
 
     async def cancel(self, command_id: str, reason: str = "", operator: str | None = None) -> CommandView:
@@ -217,7 +225,11 @@ class OutboxAdmin:
                     + "; only a command not yet sent to the ledger can be cancelled",
                     reason="COMMAND_NOT_CANCELLABLE",
                 )
-            message = "cancelled by an operator" + (f" ({operator})" if operator else "") + (f": {reason}" if reason else "")
+            message = (
+                "cancelled by an operator"
+                + (f" ({operator})" if operator else "")
+                + (f": {reason}" if reason else "")
+            )
             await conn.execute(
                 text(
                     "UPDATE outbox.commands SET status = 'FAILED', error_code = 'CANCELLED', error_message = :msg,"

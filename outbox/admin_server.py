@@ -27,6 +27,7 @@ async def start(settings: OutboxSettings, engine: AsyncEngine, redis: Redis) -> 
     deny-list (an operator whose admin role was taken away is refused within seconds); it is
     not a readiness check, because moving commands does not need Redis.
     """
+
     async def operation_of(command_id: str) -> operation_pb2.Operation | None:
         found = await operations.get_operation(engine, uuid.UUID(command_id))
         return None if found is None else found[0]

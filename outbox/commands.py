@@ -79,7 +79,9 @@ def command_table() -> dict[str, CommandSpec]:
     ]
     if missing:
         raise RuntimeError(f"command types without a gx.ledger.v1 request message: {', '.join(missing)}")
-    problems = [p for spec in table.values() for p in ordering.declaration_problems(spec.request_type.DESCRIPTOR)]
+    problems = [
+        p for spec in table.values() for p in ordering.declaration_problems(spec.request_type.DESCRIPTOR)
+    ]
     if problems:
         raise RuntimeError("ordering keys declared wrongly: " + "; ".join(problems))
     return table

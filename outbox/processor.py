@@ -117,7 +117,10 @@ class CommandProcessor:
         one request can be followed across the asynchronous hop.
         """
         span = tracing.start_span(
-            "outbox.process", command.traceparent, kind="consumer", **{"gx.outbox.command_id": str(command.id)}
+            "outbox.process",
+            command.traceparent,
+            kind="consumer",
+            **{"gx.outbox.command_id": str(command.id)},
         )
         token = trace_var.set(span.trace)
         try:
@@ -131,7 +134,9 @@ class CommandProcessor:
             spec = spec_for(command.command_type)
         except KeyError:
             await self._repo.record_failed(
-                command.id, "UNKNOWN_COMMAND_TYPE", f"no ledger binding for command type {command.command_type}"
+                command.id,
+                "UNKNOWN_COMMAND_TYPE",
+                f"no ledger binding for command type {command.command_type}",
             )
             self._metrics.rejected.labels(command.command_type, "UNKNOWN_COMMAND_TYPE").inc()
             return
@@ -146,7 +151,9 @@ class CommandProcessor:
             except Exception:
                 # Typically the database is gone too. The lease runs out and the command is
                 # claimed again; a stored envelope makes that retry safe.
-                _LOG.exception("could not record the failure of command %s; its lease will expire", command.id)
+                _LOG.exception(
+                    "could not record the failure of command %s; its lease will expire", command.id
+                )
 
     async def _prerequisite_failed(self, command: ClaimedCommand) -> bool:
         """Fail a command whose prerequisite FAILED, naming it, instead of submitting it.
@@ -187,7 +194,9 @@ class CommandProcessor:
                 return
             tx_id, envelope = tx.tx_id, tx.envelope_bytes
             if not await self._repo.record_endorsed(command.id, tx_id, envelope):
-                _LOG.warning("lease on command %s lost before submit; leaving it to its new owner", command.id)
+                _LOG.warning(
+                    "lease on command %s lost before submit; leaving it to its new owner", command.id
+                )
                 return
             failpoints.hit("after_endorse")
         started = time.perf_counter()
@@ -263,7 +272,8 @@ class CommandProcessor:
         if kind is FailureKind.BUSINESS:
             chaincode_message = getattr(error, "chaincode_message", None)
             reason, text = rejection_reason(
-                chaincode_message or str(error), "LEDGER_REJECTED" if chaincode_message else "ENDORSEMENT_REFUSED"
+                chaincode_message or str(error),
+                "LEDGER_REJECTED" if chaincode_message else "ENDORSEMENT_REFUSED",
             )
             if await self._repo.record_failed(command.id, reason, text):
                 self._metrics.rejected.labels(command.command_type, reason).inc()
@@ -289,7 +299,9 @@ class CommandProcessor:
         failed_attempts = command.attempts + (1 if count_attempt else 0)
         if count_attempt and failed_attempts >= self._settings.max_attempts:
             final = f"gave up after {failed_attempts} attempts; last error ({reason}): {message}"
-            if await self._repo.record_failed(command.id, "RETRIES_EXHAUSTED", final, validation_code=validation_code):
+            if await self._repo.record_failed(
+                command.id, "RETRIES_EXHAUSTED", final, validation_code=validation_code
+            ):
                 self._metrics.rejected.labels(command.command_type, "RETRIES_EXHAUSTED").inc()
             return
         if delay is None:

@@ -261,7 +261,9 @@ class OutboxRepository:
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.owner = owner
         self._lease = lease_seconds
-        self._store_envelopes: GroupCommit[tuple[uuid.UUID, str, bytes], bool] = GroupCommit(self._store_batch)
+        self._store_envelopes: GroupCommit[tuple[uuid.UUID, str, bytes], bool] = GroupCommit(
+            self._store_batch
+        )
         self._record_commits: GroupCommit[tuple[uuid.UUID, int, str | None], bool] = GroupCommit(
             self._commit_batch
         )
@@ -279,7 +281,9 @@ class OutboxRepository:
         if limit <= 0:
             return []
         async with self._engine.begin() as conn:
-            rows = (await conn.execute(_CLAIM, {"limit": limit, "owner": self.owner, "lease": self._lease})).all()
+            rows = (
+                await conn.execute(_CLAIM, {"limit": limit, "owner": self.owner, "lease": self._lease})
+            ).all()
         return [_claimed(r) for r in rows]
 
     async def prerequisite(self, command_id: uuid.UUID) -> PrerequisiteOutcome | None:
@@ -291,7 +295,9 @@ class OutboxRepository:
                     {"id": command_id},
                 )
             ).first()
-        return None if row is None else PrerequisiteOutcome(row.id, row.command_type, row.status, row.error_code)
+        return (
+            None if row is None else PrerequisiteOutcome(row.id, row.command_type, row.status, row.error_code)
+        )
 
     async def extend_leases(self, ids: list[uuid.UUID]) -> None:
         """Push the lease of in-flight commands forward (a heartbeat while the peer is slow)."""

@@ -73,7 +73,9 @@ class OutboxAdminServicer(outbox_service_pb2_grpc.OutboxAdminServiceServicer):
     async def ListOutboxCommands(
         self, request: outbox_service_pb2.ListOutboxCommandsRequest, context: grpc.aio.ServicerContext
     ) -> outbox_service_pb2.ListOutboxCommandsResponse:
-        views, token = await self._admin.list(_status_name(request.status), request.page_size, request.page_token)
+        views, token = await self._admin.list(
+            _status_name(request.status), request.page_size, request.page_token
+        )
         return outbox_service_pb2.ListOutboxCommandsResponse(
             commands=[command_to_proto(v) for v in views], next_page_token=token
         )

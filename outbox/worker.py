@@ -124,7 +124,9 @@ class OutboxWorker:
 
     def _start(self, command: ClaimedCommand) -> None:
         if command.attempts == 0 and command.tx_id is None:
-            created = command.created_at if command.created_at.tzinfo else command.created_at.replace(tzinfo=UTC)
+            created = (
+                command.created_at if command.created_at.tzinfo else command.created_at.replace(tzinfo=UTC)
+            )
             self._metrics.pickup.observe(max(0.0, (datetime.now(UTC) - created).total_seconds()))
         task = asyncio.create_task(self._processor.process(command), name=f"outbox-{command.id}")
         self._in_flight[command.id] = task
