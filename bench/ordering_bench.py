@@ -31,6 +31,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for entry in (str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")):
@@ -329,12 +330,12 @@ async def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     figures = await run(args)
     for name in ("distinct_recipients", "one_merchant", "back_and_forth", "issue_mix"):
-        f = figures[name]
+        f: dict[str, Any] = figures[name]  # type: ignore[assignment]
         print(
-            f"{name:20} {f['commands']:4} transfers  {f['commands_per_s']:7} /s  failed {f['failed']}"  # type: ignore[index]
-            f" {f['failed_reasons'] or ''}  tx/command {f['tx_per_command']}"  # type: ignore[index]
+            f"{name:20} {f['commands']:4} transfers  {f['commands_per_s']:7} /s  failed {f['failed']}"
+            f" {f['failed_reasons'] or ''}  tx/command {f['tx_per_command']}"
             f"  handed over/command {f['handed_over_per_command']}"
-        )  # type: ignore[index]
+        )
     print(f"merchant / distinct recipients: {figures['merchant_to_distinct_ratio']}")
     print(
         f"pipeline (distinct recipients): {figures['commands_per_s_pending_to_committed']} commands/s through the"
