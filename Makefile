@@ -104,7 +104,7 @@ promtool: ## Prometheus's promtool for the alert and dashboard query tests (apt-
 test: descriptor browser promtool ## Run every test (starts and stops what the tests need).
 	$(VENV)/bin/pytest
 
-bench: descriptor ## Run the benchmarks (by hand; figures go in the issue note).
+bench: descriptor ## Run the benchmarks (by hand): one summary table with ratios to the same run's ceilings, JSON lines in build/bench/<UTC>.jsonl.
 	$(PY) -m bench
 
 .PHONY: help venv gen gen-check descriptor openapi-lint manifests-lint schema-check lint up down status browser promtool test bench
