@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from services.identity.cpu import available_cpus
 # OWASP Password Storage Cheat Sheet, Argon2id minimum: m=19 MiB, t=2, p=1. These are the
 # floor; PasswordHashing refuses weaker parameters so a settings typo cannot weaken storage.
 OWASP_MEMORY_KIB = 19 * 1024
+# glibc's mallopt parameter number for the mmap threshold (malloc.h).
+_M_MMAP_THRESHOLD = -3
 OWASP_TIME_COST = 2
 OWASP_PARALLELISM = 1
 
@@ -92,6 +95,21 @@ class WorkCounter(Protocol):
         """Adds to the count."""
 
 
+def return_freed_hash_memory_to_the_system(threshold: int = 1 << 20) -> bool:
+    """Make glibc map every allocation above `threshold` bytes on its own, so freeing it unmaps it.
+
+    Each Argon2 hash takes its 19 MiB block and frees it. glibc raises its mmap threshold after
+    the first such free, so later blocks come from the worker threads' heaps and stay with the
+    process: measured +76 MB RSS after 12 hashes in 4 threads, nothing with a fixed threshold.
+    Returns whether it applied (glibc only; elsewhere nothing changes).
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, threshold))
+
+
 class PasswordHashing:
     """Hashes and verifies passwords with Argon2id in worker threads.
 
@@ -128,6 +146,7 @@ class PasswordHashing:
         """
         if memory_kib < OWASP_MEMORY_KIB or time_cost < OWASP_TIME_COST or parallelism < OWASP_PARALLELISM:
             raise ValueError("Argon2id parameters below the OWASP minimum (m=19 MiB, t=2, p=1)")
+        return_freed_hash_memory_to_the_system()
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
