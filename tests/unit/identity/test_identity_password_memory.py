@@ -38,6 +38,6 @@ def _growth_mib(mode: str) -> float:
 
 
 def test_hashes_in_threads_leave_their_blocks_with_the_process_unless_returned() -> None:
-    # Without the setting each worker thread's heap keeps the 19 MiB blocks it once held.
+    # Without the setting each hashing thread's heap keeps the 19 MiB blocks it once held.
     assert _growth_mib("kept") > 38
     assert _growth_mib("returned") < 19
