@@ -38,15 +38,13 @@ for entry in (str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-from google.protobuf import json_format  # noqa: E402
 from google.protobuf.message import Message  # noqa: E402
 from gx.ledger.v1 import commands_pb2  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine  # noqa: E402
 
+from bench.raw_transfers import send_ordered  # noqa: E402
 from bench.stats import cpu_seconds  # noqa: E402
-from fabric_client import Gateway, load_msp_identity  # noqa: E402
-from outbox.commands import spec_for  # noqa: E402
 from services.common import migrate  # noqa: E402
 from services.common.outbox import record_command  # noqa: E402
 from tests.support.ledger import running_ledger  # noqa: E402
@@ -163,48 +161,14 @@ async def _scenario(
 
 
 async def _raw(ledger: object, pairs: list[tuple[str, str]]) -> dict[str, object]:
-    """The same transfers straight through fabric_client, no outbox and no database: each sender's
-    transfers one after another (as the outbox orders them), all senders at once; a transfer that
-    loses an MVCC/phantom race is endorsed again (the outbox's rule), so every one commits."""
-    spec = spec_for("TRANSFER_TOKENS")
-    msp = ledger.org_dir / "users" / f"{spec.submitter_role}@{ledger.domain}" / "msp"  # type: ignore[attr-defined]
-    identity, signer = load_msp_identity(ledger.msp_id, msp)  # type: ignore[attr-defined]
-    by_sender: dict[str, list[str]] = {}
-    for src, dst in pairs:
-        by_sender.setdefault(src, []).append(dst)
-    conflicts = 0
-    async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:  # type: ignore[attr-defined]
-        network = gateway.network(ledger.channel)  # type: ignore[attr-defined]
-        contract = network.contract(ledger.chaincode_name)  # type: ignore[attr-defined]
-
-        async def pay(src: str, dst: str) -> None:
-            nonlocal conflicts
-            request = commands_pb2.TransferTokensRequest(
-                request_id=_rid(), from_account_id=src, to_account_id=dst, amount_qirat=1_000
-            )
-            for _ in range(50):
-                tx = await contract.new_proposal(
-                    spec.qualified_function, args=[json_format.MessageToJson(request)]
-                ).endorse()
-                await gateway.submit(tx)
-                status = await network.commit_status(tx.tx_id)
-                if status.successful:
-                    return
-                if status.code_name not in ("MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"):
-                    raise RuntimeError(f"raw transfer failed: {status.code_name}")
-                conflicts += 1
-
-        async def sender(src: str, recipients: list[str]) -> None:
-            for dst in recipients:
-                await pay(src, dst)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(sender(src, dsts) for src, dsts in by_sender.items()))
-        elapsed = time.perf_counter() - started
+    """The same transfers straight through fabric_client, no outbox and no database, under the
+    outbox's ordering (`bench/raw_transfers.py`: here each sender's transfers one after another,
+    all senders at once)."""
+    raw = await send_ordered(ledger, pairs)
     return {
-        "transfers": len(pairs),
-        "transfers_per_s": round(len(pairs) / elapsed, 1),
-        "conflict_retries": conflicts,
+        "transfers": raw.transfers,
+        "transfers_per_s": raw.transfers_per_s,
+        "conflict_retries": raw.conflict_retries,
     }
 
 

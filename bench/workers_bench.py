@@ -8,10 +8,10 @@ with the GX chaincode, `python -m outbox` and `python -m projector`) and stops i
 
 Output: a human-readable summary and one JSON line. Transfers go round-robin (user i pays user
 i + 1), next to the rate of the same transfers submitted straight through fabric_client (no outbox,
-no database, no ordering) on the same devnet. Since the outbox orders commands per account (a send
-waits for the credits to its sender recorded before it), this round robin is ONE causal chain and
-the throughput figure is the rate of strictly ordered commands, about one per block; before
-ordering it was a concurrent load that wasted transactions on MVCC conflicts. `bench/ordering_bench.py`
+no database) on the same devnet under the same ordering (`bench/raw_transfers.py`). Since the
+outbox orders commands per account (a send waits for the credits to its sender recorded before
+it), this round robin is ONE causal chain on both sides: the rate of strictly ordered commands,
+about one per block. `bench/ordering_bench.py`
 measures independent and contended loads (distinct recipients, one merchant, back and forth).
 
 The replay is timed from the moment a fresh projector holds the projection lock (process start-up
@@ -41,13 +41,12 @@ for entry in (str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-from google.protobuf import json_format  # noqa: E402
 from gx.ledger.v1 import commands_pb2  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
 
+from bench.raw_transfers import send_ordered  # noqa: E402
 from fabric_client import Gateway, load_msp_identity  # noqa: E402
-from outbox.commands import spec_for  # noqa: E402
 from services.common import migrate, operations  # noqa: E402
 from tests.support.ledger import running_ledger  # noqa: E402
 from tests.support.stack import running_postgres  # noqa: E402
@@ -156,36 +155,15 @@ def _metric(port: int, name: str) -> float:
 
 
 async def _raw_devnet(ledger: Any, users: list[str], count: int) -> float:
-    """The same transfers, straight through fabric_client (endorse → submit → commit status), concurrently."""
-    spec = spec_for("TRANSFER_TOKENS")
-    identity, signer = load_msp_identity(
-        ledger.msp_id, ledger.org_dir / "users" / f"{spec.submitter_role}@{ledger.domain}" / "msp"
-    )
-    async with Gateway.connect(ledger.peer_address, identity, signer) as gateway:
-        contract = gateway.network(ledger.channel).contract(ledger.chaincode_name)
-        semaphore = asyncio.Semaphore(64)
-        committed = 0
+    """The same round robin straight through fabric_client, under the same ordering as the outbox.
 
-        async def one(i: int) -> None:
-            nonlocal committed
-            request = commands_pb2.TransferTokensRequest(
-                request_id=_rid(),
-                from_account_id=users[i % len(users)],
-                to_account_id=users[(i + 1) % len(users)],
-                amount_qirat=1_000,
-            )
-            async with semaphore:
-                tx = await contract.new_proposal(
-                    spec.qualified_function, args=[json_format.MessageToJson(request)]
-                ).endorse()
-                await gateway.submit(tx)
-                status = await gateway.commit_status(tx.tx_id, channel_id=ledger.channel)
-                committed += status.successful
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
-        elapsed = time.perf_counter() - started
-    return committed / elapsed
+    Like for like: user i pays user i + 1, so each transfer debits the account the one before it
+    credited, and the outbox runs them one after another (one causal chain). Sent raw without that
+    constraint (as this figure was until 2026-12-06, 64 at once) they raced on MVCC conflicts and
+    measured a different load.
+    """
+    pairs = [(users[i % len(users)], users[(i + 1) % len(users)]) for i in range(count)]
+    return (await send_ordered(ledger, pairs)).transfers_per_s
 
 
 async def _settled(engine: AsyncEngine) -> None:
@@ -371,8 +349,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 )
                 pickup_burst = _histogram_delta({"_sum": 0.0, "_count": 0.0}, pickup_before)
 
-                # 3. The raw figure: the same kind of transfers without the outbox (they are part of
-                # the chain the replay below reads, so it replays more than the commands above).
+                # 3. The raw figure: the same round robin without the outbox, in the same order (they
+                # are part of the chain the replay below reads, so it replays more than the commands above).
                 await outbox.stop()
                 raw = await _raw_devnet(ledger, users, args.raw)
                 await _settled(engine)
@@ -435,7 +413,7 @@ async def main(argv: list[str] | None = None) -> int:
     figures = await run(args)
     print(
         f"outbox: {figures['commands_per_s_pending_to_committed']} commands/s PENDING→COMMITTED"
-        f" (devnet raw, same transfers via fabric_client: {figures['devnet_raw_transfers_per_s']} tx/s);"
+        f" (devnet raw, the same chain via fabric_client: {figures['devnet_raw_transfers_per_s']} tx/s);"
         f" {figures['commands_per_s_pending_to_projected']} commands/s to projected\n"
         f"projector replay: {figures['replay_tx_per_s']} transactions/s, median of {figures['replay_tx_per_s_rounds']}"
         f" ({figures['replay_transactions']} transactions; the devnet streams {figures['devnet_stream_events_per_s']} events/s"
