@@ -6,6 +6,7 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from gx.ledger.v1 import commands_pb2
 from gx.type.v1 import command_pb2, operation_pb2
@@ -267,15 +268,26 @@ class WalletUseCases:
         cursor = page.cursor(1)
         if cursor is not None and not isinstance(cursor[0], int):
             raise errors.bad_field("page_token", "the page token is malformed", errors.INVALID_PAGE_TOKEN)
+        after = cursor[0] if cursor else None
+        if self._read_pool is not None and not principal.is_admin:
+            # A user reads only their own wallet: the ownership test and the page in one statement.
+            async with self._read_pool.connection() as pooled:
+                owned = await readmodels.owned_transactions(pooled, flt, principal.user_id, after, page.limit)
+            if owned is None:
+                raise errors.wallet_not_found()
+            return self._page_response(page, owned)
         found = await self._readable_account(principal, wallet_id)
         flt = dataclasses.replace(flt, wallet_id=found.wallet_id)
-        after = cursor[0] if cursor else None
         if self._read_pool is not None:
             async with self._read_pool.connection() as pooled:
                 found_rows = await readmodels.transactions(pooled, flt, after, page.limit)
         else:
             async with self._engine.connect() as conn:
                 found_rows = await readmodels.transactions(conn, flt, after, page.limit)
+        return self._page_response(page, found_rows)
+
+    @staticmethod
+    def _page_response(page: paging.PageRequest, found_rows: list[Any]) -> svc.ListTransactionsResponse:
         rows, token = page.finish(found_rows, lambda r: (r.id,))
         return svc.ListTransactionsResponse(
             transactions=[convert.transaction(r) for r in rows], next_page_token=token

@@ -1,0 +1,132 @@
+"""The read fast paths: statements PostgreSQL plans once per connection, a user's history in one statement."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import grpc
+import psycopg
+import pytest
+from gx.wallet.v1 import wallet_pb2
+from gx.wallet.v1 import wallet_service_pb2 as svc
+
+from services.common.db import libpq_dsn
+from services.wallet import readmodels
+from tests.grpc.wallet.wallet_harness import GX, Wallet, failure, now
+
+# psycopg prepares a statement on its sixth run; PostgreSQL then tries five custom plans before
+# it weighs the generic one: 20 runs leave 10 that should reuse the generic plan.
+_EXECUTIONS = 20
+
+
+@pytest.fixture
+async def driver(wallet: Wallet) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """An autocommit driver connection like the read pool's (psycopg prepares after five runs)."""
+    url = libpq_dsn(wallet.engine.url.render_as_string(hide_password=False))
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        yield conn
+
+
+async def _plans(conn: psycopg.AsyncConnection[Any], fragment: str) -> tuple[int, int]:
+    """(generic, custom) plans so far of this session's one prepared statement containing `fragment`."""
+    cursor = await conn.execute(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE strpos(statement, %s) > 0",
+        (fragment,),
+    )
+    rows = await cursor.fetchall()
+    assert len(rows) == 1, rows
+    return int(rows[0][0]), int(rows[0][1])
+
+
+async def test_the_balance_read_is_planned_once_not_on_every_call(
+    wallet: Wallet, driver: psycopg.AsyncConnection[Any]
+) -> None:
+    await wallet.system()
+    alice = await wallet.user(balance=3 * GX)
+    for _ in range(_EXECUTIONS):
+        found = await readmodels.account(driver, alice)
+        assert found is not None and found.balance_qirat == 3 * GX
+    generic, custom = await _plans(driver, "w.wallet_id = $1")
+    # The `= ANY($1)` form stayed at 0 generic plans: PostgreSQL planned every read again.
+    assert generic >= 10 and custom <= 5
+
+
+async def test_the_history_read_is_planned_once_not_on_every_call(
+    wallet: Wallet, driver: psycopg.AsyncConnection[Any]
+) -> None:
+    await wallet.system()
+    alice = await wallet.user()
+    await wallet.history(alice, "RECEIVED", GX, time=now())
+    flt = readmodels.TransactionFilter(alice)
+    for _ in range(_EXECUTIONS):
+        rows = await readmodels.owned_transactions(driver, flt, alice, None, 51)
+        assert rows is not None and len(rows) == 1
+    generic, custom = await _plans(driver, "LEFT JOIN LATERAL")
+    assert generic >= 10 and custom <= 5
+
+
+async def test_owned_history_is_none_for_a_missing_or_foreign_wallet_and_empty_when_quiet(
+    wallet: Wallet, driver: psycopg.AsyncConnection[Any]
+) -> None:
+    await wallet.system()
+    alice, bob = await wallet.user(), await wallet.user()
+    await wallet.history(bob, "RECEIVED", GX, time=now())
+    assert (
+        await readmodels.owned_transactions(driver, readmodels.TransactionFilter(bob), alice, None, 5) is None
+    )
+    missing = str(uuid.uuid4())
+    assert (
+        await readmodels.owned_transactions(driver, readmodels.TransactionFilter(missing), missing, None, 5)
+        is None
+    )
+    assert (
+        await readmodels.owned_transactions(driver, readmodels.TransactionFilter(alice), alice, None, 5) == []
+    )
+    own = await readmodels.owned_transactions(driver, readmodels.TransactionFilter(bob), bob, None, 5)
+    assert own is not None and [r.type for r in own] == ["RECEIVED"]
+
+
+async def test_a_users_history_through_the_fast_path_pages_filters_and_refuses_as_before(
+    wallet: Wallet,
+) -> None:
+    await wallet.system()
+    alice, bob = await wallet.user(), await wallet.user()
+    start = now() - timedelta(minutes=10)
+    for minute, kind in enumerate(["RECEIVED", "SENT", "FEE", "RECEIVED", "SENT"]):
+        await wallet.history(alice, kind, (minute + 1) * GX, time=start + timedelta(minutes=minute))
+    seen: list[int] = []
+    token = ""
+    while True:
+        page = await wallet.wallets.ListTransactions(
+            svc.ListTransactionsRequest(wallet_id=alice, page_size=2, page_token=token),
+            metadata=wallet.token(alice),
+        )
+        seen += [t.amount_qirat for t in page.transactions]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [5 * GX, 4 * GX, 3 * GX, 2 * GX, GX]
+    sent = await wallet.wallets.ListTransactions(
+        svc.ListTransactionsRequest(wallet_id="me", types=[wallet_pb2.TRANSACTION_TYPE_SENT]),
+        metadata=wallet.token(alice),
+    )
+    assert [t.amount_qirat for t in sent.transactions] == [5 * GX, 2 * GX]
+    quiet = await wallet.wallets.ListTransactions(
+        svc.ListTransactionsRequest(wallet_id="me"), metadata=wallet.token(bob)
+    )
+    assert list(quiet.transactions) == [] and quiet.next_page_token == ""
+    for reader, target in ((bob, alice), (alice, str(uuid.uuid4()))):
+        bad = await failure(
+            wallet.wallets.ListTransactions(
+                svc.ListTransactionsRequest(wallet_id=target), metadata=wallet.token(reader)
+            )
+        )
+        assert (bad.code, bad.reason) == (grpc.StatusCode.NOT_FOUND, "WALLET_NOT_FOUND")
+    # An admin still reads anyone's history (the general path).
+    admin = await wallet.wallets.ListTransactions(
+        svc.ListTransactionsRequest(wallet_id=alice), metadata=wallet.token(bob, "USER", "ADMIN")
+    )
+    assert len(admin.transactions) == 5
