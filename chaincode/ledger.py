@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from gx.ledger.v1 import events_pb2 as ev
@@ -53,10 +54,6 @@ def country_key(code: str) -> str:
     return f"country~{code}"
 
 
-def param_key(name: str) -> str:
-    return f"param~{name}"
-
-
 def request_key(request_id: str) -> str:
     return f"request~{request_id}"
 
@@ -91,13 +88,36 @@ ACCRUAL_ACCOUNTS = frozenset({rules.OPERATIONS_FUND})  # only receive: never deb
 _SHARDED_TYPES = (res.ACCOUNT_TYPE_SYSTEM_POOL, res.ACCOUNT_TYPE_TREASURY)
 
 
+# The system record is the ledger's one configuration key: bootstrapped, the pause flag, the supply,
+# the country totals AND every system parameter (`SystemStatus.parameters`, sorted by name). A
+# transfer needs the pause flag and two parameters; as separate keys (`param~<name>`) that was three
+# GetState round trips to the peer per transfer, now one, decoded once per transaction (_config).
+# Only admin and governance paths write it (bootstrap, countries, pause/resume, a parameter update or
+# an executed proposal), all rare; the price is that such a write now invalidates (MVCC) every
+# transaction in flight that read any of it, not only those that read the changed parameter.
+
+
 async def system(tx: Tx) -> res.SystemStatus:
-    """The stored global state (bootstrapped, paused, supply, country totals)."""
+    """The stored global state (bootstrapped, paused, supply, country totals, parameters set)."""
     return await tx.get_msg(SYSTEM_KEY, res.SystemStatus) or res.SystemStatus()
 
 
 def save_system(tx: Tx, status: res.SystemStatus) -> None:
     tx.put_msg(SYSTEM_KEY, status)
+
+
+_Config = tuple[bool, str, dict[str, int]]
+
+
+async def _config(tx: Tx) -> _Config:
+    """(paused, pause reason, parameters set) from the system record, read once per transaction:
+    a transfer asks for the pause flag once and for parameters up to four times."""
+    found = tx.memo.get(SYSTEM_KEY)
+    if found is None:
+        status = await system(tx)
+        found = (status.paused, status.pause_reason, {p.name: p.value for p in status.parameters})
+        tx.memo[SYSTEM_KEY] = found  # Tx drops it when the record is written
+    return cast(_Config, found)  # only _config memoises the system key
 
 
 async def require_bootstrapped(tx: Tx) -> res.SystemStatus:
@@ -108,25 +128,31 @@ async def require_bootstrapped(tx: Tx) -> res.SystemStatus:
 
 
 async def require_not_paused(tx: Tx) -> None:
-    status = await system(tx)
-    if status.paused:
-        raise Rejection("SYSTEM_PAUSED", f"value movement is paused: {status.pause_reason}")
+    paused, reason, _ = await _config(tx)
+    if paused:
+        raise Rejection("SYSTEM_PAUSED", f"value movement is paused: {reason}")
 
 
 async def is_paused(tx: Tx) -> bool:
-    return (await system(tx)).paused
+    return (await _config(tx))[0]
 
 
 async def param(tx: Tx, name: str) -> int:
-    """The current value of system parameter *name*."""
-    stored = await tx.get_msg(param_key(name), res.SystemParameter)
-    return stored.value if stored is not None else rules.PARAMETERS[name].default
+    """The current value of system parameter *name* (its default until one is stored)."""
+    _, _, stored = await _config(tx)
+    value = stored.get(name)
+    return value if value is not None else rules.PARAMETERS[name].default
 
 
 async def set_param(tx: Tx, name: str, value: int) -> int:
-    """Set parameter *name* (bounds already checked); return the previous value."""
+    """Set parameter *name* (bounds already checked) in the system record; return the previous value."""
     previous = await param(tx, name)
-    tx.put_msg(param_key(name), res.SystemParameter(name=name, value=value))
+    status = await system(tx)
+    kept = [p for p in status.parameters if p.name != name]
+    kept.append(res.SystemParameter(name=name, value=value))
+    del status.parameters[:]
+    status.parameters.extend(sorted(kept, key=lambda p: p.name))
+    save_system(tx, status)
     return previous
 
 

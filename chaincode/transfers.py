@@ -46,15 +46,13 @@ async def transfer(
         Rejection: any refusal of `rules.check_transfer` (INVALID_AMOUNT, RECIPIENT_NOT_FOUND,
             SELF_TRANSFER, SYSTEM_PAUSED, WALLET_FROZEN, INSUFFICIENT_FUNDS).
     """
-    status = await ledger.system(tx)
+    paused = await ledger.is_paused(tx)
     # The sender's pending credits count towards what it can spend; the receiver's are never read.
     await ledger.fold(tx, source)
     cap = await ledger.param(tx, "transfer_fee_cap_bps")
     receiver = await side(tx, target) if target is not None else None
     # The one decision (shared with the wallet's pre-checks): rules.check_transfer.
-    verdict = rules.check_transfer(
-        await side(tx, source), receiver, amount, paused=status.paused, fee_cap_bps=cap
-    )
+    verdict = rules.check_transfer(await side(tx, source), receiver, amount, paused=paused, fee_cap_bps=cap)
     if verdict.refusal is not None:
         raise Rejection(verdict.refusal, verdict.detail)
     assert target is not None  # check_transfer refuses a missing recipient

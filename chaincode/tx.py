@@ -76,6 +76,9 @@ class Tx:
         self._writes: dict[str, bytes | Message | None] = {}
         # Each key's current value as a message, so it is decoded once; a write replaces or drops it.
         self._decoded: dict[str, Message] = {}
+        # Values derived from a key's current value (e.g. the parameters of the system record), by
+        # key: dropped whenever the key is written, so they never outlive the value they came from.
+        self.memo: dict[str, object] = {}
         self._seq = 0
         # Accounts whose pending credits this transaction folded (chaincode.ledger.fold).
         self.folded: set[str] = set()
@@ -106,11 +109,13 @@ class Tx:
         """Set *key*; the peer sees it when the transaction flushes."""
         self._writes[key] = value.encode("utf-8") if isinstance(value, str) else bytes(value)
         self._decoded.pop(key, None)
+        self.memo.pop(key, None)
 
     def delete(self, key: str) -> None:
         """Delete *key*; the peer sees it when the transaction flushes."""
         self._writes[key] = _DELETED
         self._decoded.pop(key, None)
+        self.memo.pop(key, None)
 
     async def get_msg(self, key: str, cls: type[M]) -> M | None:
         """Return the proto stored at *key*, or None: a new message each call (callers change
@@ -129,6 +134,7 @@ class Tx:
         stored = _copy(message)
         self._writes[key] = stored
         self._decoded[key] = stored
+        self.memo.pop(key, None)
 
     async def range(self, start: str, end: str, limit: int = 0) -> list[tuple[str, bytes]]:
         """Return (key, value) for start <= key < end in key order, merged with this tx's writes.

@@ -244,6 +244,8 @@ async def _system_status(tx: Tx, request: qry.GetSystemStatusRequest) -> qry.Get
         acct = await ledger.account(tx, pool_id)
         if acct is not None:
             status.pools.append(await ledger.with_balance(tx, acct))
+    # The record holds the parameters set so far; the answer lists every one, defaults included.
+    del status.parameters[:]
     for name in sorted(rules.PARAMETERS):
         status.parameters.append(res.SystemParameter(name=name, value=await ledger.param(tx, name)))
     status.user_count = sum(c.user_count for c in await _all_countries(tx))

@@ -67,6 +67,16 @@ def accrued_qirat(value: bytes) -> int:
     return int(value)
 
 
+def stored_parameter(world: dict[str, bytes], name: str) -> int | None:
+    """The value of system parameter *name* stored on the ledger (in the system record,
+    `sys~state`, with the pause flag: one key), or None while only its default applies."""
+    raw = world.get("sys~state")
+    for entry in json.loads(raw).get("parameters", []) if raw else []:
+        if entry["name"] == name:
+            return int(entry.get("value", "0"))
+    return None
+
+
 class _KV:
     def __init__(self, key: str, value: bytes) -> None:
         self.key = key

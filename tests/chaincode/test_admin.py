@@ -6,9 +6,8 @@ from gx.ledger.v1 import commands_pb2 as cmd
 from gx.ledger.v1 import queries_pb2 as qry
 
 import ledger_rules as rules
-from chaincode.ledger import param_key
 from tests.chaincode.conftest import new_user, rid, transfer
-from tests.chaincode.fake_ledger import FakeLedger
+from tests.chaincode.fake_ledger import FakeLedger, stored_parameter
 
 GX = rules.QIRAT_PER_GX
 
@@ -53,7 +52,8 @@ async def test_bootstrap_announces_and_pins_a_parameter_set_before_it(ledger: Fa
     )
     assert {p.name: p.value for p in status.status.parameters} == announced
     # Pinned: every parameter is stored on chain, not only implied by the code's defaults.
-    assert all(ledger.world.get(param_key(name)) for name in rules.PARAMETERS), sorted(ledger.world)
+    assert {name: stored_parameter(ledger.world, name) for name in rules.PARAMETERS} == announced
+    assert not [key for key in ledger.world if key.startswith("param~")]  # one key holds them all
 
 
 async def test_bootstrap_needs_super_admin(ledger: FakeLedger) -> None:

@@ -186,8 +186,8 @@ async def test_governance_without_quorum_is_rejected_and_changes_nothing(gx: Fak
         out.result(cmd.ExecuteProposalResult).proposal.status == res.PROPOSAL_STATUS_REJECTED
     )  # 1 vote < quorum 100
     assert out.domain_events() == ["proposal_executed"]
-    # Bootstrap pinned the default on chain; a rejected proposal does not write it.
-    assert "param~voting_period_days" not in out.writes
+    # Bootstrap pinned the default on chain (in the system record); a rejected proposal does not write it.
+    assert "sys~state" not in out.writes
     again = cmd.SubmitProposalRequest(
         parameter="voting_period_days", value=7, title="Again", proposer_id=admin, request_id=rid()
     )

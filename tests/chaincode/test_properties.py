@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import ledger_rules as rules
 from chaincode.contracts.base import command_options
-from tests.chaincode.fake_ledger import FakeLedger, Outcome
+from tests.chaincode.fake_ledger import FakeLedger, Outcome, stored_parameter
 from tests.chaincode.projection import ledger_view, project
 
 GX = rules.QIRAT_PER_GX
@@ -86,8 +86,8 @@ def timers(world: dict[str, bytes]) -> dict[str, str | None]:
 
 
 def param(world: dict[str, bytes], name: str) -> int:
-    raw = world.get(f"param~{name}")
-    return int(json.loads(raw).get("value", "0")) if raw else rules.PARAMETERS[name].default
+    stored = stored_parameter(world, name)
+    return stored if stored is not None else rules.PARAMETERS[name].default
 
 
 def check_events(outcome: Outcome, before: dict[str, bytes], after: dict[str, bytes]) -> None:

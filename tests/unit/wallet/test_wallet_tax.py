@@ -17,7 +17,7 @@ from gx.wallet.v1 import tax_service_pb2 as svc
 import ledger_rules as rules
 from services.wallet.tax import TaxView, preview_response
 from tests.chaincode.conftest import COUNTRIES, new_user, rid, transfer
-from tests.chaincode.fake_ledger import FakeLedger
+from tests.chaincode.fake_ledger import FakeLedger, stored_parameter
 from tests.chaincode.projection import ledger_view
 
 GX = rules.QIRAT_PER_GX
@@ -55,7 +55,9 @@ def _view(gx: FakeLedger, account_id: str) -> TaxView:
         start = stamp.ToDatetime(tzinfo=gx.now.tzinfo)
 
     def param(name: str) -> int:
-        return int(json.loads(gx.world[f"param~{name}"])["value"])
+        stored = stored_parameter(gx.world, name)  # bootstrap pins every parameter on chain
+        assert stored is not None, name
+        return stored
 
     return TaxView(
         wallet_id=account_id,
