@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -114,6 +114,11 @@ _ACCEPT = f"""
            CASE WHEN inserted.id IS NOT NULL THEN pg_notify(%(channel)s, inserted.id::text) END AS notified
       FROM claim LEFT JOIN inserted ON true
     """
+# The same without its NOTIFY, for a caller that wakes the workers after the commit itself
+# (`accept_command(wake=...)`, services.common.coalesced_notify): a NOTIFY in the statement makes
+# every accept's commit wait for the previous one's (PostgreSQL's notify lock at commit).
+_ACCEPT_QUIET = _ACCEPT.replace("pg_notify(%(channel)s, inserted.id::text)", "NULL::void")
+assert _ACCEPT_QUIET != _ACCEPT
 # Whether a command's effect is in the read models yet, as services/common/operations.py decides it.
 _PROJECTED = f"{operations.PROJECTED_SQL} AS projected"
 # The newest command of a type that has not failed (optionally holding a given key): what a
@@ -417,6 +422,7 @@ async def accept_command(
     tenant: str = DEFAULT_TENANT,
     principal_id: str | None = None,
     depends_on: uuid.UUID | None = None,
+    wake: Callable[[], None] | None = None,
 ) -> Acceptance:
     """Record a ledger command and its idempotency record in ONE statement (one round trip).
 
@@ -438,6 +444,8 @@ async def accept_command(
         tenant: The tenant.
         principal_id: Who owns the operation; default: the current caller.
         depends_on: An in-flight prerequisite command (`find_prerequisite`).
+        wake: Called once the statement has recorded (and so committed) a command, instead of
+            the statement's own NOTIFY (`CoalescedNotify.poke`); None: the statement NOTIFYs.
     """
     name, payload, params = _command_params(
         command_type, payload, request_id, tenant, principal_id, depends_on
@@ -460,9 +468,11 @@ async def accept_command(
         response_type=stored.DESCRIPTOR.full_name,
         response=stored.SerializeToString(deterministic=True),
     )
-    (row,) = await fetch_all(db, _ACCEPT, params)
+    (row,) = await fetch_all(db, _ACCEPT if wake is None else _ACCEPT_QUIET, params)
     if row.id is None:
         return Acceptance(None, in_flight=not row.locked)
+    if wake is not None:
+        wake()
     return Acceptance(operation_from_row(row._asdict()))
 
 

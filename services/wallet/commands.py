@@ -11,8 +11,9 @@ from gx.type.v1 import operation_pb2
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.common import idempotency, outbox
+from services.common import idempotency, names, outbox
 from services.common.auth import Principal
+from services.common.coalesced_notify import CoalescedNotify
 from services.common.db import Fetchable, autocommit_reads
 from services.common.errors import Aborted, GxError
 from services.common.idempotency import Idempotency, request_hash
@@ -43,6 +44,9 @@ class CommandRecorder:
         self._autocommit_engine = autocommit_reads(engine)
         self._idem = idempotency
         self._pool = read_pool
+        # With the pool, accepted commands wake the outbox after their commit, one NOTIFY for
+        # every burst of accepts (see services.common.coalesced_notify), not one inside each.
+        self.wake = CoalescedNotify(read_pool, names.OUTBOX_NOTIFY_CHANNEL) if read_pool is not None else None
 
     @contextlib.asynccontextmanager
     async def _autocommit(self) -> AsyncIterator[Fetchable]:
@@ -164,6 +168,7 @@ class CommandRecorder:
                 remember,
                 principal_id=owner or principal.user_id,
                 depends_on=depends_on,
+                wake=self.wake.poke if self.wake is not None else None,
             )
             if accepted.operation is not None:
                 return accepted.operation
