@@ -17,14 +17,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import grpc
 from google.protobuf import timestamp_pb2
 
+from devnet import h2_stream
 from devnet._protos import (
     chaincode_event_pb2,
     chaincode_pb2,
     chaincode_shim_pb2,
-    chaincode_shim_pb2_grpc,
     kv_query_result_pb2,
     proposal_pb2,
     proposal_response_pb2,
@@ -38,6 +37,7 @@ _MSG = chaincode_shim_pb2.ChaincodeMessage
 MAX_RESULT_LIMIT = 100
 _BACKOFF_START = 0.05
 _BACKOFF_MAX = 1.0
+_CONNECT_PATH = "/protos.Chaincode/Connect"
 
 _UNSUPPORTED = {
     _MSG.GET_QUERY_RESULT: "ExecuteQuery not supported for leveldb",
@@ -96,7 +96,8 @@ class ChaincodeConnection:
         self._store = store
         self._timeout = execute_timeout
         self._on_change = on_change
-        self._outgoing: asyncio.Queue[chaincode_shim_pb2.ChaincodeMessage | None] = asyncio.Queue()
+        self._outgoing: asyncio.Queue[chaincode_shim_pb2.ChaincodeMessage] = asyncio.Queue()
+        self._stream: h2_stream.GrpcStream | None = None
         self._contexts: dict[tuple[str, str], _TxContext] = {}
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -131,11 +132,8 @@ class ChaincodeConnection:
         backoff = _BACKOFF_START
         while True:
             try:
-                async with grpc.aio.insecure_channel(self.address) as channel:
-                    async with asyncio.timeout(2.0):
-                        await channel.channel_ready()
-                    backoff = _BACKOFF_START
-                    await self._serve(channel)
+                await self._serve()
+                backoff = _BACKOFF_START
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -146,41 +144,46 @@ class ChaincodeConnection:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX)
 
-    async def _serve(self, channel: grpc.aio.Channel) -> None:
+    async def _serve(self) -> None:
+        host, port = h2_stream.split_address(self.address)
         self._outgoing = asyncio.Queue()
-        stub = chaincode_shim_pb2_grpc.ChaincodeStub(channel)
-        call = stub.Connect()
-        first = await call.read()
-        if first is grpc.aio.EOF or first.type != _MSG.REGISTER:
-            raise ExecutionError(f"expected REGISTER from chaincode, got {first!r}")
-        self._registered_as = chaincode_pb2.ChaincodeID.FromString(first.payload).name
-        await call.write(_MSG(type=_MSG.REGISTERED))
-        await call.write(_MSG(type=_MSG.READY))
-        _LOG.info("chaincode %s registered as %s from %s", self.name, self._registered_as, self.address)
-        # gRPC allows one write in flight per stream, so a single writer task drains the queue that
-        # transactions and state replies are put on.
-        writer = asyncio.create_task(self._write_loop(call, self._outgoing))
-        self._set_ready(True)
-        try:
-            while True:
-                msg = await call.read()
-                if msg is grpc.aio.EOF:
-                    break
-                self._dispatch(msg)
-        finally:
-            writer.cancel()
-            call.cancel()
-        _LOG.warning("chaincode %s stream ended", self.name)
+        registering: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
 
-    @staticmethod
-    async def _write_loop(
-        call: Any, queue: asyncio.Queue[chaincode_shim_pb2.ChaincodeMessage | None]
-    ) -> None:
-        while True:
-            msg = await queue.get()
-            if msg is None:
-                return
-            await call.write(msg)
+        def received(data: bytes) -> None:
+            if self._stream is not None:
+                self._dispatch(_MSG.FromString(data))
+            elif not registering.done():
+                registering.set_result(data)
+
+        async with asyncio.timeout(2.0):
+            stream = await h2_stream.open_stream(host, port, _CONNECT_PATH, received)
+        try:
+            await asyncio.wait((registering, stream.ended), return_when=asyncio.FIRST_COMPLETED)
+            first = _MSG.FromString(registering.result()) if registering.done() else None
+            if first is None or first.type != _MSG.REGISTER:
+                raise ExecutionError(
+                    f"expected REGISTER from chaincode, got {first if first is not None else stream.ended.result()!r}"
+                )
+            self._registered_as = chaincode_pb2.ChaincodeID.FromString(first.payload).name
+            stream.send(_MSG(type=_MSG.REGISTERED).SerializeToString())
+            stream.send(_MSG(type=_MSG.READY).SerializeToString())
+            _LOG.info("chaincode %s registered as %s from %s", self.name, self._registered_as, self.address)
+            self._stream = stream
+            self._set_ready(True)
+            reason = await asyncio.shield(stream.ended)
+        finally:
+            self._stream = None
+            stream.close()
+        _LOG.warning("chaincode %s stream ended: %s", self.name, reason)
+
+    def _send(self, msg: chaincode_shim_pb2.ChaincodeMessage) -> None:
+        # Replies go straight onto the connection: no writer task or queue between a request and its answer.
+        # Without a connection (unit tests drive _dispatch directly) they wait in _outgoing.
+        stream = self._stream
+        if stream is not None:
+            stream.send(msg.SerializeToString())
+        else:
+            self._outgoing.put_nowait(msg)
 
     def _set_ready(self, ready: bool) -> None:
         if ready == self._ready.is_set():
@@ -224,7 +227,7 @@ class ChaincodeConnection:
         done: asyncio.Future[chaincode_shim_pb2.ChaincodeMessage] = asyncio.get_running_loop().create_future()
         self._contexts[key] = _TxContext(namespace=self.name, simulator=simulator, done=done)
         msg_type = _MSG.INIT if cc_input.is_init else _MSG.TRANSACTION
-        self._outgoing.put_nowait(
+        self._send(
             _MSG(
                 type=msg_type,
                 payload=cc_input.SerializeToString(),
@@ -276,14 +279,10 @@ class ChaincodeConnection:
             _LOG.exception("shim request %s failed", _MSG.Type.Name(msg.type))
             self._reply_error(msg, f"{_MSG.Type.Name(msg.type)} failed: {exc}")
             return
-        self._outgoing.put_nowait(
-            _MSG(type=_MSG.RESPONSE, payload=payload, txid=msg.txid, channel_id=msg.channel_id)
-        )
+        self._send(_MSG(type=_MSG.RESPONSE, payload=payload, txid=msg.txid, channel_id=msg.channel_id))
 
     def _reply_error(self, msg: chaincode_shim_pb2.ChaincodeMessage, text: str) -> None:
-        self._outgoing.put_nowait(
-            _MSG(type=_MSG.ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id)
-        )
+        self._send(_MSG(type=_MSG.ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id))
 
     def _handle(self, ctx: _TxContext, msg: chaincode_shim_pb2.ChaincodeMessage) -> bytes:
         """Serve one state request; return the RESPONSE payload or raise to answer ERROR."""
