@@ -39,7 +39,11 @@ async def build(settings: OutboxSettings, runtime: Runtime) -> OutboxWorker:
     redis = await runtime.redis()
     ledger = Ledger(settings.fabric, {spec.submitter_role for spec in table.values()})
     runtime.stack.push_async_callback(ledger.close)
-    repository = OutboxRepository(engine, worker_id, tuning.lease_seconds)
+    # The hot one-statement path (claim, store envelope, record outcome) on autocommit driver
+    # connections (outbox/statements.py): each statement is atomic and meant to commit on its own.
+    # Two grouped statements of each kind at once, a claim, and per-command failures/reschedules.
+    pool = await runtime.stack.enter_async_context(db.open_read_pool(settings.database, max_size=6))
+    repository = OutboxRepository(engine, worker_id, tuning.lease_seconds, pool=pool)
     processor = CommandProcessor(
         repository,
         ledger,

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outbox.group_commit import GroupCommit
+from outbox.statements import Statements
 from services.common.names import OUTBOX_NOTIFY_CHANNEL
 
 PENDING = "PENDING"
@@ -105,8 +107,7 @@ def _runnable(finishing: str = "") -> str:
 _RUNNABLE = _runnable()
 _CLAIMED_COLUMNS = """c.id, c.command_type, c.payload::text AS payload_json, c.status, c.attempts,
               c.tx_id, c.envelope, c.created_at, c.depends_on, c.traceparent"""
-_CLAIM = text(
-    f"""
+_CLAIM = f"""
     WITH due AS (
         SELECT c.id FROM outbox.commands c
         WHERE c.status IN ('PENDING', 'SUBMITTED')
@@ -114,18 +115,17 @@ _CLAIM = text(
           AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
           {_RUNNABLE}
         ORDER BY c.next_attempt_at, c.seq
-        LIMIT :limit
+        LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
     )
     UPDATE outbox.commands AS c
-       SET lease_owner = :owner,
-           lease_expires_at = now() + make_interval(secs => :lease),
+       SET lease_owner = %(owner)s,
+           lease_expires_at = now() + make_interval(secs => %(lease)s),
            updated_at = now()
       FROM due
      WHERE c.id = due.id
     RETURNING {_CLAIMED_COLUMNS}
     """
-)
 # When a command finishes and a later one was waiting for it, wake every worker (delivered on
 # commit), not only the one that finished it: that one may be busy up to its concurrency, and
 # the others would otherwise find the freed command only at their next poll. It is a CTE of the
@@ -134,7 +134,7 @@ _CLAIM = text(
 # trigger drops them), and those never match `l.seq > me.seq`; NOTIFY is delivered when the
 # statement commits, so a woken worker finds the command terminal.
 _WAKE_SUCCESSORS = """woken AS (
-        SELECT pg_notify(:channel, CAST(me.id AS text)) FROM outbox.commands me JOIN done ON done.id = me.id
+        SELECT pg_notify(%(channel)s, CAST(me.id AS text)) FROM outbox.commands me JOIN done ON done.id = me.id
          WHERE EXISTS (SELECT 1 FROM unnest(me.order_keys) AS k
                         WHERE EXISTS (SELECT 1 FROM outbox.live_keys l
                                        WHERE l.key = k AND l.seq > me.seq AND l.exclusive))
@@ -146,10 +146,9 @@ _WAKE_SUCCESSORS = """woken AS (
 # in the same moment stored in one statement, the outcomes of one block recorded in one. Each row
 # keeps the fence of `_update` (`lease_owner = :owner`, not terminal); the ids that matched come
 # back, so each caller learns whether ITS lease still held.
-_FENCED = "c.id = v.id AND c.lease_owner = :owner AND c.status IN ('PENDING', 'SUBMITTED')"
-_STORE_ENVELOPES = text(
-    f"""
-    WITH v AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:tx_ids AS text[]), CAST(:envelopes AS bytea[]))
+_FENCED = "c.id = v.id AND c.lease_owner = %(owner)s AND c.status IN ('PENDING', 'SUBMITTED')"
+_STORE_ENVELOPES = f"""
+    WITH v AS (SELECT * FROM unnest(CAST(%(ids)s AS uuid[]), CAST(%(tx_ids)s AS text[]), CAST(%(envelopes)s AS bytea[]))
                           AS v(id, tx_id, envelope)),
     done AS (
         UPDATE outbox.commands AS c
@@ -159,8 +158,7 @@ _STORE_ENVELOPES = text(
         RETURNING c.id)
     SELECT id FROM done
     """
-)
-# Recording the outcomes also claims (up to :handover, one per finished command: each frees the
+# Recording the outcomes also claims (up to %(handover)s, one per finished command: each frees the
 # slot it held) the successors they were holding back, so this worker starts them at once instead
 # of waiting for the NOTIFY and a claim round trip. Successors = on each key, the NEXT holder in a
 # conflicting mode (a sender's next transfer; every later holder was 624 candidates for 16 finished
@@ -169,9 +167,27 @@ _STORE_ENVELOPES = text(
 # this leaves (the second of two credits freed by a payout, say) the NOTIFY of `woken` and the
 # ordinary claim pick up. The statement commits as one, so no other worker can see the successor
 # runnable before the predecessor is terminal.
-_RECORD_COMMITTED = text(
-    f"""
-    WITH v AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:blocks AS bigint[]), CAST(:results AS text[]))
+# It NOTIFYs only when the hand-over may have left a freed command behind (`woken_unless_handed`):
+# a sender's next transfer, handed over here, woke every worker into a claim that found nothing
+# (the claim was ~17% of the worker's event-loop CPU under `bench ordering`). On each key, the
+# next later holder in a conflicting mode is the only one this command can free unless it holds
+# the key EXCLUSIVE and that next holder is SHARED (a run of credits is freed at once); so there is
+# nothing to wake for when every such next holder is EXCLUSIVE and was handed over, and every
+# dependent too. A successor still blocked by another command wakes the workers as before (harmless).
+_WAKE_UNLESS_HANDED = """woken AS (
+        SELECT pg_notify(%(channel)s, CAST(me.id AS text)) FROM outbox.commands me JOIN done ON done.id = me.id
+         WHERE EXISTS (SELECT 1 FROM unnest(me.order_keys) AS k(key)
+                         CROSS JOIN LATERAL (
+                             SELECT l.command_id, l.exclusive FROM outbox.live_keys l
+                              WHERE l.key = k.key AND l.seq > me.seq
+                                AND (l.exclusive OR k.key = ANY(me.exclusive_keys))
+                              ORDER BY l.seq LIMIT 1) n
+                        WHERE NOT n.exclusive OR n.command_id NOT IN (SELECT id FROM handed))
+            OR EXISTS (SELECT 1 FROM outbox.commands d
+                        WHERE d.depends_on = me.id AND d.status IN ('PENDING', 'SUBMITTED')
+                          AND d.id NOT IN (SELECT id FROM handed)))"""
+_RECORD_COMMITTED = f"""
+    WITH v AS (SELECT * FROM unnest(CAST(%(ids)s AS uuid[]), CAST(%(blocks)s AS bigint[]), CAST(%(results)s AS text[]))
                           AS v(id, block, result)),
     done AS (
         UPDATE outbox.commands AS c
@@ -180,7 +196,6 @@ _RECORD_COMMITTED = text(
                updated_at = now()
           FROM v WHERE {_FENCED}
         RETURNING c.id),
-    {_WAKE_SUCCESSORS},
     successors AS (
         SELECT s.command_id AS id FROM done JOIN outbox.commands me ON me.id = done.id
           CROSS JOIN LATERAL unnest(me.order_keys) AS k(key)
@@ -201,13 +216,14 @@ _RECORD_COMMITTED = text(
           AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
           {_runnable("SELECT id FROM done")}
         ORDER BY c.next_attempt_at, c.seq
-        LIMIT :handover
+        LIMIT %(handover)s
         FOR UPDATE SKIP LOCKED),
     handed AS (
         UPDATE outbox.commands AS c
-           SET lease_owner = :owner, lease_expires_at = now() + make_interval(secs => :lease), updated_at = now()
+           SET lease_owner = %(owner)s, lease_expires_at = now() + make_interval(secs => %(lease)s), updated_at = now()
           FROM runnable WHERE c.id = runnable.id
-        RETURNING {_CLAIMED_COLUMNS})
+        RETURNING {_CLAIMED_COLUMNS}),
+    {_WAKE_UNLESS_HANDED}
     SELECT TRUE AS finished, id, NULL AS command_type, NULL AS payload_json, NULL AS status,
            NULL::integer AS attempts, NULL AS tx_id, NULL::bytea AS envelope, NULL::timestamptz AS created_at,
            NULL::uuid AS depends_on, NULL AS traceparent, (SELECT count(*) FROM woken) AS woken
@@ -217,7 +233,6 @@ _RECORD_COMMITTED = text(
            traceparent, 0
       FROM handed
     """
-)
 # Due commands that wait behind an earlier one (ordering metric; bounded so a huge backlog
 # cannot make the stats refresh expensive).
 _BLOCKED = text(
@@ -256,9 +271,25 @@ class OutboxRepository:
     never overwrite what the worker that took over recorded.
     """
 
-    def __init__(self, engine: AsyncEngine, owner: str, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        lease_seconds: float,
+        *,
+        pool: AsyncConnectionPool | None = None,
+    ) -> None:
+        """Statements on `engine`; the hot ones (claim, store, record, reschedule) on `pool` if given.
+
+        Args:
+            engine: the process's engine.
+            owner: this worker's lease name.
+            lease_seconds: how long a claim lasts without a heartbeat.
+            pool: autocommit psycopg connections for the one-statement hot path
+                (`outbox/statements.py`); None runs the same statements on the engine.
+        """
         self._engine = engine
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._sql = Statements(engine, pool)
         self.owner = owner
         self._lease = lease_seconds
         self._store_envelopes: GroupCommit[tuple[uuid.UUID, str, bytes], bool] = GroupCommit(
@@ -270,6 +301,9 @@ class OutboxRepository:
         # Where recording an outcome hands the successors it claimed (the worker's `_start`); None:
         # it claims none (a repository used on its own, or a worker that is stopping).
         self.hand_over: Callable[[list[ClaimedCommand]], None] | None = None
+        # Told the delay of each command given back for later (the worker wakes its claim loop
+        # then, instead of at the next poll); None: nobody is told.
+        self.on_reschedule: Callable[[float], None] | None = None
 
     @property
     def statements(self) -> int:
@@ -280,10 +314,9 @@ class OutboxRepository:
         """Claim up to `limit` due commands for this worker."""
         if limit <= 0:
             return []
-        async with self._engine.begin() as conn:
-            rows = (
-                await conn.execute(_CLAIM, {"limit": limit, "owner": self.owner, "lease": self._lease})
-            ).all()
+        # One statement (FOR UPDATE SKIP LOCKED and the UPDATE in one CTE), atomic in autocommit:
+        # BEGIN and COMMIT around it were two more round trips.
+        rows = await self._sql.rows(_CLAIM, {"limit": limit, "owner": self.owner, "lease": self._lease})
         return [_claimed(r) for r in rows]
 
     async def prerequisite(self, command_id: uuid.UUID) -> PrerequisiteOutcome | None:
@@ -322,21 +355,20 @@ class OutboxRepository:
         if finishes:
             statement = (
                 f"WITH done AS (UPDATE outbox.commands SET {sets}, updated_at = now()"
-                " WHERE id = :id AND lease_owner = :owner AND status IN ('PENDING', 'SUBMITTED') RETURNING id),"
+                " WHERE id = %(id)s AND lease_owner = %(owner)s AND status IN ('PENDING', 'SUBMITTED') RETURNING id),"
                 f" {_WAKE_SUCCESSORS}"
                 " SELECT (SELECT count(*) FROM done) AS updated, (SELECT count(*) FROM woken) AS woken"
             )
         else:
             statement = (
                 f"WITH done AS (UPDATE outbox.commands SET {sets}, updated_at = now()"
-                " WHERE id = :id AND lease_owner = :owner AND status IN ('PENDING', 'SUBMITTED') RETURNING id)"
+                " WHERE id = %(id)s AND lease_owner = %(owner)s AND status IN ('PENDING', 'SUBMITTED') RETURNING id)"
                 " SELECT count(*) AS updated FROM done"
             )
         values = {"id": command_id, "owner": self.owner, **params}
         if finishes:
             values["channel"] = OUTBOX_NOTIFY_CHANNEL
-        async with self._autocommit.connect() as conn:
-            row = (await conn.execute(text(statement), values)).one()
+        (row,) = await self._sql.rows(statement, values)
         return int(row.updated) == 1
 
     async def record_endorsed(self, command_id: uuid.UUID, tx_id: str, envelope: bytes) -> bool:
@@ -353,8 +385,7 @@ class OutboxRepository:
     async def _store_batch(self, batch: Sequence[tuple[uuid.UUID, str, bytes]]) -> list[bool]:
         ids, tx_ids, envelopes = zip(*batch, strict=True)
         params = {"ids": list(ids), "tx_ids": list(tx_ids), "envelopes": list(envelopes), "owner": self.owner}
-        async with self._autocommit.connect() as conn:
-            stored = {row.id for row in await conn.execute(_STORE_ENVELOPES, params)}
+        stored = {row.id for row in await self._sql.rows(_STORE_ENVELOPES, params)}
         return [command_id in stored for command_id in ids]
 
     async def record_committed(
@@ -379,8 +410,7 @@ class OutboxRepository:
             "handover": len(batch) if hand_over is not None else 0,
             "channel": OUTBOX_NOTIFY_CHANNEL,
         }
-        async with self._autocommit.connect() as conn:
-            rows = (await conn.execute(_RECORD_COMMITTED, params)).all()
+        rows = await self._sql.rows(_RECORD_COMMITTED, params)
         recorded = {row.id for row in rows if row.finished}
         successors = [_claimed(row) for row in rows if not row.finished]
         if successors and hand_over is not None:
@@ -400,10 +430,10 @@ class OutboxRepository:
         """Mark the command FAILED (terminal, dead-lettered) with a reason and message."""
         return await self._update(
             command_id,
-            "status = 'FAILED', error_code = :code, error_message = :message,"
-            " validation_code = COALESCE(:vcode, validation_code),"
-            " block_number = COALESCE(:block, block_number),"
-            " attempts = attempts + :inc, lease_owner = NULL, lease_expires_at = NULL",
+            "status = 'FAILED', error_code = %(code)s, error_message = %(message)s,"
+            " validation_code = COALESCE(%(vcode)s, validation_code),"
+            " block_number = COALESCE(%(block)s, block_number),"
+            " attempts = attempts + %(inc)s, lease_owner = NULL, lease_expires_at = NULL",
             {
                 "code": error_code,
                 "message": error_message[:2000],
@@ -439,14 +469,14 @@ class OutboxRepository:
             validation_code: the invalid commit's code, if that was the cause.
         """
         sets = (
-            "next_attempt_at = now() + make_interval(secs => :delay), error_code = :code,"
-            " error_message = :message, attempts = attempts + :inc,"
+            "next_attempt_at = now() + make_interval(secs => %(delay)s), error_code = %(code)s,"
+            " error_message = %(message)s, attempts = attempts + %(inc)s,"
             " lease_owner = NULL, lease_expires_at = NULL,"
-            " validation_code = COALESCE(:vcode, validation_code)"
+            " validation_code = COALESCE(%(vcode)s, validation_code)"
         )
         if forget_transaction:
             sets += ", status = 'PENDING', tx_id = NULL, envelope = NULL, block_number = NULL"
-        return await self._update(
+        updated = await self._update(
             command_id,
             sets,
             {
@@ -457,6 +487,9 @@ class OutboxRepository:
                 "vcode": validation_code,
             },
         )
+        if updated and self.on_reschedule is not None:
+            self.on_reschedule(max(0.0, delay))
+        return updated
 
     async def release(self, command_ids: list[uuid.UUID]) -> None:
         """Give up leases at once (on shutdown) so another worker need not wait them out."""

@@ -61,6 +61,8 @@ class OutboxWorker:
         self._stopping = asyncio.Event()
         self._wake = WakeUp(listen_dsn, OUTBOX_NOTIFY_CHANNEL, self._stopping)
         self._in_flight: dict[uuid.UUID, asyncio.Task[None]] = {}
+        # True while the loop waits for a free slot (every slot was busy at its last pass).
+        self._want_slot = False
         self._helpers: list[asyncio.Task[None]] = []
 
     @property
@@ -92,6 +94,8 @@ class OutboxWorker:
         # (outbox/repository.py `_RECORD_COMMITTED`), in the slot it frees: no NOTIFY and claim
         # round trip between one transfer of a sender and the next.
         self._repo.hand_over = self._adopt
+        # A command given back with a delay is due again then: claim at that moment, not at the next poll.
+        self._repo.on_reschedule = self._wake_after
         _LOG.info("outbox worker %s started", self._repo.owner)
         while not self._stopping.is_set():
             # Cleared BEFORE claiming: a NOTIFY that lands while the claim query runs must
@@ -113,6 +117,7 @@ class OutboxWorker:
                     self._start(command)
                 if claimed == want and len(self._in_flight) < self._settings.concurrency:
                     continue  # probably more due right now
+            self._want_slot = len(self._in_flight) >= self._settings.concurrency
             await self._wake.wait(self._settings.poll_interval)
         await self._drain()
 
@@ -121,6 +126,10 @@ class OutboxWorker:
         for command in commands:
             if command.id not in self._in_flight:
                 self._start(command)
+
+    def _wake_after(self, delay: float) -> None:
+        if not self._stopping.is_set():
+            asyncio.get_running_loop().call_later(delay, self._wake.set)
 
     def _start(self, command: ClaimedCommand) -> None:
         if command.attempts == 0 and command.tx_id is None:
@@ -135,7 +144,12 @@ class OutboxWorker:
         def done(_: asyncio.Task[None], command_id: uuid.UUID = command.id) -> None:
             self._in_flight.pop(command_id, None)
             self._metrics.in_flight.set(len(self._in_flight))
-            self._wake.set()  # a slot is free: claim again at once
+            # A slot is free: claim again at once, but only if the loop was waiting for one. A
+            # claim after every finished command found nothing whenever the successor had been
+            # handed over (or there was none); what a finish frees is handed over or NOTIFYed.
+            if self._want_slot:
+                self._want_slot = False
+                self._wake.set()
 
         task.add_done_callback(done)
 

@@ -1,0 +1,197 @@
+"""The worker's hot path against a real PostgreSQL: the one-statement SQL runs the same on an
+autocommit driver pool (the worker process) and on the engine (outbox/statements.py); recording an
+outcome NOTIFYs the workers only when its hand-over may have left a freed command behind; and a
+command given back with a delay is claimed again when it is due, not at the next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from gx.ledger.v1 import commands_pb2 as c
+from prometheus_client import CollectorRegistry
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from fabric_client.retry import RetryPolicy
+from outbox.metrics import OutboxMetrics
+from outbox.processor import CommandProcessor, ProcessorSettings
+from outbox.repository import ClaimedCommand, OutboxRepository
+from outbox.worker import OutboxWorker, WorkerSettings
+from services.common import db
+from services.common.names import OUTBOX_NOTIFY_CHANNEL
+from tests.workers.conftest import command_row, record, wait_until
+from tests.workers.test_outbox_processor import MVCC, VALID, ScriptedPeer
+
+_SENTINEL = "test-sentinel"
+
+
+def _pay(sender: str, receiver: str) -> c.TransferTokensRequest:
+    return c.TransferTokensRequest(
+        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=1
+    )
+
+
+def _u() -> str:
+    return str(uuid.uuid4())
+
+
+async def _quiet(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE outbox.commands SET status = 'FAILED', error_code = 'TEST_RESET',"
+                " lease_owner = NULL WHERE status IN ('PENDING', 'SUBMITTED')"
+            )
+        )
+
+
+@pytest.fixture(params=["pool", "engine"])
+async def repo(
+    request: pytest.FixtureRequest, engine: AsyncEngine, migrated_url: str
+) -> AsyncIterator[OutboxRepository]:
+    """A repository on an autocommit driver pool (as `python -m outbox` builds it) or on the engine alone."""
+    await _quiet(engine)
+    if request.param == "engine":
+        yield OutboxRepository(engine, "w1", lease_seconds=30)
+        return
+    async with AsyncConnectionPool(
+        db.libpq_dsn(migrated_url), min_size=1, max_size=3, kwargs={"autocommit": True}, open=False
+    ) as pool:
+        yield OutboxRepository(engine, "w1", lease_seconds=30, pool=pool)
+
+
+async def _notices_until_sentinel(listener: psycopg.AsyncConnection[object], migrated_url: str) -> list[str]:
+    """Every notice delivered before a sentinel sent now: NOTIFYs arrive in commit order, so a
+    notice of a statement that committed earlier cannot come after it (no waiting on a clock)."""
+    async with await psycopg.AsyncConnection.connect(db.libpq_dsn(migrated_url), autocommit=True) as other:
+        await other.execute("SELECT pg_notify(%s, %s)", (OUTBOX_NOTIFY_CHANNEL, _SENTINEL))
+    seen: list[str] = []
+    async for notice in listener.notifies(timeout=30):
+        if notice.payload == _SENTINEL:
+            return seen
+        seen.append(notice.payload)
+    raise AssertionError(f"the sentinel never arrived; saw {seen}")
+
+
+async def test_claim_store_and_record_run_the_same_on_either_executor(
+    repo: OutboxRepository, engine: AsyncEngine
+) -> None:
+    alice, bob = _u(), _u()
+    a1 = await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))
+    b1 = await record(engine, "TRANSFER_TOKENS", _pay(bob, _u()))
+    a2 = await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))
+    claimed = await repo.claim(10)
+    assert {cmd.id for cmd in claimed} == {a1, b1}  # a2 waits for a1
+    first = next(cmd for cmd in claimed if cmd.id == a1)
+    assert (first.command_type, first.status, first.attempts, first.tx_id) == (
+        "TRANSFER_TOKENS",
+        "PENDING",
+        0,
+        None,
+    )
+    assert first.payload_json and first.created_at.tzinfo is not None
+    async with engine.begin() as conn:  # another worker took b1 over
+        await conn.execute(text("UPDATE outbox.commands SET lease_owner = 'w2' WHERE id = :id"), {"id": b1})
+    stored = await asyncio.gather(
+        repo.record_endorsed(a1, "tx-a1", b"\x00env-a1"), repo.record_endorsed(b1, "tx-b1", b"env-b1")
+    )
+    assert list(stored) == [True, False]
+    row = await command_row(engine, a1)
+    assert (row.status, row.tx_id, bytes(row.envelope)) == ("SUBMITTED", "tx-a1", b"\x00env-a1")  # type: ignore[attr-defined]
+    handed: list[ClaimedCommand] = []
+    repo.hand_over = handed.extend
+    recorded = await asyncio.gather(
+        repo.record_committed(a1, 9, '{"ok": 1}'), repo.record_committed(b1, 9, None)
+    )
+    assert list(recorded) == [True, False]
+    assert [cmd.id for cmd in handed] == [a2]
+    row = await command_row(engine, a1)
+    assert (row.status, row.block_number, row.result_json) == ("COMMITTED", 9, '{"ok": 1}')  # type: ignore[attr-defined]
+    assert (await command_row(engine, a2)).lease_owner == "w1"  # type: ignore[attr-defined]
+    assert await repo.reschedule(a2, 0.0, "SUBMIT_FAILED", "50% of nothing", count_attempt=True)
+    row = await command_row(engine, a2)
+    assert (row.attempts, row.error_message, row.lease_owner) == (1, "50% of nothing", None)  # type: ignore[attr-defined]
+    assert await repo.record_failed(b1, "X", "y") is False  # not ours
+
+
+async def test_no_wake_up_when_the_freed_successor_was_handed_over(
+    repo: OutboxRepository, engine: AsyncEngine, migrated_url: str
+) -> None:
+    sender = _u()
+    s1 = await record(engine, "TRANSFER_TOKENS", _pay(sender, _u()))
+    s2 = await record(engine, "TRANSFER_TOKENS", _pay(sender, _u()))
+    await record(engine, "TRANSFER_TOKENS", _pay(sender, _u()))  # behind s2: not freed by s1
+    assert [cmd.id for cmd in await repo.claim(10)] == [s1]
+    handed: list[ClaimedCommand] = []
+    repo.hand_over = handed.extend
+    async with await psycopg.AsyncConnection.connect(db.libpq_dsn(migrated_url), autocommit=True) as listener:
+        await listener.execute(f"LISTEN {OUTBOX_NOTIFY_CHANNEL}")
+        assert await repo.record_committed(s1, 3, None)
+        assert [cmd.id for cmd in handed] == [s2]
+        assert await _notices_until_sentinel(listener, migrated_url) == []
+        # Without a hand-over the same finish wakes the workers (the successor is theirs to claim).
+        repo.hand_over = None
+        assert await repo.record_committed(s2, 4, None)
+        assert await _notices_until_sentinel(listener, migrated_url) == [str(s2)]
+
+
+async def test_a_debit_that_frees_a_run_of_credits_wakes_the_workers_for_the_ones_not_handed_over(
+    repo: OutboxRepository, engine: AsyncEngine, migrated_url: str
+) -> None:
+    shop = _u()
+    payout = await record(engine, "TRANSFER_TOKENS", _pay(shop, _u()))  # holds shop EXCLUSIVE
+    p1 = await record(
+        engine, "TRANSFER_TOKENS", _pay(_u(), shop)
+    )  # credits: shop SHARED, wait for the payout
+    p2 = await record(engine, "TRANSFER_TOKENS", _pay(_u(), shop))
+    assert [cmd.id for cmd in await repo.claim(10)] == [payout]
+    handed: list[ClaimedCommand] = []
+    repo.hand_over = handed.extend
+    async with await psycopg.AsyncConnection.connect(db.libpq_dsn(migrated_url), autocommit=True) as listener:
+        await listener.execute(f"LISTEN {OUTBOX_NOTIFY_CHANNEL}")
+        assert await repo.record_committed(payout, 5, None)
+        assert [cmd.id for cmd in handed] == [p1]  # one per finished command: the slot it frees
+        assert await _notices_until_sentinel(listener, migrated_url) == [str(payout)]
+    assert [cmd.id for cmd in await OutboxRepository(engine, "w2", lease_seconds=30).claim(10)] == [p2]
+
+
+async def test_a_command_given_back_with_a_delay_is_claimed_again_when_due_not_at_the_next_poll(
+    engine: AsyncEngine,
+) -> None:
+    await _quiet(engine)
+    repo = OutboxRepository(engine, "w1", lease_seconds=30)
+    peer = ScriptedPeer(engine, statuses=[MVCC, VALID])  # loses a read conflict once, then commits
+    processor = CommandProcessor(
+        repo,
+        peer,
+        OutboxMetrics(CollectorRegistry()),
+        ProcessorSettings(
+            retry=RetryPolicy(max_attempts=10, initial_backoff=0.0, max_backoff=0.0), conflict_backoff=0.05
+        ),
+    )
+    # An hour between polls and no LISTEN: only the rescheduled command's own due time can wake the loop.
+    worker = OutboxWorker(
+        repo,
+        processor,
+        OutboxMetrics(CollectorRegistry()),
+        WorkerSettings(poll_interval=3600),
+        listen_dsn=None,
+    )
+    command_id = await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u()))
+    runner = asyncio.create_task(worker.run())
+    try:
+
+        async def committed() -> bool:
+            return (await command_row(engine, command_id)).status == "COMMITTED"  # type: ignore[attr-defined,no-any-return]
+
+        await wait_until(committed, limit=60)  # a hang (waiting for the hourly poll) fails here
+    finally:
+        await worker.shutdown()
+        await runner
+    assert len(peer.endorsed) == 2  # rebuilt after the conflict, by the wake-up of its due time
