@@ -20,6 +20,7 @@ import asyncio
 import logging
 import struct
 from collections.abc import Callable
+from typing import cast
 
 import hpack
 
@@ -86,8 +87,8 @@ class GrpcStream(asyncio.Protocol):
 
     # -- asyncio.Protocol ---------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A cast, not an isinstance check: uvloop's TCP transport is not an asyncio.Transport subclass.
+        self._transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None

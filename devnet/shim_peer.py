@@ -38,6 +38,7 @@ MAX_RESULT_LIMIT = 100
 _BACKOFF_START = 0.05
 _BACKOFF_MAX = 1.0
 _CONNECT_PATH = "/protos.Chaincode/Connect"
+_REGISTER_TIMEOUT = 10.0
 
 _UNSUPPORTED = {
     _MSG.GET_QUERY_RESULT: "ExecuteQuery not supported for leveldb",
@@ -158,7 +159,10 @@ class ChaincodeConnection:
         async with asyncio.timeout(2.0):
             stream = await h2_stream.open_stream(host, port, _CONNECT_PATH, received)
         try:
-            await asyncio.wait((registering, stream.ended), return_when=asyncio.FIRST_COMPLETED)
+            # A server that accepts the connection but never registers must not hold the dial loop forever.
+            await asyncio.wait(
+                (registering, stream.ended), timeout=_REGISTER_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
             first = _MSG.FromString(registering.result()) if registering.done() else None
             if first is None or first.type != _MSG.REGISTER:
                 raise ExecutionError(
