@@ -126,6 +126,11 @@ def set_principal(principal: Principal | None) -> contextvars.Token[Principal | 
     return _principal_var.set(principal)
 
 
+def reset_principal(token: contextvars.Token[Principal | None]) -> None:
+    """Undo a `set_principal` (the call is over)."""
+    _principal_var.reset(token)
+
+
 class KeySource(Protocol):
     """Finds the public key for a `kid`."""
 
@@ -536,10 +541,19 @@ class AuthInterceptor(BehaviorInterceptor):
         if revoked:
             raise Unauthenticated("the access token has been revoked", reason="TOKEN_REVOKED")
 
+    async def principal_for(self, info: CallInfo, context: grpc.aio.ServicerContext) -> Principal | None:
+        """The call's principal: token verified and not revoked, role rule met, acting partner
+        proven (None on a public method without a usable token).
+
+        Raises:
+            GxError: UNAUTHENTICATED, PERMISSION_DENIED or UNAVAILABLE, with its reason.
+        """
+        return await self._with_acting_partner(context, await self._authenticate(info, context))
+
     async def unary(
         self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
     ) -> Any:
-        principal = await self._with_acting_partner(context, await self._authenticate(info, context))
+        principal = await self.principal_for(info, context)
         token = _principal_var.set(principal)
         user = user_id_var.set(principal.user_id if principal else None)
         try:
@@ -551,7 +565,7 @@ class AuthInterceptor(BehaviorInterceptor):
     async def stream(
         self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextStream
     ) -> AsyncIterator[Any]:
-        principal = await self._with_acting_partner(context, await self._authenticate(info, context))
+        principal = await self.principal_for(info, context)
         _principal_var.set(principal)
         user_id_var.set(principal.user_id if principal else None)
         async for item in call_next(request, context):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, Final
 
 import grpc
@@ -14,12 +16,23 @@ from google.protobuf import descriptor as _d
 from google.protobuf.message import Message
 
 from services.common import errors, idempotency, tracing, validation
-from services.common.logging import LogKey, method_var, new_request_id, request_id_var, trace_var
+from services.common.auth import AuthInterceptor, reset_principal, set_principal
+from services.common.logging import (
+    LogKey,
+    method_var,
+    new_request_id,
+    request_id_var,
+    trace_var,
+    user_id_var,
+)
+from services.common.metrics import GrpcServerMetrics, MethodMetrics, MetricsInterceptor
 from services.common.rpc import (
     BehaviorInterceptor,
     CallInfo,
     NextStream,
     NextUnary,
+    call_info,
+    call_unary,
     metadata_value,
     outcome_code,
 )
@@ -38,6 +51,22 @@ _QUIET_SERVICES: Final = frozenset(
         "envoy.service.accesslog.v3.AccessLogService",
     }
 )
+
+
+def _log_finished(
+    level: int, code: grpc.StatusCode, seconds: float, context: grpc.aio.ServicerContext
+) -> None:
+    """The one structured line per call (at INFO; probes' and the edge's calls at DEBUG)."""
+    if _log.isEnabledFor(level):
+        _log.log(
+            level,
+            "rpc finished",
+            extra={
+                LogKey.CODE: code.name,
+                LogKey.DURATION_MS: round(seconds * 1000, 3),
+                LogKey.PEER: context.peer(),
+            },
+        )
 
 
 class RequestContextInterceptor(BehaviorInterceptor):
@@ -62,18 +91,8 @@ class RequestContextInterceptor(BehaviorInterceptor):
     def _done(
         self, info: CallInfo, context: grpc.aio.ServicerContext, started: float, error: BaseException | None
     ) -> None:
-        code = outcome_code(context, error)
         level = logging.DEBUG if info.service in _QUIET_SERVICES else logging.INFO
-        if _log.isEnabledFor(level):
-            _log.log(
-                level,
-                "rpc finished",
-                extra={
-                    LogKey.CODE: code.name,
-                    LogKey.DURATION_MS: round((time.perf_counter() - started) * 1000, 3),
-                    LogKey.PEER: context.peer(),
-                },
-            )
+        _log_finished(level, outcome_code(context, error), time.perf_counter() - started, context)
 
     async def unary(
         self, info: CallInfo, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
@@ -208,3 +227,135 @@ class ValidationInterceptor(BehaviorInterceptor):
             self._check(request, context)
         async for item in call_next(request, context):
             yield item
+
+
+class _Method:
+    """What one method's calls need, worked out once: its info, its metrics children, its log
+    level, and (on its first call) which request checks its message type needs."""
+
+    __slots__ = ("info", "key", "level", "metrics", "rules", "typed")
+
+    def __init__(self, info: CallInfo, metrics: MethodMetrics) -> None:
+        self.info = info
+        self.metrics = metrics
+        self.level = logging.DEBUG if info.service in _QUIET_SERVICES else logging.INFO
+        self.typed = False  # `key` and `rules` below are known
+        self.key = False  # the request has a string `request_id` the idempotency key may fill
+        self.rules = False  # the request type has a validation rule somewhere
+
+    def learn(self, request: Any) -> None:
+        if isinstance(request, Message):
+            desc = request.DESCRIPTOR
+            field = desc.fields_by_name.get("request_id")
+            self.key = (
+                field is not None
+                and field.type == _d.FieldDescriptor.TYPE_STRING
+                and field.label != _d.FieldDescriptor.LABEL_REPEATED
+            )
+            self.rules = validation.plan_for(desc).has_rules
+        self.typed = True
+
+
+class ServerCalls:
+    """The per-call path of every GX server, applied to each handler once, when it is registered.
+
+    The layers are the interceptors above, in this order: request context and its log line,
+    metrics, error mapping, authentication and authorisation, validation, then the service's own
+    `extras` (innermost). A unary call runs them all in ONE coroutine (`_unary`), not one awaited
+    frame per layer and a grpc interceptor hop each: the same steps in the same order, with what
+    depends only on the method (its CallInfo, its metrics children, its log level, whether its
+    request type has a `request_id` or any validation rule) decided once. Streaming calls are
+    rare and keep the layered wrapping.
+    """
+
+    def __init__(
+        self,
+        domain: str,
+        metrics: GrpcServerMetrics,
+        auth: AuthInterceptor,
+        extras: Sequence[BehaviorInterceptor] = (),
+    ) -> None:
+        self._context = RequestContextInterceptor()
+        self._errors = ErrorInterceptor(domain)
+        self._metrics = metrics
+        self._auth = auth
+        self._extras = tuple(extras)
+        self._layers: tuple[BehaviorInterceptor, ...] = (
+            self._context,
+            MetricsInterceptor(metrics),
+            self._errors,
+            auth,
+            ValidationInterceptor(),
+            *self._extras,
+        )
+
+    def wrap(self, full_method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """`handler` with every layer around it (rpc.WrappingServer calls this at registration)."""
+        info = call_info(full_method, handler)
+        if handler.request_streaming or handler.response_streaming:
+            for layer in reversed(self._layers):
+                handler = layer.wrap(info, handler)
+            return handler
+        inner = handler.unary_unary
+        call_next: NextUnary = (
+            inner if inspect.iscoroutinefunction(inner) else functools.partial(call_unary, inner)
+        )
+        for extra in reversed(self._extras):
+            call_next = _layer(extra, info, call_next)
+        method = _Method(info, MethodMetrics(self._metrics, info))
+        run = self._unary
+
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            return await run(method, request, context, call_next)
+
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    async def _unary(
+        self, method: _Method, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
+    ) -> Any:
+        info = method.info
+        tokens = self._context._enter(info, context)
+        method.metrics.start()
+        started = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            try:
+                principal = await self._auth.principal_for(info, context)
+                principal_token = set_principal(principal)
+                user_token = user_id_var.set(principal.user_id if principal is not None else None)
+                try:
+                    if not method.typed:
+                        method.learn(request)
+                    if method.key and not request.request_id:
+                        apply_idempotency_key(request, context)
+                    if method.rules:
+                        validation.validate(request)
+                    return await call_next(request, context)
+                finally:
+                    user_id_var.reset(user_token)
+                    reset_principal(principal_token)
+            except (grpc.aio.AbortError, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                await self._errors._abort(context, exc)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            code = outcome_code(context, error)
+            method.metrics.finish(code, elapsed)
+            _log_finished(method.level, code, elapsed, context)
+            tokens[3].end(error)
+            self._context._leave(tokens)
+
+
+def _layer(layer: BehaviorInterceptor, info: CallInfo, call_next: NextUnary) -> NextUnary:
+    def call(request: Any, context: grpc.aio.ServicerContext) -> Awaitable[Any]:
+        return layer.unary(info, request, context, call_next)
+
+    return call

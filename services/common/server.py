@@ -19,12 +19,13 @@ from redis.asyncio import Redis
 
 from services.common.auth import AuthInterceptor, GrpcJwksFetcher, JwksCache, TokenVerifier, Verifier
 from services.common.health import Check, HealthMonitor
-from services.common.interceptors import ErrorInterceptor, RequestContextInterceptor, ValidationInterceptor
+from services.common.interceptors import ServerCalls
 from services.common.logging import LogKey
-from services.common.metrics import GrpcServerMetrics, MetricsHttpServer, MetricsInterceptor
+from services.common.metrics import GrpcServerMetrics, MetricsHttpServer
 from services.common.probes import Probes
 from services.common.reflection import enable_reflection, mesh_service_names
 from services.common.revocation import RevocationList
+from services.common.rpc import BehaviorInterceptor, WrappingServer
 from services.common.runtime import Runtime, run_process
 from services.common.service_auth import with_service_tokens
 from services.common.settings import ServiceSettings
@@ -170,7 +171,7 @@ def create_server(
     verifier: TokenVerifier | None = None,
     public: Iterable[str] = (),
     registry: CollectorRegistry | None = None,
-    extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    extra_interceptors: Sequence[BehaviorInterceptor] = (),
     options: Sequence[tuple[str, Any]] = (),
     redis: Redis | None = None,
     revocations: RevocationList | None = None,
@@ -218,31 +219,31 @@ def create_server(
         revocations = revocation_list(settings, redis)
     if revocations is None and verifier is not None:
         _log.warning("no Redis given: revoked access tokens keep working until they expire")
-    interceptors: list[grpc.aio.ServerInterceptor] = [
-        RequestContextInterceptor(),
-        MetricsInterceptor(GrpcServerMetrics.for_registry(registry)),
-        ErrorInterceptor(settings.error_domain),
+    calls = ServerCalls(
+        settings.error_domain,
+        GrpcServerMetrics.for_registry(registry),
         AuthInterceptor(checked, public, revocations),
-        ValidationInterceptor(),
-        *extra_interceptors,
-    ]
+        extra_interceptors,
+    )
     server = grpc.aio.server(
-        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
             *options,
         ],
     )
+    # Handlers are wrapped with the call chain as they are registered (no grpc interceptors:
+    # each would cost two awaited frames per call just to find the handler).
+    wrapping: Any = WrappingServer(server, calls.wrap)
     for service in services:
-        service.add(server)
+        service.add(wrapping)
     health_servicer = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, wrapping)
     names = [s.name for s in services]
     reflected = sorted({*names, *mesh_service_names()}) if reflect_mesh else names
     enable_reflection(
         [*reflected, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-        server,
+        wrapping,
     )
     try:
         port = server.add_insecure_port(settings.listen)
