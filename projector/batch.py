@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projector import notifications, store
 from projector.decode import PoisonEventError, command_type_name, decode, event_time
-from projector.handlers import HANDLERS, TxContext
+from projector.handlers import HANDLERS, SET_BASED, TxContext
 from projector.metrics import ProjectorMetrics
 from services.common import tracing
 from services.common.logging import trace_var
@@ -135,20 +135,25 @@ class PipelineWriter:
         await self._cursor.execute(_psycopg_sql(self._dialect, sql), params)
 
     async def append(self, sql: str, params: dict[str, Any]) -> None:
-        """Keep an append-only insert for `flush` (one executemany per statement, in order)."""
+        """Keep an append-only insert for `flush` (one set-based statement per statement, in order)."""
         self._appends.setdefault(sql, []).append(params)
 
     async def flush(self) -> None:
         """Queue the kept append-only inserts: their rows in the order the handlers made them.
 
         Only history legs are appended: they go to `ledger.transactions`, which no handler or mail
-        reads, so sending them after the batch's other statements changes no row; their order,
-        and so the serial ids they get, stays that of one by one.
+        reads, so sending them after the batch's other statements changes no row. They go as ONE
+        statement (`handlers.SET_BASED`: arrays of each parameter, unnested in order), so their
+        order, and so the serial ids they get, stays that of one by one.
         """
         appends, self._appends = self._appends, {}
         for sql, rows in appends.items():
             await self._enter()
-            await self._cursor.executemany(_psycopg_sql(self._dialect, sql), rows)
+            many = SET_BASED.get(sql)
+            if many is None:
+                await self._cursor.executemany(_psycopg_sql(self._dialect, sql), rows)
+            else:
+                await self._cursor.execute(_psycopg_sql(self._dialect, many), {"rows": store.json_rows(rows)})
 
     async def query(self, statement: str | Select[Any], params: dict[str, Any]) -> Any:
         """Queue one query (SQL text or a Core select) at this place; returns its cursor, whose rows
@@ -204,15 +209,17 @@ async def apply_batch(
 ) -> bool:
     """Apply `events` (stream order) and move the checkpoint past the last one, in ONE transaction.
 
-    Three round trips whatever the batch's size: the bookkeeping reads (checkpoint lock, projected
-    marks, traces, recorded mails) together, then every write with the checkpoint, then the commit
-    (plus one insert per new money mail).
+    Two round trips whatever the batch's size: everything in one pipeline (checkpoint lock, projected
+    marks, traces, recorded mails, every write, the checkpoint), then the commit (plus one insert per
+    new money mail). The writes are queued before their transactions are known to be new: a
+    transaction already projected (never one streamed from the checkpoint; a replayed delivery) fails
+    the batch, which the runner then applies one by one, where it is skipped.
 
     Returns:
         False when a rebuild changed the generation (nothing written: restart the stream).
 
     Raises:
-        BatchFailed: anything went wrong; nothing was written.
+        BatchFailed: anything went wrong, or a transaction was applied already; nothing was written.
     """
     try:
         txs = [_decode(event) for event in events]
@@ -222,54 +229,56 @@ async def apply_batch(
         async with conn.begin():
             raw = await conn.get_raw_connection()
             async with PipelineWriter(conn.dialect, raw.driver_connection) as writer:
-                applied, parents, mailing = await _bookkeeping(writer, name, generation, first)
-                mails = await _apply(conn, writer, applied, parents, mailing)
+                # Locked first, so a rebuild's reset waits for this transaction or has already happened.
+                locked = await writer.query(store.LOCK_GENERATION, {"name": name})
+                marked = await writer.query(store.MARK_PROJECTED_MANY, _mark_params(first.values()))
+                traced = await writer.query(store.COMMAND_TRACEPARENTS, {"txs": list(first)})
+                wanted = _mail_keys(first.values())
+                every = sorted(set().union(*wanted.values()))
+                recorded = await writer.query(_RECORDED_MAILS, {"keys": every}) if every else None
+                mails = await _apply(conn, writer, list(first.values()), wanted)
                 await writer.flush()
                 last = events[-1]
                 when = next((tx.when for tx in reversed(txs) if tx.when is not None), None)
-                await store.save_checkpoint(conn, name, last.block_number, last.tx_id, len(events), when)
-            await _record_mails(conn, mails)
+                await writer.run(
+                    store.SAVE_CHECKPOINT,
+                    store.save_checkpoint_params(name, last.block_number, last.tx_id, len(events), when),
+                )
+                await writer.sync()
+                row = await locked.fetchone()
+                if row is None or row.generation != generation:
+                    raise _GenerationChanged()
+                new = {r.tx_id for r in await marked.fetchall()}
+                if len(new) != len(first):
+                    raise BatchFailed(f"{len(first) - len(new)} of {len(first)} transactions applied already")
+                parents = {r.tx_id: r.traceparent for r in await traced.fetchall()}
+                done = {r.dedupe_key for r in await recorded.fetchall()} if recorded is not None else set()
+            await _record_mails(conn, first.values(), parents, [m for m in mails if not wanted[m[0]] <= done])
     except _GenerationChanged:
         return False
+    except BatchFailed:
+        raise
     except Exception as error:
         raise BatchFailed(f"{type(error).__name__}: {error}") from error
     if metrics is not None:
-        _count(metrics, txs, applied)
+        _count(metrics, txs, first.values())
     return True
 
 
-async def _bookkeeping(
-    writer: PipelineWriter, name: str, generation: int, first: dict[str, _Tx]
-) -> tuple[list[_Tx], dict[str, str], set[str]]:
-    """Lock the checkpoint, mark the transactions projected, read their traces and recorded mails,
-    in one round trip; the transactions new now (in order), their traces, the ones to mail."""
-    locked = await writer.query(store.LOCK_GENERATION, {"name": name})
-    rows = [
-        store.Projected(
-            tx.event.tx_id,
-            tx.event.block_number,
-            len(tx.message.events),
-            tx.message.request_id or None,
-            command_type_name(tx.message) or None,
-            tx.when,
-        )
-        for tx in first.values()
-    ]
-    marked = await writer.query(store.MARK_PROJECTED_MANY, store.mark_projected_params(rows))
-    traced = await writer.query(store.COMMAND_TRACEPARENTS, {"txs": list(first)})
-    wanted = _mail_keys(first.values())
-    every = sorted(set().union(*wanted.values()))
-    recorded = await writer.query(_RECORDED_MAILS, {"keys": every}) if every else None
-    await writer.sync()
-    row = await locked.fetchone()
-    # Locked first, so a rebuild's reset waits for this transaction or has already happened.
-    if row is None or row.generation != generation:
-        raise _GenerationChanged()
-    new = {r.tx_id for r in await marked.fetchall()}
-    parents = {r.tx_id: r.traceparent for r in await traced.fetchall()}
-    done = {r.dedupe_key for r in await recorded.fetchall()} if recorded is not None else set()
-    mailing = {tx_id for tx_id, keys in wanted.items() if tx_id in new and not keys <= done}
-    return [tx for tx_id, tx in first.items() if tx_id in new], parents, mailing
+def _mark_params(txs: Iterable[_Tx]) -> dict[str, str]:
+    return store.mark_projected_params(
+        [
+            store.Projected(
+                tx.event.tx_id,
+                tx.event.block_number,
+                len(tx.message.events),
+                tx.message.request_id or None,
+                command_type_name(tx.message) or None,
+                tx.when,
+            )
+            for tx in txs
+        ]
+    )
 
 
 def _decode(event: ChaincodeEvent) -> _Tx:
@@ -282,23 +291,52 @@ def _decode(event: ChaincodeEvent) -> _Tx:
     return _Tx(event, message, event_time(message))
 
 
-async def _apply(
-    conn: AsyncConnection,
-    writer: PipelineWriter,
-    applied: list[_Tx],
-    parents: dict[str, str],
-    mailing: set[str],
-) -> list[tuple[_Tx, Any, notifications.Credit, Any]]:
-    """Queue every handler statement of the new transactions, in order; the money mails to record.
+# A money mail to record: its transaction id, the credit, and the cursor of its wallet's row.
+_Mail = tuple[str, notifications.Credit, Any]
 
-    Each money mail names the balance after its transaction: that wallet is read at the
-    transaction's place in the pipeline, and the mails are recorded once the writes have run.
+
+async def _apply(
+    conn: AsyncConnection, writer: PipelineWriter, txs: list[_Tx], wanted: dict[str, set[str]]
+) -> list[_Mail]:
+    """Queue every handler statement of the transactions, in order; the money mails they may record.
+
+    A money mail names the balance after its transaction: that wallet is read at the transaction's
+    place in the pipeline, and the mails are recorded once the writes have run.
     """
-    mails: list[tuple[_Tx, Any, notifications.Credit, Any]] = []
-    for tx in applied:
+    mails: list[_Mail] = []
+    for tx in txs:
         tx_id = tx.event.tx_id
-        # As in apply_event: the transaction's lines join the trace of the request that caused
-        # it. The span covers queuing its statements; they run with the batch.
+        ctx = TxContext(
+            conn,
+            tx_id,
+            tx.event.block_number,
+            tx.when,
+            tx.message.request_id,
+            command_type_name(tx.message),
+            writer,
+        )
+        for index, event in enumerate(tx.message.events):
+            kind = event.WhichOneof("event")
+            assert kind is not None  # decode refuses an event without a kind
+            await HANDLERS[kind](ctx, index, getattr(event, kind))
+        if tx_id in wanted:
+            for credit in notifications.credits_of(tx.message):
+                wallet = await writer.query(notifications.WALLET_OF_CREDIT, {"wallet_id": credit.wallet_id})
+                mails.append((tx_id, credit, wallet))
+    return mails
+
+
+async def _record_mails(
+    conn: AsyncConnection, txs: Iterable[_Tx], parents: dict[str, str], mails: list[_Mail]
+) -> None:
+    """Log each applied transaction in the trace of the request that caused it (as `apply_event`
+    does) and record its money mails (`notifications.record_money_notifications`, with the rows
+    read in the pipeline)."""
+    by_tx: dict[str, list[_Mail]] = {}
+    for mail in mails:
+        by_tx.setdefault(mail[0], []).append(mail)
+    for tx in txs:
+        tx_id = tx.event.tx_id
         span = tracing.start_span(
             "projector.apply", parents.get(tx_id), kind="consumer", **{"gx.tx_id": tx_id}
         )
@@ -312,48 +350,15 @@ async def _apply(
                 command_type_name(tx.message) or "no command",
                 len(tx.message.events),
             )
-            ctx = TxContext(
-                conn,
-                tx_id,
-                tx.event.block_number,
-                tx.when,
-                tx.message.request_id,
-                command_type_name(tx.message),
-                writer,
-            )
-            for index, event in enumerate(tx.message.events):
-                kind = event.WhichOneof("event")
-                assert kind is not None  # decode refuses an event without a kind
-                await HANDLERS[kind](ctx, index, getattr(event, kind))
-            if tx_id in mailing:
-                for credit in notifications.credits_of(tx.message):
-                    wallet = await writer.query(
-                        notifications.WALLET_OF_CREDIT, {"wallet_id": credit.wallet_id}
-                    )
-                    mails.append((tx, span.trace, credit, wallet))
+            seen: set[str] = set()
+            for _, credit, wallet in by_tx.get(tx_id, ()):
+                await notifications.record_credit(conn, tx_id, credit, await wallet.fetchone(), seen)
         except BaseException as exc:
             error = exc
             raise
         finally:
             trace_var.reset(token)
             span.end(error)
-    return mails
-
-
-async def _record_mails(
-    conn: AsyncConnection, mails: list[tuple[_Tx, Any, notifications.Credit, Any]]
-) -> None:
-    """`notifications.record_money_notifications` for the batch, with the rows read in the pipeline."""
-    seen: dict[str, set[str]] = {}
-    for tx, trace, credit, wallet in mails:
-        token = trace_var.set(trace)
-        try:
-            row = await wallet.fetchone()
-            await notifications.record_credit(
-                conn, tx.event.tx_id, credit, row, seen.setdefault(tx.event.tx_id, set())
-            )
-        finally:
-            trace_var.reset(token)
 
 
 def _mail_keys(txs: Iterable[_Tx]) -> dict[str, set[str]]:
@@ -380,7 +385,7 @@ def _mail_keys(txs: Iterable[_Tx]) -> dict[str, set[str]]:
     return wanted
 
 
-def _count(metrics: ProjectorMetrics, txs: list[_Tx], applied: list[_Tx]) -> None:
+def _count(metrics: ProjectorMetrics, txs: list[_Tx], applied: Iterable[_Tx]) -> None:
     new = {id(tx) for tx in applied}
     now = datetime.now(UTC)
     for tx in txs:

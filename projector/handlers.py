@@ -11,8 +11,10 @@ from typing import Any, Protocol
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from gx.ledger.v1 import events_pb2, resources_pb2
-from sqlalchemy import Executable, Table, text, update
+from sqlalchemy import ClauseElement, Executable, Table, bindparam, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projector import tables
@@ -95,6 +97,29 @@ def _ts(message: Message, field: str) -> datetime | None:
     return stamp
 
 
+# One history leg (`_leg`), and the same insert for many legs at once, in the order given (a batch
+# sends all of its legs as one statement: the arrays become rows, ids follow their order).
+LEG = (
+    "INSERT INTO ledger.transactions (fabric_tx_id, event_index, leg, wallet_id, type, amount_qirat, fee_qirat,"
+    " counterparty, remark, transfer_id, request_id, command_type, block_number, time)"
+    " VALUES (:tx, :idx, :leg, :wallet, :kind, :amount, :fee, :cp, :remark, :tid, :rid, :ctype, :block, :time)"
+    " ON CONFLICT (fabric_tx_id, event_index, leg) DO NOTHING"
+)
+LEGS = (
+    "INSERT INTO ledger.transactions (fabric_tx_id, event_index, leg, wallet_id, type, amount_qirat, fee_qirat,"
+    " counterparty, remark, transfer_id, request_id, command_type, block_number, time)"
+    " SELECT l.r->>'tx', CAST(l.r->>'idx' AS integer), CAST(l.r->>'leg' AS smallint), l.r->>'wallet', l.r->>'kind',"
+    "  CAST(l.r->>'amount' AS bigint), CAST(l.r->>'fee' AS bigint), l.r->>'cp', l.r->>'remark', l.r->>'tid',"
+    "  l.r->>'rid', l.r->>'ctype', CAST(l.r->>'block' AS bigint), CAST(l.r->>'time' AS timestamptz)"
+    " FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS l(r, n)"
+    " ORDER BY l.n ON CONFLICT (fabric_tx_id, event_index, leg) DO NOTHING"
+)
+# Appended statements (`TxContext.append`) a batch sends as one set-based statement: its rows, each
+# the parameters `LEG` would take, as one JSON array `:rows` (one text parameter: psycopg's array
+# dumping inspected every element of every list, which cost more than the insert).
+SET_BASED: dict[str, str] = {LEG: LEGS}
+
+
 async def _leg(
     ctx: TxContext,
     index: int,
@@ -109,10 +134,7 @@ async def _leg(
     transfer_id: str | None = None,
 ) -> None:
     await ctx.append(
-        "INSERT INTO ledger.transactions (fabric_tx_id, event_index, leg, wallet_id, type, amount_qirat, fee_qirat,"
-        " counterparty, remark, transfer_id, request_id, command_type, block_number, time)"
-        " VALUES (:tx, :idx, :leg, :wallet, :kind, :amount, :fee, :cp, :remark, :tid, :rid, :ctype, :block, :time)"
-        " ON CONFLICT (fabric_tx_id, event_index, leg) DO NOTHING",
+        LEG,
         idx=index,
         leg=leg,
         wallet=wallet_id,
@@ -213,31 +235,52 @@ async def _upsert_account(ctx: TxContext, account: Any, user_id: str | None = No
 
 async def _touch_system(ctx: TxContext, **values: Any) -> None:
     """Set columns of the one system_status row (created on first use), stamped with this transaction."""
-    await ctx.execute(
-        insert(system_status)
-        .values(id=1, block_number=ctx.block_number, update_time=ctx.time)
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
-    await ctx.execute(
-        update(system_status)
-        .where(system_status.c.id == 1)
-        .values(**values, block_number=ctx.block_number, update_time=ctx.time)
-    )
+    await _insert_new(ctx, system_status, id=1, block_number=ctx.block_number, update_time=ctx.time)
+    await _update(ctx, system_status, 1, **values)
 
 
-async def _update(ctx: TxContext, table: Table, key: str, **values: Any) -> None:
+# The SQL of `_update` and `_insert_new` per (table, columns): Core statements over `tables`,
+# compiled once. Compiling one per call (SQLAlchemy's cache key alone) cost more than running it.
+# PostgreSQL's base dialect: no casts rendered (the psycopg dialect's `:x::BIGINT` is no `:name`
+# parameter for text()); the server types each parameter from its column, as for the hand-written SQL.
+_NAMED: Dialect = postgresql.base.PGDialect(paramstyle="named")  # type: ignore[no-untyped-call]
+_CORE_SQL: dict[tuple[str, str, tuple[str, ...]], str] = {}
+
+
+def _core_sql(kind: str, table: Table, names: tuple[str, ...]) -> str:
+    """`UPDATE table SET <names> WHERE pk = :v__key` or `INSERT <names> ... ON CONFLICT (pk) DO NOTHING`,
+    with each value's parameter named `v_<column>`, as SQL text (SQLAlchemy `:name` parameters)."""
+    key = (kind, table.fullname, names)
+    sql = _CORE_SQL.get(key)
+    if sql is None:
+        params: dict[Any, Any] = {table.c[name]: bindparam(f"v_{name}") for name in names}
+        if kind == "update":
+            (pk,) = table.primary_key.columns
+            statement: ClauseElement = update(table).where(pk == bindparam("v__key")).values(params)
+        else:
+            index = [column.name for column in table.primary_key.columns]
+            statement = insert(table).values(params).on_conflict_do_nothing(index_elements=index)
+        sql = _CORE_SQL[key] = str(statement.compile(dialect=_NAMED))
+    return sql
+
+
+async def _update(ctx: TxContext, table: Table, key: object, **values: Any) -> None:
     """Set columns of the row of `table` whose (one-column) primary key is `key`, stamped with
     this transaction's block and time. A row the read model lacks is left alone, as by UPDATE."""
-    (pk,) = table.primary_key.columns
-    await ctx.execute(
-        update(table).where(pk == key).values(**values, block_number=ctx.block_number, update_time=ctx.time)
-    )
+    values = {**values, "block_number": ctx.block_number, "update_time": ctx.time}
+    if any(isinstance(value, ClauseElement) for value in values.values()):
+        # A value computed from the row (a counter): a statement of its own, compiled each time.
+        (pk,) = table.primary_key.columns
+        await ctx.execute(update(table).where(pk == key).values(**values))
+        return
+    sql = _core_sql("update", table, tuple(values))
+    await ctx.run(sql, v__key=key, **{f"v_{name}": value for name, value in values.items()})
 
 
 async def _insert_new(ctx: TxContext, table: Table, **values: Any) -> None:
     """Insert a row unless its primary key exists: a replayed creation changes nothing."""
-    index = [column.name for column in table.primary_key.columns]
-    await ctx.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=index))
+    sql = _core_sql("insert", table, tuple(values))
+    await ctx.run(sql, **{f"v_{name}": value for name, value in values.items()})
 
 
 # -- system -------------------------------------------------------------------------------------

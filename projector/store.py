@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, func, literal, select, text, update
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,22 +52,28 @@ async def ensure_checkpoint(conn: AsyncConnection, name: str) -> None:
     await conn.execute(insert(checkpoints).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
 
 
+# Move the checkpoint to (block, tx) in the transaction that applied it (a batch queues it in its
+# pipeline); `:last_time` is the last transaction time, kept when None.
+SAVE_CHECKPOINT: Final = (
+    "UPDATE ledger.checkpoints SET block_number = :block, tx_id = :tx, events_applied = events_applied + :events,"
+    " last_event_time = COALESCE(CAST(:last_time AS timestamptz), last_event_time), updated_at = now()"
+    " WHERE name = :name"
+)
+
+
+def save_checkpoint_params(
+    name: str, block_number: int, tx_id: str, events: int, event_time: datetime | None
+) -> dict[str, Any]:
+    """`SAVE_CHECKPOINT`'s parameters."""
+    return {"name": name, "block": block_number, "tx": tx_id, "events": events, "last_time": event_time}
+
+
 async def save_checkpoint(
-    conn: AsyncConnection, name: str, block_number: int, tx_id: str, events: int, event_time: object
+    conn: AsyncConnection, name: str, block_number: int, tx_id: str, events: int, event_time: datetime | None
 ) -> None:
     """Move the checkpoint to (block, tx) in the caller's transaction (the one that applied it)."""
     await conn.execute(
-        update(checkpoints)
-        .where(checkpoints.c.name == name)
-        .values(
-            block_number=block_number,
-            tx_id=tx_id,
-            events_applied=checkpoints.c.events_applied + events,
-            last_event_time=func.coalesce(
-                literal(event_time, checkpoints.c.last_event_time.type), checkpoints.c.last_event_time
-            ),
-            updated_at=func.now(),
-        )
+        text(SAVE_CHECKPOINT), save_checkpoint_params(name, block_number, tx_id, events, event_time)
     )
 
 
@@ -164,28 +172,44 @@ class Projected:
     tx_time: datetime | None
 
 
-# One statement for a whole batch: the arrays become rows (unnest), a tx id already there is a
+# One statement for a whole batch: the rows (`json_rows`) become rows, a tx id already there is a
 # replay (nothing returned for it), so the batch learns which transactions to apply in one trip.
 MARK_PROJECTED_MANY: Final = (
     "INSERT INTO ledger.projected_txs (tx_id, block_number, event_count, request_id, command_type, tx_time)"
-    " SELECT t.tx_id, t.block_number, t.event_count, t.request_id, t.command_type, t.tx_time"
-    " FROM unnest(CAST(:tx_ids AS text[]), CAST(:blocks AS bigint[]), CAST(:counts AS integer[]),"
-    "  CAST(:request_ids AS text[]), CAST(:command_types AS text[]), CAST(:times AS timestamptz[]))"
-    "  AS t(tx_id, block_number, event_count, request_id, command_type, tx_time)"
+    " SELECT t.r->>'tx_id', CAST(t.r->>'block_number' AS bigint), CAST(t.r->>'event_count' AS integer),"
+    "  t.r->>'request_id', t.r->>'command_type', CAST(t.r->>'tx_time' AS timestamptz)"
+    " FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS t(r)"
     " ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id"
 )
 
 
-def mark_projected_params(rows: list[Projected]) -> dict[str, list[Any]]:
+def mark_projected_params(rows: list[Projected]) -> dict[str, str]:
     """`MARK_PROJECTED_MANY`'s parameters for distinct transactions (`mark_projected` for each)."""
     return {
-        "tx_ids": [r.tx_id for r in rows],
-        "blocks": [r.block_number for r in rows],
-        "counts": [r.event_count for r in rows],
-        "request_ids": [r.request_id for r in rows],
-        "command_types": [r.command_type for r in rows],
-        "times": [r.tx_time for r in rows],
+        "rows": json_rows(
+            {
+                "tx_id": r.tx_id,
+                "block_number": r.block_number,
+                "event_count": r.event_count,
+                "request_id": r.request_id,
+                "command_type": r.command_type,
+                "tx_time": r.tx_time,
+            }
+            for r in rows
+        )
     }
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a JSON row value")
+
+
+def json_rows(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows as one JSON array, for a set-based statement's `:rows` (`jsonb_array_elements`), times in
+    ISO 8601: one text parameter, where arrays cost psycopg a look at every element of every list."""
+    return json.dumps(list(rows), default=_json_value, separators=(",", ":"))
 
 
 # `command_traceparent` for many transactions (`:txs`) in one probe of commands_tx_id_idx.
