@@ -9,6 +9,8 @@ Two parts, one JSON line:
   chaincode makes (GetState, GetStateByRange, PutState/DelState) and the proto JSON decodes; then
   ``--inprocess`` transfers back and forth, timing the chaincode's CPU per transfer (the fake peer's
   dict lookups included). Counts are deterministic; ``tests/chaincode/test_shim_traffic.py`` pins them.
+  ``with_fee_peer_batching``: the requests of the same transfer when the peer offers Fabric 3.1's
+  batched calls, as devnet does (``chaincode/shim_batch.py``), and the stream messages they make.
 - On the devnet (``python -m chaincode`` over the real shim protocol): ``--transfers`` fee-paying
   transfers, ``--payers`` senders at once (each one's own transfers in order, as the outbox orders
   them), through fabric_client. Reports committed transfers/s and the CPU the chaincode and devnet
@@ -82,38 +84,13 @@ async def inprocess(timed: int) -> dict[str, Any]:
     from tests.chaincode.fake_ledger import FakeLedger
 
     ledger = FakeLedger()
-
-    async def ok(function: str, request: Any, role: str = "gx_super_admin") -> Any:
-        out = await ledger.invoke(function, request, role)
-        if not out.ok:
-            raise RuntimeError(f"{function}: {out.status} {out.message}")
-        return out
-
-    await ok("BootstrapSystem", commands_pb2.BootstrapSystemRequest(request_id=_rid()))
-    countries = commands_pb2.InitializeCountriesRequest(request_id=_rid())
-    countries.countries.add(country_code="LK", name="Sri Lanka", share_bps=10_000)
-    await ok("InitializeCountries", countries)
-    users = [_rid(), _rid()]
-    for user in users:
-        await ok(
-            "CreateUser",
-            commands_pb2.CreateUserRequest(
-                user_id=user, country_code="LK", date_of_birth="1990-01-01", request_id=_rid()
-            ),
-            "gx_admin",
-        )
-
-    def transfer(src: str, dst: str, amount: int) -> commands_pb2.TransferTokensRequest:
-        return commands_pb2.TransferTokensRequest(
-            from_account_id=src, to_account_id=dst, amount_qirat=amount, request_id=_rid()
-        )
-
     figures: dict[str, Any] = {}
+    users = await _two_users(ledger)
     for name, amount in (("with_fee", 5 * GX), ("no_fee", GX)):
         # b → a first, so a holds a credit and the measured a → b folds one (the common case).
-        await ok("TransferTokens", transfer(users[1], users[0], GX), "gx_partner_api")
+        await _ok(ledger, "TransferTokens", _transfer(users[1], users[0], GX), "gx_partner_api")
         with _counting_decodes() as decodes:
-            out = await ok("TransferTokens", transfer(users[0], users[1], amount), "gx_partner_api")
+            out = await _ok(ledger, "TransferTokens", _transfer(users[0], users[1], amount), "gx_partner_api")
         figures[name] = {
             "get_state": len(out.reads),
             "get_state_by_range": len(out.ranges),
@@ -121,8 +98,18 @@ async def inprocess(timed: int) -> dict[str, Any]:
             "shim_calls": len(out.reads) + len(out.ranges) + len(out.writes),
             "json_decodes": decodes[0],
         }
+    # The same transfer where the peer offers Fabric 3.1's batched calls (devnet does): requests
+    # sent, and stream messages (each request and its answer, plus TRANSACTION and COMPLETED).
+    batching = FakeLedger(batching=True)
+    pair = await _two_users(batching)
+    await _ok(batching, "TransferTokens", _transfer(pair[1], pair[0], GX), "gx_partner_api")
+    await _ok(batching, "TransferTokens", _transfer(pair[0], pair[1], 5 * GX), "gx_partner_api")
+    figures["with_fee_peer_batching"] = {
+        "requests": batching.round_trips,
+        "shim_messages": 2 * len(batching.round_trips) + 2,
+    }
     # Back and forth, so each sender folds the one credit it got (the world stays small).
-    requests = [transfer(users[i % 2], users[1 - i % 2], 5 * GX) for i in range(timed)]
+    requests = [_transfer(users[i % 2], users[1 - i % 2], 5 * GX) for i in range(timed)]
     spent = 0.0
     with _timing_range_scans() as in_fake:
         for request in requests:
@@ -135,6 +122,38 @@ async def inprocess(timed: int) -> dict[str, Any]:
     # The fake peer's range scan walks its whole dict (the fee shards grow it): not chaincode CPU.
     figures["cpu_ms_per_transfer"] = round((spent - in_fake[0]) / timed * 1000, 3)
     return figures
+
+
+async def _ok(ledger: Any, function: str, request: Any, role: str = "gx_super_admin") -> Any:
+    out = await ledger.invoke(function, request, role)
+    if not out.ok:
+        raise RuntimeError(f"{function}: {out.status} {out.message}")
+    return out
+
+
+def _transfer(src: str, dst: str, amount: int) -> commands_pb2.TransferTokensRequest:
+    return commands_pb2.TransferTokensRequest(
+        from_account_id=src, to_account_id=dst, amount_qirat=amount, request_id=_rid()
+    )
+
+
+async def _two_users(ledger: Any) -> list[str]:
+    """Bootstrap *ledger* with one country and create two users with their genesis."""
+    await _ok(ledger, "BootstrapSystem", commands_pb2.BootstrapSystemRequest(request_id=_rid()))
+    countries = commands_pb2.InitializeCountriesRequest(request_id=_rid())
+    countries.countries.add(country_code="LK", name="Sri Lanka", share_bps=10_000)
+    await _ok(ledger, "InitializeCountries", countries)
+    users = [_rid(), _rid()]
+    for user in users:
+        await _ok(
+            ledger,
+            "CreateUser",
+            commands_pb2.CreateUserRequest(
+                user_id=user, country_code="LK", date_of_birth="1990-01-01", request_id=_rid()
+            ),
+            "gx_admin",
+        )
+    return users
 
 
 @contextlib.contextmanager

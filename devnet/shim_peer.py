@@ -46,8 +46,6 @@ _UNSUPPORTED = {
     _MSG.PUT_STATE_METADATA: "state-based endorsement (key metadata) is not supported by devnet",
     _MSG.GET_PRIVATE_DATA_HASH: "private data is not supported by devnet: no collection config is defined",
     _MSG.PURGE_PRIVATE_DATA: "private data is not supported by devnet: no collection config is defined",
-    _MSG.GET_STATE_MULTIPLE: "GET_STATE_MULTIPLE was not advertised by the peer (READY carries no batching)",
-    _MSG.WRITE_BATCH_STATE: "WRITE_BATCH_STATE was not advertised by the peer (READY carries no batching)",
     _MSG.INVOKE_CHAINCODE: "chaincode-to-chaincode invocation is not supported by devnet",
 }
 
@@ -170,7 +168,7 @@ class ChaincodeConnection:
                 )
             self._registered_as = chaincode_pb2.ChaincodeID.FromString(first.payload).name
             stream.send(_MSG(type=_MSG.REGISTERED).SerializeToString())
-            stream.send(_MSG(type=_MSG.READY).SerializeToString())
+            stream.send(_MSG(type=_MSG.READY, payload=_BATCHING).SerializeToString())
             _LOG.info("chaincode %s registered as %s from %s", self.name, self._registered_as, self.address)
             self._stream = stream
             self._set_ready(True)
@@ -331,6 +329,8 @@ class ChaincodeConnection:
             query_id = uuid.uuid4().hex
             ctx.queries[query_id] = iter(self._store.history(ns, key))
             return self._next_batch(ctx, query_id)
+        if t in (_MSG.WRITE_BATCH_STATE, _MSG.GET_STATE_MULTIPLE):
+            return _handle_batch(sim, ns, msg)
         if t in _UNSUPPORTED:
             raise SimulationError(_UNSUPPORTED[t])
         raise SimulationError(
@@ -389,3 +389,38 @@ def _no_collection(collection: str, namespace: str) -> None:
             f"collection config for collection [{collection}] not defined for chaincode [{namespace}]: "
             "devnet has no private data collections"
         )
+
+
+# --- Fabric 3.1 batched state calls (added by the chaincode work, issue 12) -------------------------
+# READY offers them as Fabric 3.1's core.yaml chaincode.runtimeParams do by default (useWriteBatch,
+# maxSizeWriteBatch 1000, useGetMultipleKeys, maxSizeGetMultipleKeys 1000); a shim that ignores the
+# payload (fabric-chaincode-python 2.5.4 as shipped, Go before 2.2) keeps sending one key per message.
+_BATCHING = chaincode_pb2.ChaincodeAdditionalParams(
+    use_write_batch=True,
+    max_size_write_batch=1000,
+    use_get_multiple_keys=True,
+    max_size_get_multiple_keys=1000,
+).SerializeToString()
+_WRITE_RECORD = chaincode_shim_pb2.WriteRecord
+
+
+def _handle_batch(sim: TxSimulator, ns: str, msg: chaincode_shim_pb2.ChaincodeMessage) -> bytes:
+    """WRITE_BATCH_STATE: each record as its own PutState/DelState (Fabric's HandleWriteBatch);
+    GET_STATE_MULTIPLE: each key as its own GetState, the values in key order (empty if absent)."""
+    if msg.type == _MSG.GET_STATE_MULTIPLE:
+        req = chaincode_shim_pb2.GetStateMultiple.FromString(msg.payload)
+        _no_collection(req.collection, ns)
+        values = [sim.get_state(ns, key) or b"" for key in req.keys]
+        result: bytes = chaincode_shim_pb2.GetStateMultipleResult(values=values).SerializeToString()
+        return result
+    for rec in chaincode_shim_pb2.WriteBatchState.FromString(msg.payload).rec:
+        _no_collection(rec.collection, ns)
+        if rec.type == _WRITE_RECORD.PUT_STATE:
+            sim.put_state(ns, rec.key, rec.value)
+        elif rec.type == _WRITE_RECORD.DEL_STATE:
+            sim.delete_state(ns, rec.key)
+        else:
+            raise SimulationError(
+                f"WRITE_BATCH_STATE record type {_WRITE_RECORD.Type.Name(rec.type)} is not supported by devnet"
+            )
+    return b""

@@ -146,6 +146,35 @@ class FakeStub:
         self.events.append((name, payload.encode() if isinstance(payload, str) else payload))
 
 
+class BatchingFakeStub(FakeStub):
+    """A stub whose peer offers Fabric 3.1's batched calls (what ``chaincode.shim_batch`` gives the
+    real stub when READY offers them): multi-key reads and one write batch per transaction.
+    ``reads`` still lists every key read; ``round_trips`` counts the requests sent."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.round_trips: list[str] = []
+
+    async def get_state(self, key: str) -> bytes:
+        self.round_trips.append("GetState")
+        return await super().get_state(key)
+
+    async def get_state_by_range(self, start: str, end: str) -> _Iterator:
+        self.round_trips.append("GetStateByRange")
+        return await super().get_state_by_range(start, end)
+
+    async def get_multiple_states(self, keys: list[str]) -> list[bytes | None]:
+        self.round_trips.append("GetStateMultiple")
+        self.reads.extend(keys)
+        return [self._world.get(key) for key in keys]
+
+    async def write_batch(self, writes: list[tuple[str, bytes | None]]) -> bool:
+        self.round_trips.append("WriteBatchState")
+        for key, value in writes:
+            self.writes[key] = value
+        return True
+
+
 @dataclasses.dataclass
 class Outcome:
     """What one transaction produced."""
@@ -181,7 +210,9 @@ class Outcome:
         assert len(self.events) == 1, self.events
         name, payload = self.events[0]
         assert name == "LedgerEvents"
-        return json_format.Parse(payload, events_pb2.LedgerEvents())
+        envelope = events_pb2.LedgerEvents()
+        json_format.Parse(payload, envelope)
+        return envelope
 
     def domain_events(self) -> list[str]:
         return [e.WhichOneof("event") for e in self.ledger_events().events]
@@ -190,9 +221,12 @@ class Outcome:
 class FakeLedger:
     """A peer that commits a transaction's writes only when the chaincode answers 200."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, batching: bool = False) -> None:
         self.world: dict[str, bytes] = {}
         self.chaincode: GxChaincode = build_chaincode()
+        # Whether the peer offers Fabric 3.1's batched calls (BatchingFakeStub).
+        self.batching = batching
+        self.round_trips: list[str] = []  # the last transaction's requests, with batching
         self.now = START
         self._n = 0
 
@@ -209,8 +243,10 @@ class FakeLedger:
         # Distinct, increasing transaction times (a real peer's proposals never share a nanosecond),
         # so credit keys, which sort by time, sort in commit order here as on a sequential chain.
         ts.FromDatetime(self.now.replace(tzinfo=None) + datetime.timedelta(microseconds=self._n))
-        stub = FakeStub(self.world, [function, arg], tx_id, ts, role_cert(role) if role else b"")
+        kind = BatchingFakeStub if self.batching else FakeStub
+        stub = kind(self.world, [function, arg], tx_id, ts, role_cert(role) if role else b"")
         response = await self.chaincode.invoke(stub)
+        self.round_trips = getattr(stub, "round_trips", [])
         if response.status == 200 and commit:
             for key, value in stub.writes.items():
                 if value is None:

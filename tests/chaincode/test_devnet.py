@@ -132,6 +132,10 @@ async def test_bootstrap_create_user_and_transfer_with_one_event_per_transaction
         ["transfer_completed", "fee_collected"],
     ]
     assert seen[-1][1].events[0].transfer_completed.to_credit.amount_qirat == 200 * GX
+    # devnet offers Fabric 3.1's batched state calls in READY, so all of this ran over
+    # WRITE_BATCH_STATE and GET_STATE_MULTIPLE (chaincode/shim_batch.py).
+    chaincode_log = (peer.state_dir / "chaincode.log").read_text()
+    assert "peer offers batched state calls: write batch 1000, get multiple 1000" in chaincode_log
 
 
 async def test_a_lesser_role_is_a_business_rejection_on_the_wire(peer: Ledger) -> None:
