@@ -210,8 +210,9 @@ async def apply_batch(
     """Apply `events` (stream order) and move the checkpoint past the last one, in ONE transaction.
 
     Two round trips whatever the batch's size: everything in one pipeline (checkpoint lock, projected
-    marks, traces, recorded mails, every write, the checkpoint), then the commit (plus one insert per
-    new money mail). The writes are queued before their transactions are known to be new: a
+    marks, traces, every write, the checkpoint), then the commit. A batch of young transactions that
+    credit users first reads which of their money mails are recorded (one more), and records the
+    others after its writes (one insert each). The writes are queued before their transactions are known to be new: a
     transaction already projected (never one streamed from the checkpoint; a replayed delivery) fails
     the batch, which the runner then applies one by one, where it is skipped.
 
@@ -235,7 +236,14 @@ async def apply_batch(
                 traced = await writer.query(store.COMMAND_TRACEPARENTS, {"txs": list(first)})
                 wanted = _mail_keys(first.values())
                 every = sorted(set().union(*wanted.values()))
-                recorded = await writer.query(_RECORDED_MAILS, {"keys": every}) if every else None
+                if every:
+                    # A mail reads its wallet at its transaction's place; a rebuild replaying young
+                    # transactions finds their mails recorded. Learning which first (one more round
+                    # trip, for a batch that may mail) spares a replay a wallet read per credit.
+                    recorded = await writer.query(_RECORDED_MAILS, {"keys": every})
+                    await writer.sync()
+                    done = {r.dedupe_key for r in await recorded.fetchall()}
+                    wanted = {tx_id: keys for tx_id, keys in wanted.items() if not keys <= done}
                 mails = await _apply(conn, writer, list(first.values()), wanted)
                 await writer.flush()
                 last = events[-1]
@@ -252,8 +260,7 @@ async def apply_batch(
                 if len(new) != len(first):
                     raise BatchFailed(f"{len(first) - len(new)} of {len(first)} transactions applied already")
                 parents = {r.tx_id: r.traceparent for r in await traced.fetchall()}
-                done = {r.dedupe_key for r in await recorded.fetchall()} if recorded is not None else set()
-            await _record_mails(conn, first.values(), parents, [m for m in mails if not wanted[m[0]] <= done])
+            await _record_mails(conn, first.values(), parents, mails)
     except _GenerationChanged:
         return False
     except BatchFailed:
