@@ -83,6 +83,9 @@ class GrpcStream(asyncio.Protocol):
         self._block = bytearray()
         self._block_ends_stream = False
         self._headers_seen = False
+        # While a read is being handled, what it writes (replies, acks) is collected here and sent as one
+        # write when the read is done: several messages that arrived together cost one send, not one each.
+        self._corked: list[bytes] | None = None
         self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     # -- asyncio.Protocol ---------------------------------------------------------------------------
@@ -99,6 +102,7 @@ class GrpcStream(asyncio.Protocol):
         inbox += data
         size = len(inbox)
         pos = 0
+        self._corked = []
         try:
             while size - pos >= 9 and self._transport is not None:
                 word, flags, stream_id = _FRAME.unpack_from(inbox, pos)
@@ -113,6 +117,8 @@ class GrpcStream(asyncio.Protocol):
         except Exception as exc:  # a bug in a message handler must not leave the stream half-alive
             _LOG.exception("handling a frame from the chaincode failed")
             self._fail(f"frame handling failed: {exc}")
+        finally:
+            self._uncork()
         del inbox[:pos]
 
     # -- sending ------------------------------------------------------------------------------------
@@ -164,7 +170,8 @@ class GrpcStream(asyncio.Protocol):
     def close(self) -> None:
         """Cancel the call (RST_STREAM CANCEL, as a gRPC client does) and close the connection."""
         if self._transport is not None:
-            self._write(_frame(_RST_STREAM, 0, _STREAM_ID, _WINDOW_INCREMENT.pack(_CANCEL)))
+            self._uncork()
+            self._transport.write(_frame(_RST_STREAM, 0, _STREAM_ID, _WINDOW_INCREMENT.pack(_CANCEL)))
             self._transport.close()
             self._transport = None
         self._end("closed by devnet")
@@ -181,8 +188,15 @@ class GrpcStream(asyncio.Protocol):
             del pending[:chunk]
 
     def _write(self, data: bytes) -> None:
-        if self._transport is not None:
+        if self._corked is not None:
+            self._corked.append(data)
+        elif self._transport is not None:
             self._transport.write(data)
+
+    def _uncork(self) -> None:
+        corked, self._corked = self._corked, None
+        if corked and self._transport is not None:
+            self._transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
 
     # -- receiving ----------------------------------------------------------------------------------
     def _frame(self, kind: int, flags: int, stream_id: int, payload: bytes) -> None:
@@ -304,6 +318,7 @@ class GrpcStream(asyncio.Protocol):
 
     # -- ending -------------------------------------------------------------------------------------
     def _fail(self, reason: str) -> None:
+        self._corked = None
         if self._transport is not None:
             self._transport.close()
             self._transport = None

@@ -177,3 +177,30 @@ async def test_settings_and_pings_are_acknowledged_on_the_wire() -> None:
         stream.close()
         srv.close()
         await srv.wait_closed()
+
+
+async def test_replies_written_while_reading_arrive_in_order(server: tuple[grpc.aio.Server, int]) -> None:
+    # Replies sent from inside the read callback are gathered into one write per read: none may be lost
+    # or reordered, whatever number of messages one read held.
+    count = 2000
+    received: list[bytes] = []
+    done = asyncio.Event()
+    stream: h2_stream.GrpcStream | None = None
+
+    def on_message(message: bytes) -> None:
+        received.append(message)
+        if message.startswith(b"ping") and stream is not None:
+            stream.send(b"pong" + message[4:])
+        if len(received) == 2 * count:
+            done.set()
+
+    stream = await h2_stream.open_stream("127.0.0.1", server[1], _ECHO, on_message)
+    try:
+        for i in range(count):
+            stream.send(b"ping %d" % i)
+        async with asyncio.timeout(30):
+            await done.wait()
+        assert [m for m in received if m.startswith(b"ping")] == [b"ping %d" % i for i in range(count)]
+        assert [m for m in received if m.startswith(b"pong")] == [b"pong %d" % i for i in range(count)]
+    finally:
+        stream.close()
