@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import psycopg
 from prometheus_client import CollectorRegistry
+from psycopg import pq
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import event, text
@@ -204,4 +205,9 @@ async def fetch_all(db: Fetchable, sql: str, params: Mapping[str, Any] | None = 
     cursor = (await driver_connection(db)).cursor(row_factory=namedtuple_row)
     async with cursor:
         await cursor.execute(sql, params)
-        return await cursor.fetchall() if cursor.description is not None else []
+        # The result's status, not `cursor.description`: that builds a Column object per column
+        # (about 12% of a transfer accept's CPU in the wallet, measured with cProfile).
+        result = cursor.pgresult
+        if result is None or result.status != pq.ExecStatus.TUPLES_OK:
+            return []
+        return await cursor.fetchall()
