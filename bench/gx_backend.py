@@ -6,6 +6,7 @@ are what every GX server pays on every unary call outside its handler: the inter
 client address), grpc.aio itself and the event loop. The handler answers a fixed message.
 
     python bench/gx_backend.py --server gx|bare [--loop uvloop|asyncio] [--profile FILE]
+        [--grpc-option NAME=VALUE ...]
 
 It prints its port and an access token (one line each), then serves until SIGTERM. With
 `--profile`, cProfile runs over the whole serving time and its stats are written at exit.
@@ -72,7 +73,7 @@ def _token_and_verifier() -> tuple[str, Any]:
     return token, verifier
 
 
-async def _serve(kind: str) -> None:
+async def _serve(kind: str, options: list[tuple[str, Any]]) -> None:
     token, verifier = _token_and_verifier()
     servicer = _Identity(gx=kind == "gx")
     if kind == "gx":
@@ -85,10 +86,11 @@ async def _serve(kind: str) -> None:
             [bind(identity_service_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)],
             verifier=verifier,
             extra_interceptors=[ClientAddressInterceptor()],
+            options=options,
         )
         server, port = gx.server, gx.port
     else:
-        server = grpc.aio.server()
+        server = grpc.aio.server(options=options)
         identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)
         port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -100,12 +102,21 @@ async def _serve(kind: str) -> None:
     await server.stop(0)
 
 
+def _option(text: str) -> tuple[str, Any]:
+    name, _, value = text.partition("=")
+    return (name, int(value)) if value.lstrip("-").isdigit() else (name, value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gx_backend", description=__doc__.splitlines()[0])
     parser.add_argument("--server", choices=("gx", "bare"), default="gx")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="asyncio")
     parser.add_argument("--profile", help="write cProfile stats here at exit")
+    parser.add_argument(
+        "--grpc-option", action="append", default=[], metavar="NAME=VALUE", help="a grpc server option"
+    )
     args = parser.parse_args(argv)
+    options = [_option(text) for text in args.grpc_option]
     if args.server == "gx":
         from services.common.logging import configure_logging
 
@@ -119,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
             import uvloop
 
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                runner.run(_serve(args.server))
+                runner.run(_serve(args.server, options))
         else:
-            asyncio.run(_serve(args.server))
+            asyncio.run(_serve(args.server, options))
     finally:
         if profiler is not None:
             profiler.disable()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
@@ -17,7 +16,7 @@ from notifier.webhooks import SqlWebhookStore, WebhookTransport
 from notifier.worker import NotifierWorker, WorkerSettings
 from services.common import db
 from services.common.logging import configure_logging
-from services.common.runtime import Runtime, run_process
+from services.common.runtime import Runtime, run, run_process
 from services.common.webhook_targets import TargetPolicy
 
 _LOG = logging.getLogger("notifier")
@@ -71,4 +70,4 @@ async def main() -> int:
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        raise SystemExit(asyncio.run(main()))
+        raise SystemExit(run(main))  # on uvloop unless GX_EVENT_LOOP=asyncio

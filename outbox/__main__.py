@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
@@ -23,7 +22,7 @@ from outbox.settings import OutboxSettings
 from outbox.worker import OutboxWorker, WorkerSettings
 from services.common import db
 from services.common.logging import configure_logging
-from services.common.runtime import Runtime, run_process
+from services.common.runtime import Runtime, run, run_process
 from services.common.server import GxServer
 
 _LOG = logging.getLogger("outbox")
@@ -129,4 +128,4 @@ async def main() -> int:
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        raise SystemExit(asyncio.run(main()))
+        raise SystemExit(run(main))  # on uvloop unless GX_EVENT_LOOP=asyncio

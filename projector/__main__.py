@@ -15,7 +15,7 @@ from projector.settings import ProjectorSettings
 from projector.store import Checkpoint
 from services.common import db, names
 from services.common.logging import configure_logging
-from services.common.runtime import Runtime, run_process
+from services.common.runtime import Runtime, run, run_process
 
 _LOG = logging.getLogger("projector")
 
@@ -97,4 +97,4 @@ async def main() -> int:
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        raise SystemExit(asyncio.run(main()))
+        raise SystemExit(run(main))  # on uvloop unless GX_EVENT_LOOP=asyncio

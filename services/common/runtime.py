@@ -12,6 +12,10 @@
 
 A service's main part is its gRPC server (`services.common.server.run_server`); a worker's is its
 loop (the outbox's `OutboxWorker`, the projector's `Projector`). It knows no domain.
+
+Every process's `__main__` starts its `main()` with `run(main)`: on uvloop, the libuv event loop
+(about a quarter less CPU per gRPC call than asyncio's own loop here, the same asyncio API), or
+on asyncio's own loop when `GX_EVENT_LOOP=asyncio` (a fallback if uvloop ever misbehaves).
 """
 
 from __future__ import annotations
@@ -19,16 +23,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.db import open_database
 from services.common.health import Check
+from services.common.logging import LogKey
 from services.common.probes import Probes
 from services.common.redis import open_redis
 from services.common.settings import DatabaseSettings, ServiceSettings
@@ -38,6 +44,51 @@ _log = logging.getLogger("gx.runtime")
 # A port already taken (gRPC or metrics) is an operator's mistake, not a crash: the process
 # exits with this code and one log line, no traceback.
 EXIT_CANNOT_START = 2
+
+# Read before the loop exists, so before the settings: the one setting that is not in them.
+EVENT_LOOP_ENV: Final = "GX_EVENT_LOOP"
+EventLoopKind = Literal["uvloop", "asyncio"]
+_T = TypeVar("_T")
+
+
+def event_loop_kind(environ: Mapping[str, str] | None = None) -> EventLoopKind:
+    """Which event loop `run` starts: `GX_EVENT_LOOP` (`uvloop`, the default, or `asyncio`).
+
+    Raises:
+        SystemExit: another value (one line naming the variable, as for any bad setting).
+    """
+    value = (os.environ if environ is None else environ).get(EVENT_LOOP_ENV, "uvloop").strip().lower()
+    if value in ("", "uvloop"):
+        return "uvloop"
+    if value == "asyncio":
+        return "asyncio"
+    raise SystemExit(f"{EVENT_LOOP_ENV} must be 'uvloop' or 'asyncio', not {value!r}")
+
+
+def new_event_loop(kind: EventLoopKind | None = None) -> asyncio.AbstractEventLoop:
+    """A new event loop of `kind` (default: `event_loop_kind()`)."""
+    if (kind or event_loop_kind()) == "uvloop":
+        import uvloop
+
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
+    return asyncio.new_event_loop()
+
+
+def running_loop_kind() -> EventLoopKind:
+    """Which kind of loop the current code runs on (the start line names it)."""
+    return "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio"
+
+
+def run(main: Callable[[], Coroutine[Any, Any, _T]], *, kind: EventLoopKind | None = None) -> _T:
+    """Run a process's `main()` to the end on its event loop, as `asyncio.run` does.
+
+    Every process's `__main__` calls this instead of `asyncio.run`, so they all run on the loop
+    `GX_EVENT_LOOP` chooses (uvloop unless it says `asyncio`).
+    """
+    chosen = kind or event_loop_kind()
+    with asyncio.Runner(loop_factory=lambda: new_event_loop(chosen)) as runner:
+        return runner.run(main())
 
 
 class Runnable(Protocol):
@@ -156,6 +207,8 @@ async def run_process(
     """
     stop = stop or asyncio.Event()
     installed = install_stop_signals(stop)
+    loop_kind = running_loop_kind()
+    _log.info("%s starting on %s", settings.service_name, loop_kind, extra={LogKey.EVENT_LOOP: loop_kind})
     try:
         async with contextlib.AsyncExitStack() as stack:
             runtime = Runtime(settings, stack)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 
 from services.common.logging import configure_logging
+from services.common.runtime import run
 from services.common.server import run_server
 from services.licensing.server import build
 from services.licensing.settings import LicensingSettings
@@ -19,4 +19,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main)  # on uvloop unless GX_EVENT_LOOP=asyncio
