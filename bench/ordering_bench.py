@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import re
 import sys
 import tempfile
@@ -32,6 +33,8 @@ import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for entry in (str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")):
@@ -71,6 +74,47 @@ def _rid() -> str:
     return str(uuid.uuid4())
 
 
+def _tree_cpu(pid: int | None) -> float:
+    """CPU seconds of a process, its live descendants and the children it has reaped (PostgreSQL's
+    backends: the postmaster reaps them, so their CPU lands in its cutime/cstime)."""
+    if pid is None:
+        return 0.0
+    try:
+        root = psutil.Process(pid)
+        times = root.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in root.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child_times = child.cpu_times()
+                total += child_times.user + child_times.system
+    except psutil.Error:
+        return 0.0
+    return float(total)
+
+
+class CpuBudget:
+    """CPU per transfer of every process on the path (the machine has 2 cores: what the outbox and
+    PostgreSQL spend per command, the devnet and chaincode cannot; the raw side pays neither)."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self._pids = pids
+        self._start = self._read()
+
+    def _read(self) -> dict[str, float]:
+        # Only PostgreSQL is read as a tree (its backends); the others' children are counted apart
+        # (the bench process is the parent of them all).
+        return {
+            name: _tree_cpu(pid) if name == "postgres" else cpu_seconds(pid)
+            for name, pid in self._pids.items()
+        }
+
+    def per_transfer_ms(self, transfers: int) -> dict[str, float]:
+        now = self._read()
+        return {
+            name: round((now[name] - self._start[name]) * 1000 / max(1, transfers), 2) for name in self._pids
+        }
+
+
 def _counter(port: int, name: str) -> float:
     """A counter summed over its labels."""
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
@@ -94,9 +138,26 @@ async def _live(engine: AsyncEngine, ids: list[uuid.UUID]) -> int:
         )
 
 
+async def _any_live(engine: AsyncEngine) -> bool:
+    # The partial index of live commands answers this at once. Counting the scenario's 400 ids
+    # every 20 ms cost this process ~1 ms and PostgreSQL more per transfer, on the cores the
+    # pipeline it measures runs on (the raw side has no such poll).
+    async with engine.connect() as conn:
+        return bool(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT EXISTS (SELECT 1 FROM outbox.commands WHERE status IN ('PENDING', 'SUBMITTED'))"
+                    )
+                )
+            ).scalar_one()
+        )
+
+
 async def _until_done(engine: AsyncEngine, ids: list[uuid.UUID], limit: float = 900) -> None:
+    """Until none of `ids` is live. Each scenario runs alone, so "no live command at all" is polled."""
     deadline = time.monotonic() + limit
-    while await _live(engine, ids):
+    while await _any_live(engine) or await _live(engine, ids):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{await _live(engine, ids)} commands not done in {limit}s")
         await asyncio.sleep(0.02)
@@ -114,9 +175,17 @@ async def _record_batch(engine: AsyncEngine, command_type: str, payloads: list[M
 
 
 async def _scenario(
-    engine: AsyncEngine, port: int, pairs: list[tuple[str, str]], pid: int | None = None
+    engine: AsyncEngine,
+    port: int,
+    pairs: list[tuple[str, str]],
+    pid: int | None = None,
+    pids: dict[str, int | None] | None = None,
 ) -> dict[str, object]:
     submitted0 = _counter(port, "gx_outbox_commands_submitted_total")
+    # Round trips: the worker's hot-path statements (0 for an outbox that does not count them) and
+    # its calls to the peer.
+    statements0 = _counter(port, "gx_outbox_statements_total")
+    calls0 = _counter(port, "gx_fabric_client_calls_total")
     handed0 = _counter(port, "gx_outbox_handed_over_total")  # 0 for an outbox without the hand-over
     cpu0 = cpu_seconds(pid)
     # Recorded in one transaction, timed from its commit: PENDING→COMMITTED is the outbox's part
@@ -131,6 +200,8 @@ async def _scenario(
             for a, b in pairs
         ],
     )
+    # From the commit of the recording (PostgreSQL's part of recording is the accept's, not the pipeline's).
+    budget = CpuBudget(pids or {})
     started = time.perf_counter()
     await _until_done(engine, ids)
     elapsed = time.perf_counter() - started
@@ -146,6 +217,8 @@ async def _scenario(
     sample = next((f"{r.error_code}: {r.error_message}"[:200] for r in rows if r.status == "FAILED"), None)
     submitted = _counter(port, "gx_outbox_commands_submitted_total") - submitted0
     handed = _counter(port, "gx_outbox_handed_over_total") - handed0
+    statements = _counter(port, "gx_outbox_statements_total") - statements0
+    calls = _counter(port, "gx_fabric_client_calls_total") - calls0
     return {
         "commands": len(ids),
         "commands_per_s": round(len(ids) / elapsed, 1),
@@ -157,19 +230,32 @@ async def _scenario(
         # Started by the statement that recorded their predecessor, without a claim of their own.
         "handed_over_per_command": round(handed / len(ids), 2),
         "outbox_cpu_ms_per_command": round(outbox_cpu * 1000 / len(ids), 2),
+        "pg_statements_per_command": round(statements / len(ids), 2),
+        "peer_calls_per_command": round(calls / len(ids), 2),
+        "cpu_ms_per_transfer": budget.per_transfer_ms(len(ids)),
     }
 
 
-async def _raw(ledger: object, pairs: list[tuple[str, str]]) -> dict[str, object]:
+async def _raw(
+    ledger: object, pairs: list[tuple[str, str]], pids: dict[str, int | None] | None = None
+) -> dict[str, object]:
     """The same transfers straight through fabric_client, no outbox and no database, under the
     outbox's ordering (`bench/raw_transfers.py`: here each sender's transfers one after another,
     all senders at once)."""
+    budget = CpuBudget(pids or {})
     raw = await send_ordered(ledger, pairs)
     return {
         "transfers": raw.transfers,
         "transfers_per_s": raw.transfers_per_s,
         "conflict_retries": raw.conflict_retries,
+        "cpu_ms_per_transfer": budget.per_transfer_ms(raw.transfers),
     }
+
+
+def _postmaster(data_dir: Path) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int((Path(data_dir) / "postmaster.pid").read_text().splitlines()[0])
+    return None
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -237,13 +323,20 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 rounds = range(args.payments)
                 distinct = [(p, r) for _ in rounds for p, r in zip(payers, recipients, strict=True)]
                 pid = outbox.process.pid if outbox.process is not None else None
+                pids = {
+                    "devnet": ledger.devnet_pid,
+                    "chaincode": ledger.chaincode_pid,
+                    "outbox": pid,
+                    "postgres": _postmaster(pg.server.data_dir),
+                    "bench": os.getpid(),
+                }
                 # The pipeline figure: the same independent transfers raw (before and after, so
                 # drift on a shared machine hits both sides alike) and through the outbox.
-                raw_before = await _raw(ledger, distinct)
+                raw_before = await _raw(ledger, distinct, pids)
                 figures: dict[str, object] = {
-                    "distinct_recipients": await _scenario(engine, outbox.metrics_port, distinct, pid),
+                    "distinct_recipients": await _scenario(engine, outbox.metrics_port, distinct, pid, pids),
                 }
-                raw_after = await _raw(ledger, distinct)
+                raw_after = await _raw(ledger, distinct, pids)
                 figures.update(
                     {
                         "one_merchant": await _scenario(
@@ -299,11 +392,23 @@ async def main(argv: list[str] | None = None) -> int:
             f"{name:20} {f['commands']:4} transfers  {f['commands_per_s']:7} /s  failed {f['failed']}"
             f" {f['failed_reasons'] or ''}  tx/command {f['tx_per_command']}"
             f"  handed over/command {f['handed_over_per_command']}"
+            f"  outbox CPU {f['outbox_cpu_ms_per_command']} ms, {f.get('pg_statements_per_command')} statements"
+            f" and {f.get('peer_calls_per_command')} peer calls per command"
         )
     print(f"merchant / distinct recipients: {figures['merchant_to_distinct_ratio']}")
     print(
         f"pipeline (distinct recipients): {figures['commands_per_s_pending_to_committed']} commands/s through the"
         f" outbox, {figures['devnet_raw_transfers_per_s']} transfers/s raw: {figures['pipeline_ratio']}"
+    )
+    outbox_cpu: dict[str, float] = figures["distinct_recipients"]["cpu_ms_per_transfer"]  # type: ignore[index]
+    raw_cpu = [r["cpu_ms_per_transfer"] for r in figures["raw_distinct_recipients"]]  # type: ignore[attr-defined]
+    print(
+        "CPU ms per transfer (distinct recipients): through the outbox "
+        + ", ".join(f"{k} {v}" for k, v in outbox_cpu.items())
+        + f" (total {sum(outbox_cpu.values()):.2f}); raw "
+        + " | ".join(
+            ", ".join(f"{k} {v}" for k, v in r.items()) + f" (total {sum(r.values()):.2f})" for r in raw_cpu
+        )
     )
     print(json.dumps(figures))
     return 0

@@ -57,6 +57,13 @@ class OutboxMetrics:
             "Successors claimed by the statement that recorded their predecessor COMMITTED and started at once.",
             registry=registry,
         )
+        self.statements = Counter(
+            "gx_outbox_statements_total",
+            "Hot-path statements run (claim, store_envelopes, record_committed, update), each one round trip;"
+            " grouped ones carry several commands.",
+            ["statement"],
+            registry=registry,
+        )
         self.submit_to_commit = Histogram(
             "gx_outbox_submit_to_commit_seconds",
             "Time from the first Submit of a transaction to its commit status.",

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outbox.group_commit import GroupCommit
+from outbox.metrics import OutboxMetrics
 from outbox.statements import Statements
 from services.common.names import OUTBOX_NOTIFY_CHANNEL
 
@@ -278,6 +279,7 @@ class OutboxRepository:
         lease_seconds: float,
         *,
         pool: AsyncConnectionPool | None = None,
+        metrics: OutboxMetrics | None = None,
     ) -> None:
         """Statements on `engine`; the hot ones (claim, store, record, reschedule) on `pool` if given.
 
@@ -287,9 +289,11 @@ class OutboxRepository:
             lease_seconds: how long a claim lasts without a heartbeat.
             pool: autocommit psycopg connections for the one-statement hot path
                 (`outbox/statements.py`); None runs the same statements on the engine.
+            metrics: where the hot-path statements are counted (`gx_outbox_statements_total`).
         """
         self._engine = engine
         self._sql = Statements(engine, pool)
+        self._count = metrics.statements if metrics is not None else None
         self.owner = owner
         self._lease = lease_seconds
         self._store_envelopes: GroupCommit[tuple[uuid.UUID, str, bytes], bool] = GroupCommit(
@@ -305,6 +309,10 @@ class OutboxRepository:
         # then, instead of at the next poll); None: nobody is told.
         self.on_reschedule: Callable[[float], None] | None = None
 
+    def _counted(self, statement: str) -> None:
+        if self._count is not None:
+            self._count.labels(statement).inc()
+
     @property
     def statements(self) -> int:
         """Grouped statements run so far (envelopes stored, outcomes recorded): a test's view of the grouping."""
@@ -316,6 +324,7 @@ class OutboxRepository:
             return []
         # One statement (FOR UPDATE SKIP LOCKED and the UPDATE in one CTE), atomic in autocommit:
         # BEGIN and COMMIT around it were two more round trips.
+        self._counted("claim")
         rows = await self._sql.rows(_CLAIM, {"limit": limit, "owner": self.owner, "lease": self._lease})
         return [_claimed(r) for r in rows]
 
@@ -368,6 +377,7 @@ class OutboxRepository:
         values = {"id": command_id, "owner": self.owner, **params}
         if finishes:
             values["channel"] = OUTBOX_NOTIFY_CHANNEL
+        self._counted("update")
         (row,) = await self._sql.rows(statement, values)
         return int(row.updated) == 1
 
@@ -385,6 +395,7 @@ class OutboxRepository:
     async def _store_batch(self, batch: Sequence[tuple[uuid.UUID, str, bytes]]) -> list[bool]:
         ids, tx_ids, envelopes = zip(*batch, strict=True)
         params = {"ids": list(ids), "tx_ids": list(tx_ids), "envelopes": list(envelopes), "owner": self.owner}
+        self._counted("store_envelopes")
         stored = {row.id for row in await self._sql.rows(_STORE_ENVELOPES, params)}
         return [command_id in stored for command_id in ids]
 
@@ -410,6 +421,7 @@ class OutboxRepository:
             "handover": len(batch) if hand_over is not None else 0,
             "channel": OUTBOX_NOTIFY_CHANNEL,
         }
+        self._counted("record_committed")
         rows = await self._sql.rows(_RECORD_COMMITTED, params)
         recorded = {row.id for row in rows if row.finished}
         successors = [_claimed(row) for row in rows if not row.finished]

@@ -58,12 +58,14 @@ async def repo(
     """A repository on an autocommit driver pool (as `python -m outbox` builds it) or on the engine alone."""
     await _quiet(engine)
     if request.param == "engine":
-        yield OutboxRepository(engine, "w1", lease_seconds=30)
+        yield OutboxRepository(engine, "w1", lease_seconds=30, metrics=OutboxMetrics(CollectorRegistry()))
         return
     async with AsyncConnectionPool(
         db.libpq_dsn(migrated_url), min_size=1, max_size=3, kwargs={"autocommit": True}, open=False
     ) as pool:
-        yield OutboxRepository(engine, "w1", lease_seconds=30, pool=pool)
+        yield OutboxRepository(
+            engine, "w1", lease_seconds=30, pool=pool, metrics=OutboxMetrics(CollectorRegistry())
+        )
 
 
 async def _notices_until_sentinel(listener: psycopg.AsyncConnection[object], migrated_url: str) -> list[str]:
@@ -118,6 +120,14 @@ async def test_claim_store_and_record_run_the_same_on_either_executor(
     row = await command_row(engine, a2)
     assert (row.attempts, row.error_message, row.lease_owner) == (1, "50% of nothing", None)  # type: ignore[attr-defined]
     assert await repo.record_failed(b1, "X", "y") is False  # not ours
+    # One round trip each, the grouped ones for both commands (gx_outbox_statements_total).
+    counted = {
+        sample.labels["statement"]: sample.value
+        for metric in repo._count.collect()  # type: ignore[union-attr]
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+    assert counted == {"claim": 1, "store_envelopes": 1, "record_committed": 1, "update": 2}
 
 
 async def test_no_wake_up_when_the_freed_successor_was_handed_over(
