@@ -24,7 +24,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
+import os
 import re
 import statistics
 import sys
@@ -46,6 +48,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
 
 from bench.raw_transfers import send_ordered  # noqa: E402
+from bench.stats import cpu_seconds  # noqa: E402
 from fabric_client import Gateway, load_msp_identity  # noqa: E402
 from services.common import migrate, operations  # noqa: E402
 from tests.support.ledger import running_ledger  # noqa: E402
@@ -174,10 +177,42 @@ async def _settled(engine: AsyncEngine) -> None:
         await asyncio.sleep(0.5)
 
 
+def _postgres_cpu(data_dir: Path) -> float:
+    """CPU seconds used so far by the cluster in `data_dir`: its postmaster and every backend."""
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    total = cpu_seconds(postmaster)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    total += cpu_seconds(int(entry.name))
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class Replay:
+    """One replay round: its time, what it replayed, and the CPU the projector and PostgreSQL spent."""
+
+    seconds: float
+    transactions: int
+    domain_events: int
+    projector_cpu_s: float
+    postgres_cpu_s: float
+
+
 async def _replay(
-    engine: AsyncEngine, ledger: object, projector: WorkerProcess, logs: Path, env: dict[str, str]
-) -> tuple[float, int, int, WorkerProcess]:
-    """Rebuild the read models with a fresh projector; (seconds, transactions, events, the new process)."""
+    engine: AsyncEngine,
+    ledger: object,
+    projector: WorkerProcess,
+    logs: Path,
+    env: dict[str, str],
+    pg_data: Path,
+) -> tuple[Replay, WorkerProcess]:
+    """Rebuild the read models with a fresh projector; the round's figures and the new process.
+
+    CPU is counted over the same interval as the time (backends that ended during it are missed:
+    the projector's own connections stay open).
+    """
     from projector import rebuild
 
     await projector.stop()
@@ -194,11 +229,17 @@ async def _replay(
             return 0
 
     await _poll(active, lambda n: n == 1, 0.005)
+    pid = projector.process.pid if projector.process is not None else None
+    cpu_before, pg_before = cpu_seconds(pid), _postgres_cpu(pg_data)
     started = time.perf_counter()
     await _poll(
         lambda: _count(engine, "SELECT count(*) FROM ledger.projected_txs"), lambda n: n >= txs, 0.005
     )
-    return time.perf_counter() - started, txs, domain_events, projector
+    elapsed = time.perf_counter() - started
+    figures = Replay(
+        elapsed, txs, domain_events, cpu_seconds(pid) - cpu_before, _postgres_cpu(pg_data) - pg_before
+    )
+    return figures, projector
 
 
 async def _stream_ceiling(ledger: Any, count: int) -> float:
@@ -358,16 +399,21 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 # 4. Projection replay: stop the projector, reset, time the replay of the whole chain
                 # from the moment the new process holds the projection lock (start-up not counted),
                 # several rounds; the median is the figure.
-                rounds: list[float] = []
+                replays: list[Replay] = []
                 fallbacks = 0
                 for _ in range(args.replay_rounds):
-                    replay_s, txs, domain_events, projector = await _replay(
-                        engine, ledger, projector, logs, env
+                    replay, projector = await _replay(
+                        engine, ledger, projector, logs, env, pg.server.data_dir
                     )
-                    rounds.append(replay_s)
+                    replays.append(replay)
                     # A batch that failed was applied again one by one: correct, but not the fast path.
                     fallbacks += projector.log().count("applying them one by one")
+                rounds = [r.seconds for r in replays]
                 replay_s = statistics.median(rounds)
+                txs, domain_events = replays[-1].transactions, replays[-1].domain_events
+                # CPU per transaction, the median round's: what bounds the replay on a busy machine.
+                median = sorted(replays, key=lambda r: r.seconds)[len(replays) // 2]
+                replay_load = os.getloadavg()[0]
                 ceiling = await _stream_ceiling(ledger, txs)
                 apply_sum = _metric(projector.metrics_port, "gx_projector_apply_seconds_sum")
                 apply_count = _metric(projector.metrics_port, "gx_projector_apply_seconds_count")
@@ -388,6 +434,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "replay_transactions": txs,
         "replay_tx_per_s": round(txs / replay_s, 1),
         "replay_tx_per_s_rounds": [round(txs / r, 1) for r in rounds],
+        "replay_projector_cpu_ms_per_tx": round(median.projector_cpu_s / txs * 1000, 3),
+        "replay_postgres_cpu_ms_per_tx": round(median.postgres_cpu_s / txs * 1000, 3),
+        "replay_load_average": round(replay_load, 2),
         "devnet_stream_events_per_s": round(ceiling, 1),
         # NaN (no such metric) before the projector applied batches.
         "replay_batches_last_round": int(batches["_count"])
@@ -419,7 +468,9 @@ async def main(argv: list[str] | None = None) -> int:
         f" ({figures['replay_transactions']} transactions; the devnet streams {figures['devnet_stream_events_per_s']} events/s"
         f" to a reader that does nothing; {figures['replay_history_rows_per_s']} history rows/s;"
         f" apply+checkpoint {figures['projector_apply_mean_ms']} ms per transaction;"
-        f" {figures['replay_batches_last_round']} batches, {figures['replay_batch_fallbacks']} fell back to one by one)\n"
+        f" {figures['replay_batches_last_round']} batches, {figures['replay_batch_fallbacks']} fell back to one by one;"
+        f" CPU per transaction: projector {figures['replay_projector_cpu_ms_per_tx']} ms,"
+        f" PostgreSQL {figures['replay_postgres_cpu_ms_per_tx']} ms; load average {figures['replay_load_average']})\n"
         f"accept→projected: p50 {figures['accept_to_projected_p50_ms']} ms, p99 {figures['accept_to_projected_p99_ms']} ms;"
         f" pickup mean {figures['pickup_mean_ms']} ms (p50 <= {figures['pickup_p50_le_ms']} ms, p99 <= {figures['pickup_p99_le_ms']} ms;"
         f" {figures['pickup_mean_ms_during_burst']} ms mean while a burst of {figures['commands']} queued)"
