@@ -6,6 +6,11 @@ from any service's own cost. Envoy is started with the launcher's own config bui
 
     .venv/bin/python -m bench edge          # or: .venv/bin/python bench/edge_bench.py --seconds 5
 
+It then measures what every GX server pays per call outside its handler (`server_overhead_*`):
+the same no-op GetUser served by `bench/gx_backend.py` behind the GX server factory (the whole call
+chain, a real ES256 token) and behind a bare grpc.aio server, each on uvloop and on asyncio's own
+loop, called directly; `server_cpu_ms_per_req` is that process's CPU per call.
+
 On the 2-core dev machine the load generator, Envoy and the backend share the CPU, so these
 figures describe this machine, not the design. Output: one JSON line per path.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -25,6 +31,11 @@ from dataclasses import replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench.stats import cpu_seconds  # noqa: E402
+
 _USER_ID = "3f2c0a4e-8d7b-4c1e-9a55-0d6f1e2b7c90"
 
 
@@ -36,7 +47,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def _measure(
-    name: str, call: Callable[[], Awaitable[None]], seconds: float, concurrency: int
+    name: str,
+    call: Callable[[], Awaitable[None]],
+    seconds: float,
+    concurrency: int,
+    server_pid: int | None = None,
 ) -> dict[str, object]:
     latencies: list[float] = []
     errors = 0
@@ -56,9 +71,11 @@ async def _measure(
     await asyncio.gather(*(worker(warm) for _ in range(concurrency)))
     latencies.clear()
     errors = 0
+    cpu_before = cpu_seconds(server_pid)
     started = time.monotonic()
     await asyncio.gather(*(worker(started + seconds) for _ in range(concurrency)))
     elapsed = time.monotonic() - started
+    cpu = cpu_seconds(server_pid) - cpu_before
     ordered = sorted(latencies)
     pct = (
         (lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2))
@@ -73,6 +90,14 @@ async def _measure(
         "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
         "errors": errors,
         "concurrency": concurrency,
+        **(
+            {
+                "server_cpu_ms_per_req": round(cpu * 1000 / max(1, len(latencies)), 4),
+                "load_average_1m": round(os.getloadavg()[0], 2),
+            }
+            if server_pid is not None
+            else {}
+        ),
     }
 
 
@@ -132,6 +157,45 @@ async def _run(args: argparse.Namespace, edge: str, direct: str, token: str) -> 
     return results
 
 
+async def _drive_backend(
+    args: argparse.Namespace, name: str, port: int, token: str, pid: int
+) -> dict[str, object]:
+    import grpc
+    from gx.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+
+    request = identity_service_pb2.GetUserRequest(user_id="me")
+    metadata = (("authorization", f"Bearer {token}"),)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
+
+        async def call() -> None:
+            await stub.GetUser(request, metadata=metadata, timeout=10)
+
+        return await _measure(name, call, args.seconds, args.concurrency, pid)
+
+
+def _server_overhead(args: argparse.Namespace) -> list[dict[str, object]]:
+    """The no-op GetUser behind the GX server factory and behind bare grpc.aio, on each loop."""
+    results = []
+    for server, loop in (("gx", "uvloop"), ("gx", "asyncio"), ("bare", "uvloop"), ("bare", "asyncio")):
+        backend = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "bench" / "gx_backend.py"), "--server", server, "--loop", loop],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert backend.stdout is not None
+            port = int(backend.stdout.readline())
+            token = backend.stdout.readline().strip()
+            name = f"server_overhead_{server}_{loop}"
+            results.append(asyncio.run(_drive_backend(args, name, port, token, backend.pid)))
+        finally:
+            backend.terminate()
+            backend.wait(10)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the stand-in backend and Envoy on free ports, measure the three paths, print JSON lines."""
     args = _parse(argv)
@@ -163,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         backend.terminate()
         backend.wait(10)
         shutil.rmtree(root, ignore_errors=True)
+    for line in _server_overhead(args):
+        print(json.dumps(line), flush=True)
     return 0
 
 
