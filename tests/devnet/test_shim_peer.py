@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from fabric_protos.ledger.queryresult import kv_query_result_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.peer import chaincode_shim_pb2
 
 from devnet.ledger import BlockWrite, LedgerStore
@@ -126,3 +127,46 @@ async def test_request_for_unknown_transaction_is_refused(conn: ChaincodeConnect
     assert (
         reply is not None and reply.type == M.ERROR and b"Failed to get transaction context" in reply.payload
     )
+
+
+async def test_get_state_multiple_answers_in_key_order_and_records_each_read(
+    conn: ChaincodeConnection,
+) -> None:
+    # Fabric 3.1's batched read must leave the same read set as one GET_STATE per key.
+    keys = ["r/002", "absent", "r/001"]
+    kind, raw = _ask(
+        conn, M.GET_STATE_MULTIPLE, chaincode_shim_pb2.GetStateMultiple(keys=keys).SerializeToString()
+    )
+    assert kind == M.RESPONSE
+    assert list(chaincode_shim_pb2.GetStateMultipleResult.FromString(raw).values) == [b"v", b"", b"v"]
+    [ns] = conn._contexts[("ch", "tx")].simulator.rwset().ns_rwset
+    reads = {
+        r.key: (r.HasField("version"), r.version.tx_num)
+        for r in kv_rwset_pb2.KVRWSet.FromString(ns.rwset).reads
+    }
+    assert reads == {"absent": (False, 0), "r/001": (True, 1), "r/002": (True, 2)}
+
+
+async def test_write_batch_applies_puts_and_deletes_and_refuses_what_devnet_lacks(
+    conn: ChaincodeConnection,
+) -> None:
+    record = chaincode_shim_pb2.WriteRecord
+    batch = chaincode_shim_pb2.WriteBatchState(
+        rec=[
+            record(key="a", value=b"1", type=record.PUT_STATE),
+            record(key="r/000", type=record.DEL_STATE),
+        ]
+    )
+    kind, _ = _ask(conn, M.WRITE_BATCH_STATE, batch.SerializeToString())
+    assert kind == M.RESPONSE
+    [ns] = conn._contexts[("ch", "tx")].simulator.rwset().ns_rwset
+    writes = [(w.key, w.value, w.is_delete) for w in kv_rwset_pb2.KVRWSet.FromString(ns.rwset).writes]
+    assert writes == [("a", b"1", False), ("r/000", b"", True)]
+    for refused, text in (
+        (record(key="m", type=record.PUT_STATE_METADATA), b"not supported"),
+        (record(key="p", value=b"x", type=record.PUT_STATE, collection="secret"), b"collection"),
+    ):
+        kind, raw = _ask(
+            conn, M.WRITE_BATCH_STATE, chaincode_shim_pb2.WriteBatchState(rec=[refused]).SerializeToString()
+        )
+        assert kind == M.ERROR and text in raw
