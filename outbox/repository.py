@@ -168,22 +168,28 @@ _STORE_ENVELOPES = f"""
 # this leaves (the second of two credits freed by a payout, say) the NOTIFY of `woken` and the
 # ordinary claim pick up. The statement commits as one, so no other worker can see the successor
 # runnable before the predecessor is terminal.
-# It NOTIFYs only when the hand-over may have left a freed command behind (`woken_unless_handed`):
+# It NOTIFYs only when the hand-over may have left a freed command behind (`_WAKE_UNLESS_HANDED`):
 # a sender's next transfer, handed over here, woke every worker into a claim that found nothing
 # (the claim was ~17% of the worker's event-loop CPU under `bench ordering`). On each key, the
-# next later holder in a conflicting mode is the only one this command can free unless it holds
-# the key EXCLUSIVE and that next holder is SHARED (a run of credits is freed at once); so there is
-# nothing to wake for when every such next holder is EXCLUSIVE and was handed over, and every
-# dependent too. A successor still blocked by another command wakes the workers as before (harmless).
+# next later holder in a conflicting mode (n1) is the only one this command can free, unless it
+# holds the key EXCLUSIVE and n1 is SHARED: then the run of SHARED holders after n1 is freed too, and
+# its second member (n2, if SHARED) is what the hand-over (one per finished command) left. So the
+# workers are woken when some n1 was not handed over, or some SHARED n1 is followed by a SHARED n2
+# that was not, or a dependent was not (a transfer back to the sender of the one just finished:
+# n1 SHARED, n2 its sender's next debit, EXCLUSIVE: nothing to wake for). A successor that another
+# command still blocks wakes them as before (a claim that finds nothing, harmless).
 _WAKE_UNLESS_HANDED = """woken AS (
         SELECT pg_notify(%(channel)s, CAST(me.id AS text)) FROM outbox.commands me JOIN done ON done.id = me.id
          WHERE EXISTS (SELECT 1 FROM unnest(me.order_keys) AS k(key)
                          CROSS JOIN LATERAL (
-                             SELECT l.command_id, l.exclusive FROM outbox.live_keys l
-                              WHERE l.key = k.key AND l.seq > me.seq
-                                AND (l.exclusive OR k.key = ANY(me.exclusive_keys))
-                              ORDER BY l.seq LIMIT 1) n
-                        WHERE NOT n.exclusive OR n.command_id NOT IN (SELECT id FROM handed))
+                             SELECT array_agg(h.command_id ORDER BY h.seq) AS ids,
+                                    array_agg(h.exclusive ORDER BY h.seq) AS ex
+                               FROM (SELECT l.command_id, l.exclusive, l.seq FROM outbox.live_keys l
+                                      WHERE l.key = k.key AND l.seq > me.seq
+                                        AND (l.exclusive OR k.key = ANY(me.exclusive_keys))
+                                      ORDER BY l.seq LIMIT 2) h) n
+                        WHERE n.ids[1] NOT IN (SELECT id FROM handed)
+                           OR (NOT n.ex[1] AND n.ex[2] IS FALSE AND n.ids[2] NOT IN (SELECT id FROM handed)))
             OR EXISTS (SELECT 1 FROM outbox.commands d
                         WHERE d.depends_on = me.id AND d.status IN ('PENDING', 'SUBMITTED')
                           AND d.id NOT IN (SELECT id FROM handed)))"""

@@ -205,3 +205,25 @@ async def test_a_command_given_back_with_a_delay_is_claimed_again_when_due_not_a
         await worker.shutdown()
         await runner
     assert len(peer.endorsed) == 2  # rebuilt after the conflict, by the wake-up of its due time
+
+
+async def test_paying_back_and_forth_hands_over_without_waking_the_workers(
+    repo: OutboxRepository, engine: AsyncEngine, migrated_url: str
+) -> None:
+    a, b = _u(), _u()
+    t1 = await record(engine, "TRANSFER_TOKENS", _pay(a, b))
+    t2 = await record(engine, "TRANSFER_TOKENS", _pay(b, a))  # after t1: it debits what t1 credits
+    t3 = await record(engine, "TRANSFER_TOKENS", _pay(a, b))  # after t2: it debits a, which t2 credits
+    assert [cmd.id for cmd in await repo.claim(10)] == [t1]
+    handed: list[ClaimedCommand] = []
+    repo.hand_over = handed.extend
+    async with await psycopg.AsyncConnection.connect(db.libpq_dsn(migrated_url), autocommit=True) as listener:
+        await listener.execute(f"LISTEN {OUTBOX_NOTIFY_CHANNEL}")
+        # On a (t1 EXCLUSIVE) the next holder is t2, SHARED and handed over, then t3, EXCLUSIVE:
+        # nothing else is freed, so nobody is woken.
+        assert await repo.record_committed(t1, 6, None)
+        assert [cmd.id for cmd in handed] == [t2]
+        assert await _notices_until_sentinel(listener, migrated_url) == []
+        assert await repo.record_committed(t2, 7, None)
+        assert [cmd.id for cmd in handed] == [t2, t3]
+        assert await _notices_until_sentinel(listener, migrated_url) == []
