@@ -55,13 +55,22 @@ def _digest(request: Message) -> str:
 
 
 async def run_command(
-    ctx: Any, cls: type[M], raw: str, handler: Callable[[Tx, M], Awaitable[Message]]
+    ctx: Any,
+    cls: type[M],
+    raw: str,
+    handler: Callable[[Tx, M], Awaitable[Message]],
+    reads: Callable[[Tx, M], list[str]] | None = None,
 ) -> str:
     """Run one state-changing function.
 
     Decodes the request, checks the submitter's role (from the request message's command
     option), applies the request-id guard, runs *handler*, records the result under
     `request~<request_id>`, flushes the writes and emits the ONE `LedgerEvents` event.
+
+    *reads* names keys the handler reads by key: when the peer batches reads (Fabric 3.1), they
+    and the guard are read in one GET_STATE_MULTIPLE. They join the read set even when the guard
+    finds a replay (which then fails validation if one of them changed meanwhile, and is sent
+    again: still no second effect), so name only keys the function reads on its normal path.
 
     Returns:
         The proto JSON of the result (the first result, for a repeated request id).
@@ -80,7 +89,10 @@ async def run_command(
             raise Rejection("INVALID_ARGUMENT", "request_id must be 1-128 characters of [A-Za-z0-9._:-]")
         tx = Tx(stub, role)
         digest = _digest(request)
-        recorded = await tx.get(ledger.request_key(request_id))
+        guard = ledger.request_key(request_id)
+        if reads is not None:
+            await tx.prefetch([guard, *reads(tx, request)])
+        recorded = await tx.get(guard)
         envelope = events_pb2.LedgerEvents(
             request_id=request_id, command_type=opts.type, function=opts.function
         )
@@ -140,6 +152,11 @@ def need(condition: bool, reason: str, detail: str) -> None:
     """Raise Rejection(reason, detail) unless *condition*."""
     if not condition:
         raise Rejection(reason, detail)
+
+
+def is_id(value: str) -> bool:
+    """Whether *value* passes check_id (for naming keys before the checks run)."""
+    return bool(_ID.fullmatch(value))
 
 
 def check_uuid(value: str, field: str) -> None:
