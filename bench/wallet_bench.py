@@ -47,6 +47,47 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _tree_cpu_seconds(pid: int | None) -> float:
+    """CPU seconds of a process and its live children so far: PostgreSQL's postmaster and its backends."""
+    if pid is None:
+        return 0.0
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _postmaster(database_url: str) -> int | None:
+    """The pid of the PostgreSQL server listening on the URL's port (it writes no pid file of the stack's)."""
+    import psutil
+
+    port = database_url.rsplit(":", 1)[1].split("/", 1)[0]
+    for process in psutil.process_iter(["name", "cmdline", "ppid"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["name"] == "postgres" and f"-p {port} " in f"{cmdline} ":
+            return int(process.pid)
+    return None
+
+
+def _cpu_now(pids: dict[str, int]) -> dict[str, float]:
+    # `postgres` is a cluster (a backend per connection), the others single processes.
+    return {
+        name: _tree_cpu_seconds(pid) if name == "postgres" else _cpu_seconds(pid)
+        for name, pid in pids.items()
+    }
+
+
 async def _measure(
     name: str, call: Callable[[], Awaitable[None]], seconds: float, concurrency: int, pids: dict[str, int]
 ) -> dict[str, object]:
@@ -67,11 +108,12 @@ async def _measure(
     await asyncio.gather(*(worker(warm) for _ in range(concurrency)))
     latencies.clear()
     errors.clear()
-    cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_before = _cpu_now(pids)
     started = time.monotonic()
     await asyncio.gather(*(worker(started + seconds) for _ in range(concurrency)))
     elapsed = time.monotonic() - started
-    cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    cpu_after = _cpu_now(pids)
+    cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
     ordered = sorted(latencies)
 
     def pct(q: float) -> float | None:
@@ -277,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
             record = processes.read_pid_file(stack.config.pid_path(part))
             if record is not None:
                 pids[part] = record.pid
+        # PostgreSQL's CPU too: on 2 cores it competes with the wallet for every request.
+        postmaster = _postmaster(stack.database_url)
+        if postmaster is not None:
+            pids["postgres"] = postmaster
         for line in asyncio.run(_run(args, stack, pids)):
             print(json.dumps(line), flush=True)
     return 0
