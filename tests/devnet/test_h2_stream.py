@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import grpc
@@ -158,10 +159,11 @@ async def test_settings_and_pings_are_acknowledged_on_the_wire() -> None:
     async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert await reader.readexactly(24) == b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
         writer.write(h2_stream._frame(4, 0, 0, b"") + h2_stream._frame(6, 0, 0, b"12345678"))
-        while True:
-            header = await reader.readexactly(9)
-            length = int.from_bytes(header[:3], "big")
-            await frames.put((header[3], header[4], await reader.readexactly(length)))
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                header = await reader.readexactly(9)
+                length = int.from_bytes(header[:3], "big")
+                await frames.put((header[3], header[4], await reader.readexactly(length)))
 
     srv = await asyncio.start_server(peer, "127.0.0.1", 0)
     port = srv.sockets[0].getsockname()[1]
