@@ -19,6 +19,7 @@ from services.common import errors, idempotency, tracing, validation
 from services.common.auth import AuthInterceptor, reset_principal, set_principal
 from services.common.logging import (
     LogKey,
+    log_fields,
     method_var,
     new_request_id,
     request_id_var,
@@ -33,8 +34,10 @@ from services.common.rpc import (
     NextUnary,
     call_info,
     call_unary,
+    hold_metadata,
     metadata_value,
     outcome_code,
+    release_metadata,
 )
 
 _log = logging.getLogger("gx.rpc")
@@ -58,10 +61,11 @@ def _log_finished(
 ) -> None:
     """The one structured line per call (at INFO; probes' and the edge's calls at DEBUG)."""
     if _log.isEnabledFor(level):
-        _log.log(
+        log_fields(
+            _log,
             level,
             "rpc finished",
-            extra={
+            {
                 LogKey.CODE: code.name,
                 LogKey.DURATION_MS: round(seconds * 1000, 3),
                 LogKey.PEER: context.peer(),
@@ -318,6 +322,7 @@ class ServerCalls:
         self, method: _Method, request: Any, context: grpc.aio.ServicerContext, call_next: NextUnary
     ) -> Any:
         info = method.info
+        held = hold_metadata(context)
         tokens = self._context._enter(info, context)
         method.metrics.start()
         started = time.perf_counter()
@@ -352,6 +357,7 @@ class ServerCalls:
             _log_finished(method.level, code, elapsed, context)
             tokens[3].end(error)
             self._context._leave(tokens)
+            release_metadata(held)
 
 
 def _layer(layer: BehaviorInterceptor, info: CallInfo, call_next: NextUnary) -> NextUnary:
