@@ -35,7 +35,7 @@ from sqlalchemy import Select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projector import notifications, store
+from projector import balances, notifications, store
 from projector.decode import PoisonEventError, command_type_name, decode, event_time
 from projector.handlers import HANDLERS, SET_BASED, TxContext
 from projector.metrics import ProjectorMetrics
@@ -109,6 +109,9 @@ def _psycopg_sql(dialect: Dialect, sql: str) -> str:
     return compiled
 
 
+# A statement on the wallets otherwise than a balance change: the changes kept go before it.
+_WALLETS = "ledger.wallets"
+
 # The queries a batch reads in its pipeline (module constants), compiled once.
 _COMPILED: dict[Select[Any], Any] = {}
 
@@ -127,12 +130,32 @@ class PipelineWriter:
         self._cursor = driver.cursor()
         self._entered: Any = None  # the pipeline() context manager, while in pipeline mode
         self._appends: dict[str, list[dict[str, Any]]] = {}
+        self._changes: list[balances.Change] = []
         self._pipeline: Any = None
 
     async def run(self, sql: str, params: dict[str, Any]) -> None:
         """Queue one statement (see `handlers.StatementWriter`)."""
+        if self._changes and _WALLETS in sql:
+            await self.write_balances()
         await self._enter()
         await self._cursor.execute(_psycopg_sql(self._dialect, sql), params)
+
+    async def balance(self, change: balances.Change) -> None:
+        """Keep a balance change until a statement on the wallets otherwise, a query or the end."""
+        self._changes.append(change)
+
+    async def write_balances(self) -> None:
+        """Queue the kept balance changes, folded per wallet (`projector.balances`)."""
+        changes, self._changes = self._changes, []
+        if not changes:
+            return
+        folded = balances.fold(changes)
+        await self._enter()
+        for sql, rows in ((balances.SET_MANY, folded.set_rows), (balances.ADD_MANY, folded.add_rows)):
+            if rows:
+                await self._cursor.execute(_psycopg_sql(self._dialect, sql), {"rows": store.json_rows(rows)})
+        for change in folded.singles:
+            await self._cursor.execute(_psycopg_sql(self._dialect, change.sql), change.params)
 
     async def append(self, sql: str, params: dict[str, Any]) -> None:
         """Keep an append-only insert for `flush` (one set-based statement per statement, in order)."""
@@ -146,6 +169,7 @@ class PipelineWriter:
         statement (`handlers.SET_BASED`: arrays of each parameter, unnested in order), so their
         order, and so the serial ids they get, stays that of one by one.
         """
+        await self.write_balances()
         appends, self._appends = self._appends, {}
         for sql, rows in appends.items():
             await self._enter()
@@ -158,6 +182,7 @@ class PipelineWriter:
     async def query(self, statement: str | Select[Any], params: dict[str, Any]) -> Any:
         """Queue one query (SQL text or a Core select) at this place; returns its cursor, whose rows
         can be fetched after the next `sync` (or once the writer is closed)."""
+        await self.write_balances()  # a query reads them where it stands
         await self._enter()
         if isinstance(statement, str):
             sql, values = _psycopg_sql(self._dialect, statement), params

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projector import tables
+from projector import balances, tables
 from projector.tables import system_status
 
 # The accounts the chaincode moves value through; named here only to label history rows.
@@ -68,8 +68,18 @@ class TxContext:
         else:
             await self.conn.execute(text(sql), values)
 
+    async def balance(self, kind: str, sql: str, **params: Any) -> None:
+        """`run` for a balance change (`projector.balances`): a batch folds a run of them per wallet."""
+        values = {"tx": self.tx_id, "block": self.block_number, "time": self.time, **params}
+        if self.writer is not None:
+            await self.writer.balance(balances.Change(kind, sql, values))
+        else:
+            await self.conn.execute(text(sql), values)
+
     async def execute(self, statement: Executable) -> None:
         """Execute one Core statement that returns nothing (also inside a batch's pipeline)."""
+        if self.writer is not None:
+            await self.writer.write_balances()  # it may read what they change
         await self.conn.execute(statement)
 
 
@@ -81,6 +91,12 @@ class StatementWriter(Protocol):
 
     async def append(self, sql: str, params: dict[str, Any]) -> None:
         """Queue an append-only insert (`TxContext.append`), sent after the others, in order."""
+
+    async def balance(self, change: balances.Change) -> None:
+        """Keep a balance change; a run of them is written folded (`projector.balances`)."""
+
+    async def write_balances(self) -> None:
+        """Write the balance changes kept so far (before a statement that may read them)."""
 
 
 Handler = Callable[[TxContext, int, Any], Awaitable[None]]
@@ -149,24 +165,39 @@ async def _leg(
     )
 
 
+SET_BALANCE = (
+    "INSERT INTO ledger.wallets (wallet_id, account_type, balance_qirat, velocity_timer_start_time, block_number,"
+    " fabric_tx_id, create_time, update_time)"
+    " VALUES (:w, :atype, :bal, :timer, :block, :tx, :time, :time)"
+    " ON CONFLICT (wallet_id) DO UPDATE SET balance_qirat = EXCLUDED.balance_qirat,"
+    " velocity_timer_start_time = EXCLUDED.velocity_timer_start_time,"
+    " block_number = EXCLUDED.block_number, fabric_tx_id = EXCLUDED.fabric_tx_id, update_time = EXCLUDED.update_time"
+)
+
+
 async def _set_balance(ctx: TxContext, wallet_id: str, balance: int, timer: datetime | None = None) -> None:
     # Events carry the balance AFTER the event, so setting it (not adding) is idempotent and
     # self-correcting. An account the read model has not seen yet is created on the fly, so
     # no event order within a transaction can lose a balance. The velocity-tax holding timer
     # travels with a user's balance (None: no timer runs; the chaincode keeps none on pools,
     # treasuries or organisations, so None is right for them too).
-    await ctx.run(
-        "INSERT INTO ledger.wallets (wallet_id, account_type, balance_qirat, velocity_timer_start_time, block_number,"
-        " fabric_tx_id, create_time, update_time)"
-        " VALUES (:w, :atype, :bal, :timer, :block, :tx, :time, :time)"
-        " ON CONFLICT (wallet_id) DO UPDATE SET balance_qirat = EXCLUDED.balance_qirat,"
-        " velocity_timer_start_time = EXCLUDED.velocity_timer_start_time,"
-        " block_number = EXCLUDED.block_number, fabric_tx_id = EXCLUDED.fabric_tx_id, update_time = EXCLUDED.update_time",
-        w=wallet_id,
-        atype=_guess_type(wallet_id),
-        bal=balance,
-        timer=timer,
+    await ctx.balance(
+        balances.SET, SET_BALANCE, w=wallet_id, atype=_guess_type(wallet_id), bal=balance, timer=timer
     )
+
+
+ADD_CREDIT = (
+    "INSERT INTO ledger.wallets (wallet_id, account_type, balance_qirat, velocity_timer_start_time, block_number,"
+    " fabric_tx_id, create_time, update_time)"
+    " VALUES (:w, :atype, CAST(:amount AS bigint),"
+    "  CASE WHEN CAST(:timed AS boolean) AND CAST(:amount AS bigint) > CAST(:threshold AS bigint)"
+    "  THEN CAST(:time AS timestamptz) END, :block, :tx, :time, :time)"
+    " ON CONFLICT (wallet_id) DO UPDATE SET balance_qirat = ledger.wallets.balance_qirat + EXCLUDED.balance_qirat,"
+    " velocity_timer_start_time = CASE WHEN NOT CAST(:timed AS boolean) THEN ledger.wallets.velocity_timer_start_time"
+    "  WHEN ledger.wallets.balance_qirat + EXCLUDED.balance_qirat > CAST(:threshold AS bigint)"
+    "  THEN COALESCE(ledger.wallets.velocity_timer_start_time, CAST(:time AS timestamptz)) END,"
+    " block_number = EXCLUDED.block_number, fabric_tx_id = EXCLUDED.fabric_tx_id, update_time = EXCLUDED.update_time"
+)
 
 
 async def _add_credit(ctx: TxContext, wallet_id: str, credit: events_pb2.AccruedCredit) -> None:
@@ -175,18 +206,10 @@ async def _add_credit(ctx: TxContext, wallet_id: str, credit: events_pb2.Accrued
     # afterwards: add the amount. For a user account apply the velocity-timer rule the ledger's fold
     # applies, with the threshold the credit carries: above it a timer starts at this transaction if
     # none runs; at or below it, none runs. Adding is safe because the whole transaction is applied
-    # at most once (ledger.projected_txs).
-    await ctx.run(
-        "INSERT INTO ledger.wallets (wallet_id, account_type, balance_qirat, velocity_timer_start_time, block_number,"
-        " fabric_tx_id, create_time, update_time)"
-        " VALUES (:w, :atype, CAST(:amount AS bigint),"
-        "  CASE WHEN CAST(:timed AS boolean) AND CAST(:amount AS bigint) > CAST(:threshold AS bigint)"
-        "  THEN CAST(:time AS timestamptz) END, :block, :tx, :time, :time)"
-        " ON CONFLICT (wallet_id) DO UPDATE SET balance_qirat = ledger.wallets.balance_qirat + EXCLUDED.balance_qirat,"
-        " velocity_timer_start_time = CASE WHEN NOT CAST(:timed AS boolean) THEN ledger.wallets.velocity_timer_start_time"
-        "  WHEN ledger.wallets.balance_qirat + EXCLUDED.balance_qirat > CAST(:threshold AS bigint)"
-        "  THEN COALESCE(ledger.wallets.velocity_timer_start_time, CAST(:time AS timestamptz)) END,"
-        " block_number = EXCLUDED.block_number, fabric_tx_id = EXCLUDED.fabric_tx_id, update_time = EXCLUDED.update_time",
+    # at most once (ledger.projected_txs). `projector.balances` applies the same rule to a batch.
+    await ctx.balance(
+        balances.CREDIT,
+        ADD_CREDIT,
         w=wallet_id,
         atype=_guess_type(wallet_id),
         amount=credit.amount_qirat,
@@ -456,19 +479,20 @@ async def transfer_completed(ctx: TxContext, index: int, e: events_pb2.TransferC
     )
 
 
+ADD_FEE = (
+    "INSERT INTO ledger.wallets (wallet_id, account_type, balance_qirat, block_number, fabric_tx_id, create_time,"
+    " update_time) VALUES (:w, :atype, :fee, :block, :tx, :time, :time)"
+    " ON CONFLICT (wallet_id) DO UPDATE SET balance_qirat = ledger.wallets.balance_qirat + EXCLUDED.balance_qirat,"
+    " block_number = EXCLUDED.block_number, fabric_tx_id = EXCLUDED.fabric_tx_id, update_time = EXCLUDED.update_time"
+)
+
+
 async def fee_collected(ctx: TxContext, index: int, e: events_pb2.FeeCollected) -> None:
     # The chaincode credits the fund with blind writes (no read, so concurrent transfers do
     # not conflict on it) and therefore cannot report its balance: add the fee here. Safe to
     # add because the whole transaction is applied at most once (ledger.projected_txs).
     collector = e.collector_account_id or OPERATIONS_FUND
-    await ctx.run(
-        "INSERT INTO ledger.wallets (wallet_id, account_type, balance_qirat, block_number, fabric_tx_id, create_time,"
-        " update_time) VALUES (:w, 'SYSTEM_POOL', :fee, :block, :tx, :time, :time)"
-        " ON CONFLICT (wallet_id) DO UPDATE SET balance_qirat = ledger.wallets.balance_qirat + EXCLUDED.balance_qirat,"
-        " block_number = EXCLUDED.block_number, fabric_tx_id = EXCLUDED.fabric_tx_id, update_time = EXCLUDED.update_time",
-        w=collector,
-        fee=e.fee_qirat,
-    )
+    await ctx.balance(balances.FEE, ADD_FEE, w=collector, atype="SYSTEM_POOL", fee=e.fee_qirat)
     await _leg(
         ctx,
         index,

@@ -292,3 +292,75 @@ async def test_a_rebuild_during_a_batch_writes_nothing(engine: AsyncEngine) -> N
         assert await batch.apply_batch(conn, NAME, old_generation, events[:10]) is False
     snapshot = await _snapshot(engine)
     assert snapshot["ledger.wallets"] == [] and snapshot["ledger.projected_txs"] == []
+
+
+def _balance_chain() -> list[Event]:
+    """Transfers that give one batch every shape of balance fold (projector/balances.py), each
+    checked against one by one: a wallet set and then credited (timed, above and at or below the
+    threshold, so a timer starts and one clears), a wallet first credited (created) and then set,
+    only fees and untimed credits (added up), timed credits without a set (applied one by one), a
+    self-transfer, and wallets that exist before the batch."""
+    t0 = 1_800_000_000
+
+    def stamp(n: int) -> timestamp_pb2.Timestamp:
+        return timestamp_pb2.Timestamp(seconds=t0 + n)
+
+    def credit(amount: int, timed: bool, threshold: int) -> events_pb2.AccruedCredit:
+        return events_pb2.AccruedCredit(
+            amount_qirat=amount, velocity_timer=timed, velocity_tax_threshold_qirat=threshold
+        )
+
+    def transfer(n: int, src: str, dst: str, amount: int, balance: int, **more: object) -> bytes:
+        E = events_pb2.LedgerEvent
+        events = [
+            E(
+                transfer_completed=events_pb2.TransferCompleted(
+                    transfer_id=f"t{n}",
+                    from_account_id=src,
+                    to_account_id=dst,
+                    amount_qirat=amount,
+                    from_balance_qirat=balance,
+                    **more,  # type: ignore[arg-type]
+                )
+            ),
+            E(fee_collected=events_pb2.FeeCollected(transfer_id=f"t{n}", payer_account_id=src, fee_qirat=n)),
+        ]
+        message = events_pb2.LedgerEvents(events=events, time=stamp(n), request_id=f"r{n}")
+        payload: bytes = json_format.MessageToJson(message).encode()
+        return payload
+
+    a, b, c, d, e, f = (f"u-{name}" for name in "abcdef")
+    payloads = [
+        transfer(1, a, b, 500, 1_000, to_credit=credit(500, True, 1_000)),
+        transfer(
+            2,
+            b,
+            a,
+            2_000,
+            5_000,
+            to_credit=credit(2_000, True, 1_000),
+            from_velocity_timer_start_time=stamp(2),
+        ),
+        transfer(3, c, b, 100, 9_000, to_credit=credit(100, True, 10_000)),
+        transfer(4, a, d, 300, 2_700, to_credit=credit(300, True, 100)),
+        transfer(5, d, e, 50, 250, to_credit=credit(50, False, 0), from_velocity_timer_start_time=stamp(4)),
+        transfer(6, a, e, 60, 2_640, to_credit=credit(60, False, 0)),
+        transfer(7, a, f, 70, 2_570, to_credit=credit(70, True, 100)),
+        transfer(8, c, f, 80, 8_920, to_credit=credit(80, True, 100)),
+        transfer(9, c, c, 10, 8_910, to_balance_qirat=8_910),
+        transfer(10, e, b, 5, 105, to_credit=credit(5, True, 5_100)),
+    ]
+    return _events(payloads)
+
+
+@pytest.mark.parametrize("sizes", [[10], [3, 7], [1, 4, 5], [2]])
+async def test_folded_balances_equal_one_by_one(
+    engine: AsyncEngine, sizes: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    events = _balance_chain()
+    await _one_by_one(engine, events)
+    expected = await _snapshot(engine)
+    assert len(expected["ledger.wallets"]) == 7  # six users and the fund
+    await _batched(engine, events, sizes)
+    assert await _snapshot(engine) == expected
+    assert not _fell_back(caplog)
