@@ -21,6 +21,7 @@ finds the poison, records it and halts exactly as before.
 
 from __future__ import annotations
 
+import collections
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -418,15 +419,20 @@ def _mail_keys(txs: Iterable[_Tx]) -> dict[str, set[str]]:
 
 
 def _count(metrics: ProjectorMetrics, txs: list[_Tx], applied: Iterable[_Tx]) -> None:
+    """The batch's outcomes and domain events, counted once per label (a label look-up per
+    transaction was a visible share of a replay)."""
     new = {id(tx) for tx in applied}
     now = datetime.now(UTC)
+    outcomes: collections.Counter[str] = collections.Counter()
+    kinds: collections.Counter[str] = collections.Counter()
     for tx in txs:
         fresh = id(tx) in new
-        metrics.transactions.labels(
-            "replayed" if tx.message.replayed else "applied" if fresh else "duplicate"
-        ).inc()
+        outcomes["replayed" if tx.message.replayed else "applied" if fresh else "duplicate"] += 1
         if fresh:
-            for event in tx.message.events:
-                metrics.domain_events.labels(str(event.WhichOneof("event"))).inc()
+            kinds.update(str(event.WhichOneof("event")) for event in tx.message.events)
             if tx.when is not None:
                 metrics.event_delay.observe(max(0.0, (now - tx.when).total_seconds()))
+    for outcome, n in outcomes.items():
+        metrics.transactions.labels(outcome).inc(n)
+    for kind, n in kinds.items():
+        metrics.domain_events.labels(kind).inc(n)

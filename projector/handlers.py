@@ -423,13 +423,12 @@ async def genesis_distributed(ctx: TxContext, index: int, e: events_pb2.GenesisD
         genesis_phase=e.phase,
         fabric_tx_id=ctx.tx_id,
     )
-    countries = tables.countries
-    await _update(
-        ctx,
-        countries,
-        e.country_code,
-        genesis_user_count=countries.c.genesis_user_count + 1,
-        genesis_phase=e.phase,
+    # Counted in SQL (a Core expression would be compiled again for every genesis).
+    await ctx.run(
+        "UPDATE ledger.countries SET genesis_user_count = genesis_user_count + 1, genesis_phase = :phase,"
+        " block_number = :block, update_time = :time WHERE country_code = :cc",
+        cc=e.country_code,
+        phase=e.phase,
     )
     await _receive(ctx, e, e.user_id, "user_credit", "user_balance_qirat", "user_velocity_timer_start_time")
     await _receive(ctx, e, e.treasury_account_id, "treasury_credit", "treasury_balance_qirat")
