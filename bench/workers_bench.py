@@ -151,6 +151,32 @@ def _histogram_delta(before: dict[str, float], after: dict[str, float]) -> dict[
     }
 
 
+def _steps(port: int) -> dict[str, tuple[float, float]]:
+    """(sum, count) of each step of `gx_outbox_step_seconds` (outbox/processor.py)."""
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    out: dict[str, tuple[float, float]] = {}
+    for step in re.findall(r'^gx_outbox_step_seconds_count{step="([a-z_]+)"}', body, re.MULTILINE):
+        total = re.search(rf'^gx_outbox_step_seconds_sum{{step="{step}"}} ([0-9.eE+-]+)$', body, re.MULTILINE)
+        count = re.search(
+            rf'^gx_outbox_step_seconds_count{{step="{step}"}} ([0-9.eE+-]+)$', body, re.MULTILINE
+        )
+        if total and count:
+            out[step] = (float(total.group(1)), float(count.group(1)))
+    return out
+
+
+def _step_means_ms(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, float]:
+    """Mean milliseconds per step between two snapshots (where a command's time goes)."""
+    means = {}
+    for step, (total, count) in after.items():
+        total0, count0 = before.get(step, (0.0, 0.0))
+        if count > count0:
+            means[step] = round((total - total0) / (count - count0) * 1000, 1)
+    return means
+
+
 def _metric(port: int, name: str) -> float:
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     match = re.search(rf"^{re.escape(name)} ([0-9.eE+-]+)$", body, re.MULTILINE)
@@ -323,6 +349,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 )
 
                 # 1. Throughput: record all, time until every one is COMMITTED, then until projected.
+                steps_before = _steps(outbox.metrics_port)
                 started = time.perf_counter()
                 ids = [
                     await record(
@@ -347,6 +374,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     lambda n: n == 0,
                 )
                 committed_s = time.perf_counter() - started
+                chain_steps = _step_means_ms(steps_before, _steps(outbox.metrics_port))
                 await _wait_done(engine, ids)
                 projected_s = time.perf_counter() - started
                 failed = await _count(
@@ -431,6 +459,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "failed": failed,
         "outbox_attempts_total": retries,
         "devnet_raw_transfers_per_s": round(raw, 1),
+        # Per hop of the chain: the outbox's steps (mean ms) against the raw hop (1000 / raw rate).
+        "chain_hop_ms": round(1000 * committed_s / args.commands, 1),
+        "chain_step_ms": chain_steps,
+        "raw_chain_hop_ms": round(1000 / raw, 1) if raw else None,
         "replay_transactions": txs,
         "replay_tx_per_s": round(txs / replay_s, 1),
         "replay_tx_per_s_rounds": [round(txs / r, 1) for r in rounds],
@@ -464,6 +496,8 @@ async def main(argv: list[str] | None = None) -> int:
         f"outbox: {figures['commands_per_s_pending_to_committed']} commands/s PENDING→COMMITTED"
         f" (devnet raw, the same chain via fabric_client: {figures['devnet_raw_transfers_per_s']} tx/s);"
         f" {figures['commands_per_s_pending_to_projected']} commands/s to projected\n"
+        f"chain hop: {figures['chain_hop_ms']} ms through the outbox (steps, mean ms: {figures['chain_step_ms']}),"
+        f" {figures['raw_chain_hop_ms']} ms raw\n"
         f"projector replay: {figures['replay_tx_per_s']} transactions/s, median of {figures['replay_tx_per_s_rounds']}"
         f" ({figures['replay_transactions']} transactions; the devnet streams {figures['devnet_stream_events_per_s']} events/s"
         f" to a reader that does nothing; {figures['replay_history_rows_per_s']} history rows/s;"

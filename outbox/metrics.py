@@ -64,6 +64,14 @@ class OutboxMetrics:
             ["statement"],
             registry=registry,
         )
+        self.step = Histogram(
+            "gx_outbox_step_seconds",
+            "Wall time of each step of a command: endorse, store (the envelope, before Submit), submit,"
+            " commit_status (waiting for the block), record (the outcome, with the hand-over).",
+            ["step"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=registry,
+        )
         self.submit_to_commit = Histogram(
             "gx_outbox_submit_to_commit_seconds",
             "Time from the first Submit of a transaction to its commit status.",

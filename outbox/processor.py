@@ -177,6 +177,7 @@ class CommandProcessor:
 
     async def _process(self, command: ClaimedCommand, spec: CommandSpec) -> None:
         tx_id, envelope = command.tx_id, command.envelope
+        result: bytes | None = None  # the chaincode's answer, when this process endorsed it
         if tx_id and envelope:
             try:
                 status = await self._status_if_committed(command, tx_id)
@@ -187,19 +188,22 @@ class CommandProcessor:
                 await self._finish(command, status, envelope)
                 return
         else:
+            step = time.perf_counter()
             try:
                 tx = await self._ledger.endorse(spec, command.payload_json)
             except Exception as error:
                 await self._endorse_failed(command, error)
                 return
-            tx_id, envelope = tx.tx_id, tx.envelope_bytes
+            step = self._timed("endorse", step)
+            tx_id, envelope, result = tx.tx_id, tx.envelope_bytes, tx.result
             if not await self._repo.record_endorsed(command.id, tx_id, envelope):
                 _LOG.warning(
                     "lease on command %s lost before submit; leaving it to its new owner", command.id
                 )
                 return
+            self._timed("store", step)
             failpoints.hit("after_endorse")
-        started = time.perf_counter()
+        started = step = time.perf_counter()
         try:
             await self._ledger.submit(envelope)
         except SubmitError as error:
@@ -210,13 +214,22 @@ class CommandProcessor:
         else:
             self._metrics.submitted.labels(spec.command_type).inc()
         failpoints.hit("after_submit")
+        step = self._timed("submit", step)
         try:
             status = await self._ledger.commit_status(tx_id, self._settings.commit_timeout)
         except CommitStatusError as error:
             await self._retry(command, error, "COMMIT_STATUS_UNKNOWN")
             return
         self._metrics.submit_to_commit.observe(time.perf_counter() - started)
-        await self._finish(command, status, envelope)
+        step = self._timed("commit_status", step)
+        await self._finish(command, status, envelope, result)
+        self._timed("record", step)
+
+    def _timed(self, name: str, since: float) -> float:
+        """Observe the step that began at `since`; the moment the next one begins."""
+        now = time.perf_counter()
+        self._metrics.step.labels(name).observe(now - since)
+        return now
 
     async def _status_if_committed(self, command: ClaimedCommand, tx_id: str) -> CommitStatus | None:
         try:
@@ -226,12 +239,16 @@ class CommandProcessor:
                 return None  # not committed (yet): re-submit the same envelope
             raise
 
-    async def _finish(self, command: ClaimedCommand, status: CommitStatus, envelope: bytes) -> None:
+    async def _finish(
+        self, command: ClaimedCommand, status: CommitStatus, envelope: bytes, result: bytes | None = None
+    ) -> None:
         name = status.code_name
         if status.successful:
             # The chaincode's answer travels inside the endorsed envelope, so a command
-            # recovered after a crash still gets its result without re-running anything.
-            result = self._ledger.result_of(envelope)
+            # recovered after a crash still gets its result without re-running anything (one
+            # endorsed here already has it: no second parse of the envelope).
+            if result is None:
+                result = self._ledger.result_of(envelope)
             if await self._repo.record_committed(command.id, status.block_number, _result_json(result)):
                 self._metrics.committed.labels(command.command_type).inc()
                 _LOG.info(

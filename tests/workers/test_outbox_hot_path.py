@@ -18,7 +18,9 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from fabric_client import Transaction
 from fabric_client.retry import RetryPolicy
+from outbox.commands import CommandSpec
 from outbox.metrics import OutboxMetrics
 from outbox.processor import CommandProcessor, ProcessorSettings
 from outbox.repository import ClaimedCommand, OutboxRepository
@@ -227,3 +229,31 @@ async def test_paying_back_and_forth_hands_over_without_waking_the_workers(
         assert await repo.record_committed(t2, 7, None)
         assert [cmd.id for cmd in handed] == [t2, t3]
         assert await _notices_until_sentinel(listener, migrated_url) == []
+
+
+class _NoSecondParse(ScriptedPeer):
+    """A peer whose endorsement answers `{"n": 7}`; reading a result back out of an envelope fails."""
+
+    async def endorse(self, spec: CommandSpec, payload_json: str) -> Transaction:
+        tx = await super().endorse(spec, payload_json)
+        return Transaction(tx.tx_id, tx.channel_id, tx.envelope_bytes, b'{"n": 7}')
+
+    def result_of(self, envelope: bytes) -> bytes:
+        raise AssertionError("the envelope was parsed again for a result the endorsement gave")
+
+
+async def test_a_command_endorsed_here_records_the_answer_of_its_endorsement(engine: AsyncEngine) -> None:
+    await _quiet(engine)
+    repo = OutboxRepository(engine, "w1", lease_seconds=30)
+    registry = CollectorRegistry()
+    processor = CommandProcessor(repo, _NoSecondParse(engine), OutboxMetrics(registry), ProcessorSettings())
+    command_id = await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u()))
+    (command,) = await repo.claim(10)
+    await processor.process(command)
+    row = await command_row(engine, command_id)
+    assert (row.status, row.result_json) == ("COMMITTED", '{"n": 7}')  # type: ignore[attr-defined]
+    # Where its time went, step by step (gx_outbox_step_seconds), each step once.
+    steps = ("endorse", "store", "submit", "commit_status", "record")
+    assert [registry.get_sample_value("gx_outbox_step_seconds_count", {"step": s}) for s in steps] == [
+        1.0
+    ] * 5
