@@ -17,7 +17,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import grpc
@@ -60,12 +60,21 @@ _STATES: Final = {
 _CONFLICT_CODES: Final = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT", "ABORTED"})
 
 
-def _timestamp(value: datetime | None) -> Timestamp | None:
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    """A Timestamp, or None for a missing time (a naive time is taken as UTC, as FromDatetime does).
+
+    Built from the difference to the epoch, not with `Timestamp.FromDatetime` (Python code in
+    protobuf): half the cost; every Operation carries two and a history page one per row. A
+    timedelta keeps its seconds and microseconds non-negative, so days * 86400 + seconds is the
+    floor, as a Timestamp's `seconds` must be for times before 1970.
+    """
     if value is None:
         return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    delta = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)) - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def _error_code(error_code: str) -> int:
@@ -105,7 +114,7 @@ def operation_from_row(row: Any, *, done: bool | None = None) -> operation_pb2.O
             )
         )
     for field, key in (("create_time", "created_at"), ("update_time", "updated_at")):
-        ts = _timestamp(data.get(key))
+        ts = timestamp(data.get(key))
         if ts is not None:
             getattr(op, field).CopyFrom(ts)
     return op

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from gx.wallet.v1 import wallet_pb2
 
+from services.common import operations
 from services.wallet.readmodels import Account
 
 _TYPE_PREFIX = "TRANSACTION_TYPE_"
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def timestamp(value: datetime | None) -> Timestamp | None:
-    """A Timestamp, or None for a missing time (a naive time is taken as UTC, as FromDatetime does).
-
-    Built from the difference to the epoch, not with `Timestamp.FromDatetime` (Python code in
-    protobuf): half the cost, and a history page builds one per row. A timedelta keeps its
-    seconds and microseconds non-negative, so days * 86400 + seconds is the floor, as a
-    Timestamp's `seconds` must be for times before 1970.
-    """
-    if value is None:
-        return None
-    delta = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)) - _EPOCH
-    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
+# Read-model times as Timestamps: the one conversion every service answers with.
+timestamp = operations.timestamp
 
 
 def _set_time(message: Any, field: str, value: datetime | None) -> None:
