@@ -34,6 +34,11 @@ Checks = Callable[[Fetchable, str], Awaitable[Message | outbox.Dependent]]
 WAKE_GATHER_SECONDS = 0.005
 
 
+def outbox_wake(read_pool: AsyncConnectionPool) -> CoalescedNotify:
+    """The accept's wake-up of the outbox workers, on connections of the read pool."""
+    return CoalescedNotify(read_pool, names.OUTBOX_NOTIFY_CHANNEL, gather_seconds=WAKE_GATHER_SECONDS)
+
+
 def _split(built: Message | outbox.Dependent) -> tuple[Message, uuid.UUID | None]:
     return (built.payload, built.depends_on) if isinstance(built, outbox.Dependent) else (built, None)
 
@@ -42,7 +47,12 @@ class CommandRecorder:
     """Validates, records the command in the outbox and answers its operation, exactly once per request id."""
 
     def __init__(
-        self, engine: AsyncEngine, idempotency: Idempotency, *, read_pool: AsyncConnectionPool | None = None
+        self,
+        engine: AsyncEngine,
+        idempotency: Idempotency,
+        *,
+        read_pool: AsyncConnectionPool | None = None,
+        wake: CoalescedNotify | None = None,
     ) -> None:
         """Wraps the engine (to refresh replayed operations), the idempotency helper and, for
         `accept`, the pool of autocommit driver connections (`db.open_read_pool`)."""
@@ -53,11 +63,8 @@ class CommandRecorder:
         self._pool = read_pool
         # With the pool, accepted commands wake the outbox after their commit, one NOTIFY for
         # every burst of accepts (see services.common.coalesced_notify), not one inside each.
-        self.wake = (
-            CoalescedNotify(read_pool, names.OUTBOX_NOTIFY_CHANNEL, gather_seconds=WAKE_GATHER_SECONDS)
-            if read_pool is not None
-            else None
-        )
+        # `wake` lets the process flush it before the pool closes (server.build).
+        self.wake = wake if wake is not None or read_pool is None else outbox_wake(read_pool)
 
     @contextlib.asynccontextmanager
     async def _autocommit(self) -> AsyncIterator[Fetchable]:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import TokenVerifier
 from services.common.client_address import ClientAddressInterceptor
+from services.common.coalesced_notify import CoalescedNotify
 from services.common.db import autocommit_reads, check_database, open_database, open_read_pool
 from services.common.idempotency import Idempotency
 from services.common.idempotency_purge import IdempotencyPurger
@@ -26,7 +27,7 @@ from services.common.server import GxServer, bind, create_server
 from services.wallet import servicer as servicers
 from services.wallet.admin import AdminUseCases
 from services.wallet.backoffice import BackOfficeUseCases
-from services.wallet.commands import CommandRecorder
+from services.wallet.commands import CommandRecorder, outbox_wake
 from services.wallet.governance import GovernanceUseCases
 from services.wallet.loans import LoanUseCases
 from services.wallet.organizations import OrganizationUseCases
@@ -43,6 +44,7 @@ def create_wallet_server(
     *,
     verifier: TokenVerifier | None = None,
     read_pool: AsyncConnectionPool | None = None,
+    wake: CoalescedNotify | None = None,
 ) -> GxServer:
     """The bound (not started) wallet server over open resources.
 
@@ -53,11 +55,13 @@ def create_wallet_server(
         redis: The Redis client (idempotency locks).
         verifier: Token verifier; default: identity's JWKS from GX_AUTH__JWKS_TARGET.
         read_pool: Driver connections for the balance read (`db.open_read_pool`).
+        wake: The accept's wake-up of the outbox (`commands.outbox_wake`); default: one of its own
+            on the read pool.
     """
     # The use cases only read through the engine; their writes go through `sessions`.
     reads = autocommit_reads(engine)
     idempotency = Idempotency(sessions, redis, ttl_seconds=settings.idempotency.ttl_seconds)
-    recorder = CommandRecorder(reads, idempotency, read_pool=read_pool)
+    recorder = CommandRecorder(reads, idempotency, read_pool=read_pool, wake=wake)
     backoffice = BackOfficeUseCases(reads, idempotency)
     wallet = servicers.WalletServicer(
         WalletUseCases(
@@ -105,4 +109,13 @@ async def build(settings: WalletSettings, stack: contextlib.AsyncExitStack) -> G
     # before the database closes (reverse order).
     await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
     read_pool = await stack.enter_async_context(open_read_pool(settings.database))
-    return create_wallet_server(settings, engine, sessions, redis, read_pool=read_pool)
+    wake = flushed_outbox_wake(read_pool, stack)
+    return create_wallet_server(settings, engine, sessions, redis, read_pool=read_pool, wake=wake)
+
+
+def flushed_outbox_wake(read_pool: AsyncConnectionPool, stack: contextlib.AsyncExitStack) -> CoalescedNotify:
+    """The accept's outbox wake-up on `read_pool`, flushed when `stack` unwinds, before the pool
+    (entered on it earlier) closes: the last accepts' NOTIFY still goes out at shutdown."""
+    wake = outbox_wake(read_pool)
+    stack.push_async_callback(wake.flush)
+    return wake
