@@ -222,6 +222,9 @@ class _GenerationChanged(Exception):
     """A rebuild reset the checkpoint: roll the batch back."""
 
 
+# From this many transactions that may mail, a batch asks which mails are recorded before it
+# writes (see apply_batch).
+_PROBE_FIRST = 8
 # The money mails already recorded among `:keys` (notify.messages' unique dedupe key).
 _RECORDED_MAILS = "SELECT dedupe_key FROM notify.messages WHERE dedupe_key = ANY(CAST(:keys AS text[]))"
 
@@ -236,9 +239,9 @@ async def apply_batch(
     """Apply `events` (stream order) and move the checkpoint past the last one, in ONE transaction.
 
     Two round trips whatever the batch's size: everything in one pipeline (checkpoint lock, projected
-    marks, traces, every write, the checkpoint), then the commit. A batch of young transactions that
-    credit users first reads which of their money mails are recorded (one more), and records the
-    others after its writes (one insert each). The writes are queued before their transactions are known to be new: a
+    marks, traces, every write, the checkpoint), then the commit. A batch of many young transactions
+    that credit users first reads which of their money mails are recorded (one more; a few are
+    checked in the pipeline), and records the others after its writes (one insert each). The writes are queued before their transactions are known to be new: a
     transaction already projected (never one streamed from the checkpoint; a replayed delivery) fails
     the batch, which the runner then applies one by one, where it is skipped.
 
@@ -262,14 +265,15 @@ async def apply_batch(
                 traced = await writer.query(store.COMMAND_TRACEPARENTS, {"txs": list(first)})
                 wanted = _mail_keys(first.values())
                 every = sorted(set().union(*wanted.values()))
-                if every:
-                    # A mail reads its wallet at its transaction's place; a rebuild replaying young
-                    # transactions finds their mails recorded. Learning which first (one more round
-                    # trip, for a batch that may mail) spares a replay a wallet read per credit.
-                    recorded = await writer.query(_RECORDED_MAILS, {"keys": every})
+                recorded = await writer.query(_RECORDED_MAILS, {"keys": every}) if every else None
+                if recorded is not None and len(wanted) >= _PROBE_FIRST:
+                    # A mail reads its wallet at its transaction's place, and a rebuild replaying
+                    # young transactions finds their mails recorded: for many, learning which
+                    # first (one round trip) spares a wallet read per credit. A live block's few
+                    # are read in the pipeline and the recorded ones dropped afterwards.
                     await writer.sync()
-                    done = {r.dedupe_key for r in await recorded.fetchall()}
-                    wanted = {tx_id: keys for tx_id, keys in wanted.items() if not keys <= done}
+                    wanted = _unrecorded(wanted, await recorded.fetchall())
+                    recorded = None
                 mails = await _apply(conn, writer, list(first.values()), wanted)
                 await writer.flush()
                 last = events[-1]
@@ -286,6 +290,9 @@ async def apply_batch(
                 if len(new) != len(first):
                     raise BatchFailed(f"{len(first) - len(new)} of {len(first)} transactions applied already")
                 parents = {r.tx_id: r.traceparent for r in await traced.fetchall()}
+                if recorded is not None:
+                    unrecorded = _unrecorded(wanted, await recorded.fetchall())
+                    mails = [mail for mail in mails if mail[0] in unrecorded]
             await _record_mails(conn, first.values(), parents, mails)
     except _GenerationChanged:
         return False
@@ -296,6 +303,12 @@ async def apply_batch(
     if metrics is not None:
         _count(metrics, txs, first.values())
     return True
+
+
+def _unrecorded(wanted: dict[str, set[str]], rows: Sequence[Any]) -> dict[str, set[str]]:
+    """The transactions of `wanted` with a mail not recorded yet (`rows`: `_RECORDED_MAILS`)."""
+    done = {row.dedupe_key for row in rows}
+    return {tx_id: keys for tx_id, keys in wanted.items() if not keys <= done}
 
 
 def _mark_params(txs: Iterable[_Tx]) -> dict[str, str]:
