@@ -97,6 +97,41 @@ def test_the_pipeline_is_set_against_the_raw_devnet_rate_of_its_own_benchmark() 
     )
 
 
+def test_cpu_per_request_replay_cpu_and_batched_shim_messages_are_shown() -> None:
+    records: list[summary.Record] = [
+        *EDGE,
+        (
+            "wallet",
+            {
+                "path": "balance_read_rest_via_envoy",
+                "requests_per_s": 1500.0,
+                "wallet_cpu_ms_per_req": 0.52,
+                "postgres_cpu_ms_per_req": 0.1,
+                "edge_cpu_ms_per_req": 0.003,  # a path that does not pass the edge: left out
+            },
+        ),
+        (
+            "workers",
+            {
+                "replay_tx_per_s": 2500.0,
+                "replay_projector_cpu_ms_per_tx": 0.18,
+                "replay_postgres_cpu_ms_per_tx": 0.08,
+            },
+        ),
+        (
+            "chaincode",
+            {"inprocess": {"with_fee_peer_batching": {"requests": ["a", "b", "c"], "shim_messages": 8}}},
+        ),
+    ]
+    table = summary.rows(records)
+    read = _row(table, "balance_read_rest_via_envoy")
+    assert read.value.endswith("CPU ms/req: wallet 0.52, postgres 0.1"), read.value
+    assert read.goal.endswith("<= 0.4 ms CPU")
+    assert _row(table, "projector replay").value == "2500 tx/s; CPU ms/tx: projector 0.18, PostgreSQL 0.08"
+    batched = _row(table, "chaincode stream messages per fee-paying transfer (peer offers batching)")
+    assert batched.value == "8 messages, 3 requests"
+
+
 def test_json_lines_are_found_among_human_output_and_rendered_with_rss() -> None:
     text = 'outbox: 10 commands/s\n{"replay_tx_per_s": 650.5}\nnot json {\n{"broken": \n'
     assert summary.parse_json_lines(text) == [{"replay_tx_per_s": 650.5}]
