@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from gx.wallet.v1 import wallet_pb2
 
@@ -48,6 +49,13 @@ def transaction_type(name: str) -> wallet_pb2.TransactionType:
         return wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED
 
 
+# Read-model type name -> enum number, for the per-row lookup of a history page (the enum
+# wrapper's `Value` builds the prefixed name and raises for an unknown one).
+_TYPE_BY_NAME: Final[dict[str, int]] = {
+    name.removeprefix(_TYPE_PREFIX): number for name, number in wallet_pb2.TransactionType.items()
+}
+
+
 def type_name(value: int) -> str:
     """The read-model name of a TransactionType number (`SENT`)."""
     return str(wallet_pb2.TransactionType.Name(value)).removeprefix(_TYPE_PREFIX)
@@ -70,6 +78,33 @@ def transaction(row: Any) -> wallet_pb2.Transaction:
     )
     _set_time(out, "time", row.time)
     return out
+
+
+def add_transactions(into: Any, rows: Iterable[Any]) -> None:
+    """Append history entries to a repeated `Transaction` field, built in place.
+
+    The same messages as `transaction` (tests hold that), for a page of rows: each is added to the
+    response where it lives, not built alone and copied in by the response's constructor, and the
+    type and time are set without a conversion call each.
+    """
+    add = into.add
+    unspecified = wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED
+    types = _TYPE_BY_NAME
+    for row in rows:
+        kind = row.type
+        add(
+            tx_id=f"{row.fabric_tx_id}:{row.event_index}",
+            wallet_id=row.wallet_id,
+            type=types.get(kind, unspecified),
+            amount_qirat=row.amount_qirat,
+            fee_qirat=row.fee_qirat if kind == "SENT" else 0,
+            counterparty=row.counterparty or "",
+            remark=row.remark or "",
+            block_number=row.block_number,
+            fabric_tx_id=row.fabric_tx_id,
+            operation=f"operations/{row.command_id}" if row.command_id else "",
+            time=timestamp(row.time),
+        )
 
 
 def country(row: Any) -> wallet_pb2.Country:

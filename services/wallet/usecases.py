@@ -289,9 +289,9 @@ class WalletUseCases:
     @staticmethod
     def _page_response(page: paging.PageRequest, found_rows: list[Any]) -> svc.ListTransactionsResponse:
         rows, token = page.finish(found_rows, lambda r: (r.id,))
-        return svc.ListTransactionsResponse(
-            transactions=[convert.transaction(r) for r in rows], next_page_token=token
-        )
+        response = svc.ListTransactionsResponse(next_page_token=token)
+        convert.add_transactions(response.transactions, rows)
+        return response
 
     async def preview_transfer(
         self, principal: Principal, request: svc.PreviewTransferRequest

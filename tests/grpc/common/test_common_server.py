@@ -316,3 +316,38 @@ async def test_taken_port_is_a_clear_error_and_run_server_exits_without_tracebac
     with pytest.raises(SystemExit) as err:
         await run_server(taken, build)
     assert err.value.code == 2
+
+
+async def test_a_started_server_keeps_start_up_objects_out_of_later_collections() -> None:
+    import gc
+
+    from prometheus_client import CollectorRegistry
+
+    from services.common.server import YOUNG_GC_THRESHOLD, create_server
+
+    stop = asyncio.Event()
+    ports: list[int] = []
+    threshold = gc.get_threshold()
+    gc.unfreeze()
+
+    async def build(stack: contextlib.AsyncExitStack):
+        gx = create_server(settings(), [], {}, registry=CollectorRegistry())
+        ports.append(gx.port)
+        return gx
+
+    task = asyncio.ensure_future(run_server(settings(), build, stop=stop))
+    try:
+        for _ in range(500):
+            if gc.get_freeze_count():
+                break
+            await asyncio.sleep(0.02)
+        assert ports
+        # What start-up built is frozen (a full collection walks none of it) and young
+        # collections run at the raised threshold; the older generations keep theirs.
+        assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, threshold[1], threshold[2])
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        gc.unfreeze()
+        gc.set_threshold(*threshold)

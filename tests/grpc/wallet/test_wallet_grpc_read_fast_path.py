@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,7 +14,7 @@ import pytest
 from gx.wallet.v1 import wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
 
-from services.common.db import libpq_dsn
+from services.common.db import fetch_all, libpq_dsn
 from services.wallet import readmodels
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure, now
 
@@ -130,3 +131,39 @@ async def test_a_users_history_through_the_fast_path_pages_filters_and_refuses_a
         svc.ListTransactionsRequest(wallet_id=alice), metadata=wallet.token(bob, "USER", "ADMIN")
     )
     assert len(admin.transactions) == 5
+
+
+async def test_the_account_read_by_position_and_in_binary_equals_every_column_by_name(
+    wallet: Wallet, driver: psycopg.AsyncConnection[Any]
+) -> None:
+    # `account` builds the Account from a binary tuple row by position: a column listed out of the
+    # dataclass's order, or a type the binary format loads differently, shows up against the
+    # named text read of the same statement.
+    await wallet.system()
+    frozen = await wallet.user(balance=7 * GX, frozen=True, status="FROZEN", country="US")
+    plain = await wallet.user(balance=0)
+    org = await wallet.organization()
+    for wallet_id in (frozen, plain, org):
+        named = await fetch_all(driver, readmodels._ACCOUNT, {"id": wallet_id})
+        assert len(named) == 1
+        expected = readmodels.Account(**named[0]._asdict())
+        assert await readmodels.account(driver, wallet_id) == expected
+        async with wallet.engine.connect() as conn:  # through a SQLAlchemy connection too
+            assert await readmodels.account(conn, wallet_id) == expected
+    assert [f.name for f in dataclasses.fields(readmodels.Account)] == list(named[0]._fields)
+    assert await readmodels.account(driver, str(uuid.uuid4())) is None
+
+
+async def test_the_owned_history_in_binary_equals_the_text_page(
+    wallet: Wallet, driver: psycopg.AsyncConnection[Any]
+) -> None:
+    await wallet.system()
+    alice = await wallet.user()
+    for minute, kind in enumerate(["RECEIVED", "SENT", "FEE", "GENESIS"]):
+        await wallet.history(alice, kind, (minute + 1) * GX, time=now() - timedelta(minutes=minute), fee=minute)
+    flt = readmodels.TransactionFilter(alice)
+    owned = await readmodels.owned_transactions(driver, flt, alice, None, 10)
+    text_rows = await readmodels.transactions(driver, flt, None, 10)
+    assert owned is not None and len(owned) == 4
+    assert [tuple(r) for r in owned] == [tuple(r) for r in text_rows]
+    assert [r._fields for r in owned] == [r._fields for r in text_rows]
