@@ -6,7 +6,7 @@ are what every GX server pays on every unary call outside its handler: the inter
 client address), grpc.aio itself and the event loop. The handler answers a fixed message.
 
     python bench/gx_backend.py --server gx|bare [--loop uvloop|asyncio] [--profile FILE]
-        [--grpc-option NAME=VALUE ...]
+        [--gc settled|default] [--grpc-option NAME=VALUE ...]
 
 It prints its port and an access token (one line each), then serves until SIGTERM. With
 `--profile`, cProfile runs over the whole serving time and its stats are written at exit.
@@ -73,7 +73,7 @@ def _token_and_verifier() -> tuple[str, Any]:
     return token, verifier
 
 
-async def _serve(kind: str, options: list[tuple[str, Any]]) -> None:
+async def _serve(kind: str, options: list[tuple[str, Any]], settle_gc: bool) -> None:
     token, verifier = _token_and_verifier()
     servicer = _Identity(gx=kind == "gx")
     if kind == "gx":
@@ -94,6 +94,11 @@ async def _serve(kind: str, options: list[tuple[str, Any]]) -> None:
         identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)
         port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
+    if kind == "gx" and settle_gc:
+        # As `run_server` does for every service once it is up.
+        from services.common.server import settle_garbage_collector
+
+        settle_garbage_collector()
     print(port, flush=True)
     print(token, flush=True)
     stop = asyncio.Event()
@@ -113,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="asyncio")
     parser.add_argument("--profile", help="write cProfile stats here at exit")
     parser.add_argument(
+        "--gc",
+        choices=("settled", "default"),
+        default="settled",
+        help="gx: the garbage collector as a started service has it (settled) or CPython's default",
+    )
+    parser.add_argument(
         "--grpc-option", action="append", default=[], metavar="NAME=VALUE", help="a grpc server option"
     )
     args = parser.parse_args(argv)
@@ -130,9 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             import uvloop
 
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                runner.run(_serve(args.server, options))
+                runner.run(_serve(args.server, options, args.gc == "settled"))
         else:
-            asyncio.run(_serve(args.server, options))
+            asyncio.run(_serve(args.server, options, args.gc == "settled"))
     finally:
         if profiler is not None:
             profiler.disable()
