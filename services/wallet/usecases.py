@@ -112,7 +112,7 @@ async def plan_transfer(
     if which == "to_wallet_id":
         # An organisation's wallet is named by the operation that proposed it (its public id).
         target_id = await ids.ledger_id(db, target_id, ORG_COMMAND)
-    system, found = await readmodels.transfer_view(db, [sender_id, target_id])
+    system, found = await readmodels.transfer_view(db, sender_id, target_id)
     sender = found.get(sender_id)
     if sender is None:
         raise errors.wallet_not_found()
