@@ -241,6 +241,16 @@ class _WrappedGeneric(grpc.GenericRpcHandler):  # type: ignore[misc]
         return wrapped
 
 
+class _ByMethod(grpc.GenericRpcHandler):  # type: ignore[misc]
+    """Every registered method's wrapped handler, found by its full name in one look-up."""
+
+    def __init__(self) -> None:
+        self.methods: dict[str, grpc.RpcMethodHandler] = {}
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        return self.methods.get(handler_call_details.method)
+
+
 class WrappingServer:
     """What services register their handlers on: each handler is wrapped by `wrap` once, here.
 
@@ -248,11 +258,22 @@ class WrappingServer:
     up (`intercept_service`), before any of them does its work; wrapping the handlers when they
     are registered gives the same behavior with none of that per call. Everything else is the
     real server's.
+
+    Methods a generated `add_*Servicer_to_server` registers are served through ONE generic
+    handler (a dict by full method name), not as grpc.aio "registered methods": its server loop
+    keeps one pending request future per registered method and waits on all of them
+    (`asyncio.wait(..., FIRST_COMPLETED)`) for every incoming call, so each call paid for every
+    method of every service (the wallet registers over fifty). With none registered it waits on
+    one future. The generated code also adds the same handlers as a generic handler; that one
+    comes after the dict and is reached only for a method the dict does not know.
     """
 
     def __init__(self, server: grpc.aio.Server, wrap: HandlerWrap) -> None:
         self._server = server
         self._wrap = wrap
+        self._by_method = _ByMethod()
+        # First among the generic handlers: a registered method is found at the first look-up.
+        server.add_generic_rpc_handlers((self._by_method,))
 
     def add_generic_rpc_handlers(self, generic_rpc_handlers: Iterable[grpc.GenericRpcHandler]) -> None:
         self._server.add_generic_rpc_handlers(
@@ -262,13 +283,9 @@ class WrappingServer:
     def add_registered_method_handlers(
         self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler]
     ) -> None:
-        self._server.add_registered_method_handlers(
-            service_name,
-            {
-                name: self._wrap(f"/{service_name}/{name}", handler)
-                for name, handler in method_handlers.items()
-            },
-        )
+        for name, handler in method_handlers.items():
+            full_method = f"/{service_name}/{name}"
+            self._by_method.methods[full_method] = self._wrap(full_method, handler)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._server, name)
