@@ -160,7 +160,9 @@ async def test_the_owned_history_in_binary_equals_the_text_page(
     await wallet.system()
     alice = await wallet.user()
     for minute, kind in enumerate(["RECEIVED", "SENT", "FEE", "GENESIS"]):
-        await wallet.history(alice, kind, (minute + 1) * GX, time=now() - timedelta(minutes=minute), fee=minute)
+        await wallet.history(
+            alice, kind, (minute + 1) * GX, time=now() - timedelta(minutes=minute), fee=minute
+        )
     flt = readmodels.TransactionFilter(alice)
     owned = await readmodels.owned_transactions(driver, flt, alice, None, 10)
     text_rows = await readmodels.transactions(driver, flt, None, 10)
