@@ -181,29 +181,8 @@ class _ConversationChaincode(Chaincode):  # type: ignore[misc]  # the shim ships
         return _shim_success(seen + b"|" + refused)
 
 
-class _Stream:
-    """Stands in for the grpc stream: records writes, flags overlapping ones, wakes the peer."""
-
-    def __init__(self) -> None:
-        self.written: list[Any] = []
-        self.overlaps = 0
-        self.changed = asyncio.Event()
-        self._busy = False
-
-    async def write(self, message: Any) -> None:
-        if self._busy:
-            self.overlaps += 1
-        self._busy = True
-        try:
-            await asyncio.sleep(0)
-            self.written.append(message)
-            self.changed.set()
-        finally:
-            self._busy = False
-
-
 async def _converse(chat: Any, txids: tuple[str, ...]) -> list[tuple[str, int, bytes]]:
-    stream = _Stream()
+    stream = shim_fix.StrictStream()
     answered = 0
 
     async def peer() -> Any:

@@ -221,7 +221,7 @@ async def _probe_errors() -> bool:
     return True
 
 
-class _StrictStream:
+class StrictStream:
     """Stands in for a grpc.aio stream: counts writes started while another is still in flight."""
 
     def __init__(self) -> None:
@@ -255,7 +255,7 @@ class _StateProbeChaincode(Chaincode):  # type: ignore[misc]  # the shim ships n
 
 async def _probe_writes() -> bool:
     msg = ccshim_pb2.ChaincodeMessage
-    stream = _StrictStream()
+    stream = StrictStream()
     txids = ("probe-a", "probe-b")
 
     def _written(kind: int) -> set[str]:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from google.protobuf.message import Message
+from gx.ledger.v1 import commands_pb2 as c
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -52,6 +53,29 @@ async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+def new_id() -> str:
+    """A fresh ledger id (a user's or an organisation's account)."""
+    return str(uuid.uuid4())
+
+
+def pay(sender: str, receiver: str) -> c.TransferTokensRequest:
+    """A one-Qirat transfer with a fresh request id: the ordering keys are what these tests look at."""
+    return c.TransferTokensRequest(
+        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=1
+    )
+
+
+async def quiet_queue(engine: AsyncEngine) -> None:
+    """Finish whatever earlier tests left live, so only this test's commands are in the queue."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE outbox.commands SET status = 'FAILED', error_code = 'TEST_RESET',"
+                " lease_owner = NULL WHERE status IN ('PENDING', 'SUBMITTED')"
+            )
+        )
 
 
 async def record(

@@ -9,34 +9,13 @@ import asyncio
 import uuid
 
 import psycopg
-from gx.ledger.v1 import commands_pb2 as c
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outbox.repository import OutboxRepository
 from services.common import db
 from services.common.names import OUTBOX_NOTIFY_CHANNEL
-from tests.workers.conftest import command_row, record
-
-
-def _pay(sender: str, receiver: str) -> c.TransferTokensRequest:
-    return c.TransferTokensRequest(
-        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=1
-    )
-
-
-def _u() -> str:
-    return str(uuid.uuid4())
-
-
-async def _quiet(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE outbox.commands SET status = 'FAILED', error_code = 'TEST_RESET',"
-                " lease_owner = NULL WHERE status IN ('PENDING', 'SUBMITTED')"
-            )
-        )
+from tests.workers.conftest import command_row, new_id, pay, quiet_queue, record
 
 
 async def _steal(engine: AsyncEngine, command_id: uuid.UUID) -> None:
@@ -50,9 +29,9 @@ async def _steal(engine: AsyncEngine, command_id: uuid.UUID) -> None:
 async def test_envelopes_of_one_moment_are_stored_in_one_statement_each_fenced_by_its_lease(
     engine: AsyncEngine,
 ) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
-    ids = [await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u())) for _ in range(6)]
+    ids = [await record(engine, "TRANSFER_TOKENS", pay(new_id(), new_id())) for _ in range(6)]
     assert {cmd.id for cmd in await repo.claim(10)} == set(ids)
     await _steal(engine, ids[3])
     envelopes = {cid: f"envelope-{i}".encode() * 50 for i, cid in enumerate(ids)}
@@ -70,11 +49,11 @@ async def test_envelopes_of_one_moment_are_stored_in_one_statement_each_fenced_b
 async def test_outcomes_of_one_block_are_recorded_in_one_statement_and_wake_the_successors(
     engine: AsyncEngine, migrated_url: str
 ) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
-    senders = [_u() for _ in range(4)]
-    firsts = [await record(engine, "TRANSFER_TOKENS", _pay(s, _u())) for s in senders]
-    seconds = [await record(engine, "TRANSFER_TOKENS", _pay(s, _u())) for s in senders]
+    senders = [new_id() for _ in range(4)]
+    firsts = [await record(engine, "TRANSFER_TOKENS", pay(s, new_id())) for s in senders]
+    seconds = [await record(engine, "TRANSFER_TOKENS", pay(s, new_id())) for s in senders]
     assert {cmd.id for cmd in await repo.claim(10)} == set(firsts)  # each sender's second waits
     await _steal(engine, firsts[0])
     results: list[str | None] = [None, None, '{"ok": 2}', None]
@@ -106,14 +85,14 @@ async def test_outcomes_of_one_block_are_recorded_in_one_statement_and_wake_the_
 async def test_recording_an_outcome_hands_over_the_successors_it_frees_and_only_those(
     engine: AsyncEngine,
 ) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
-    alice, bob, carol, shop = _u(), _u(), _u(), _u()
-    a1 = await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))
-    b1 = await record(engine, "TRANSFER_TOKENS", _pay(bob, shop))
-    c1 = await record(engine, "TRANSFER_TOKENS", _pay(carol, shop))
-    a2 = await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))  # waits for a1 only
-    payout = await record(engine, "TRANSFER_TOKENS", _pay(shop, _u()))  # waits for b1 AND c1
+    alice, bob, carol, shop = new_id(), new_id(), new_id(), new_id()
+    a1 = await record(engine, "TRANSFER_TOKENS", pay(alice, new_id()))
+    b1 = await record(engine, "TRANSFER_TOKENS", pay(bob, shop))
+    c1 = await record(engine, "TRANSFER_TOKENS", pay(carol, shop))
+    a2 = await record(engine, "TRANSFER_TOKENS", pay(alice, new_id()))  # waits for a1 only
+    payout = await record(engine, "TRANSFER_TOKENS", pay(shop, new_id()))  # waits for b1 AND c1
     assert {cmd.id for cmd in await repo.claim(10)} == {a1, b1, c1}
     handed: list[uuid.UUID] = []
     repo.hand_over = lambda commands: handed.extend(cmd.id for cmd in commands)

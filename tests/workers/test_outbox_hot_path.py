@@ -7,12 +7,10 @@ command given back with a delay is claimed again when it is due, not at the next
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
-from gx.ledger.v1 import commands_pb2 as c
 from prometheus_client import CollectorRegistry
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
@@ -27,30 +25,10 @@ from outbox.repository import ClaimedCommand, OutboxRepository
 from outbox.worker import OutboxWorker, WorkerSettings
 from services.common import db
 from services.common.names import OUTBOX_NOTIFY_CHANNEL
-from tests.workers.conftest import command_row, record, wait_until
+from tests.workers.conftest import command_row, new_id, pay, quiet_queue, record, wait_until
 from tests.workers.test_outbox_processor import MVCC, VALID, ScriptedPeer
 
 _SENTINEL = "test-sentinel"
-
-
-def _pay(sender: str, receiver: str) -> c.TransferTokensRequest:
-    return c.TransferTokensRequest(
-        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=1
-    )
-
-
-def _u() -> str:
-    return str(uuid.uuid4())
-
-
-async def _quiet(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE outbox.commands SET status = 'FAILED', error_code = 'TEST_RESET',"
-                " lease_owner = NULL WHERE status IN ('PENDING', 'SUBMITTED')"
-            )
-        )
 
 
 @pytest.fixture(params=["pool", "engine"])
@@ -58,7 +36,7 @@ async def repo(
     request: pytest.FixtureRequest, engine: AsyncEngine, migrated_url: str
 ) -> AsyncIterator[OutboxRepository]:
     """A repository on an autocommit driver pool (as `python -m outbox` builds it) or on the engine alone."""
-    await _quiet(engine)
+    await quiet_queue(engine)
     if request.param == "engine":
         yield OutboxRepository(engine, "w1", lease_seconds=30, metrics=OutboxMetrics(CollectorRegistry()))
         return
@@ -86,10 +64,10 @@ async def _notices_until_sentinel(listener: psycopg.AsyncConnection[object], mig
 async def test_claim_store_and_record_run_the_same_on_either_executor(
     repo: OutboxRepository, engine: AsyncEngine
 ) -> None:
-    alice, bob = _u(), _u()
-    a1 = await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))
-    b1 = await record(engine, "TRANSFER_TOKENS", _pay(bob, _u()))
-    a2 = await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))
+    alice, bob = new_id(), new_id()
+    a1 = await record(engine, "TRANSFER_TOKENS", pay(alice, new_id()))
+    b1 = await record(engine, "TRANSFER_TOKENS", pay(bob, new_id()))
+    a2 = await record(engine, "TRANSFER_TOKENS", pay(alice, new_id()))
     claimed = await repo.claim(10)
     assert {cmd.id for cmd in claimed} == {a1, b1}  # a2 waits for a1
     first = next(cmd for cmd in claimed if cmd.id == a1)
@@ -135,10 +113,10 @@ async def test_claim_store_and_record_run_the_same_on_either_executor(
 async def test_no_wake_up_when_the_freed_successor_was_handed_over(
     repo: OutboxRepository, engine: AsyncEngine, migrated_url: str
 ) -> None:
-    sender = _u()
-    s1 = await record(engine, "TRANSFER_TOKENS", _pay(sender, _u()))
-    s2 = await record(engine, "TRANSFER_TOKENS", _pay(sender, _u()))
-    await record(engine, "TRANSFER_TOKENS", _pay(sender, _u()))  # behind s2: not freed by s1
+    sender = new_id()
+    s1 = await record(engine, "TRANSFER_TOKENS", pay(sender, new_id()))
+    s2 = await record(engine, "TRANSFER_TOKENS", pay(sender, new_id()))
+    await record(engine, "TRANSFER_TOKENS", pay(sender, new_id()))  # behind s2: not freed by s1
     assert [cmd.id for cmd in await repo.claim(10)] == [s1]
     handed: list[ClaimedCommand] = []
     repo.hand_over = handed.extend
@@ -156,12 +134,12 @@ async def test_no_wake_up_when_the_freed_successor_was_handed_over(
 async def test_a_debit_that_frees_a_run_of_credits_wakes_the_workers_for_the_ones_not_handed_over(
     repo: OutboxRepository, engine: AsyncEngine, migrated_url: str
 ) -> None:
-    shop = _u()
-    payout = await record(engine, "TRANSFER_TOKENS", _pay(shop, _u()))  # holds shop EXCLUSIVE
+    shop = new_id()
+    payout = await record(engine, "TRANSFER_TOKENS", pay(shop, new_id()))  # holds shop EXCLUSIVE
     p1 = await record(
-        engine, "TRANSFER_TOKENS", _pay(_u(), shop)
+        engine, "TRANSFER_TOKENS", pay(new_id(), shop)
     )  # credits: shop SHARED, wait for the payout
-    p2 = await record(engine, "TRANSFER_TOKENS", _pay(_u(), shop))
+    p2 = await record(engine, "TRANSFER_TOKENS", pay(new_id(), shop))
     assert [cmd.id for cmd in await repo.claim(10)] == [payout]
     handed: list[ClaimedCommand] = []
     repo.hand_over = handed.extend
@@ -176,7 +154,7 @@ async def test_a_debit_that_frees_a_run_of_credits_wakes_the_workers_for_the_one
 async def test_a_command_given_back_with_a_delay_is_claimed_again_when_due_not_at_the_next_poll(
     engine: AsyncEngine,
 ) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     peer = ScriptedPeer(engine, statuses=[MVCC, VALID])  # loses a read conflict once, then commits
     processor = CommandProcessor(
@@ -195,7 +173,7 @@ async def test_a_command_given_back_with_a_delay_is_claimed_again_when_due_not_a
         WorkerSettings(poll_interval=3600),
         listen_dsn=None,
     )
-    command_id = await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u()))
+    command_id = await record(engine, "TRANSFER_TOKENS", pay(new_id(), new_id()))
     runner = asyncio.create_task(worker.run())
     try:
 
@@ -212,10 +190,10 @@ async def test_a_command_given_back_with_a_delay_is_claimed_again_when_due_not_a
 async def test_paying_back_and_forth_hands_over_without_waking_the_workers(
     repo: OutboxRepository, engine: AsyncEngine, migrated_url: str
 ) -> None:
-    a, b = _u(), _u()
-    t1 = await record(engine, "TRANSFER_TOKENS", _pay(a, b))
-    t2 = await record(engine, "TRANSFER_TOKENS", _pay(b, a))  # after t1: it debits what t1 credits
-    t3 = await record(engine, "TRANSFER_TOKENS", _pay(a, b))  # after t2: it debits a, which t2 credits
+    a, b = new_id(), new_id()
+    t1 = await record(engine, "TRANSFER_TOKENS", pay(a, b))
+    t2 = await record(engine, "TRANSFER_TOKENS", pay(b, a))  # after t1: it debits what t1 credits
+    t3 = await record(engine, "TRANSFER_TOKENS", pay(a, b))  # after t2: it debits a, which t2 credits
     assert [cmd.id for cmd in await repo.claim(10)] == [t1]
     handed: list[ClaimedCommand] = []
     repo.hand_over = handed.extend
@@ -243,11 +221,11 @@ class _NoSecondParse(ScriptedPeer):
 
 
 async def test_a_command_endorsed_here_records_the_answer_of_its_endorsement(engine: AsyncEngine) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     registry = CollectorRegistry()
     processor = CommandProcessor(repo, _NoSecondParse(engine), OutboxMetrics(registry), ProcessorSettings())
-    command_id = await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u()))
+    command_id = await record(engine, "TRANSFER_TOKENS", pay(new_id(), new_id()))
     (command,) = await repo.claim(10)
     await processor.process(command)
     row = await command_row(engine, command_id)

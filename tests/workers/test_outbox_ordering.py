@@ -23,18 +23,7 @@ from outbox.processor import CommandProcessor, ProcessorSettings
 from outbox.repository import OutboxRepository
 from services.common import ordering
 from services.common.outbox import find_prerequisite, record_command
-from tests.workers.conftest import command_row, record
-
-
-async def _quiet(engine: AsyncEngine) -> None:
-    """Finish whatever earlier tests left live, so only this test's commands are in the queue."""
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE outbox.commands SET status = 'FAILED', error_code = 'TEST_RESET',"
-                " lease_owner = NULL WHERE status IN ('PENDING', 'SUBMITTED')"
-            )
-        )
+from tests.workers.conftest import command_row, new_id, pay, quiet_queue, record
 
 
 async def _finish(engine: AsyncEngine, *ids: uuid.UUID, status: str = "COMMITTED") -> None:
@@ -65,20 +54,10 @@ async def _claimable(repo: OutboxRepository, engine: AsyncEngine) -> set[uuid.UU
     return claimed
 
 
-def _pay(sender: str, receiver: str) -> c.TransferTokensRequest:
-    return c.TransferTokensRequest(
-        request_id=str(uuid.uuid4()), from_account_id=sender, to_account_id=receiver, amount_qirat=1
-    )
-
-
-def _u() -> str:
-    return str(uuid.uuid4())
-
-
 async def test_recording_stores_the_keys_and_the_recording_order(engine: AsyncEngine) -> None:
-    alice, shop = _u(), _u()
-    first = await record(engine, "TRANSFER_TOKENS", _pay(alice, shop))
-    second = await record(engine, "TRANSFER_TOKENS", _pay(shop, alice))
+    alice, shop = new_id(), new_id()
+    first = await record(engine, "TRANSFER_TOKENS", pay(alice, shop))
+    second = await record(engine, "TRANSFER_TOKENS", pay(shop, alice))
     row1, row2 = await command_row(engine, first), await command_row(engine, second)
     assert sorted(row1.order_keys) == sorted([f"account:{alice}", f"account:{shop}", "system"])
     assert row1.exclusive_keys == [f"account:{alice}"]
@@ -87,10 +66,10 @@ async def test_recording_stores_the_keys_and_the_recording_order(engine: AsyncEn
 
 
 async def test_transfers_from_one_sender_run_one_at_a_time_in_recorded_order(engine: AsyncEngine) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
-    alice = _u()
-    ids = [await record(engine, "TRANSFER_TOKENS", _pay(alice, _u())) for _ in range(5)]
+    alice = new_id()
+    ids = [await record(engine, "TRANSFER_TOKENS", pay(alice, new_id())) for _ in range(5)]
     for i, cid in enumerate(ids):
         assert await _claimable(repo, engine) == {cid}, f"step {i}"
         await _finish(engine, cid, status="FAILED" if i == 2 else "COMMITTED")  # FAILED is finished too
@@ -100,13 +79,13 @@ async def test_transfers_from_one_sender_run_one_at_a_time_in_recorded_order(eng
 async def test_payments_to_one_merchant_run_together_and_its_own_send_waits_for_them(
     engine: AsyncEngine,
 ) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
-    shop = _u()
-    payers = [_u() for _ in range(8)]
-    credits = [await record(engine, "TRANSFER_TOKENS", _pay(p, shop)) for p in payers]
-    payout = await record(engine, "TRANSFER_TOKENS", _pay(shop, payers[0]))  # the merchant's own send
-    later_credit = await record(engine, "TRANSFER_TOKENS", _pay(payers[1], shop))
+    shop = new_id()
+    payers = [new_id() for _ in range(8)]
+    credits = [await record(engine, "TRANSFER_TOKENS", pay(p, shop)) for p in payers]
+    payout = await record(engine, "TRANSFER_TOKENS", pay(shop, payers[0]))  # the merchant's own send
+    later_credit = await record(engine, "TRANSFER_TOKENS", pay(payers[1], shop))
     # Eight credits at once: a hot recipient is not a queue. The payout waits for the credits
     # recorded before it; the later credit waits for the payout (and for payer 1's first payment).
     assert await _claimable(repo, engine) == set(credits)
@@ -121,7 +100,7 @@ async def test_payments_to_one_merchant_run_together_and_its_own_send_waits_for_
 async def test_bootstrap_countries_and_users_recorded_back_to_back_run_in_that_order(
     engine: AsyncEngine,
 ) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     boot = await record(engine, "BOOTSTRAP_SYSTEM", c.BootstrapSystemRequest())
     countries = await record(
@@ -135,14 +114,14 @@ async def test_bootstrap_countries_and_users_recorded_back_to_back_run_in_that_o
         await record(
             engine,
             "CREATE_USER",
-            c.CreateUserRequest(user_id=_u(), country_code="LK", date_of_birth="1990-01-01"),
+            c.CreateUserRequest(user_id=new_id(), country_code="LK", date_of_birth="1990-01-01"),
         )
         for _ in range(3)
     ]
     other = await record(
         engine,
         "CREATE_USER",
-        c.CreateUserRequest(user_id=_u(), country_code="US", date_of_birth="1990-01-01"),
+        c.CreateUserRequest(user_id=new_id(), country_code="US", date_of_birth="1990-01-01"),
     )
     assert await _claimable(repo, engine) == {boot}
     await _finish(engine, boot)
@@ -156,11 +135,11 @@ async def test_bootstrap_countries_and_users_recorded_back_to_back_run_in_that_o
 
 
 async def test_a_pause_is_a_barrier_between_earlier_and_later_commands(engine: AsyncEngine) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
-    before = [await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u())) for _ in range(3)]
+    before = [await record(engine, "TRANSFER_TOKENS", pay(new_id(), new_id())) for _ in range(3)]
     pause = await record(engine, "PAUSE_SYSTEM", c.PauseSystemRequest(reason="maintenance"))
-    after = await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u()))
+    after = await record(engine, "TRANSFER_TOKENS", pay(new_id(), new_id()))
     assert await _claimable(repo, engine) == set(before)
     await _finish(engine, *before)
     assert await _claimable(repo, engine) == {pause}
@@ -171,9 +150,9 @@ async def test_a_pause_is_a_barrier_between_earlier_and_later_commands(engine: A
 async def test_several_workers_claim_concurrently_and_never_two_ordered_commands_at_once(
     engine: AsyncEngine,
 ) -> None:
-    await _quiet(engine)
-    senders = [_u() for _ in range(4)]
-    ids = {s: [await record(engine, "TRANSFER_TOKENS", _pay(s, _u())) for _ in range(6)] for s in senders}
+    await quiet_queue(engine)
+    senders = [new_id() for _ in range(4)]
+    ids = {s: [await record(engine, "TRANSFER_TOKENS", pay(s, new_id())) for _ in range(6)] for s in senders}
     seq_of = {cid: i for chain in ids.values() for i, cid in enumerate(chain)}
     sender_of = {cid: s for s, chain in ids.items() for cid in chain}
     repos = [OutboxRepository(engine, f"w{i}", lease_seconds=30) for i in range(4)]
@@ -200,16 +179,16 @@ async def test_several_workers_claim_concurrently_and_never_two_ordered_commands
 
 async def test_the_claim_query_agrees_with_the_pure_rule_on_random_queues(engine: AsyncEngine) -> None:
     rng = random.Random(20261206)
-    accounts = [_u() for _ in range(5)]
+    accounts = [new_id() for _ in range(5)]
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     for round_ in range(6):
-        await _quiet(engine)
+        await quiet_queue(engine)
         recorded: list[tuple[uuid.UUID, ordering.OrderingKeys]] = []
         for _ in range(25):
             kind = rng.random()
             if kind < 0.8:
                 a, b = rng.sample(accounts, 2)
-                payload: object = _pay(a, b)
+                payload: object = pay(a, b)
                 ctype = "TRANSFER_TOKENS"
             elif kind < 0.9:
                 payload, ctype = (
@@ -237,7 +216,7 @@ async def test_the_claim_query_agrees_with_the_pure_rule_on_random_queues(engine
 
 
 async def test_a_dependent_waits_for_its_prerequisite_and_fails_naming_it(engine: AsyncEngine) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     tenant = f"t-{uuid.uuid4()}"  # earlier tests of this module recorded bootstraps too
     async with AsyncSession(engine) as session, session.begin():
@@ -282,12 +261,12 @@ async def test_a_dependent_waits_for_its_prerequisite_and_fails_naming_it(engine
 
 
 async def test_a_dependent_of_a_committed_prerequisite_is_submitted(engine: AsyncEngine) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
     boot = await record(engine, "BOOTSTRAP_SYSTEM", c.BootstrapSystemRequest())
     async with AsyncSession(engine) as session, session.begin():
         op = await record_command(
-            session, "FREEZE_WALLET", c.FreezeWalletRequest(account_id=_u(), reason="x"), depends_on=boot
+            session, "FREEZE_WALLET", c.FreezeWalletRequest(account_id=new_id(), reason="x"), depends_on=boot
         )
     dependent = uuid.UUID(op.name.removeprefix("operations/"))
     # Held back by its prerequisite even with the system key aside (the claim checks both).
@@ -322,26 +301,26 @@ class _Peer:
 
 
 async def test_blocked_commands_are_counted_for_the_metric(engine: AsyncEngine) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
-    alice = _u()
+    alice = new_id()
     for _ in range(4):
-        await record(engine, "TRANSFER_TOKENS", _pay(alice, _u()))
+        await record(engine, "TRANSFER_TOKENS", pay(alice, new_id()))
     assert await repo.blocked_count() == 3
 
 
 async def test_a_long_queue_behind_one_sender_does_not_hold_up_unrelated_commands(
     engine: AsyncEngine,
 ) -> None:
-    await _quiet(engine)
+    await quiet_queue(engine)
     repo = OutboxRepository(engine, "w1", lease_seconds=30)
-    hot = _u()
-    queued = [await record(engine, "TRANSFER_TOKENS", _pay(hot, _u())) for _ in range(60)]
-    others = [await record(engine, "TRANSFER_TOKENS", _pay(_u(), hot)) for _ in range(3)]
+    hot = new_id()
+    queued = [await record(engine, "TRANSFER_TOKENS", pay(hot, new_id())) for _ in range(60)]
+    others = [await record(engine, "TRANSFER_TOKENS", pay(new_id(), hot)) for _ in range(3)]
     # The claim walks past the 59 blocked ones: a small batch still gets the unrelated work.
     # (The credits to `hot` were recorded after its debits, so they wait too: only new senders
     # paying someone else are free.)
-    free = [await record(engine, "TRANSFER_TOKENS", _pay(_u(), _u())) for _ in range(2)]
+    free = [await record(engine, "TRANSFER_TOKENS", pay(new_id(), new_id())) for _ in range(2)]
     assert {cmd.id for cmd in await repo.claim(3)} == {queued[0], *free}
     await _release(engine)
     async with engine.connect() as conn:
