@@ -42,7 +42,9 @@ async def build(settings: OutboxSettings, runtime: Runtime) -> OutboxWorker:
     # connections (outbox/statements.py): each statement is atomic and meant to commit on its own.
     # Two grouped statements of each kind at once, a claim, and per-command failures/reschedules
     # (a burst of those queues for a connection, within the pool timeout, a few ms each).
-    pool = await runtime.stack.enter_async_context(db.open_read_pool(settings.database, max_size=8))
+    pool = await runtime.stack.enter_async_context(
+        db.open_autocommit_pool(settings.database, max_size=8, name="outbox-hot-path")
+    )
     repository = OutboxRepository(engine, worker_id, tuning.lease_seconds, pool=pool, metrics=metrics)
     processor = CommandProcessor(
         repository,

@@ -35,7 +35,7 @@ class CoalescedNotify:
         """Wake-ups on `channel` through connections of `pool`.
 
         Args:
-            pool: Autocommit connections (`db.open_read_pool`); one is borrowed per NOTIFY.
+            pool: Autocommit connections (`db.open_autocommit_pool`); one is borrowed per NOTIFY.
             channel: The channel (from services.common.names).
             gather_seconds: How long the first poke of a batch waits for others before its
                 NOTIFY goes (0: only the pokes that come while the previous one is on its way).

@@ -113,19 +113,22 @@ def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
 
 
 @contextlib.asynccontextmanager
-async def open_read_pool(
-    settings: DatabaseSettings, *, max_size: int = 4
+async def open_autocommit_pool(
+    settings: DatabaseSettings, *, max_size: int = 4, name: str = "statements"
 ) -> AsyncIterator[AsyncConnectionPool]:
-    """Autocommit driver connections for the hottest single-statement reads, closed on exit.
+    """Autocommit driver connections for the hottest single statements, closed on exit.
 
     A checkout from the engine (even `autocommit_reads`) costs about 0.15 ms of CPU in
     SQLAlchemy (its connection wrapper, greenlet hops, pool events, the isolation level set and
     reset); one from this pool about 0.03 ms. Statements on it run through `fetch_all` (psycopg
-    syntax) and each is its own transaction, so never write through it.
+    syntax) and each is its own transaction: the wallet's reads and its accept statement, the
+    outbox's claim and outcome statements, the coalesced NOTIFY. Anything that needs two
+    statements to hold together belongs on the engine, in a transaction.
 
     Args:
         settings: The database settings (URL, pool timeout).
         max_size: Its connections at most, on top of the engine's pool.
+        name: The pool's name in psycopg's logs and statistics.
     """
     pool: AsyncConnectionPool = AsyncConnectionPool(
         libpq_dsn(settings.url.get_secret_value()),
@@ -134,7 +137,7 @@ async def open_read_pool(
         timeout=settings.pool_timeout,
         max_lifetime=settings.pool_recycle,
         kwargs={"autocommit": True},
-        name="reads",
+        name=name,
         open=False,
     )
     await pool.open()
@@ -162,7 +165,7 @@ async def check_database(engine: AsyncEngine) -> None:
 _DRIVER: Final = "gx_driver_connection"
 # What hot-path helpers accept: a session (inside its transaction) or a connection.
 Queryable = AsyncSession | AsyncConnection
-# What `fetch_all` runs on: those, or a driver connection of `open_read_pool`.
+# What `fetch_all` runs on: those, or a driver connection of `open_autocommit_pool`.
 Fetchable = AsyncSession | AsyncConnection | psycopg.AsyncConnection[Any]
 
 

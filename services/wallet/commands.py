@@ -55,7 +55,7 @@ class CommandRecorder:
         wake: CoalescedNotify | None = None,
     ) -> None:
         """Wraps the engine (to refresh replayed operations), the idempotency helper and, for
-        `accept`, the pool of autocommit driver connections (`db.open_read_pool`)."""
+        `accept`, the pool of autocommit driver connections (`db.open_autocommit_pool`)."""
         self._engine = engine
         # `accept`'s statement must commit on its own, whatever engine the caller passed.
         self._autocommit_engine = autocommit_reads(engine)

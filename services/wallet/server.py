@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.common.auth import TokenVerifier
 from services.common.client_address import ClientAddressInterceptor
 from services.common.coalesced_notify import CoalescedNotify
-from services.common.db import autocommit_reads, check_database, open_database, open_read_pool
+from services.common.db import autocommit_reads, check_database, open_autocommit_pool, open_database
 from services.common.idempotency import Idempotency
 from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
@@ -54,7 +54,7 @@ def create_wallet_server(
         sessions: Its session factory (the write transactions).
         redis: The Redis client (idempotency locks).
         verifier: Token verifier; default: identity's JWKS from GX_AUTH__JWKS_TARGET.
-        read_pool: Driver connections for the balance read (`db.open_read_pool`).
+        read_pool: Driver connections for the balance read (`db.open_autocommit_pool`).
         wake: The accept's wake-up of the outbox (`commands.outbox_wake`); default: one of its own
             on the read pool.
     """
@@ -108,7 +108,7 @@ async def build(settings: WalletSettings, stack: contextlib.AsyncExitStack) -> G
     # Expired idempotency records go in batches, one process at a time (advisory lock); stopped
     # before the database closes (reverse order).
     await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
-    read_pool = await stack.enter_async_context(open_read_pool(settings.database))
+    read_pool = await stack.enter_async_context(open_autocommit_pool(settings.database))
     wake = flushed_outbox_wake(read_pool, stack)
     return create_wallet_server(settings, engine, sessions, redis, read_pool=read_pool, wake=wake)
 

@@ -217,7 +217,7 @@ class WalletUseCases:
             engine: The database engine (read models, outbox).
             recorder: Records ledger commands idempotently.
             max_wait_seconds: The server's bound on WaitOperation.
-            read_pool: Driver connections for the balance read (`db.open_read_pool`); without
+            read_pool: Driver connections for the balance read (`db.open_autocommit_pool`); without
                 it the read goes through the engine.
         """
         self._engine = engine

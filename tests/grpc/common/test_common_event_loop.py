@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from services.common import runtime
-from services.common.db import libpq_dsn, open_database, open_read_pool
+from services.common.db import libpq_dsn, open_autocommit_pool, open_database
 from services.common.settings import DatabaseSettings
 from tests.grpc.common.runtime_test_proto import COLOR_RED, SERVICE, EchoRequest, EchoResponse
 
@@ -82,7 +82,7 @@ def test_postgres_and_redis_work_on_uvloop(database_url: str, redis_url: str) ->
 
     async def main() -> tuple[str, Any, Any, str, Any]:
         settings = DatabaseSettings(url=SecretStr(database_url))
-        async with open_database(settings) as (engine, _), open_read_pool(settings) as pool:
+        async with open_database(settings) as (engine, _), open_autocommit_pool(settings) as pool:
             async with engine.connect() as conn:
                 one = (await conn.exec_driver_sql("SELECT 1")).scalar_one()
             async with pool.connection() as raw:

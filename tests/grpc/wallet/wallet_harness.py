@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import auth, migrate
-from services.common.db import open_database, open_read_pool
+from services.common.db import open_autocommit_pool, open_database
 from services.common.redis import open_redis
 from services.common.server import GxServer
 from services.wallet.server import create_wallet_server
@@ -180,7 +180,7 @@ async def running_wallet(database_url: str, redis_url: str, **wallet: Any) -> As
     async with contextlib.AsyncExitStack() as stack:
         engine, sessions = await stack.enter_async_context(open_database(settings.database))
         redis = await stack.enter_async_context(open_redis(settings.redis))
-        read_pool = await stack.enter_async_context(open_read_pool(settings.database))
+        read_pool = await stack.enter_async_context(open_autocommit_pool(settings.database))
         server = create_wallet_server(
             settings, engine, sessions, redis, verifier=verifier, read_pool=read_pool
         )

@@ -7,7 +7,7 @@ import contextlib
 import psycopg
 from pydantic import SecretStr
 
-from services.common.db import libpq_dsn, open_read_pool
+from services.common.db import libpq_dsn, open_autocommit_pool
 from services.common.names import OUTBOX_NOTIFY_CHANNEL
 from services.common.settings import DatabaseSettings
 from services.wallet.server import flushed_outbox_wake
@@ -19,7 +19,7 @@ async def test_a_poke_just_before_the_pool_closes_still_notifies(database_url: s
         async with contextlib.AsyncExitStack() as stack:
             # As build() wires it: the read pool on the stack, then the wake-up.
             pool = await stack.enter_async_context(
-                open_read_pool(DatabaseSettings(url=SecretStr(database_url)))
+                open_autocommit_pool(DatabaseSettings(url=SecretStr(database_url)))
             )
             wake = flushed_outbox_wake(pool, stack)
             # An accept committed a moment ago; its NOTIFY waits for the burst while the process
