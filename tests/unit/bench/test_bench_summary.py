@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -185,3 +186,34 @@ def test_the_sampler_sees_a_real_child_process_and_its_rss() -> None:
     rows = memory.by_label(list(seen.values()))
     assert any(r["process"] == "bench (load generator)" for r in rows)
     assert json.dumps(rows)  # the rows go to the JSON lines file as they are
+
+
+def test_the_sampler_follows_children_in_other_sessions_and_daemonised_processes_of_its_own() -> None:
+    # The root's shell starts: a subshell that starts `sleep 31` and exits at once, so that sleep is
+    # nobody's child in the tree any more (as PostgreSQL after pg_ctl), only in the root's session;
+    # `sleep 33` in a session of its own, found only as the shell's child; `sleep 32`, a plain child.
+    root = subprocess.Popen(["sh", "-c", "(sleep 31 &) ; setsid sleep 33 & sleep 32"], start_new_session=True)
+    wanted = {"31", "32", "33"}
+    found: dict[str, int] = {}
+    try:
+        sampler = memory.TreeSampler(root.pid, interval=0.05, settle=0.0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and set(found) != wanted:
+            sampler.sample()
+            for proc in psutil.process_iter(["cmdline"]):
+                args = proc.info["cmdline"] or []
+                if len(args) == 2 and args[0] == "sleep" and args[1] in wanted:
+                    found[args[1]] = proc.pid
+            time.sleep(0.05)
+        sampler.sample()
+        seen = {p["pid"] for p in sampler.stop()}
+        assert set(found) == wanted
+        assert os.getsid(found["33"]) != os.getsid(root.pid)
+        assert psutil.Process(found["31"]).ppid() != root.pid
+    finally:
+        os.killpg(root.pid, 9)
+        root.wait()
+        for pid in found.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+    assert {found["31"], found["32"], found["33"]} <= seen
