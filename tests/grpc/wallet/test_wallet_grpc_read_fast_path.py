@@ -4,42 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import grpc
 import psycopg
-import pytest
 from gx.wallet.v1 import wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
 
-from services.common.db import fetch_all, libpq_dsn
+from services.common.db import fetch_all
 from services.wallet import readmodels
+from tests.grpc.wallet.conftest import PLAN_RUNS, prepared_plans
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure, now
-
-# psycopg prepares a statement on its sixth run; PostgreSQL then tries five custom plans before
-# it weighs the generic one: 20 runs leave 10 that should reuse the generic plan.
-_EXECUTIONS = 20
-
-
-@pytest.fixture
-async def driver(wallet: Wallet) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    """An autocommit driver connection like the read pool's (psycopg prepares after five runs)."""
-    url = libpq_dsn(wallet.engine.url.render_as_string(hide_password=False))
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        yield conn
-
-
-async def _plans(conn: psycopg.AsyncConnection[Any], fragment: str) -> tuple[int, int]:
-    """(generic, custom) plans so far of this session's one prepared statement containing `fragment`."""
-    cursor = await conn.execute(
-        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE strpos(statement, %s) > 0",
-        (fragment,),
-    )
-    rows = await cursor.fetchall()
-    assert len(rows) == 1, rows
-    return int(rows[0][0]), int(rows[0][1])
 
 
 async def test_the_balance_read_is_planned_once_not_on_every_call(
@@ -47,10 +23,10 @@ async def test_the_balance_read_is_planned_once_not_on_every_call(
 ) -> None:
     await wallet.system()
     alice = await wallet.user(balance=3 * GX)
-    for _ in range(_EXECUTIONS):
+    for _ in range(PLAN_RUNS):
         found = await readmodels.account(driver, alice)
         assert found is not None and found.balance_qirat == 3 * GX
-    generic, custom = await _plans(driver, "w.wallet_id = $1")
+    generic, custom = await prepared_plans(driver, "w.wallet_id = $1")
     # The `= ANY($1)` form stayed at 0 generic plans: PostgreSQL planned every read again.
     assert generic >= 10 and custom <= 5
 
@@ -62,10 +38,10 @@ async def test_the_history_read_is_planned_once_not_on_every_call(
     alice = await wallet.user()
     await wallet.history(alice, "RECEIVED", GX, time=now())
     flt = readmodels.TransactionFilter(alice)
-    for _ in range(_EXECUTIONS):
+    for _ in range(PLAN_RUNS):
         rows = await readmodels.owned_transactions(driver, flt, alice, None, 51)
         assert rows is not None and len(rows) == 1
-    generic, custom = await _plans(driver, "LEFT JOIN LATERAL")
+    generic, custom = await prepared_plans(driver, "LEFT JOIN LATERAL")
     assert generic >= 10 and custom <= 5
 
 

@@ -7,27 +7,13 @@ It read the pair as `w.wallet_id = ANY(array)`, which PostgreSQL planned again o
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
-import pytest
 
-from services.common.db import libpq_dsn
 from services.wallet import readmodels
+from tests.grpc.wallet.conftest import PLAN_RUNS, prepared_plans
 from tests.grpc.wallet.wallet_harness import GX, Wallet
-
-# psycopg prepares a statement on its sixth run; PostgreSQL then tries five custom plans before
-# it weighs the generic one: 20 runs leave 10 that should reuse the generic plan.
-_EXECUTIONS = 20
-
-
-@pytest.fixture
-async def driver(wallet: Wallet) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    """An autocommit driver connection like the accept's (psycopg prepares after five runs)."""
-    url = libpq_dsn(wallet.engine.url.render_as_string(hide_password=False))
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        yield conn
 
 
 async def test_the_transfer_check_is_planned_once_not_on_every_accept(
@@ -44,14 +30,10 @@ async def test_the_transfer_check_is_planned_once_not_on_every_accept(
         " SELECT gen_random_uuid()::text, 'USER', 'LK', 1, 1, 'tx', now(), now() FROM generate_series(1, 3000)"
     )
     await wallet.sql("ANALYZE ledger.wallets")
-    for _ in range(_EXECUTIONS):
+    for _ in range(PLAN_RUNS):
         _, found = await readmodels.transfer_view(driver, alice, bob)
         assert {k: v.balance_qirat for k, v in found.items()} == {alice: 3 * GX, bob: GX}
-    cursor = await driver.execute(
-        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE strpos(statement, %s) > 0",
-        ("s.fee_cap_bps, a.*",),
-    )
-    [(generic, custom)] = await cursor.fetchall()
+    generic, custom = await prepared_plans(driver, "s.fee_cap_bps, a.*")
     # The `= ANY($1)` form stayed at 0 generic plans: PostgreSQL planned every accept's check again.
     assert generic >= 10 and custom <= 5
 
