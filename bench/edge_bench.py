@@ -9,7 +9,8 @@ from any service's own cost. Envoy is started with the launcher's own config bui
 It then measures what every GX server pays per call outside its handler (`server_overhead_*`):
 the same no-op GetUser served by `bench/gx_backend.py` behind the GX server factory (the whole call
 chain, a real ES256 token) and behind a bare grpc.aio server, each on uvloop and on asyncio's own
-loop, called directly; `server_cpu_ms_per_req` is that process's CPU per call.
+loop, called directly, and the GX server's wrapped handlers on the lane (`server_overhead_gx_lane_uvloop`,
+services.common.lane); `server_cpu_ms_per_req` is that process's CPU per call.
 
 On the 2-core dev machine the load generator, Envoy and the backend share the CPU, so these
 figures describe this machine, not the design. Output: one JSON line per path.
@@ -43,6 +44,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="edge_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time per path (default 5)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    parser.add_argument(
+        "--server-overhead-only", action="store_true", help="only the server_overhead_* rows (no Envoy)"
+    )
     return parser.parse_args(argv)
 
 
@@ -175,9 +179,16 @@ async def _drive_backend(
 
 
 def _server_overhead(args: argparse.Namespace) -> list[dict[str, object]]:
-    """The no-op GetUser behind the GX server factory and behind bare grpc.aio, on each loop."""
+    """The no-op GetUser behind the GX server factory and behind bare grpc.aio, on each loop; and
+    the GX server's same wrapped handlers served by the lane (services.common.lane) on uvloop."""
     results = []
-    for server, loop in (("gx", "uvloop"), ("gx", "asyncio"), ("bare", "uvloop"), ("bare", "asyncio")):
+    for server, loop in (
+        ("gx", "uvloop"),
+        ("gx", "asyncio"),
+        ("bare", "uvloop"),
+        ("bare", "asyncio"),
+        ("gx-lane", "uvloop"),
+    ):
         backend = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "bench" / "gx_backend.py"), "--server", server, "--loop", loop],
             cwd=REPO_ROOT,
@@ -188,7 +199,7 @@ def _server_overhead(args: argparse.Namespace) -> list[dict[str, object]]:
             assert backend.stdout is not None
             port = int(backend.stdout.readline())
             token = backend.stdout.readline().strip()
-            name = f"server_overhead_{server}_{loop}"
+            name = f"server_overhead_{server.replace('-', '_')}_{loop}"
             results.append(asyncio.run(_drive_backend(args, name, port, token, backend.pid)))
         finally:
             backend.terminate()
@@ -200,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     """Start the stand-in backend and Envoy on free ports, measure the three paths, print JSON lines."""
     args = _parse(argv)
     sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
+    if args.server_overhead_only:
+        for line in _server_overhead(args):
+            print(json.dumps(line), flush=True)
+        return 0
     from devstack.config import StackConfig
     from devstack.parts import EdgePart, StackView
     from tests.support.stack import make_temp_dir

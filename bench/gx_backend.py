@@ -1,11 +1,13 @@
-"""A no-op IdentityService.GetUser behind the GX server factory, or behind a bare grpc.aio server.
+"""A no-op IdentityService.GetUser behind the GX server factory (on grpc.aio or on the lane), or bare grpc.aio.
 
 `bench/edge_bench.py` runs it as its own process and measures its CPU per call, so the figures
 are what every GX server pays on every unary call outside its handler: the interceptor chain
 (request context and its log line, metrics, errors, auth with a real ES256 token, validation,
 client address), grpc.aio itself and the event loop. The handler answers a fixed message.
+`--server gx-lane` serves the same wrapped handlers on the lane (services.common.lane) instead of
+grpc.aio, and prints the lane's port.
 
-    python bench/gx_backend.py --server gx|bare [--loop uvloop|asyncio] [--profile FILE]
+    python bench/gx_backend.py --server gx|gx-lane|bare [--loop uvloop|asyncio] [--profile FILE]
         [--gc settled|default] [--grpc-option NAME=VALUE ...]
 
 It prints its port and an access token (one line each), then serves until SIGTERM. With
@@ -75,26 +77,39 @@ def _token_and_verifier() -> tuple[str, Any]:
 
 async def _serve(kind: str, options: list[tuple[str, Any]], settle_gc: bool) -> None:
     token, verifier = _token_and_verifier()
-    servicer = _Identity(gx=kind == "gx")
-    if kind == "gx":
+    servicer = _Identity(gx=kind != "bare")
+    lane: Any = None
+    if kind != "bare":
         from services.common.client_address import ClientAddressInterceptor
-        from services.common.server import bind, create_server
+        from services.common.server import ServiceBinding, bind, create_server
         from services.common.settings import ServiceSettings
+
+        binding = bind(identity_service_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)
+        wrapping: list[Any] = []
+
+        def add(server: Any) -> None:
+            wrapping.append(server)  # the factory's WrappingServer: its wrapped handlers feed the lane
+            binding.add(server)
 
         gx = create_server(
             ServiceSettings(service_name="bench", listen="127.0.0.1:0"),
-            [bind(identity_service_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)],
+            [ServiceBinding(binding.name, add)],
             verifier=verifier,
             extra_interceptors=[ClientAddressInterceptor()],
             options=options,
         )
         server, port = gx.server, gx.port
+        if kind == "gx-lane":
+            from services.common.lane import UnaryLane
+
+            lane = UnaryLane(wrapping[0].unary_methods, max_message_bytes=4 * 1024 * 1024)
+            port = await lane.start("127.0.0.1:0")
     else:
         server = grpc.aio.server(options=options)
         identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)
         port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    if kind == "gx" and settle_gc:
+    if kind != "bare" and settle_gc:
         # As `run_server` does for every service once it is up.
         from services.common.server import settle_garbage_collector
 
@@ -104,6 +119,8 @@ async def _serve(kind: str, options: list[tuple[str, Any]], settle_gc: bool) -> 
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
+    if lane is not None:
+        await lane.stop(0)
     await server.stop(0)
 
 
@@ -114,7 +131,7 @@ def _option(text: str) -> tuple[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gx_backend", description=__doc__.splitlines()[0])
-    parser.add_argument("--server", choices=("gx", "bare"), default="gx")
+    parser.add_argument("--server", choices=("gx", "gx-lane", "bare"), default="gx")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="asyncio")
     parser.add_argument("--profile", help="write cProfile stats here at exit")
     parser.add_argument(
@@ -128,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     options = [_option(text) for text in args.grpc_option]
-    if args.server == "gx":
+    if args.server != "bare":
         from services.common.logging import configure_logging
 
         # The per-call INFO line is part of the cost: it is written, to /dev/null.

@@ -7,6 +7,7 @@ import contextvars
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import grpc
@@ -286,6 +287,12 @@ class WrappingServer:
         for name, handler in method_handlers.items():
             full_method = f"/{service_name}/{name}"
             self._by_method.methods[full_method] = self._wrap(full_method, handler)
+
+    @property
+    def unary_methods(self) -> Mapping[str, grpc.RpcMethodHandler]:
+        """Every registered method's wrapped handler by full name, a live read-only view: what the
+        edge lane (services.common.lane.UnaryLane) serves."""
+        return MappingProxyType(self._by_method.methods)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._server, name)

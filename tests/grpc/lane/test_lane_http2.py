@@ -1,0 +1,272 @@
+"""The lane's HTTP/2 and gRPC framing, driven frame by frame by an independent HTTP/2 client (`h2`)."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from typing import Any
+
+import grpc
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+import h2.settings
+import pytest
+from prometheus_client import REGISTRY
+
+from tests.grpc.common.runtime_test_proto import SERVICE, EchoResponse
+from tests.grpc.lane.conftest import Lane, close_lane, request, start_lane
+
+
+class RawClient:
+    """One h2c connection; the test decides every frame, and h2 checks the lane's."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, window: int | None
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+        self.conn = h2.connection.H2Connection(config=config)
+        self.conn.initiate_connection()
+        if window is not None:
+            self.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
+        self.events: list[Any] = []
+        self.flush()
+
+    @classmethod
+    async def open(cls, lane: Lane, window: int | None = None) -> RawClient:
+        reader, writer = await asyncio.open_connection("127.0.0.1", lane.port)
+        return cls(reader, writer, window)
+
+    def flush(self) -> None:
+        self.writer.write(self.conn.data_to_send())
+
+    def call(
+        self,
+        method: str,
+        message: bytes,
+        extra: tuple[tuple[str, str], ...] = (),
+        *,
+        flag: int = 0,
+        **kw: Any,
+    ) -> int:
+        stream_id: int = self.conn.get_next_available_stream_id()
+        headers = [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", f"/{SERVICE}/{method}"),
+            (":authority", "lane"),
+            ("content-type", "application/grpc"),
+            ("te", "trailers"),
+            *extra,
+        ]
+        self.conn.send_headers(stream_id, headers, **kw)
+        self.conn.send_data(stream_id, struct.pack(">BI", flag, len(message)) + message, end_stream=True)
+        self.flush()
+        return stream_id
+
+    async def read(self) -> list[Any]:
+        data = await asyncio.wait_for(self.reader.read(65536), 10)
+        if not data:
+            raise ConnectionResetError("closed")
+        events = self.conn.receive_data(data)
+        self.flush()
+        self.events += events
+        return events
+
+    async def answer(self, stream_id: int) -> tuple[dict[str, str], bytes, dict[str, str]]:
+        """Headers, body and trailers of one stream (a trailers-only answer: its headers twice, no body)."""
+        headers: dict[str, str] = {}
+        body = bytearray()
+        seen = 0
+        while True:
+            mine = [e for e in self.events if getattr(e, "stream_id", None) == stream_id]
+            for event in mine[seen:]:
+                if isinstance(event, h2.events.ResponseReceived):
+                    headers = dict(event.headers)
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                    self.conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
+                    self.flush()
+                elif isinstance(event, h2.events.TrailersReceived):
+                    return headers, bytes(body), dict(event.headers)
+                elif isinstance(event, h2.events.StreamEnded) and not body and "grpc-status" in headers:
+                    return headers, b"", headers
+            seen = len(mine)
+            await self.read()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def test_a_response_bigger_than_the_window_waits_for_window_updates(running: Lane) -> None:
+    client = await RawClient.open(running)
+    stream_id = client.call("PublicEcho", request(name="ww").SerializeToString(), (("x-ignored", "1"),))
+    headers, body, trailers = await client.answer(stream_id)
+    assert headers[":status"] == "200" and trailers["grpc-status"] == "0"
+    assert EchoResponse.FromString(body[5:]).message == "public ww"
+
+    # Echo's 300 kB answer against the default 65,535-byte windows: h2 raises if the lane ever sends
+    # more than a window allows, and the answer only completes if the lane resumes on WINDOW_UPDATE
+    # (h2 sends one only once half a window has been read).
+    stream_id = client.call(
+        "Echo", request(name="ww", mode="big:300000").SerializeToString(), running.token()
+    )
+    headers, body, trailers = await client.answer(stream_id)
+    assert trailers["grpc-status"] == "0"
+    assert EchoResponse.FromString(body[5:]).message == "r" * 300_000
+    client.close()
+
+
+async def test_the_server_deadline_answers_deadline_exceeded(running: Lane) -> None:
+    client = await RawClient.open(running)
+    message = request(name="late", mode="slow").SerializeToString()
+    stream_id = client.call("Echo", message, (*running.token(), ("grpc-timeout", "150m")))
+    _headers, body, trailers = await client.answer(stream_id)
+    assert trailers["grpc-status"] == str(grpc.StatusCode.DEADLINE_EXCEEDED.value[0])
+    assert body == b""
+    assert running.seen.cancelled == 1
+    client.close()
+
+
+async def test_padding_priority_continuation_and_ping_are_understood(running: Lane) -> None:
+    client = await RawClient.open(running)
+    client.conn.update_settings({h2.settings.SettingCodes.MAX_FRAME_SIZE: 16_384})
+    # A header block too big for one frame (CONTINUATION), padded, with a priority, and padded DATA.
+    big = (("x-big", "v" * 40_000),)
+    stream_id = client.conn.get_next_available_stream_id()
+    client.conn.send_headers(
+        stream_id,
+        [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", f"/{SERVICE}/Echo"),
+            (":authority", "lane"),
+            ("content-type", "application/grpc+proto"),
+            *running.token(),
+            *big,
+        ],
+    )
+    message = request(name="pad").SerializeToString()
+    client.conn.send_data(
+        stream_id, struct.pack(">BI", 0, len(message)) + message, end_stream=True, pad_length=7
+    )
+    client.conn.ping(b"12345678")
+    # Another call whose HEADERS carry a priority (and a PRIORITY frame of its own).
+    prioritized = client.call("PublicEcho", message, priority_weight=200, priority_depends_on=0)
+    client.conn.prioritize(prioritized, weight=10)
+    client.flush()
+    _, body, trailers = await client.answer(prioritized)
+    assert trailers["grpc-status"] == "0" and EchoResponse.FromString(body[5:]).message == "public pad"
+    _headers, body, trailers = await client.answer(stream_id)
+    assert trailers["grpc-status"] == "0", trailers
+    assert EchoResponse.FromString(body[5:]).message == "echo pad"
+    assert dict(running.seen.metadata[-1])["x-big"] == "v" * 40_000
+    assert any(
+        isinstance(event, h2.events.PingAckReceived) and event.ping_data == b"12345678"
+        for event in client.events
+    )
+    client.close()
+
+
+async def test_a_compressed_flag_without_encoding_is_refused(running: Lane) -> None:
+    client = await RawClient.open(running)
+    stream_id = client.call("PublicEcho", request(name="z").SerializeToString(), flag=1)
+    _, body, trailers = await client.answer(stream_id)
+    assert body == b""
+    assert trailers["grpc-status"] == str(grpc.StatusCode.INTERNAL.value[0])
+    assert "compressed" in trailers["grpc-message"]
+    client.close()
+
+
+async def test_a_non_grpc_request_gets_an_http_status(running: Lane) -> None:
+    client = await RawClient.open(running)
+    stream_id = client.conn.get_next_available_stream_id()
+    client.conn.send_headers(
+        stream_id,
+        [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", f"/{SERVICE}/Echo"),
+            (":authority", "l"),
+            ("content-type", "text/plain"),
+        ],
+        end_stream=True,
+    )
+    client.flush()
+    while True:
+        events = await client.read()
+        got = [e for e in events if isinstance(e, h2.events.ResponseReceived)]
+        if got:
+            assert dict(got[0].headers)[":status"] == "415"
+            break
+    client.close()
+
+
+def _protocol_errors() -> float:
+    return REGISTRY.get_sample_value("gx_lane_protocol_errors_total") or 0.0
+
+
+async def test_garbage_instead_of_a_preface_closes_only_that_connection(running: Lane) -> None:
+    before = _protocol_errors()
+    reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: lane\r\n\r\n")
+    rest = await asyncio.wait_for(reader.read(), 10)  # until the lane closes the connection
+    assert b"HTTP/1.1 200" not in rest
+    writer.close()
+    assert _protocol_errors() == before + 1
+    # A frame of an unknown size after a good preface: GOAWAY FRAME_SIZE_ERROR, then closed.
+    client = await RawClient.open(running)
+    client.writer.write(struct.pack(">IBI", (1 << 20) << 8 | 0, 0, 1))
+    with pytest.raises((ConnectionResetError, h2.exceptions.ProtocolError)):
+        for _ in range(10):
+            events = await client.read()
+            if any(isinstance(e, h2.events.ConnectionTerminated) for e in events):
+                assert [e.error_code for e in events if isinstance(e, h2.events.ConnectionTerminated)] == [
+                    h2.errors.ErrorCodes.FRAME_SIZE_ERROR
+                ]
+                raise ConnectionResetError("terminated")
+    client.close()
+    assert _protocol_errors() == before + 2
+    # Everyone else is still served.
+    assert (await running.echo("PublicEcho")(request(name="ok"), timeout=10)).message == "public ok"
+
+
+async def test_stop_lets_a_call_finish_and_refuses_new_connections() -> None:
+    lane = await start_lane()
+    try:
+        call = lane.echo()(request(name="last", mode="slow"), metadata=lane.token(), timeout=30)
+        await asyncio.wait_for(lane.seen.started.wait(), 10)
+        stopping = asyncio.create_task(lane.lane.stop(20))
+        await asyncio.sleep(0.05)
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", lane.port)
+        assert not stopping.done()  # the call in flight holds the drain
+        lane.seen.release.set()
+        assert (await call).message == "echo last"
+        await asyncio.wait_for(stopping, 10)
+        assert lane.seen.finished == 1 and lane.seen.cancelled == 0
+    finally:
+        await close_lane(lane)
+
+
+async def test_stop_cancels_what_outlives_the_grace() -> None:
+    lane = await start_lane()
+    try:
+        call = lane.echo()(request(name="stuck", mode="slow"), metadata=lane.token(), timeout=30)
+        await asyncio.wait_for(lane.seen.started.wait(), 10)
+        await asyncio.wait_for(lane.lane.stop(0.2), 10)
+        with pytest.raises(grpc.aio.AioRpcError):
+            await call
+        assert lane.seen.cancelled == 1 and lane.seen.finished == 0
+    finally:
+        await close_lane(lane)
+
+
+async def test_a_taken_address_is_an_oserror(running: Lane) -> None:
+    from services.common.lane import UnaryLane
+
+    with pytest.raises(OSError):
+        await UnaryLane(running.methods, max_message_bytes=10).start(running.address)
