@@ -3,7 +3,7 @@
 - `commands`: the job queue. Services insert (`services.common.outbox.record_command`), the
   outbox worker claims and finishes, the retention worker (`outbox.retention`) moves finished
   commands out.
-- `live_keys`: the ordering keys of unfinished commands (kept by triggers, migrations 0007 and 0018).
+- `live_keys`: the ordering keys of unfinished commands (kept by triggers, migrations 0007, 0018, 0019).
 - `retries`: operator retry links (a new command repeating a failed one).
 - `resource_ids`: the public id ↔ ledger id map of the resources commands create (organisations,
   multisig transactions, loans, proposals), written in the statement that records the command and
@@ -89,7 +89,8 @@ commands = Table(
     ),
     Index("commands_due_idx", "next_attempt_at", "seq", postgresql_where=_LIVE),
     Index("commands_status_created_idx", "status", text("created_at DESC")),
-    Index("commands_principal_idx", "principal_id", text("created_at DESC")),
+    # No index on principal_id (migration 0019 dropped it): no query reads commands by principal,
+    # and every index is written again by each non-HOT update (claim, store, record).
     Index("commands_tx_id_idx", "tx_id", postgresql_where=text("tx_id IS NOT NULL")),
     Index("commands_seq_key", "seq", unique=True),
     Index("commands_depends_on_idx", "depends_on", postgresql_where=text("depends_on IS NOT NULL")),

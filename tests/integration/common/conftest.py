@@ -19,7 +19,7 @@ from tests.support.roles import as_process
 # The runtime's newest revision of its own tables (the outbox's ordering columns, live keys,
 # traceparent, resource id map and archive, the acting partner). The history is linear, so the revisions
 # of services in between (identity, read models, licensing) come along; the tests touch only the runtime's tables.
-RUNTIME_REVISION = "0018_outbox_live_keys_no_fk"
+RUNTIME_REVISION = "0019_outbox_accept_writes"
 
 
 @pytest.fixture(scope="module")
