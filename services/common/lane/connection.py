@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 import grpc
-import hpack
 
 from services.common.lane import frames as f
 from services.common.lane.context import LaneContext, Metadata
+from services.common.lane.hpack_decode import HeaderDecoder, HpackError
 
 _log = logging.getLogger("gx.lane")
 
@@ -93,12 +93,13 @@ class LaneConnection(asyncio.Protocol):
         self._peer_initial_window = f.DEFAULT_WINDOW
         self._max_frame = f.DEFAULT_MAX_FRAME
         self._received = 0
-        self._decoder = hpack.Decoder()
+        self._decoder = HeaderDecoder()
         self._block = bytearray()
         self._block_stream = 0
         self._block_flags = 0
         self._table_reset = False
         self._corked: list[bytes] | None = None
+        self._out: list[bytes] | None = None
         self._going_away = False
         self.closed: asyncio.Future[None] = self._loop.create_future()
 
@@ -175,6 +176,7 @@ class LaneConnection(asyncio.Protocol):
         """Cancel every call still running and close the connection (the grace is over)."""
         for stream in list(self._streams.values()):
             self._drop(stream, cancel=True)
+        self._send_out()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -188,17 +190,33 @@ class LaneConnection(asyncio.Protocol):
         if self._corked is not None:
             self._corked.append(data)
         elif self._transport is not None:
-            self._transport.write(data)
+            # A call's answer: the answers of every call that ends in this turn of the loop go out
+            # as one write at its end (one send syscall, not one each).
+            if self._out is None:
+                self._out = [data]
+                self._loop.call_soon(self._send_out)
+            else:
+                self._out.append(data)
+
+    def _send_out(self) -> None:
+        out, self._out = self._out, None
+        if out and self._transport is not None:
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def _uncork(self) -> None:
         corked, self._corked = self._corked, None
-        if corked and self._transport is not None:
-            self._transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
+        if not corked or self._transport is None:
+            return
+        if self._out is not None:  # answers still waiting go first: a stream's frames stay in order
+            self._out += corked
+            return
+        self._transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
 
     def _protocol_error(self, message: str, code: int) -> None:
         self._corked = None
         self._on_event(self, "protocol_error")
         _log.warning("lane: closing a connection from %s: %s", self._peer, message)
+        self._send_out()
         if self._transport is not None:
             self._transport.write(f.frame(f.GOAWAY, 0, 0, f.TWO_WORDS.pack(self._last_stream, code)))
             self._transport.close()
@@ -207,7 +225,9 @@ class LaneConnection(asyncio.Protocol):
     def _close_if_idle(self) -> None:
         if self._going_away and not self._streams and self._transport is not None:
             self._uncork()
+            self._send_out()
             self._transport.close()
+            self._transport = None
 
     # -- frames -------------------------------------------------------------------------------------
     def _frame(self, kind: int, flags: int, stream_id: int, payload: bytes) -> None:
@@ -350,7 +370,7 @@ class LaneConnection(asyncio.Protocol):
         # Every block goes through the decoder, in order: HPACK's dynamic table is per connection.
         try:
             fields = self._decoder.decode(block)
-        except Exception as exc:  # hpack.HPACKError, a bad UTF-8 value, a size limit
+        except HpackError as exc:
             raise f.ProtocolError(f"undecodable header block: {exc}", f.COMPRESSION_ERROR) from exc
         stream = self._streams.get(stream_id)
         if stream is not None:  # trailers from the client: they must end its half of the stream

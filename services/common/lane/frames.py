@@ -4,7 +4,7 @@ Response header blocks are written without HPACK's dynamic table: every field is
 indexing" (or a static-table index), so encoding is a few byte joins and never changes the peer's
 decoder state. The first block on a connection opens with a dynamic-table-size update to 0, which
 is below any table size the peer may announce, so the peer's SETTINGS_HEADER_TABLE_SIZE never
-matters. Request blocks are decoded by the `hpack` package, one Decoder per connection.
+matters. Request blocks are decoded by `hpack_decode.HeaderDecoder`, one per connection.
 """
 
 from __future__ import annotations

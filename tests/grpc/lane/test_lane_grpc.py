@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import grpc
+import pytest
+import uvloop
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from tests.grpc.common.runtime_test_proto import SERVICE, EchoRequest, EchoResponse
-from tests.grpc.lane.conftest import MAX_MESSAGE, Lane, request
+from tests.grpc.lane.conftest import MAX_MESSAGE, Lane, close_lane, request, start_lane
 
 
 async def test_a_call_runs_the_chain_and_metadata_crosses_both_ways(running: Lane) -> None:
@@ -201,3 +206,49 @@ async def test_a_sync_channel_gets_the_same_answers(running: Lane) -> None:
             return reply.message, code
 
     assert await asyncio.to_thread(calls) == ("echo sync", grpc.StatusCode.NOT_FOUND)
+
+
+def test_on_uvloop_the_lane_serves_a_sync_channel() -> None:
+    # Services run the lane on uvloop (runtime.run): its transports are not asyncio's classes.
+    ready = threading.Event()
+    held: dict[str, Any] = {}
+
+    async def serve() -> None:
+        lane = await start_lane()
+        held.update(lane=lane, stop=asyncio.Event(), loop=asyncio.get_running_loop())
+        ready.set()
+        await held["stop"].wait()
+        await close_lane(lane)
+
+    def run() -> None:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert ready.wait(20)
+        lane: Lane = held["lane"]
+        assert type(held["loop"]).__module__.startswith("uvloop")
+        with grpc.insecure_channel(lane.address) as channel:
+            echo = channel.unary_unary(
+                f"/{SERVICE}/Echo",
+                request_serializer=EchoRequest.SerializeToString,
+                response_deserializer=EchoResponse.FromString,
+            )
+            assert echo(request(name="uv"), metadata=lane.token(), timeout=10).message == "echo uv"
+            big = echo(request(name="uv", mode="big:200000"), metadata=lane.token(), timeout=10)
+            assert big.message == "r" * 200_000
+            with pytest.raises(grpc.RpcError) as refused:
+                echo(request(name="uv", mode="not_found"), metadata=lane.token(), timeout=10)
+            assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+            with ThreadPoolExecutor(16) as pool:
+                names = [f"p{i}" for i in range(64)]
+                replies = list(
+                    pool.map(lambda n: echo(request(name=n), metadata=lane.token(), timeout=10), names)
+                )
+            assert [reply.message for reply in replies] == [f"echo {n}" for n in names]
+    finally:
+        if "loop" in held:
+            held["loop"].call_soon_threadsafe(held["stop"].set)
+        thread.join(20)
