@@ -22,6 +22,8 @@ PORTS: dict[str, tuple[str, int]] = {
     "identity": ("GX_IDENTITY_PORT", 50051),
     "wallet": ("GX_WALLET_PORT", 50052),
     "licensing": ("GX_LICENSING_PORT", 50053),
+    # The wallet's edge lane (GX_LANE_LISTEN): where Envoy sends its calls to the wallet.
+    "wallet_lane": ("GX_WALLET_LANE_PORT", 50062),
     "devnet": ("GX_DEVNET_PORT", 7051),
     "chaincode": ("GX_CHAINCODE_PORT", 7052),
     # The outbox worker's admin gRPC server (gx.ops.v1.OutboxAdminService).

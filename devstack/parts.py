@@ -394,6 +394,17 @@ class DevnetPart(ProcessPart):
         return health.grpc_serving(cfg.address("devnet"))
 
 
+def lane_port_name(service: str) -> str:
+    """The name of a service's edge-lane port; a service has a lane when the stack has this port."""
+    return f"{service}_lane"
+
+
+def edge_port_name(cfg: StackConfig, service: str) -> str:
+    """The port Envoy calls a service on: its edge lane when it has one, else its gRPC port."""
+    lane = lane_port_name(service)
+    return lane if lane in cfg.ports else service
+
+
 @dataclass
 class ServicePart(ProcessPart):
     """A GX gRPC service: `python -m services.<name>`, healthy when its gRPC health says SERVING."""
@@ -409,6 +420,8 @@ class ServicePart(ProcessPart):
             GX_METRICS_LISTEN=cfg.address(f"{self.name}_metrics"),
             GX_AUTH__SERVICE_KEY_FILE=str(service_key_file(cfg, self.name)),
         )
+        if lane_port_name(self.name) in self.ports:
+            env["GX_LANE_LISTEN"] = cfg.address(lane_port_name(self.name))
         return [sys.executable, "-m", f"services.{self.name}"], env
 
     def healthy(self, cfg: StackConfig) -> bool:
@@ -503,7 +516,11 @@ class EdgePart(ProcessPart):
         owners = {name: name for name in self.services} | {
             d: p for d, p in self.domains.items() if p in self.services
         }
-        upstreams = {domain: edge.Upstream(part, cfg.host, cfg.port(part)) for domain, part in owners.items()}
+        # Envoy calls a service on its edge lane when it has one (services.common.lane).
+        upstreams = {
+            domain: edge.Upstream(part, cfg.host, cfg.port(edge_port_name(cfg, part)))
+            for domain, part in owners.items()
+        }
         try:
             desc = envoy.ensure_descriptor(cfg.repo_root, cfg.state_dir)
             settings = edge.EdgeSettings(
@@ -580,7 +597,13 @@ def registry(cfg: StackConfig, *, only: Sequence[str] | None = None) -> list[Par
     if ledger:
         parts.append(DevnetPart())
     services = tuple(s for s in SERVICES if wanted(s) and module_exists(f"services.{s}.__main__"))
-    parts += [ServicePart(name=s, ports=(s, f"{s}_metrics")) for s in services]
+    parts += [
+        ServicePart(
+            name=s,
+            ports=(s, f"{s}_metrics", *((lane_port_name(s),) if lane_port_name(s) in cfg.ports else ())),
+        )
+        for s in services
+    ]
     # Workers need the ledger; without a devnet to talk to they would only fail.
     workers = tuple(w for w in WORKERS if ledger and wanted(w) and module_exists(f"{w}.__main__"))
     parts += [WorkerPart(name=w, ports=((w,) if w in cfg.ports else ()) + (f"{w}_metrics",)) for w in workers]

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from services.common.auth import AuthInterceptor, GrpcJwksFetcher, JwksCache, TokenVerifier, Verifier
 from services.common.health import Check, HealthMonitor
 from services.common.interceptors import ServerCalls
+from services.common.lane import UnaryLane
 from services.common.logging import LogKey
 from services.common.metrics import GrpcServerMetrics, MetricsHttpServer
 from services.common.probes import Probes
@@ -114,12 +115,17 @@ class GxServer:
         address: `host:port` actually bound.
         probes: Readiness (its health servicer is registered on `server`) and the /metrics
             /healthz /readyz endpoint (when GX_METRICS_LISTEN is set): the runtime's `Probes`.
+        lane: The edge lane serving the same unary methods (when GX_LANE_LISTEN is set).
+        lane_listen: Where the lane listens (`host:port`; port 0 picks one at start).
     """
 
     server: grpc.aio.Server
     port: int
     address: str
     probes: Probes
+    lane: UnaryLane | None = None
+    lane_listen: str = ""
+    lane_port: int | None = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _stopping: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = False
@@ -144,6 +150,8 @@ class GxServer:
         """Start serving, run the first health round, open the metrics endpoint."""
         await self.server.start()
         self._started = True
+        if self.lane is not None:
+            self.lane_port = await self.lane.start(self.lane_listen)
         await self.probes.start()
 
     def on_stopping(self, callback: Callable[[], None]) -> None:
@@ -164,7 +172,11 @@ class GxServer:
             callback()
         await self.probes.shutdown()
         if self._started:
-            await self.server.stop(grace)
+            # Both listeners drain together: Envoy's calls arrive on the lane, the mesh's on gRPC.
+            draining = [self.server.stop(grace)]
+            if self.lane is not None:
+                draining.append(self.lane.stop(grace))
+            await asyncio.gather(*draining)
         await self.probes.stop()
         for close in reversed(self._closers):
             await close()
@@ -267,7 +279,22 @@ def create_server(
         raise OSError(f"cannot listen on {settings.listen} (GX_LISTEN): the address is in use or unavailable")
     host = settings.listen.rpartition(":")[0]
     probes = Probes(settings, checks or {}, servicer=health_servicer, services=names, registry=registry)
-    return GxServer(server=server, port=port, address=f"{host}:{port}", probes=probes, _closers=closers)
+    # The edge lane runs the very handlers registered above (same chain), so Envoy's unary calls
+    # skip grpc.aio's per-call transport cost; streaming and the mesh's own calls stay on gRPC.
+    lane = (
+        UnaryLane(wrapping.unary_methods, max_message_bytes=_MAX_MESSAGE_BYTES)
+        if settings.lane_listen
+        else None
+    )
+    return GxServer(
+        server=server,
+        port=port,
+        address=f"{host}:{port}",
+        probes=probes,
+        lane=lane,
+        lane_listen=settings.lane_listen,
+        _closers=closers,
+    )
 
 
 class Serving:
@@ -311,9 +338,10 @@ async def run_server(
         await gx.start()
         settle_garbage_collector()
         _log.info(
-            "%s serving gRPC on %s%s",
+            "%s serving gRPC on %s%s%s",
             settings.service_name,
             gx.address,
+            f", the edge lane on port {gx.lane_port}" if gx.lane_port is not None else "",
             f", metrics on {settings.metrics_listen.rpartition(':')[0]}:{gx.metrics_port}"
             if gx.metrics_http
             else "",

@@ -127,6 +127,9 @@ class ServiceSettings(BaseSettings):
     # Names the process in logs and is the ErrorInfo domain (`<service_name>.gx`).
     service_name: str = "gx"
     listen: str = "127.0.0.1:50051"
+    # The edge lane (services.common.lane): a second listener serving the same unary methods over
+    # a thin HTTP/2 server, for Envoy's calls; empty (the default) serves only `listen`.
+    lane_listen: str = ""
     # HTTP /metrics, /healthz, /readyz; empty disables the endpoint.
     metrics_listen: str = ""
     log_level: str = "INFO"

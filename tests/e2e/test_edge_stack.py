@@ -71,3 +71,40 @@ def test_grpcurl_lists_identity_by_reflection(edge_stack: EdgeStack, through: st
     )
     assert result.returncode == 0, result.stderr
     assert "gx.identity.v1.IdentityService" in result.stdout.split()
+
+
+def test_envoy_reaches_the_wallet_on_its_edge_lane(edge_stack: EdgeStack) -> None:
+    """The stack starts the wallet with GX_LANE_LISTEN and points Envoy's wallet cluster there (its only
+    host), so a REST call the wallet itself answers came over the lane; the gRPC port still serves the
+    mesh's own callers."""
+    lane_port = edge_stack.config.port("wallet_lane")
+    assert lane_port != edge_stack.config.port("wallet")
+    clusters = httpx.get(f"{edge_stack.admin_url}/clusters?format=json", timeout=5).json()["cluster_statuses"]
+    wallet = next(c for c in clusters if c["name"] == "wallet")
+    assert {h["address"]["socket_address"]["port_value"] for h in wallet["host_statuses"]} == {lane_port}
+
+    email = f"lane-{uuid.uuid4().hex[:8]}@gx.test"
+    password = "Edge-lane-pass-1"
+    with httpx.Client(base_url=edge_stack.rest_url, timeout=20) as client:
+        assert client.post(
+            "/v1/users:register", json={"email": email, "password": password, "displayName": "Lane"}
+        ).is_success
+        token = client.post("/v1/auth:login", json={"email": email, "password": password}).json()[
+            "accessToken"
+        ]
+        answer = client.get("/v1/wallets/me", headers={"authorization": f"Bearer {token}"})
+    # A new user has no wallet yet: the wallet's own rich error, mapped to its HTTP status by the edge.
+    assert answer.status_code == 404, answer.text
+    assert any(d.get("domain") == "wallet.gx" for d in answer.json()["details"]), answer.text
+
+    lane_lines = [
+        line
+        for line in httpx.get(f"http://{edge_stack.metrics['wallet']}/metrics", timeout=5).text.splitlines()
+        if line.startswith("gx_lane_connections_total ")
+    ]
+    assert lane_lines and float(lane_lines[0].split()[1]) >= 1
+    with grpc.insecure_channel(edge_stack.grpc["wallet"]) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="gx.wallet.v1.WalletService"), timeout=5
+        )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
