@@ -19,13 +19,17 @@ from services.common.lane.hpack_decode import HeaderDecoder, HpackError
 
 _log = logging.getLogger("gx.lane")
 
-# Our receive windows start at the maximum; the connection's is topped up once half of it has
-# arrived (a stream never lives long enough to need it: one request message, capped in size).
-_TOP_UP_AT = 2**30
+# Receive flow control. A stream's window starts at the maximum: it carries one request message,
+# capped by max_message_bytes, and never needs an update. The connection's window bounds what a
+# peer can make us hold in request bodies not yet handed to a call (Envoy's are at most 64 KiB each);
+# it is given back as bodies are consumed, once half of it is.
+_CONNECTION_WINDOW = 64 * 1024 * 1024
+_TOP_UP_AT = _CONNECTION_WINDOW // 2
 MAX_CONCURRENT_STREAMS = 1000
 # Request headers that are HTTP/2's or gRPC's own, not call metadata (grpc.aio leaves them out too).
 _NOT_METADATA = frozenset({"te", "content-type", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding"})
 _STREAMING_REFUSED = "streaming calls are served on the gRPC port"
+_ONE_MESSAGE = "a unary call needs exactly one request message"
 
 
 class _Stream:
@@ -92,7 +96,8 @@ class LaneConnection(asyncio.Protocol):
         self._send_connection = f.DEFAULT_WINDOW
         self._peer_initial_window = f.DEFAULT_WINDOW
         self._max_frame = f.DEFAULT_MAX_FRAME
-        self._received = 0
+        self._received = 0  # consumed since the last WINDOW_UPDATE we sent
+        self._receive_window = _CONNECTION_WINDOW  # what the peer may still send
         self._decoder = HeaderDecoder()
         self._block = bytearray()
         self._block_stream = 0
@@ -115,7 +120,7 @@ class LaneConnection(asyncio.Protocol):
         )
         self._transport.write(
             f.frame(f.SETTINGS, 0, 0, settings)
-            + f.frame(f.WINDOW_UPDATE, 0, 0, f.WORD.pack(f.MAX_WINDOW - f.DEFAULT_WINDOW))
+            + f.frame(f.WINDOW_UPDATE, 0, 0, f.WORD.pack(_CONNECTION_WINDOW - f.DEFAULT_WINDOW))
         )
         self._on_event(self, "open")
 
@@ -327,23 +332,35 @@ class LaneConnection(asyncio.Protocol):
             stream.send_window += increment
             self._flush(stream)
 
-    def _data(self, flags: int, stream_id: int, payload: bytes) -> None:
-        self._received += len(payload)
+    def _consumed(self, size: int) -> None:
+        """`size` bytes of DATA are no longer held: give them back to the peer once enough are."""
+        self._received += size
         if self._received >= _TOP_UP_AT:
             self._write(f.frame(f.WINDOW_UPDATE, 0, 0, f.WORD.pack(self._received)))
+            self._receive_window += self._received
             self._received = 0
+
+    def _data(self, flags: int, stream_id: int, payload: bytes) -> None:
+        size = len(payload)
+        self._receive_window -= size
+        if self._receive_window < 0:
+            raise f.ProtocolError("DATA beyond the connection's window", f.FLOW_CONTROL_ERROR)
         if stream_id == 0:
             raise f.ProtocolError("DATA on stream 0")
         stream = self._streams.get(stream_id)
         if stream is None or stream.ended:
             if stream_id > self._last_stream:
                 raise f.ProtocolError("DATA on an idle stream")
+            self._consumed(size)
             return  # a stream we already answered or reset: what was in flight is dropped
         if flags & f.PADDED:
             if not payload or payload[0] >= len(payload):
                 raise f.ProtocolError("bad padding")
             payload = payload[1 : len(payload) - payload[0]]
-        if not stream.answered:
+        if stream.answered:
+            self._consumed(size)
+        else:
+            self._consumed(size - len(payload))  # padding
             body = stream.body
             body += payload
             if len(body) >= 5:
@@ -356,6 +373,8 @@ class LaneConnection(asyncio.Protocol):
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
                         f"Received message larger than max ({length} vs. {self._max_message})",
                     )
+                elif len(body) > 5 + length:
+                    self._refuse(stream, grpc.StatusCode.INTERNAL, _ONE_MESSAGE)
         if flags & f.END_STREAM:
             stream.ended = True
             if not stream.answered:
@@ -444,7 +463,7 @@ class LaneConnection(asyncio.Protocol):
             return
         body = stream.body
         if len(body) < 5 or f.MESSAGE.unpack_from(body)[1] != len(body) - 5:
-            self._refuse(stream, grpc.StatusCode.INTERNAL, "a unary call needs exactly one request message")
+            self._refuse(stream, grpc.StatusCode.INTERNAL, _ONE_MESSAGE)
             return
         try:
             deserialize = handler.request_deserializer
@@ -453,6 +472,7 @@ class LaneConnection(asyncio.Protocol):
             self._refuse(stream, grpc.StatusCode.INTERNAL, "Failed to deserialize request")
             return
         stream.body = bytearray()
+        self._consumed(len(body))
         deadline = None if stream.timeout is None else self._loop.time() + stream.timeout
         context = LaneContext(stream.metadata, self._peer, deadline, self._loop)
         stream.context = context
@@ -556,7 +576,9 @@ class LaneConnection(asyncio.Protocol):
         )
         if metadata:
             block += f.metadata_fields(metadata)
-        stream.body = bytearray()
+        if stream.body:
+            self._consumed(len(stream.body))
+            stream.body = bytearray()
         self._answer(stream, f.header_frames(stream.id, self._head(block), True, self._max_frame))
 
     def _answer(self, stream: _Stream, data: bytes) -> None:
@@ -608,6 +630,9 @@ class LaneConnection(asyncio.Protocol):
             stream.timer = None
         stream.pending = stream.pending_end = b""
         stream.answered = stream.ended = True
+        if stream.body:
+            self._consumed(len(stream.body))
+            stream.body = bytearray()
         self._forget(stream)
 
     def _forget(self, stream: _Stream) -> None:

@@ -12,6 +12,7 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
+import hpack
 import pytest
 from prometheus_client import REGISTRY
 
@@ -270,3 +271,52 @@ async def test_a_taken_address_is_an_oserror(running: Lane) -> None:
 
     with pytest.raises(OSError):
         await UnaryLane(running.methods, max_message_bytes=10).start(running.address)
+
+
+async def test_the_connection_window_is_given_back_as_bodies_are_consumed(running: Lane) -> None:
+    # 70 requests of 1 MB on one connection: more than the 64 MiB connection window the lane grants,
+    # so they only all get through if the lane returns the window as it hands bodies to calls.
+    mode = "size" + "x" * 1_000_000
+    for _ in range(70):
+        reply = await running.echo("Echo")(
+            request(name="fc", mode=mode), metadata=running.token(), timeout=30
+        )
+        assert reply.message == str(len(mode))
+
+
+async def test_bodies_held_past_the_connection_window_end_the_connection(running: Lane) -> None:
+    # A peer that ignores flow control: 70 streams each holding 1 MB of an unfinished request.
+    before = _protocol_errors()
+    reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
+    encoder = hpack.Encoder()
+    writer.write(h2_preface())
+    chunk = b"x" * 16_000
+    try:
+        for index in range(70):
+            stream_id = 1 + 2 * index
+            block = encoder.encode(
+                [
+                    (":method", "POST"),
+                    (":scheme", "http"),
+                    (":path", f"/{SERVICE}/Echo"),
+                    ("content-type", "application/grpc"),
+                ]
+            )
+            writer.write(struct.pack(">IBI", len(block) << 8 | 1, 0x4, stream_id) + block)
+            writer.write(struct.pack(">IBI", 5 << 8, 0, stream_id) + struct.pack(">BI", 0, 1_000_000))
+            for _ in range(62):
+                writer.write(struct.pack(">IBI", len(chunk) << 8, 0, stream_id) + chunk)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    try:
+        await asyncio.wait_for(reader.read(), 10)  # until the lane closes it
+    except ConnectionError:
+        pass
+    writer.close()
+    assert _protocol_errors() == before + 1
+    assert (await running.echo("PublicEcho")(request(name="ok"), timeout=10)).message == "public ok"
+
+
+def h2_preface() -> bytes:
+    return b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + struct.pack(">IBI", 0 << 8 | 4, 0, 0)
