@@ -27,8 +27,9 @@ from edge import clusters, listeners
 from edge.core import JWT_FILTER, SELF_CLUSTER
 
 _ROOT = Path(__file__).resolve().parent.parent
-# Read from the edge ConfigMap; the defaults are the base manifests' Service names and ports.
-_DEFAULT_UPSTREAMS = "identity=identity:50051,wallet=wallet:50052,licensing=licensing:50053"
+# Read from the edge ConfigMap; the defaults are the base manifests' Service names and ports (the
+# wallet's is its edge lane, services.common.lane).
+_DEFAULT_UPSTREAMS = "identity=identity:50051,wallet=wallet:50062,licensing=licensing:50053"
 _LOOPBACK = "127.0.0.1"
 # The ops listener's route to the admin interface on loopback.
 _ADMIN_CLUSTER = "envoy_admin"

@@ -25,7 +25,7 @@ def descriptor(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def config_path(descriptor: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The edge config written by the init container's command, with the base ConfigMap's values."""
     out = tmp_path_factory.mktemp("edge-out") / "envoy.json"
-    upstreams = "identity=identity:50051,wallet=wallet:50052,licensing=licensing:50053"
+    upstreams = "identity=identity:50051,wallet=wallet:50062,licensing=licensing:50053"
     assert (
         edge_config.main(["--out", str(out), "--descriptor", str(descriptor), "--upstreams", upstreams]) == 0
     )
@@ -65,7 +65,7 @@ def test_every_public_service_is_transcoded_and_routed(config: dict[str, Any]) -
     # The operators' outbox API is not published at the edge.
     assert not any(s.startswith("gx.ops.") for s in transcoder["services"])
     clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
-    for name, port in (("identity", 50051), ("wallet", 50052), ("licensing", 50053)):
+    for name, port in (("identity", 50051), ("wallet", 50062), ("licensing", 50053)):
         assert clusters[name]["type"] == "STRICT_DNS"
         address = clusters[name]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
         assert address["socket_address"] == {"address": name, "port_value": port}

@@ -57,7 +57,7 @@ _ALLOWED = [
     ("internet", "edge", 8080),
     ("internet", "edge", 8443),
     ("edge", "identity", 50051),
-    ("edge", "wallet", 50052),
+    ("edge", "wallet", 50062),  # the wallet's edge lane
     ("edge", "licensing", 50053),  # routes, ext_authz and the access-log stream
     ("licensing", "identity", 50051),
     ("wallet", "identity", 50051),
@@ -85,6 +85,8 @@ _DENIED = [
     ("other_namespace", "identity", 50051),
     ("other_namespace", "wallet", 9090),
     ("stranger", "wallet", 50052),
+    ("stranger", "wallet", 50062),
+    ("edge", "wallet", 50052),  # the edge calls the wallet on its lane only
     ("wallet", "wallet", 50052),
     ("identity", "internet", 80),
     ("operator", "identity", 50051),
