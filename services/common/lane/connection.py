@@ -30,6 +30,7 @@ MAX_CONCURRENT_STREAMS = 1000
 _NOT_METADATA = frozenset({"te", "content-type", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding"})
 _STREAMING_REFUSED = "streaming calls are served on the gRPC port"
 _ONE_MESSAGE = "a unary call needs exactly one request message"
+_DRAIN_PING = b"gx-drain"
 
 
 class _Stream:
@@ -105,7 +106,8 @@ class LaneConnection(asyncio.Protocol):
         self._table_reset = False
         self._corked: list[bytes] | None = None
         self._out: list[bytes] | None = None
-        self._going_away = False
+        self._going_away = False  # the last stream id we take is fixed: newer ones are refused
+        self._draining = False  # the first GOAWAY of a graceful stop went out
         self.closed: asyncio.Future[None] = self._loop.create_future()
 
     # -- asyncio.Protocol ---------------------------------------------------------------------------
@@ -170,9 +172,22 @@ class LaneConnection(asyncio.Protocol):
 
     # -- server side --------------------------------------------------------------------------------
     def go_away(self) -> None:
-        """Stop taking new calls (GOAWAY naming the last stream taken); close once the calls are done."""
-        if self._transport is None or self._going_away:
+        """Stop taking new calls, gracefully; the connection closes once the calls taken are done.
+
+        Two GOAWAYs, as gRPC servers send them: the first names the highest stream id possible and
+        comes with a PING, so calls the peer sent before it saw the GOAWAY are still served; once the
+        PING's ack shows everything sent before it has arrived, the second names the last call taken.
+        """
+        if self._transport is None or self._going_away or self._draining:
             return
+        self._draining = True
+        self._write(
+            f.frame(f.GOAWAY, 0, 0, f.TWO_WORDS.pack(f.MAX_WINDOW, f.NO_ERROR))
+            + f.frame(f.PING, 0, 0, _DRAIN_PING)
+        )
+
+    def _drained(self) -> None:
+        """The peer acknowledged the drain PING: whatever it sent before the first GOAWAY is here."""
         self._going_away = True
         self._write(f.frame(f.GOAWAY, 0, 0, f.TWO_WORDS.pack(self._last_stream, f.NO_ERROR)))
         self._close_if_idle()
@@ -274,6 +289,8 @@ class LaneConnection(asyncio.Protocol):
                 raise f.ProtocolError("malformed PING frame", f.FRAME_SIZE_ERROR)
             if not flags & f.ACK:
                 self._write(f.frame(f.PING, f.ACK, 0, payload))
+            elif payload == _DRAIN_PING and self._draining and not self._going_away:
+                self._drained()
         elif kind == f.WINDOW_UPDATE:
             self._window_update(stream_id, payload)
         elif kind == f.RST_STREAM:

@@ -320,3 +320,84 @@ async def test_bodies_held_past_the_connection_window_end_the_connection(running
 
 def h2_preface() -> bytes:
     return b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + struct.pack(">IBI", 0 << 8 | 4, 0, 0)
+
+
+class _Frames:
+    """Raw frames both ways (an h2 connection refuses to open a stream once it has seen a GOAWAY)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.encoder, self.decoder = hpack.Encoder(), hpack.Decoder()
+
+    def send(self, kind: int, flags: int, stream_id: int, payload: bytes) -> None:
+        self.writer.write(struct.pack(">IBI", len(payload) << 8 | kind, flags, stream_id) + payload)
+
+    def call(self, stream_id: int, method: str, message: bytes, token: tuple[tuple[str, str], ...]) -> None:
+        block = self.encoder.encode(
+            [
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", f"/{SERVICE}/{method}"),
+                ("content-type", "application/grpc"),
+                *token,
+            ]
+        )
+        self.send(1, 0x4, stream_id, block)
+        self.send(0, 0x1, stream_id, struct.pack(">BI", 0, len(message)) + message)
+
+    async def next(self) -> tuple[int, int, int, Any]:
+        head = await asyncio.wait_for(self.reader.readexactly(9), 10)
+        word, flags, stream_id = struct.unpack(">IBI", head)
+        payload = await self.reader.readexactly(word >> 8)
+        kind = word & 0xFF
+        if kind == 1:
+            return kind, flags, stream_id, dict(self.decoder.decode(payload))
+        return kind, flags, stream_id, payload
+
+
+async def test_a_graceful_stop_serves_calls_sent_before_the_peer_saw_its_goaway() -> None:
+    lane = await start_lane()
+    try:
+        frames = _Frames(*await asyncio.open_connection("127.0.0.1", lane.port))
+        frames.writer.write(h2_preface())
+        frames.call(1, "Echo", request(name="first", mode="slow").SerializeToString(), lane.token())
+        await asyncio.wait_for(lane.seen.started.wait(), 10)
+        stopping = asyncio.create_task(lane.lane.stop(20))
+        goaways: list[tuple[int, int]] = []
+        ping = b""
+        while not ping:
+            kind, flags, _, payload = await frames.next()
+            if kind == 7:
+                goaways.append(struct.unpack(">II", payload[:8]))
+            elif kind == 6 and not flags & 0x1:
+                ping = payload
+        assert goaways == [(2**31 - 1, 0)]  # the first GOAWAY takes every stream still
+        # A call the peer sent before it saw the GOAWAY is served; then the PING's ack.
+        frames.call(3, "PublicEcho", request(name="late").SerializeToString(), ())
+        frames.send(6, 0x1, 0, ping)
+        statuses: dict[int, str] = {}
+        while 3 not in statuses or len(goaways) < 2:
+            kind, flags, stream_id, payload = await frames.next()
+            if kind == 7:
+                goaways.append(struct.unpack(">II", payload[:8]))
+            elif kind == 1 and flags & 0x1:
+                statuses[stream_id] = payload["grpc-status"]
+        assert statuses == {3: "0"}
+        assert goaways[1] == (3, 0)  # the second names the last call taken
+        # A stream opened after that is refused, and the call in flight still finishes.
+        frames.call(5, "PublicEcho", request(name="after").SerializeToString(), ())
+        while True:
+            kind, flags, stream_id, payload = await frames.next()
+            if kind == 3:
+                assert (stream_id, struct.unpack(">I", payload)[0]) == (5, 7)  # REFUSED_STREAM
+                break
+        lane.seen.release.set()
+        while 1 not in statuses:
+            kind, flags, stream_id, payload = await frames.next()
+            if kind == 1 and flags & 0x1:
+                statuses[stream_id] = payload["grpc-status"]
+        assert statuses[1] == "0"
+        await asyncio.wait_for(stopping, 10)
+        assert await asyncio.wait_for(frames.reader.read(), 10) == b""  # closed once idle
+    finally:
+        await close_lane(lane)
