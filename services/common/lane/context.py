@@ -46,7 +46,7 @@ class LaneContext:
         self._deadline = deadline
         self._loop = loop
         self._code: grpc.StatusCode | None = None
-        self._details: str | None = None
+        self._details = ""
         self._trailing: Metadata = ()
         self._aborted = False
         self.initial: Metadata = ()
@@ -109,7 +109,7 @@ class LaneContext:
     def code(self) -> grpc.StatusCode | None:
         return self._code
 
-    def details(self) -> str | None:
+    def details(self) -> str:
         return self._details
 
     def trailing_metadata(self) -> Metadata:

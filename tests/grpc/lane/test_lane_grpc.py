@@ -14,6 +14,7 @@ import uvloop
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
+from prometheus_client import REGISTRY
 
 from tests.grpc.common.runtime_test_proto import SERVICE, EchoRequest, EchoResponse
 from tests.grpc.lane.conftest import MAX_MESSAGE, Lane, close_lane, request, start_lane
@@ -252,3 +253,23 @@ def test_on_uvloop_the_lane_serves_a_sync_channel() -> None:
         if "loop" in held:
             held["loop"].call_soon_threadsafe(held["stop"].set)
         thread.join(20)
+
+
+async def test_connections_are_counted() -> None:
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    lane = await start_lane()
+    try:
+        opened, open_now = sample("gx_lane_connections_total"), sample("gx_lane_open_connections")
+        assert (await lane.echo("PublicEcho")(request(name="m1"), timeout=10)).message == "public m1"
+        assert sample("gx_lane_connections_total") == opened + 1
+        assert sample("gx_lane_open_connections") == open_now + 1
+        await lane.channel.close()
+        for _ in range(200):
+            if sample("gx_lane_open_connections") == open_now:
+                break
+            await asyncio.sleep(0.01)
+        assert sample("gx_lane_open_connections") == open_now
+    finally:
+        await close_lane(lane)
