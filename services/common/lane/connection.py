@@ -31,6 +31,8 @@ _NOT_METADATA = frozenset({"te", "content-type", "grpc-timeout", "grpc-encoding"
 _STREAMING_REFUSED = "streaming calls are served on the gRPC port"
 _ONE_MESSAGE = "a unary call needs exactly one request message"
 _DRAIN_PING = b"gx-drain"
+# An encoded request header block larger than this ends the connection (decoded, 64 KiB is the cap).
+_MAX_HEADER_BLOCK = 256 * 1024
 
 
 class _Stream:
@@ -201,10 +203,6 @@ class LaneConnection(asyncio.Protocol):
             self._transport.close()
             self._transport = None
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._streams)
-
     # -- writing ------------------------------------------------------------------------------------
     def _write(self, data: bytes) -> None:
         if self._corked is not None:
@@ -277,6 +275,8 @@ class LaneConnection(asyncio.Protocol):
             if stream_id == 0 or stream_id != self._block_stream:
                 raise f.ProtocolError("CONTINUATION without its HEADERS")
             self._block += payload
+            if len(self._block) > _MAX_HEADER_BLOCK:
+                raise f.ProtocolError("a header block without end", f.ENHANCE_YOUR_CALM)
             if flags & f.END_HEADERS:
                 self._header_block()
         elif kind == f.SETTINGS:

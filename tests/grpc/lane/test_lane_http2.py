@@ -401,3 +401,24 @@ async def test_a_graceful_stop_serves_calls_sent_before_the_peer_saw_its_goaway(
         assert await asyncio.wait_for(frames.reader.read(), 10) == b""  # closed once idle
     finally:
         await close_lane(lane)
+
+
+async def test_a_header_block_that_never_ends_closes_the_connection(running: Lane) -> None:
+    before = _protocol_errors()
+    frames = _Frames(*await asyncio.open_connection("127.0.0.1", running.port))
+    frames.writer.write(h2_preface())
+    frames.send(1, 0, 1, frames.encoder.encode([(":method", "POST")]))  # HEADERS without END_HEADERS
+    try:
+        for _ in range(40):  # 640 kB of CONTINUATION, never ending the block
+            frames.send(9, 0, 1, b"\x00" * 16_000)
+        await frames.writer.drain()
+        codes = []
+        while not codes:
+            kind, _, _, payload = await frames.next()
+            if kind == 7:
+                codes.append(struct.unpack(">II", payload[:8])[1])
+        assert codes == [0xB]  # ENHANCE_YOUR_CALM
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass  # closed before the GOAWAY could be read: the counter below still tells
+    frames.writer.close()
+    assert _protocol_errors() == before + 1
