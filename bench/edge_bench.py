@@ -10,7 +10,9 @@ It then measures what every GX server pays per call outside its handler (`server
 the same no-op GetUser served by `bench/gx_backend.py` behind the GX server factory (the whole call
 chain, a real ES256 token) and behind a bare grpc.aio server, each on uvloop and on asyncio's own
 loop, called directly, and the GX server's wrapped handlers on the lane (`server_overhead_gx_lane_uvloop`,
-services.common.lane); `server_cpu_ms_per_req` is that process's CPU per call.
+services.common.lane); `server_cpu_ms_per_req` is that process's CPU per call. Last, the same backend
+behind the real Envoy, REST, served by grpc.aio and by the lane (`rest_via_envoy_gx_uvloop`,
+`rest_via_envoy_gx_lane_uvloop`): the backend's CPU per REST call.
 
 On the 2-core dev machine the load generator, Envoy and the backend share the CPU, so these
 figures describe this machine, not the design. Output: one JSON line per path.
@@ -46,6 +48,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
     parser.add_argument(
         "--server-overhead-only", action="store_true", help="only the server_overhead_* rows (no Envoy)"
+    )
+    parser.add_argument(
+        "--gx-behind-envoy-only",
+        action="store_true",
+        help="only the rest_via_envoy_gx_* rows (grpc.aio vs lane)",
     )
     return parser.parse_args(argv)
 
@@ -207,12 +214,69 @@ def _server_overhead(args: argparse.Namespace) -> list[dict[str, object]]:
     return results
 
 
+def _gx_behind_envoy(args: argparse.Namespace) -> list[dict[str, object]]:
+    """REST through Envoy to the no-op GetUser behind the GX chain, served by grpc.aio and by the lane.
+
+    `server_cpu_ms_per_req` is the backend's CPU per REST call: what the lane saves on Envoy's calls.
+    """
+    from devstack.config import StackConfig
+    from devstack.parts import EdgePart, StackView
+    from tests.support.stack import make_temp_dir
+
+    results = []
+    for server in ("gx", "gx-lane"):
+        backend = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO_ROOT / "bench" / "gx_backend.py"),
+                "--server",
+                server,
+                "--loop",
+                "uvloop",
+            ],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        root = make_temp_dir("gx-edge-bench-gx-")
+        part = EdgePart(services=("identity",))
+        cfg = StackConfig.on_free_ports(root)
+        try:
+            assert backend.stdout is not None
+            port = int(backend.stdout.readline())
+            token = backend.stdout.readline().strip()
+            cfg = replace(cfg, ports={**cfg.ports, "identity": port})
+            part.start(cfg, StackView(names=["identity", "edge"]))
+            part.wait_healthy(cfg)
+            client = _KeepAlive(cfg.address("edge"), f"/v1/users/{_USER_ID}", token)
+
+            async def measure(
+                name: str, client: _KeepAlive = client, pid: int = backend.pid
+            ) -> dict[str, object]:
+                try:
+                    return await _measure(name, client.get, args.seconds, args.concurrency, pid)
+                finally:
+                    await client.close()
+
+            results.append(asyncio.run(measure(f"rest_via_envoy_{server.replace('-', '_')}_uvloop")))
+        finally:
+            part.stop(cfg)
+            backend.terminate()
+            backend.wait(10)
+            shutil.rmtree(root, ignore_errors=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the stand-in backend and Envoy on free ports, measure the three paths, print JSON lines."""
     args = _parse(argv)
     sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
     if args.server_overhead_only:
         for line in _server_overhead(args):
+            print(json.dumps(line), flush=True)
+        return 0
+    if args.gx_behind_envoy_only:
+        for line in _gx_behind_envoy(args):
             print(json.dumps(line), flush=True)
         return 0
     from devstack.config import StackConfig
@@ -243,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         backend.wait(10)
         shutil.rmtree(root, ignore_errors=True)
     for line in _server_overhead(args):
+        print(json.dumps(line), flush=True)
+    for line in _gx_behind_envoy(args):
         print(json.dumps(line), flush=True)
     return 0
 

@@ -36,8 +36,15 @@ _AUDIENCE = "gx-api"
 
 
 class _Identity(identity_service_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, gx: bool) -> None:
+    def __init__(self, gx: bool, jwks: bytes) -> None:
         self._gx = gx
+        self._jwks = jwks
+
+    async def GetJwks(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        # What Envoy's JWT filter fetches when the backend stands behind the edge.
+        from google.api import httpbody_pb2
+
+        return httpbody_pb2.HttpBody(content_type="application/json", data=self._jwks)
 
     async def GetUser(
         self, request: identity_service_pb2.GetUserRequest, context: grpc.aio.ServicerContext
@@ -50,7 +57,8 @@ class _Identity(identity_service_pb2_grpc.IdentityServiceServicer):
         return identity_service_pb2.GetUserResponse(user=identity_pb2.User(user_id=user_id, email="bench@gx"))
 
 
-def _token_and_verifier() -> tuple[str, Any]:
+def _token_and_verifier() -> tuple[str, Any, bytes]:
+    import json
     import time
     import uuid
 
@@ -72,12 +80,13 @@ def _token_and_verifier() -> tuple[str, Any]:
     }
     token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": "bench"})
     verifier = TokenVerifier(StaticKeySource({"bench": key.public_key()}), issuer=_ISSUER, audience=_AUDIENCE)
-    return token, verifier
+    jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())), "kid": "bench", "alg": "ES256"}
+    return token, verifier, json.dumps({"keys": [{**jwk, "use": "sig"}]}).encode()
 
 
 async def _serve(kind: str, options: list[tuple[str, Any]], settle_gc: bool) -> None:
-    token, verifier = _token_and_verifier()
-    servicer = _Identity(gx=kind != "bare")
+    token, verifier, jwks = _token_and_verifier()
+    servicer = _Identity(gx=kind != "bare", jwks=jwks)
     lane: Any = None
     if kind != "bare":
         from services.common.client_address import ClientAddressInterceptor
