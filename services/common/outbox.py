@@ -11,17 +11,19 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from gx.type.v1 import operation_pb2
+from psycopg.rows import tuple_row
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import command_types, commands, idempotency, names, operations, ordering
 from services.common.auth import current_principal
-from services.common.db import Fetchable, Queryable, fetch_all
+from services.common.db import Fetchable, Queryable, driver_connection, fetch_all
 from services.common.errors import InvalidArgument
 from services.common.logging import current_traceparent
 from services.common.operations import operation_from_row
@@ -90,7 +92,8 @@ _INSERT = f"""
 # refused ABORTED, and the statement's own commit releases it. A live record (a replay, a reuse)
 # closes the gate. The record is written only with the command, so a stored response exists
 # exactly when the command does; an expired record is replaced, as `Idempotency.run` does.
-# `locked`/`unclaimed` tell the caller why nothing was inserted.
+# `locked` tells the caller why nothing was inserted; `created_at` (NULL: nothing was) is all the
+# new command's operation needs beyond what the caller knows already (`accept_command`).
 _ACCEPT = f"""
     WITH claim AS (
         SELECT pg_try_advisory_xact_lock(%(lock_id)s) AS locked,
@@ -110,7 +113,7 @@ _ACCEPT = f"""
          WHERE r.created_at < now() - make_interval(secs => %(ttl)s)
         RETURNING 1
     )
-    SELECT claim.locked, claim.unclaimed, inserted.*,
+    SELECT claim.locked, inserted.created_at,
            CASE WHEN inserted.id IS NOT NULL THEN pg_notify(%(channel)s, inserted.id::text) END AS notified
       FROM claim LEFT JOIN inserted ON true
     """
@@ -468,12 +471,34 @@ async def accept_command(
         response_type=stored.DESCRIPTOR.full_name,
         response=stored.SerializeToString(deterministic=True),
     )
-    (row,) = await fetch_all(db, _ACCEPT if wake is None else _ACCEPT_QUIET, params)
-    if row.id is None:
-        return Acceptance(None, in_flight=not row.locked)
+    cursor = (await driver_connection(db)).cursor(row_factory=tuple_row)
+    async with cursor:
+        await cursor.execute(_ACCEPT if wake is None else _ACCEPT_QUIET, params)
+        row = await cursor.fetchone()
+    assert row is not None  # the claim's one row, whatever was inserted
+    locked, created_at, _ = row
+    if created_at is None:
+        return Acceptance(None, in_flight=not locked)
     if wake is not None:
         wake()
-    return Acceptance(operation_from_row(row._asdict()))
+    return Acceptance(_pending(stored, created_at))
+
+
+def _pending(stored: operation_pb2.Operation, created_at: datetime) -> operation_pb2.Operation:
+    """The operation of a command just recorded, as `operation_from_row` builds it from its row.
+
+    Built from what the caller knows (its id and type) and the row's one server-side value: a new
+    row is PENDING, with no transaction, block or result, and `updated_at` = `created_at` (both
+    the statement's `now()`). Reading back the whole row cost the wallet a named tuple, a dict and
+    the generic conversion per accept.
+    """
+    operation = operation_pb2.Operation()
+    operation.CopyFrom(stored)
+    created = operations.timestamp(created_at)
+    assert created is not None
+    operation.create_time.CopyFrom(created)
+    operation.update_time.CopyFrom(created)
+    return operation
 
 
 def _reconcile_request_id(payload: Message, request_id: str | None) -> tuple[str, Message]:

@@ -178,3 +178,19 @@ async def test_without_a_read_pool_the_accept_commits_on_an_engine_connection(wa
     assert (await accept()).name == first.name
     (command,) = await wallet.commands()
     assert f"operations/{command.id}" == first.name and len(await _records(wallet)) == 1
+
+
+async def test_the_accepted_operation_is_the_one_its_row_reads_back(wallet: Wallet) -> None:
+    # The accept builds the new command's operation from its id, type and created_at alone
+    # (outbox._pending), not from the whole row: it must be what GetOperation reads from the row.
+    await wallet.system()
+    alice, bob = await wallet.user(), await wallet.user()
+    accepted = await wallet.wallets.Transfer(
+        _transfer(bob, GX, str(uuid.uuid4())), metadata=wallet.token(alice)
+    )
+    read = await wallet.wallets.GetOperation(
+        svc.GetOperationRequest(operation_id=accepted.name.removeprefix("operations/")),
+        metadata=wallet.token(alice),
+    )
+    assert accepted.HasField("create_time") and accepted.create_time == accepted.update_time
+    assert accepted == read
