@@ -508,8 +508,6 @@ class LaneConnection(asyncio.Protocol):
             self._respond(stream, context, None)
         except asyncio.CancelledError:
             if stream.expired:
-                context.set_code(grpc.StatusCode.DEADLINE_EXCEEDED)
-                context.set_details("Deadline Exceeded")
                 self._respond(stream, context, None)
             # A reset stream or a closed connection: nobody is left to answer.
         except Exception as exc:
@@ -532,6 +530,9 @@ class LaneConnection(asyncio.Protocol):
         stream.expired = True
         if stream.context is not None:
             stream.context.cancelled_flag = True
+            # Set before the cancel, so the chain's metrics and log line say DEADLINE_EXCEEDED.
+            stream.context.set_code(grpc.StatusCode.DEADLINE_EXCEEDED)
+            stream.context.set_details("Deadline Exceeded")
         if stream.task is not None:
             stream.task.cancel()
 

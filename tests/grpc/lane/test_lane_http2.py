@@ -129,6 +129,17 @@ async def test_the_server_deadline_answers_deadline_exceeded(running: Lane) -> N
     assert trailers["grpc-status"] == str(grpc.StatusCode.DEADLINE_EXCEEDED.value[0])
     assert body == b""
     assert running.seen.cancelled == 1
+    # The chain counted the call as what the client was told.
+    handled = running.registry.get_sample_value(
+        "grpc_server_handled_total",
+        {
+            "grpc_type": "unary",
+            "grpc_service": SERVICE,
+            "grpc_method": "Echo",
+            "grpc_code": "DEADLINE_EXCEEDED",
+        },
+    )
+    assert handled == 1
     client.close()
 
 
