@@ -30,6 +30,8 @@ ME = "me"
 # The command whose request id is an organisation's ledger id (see services.wallet.ids).
 ORG_COMMAND = ids.ORGANIZATION_COMMANDS
 DEFAULT_PAGE_SIZE = 50
+# The command Transfer records, read from its descriptor once (4 us a call, on every accept).
+TRANSFER_COMMAND = declared_command(svc, "WalletService", "Transfer")
 
 
 def resolve_wallet_id(principal: Principal, wallet_id: str) -> str:
@@ -329,7 +331,7 @@ class WalletUseCases:
             principal=principal,
             request=request,
             request_id=request.request_id,
-            command_type=declared_command(svc, "WalletService", "Transfer"),
+            command_type=TRANSFER_COMMAND,
             checks=checks,
         )
 
