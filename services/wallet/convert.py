@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from gx.wallet.v1 import wallet_pb2
 
@@ -41,14 +41,6 @@ def wallet(account: Account) -> wallet_pb2.Wallet:
     return out
 
 
-def transaction_type(name: str) -> wallet_pb2.TransactionType:
-    """The enum number of a read-model type name; unknown names are UNSPECIFIED."""
-    try:
-        return cast(wallet_pb2.TransactionType, wallet_pb2.TransactionType.Value(_TYPE_PREFIX + name))
-    except ValueError:
-        return wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED
-
-
 # Read-model type name -> enum number, for the per-row lookup of a history page (the enum
 # wrapper's `Value` builds the prefixed name and raises for an unknown one).
 _TYPE_BY_NAME: Final[dict[str, int]] = {
@@ -61,50 +53,38 @@ def type_name(value: int) -> str:
     return str(wallet_pb2.TransactionType.Name(value)).removeprefix(_TYPE_PREFIX)
 
 
-def transaction(row: Any) -> wallet_pb2.Transaction:
-    """A history entry from a `ledger.transactions` row (joined with its command id)."""
-    out = wallet_pb2.Transaction(
-        # Unique per wallet: one wallet has at most one leg of each event.
-        tx_id=f"{row.fabric_tx_id}:{row.event_index}",
-        wallet_id=row.wallet_id,
-        type=transaction_type(row.type),
-        amount_qirat=row.amount_qirat,
-        fee_qirat=row.fee_qirat if row.type == "SENT" else 0,
-        counterparty=row.counterparty or "",
-        remark=row.remark or "",
-        block_number=row.block_number,
-        fabric_tx_id=row.fabric_tx_id,
-        operation=f"operations/{row.command_id}" if row.command_id else "",
-    )
-    _set_time(out, "time", row.time)
-    return out
-
-
-def add_transactions(into: Any, rows: Iterable[Any]) -> None:
+def add_transactions(into: Any, rows: Iterable[Sequence[Any]]) -> None:
     """Append history entries to a repeated `Transaction` field, built in place.
 
-    The same messages as `transaction` (tests hold that), for a page of rows: each is added to the
-    response where it lives, not built alone and copied in by the response's constructor, and the
-    type and time are set without a conversion call each.
+    `rows` are history rows in `readmodels._ENTRY_COLUMNS`' order: PostgreSQL already made the
+    entry's strings (`tx_id`: unique per wallet, as one wallet has at most one leg of each event;
+    the operation's name), blanked its NULLs, zeroed the fee of all but SENT rows and gave the
+    time as microseconds since the epoch. Each entry is added where it lives in the response, its
+    time set field by field (a Timestamp built and copied in costs a third more).
     """
     add = into.add
     unspecified = wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED
     types = _TYPE_BY_NAME
     for row in rows:
-        kind = row.type
-        add(
-            tx_id=f"{row.fabric_tx_id}:{row.event_index}",
-            wallet_id=row.wallet_id,
-            type=types.get(kind, unspecified),
-            amount_qirat=row.amount_qirat,
-            fee_qirat=row.fee_qirat if kind == "SENT" else 0,
-            counterparty=row.counterparty or "",
-            remark=row.remark or "",
-            block_number=row.block_number,
-            fabric_tx_id=row.fabric_tx_id,
-            operation=f"operations/{row.command_id}" if row.command_id else "",
-            time=timestamp(row.time),
+        entry = add(
+            tx_id=row[1],
+            wallet_id=row[2],
+            type=types.get(row[3], unspecified),
+            amount_qirat=row[4],
+            fee_qirat=row[5],
+            counterparty=row[6],
+            remark=row[7],
+            block_number=row[8],
+            fabric_tx_id=row[9],
+            operation=row[10],
         )
+        micros = row[11]
+        if micros is not None:
+            # divmod floors: before 1970 the seconds go down and the nanos stay positive.
+            seconds, rest = divmod(micros, 1_000_000)
+            time = entry.time
+            time.seconds = seconds
+            time.nanos = rest * 1000
 
 
 def country(row: Any) -> wallet_pb2.Country:

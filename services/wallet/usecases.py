@@ -290,7 +290,7 @@ class WalletUseCases:
 
     @staticmethod
     def _page_response(page: paging.PageRequest, found_rows: list[Any]) -> svc.ListTransactionsResponse:
-        rows, token = page.finish(found_rows, lambda r: (r.id,))
+        rows, token = page.finish(found_rows, lambda r: (r[0],))
         response = svc.ListTransactionsResponse(next_page_token=token)
         convert.add_transactions(response.transactions, rows)
         return response

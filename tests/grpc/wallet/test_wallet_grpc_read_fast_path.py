@@ -13,9 +13,10 @@ from gx.wallet.v1 import wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
 
 from services.common.db import fetch_all
-from services.wallet import readmodels
+from services.wallet import convert, readmodels
 from tests.grpc.wallet.conftest import PLAN_RUNS, prepared_plans
 from tests.grpc.wallet.wallet_harness import GX, Wallet, failure, now
+from tests.unit.wallet.test_wallet_convert import Raw, expected_entry
 
 
 async def test_the_balance_read_is_planned_once_not_on_every_call(
@@ -63,7 +64,7 @@ async def test_owned_history_is_none_for_a_missing_or_foreign_wallet_and_empty_w
         await readmodels.owned_transactions(driver, readmodels.TransactionFilter(alice), alice, None, 5) == []
     )
     own = await readmodels.owned_transactions(driver, readmodels.TransactionFilter(bob), bob, None, 5)
-    assert own is not None and [r.type for r in own] == ["RECEIVED"]
+    assert own is not None and [r[3] for r in own] == ["RECEIVED"]  # the type, by position
 
 
 async def test_a_users_history_through_the_fast_path_pages_filters_and_refuses_as_before(
@@ -130,18 +131,45 @@ async def test_the_account_read_by_position_and_in_binary_equals_every_column_by
     assert await readmodels.account(driver, str(uuid.uuid4())) is None
 
 
-async def test_the_owned_history_in_binary_equals_the_text_page(
+async def test_the_owned_history_in_binary_equals_the_text_page_and_shapes_every_entry(
     wallet: Wallet, driver: psycopg.AsyncConnection[Any]
 ) -> None:
+    # PostgreSQL shapes each entry (`readmodels._ENTRY_COLUMNS`): the page built from its rows must
+    # equal the entries the stored columns describe, built the plain way, for NULL counterparty and
+    # remark, a fee on SENT and on other types, an operation or none, times before 1970 or absent.
     await wallet.system()
     alice = await wallet.user()
-    for minute, kind in enumerate(["RECEIVED", "SENT", "FEE", "GENESIS"]):
+    for minute, kind in enumerate(["RECEIVED", "SENT", "FEE", "GENESIS", "SENT"]):
         await wallet.history(
-            alice, kind, (minute + 1) * GX, time=now() - timedelta(minutes=minute), fee=minute
+            alice, kind, (minute + 1) * GX, time=now() - timedelta(minutes=minute), fee=minute + 1
         )
+    await wallet.sql(
+        "UPDATE ledger.transactions SET counterparty = NULL, remark = NULL, time = NULL WHERE type = 'FEE'"
+    )
+    await wallet.sql(
+        "UPDATE ledger.transactions SET time = '1969-07-20 20:17:40.000005+00', event_index = 7 WHERE type = 'GENESIS'"
+    )
+    operation = await wallet.sql(
+        "INSERT INTO outbox.commands (id, tenant, command_type, payload, request_id, principal_id, status)"
+        " VALUES (gen_random_uuid(), 'gx', 'TRANSFER_TOKENS', '{}', 'req-shaped', :u, 'COMMITTED') RETURNING id",
+        u=alice,
+    )
+    await wallet.sql("UPDATE ledger.transactions SET request_id = 'req-shaped' WHERE type = 'RECEIVED'")
     flt = readmodels.TransactionFilter(alice)
     owned = await readmodels.owned_transactions(driver, flt, alice, None, 10)
     text_rows = await readmodels.transactions(driver, flt, None, 10)
-    assert owned is not None and len(owned) == 4
+    assert owned is not None and len(owned) == 5
     assert [tuple(r) for r in owned] == [tuple(r) for r in text_rows]
-    assert [r._fields for r in owned] == [r._fields for r in text_rows]
+    stored = await fetch_all(
+        driver,
+        "SELECT t.id, t.fabric_tx_id, t.event_index, t.leg, t.wallet_id, t.type, t.amount_qirat, t.fee_qirat,"
+        " t.counterparty, t.remark, t.block_number, t.time, c.id AS command_id FROM ledger.transactions t"
+        " LEFT JOIN outbox.operations c ON c.tenant = 'gx' AND c.request_id = t.request_id"
+        " WHERE t.wallet_id = %(w)s ORDER BY t.id DESC",
+        {"w": alice},
+    )
+    built = svc.ListTransactionsResponse()
+    convert.add_transactions(built.transactions, owned)
+    assert list(built.transactions) == [expected_entry(Raw(*row)) for row in stored]
+    assert [t.operation for t in built.transactions].count(f"operations/{operation[0][0]}") == 1
+    assert sum(1 for t in built.transactions if not t.HasField("time")) == 1
