@@ -12,6 +12,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json import encoder as _json_encoder
 from typing import Any, Final
 
 
@@ -158,6 +159,23 @@ def _iso_time(created: float) -> str:
     return f"{_second[1]}.{micros // 1000:03d}+00:00"
 
 
+# The json module's C encoder factory (None without its accelerator); not in its typed interface.
+_c_make_encoder: Any = getattr(_json_encoder, "c_make_encoder", None)
+
+
+def _dumps(out: dict[str, Any]) -> str:
+    """`json.dumps(out, default=str, ensure_ascii=False)`, the same text, for the line of every call.
+
+    `json.dumps` with any argument builds a `JSONEncoder` and then its C encoder on every call;
+    this builds only the C encoder (with a fresh circular-reference check, as dumps does): about
+    a quarter of the cost of a line's encoding (52.7k -> 39.3k instructions under callgrind).
+    """
+    if _c_make_encoder is None:  # a Python without the json C accelerator
+        return json.dumps(out, default=str, ensure_ascii=False)
+    encoder = _c_make_encoder({}, str, _json_encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    return "".join(encoder(out, 0))
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object: fixed keys, context, then `extra=` fields."""
 
@@ -172,7 +190,7 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value
         if record.exc_info:
             out[LogKey.EXCEPTION] = "".join(traceback.format_exception(*record.exc_info))
-        return json.dumps(out, default=str, ensure_ascii=False)
+        return _dumps(out)
 
     def head(self, created: float, level: str, logger: str, message: str) -> dict[str, Any]:
         """A line's fixed keys and the current call's context, before its own fields."""
@@ -229,7 +247,7 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
             if isinstance(formatter, JsonFormatter):
                 out = formatter.head(time.time(), logging.getLevelName(level), logger.name, message)
                 out.update(fields)
-                line = json.dumps(out, default=str, ensure_ascii=False)
+                line = _dumps(out)
                 handler.acquire()
                 try:
                     handler.stream.write(line + handler.terminator)
