@@ -106,6 +106,11 @@ def _runnable(finishing: str = "") -> str:
 
 
 _RUNNABLE = _runnable()
+# Taking or giving up a lease (the claim, the hand-over, the release) writes only the lease
+# columns, which no index covers, and leaves `updated_at` (the last change of the command's state,
+# an operation's update_time) alone: such an update is HOT, no new entry in any of the table's
+# indexes. With `updated_at = now()` it was not (commands_finished_idx keys on it, for retention):
+# 0 of 1,000 claim-like updates HOT, 7.5 kB of WAL each, against 848 HOT and 2.9 kB without it.
 _CLAIMED_COLUMNS = """c.id, c.command_type, c.payload::text AS payload_json, c.status, c.attempts,
               c.tx_id, c.envelope, c.created_at, c.depends_on, c.traceparent"""
 _CLAIM = f"""
@@ -121,8 +126,7 @@ _CLAIM = f"""
     )
     UPDATE outbox.commands AS c
        SET lease_owner = %(owner)s,
-           lease_expires_at = now() + make_interval(secs => %(lease)s),
-           updated_at = now()
+           lease_expires_at = now() + make_interval(secs => %(lease)s)
       FROM due
      WHERE c.id = due.id
     RETURNING {_CLAIMED_COLUMNS}
@@ -227,7 +231,7 @@ _RECORD_COMMITTED = f"""
         FOR UPDATE SKIP LOCKED),
     handed AS (
         UPDATE outbox.commands AS c
-           SET lease_owner = %(owner)s, lease_expires_at = now() + make_interval(secs => %(lease)s), updated_at = now()
+           SET lease_owner = %(owner)s, lease_expires_at = now() + make_interval(secs => %(lease)s)
           FROM runnable WHERE c.id = runnable.id
         RETURNING {_CLAIMED_COLUMNS}),
     {_WAKE_UNLESS_HANDED}
@@ -516,7 +520,7 @@ class OutboxRepository:
         async with self._engine.begin() as conn:
             await conn.execute(
                 text(
-                    "UPDATE outbox.commands SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+                    "UPDATE outbox.commands SET lease_owner = NULL, lease_expires_at = NULL"
                     " WHERE id = ANY(:ids) AND lease_owner = :owner"
                 ),
                 {"ids": command_ids, "owner": self.owner},
