@@ -41,6 +41,30 @@ def wallet(account: Account) -> wallet_pb2.Wallet:
     return out
 
 
+def set_wallet(into: wallet_pb2.Wallet, row: Sequence[Any]) -> None:
+    """Write a `readmodels.owned_wallet` row (the Wallet's fields, shaped by PostgreSQL) into the
+    response's Wallet where it lives: the same message `wallet` builds from the account."""
+    into.wallet_id = row[0]
+    into.user_id = row[1]
+    into.balance_qirat = row[2]
+    into.frozen = row[3]
+    into.frozen_reason = row[4]
+    into.country_code = row[5]
+    into.genesis_received = row[6]
+    into.block_number = row[7]
+    _set_micros(into.create_time, row[8])
+    _set_micros(into.update_time, row[9])
+
+
+def _set_micros(into: Any, micros: int | None) -> None:
+    """A Timestamp field from epoch microseconds, set in place (left unset for None)."""
+    if micros is not None:
+        # divmod floors: before 1970 the seconds go down and the nanos stay positive.
+        seconds, rest = divmod(micros, 1_000_000)
+        into.seconds = seconds
+        into.nanos = rest * 1000
+
+
 # Read-model type name -> enum number, for the per-row lookup of a history page (the enum
 # wrapper's `Value` builds the prefixed name and raises for an unknown one).
 _TYPE_BY_NAME: Final[dict[str, int]] = {
@@ -78,13 +102,8 @@ def add_transactions(into: Any, rows: Iterable[Sequence[Any]]) -> None:
             fabric_tx_id=row[9],
             operation=row[10],
         )
-        micros = row[11]
-        if micros is not None:
-            # divmod floors: before 1970 the seconds go down and the nanos stay positive.
-            seconds, rest = divmod(micros, 1_000_000)
-            time = entry.time
-            time.seconds = seconds
-            time.nanos = rest * 1000
+        if row[11] is not None:
+            _set_micros(entry.time, row[11])
 
 
 def country(row: Any) -> wallet_pb2.Country:

@@ -110,6 +110,32 @@ async def account(db: Fetchable, wallet_id: str) -> Account | None:
     return Account(*row) if row is not None else None
 
 
+# A user's balance read of their own wallet: exactly the Wallet resource's fields in its order,
+# shaped by PostgreSQL (NULLs blanked, the frozen reason only while frozen, times as epoch
+# microseconds), the ownership in the WHERE, no organisation join. `convert.set_wallet` writes it
+# into the response in place: no Account, no datetimes, no Wallet built and copied (the row to
+# the response: 65.6k -> 25.4k instructions under callgrind).
+_OWNED_WALLET = """
+    SELECT w.wallet_id, COALESCE(w.user_id, ''), w.balance_qirat, w.frozen,
+           CASE WHEN w.frozen THEN COALESCE(w.frozen_reason, '') ELSE '' END, COALESCE(w.country_code, ''),
+           COALESCE(u.genesis_received, false), w.block_number,
+           (extract(epoch FROM w.create_time) * 1000000)::int8, (extract(epoch FROM w.update_time) * 1000000)::int8
+      FROM ledger.wallets w
+      LEFT JOIN ledger.users u ON u.user_id = w.user_id
+     WHERE w.wallet_id = %(id)s AND w.user_id = %(owner)s
+    """
+
+
+async def owned_wallet(db: Fetchable, wallet_id: str, owner: str) -> tuple[Any, ...] | None:
+    """The Wallet fields of `wallet_id` if it is `owner`'s, else None (missing or someone else's:
+    the caller answers WALLET_NOT_FOUND either way). One statement, planned once per connection."""
+    cursor = (await driver_connection(db)).cursor(row_factory=tuple_row)
+    async with cursor:
+        await cursor.execute(_OWNED_WALLET, {"id": wallet_id, "owner": owner}, binary=True)
+        row: tuple[Any, ...] | None = await cursor.fetchone()
+    return row
+
+
 @dataclass(frozen=True)
 class SystemState:
     """What user-facing checks need of the system: bootstrapped, paused, the fee cap."""

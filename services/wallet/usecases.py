@@ -229,7 +229,18 @@ class WalletUseCases:
 
     async def get_wallet(self, principal: Principal, wallet_id: str) -> svc.GetWalletResponse:
         """The wallet, if the caller owns it or is an admin; NOT_FOUND otherwise."""
-        found = await self._readable_account(principal, resolve_wallet_id(principal, wallet_id))
+        wallet_id = resolve_wallet_id(principal, wallet_id)
+        if self._read_pool is not None and not principal.is_admin:
+            # The hottest read: a user reads only their own wallet, so the ownership test rides in
+            # the one statement, whose row is written into the response in place.
+            async with self._read_pool.connection() as conn:
+                row = await readmodels.owned_wallet(conn, wallet_id, principal.user_id)
+            if row is None:
+                raise errors.wallet_not_found()
+            response = svc.GetWalletResponse()
+            convert.set_wallet(response.wallet, row)
+            return response
+        found = await self._readable_account(principal, wallet_id)
         return svc.GetWalletResponse(wallet=convert.wallet(found))
 
     async def _readable_account(self, principal: Principal, wallet_id: str) -> Account:

@@ -173,3 +173,51 @@ async def test_the_owned_history_in_binary_equals_the_text_page_and_shapes_every
     assert list(built.transactions) == [expected_entry(Raw(*row)) for row in stored]
     assert [t.operation for t in built.transactions].count(f"operations/{operation[0][0]}") == 1
     assert sum(1 for t in built.transactions if not t.HasField("time")) == 1
+
+
+async def test_the_owned_wallet_row_written_in_place_equals_the_wallet_of_the_account(
+    wallet: Wallet, driver: psycopg.AsyncConnection[Any]
+) -> None:
+    # PostgreSQL shapes the balance read's row (`readmodels._OWNED_WALLET`): written into the
+    # response in place it must equal the Wallet `convert.wallet` makes of the full account, for a
+    # frozen wallet with and without a reason, a reason left after an unfreeze (not shown), missing
+    # times, a time before 1970 and a wallet whose ledger user row is missing (no genesis).
+    await wallet.system()
+    frozen = await wallet.user(balance=7 * GX, frozen=True, status="FROZEN", country="US")
+    plain = await wallet.user(balance=0)
+    unfrozen = await wallet.user()
+    bare = await wallet.user()
+    await wallet.sql("UPDATE ledger.wallets SET frozen_reason = 'old' WHERE wallet_id = :w", w=unfrozen)
+    await wallet.sql(
+        "UPDATE ledger.wallets SET frozen = true, frozen_reason = NULL, create_time = NULL,"
+        " update_time = '1969-07-20 20:17:40.000005+00', country_code = NULL WHERE wallet_id = :w",
+        w=bare,
+    )
+    await wallet.sql("DELETE FROM ledger.users WHERE user_id = :w", w=bare)
+    for wallet_id in (frozen, plain, unfrozen, bare):
+        row = await readmodels.owned_wallet(driver, wallet_id, wallet_id)
+        assert row is not None
+        built = svc.GetWalletResponse()
+        convert.set_wallet(built.wallet, row)
+        account = await readmodels.account(driver, wallet_id)
+        assert account is not None
+        assert built == svc.GetWalletResponse(wallet=convert.wallet(account)), wallet_id
+    shown = svc.GetWalletResponse()
+    convert.set_wallet(shown.wallet, await readmodels.owned_wallet(driver, bare, bare) or ())
+    assert not shown.wallet.HasField("create_time") and shown.wallet.update_time.seconds < 0
+    assert shown.wallet.frozen and not shown.wallet.genesis_received
+    # Someone else's wallet, or none, is no row: the caller answers WALLET_NOT_FOUND.
+    assert await readmodels.owned_wallet(driver, frozen, plain) is None
+    assert await readmodels.owned_wallet(driver, str(uuid.uuid4()), plain) is None
+
+
+async def test_the_owned_wallet_read_is_planned_once_not_on_every_call(
+    wallet: Wallet, driver: psycopg.AsyncConnection[Any]
+) -> None:
+    await wallet.system()
+    alice = await wallet.user(balance=3 * GX)
+    for _ in range(PLAN_RUNS):
+        row = await readmodels.owned_wallet(driver, alice, alice)
+        assert row is not None and row[2] == 3 * GX
+    generic, custom = await prepared_plans(driver, "w.user_id = $2")
+    assert generic >= 10 and custom <= 5
