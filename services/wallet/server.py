@@ -108,9 +108,25 @@ async def build(settings: WalletSettings, stack: contextlib.AsyncExitStack) -> G
     # Expired idempotency records go in batches, one process at a time (advisory lock); stopped
     # before the database closes (reverse order).
     await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
-    read_pool = await stack.enter_async_context(open_autocommit_pool(settings.database))
+    read_pool = await stack.enter_async_context(open_statement_pool(settings))
     wake = flushed_outbox_wake(read_pool, stack)
     return create_wallet_server(settings, engine, sessions, redis, read_pool=read_pool, wake=wake)
+
+
+# The statement pool's connections at most. A transfer accept holds its connection across two
+# round trips and the Python checks between them; with 8, half of 16 accepts in flight waited for
+# one (a future and a wake-up each, and fewer commits sharing a WAL flush). In process, back to
+# back, 16 against 8: wallet CPU per accept 0.445 -> 0.425 ms, PostgreSQL 0.532 -> 0.503 ms, WAL
+# fsyncs per accept 0.41 -> 0.36 (three pairs, load 7.5-8.8).
+STATEMENT_POOL_SIZE = 16
+
+
+def open_statement_pool(
+    settings: WalletSettings,
+) -> contextlib.AbstractAsyncContextManager[AsyncConnectionPool]:
+    """The wallet's autocommit driver connections (`db.open_autocommit_pool`): its hot reads, the
+    transfer accept and the accept's outbox wake-up."""
+    return open_autocommit_pool(settings.database, max_size=STATEMENT_POOL_SIZE)
 
 
 def flushed_outbox_wake(read_pool: AsyncConnectionPool, stack: contextlib.AsyncExitStack) -> CoalescedNotify:
