@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from services.identity import argon2_pages
 from services.identity.cpu import available_cpus
 
 # OWASP Password Storage Cheat Sheet, Argon2id minimum: m=19 MiB, t=2, p=1. These are the
@@ -152,6 +153,16 @@ class PasswordHashing:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
+        # The same hashes with the 19 MiB block in huge pages (about a fifth less CPU per hash,
+        # argon2_pages.py); argon2-cffi's own path where that is not available.
+        self._pages = (
+            argon2_pages.HugePageArgon2id(time_cost, memory_kib, parallelism)
+            if argon2_pages.available()
+            else None
+        )
+        self._hash_password: Callable[[str], str] = (
+            self._pages.hash if self._pages is not None else self._hasher.hash
+        )
         self.max_concurrent = max_concurrent or available_cpus()
         self._slots = asyncio.Semaphore(self.max_concurrent)
         # Threads of their own, as many as may hash at once (the loop's default pool has up to
@@ -161,7 +172,7 @@ class PasswordHashing:
         # A real hash to verify against when the email is unknown, so that answer takes as
         # long as a wrong password and timing does not reveal which emails exist. Computed on
         # one of those threads, so its block is one they keep anyway.
-        self._dummy_hash = self._threads.submit(self._hasher.hash, "gx-dummy-password-for-timing").result()
+        self._dummy_hash = self._threads.submit(self._hash_password, "gx-dummy-password-for-timing").result()
         self._hashes = hashes
         self._verifications = verifications
         # Plain totals too, for tests and benchmarks that hold the object.
@@ -184,9 +195,13 @@ class PasswordHashing:
         self.hash_count += 1
         if self._hashes is not None:
             self._hashes.inc()
-        return await self._in_thread(self._hasher.hash, password)
+        return await self._in_thread(self._hash_password, password)
 
     def _verify(self, encoded: str, password: str) -> bool:
+        if self._pages is not None:
+            verdict = self._pages.verify(encoded, password)
+            if verdict is not None:
+                return verdict
         try:
             return self._hasher.verify(encoded, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -67,7 +67,7 @@ async def test_concurrent_hashing_is_bounded_and_all_complete() -> None:
     import threading
 
     hashing = PasswordHashing(max_concurrent=2)
-    real = hashing._hasher.hash
+    real = hashing._hash_password
     lock = threading.Lock()
     active = peak = 0
 
@@ -82,16 +82,7 @@ async def test_concurrent_hashing_is_bounded_and_all_complete() -> None:
             with lock:
                 active -= 1
 
-    class Counting:
-        """Stands in for argon2's hasher (its attributes are read-only) and counts hashes in flight."""
-
-        def hash(self, password: str) -> str:
-            return counting(password)
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(real.__self__, name)
-
-    hashing._hasher = Counting()  # type: ignore[assignment]
+    hashing._hash_password = counting
     hashes = await asyncio.gather(*(hashing.hash(f"Password number {i}") for i in range(6)))
-    assert len(set(hashes)) == 6 and peak <= 2
+    assert len(set(hashes)) == 6 and 1 <= peak <= 2
     assert all([await hashing.verify(h, f"Password number {i}") for i, h in enumerate(hashes)])
