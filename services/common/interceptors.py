@@ -19,6 +19,7 @@ from services.common import errors, idempotency, tracing, validation
 from services.common.auth import AuthInterceptor, reset_principal, set_principal
 from services.common.logging import (
     LogKey,
+    continue_trace,
     log_fields,
     method_var,
     new_request_id,
@@ -80,14 +81,29 @@ class RequestContextInterceptor(BehaviorInterceptor):
     without a valid one this process starts the trace, so every call has a `trace_id`.
     """
 
-    def _enter(self, info: CallInfo, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any, tracing.Span]:
+    def _enter(
+        self, info: CallInfo, context: grpc.aio.ServicerContext
+    ) -> tuple[Any, Any, Any, tracing.Span | None]:
         given = metadata_value(context, "x-request-id")
         rid = given if given and _REQUEST_ID_OK.fullmatch(given) else new_request_id()
-        span = tracing.start_span(info.full_method, metadata_value(context, "traceparent"), kind="server")
-        return request_id_var.set(rid), method_var.set(info.full_method), trace_var.set(span.trace), span
+        traceparent = metadata_value(context, "traceparent")
+        if tracing.exporting():
+            exported = tracing.start_span(info.full_method, traceparent, kind="server")
+            span: tracing.Span | None = exported
+            trace = exported.trace
+        else:
+            # Nothing to export: the call's trace context is all the logs need, without a Span
+            # around it to end (start_span and end cost about a fifth more than the context).
+            span, trace = None, continue_trace(traceparent)
+        return request_id_var.set(rid), method_var.set(info.full_method), trace_var.set(trace), span
 
     @staticmethod
-    def _leave(tokens: tuple[Any, Any, Any, tracing.Span]) -> None:
+    def _end_span(tokens: tuple[Any, Any, Any, tracing.Span | None], error: BaseException | None) -> None:
+        if tokens[3] is not None:
+            tokens[3].end(error)
+
+    @staticmethod
+    def _leave(tokens: tuple[Any, Any, Any, tracing.Span | None]) -> None:
         trace_var.reset(tokens[2])
         method_var.reset(tokens[1])
         request_id_var.reset(tokens[0])
@@ -111,7 +127,7 @@ class RequestContextInterceptor(BehaviorInterceptor):
             raise
         finally:
             self._done(info, context, started, error)
-            tokens[3].end(error)
+            self._end_span(tokens, error)
             self._leave(tokens)
 
     async def stream(
@@ -128,7 +144,7 @@ class RequestContextInterceptor(BehaviorInterceptor):
             raise
         finally:
             self._done(info, context, started, error)
-            tokens[3].end(error)
+            self._end_span(tokens, error)
             # Async generators may be finalised in another context; resetting there fails.
             try:
                 self._leave(tokens)
@@ -355,7 +371,8 @@ class ServerCalls:
             code = outcome_code(context, error)
             method.metrics.finish(code, elapsed)
             _log_finished(method.level, code, elapsed, context)
-            tokens[3].end(error)
+            if tokens[3] is not None:
+                tokens[3].end(error)
             self._context._leave(tokens)
             release_metadata(held)
 

@@ -109,8 +109,19 @@ def parse_traceparent(value: str | None) -> TraceContext | None:
 
 
 def new_trace() -> TraceContext:
-    """A fresh trace (sampled), for work that arrives without a `traceparent`."""
-    return TraceContext(_random_hex(16), _random_hex(8), 1)
+    """A fresh trace (sampled), for work that arrives without a `traceparent`.
+
+    Every call without one starts a trace, so both ids come from one draw of 24 random bytes
+    (the trace id the high 16, the span id the low 8; neither may be all zeros).
+    """
+    while True:
+        bits = random.getrandbits(192)
+        if bits >> 64 and bits & _SPAN_MASK:
+            text = f"{bits:048x}"
+            return TraceContext(text[:32], text[32:], 1)
+
+
+_SPAN_MASK: Final = (1 << 64) - 1
 
 
 def continue_trace(traceparent: str | None) -> TraceContext:

@@ -67,6 +67,11 @@ def shutdown_tracing() -> None:
         _provider = None
 
 
+def exporting() -> bool:
+    """Whether spans are exported (`configure_tracing` turned export on)."""
+    return _provider is not None
+
+
 @dataclass
 class Span:
     """One unit of work in a trace: `trace` is what the logs bind; `end()` closes it (and exports it)."""
