@@ -43,9 +43,13 @@ class IdentityOptions(BaseModel):
     argon2_memory_kib: int = Field(default=OWASP_MEMORY_KIB, ge=OWASP_MEMORY_KIB)
     argon2_time_cost: int = Field(default=OWASP_TIME_COST, ge=OWASP_TIME_COST)
     argon2_parallelism: int = Field(default=OWASP_PARALLELISM, ge=OWASP_PARALLELISM)
-    # Argon2 hashes and verifies computed at once; 0 = the CPUs this process may use (its
-    # cgroup CPU quota and affinity, not the node's core count). Others wait their turn.
-    argon2_max_concurrent: int = Field(default=0, ge=0)
+    # Argon2 hashes and verifies computed at once; others wait their turn. Each holds its
+    # 19 MiB block while it runs, on top of a base of about 113 MB (README, Memory): one at a
+    # time keeps identity's peak near 133 MB (two reached 152 on 2 CPUs), and with the block in
+    # huge pages (argon2_pages.py) one hash takes about 18 ms of CPU, so one at a time serves
+    # about as many logins as two did with 4 KiB pages. 0 = the CPUs this process may use (its
+    # cgroup CPU quota and affinity): more logins per replica, base + CPUs x 19 MiB.
+    argon2_max_concurrent: int = Field(default=1, ge=0)
     # The roles each service may add to a user with AddUserRole, by service name (the
     # service-token subject `service:<name>`): licensing makes partners and nothing else.
     service_role_grants: dict[str, list[str]] = {"licensing": ["PARTNER"]}
