@@ -153,6 +153,10 @@ class TreeSampler:
                 continue
             try:
                 rss = proc.memory_info().rss
+                if rss == 0:
+                    # An exited process not yet reaped (a zombie) reads 0: not a figure of its
+                    # life (it set a server's idle and after to 0.0 when the stack stopped).
+                    continue
                 known = self._seen.get(proc.pid)
                 if known is None:
                     label = (

@@ -217,3 +217,27 @@ def test_the_sampler_follows_children_in_other_sessions_and_daemonised_processes
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
     assert {found["31"], found["32"], found["33"]} <= seen
+
+
+def test_a_process_that_exited_unreaped_keeps_the_figures_of_its_life() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", "data = bytearray(20 * 1024 * 1024); input()"], stdin=subprocess.PIPE
+    )
+    try:
+        sampler = memory.TreeSampler(os.getpid(), interval=0.05, settle=0.0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and psutil.Process(child.pid).memory_info().rss < 20 * 1024 * 1024:
+            time.sleep(0.05)
+        sampler.sample()
+        assert child.stdin is not None
+        child.stdin.close()  # it exits; nobody reaps it until wait() below: a zombie
+        while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE
+        sampler.sample()
+        seen = {p["pid"]: p for p in sampler.stop()}
+    finally:
+        child.kill()
+        child.wait()
+    assert float(seen[child.pid]["idle_mb"]) >= 20  # type: ignore[arg-type]
+    assert float(seen[child.pid]["after_mb"]) >= 20  # type: ignore[arg-type]
