@@ -171,6 +171,8 @@ class HugePageArgon2id:
             expected = _unb64(match["tag"])
         except (binascii.Error, ValueError):
             return None
+        if _b64(salt) != match["salt"] or _b64(expected) != match["tag"]:
+            return None  # not canonical base64 (stray low bits): libargon2's decoder refuses those
         try:
             tag = _tag(
                 password.encode(), salt, int(match["t"]), int(match["m"]), int(match["p"]), len(expected)
