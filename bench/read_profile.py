@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 import uuid
@@ -281,6 +282,10 @@ async def _profile(args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure (starting PostgreSQL and Redis unless given), print JSON lines."""
     import uvloop
@@ -297,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             migrate.upgrade(args.database_url)
             uvloop.run(_seed(args.database_url))
         if args.setup_only:
+            # A background job ignores SIGINT: SIGTERM unwinds too, so PostgreSQL and Redis stop.
+            signal.signal(signal.SIGTERM, _interrupt)
             print(json.dumps({"database_url": args.database_url, "redis_url": args.redis_url}), flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 while True:
