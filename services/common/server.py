@@ -9,7 +9,7 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -21,7 +21,6 @@ from redis.asyncio import Redis
 from services.common.auth import AuthInterceptor, GrpcJwksFetcher, JwksCache, TokenVerifier, Verifier
 from services.common.health import Check, HealthMonitor
 from services.common.interceptors import ServerCalls
-from services.common.lane import UnaryLane
 from services.common.logging import LogKey
 from services.common.metrics import GrpcServerMetrics, MetricsHttpServer
 from services.common.probes import Probes
@@ -31,6 +30,9 @@ from services.common.rpc import BehaviorInterceptor, WrappingServer
 from services.common.runtime import Runtime, run_process
 from services.common.service_auth import with_service_tokens
 from services.common.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from services.common.lane import UnaryLane
 
 _log = logging.getLogger("gx.server")
 # Generous but bounded: the edge already caps bodies; this stops a direct client from
@@ -281,11 +283,12 @@ def create_server(
     probes = Probes(settings, checks or {}, servicer=health_servicer, services=names, registry=registry)
     # The edge lane runs the very handlers registered above (same chain), so Envoy's unary calls
     # skip grpc.aio's per-call transport cost; streaming and the mesh's own calls stay on gRPC.
-    lane = (
-        UnaryLane(wrapping.unary_methods, max_message_bytes=_MAX_MESSAGE_BYTES)
-        if settings.lane_listen
-        else None
-    )
+    lane: UnaryLane | None = None
+    if settings.lane_listen:
+        # Imported here: a process without a lane does not carry its modules (about 0.7 MB).
+        from services.common.lane import UnaryLane
+
+        lane = UnaryLane(wrapping.unary_methods, max_message_bytes=_MAX_MESSAGE_BYTES)
     return GxServer(
         server=server,
         port=port,
