@@ -214,6 +214,16 @@ def placed_data_dir(requested: Path) -> Path:
     return runtime_dir() / "clusters" / f"{requested.parent.name or 'data'}-{digest}"
 
 
+# The dev cluster's data is cached in memory (and on SSD when not): a random page read costs about
+# what a sequential one does, not 4x (PostgreSQL's default, for spinning disks). With 4, a small
+# `ledger.transactions` (a dev stack's, a bench's 340 rows) made the history page's generic plan
+# walk `transactions_pkey` backwards filtering every row on the wallet instead of reading the
+# wallet's index range: 57 -> 31 us of PostgreSQL CPU per history statement (back to back, load
+# 1.3), and on a table whose wallets have older rows the backward walk reads the whole table.
+# A production cluster on SSD wants the same setting (its operator's configuration).
+PLANNER_OPTIONS = ("-c random_page_cost=1.1",)
+
+
 @dataclass
 class PostgresServer:
     """One PostgreSQL cluster in `data_dir`, listening on `host:port` (TCP only, no Unix socket).
@@ -339,7 +349,7 @@ class PostgresServer:
         if self._user is None:
             self._user = _ensure_system_user()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        options = [f"-h {self.host}", f"-p {self.port}", "-c unix_socket_directories=''"]
+        options = [f"-h {self.host}", f"-p {self.port}", "-c unix_socket_directories=''", *PLANNER_OPTIONS]
         if not self.durable:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         # The server writes its log through a descriptor opened here (not `pg_ctl -l PATH`), so the
