@@ -86,24 +86,35 @@ def add_transactions(into: Any, rows: Iterable[Sequence[Any]]) -> None:
     time as microseconds since the epoch. Each entry is added where it lives in the response, its
     time set field by field (a Timestamp built and copied in costs a third more).
     """
+    # Fields set one by one on the added entry, and the zero/empty ones not at all (implicit
+    # presence: not setting is the same message): 18.6-19.6 us for 20 rows against 25.1 with `add(**)`,
+    # whose keyword parsing looks every field up by name on every row.
     add = into.add
     unspecified = wallet_pb2.TRANSACTION_TYPE_UNSPECIFIED
     types = _TYPE_BY_NAME
     for row in rows:
-        entry = add(
-            tx_id=row[1],
-            wallet_id=row[2],
-            type=types.get(row[3], unspecified),
-            amount_qirat=row[4],
-            fee_qirat=row[5],
-            counterparty=row[6],
-            remark=row[7],
-            block_number=row[8],
-            fabric_tx_id=row[9],
-            operation=row[10],
-        )
-        if row[11] is not None:
-            _set_micros(entry.time, row[11])
+        entry = add()
+        entry.tx_id = row[1]
+        entry.wallet_id = row[2]
+        entry.type = types.get(row[3], unspecified)
+        entry.amount_qirat = row[4]
+        if row[5]:
+            entry.fee_qirat = row[5]
+        if row[6]:
+            entry.counterparty = row[6]
+        if row[7]:
+            entry.remark = row[7]
+        entry.block_number = row[8]
+        entry.fabric_tx_id = row[9]
+        if row[10]:
+            entry.operation = row[10]
+        micros = row[11]
+        if micros is not None:
+            # As _set_micros, inlined: a call per row costs more than these lines.
+            seconds, rest = divmod(micros, 1_000_000)
+            stamp = entry.time
+            stamp.seconds = seconds
+            stamp.nanos = rest * 1000
 
 
 def country(row: Any) -> wallet_pb2.Country:

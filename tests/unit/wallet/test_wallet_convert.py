@@ -128,3 +128,18 @@ def test_an_empty_page_adds_nothing() -> None:
     built = svc.ListTransactionsResponse()
     convert.add_transactions(built.transactions, [])
     assert built == svc.ListTransactionsResponse()
+
+
+def test_zero_and_empty_fields_are_left_unset_and_give_the_same_message() -> None:
+    # add_transactions sets no field whose value is its default (fee 0, "" strings); a set default
+    # and an unset one must be the same message and the same bytes, and non-defaults still show.
+    quiet = Raw(7, "tx", 0, 0, "", "RECEIVED", 0, 0, None, None, 0, _EPOCH, None)
+    loud = Raw(8, "ty", 2, 1, "w-2", "SENT", 5, 3, "bob", "hi", 9, None, uuid.uuid4())
+    built = svc.ListTransactionsResponse()
+    convert.add_transactions(built.transactions, [_shaped(quiet), _shaped(loud)])
+    expected = svc.ListTransactionsResponse(transactions=[expected_entry(quiet), expected_entry(loud)])
+    assert built == expected
+    assert built.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
+    assert built.transactions[0].HasField("time") and not built.transactions[1].HasField("time")
+    assert (built.transactions[1].fee_qirat, built.transactions[1].counterparty) == (3, "bob")
+    assert built.transactions[1].remark == "hi" and built.transactions[1].operation.startswith("operations/")
