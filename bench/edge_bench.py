@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -196,22 +197,42 @@ def _server_overhead(args: argparse.Namespace) -> list[dict[str, object]]:
         ("bare", "asyncio"),
         ("gx-lane", "uvloop"),
     ):
-        backend = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "bench" / "gx_backend.py"), "--server", server, "--loop", loop],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert backend.stdout is not None
-            port = int(backend.stdout.readline())
-            token = backend.stdout.readline().strip()
+        argv = [str(REPO_ROOT / "bench" / "gx_backend.py"), "--server", server, "--loop", loop]
+        with _backend(argv, behind_envoy=False) as (_, port, token, pid):
             name = f"server_overhead_{server.replace('-', '_')}_{loop}"
-            results.append(asyncio.run(_drive_backend(args, name, port, token, backend.pid)))
-        finally:
-            backend.terminate()
-            backend.wait(10)
+            results.append(asyncio.run(_drive_backend(args, name, port, token, pid)))
     return results
+
+
+@contextlib.contextmanager
+def _backend(argv: list[str], *, behind_envoy: bool) -> Iterator[tuple[str, int, str, int]]:
+    """Run a stand-in backend (`python <argv>`: it prints its port, then a token), with the dev stack's
+    Envoy in front of it when `behind_envoy`; yields (edge address or "", backend port, token, backend pid)."""
+    from devstack.config import StackConfig
+    from devstack.parts import EdgePart, StackView
+    from tests.support.stack import make_temp_dir
+
+    backend = subprocess.Popen([sys.executable, *argv], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    root = make_temp_dir("gx-edge-bench-")
+    part = EdgePart(services=("identity",))
+    cfg = StackConfig.on_free_ports(root)
+    try:
+        assert backend.stdout is not None
+        port = int(backend.stdout.readline())
+        token = backend.stdout.readline().strip()
+        edge = ""
+        if behind_envoy:
+            cfg = replace(cfg, ports={**cfg.ports, "identity": port})
+            part.start(cfg, StackView(names=["identity", "edge"]))
+            part.wait_healthy(cfg)
+            edge = cfg.address("edge")
+        yield edge, port, token, backend.pid
+    finally:
+        if behind_envoy:
+            part.stop(cfg)
+        backend.terminate()
+        backend.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _gx_behind_envoy(args: argparse.Namespace) -> list[dict[str, object]]:
@@ -219,51 +240,19 @@ def _gx_behind_envoy(args: argparse.Namespace) -> list[dict[str, object]]:
 
     `server_cpu_ms_per_req` is the backend's CPU per REST call: what the lane saves on Envoy's calls.
     """
-    from devstack.config import StackConfig
-    from devstack.parts import EdgePart, StackView
-    from tests.support.stack import make_temp_dir
-
     results = []
     for server in ("gx", "gx-lane"):
-        backend = subprocess.Popen(
-            [
-                sys.executable,
-                str(REPO_ROOT / "bench" / "gx_backend.py"),
-                "--server",
-                server,
-                "--loop",
-                "uvloop",
-            ],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        root = make_temp_dir("gx-edge-bench-gx-")
-        part = EdgePart(services=("identity",))
-        cfg = StackConfig.on_free_ports(root)
-        try:
-            assert backend.stdout is not None
-            port = int(backend.stdout.readline())
-            token = backend.stdout.readline().strip()
-            cfg = replace(cfg, ports={**cfg.ports, "identity": port})
-            part.start(cfg, StackView(names=["identity", "edge"]))
-            part.wait_healthy(cfg)
-            client = _KeepAlive(cfg.address("edge"), f"/v1/users/{_USER_ID}", token)
+        argv = [str(REPO_ROOT / "bench" / "gx_backend.py"), "--server", server, "--loop", "uvloop"]
+        with _backend(argv, behind_envoy=True) as (edge, _, token, pid):
+            client = _KeepAlive(edge, f"/v1/users/{_USER_ID}", token)
 
-            async def measure(
-                name: str, client: _KeepAlive = client, pid: int = backend.pid
-            ) -> dict[str, object]:
+            async def measure(name: str, client: _KeepAlive = client, pid: int = pid) -> dict[str, object]:
                 try:
                     return await _measure(name, client.get, args.seconds, args.concurrency, pid)
                 finally:
                     await client.close()
 
             results.append(asyncio.run(measure(f"rest_via_envoy_{server.replace('-', '_')}_uvloop")))
-        finally:
-            part.stop(cfg)
-            backend.terminate()
-            backend.wait(10)
-            shutil.rmtree(root, ignore_errors=True)
     return results
 
 
@@ -279,33 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in _gx_behind_envoy(args):
             print(json.dumps(line), flush=True)
         return 0
-    from devstack.config import StackConfig
-    from devstack.parts import EdgePart, StackView
-    from tests.support.stack import make_temp_dir
-
-    backend = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.edge_backend"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    root = make_temp_dir("gx-edge-bench-")
-    part = EdgePart(services=("identity",))
-    cfg = StackConfig.on_free_ports(root)
-    try:
-        assert backend.stdout is not None
-        port = int(backend.stdout.readline())
-        token = backend.stdout.readline().strip()
-        cfg = replace(cfg, ports={**cfg.ports, "identity": port})
-        part.start(cfg, StackView(names=["identity", "edge"]))
-        part.wait_healthy(cfg)
-        for line in asyncio.run(_run(args, cfg.address("edge"), f"127.0.0.1:{port}", token)):
+    with _backend(["-m", "tests.support.edge_backend"], behind_envoy=True) as (edge, port, token, _):
+        for line in asyncio.run(_run(args, edge, f"127.0.0.1:{port}", token)):
             print(json.dumps(line), flush=True)
-    finally:
-        part.stop(cfg)
-        backend.terminate()
-        backend.wait(10)
-        shutil.rmtree(root, ignore_errors=True)
     for line in _server_overhead(args):
         print(json.dumps(line), flush=True)
     for line in _gx_behind_envoy(args):
