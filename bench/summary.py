@@ -128,6 +128,9 @@ def rows(records: list[Record]) -> list[Row]:
                     reference, ratio = f"edge {_CEILINGS[suffix]} {ceiling:,.0f}/s", _ratio(rate, ceiling)
             elif path == "rest_via_envoy":
                 reference = "the edge ceiling"
+            elif str(path).startswith("rest_via_envoy_c"):
+                # The same ceiling at the wallet reads' requests in flight (edge_bench): like for like.
+                reference = f"the edge ceiling at {obj.get('concurrency')} in flight"
             out.append(Row(bench, str(path), value, reference, ratio, _PATH_GOALS.get(str(path), "")))
 
     # The pipeline: the outbox against the raw devnet rate of the same transfers (same benchmark).

@@ -42,6 +42,17 @@ def test_reads_through_envoy_are_set_against_the_edge_ceiling_of_the_same_run() 
     assert _row(table, "rest_via_envoy").ratio is None  # the ceiling itself
 
 
+def test_the_ceiling_at_the_reads_concurrency_is_shown_but_the_goals_keep_the_default_one() -> None:
+    records = [
+        *EDGE,
+        ("edge", {"path": "rest_via_envoy_c16", "requests_per_s": 4500.0, "p99_ms": 6.0, "concurrency": 16}),
+        ("wallet", {"path": "balance_read_rest_via_envoy", "requests_per_s": 1800.0, "p99_ms": 18.5}),
+    ]
+    table = summary.rows(records)
+    assert _row(table, "rest_via_envoy_c16").reference == "the edge ceiling at 16 in flight"
+    assert _row(table, "balance_read_rest_via_envoy").ratio == 0.6
+
+
 def test_without_an_edge_run_there_is_no_ratio() -> None:
     table = summary.rows([("wallet", {"path": "balance_read_rest_via_envoy", "requests_per_s": 900.0})])
     assert _row(table, "balance_read_rest_via_envoy").ratio is None
