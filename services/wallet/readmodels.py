@@ -260,8 +260,8 @@ async def transactions(db: Fetchable, flt: TransactionFilter, after_id: int | No
     `_ENTRY_COLUMNS`' order.
 
     The cursor is the last row's id: keyset paging stays fast and stable while new rows
-    arrive at the top. The operation that caused each entry comes from the outbox, joined
-    on the command's request id. psycopg syntax: it runs straight on the driver (db.fetch_all).
+    arrive at the top. The operation that caused each entry comes from the outbox, looked
+    up by the command's request id. psycopg syntax: it runs straight on the driver (db.fetch_all).
     """
     sql, params = _page(flt, after_id, limit)
     return await fetch_all(db, sql, params)
