@@ -211,8 +211,15 @@ class JwksCache:
         now = time.monotonic()
         stale = now - self._fetched_at > self._ttl
         unknown = kid not in self._keys
-        if (stale or unknown) and now - self._attempted_at >= self._min_refresh:
-            await self.refresh()
+        if stale or unknown:
+            if now - self._attempted_at >= self._min_refresh:
+                await self.refresh()
+            elif unknown and self._lock.locked():
+                # Another call's fetch is under way (it set `_attempted_at` as it began): its
+                # keys are the answer. Reading the old ones now would refuse every token of a
+                # burst that arrives with the first use of a key (or of a fresh process) but one.
+                async with self._lock:
+                    pass
         return self._keys.get(kid)
 
 
