@@ -8,6 +8,7 @@ CPU per read raises the rate) or latency-bound (idle cores: the rate rises with 
 
     .venv/bin/python bench/read_machine.py                              # 3 rounds, 4 s, 16 in flight
     .venv/bin/python bench/read_machine.py --rounds 2 --concurrency 16 32
+    .venv/bin/python bench/read_machine.py --paths history --rounds 1
 
 `rest_ms` is the machine's busy time per call that none of the listed processes was charged
 (other work on the machine, kernel threads). Output: one JSON line per path, round and concurrency.
@@ -126,7 +127,8 @@ async def _run(args: argparse.Namespace, stack: object, pids: dict[str, int]) ->
         tokens = itertools.cycle([token for _, token in users[1:]])
         for round_number in range(args.rounds):
             for concurrency in args.concurrency:
-                for name, path in _PATHS.items():
+                for name in args.paths:
+                    path = _PATHS[name]
 
                     async def call(path: str = path) -> object:
                         return await http.request("GET", path, next(tokens))
@@ -144,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="measured time per path (default 4)")
     parser.add_argument("--rounds", type=int, default=3, help="balance/history pairs (default 3)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16], help="requests in flight (16)")
+    parser.add_argument(
+        "--paths", nargs="+", choices=list(_PATHS), default=list(_PATHS), help="reads (both by default)"
+    )
     args = parser.parse_args(argv)
     sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
     from devstack import processes

@@ -107,7 +107,6 @@ class LaneConnection(asyncio.Protocol):
         self._block_flags = 0
         self._table_reset = False
         self._corked: list[bytes] | None = None
-        self._out: list[bytes] | None = None
         self._going_away = False  # the last stream id we take is fixed: newer ones are refused
         self._draining = False  # the first GOAWAY of a graceful stop went out
         self.closed: asyncio.Future[None] = self._loop.create_future()
@@ -198,7 +197,6 @@ class LaneConnection(asyncio.Protocol):
         """Cancel every call still running and close the connection (the grace is over)."""
         for stream in list(self._streams.values()):
             self._drop(stream, cancel=True)
-        self._send_out()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -208,33 +206,23 @@ class LaneConnection(asyncio.Protocol):
         if self._corked is not None:
             self._corked.append(data)
         elif self._transport is not None:
-            # A call's answer: the answers of every call that ends in this turn of the loop go out
-            # as one write at its end (one send syscall, not one each).
-            if self._out is None:
-                self._out = [data]
-                self._loop.call_soon(self._send_out)
-            else:
-                self._out.append(data)
-
-    def _send_out(self) -> None:
-        out, self._out = self._out, None
-        if out and self._transport is not None:
-            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
+            # A call's answer goes out as soon as it is ready, one write each. Holding the answers
+            # that end in one turn of the loop for a single write at its end saved sends but made
+            # Envoy wait for the whole batch: the calls in flight then moved through Envoy, the
+            # wallet and PostgreSQL as one convoy, each stage idle while another worked. A 20-row
+            # history page at 16 in flight: 1,865/s with 39% of the machine idle held back,
+            # 2,224-2,321/s sent at once, for about 0.03 ms more CPU per call on each side.
+            self._transport.write(data)
 
     def _uncork(self) -> None:
         corked, self._corked = self._corked, None
-        if not corked or self._transport is None:
-            return
-        if self._out is not None:  # answers still waiting go first: a stream's frames stay in order
-            self._out += corked
-            return
-        self._transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
+        if corked and self._transport is not None:
+            self._transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
 
     def _protocol_error(self, message: str, code: int) -> None:
         self._corked = None
         self._on_event(self, "protocol_error")
         _log.warning("lane: closing a connection from %s: %s", self._peer, message)
-        self._send_out()
         if self._transport is not None:
             self._transport.write(f.frame(f.GOAWAY, 0, 0, f.TWO_WORDS.pack(self._last_stream, code)))
             self._transport.close()
@@ -243,7 +231,6 @@ class LaneConnection(asyncio.Protocol):
     def _close_if_idle(self) -> None:
         if self._going_away and not self._streams and self._transport is not None:
             self._uncork()
-            self._send_out()
             self._transport.close()
             self._transport = None
 
