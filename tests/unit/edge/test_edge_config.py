@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ import edge
 from devstack.config import REPO_ROOT
 from devstack.envoy import binary
 from edge import descriptor
+from edge.filters.jwt import jwt_filter
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,21 @@ def test_public_methods_allow_a_missing_token_and_everything_else_requires_one(
     provider = jwt["providers"]["gx_user"]
     assert provider["forward"] is True
     assert provider["remote_jwks"]["http_uri"]["uri"] == "http://127.0.0.1:18080/.well-known/jwks.json"
+    # Verified tokens are remembered per worker (the ES256 check is a quarter of Envoy's CPU per call).
+    assert provider["jwt_cache_config"] == {"jwt_cache_size": 4096}
+
+
+def test_the_token_cache_can_be_turned_off(config: tuple[dict, Path]) -> None:
+    root = config[1].parent
+    settings = edge.EdgeSettings(
+        host="127.0.0.1",
+        port=18080,
+        admin_port=19901,
+        descriptor=root / "gx.binpb",
+        upstreams={"identity": edge.Upstream("identity", "127.0.0.1", 15051)},
+    )
+    off = jwt_filter(dataclasses.replace(settings, jwt_cache_size=0), [])
+    assert "jwt_cache_config" not in off["typed_config"]["providers"]["gx_user"]
 
 
 def test_transcoder_covers_routed_services_only_with_strict_options(config: tuple[dict, Path]) -> None:
