@@ -110,28 +110,30 @@ function envoy_on_request(request_handle)
   -- handler as metadata ("idempotency-key", "x-idempotency-key"), where the shared idempotency
   -- code (services.common.idempotency.IDEMPOTENCY_KEY_HEADERS) reads them.
   local headers = request_handle:headers()
-  local internal = {}
-  for name, _ in pairs(headers) do
-    for _, prefix in ipairs(INTERNAL_PREFIXES) do
-      if name:sub(1, #prefix) == prefix then
-        internal[#internal + 1] = name
-      end
-    end
-  end
-  for _, name in ipairs(internal) do
-    headers:remove(name)
-  end
+  -- One pass over the headers finds both kinds to drop (removing while iterating is not allowed).
   -- The transcoder passes every header on as gRPC metadata, whose keys may hold only 0-9 a-z _ . -
   -- (HTTP allows more, e.g. "|"); the service's gRPC core fails such a call with INTERNAL (a 500).
   -- No service reads such a header, so it is dropped here instead.
-  local illegal = {}
+  local dropped = nil
   for name, _ in pairs(headers) do
-    if name:sub(1, 1) ~= ":" and name:find("[^0-9a-z_.%-]") then
-      illegal[#illegal + 1] = name
+    local drop = false
+    if name:sub(1, 1) ~= ":" then
+      drop = name:find("[^0-9a-z_.%-]") ~= nil
+      for _, prefix in ipairs(INTERNAL_PREFIXES) do
+        if name:sub(1, #prefix) == prefix then
+          drop = true
+        end
+      end
+    end
+    if drop then
+      dropped = dropped or {}
+      dropped[#dropped + 1] = name
     end
   end
-  for _, name in ipairs(illegal) do
-    headers:remove(name)
+  if dropped ~= nil then
+    for _, name in ipairs(dropped) do
+      headers:remove(name)
+    end
   end
   -- A partner API key sends the request through licensing's key check (ext_authz runs only
   -- when this mark is set, so unkeyed requests never wait for or depend on licensing).
