@@ -204,7 +204,6 @@ async def test_concurrent_unknown_kids_share_one_fetch() -> None:
     assert calls == 1
 
 
-
 async def test_a_burst_on_an_unknown_kid_waits_for_the_fetch_under_way() -> None:
     # The rate limit counts from the start of a fetch: the calls that arrive while it is under
     # way must wait for its keys, not answer "unknown" from the keys it is replacing (a fresh
