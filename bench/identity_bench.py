@@ -9,7 +9,10 @@ free ports with the same launcher as `gx dev up`, then measures:
   (ES256 signature and claim checks), synchronously and through its async key lookup;
 - `get_profile_rest_envoy` / `get_profile_grpc_direct`: `GET /v1/users/me` through Envoy (JWT
   check at the edge, transcoding, the service's own check) against the same GetUser RPC
-  straight to identity, with p50/p99.
+  straight to identity, with p50/p99 and the CPU per request of identity, Envoy and PostgreSQL
+  (`<process>_cpu_ms_per_req`, as `wallet_bench`; the load average beside them).
+
+    .venv/bin/python bench/identity_bench.py --profiles-only   # the profile reads alone
 
     .venv/bin/python -m bench identity     # or: .venv/bin/python bench/identity_bench.py --seconds 5
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -31,6 +35,11 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench import wallet_bench  # noqa: E402  (after the repository root is importable)
+
 _PASSWORD = "Bench pass phrase 2026"
 
 
@@ -41,6 +50,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--concurrency", type=int, default=8, help="requests in flight for GetProfile (default 8)"
     )
     parser.add_argument("--login-concurrency", type=int, default=4, help="logins in flight (default 4)")
+    parser.add_argument(
+        "--profiles-only", action="store_true", help="one login for a token, then the GetProfile rows only"
+    )
     return parser.parse_args(argv)
 
 
@@ -64,7 +76,11 @@ def _summary(
 
 
 async def _measure(
-    name: str, call: Callable[[], Awaitable[None]], seconds: float, concurrency: int
+    name: str,
+    call: Callable[[], Awaitable[None]],
+    seconds: float,
+    concurrency: int,
+    pids: dict[str, int] | None = None,
 ) -> dict[str, object]:
     latencies: list[float] = []
     errors = 0
@@ -83,9 +99,20 @@ async def _measure(
     await asyncio.gather(*(worker(time.monotonic() + min(1.0, seconds / 5)) for _ in range(concurrency)))
     latencies.clear()
     errors = 0
+    cpu_before = wallet_bench._cpu_now(pids or {})
     started = time.monotonic()
     await asyncio.gather(*(worker(started + seconds) for _ in range(concurrency)))
-    return _summary(name, latencies, errors, time.monotonic() - started, concurrency)
+    elapsed = time.monotonic() - started
+    cpu_after = wallet_bench._cpu_now(pids or {})
+    summary = _summary(name, latencies, errors, elapsed, concurrency)
+    if pids:
+        # CPU per request of each server process (identity, Envoy, PostgreSQL's cluster): what a
+        # change costs or saves, which the shared machine's requests/s cannot say.
+        calls = max(1, len(latencies))
+        for part in pids:
+            summary[f"{part}_cpu_ms_per_req"] = round((cpu_after[part] - cpu_before[part]) * 1000 / calls, 3)
+        summary["load_average_1m"] = round(os.getloadavg()[0], 2)
+    return summary
 
 
 class _KeepAliveGet:
@@ -171,7 +198,9 @@ def _verifications(keys_dir: Path, token: str, seconds: float) -> list[dict[str,
     return out
 
 
-async def _profiles(edge: str, direct: str, token: str, args: argparse.Namespace) -> list[dict[str, object]]:
+async def _profiles(
+    edge: str, direct: str, token: str, args: argparse.Namespace, pids: dict[str, int]
+) -> list[dict[str, object]]:
     import grpc
     from gx.identity.v1 import identity_service_pb2 as svc
     from gx.identity.v1 import identity_service_pb2_grpc
@@ -179,7 +208,9 @@ async def _profiles(edge: str, direct: str, token: str, args: argparse.Namespace
     results = []
     client = _KeepAliveGet(edge, "/v1/users/me", token)
     try:
-        results.append(await _measure("get_profile_rest_envoy", client.get, args.seconds, args.concurrency))
+        results.append(
+            await _measure("get_profile_rest_envoy", client.get, args.seconds, args.concurrency, pids)
+        )
     finally:
         await client.close()
     metadata = (("authorization", f"Bearer {token}"),)
@@ -189,7 +220,7 @@ async def _profiles(edge: str, direct: str, token: str, args: argparse.Namespace
         async def call() -> None:
             await stub.GetUser(svc.GetUserRequest(user_id="me"), metadata=metadata, timeout=10)
 
-        results.append(await _measure("get_profile_grpc_direct", call, args.seconds, args.concurrency))
+        results.append(await _measure("get_profile_grpc_direct", call, args.seconds, args.concurrency, pids))
     return results
 
 
@@ -197,15 +228,29 @@ def main(argv: list[str] | None = None) -> int:
     """Start the stack on free ports, take every measurement, print JSON lines."""
     args = _parse(argv)
     sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
+    from devstack import processes
     from tests.support.stack import running_edge_stack
 
     lines: list[dict[str, Any]] = []
     with running_edge_stack(parts=("postgres", "redis", "migrations", "identity", "edge")) as stack:
+        pids = {}
+        for part in ("identity", "edge"):
+            record = processes.read_pid_file(stack.config.pid_path(part))
+            if record is not None:
+                pids[part] = record.pid
+        postmaster = wallet_bench._postmaster(stack.database_url)
+        if postmaster is not None:
+            pids["postgres"] = postmaster
         direct = stack.grpc["identity"]
-        login, token = asyncio.run(_logins(direct, args))
-        lines.append(login)
-        lines += _verifications(stack.keys_dir, token, args.seconds)
-        lines += asyncio.run(_profiles(stack.edge_address, direct, token, args))
+        if args.profiles_only:
+            args.seconds, seconds = 0.5, args.seconds
+            _, token = asyncio.run(_logins(direct, args))
+            args.seconds = seconds
+        else:
+            login, token = asyncio.run(_logins(direct, args))
+            lines.append(login)
+            lines += _verifications(stack.keys_dir, token, args.seconds)
+        lines += asyncio.run(_profiles(stack.edge_address, direct, token, args, pids))
     for line in lines:
         print(json.dumps(line), flush=True)
     return 0

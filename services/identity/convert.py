@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, Final, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from gx.identity.v1 import identity_pb2
@@ -61,6 +61,43 @@ def user_message(user: models.User) -> identity_pb2.User:
         email_verified=user.email_verified_at is not None,
         notification_settings=identity_pb2.NotificationSettings(money_received_email=user.money_emails),
     )
+
+
+# Lifecycle state name -> UserState number, for `set_user` (the enum wrapper's `Value` builds the
+# prefixed name and looks it up on every read).
+_STATE_BY_NAME: Final[dict[str, identity_pb2.UserState]] = {
+    name.removeprefix("USER_STATE_"): number for name, number in identity_pb2.UserState.items()
+}
+
+
+def set_user(into: identity_pb2.User, row: Sequence[Any]) -> None:
+    """Write a `profiles.own_profile` row into the response's User where it lives: the same
+    message (and bytes) `user_message` builds from the ORM row.
+
+    Every field is assigned, zero values too: under upb an assignment marks a message field
+    present, as `user_message` makes the times and the notification settings (a test holds the two
+    byte for byte, the epoch and `money_emails = false` among the rows).
+    """
+    into.user_id = row[0]
+    into.email = row[1]
+    into.display_name = row[2]
+    into.country_code = row[3]
+    into.roles.extend(role_values(row[4]))
+    # FROZEN overrides the lifecycle state while frozen (`user_state`); an unknown stored state
+    # raises, as `UserState.Value` does there (the table's check constraint allows none).
+    into.state = identity_pb2.USER_STATE_FROZEN if row[6] else _STATE_BY_NAME[row[5]]
+    _set_micros(into.create_time, row[7])
+    _set_micros(into.update_time, row[8])
+    into.email_verified = row[9]
+    into.notification_settings.money_received_email = row[10]
+
+
+def _set_micros(into: Timestamp, micros: int) -> None:
+    # divmod floors: before 1970 the seconds go down and the nanos stay positive, as
+    # `Timestamp.FromDatetime` gives them.
+    seconds, rest = divmod(micros, 1_000_000)
+    into.seconds = seconds
+    into.nanos = rest * 1000
 
 
 def kyc_message(kyc: models.KycSubmission) -> identity_pb2.KycSubmission:

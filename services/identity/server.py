@@ -10,12 +10,13 @@ from typing import Any
 
 from gx.identity.v1 import identity_service_pb2_grpc
 from prometheus_client import CollectorRegistry
+from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import JwksCache, TokenVerifier
 from services.common.client_address import ClientAddressInterceptor
-from services.common.db import check_database, open_database
+from services.common.db import check_database, open_autocommit_pool, open_database
 from services.common.idempotency import Idempotency
 from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
@@ -66,9 +67,10 @@ def build_usecases(
     keys: KeyStore,
     revocations: RevocationList | None = None,
     registry: CollectorRegistry | None = None,
+    statements: AsyncConnectionPool | None = None,
 ) -> IdentityUseCases:
     """The use cases over open resources."""
-    return build_all_usecases(settings, sessions, redis, keys, revocations, registry)[0]
+    return build_all_usecases(settings, sessions, redis, keys, revocations, registry, statements)[0]
 
 
 def build_all_usecases(
@@ -78,8 +80,13 @@ def build_all_usecases(
     keys: KeyStore,
     revocations: RevocationList | None = None,
     registry: CollectorRegistry | None = None,
+    statements: AsyncConnectionPool | None = None,
 ) -> tuple[IdentityUseCases, AccountUseCases]:
-    """The use cases over open resources: identity's, and the account flows wired into them."""
+    """The use cases over open resources: identity's, and the account flows wired into them.
+
+    `statements` (`open_statement_pool`) serves a user's read of their own profile in one
+    statement; without it GetUser always takes the transactional path.
+    """
     opts = settings.identity
     metrics = IdentityMetrics.for_registry(registry)
     hashing = PasswordHashing(
@@ -137,12 +144,17 @@ def build_all_usecases(
         service_grants=opts.service_role_grants,
         partner_token_services=opts.partner_token_services,
         on_registered=accounts.on_registered,
+        statements=statements,
     )
     return usecases, accounts
 
 
 def create_identity_server(
-    settings: IdentitySettings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], redis: Redis
+    settings: IdentitySettings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    statements: AsyncConnectionPool | None = None,
 ) -> GxServer:
     """The bound (not started) identity server over open resources.
 
@@ -151,6 +163,7 @@ def create_identity_server(
         engine: The database engine (for the readiness check).
         sessions: Its session factory.
         redis: The Redis client.
+        statements: The statement pool (`open_statement_pool`) for the own-profile read.
     """
     keys = KeyStore.open(
         settings.identity.keys_dir, timedelta(seconds=settings.identity.key_activation_seconds)
@@ -159,7 +172,9 @@ def create_identity_server(
     # One deny-list object for writing (freeze, roles, logout) and checking, so identity's own
     # writes take effect in its interceptor at once.
     revocations = revocation_list(settings, redis)
-    usecases, accounts = build_all_usecases(settings, sessions, redis, keys, revocations)
+    usecases, accounts = build_all_usecases(
+        settings, sessions, redis, keys, revocations, statements=statements
+    )
     servicer = IdentityServicer(usecases, trusted, settings.identity.trusted_hops, accounts=accounts)
     return create_server(
         settings,
@@ -181,4 +196,18 @@ async def build(settings: IdentitySettings, stack: contextlib.AsyncExitStack) ->
     redis = await stack.enter_async_context(open_redis(settings.redis))
     # Expired idempotency records go in batches, one process at a time (advisory lock).
     await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
-    return create_identity_server(settings, engine, sessions, redis)
+    statements = await stack.enter_async_context(open_statement_pool(settings))
+    return create_identity_server(settings, engine, sessions, redis, statements)
+
+
+# The statement pool's connections at most. Only the own-profile read uses it, one short
+# statement per call with nothing held between round trips, so a few connections serve many
+# calls in flight; each is a PostgreSQL backend, and identity's memory goal is 150 MB.
+STATEMENT_POOL_SIZE = 4
+
+
+def open_statement_pool(
+    settings: IdentitySettings,
+) -> contextlib.AbstractAsyncContextManager[AsyncConnectionPool]:
+    """Identity's autocommit driver connections (`db.open_autocommit_pool`): the own-profile read."""
+    return open_autocommit_pool(settings.database, max_size=STATEMENT_POOL_SIZE, name="identity-statements")

@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 from gx.identity.v1 import identity_pb2
 from gx.identity.v1 import identity_service_pb2 as svc
 from gx.type.v1 import command_pb2, operation_pb2
+from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,7 +24,7 @@ from services.common.idempotency import Idempotency
 from services.common.logging import LogKey
 from services.common.operations import fetch_command, operation_from_command
 from services.common.revocation import RevocationList
-from services.identity import backoffice, convert, errors, ledger, models
+from services.identity import backoffice, convert, errors, ledger, models, profiles
 from services.identity.keys import KeyStore
 from services.identity.kyc import KycInput, check_kyc, is_country_code, parse_birth_date
 from services.identity.lockout import Lock, LoginLockout
@@ -117,6 +118,7 @@ class IdentityUseCases:
         service_grants: Mapping[str, Iterable[str]] | None = None,
         partner_token_services: Iterable[str] = (),
         on_registered: Callable[[AsyncSession, models.User], Awaitable[None]] | None = None,
+        statements: AsyncConnectionPool | None = None,
     ) -> None:
         """Wires the use cases.
 
@@ -137,6 +139,9 @@ class IdentityUseCases:
                 (IssuePartnerToken); a service not named here may mint none.
             on_registered: Runs in registration's transaction after the user row is added
                 (services.identity.accounts: the verification mail commits with the user).
+            statements: Autocommit driver connections (`db.open_autocommit_pool`) for a user's
+                read of their own profile in one statement (`profiles`); without them every
+                GetUser takes the transactional path.
         """
         self._sessions = sessions
         self._hashing = hashing
@@ -152,6 +157,7 @@ class IdentityUseCases:
         self._service_grants = {k: frozenset(v) for k, v in (service_grants or {}).items()}
         self._partner_token_services = frozenset(partner_token_services)
         self._on_registered = on_registered
+        self._statements = statements
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -376,6 +382,11 @@ class IdentityUseCases:
     async def get_user(self, caller: Caller, user_id: str) -> svc.GetUserResponse:
         """Reads a profile: one's own, or anyone's for admins."""
         target = self._target(caller, user_id)
+        if self._statements is not None and not caller.is_admin:
+            # The common case, a user reading their own profile: one statement, no transaction.
+            own = await self._own_profile(self._statements, caller, target)
+            if own is not None:
+                return own
         async with self._sessions() as session, session.begin():
             user = await self._visible_user(session, caller, target)
             await self._promote_if_committed(session, user)
@@ -829,6 +840,27 @@ class IdentityUseCases:
         if user is None:
             raise errors.user_not_found()
         return user
+
+    async def _own_profile(
+        self, statements: AsyncConnectionPool, caller: Caller, target: uuid.UUID
+    ) -> svc.GetUserResponse | None:
+        """A non-admin's profile read on the driver, or None when the transactional path must answer.
+
+        The same refusals as `_visible_user`, in the same order: another user's id is NOT_FOUND
+        before anything is read, like an id that does not exist. A user waiting for their
+        CREATE_USER command goes back to the transactional path (None), which may promote them.
+        """
+        own_id = str(target)
+        if own_id != caller.user_id:
+            raise errors.user_not_found()
+        row = await profiles.own_profile(statements, own_id)
+        if row is None:
+            raise errors.user_not_found()
+        if row[profiles.STATE] == profiles.PENDING_STATE:
+            return None
+        response = svc.GetUserResponse()
+        convert.set_user(response.user, row)
+        return response
 
     async def _promote_if_committed(self, session: AsyncSession, user: models.User) -> None:
         # The user becomes ACTIVE once their CREATE_USER command is committed on the

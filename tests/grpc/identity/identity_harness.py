@@ -25,7 +25,7 @@ from services.common.redis import open_redis
 from services.common.server import GxServer
 from services.identity.keys import KeyStore
 from services.identity.passwords import PasswordHashing
-from services.identity.server import create_identity_server
+from services.identity.server import create_identity_server, open_statement_pool
 from services.identity.settings import IdentitySettings
 from services.identity.usecases import create_super_admin
 from tests.support import mail_queue
@@ -64,7 +64,8 @@ async def migrated(database_url: str) -> None:
 async def running_identity(
     database_url: str, redis_url: str, keys_dir: Path, **identity: Any
 ) -> AsyncIterator[Identity]:
-    """Starts identity on 127.0.0.1:0 with its real interceptors, health and reflection; stops it."""
+    """Starts identity on 127.0.0.1:0 with its real interceptors, health, reflection and statement
+    pool; stops it."""
     settings = IdentitySettings(
         listen="127.0.0.1:0",
         database={"url": database_url},
@@ -75,7 +76,10 @@ async def running_identity(
     async with contextlib.AsyncExitStack() as stack:
         engine, sessions = await stack.enter_async_context(open_database(settings.database))
         redis = await stack.enter_async_context(open_redis(settings.redis))
-        server = create_identity_server(settings, engine, sessions, redis)
+        # The statement pool too, as `server.build` opens it: a user's own GetUser takes the
+        # one-statement path here, everything else the transactional one.
+        statements = await stack.enter_async_context(open_statement_pool(settings))
+        server = create_identity_server(settings, engine, sessions, redis, statements)
         await server.start()
         stack.push_async_callback(server.stop, 0)
         channel = grpc.aio.insecure_channel(server.address)
