@@ -202,7 +202,9 @@ async def build(settings: IdentitySettings, stack: contextlib.AsyncExitStack) ->
 
 # The statement pool's connections at most. Only the own-profile read uses it, one short
 # statement per call with nothing held between round trips, so a few connections serve many
-# calls in flight; each is a PostgreSQL backend, and identity's memory goal is 150 MB.
+# calls in flight; each is a PostgreSQL backend, and identity's memory goal is 150 MB. Eight
+# measured against four at 8 reads in flight, back to back (two pairs, load 0.6-1.5): identity CPU
+# per profile read 0.59-0.62 ms either way.
 STATEMENT_POOL_SIZE = 4
 
 
