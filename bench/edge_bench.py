@@ -31,7 +31,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -233,7 +232,7 @@ def _backend(argv: list[str], *, behind_envoy: bool) -> Iterator[tuple[str, int,
         token = backend.stdout.readline().strip()
         edge = ""
         if behind_envoy:
-            cfg = replace(cfg, ports={**cfg.ports, "identity": port})
+            cfg = cfg.served_at("identity", port)
             part.start(cfg, StackView(names=["identity", "edge"]))
             part.wait_healthy(cfg)
             edge = cfg.address("edge")

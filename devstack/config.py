@@ -22,7 +22,8 @@ PORTS: dict[str, tuple[str, int]] = {
     "identity": ("GX_IDENTITY_PORT", 50051),
     "wallet": ("GX_WALLET_PORT", 50052),
     "licensing": ("GX_LICENSING_PORT", 50053),
-    # The wallet's edge lane (GX_LANE_LISTEN): where Envoy sends its calls to the wallet.
+    # The services' edge lanes (GX_LANE_LISTEN): where Envoy sends its calls to them.
+    "identity_lane": ("GX_IDENTITY_LANE_PORT", 50061),
     "wallet_lane": ("GX_WALLET_LANE_PORT", 50062),
     "devnet": ("GX_DEVNET_PORT", 7051),
     "chaincode": ("GX_CHAINCODE_PORT", 7052),
@@ -83,6 +84,12 @@ class StackConfig:
         ports = {name: free_port() for name in PORTS}
         base = cls(state_dir=Path(state_dir).resolve(), ports=ports, durable=False)
         return replace(base, **overrides)  # type: ignore[arg-type]
+
+    def served_at(self, service: str, port: int) -> StackConfig:
+        """This config with `service` answered by a process already listening on `port` (a stand-in
+        in tests and benchmarks): Envoy then calls that port, with plain gRPC, not the service's lane."""
+        ports = {name: p for name, p in self.ports.items() if name != f"{service}_lane"}
+        return replace(self, ports={**ports, service: port})
 
     def port(self, name: str) -> int:
         """Return the port called `name`."""

@@ -521,6 +521,12 @@ class EdgePart(ProcessPart):
             domain: edge.Upstream(part, cfg.host, cfg.port(edge_port_name(cfg, part)))
             for domain, part in owners.items()
         }
+        # Reflection and health stream, which a lane does not serve: on identity's gRPC port.
+        infra = (
+            edge.Upstream("identity_grpc", cfg.host, cfg.port("identity"))
+            if "identity" in upstreams and edge_port_name(cfg, "identity") != "identity"
+            else None
+        )
         try:
             desc = envoy.ensure_descriptor(cfg.repo_root, cfg.state_dir)
             settings = edge.EdgeSettings(
@@ -530,6 +536,7 @@ class EdgePart(ProcessPart):
                 descriptor=desc,
                 upstreams=upstreams,
                 jwks_upstream="identity" if "identity" in upstreams else None,
+                infra_upstream=infra,
             )
             config = edge.build_config(settings, edge.read_services(desc))
             edge.add_openapi_routes(config)  # GET /openapi.json and /docs (edge/openapi.py)

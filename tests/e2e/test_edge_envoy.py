@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -48,7 +48,7 @@ def edge() -> Iterator[Edge]:
     backend.start()
     root = make_temp_dir("gx-edge-")
     cfg = StackConfig.on_free_ports(root)
-    cfg = replace(cfg, ports={**cfg.ports, "identity": backend.port})
+    cfg = cfg.served_at("identity", backend.port)
     part = EdgePart(services=("identity",))
     try:
         part.start(cfg, StackView(names=["identity", "edge"]))
@@ -306,7 +306,7 @@ def test_a_backend_that_is_down_gives_503_json() -> None:
     backend.start()
     root = make_temp_dir("gx-edge-down-")
     cfg = StackConfig.on_free_ports(root)
-    cfg = replace(cfg, ports={**cfg.ports, "identity": backend.port})
+    cfg = cfg.served_at("identity", backend.port)
     part = EdgePart(services=("identity",))
     try:
         part.start(cfg, StackView(names=["identity", "edge"]))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import socket
 from collections.abc import Iterator
-from dataclasses import replace
 
 import h2.config
 import h2.connection
@@ -30,7 +29,7 @@ def edge() -> Iterator[str]:
     backend.start()
     root = make_temp_dir("gx-edge-hard-")
     cfg = StackConfig.on_free_ports(root)
-    cfg = replace(cfg, ports={**cfg.ports, "identity": backend.port})
+    cfg = cfg.served_at("identity", backend.port)
     part = EdgePart(services=("identity",))
     try:
         part.start(cfg, StackView(names=["identity", "edge"]))

@@ -79,9 +79,7 @@ def test_envoy_reaches_the_wallet_on_its_edge_lane(edge_stack: EdgeStack) -> Non
     mesh's own callers."""
     lane_port = edge_stack.config.port("wallet_lane")
     assert lane_port != edge_stack.config.port("wallet")
-    clusters = httpx.get(f"{edge_stack.admin_url}/clusters?format=json", timeout=5).json()["cluster_statuses"]
-    wallet = next(c for c in clusters if c["name"] == "wallet")
-    assert {h["address"]["socket_address"]["port_value"] for h in wallet["host_statuses"]} == {lane_port}
+    assert _cluster_ports(edge_stack)["wallet"] == {lane_port}
 
     email = f"lane-{uuid.uuid4().hex[:8]}@gx.test"
     password = "Edge-lane-pass-1"
@@ -97,14 +95,53 @@ def test_envoy_reaches_the_wallet_on_its_edge_lane(edge_stack: EdgeStack) -> Non
     assert answer.status_code == 404, answer.text
     assert any(d.get("domain") == "wallet.gx" for d in answer.json()["details"]), answer.text
 
-    lane_lines = [
-        line
-        for line in httpx.get(f"http://{edge_stack.metrics['wallet']}/metrics", timeout=5).text.splitlines()
-        if line.startswith("gx_lane_connections_total ")
-    ]
-    assert lane_lines and float(lane_lines[0].split()[1]) >= 1
+    assert _lane_connections(edge_stack, "wallet") >= 1
     with grpc.insecure_channel(edge_stack.grpc["wallet"]) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service="gx.wallet.v1.WalletService"), timeout=5
         )
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def _cluster_ports(edge_stack: EdgeStack) -> dict[str, set[int]]:
+    clusters = httpx.get(f"{edge_stack.admin_url}/clusters?format=json", timeout=5).json()["cluster_statuses"]
+    return {
+        c["name"]: {h["address"]["socket_address"]["port_value"] for h in c.get("host_statuses", [])}
+        for c in clusters
+    }
+
+
+def _lane_connections(edge_stack: EdgeStack, service: str) -> float:
+    metrics = httpx.get(f"http://{edge_stack.metrics[service]}/metrics", timeout=5).text.splitlines()
+    lines = [line for line in metrics if line.startswith("gx_lane_connections_total ")]
+    assert lines, f"{service} exposes no lane metrics"
+    return float(lines[0].split()[1])
+
+
+def test_envoy_reaches_identity_on_its_lane_and_reflection_on_its_grpc_port(edge_stack: EdgeStack) -> None:
+    """Identity's REST and gRPC calls through the edge go to its lane; reflection and health, which
+    stream and which a lane does not serve, go to its gRPC port (the `identity_grpc` cluster)."""
+    ports = _cluster_ports(edge_stack)
+    assert ports["identity"] == {edge_stack.config.port("identity_lane")}
+    assert ports["identity_grpc"] == {edge_stack.config.port("identity")}
+    email = f"idlane-{uuid.uuid4().hex[:8]}@gx.test"
+    with httpx.Client(base_url=edge_stack.rest_url, timeout=20) as client:
+        assert client.post(
+            "/v1/users:register", json={"email": email, "password": "Id-lane-pass-1"}
+        ).is_success
+        token = client.post("/v1/auth:login", json={"email": email, "password": "Id-lane-pass-1"}).json()[
+            "accessToken"
+        ]
+        me = client.get("/v1/users/me", headers={"authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["user"]["email"] == email, me.text
+    assert _lane_connections(edge_stack, "identity") >= 1
+    # Health's Watch streams: through the edge it reaches identity's gRPC port and answers.
+    with grpc.insecure_channel(edge_stack.edge_address) as channel:
+        first = next(
+            iter(
+                health_pb2_grpc.HealthStub(channel).Watch(
+                    health_pb2.HealthCheckRequest(service=""), timeout=5
+                )
+            )
+        )
+    assert first.status == health_pb2.HealthCheckResponse.SERVING

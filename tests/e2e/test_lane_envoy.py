@@ -12,7 +12,6 @@ import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -66,7 +65,7 @@ class _Identity(identity_service_pb2_grpc.IdentityServiceServicer):
 def _start_edge(root_name: str, port: int) -> tuple[EdgePart, StackConfig, Any]:
     root = make_temp_dir(root_name)
     cfg = StackConfig.on_free_ports(root)
-    cfg = replace(cfg, ports={**cfg.ports, "identity": port})
+    cfg = cfg.served_at("identity", port)
     part = EdgePart(services=("identity",))
     part.start(cfg, StackView(names=["identity", "edge"]))
     try:

@@ -103,3 +103,32 @@ def test_transcoder_covers_routed_services_only_with_strict_options(config: tupl
     clusters = {c["name"]: c for c in config[0]["static_resources"]["clusters"]}
     assert set(clusters) == {"identity", "edge_self"}
     assert clusters["identity"]["health_checks"][0]["no_traffic_interval"] == "2s"
+
+
+def test_reflection_and_health_go_to_the_infra_upstream_when_identity_is_on_its_lane(
+    config: tuple[dict, Path],
+) -> None:
+    root = config[1].parent
+    settings = edge.EdgeSettings(
+        host="127.0.0.1",
+        port=18080,
+        admin_port=19901,
+        descriptor=root / "gx.binpb",
+        upstreams={"identity": edge.Upstream("identity", "127.0.0.1", 15061)},
+        infra_upstream=edge.Upstream("identity_grpc", "127.0.0.1", 15051),
+    )
+    cfg = edge.build_config(settings, descriptor.read_services(root / "gx.binpb"))
+    routes = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"][
+        "route_config"
+    ]["virtual_hosts"][0]["routes"]
+    by_prefix = {r["match"].get("prefix"): r.get("route", {}).get("cluster") for r in routes}
+    assert by_prefix["/gx.identity.v1.IdentityService/"] == "identity"
+    for infra in ("/grpc.reflection.v1.ServerReflection/", "/grpc.health.v1.Health/"):
+        assert by_prefix[infra] == "identity_grpc"
+    ports = {
+        c["name"]: c["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"][
+            "socket_address"
+        ]["port_value"]
+        for c in cfg["static_resources"]["clusters"]
+    }
+    assert ports["identity"] == 15061 and ports["identity_grpc"] == 15051

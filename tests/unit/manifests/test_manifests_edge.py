@@ -25,7 +25,12 @@ def descriptor(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def config_path(descriptor: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The edge config written by the init container's command, with the base ConfigMap's values."""
     out = tmp_path_factory.mktemp("edge-out") / "envoy.json"
-    upstreams = "identity=identity:50051,wallet=wallet:50062,licensing=licensing:50053"
+    env = dict(
+        line.split("=", 1)
+        for line in (ROOT / "manifests" / "base" / "config" / "edge.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    upstreams = env["GX_EDGE_UPSTREAMS"]
     assert (
         edge_config.main(["--out", str(out), "--descriptor", str(descriptor), "--upstreams", upstreams]) == 0
     )
@@ -65,10 +70,26 @@ def test_every_public_service_is_transcoded_and_routed(config: dict[str, Any]) -
     # The operators' outbox API is not published at the edge.
     assert not any(s.startswith("gx.ops.") for s in transcoder["services"])
     clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
-    for name, port in (("identity", 50051), ("wallet", 50062), ("licensing", 50053)):
+    # Identity and the wallet on their edge lanes; reflection and health (they stream) on identity's gRPC port.
+    for name, host, port in (
+        ("identity", "identity", 50061),
+        ("identity_grpc", "identity", 50051),
+        ("wallet", "wallet", 50062),
+        ("licensing", "licensing", 50053),
+    ):
         assert clusters[name]["type"] == "STRICT_DNS"
         address = clusters[name]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
-        assert address["socket_address"] == {"address": name, "port_value": port}
+        assert address["socket_address"] == {"address": host, "port_value": port}
+    routes = {
+        r["match"].get("prefix"): r.get("route", {}).get("cluster")
+        for listener in config["static_resources"]["listeners"]
+        if listener["name"] == "edge"
+        for r in listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"][
+            0
+        ]["routes"]
+    }
+    assert routes["/grpc.reflection.v1.ServerReflection/"] == "identity_grpc"
+    assert routes["/gx.identity.v1.IdentityService/"] == "identity"
 
 
 def test_public_rpcs_need_no_token_and_the_rest_do(config: dict[str, Any]) -> None:

@@ -56,7 +56,8 @@ _DB_CLIENTS = ["identity", "wallet", "licensing", "outbox", "projector", "gx-db-
 _ALLOWED = [
     ("internet", "edge", 8080),
     ("internet", "edge", 8443),
-    ("edge", "identity", 50051),
+    ("edge", "identity", 50061),  # identity's edge lane (its routes)
+    ("edge", "identity", 50051),  # reflection and health, which stream
     ("edge", "wallet", 50062),  # the wallet's edge lane
     ("edge", "licensing", 50053),  # routes, ext_authz and the access-log stream
     ("licensing", "identity", 50051),
@@ -86,6 +87,8 @@ _DENIED = [
     ("other_namespace", "wallet", 9090),
     ("stranger", "wallet", 50052),
     ("stranger", "wallet", 50062),
+    ("stranger", "identity", 50061),
+    ("wallet", "identity", 50061),  # the mesh calls identity on gRPC; only the edge uses the lane
     ("edge", "wallet", 50052),  # the edge calls the wallet on its lane only
     ("wallet", "wallet", 50052),
     ("identity", "internet", 80),
