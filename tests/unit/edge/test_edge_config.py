@@ -16,10 +16,7 @@ from edge import descriptor
 from edge.filters.jwt import jwt_filter
 
 
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    root = tmp_path_factory.mktemp("envoy")
-    desc = descriptor.build(REPO_ROOT, root / "gx.binpb")
+def _settings(desc: Path, **changes: object) -> edge.EdgeSettings:
     settings = edge.EdgeSettings(
         host="127.0.0.1",
         port=18080,
@@ -27,7 +24,14 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
         descriptor=desc,
         upstreams={"identity": edge.Upstream("identity", "127.0.0.1", 15051)},
     )
-    cfg = edge.build_config(settings, descriptor.read_services(desc))
+    return dataclasses.replace(settings, **changes)
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    root = tmp_path_factory.mktemp("envoy")
+    desc = descriptor.build(REPO_ROOT, root / "gx.binpb")
+    cfg = edge.build_config(_settings(desc), descriptor.read_services(desc))
     path = root / "envoy.json"
     path.write_text(json.dumps(cfg))
     return cfg, path
@@ -80,15 +84,7 @@ def test_public_methods_allow_a_missing_token_and_everything_else_requires_one(
 
 
 def test_the_token_cache_can_be_turned_off(config: tuple[dict, Path]) -> None:
-    root = config[1].parent
-    settings = edge.EdgeSettings(
-        host="127.0.0.1",
-        port=18080,
-        admin_port=19901,
-        descriptor=root / "gx.binpb",
-        upstreams={"identity": edge.Upstream("identity", "127.0.0.1", 15051)},
-    )
-    off = jwt_filter(dataclasses.replace(settings, jwt_cache_size=0), [])
+    off = jwt_filter(_settings(config[1].parent / "gx.binpb", jwt_cache_size=0), [])
     assert "jwt_cache_config" not in off["typed_config"]["providers"]["gx_user"]
 
 
@@ -108,16 +104,13 @@ def test_transcoder_covers_routed_services_only_with_strict_options(config: tupl
 def test_reflection_and_health_go_to_the_infra_upstream_when_identity_is_on_its_lane(
     config: tuple[dict, Path],
 ) -> None:
-    root = config[1].parent
-    settings = edge.EdgeSettings(
-        host="127.0.0.1",
-        port=18080,
-        admin_port=19901,
-        descriptor=root / "gx.binpb",
+    desc = config[1].parent / "gx.binpb"
+    settings = _settings(
+        desc,
         upstreams={"identity": edge.Upstream("identity", "127.0.0.1", 15061)},
         infra_upstream=edge.Upstream("identity_grpc", "127.0.0.1", 15051),
     )
-    cfg = edge.build_config(settings, descriptor.read_services(root / "gx.binpb"))
+    cfg = edge.build_config(settings, descriptor.read_services(desc))
     routes = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"][
         "route_config"
     ]["virtual_hosts"][0]["routes"]
