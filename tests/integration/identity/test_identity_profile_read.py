@@ -19,6 +19,7 @@ from gx.identity.v1 import identity_pb2
 from gx.identity.v1 import identity_service_pb2 as svc
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.identity import profiles
 from services.identity.errors import ServiceError
@@ -220,6 +221,19 @@ async def _stored_state(wired: Wired, user_id: str) -> str:
         )
 
 
+async def _commit_on_the_ledger(conn: AsyncConnection, command_id: uuid.UUID) -> None:
+    """What the outbox worker and the projector record once the ledger committed the command."""
+    tx_id = uuid.uuid4().hex
+    await conn.execute(
+        text("UPDATE outbox.commands SET status = 'COMMITTED', tx_id = :tx, block_number = 7 WHERE id = :id"),
+        {"tx": tx_id, "id": command_id},
+    )
+    await conn.execute(
+        text("INSERT INTO ledger.projected_txs (tx_id, block_number, event_count) VALUES (:tx, 7, 1)"),
+        {"tx": tx_id},
+    )
+
+
 async def test_the_read_that_finds_the_create_user_command_committed_promotes_the_user(
     wired: Wired, fast: IdentityUseCases, statements: AsyncConnectionPool
 ) -> None:
@@ -230,19 +244,8 @@ async def test_the_read_that_finds_the_create_user_command_committed_promotes_th
     assert pending.user.state == identity_pb2.USER_STATE_APPROVED_PENDING_ONCHAIN
     assert pending == await wired.usecases.get_user(caller, "me")
 
-    tx_id = uuid.uuid4().hex
     async with wired.engine.begin() as conn:
-        # What the outbox worker and the projector record once the ledger committed it.
-        await conn.execute(
-            text(
-                "UPDATE outbox.commands SET status = 'COMMITTED', tx_id = :tx, block_number = 7 WHERE id = :id"
-            ),
-            {"tx": tx_id, "id": command_id},
-        )
-        await conn.execute(
-            text("INSERT INTO ledger.projected_txs (tx_id, block_number, event_count) VALUES (:tx, 7, 1)"),
-            {"tx": tx_id},
-        )
+        await _commit_on_the_ledger(conn, command_id)
     assert await _stored_state(wired, caller.user_id) == "APPROVED_PENDING_ONCHAIN"
     promoted = await fast.get_user(caller, "me")
     assert promoted.user.state == identity_pb2.USER_STATE_ACTIVE
@@ -258,22 +261,12 @@ async def test_a_frozen_pending_user_is_promoted_too_and_still_reads_frozen(
     wired: Wired, fast: IdentityUseCases
 ) -> None:
     caller, command_id = await _approved_user(wired)
-    tx_id = uuid.uuid4().hex
     async with wired.engine.begin() as conn:
         await conn.execute(
             text("UPDATE identity.users SET frozen = true, frozen_reason = 'review' WHERE id = :u"),
             {"u": caller.user_id},
         )
-        await conn.execute(
-            text(
-                "UPDATE outbox.commands SET status = 'COMMITTED', tx_id = :tx, block_number = 7 WHERE id = :id"
-            ),
-            {"tx": tx_id, "id": command_id},
-        )
-        await conn.execute(
-            text("INSERT INTO ledger.projected_txs (tx_id, block_number, event_count) VALUES (:tx, 7, 1)"),
-            {"tx": tx_id},
-        )
+        await _commit_on_the_ledger(conn, command_id)
     answer = await fast.get_user(caller, "me")
     assert answer.user.state == identity_pb2.USER_STATE_FROZEN
     assert await _stored_state(wired, caller.user_id) == "ACTIVE"
