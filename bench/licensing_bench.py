@@ -2,8 +2,9 @@
 
 Runs PostgreSQL, Redis, the migrations, identity and licensing as real processes on free ports
 with the launcher behind `gx dev up` (no Envoy: this measures licensing's answer as Envoy's
-ext_authz client would see it over gRPC). It onboards a partner through the real RPCs (apply,
-approve, an ENTERPRISE licence, a key), then sends Check at `--rate` per second, open loop:
+ext_authz client would see it, on licensing's edge lane, where Envoy calls it). It onboards a
+partner through the real RPCs (apply, approve, an ENTERPRISE licence, a key), then sends Check
+at `--rate` per second, open loop:
 each call leaves on schedule whether or not earlier ones have answered, so a slow answer shows
 as latency instead of lowering the rate. Latency is measured from the scheduled send.
 
@@ -238,7 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         key, owner = asyncio.run(
             _onboard(stack.grpc["identity"], stack.grpc["licensing"], stack.database_url)
         )
-        line = asyncio.run(_checks(stack.grpc["licensing"], key, args))
+        # Where Envoy's ext_authz calls licensing: its edge lane.
+        from devstack.parts import edge_port_name
+
+        checks_at = stack.config.address(edge_port_name(stack.config, "licensing"))
+        line = asyncio.run(_checks(checks_at, key, args))
         print(json.dumps(line), flush=True)
         reads = asyncio.run(_edge_reads(stack.rest_url, key, owner, args))
     print(json.dumps(reads), flush=True)

@@ -25,6 +25,7 @@ PORTS: dict[str, tuple[str, int]] = {
     # The services' edge lanes (GX_LANE_LISTEN): where Envoy sends its calls to them.
     "identity_lane": ("GX_IDENTITY_LANE_PORT", 50061),
     "wallet_lane": ("GX_WALLET_LANE_PORT", 50062),
+    "licensing_lane": ("GX_LICENSING_LANE_PORT", 50063),
     "devnet": ("GX_DEVNET_PORT", 7051),
     "chaincode": ("GX_CHAINCODE_PORT", 7052),
     # The outbox worker's admin gRPC server (gx.ops.v1.OutboxAdminService).

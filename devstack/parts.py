@@ -521,12 +521,13 @@ class EdgePart(ProcessPart):
             domain: edge.Upstream(part, cfg.host, cfg.port(edge_port_name(cfg, part)))
             for domain, part in owners.items()
         }
-        # Reflection and health stream, which a lane does not serve: on identity's gRPC port.
-        infra = (
-            edge.Upstream("identity_grpc", cfg.host, cfg.port("identity"))
-            if "identity" in upstreams and edge_port_name(cfg, "identity") != "identity"
-            else None
-        )
+        # The streams Envoy sends (reflection, health's Watch, the partner access log) go to the
+        # gRPC port of a service whose routes go to its lane, which serves unary calls only.
+        streams = {
+            domain: edge.Upstream(f"{part}_grpc", cfg.host, cfg.port(part))
+            for domain, part in owners.items()
+            if domain in edge.STREAMED_DOMAINS and edge_port_name(cfg, part) != part
+        }
         try:
             desc = envoy.ensure_descriptor(cfg.repo_root, cfg.state_dir)
             settings = edge.EdgeSettings(
@@ -536,7 +537,7 @@ class EdgePart(ProcessPart):
                 descriptor=desc,
                 upstreams=upstreams,
                 jwks_upstream="identity" if "identity" in upstreams else None,
-                infra_upstream=infra,
+                stream_upstreams=streams,
             )
             config = edge.build_config(settings, edge.read_services(desc))
             edge.add_openapi_routes(config)  # GET /openapi.json and /docs (edge/openapi.py)

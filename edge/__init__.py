@@ -15,6 +15,7 @@ The surface:
 from __future__ import annotations
 
 from edge.bootstrap import build_config
+from edge.core import STREAMED_DOMAINS
 from edge.descriptor import build as build_descriptor
 from edge.descriptor import read_services
 from edge.errors import EdgeConfigError
@@ -25,6 +26,7 @@ from edge.tls import HSTS, EdgeTls, add_tls
 __all__ = [
     "ADDRESS_LIMITED_METHODS",
     "HSTS",
+    "STREAMED_DOMAINS",
     "EdgeConfigError",
     "EdgeSettings",
     "EdgeTls",

@@ -50,7 +50,8 @@ def build_config(settings: EdgeSettings, services: Sequence[Service]) -> dict[st
     filters = http_filters(settings, routed, licensing=licensing, address_limited=bool(limited))
     logs = [access_log.stdout_log()] if settings.access_log else []
     if licensing is not None:
-        logs.append(access_log.partner_usage_log(licensing.name))
+        # A client stream: on licensing's gRPC port when its routes and key checks go to its lane.
+        logs.append(access_log.partner_usage_log(settings.stream_upstream(LICENSING).name))
     edge = listeners.edge_listener(
         settings,
         routes.edge_routes(settings, routed, limited=limited, catch_all=licensing is not None),

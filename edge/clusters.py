@@ -69,10 +69,9 @@ def self_cluster(settings: EdgeSettings) -> dict[str, Any]:
 
 
 def upstream_clusters(settings: EdgeSettings, services: Sequence[Service]) -> list[dict[str, Any]]:
-    """One cluster per process that serves a routed service, by name, and the infra upstream's."""
+    """One cluster per process that serves a routed service, by name, and one per stream upstream."""
     used = {settings.upstreams[s.domain].name: settings.upstreams[s.domain] for s in services}
-    if settings.infra_upstream is not None:
-        used[settings.infra_upstream.name] = settings.infra_upstream
+    used |= {u.name: u for u in settings.stream_upstreams.values()}
     return [upstream_cluster(used[name]) for name in sorted(used)]
 
 

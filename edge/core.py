@@ -15,6 +15,9 @@ INFRA_SERVICES = (
 )
 # The domain whose process answers ext_authz and the access-log stream (the partner edge, issue 8).
 LICENSING = "licensing"
+# The domains whose processes take the streams the edge sends: identity reflection and health's
+# Watch, licensing the partner access log. Behind a lane (unary only) they need their gRPC port too.
+STREAMED_DOMAINS = ("identity", LICENSING)
 
 # HTTP filter names: routes refer to them (per-route configuration), and so do the access log's
 # metadata filter and the OpenAPI routes, which switch some of them off.

@@ -56,11 +56,8 @@ def edge_routes(
         }
         for svc in services
     ]
-    infra_cluster = (
-        settings.infra_upstream.name
-        if settings.infra_upstream is not None
-        else settings.upstreams["identity" if "identity" in settings.upstreams else services[0].domain].name
-    )
+    infra_domain = "identity" if "identity" in settings.upstreams else services[0].domain
+    infra_cluster = settings.stream_upstream(infra_domain).name
     routes += [
         {"match": {"prefix": f"/{name}/"}, "route": {"cluster": infra_cluster, "timeout": "0s"}}
         for name in INFRA_SERVICES

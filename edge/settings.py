@@ -70,9 +70,9 @@ class EdgeSettings:
         max_request_bytes: Largest accepted REST request body.
         jwks_cache_seconds: How long Envoy keeps the key set before fetching it again. Identity
             must publish a new key at least this long before signing with it.
-        infra_upstream: Where reflection and health go through the edge, when not to the
-            identity upstream: identity's gRPC port when Envoy calls identity on its edge lane,
-            which serves unary calls only (reflection streams, and so does health's Watch).
+        stream_upstreams: By domain, the gRPC port of a service whose `upstreams` entry is its
+            edge lane, which serves unary calls only: the streams the edge sends go there
+            (reflection and health to identity's; the partner access log to licensing's).
         jwt_cache_size: Verified tokens each Envoy worker remembers (by their exact text), so a
             client's next call with the same token skips the ES256 check; 0 turns it off.
         access_log: Write one JSON line per request to Envoy's stdout (the edge log).
@@ -96,10 +96,14 @@ class EdgeSettings:
     jwks_upstream: str | None = "identity"
     max_request_bytes: int = 64 * 1024
     jwks_cache_seconds: int = 300
-    infra_upstream: Upstream | None = None
+    stream_upstreams: Mapping[str, Upstream] = field(default_factory=dict)
     jwt_cache_size: int = 4096
     access_log: bool = True
     max_connections: int = 10_000
     xff_num_trusted_hops: int = 0
     ext_authz_timeout_seconds: float = 1.0
     address_limits: Mapping[str, int] = field(default_factory=address_limits_from_env)
+
+    def stream_upstream(self, domain: str) -> Upstream:
+        """The process that takes `domain`'s streams: its gRPC port when its routes go to a lane."""
+        return self.stream_upstreams.get(domain) or self.upstreams[domain]

@@ -28,10 +28,11 @@ from edge.core import JWT_FILTER, SELF_CLUSTER
 
 _ROOT = Path(__file__).resolve().parent.parent
 # Read from the edge ConfigMap; the defaults are the base manifests' Service names and ports
-# (identity's and the wallet's are their edge lanes, services.common.lane).
+# (each service's edge lane, services.common.lane).
 _DEFAULT_UPSTREAMS = "identity=identity:50061,wallet=wallet:50062,licensing=licensing:50053"
-# Reflection and health through the edge stream, which a lane does not serve: identity's gRPC port.
-_DEFAULT_INFRA_UPSTREAM = "identity_grpc=identity:50051"
+# The streams the edge sends, which a lane does not serve, go to gRPC ports: reflection and health
+# to identity's, the partner access log to licensing's (edge.STREAMED_DOMAINS).
+_DEFAULT_STREAM_UPSTREAMS = "identity=identity:50051,licensing=licensing:50053"
 _LOOPBACK = "127.0.0.1"
 # The ops listener's route to the admin interface on loopback.
 _ADMIN_CLUSTER = "envoy_admin"
@@ -59,6 +60,14 @@ def parse_upstreams(text: str) -> dict[str, edge.Upstream]:
     return upstreams
 
 
+def parse_stream_upstreams(text: str) -> dict[str, edge.Upstream]:
+    """Parse `domain=host:port,...` into stream upstreams, each its own cluster (`<domain>_grpc`)."""
+    return {
+        domain: edge.Upstream(name=f"{domain}_grpc", host=u.host, port=u.port)
+        for domain, u in parse_upstreams(text).items()
+    }
+
+
 def render(
     descriptor: Path,
     upstreams: Mapping[str, edge.Upstream],
@@ -72,7 +81,7 @@ def render(
     xff_trusted_hops: int = 0,
     address_limits: Mapping[str, int] | None = None,
     tls: edge.EdgeTls | None = None,
-    infra_upstream: edge.Upstream | None = None,
+    stream_upstreams: Mapping[str, edge.Upstream] | None = None,
 ) -> dict[str, Any]:
     """Build the edge's Envoy bootstrap for a Kubernetes pod.
 
@@ -93,8 +102,8 @@ def render(
             replicas allow N times as many); None: `GX_EDGE_ADDRESS_LIMITS` or the defaults.
         tls: Serve HTTPS on `tls.https_port` (HSTS, modern ciphers) and only redirect on
             `port`; None keeps plain HTTP (the devnet, which has no public address).
-        infra_upstream: Where reflection and health go (identity's gRPC port when its routes go
-            to its lane); None: the identity upstream.
+        stream_upstreams: By domain, the gRPC Service taking the edge's streams when `upstreams`
+            names the domain's lane (`parse_stream_upstreams`); None: none, streams follow `upstreams`.
 
     Returns:
         The configuration as a JSON-serialisable dict.
@@ -111,13 +120,13 @@ def render(
         max_request_bytes=max_request_bytes,
         xff_num_trusted_hops=xff_trusted_hops,
         address_limits=dict(address_limits) if address_limits is not None else edge.address_limits_from_env(),
-        infra_upstream=infra_upstream,
+        stream_upstreams=dict(stream_upstreams or {}),
     )
     config = edge.build_config(settings, edge.read_services(descriptor))
     edge.add_openapi_routes(config)  # GET /openapi.json and /docs, inline (edge/openapi.py)
     config["admin"] = {"address": {"socket_address": {"address": _LOOPBACK, "port_value": admin_port}}}
     static = config["static_resources"]
-    by_dns = {u.name for u in upstreams.values()} | ({infra_upstream.name} if infra_upstream else set())
+    by_dns = {u.name for u in (*upstreams.values(), *(stream_upstreams or {}).values())}
     for cluster in static["clusters"]:
         if cluster["name"] in by_dns:
             clusters.resolve_by_dns(cluster)  # headless Services: every ready pod
@@ -147,9 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--upstreams", default=env.get("GX_EDGE_UPSTREAMS", _DEFAULT_UPSTREAMS))
     parser.add_argument(
-        "--infra-upstream",
-        default=env.get("GX_EDGE_INFRA_UPSTREAM", _DEFAULT_INFRA_UPSTREAM),
-        help="name=host:port answering reflection and health through the edge ('' = the identity upstream)",
+        "--stream-upstreams",
+        default=env.get("GX_EDGE_STREAM_UPSTREAMS", _DEFAULT_STREAM_UPSTREAMS),
+        help="domain=host:port of the gRPC ports taking the edge's streams when --upstreams names lanes",
     )
     parser.add_argument("--port", type=int, default=int(env.get("GX_EDGE_PORT", "8080")))
     parser.add_argument("--admin-port", type=int, default=int(env.get("GX_EDGE_ADMIN_PORT", "9901")))
@@ -198,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         xff_trusted_hops=args.xff_trusted_hops,
         address_limits=edge.address_limits_from_env({"GX_EDGE_ADDRESS_LIMITS": args.address_limits}),
         tls=tls,
-        infra_upstream=next(iter(parse_upstreams(args.infra_upstream).values()), None),
+        stream_upstreams=parse_stream_upstreams(args.stream_upstreams),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(config, indent=1))

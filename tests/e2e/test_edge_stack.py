@@ -145,3 +145,15 @@ def test_envoy_reaches_identity_on_its_lane_and_reflection_on_its_grpc_port(edge
             )
         )
     assert first.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_envoy_checks_partner_keys_on_licensings_lane_and_streams_its_log_to_grpc(
+    edge_stack: EdgeStack,
+) -> None:
+    """Licensing's routes and ext_authz go to its lane; the access log, a client stream, to its gRPC
+    port (`licensing_grpc`). tests/e2e/licensing drive keyed calls and their metering through both."""
+    ports = _cluster_ports(edge_stack)
+    assert ports["licensing"] == {edge_stack.config.port("licensing_lane")}
+    assert ports["licensing_grpc"] == {edge_stack.config.port("licensing")}
+    # The wallet's calls need no stream: it has no gRPC-port cluster at the edge.
+    assert "wallet_grpc" not in ports

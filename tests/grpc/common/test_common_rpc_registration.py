@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
+from google.rpc import status_pb2
 from gx.identity.v1 import identity_pb2, identity_service_pb2, identity_service_pb2_grpc
 
 from services.common.rpc import WrappingServer
@@ -59,9 +61,9 @@ async def test_generated_methods_are_served_by_name_and_wrapped_without_register
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
-        # The by-name handler first, then the generated one (reached only for unknown methods);
-        # none of the service's methods is a grpc.aio registered method.
-        assert recording.registered == [] and recording.generic == 2
+        # Only the by-name handler: the generated generic handler's methods joined it (found through
+        # the service's descriptor); none is a grpc.aio registered method.
+        assert recording.registered == [] and recording.generic == 1
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
             for user in ("u-1", "u-2"):
@@ -74,5 +76,39 @@ async def test_generated_methods_are_served_by_name_and_wrapped_without_register
             except grpc.aio.AioRpcError as err:
                 assert err.code() == grpc.StatusCode.UNIMPLEMENTED
         assert wrapped == ["/gx.identity.v1.IdentityService/GetUser"] * 2
+    finally:
+        await server.stop(0)
+
+
+class _Authorization(external_auth_pb2_grpc.AuthorizationServicer):
+    async def Check(
+        self, request: external_auth_pb2.CheckRequest, context: grpc.aio.ServicerContext
+    ) -> external_auth_pb2.CheckResponse:
+        return external_auth_pb2.CheckResponse(status=status_pb2.Status(code=7))
+
+
+async def test_an_old_style_stub_is_found_by_name_so_the_edge_lane_serves_it() -> None:
+    # Envoy's data-plane stubs (ext_authz) were generated before add_registered_method_handlers:
+    # they register a generic handler only, which the lane could not see (ext_authz answered
+    # UNIMPLEMENTED there, and keyed requests failed closed with 503).
+    wrapped: list[str] = []
+
+    def wrap(full_method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        wrapped.append(full_method)
+        return handler
+
+    server = grpc.aio.server()
+    wrapping = WrappingServer(server, wrap)
+    external_auth_pb2_grpc.add_AuthorizationServicer_to_server(_Authorization(), wrapping)  # type: ignore[arg-type]
+    assert set(wrapping.unary_methods) == {"/envoy.service.auth.v3.Authorization/Check"}
+    assert wrapped == ["/envoy.service.auth.v3.Authorization/Check"]
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = await external_auth_pb2_grpc.AuthorizationStub(channel).Check(
+                external_auth_pb2.CheckRequest(), timeout=5
+            )
+        assert reply.status.code == 7
     finally:
         await server.stop(0)

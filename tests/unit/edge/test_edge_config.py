@@ -101,14 +101,14 @@ def test_transcoder_covers_routed_services_only_with_strict_options(config: tupl
     assert clusters["identity"]["health_checks"][0]["no_traffic_interval"] == "2s"
 
 
-def test_reflection_and_health_go_to_the_infra_upstream_when_identity_is_on_its_lane(
+def test_reflection_and_health_go_to_the_stream_upstream_when_identity_is_on_its_lane(
     config: tuple[dict, Path],
 ) -> None:
     desc = config[1].parent / "gx.binpb"
     settings = _settings(
         desc,
         upstreams={"identity": edge.Upstream("identity", "127.0.0.1", 15061)},
-        infra_upstream=edge.Upstream("identity_grpc", "127.0.0.1", 15051),
+        stream_upstreams={"identity": edge.Upstream("identity_grpc", "127.0.0.1", 15051)},
     )
     cfg = edge.build_config(settings, descriptor.read_services(desc))
     routes = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"][

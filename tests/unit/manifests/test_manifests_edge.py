@@ -30,10 +30,8 @@ def config_path(descriptor: Path, tmp_path_factory: pytest.TempPathFactory) -> P
         for line in (ROOT / "manifests" / "base" / "config" / "edge.env").read_text().splitlines()
         if line and not line.startswith("#")
     )
-    upstreams = env["GX_EDGE_UPSTREAMS"]
-    assert (
-        edge_config.main(["--out", str(out), "--descriptor", str(descriptor), "--upstreams", upstreams]) == 0
-    )
+    argv = ["--out", str(out), "--descriptor", str(descriptor), "--upstreams", env["GX_EDGE_UPSTREAMS"]]
+    assert edge_config.main([*argv, "--stream-upstreams", env["GX_EDGE_STREAM_UPSTREAMS"]]) == 0
     return out
 
 
@@ -70,12 +68,14 @@ def test_every_public_service_is_transcoded_and_routed(config: dict[str, Any]) -
     # The operators' outbox API is not published at the edge.
     assert not any(s.startswith("gx.ops.") for s in transcoder["services"])
     clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
-    # Identity and the wallet on their edge lanes; reflection and health (they stream) on identity's gRPC port.
+    # Every service on its edge lane; the streams the edge sends on gRPC ports: reflection and
+    # health on identity's, the partner access log on licensing's.
     for name, host, port in (
         ("identity", "identity", 50061),
         ("identity_grpc", "identity", 50051),
         ("wallet", "wallet", 50062),
-        ("licensing", "licensing", 50053),
+        ("licensing", "licensing", 50063),
+        ("licensing_grpc", "licensing", 50053),
     ):
         assert clusters[name]["type"] == "STRICT_DNS"
         address = clusters[name]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
@@ -90,6 +90,15 @@ def test_every_public_service_is_transcoded_and_routed(config: dict[str, Any]) -
     }
     assert routes["/grpc.reflection.v1.ServerReflection/"] == "identity_grpc"
     assert routes["/gx.identity.v1.IdentityService/"] == "identity"
+    (edge_listener,) = [x for x in config["static_resources"]["listeners"] if x["name"] == "edge"]
+    logs = edge_listener["filter_chains"][0]["filters"][0]["typed_config"]["access_log"]
+    grpc_logs = [x for x in logs if x["name"] == "envoy.access_loggers.http_grpc"]
+    assert [
+        x["typed_config"]["common_config"]["grpc_service"]["envoy_grpc"]["cluster_name"] for x in grpc_logs
+    ] == ["licensing_grpc"]
+    assert _edge_filters(config)["envoy.filters.http.ext_authz"]["grpc_service"]["envoy_grpc"][
+        "cluster_name"
+    ] == ("licensing")
 
 
 def test_public_rpcs_need_no_token_and_the_rest_do(config: dict[str, Any]) -> None:

@@ -59,7 +59,8 @@ _ALLOWED = [
     ("edge", "identity", 50061),  # identity's edge lane (its routes)
     ("edge", "identity", 50051),  # reflection and health, which stream
     ("edge", "wallet", 50062),  # the wallet's edge lane
-    ("edge", "licensing", 50053),  # routes, ext_authz and the access-log stream
+    ("edge", "licensing", 50063),  # routes and ext_authz on licensing's edge lane
+    ("edge", "licensing", 50053),  # the access-log stream
     ("licensing", "identity", 50051),
     ("wallet", "identity", 50051),
     ("outbox", "identity", 50051),  # the admin API's JWKS
@@ -88,6 +89,8 @@ _DENIED = [
     ("stranger", "wallet", 50052),
     ("stranger", "wallet", 50062),
     ("stranger", "identity", 50061),
+    ("stranger", "licensing", 50063),
+    ("wallet", "licensing", 50063),
     ("wallet", "identity", 50061),  # the mesh calls identity on gRPC; only the edge uses the lane
     ("edge", "wallet", 50052),  # the edge calls the wallet on its lane only
     ("wallet", "wallet", 50052),
