@@ -228,19 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     """Start the stack on free ports, take every measurement, print JSON lines."""
     args = _parse(argv)
     sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
-    from devstack import processes
     from tests.support.stack import running_edge_stack
 
     lines: list[dict[str, Any]] = []
     with running_edge_stack(parts=("postgres", "redis", "migrations", "identity", "edge")) as stack:
-        pids = {}
-        for part in ("identity", "edge"):
-            record = processes.read_pid_file(stack.config.pid_path(part))
-            if record is not None:
-                pids[part] = record.pid
-        postmaster = wallet_bench._postmaster(stack.database_url)
-        if postmaster is not None:
-            pids["postgres"] = postmaster
+        pids = wallet_bench.server_pids(stack, {"identity": "identity", "edge": "edge"})
         direct = stack.grpc["identity"]
         if args.profiles_only:
             args.seconds, seconds = 0.5, args.seconds

@@ -151,18 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
-    from devstack import processes
     from tests.support.stack import running_edge_stack
 
     with running_edge_stack(parts=("postgres", "redis", "migrations", "identity", "wallet", "edge")) as stack:
-        pids = {"generator": os.getpid()}
-        for part, name in (("wallet", "wallet"), ("edge", "envoy")):
-            record = processes.read_pid_file(stack.config.pid_path(part))
-            if record is not None:
-                pids[name] = record.pid
-        postmaster = wallet_bench._postmaster(stack.database_url)
-        if postmaster is not None:
-            pids["postgres"] = postmaster
+        pids = {
+            "generator": os.getpid(),
+            **wallet_bench.server_pids(stack, {"wallet": "wallet", "edge": "envoy"}),
+        }
         asyncio.run(_run(args, stack, pids))
     return 0
 

@@ -25,8 +25,9 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -78,6 +79,22 @@ def _postmaster(database_url: str) -> int | None:
         if process.info["name"] == "postgres" and f"-p {port} " in f"{cmdline} ":
             return int(process.pid)
     return None
+
+
+def server_pids(stack: Any, names: Mapping[str, str]) -> dict[str, int]:
+    """The pids of a running stack's parts under the names given (part -> name), and PostgreSQL's
+    postmaster as `postgres`: on 2 cores it competes with the servers for every request."""
+    from devstack import processes
+
+    pids = {}
+    for part, name in names.items():
+        record = processes.read_pid_file(stack.config.pid_path(part))
+        if record is not None:
+            pids[name] = record.pid
+    postmaster = _postmaster(stack.database_url)
+    if postmaster is not None:
+        pids["postgres"] = postmaster
+    return pids
 
 
 def _cpu_now(pids: dict[str, int]) -> dict[str, float]:
@@ -310,19 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     """Start the stack on free ports, measure the five paths, print JSON lines."""
     args = _parse(argv)
     sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
-    from devstack import processes
     from tests.support.stack import running_edge_stack
 
     with running_edge_stack(parts=("postgres", "redis", "migrations", "identity", "wallet", "edge")) as stack:
-        pids = {}
-        for part in ("wallet", "edge"):
-            record = processes.read_pid_file(stack.config.pid_path(part))
-            if record is not None:
-                pids[part] = record.pid
-        # PostgreSQL's CPU too: on 2 cores it competes with the wallet for every request.
-        postmaster = _postmaster(stack.database_url)
-        if postmaster is not None:
-            pids["postgres"] = postmaster
+        pids = server_pids(stack, {"wallet": "wallet", "edge": "edge"})
         for line in asyncio.run(_run(args, stack, pids)):
             print(json.dumps(line), flush=True)
     return 0
