@@ -47,6 +47,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--edge-rounds", type=int, default=2, help="unkeyed/keyed phase pairs (default 2)")
     parser.add_argument("--concurrency", type=int, default=16, help="edge read clients at once (default 16)")
+    parser.add_argument("--checks-only", action="store_true", help="measure the check only, no edge reads")
+    parser.add_argument(
+        "--profile", metavar="PATH", help="py-spy record licensing during the measured checks into PATH (raw)"
+    )
     return parser.parse_args(argv)
 
 
@@ -173,12 +177,26 @@ async def _edge_reads(
     }
 
 
-async def _checks(licensing: str, key: str, args: argparse.Namespace) -> dict[str, object]:
+def _transactions(database_url: str) -> int:
+    """PostgreSQL's count of ended transactions in the stack's database: licensing's key reads during the checks."""
+    import psycopg
+
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as db:
+        row = db.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _checks(
+    licensing: str, key: str, args: argparse.Namespace, pids: dict[str, int], database_url: str
+) -> dict[str, object]:
     import grpc
     from envoy.service.auth.v3 import attribute_context_pb2 as ac
     from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
 
-    from bench.stats import percentile
+    from bench.stats import cpu_seconds, percentile
 
     http = ac.AttributeContext.HttpRequest(method="GET", path="/v1/partners/me", headers={"x-api-key": key})
     request = external_auth_pb2.CheckRequest(
@@ -208,7 +226,15 @@ async def _checks(licensing: str, key: str, args: argparse.Namespace) -> dict[st
         warm = int(args.warmup * args.rate)
         start = time.perf_counter()
         tasks = []
+        cpu_before: dict[str, float] = {}
+        profiler = None
         for i in range(total):
+            if i == warm:
+                # The measured part starts: CPU of licensing, Redis and this generator from here.
+                cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                transactions = _transactions(database_url)
+                if args.profile:
+                    profiler = _start_profile(pids["licensing"], args.profile, args.seconds)
             scheduled = start + i * interval
             delay = scheduled - time.perf_counter()
             if delay > 0:
@@ -216,6 +242,12 @@ async def _checks(licensing: str, key: str, args: argparse.Namespace) -> dict[st
             tasks.append(asyncio.create_task(one(scheduled, i >= warm)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start - args.warmup
+        cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        # Less this probe's own two transactions (the one above and this one).
+        transactions = _transactions(database_url) - transactions - 1
+        if profiler is not None:
+            profiler.wait(timeout=60)
+    checks = max(1, total - warm)
     return {
         "measure": "ext_authz_check",
         "target_per_s": args.rate,
@@ -225,7 +257,23 @@ async def _checks(licensing: str, key: str, args: argparse.Namespace) -> dict[st
         "max_ms": round(max(latencies, default=0.0) * 1000, 3),
         "refused": refused,
         "errors": errors,
+        # CPU per check of each process, in ms (the generator is this process, on the same cores).
+        "cpu_ms_per_check": {
+            name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / checks, 4) for name in pids
+        },
+        # The key's record is re-read about once per cache lifetime; more means checks waited on reads.
+        "db_transactions_per_s": round(transactions / elapsed, 2) if elapsed > 0 else None,
+        "loadavg": os.getloadavg()[0],
     }
+
+
+def _start_profile(pid: int, path: str, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy sampling licensing at 250 Hz for the measured seconds, raw (collapsed) stacks into `path`."""
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    sampling = ["-p", str(pid), "-r", "250", "-f", "raw", "-o", path, "-d", str(int(seconds))]
+    return subprocess.Popen(
+        [py_spy, "record", *sampling], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,8 +291,15 @@ def main(argv: list[str] | None = None) -> int:
         from devstack.parts import edge_port_name
 
         checks_at = stack.config.address(edge_port_name(stack.config, "licensing"))
-        line = asyncio.run(_checks(checks_at, key, args))
+        from bench.wallet_bench import server_pids
+
+        pids = server_pids(stack, {"licensing": "licensing", "redis": "redis"})
+        pids.pop("postgres", None)  # a hot key reads no row: PostgreSQL is idle during the checks
+        pids["generator"] = os.getpid()
+        line = asyncio.run(_checks(checks_at, key, args, pids, stack.database_url))
         print(json.dumps(line), flush=True)
+        if args.checks_only:
+            return 0
         reads = asyncio.run(_edge_reads(stack.rest_url, key, owner, args))
     print(json.dumps(reads), flush=True)
     return 0

@@ -231,3 +231,29 @@ async def test_without_the_partners_token_a_keyed_request_fails_closed_and_takes
     )
     assert (verdict.http_status, verdict.reason) == (503, "IDENTITY_UNAVAILABLE")
     assert limiter.calls == 0
+
+
+class _FlakyEngine(_Engine):
+    """Answers one row, then fails every read (PostgreSQL gone)."""
+
+    async def execute(self, statement: Any, params: Any) -> _Result:
+        self.reads += 1
+        if self.reads > 1:
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+        return _Result(None)
+
+
+async def test_a_failed_background_refresh_leaves_the_record_to_expire_then_fails_closed() -> None:
+    engine = _FlakyEngine()
+    now = [0.0]
+    directory = KeyDirectory(engine, ttl_seconds=1.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert await directory.find(b"h") is None
+    now[0] = 0.6
+    assert await directory.find(b"h") is None  # served; the refresh behind it fails
+    await directory.settled()
+    assert engine.reads == 2
+    now[0] = 0.9
+    assert await directory.find(b"h") is None  # the failed refresh left the record as it was
+    now[0] = 1.0
+    with pytest.raises(OperationalError):
+        await directory.find(b"h")
