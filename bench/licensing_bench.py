@@ -246,6 +246,7 @@ async def _checks(
             if i == warm:
                 # The measured part starts: CPU of licensing, Redis and this generator from here.
                 cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                waits_before = {name: _runqueue_wait(pid) for name, pid in pids.items()}
                 pauses.start()
                 transactions = _transactions(database_url)
                 if args.profile:
@@ -262,6 +263,7 @@ async def _checks(
         elapsed = time.perf_counter() - start - args.warmup
         pauses.stop()
         cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        waits_after = {name: _runqueue_wait(pid) for name, pid in pids.items()}
         # Less this probe's own two transactions (the one above and this one).
         transactions = _transactions(database_url) - transactions - 1
         if profiler is not None:
@@ -285,9 +287,25 @@ async def _checks(
             name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / checks, 4) for name in pids
         },
         # The key's record is re-read about once per cache lifetime; more means checks waited on reads.
+        # Time each process was ready to run but waited for a core (other work on the machine).
+        "runqueue_wait_ms_per_s": {
+            name: round((waits_after[name] - waits_before.get(name, 0.0)) * 1000 / elapsed, 2)
+            for name in pids
+        },
         "db_transactions_per_s": round(transactions / elapsed, 2) if elapsed > 0 else None,
         "loadavg": os.getloadavg()[0],
     }
+
+
+def _runqueue_wait(pid: int) -> float:
+    """Seconds the process's threads have waited on a run queue so far (/proc schedstat, Linux)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1e9
 
 
 class _GcPauses:
@@ -325,7 +343,9 @@ class _GcPauses:
 def _start_profile(pid: int, path: str, seconds: float) -> subprocess.Popen[bytes]:
     """py-spy sampling licensing at 250 Hz for the measured seconds, raw (collapsed) stacks into `path`."""
     py_spy = str(Path(sys.executable).with_name("py-spy"))
-    sampling = ["-p", str(pid), "-r", "250", "-f", "raw", "-o", path, "-d", str(int(seconds))]
+    # --nonblocking: py-spy does not pause licensing to sample it (a paused process is a fake tail).
+    sampling = ["--nonblocking", "-p", str(pid), "-r", "250", "-f", "raw", "-o", path]
+    sampling += ["-d", str(int(seconds))]
     return subprocess.Popen(
         [py_spy, "record", *sampling], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
