@@ -11,6 +11,7 @@ from gx.identity.v1 import identity_pb2
 from gx.type.v1 import access_pb2
 
 from services.common.enums import by_short_name
+from services.common.timestamps import set_from_micros
 from services.identity import models
 
 # Every role a user may hold, by its claim spelling. SERVICE is not one: it belongs to services'
@@ -86,18 +87,10 @@ def set_user(into: identity_pb2.User, row: Sequence[Any]) -> None:
     # FROZEN overrides the lifecycle state while frozen (`user_state`); an unknown stored state
     # raises, as `UserState.Value` does there (the table's check constraint allows none).
     into.state = identity_pb2.USER_STATE_FROZEN if row[6] else _STATE_BY_NAME[row[5]]
-    _set_micros(into.create_time, row[7])
-    _set_micros(into.update_time, row[8])
+    set_from_micros(into.create_time, row[7])
+    set_from_micros(into.update_time, row[8])
     into.email_verified = row[9]
     into.notification_settings.money_received_email = row[10]
-
-
-def _set_micros(into: Timestamp, micros: int) -> None:
-    # divmod floors: before 1970 the seconds go down and the nanos stay positive, as
-    # `Timestamp.FromDatetime` gives them.
-    seconds, rest = divmod(micros, 1_000_000)
-    into.seconds = seconds
-    into.nanos = rest * 1000
 
 
 def kyc_message(kyc: models.KycSubmission) -> identity_pb2.KycSubmission:

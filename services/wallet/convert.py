@@ -9,6 +9,7 @@ from typing import Any, Final
 from gx.wallet.v1 import wallet_pb2
 
 from services.common import operations
+from services.common.timestamps import set_from_micros
 from services.wallet.readmodels import Account
 
 _TYPE_PREFIX = "TRANSACTION_TYPE_"
@@ -52,17 +53,8 @@ def set_wallet(into: wallet_pb2.Wallet, row: Sequence[Any]) -> None:
     into.country_code = row[5]
     into.genesis_received = row[6]
     into.block_number = row[7]
-    _set_micros(into.create_time, row[8])
-    _set_micros(into.update_time, row[9])
-
-
-def _set_micros(into: Any, micros: int | None) -> None:
-    """A Timestamp field from epoch microseconds, set in place (left unset for None)."""
-    if micros is not None:
-        # divmod floors: before 1970 the seconds go down and the nanos stay positive.
-        seconds, rest = divmod(micros, 1_000_000)
-        into.seconds = seconds
-        into.nanos = rest * 1000
+    set_from_micros(into.create_time, row[8])
+    set_from_micros(into.update_time, row[9])
 
 
 # Read-model type name -> enum number, for the per-row lookup of a history page (the enum
@@ -110,7 +102,7 @@ def add_transactions(into: Any, rows: Iterable[Sequence[Any]]) -> None:
             entry.operation = row[10]
         micros = row[11]
         if micros is not None:
-            # As _set_micros, inlined: a call per row costs more than these lines.
+            # As set_from_micros, inlined: a call per row costs more than these lines.
             seconds, rest = divmod(micros, 1_000_000)
             stamp = entry.time
             stamp.seconds = seconds
