@@ -20,6 +20,20 @@ from tests.grpc.common.runtime_test_proto import SERVICE, EchoResponse
 from tests.grpc.lane.conftest import Lane, close_lane, request, start_lane
 
 
+def call_headers(
+    method: str, *extra: tuple[str, str], content_type: str = "application/grpc"
+) -> list[tuple[str, str]]:
+    """A call's request headers for `method` of the test service, then `extra`."""
+    return [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", f"/{SERVICE}/{method}"),
+        (":authority", "lane"),
+        ("content-type", content_type),
+        *extra,
+    ]
+
+
 class RawClient:
     """One h2c connection; the test decides every frame, and h2 checks the lane's."""
 
@@ -54,16 +68,7 @@ class RawClient:
         **kw: Any,
     ) -> int:
         stream_id: int = self.conn.get_next_available_stream_id()
-        headers = [
-            (":method", "POST"),
-            (":scheme", "http"),
-            (":path", f"/{SERVICE}/{method}"),
-            (":authority", "lane"),
-            ("content-type", "application/grpc"),
-            ("te", "trailers"),
-            *extra,
-        ]
-        self.conn.send_headers(stream_id, headers, **kw)
+        self.conn.send_headers(stream_id, call_headers(method, ("te", "trailers"), *extra), **kw)
         self.conn.send_data(stream_id, struct.pack(">BI", flag, len(message)) + message, end_stream=True)
         self.flush()
         return stream_id
@@ -150,16 +155,7 @@ async def test_padding_priority_continuation_and_ping_are_understood(running: La
     big = (("x-big", "v" * 40_000),)
     stream_id = client.conn.get_next_available_stream_id()
     client.conn.send_headers(
-        stream_id,
-        [
-            (":method", "POST"),
-            (":scheme", "http"),
-            (":path", f"/{SERVICE}/Echo"),
-            (":authority", "lane"),
-            ("content-type", "application/grpc+proto"),
-            *running.token(),
-            *big,
-        ],
+        stream_id, call_headers("Echo", *running.token(), *big, content_type="application/grpc+proto")
     )
     message = request(name="pad").SerializeToString()
     client.conn.send_data(
@@ -196,17 +192,7 @@ async def test_a_compressed_flag_without_encoding_is_refused(running: Lane) -> N
 async def test_a_non_grpc_request_gets_an_http_status(running: Lane) -> None:
     client = await RawClient.open(running)
     stream_id = client.conn.get_next_available_stream_id()
-    client.conn.send_headers(
-        stream_id,
-        [
-            (":method", "POST"),
-            (":scheme", "http"),
-            (":path", f"/{SERVICE}/Echo"),
-            (":authority", "l"),
-            ("content-type", "text/plain"),
-        ],
-        end_stream=True,
-    )
+    client.conn.send_headers(stream_id, call_headers("Echo", content_type="text/plain"), end_stream=True)
     client.flush()
     while True:
         events = await client.read()
@@ -305,14 +291,7 @@ async def test_bodies_held_past_the_connection_window_end_the_connection(running
     try:
         for index in range(70):
             stream_id = 1 + 2 * index
-            block = encoder.encode(
-                [
-                    (":method", "POST"),
-                    (":scheme", "http"),
-                    (":path", f"/{SERVICE}/Echo"),
-                    ("content-type", "application/grpc"),
-                ]
-            )
+            block = encoder.encode(call_headers("Echo"))
             writer.write(struct.pack(">IBI", len(block) << 8 | 1, 0x4, stream_id) + block)
             writer.write(struct.pack(">IBI", 5 << 8, 0, stream_id) + struct.pack(">BI", 0, 1_000_000))
             for _ in range(62):
@@ -344,15 +323,7 @@ class _Frames:
         self.writer.write(struct.pack(">IBI", len(payload) << 8 | kind, flags, stream_id) + payload)
 
     def call(self, stream_id: int, method: str, message: bytes, token: tuple[tuple[str, str], ...]) -> None:
-        block = self.encoder.encode(
-            [
-                (":method", "POST"),
-                (":scheme", "http"),
-                (":path", f"/{SERVICE}/{method}"),
-                ("content-type", "application/grpc"),
-                *token,
-            ]
-        )
+        block = self.encoder.encode(call_headers(method, *token))
         self.send(1, 0x4, stream_id, block)
         self.send(0, 0x1, stream_id, struct.pack(">BI", 0, len(message)) + message)
 

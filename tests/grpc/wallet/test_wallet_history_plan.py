@@ -18,6 +18,18 @@ _WALLETS = 17
 _ROWS = 20
 
 
+async def _generic_plan(driver: psycopg.AsyncConnection[Any]) -> str:
+    """The generic plan of the history page statement the connection prepared."""
+    cursor = await driver.execute(
+        "SELECT statement FROM pg_prepared_statements WHERE strpos(statement, 'LEFT JOIN LATERAL') > 0"
+    )
+    (statement,) = await cursor.fetchone() or ("",)
+    return "\n".join(
+        row[0]
+        for row in await (await driver.execute(f"EXPLAIN (GENERIC_PLAN, COSTS OFF) {statement}")).fetchall()
+    )
+
+
 async def test_the_history_page_generic_plan_reads_the_wallet_index(
     wallet: Wallet, driver: psycopg.AsyncConnection[Any]
 ) -> None:
@@ -39,14 +51,7 @@ async def test_the_history_page_generic_plan_reads_the_wallet_index(
             driver, readmodels.TransactionFilter(alice), alice, None, 51
         )
         assert rows is not None and len(rows) == _ROWS
-    cursor = await driver.execute(
-        "SELECT statement FROM pg_prepared_statements WHERE strpos(statement, 'LEFT JOIN LATERAL') > 0"
-    )
-    (statement,) = await cursor.fetchone() or ("",)
-    plan = "\n".join(
-        row[0]
-        for row in await (await driver.execute(f"EXPLAIN (GENERIC_PLAN, COSTS OFF) {statement}")).fetchall()
-    )
+    plan = await _generic_plan(driver)
     assert "Index Scan using transactions_wallet_idx on transactions t" in plan, plan
     assert "transactions_pkey" not in plan, plan
 
@@ -82,13 +87,6 @@ async def test_each_entry_probes_the_outbox_key_for_its_operation_whatever_the_s
     # Every other entry names its command's operation, the others none.
     assert rows is not None
     assert [row[10].startswith("operations/") for row in rows].count(True) == _ROWS // 2
-    cursor = await driver.execute(
-        "SELECT statement FROM pg_prepared_statements WHERE strpos(statement, 'LEFT JOIN LATERAL') > 0"
-    )
-    (statement,) = await cursor.fetchone() or ("",)
-    plan = "\n".join(
-        row[0]
-        for row in await (await driver.execute(f"EXPLAIN (GENERIC_PLAN, COSTS OFF) {statement}")).fetchall()
-    )
+    plan = await _generic_plan(driver)
     assert "Materialize" not in plan, plan
     assert plan.count("Index Cond: ((tenant = 'gx'::text) AND (request_id = t.request_id))") == 2, plan
