@@ -20,6 +20,7 @@ from projector.tables import (
     wallets,
 )
 from services.common.db import Fetchable, Queryable, driver_connection, fetch_all
+from services.common.statement_batch import StatementBatch
 
 # What the read-model queries run on: a session or a connection (the shared runtime's type).
 Executor = Queryable
@@ -126,14 +127,24 @@ _OWNED_WALLET = """
     """
 
 
-async def owned_wallet(db: Fetchable, wallet_id: str, owner: str) -> tuple[Any, ...] | None:
+async def owned_wallet(db: Fetchable | StatementBatch, wallet_id: str, owner: str) -> tuple[Any, ...] | None:
     """The Wallet fields of `wallet_id` if it is `owner`'s, else None (missing or someone else's:
     the caller answers WALLET_NOT_FOUND either way). One statement, planned once per connection."""
+    rows = await _binary_tuples(db, _OWNED_WALLET, {"id": wallet_id, "owner": owner})
+    return rows[0] if rows else None
+
+
+async def _binary_tuples(
+    db: Fetchable | StatementBatch, sql: str, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """One hot statement's rows in binary as plain tuples: batched with the reads queued beside it
+    (a StatementBatch), or on the connection given."""
+    if isinstance(db, StatementBatch):
+        return await db.fetch_all(sql, params)
     cursor = (await driver_connection(db)).cursor(row_factory=tuple_row)
     async with cursor:
-        await cursor.execute(_OWNED_WALLET, {"id": wallet_id, "owner": owner}, binary=True)
-        row: tuple[Any, ...] | None = await cursor.fetchone()
-    return row
+        await cursor.execute(sql, params, binary=True)
+        return await cursor.fetchall()
 
 
 @dataclass(frozen=True)
@@ -268,7 +279,7 @@ async def transactions(db: Fetchable, flt: TransactionFilter, after_id: int | No
 
 
 async def owned_transactions(
-    db: Fetchable, flt: TransactionFilter, owner: str, after_id: int | None, limit: int
+    db: Fetchable | StatementBatch, flt: TransactionFilter, owner: str, after_id: int | None, limit: int
 ) -> list[Any] | None:
     """`transactions`, only if the wallet exists and is `owner`'s: a user's history read in ONE round trip.
 
@@ -284,10 +295,7 @@ async def owned_transactions(
         "SELECT p.* FROM (SELECT 1 FROM ledger.wallets w WHERE w.wallet_id = %(wallet)s AND w.user_id = %(owner)s) a"
         f" LEFT JOIN LATERAL ({page}) p ON true"
     )
-    cursor = (await driver_connection(db)).cursor(row_factory=tuple_row)
-    async with cursor:
-        await cursor.execute(sql, {**params, "owner": owner}, binary=True)
-        rows: list[Any] = await cursor.fetchall()
+    rows = await _binary_tuples(db, sql, {**params, "owner": owner})
     if not rows:
         return None
     return [row for row in rows if row[0] is not None]

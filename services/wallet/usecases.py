@@ -22,6 +22,7 @@ from services.common.commands import declared_command
 from services.common.db import Fetchable
 from services.common.errors import GxError
 from services.common.operations import get_operation, parse_operation_name, wait_operation
+from services.common.statement_batch import StatementBatch
 from services.wallet import convert, errors, fees, ids, readmodels
 from services.wallet.commands import CommandRecorder
 from services.wallet.readmodels import Account, Executor
@@ -226,15 +227,16 @@ class WalletUseCases:
         self._recorder = recorder
         self._max_wait = max_wait_seconds
         self._read_pool = read_pool
+        # A user's own balance and history reads: sent together when they queue up.
+        self._own_reads = StatementBatch(read_pool, "wallet-own-reads") if read_pool is not None else None
 
     async def get_wallet(self, principal: Principal, wallet_id: str) -> svc.GetWalletResponse:
         """The wallet, if the caller owns it or is an admin; NOT_FOUND otherwise."""
         wallet_id = resolve_wallet_id(principal, wallet_id)
-        if self._read_pool is not None and not principal.is_admin:
+        if self._own_reads is not None and not principal.is_admin:
             # The hottest read: a user reads only their own wallet, so the ownership test rides in
             # the one statement, whose row is written into the response in place.
-            async with self._read_pool.connection() as conn:
-                row = await readmodels.owned_wallet(conn, wallet_id, principal.user_id)
+            row = await readmodels.owned_wallet(self._own_reads, wallet_id, principal.user_id)
             if row is None:
                 raise errors.wallet_not_found()
             response = svc.GetWalletResponse()
@@ -282,10 +284,11 @@ class WalletUseCases:
         if cursor is not None and not isinstance(cursor[0], int):
             raise errors.bad_field("page_token", "the page token is malformed", errors.INVALID_PAGE_TOKEN)
         after = cursor[0] if cursor else None
-        if self._read_pool is not None and not principal.is_admin:
+        if self._own_reads is not None and not principal.is_admin:
             # A user reads only their own wallet: the ownership test and the page in one statement.
-            async with self._read_pool.connection() as pooled:
-                owned = await readmodels.owned_transactions(pooled, flt, principal.user_id, after, page.limit)
+            owned = await readmodels.owned_transactions(
+                self._own_reads, flt, principal.user_id, after, page.limit
+            )
             if owned is None:
                 raise errors.wallet_not_found()
             return self._page_response(page, owned)

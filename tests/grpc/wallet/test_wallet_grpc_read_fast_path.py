@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from datetime import timedelta
@@ -11,6 +12,7 @@ import grpc
 import psycopg
 from gx.wallet.v1 import wallet_pb2
 from gx.wallet.v1 import wallet_service_pb2 as svc
+from prometheus_client import REGISTRY
 
 from services.common.db import fetch_all
 from services.wallet import convert, readmodels
@@ -221,3 +223,62 @@ async def test_the_owned_wallet_read_is_planned_once_not_on_every_call(
         assert row is not None and row[2] == 3 * GX
     generic, custom = await prepared_plans(driver, "w.user_id = $2")
     assert generic >= 10 and custom <= 5
+
+
+async def test_concurrent_reads_of_many_users_each_get_their_own_wallet_and_history(wallet: Wallet) -> None:
+    # The own-wallet reads queue up and travel to PostgreSQL together (StatementBatch): under a
+    # burst of calls from several users, nobody may see another's balance or history, and a
+    # reader of someone else's wallet still gets WALLET_NOT_FOUND from inside a shared pipeline.
+    await wallet.system()
+    users = [await wallet.user(balance=(i + 1) * GX) for i in range(6)]
+    for i, user in enumerate(users):
+        for n in range(i + 1):
+            await wallet.history(user, "RECEIVED", (100 * i + n + 1), time=now() - timedelta(seconds=n))
+
+    async def balance(user: str) -> tuple[str, int]:
+        got = await wallet.wallets.GetWallet(
+            svc.GetWalletRequest(wallet_id="me"), metadata=wallet.token(user)
+        )
+        return got.wallet.wallet_id, got.wallet.balance_qirat
+
+    async def history(user: str) -> list[tuple[str, int]]:
+        page = await wallet.wallets.ListTransactions(
+            svc.ListTransactionsRequest(wallet_id="me"), metadata=wallet.token(user)
+        )
+        return [(t.wallet_id, t.amount_qirat) for t in page.transactions]
+
+    async def foreign(reader: str, target: str) -> str:
+        return (
+            await failure(
+                wallet.wallets.ListTransactions(
+                    svc.ListTransactionsRequest(wallet_id=target), metadata=wallet.token(reader)
+                )
+            )
+        ).reason
+
+    def batched() -> tuple[float, float]:  # (round trips, reads) of the wallet's own-read batch so far
+        labels = {"batch": "wallet-own-reads"}
+        return (
+            REGISTRY.get_sample_value("gx_db_batch_reads_count", labels) or 0.0,
+            REGISTRY.get_sample_value("gx_db_batch_reads_sum", labels) or 0.0,
+        )
+
+    before = batched()
+    rounds = 8
+    calls = []
+    for _ in range(rounds):
+        calls += [balance(u) for u in users] + [history(u) for u in users]
+        calls += [foreign(users[0], users[1]), foreign(users[2], users[3])]
+    results = await asyncio.gather(*calls)
+    per_round = 2 * len(users) + 2
+    for r in range(rounds):
+        got = results[r * per_round : (r + 1) * per_round]
+        assert got[: len(users)] == [(u, (i + 1) * GX) for i, u in enumerate(users)]
+        assert got[len(users) : 2 * len(users)] == [
+            [(u, 100 * i + n + 1) for n in reversed(range(i + 1))]
+            for i, u in enumerate(users)  # newest first
+        ]
+        assert got[2 * len(users) :] == ["WALLET_NOT_FOUND", "WALLET_NOT_FOUND"]
+    after = batched()
+    trips, reads = after[0] - before[0], after[1] - before[1]
+    assert reads == rounds * per_round and trips < reads  # they did travel together
