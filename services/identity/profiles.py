@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from psycopg.rows import tuple_row
-from psycopg_pool import AsyncConnectionPool
+from services.common.statement_batch import StatementBatch
 
 # The one lifecycle state the fast path does not answer (see the module docstring).
 PENDING_STATE: Final = "APPROVED_PENDING_ONCHAIN"
@@ -38,16 +37,13 @@ _OWN_PROFILE: Final = """
 STATE: Final = 5
 
 
-async def own_profile(pool: AsyncConnectionPool, user_id: str) -> tuple[Any, ...] | None:
+async def own_profile(reads: StatementBatch, user_id: str) -> tuple[Any, ...] | None:
     """The caller's profile row (`convert.set_user`'s columns), or None when no such user exists.
 
     Args:
-        pool: Autocommit driver connections (each statement its own transaction).
+        reads: Autocommit driver connections (each statement its own transaction), reads that
+            queue up sent together (`services.common.statement_batch`).
         user_id: The caller's own user id, canonical UUID text.
     """
-    async with pool.connection() as conn:
-        cursor = conn.cursor(row_factory=tuple_row)
-        async with cursor:
-            await cursor.execute(_OWN_PROFILE, {"id": user_id}, binary=True)
-            row: tuple[Any, ...] | None = await cursor.fetchone()
-    return row
+    rows = await reads.fetch_all(_OWN_PROFILE, {"id": user_id})
+    return rows[0] if rows else None

@@ -24,6 +24,7 @@ from services.common.idempotency import Idempotency
 from services.common.logging import LogKey
 from services.common.operations import fetch_command, operation_from_command
 from services.common.revocation import RevocationList
+from services.common.statement_batch import StatementBatch
 from services.identity import backoffice, convert, errors, ledger, models, profiles
 from services.identity.keys import KeyStore
 from services.identity.kyc import KycInput, check_kyc, is_country_code, parse_birth_date
@@ -157,7 +158,10 @@ class IdentityUseCases:
         self._service_grants = {k: frozenset(v) for k, v in (service_grants or {}).items()}
         self._partner_token_services = frozenset(partner_token_services)
         self._on_registered = on_registered
-        self._statements = statements
+        # A user's reads of their own profile: sent together when they queue up.
+        self._own_reads = (
+            StatementBatch(statements, "identity-own-profile") if statements is not None else None
+        )
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -382,9 +386,9 @@ class IdentityUseCases:
     async def get_user(self, caller: Caller, user_id: str) -> svc.GetUserResponse:
         """Reads a profile: one's own, or anyone's for admins."""
         target = self._target(caller, user_id)
-        if self._statements is not None and not caller.is_admin:
+        if self._own_reads is not None and not caller.is_admin:
             # The common case, a user reading their own profile: one statement, no transaction.
-            own = await self._own_profile(self._statements, caller, target)
+            own = await self._own_profile(self._own_reads, caller, target)
             if own is not None:
                 return own
         async with self._sessions() as session, session.begin():
@@ -842,7 +846,7 @@ class IdentityUseCases:
         return user
 
     async def _own_profile(
-        self, statements: AsyncConnectionPool, caller: Caller, target: uuid.UUID
+        self, reads: StatementBatch, caller: Caller, target: uuid.UUID
     ) -> svc.GetUserResponse | None:
         """A non-admin's profile read on the driver, or None when the transactional path must answer.
 
@@ -853,7 +857,7 @@ class IdentityUseCases:
         own_id = str(target)
         if own_id != caller.user_id:
             raise errors.user_not_found()
-        row = await profiles.own_profile(statements, own_id)
+        row = await profiles.own_profile(reads, own_id)
         if row is None:
             raise errors.user_not_found()
         if row[profiles.STATE] == profiles.PENDING_STATE:

@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from gx.identity.v1 import identity_pb2
 from gx.identity.v1 import identity_service_pb2 as svc
+from prometheus_client import CollectorRegistry
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.statement_batch import StatementBatch
 from services.identity import profiles
 from services.identity.errors import ServiceError
 from services.identity.keys import KeyStore
@@ -55,6 +57,12 @@ _TIMES = (
 async def statements(wired: Wired) -> AsyncIterator[AsyncConnectionPool]:
     async with open_statement_pool(wired.settings) as pool:
         yield pool
+
+
+@pytest.fixture(scope="module")
+def reads(statements: AsyncConnectionPool) -> StatementBatch:
+    """The fast path's reads on the statement pool, batched as the use cases batch them."""
+    return StatementBatch(statements, "test", registry=CollectorRegistry())
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +125,7 @@ def _rows() -> list[dict[str, object]]:
 
 
 async def test_the_one_statement_profile_equals_the_transactional_one_for_every_row_shape(
-    wired: Wired, fast: IdentityUseCases, statements: AsyncConnectionPool
+    wired: Wired, fast: IdentityUseCases, reads: StatementBatch
 ) -> None:
     rows = _rows()
     assert len(rows) == 64
@@ -126,7 +134,7 @@ async def test_the_one_statement_profile_equals_the_transactional_one_for_every_
         caller = Caller(str(user_id), frozenset({"USER"}))
         old = await wired.usecases.get_user(caller, "me")
         # The fast path itself answered (None would mean the transactional path did).
-        direct = await fast._own_profile(statements, caller, user_id)
+        direct = await fast._own_profile(reads, caller, user_id)
         assert direct is not None, columns
         through = await fast.get_user(caller, "me")
         for new in (direct, through):
@@ -235,11 +243,11 @@ async def _commit_on_the_ledger(conn: AsyncConnection, command_id: uuid.UUID) ->
 
 
 async def test_the_read_that_finds_the_create_user_command_committed_promotes_the_user(
-    wired: Wired, fast: IdentityUseCases, statements: AsyncConnectionPool
+    wired: Wired, fast: IdentityUseCases, reads: StatementBatch
 ) -> None:
     caller, command_id = await _approved_user(wired)
     # Pending and not committed: the fast path hands the read back, which answers pending.
-    assert await fast._own_profile(statements, caller, uuid.UUID(caller.user_id)) is None
+    assert await fast._own_profile(reads, caller, uuid.UUID(caller.user_id)) is None
     pending = await fast.get_user(caller, "me")
     assert pending.user.state == identity_pb2.USER_STATE_APPROVED_PENDING_ONCHAIN
     assert pending == await wired.usecases.get_user(caller, "me")
@@ -251,7 +259,7 @@ async def test_the_read_that_finds_the_create_user_command_committed_promotes_th
     assert promoted.user.state == identity_pb2.USER_STATE_ACTIVE
     assert await _stored_state(wired, caller.user_id) == "ACTIVE"
     # From now on the fast path answers it, the same as the transactional path.
-    assert await fast._own_profile(statements, caller, uuid.UUID(caller.user_id)) is not None
+    assert await fast._own_profile(reads, caller, uuid.UUID(caller.user_id)) is not None
     again = await fast.get_user(caller, "me")
     assert again == await wired.usecases.get_user(caller, "me")
     assert again.user.state == identity_pb2.USER_STATE_ACTIVE
