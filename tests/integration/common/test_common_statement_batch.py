@@ -37,26 +37,28 @@ async def test_a_read_alone_goes_at_once_in_a_batch_of_its_own(pool: AsyncConnec
 
 async def test_queued_reads_share_pipelines_and_each_gets_its_own_rows(pool: AsyncConnectionPool) -> None:
     registry = CollectorRegistry()
-    batch = StatementBatch(pool, "test", slots=1, registry=registry)
+    batch = StatementBatch(pool, "test", slots=1, max_batch=8, registry=registry)
     numbers = list(range(1, 101))
     results = await asyncio.gather(*(batch.fetch_all(_SQUARE, {"n": n}) for n in numbers))
     assert [[row[:2] for row in rows] for rows in results] == [[(n, n * n)] for n in numbers]
     # One slot: the first read went alone, the 99 that queued behind it in far fewer pipelines.
     assert batch.reads == 100
-    assert batch.batches <= 1 + -(-99 // 32) + 1
+    assert batch.batches <= 1 + -(-99 // 8) + 1
     # A pipeline runs on one connection: reads of one batch saw the same backend.
     assert len({rows[0][2] for rows in results}) < len(numbers)
     # The metrics say the same: round trips (the histogram's count) and the reads in them (its sum).
     labels = {"batch": "test"}
     assert registry.get_sample_value("gx_db_batch_reads_count", labels) == batch.batches
     assert registry.get_sample_value("gx_db_batch_reads_sum", labels) == 100
+    # No batch above its bound: every one falls in the histogram's `le=8` bucket.
+    assert registry.get_sample_value("gx_db_batch_reads_bucket", {**labels, "le": "8.0"}) == batch.batches
 
 
 async def test_a_statement_that_fails_in_a_pipeline_fails_only_its_own_read(
     pool: AsyncConnectionPool,
 ) -> None:
     registry = CollectorRegistry()
-    batch = StatementBatch(pool, "test", slots=1, registry=registry)
+    batch = StatementBatch(pool, "test", slots=1, max_batch=8, registry=registry)
     numbers = [5, 4, 0, 2, 1, 0, 8]
     outcomes = await asyncio.gather(
         batch.fetch_all(_SQUARE, {"n": 3}),  # goes alone; the rest queue behind it
