@@ -1,8 +1,9 @@
 """The mesh's Grafana dashboards, built with grafanalib from the metrics the processes export.
 
 Every query is filtered by the `namespace` variable (one environment per namespace) and names
-only metrics that exist: the processes' `gx_*`, `grpc_server_*` (services/common/metrics.py)
-and `gx_db_pool_*` (services/common/pool_metrics.py), and Envoy's statistics at the edge (its
+only metrics that exist: the processes' `gx_*`, `grpc_server_*` (services/common/metrics.py),
+`gx_db_pool_*` (services/common/pool_metrics.py) and `gx_db_batch_*`
+(services/common/statement_batch.py), and Envoy's statistics at the edge (its
 connection manager's stat prefix is `edge`). tests/e2e/test_observability_metrics.py scrapes a
 running stack and fails on any name here that no process exports.
 """
@@ -192,6 +193,10 @@ def overview() -> Dashboard:
           "Time a checkout waited for a connection; a rising wait means the pool is too small or queries too slow."),
         P("Pool connections open", [Q("sum by (pod) (gx_db_pool_connections" + sel() + ")", "{{pod}}")]),
         P("Pool checkout timeouts", [Q(rate("gx_db_pool_timeouts_total", by="pod"), "{{pod}}")], "ops"),
+        P("Hot reads per round trip", [Q(f"{rate('gx_db_batch_reads_sum', by='batch')} / {rate('gx_db_batch_reads_count', by='batch')}", "{{batch}}")], "",
+          "Reads of a statement batch (the wallet's own balance and history, identity's own profile) sent to PostgreSQL together; 1 when idle, more under load."),
+        P("Batch pipelines failed", [Q(rate("gx_db_batch_failures_total", by="batch"), "{{batch}}")], "ops",
+          "Pipelines that failed; their reads ran again one by one, so callers only see their own errors."),
     )  # fmt: skip
     return dashboard("gx-overview", "GX mesh / Overview", "Rate, errors and duration at the edge and per service; database pools.",
                      [("Edge", edge), ("Services", services), ("Database pools", pools)])  # fmt: skip
