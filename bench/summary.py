@@ -6,7 +6,8 @@ The benchmarks print JSON lines (their keys are kept as they are, so runs compar
 `rows()` and `render()` here; pure functions, so the table is unit-tested without a stack.
 
 References, all measured in the same run:
-- REST through Envoy against the edge ceiling (`edge`'s no-op stand-in, `rest_via_envoy`); gRPC
+- REST through Envoy against the edge ceiling (`edge`'s no-op stand-in, `rest_via_envoy`), and the
+  same reads against the same ceiling in alternating windows (`interleaved`, a median); gRPC
   through Envoy and direct gRPC against the edge's own `grpc_via_envoy` / `grpc_direct`;
 - the outbox's PENDING→COMMITTED rate against the raw devnet rate of the same transfers;
 - projector replay against the devnet's GX transfer rate (the projector must never be the
@@ -132,6 +133,19 @@ def rows(records: list[Record]) -> list[Row]:
                 # The same ceiling at the wallet reads' requests in flight (edge_bench): like for like.
                 reference = f"the edge ceiling at {obj.get('concurrency')} in flight"
             out.append(Row(bench, str(path), value, reference, ratio, _PATH_GOALS.get(str(path), "")))
+
+    # The reads against the ceiling in alternating windows (interleaved_bench): the same ratio with
+    # the machine's drift between benchmarks taken out, as a median over rounds.
+    for bench, obj in records:
+        median = _num(obj.get("ratio_median"))
+        if median is not None and obj.get("path"):
+            value = (
+                f"{_num(obj.get('median_per_s')) or 0:,.0f}/s median; ratio {obj.get('ratio_min')}"
+                f"-{obj.get('ratio_max')} over {obj.get('rounds')} rounds"
+            )
+            reference = f"edge ceiling {_num(obj.get('ceiling_median_per_s')) or 0:,.0f}/s, same rounds"
+            goal = "ratio >= 0.60" if str(obj["path"]).startswith(("balance_read", "history_read")) else ""
+            out.append(Row(bench, str(obj["path"]), value, reference, round(median, 2), goal))
 
     # The pipeline: the outbox against the raw devnet rate of the same transfers (same benchmark).
     for bench, obj in records:

@@ -252,3 +252,38 @@ def test_a_process_that_exited_unreaped_keeps_the_figures_of_its_life() -> None:
         child.wait()
     assert float(seen[child.pid]["idle_mb"]) >= 20  # type: ignore[arg-type]
     assert float(seen[child.pid]["after_mb"]) >= 20  # type: ignore[arg-type]
+
+
+def test_interleaved_reads_show_their_median_ratio_against_the_ceiling_of_the_same_rounds() -> None:
+    line = {
+        "path": "history_read_interleaved",
+        "rounds": 7,
+        "median_per_s": 2141.8,
+        "ceiling_median_per_s": 3843.5,
+        "ratio_median": 0.558,
+        "ratio_min": 0.534,
+        "ratio_max": 0.608,
+    }
+    table = summary.rows([*EDGE, ("interleaved", line), ("interleaved", {"round": 0, "ceiling_per_s": 1.0})])
+    row = _row(table, "history_read_interleaved")
+    assert row.ratio == 0.56 and row.goal == "ratio >= 0.60"
+    assert row.value == "2,142/s median; ratio 0.534-0.608 over 7 rounds"
+    assert row.reference == "edge ceiling 3,844/s, same rounds"
+    assert len(table) == len(summary.rows(EDGE)) + 1  # the per-round lines make no rows
+
+
+def test_an_interleaved_ratio_is_each_rounds_read_over_that_rounds_ceiling() -> None:
+    from bench import interleaved_bench
+
+    rounds = [
+        {"ceiling": 4000.0, "history": 2000.0},  # 0.5
+        {"ceiling": 3000.0, "history": 1950.0},  # 0.65: the machine slowed, both with it
+        {"ceiling": 3500.0, "history": 2100.0},  # 0.6
+    ]
+    assert interleaved_bench.ratios(rounds, "history") == {
+        "ratio_median": 0.6,
+        "ratio_min": 0.5,
+        "ratio_max": 0.65,
+    }
+    # Dividing medians instead (2000 / 3500 = 0.571) would pair a read with another round's ceiling.
+    assert interleaved_bench.ratios([{"ceiling": 0.0, "history": 1.0}], "history") == {}
