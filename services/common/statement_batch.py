@@ -9,11 +9,13 @@ them in one pipeline about 47 and 37 us each.
 `StatementBatch` sends a read at once when a slot is free, so an idle service adds no latency.
 While every slot is busy, reads wait, and the next free slot sends all those waiting (up to
 `max_batch`) in one pipeline with one sync. Each read is still its own statement, with its own
-parameters and plan, in its own implicit transaction (autocommit): batching changes how the
-statements travel, never what any of them reads.
+parameters, plan and snapshot: the statements up to a sync share one implicit transaction, but
+READ COMMITTED takes a snapshot per statement, so each read sees everything committed before it
+ran, never less than it would alone. Batching changes how the statements travel, not what any
+of them reads. Only reads belong here: a write would commit or roll back with its batch.
 
-A read's error is its own. If anything fails in a pipeline, which aborts the statements after it,
-each statement of that batch runs again alone, so one read's failure never fails another.
+A read's error is its own. If anything fails in a pipeline, which aborts the statements after it
+(they share the transaction), each statement of that batch runs again alone, so one read's failure never fails another.
 
 Metrics, by batch name: `gx_db_batch_reads` (a histogram of reads per batch: its count is the
 round trips, its sum the reads) and `gx_db_batch_failures_total` (pipelines that failed and whose
