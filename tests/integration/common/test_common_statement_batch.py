@@ -113,3 +113,32 @@ def test_a_batch_needs_a_slot_and_room(pool: AsyncConnectionPool) -> None:
         StatementBatch(pool, "test", slots=0)
     with pytest.raises(ValueError):
         StatementBatch(pool, "test", max_batch=0)
+
+
+async def test_a_queued_read_sees_every_commit_made_before_it_was_asked(
+    pool: AsyncConnectionPool, database_url: str
+) -> None:
+    # Reads that wait for a slot travel later, in a pipeline whose statements share one implicit
+    # transaction: each must still see what was committed before it was asked, never an older state.
+    dsn = libpq_dsn(database_url)
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as writer:
+        await writer.execute("DROP TABLE IF EXISTS batch_balance")
+        await writer.execute("CREATE TABLE batch_balance (id int PRIMARY KEY, qirat int8 NOT NULL)")
+        await writer.execute("INSERT INTO batch_balance VALUES (1, 100)")
+        batch = StatementBatch(pool, "test", slots=1, max_batch=8, registry=CollectorRegistry())
+        read = "SELECT qirat FROM batch_balance WHERE id = %(id)s"
+        busy = asyncio.ensure_future(batch.fetch_all("SELECT pg_sleep(0.2)", {}))
+        await asyncio.sleep(0.05)  # the slot is taken; what follows queues
+        seen = []
+        for qirat in (200, 300, 400):
+            await writer.execute("UPDATE batch_balance SET qirat = %s WHERE id = 1", (qirat,))
+            seen.append(asyncio.ensure_future(batch.fetch_all(read, {"id": 1})))
+        await busy
+        values = [(await s)[0][0] for s in seen]
+        assert all(value >= committed for value, committed in zip(values, (200, 300, 400), strict=True)), (
+            values
+        )
+        # And each read at least as new as the commit before it, asked one after another:
+        for qirat in (500, 600):
+            await writer.execute("UPDATE batch_balance SET qirat = %s WHERE id = 1", (qirat,))
+            assert await batch.fetch_all(read, {"id": 1}) == [(qirat,)]
