@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from gx.licensing.v1 import licensing_pb2 as pb
 
 from services.common.enums import by_short_name
+from services.common.timestamps import set_from_micros
 
 # Stored spelling (`ACTIVE`, `FREE`, `LIVE`) ↔ enum value, from the enums themselves.
 PARTNER_STATES = by_short_name(pb.PartnerState)
@@ -58,6 +59,21 @@ def partner(row: Any) -> pb.Partner:
         create_time=timestamp(row.created_at),
         update_time=timestamp(row.updated_at),
     )
+
+
+def set_partner(into: pb.Partner, row: tuple[Any, ...]) -> None:
+    """Write an `own_partner` row (the Partner's fields, shaped by PostgreSQL) into `into` in place:
+    the same message `partner` makes of the table's row."""
+    into.partner_id = row[0]
+    into.name = row[1]
+    into.email = row[2]
+    into.contact_person = row[3]
+    into.country_code = row[4]
+    into.state = PARTNER_STATES[row[5]]
+    into.owner_user_id = row[6]
+    into.suspend_reason = row[7]
+    set_from_micros(into.create_time, row[8])
+    set_from_micros(into.update_time, row[9])
 
 
 def license(row: Any, quotas: dict[str, int], now: datetime) -> pb.License:

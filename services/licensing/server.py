@@ -11,12 +11,13 @@ from pathlib import Path
 from envoy.service.accesslog.v3 import als_pb2_grpc
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 from gx.licensing.v1 import licensing_service_pb2_grpc
+from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.auth import TokenVerifier
 from services.common.client_address import ClientAddressInterceptor
-from services.common.db import autocommit_reads, check_database, open_database
+from services.common.db import autocommit_reads, check_database, open_autocommit_pool, open_database
 from services.common.idempotency import Idempotency
 from services.common.idempotency_purge import IdempotencyPurger
 from services.common.redis import check_redis, open_redis
@@ -36,6 +37,8 @@ from services.licensing.usecases import LicensingUseCases, Policy
 from services.licensing.webhooks import WebhookUseCases
 
 _EXT_AUTHZ = "envoy.service.auth.v3.Authorization"
+# The statement pool's connections at most: one short statement (a batch of them) per read.
+STATEMENT_POOL_SIZE = 4
 _ACCESS_LOG = "envoy.service.accesslog.v3.AccessLogService"
 _IDENTITY_SERVICE_CONFIG = (
     Path(__file__).resolve().parents[2] / "protos/gx/identity/v1/identity_grpc_service_config.json"
@@ -99,6 +102,7 @@ def create_licensing_server(
     roles: IdentityRoles,
     *,
     verifier: TokenVerifier | None = None,
+    statements: AsyncConnectionPool | None = None,
 ) -> tuple[GxServer, Flushers]:
     """The bound (not started) licensing server over open resources, and its Redis → PostgreSQL flushers.
 
@@ -113,6 +117,8 @@ def create_licensing_server(
         redis: The Redis client (idempotency locks, last-used times, revocation list).
         roles: Identity's role grants.
         verifier: Token verifier; default: identity's JWKS from GX_AUTH__JWKS_TARGET.
+        statements: Autocommit driver connections for the read of one's own partner
+            (`open_statement_pool`); without them that read takes the general path.
     """
     opts = settings.licensing
     last_used = LastUsed(redis)
@@ -131,6 +137,7 @@ def create_licensing_server(
         roles,
         last_used,
         Policy(dict(opts.tier_quotas), timedelta(seconds=opts.default_grace_seconds)),
+        statements=statements,
     )
     # Loopback webhook targets (http too) only on a developer's machine and in the tests.
     webhooks = WebhookUseCases(usecases, reads, TargetPolicy(allow_loopback=settings.environment == "dev"))
@@ -161,6 +168,14 @@ def create_licensing_server(
     return server, flushers
 
 
+def open_statement_pool(
+    settings: LicensingSettings,
+) -> contextlib.AbstractAsyncContextManager[AsyncConnectionPool]:
+    """Licensing's autocommit driver connections (`db.open_autocommit_pool`): the read of one's own
+    partner, one short statement per batch of reads."""
+    return open_autocommit_pool(settings.database, max_size=STATEMENT_POOL_SIZE, name="licensing-statements")
+
+
 async def build(settings: LicensingSettings, stack: contextlib.AsyncExitStack) -> GxServer:
     """Opens the database, Redis and the identity channel on the exit stack and creates the server."""
     engine, sessions = await stack.enter_async_context(open_database(settings.database))
@@ -168,7 +183,10 @@ async def build(settings: LicensingSettings, stack: contextlib.AsyncExitStack) -
     roles = await stack.enter_async_context(open_identity_roles(settings))
     # Expired idempotency records go in batches, one process at a time (advisory lock).
     await stack.enter_async_context(IdempotencyPurger(engine, settings.idempotency))
-    server, flushers = create_licensing_server(settings, engine, sessions, redis, roles)
+    statements = await stack.enter_async_context(open_statement_pool(settings))
+    server, flushers = create_licensing_server(
+        settings, engine, sessions, redis, roles, statements=statements
+    )
     flushers.start()
     # Closed before Redis and the database (reverse order), with a last flush.
     stack.push_async_callback(flushers.stop)

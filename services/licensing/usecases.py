@@ -11,6 +11,7 @@ from typing import Any, Final, TypeVar
 from google.protobuf.message import Message
 from gx.licensing.v1 import licensing_pb2 as pb
 from gx.licensing.v1 import licensing_service_pb2 as svc
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common import paging
@@ -18,7 +19,8 @@ from services.common.auth import ROLE_PARTNER, Principal, partner_of
 from services.common.errors import AlreadyExists
 from services.common.idempotency import Idempotency
 from services.common.service_auth import service_of
-from services.licensing import convert, errors, keys, repository
+from services.common.statement_batch import StatementBatch
+from services.licensing import convert, errors, keys, own_partner, repository
 from services.licensing.audit_trail import audited
 from services.licensing.lastused import LastUsed
 from services.licensing.roles import IdentityRoles
@@ -77,6 +79,7 @@ class LicensingUseCases:
         last_used: LastUsed,
         policy: Policy,
         clock: Callable[[], datetime] = _utcnow,
+        statements: AsyncConnectionPool | None = None,
     ) -> None:
         """Wires the use cases.
 
@@ -87,8 +90,14 @@ class LicensingUseCases:
             last_used: Pending last-used times of keys (Redis).
             policy: Tier quotas and defaults.
             clock: The time source (tests pass a fixed one).
+            statements: Autocommit driver connections (`db.open_autocommit_pool`) for the read of
+                one's own partner (`own_partner`); without them it takes the general path.
         """
         self._reads = reads
+        # `GET /v1/partners/me`: one statement, sent together with the ones queued beside it.
+        self._own_reads = (
+            StatementBatch(statements, "licensing-own-partner") if statements is not None else None
+        )
         self._idem = idempotency
         self._roles = roles
         self._last_used = last_used
@@ -216,12 +225,30 @@ class LicensingUseCases:
         self, principal: Principal, request: svc.GetPartnerRequest
     ) -> svc.GetPartnerResponse:
         """A partner, to admins and its own users."""
+        if self._own_reads is not None and request.partner_id == "me":
+            return await self._own_partner(self._own_reads, principal)
         async with self._reads.connect() as db:
             partner_id = await self._partner_id(db, principal, request.partner_id)
             row = await repository.partner_by_id(db, partner_id)
         if row is None:
             raise errors.partner_not_found()
         return svc.GetPartnerResponse(partner=convert.partner(row))
+
+    @staticmethod
+    async def _own_partner(reads: StatementBatch, principal: Principal) -> svc.GetPartnerResponse:
+        """`me` as `_partner_id` resolves it, in one statement: the key's partner for a partner
+        principal, else the partner the signed-in caller owns; PARTNER_NOT_FOUND otherwise."""
+        bound = partner_of(principal)
+        if bound is not None:
+            row = await own_partner.partner_by_id(reads, uuid.UUID(bound))
+        else:
+            user = _user_id(principal)
+            row = await own_partner.partner_of_owner(reads, user) if user is not None else None
+        if row is None:
+            raise errors.partner_not_found()
+        response = svc.GetPartnerResponse()
+        convert.set_partner(response.partner, row)
+        return response
 
     async def list_partners(
         self, principal: Principal, request: svc.ListPartnersRequest

@@ -30,7 +30,7 @@ from services.identity.server import create_identity_server
 from services.identity.settings import IdentitySettings
 from services.licensing.lastused import LastUsed, LastUsedFlusher
 from services.licensing.metering import UsageFlusher
-from services.licensing.server import create_licensing_server, open_identity_roles
+from services.licensing.server import create_licensing_server, open_identity_roles, open_statement_pool
 from services.licensing.settings import LicensingSettings
 from tests.grpc.identity.identity_harness import Identity, bearer, new_super_admin, new_user
 
@@ -124,7 +124,11 @@ async def running_mesh(
             licensing=licensing,
         )
         roles = await stack.enter_async_context(open_identity_roles(settings))
-        server, flushers = create_licensing_server(settings, engine, sessions, redis, roles)
+        # As the process wires it: `GET /v1/partners/me` in one statement on the statement pool.
+        statements = await stack.enter_async_context(open_statement_pool(settings))
+        server, flushers = create_licensing_server(
+            settings, engine, sessions, redis, roles, statements=statements
+        )
         await server.start()
         stack.push_async_callback(server.stop, 0)
         channel = grpc.aio.insecure_channel(server.address)
