@@ -163,12 +163,24 @@ class _Http:
         self._pool: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def request(
-        self, method: str, path: str, token: str, body: bytes = b"", expect: int = 200
+        self,
+        method: str,
+        path: str,
+        token: str,
+        body: bytes = b"",
+        expect: int = 200,
+        headers: Mapping[str, str] | None = None,
     ) -> bytes:
+        """One request; `headers` (e.g. an API key alone) replace the bearer `token`'s Authorization."""
         conn = self._pool.pop() if self._pool else await asyncio.open_connection(self._host, self._port)
         reader, writer = conn
+        credentials = (
+            "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            if headers is not None
+            else f"Authorization: Bearer {token}\r\n"
+        )
         head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self._address}\r\nAuthorization: Bearer {token}\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self._address}\r\n{credentials}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
         writer.write(head + body)

@@ -272,7 +272,7 @@ class _Method:
                 and field.type == _d.FieldDescriptor.TYPE_STRING
                 and field.label != _d.FieldDescriptor.LABEL_REPEATED
             )
-            self.rules = validation.plan_for(desc).has_rules
+            self.rules = validation.governs(desc) and validation.plan_for(desc).has_rules
         self.typed = True
 
 

@@ -110,3 +110,27 @@ def test_types_without_rules_are_skipped() -> None:
     from google.protobuf import timestamp_pb2
 
     assert not validation.plan_for(timestamp_pb2.Timestamp.DESCRIPTOR).has_rules
+
+
+def test_requests_of_infrastructure_protocols_are_not_held_to_our_rules() -> None:
+    # Envoy's ext_authz CheckRequest has enums deep inside (a socket address's protocol): under our
+    # rules an unset or future value would be refused, failing a partner's key check closed, and
+    # every check paid for the walk. Envoy, gRPC health and reflection are trusted infrastructure.
+    from envoy.config.core.v3 import address_pb2
+    from envoy.service.auth.v3 import external_auth_pb2
+    from grpc_health.v1 import health_pb2
+
+    check = external_auth_pb2.CheckRequest()
+    peer = check.attributes.source.address.socket_address
+    peer.address, peer.port_value = "10.0.0.1", 4242
+    peer.protocol = 7  # no such SocketAddress.Protocol
+    assert validation.plan_for(external_auth_pb2.CheckRequest.DESCRIPTOR).has_rules  # it would be walked
+    assert peer.protocol not in address_pb2.SocketAddress.Protocol.values()
+    assert validation.violations(check)  # what our rules would say of it
+    assert not validation.governs(external_auth_pb2.CheckRequest.DESCRIPTOR)
+    validation.validate(check)  # passes as it is
+    assert not validation.governs(health_pb2.HealthCheckRequest.DESCRIPTOR)
+    # Ours still are, the test protocol's too.
+    assert validation.governs(EchoRequest.DESCRIPTOR)
+    with pytest.raises(InvalidArgument):
+        validation.validate(EchoRequest())
