@@ -10,7 +10,7 @@ from typing import Any, Final
 import psycopg
 from prometheus_client import CollectorRegistry
 from psycopg import pq
-from psycopg.rows import namedtuple_row
+from psycopg.rows import namedtuple_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
@@ -197,6 +197,20 @@ async def _driver_of(conn: AsyncConnection) -> psycopg.AsyncConnection[Any]:
     raw = await conn.get_raw_connection()
     driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
     return driver
+
+
+async def fetch_tuples(
+    db: Fetchable, sql: str, params: Mapping[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Run one SELECT straight on the driver and return its rows in binary as plain tuples.
+
+    For the hot reads, whose callers take the columns by position: no named tuple (psycopg's read
+    the column names from every result) and no integer or time parsed from text.
+    """
+    cursor = (await driver_connection(db)).cursor(row_factory=tuple_row)
+    async with cursor:
+        await cursor.execute(sql, params, binary=True)
+        return await cursor.fetchall()
 
 
 async def fetch_all(db: Fetchable, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:

@@ -34,6 +34,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
+from services.common.db import fetch_tuples
 from services.common.metrics import PerRegistry
 
 # Slots, by default: reads in flight to PostgreSQL at once. Two keeps both cores of the dev
@@ -168,10 +169,7 @@ class StatementBatch:
         """Run one read on its own connection and settle it with its rows or its error."""
         try:
             async with self._pool.connection() as conn:
-                cursor = conn.cursor(row_factory=tuple_row)
-                async with cursor:
-                    await cursor.execute(read.sql, read.params, binary=True)
-                    rows = await cursor.fetchall()
+                rows = await fetch_tuples(conn, read.sql, read.params)
         except Exception as exc:  # handed to the caller, who raises it
             if not read.done.done():
                 read.done.set_exception(exc)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.rows import tuple_row
 from sqlalchemy import func, select, text
 
 from projector.tables import (
@@ -19,7 +18,7 @@ from projector.tables import (
     users,
     wallets,
 )
-from services.common.db import Fetchable, Queryable, driver_connection, fetch_all
+from services.common.db import Fetchable, Queryable, fetch_all, fetch_tuples
 from services.common.statement_batch import StatementBatch
 
 # What the read-model queries run on: a session or a connection (the shared runtime's type).
@@ -104,11 +103,8 @@ async def account(db: Fetchable, wallet_id: str) -> Account | None:
     named tuple and a dict: psycopg's named-tuple rows read the 14 column names from the result
     on every execution (a test holds the order against the named read).
     """
-    cursor = (await driver_connection(db)).cursor(row_factory=tuple_row)
-    async with cursor:
-        await cursor.execute(_ACCOUNT, {"id": wallet_id}, binary=True)
-        row = await cursor.fetchone()
-    return Account(*row) if row is not None else None
+    rows = await fetch_tuples(db, _ACCOUNT, {"id": wallet_id})
+    return Account(*rows[0]) if rows else None
 
 
 # A user's balance read of their own wallet: exactly the Wallet resource's fields in its order,
@@ -141,10 +137,7 @@ async def _binary_tuples(
     (a StatementBatch), or on the connection given."""
     if isinstance(db, StatementBatch):
         return await db.fetch_all(sql, params)
-    cursor = (await driver_connection(db)).cursor(row_factory=tuple_row)
-    async with cursor:
-        await cursor.execute(sql, params, binary=True)
-        return await cursor.fetchall()
+    return await fetch_tuples(db, sql, params)
 
 
 @dataclass(frozen=True)
