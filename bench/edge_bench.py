@@ -61,7 +61,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 async def _measure(
     name: str,
-    call: Callable[[], Awaitable[None]],
+    call: Callable[[], Awaitable[object]],
     seconds: float,
     concurrency: int,
     server_pid: int | None = None,
@@ -126,7 +126,8 @@ class _KeepAlive:
         ).encode()
         self._pool: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
-    async def get(self) -> None:
+    async def get(self) -> bytes:
+        """One GET of the path; its body."""
         conn = self._pool.pop() if self._pool else await asyncio.open_connection(self._host, self._port)
         reader, writer = conn
         writer.write(self._request)
@@ -136,10 +137,11 @@ class _KeepAlive:
         for line in head.split(b"\r\n"):
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":", 1)[1])
-        await reader.readexactly(length)
+        body = await reader.readexactly(length)
         self._pool.append(conn)
         if status != 200:
             raise RuntimeError(f"HTTP {status}")
+        return body
 
     async def close(self) -> None:
         for _, writer in self._pool:
@@ -215,16 +217,19 @@ def _server_overhead(args: argparse.Namespace) -> list[dict[str, object]]:
 
 
 @contextlib.contextmanager
-def _backend(argv: list[str], *, behind_envoy: bool) -> Iterator[tuple[str, int, str, int]]:
+def _backend(
+    argv: list[str], *, behind_envoy: bool, services: tuple[str, ...] = ("identity",)
+) -> Iterator[tuple[str, int, str, int]]:
     """Run a stand-in backend (`python <argv>`: it prints its port, then a token), with the dev stack's
-    Envoy in front of it when `behind_envoy`; yields (edge address or "", backend port, token, backend pid)."""
+    Envoy in front of it when `behind_envoy`, routing the domains of `services` to it; yields (edge
+    address or "", backend port, token, backend pid)."""
     from devstack.config import StackConfig
     from devstack.parts import EdgePart, StackView
     from tests.support.stack import make_temp_dir
 
     backend = subprocess.Popen([sys.executable, *argv], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     root = make_temp_dir("gx-edge-bench-")
-    part = EdgePart(services=("identity",))
+    part = EdgePart(services=services)
     cfg = StackConfig.on_free_ports(root)
     try:
         assert backend.stdout is not None
@@ -232,8 +237,9 @@ def _backend(argv: list[str], *, behind_envoy: bool) -> Iterator[tuple[str, int,
         token = backend.stdout.readline().strip()
         edge = ""
         if behind_envoy:
-            cfg = cfg.served_at("identity", port)
-            part.start(cfg, StackView(names=["identity", "edge"]))
+            for service in services:
+                cfg = cfg.served_at(service, port)
+            part.start(cfg, StackView(names=[*services, "edge"]))
             part.wait_healthy(cfg)
             edge = cfg.address("edge")
         yield edge, port, token, backend.pid

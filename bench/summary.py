@@ -146,6 +146,20 @@ def rows(records: list[Record]) -> list[Row]:
             reference = f"edge ceiling {_num(obj.get('ceiling_median_per_s')) or 0:,.0f}/s, same rounds"
             goal = "ratio >= 0.60" if str(obj["path"]).startswith(("balance_read", "history_read")) else ""
             out.append(Row(bench, str(obj["path"]), value, reference, round(median, 2), goal))
+        page = _num(obj.get("page_ratio_median"))
+        if page is not None and obj.get("path"):
+            # The same read against a no-op answering the same page (no goal: what the read itself costs).
+            out.append(
+                Row(
+                    bench,
+                    f"{obj['path']} (page ceiling)",
+                    f"ratio {obj.get('page_ratio_min')}-{obj.get('page_ratio_max')} over {obj.get('rounds')} rounds",
+                    f"a no-op answering the same page {_num(obj.get('page_ceiling_median_per_s')) or 0:,.0f}/s,"
+                    " same rounds",
+                    round(page, 2),
+                    "",
+                )
+            )
 
     # The pipeline: the outbox against the raw devnet rate of the same transfers (same benchmark).
     for bench, obj in records:

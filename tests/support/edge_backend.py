@@ -23,8 +23,11 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 from gx.identity.v1 import identity_pb2, identity_service_pb2, identity_service_pb2_grpc
 from gx.type.v1 import command_pb2, operation_pb2
+from gx.wallet.v1 import wallet_pb2, wallet_service_pb2, wallet_service_pb2_grpc
 
 MISSING_USER_ID = "00000000-0000-4000-8000-000000000404"
+# The rows of the fixed history page, as many as bench/wallet_bench.py seeds per user.
+HISTORY_PAGE_ROWS = 20
 _SERVICE = "gx.identity.v1.IdentityService"
 
 
@@ -106,6 +109,43 @@ class _Identity(identity_service_pb2_grpc.IdentityServiceServicer):
         )
 
 
+def history_page(rows: int = HISTORY_PAGE_ROWS) -> wallet_service_pb2.ListTransactionsResponse:
+    """A page of history as the wallet answers it for a user `bench/wallet_bench.py` seeded: `rows`
+    RECEIVED entries of 1 GX from "someone", remark "seed", block 2, a second apart, no operation.
+
+    The page ceiling (`bench interleaved`) serves it, so Envoy transcodes the same fields and
+    lengths as for the real read; that benchmark checks the two JSON bodies match in shape.
+    """
+    wallet_id = str(uuid.uuid4())
+    now_us = time.time_ns() // 1000
+    page = wallet_service_pb2.ListTransactionsResponse()
+    for i in range(1, rows + 1):
+        fabric_tx_id = f"seed-{wallet_id}-{i}"
+        entry = page.transactions.add(
+            tx_id=f"{fabric_tx_id}:0",
+            wallet_id=wallet_id,
+            type=wallet_pb2.TRANSACTION_TYPE_RECEIVED,
+            amount_qirat=1_000_000,
+            counterparty="someone",
+            remark="seed",
+            block_number=2,
+            fabric_tx_id=fabric_tx_id,
+        )
+        stamp = now_us - i * 1_000_000
+        entry.time.seconds, entry.time.nanos = stamp // 1_000_000, stamp % 1_000_000 * 1000
+    return page
+
+
+class _WalletPage(wallet_service_pb2_grpc.WalletServiceServicer):
+    """ListTransactions answering one fixed page; every other wallet method is UNIMPLEMENTED."""
+
+    def __init__(self) -> None:
+        self._page = history_page()
+
+    def ListTransactions(self, request, context):
+        return self._page
+
+
 class EdgeBackend:
     """The stand-in server on a free port; `start()` then `stop()`."""
 
@@ -113,6 +153,8 @@ class EdgeBackend:
         self.key = key or SigningKey.generate()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(_Identity(self.key), self._server)
+        # For the page ceiling: an edge that also routes the wallet domain here gets a fixed page.
+        wallet_service_pb2_grpc.add_WalletServiceServicer_to_server(_WalletPage(), self._server)
         self._health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable_server_reflection(

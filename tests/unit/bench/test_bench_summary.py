@@ -287,3 +287,77 @@ def test_an_interleaved_ratio_is_each_rounds_read_over_that_rounds_ceiling() -> 
     }
     # Dividing medians instead (2000 / 3500 = 0.571) would pair a read with another round's ceiling.
     assert interleaved_bench.ratios([{"ceiling": 0.0, "history": 1.0}], "history") == {}
+
+
+def test_the_history_read_against_the_page_ceiling_is_its_own_row_without_a_goal() -> None:
+    line = {
+        "path": "history_read_interleaved",
+        "rounds": 3,
+        "median_per_s": 2563.1,
+        "ceiling_median_per_s": 4502.6,
+        "ratio_median": 0.588,
+        "ratio_min": 0.563,
+        "ratio_max": 0.59,
+        "page_ceiling_median_per_s": 3362.7,
+        "page_ratio_median": 0.762,
+        "page_ratio_min": 0.757,
+        "page_ratio_max": 0.804,
+    }
+    table = summary.rows([*EDGE, ("interleaved", line)])
+    assert _row(table, "history_read_interleaved").ratio == 0.59  # the goal's ratio is unchanged
+    page = _row(table, "history_read_interleaved (page ceiling)")
+    assert page.ratio == 0.76 and page.goal == ""
+    assert page.value == "ratio 0.757-0.804 over 3 rounds"
+    assert page.reference == "a no-op answering the same page 3,363/s, same rounds"
+
+
+def test_a_ratio_can_be_taken_against_another_ceiling_of_the_same_rounds() -> None:
+    from bench import interleaved_bench
+
+    rounds = [
+        {"ceiling": 4000.0, "page_ceiling": 3000.0, "history": 2400.0},
+        {"ceiling": 3000.0, "page_ceiling": 2500.0, "history": 1500.0},
+    ]
+    assert interleaved_bench.ratios(rounds, "history", "page_ceiling", "page_ratio") == {
+        "page_ratio_median": 0.7,
+        "page_ratio_min": 0.6,
+        "page_ratio_max": 0.8,
+    }
+
+
+def _page_json(rows: int, remark: str = "seed") -> bytes:
+    entry = {"txId": "seed-x:0", "walletId": "w", "type": "TRANSACTION_TYPE_RECEIVED", "remark": remark}
+    return json.dumps({"transactions": [entry] * rows, "nextPageToken": ""}).encode()
+
+
+def test_the_page_ceiling_must_answer_a_page_of_the_same_shape() -> None:
+    from bench import interleaved_bench
+
+    assert interleaved_bench.same_shape(_page_json(20), _page_json(20)) is None
+    assert interleaved_bench.same_shape(_page_json(20), _page_json(19)) == "20 entries against 19"
+    longer = _page_json(20, remark="a much longer remark than the seeded one")
+    assert interleaved_bench.same_shape(_page_json(20), longer) is not None
+    other_keys = json.dumps({"transactions": [{"txId": "a"}] * 20}).encode()
+    assert interleaved_bench.same_shape(_page_json(20), other_keys) == "the entries' keys differ"
+
+
+def test_the_stand_in_page_has_every_field_the_seeded_history_shows() -> None:
+    from tests.support.edge_backend import HISTORY_PAGE_ROWS, history_page
+
+    page = history_page()
+    assert len(page.transactions) == HISTORY_PAGE_ROWS
+    first = page.transactions[0]
+    set_fields = {f.name for f, _ in first.ListFields()}
+    # What the wallet answers for a seeded entry: no fee (RECEIVED) and no operation (no command).
+    assert set_fields == {
+        "tx_id",
+        "wallet_id",
+        "type",
+        "amount_qirat",
+        "counterparty",
+        "remark",
+        "block_number",
+        "fabric_tx_id",
+        "time",
+    }
+    assert first.tx_id == f"{first.fabric_tx_id}:0" and first.time.nanos % 1000 == 0
