@@ -10,6 +10,7 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from bench import memory, summary
 
@@ -361,3 +362,46 @@ def test_the_stand_in_page_has_every_field_the_seeded_history_shows() -> None:
         "time",
     }
     assert first.tx_id == f"{first.fabric_tx_id}:0" and first.time.nanos % 1000 == 0
+
+
+def _read(path: str, rate: float, p99: float, wallet: float, postgres: float) -> summary.Record:
+    line = {"path": path, "requests_per_s": rate, "p99_ms": p99}
+    return ("wallet", {**line, "wallet_cpu_ms_per_req": wallet, "postgres_cpu_ms_per_req": postgres})
+
+
+@pytest.mark.parametrize(
+    ("rate", "p99", "wallet", "postgres", "met"),
+    [
+        (1800.0, 19.9, 0.25, 0.15, True),  # 0.60 of 3,000/s, under 20 ms, 0.40 ms of CPU: just met
+        (1795.0, 10.0, 0.2, 0.1, False),  # 0.598 of the ceiling (shown as 0.60)
+        (2400.0, 20.0, 0.2, 0.1, False),  # p99 at the bound, not under it
+        (2400.0, 10.0, 0.3, 0.11, False),  # 0.41 ms of the read's own CPU
+    ],
+)
+def test_a_read_meets_its_goal_only_on_every_count(
+    rate: float, p99: float, wallet: float, postgres: float, met: bool
+) -> None:
+    table = summary.rows([*EDGE, _read("history_read_rest_via_envoy", rate, p99, wallet, postgres)])
+    assert _row(table, "history_read_rest_via_envoy").met is met
+
+
+def test_goals_are_judged_and_shown_and_figures_without_one_are_not() -> None:
+    records: list[summary.Record] = [
+        *EDGE,
+        ("wallet", {"path": "transfer_accept_rest_via_envoy", "requests_per_s": 999.0, "p99_ms": 20.0}),
+        ("ordering", {"commands_per_s_pending_to_committed": 90.0, "devnet_raw_transfers_per_s": 100.0}),
+        # 0.896 shows as 0.90 but is under 90%.
+        ("workers", {"commands_per_s_pending_to_committed": 89.6, "devnet_raw_transfers_per_s": 100.0}),
+        ("workers", {"replay_tx_per_s": 2500.0, "devnet_raw_transfers_per_s": 100.0}),
+        ("interleaved", {"path": "history_read_interleaved", "ratio_median": 0.599, "rounds": 7}),
+    ]
+    table = summary.rows(records)
+    assert _row(table, "transfer_accept_rest_via_envoy").met is False  # 999/s
+    pipelines = [r for r in table if r.figure.startswith("outbox PENDING")]
+    assert [(r.ratio, r.met) for r in pipelines] == [(0.9, True), (0.9, False)]
+    assert _row(table, "projector replay").met is True
+    assert _row(table, "history_read_interleaved").met is False  # 0.599 is under 0.60
+    assert _row(table, "rest_via_envoy").met is None  # the ceiling has no goal
+    text = summary.render(table)
+    assert text.splitlines()[0].split()[-1] == "met"
+    assert any(line.rstrip().endswith("NO") and "transfer_accept" in line for line in text.splitlines())
