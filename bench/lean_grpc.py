@@ -8,9 +8,11 @@ literal fields, one DATA frame with the gRPC message) and reads answers with the
 decoder, so a call costs the generator tens of microseconds.
 
 It speaks HTTP/2 with prior knowledge (RFC 9113 §3.3) as gRPC servers accept it: SETTINGS both
-ways, PING answered, the receive windows kept open with WINDOW_UPDATE, the peer's send windows
-respected (a request waits for window), GOAWAY and RST_STREAM fail the calls they end. Not for
-production use: no TLS, no retries, no deadlines of its own, one connection.
+ways (calls wait for the server's, which are acknowledged before any frame relies on them), PING
+answered, the receive windows kept open with WINDOW_UPDATE, the peer's send windows respected (a
+request waits for window; one must fit a new stream's window), DATA split to the peer's frame size,
+GOAWAY and RST_STREAM fail the calls they end. Not for production use: no TLS, no retries, no
+deadlines of its own, one connection.
 
     client = await LeanUnary.connect("127.0.0.1", port)
     status, message = await client.call("/envoy.service.auth.v3.Authorization/Check", request_bytes)
@@ -57,6 +59,7 @@ class LeanUnary(asyncio.Protocol):
         self._send_window = f.DEFAULT_WINDOW  # the connection's, toward the server
         self._stream_window = f.DEFAULT_WINDOW  # each new stream's, from the server's SETTINGS
         self._max_frame = f.DEFAULT_MAX_FRAME
+        self._settled = False  # the server's SETTINGS arrived (until then, calls wait in the queue)
         # Calls waiting for the server's windows: (header block, DATA payload, answer).
         self._queued: collections.deque[tuple[bytes, bytes, asyncio.Future[tuple[int, bytes]]]] = (
             collections.deque()
@@ -123,8 +126,9 @@ class LeanUnary(asyncio.Protocol):
             + b"".join(f.literal(name.encode(), value.encode()) for name, value in metadata)
         )
         payload = f.MESSAGE.pack(0, len(message)) + message
-        if len(payload) > self._max_frame:
-            raise ValueError("a request message larger than one frame is not supported")
+        if self._settled and len(payload) > self._stream_window:
+            # No stream-level WINDOW_UPDATE is awaited: a request must fit a new stream's window.
+            raise ValueError("the request is larger than the server lets one stream send")
         # In order: stream ids must rise in the order the HEADERS go out.
         self._queued.append((block, payload, done))
         self._send_queued()
@@ -136,7 +140,7 @@ class LeanUnary(asyncio.Protocol):
         out = []
         while self._queued:
             block, payload, done = self._queued[0]
-            if len(payload) > self._send_window or len(payload) > self._stream_window:
+            if not self._settled or len(payload) > self._send_window or len(payload) > self._stream_window:
                 break
             self._queued.popleft()
             if done.done():
@@ -146,7 +150,12 @@ class LeanUnary(asyncio.Protocol):
             self._send_window -= len(payload)
             self._calls[stream] = _Call(done)
             out.append(f.header_frames(stream, block, False, self._max_frame))
-            out.append(f.frame(f.DATA, f.END_STREAM, stream, payload))
+            # As many DATA frames as the server's frame size needs, the last one ending the stream.
+            for pos in range(0, len(payload), self._max_frame):
+                last = pos + self._max_frame >= len(payload)
+                out.append(
+                    f.frame(f.DATA, f.END_STREAM if last else 0, stream, payload[pos : pos + self._max_frame])
+                )
         if out:
             self._transport.write(b"".join(out))
 
@@ -207,7 +216,12 @@ class LeanUnary(asyncio.Protocol):
                         self._stream_window = value
                     elif ident == f.SETTINGS_MAX_FRAME_SIZE:
                         self._max_frame = value
-                out.append(f.frame(f.SETTINGS, f.ACK, 0))
+                # Acknowledged before any frame that relies on them: the server enforces its own
+                # settings (a 4 MiB frame size, say) only once it has our ACK, so a large DATA
+                # frame ahead of the ACK ends the connection with FRAME_SIZE_ERROR.
+                assert self._transport is not None
+                self._transport.write(f.frame(f.SETTINGS, f.ACK, 0))
+                self._settled = True
                 self._send_queued()
         elif kind == f.WINDOW_UPDATE:
             if stream == 0:

@@ -118,3 +118,15 @@ def test_it_runs_on_uvloop_as_the_generators_do() -> None:
     status, message = uvloop.run(one_call())
     assert status == 0
     assert health_pb2.HealthCheckResponse.FromString(message).status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_a_call_made_before_the_servers_settings_waits_for_them(port: int) -> None:
+    # Until the server's SETTINGS arrive its frame size is HTTP/2's default 16 KiB and its stream
+    # window 64 KiB: a 100 kB call started at once must wait for them, then go out in frames.
+    client = await LeanUnary.connect("127.0.0.1", port)
+    try:
+        body = b"x" * 100_000
+        answer = client.start(_ECHO, body)  # no loop turn since connect: no SETTINGS read yet
+        assert await answer == (0, body)
+    finally:
+        await client.close()
