@@ -12,7 +12,8 @@ ways (calls wait for the server's, which are acknowledged before any frame relie
 answered, the receive windows kept open with WINDOW_UPDATE, the peer's send windows respected (a
 request waits for window; one must fit a new stream's window), DATA split to the peer's frame size,
 GOAWAY and RST_STREAM fail the calls they end. Not for production use: no TLS, no retries, no
-deadlines of its own, one connection.
+deadlines of its own, one connection, and the server's SETTINGS_MAX_CONCURRENT_STREAMS is not
+honoured (a load generator keeps its calls in flight far below any server's limit).
 
     client = await LeanUnary.connect("127.0.0.1", port)
     status, message = await client.call("/envoy.service.auth.v3.Authorization/Check", request_bytes)
