@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO_ROOT / "tools"))
+from tools import api_baseline
 
-import api_baseline  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
