@@ -115,12 +115,15 @@ class CpuBudget:
         }
 
 
-def _counter(port: int, name: str) -> float:
-    """A counter summed over its labels."""
+def _counter(port: int, name: str, labels: str = "") -> float:
+    """A counter summed over its labels (those whose label text contains `labels`, if given)."""
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     return sum(
-        float(v)
-        for v in re.findall(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? ([0-9.eE+-]+)$", body, re.MULTILINE)
+        float(value)
+        for found, value in re.findall(
+            rf"^{re.escape(name)}(\{{[^}}]*\}})? ([0-9.eE+-]+)$", body, re.MULTILINE
+        )
+        if labels in found
     )
 
 
@@ -187,6 +190,8 @@ async def _scenario(
     statements0 = _counter(port, "gx_outbox_statements_total")
     calls0 = _counter(port, "gx_fabric_client_calls_total")
     handed0 = _counter(port, "gx_outbox_handed_over_total")  # 0 for an outbox without the hand-over
+    # Successors endorsed while their predecessor was recorded (0 for an outbox that does not).
+    speculated0 = _counter(port, "gx_outbox_speculative_endorsements_total", 'outcome="used"')
     cpu0 = cpu_seconds(pid)
     # Recorded in one transaction, timed from its commit: PENDING→COMMITTED is the outbox's part
     # (recording one by one from here would time this script, about 7 ms a command).
@@ -217,6 +222,7 @@ async def _scenario(
     sample = next((f"{r.error_code}: {r.error_message}"[:200] for r in rows if r.status == "FAILED"), None)
     submitted = _counter(port, "gx_outbox_commands_submitted_total") - submitted0
     handed = _counter(port, "gx_outbox_handed_over_total") - handed0
+    speculated = _counter(port, "gx_outbox_speculative_endorsements_total", 'outcome="used"') - speculated0
     statements = _counter(port, "gx_outbox_statements_total") - statements0
     calls = _counter(port, "gx_fabric_client_calls_total") - calls0
     return {
@@ -229,6 +235,7 @@ async def _scenario(
         "tx_per_command": round(submitted / len(ids), 2),
         # Started by the statement that recorded their predecessor, without a claim of their own.
         "handed_over_per_command": round(handed / len(ids), 2),
+        "speculated_per_command": round(speculated / len(ids), 2),
         "outbox_cpu_ms_per_command": round(outbox_cpu * 1000 / len(ids), 2),
         "pg_statements_per_command": round(statements / len(ids), 2),
         "peer_calls_per_command": round(calls / len(ids), 2),
@@ -392,6 +399,7 @@ async def main(argv: list[str] | None = None) -> int:
             f"{name:20} {f['commands']:4} transfers  {f['commands_per_s']:7} /s  failed {f['failed']}"
             f" {f['failed_reasons'] or ''}  tx/command {f['tx_per_command']}"
             f"  handed over/command {f['handed_over_per_command']}"
+            f"  speculated/command {f['speculated_per_command']}"
             f"  outbox CPU {f['outbox_cpu_ms_per_command']} ms, {f.get('pg_statements_per_command')} statements"
             f" and {f.get('peer_calls_per_command')} peer calls per command"
         )

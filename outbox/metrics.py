@@ -72,6 +72,14 @@ class OutboxMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
             registry=registry,
         )
+        self.speculations = Counter(
+            "gx_outbox_speculative_endorsements_total",
+            "Successors endorsed while their predecessor's outcome was recorded (outbox/speculation.py),"
+            " by outcome: used, failed (endorsed again the ordinary way), discarded (not handed over, or"
+            " freed by a later block).",
+            ["outcome"],
+            registry=registry,
+        )
         self.submit_to_commit = Histogram(
             "gx_outbox_submit_to_commit_seconds",
             "Time from the first Submit of a transaction to its commit status.",

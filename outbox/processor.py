@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import re
@@ -17,7 +18,8 @@ from fabric_client.retry import FailureKind, RetryPolicy, classify
 from outbox import failpoints
 from outbox.commands import CommandSpec, spec_for
 from outbox.metrics import OutboxMetrics
-from outbox.repository import ClaimedCommand, OutboxRepository
+from outbox.repository import ClaimedCommand, OutboxRepository, Successor
+from outbox.speculation import Speculations
 from services.common import tracing
 from services.common.logging import trace_var
 
@@ -56,6 +58,8 @@ class ProcessorSettings:
             an MVCC/phantom read conflict. Conflicts spend no attempt (contention is never a
             reason to fail), so this small jittered delay (between a quarter of it and all of
             it) is what keeps a contended command from spinning.
+        speculate: endorse the successor a commit will hand over while the commit is recorded
+            (outbox/speculation.py); off, it is endorsed after the hand-over.
     """
 
     max_attempts: int = 8
@@ -65,6 +69,7 @@ class ProcessorSettings:
     commit_timeout: float = 30.0
     recover_status_timeout: float = 2.0
     conflict_backoff: float = 0.2
+    speculate: bool = True
 
 
 def rejection_reason(message: str | None, default: str) -> tuple[str, str]:
@@ -109,6 +114,7 @@ class CommandProcessor:
         self._metrics = metrics
         self._settings = settings
         self._breaker_retry_after = breaker_retry_after
+        self._speculations = Speculations(self._endorse_new, metrics)
 
     async def process(self, command: ClaimedCommand) -> None:
         """Run the steps for `command`; every outcome is recorded, nothing is raised.
@@ -116,6 +122,18 @@ class CommandProcessor:
         Its log lines carry the trace of the request that recorded it (a new span of it), so
         one request can be followed across the asynchronous hop.
         """
+        # Before any await: the hand-over starts this task before the predecessor that endorsed it
+        # resumes and drops what nobody took.
+        speculative = self._speculations.take(command)
+        try:
+            await self._process_spanned(command, speculative)
+        finally:
+            if speculative is not None:
+                self._speculations.release(speculative)
+
+    async def _process_spanned(
+        self, command: ClaimedCommand, speculative: asyncio.Task[Transaction] | None
+    ) -> None:
         span = tracing.start_span(
             "outbox.process",
             command.traceparent,
@@ -124,12 +142,14 @@ class CommandProcessor:
         )
         token = trace_var.set(span.trace)
         try:
-            await self._process_traced(command)
+            await self._process_traced(command, speculative)
         finally:
             trace_var.reset(token)
             span.end()
 
-    async def _process_traced(self, command: ClaimedCommand) -> None:
+    async def _process_traced(
+        self, command: ClaimedCommand, speculative: asyncio.Task[Transaction] | None
+    ) -> None:
         try:
             spec = spec_for(command.command_type)
         except KeyError:
@@ -143,7 +163,7 @@ class CommandProcessor:
         try:
             if not command.tx_id and await self._prerequisite_failed(command):
                 return
-            await self._process(command, spec)
+            await self._process(command, spec, speculative)
         except Exception as error:  # the worker must outlive any single command
             _LOG.exception("unexpected error processing command %s", command.id)
             try:
@@ -175,7 +195,9 @@ class CommandProcessor:
             _LOG.info("command %s (%s) failed: %s", command.id, command.command_type, message)
         return True
 
-    async def _process(self, command: ClaimedCommand, spec: CommandSpec) -> None:
+    async def _process(
+        self, command: ClaimedCommand, spec: CommandSpec, speculative: asyncio.Task[Transaction] | None
+    ) -> None:
         tx_id, envelope = command.tx_id, command.envelope
         result: bytes | None = None  # the chaincode's answer, when this process endorsed it
         if tx_id and envelope:
@@ -190,7 +212,7 @@ class CommandProcessor:
         else:
             step = time.perf_counter()
             try:
-                tx = await self._ledger.endorse(spec, command.payload_json)
+                tx = await self._endorse(spec, command, speculative)
             except Exception as error:
                 await self._endorse_failed(command, error)
                 return
@@ -215,15 +237,55 @@ class CommandProcessor:
             self._metrics.submitted.labels(spec.command_type).inc()
         failpoints.hit("after_submit")
         step = self._timed("submit", step)
+        successor = self._next_in_line(command)
         try:
             status = await self._ledger.commit_status(tx_id, self._settings.commit_timeout)
         except CommitStatusError as error:
+            _cancel(successor)
             await self._retry(command, error, "COMMIT_STATUS_UNKNOWN")
             return
         self._metrics.submit_to_commit.observe(time.perf_counter() - started)
         step = self._timed("commit_status", step)
-        await self._finish(command, status, envelope, result)
+        self._speculate(command, status, successor)
+        try:
+            await self._finish(command, status, envelope, result)
+        finally:
+            self._speculations.abandon(command.id)
         self._timed("record", step)
+
+    def _next_in_line(self, command: ClaimedCommand) -> asyncio.Task[Successor | None] | None:
+        """Ask, while the commit is awaited, which successor this command's commit will hand over."""
+        if not self._settings.speculate or self._repo.hand_over is None:
+            return None  # nothing is handed over to this processor: nothing to speculate for
+        task = asyncio.create_task(self._repo.next_in_line(command.id), name=f"outbox-peek-{command.id}")
+        task.add_done_callback(_ignore_failure)
+        return task
+
+    def _speculate(
+        self, command: ClaimedCommand, status: CommitStatus, successor: asyncio.Task[Successor | None] | None
+    ) -> None:
+        """On a successful commit, endorse the successor found in time; the peek never waits."""
+        if successor is None:
+            return
+        if not (status.successful and successor.done()) or successor.cancelled() or successor.exception():
+            _cancel(successor)
+            return
+        found = successor.result()
+        if found is not None:
+            self._speculations.start(command.id, status.block_number, found)
+
+    async def _endorse(
+        self, spec: CommandSpec, command: ClaimedCommand, speculative: asyncio.Task[Transaction] | None
+    ) -> Transaction:
+        """The speculation taken for `command` if it succeeded, else a new endorsement."""
+        if speculative is not None:
+            transaction = await self._speculations.result(speculative)
+            if transaction is not None:
+                return transaction
+        return await self._endorse_new(spec, command.payload_json)
+
+    async def _endorse_new(self, spec: CommandSpec, payload_json: str) -> Transaction:
+        return await self._ledger.endorse(spec, payload_json)
 
     def _timed(self, name: str, since: float) -> float:
         """Observe the step that began at `since`; the moment the next one begins."""
@@ -340,6 +402,17 @@ class CommandProcessor:
             forget_transaction=forget_transaction,
             validation_code=validation_code,
         )
+
+
+def _cancel(task: asyncio.Task[Successor | None] | None) -> None:
+    if task is not None:
+        task.cancel()
+
+
+def _ignore_failure(task: asyncio.Task[Successor | None]) -> None:
+    # The peek is an optimisation: a failed one only means no speculation (its error is read here).
+    if not task.cancelled() and task.exception() is not None:
+        _LOG.debug("looking up the next command in line failed", exc_info=task.exception())
 
 
 def _result_json(result: bytes) -> str | None:

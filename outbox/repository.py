@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,9 @@ class ClaimedCommand:
         depends_on: the prerequisite command it was accepted on, if any; the claim only hands
             it out once that one finished, and the processor fails it if that one FAILED.
         traceparent: the W3C trace of the request that recorded it (the worker logs under it).
+        freed_by: for a command handed over by the statement that recorded its predecessors'
+            outcomes, the commands that statement finished (empty for an ordinary claim).
+        freed_at_block: the highest block among `freed_by`'s commits (0 for an ordinary claim).
     """
 
     id: uuid.UUID
@@ -52,6 +55,23 @@ class ClaimedCommand:
     created_at: datetime
     depends_on: uuid.UUID | None = None
     traceparent: str | None = None
+    freed_by: frozenset[uuid.UUID] = frozenset()
+    freed_at_block: int = 0
+
+
+@dataclass(frozen=True)
+class Successor:
+    """The command next in line behind one in flight: what a speculative endorsement needs.
+
+    Attributes:
+        id: the successor's command id.
+        command_type: its `gx.type.v1.CommandType` name without prefix.
+        payload_json: the proto JSON of its `gx.ledger.v1` request.
+    """
+
+    id: uuid.UUID
+    command_type: str
+    payload_json: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,28 @@ def _runnable(finishing: str = "") -> str:
 
 
 _RUNNABLE = _runnable()
+
+
+def _next_holders(commands: str) -> str:
+    """SQL of (predecessor, id): on each key of the commands in the CTE `commands` (a column `id`),
+    the NEXT holder in a conflicting mode (a sender's next debit waits on the sender's exclusive key;
+    a credit only behind an exclusive holder), and their dependents. These are the commands that
+    finishing one of them can make runnable (not that it does: another holder may still block one).
+    """
+    return f"""
+        SELECT me.id AS predecessor, s.command_id AS id FROM {commands} JOIN outbox.commands me ON me.id = {commands}.id
+          CROSS JOIN LATERAL unnest(me.order_keys) AS k(key)
+          CROSS JOIN LATERAL (SELECT l.command_id FROM outbox.live_keys l
+                               WHERE l.key = k.key AND l.seq > me.seq AND l.exclusive ORDER BY l.seq LIMIT 1) s
+        UNION
+        SELECT me.id, s.command_id FROM {commands} JOIN outbox.commands me ON me.id = {commands}.id
+          CROSS JOIN LATERAL unnest(me.exclusive_keys) AS k(key)
+          CROSS JOIN LATERAL (SELECT l.command_id FROM outbox.live_keys l
+                               WHERE l.key = k.key AND l.seq > me.seq ORDER BY l.seq LIMIT 1) s
+        UNION
+        SELECT d.depends_on, d.id FROM outbox.commands d JOIN {commands} ON d.depends_on = {commands}.id"""
+
+
 # Taking or giving up a lease (the claim, the hand-over, the release) writes only the lease
 # columns, which no index covers, and leaves `updated_at` (the last change of the command's state,
 # an operation's update_time) alone: such an update is HOT, no new entry in any of the table's
@@ -207,18 +249,7 @@ _RECORD_COMMITTED = f"""
                updated_at = now()
           FROM v WHERE {_FENCED}
         RETURNING c.id),
-    successors AS (
-        SELECT s.command_id AS id FROM done JOIN outbox.commands me ON me.id = done.id
-          CROSS JOIN LATERAL unnest(me.order_keys) AS k(key)
-          CROSS JOIN LATERAL (SELECT l.command_id FROM outbox.live_keys l
-                               WHERE l.key = k.key AND l.seq > me.seq AND l.exclusive ORDER BY l.seq LIMIT 1) s
-        UNION
-        SELECT s.command_id FROM done JOIN outbox.commands me ON me.id = done.id
-          CROSS JOIN LATERAL unnest(me.exclusive_keys) AS k(key)
-          CROSS JOIN LATERAL (SELECT l.command_id FROM outbox.live_keys l
-                               WHERE l.key = k.key AND l.seq > me.seq ORDER BY l.seq LIMIT 1) s
-        UNION
-        SELECT d.id FROM outbox.commands d JOIN done ON d.depends_on = done.id),
+    successors AS (SELECT id FROM ({_next_holders("done")}) n),
     runnable AS (
         SELECT c.id FROM outbox.commands c
         WHERE c.id IN (SELECT id FROM successors) AND c.id NOT IN (SELECT id FROM v)
@@ -243,6 +274,18 @@ _RECORD_COMMITTED = f"""
     SELECT FALSE, id, command_type, payload_json, status, attempts, tx_id, envelope, created_at, depends_on,
            traceparent, 0
       FROM handed
+    """
+# For commands in flight, the successor each will most likely hand over when it commits (its
+# next holder of lowest seq that no earlier attempt endorsed): the processor endorses that one
+# speculatively while the outcome is being recorded (outbox/speculation.py). Read-only: it claims
+# nothing, and the hand-over of `_RECORD_COMMITTED` still decides who runs what.
+_NEXT_IN_LINE = f"""
+    WITH v AS (SELECT unnest(CAST(%(ids)s AS uuid[])) AS id),
+    candidates AS ({_next_holders("v")})
+    SELECT DISTINCT ON (c.predecessor) c.predecessor, s.id, s.command_type, s.payload::text AS payload_json
+      FROM candidates c JOIN outbox.commands s ON s.id = c.id
+     WHERE s.status = 'PENDING' AND s.tx_id IS NULL
+     ORDER BY c.predecessor, s.seq
     """
 # Due commands that wait behind an earlier one (ordering metric; bounded so a huge backlog
 # cannot make the stats refresh expensive).
@@ -312,6 +355,10 @@ class OutboxRepository:
         self._record_commits: GroupCommit[tuple[uuid.UUID, int, str | None], bool] = GroupCommit(
             self._commit_batch
         )
+        # Read-only and off the critical path (asked while the commit is awaited): one at a time.
+        self._peeks: GroupCommit[uuid.UUID, Successor | None] = GroupCommit(
+            self._peek_batch, max_concurrent=1
+        )
         # Where recording an outcome hands the successors it claimed (the worker's `_start`); None:
         # it claims none (a repository used on its own, or a worker that is stopping).
         self.hand_over: Callable[[list[ClaimedCommand]], None] | None = None
@@ -326,7 +373,7 @@ class OutboxRepository:
     @property
     def statements(self) -> int:
         """Grouped statements run so far (envelopes stored, outcomes recorded): a test's view of the grouping."""
-        return self._store_envelopes.batches + self._record_commits.batches
+        return self._store_envelopes.batches + self._record_commits.batches + self._peeks.batches
 
     async def claim(self, limit: int) -> list[ClaimedCommand]:
         """Claim up to `limit` due commands for this worker."""
@@ -433,11 +480,29 @@ class OutboxRepository:
         }
         self._counted("record_committed")
         rows = await self._sql.rows(_RECORD_COMMITTED, params)
-        recorded = {row.id for row in rows if row.finished}
-        successors = [_claimed(row) for row in rows if not row.finished]
+        recorded = frozenset(row.id for row in rows if row.finished)
+        # Each successor learns which commits freed it: a speculative endorsement made after the
+        # last of them is one made on the state the successor needs (outbox/speculation.py).
+        freed_at_block = max((b for i, b in zip(ids, blocks, strict=True) if i in recorded), default=0)
+        successors = [
+            replace(_claimed(row), freed_by=recorded, freed_at_block=freed_at_block)
+            for row in rows
+            if not row.finished
+        ]
         if successors and hand_over is not None:
             hand_over(successors)
         return [command_id in recorded for command_id in ids]
+
+    async def next_in_line(self, command_id: uuid.UUID) -> Successor | None:
+        """The command `command_id`'s commit will most likely hand over, if one is queued behind it
+        and was never endorsed; grouped with the other commands asking in the same moment."""
+        return await self._peeks.call(command_id)
+
+    async def _peek_batch(self, batch: Sequence[uuid.UUID]) -> list[Successor | None]:
+        self._counted("next_in_line")
+        rows = await self._sql.rows(_NEXT_IN_LINE, {"ids": list(batch)})
+        found = {row.predecessor: Successor(row.id, row.command_type, row.payload_json) for row in rows}
+        return [found.get(command_id) for command_id in batch]
 
     async def record_failed(
         self,
