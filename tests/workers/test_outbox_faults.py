@@ -447,3 +447,45 @@ async def test_two_workers_sharing_ordered_commands_commit_each_once_in_recorded
     for proc in workers:
         await proc.stop()
     await assert_read_models_equal_chain(mesh, engine)
+
+
+async def test_a_chain_each_funded_by_the_one_before_commits_on_speculative_endorsements(
+    mesh: Mesh, engine: AsyncEngine
+) -> None:
+    """Each transfer spends more than its sender had before the previous transfer's credit, so an
+    endorsement that read the ledger before that commit would be refused (or conflict): the
+    speculative endorsements must be made on the state after it, and every one must be used once."""
+    helper = await mesh.outbox()
+    alice, bob, carol = await create_users(mesh, engine, 3)
+    await helper.stop()
+    start = (await chain_balances(mesh.ledger))[alice]
+    # Recorded before any worker runs, so each one's successor is in line when it commits.
+    ids = [
+        await record(engine, "TRANSFER_TOKENS", transfer(alice, bob, start * 3 // 4)),
+        await record(engine, "TRANSFER_TOKENS", transfer(bob, carol, start * 3 // 2)),  # needs alice's
+        await record(engine, "TRANSFER_TOKENS", transfer(carol, alice, start * 2)),  # needs bob's
+        await record(engine, "TRANSFER_TOKENS", transfer(alice, carol, start)),  # needs carol's
+    ]
+    worker = await ready(await mesh.outbox())
+    await wait_done(mesh, engine, ids)
+    rows = [await command_row(engine, cid) for cid in ids]
+    assert [r.status for r in rows] == ["COMMITTED"] * 4, [
+        (r.status, r.error_code, r.error_message) for r in rows
+    ]
+    blocks = await _blocks(engine, ids)
+    assert blocks == sorted(blocks) and len(set(blocks)) == 4, blocks
+    metrics = await asyncio.to_thread(_metrics, worker.metrics_port)
+
+    def counted(pattern: str) -> float:
+        return sum(float(v) for v in re.findall(rf"^{pattern} (\S+)$", metrics, re.MULTILINE))
+
+    # One transaction per command: no speculation read a stale state (that would be a conflict
+    # and a second transaction) ...
+    assert counted(r'gx_outbox_commands_submitted_total\{command_type="TRANSFER_TOKENS"\}') == 4
+    # ... and the three handed over ran on their speculation, none refused or dropped.
+    assert counted(r'gx_outbox_speculative_endorsements_total\{outcome="used"\}') == 3, metrics
+    assert counted(r'gx_outbox_speculative_endorsements_total\{outcome="(?:failed|discarded)"\}') == 0
+    for cid in ids:
+        assert await sent_rows(engine, await request_id_of(engine, cid)) == 1
+    await worker.stop()
+    await assert_read_models_equal_chain(mesh, engine)
