@@ -40,10 +40,11 @@ async def build(settings: OutboxSettings, runtime: Runtime) -> OutboxWorker:
     runtime.stack.push_async_callback(ledger.close)
     # The hot one-statement path (claim, store envelope, record outcome) on autocommit driver
     # connections (outbox/statements.py): each statement is atomic and meant to commit on its own.
-    # Two grouped statements of each kind at once, a claim, and per-command failures/reschedules
-    # (a burst of those queues for a connection, within the pool timeout, a few ms each).
+    # Two grouped statements of each kind at once, one look-up of the next commands in line, a claim,
+    # and per-command failures/reschedules (a burst of those queues for a connection, within the pool
+    # timeout, a few ms each).
     pool = await runtime.stack.enter_async_context(
-        db.open_autocommit_pool(settings.database, max_size=8, name="outbox-hot-path")
+        db.open_autocommit_pool(settings.database, max_size=9, name="outbox-hot-path")
     )
     repository = OutboxRepository(engine, worker_id, tuning.lease_seconds, pool=pool, metrics=metrics)
     processor = CommandProcessor(
@@ -58,6 +59,7 @@ async def build(settings: OutboxSettings, runtime: Runtime) -> OutboxWorker:
             commit_timeout=tuning.commit_timeout,
             recover_status_timeout=tuning.recover_status_timeout,
             conflict_backoff=tuning.conflict_backoff,
+            speculate=tuning.speculate,
         ),
         breaker_retry_after=lambda: ledger.breaker.retry_after,
     )

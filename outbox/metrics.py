@@ -59,8 +59,8 @@ class OutboxMetrics:
         )
         self.statements = Counter(
             "gx_outbox_statements_total",
-            "Hot-path statements run (claim, store_envelopes, record_committed, update), each one round trip;"
-            " grouped ones carry several commands.",
+            "Hot-path statements run (claim, store_envelopes, record_committed, next_in_line, update), each one"
+            " round trip; grouped ones carry several commands.",
             ["statement"],
             registry=registry,
         )

@@ -23,6 +23,8 @@ class OutboxTuning(BaseModel):
     # Most seconds before rebuilding a transaction that lost an MVCC/phantom read conflict
     # (jittered; conflicts spend no attempt, so this is what keeps contention from spinning).
     conflict_backoff: float = Field(default=0.2, ge=0)
+    # Endorse the successor a commit frees while that commit is recorded (outbox/speculation.py).
+    speculate: bool = True
     # A stable name for this instance in leases and logs; default host name + pid.
     worker_id: str = ""
     # Retention (outbox/retention.py): finished commands older than this many days move from the
