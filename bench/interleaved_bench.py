@@ -113,6 +113,7 @@ async def _run(
 
         rounds: list[dict[str, float]] = []
         lines: list[dict[str, object]] = []
+        pages_before = wallet_bench.history_pages(stack)
         for number in range(args.rounds):
             measured = {
                 "ceiling": await edge_bench._measure(
@@ -148,6 +149,10 @@ async def _run(
                     statistics.median(r["page_ceiling"] for r in rounds), 1
                 )
                 line.update(ratios(rounds, read, "page_ceiling", "page_ratio"))
+                # The share of reads a kept page answered (the users' histories are quiet here).
+                line["history_pages_kept_share"] = wallet_bench.kept_share(
+                    pages_before, wallet_bench.history_pages(stack)
+                )
             lines.append(line)
         return lines
     finally:

@@ -130,6 +130,12 @@ def _replay_cpu(obj: dict[str, Any]) -> str:
     )
 
 
+def _kept(obj: dict[str, Any]) -> str:
+    """How many history reads a kept page answered (services/wallet/history_pages.py), when known."""
+    share = _num(obj.get("history_pages_kept_share"))
+    return "" if share is None else f"; {share:.0%} from kept pages"
+
+
 def rows(records: list[Record]) -> list[Row]:
     """Every figure worth a line, with its same-run reference and ratio."""
     out: list[Row] = []
@@ -147,6 +153,7 @@ def rows(records: list[Record]) -> list[Row]:
             ]
             if per_req:
                 value += "; CPU ms/req: " + ", ".join(per_req)
+            value += _kept(obj)
             reference, ratio, exact = "", None, None
             if bench != "edge":
                 suffix = next((s for s in _CEILINGS if str(path).endswith(s)), None)
@@ -171,7 +178,7 @@ def rows(records: list[Record]) -> list[Row]:
         if median is not None and obj.get("path"):
             value = (
                 f"{_num(obj.get('median_per_s')) or 0:,.0f}/s median; ratio {obj.get('ratio_min')}"
-                f"-{obj.get('ratio_max')} over {obj.get('rounds')} rounds"
+                f"-{obj.get('ratio_max')} over {obj.get('rounds')} rounds" + _kept(obj)
             )
             reference = f"edge ceiling {_num(obj.get('ceiling_median_per_s')) or 0:,.0f}/s, same rounds"
             governed = str(obj["path"]).startswith(("balance_read", "history_read"))

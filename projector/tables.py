@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Sequence,
     SmallInteger,
     Table,
     Text,
@@ -163,6 +164,18 @@ transactions = Table(
     # A wallet's history pages newest first by id, optionally by type.
     Index("transactions_wallet_idx", "wallet_id", text("id DESC")),
     Index("transactions_wallet_type_idx", "wallet_id", "type", text("id DESC")),
+)
+
+# A version of each wallet's history (migration 0020): taken from the sequence by triggers on
+# `transactions` in the transaction of every change to the wallet's entries; no row while a wallet
+# has none. Not a read model (the rebuild leaves it; its TRUNCATE of the entries takes new
+# versions): the wallet answers a kept history page again while the version is unchanged.
+history_versions = Sequence("history_versions", metadata=metadata, data_type=BigInteger)
+wallet_history_versions = Table(
+    "wallet_history_versions",
+    metadata,
+    Column("wallet_id", Text, primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )
 
 # -- system, countries, treasuries ---------------------------------------------------------------

@@ -235,9 +235,11 @@ _ENTRY_COLUMNS = (
 )
 
 
-def _page(flt: TransactionFilter, after_id: int | None, limit: int) -> tuple[str, dict[str, Any]]:
-    """The page query of `transactions` and its parameters (psycopg syntax)."""
-    clauses = ["t.wallet_id = %(wallet)s"]
+def _page(
+    flt: TransactionFilter, after_id: int | None, limit: int, extra: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The page query of `transactions` and its parameters (psycopg syntax); `extra`: one more condition."""
+    clauses = ["t.wallet_id = %(wallet)s"] if extra is None else [extra, "t.wallet_id = %(wallet)s"]
     params: dict[str, Any] = {"wallet": flt.wallet_id, "limit": limit}
     if flt.types:
         clauses.append("t.type = ANY(%(types)s)")
@@ -271,27 +273,63 @@ async def transactions(db: Fetchable, flt: TransactionFilter, after_id: int | No
     return await fetch_all(db, sql, params)
 
 
-async def owned_transactions(
-    db: Fetchable | StatementBatch, flt: TransactionFilter, owner: str, after_id: int | None, limit: int
-) -> list[Any] | None:
-    """`transactions`, only if the wallet exists and is `owner`'s: a user's history read in ONE round trip.
+@dataclass(frozen=True, slots=True)
+class OwnedHistory:
+    """A page of a user's own history, or word that it is unchanged.
+
+    Attributes:
+        version: The wallet's `history_version` when the statement read it.
+        rows: The page's rows in `_ENTRY_COLUMNS`' order, possibly empty; None when `version` is
+            the version the caller already knew (the page was not read: it is the same).
+    """
+
+    version: int
+    rows: list[tuple[Any, ...]] | None
+
+
+# What a caller that keeps no page passes: never a version (the sequence starts at 1, and a wallet
+# without entries reads as EMPTY_HISTORY).
+NO_VERSION = -1
+# The version of a wallet that has had no entry (no row in ledger.wallet_history_versions).
+EMPTY_HISTORY = 0
+
+
+async def owned_history(
+    db: Fetchable | StatementBatch,
+    flt: TransactionFilter,
+    owner: str,
+    after_id: int | None,
+    limit: int,
+    known_version: int = NO_VERSION,
+) -> OwnedHistory | None:
+    """`transactions`, only if the wallet exists and is `owner`'s, and only if its history changed
+    since `known_version`: a user's history read in ONE round trip.
 
     Returns None when the wallet does not exist or belongs to someone else (the caller answers
-    WALLET_NOT_FOUND, as a separate account read would); otherwise the page, possibly empty.
-    The ownership test rides along as a one-row subquery (no account columns repeated on every
-    row), so the read costs one statement instead of the account read plus the page. Rows come
-    in binary as plain tuples in `_ENTRY_COLUMNS`' order (no integer parsed from text, no named
-    tuple: a page is 50 rows).
+    WALLET_NOT_FOUND, as a separate account read would); otherwise the wallet's history version
+    and the page, possibly empty, or no page when the version is `known_version`. The ownership
+    test and the version ride along as a one-row subquery (no account columns repeated on every
+    row), and the page's own condition on the version skips its scan when unchanged. Every change
+    to a wallet's entries takes a new version in its own transaction (migration 0020; a wallet
+    without entries reads EMPTY_HISTORY), so an
+    unchanged version means the page the caller built at that version is the page this statement
+    would read. Rows come in binary as plain tuples in `_ENTRY_COLUMNS`' order (no integer parsed
+    from text, no named tuple: a page is 50 rows).
     """
-    page, params = _page(flt, after_id, limit)
+    page, params = _page(flt, after_id, limit, extra="a.history_version <> %(known)s")
     sql = (
-        "SELECT p.* FROM (SELECT 1 FROM ledger.wallets w WHERE w.wallet_id = %(wallet)s AND w.user_id = %(owner)s) a"
+        "SELECT p.*, a.history_version FROM (SELECT COALESCE(v.version, 0) AS history_version"
+        " FROM ledger.wallets w LEFT JOIN ledger.wallet_history_versions v ON v.wallet_id = w.wallet_id"
+        " WHERE w.wallet_id = %(wallet)s AND w.user_id = %(owner)s) a"
         f" LEFT JOIN LATERAL ({page}) p ON true"
     )
-    rows = await _binary_tuples(db, sql, {**params, "owner": owner})
+    rows = await _binary_tuples(db, sql, {**params, "owner": owner, "known": known_version})
     if not rows:
         return None
-    return [row for row in rows if row[0] is not None]
+    version = rows[0][-1]
+    if version == known_version:
+        return OwnedHistory(version, None)
+    return OwnedHistory(version, [row[:-1] for row in rows if row[0] is not None])
 
 
 async def user(db: Executor, user_id: str) -> Any | None:

@@ -25,6 +25,7 @@ from services.common.operations import get_operation, parse_operation_name, wait
 from services.common.statement_batch import StatementBatch
 from services.wallet import convert, errors, fees, ids, readmodels
 from services.wallet.commands import CommandRecorder
+from services.wallet.history_pages import HistoryPages
 from services.wallet.readmodels import Account, Executor
 
 ME = "me"
@@ -229,6 +230,8 @@ class WalletUseCases:
         self._read_pool = read_pool
         # A user's own balance and history reads: sent together when they queue up.
         self._own_reads = StatementBatch(read_pool, "wallet-own-reads") if read_pool is not None else None
+        # Own history pages, answered again while the wallet's history version is unchanged.
+        self._history_pages = HistoryPages()
 
     async def get_wallet(self, principal: Principal, wallet_id: str) -> svc.GetWalletResponse:
         """The wallet, if the caller owns it or is an admin; NOT_FOUND otherwise."""
@@ -285,13 +288,27 @@ class WalletUseCases:
             raise errors.bad_field("page_token", "the page token is malformed", errors.INVALID_PAGE_TOKEN)
         after = cursor[0] if cursor else None
         if self._own_reads is not None and not principal.is_admin:
-            # A user reads only their own wallet: the ownership test and the page in one statement.
-            owned = await readmodels.owned_transactions(
-                self._own_reads, flt, principal.user_id, after, page.limit
+            # A user reads only their own wallet: the ownership test, the history version and the
+            # page in one statement, which skips the page when the one kept at that version is current.
+            page_key = (wallet_id, key, after, page.limit)
+            kept = self._history_pages.get(page_key)
+            owned = await readmodels.owned_history(
+                self._own_reads,
+                flt,
+                principal.user_id,
+                after,
+                page.limit,
+                kept.version if kept is not None else readmodels.NO_VERSION,
             )
             if owned is None:
                 raise errors.wallet_not_found()
-            return self._page_response(page, owned)
+            if owned.rows is None and kept is not None:
+                self._history_pages.hit()
+                return kept.response
+            response = self._page_response(page, owned.rows or [])
+            if owned.version != readmodels.EMPTY_HISTORY:  # nothing worth keeping
+                self._history_pages.keep(page_key, owned.version, response)
+            return response
         found = await self._readable_account(principal, wallet_id)
         flt = dataclasses.replace(flt, wallet_id=found.wallet_id)
         if self._read_pool is not None:

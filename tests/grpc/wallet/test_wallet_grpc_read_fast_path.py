@@ -42,8 +42,8 @@ async def test_the_history_read_is_planned_once_not_on_every_call(
     await wallet.history(alice, "RECEIVED", GX, time=now())
     flt = readmodels.TransactionFilter(alice)
     for _ in range(PLAN_RUNS):
-        rows = await readmodels.owned_transactions(driver, flt, alice, None, 51)
-        assert rows is not None and len(rows) == 1
+        found = await readmodels.owned_history(driver, flt, alice, None, 51)
+        assert found is not None and found.rows is not None and len(found.rows) == 1
     generic, custom = await prepared_plans(driver, "LEFT JOIN LATERAL")
     assert generic >= 10 and custom <= 5
 
@@ -54,19 +54,17 @@ async def test_owned_history_is_none_for_a_missing_or_foreign_wallet_and_empty_w
     await wallet.system()
     alice, bob = await wallet.user(), await wallet.user()
     await wallet.history(bob, "RECEIVED", GX, time=now())
-    assert (
-        await readmodels.owned_transactions(driver, readmodels.TransactionFilter(bob), alice, None, 5) is None
-    )
+    assert await readmodels.owned_history(driver, readmodels.TransactionFilter(bob), alice, None, 5) is None
     missing = str(uuid.uuid4())
     assert (
-        await readmodels.owned_transactions(driver, readmodels.TransactionFilter(missing), missing, None, 5)
+        await readmodels.owned_history(driver, readmodels.TransactionFilter(missing), missing, None, 5)
         is None
     )
-    assert (
-        await readmodels.owned_transactions(driver, readmodels.TransactionFilter(alice), alice, None, 5) == []
-    )
-    own = await readmodels.owned_transactions(driver, readmodels.TransactionFilter(bob), bob, None, 5)
-    assert own is not None and [r[3] for r in own] == ["RECEIVED"]  # the type, by position
+    quiet = await readmodels.owned_history(driver, readmodels.TransactionFilter(alice), alice, None, 5)
+    assert quiet is not None and quiet.rows == []
+    own = await readmodels.owned_history(driver, readmodels.TransactionFilter(bob), bob, None, 5)
+    assert own is not None and own.rows is not None
+    assert [r[3] for r in own.rows] == ["RECEIVED"]  # the type, by position
 
 
 async def test_a_users_history_through_the_fast_path_pages_filters_and_refuses_as_before(
@@ -158,9 +156,10 @@ async def test_the_owned_history_in_binary_equals_the_text_page_and_shapes_every
     )
     await wallet.sql("UPDATE ledger.transactions SET request_id = 'req-shaped' WHERE type = 'RECEIVED'")
     flt = readmodels.TransactionFilter(alice)
-    owned = await readmodels.owned_transactions(driver, flt, alice, None, 10)
+    found = await readmodels.owned_history(driver, flt, alice, None, 10)
     text_rows = await readmodels.transactions(driver, flt, None, 10)
-    assert owned is not None and len(owned) == 5
+    assert found is not None and found.rows is not None and len(found.rows) == 5
+    owned = found.rows
     assert [tuple(r) for r in owned] == [tuple(r) for r in text_rows]
     stored = await fetch_all(
         driver,

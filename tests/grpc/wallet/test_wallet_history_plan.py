@@ -47,10 +47,8 @@ async def test_the_history_page_generic_plan_reads_the_wallet_index(
     await driver.execute("ANALYZE ledger.transactions")
     alice = users[0]
     for _ in range(PLAN_RUNS):
-        rows = await readmodels.owned_transactions(
-            driver, readmodels.TransactionFilter(alice), alice, None, 51
-        )
-        assert rows is not None and len(rows) == _ROWS
+        found = await readmodels.owned_history(driver, readmodels.TransactionFilter(alice), alice, None, 51)
+        assert found is not None and found.rows is not None and len(found.rows) == _ROWS
     plan = await _generic_plan(driver)
     assert "Index Scan using transactions_wallet_idx on transactions t" in plan, plan
     assert "transactions_pkey" not in plan, plan
@@ -80,10 +78,9 @@ async def test_each_entry_probes_the_outbox_key_for_its_operation_whatever_the_s
         )
     await driver.execute("SET random_page_cost = 4")
     for _ in range(PLAN_RUNS):
-        rows = await readmodels.owned_transactions(
-            driver, readmodels.TransactionFilter(alice), alice, None, 51
-        )
-        assert rows is not None and len(rows) == _ROWS
+        found = await readmodels.owned_history(driver, readmodels.TransactionFilter(alice), alice, None, 51)
+        assert found is not None and found.rows is not None and len(found.rows) == _ROWS
+        rows = found.rows
     # Every other entry names its command's operation, the others none.
     assert rows is not None
     assert [row[10].startswith("operations/") for row in rows].count(True) == _ROWS // 2

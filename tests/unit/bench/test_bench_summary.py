@@ -405,3 +405,35 @@ def test_goals_are_judged_and_shown_and_figures_without_one_are_not() -> None:
     text = summary.render(table)
     assert text.splitlines()[0].split()[-1] == "met"
     assert any(line.rstrip().endswith("NO") and "transfer_accept" in line for line in text.splitlines())
+
+
+def test_the_history_rows_say_how_many_reads_a_kept_page_answered() -> None:
+    interleaved = {
+        "path": "history_read_interleaved",
+        "rounds": 3,
+        "median_per_s": 2900.0,
+        "ceiling_median_per_s": 4500.0,
+        "ratio_median": 0.644,
+        "ratio_min": 0.62,
+        "ratio_max": 0.66,
+        "history_pages_kept_share": 0.5,
+    }
+    wallet = {
+        "path": "history_read_rest_via_envoy",
+        "requests_per_s": 2400.0,
+        "history_pages_kept_share": 0.998,
+    }
+    table = summary.rows([*EDGE, ("interleaved", interleaved), ("wallet", wallet)])
+    assert _row(table, "history_read_interleaved").value.endswith("over 3 rounds; 50% from kept pages")
+    assert _row(table, "history_read_rest_via_envoy").value.endswith("; 100% from kept pages")
+    balance = {"path": "balance_read_rest_via_envoy", "requests_per_s": 3800.0}
+    assert "kept" not in _row(summary.rows([*EDGE, ("wallet", balance)]), "balance_read_rest_via_envoy").value
+
+
+def test_the_kept_share_counts_only_the_reads_between_two_readings() -> None:
+    from bench import wallet_bench
+
+    before = {"hit": 10.0, "miss": 5.0}
+    assert wallet_bench.kept_share(before, {"hit": 40.0, "miss": 15.0}) == 0.75
+    assert wallet_bench.kept_share(before, before) is None  # no read between them
+    assert wallet_bench.kept_share({}, {"miss": 3.0}) == 0.0

@@ -1,0 +1,84 @@
+"""History pages the wallet built, answered again while the wallet's history version is unchanged.
+
+A history page is the costliest user read: twenty or fifty rows out of PostgreSQL, each decoded
+and written into the response. A user who opens the history again, with nothing new in it, asks
+for the same rows. The statement that checks the owner also reads the wallet's `history_version`
+(readmodels.owned_history), and skips the page when it is the version this cache holds the page
+for: every change to a wallet's entries takes a new version in its own transaction (migration
+0020, from a sequence that never repeats, even across a rebuild), so the kept page is exactly what
+the page statement would read. No time limit is needed, and none would make it safer: freshness
+comes from the version, read in the same statement as the ownership, on every call.
+
+What is kept is the response message, shared by the calls that get it: nobody writes to a
+response after the use case returns it. Bounded: the least recently used page goes first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from gx.wallet.v1 import wallet_service_pb2 as svc
+from prometheus_client import CollectorRegistry, Counter
+
+from services.common.metrics import PerRegistry
+
+# Pages kept at most: a 20-row page is about 3.4 kB serialised and about 10 kB as a message.
+DEFAULT_CAPACITY = 1024
+
+# Which page: the wallet, the filter's key (types and times), the cursor, the rows asked for.
+PageKey = tuple[str, str, int | None, int]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptPage:
+    """A page and the history version it was read at."""
+
+    version: int
+    response: svc.ListTransactionsResponse
+
+
+class _Metrics(PerRegistry):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.reads = Counter(
+            "gx_wallet_history_pages",
+            "Own history reads by whether the page kept from an earlier read was still current"
+            " (hit) or was read from PostgreSQL (miss: none kept, or the history changed).",
+            ["result"],
+            registry=registry,
+        )
+
+
+class HistoryPages:
+    """The kept pages, least recently used first out."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, registry: CollectorRegistry | None = None) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self._capacity = capacity
+        self._pages: OrderedDict[PageKey, KeptPage] = OrderedDict()
+        metrics = _Metrics.for_registry(registry)
+        self._hits = metrics.reads.labels("hit")
+        self._misses = metrics.reads.labels("miss")
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def get(self, key: PageKey) -> KeptPage | None:
+        """The page kept for `key`, if any (whether it is current is for the version to say)."""
+        kept = self._pages.get(key)
+        if kept is not None:
+            self._pages.move_to_end(key)
+        return kept
+
+    def hit(self) -> None:
+        """The kept page was current and answered."""
+        self._hits.inc()
+
+    def keep(self, key: PageKey, version: int, response: svc.ListTransactionsResponse) -> None:
+        """Keep `response`, read at `version`, for `key`; a read of PostgreSQL (a miss)."""
+        self._misses.inc()
+        self._pages[key] = KeptPage(version, response)
+        self._pages.move_to_end(key)
+        if len(self._pages) > self._capacity:
+            self._pages.popitem(last=False)
