@@ -23,8 +23,9 @@ from prometheus_client import CollectorRegistry, Counter
 
 from services.common.metrics import PerRegistry
 
-# Pages kept at most: a 20-row page is about 3.4 kB serialised and about 10 kB as a message.
-DEFAULT_CAPACITY = 1024
+# Pages kept at most (`GX_WALLET__HISTORY_PAGES`): a 20-row page is about 3.4 kB serialised and
+# 11 kB as a message, a 50-row page 15 and 28 kB; 256 of the largest are about 7 MB.
+DEFAULT_CAPACITY = 256
 
 # Which page: the wallet, the filter's key (types and times), the cursor, the rows asked for.
 PageKey = tuple[str, str, int | None, int]
@@ -53,8 +54,9 @@ class HistoryPages:
     """The kept pages, least recently used first out."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, registry: CollectorRegistry | None = None) -> None:
-        if capacity < 1:
-            raise ValueError("capacity must be at least 1")
+        """Keep at most `capacity` pages; 0 keeps none (every read goes to PostgreSQL)."""
+        if capacity < 0:
+            raise ValueError("capacity must not be negative")
         self._capacity = capacity
         self._pages: OrderedDict[PageKey, KeptPage] = OrderedDict()
         metrics = _Metrics.for_registry(registry)
@@ -78,6 +80,8 @@ class HistoryPages:
     def keep(self, key: PageKey, version: int, response: svc.ListTransactionsResponse) -> None:
         """Keep `response`, read at `version`, for `key`; a read of PostgreSQL (a miss)."""
         self._misses.inc()
+        if self._capacity == 0:
+            return
         self._pages[key] = KeptPage(version, response)
         self._pages.move_to_end(key)
         if len(self._pages) > self._capacity:

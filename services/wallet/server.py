@@ -65,7 +65,11 @@ def create_wallet_server(
     backoffice = BackOfficeUseCases(reads, idempotency)
     wallet = servicers.WalletServicer(
         WalletUseCases(
-            reads, recorder, max_wait_seconds=settings.wallet.max_wait_seconds, read_pool=read_pool
+            reads,
+            recorder,
+            max_wait_seconds=settings.wallet.max_wait_seconds,
+            read_pool=read_pool,
+            history_pages=settings.wallet.history_pages,
         )
     )
     loans = LoanUseCases(reads, recorder)

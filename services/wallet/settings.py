@@ -19,6 +19,9 @@ class WalletOptions(BaseModel):
     countries_file: Path = _REPO_ROOT / "data" / "countries.json"
     # The longest a WaitOperation call may hold a connection, whatever the client asks.
     max_wait_seconds: float = Field(default=60.0, gt=0, le=600)
+    # Users' history pages kept and answered again while their history is unchanged
+    # (services/wallet/history_pages.py); 0 keeps none. A 50-row page is about 28 kB in memory.
+    history_pages: int = Field(default=256, ge=0)
 
 
 class WalletSettings(ServiceSettings):

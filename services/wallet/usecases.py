@@ -25,7 +25,7 @@ from services.common.operations import get_operation, parse_operation_name, wait
 from services.common.statement_batch import StatementBatch
 from services.wallet import convert, errors, fees, ids, readmodels
 from services.wallet.commands import CommandRecorder
-from services.wallet.history_pages import HistoryPages
+from services.wallet.history_pages import DEFAULT_CAPACITY, HistoryPages
 from services.wallet.readmodels import Account, Executor
 
 ME = "me"
@@ -214,6 +214,7 @@ class WalletUseCases:
         *,
         max_wait_seconds: float = 60.0,
         read_pool: AsyncConnectionPool | None = None,
+        history_pages: int = DEFAULT_CAPACITY,
     ) -> None:
         """Wires the use cases.
 
@@ -223,6 +224,7 @@ class WalletUseCases:
             max_wait_seconds: The server's bound on WaitOperation.
             read_pool: Driver connections for the balance read (`db.open_autocommit_pool`); without
                 it the read goes through the engine.
+            history_pages: Users' history pages kept at most (0: none).
         """
         self._engine = engine
         self._recorder = recorder
@@ -231,7 +233,7 @@ class WalletUseCases:
         # A user's own balance and history reads: sent together when they queue up.
         self._own_reads = StatementBatch(read_pool, "wallet-own-reads") if read_pool is not None else None
         # Own history pages, answered again while the wallet's history version is unchanged.
-        self._history_pages = HistoryPages()
+        self._history_pages = HistoryPages(history_pages)
 
     async def get_wallet(self, principal: Principal, wallet_id: str) -> svc.GetWalletResponse:
         """The wallet, if the caller owns it or is an admin; NOT_FOUND otherwise."""
