@@ -9,6 +9,13 @@ for: every change to a wallet's entries takes a new version in its own transacti
 the page statement would read. No time limit is needed, and none would make it safer: freshness
 comes from the version, read in the same statement as the ownership, on every call.
 
+One part of an entry is not a ledger.transactions column: its `operation`, the outbox command with
+the entry's request id. That command is recorded before its transaction is submitted, so it exists
+before the entry does, and archiving keeps its id. A second command with the same request id (an
+operator's retry, a client's retry after its idempotency record was purged) can appear later; the
+page statement then names either of them (LIMIT 1, no order), and the kept page names the first:
+an answer the statement itself could give.
+
 What is kept is the response message, shared by the calls that get it: nobody writes to a
 response after the use case returns it. Bounded: the least recently used page goes first.
 """
