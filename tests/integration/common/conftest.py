@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,11 +15,21 @@ from services.common import db, migrate
 from services.common.redis import open_redis
 from services.common.settings import DatabaseSettings, RedisSettings
 from tests.support.roles import as_process
+from tests.support.stack import PostgresHandle
 
 # The runtime's newest revision of its own tables (the outbox's ordering columns, live keys,
 # traceparent, resource id map and archive, the acting partner). The history is linear, so the revisions
 # of services in between (identity, read models, licensing) come along; the tests touch only the runtime's tables.
 RUNTIME_REVISION = "0019_outbox_accept_writes"
+
+
+@pytest.fixture
+def fresh_url(postgres: PostgresHandle) -> Iterator[str]:
+    """An empty database of the test's own, no migration run yet (a migration test takes it where
+    it wants); dropped afterwards."""
+    url = postgres.create_database("fresh")
+    yield url
+    postgres.drop_database(url)
 
 
 @pytest.fixture(scope="module")

@@ -5,23 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import Index, Integer, text
 from sqlalchemy.sql.schema import DefaultClause
 
 from projector import tables as ledger
 from services.licensing import tables as licensing
-from tests.support.stack import PostgresHandle
 from tools import schema_check
-
-
-@pytest.fixture
-def fresh_url(postgres: PostgresHandle) -> Iterator[str]:
-    url = postgres.create_database("schema")
-    yield url
-    postgres.drop_database(url)
 
 
 def test_the_migrations_at_head_match_the_declared_tables(fresh_url: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -21,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import migrate
 from services.common.db import libpq_dsn
-from tests.support.stack import PostgresHandle
 
 _INSERT = text(
     "INSERT INTO outbox.commands (id, command_type, payload, request_id, order_keys, exclusive_keys, seq)"
@@ -58,13 +56,6 @@ async def test_a_command_with_a_taken_seq_is_refused_and_writes_no_keys(engine: 
     with pytest.raises(IntegrityError, match="commands_seq_key"):
         await _record(engine, ["acct:c", "acct:d"], [], seq=seq)
     assert await _keys_at(engine, seq) == {("acct:c", first, True)}
-
-
-@pytest.fixture
-def fresh_url(postgres: PostgresHandle) -> Iterator[str]:
-    url = postgres.create_database("accept_writes")
-    yield url
-    postgres.drop_database(url)
 
 
 def _shape(url: str) -> tuple[bool, bool]:

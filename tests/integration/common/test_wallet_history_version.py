@@ -4,24 +4,14 @@ own role takes new ones (the triggers run as the writer), and it goes down and u
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import psycopg
-import pytest
 from alembic import command
 
 from devstack.postgres import ensure_process_users
 from services.common import migrate
 from services.common.db import libpq_dsn
 from tests.support.roles import run_as
-from tests.support.stack import PostgresHandle
-
-
-@pytest.fixture
-def fresh_url(postgres: PostgresHandle) -> Iterator[str]:
-    url = postgres.create_database("history_version")
-    yield url
-    postgres.drop_database(url)
 
 
 def _versions(url: str) -> dict[str, int]:

@@ -70,6 +70,15 @@ def _successor(payload: str = "s") -> Successor:
     return Successor(uuid.uuid4(), "TRANSFER_TOKENS", payload)
 
 
+def _started_and_taken(speculations: Speculations) -> asyncio.Task[Transaction]:
+    """A speculation started by one commit and taken by the successor that commit handed over."""
+    x, s = uuid.uuid4(), _successor()
+    speculations.start(x, 7, s)
+    task = speculations.take(_handed(s.id, {x}, 7))
+    assert task is not None
+    return task
+
+
 async def test_the_command_handed_over_by_its_predecessor_takes_the_endorsement(
     parts: tuple[Speculations, FakeEndorser, OutboxMetrics],
 ) -> None:
@@ -113,10 +122,7 @@ async def test_a_failed_speculation_is_no_outcome(
     parts: tuple[Speculations, FakeEndorser, OutboxMetrics],
 ) -> None:
     speculations, endorser, metrics = parts
-    x, s = uuid.uuid4(), _successor()
-    speculations.start(x, 7, s)
-    task = speculations.take(_handed(s.id, {x}, 7))
-    assert task is not None
+    task = _started_and_taken(speculations)
     endorser.error = RuntimeError("INSUFFICIENT_FUNDS: read before the credit")
     endorser.gate.set()
     assert await speculations.result(task) is None  # the caller endorses again the ordinary way
@@ -147,10 +153,7 @@ async def test_a_taken_speculation_never_awaited_is_released(
     parts: tuple[Speculations, FakeEndorser, OutboxMetrics],
 ) -> None:
     speculations, _, metrics = parts
-    x, s = uuid.uuid4(), _successor()
-    speculations.start(x, 7, s)
-    task = speculations.take(_handed(s.id, {x}, 7))
-    assert task is not None
+    task = _started_and_taken(speculations)
     speculations.release(task)  # e.g. its prerequisite failed: it never endorsed
     await asyncio.sleep(0)
     assert task.cancelled() and _counts(metrics) == {"discarded": 1}
@@ -175,10 +178,7 @@ async def test_the_command_cancelled_while_waiting_cancels_its_speculation(
     parts: tuple[Speculations, FakeEndorser, OutboxMetrics],
 ) -> None:
     speculations, _, _ = parts
-    x, s = uuid.uuid4(), _successor()
-    speculations.start(x, 7, s)
-    task = speculations.take(_handed(s.id, {x}, 7))
-    assert task is not None
+    task = _started_and_taken(speculations)
     waiting = asyncio.create_task(speculations.result(task))
     await asyncio.sleep(0)
     waiting.cancel()
