@@ -128,24 +128,23 @@ def _runnable(finishing: str = "") -> str:
 _RUNNABLE = _runnable()
 
 
-def _next_holders(commands: str) -> str:
-    """SQL of (predecessor, id): on each key of the commands in the CTE `commands` (a column `id`),
-    the NEXT holder in a conflicting mode (a sender's next debit waits on the sender's exclusive key;
-    a credit only behind an exclusive holder), and their dependents. These are the commands that
-    finishing one of them can make runnable (not that it does: another holder may still block one).
-    """
-    return f"""
-        SELECT me.id AS predecessor, s.command_id AS id FROM {commands} JOIN outbox.commands me ON me.id = {commands}.id
+# SQL of (predecessor, id): on each key of the commands of the CTE `finishing` (a column `id`), the
+# NEXT holder in a conflicting mode (a sender's next debit waits on the sender's exclusive key; a
+# credit only behind an exclusive holder), and their dependents. These are the commands that
+# finishing one of them can make runnable (not that it does: another holder may still block one).
+# The statement that records outcomes hands them over; the look-up of `_NEXT_IN_LINE` guesses which.
+_NEXT_HOLDERS = """
+        SELECT me.id AS predecessor, s.command_id AS id FROM finishing JOIN outbox.commands me ON me.id = finishing.id
           CROSS JOIN LATERAL unnest(me.order_keys) AS k(key)
           CROSS JOIN LATERAL (SELECT l.command_id FROM outbox.live_keys l
                                WHERE l.key = k.key AND l.seq > me.seq AND l.exclusive ORDER BY l.seq LIMIT 1) s
         UNION
-        SELECT me.id, s.command_id FROM {commands} JOIN outbox.commands me ON me.id = {commands}.id
+        SELECT me.id, s.command_id FROM finishing JOIN outbox.commands me ON me.id = finishing.id
           CROSS JOIN LATERAL unnest(me.exclusive_keys) AS k(key)
           CROSS JOIN LATERAL (SELECT l.command_id FROM outbox.live_keys l
                                WHERE l.key = k.key AND l.seq > me.seq ORDER BY l.seq LIMIT 1) s
         UNION
-        SELECT d.depends_on, d.id FROM outbox.commands d JOIN {commands} ON d.depends_on = {commands}.id"""
+        SELECT d.depends_on, d.id FROM outbox.commands d JOIN finishing ON d.depends_on = finishing.id"""
 
 
 # Taking or giving up a lease (the claim, the hand-over, the release) writes only the lease
@@ -249,7 +248,8 @@ _RECORD_COMMITTED = f"""
                updated_at = now()
           FROM v WHERE {_FENCED}
         RETURNING c.id),
-    successors AS (SELECT id FROM ({_next_holders("done")}) n),
+    finishing AS (SELECT id FROM done),
+    successors AS ({_NEXT_HOLDERS}),
     runnable AS (
         SELECT c.id FROM outbox.commands c
         WHERE c.id IN (SELECT id FROM successors) AND c.id NOT IN (SELECT id FROM v)
@@ -280,8 +280,8 @@ _RECORD_COMMITTED = f"""
 # speculatively while the outcome is being recorded (outbox/speculation.py). Read-only: it claims
 # nothing, and the hand-over of `_RECORD_COMMITTED` still decides who runs what.
 _NEXT_IN_LINE = f"""
-    WITH v AS (SELECT unnest(CAST(%(ids)s AS uuid[])) AS id),
-    candidates AS ({_next_holders("v")})
+    WITH finishing AS (SELECT unnest(CAST(%(ids)s AS uuid[])) AS id),
+    candidates AS ({_NEXT_HOLDERS})
     SELECT DISTINCT ON (c.predecessor) c.predecessor, s.id, s.command_type, s.payload::text AS payload_json
       FROM candidates c JOIN outbox.commands s ON s.id = c.id
      WHERE s.status = 'PENDING' AND s.tx_id IS NULL
