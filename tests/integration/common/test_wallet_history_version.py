@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import psycopg
+import pytest
 from alembic import command
 
 from devstack.postgres import ensure_process_users
@@ -55,6 +56,11 @@ async def test_existing_wallets_get_versions_and_the_projector_role_takes_new_on
     after = _versions(fresh_url)
     assert after["old-a"] > max(before.values()) and after["old-b"] == before["old-b"]
     assert after["quiet"] > after["old-a"]
+    # The wallet reads the versions with its history page, as its own role; it cannot write them.
+    read = run_as(libpq_dsn(fresh_url), "wallet", "SELECT version FROM ledger.wallet_history_versions")
+    assert read.rowcount == 3
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        run_as(libpq_dsn(fresh_url), "wallet", "UPDATE ledger.wallet_history_versions SET version = 1")
 
 
 async def test_the_migration_goes_down_and_up_again(fresh_url: str) -> None:
