@@ -278,7 +278,8 @@ class OwnedHistory:
     """A page of a user's own history, or word that it is unchanged.
 
     Attributes:
-        version: The wallet's `history_version` when the statement read it.
+        version: The wallet's history version (`ledger.wallet_history_versions`) when the statement
+            read it; EMPTY_HISTORY for a wallet that has had no entry.
         rows: The page's rows in `_ENTRY_COLUMNS`' order, possibly empty; None when `version` is
             the version the caller already knew (the page was not read: it is the same).
     """
@@ -311,10 +312,9 @@ async def owned_history(
     test and the version ride along as a one-row subquery (no account columns repeated on every
     row), and the page's own condition on the version skips its scan when unchanged. Every change
     to a wallet's entries takes a new version in its own transaction (migration 0020; a wallet
-    without entries reads EMPTY_HISTORY), so an
-    unchanged version means the page the caller built at that version is the page this statement
-    would read. Rows come in binary as plain tuples in `_ENTRY_COLUMNS`' order (no integer parsed
-    from text, no named tuple: a page is 50 rows).
+    without entries reads EMPTY_HISTORY), so an unchanged version means the page the caller built
+    at that version is the page this statement would read. Rows come in binary as plain tuples in
+    `_ENTRY_COLUMNS`' order (no integer parsed from text, no named tuple: a page is 50 rows).
     """
     page, params = _page(flt, after_id, limit, extra="a.history_version <> %(known)s")
     sql = (
