@@ -279,7 +279,7 @@ class OwnedHistory:
 
     Attributes:
         version: The wallet's history version (`ledger.wallet_history_versions`) when the statement
-            read it; EMPTY_HISTORY for a wallet that has had no entry.
+            read it; 0 for a wallet that has had no entry.
         rows: The page's rows in `_ENTRY_COLUMNS`' order, possibly empty; None when `version` is
             the version the caller already knew (the page was not read: it is the same).
     """
@@ -288,11 +288,10 @@ class OwnedHistory:
     rows: list[tuple[Any, ...]] | None
 
 
-# What a caller that keeps no page passes: never a version (the sequence starts at 1, and a wallet
-# without entries reads as EMPTY_HISTORY).
+# What a caller that keeps no page passes: never a version. The sequence starts at 1, and a wallet
+# that has had no entry has no row in ledger.wallet_history_versions and reads as 0 (its row, once
+# taken, is never removed: a rebuild's TRUNCATE of the entries takes new versions instead).
 NO_VERSION = -1
-# The version of a wallet that has had no entry (no row in ledger.wallet_history_versions).
-EMPTY_HISTORY = 0
 
 
 async def owned_history(
@@ -312,7 +311,7 @@ async def owned_history(
     test and the version ride along as a one-row subquery (no account columns repeated on every
     row), and the page's own condition on the version skips its scan when unchanged. Every change
     to a wallet's entries takes a new version in its own transaction (migration 0020; a wallet
-    without entries reads EMPTY_HISTORY), so an unchanged version means the page the caller built
+    without entries reads 0), so an unchanged version means the page the caller built
     at that version is the page this statement would read. Rows come in binary as plain tuples in
     `_ENTRY_COLUMNS`' order (no integer parsed from text, no named tuple: a page is 50 rows).
     """

@@ -308,8 +308,7 @@ class WalletUseCases:
                 self._history_pages.hit()
                 return kept.response
             response = self._page_response(page, owned.rows or [])
-            if owned.version != readmodels.EMPTY_HISTORY:  # nothing worth keeping
-                self._history_pages.keep(page_key, owned.version, response)
+            self._history_pages.keep(page_key, owned.version, response)
             return response
         found = await self._readable_account(principal, wallet_id)
         flt = dataclasses.replace(flt, wallet_id=found.wallet_id)

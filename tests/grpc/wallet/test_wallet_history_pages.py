@@ -174,3 +174,14 @@ async def test_every_change_to_a_wallets_entries_takes_a_new_version_and_only_it
     )
     versions = await wallet.sql("SELECT wallet_id, version FROM ledger.wallet_history_versions")
     assert len({v for _, v in versions}) == len(versions)  # never shared
+
+
+async def test_an_empty_history_is_kept_until_the_first_entry(wallet: Wallet) -> None:
+    alice = await wallet.user()
+    assert await _version(wallet, alice) == 0  # no entry yet, no version row
+    hits = _count("hit")
+    assert list((await _page(wallet, alice)).transactions) == []
+    assert list((await _page(wallet, alice)).transactions) == []
+    assert _count("hit") - hits == 1
+    await wallet.history(alice, "RECEIVED", GX, time=now())
+    assert [t.amount_qirat for t in (await _page(wallet, alice)).transactions] == [GX]
