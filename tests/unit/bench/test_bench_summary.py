@@ -110,6 +110,27 @@ def test_the_pipeline_is_set_against_the_raw_devnet_rate_of_its_own_benchmark() 
     )
 
 
+def test_a_pipeline_of_alternating_rounds_is_judged_on_its_median_rounds_own_ratio() -> None:
+    # The median round ran 180 commands/s between raw rounds of 196 and 204 (0.9 exactly); the
+    # top-level rates are that round's, but a ratio taken from rounded rates must not stand in.
+    ordering = {
+        "commands_per_s_pending_to_committed": 180.0,
+        "devnet_raw_transfers_per_s": 200.0,
+        "pipeline_ratio": 0.899,
+        "pipeline_ratio_min": 0.85,
+        "pipeline_ratio_max": 0.97,
+        "pipeline_rounds": [{"ratio": r} for r in (0.85, 0.899, 0.93, 0.97, 0.88)],
+    }
+    row = _row(summary.rows([("ordering", ordering)]), "outbox PENDING→COMMITTED (independent senders)")
+    assert (row.ratio, row.met) == (0.9, False)
+    assert "median of 5 rounds (0.85-0.97)" in row.value
+    met = _row(
+        summary.rows([("ordering", {**ordering, "pipeline_ratio": 0.9})]),
+        "outbox PENDING→COMMITTED (independent senders)",
+    )
+    assert met.met is True
+
+
 def test_cpu_per_request_replay_cpu_and_batched_shim_messages_are_shown() -> None:
     records: list[summary.Record] = [
         *EDGE,
