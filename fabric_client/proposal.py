@@ -9,6 +9,7 @@ from google.protobuf import timestamp_pb2
 
 from fabric_client._protos import (
     ab_pb2,
+    chaincode_event_pb2,
     chaincode_pb2,
     common_pb2,
     gateway_pb2,
@@ -126,15 +127,24 @@ def envelope_result(envelope: common_pb2.Envelope) -> bytes:
     The gateway blanks ``ProposalResponse.response.payload`` to avoid sending it twice; the copy
     that counts is ``ChaincodeAction.response.payload`` inside the endorsed action.
     """
+    return envelope_outcome(envelope)[0]
+
+
+def envelope_outcome(envelope: common_pb2.Envelope) -> tuple[bytes, bytes]:
+    """Return the chaincode's response payload and the payload of the event it set (``b""`` if
+    none), both carried by an endorsed envelope's ``ChaincodeAction``: what the transaction will
+    answer and announce once committed, known before it is submitted."""
     payload = common_pb2.Payload.FromString(envelope.payload)
     tx = transaction_pb2.Transaction.FromString(payload.data)
     if not tx.actions:
-        return b""
+        return b"", b""
     action_payload = transaction_pb2.ChaincodeActionPayload.FromString(tx.actions[0].payload)
     prp = proposal_response_pb2.ProposalResponsePayload.FromString(
         action_payload.action.proposal_response_payload
     )
-    return bytes(proposal_pb2.ChaincodeAction.FromString(prp.extension).response.payload)
+    action = proposal_pb2.ChaincodeAction.FromString(prp.extension)
+    event = chaincode_event_pb2.ChaincodeEvent.FromString(action.events).payload if action.events else b""
+    return bytes(action.response.payload), bytes(event)
 
 
 def sign_envelope(envelope: common_pb2.Envelope, signer: Signer) -> common_pb2.Envelope:

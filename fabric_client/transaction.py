@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fabric_client._protos import common_pb2
 from fabric_client.errors import CommitError, validation_code_name
-from fabric_client.proposal import envelope_channel_header, envelope_result
+from fabric_client.proposal import envelope_channel_header, envelope_outcome
 
 _VALID = 0
 
@@ -23,12 +23,15 @@ class Transaction:
         channel_id: the channel it belongs to.
         envelope_bytes: the serialized, signed ``common.Envelope``.
         result: the chaincode's response payload from endorsement.
+        event: the payload of the chaincode event the transaction sets (``b""`` if none): what the
+            peer will announce once it commits, e.g. that it repeated an earlier request.
     """
 
     tx_id: str
     channel_id: str
     envelope_bytes: bytes
     result: bytes
+    event: bytes = b""
 
     @classmethod
     def from_envelope_bytes(cls, envelope_bytes: bytes) -> Transaction:
@@ -43,11 +46,13 @@ class Transaction:
         header = envelope_channel_header(envelope)
         if header.type != common_pb2.ENDORSER_TRANSACTION or not header.tx_id:
             raise ValueError("the envelope is not an endorser transaction")
+        result, event = envelope_outcome(envelope)
         return cls(
             tx_id=header.tx_id,
             channel_id=header.channel_id,
             envelope_bytes=envelope_bytes,
-            result=envelope_result(envelope),
+            result=result,
+            event=event,
         )
 
 

@@ -14,10 +14,12 @@ _LOG = logging.getLogger(__name__)
 ENV_VAR = "GX_OUTBOX_FAILPOINT"
 
 # The points the worker passes, in the order one command passes them:
-# - `after_endorse`: the transaction is endorsed and its id and signed envelope are stored
-#   (status SUBMITTED) but it has not been sent to the orderer yet;
-# - `after_submit`: the envelope was submitted but its commit status was not read yet.
-POINTS = frozenset({"after_endorse", "after_submit"})
+# - `after_endorse`: the transaction is endorsed, but neither sent to the orderer nor stored;
+# - `after_submit`: the envelope was submitted but is not stored yet (the command is still
+#   PENDING without a transaction: the next attempt is answered as a replay);
+# - `after_store`: submitted, and its id and signed envelope stored (status SUBMITTED), but its
+#   commit status was not read yet.
+POINTS = frozenset({"after_endorse", "after_submit", "after_store"})
 
 
 def hit(point: str) -> None:

@@ -54,9 +54,10 @@ class Ledger:
         """Wait up to `wait` seconds for the transaction's commit and return how it went."""
         return await self._owner.commit_status(tx_id, channel_id=self._settings.channel, timeout=wait)
 
-    def result_of(self, envelope: bytes) -> bytes:
-        """The chaincode's response payload carried inside an endorsed envelope."""
-        return Transaction.from_envelope_bytes(envelope).result
+    def outcome_of(self, envelope: bytes) -> tuple[bytes, bytes]:
+        """The chaincode's response payload and event payload carried inside an endorsed envelope."""
+        transaction = Transaction.from_envelope_bytes(envelope)
+        return transaction.result, transaction.event
 
     @property
     def breaker_state(self) -> BreakerState:

@@ -239,11 +239,13 @@ _WAKE_UNLESS_HANDED = """woken AS (
                         WHERE d.depends_on = me.id AND d.status IN ('PENDING', 'SUBMITTED')
                           AND d.id NOT IN (SELECT id FROM handed)))"""
 _RECORD_COMMITTED = f"""
-    WITH v AS (SELECT * FROM unnest(CAST(%(ids)s AS uuid[]), CAST(%(blocks)s AS bigint[]), CAST(%(results)s AS text[]))
-                          AS v(id, block, result)),
+    WITH v AS (SELECT * FROM unnest(CAST(%(ids)s AS uuid[]), CAST(%(blocks)s AS bigint[]), CAST(%(results)s AS text[]),
+                                    CAST(%(tx_ids)s AS text[]))
+                          AS v(id, block, result, tx_id)),
     done AS (
         UPDATE outbox.commands AS c
            SET status = 'COMMITTED', block_number = v.block, validation_code = 'VALID', result_json = v.result,
+               tx_id = COALESCE(v.tx_id, c.tx_id),
                error_code = NULL, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL,
                updated_at = now()
           FROM v WHERE {_FENCED}
@@ -352,7 +354,7 @@ class OutboxRepository:
         self._store_envelopes: GroupCommit[tuple[uuid.UUID, str, bytes], bool] = GroupCommit(
             self._store_batch
         )
-        self._record_commits: GroupCommit[tuple[uuid.UUID, int, str | None], bool] = GroupCommit(
+        self._record_commits: GroupCommit[tuple[uuid.UUID, int, str | None, str | None], bool] = GroupCommit(
             self._commit_batch
         )
         # Read-only and off the critical path (asked while the commit is awaited): one at a time.
@@ -457,22 +459,27 @@ class OutboxRepository:
         return [command_id in stored for command_id in ids]
 
     async def record_committed(
-        self, command_id: uuid.UUID, block_number: int, result_json: str | None
+        self, command_id: uuid.UUID, block_number: int, result_json: str | None, tx_id: str | None = None
     ) -> bool:
         """Mark the command COMMITTED (terminal) with its block and chaincode result.
 
+        `tx_id` replaces the stored transaction id when another transaction applied the request
+        (the stored one was a replay of it: outbox/replays.py); `block_number` is then that one's.
         Grouped with the other outcomes recorded in the same moment (the commits of one block
         come back together); the statement also wakes the workers when a successor was waiting.
         """
-        return await self._record_commits.call((command_id, block_number, result_json))
+        return await self._record_commits.call((command_id, block_number, result_json, tx_id))
 
-    async def _commit_batch(self, batch: Sequence[tuple[uuid.UUID, int, str | None]]) -> list[bool]:
-        ids, blocks, results = zip(*batch, strict=True)
+    async def _commit_batch(
+        self, batch: Sequence[tuple[uuid.UUID, int, str | None, str | None]]
+    ) -> list[bool]:
+        ids, blocks, results, tx_ids = zip(*batch, strict=True)
         hand_over = self.hand_over
         params = {
             "ids": list(ids),
             "blocks": list(blocks),
             "results": list(results),
+            "tx_ids": list(tx_ids),
             "owner": self.owner,
             "lease": self._lease,
             "handover": len(batch) if hand_over is not None else 0,

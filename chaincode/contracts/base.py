@@ -105,6 +105,7 @@ async def run_command(
                     f"request id {request_id} was used by another request ({record['function']})",
                 )
             envelope.replayed = True
+            envelope.replay_of_tx_id = str(record["txId"])
             stub.set_event(EVENT_NAME, codec.to_json(envelope))
             return str(record["result"])
         result_json = codec.to_json(await handler(tx, request))

@@ -125,6 +125,9 @@ async def test_repeated_request_id_returns_first_result_without_second_effect(gx
     assert gx.world == state
     envelope = again.ledger_events()
     assert envelope.replayed and not envelope.events and envelope.request_id == request_id
+    # It names the transaction that applied the request (recorded with its first result), not itself.
+    applied_by = json.loads(gx.world[f"request~{request_id}"])["txId"]
+    assert envelope.replay_of_tx_id == applied_by and first.ledger_events().replay_of_tx_id == ""
     reused = await transfer(gx, alice, bob, 11 * GX, request_id)
     assert reused.status == 400 and reused.message.startswith("REQUEST_ID_REUSED")
     other = await gx.invoke(

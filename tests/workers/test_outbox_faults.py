@@ -178,7 +178,31 @@ async def mesh(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> A
             await engine.dispose()
 
 
-@pytest.mark.parametrize("point", ["after_endorse", "after_submit"])
+async def applied_by(engine: AsyncEngine, request_id: str) -> tuple[str, int]:
+    """The transaction whose events carry a transfer's effect, and its block (the projected SENT row)."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT fabric_tx_id, block_number FROM ledger.transactions WHERE request_id = :r AND type = 'SENT'"
+                ),
+                {"r": request_id},
+            )
+        ).one()
+    return row.fabric_tx_id, row.block_number
+
+
+# What a worker killed at each point leaves in its command's row (outbox/failpoints.py): only
+# after the store is there a transaction to finish; before it, the next attempt endorses anew,
+# and after Submit that attempt is answered as a replay of the first.
+_LEFT_AT = {
+    "after_endorse": ("PENDING", False),
+    "after_submit": ("PENDING", False),
+    "after_store": ("SUBMITTED", True),
+}
+
+
+@pytest.mark.parametrize("point", ["after_endorse", "after_submit", "after_store"])
 async def test_outbox_killed_mid_command_leaves_exactly_one_valid_transaction(
     mesh: Mesh, engine: AsyncEngine, point: str
 ) -> None:
@@ -190,15 +214,24 @@ async def test_outbox_killed_mid_command_leaves_exactly_one_valid_transaction(
     cid = await record(engine, "TRANSFER_TOKENS", transfer(alice, bob, 7 * GX))
     await wait_until(lambda: asyncio.sleep(0, not crashing.running), 30)
     assert crashing.process.returncode == -9  # SIGKILL, as a power cut
-    stored = await command_row(engine, cid)
-    assert stored.status == "SUBMITTED" and stored.tx_id and stored.envelope  # persisted before Submit
+    left = await command_row(engine, cid)
+    status, stored = _LEFT_AT[point]
+    assert (left.status, bool(left.tx_id and left.envelope)) == (status, stored)
 
     survivor = await mesh.outbox()
     await wait_done(mesh, engine, [cid])
     final = await command_row(engine, cid)
-    # The stored transaction was finished, not replaced by a new one.
-    assert (final.status, final.tx_id) == ("COMMITTED", stored.tx_id)
-    assert await sent_rows(engine, await request_id_of(engine, cid)) == 1
+    request_id = await request_id_of(engine, cid)
+    assert await sent_rows(engine, request_id) == 1
+    # The operation names the transaction that carries the effect, and its block: the stored one
+    # finished (not replaced), or, after a crash between Submit and the store, the first one,
+    # which the survivor's replay named.
+    assert (final.status, final.tx_id, final.block_number) == (
+        "COMMITTED",
+        *await applied_by(engine, request_id),
+    )
+    if stored:
+        assert final.tx_id == left.tx_id
     await survivor.stop()
     await assert_read_models_equal_chain(mesh, engine)
 
@@ -362,7 +395,7 @@ async def _blocks(engine: AsyncEngine, ids: list[uuid.UUID]) -> list[int]:
     return [(await command_row(engine, cid)).block_number for cid in ids]
 
 
-@pytest.mark.parametrize("point", ["after_submit", "after_endorse:2"])
+@pytest.mark.parametrize("point", ["after_submit", "after_endorse:2", "after_store"])
 async def test_outbox_killed_between_ordered_commands_commits_them_in_recorded_order_once(
     mesh: Mesh, engine: AsyncEngine, point: str
 ) -> None:
@@ -381,8 +414,9 @@ async def test_outbox_killed_between_ordered_commands_commits_them_in_recorded_o
     await wait_until(lambda: asyncio.sleep(0, not crashing.running), 60)
     assert crashing.process.returncode == -9
     rows = [await command_row(engine, cid) for cid in ids]
-    killed_at = 0 if point == "after_submit" else 1
-    assert rows[killed_at].status == "SUBMITTED" and rows[killed_at].tx_id  # stored before Submit
+    killed_at = 1 if point == "after_endorse:2" else 0
+    status, stored = _LEFT_AT[point.partition(":")[0]]
+    assert (rows[killed_at].status, bool(rows[killed_at].tx_id)) == (status, stored)
     # Nothing recorded after it was even endorsed: it waits for the interrupted one.
     assert all(r.status == "PENDING" and r.tx_id is None for r in rows[killed_at + 1 :])
     assert all(r.status == "COMMITTED" for r in rows[:killed_at])
@@ -393,7 +427,10 @@ async def test_outbox_killed_between_ordered_commands_commits_them_in_recorded_o
     assert [r.status for r in final] == ["COMMITTED"] * 3, [
         (r.status, r.error_code, r.error_message) for r in final
     ]
-    assert final[killed_at].tx_id == rows[killed_at].tx_id  # finished, not replaced
+    if stored:
+        assert final[killed_at].tx_id == rows[killed_at].tx_id  # finished, not replaced
+    for row, cid in zip(final, ids, strict=True):  # each names the transaction with its effect
+        assert (row.tx_id, row.block_number) == await applied_by(engine, await request_id_of(engine, cid))
     blocks = await _blocks(engine, ids)
     assert blocks == sorted(blocks) and len(set(blocks)) == 3, blocks  # in recorded order, one per block
     for cid in ids:

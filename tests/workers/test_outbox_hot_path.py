@@ -216,7 +216,7 @@ class _NoSecondParse(ScriptedPeer):
         tx = await super().endorse(spec, payload_json)
         return Transaction(tx.tx_id, tx.channel_id, tx.envelope_bytes, b'{"n": 7}')
 
-    def result_of(self, envelope: bytes) -> bytes:
+    def outcome_of(self, envelope: bytes) -> tuple[bytes, bytes]:
         raise AssertionError("the envelope was parsed again for a result the endorsement gave")
 
 

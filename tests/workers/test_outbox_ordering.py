@@ -296,8 +296,8 @@ class _Peer:
     async def commit_status(self, tx_id: str, wait: float) -> CommitStatus:
         return CommitStatus(tx_id=tx_id, code=0, block_number=1)
 
-    def result_of(self, envelope: bytes) -> bytes:
-        return b"{}"
+    def outcome_of(self, envelope: bytes) -> tuple[bytes, bytes]:
+        return b"{}", b""
 
 
 async def test_blocked_commands_are_counted_for_the_metric(engine: AsyncEngine) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import grpc
 import pytest
-from gx.ledger.v1 import commands_pb2
+from google.protobuf import json_format
+from gx.ledger.v1 import commands_pb2, events_pb2
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,41 +41,66 @@ class ScriptedPeer:
     endorse_errors: list[Exception] = field(default_factory=list)
     submit_errors: list[Exception] = field(default_factory=list)
     statuses: list[Any] = field(default_factory=list)  # CommitStatus code ints or exceptions
+    # The chaincode event each endorsement sets, in order (none once the list is used up).
+    chaincode_events: list[bytes] = field(default_factory=list)
+    blocks: dict[str, int] = field(default_factory=dict)  # a transaction's block (else 42)
     endorsed: list[str] = field(default_factory=list)
     submitted: list[bytes] = field(default_factory=list)
-    stored_before_submit: list[bool] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)  # the transactions whose commit was asked for
+    # Whether the transaction was stored when it was submitted, and when its commit was awaited.
+    stored_at_submit: list[bool] = field(default_factory=list)
+    stored_at_commit_status: list[bool] = field(default_factory=list)
+    _events_of: dict[bytes, bytes] = field(default_factory=dict)
 
     async def endorse(self, spec: CommandSpec, payload_json: str) -> Transaction:
         if self.endorse_errors:
             raise self.endorse_errors.pop(0)
         tx_id = hashlib.sha256(f"{payload_json}{len(self.endorsed)}".encode()).hexdigest()
         self.endorsed.append(tx_id)
+        envelope = f"env:{tx_id}".encode()
+        self._events_of[envelope] = self.chaincode_events.pop(0) if self.chaincode_events else b""
         return Transaction(
-            tx_id=tx_id, channel_id="gxchannel", envelope_bytes=f"env:{tx_id}".encode(), result=b'{"ok":true}'
+            tx_id=tx_id,
+            channel_id="gxchannel",
+            envelope_bytes=envelope,
+            result=b'{"ok":true}',
+            event=self._events_of[envelope],
         )
 
-    async def submit(self, envelope: bytes) -> None:
-        tx_id = envelope.decode().removeprefix("env:")
+    async def _stored(self, tx_id: str) -> bool:
         async with self.engine.connect() as conn:
-            stored = (
-                await conn.execute(
-                    text("SELECT count(*) FROM outbox.commands WHERE tx_id = :t AND envelope = :e"),
-                    {"t": tx_id, "e": envelope},
-                )
-            ).scalar_one()
-        self.stored_before_submit.append(stored == 1)
+            return bool(
+                (
+                    await conn.execute(
+                        text("SELECT count(*) FROM outbox.commands WHERE tx_id = :t AND envelope = :e"),
+                        {"t": tx_id, "e": f"env:{tx_id}".encode()},
+                    )
+                ).scalar_one()
+            )
+
+    async def submit(self, envelope: bytes) -> None:
+        self.stored_at_submit.append(await self._stored(envelope.decode().removeprefix("env:")))
         self.submitted.append(envelope)
         if self.submit_errors:
             raise self.submit_errors.pop(0)
 
     async def commit_status(self, tx_id: str, wait: float) -> CommitStatus:
+        self.asked.append(tx_id)
+        self.stored_at_commit_status.append(await self._stored(tx_id))
         answer = self.statuses.pop(0) if self.statuses else VALID
         if isinstance(answer, Exception):
             raise answer
-        return CommitStatus(tx_id=tx_id, code=answer, block_number=42)
+        return CommitStatus(tx_id=tx_id, code=answer, block_number=self.blocks.get(tx_id, 42))
 
-    def result_of(self, envelope: bytes) -> bytes:
-        return b'{"ok":true}'
+    def outcome_of(self, envelope: bytes) -> tuple[bytes, bytes]:
+        return b'{"ok":true}', self._events_of.get(envelope, b"")
+
+
+def _replay_of(tx_id: str) -> bytes:
+    """The event of a transaction that repeated a request `tx_id` applied (as the chaincode sets it)."""
+    return json_format.MessageToJson(
+        events_pb2.LedgerEvents(request_id="r", replayed=True, replay_of_tx_id=tx_id), indent=None
+    ).encode()
 
 
 def _processor(
@@ -119,20 +145,76 @@ async def _claim_one(repo: OutboxRepository, command_id: uuid.UUID) -> Any:
     return claimed[0]
 
 
-async def test_envelope_is_stored_before_the_first_submit_and_commit_is_recorded(engine: AsyncEngine) -> None:
+async def test_a_new_transaction_is_submitted_then_stored_before_its_commit_is_awaited(
+    engine: AsyncEngine,
+) -> None:
     peer = ScriptedPeer(engine)
     processor, repo = _processor(engine, peer)
     cid = await record(engine, "TRANSFER_TOKENS", _transfer())
     await processor.process(await _claim_one(repo, cid))
     row = await command_row(engine, cid)
-    assert peer.stored_before_submit == [True]
-    assert (row.status, row.block_number, row.validation_code, row.result_json) == (
+    # Stored while the orderer cuts the block, so a crash from there on leaves it to finish.
+    assert (peer.stored_at_submit, peer.stored_at_commit_status) == ([False], [True])
+    assert (row.status, row.tx_id, row.block_number, row.validation_code, row.result_json) == (
         "COMMITTED",
+        peer.endorsed[0],
         42,
         "VALID",
         '{"ok":true}',
     )
     assert row.lease_owner is None
+
+
+async def test_a_replay_records_the_transaction_that_applied_the_request_and_its_block(
+    engine: AsyncEngine,
+) -> None:
+    # An earlier attempt was submitted and committed but never stored (its worker died between
+    # the two): this attempt's transaction repeats the request, and its event names that one.
+    peer = ScriptedPeer(engine, chaincode_events=[_replay_of("t-first")], blocks={"t-first": 7})
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    assert peer.asked == [peer.endorsed[0], "t-first"]
+    assert (row.status, row.tx_id, row.block_number, row.result_json) == (
+        "COMMITTED",
+        "t-first",
+        7,
+        '{"ok":true}',
+    )
+
+
+async def test_a_replay_naming_an_invalid_transaction_keeps_its_own(engine: AsyncEngine) -> None:
+    peer = ScriptedPeer(engine, chaincode_events=[_replay_of("t-invalid")], statuses=[VALID, MVCC])
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    # A replay can only name a VALID transaction; anything else is not taken on its word.
+    assert (row.status, row.tx_id, row.block_number) == ("COMMITTED", peer.endorsed[0], 42)
+
+
+async def test_a_replay_whose_original_cannot_be_asked_now_is_finished_by_the_next_attempt(
+    engine: AsyncEngine,
+) -> None:
+    down = CommitStatusError(grpc.StatusCode.UNAVAILABLE, "peer restarting")
+    peer = ScriptedPeer(
+        engine, chaincode_events=[_replay_of("t-first")], statuses=[VALID, down], blocks={"t-first": 7}
+    )
+    processor, repo = _processor(engine, peer)
+    cid = await record(engine, "TRANSFER_TOKENS", _transfer())
+    await processor.process(await _claim_one(repo, cid))
+    waiting = await command_row(engine, cid)
+    assert (waiting.status, waiting.tx_id, waiting.error_code) == (
+        "SUBMITTED",
+        peer.endorsed[0],
+        "COMMIT_STATUS_UNKNOWN",
+    )
+    # The next attempt finds the stored replay committed, reads its event from the envelope, asks again.
+    await processor.process(await _claim_one(repo, cid))
+    row = await command_row(engine, cid)
+    assert peer.endorsed == [waiting.tx_id] and peer.submitted == [f"env:{waiting.tx_id}".encode()]
+    assert (row.status, row.tx_id, row.block_number) == ("COMMITTED", "t-first", 7)
 
 
 async def test_a_stored_transaction_is_checked_then_resubmitted_never_re_endorsed(
@@ -269,7 +351,9 @@ async def test_transient_failures_dead_letter_after_the_attempt_limit(engine: As
     assert [c.id for c in await repo.claim(100)].count(cid) == 0
 
 
-async def test_a_worker_that_lost_its_lease_does_not_submit(engine: AsyncEngine) -> None:
+async def test_a_worker_that_lost_its_lease_stores_and_records_nothing_and_the_new_owner_names_its_transaction(
+    engine: AsyncEngine,
+) -> None:
     peer = ScriptedPeer(engine)
     processor, repo = _processor(engine, peer, owner="slow-worker")
     cid = await record(engine, "TRANSFER_TOKENS", _transfer())
@@ -279,8 +363,25 @@ async def test_a_worker_that_lost_its_lease_does_not_submit(engine: AsyncEngine)
             text("UPDATE outbox.commands SET lease_owner = 'other' WHERE id = :id"), {"id": cid}
         )
     await processor.process(claimed)
-    assert peer.submitted == []
-    assert (await command_row(engine, cid)).lease_owner == "other"
+    first = peer.endorsed[0]
+    assert peer.submitted == [f"env:{first}".encode()]  # sent before the store found the lease gone
+    row = await command_row(engine, cid)
+    assert (row.lease_owner, row.status, row.tx_id) == ("other", "PENDING", None)
+    assert peer.asked == []  # it waits for nothing and records nothing
+
+    # The new owner's attempt repeats the request the slow worker's transaction applied.
+    peer.chaincode_events = [_replay_of(first)]
+    peer.blocks[first] = 9
+    other, other_repo = _processor(engine, peer, owner="other")
+    async with engine.begin() as conn:
+        # (its claim, made up here: the test took the command for it by hand above)
+        await conn.execute(
+            text("UPDATE outbox.commands SET lease_expires_at = now() - interval '1 second' WHERE id = :id"),
+            {"id": cid},
+        )
+    await other.process(await _claim_one(other_repo, cid))
+    row = await command_row(engine, cid)
+    assert (row.status, row.tx_id, row.block_number) == ("COMMITTED", first, 9)
 
 
 async def test_operator_cancel_and_retry(engine: AsyncEngine) -> None:

@@ -165,7 +165,7 @@ async def test_the_successor_is_endorsed_after_the_commit_and_before_it_is_hande
     assert len(worker.peer.endorsed) == 2  # the speculation was the second's only endorsement
     row = await command_row(engine, second)
     assert (row.status, row.tx_id) == ("COMMITTED", worker.peer.endorsed[1])  # type: ignore[attr-defined]
-    assert worker.peer.stored_before_submit == [True, True]
+    assert worker.peer.stored_at_commit_status == [True, True]  # each stored before its commit was awaited
     assert worker.speculations() == {"used": 1}
 
 

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import (
+    chaincode_event_pb2,
     chaincode_pb2,
     proposal_pb2,
     proposal_response_pb2,
@@ -22,6 +23,7 @@ from fabric_client.errors import CommitError
 from fabric_client.identity import Identity, PrivateKeySigner
 from fabric_client.proposal import (
     build_proposal,
+    envelope_outcome,
     envelope_result,
     qualified_name,
     sign_envelope,
@@ -98,8 +100,9 @@ def test_contract_name_qualifies_the_function() -> None:
     assert qualified_name("Transfer", None) == "Transfer"
 
 
-def _endorsed_envelope(identity: Identity, result: bytes) -> common_pb2.Envelope:
-    """An envelope shaped like the gateway's prepareTransaction output (unsigned)."""
+def _endorsed_envelope(identity: Identity, result: bytes, event: bytes | None = None) -> common_pb2.Envelope:
+    """An envelope shaped like the gateway's prepareTransaction output (unsigned); `event`, the
+    payload of a chaincode event the transaction sets."""
     built = build_proposal(
         identity=identity,
         signer=PrivateKeySigner(ec.generate_private_key(ec.SECP256R1())),
@@ -110,6 +113,10 @@ def _endorsed_envelope(identity: Identity, result: bytes) -> common_pb2.Envelope
     proposal = proposal_pb2.Proposal.FromString(built.signed_proposal.proposal_bytes)
     header = common_pb2.Header.FromString(proposal.header)
     action = proposal_pb2.ChaincodeAction(response=proposal_response_pb2.Response(status=200, payload=result))
+    if event is not None:
+        action.events = chaincode_event_pb2.ChaincodeEvent(
+            chaincode_id="gx", tx_id="t", event_name="gx", payload=event
+        ).SerializeToString()
     prp = proposal_response_pb2.ProposalResponsePayload(
         proposal_hash=b"h", extension=action.SerializeToString()
     )
@@ -143,6 +150,16 @@ def test_endorsed_envelope_is_signed_and_rebuilt_from_stored_bytes(
     assert tx.tx_id == header.tx_id and tx.channel_id == "gxchannel"
     assert tx.result == b"chaincode result"
     assert tx.envelope_bytes == signed.SerializeToString()
+    assert tx.event == b""  # the transaction set no event
+
+
+def test_the_event_a_transaction_sets_is_read_from_its_envelope(
+    identity: Identity, signer: PrivateKeySigner
+) -> None:
+    unsigned = _endorsed_envelope(identity, b"{}", event=b'{"replayed":true}')
+    assert envelope_outcome(unsigned) == (b"{}", b'{"replayed":true}')
+    tx = Transaction.from_envelope_bytes(sign_envelope(unsigned, signer).SerializeToString())
+    assert (tx.result, tx.event) == (b"{}", b'{"replayed":true}')
 
 
 def test_commit_status_request_is_signed_by_the_client(identity: Identity, signer: PrivateKeySigner) -> None:

@@ -9,20 +9,22 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LedgerEvents(_message.Message):
-    __slots__ = ("events", "request_id", "command_type", "function", "time", "replayed")
+    __slots__ = ("events", "request_id", "command_type", "function", "time", "replayed", "replay_of_tx_id")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     COMMAND_TYPE_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    REPLAY_OF_TX_ID_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[LedgerEvent]
     request_id: str
     command_type: _command_pb2.CommandType
     function: str
     time: _timestamp_pb2.Timestamp
     replayed: bool
-    def __init__(self, events: _Optional[_Iterable[_Union[LedgerEvent, _Mapping]]] = ..., request_id: _Optional[str] = ..., command_type: _Optional[_Union[_command_pb2.CommandType, str]] = ..., function: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., replayed: bool = ...) -> None: ...
+    replay_of_tx_id: str
+    def __init__(self, events: _Optional[_Iterable[_Union[LedgerEvent, _Mapping]]] = ..., request_id: _Optional[str] = ..., command_type: _Optional[_Union[_command_pb2.CommandType, str]] = ..., function: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., replayed: bool = ..., replay_of_tx_id: _Optional[str] = ...) -> None: ...
 
 class LedgerEvent(_message.Message):
     __slots__ = ("system_bootstrapped", "country_initialized", "user_created", "genesis_distributed", "genesis_skipped", "transfer_completed", "fee_collected", "wallet_frozen", "wallet_unfrozen", "organization_proposed", "membership_endorsed", "organization_activated", "auth_rule_defined", "multisig_tx_initiated", "multisig_tx_approved", "multisig_tx_executed", "loan_applied", "loan_approved", "loan_repaid", "proposal_submitted", "vote_cast", "proposal_executed", "system_parameter_updated", "system_paused", "system_resumed", "admin_appointed", "treasury_activated", "velocity_tax_applied", "auth_rule_removed")
