@@ -66,7 +66,7 @@ class OutboxMetrics:
         )
         self.step = Histogram(
             "gx_outbox_step_seconds",
-            "Wall time of each step of a command: endorse, store (the envelope, before Submit), submit,"
+            "Wall time of each step of a command: endorse, submit, store (the envelope, before its commit is awaited),"
             " commit_status (waiting for the block), record (the outcome, with the hand-over).",
             ["step"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),

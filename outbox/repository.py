@@ -441,13 +441,15 @@ class OutboxRepository:
         return int(row.updated) == 1
 
     async def record_endorsed(self, command_id: uuid.UUID, tx_id: str, envelope: bytes) -> bool:
-        """Store the transaction id and signed envelope BEFORE the first Submit.
+        """Store the transaction id and signed envelope, after its first Submit and before its
+        commit is awaited (outbox/processor.py, step 2).
 
-        Grouped with the other envelopes endorsed in the same moment (one statement); returns only
-        once the statement has committed, so the caller submits nothing that is not stored.
+        Grouped with the other envelopes submitted in the same moment (one statement); returns only
+        once the statement has committed, so a commit status is awaited only for a stored one.
 
         Returns:
-            False when the lease was lost; the caller must then not submit.
+            False when the lease was lost; the caller then records nothing (the new owner's
+            attempt is answered as a replay if this transaction committed).
         """
         return await self._store_envelopes.call((command_id, tx_id, envelope))
 

@@ -17,7 +17,7 @@ The rules that keep this exactly as safe as endorsing after the hand-over:
 - a speculation that failed is never an outcome: the command endorses again the ordinary way
   (a stale read must not turn into a rejection);
 - anything else is cancelled and dropped. What is used goes through the usual steps: its envelope
-  stored before Submit, and a read conflict at commit builds a new transaction, as always.
+  stored before its commit is awaited, and a read conflict at commit builds a new transaction, as always.
 """
 
 from __future__ import annotations

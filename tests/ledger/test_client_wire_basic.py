@@ -37,7 +37,7 @@ async def test_evaluate_submit_in_steps_and_commit_status(
     proposal = contract.new_proposal("Put", args=[key, "v1"])
     tx = await proposal.endorse()
     assert tx.tx_id == proposal.tx_id and tx.channel_id == "gxchannel"
-    stored = tx.envelope_bytes  # what the outbox persists before submitting
+    stored = tx.envelope_bytes  # what the outbox persists before awaiting the commit
     assert Transaction.from_envelope_bytes(stored) == tx
     assert await contract.evaluate("Get", args=[key]) == b"", "endorsement must not commit"
 
