@@ -7,7 +7,6 @@ import contextvars
 import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
@@ -23,6 +22,7 @@ from redis.exceptions import RedisError
 
 from services.common.errors import PermissionDenied, Unauthenticated, Unavailable
 from services.common.logging import user_id_var
+from services.common.lru import BoundedLru
 from services.common.revocation import RevocationList
 from services.common.rpc import BehaviorInterceptor, CallInfo, NextStream, NextUnary, metadata_value
 
@@ -305,9 +305,8 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
-        self._cache_size = cache_size
         self._clock = clock
-        self._verified: OrderedDict[str, _Verified] = OrderedDict()
+        self._verified: BoundedLru[str, _Verified] = BoundedLru(cache_size)
 
     def remembers(self, token: str) -> bool:
         """Whether this exact token text was verified before (and `verify` may answer from memory).
@@ -327,10 +326,9 @@ class TokenVerifier:
         if cached is not None:
             # Compared with the same bound as PyJWT's exp check (exp <= now - leeway fails).
             if self._clock() < cached.valid_until and await self._keys.key_for(cached.kid) is cached.key:
-                self._verified.move_to_end(token)
                 return cached.principal
             # Expired or its key is gone: forget it and let the full check give the reason.
-            self._verified.pop(token, None)
+            self._verified.pop(token)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -344,11 +342,9 @@ class TokenVerifier:
         if key is None:
             raise Unauthenticated("the access token's signing key is unknown", reason="TOKEN_INVALID")
         principal = self.verify_with_key(token, key)
-        if self._cache_size > 0:
-            exp = principal.claims["exp"]
-            self._verified[token] = _Verified(principal, kid, key, float(exp) + self._leeway)
-            if len(self._verified) > self._cache_size:
-                self._verified.popitem(last=False)
+        self._verified.put(
+            token, _Verified(principal, kid, key, float(principal.claims["exp"]) + self._leeway)
+        )
         return principal
 
     def verify_with_key(self, token: str, key: Any) -> Principal:

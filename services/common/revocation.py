@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from redis.asyncio import Redis
 
+from services.common.lru import BoundedLru
 from services.common.names import REVOCATION_KEY_PREFIX
 
 _log = logging.getLogger("gx.auth.revocation")
@@ -134,9 +134,8 @@ class RevocationList:
         self._redis = redis
         self._cache_seconds = cache_seconds
         self._ttl_ms = int(ttl_seconds * 1000)
-        self._max = max_subjects
         self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, DenyEntry]] = OrderedDict()
+        self._cache: BoundedLru[str, tuple[float, DenyEntry]] = BoundedLru(max_subjects)
         self._inflight: dict[str, asyncio.Future[DenyEntry]] = {}
         self._batch: list[str] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -189,7 +188,6 @@ class RevocationList:
         now = self._clock()
         cached = self._cache.get(subject)
         if cached is not None and now - cached[0] < self._cache_seconds:
-            self._cache.move_to_end(subject)
             return cached[1]
         future = self._inflight.get(subject)
         if future is None:
@@ -229,11 +227,8 @@ class RevocationList:
             self._inflight.pop(subject).set_result(entry)
 
     def _remember(self, subject: str, at: float, entry: DenyEntry) -> None:
-        self._cache[subject] = (at, entry)
-        self._cache.move_to_end(subject)
-        while len(self._cache) > self._max:
-            self._cache.popitem(last=False)
+        self._cache.put(subject, (at, entry))
 
     def _forget(self, subject: str) -> None:
         # This process's own writes take effect here at once.
-        self._cache.pop(subject, None)
+        self._cache.pop(subject)

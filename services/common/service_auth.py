@@ -29,7 +29,6 @@ import logging
 import os
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from services.common.auth import ROLE_SERVICE, Principal, TokenVerifier
 from services.common.errors import Unauthenticated
 from services.common.logging import current_traceparent
+from services.common.lru import BoundedLru
 
 _log = logging.getLogger("gx.service_auth")
 
@@ -271,9 +271,8 @@ class ServiceTokenVerifier:
         self._keys = keys
         self._audience = audience
         self._leeway = leeway_seconds
-        self._cache_size = cache_size
         # A service re-sends one token for minutes: remember verified ones by exact text.
-        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._verified: BoundedLru[str, tuple[Principal, float]] = BoundedLru(cache_size)
 
     def verify(self, token: str, header: Mapping[str, Any]) -> Principal:
         """Verify a token whose header says it is a service token.
@@ -284,9 +283,8 @@ class ServiceTokenVerifier:
         cached = self._verified.get(token)
         if cached is not None:
             if time.time() < cached[1]:
-                self._verified.move_to_end(token)
                 return cached[0]
-            self._verified.pop(token, None)
+            self._verified.pop(token)
         kid = header.get("kid")
         trusted = self._keys.lookup(kid) if isinstance(kid, str) else None
         if header.get("alg") != "ES256" or trusted is None:
@@ -316,10 +314,7 @@ class ServiceTokenVerifier:
         principal = Principal(
             user_id=subject, roles=frozenset({ROLE_SERVICE}), token_id=claims["jti"], claims=claims
         )
-        if self._cache_size:
-            self._verified[token] = (principal, float(claims["exp"]) + self._leeway)
-            if len(self._verified) > self._cache_size:
-                self._verified.popitem(last=False)
+        self._verified.put(token, (principal, float(claims["exp"]) + self._leeway))
         return principal
 
 

@@ -31,7 +31,6 @@ import asyncio
 import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +48,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.auth import PARTNER_TOKEN_HEADER, bearer_token
+from services.common.lru import BoundedLru
 from services.licensing import keys
 from services.licensing.lastused import LastUsed
 from services.licensing.limiter import Decision, QuotaLimiter
@@ -107,9 +107,8 @@ class KeyDirectory:
     ) -> None:
         self._reads = reads
         self._ttl = ttl_seconds
-        self._size = size
         self._clock = clock
-        self._cache: OrderedDict[bytes, tuple[float, KeyRecord | None]] = OrderedDict()
+        self._cache: BoundedLru[bytes, tuple[float, KeyRecord | None]] = BoundedLru(size)
         self._reading: dict[bytes, asyncio.Task[KeyRecord | None]] = {}
 
     async def find(self, secret_hash: bytes) -> KeyRecord | None:
@@ -157,10 +156,7 @@ class KeyDirectory:
                 row.partner_state,
             )
         )
-        self._cache[secret_hash] = (started, record)
-        self._cache.move_to_end(secret_hash)
-        if len(self._cache) > self._size:
-            self._cache.popitem(last=False)
+        self._cache.put(secret_hash, (started, record))
         return record
 
 

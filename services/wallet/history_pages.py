@@ -22,12 +22,12 @@ response after the use case returns it. Bounded: the least recently used page go
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from gx.wallet.v1 import wallet_service_pb2 as svc
 from prometheus_client import CollectorRegistry, Counter
 
+from services.common.lru import BoundedLru
 from services.common.metrics import PerRegistry
 
 # Pages kept at most (`GX_WALLET__HISTORY_PAGES`): a 20-row page is about 3.4 kB serialised and
@@ -62,10 +62,7 @@ class HistoryPages:
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, registry: CollectorRegistry | None = None) -> None:
         """Keep at most `capacity` pages; 0 keeps none (every read goes to PostgreSQL)."""
-        if capacity < 0:
-            raise ValueError("capacity must not be negative")
-        self._capacity = capacity
-        self._pages: OrderedDict[PageKey, KeptPage] = OrderedDict()
+        self._pages: BoundedLru[PageKey, KeptPage] = BoundedLru(capacity)  # ValueError if negative
         metrics = _Metrics.for_registry(registry)
         self._hits = metrics.reads.labels("hit")
         self._misses = metrics.reads.labels("miss")
@@ -75,10 +72,7 @@ class HistoryPages:
 
     def get(self, key: PageKey) -> KeptPage | None:
         """The page kept for `key`, if any (whether it is current is for the version to say)."""
-        kept = self._pages.get(key)
-        if kept is not None:
-            self._pages.move_to_end(key)
-        return kept
+        return self._pages.get(key)
 
     def hit(self) -> None:
         """The kept page was current and answered."""
@@ -87,9 +81,4 @@ class HistoryPages:
     def keep(self, key: PageKey, version: int, response: svc.ListTransactionsResponse) -> None:
         """Keep `response`, read at `version`, for `key`; a read of PostgreSQL (a miss)."""
         self._misses.inc()
-        if self._capacity == 0:
-            return
-        self._pages[key] = KeptPage(version, response)
-        self._pages.move_to_end(key)
-        if len(self._pages) > self._capacity:
-            self._pages.popitem(last=False)
+        self._pages.put(key, KeptPage(version, response))
