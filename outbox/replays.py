@@ -30,4 +30,4 @@ def replay_of(event: bytes) -> str | None:
         message = json_format.Parse(event, events_pb2.LedgerEvents(), ignore_unknown_fields=True)
     except (json_format.ParseError, UnicodeDecodeError):
         return None
-    return message.replay_of_tx_id or None if message.replayed else None
+    return (message.replay_of_tx_id or None) if message.replayed else None

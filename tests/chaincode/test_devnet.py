@@ -169,14 +169,17 @@ async def test_a_repeated_request_id_commits_again_without_a_second_effect(peer:
     assert caught.value.chaincode_message.startswith("REQUEST_ID_REUSED")
     async with _gateway(peer, "User1") as gateway:
         stream = gateway.network(peer.channel).chaincode_events(peer.chaincode_name, start_block=0)
-        envelopes = []
+        envelopes, tx_ids = [], []
         async with stream:
             async for event in stream:
                 envelopes.append(json_format.Parse(event.payload, ev.LedgerEvents()))
+                tx_ids.append(event.tx_id)
                 if len(envelopes) == 2:
                     break
     assert [e.replayed for e in envelopes] == [False, True]
     assert [len(e.events) for e in envelopes] == [1, 0]
+    # The replay names the transaction that applied the request (what the outbox records).
+    assert [e.replay_of_tx_id for e in envelopes] == ["", tx_ids[0]] and tx_ids[0] != tx_ids[1]
     current = await _evaluate(
         peer, "GetSystemStatus", qry.GetSystemStatusRequest(), qry.GetSystemStatusResult
     )
