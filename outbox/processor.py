@@ -322,7 +322,16 @@ class CommandProcessor:
         original = replay_of(event)
         if original is None or original == status.tx_id:
             return status
-        applied = await self._ledger.commit_status(original, self._settings.recover_status_timeout)
+        try:
+            applied = await self._ledger.commit_status(original, self._settings.recover_status_timeout)
+        except CommitStatusError as error:
+            if error.code is not grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise  # the peer could not answer now: ask again on the next attempt
+            # The peer has no commit of the named transaction: it is not taken on its word.
+            _LOG.warning(
+                "replay %s names transaction %s, which the peer does not know", status.tx_id, original
+            )
+            return status
         return applied if applied.successful else status
 
     async def _status_if_committed(self, command: ClaimedCommand, tx_id: str) -> CommitStatus | None:

@@ -184,13 +184,21 @@ async def test_a_replay_records_the_transaction_that_applied_the_request_and_its
     )
 
 
-async def test_a_replay_naming_an_invalid_transaction_keeps_its_own(engine: AsyncEngine) -> None:
-    peer = ScriptedPeer(engine, chaincode_events=[_replay_of("t-invalid")], statuses=[VALID, MVCC])
+@pytest.mark.parametrize(
+    "original",
+    [MVCC, CommitStatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "no such transaction")],
+    ids=["invalid", "unknown"],
+)
+async def test_a_replay_naming_an_invalid_or_unknown_transaction_keeps_its_own(
+    engine: AsyncEngine, original: Any
+) -> None:
+    peer = ScriptedPeer(engine, chaincode_events=[_replay_of("t-other")], statuses=[VALID, original])
     processor, repo = _processor(engine, peer)
     cid = await record(engine, "TRANSFER_TOKENS", _transfer())
     await processor.process(await _claim_one(repo, cid))
     row = await command_row(engine, cid)
-    # A replay can only name a VALID transaction; anything else is not taken on its word.
+    # A replay can only name a VALID transaction the peer knows; anything else is not taken on its word.
+    assert peer.asked == [peer.endorsed[0], "t-other"]
     assert (row.status, row.tx_id, row.block_number) == ("COMMITTED", peer.endorsed[0], 42)
 
 
