@@ -371,7 +371,11 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 for _ in range(args.pipeline_rounds):
                     outboxes.append(await _scenario(engine, outbox.metrics_port, distinct, pid, pids))
                     raws.append(await _raw(ledger, distinct, pids))
-                figures: dict[str, object] = {"distinct_recipients": _median_round(outboxes, raws)}
+                ratios = _round_ratios(outboxes, raws)
+                # The median round (the lower middle for an even count) stands for the scenario, so
+                # the rate, the CPU and the ratio printed all come from the same round.
+                middle = ratios.index(statistics.median_low(ratios))
+                figures: dict[str, object] = {"distinct_recipients": outboxes[middle]}
                 figures.update(
                     {
                         "one_merchant": await _scenario(
@@ -404,8 +408,6 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 await engine.dispose()
     distinct_rate = float(figures["distinct_recipients"]["commands_per_s"])  # type: ignore[index]
     merchant_rate = float(figures["one_merchant"]["commands_per_s"])  # type: ignore[index]
-    ratios = _round_ratios(outboxes, raws)
-    middle = ratios.index(statistics.median_low(ratios))
     return {
         **figures,
         "merchant_to_distinct_ratio": round(merchant_rate / distinct_rate, 2) if distinct_rate else None,
@@ -438,13 +440,6 @@ def _raw_around(raws: list[dict[str, object]], round_number: int) -> float:
 def _round_ratios(outboxes: list[dict[str, object]], raws: list[dict[str, object]]) -> list[float]:
     """Each outbox round's rate over the raw rate around it."""
     return [float(str(o["commands_per_s"])) / _raw_around(raws, i) for i, o in enumerate(outboxes)]
-
-
-def _median_round(outboxes: list[dict[str, object]], raws: list[dict[str, object]]) -> dict[str, object]:
-    """The outbox round whose ratio is the median (the lower middle for an even count): its figures
-    stand for the scenario, so the rate, the CPU and the ratio printed come from the same round."""
-    ratios = _round_ratios(outboxes, raws)
-    return outboxes[ratios.index(statistics.median_low(ratios))]
 
 
 async def main(argv: list[str] | None = None) -> int:
